@@ -1,0 +1,1 @@
+//! command_id (to be written).

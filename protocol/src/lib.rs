@@ -1,0 +1,18 @@
+//! `smppgate-protocol`: SMPP 3.4 without I/O.
+//!
+//! PDUs, TLVs and statuses, a zero-copy codec, text encodings and segmentation, delivery
+//! receipt parsing, and a sans-IO session state machine. Nothing in this crate touches a
+//! socket or a clock: bytes come in as `Bytes`, time comes in as an argument.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod command_id;
+pub mod command_status;
+pub mod header;
+pub mod pdu;
+pub mod receipt;
+pub mod session;
+pub mod text;
+pub mod tlv;
+pub mod types;

@@ -1,0 +1,1 @@
+//! pdu (to be written).

@@ -1,0 +1,1 @@
+//! receipt (to be written).

@@ -1,0 +1,1 @@
+//! tlv (to be written).

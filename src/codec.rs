@@ -1,0 +1,1 @@
+//! tokio-util framing over the protocol codec (to be written).

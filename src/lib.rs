@@ -1,0 +1,8 @@
+//! smppgate: a carrier-grade SMPP 3.4 gateway.
+//!
+//! The protocol lives in the `smppgate-protocol` crate (sans-IO); this crate holds the tokio
+//! side: the framing codec, connection driver, server, carrier pools, store and CLI.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod codec;
