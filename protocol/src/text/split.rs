@@ -1,0 +1,303 @@
+//! Splitting a message into concatenated parts (reference §7.1–7.5).
+
+use super::coding::{self, Coding, Encoding, TextConfig};
+use super::udh::{Concat, ConcatUdh};
+use super::{ReferenceGenerator, TextError, gsm7};
+
+/// Most parts one message may have (the UDH / SAR total is one octet).
+pub const MAX_PARTS: usize = 255;
+/// Largest message_payload value (16-bit TLV length).
+pub const MAX_MESSAGE_PAYLOAD: usize = 65_535;
+
+/// How a long message is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitMethod {
+    /// UDH IEI 0x00, 8-bit reference (6-octet UDH), esm_class UDHI set.
+    #[default]
+    Udh8,
+    /// UDH IEI 0x08, 16-bit reference (7-octet UDH), esm_class UDHI set.
+    Udh16,
+    /// SAR TLVs (`sar_msg_ref_num`, `sar_total_segments`, `sar_segment_seqnum`); no UDH,
+    /// no UDHI. Parts are sized like 8-bit-reference UDH parts, since the SMSC adds that
+    /// header on the air interface.
+    Sar,
+    /// The whole message in one `message_payload` TLV (sm_length 0); the SMSC splits.
+    MessagePayload,
+}
+
+/// The SAR TLV triple of one part (SMPP 3.4 §5.3.2.22–24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SarInfo {
+    /// `sar_msg_ref_num` (0x020C).
+    pub msg_ref_num: u16,
+    /// `sar_total_segments` (0x020E).
+    pub total_segments: u8,
+    /// `sar_segment_seqnum` (0x020F), 1-based.
+    pub segment_seqnum: u8,
+}
+
+/// One part of a split message, ready to go into a PDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Concatenation UDH to put in front of the payload (then set esm_class UDHI 0x40).
+    pub udh: Option<ConcatUdh>,
+    /// Encoded text after the UDH (packed septets when the link packs GSM 7-bit).
+    pub payload: Vec<u8>,
+    /// SAR TLVs to attach, when splitting with [`SplitMethod::Sar`].
+    pub sar: Option<SarInfo>,
+    /// The characters this part carries.
+    pub text: String,
+    /// Septets in `payload` when it is GSM 7-bit (packed or not); a receiver of packed data
+    /// needs it to tell a final `CR` from padding.
+    pub septets: Option<usize>,
+}
+
+impl Part {
+    /// Whether esm_class UDHI (0x40) must be set for this part.
+    #[must_use]
+    pub const fn udhi(&self) -> bool {
+        self.udh.is_some()
+    }
+
+    /// The esm_class bits this part needs (0x40 or 0), to OR into the caller's esm_class.
+    #[must_use]
+    pub const fn esm_class_flags(&self) -> u8 {
+        if self.udhi() { 0x40 } else { 0 }
+    }
+
+    /// UDH followed by payload: the short_message (or message_payload) octets.
+    #[must_use]
+    pub fn user_data(&self) -> Vec<u8> {
+        let udh = self.udh.as_ref().map_or(&[][..], ConcatUdh::as_bytes);
+        let mut out = Vec::with_capacity(udh.len() + self.payload.len());
+        out.extend_from_slice(udh);
+        out.extend_from_slice(&self.payload);
+        out
+    }
+}
+
+/// How to split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SplitOptions {
+    /// Requested coding.
+    pub coding: Coding,
+    /// Carriage of long messages.
+    pub method: SplitMethod,
+    /// Link settings (data_coding 0 meaning, packed GSM 7-bit).
+    pub config: TextConfig,
+}
+
+/// A message split into parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitMessage {
+    /// data_coding for every part.
+    pub data_coding: u8,
+    /// The encoding used.
+    pub encoding: Encoding,
+    /// The parts, in order (one part: no UDH, no SAR).
+    pub parts: Vec<Part>,
+}
+
+/// Capacity in units (septets, UTF-16 code units or octets) of one message and of one part.
+#[must_use]
+pub const fn capacity(encoding: Encoding, method: SplitMethod) -> (usize, usize) {
+    let (single, udh8, udh16) = match encoding {
+        Encoding::Gsm7 => (160, 153, 152),
+        Encoding::Ucs2 => (70, 67, 66),
+        Encoding::Latin1 | Encoding::Ascii | Encoding::Binary => (140, 134, 133),
+    };
+    match method {
+        SplitMethod::Udh8 | SplitMethod::Sar => (single, udh8),
+        SplitMethod::Udh16 => (single, udh16),
+        SplitMethod::MessagePayload => (usize::MAX, usize::MAX),
+    }
+}
+
+/// Splits `text` into parts, each within its capacity, never splitting a GSM escape pair
+/// or a UTF-16 surrogate pair (a part then carries one unit fewer). A reference is taken
+/// from `references` only when there is more than one part.
+///
+/// # Errors
+/// * [`TextError::Unrepresentable`] when a forced coding cannot carry a character;
+/// * [`TextError::TooManyParts`] beyond 255 parts;
+/// * [`TextError::PayloadTooLong`] when a message_payload would exceed 65 535 octets.
+pub fn split(
+    text: &str,
+    options: &SplitOptions,
+    references: &mut ReferenceGenerator,
+) -> Result<SplitMessage, TextError> {
+    let config = options.config;
+    let encoding = coding::resolve_coding(text, options.coding, config.default_alphabet)?;
+    let data_coding = coding::data_coding_for(encoding, config.default_alphabet);
+    let (single, per_part) = capacity(encoding, options.method);
+
+    let total_units: usize = text.chars().map(|c| coding::char_units(c, encoding)).sum();
+    let packed = encoding == Encoding::Gsm7 && config.packed_gsm7;
+    if total_units <= single {
+        let part = build_part(text, encoding, packed, None, None)?;
+        if options.method == SplitMethod::MessagePayload && part.payload.len() > MAX_MESSAGE_PAYLOAD
+        {
+            return Err(TextError::PayloadTooLong {
+                octets: part.payload.len(),
+                max: MAX_MESSAGE_PAYLOAD,
+            });
+        }
+        return Ok(SplitMessage {
+            data_coding,
+            encoding,
+            parts: vec![part],
+        });
+    }
+
+    // Byte offsets where each part ends; a character never straddles two parts.
+    let mut ends = Vec::with_capacity(total_units / per_part + 1);
+    let mut used = 0;
+    for (offset, c) in text.char_indices() {
+        let units = coding::char_units(c, encoding);
+        if used + units > per_part {
+            ends.push(offset);
+            used = 0;
+        }
+        used += units;
+    }
+    ends.push(text.len());
+    if ends.len() > MAX_PARTS {
+        return Err(TextError::TooManyParts {
+            parts: ends.len(),
+            max: MAX_PARTS,
+        });
+    }
+    let total = u8::try_from(ends.len()).unwrap_or(u8::MAX);
+    let reference = match options.method {
+        SplitMethod::Udh8 => u16::from(references.next_8bit()),
+        _ => references.next_16bit(),
+    };
+
+    let mut parts = Vec::with_capacity(ends.len());
+    let mut start = 0;
+    for (index, &end) in ends.iter().enumerate() {
+        let seq = u8::try_from(index + 1).unwrap_or(u8::MAX);
+        let (udh, sar) = match options.method {
+            SplitMethod::Udh8 | SplitMethod::Udh16 => {
+                let concat = Concat {
+                    reference,
+                    wide_reference: options.method == SplitMethod::Udh16,
+                    total,
+                    seq,
+                };
+                (Some(ConcatUdh::new(concat)), None)
+            }
+            _ => (
+                None,
+                Some(SarInfo {
+                    msg_ref_num: reference,
+                    total_segments: total,
+                    segment_seqnum: seq,
+                }),
+            ),
+        };
+        parts.push(build_part(&text[start..end], encoding, packed, udh, sar)?);
+        start = end;
+    }
+    Ok(SplitMessage {
+        data_coding,
+        encoding,
+        parts,
+    })
+}
+
+/// Encodes one part.
+fn build_part(
+    text: &str,
+    encoding: Encoding,
+    packed: bool,
+    udh: Option<ConcatUdh>,
+    sar: Option<SarInfo>,
+) -> Result<Part, TextError> {
+    let mut payload = Vec::with_capacity(2 * text.len());
+    coding::encode_into(text, encoding, &mut payload)?;
+    let septets = (encoding == Encoding::Gsm7).then_some(payload.len());
+    if packed {
+        let udh_len = udh.as_ref().map_or(0, |u| u.as_bytes().len());
+        payload = gsm7::pack_septets(&payload, gsm7::fill_bits(udh_len));
+    }
+    Ok(Part {
+        udh,
+        payload,
+        sar,
+        text: text.to_owned(),
+        septets,
+    })
+}
+
+/// Splits binary data (data_coding 2 / 4) into parts of 140 / 134 / 133 octets.
+///
+/// # Errors
+/// [`TextError::TooManyParts`] beyond 255 parts; [`TextError::PayloadTooLong`] for a
+/// message_payload over 65 535 octets.
+pub fn split_binary(
+    data: &[u8],
+    data_coding: u8,
+    method: SplitMethod,
+    references: &mut ReferenceGenerator,
+) -> Result<SplitMessage, TextError> {
+    let (single, per_part) = capacity(Encoding::Binary, method);
+    let one = |payload: &[u8]| Part {
+        udh: None,
+        payload: payload.to_vec(),
+        sar: None,
+        text: String::new(),
+        septets: None,
+    };
+    if data.len() <= single {
+        if method == SplitMethod::MessagePayload && data.len() > MAX_MESSAGE_PAYLOAD {
+            return Err(TextError::PayloadTooLong {
+                octets: data.len(),
+                max: MAX_MESSAGE_PAYLOAD,
+            });
+        }
+        return Ok(SplitMessage {
+            data_coding,
+            encoding: Encoding::Binary,
+            parts: vec![one(data)],
+        });
+    }
+    let count = data.len().div_ceil(per_part);
+    let total = u8::try_from(count).map_err(|_| TextError::TooManyParts {
+        parts: count,
+        max: MAX_PARTS,
+    })?;
+    let wide = method != SplitMethod::Udh8;
+    let reference = if wide {
+        references.next_16bit()
+    } else {
+        u16::from(references.next_8bit())
+    };
+    let parts = data
+        .chunks(per_part)
+        .zip(1..=total)
+        .map(|(chunk, seq)| {
+            let mut part = one(chunk);
+            if method == SplitMethod::Sar {
+                part.sar = Some(SarInfo {
+                    msg_ref_num: reference,
+                    total_segments: total,
+                    segment_seqnum: seq,
+                });
+            } else {
+                part.udh = Some(ConcatUdh::new(Concat {
+                    reference,
+                    wide_reference: wide,
+                    total,
+                    seq,
+                }));
+            }
+            part
+        })
+        .collect();
+    Ok(SplitMessage {
+        data_coding,
+        encoding: Encoding::Binary,
+        parts,
+    })
+}
