@@ -289,16 +289,16 @@ impl ReceiptText {
                 continue;
             };
             i += consumed;
-            let Some(index) = KEYS.iter().position(|k| k.eq_ignore_ascii_case(&key)) else {
+            let Some(index) = KEYS.iter().position(|k| k.eq_ignore_ascii_case(key)) else {
                 out.unrecognised.push(ReceiptField {
-                    key,
+                    key: key.to_owned(),
                     value: value.to_owned(),
                 });
                 continue;
             };
             if seen[index] {
                 out.unrecognised.push(ReceiptField {
-                    key,
+                    key: key.to_owned(),
                     value: value.to_owned(),
                 });
                 continue;
@@ -310,7 +310,7 @@ impl ReceiptText {
                 let mut end = trimmed.len();
                 while i < tokens.len() {
                     let next_key = split_key(tokens[i].1, tokens.get(i + 1).map(|t| t.1))
-                        .and_then(|(k, _, _)| KEYS.iter().position(|s| s.eq_ignore_ascii_case(&k)));
+                        .and_then(|(k, _, _)| KEYS.iter().position(|s| s.eq_ignore_ascii_case(k)));
                     if matches!(next_key, Some(k) if !seen[k]) {
                         end = tokens[i].0;
                         break;
@@ -399,12 +399,17 @@ fn tokenize(s: &str) -> Vec<(usize, &str)> {
 /// Reads `key:value` from a token; `submit` / `done` followed by `date:…` make a two-word
 /// key. A standard key with an empty value takes the next token when that token has no
 /// colon (`id: 123`). Returns (key, value, extra tokens consumed).
-fn split_key<'a>(token: &'a str, next: Option<&'a str>) -> Option<(String, &'a str, usize)> {
+fn split_key<'a>(token: &'a str, next: Option<&'a str>) -> Option<(&'a str, &'a str, usize)> {
     if (token.eq_ignore_ascii_case("submit") || token.eq_ignore_ascii_case("done"))
         && next.is_some_and(|n| n.len() >= 5 && n[..5].eq_ignore_ascii_case("date:"))
     {
         let value = &next?[5..];
-        return Some((format!("{token} date"), value, 1));
+        let key = if token.eq_ignore_ascii_case("submit") {
+            "submit date"
+        } else {
+            "done date"
+        };
+        return Some((key, value, 1));
     }
     let colon = token.find(':')?;
     let key = &token[..colon];
@@ -421,10 +426,10 @@ fn split_key<'a>(token: &'a str, next: Option<&'a str>) -> Option<(String, &'a s
         .any(|k| k.eq_ignore_ascii_case(key) && *k != "text");
     if value.is_empty() && is_standard {
         if let Some(n) = next.filter(|n| !n.contains(':')) {
-            return Some((key.to_owned(), n, 1));
+            return Some((key, n, 1));
         }
     }
-    Some((key.to_owned(), value, 0))
+    Some((key, value, 0))
 }
 
 /// How an SMSC writes message ids on a link.
