@@ -15,6 +15,7 @@ fn options(coding: Coding, method: SplitMethod, packed: bool) -> SplitOptions {
             packed_gsm7: packed,
             ..TextConfig::default()
         },
+        national_language: None,
     }
 }
 

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use smppgate_protocol::text::{
-    Coding, Encoding, ReferenceGenerator, SplitMethod, SplitOptions, TextConfig, split,
+    Coding, Encoding, NationalLanguage, ReferenceGenerator, SplitMethod, SplitOptions, TextConfig,
+    split,
 };
 
 /// Arguments of `smppgate text`.
@@ -35,6 +36,9 @@ pub struct SplitArgs {
     /// Pack GSM 7-bit septets (8 in 7 octets) instead of one septet per octet.
     #[arg(long)]
     pub packed: bool,
+    /// National language whose GSM shift tables may be used (UDH methods only).
+    #[arg(long, value_enum)]
+    pub national: Option<NationalArg>,
     /// First concatenation reference to use.
     #[arg(long = "ref", default_value_t = 1)]
     pub reference: u16,
@@ -55,6 +59,17 @@ pub enum CodingArg {
     Latin1,
     /// ASCII (error on other characters).
     Ascii,
+}
+
+/// `--national` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NationalArg {
+    /// Turkish single and locking shift tables.
+    Turkish,
+    /// Spanish single shift table.
+    Spanish,
+    /// Portuguese single and locking shift tables.
+    Portuguese,
 }
 
 /// `--method` values.
@@ -108,6 +123,11 @@ pub fn split_json(args: &SplitArgs) -> anyhow::Result<Value> {
             packed_gsm7: args.packed,
             ..TextConfig::default()
         },
+        national_language: args.national.map(|n| match n {
+            NationalArg::Turkish => NationalLanguage::Turkish,
+            NationalArg::Spanish => NationalLanguage::Spanish,
+            NationalArg::Portuguese => NationalLanguage::Portuguese,
+        }),
     };
     let message = split(
         &args.text,

@@ -1,6 +1,8 @@
 //! data_coding values, the per-link meaning of data_coding 0, and whole-message encode /
 //! decode with coding selection (SMPP 3.4 §5.2.19, GSM 03.38 DCS groups).
 
+use super::national::ShiftTables;
+use super::udh::{Udh, UdhError};
 use super::{TextError, gsm7, latin1, ucs2};
 
 /// What data_coding 0 ("SMSC default alphabet") means on a link. SMSC-specific, so it is a
@@ -260,6 +262,42 @@ pub fn decode(data_coding: u8, payload: &[u8], udh_octets: usize, config: TextCo
         Encoding::Ascii => latin1::decode_ascii(payload),
         Encoding::Latin1 | Encoding::Binary => latin1::decode(payload),
     }
+}
+
+/// Decodes a received short_message (or message_payload) as a whole: when esm_class has
+/// UDHI (0x40) the UDH is parsed and skipped, national language shift tables it announces
+/// (IEs 0x24 / 0x25) are applied, and packed GSM 7-bit starts after the UDH's fill bits.
+///
+/// # Errors
+/// [`UdhError`] when UDHI is set and the UDH is malformed.
+pub fn decode_user_data(
+    data_coding: u8,
+    esm_class: u8,
+    user_data: &[u8],
+    config: TextConfig,
+) -> Result<String, UdhError> {
+    let (udh, payload) = if esm_class & 0x40 != 0 {
+        let (udh, payload) = Udh::split(user_data)?;
+        (Some(udh), payload)
+    } else {
+        (None, user_data)
+    };
+    let udh_octets = udh.map_or(0, |u| u.len());
+    let tables = udh.map_or(ShiftTables::DEFAULT, |u| ShiftTables::from_udh(&u));
+    let gsm = encoding_for_data_coding(data_coding, config.default_alphabet) == Encoding::Gsm7;
+    if !gsm || tables.is_default() {
+        return Ok(decode(data_coding, payload, udh_octets, config));
+    }
+    let septets = if config.packed_gsm7 {
+        std::borrow::Cow::Owned(gsm7::unpack_septets(
+            payload,
+            gsm7::fill_bits(udh_octets),
+            None,
+        ))
+    } else {
+        std::borrow::Cow::Borrowed(payload)
+    };
+    Ok(tables.decode(&septets))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod coding;
 pub mod gsm7;
 pub mod latin1;
+pub mod national;
 pub mod reassembly;
 pub mod reference;
 pub mod split;
@@ -17,16 +18,17 @@ pub mod udh;
 use thiserror::Error;
 
 pub use coding::{
-    Coding, DefaultAlphabet, Encoded, Encoding, TextConfig, data_coding_for, decode, encode,
-    encoding_for_data_coding,
+    Coding, DefaultAlphabet, Encoded, Encoding, TextConfig, data_coding_for, decode,
+    decode_user_data, encode, encoding_for_data_coding,
 };
+pub use national::{NationalLanguage, ShiftTables};
 pub use reassembly::{
     ExpiryPolicy, PushOutcome, ReassembledMessage, Reassembler, ReassemblyConfig, ReassemblyError,
     ReassemblyStats, Segment,
 };
 pub use reference::ReferenceGenerator;
 pub use split::{Part, SarInfo, SplitMessage, SplitMethod, SplitOptions, split, split_binary};
-pub use udh::{Concat, ConcatUdh, Udh, UdhError};
+pub use udh::{Concat, Udh, UdhBytes, UdhError};
 
 /// Why text could not be encoded or split.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -1,7 +1,9 @@
 //! Splitting a message into concatenated parts (reference §7.1–7.5).
 
-use super::coding::{self, Coding, Encoding, TextConfig};
-use super::udh::{Concat, ConcatUdh};
+use super::coding::{self, Coding, DefaultAlphabet, Encoding, TextConfig};
+use super::gsm7::GsmChar;
+use super::national::{NationalLanguage, ShiftTables};
+use super::udh::{Concat, UdhBytes};
 use super::{ReferenceGenerator, TextError, gsm7};
 
 /// Most parts one message may have (the UDH / SAR total is one octet).
@@ -40,7 +42,7 @@ pub struct SarInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
     /// Concatenation UDH to put in front of the payload (then set esm_class UDHI 0x40).
-    pub udh: Option<ConcatUdh>,
+    pub udh: Option<UdhBytes>,
     /// Encoded text after the UDH (packed septets when the link packs GSM 7-bit).
     pub payload: Vec<u8>,
     /// SAR TLVs to attach, when splitting with [`SplitMethod::Sar`].
@@ -68,7 +70,7 @@ impl Part {
     /// UDH followed by payload: the short_message (or message_payload) octets.
     #[must_use]
     pub fn user_data(&self) -> Vec<u8> {
-        let udh = self.udh.as_ref().map_or(&[][..], ConcatUdh::as_bytes);
+        let udh = self.udh.as_ref().map_or(&[][..], UdhBytes::as_bytes);
         let mut out = Vec::with_capacity(udh.len() + self.payload.len());
         out.extend_from_slice(udh);
         out.extend_from_slice(&self.payload);
@@ -85,6 +87,10 @@ pub struct SplitOptions {
     pub method: SplitMethod,
     /// Link settings (data_coding 0 meaning, packed GSM 7-bit).
     pub config: TextConfig,
+    /// A national language whose shift tables (TS 23.038 Annex A) may be used when the
+    /// text does not fit the default GSM alphabet, with UDH methods only (the tables are
+    /// announced by UDH IEs 0x24 / 0x25, which SAR and message_payload cannot carry).
+    pub national_language: Option<NationalLanguage>,
 }
 
 /// A message split into parts.
@@ -113,6 +119,13 @@ pub const fn capacity(encoding: Encoding, method: SplitMethod) -> (usize, usize)
     }
 }
 
+/// Septets that fit in the 140-octet user data after a UDH of `udh_octets` octets (UDHL
+/// included), counting its fill bits: 153 after 6, 152 after 7, 155 after 4.
+#[must_use]
+pub const fn septet_capacity(udh_octets: usize) -> usize {
+    (8 * (140 - udh_octets)) / 7
+}
+
 /// Splits `text` into parts, each within its capacity, never splitting a GSM escape pair
 /// or a UTF-16 surrogate pair (a part then carries one unit fewer). A reference is taken
 /// from `references` only when there is more than one part.
@@ -127,14 +140,53 @@ pub fn split(
     references: &mut ReferenceGenerator,
 ) -> Result<SplitMessage, TextError> {
     let config = options.config;
-    let encoding = coding::resolve_coding(text, options.coding, config.default_alphabet)?;
+    let udh_method = matches!(options.method, SplitMethod::Udh8 | SplitMethod::Udh16);
+    // National shift tables only when GSM 7-bit is wanted and the default tables do not fit.
+    let national = match (options.national_language, options.coding) {
+        (Some(language), Coding::Auto | Coding::Gsm7)
+            if udh_method
+                && config.default_alphabet == DefaultAlphabet::Gsm7
+                && !text.chars().all(gsm7::is_gsm7) =>
+        {
+            ShiftTables::choose(text, &[language])
+        }
+        _ => None,
+    };
+    let (encoding, tables) = match national {
+        Some(tables) => (Encoding::Gsm7, tables),
+        None => (
+            coding::resolve_coding(text, options.coding, config.default_alphabet)?,
+            ShiftTables::DEFAULT,
+        ),
+    };
     let data_coding = coding::data_coding_for(encoding, config.default_alphabet);
-    let (single, per_part) = capacity(encoding, options.method);
+    let (mut single, mut per_part) = capacity(encoding, options.method);
+    let shift_octets = tables.udh_octets();
+    if shift_octets > 0 {
+        let concat_octets = if options.method == SplitMethod::Udh16 {
+            6
+        } else {
+            5
+        };
+        single = septet_capacity(1 + shift_octets);
+        per_part = septet_capacity(1 + concat_octets + shift_octets);
+    }
+    let units = |c: char| match encoding {
+        Encoding::Gsm7 if shift_octets > 0 => tables.lookup(c).map_or(1, GsmChar::septets),
+        _ => coding::char_units(c, encoding),
+    };
+    let shift_udh = |mut udh: UdhBytes| {
+        for element in tables.elements() {
+            udh.push_element(element[0], &element[2..]);
+        }
+        udh
+    };
 
-    let total_units: usize = text.chars().map(|c| coding::char_units(c, encoding)).sum();
+    let total_units: usize = text.chars().map(units).sum();
     let packed = encoding == Encoding::Gsm7 && config.packed_gsm7;
     if total_units <= single {
-        let part = build_part(text, encoding, packed, None, None)?;
+        let udh = (shift_octets > 0).then(|| shift_udh(UdhBytes::new()));
+        let part = build_part(text, encoding, tables, packed, udh, None)?;
         if options.method == SplitMethod::MessagePayload && part.payload.len() > MAX_MESSAGE_PAYLOAD
         {
             return Err(TextError::PayloadTooLong {
@@ -153,12 +205,12 @@ pub fn split(
     let mut ends = Vec::with_capacity(total_units / per_part + 1);
     let mut used = 0;
     for (offset, c) in text.char_indices() {
-        let units = coding::char_units(c, encoding);
-        if used + units > per_part {
+        let cost = units(c);
+        if used + cost > per_part {
             ends.push(offset);
             used = 0;
         }
-        used += units;
+        used += cost;
     }
     ends.push(text.len());
     if ends.len() > MAX_PARTS {
@@ -177,26 +229,30 @@ pub fn split(
     let mut start = 0;
     for (index, &end) in ends.iter().enumerate() {
         let seq = u8::try_from(index + 1).unwrap_or(u8::MAX);
-        let (udh, sar) = match options.method {
-            SplitMethod::Udh8 | SplitMethod::Udh16 => {
-                let concat = Concat {
-                    reference,
-                    wide_reference: options.method == SplitMethod::Udh16,
-                    total,
-                    seq,
-                };
-                (Some(ConcatUdh::new(concat)), None)
-            }
-            _ => (
-                None,
-                Some(SarInfo {
-                    msg_ref_num: reference,
-                    total_segments: total,
-                    segment_seqnum: seq,
-                }),
-            ),
+        let (udh, sar) = if udh_method {
+            let concat = Concat {
+                reference,
+                wide_reference: options.method == SplitMethod::Udh16,
+                total,
+                seq,
+            };
+            (Some(shift_udh(UdhBytes::concat(concat))), None)
+        } else {
+            let sar = SarInfo {
+                msg_ref_num: reference,
+                total_segments: total,
+                segment_seqnum: seq,
+            };
+            (None, Some(sar))
         };
-        parts.push(build_part(&text[start..end], encoding, packed, udh, sar)?);
+        parts.push(build_part(
+            &text[start..end],
+            encoding,
+            tables,
+            packed,
+            udh,
+            sar,
+        )?);
         start = end;
     }
     Ok(SplitMessage {
@@ -210,12 +266,17 @@ pub fn split(
 fn build_part(
     text: &str,
     encoding: Encoding,
+    tables: ShiftTables,
     packed: bool,
-    udh: Option<ConcatUdh>,
+    udh: Option<UdhBytes>,
     sar: Option<SarInfo>,
 ) -> Result<Part, TextError> {
     let mut payload = Vec::with_capacity(2 * text.len());
-    coding::encode_into(text, encoding, &mut payload)?;
+    if encoding == Encoding::Gsm7 && !tables.is_default() {
+        tables.encode_into(text, &mut payload)?;
+    } else {
+        coding::encode_into(text, encoding, &mut payload)?;
+    }
     let septets = (encoding == Encoding::Gsm7).then_some(payload.len());
     if packed {
         let udh_len = udh.as_ref().map_or(0, |u| u.as_bytes().len());
@@ -285,7 +346,7 @@ pub fn split_binary(
                     segment_seqnum: seq,
                 });
             } else {
-                part.udh = Some(ConcatUdh::new(Concat {
+                part.udh = Some(UdhBytes::concat(Concat {
                     reference,
                     wide_reference: wide,
                     total,

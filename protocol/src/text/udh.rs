@@ -161,30 +161,58 @@ impl<'a> Udh<'a> {
     }
 }
 
-/// A concatenation UDH built for sending: `05 00 03 RR TT SS` or `06 08 04 RRRR TT SS`.
-/// Held inline (no allocation).
+/// A UDH built for sending (concatenation and/or national language shift elements), held
+/// inline without allocation. At most 16 octets, UDHL included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConcatUdh {
-    bytes: [u8; 7],
+pub struct UdhBytes {
+    bytes: [u8; 16],
     len: u8,
 }
 
-impl ConcatUdh {
-    /// Builds the header for `concat` (8- or 16-bit reference per `concat.wide_reference`).
+impl Default for UdhBytes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UdhBytes {
+    /// An empty header (just UDHL = 0).
     #[must_use]
-    pub fn new(concat: Concat) -> Self {
-        let [hi, lo] = concat.reference.to_be_bytes();
-        if concat.wide_reference {
-            Self {
-                bytes: [0x06, IEI_CONCAT_16, 0x04, hi, lo, concat.total, concat.seq],
-                len: 7,
-            }
-        } else {
-            Self {
-                bytes: [0x05, IEI_CONCAT_8, 0x03, lo, concat.total, concat.seq, 0],
-                len: 6,
-            }
+    pub const fn new() -> Self {
+        Self {
+            bytes: [0; 16],
+            len: 1,
         }
+    }
+
+    /// `05 00 03 RR TT SS` or `06 08 04 RRRR TT SS` for `concat` (width per
+    /// `concat.wide_reference`).
+    #[must_use]
+    pub fn concat(concat: Concat) -> Self {
+        let [hi, lo] = concat.reference.to_be_bytes();
+        let mut udh = Self::new();
+        if concat.wide_reference {
+            udh.push_element(IEI_CONCAT_16, &[hi, lo, concat.total, concat.seq]);
+        } else {
+            udh.push_element(IEI_CONCAT_8, &[lo, concat.total, concat.seq]);
+        }
+        udh
+    }
+
+    /// Appends an information element and updates UDHL.
+    ///
+    /// # Panics
+    /// When the header would exceed 16 octets (a programming error: the elements this
+    /// crate writes take at most 13).
+    pub fn push_element(&mut self, iei: u8, data: &[u8]) {
+        let start = usize::from(self.len);
+        let end = start + 2 + data.len();
+        assert!(end <= self.bytes.len(), "UDH longer than 16 octets");
+        self.bytes[start] = iei;
+        self.bytes[start + 1] = u8::try_from(data.len()).unwrap_or(u8::MAX);
+        self.bytes[start + 2..end].copy_from_slice(data);
+        self.len = u8::try_from(end).unwrap_or(u8::MAX);
+        self.bytes[0] = self.len - 1;
     }
 
     /// The header octets, UDHL first.
@@ -239,13 +267,16 @@ mod tests {
             seq: 2,
         };
         assert_eq!(
-            ConcatUdh::new(c).as_bytes(),
+            UdhBytes::concat(c).as_bytes(),
             [0x06, 0x08, 0x04, 0x12, 0x34, 3, 2]
         );
         let c = Concat {
             wide_reference: false,
             ..c
         };
-        assert_eq!(ConcatUdh::new(c).as_bytes(), [0x05, 0x00, 0x03, 0x34, 3, 2]);
+        assert_eq!(
+            UdhBytes::concat(c).as_bytes(),
+            [0x05, 0x00, 0x03, 0x34, 3, 2]
+        );
     }
 }
