@@ -201,24 +201,29 @@ pub fn split(
         });
     }
 
-    // Byte offsets where each part ends; a character never straddles two parts.
-    let mut ends = Vec::with_capacity(total_units / per_part + 1);
+    // Byte offsets where each part ends; a character never straddles two parts. Past 255
+    // parts only the count goes on, so a huge text costs no memory before the error.
+    let mut ends = Vec::with_capacity((total_units / per_part + 1).min(MAX_PARTS));
+    let mut count = 1;
     let mut used = 0;
     for (offset, c) in text.char_indices() {
         let cost = units(c);
         if used + cost > per_part {
-            ends.push(offset);
+            if count < MAX_PARTS {
+                ends.push(offset);
+            }
+            count += 1;
             used = 0;
         }
         used += cost;
     }
-    ends.push(text.len());
-    if ends.len() > MAX_PARTS {
+    if count > MAX_PARTS {
         return Err(TextError::TooManyParts {
-            parts: ends.len(),
+            parts: count,
             max: MAX_PARTS,
         });
     }
+    ends.push(text.len());
     let total = u8::try_from(ends.len()).unwrap_or(u8::MAX);
     let reference = match options.method {
         SplitMethod::Udh8 => u16::from(references.next_8bit()),
