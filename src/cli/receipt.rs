@@ -1,17 +1,96 @@
-//! `smppgate receipt` (to be written).
+//! `smppgate receipt`: parse delivery receipt text, printed as JSON.
 
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use smppgate_protocol::receipt::{IdStyle, MessageState, ReceiptText, normalise_id};
 
 /// Arguments of `smppgate receipt`.
 #[derive(Debug, Args)]
 pub struct ReceiptArgs {
-    /// Raw arguments (placeholder).
-    pub rest: Vec<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReceiptCommand,
+}
+
+/// `smppgate receipt` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Parse the text form of a receipt (`id:… sub:… dlvrd:… … stat:… err:… text:…`).
+    Parse(ParseArgs),
+}
+
+/// Arguments of `smppgate receipt parse`.
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// How the SMSC writes ids (for `id_normalised`).
+    #[arg(long, value_enum, default_value_t = IdStyleArg::Auto)]
+    pub id_style: IdStyleArg,
+    /// The receipt text.
+    pub text: String,
+}
+
+/// `--id-style` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IdStyleArg {
+    /// Hexadecimal.
+    Hex,
+    /// Decimal.
+    Dec,
+    /// Either; an all-digit id gets both readings.
+    Auto,
 }
 
 /// Runs `smppgate receipt`.
-pub fn run(_args: ReceiptArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("smppgate receipt is not written yet")
+///
+/// # Errors
+/// Only when writing JSON fails; parsing itself never fails.
+pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ReceiptCommand::Parse(parse_args) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&parse_json(&parse_args))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The JSON document `receipt parse` prints.
+#[must_use]
+pub fn parse_json(args: &ParseArgs) -> Value {
+    let style = match args.id_style {
+        IdStyleArg::Hex => IdStyle::Hex,
+        IdStyleArg::Dec => IdStyle::Dec,
+        IdStyleArg::Auto => IdStyle::Auto,
+    };
+    let receipt = ReceiptText::parse(args.text.as_bytes());
+    let normalised = receipt.id.as_deref().map(|id| normalise_id(id, style));
+    let date = |raw: &Option<String>, parsed: Option<smppgate_protocol::receipt::ReceiptDate>| {
+        raw.as_ref().map(|raw| {
+            json!({
+                "raw": raw,
+                "parsed": parsed.map(|d| format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    d.year, d.month, d.day, d.hour, d.minute, d.second
+                )),
+            })
+        })
+    };
+    json!({
+        "id": receipt.id,
+        "id_normalised": normalised.as_ref().map(|c| c.primary.to_string()),
+        "id_normalised_alternate": normalised.as_ref().and_then(|c| c.alternate.as_ref().map(ToString::to_string)),
+        "stat": receipt.stat,
+        "message_state": receipt.state().map(MessageState::as_u8),
+        "err": receipt.err,
+        "submit_date": date(&receipt.submit_date, receipt.submit_date()),
+        "done_date": date(&receipt.done_date, receipt.done_date()),
+        "sub": receipt.sub,
+        "dlvrd": receipt.dlvrd,
+        "text": receipt.text,
+        "unrecognised": receipt.unrecognised.iter().map(|f| json!({"key": f.key, "value": f.value})).collect::<Vec<_>>(),
+    })
 }
