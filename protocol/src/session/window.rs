@@ -29,6 +29,8 @@ pub struct Outstanding<K> {
     pub kind: K,
     /// When it times out, in ms; `None` for entries whose timer the session keeps itself.
     pub deadline: Option<u64>,
+    /// Registered with [`Window::register_internal`] (the session's own request).
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +89,7 @@ impl<K: Copy> Window<K> {
 
     /// Application requests outstanding now.
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub fn application_len(&self) -> usize {
         self.application
     }
 
@@ -148,7 +150,9 @@ impl<K: Copy> Window<K> {
         Ok(sequence_number)
     }
 
-    fn insert(&mut self, kind: K, deadline: Option<u64>, internal: bool) -> (u32, u64) {
+    /// A sequence_number for a request that has no response (outbind, alert_notification)
+    /// and so is not registered: the next free number, as [`Window::register`] would pick.
+    pub fn allocate(&mut self) -> u32 {
         // Terminates: at most `capacity + internal_slots` numbers are taken, far fewer than
         // the 2^31 - 1 candidates; in practice the first candidate is free.
         let mut sequence_number = self.next_sequence_number;
@@ -156,6 +160,11 @@ impl<K: Copy> Window<K> {
             sequence_number = following(sequence_number);
         }
         self.next_sequence_number = following(sequence_number);
+        sequence_number
+    }
+
+    fn insert(&mut self, kind: K, deadline: Option<u64>, internal: bool) -> (u32, u64) {
+        let sequence_number = self.allocate();
         let serial = self.next_serial;
         self.next_serial += 1;
         self.outstanding.insert(
@@ -179,6 +188,7 @@ impl<K: Copy> Window<K> {
                 sequence_number,
                 kind: slot.kind,
                 deadline: slot.deadline,
+                internal: slot.internal,
             })
     }
 
@@ -204,6 +214,7 @@ impl<K: Copy> Window<K> {
             sequence_number,
             kind: slot.kind,
             deadline: slot.deadline,
+            internal: slot.internal,
         })
     }
 
@@ -318,6 +329,10 @@ impl Hasher for SequenceHasher {
     fn write_u32(&mut self, value: u32) {
         self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 #[cfg(test)]
@@ -329,16 +344,16 @@ mod tests {
         let mut window: Window<u8> = Window::new(4, 1);
         assert_eq!(window.register(7, 100), Ok(1));
         assert_eq!(window.register(8, 100), Ok(2));
-        assert_eq!(window.len(), 2);
+        assert_eq!(window.application_len(), 2);
         // Wrong kind: untouched.
         assert_eq!(window.remove_if(1, |kind| kind == 8), None);
-        assert_eq!(window.len(), 2);
+        assert_eq!(window.application_len(), 2);
         let got = window.remove_if(1, |kind| kind == 7).unwrap();
         assert_eq!(got.sequence_number, 1);
         assert_eq!(got.deadline, Some(100));
         assert_eq!(window.remove_if(1, |_| true), None, "already answered");
         assert_eq!(window.remove_if(99, |_| true), None, "never sent");
-        assert_eq!(window.len(), 1);
+        assert_eq!(window.application_len(), 1);
     }
 
     #[test]
@@ -351,11 +366,12 @@ mod tests {
         // Internal slots are separate from the application's.
         let internal = window.register_internal(()).unwrap();
         assert_eq!(window.register_internal(()), Err(WindowFull));
-        assert_eq!(window.len(), 2);
+        assert_eq!(window.application_len(), 2);
         assert!(window.remove_if(1, |()| true).is_some());
         assert_eq!(window.available(), 1);
         assert_eq!(window.register((), 10), Ok(internal + 1));
-        assert!(window.remove_if(internal, |()| true).is_some());
+        assert!(window.get(internal).unwrap().internal);
+        assert!(window.remove_if(internal, |()| true).unwrap().internal);
         assert!(window.register_internal(()).is_ok());
     }
 
@@ -376,6 +392,10 @@ mod tests {
         // MAX is outstanding; wrap to 1, which is free again.
         assert_eq!(window.register((), 0), Ok(1));
         assert_eq!(following(MAX_SEQUENCE_NUMBER), 1);
+        // Unregistered allocation skips outstanding numbers too and does not hold them.
+        window.set_next_sequence_number(2);
+        assert_eq!(window.allocate(), 4);
+        assert_eq!(window.register((), 0), Ok(5));
         assert_eq!(following(0x8000_0000), 1);
     }
 
@@ -398,7 +418,7 @@ mod tests {
             None,
             "internal entries have no deadline here"
         );
-        assert_eq!(window.len(), 0);
+        assert_eq!(window.application_len(), 0);
         assert!(!window.is_empty());
         assert_eq!(c, 3);
     }
