@@ -45,6 +45,10 @@ pub struct SessionConfig {
     /// inactivity_timer: unbind after this long without a transaction (a request other than
     /// enquire_link, either direction). Usually only the server side sets it.
     pub inactivity_timeout_ms: Option<u64>,
+    /// The first sequence_number we send (1..=0x7FFFFFFF); later ones count up from it and
+    /// wrap to 1. Starting elsewhere than 1 keeps a reconnect's numbers apart from the last
+    /// connection's in logs and captures.
+    pub first_sequence_number: u32,
     /// Unbinding: how long to wait for our outstanding responses before sending unbind, and
     /// then for unbind_resp; for a peer's unbind, how long the application has to answer
     /// what it owes before unbind_resp goes out anyway.
@@ -64,6 +68,7 @@ impl Default for SessionConfig {
             bind_timeout_ms: 10_000,
             inactivity_timeout_ms: None,
             unbind_timeout_ms: 5_000,
+            first_sequence_number: 1,
         }
     }
 }
@@ -77,6 +82,18 @@ pub enum ConfigError {
     Zero {
         /// The setting's field name.
         field: &'static str,
+    },
+    /// A value outside its range.
+    #[error("{field} = {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// The setting's field name.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The lowest value accepted.
+        min: u64,
+        /// The highest value accepted.
+        max: u64,
     },
     /// A size is beyond what the session supports.
     #[error("{field} = {value} is above the limit {limit}")]
@@ -114,6 +131,14 @@ impl SessionConfig {
                     limit: MAX_WINDOW as u64,
                 });
             }
+        }
+        if !(1..=super::window::MAX_SEQUENCE_NUMBER).contains(&self.first_sequence_number) {
+            return Err(ConfigError::OutOfRange {
+                field: "first_sequence_number",
+                value: u64::from(self.first_sequence_number),
+                min: 1,
+                max: u64::from(super::window::MAX_SEQUENCE_NUMBER),
+            });
         }
         for (field, value) in [
             ("response_timeout_ms", Some(self.response_timeout_ms)),
@@ -164,6 +189,17 @@ mod tests {
             config.validate(),
             Err(ConfigError::TooLarge {
                 field: "max_owed_responses",
+                ..
+            })
+        ));
+        let config = SessionConfig {
+            first_sequence_number: 0x8000_0000,
+            ..SessionConfig::default()
+        };
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::OutOfRange {
+                field: "first_sequence_number",
                 ..
             })
         ));

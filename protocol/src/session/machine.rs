@@ -98,7 +98,8 @@ impl Session {
     /// `config` should have passed [`SessionConfig::validate`]; sizes of 0 are raised to 1.
     #[must_use]
     pub fn new(role: Role, config: SessionConfig, now: u64) -> Self {
-        let window = Window::new(config.window_size, INTERNAL_SLOTS);
+        let mut window = Window::new(config.window_size, INTERNAL_SLOTS);
+        window.set_next_sequence_number(config.first_sequence_number);
         let owed_capacity = config.max_owed_responses.max(1);
         let queue_capacity = config.window_size.max(1) + 16;
         let mut session = Self {
