@@ -1028,3 +1028,70 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::window::MAX_SEQUENCE_NUMBER;
+
+    fn bound_esme() -> Session {
+        let mut session = Session::new(Role::Esme, SessionConfig::default(), 0);
+        let seq = session
+            .bind(BindKind::Transceiver, Bind::default(), 0)
+            .unwrap();
+        session.handle_pdu(
+            Pdu::new(seq, Body::BindTransceiverResp(BindResp::default())),
+            0,
+        );
+        while session.poll_transmit().is_some() {}
+        while session.poll_event().is_some() {}
+        session
+    }
+
+    #[test]
+    fn wrapped_allocation_skips_numbers_still_outstanding() {
+        let mut session = bound_esme();
+        let one = session.send_request(Body::EnquireLink, 0).unwrap();
+        let two = session.send_request(Body::EnquireLink, 0).unwrap();
+        assert_eq!((one, two), (2, 3));
+        // Pretend 2^31 - 4 requests went by: the counter is about to wrap onto 2 and 3.
+        session.window.set_next_sequence_number(MAX_SEQUENCE_NUMBER);
+        assert_eq!(
+            session.send_request(Body::EnquireLink, 0),
+            Ok(MAX_SEQUENCE_NUMBER)
+        );
+        assert_eq!(session.send_request(Body::EnquireLink, 0), Ok(1));
+        assert_eq!(
+            session.send_request(Body::EnquireLink, 0),
+            Ok(4),
+            "2 and 3 are outstanding"
+        );
+        // The responses still find the right requests.
+        session.handle_pdu(Pdu::new(2, Body::EnquireLinkResp), 1);
+        assert!(matches!(
+            session.poll_event(),
+            Some(Event::ResponseReceived {
+                sequence_number: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn internal_requests_do_not_use_application_slots() {
+        let mut session = bound_esme();
+        while session.window_available() {
+            session.send_request(Body::EnquireLink, 0).unwrap();
+        }
+        session.on_idle(30_000);
+        let ping = session
+            .ping
+            .expect("keep-alive sent despite the full window");
+        assert_eq!(session.outstanding(), session.config.window_size);
+        session.unbind(30_000).unwrap();
+        // Unbind waits for the application's requests, not for our keep-alive.
+        assert_eq!(session.state(), State::Unbinding);
+        session.handle_pdu(Pdu::new(ping, Body::EnquireLinkResp), 30_001);
+        assert_eq!(session.ping, None);
+    }
+}
