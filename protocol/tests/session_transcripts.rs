@@ -802,6 +802,33 @@ fn decode_errors_are_answered_but_responses_never_nacked() {
     );
 }
 
+#[test]
+fn lost_framing_and_lost_connection_close() {
+    use smppgate_protocol::codec::FrameError;
+    let mut t = Transcript::bound_esme(BindKind::Transmitter);
+    t.send(submit());
+    t.sent();
+    t.session.handle_frame_error(&FrameError::TooLong {
+        command_length: 0xF000_0011,
+        max_frame: 66_560,
+    });
+    assert_eq!(t.sent(), ["generic_nack#0 ESME_RINVCMDLEN"]);
+    assert_eq!(t.events(), ["Aborted(submit_sm#2)", "Closed(FramingLost)"]);
+
+    let mut t = Transcript::bound_smsc(BindKind::Receiver);
+    t.send(deliver());
+    t.session.handle_disconnect();
+    assert_eq!(
+        t.sent(),
+        Vec::<String>::new(),
+        "nothing to write to a dead connection"
+    );
+    assert_eq!(
+        t.events(),
+        ["Aborted(deliver_sm#1)", "Closed(ConnectionLost)"]
+    );
+}
+
 // ----- sequence numbers -----------------------------------------------------------------
 
 #[test]

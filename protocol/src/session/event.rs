@@ -158,4 +158,9 @@ pub enum CloseReason {
     BindTimeout,
     /// Our enquire_link got no answer in time: the peer is dead.
     PeerDead,
+    /// The byte stream could not be framed any more (`command_length` out of range); a
+    /// generic_nack `ESME_RINVCMDLEN` with sequence_number 0 is queued (reference §4.3).
+    FramingLost,
+    /// The driver reported that the connection went away.
+    ConnectionLost,
 }

@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 
-use crate::codec::DecodeError;
+use crate::codec::{DecodeError, FrameError};
 use crate::command_id::CommandId;
 use crate::command_status::CommandStatus;
 use crate::pdu::{Bind, BindResp, Body, Outbind, Pdu};
@@ -526,6 +526,28 @@ impl Session {
             sequence_number,
             answered,
         );
+    }
+
+    /// The codec lost framing (`command_length` below 16 or above its cap): queues the
+    /// generic_nack `ESME_RINVCMDLEN` with sequence_number 0 that reference §4.3 asks for and
+    /// closes ([`CloseReason::FramingLost`]). Write it, then drop the connection.
+    pub fn handle_frame_error(&mut self, error: &FrameError) {
+        self.stats.decode_errors += 1;
+        if self.is_closed() {
+            return;
+        }
+        self.stats.generic_nacks_sent += 1;
+        self.transmit
+            .push_back(Pdu::generic_nack(0, error.status()));
+        self.close_with(CloseReason::FramingLost);
+    }
+
+    /// The connection went away (EOF, reset, write error): closes at once
+    /// ([`CloseReason::ConnectionLost`]), reporting our outstanding requests as
+    /// [`Event::RequestAborted`]. Nothing queued for the peer matters any more.
+    pub fn handle_disconnect(&mut self) {
+        self.transmit.clear();
+        self.close_with(CloseReason::ConnectionLost);
     }
 
     /// Time passed; call at (or after) the instant [`Session::poll_timeout`] gave.
