@@ -462,14 +462,7 @@ impl Session {
             self.stats.received_after_close += 1;
             return;
         }
-        // Any traffic shows the peer is alive (reference §4.5 enquire_link_timer).
-        if matches!(self.phase, Phase::Bound(_) | Phase::UnbindPending(_)) {
-            self.timers.restart(
-                Timer::EnquireLinkIdle,
-                now,
-                self.config.enquire_link_interval_ms,
-            );
-        }
+        self.note_traffic(now);
         if pdu.body.is_response() {
             self.handle_response(pdu, now);
         } else {
@@ -483,7 +476,6 @@ impl Session {
     /// answered, but if it matches one of our requests that request is finished with
     /// [`Event::ResponseUndecodable`].
     pub fn handle_decode_error(&mut self, error: &DecodeError, now: u64) {
-        let _ = now;
         self.stats.decode_errors += 1;
         if matches!(error, DecodeError::UnknownCommandId { .. }) {
             self.stats.unknown_commands += 1;
@@ -493,6 +485,7 @@ impl Session {
             self.stats.received_after_close += 1;
             return;
         }
+        self.note_traffic(now);
         let answer = error.response();
         let answered = answer.as_ref().map(|pdu| pdu.command_status);
         if let Some(answer) = answer {
@@ -577,6 +570,18 @@ impl Session {
     }
 
     // ----- internals -------------------------------------------------------------------
+
+    /// Any frame received shows the peer is alive: restart the idle timer (reference §4.5
+    /// enquire_link_timer).
+    fn note_traffic(&mut self, now: u64) {
+        if matches!(self.phase, Phase::Bound(_) | Phase::UnbindPending(_)) {
+            self.timers.restart(
+                Timer::EnquireLinkIdle,
+                now,
+                self.config.enquire_link_interval_ms,
+            );
+        }
+    }
 
     fn on_timer(&mut self, timer: Timer, now: u64) {
         match timer {
