@@ -26,7 +26,7 @@ use super::event::{CloseReason, Event, Violation, ViolationKind};
 use super::state::{BindKind, State, may_send, request_allowed_when_bound};
 use super::stats::SessionStats;
 use super::timers::{Timer, Timers};
-use super::window::{SequenceHash, Window};
+use super::window::Window;
 
 /// Internal slots of the window: bind, our enquire_link and unbind, never more than one
 /// each at a time.
@@ -70,8 +70,9 @@ pub struct Session {
     phase: Phase,
     window: Window<CommandId>,
     /// Requests received and not answered yet, keyed by `owed_key`, valued by how many
-    /// (a peer may reuse a sequence_number). Bounded by `max_owed_responses` in total.
-    owed: HashMap<u64, u32, SequenceHash>,
+    /// (a peer may reuse a sequence_number). Bounded by `max_owed_responses` in total. The
+    /// peer picks these keys, so the map keeps the standard randomly keyed hasher.
+    owed: HashMap<u64, u32>,
     owed_len: usize,
     transmit: VecDeque<Pdu>,
     events: VecDeque<Event>,
@@ -106,7 +107,7 @@ impl Session {
             role,
             phase: Phase::Open,
             window,
-            owed: HashMap::with_capacity_and_hasher(owed_capacity, SequenceHash),
+            owed: HashMap::with_capacity(owed_capacity),
             owed_len: 0,
             transmit: VecDeque::with_capacity(queue_capacity),
             events: VecDeque::with_capacity(queue_capacity),

@@ -297,9 +297,12 @@ pub const fn following(sequence_number: u32) -> u32 {
     }
 }
 
-/// Fibonacci hashing for `u32` keys: the map is on the per-PDU path and the keys are
-/// ours (we choose them), so a DoS-resistant hash buys nothing; the multiply spreads the
-/// sequential numbers over the high bits the table uses.
+/// A fast hash for sequence numbers *we* allocate: the window map is on the per-PDU path and
+/// its keys are chosen by us, so a DoS-resistant hash buys nothing. (Keys the peer chooses
+/// go in a map with the standard, randomly keyed hasher instead.)
+///
+/// The input is mixed with the splitmix64 finaliser, so both the low bits (bucket index)
+/// and the high bits (control tag) of the table's hash vary with every input bit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SequenceHash;
 
@@ -317,21 +320,24 @@ pub struct SequenceHasher(u64);
 
 impl Hasher for SequenceHasher {
     fn finish(&self) -> u64 {
-        self.0
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 
     fn write(&mut self, bytes: &[u8]) {
         for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
         }
     }
 
     fn write_u32(&mut self, value: u32) {
-        self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.rotate_left(32) ^ u64::from(value);
     }
 
     fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.rotate_left(32) ^ value;
     }
 }
 
@@ -462,6 +468,19 @@ mod tests {
             window.remove_if(seq, |()| true).unwrap();
         }
         assert!(seen.contains(&1), "wrapped: {seen:?}");
+    }
+
+    #[test]
+    fn sequence_hash_spreads_low_and_high_bits() {
+        let hash = |value: u64| SequenceHash.hash_one(value);
+        // Keys that differ only above bit 32 must not share a bucket index (low bits).
+        let low: std::collections::HashSet<u64> = (0..1024u64)
+            .map(|seq| hash((seq << 32) | 4) & 0x3FF)
+            .collect();
+        assert!(low.len() > 600, "{} distinct buckets of 1024", low.len());
+        let high: std::collections::HashSet<u64> =
+            (1..=1024u64).map(|seq| hash(seq) >> 57).collect();
+        assert_eq!(high.len(), 128, "every control tag used");
     }
 
     #[test]
