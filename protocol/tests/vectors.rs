@@ -323,6 +323,15 @@ fn deliver_sm_receipt_in_message_payload() {
     assert_eq!(sm.tlvs.message_payload(), Some(b(text)));
     assert_eq!(sm.payload(), b(text));
     assert!(!TlvTag::MORE_MESSAGES_TO_SEND.is_allowed_in(CommandId::DeliverSm));
+    assert_eq!(
+        sm.tlvs.more_messages_to_send(),
+        None,
+        "not a deliver_sm TLV: ignored"
+    );
+    assert_eq!(
+        sm.tlvs.get(TlvTag::MORE_MESSAGES_TO_SEND),
+        Some(Bytes::from_static(&[1]))
+    );
     assert_eq!(sm.tlvs.iter().count(), 2);
 }
 
