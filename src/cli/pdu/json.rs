@@ -1,0 +1,1 @@
+//! PDU ↔ JSON mapping (waits for the protocol types).
