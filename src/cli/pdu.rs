@@ -18,6 +18,7 @@ mod decode;
 mod encode;
 mod hex_input;
 mod json;
+mod json_fields;
 mod pcap;
 
 /// Arguments of `smppgate pdu`.
