@@ -1,11 +1,39 @@
-//! `smppgate pdu encode`: JSON objects → hex lines.
+//! `smppgate pdu encode`: JSON objects (as printed by `decode`) → one hex line per PDU.
 
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-/// Encodes every JSON object in `inputs`.
-pub(super) fn run<'a>(
-    _inputs: impl Iterator<Item = &'a str>,
-    _from_stdin: bool,
-) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("encode waits for the protocol codec")
+use anyhow::Context;
+use serde_json::Value;
+
+use super::json;
+
+/// Encodes every JSON object in `inputs`: each input holds one or more objects (one per
+/// line on stdin; any whitespace between objects is accepted). Errors say where the object
+/// came from: `argument N`, or `line N` of stdin.
+pub(super) fn run<'a>(inputs: impl Iterator<Item = &'a str>, from_stdin: bool) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for (index, text) in inputs.enumerate() {
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        loop {
+            let start = values.byte_offset();
+            let Some(value) = values.next() else { break };
+            let label = if from_stdin {
+                // The object starts at the first non-whitespace octet after the previous one.
+                let skipped = text[start..].len() - text[start..].trim_start().len();
+                format!("line {}", text[..start + skipped].matches('\n').count() + 1)
+            } else {
+                format!("argument {}", index + 1)
+            };
+            let value = value.with_context(|| format!("{label}: invalid JSON"))?;
+            let mut warnings = Vec::new();
+            let octets = json::encode(&value, &mut warnings).with_context(|| label.clone())?;
+            for warning in warnings {
+                eprintln!("warning: {label}: {warning}");
+            }
+            writeln!(out, "{}", hex::encode(octets))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

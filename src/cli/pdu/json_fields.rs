@@ -55,6 +55,11 @@ impl Writer {
         self.0.push((name, Field::Objects(objects)));
     }
 
+    /// Appends all fields of `other`.
+    pub(crate) fn extend(&mut self, other: Writer) {
+        self.0.extend(other.0);
+    }
+
     /// The object as one line of JSON.
     pub(crate) fn to_line(&self) -> String {
         // Serializing strings, numbers and maps of them cannot fail.

@@ -25,6 +25,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use bytes::BytesMut;
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
@@ -55,7 +56,8 @@ pub(crate) struct Flow {
     /// Which direction this is.
     pub(crate) key: FlowKey,
     /// Contiguous, not yet consumed stream bytes, starting at stream offset `data_start`.
-    pub(crate) data: Vec<u8>,
+    /// The frame decoder splits PDUs off its front; report that with [`Flow::advanced`].
+    pub(crate) data: BytesMut,
     /// Stream offset (0 = first payload octet after the SYN) of `data[0]`.
     pub(crate) data_start: u64,
     /// Set once the flow is broken (gap, buffer overflow, framing error); no more data is
@@ -76,7 +78,7 @@ impl Flow {
     fn new(key: FlowKey) -> Self {
         Self {
             key,
-            data: Vec::new(),
+            data: BytesMut::new(),
             data_start: 0,
             failed: false,
             base_seq: None,
@@ -101,9 +103,14 @@ impl Flow {
             .map(|&(_, frame)| frame)
     }
 
-    /// Drops the first `n` octets of `data` (the caller decoded them).
+    /// Drops the first `n` octets of `data`.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.data.drain(..n);
+        let _ = self.data.split_to(n);
+        self.advanced(n);
+    }
+
+    /// Records that `n` octets were taken off the front of `data` (by the frame decoder).
+    pub(crate) fn advanced(&mut self, n: usize) {
         self.data_start += n as u64;
         // Keep the arrival that covers data_start; drop older ones.
         while self.arrivals.len() > 1 && self.arrivals[1].0 <= self.data_start {
@@ -404,17 +411,17 @@ mod tests {
         assert!(flow.data.is_empty());
         assert!(flow.missing().is_some());
         assert!(flow.segment(2, 100, false, b"abcd").is_none()); // leaves "e" missing
-        assert_eq!(flow.data, b"abcd");
+        assert_eq!(&flow.data[..], b"abcd");
         assert!(flow.segment(4, 102, false, b"cde").is_none()); // overlap fills the hole
-        assert_eq!(flow.data, b"abcdefgh");
+        assert_eq!(&flow.data[..], b"abcdefgh");
         assert!(flow.missing().is_none());
         assert!(flow.segment(5, 100, false, b"abcd").is_none()); // retransmission
-        assert_eq!(flow.data, b"abcdefgh");
+        assert_eq!(&flow.data[..], b"abcdefgh");
         assert_eq!(flow.frame_at(0), Some(2));
         assert_eq!(flow.frame_at(4), Some(4));
         assert_eq!(flow.frame_at(5), Some(3));
         flow.consume(5);
-        assert_eq!(flow.data, b"fgh");
+        assert_eq!(&flow.data[..], b"fgh");
         assert_eq!(flow.frame_at(5), Some(3));
     }
 
@@ -423,7 +430,7 @@ mod tests {
         let mut flow = Flow::new(key());
         assert!(flow.segment(1, u32::MAX - 1, false, b"ab").is_none());
         assert!(flow.segment(2, 0, false, b"cd").is_none());
-        assert_eq!(flow.data, b"abcd");
+        assert_eq!(&flow.data[..], b"abcd");
     }
 
     #[test]
