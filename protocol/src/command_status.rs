@@ -1,1 +1,179 @@
-//! command_status (to be written).
+//! `command_status`: the SMPP 3.4 error codes (reference §3).
+//!
+//! Any u32 is accepted (reference §0.9): unknown and vendor-specific values keep their
+//! number. Names are a table, never arithmetic (the numbering jumps 0x49 → 0x50).
+
+use std::fmt;
+
+/// A `command_status` value. Any u32 is valid on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct CommandStatus(pub u32);
+
+macro_rules! statuses {
+    ($($name:ident = $value:literal, $text:literal;)*) => {
+        impl CommandStatus {
+            $(
+                #[doc = concat!("`", stringify!($name), "` (", stringify!($value), "): ", $text, ".")]
+                pub const $name: Self = Self($value);
+            )*
+
+            /// Every named 3.4 status, in numeric order.
+            pub const ALL: &'static [Self] = &[$(Self::$name),*];
+
+            /// The spec name (`"ESME_RTHROTTLED"`), or `None` for a reserved, vendor or
+            /// unknown value.
+            #[must_use]
+            pub const fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+
+            /// A short English description; vendor-specific and unknown values get a
+            /// generic one.
+            #[must_use]
+            pub const fn description(self) -> &'static str {
+                match self.0 {
+                    $($value => $text,)*
+                    0x400..=0x4FF => "vendor-specific",
+                    _ => "reserved/unknown",
+                }
+            }
+        }
+    };
+}
+
+statuses! {
+    ESME_ROK = 0x0000_0000, "ok";
+    ESME_RINVMSGLEN = 0x0000_0001, "message length invalid";
+    ESME_RINVCMDLEN = 0x0000_0002, "command length invalid";
+    ESME_RINVCMDID = 0x0000_0003, "invalid command id";
+    ESME_RINVBNDSTS = 0x0000_0004, "incorrect bind status for given command";
+    ESME_RALYBND = 0x0000_0005, "already bound";
+    ESME_RINVPRTFLG = 0x0000_0006, "invalid priority flag";
+    ESME_RINVREGDLVFLG = 0x0000_0007, "invalid registered delivery flag";
+    ESME_RSYSERR = 0x0000_0008, "system error";
+    ESME_RINVSRCADR = 0x0000_000A, "invalid source address";
+    ESME_RINVDSTADR = 0x0000_000B, "invalid destination address";
+    ESME_RINVMSGID = 0x0000_000C, "message id invalid";
+    ESME_RBINDFAIL = 0x0000_000D, "bind failed";
+    ESME_RINVPASWD = 0x0000_000E, "invalid password";
+    ESME_RINVSYSID = 0x0000_000F, "invalid system id";
+    ESME_RCANCELFAIL = 0x0000_0011, "cancel_sm failed";
+    ESME_RREPLACEFAIL = 0x0000_0013, "replace_sm failed";
+    ESME_RMSGQFUL = 0x0000_0014, "message queue full";
+    ESME_RINVSERTYP = 0x0000_0015, "invalid service type";
+    ESME_RINVNUMDESTS = 0x0000_0033, "invalid number of destinations";
+    ESME_RINVDLNAME = 0x0000_0034, "invalid distribution list name";
+    ESME_RINVDESTFLAG = 0x0000_0040, "invalid destination flag (submit_multi)";
+    ESME_RINVSUBREP = 0x0000_0042, "invalid submit with replace request";
+    ESME_RINVESMCLASS = 0x0000_0043, "invalid esm_class";
+    ESME_RCNTSUBDL = 0x0000_0044, "cannot submit to distribution list";
+    ESME_RSUBMITFAIL = 0x0000_0045, "submit_sm or submit_multi failed";
+    ESME_RINVSRCTON = 0x0000_0048, "invalid source address TON";
+    ESME_RINVSRCNPI = 0x0000_0049, "invalid source address NPI";
+    ESME_RINVDSTTON = 0x0000_0050, "invalid destination address TON";
+    ESME_RINVDSTNPI = 0x0000_0051, "invalid destination address NPI";
+    ESME_RINVSYSTYP = 0x0000_0053, "invalid system_type";
+    ESME_RINVREPFLAG = 0x0000_0054, "invalid replace_if_present flag";
+    ESME_RINVNUMMSGS = 0x0000_0055, "invalid number of messages";
+    ESME_RTHROTTLED = 0x0000_0058, "throttled";
+    ESME_RINVSCHED = 0x0000_0061, "invalid scheduled delivery time";
+    ESME_RINVEXPIRY = 0x0000_0062, "invalid validity period (expiry time)";
+    ESME_RINVDFTMSGID = 0x0000_0063, "predefined message invalid or not found";
+    ESME_RX_T_APPN = 0x0000_0064, "ESME receiver temporary app error";
+    ESME_RX_P_APPN = 0x0000_0065, "ESME receiver permanent app error";
+    ESME_RX_R_APPN = 0x0000_0066, "ESME receiver reject message";
+    ESME_RQUERYFAIL = 0x0000_0067, "query_sm failed";
+    ESME_RINVOPTPARSTREAM = 0x0000_00C0, "error in the optional part of the PDU body";
+    ESME_ROPTPARNOTALLWD = 0x0000_00C1, "optional parameter not allowed";
+    ESME_RINVPARLEN = 0x0000_00C2, "invalid parameter length";
+    ESME_RMISSINGOPTPARAM = 0x0000_00C3, "expected optional parameter missing";
+    ESME_RINVOPTPARAMVAL = 0x0000_00C4, "invalid optional parameter value";
+    ESME_RDELIVERYFAILURE = 0x0000_00FE, "delivery failure";
+    ESME_RUNKNOWNERR = 0x0000_00FF, "unknown error";
+}
+
+impl CommandStatus {
+    /// Whether this is `ESME_ROK`.
+    #[must_use]
+    pub const fn is_ok(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether the value is in the SMSC vendor-specific range 0x400–0x4FF (reference §3).
+    #[must_use]
+    pub const fn is_vendor_specific(self) -> bool {
+        matches!(self.0, 0x400..=0x4FF)
+    }
+
+    /// The raw value.
+    #[must_use]
+    pub const fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl From<u32> for CommandStatus {
+    fn from(value: u32) -> Self {
+        Self(value)
+    }
+}
+
+impl From<CommandStatus> for u32 {
+    fn from(status: CommandStatus) -> Self {
+        status.0
+    }
+}
+
+/// `ESME_RTHROTTLED (0x00000058): throttled`; `0x00000401: vendor-specific`;
+/// `0x00000009: reserved/unknown`.
+impl fmt::Display for CommandStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name} ({:#010x}): {}", self.0, self.description()),
+            None => write!(f, "{:#010x}: {}", self.0, self.description()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_known_vendor_and_unknown() {
+        assert_eq!(
+            CommandStatus::ESME_RTHROTTLED.to_string(),
+            "ESME_RTHROTTLED (0x00000058): throttled"
+        );
+        assert_eq!(
+            CommandStatus(0x401).to_string(),
+            "0x00000401: vendor-specific"
+        );
+        assert_eq!(
+            CommandStatus(0x09).to_string(),
+            "0x00000009: reserved/unknown"
+        );
+        assert_eq!(CommandStatus(u32::MAX).name(), None);
+    }
+
+    #[test]
+    fn vendor_range_and_gaps() {
+        assert!(!CommandStatus(0x3FF).is_vendor_specific());
+        assert!(CommandStatus(0x400).is_vendor_specific());
+        assert!(CommandStatus(0x4FF).is_vendor_specific());
+        assert!(!CommandStatus(0x500).is_vendor_specific());
+        // The jump 0x49 → 0x50: nothing named in between.
+        for v in 0x4A..0x50 {
+            assert_eq!(CommandStatus(v).name(), None);
+        }
+        assert_eq!(CommandStatus(0x50), CommandStatus::ESME_RINVDSTTON);
+        assert_eq!(CommandStatus(0x61).name(), Some("ESME_RINVSCHED"));
+        assert_eq!(CommandStatus::ALL.len(), 48);
+        assert!(CommandStatus::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert!(CommandStatus::ESME_ROK.is_ok());
+        assert!(!CommandStatus::ESME_RSYSERR.is_ok());
+    }
+}

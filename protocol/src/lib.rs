@@ -16,3 +16,15 @@ pub mod session;
 pub mod text;
 pub mod tlv;
 pub mod types;
+
+pub use codec::{DecodeError, EncodeError, FrameDecoder, FrameError, decode, encode, encoded_len};
+pub use command_id::{CommandId, Sender};
+pub use command_status::CommandStatus;
+pub use header::{HEADER_LEN, Header};
+pub use pdu::{
+    AlertNotification, Bind, BindResp, Body, CancelSm, DataSm, DataSmResp, DeliverSm,
+    DeliverSmResp, DestAddress, MessageIdResp, Outbind, Pdu, QuerySm, QuerySmResp, ReplaceSm,
+    ShortMessagePdu, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp, UnsuccessSme,
+};
+pub use tlv::{Tlv, TlvTag, Tlvs};
+pub use types::{Address, DataCoding, EsmClass, Npi, RegisteredDelivery, SmppTime, Ton};

@@ -1,0 +1,84 @@
+//! `registered_delivery` (reference §5.2): which receipts and acknowledgements to send.
+
+/// The `registered_delivery` octet. Any value is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RegisteredDelivery(pub u8);
+
+/// What bits 1–0 ask of the SMSC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SmscReceipt {
+    /// 00: no receipt.
+    None,
+    /// 01: a receipt on final success or failure.
+    OnSuccessOrFailure,
+    /// 10: a receipt on failure only.
+    OnFailure,
+    /// 11: reserved in 3.4 ("success only" in 5.0).
+    Reserved,
+}
+
+impl RegisteredDelivery {
+    /// Bits 1–0 = 01: receipt on final success or failure.
+    pub const RECEIPT_ON_SUCCESS_OR_FAILURE: u8 = 0x01;
+    /// Bits 1–0 = 10: receipt on failure only.
+    pub const RECEIPT_ON_FAILURE: u8 = 0x02;
+    /// Bit 2: SME delivery acknowledgement requested.
+    pub const SME_DELIVERY_ACK: u8 = 0x04;
+    /// Bit 3: SME manual/user acknowledgement requested.
+    pub const SME_USER_ACK: u8 = 0x08;
+    /// Bit 4: intermediate notification requested.
+    pub const INTERMEDIATE_NOTIFICATION: u8 = 0x10;
+
+    /// The SMSC receipt request, bits 1–0.
+    #[must_use]
+    pub const fn smsc_receipt(self) -> SmscReceipt {
+        match self.0 & 0x03 {
+            0 => SmscReceipt::None,
+            1 => SmscReceipt::OnSuccessOrFailure,
+            2 => SmscReceipt::OnFailure,
+            _ => SmscReceipt::Reserved,
+        }
+    }
+
+    /// Whether any SMSC receipt is requested (bits 1–0 = 01 or 10).
+    #[must_use]
+    pub const fn wants_receipt(self) -> bool {
+        matches!(self.0 & 0x03, 1 | 2)
+    }
+
+    /// The SME acknowledgement bits 3–2, in place (0x04 delivery, 0x08 user, 0x0C both).
+    #[must_use]
+    pub const fn sme_ack(self) -> u8 {
+        self.0 & 0x0C
+    }
+
+    /// Whether an intermediate notification is requested (bit 4).
+    #[must_use]
+    pub const fn intermediate_notification(self) -> bool {
+        self.0 & Self::INTERMEDIATE_NOTIFICATION != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits() {
+        // 0x1D = intermediate + both acks + receipt on any outcome (reference §5.2).
+        let rd = RegisteredDelivery(0x1D);
+        assert_eq!(rd.smsc_receipt(), SmscReceipt::OnSuccessOrFailure);
+        assert_eq!(rd.sme_ack(), 0x0C);
+        assert!(rd.intermediate_notification());
+        assert!(rd.wants_receipt());
+        assert_eq!(
+            RegisteredDelivery(0x03).smsc_receipt(),
+            SmscReceipt::Reserved
+        );
+        assert!(!RegisteredDelivery(0x03).wants_receipt());
+        assert_eq!(
+            RegisteredDelivery(0x02).smsc_receipt(),
+            SmscReceipt::OnFailure
+        );
+    }
+}
