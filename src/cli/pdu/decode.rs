@@ -37,7 +37,10 @@ fn step(decoder: &mut FrameDecoder, buf: &mut BytesMut) -> Result<Step, FrameErr
     };
     let len = before - buf.len();
     Ok(match result {
-        Ok(pdu) => Step::Pdu { len, json: pdu_to_json(&pdu, len) },
+        Ok(pdu) => Step::Pdu {
+            len,
+            json: pdu_to_json(&pdu, len),
+        },
         Err(error) => Step::Bad { len, error },
     })
 }
@@ -74,7 +77,11 @@ pub(super) fn buffer(bytes: &[u8], stream: bool) -> anyhow::Result<ExitCode> {
                     out.flush()?;
                     bail!("PDU at input offset {offset}: {error}");
                 }
-                writeln!(out, "{}", error_line(&error.to_string(), &error, None).to_line())?;
+                writeln!(
+                    out,
+                    "{}",
+                    error_line(&error.to_string(), &error, None).to_line()
+                )?;
                 offset += len;
             }
         }
@@ -88,7 +95,9 @@ fn truncated(place: &str, rest: &[u8]) -> String {
     match rest.get(..4) {
         Some(length) => {
             let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]);
-            let missing = usize::try_from(length).unwrap_or(usize::MAX).saturating_sub(rest.len());
+            let missing = usize::try_from(length)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(rest.len());
             format!(
                 "truncated PDU at {place}: command_length {length} but only {} octets follow; \
                  {missing} octets missing",
@@ -105,13 +114,20 @@ fn truncated(place: &str, rest: &[u8]) -> String {
 
 /// `{"error": …, "command_id": "0x…", "sequence_number": N}` for a frame that did not
 /// decode; capture lines get src/dst/frame first.
-fn error_line(message: &str, error: &DecodeError, place: Option<(&FlowKey, Option<u64>)>) -> Writer {
+fn error_line(
+    message: &str,
+    error: &DecodeError,
+    place: Option<(&FlowKey, Option<u64>)>,
+) -> Writer {
     let mut line = Writer::default();
     if let Some((key, frame)) = place {
         write_place(&mut line, key, frame);
     }
     line.value("error", Value::String(message.to_owned()));
-    line.value("command_id", Value::String(format!("{:#010x}", error.command_id())));
+    line.value(
+        "command_id",
+        Value::String(format!("{:#010x}", error.command_id())),
+    );
     line.int("sequence_number", error.sequence_number());
     line
 }
@@ -155,7 +171,11 @@ pub(super) fn pcap(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints every complete PDU at the front of the flow's reassembled bytes.
-fn drain_flow(out: &mut impl Write, decoder: &mut FrameDecoder, flow: &mut Flow) -> anyhow::Result<()> {
+fn drain_flow(
+    out: &mut impl Write,
+    decoder: &mut FrameDecoder,
+    flow: &mut Flow,
+) -> anyhow::Result<()> {
     while !flow.failed {
         let offset = flow.data_start;
         let frame = flow.frame_at(offset);
@@ -170,7 +190,11 @@ fn drain_flow(out: &mut impl Write, decoder: &mut FrameDecoder, flow: &mut Flow)
             }
             Ok(Step::Bad { len, error }) => {
                 let message = format!("PDU at stream offset {offset}: {error}");
-                writeln!(out, "{}", error_line(&message, &error, Some((&flow.key, frame))).to_line())?;
+                writeln!(
+                    out,
+                    "{}",
+                    error_line(&message, &error, Some((&flow.key, frame))).to_line()
+                )?;
                 flow.advanced(len);
             }
             Err(error) => {

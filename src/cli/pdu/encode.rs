@@ -11,7 +11,10 @@ use super::json;
 /// Encodes every JSON object in `inputs`: each input holds one or more objects (one per
 /// line on stdin; any whitespace between objects is accepted). Errors say where the object
 /// came from: `argument N`, or `line N` of stdin.
-pub(super) fn run<'a>(inputs: impl Iterator<Item = &'a str>, from_stdin: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn run<'a>(
+    inputs: impl Iterator<Item = &'a str>,
+    from_stdin: bool,
+) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (index, text) in inputs.enumerate() {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();

@@ -16,9 +16,10 @@ use serde_json::Value;
 use smppgate_protocol::codec::encode_to_bytes;
 use smppgate_protocol::pdu::{DEST_FLAG_DISTRIBUTION_LIST, DEST_FLAG_SME};
 use smppgate_protocol::{
-    Address, AlertNotification, Bind, BindResp, Body, CancelSm, CommandId, CommandStatus, DataCoding, DataSm,
-    DestAddress, EsmClass, HEADER_LEN, MessageIdResp, Npi, Outbind, Pdu, QuerySm, QuerySmResp, RegisteredDelivery,
-    ReplaceSm, ShortMessagePdu, SmppTime, SubmitMulti, SubmitMultiResp, Ton, Tlvs, UnsuccessSme,
+    Address, AlertNotification, Bind, BindResp, Body, CancelSm, CommandId, CommandStatus,
+    DataCoding, DataSm, DestAddress, EsmClass, HEADER_LEN, MessageIdResp, Npi, Outbind, Pdu,
+    QuerySm, QuerySmResp, RegisteredDelivery, ReplaceSm, ShortMessagePdu, SmppTime, SubmitMulti,
+    SubmitMultiResp, Tlvs, Ton, UnsuccessSme,
 };
 
 use super::json_fields::{Reader, Writer};
@@ -47,10 +48,18 @@ pub(crate) fn pdu_to_json(pdu: &Pdu, command_length: usize) -> Writer {
     let command = pdu.command_id();
     let mut out = Writer::default();
     out.value("command", Value::String(command.name().to_owned()));
-    out.value("command_id", Value::String(format!("{:#010x}", command.as_u32())));
+    out.value(
+        "command_id",
+        Value::String(format!("{:#010x}", command.as_u32())),
+    );
     out.int("command_length", command_length as u64);
     out.int("command_status", pdu.command_status.0);
-    out.value("command_status_name", pdu.command_status.name().map_or(Value::Null, |name| Value::String(name.to_owned())));
+    out.value(
+        "command_status_name",
+        pdu.command_status
+            .name()
+            .map_or(Value::Null, |name| Value::String(name.to_owned())),
+    );
     out.int("sequence_number", pdu.sequence_number);
     if command.is_response() && command_length == HEADER_LEN {
         return out;
@@ -66,7 +75,9 @@ pub(crate) fn pdu_to_json(pdu: &Pdu, command_length: usize) -> Writer {
         Body::BindReceiver(body) | Body::BindTransmitter(body) | Body::BindTransceiver(body) => {
             write_bind(&mut out, body);
         }
-        Body::BindReceiverResp(body) | Body::BindTransmitterResp(body) | Body::BindTransceiverResp(body) => {
+        Body::BindReceiverResp(body)
+        | Body::BindTransmitterResp(body)
+        | Body::BindTransceiverResp(body) => {
             write_bind_resp(&mut out, body);
         }
         Body::Outbind(body) => write_outbind(&mut out, body),
@@ -95,10 +106,22 @@ pub(crate) fn encode(value: &Value, warnings: &mut Vec<String>) -> anyhow::Resul
     let sequence_number = input.int_or("sequence_number", 1)?;
     // A response with no body field at all is sent as a bare header, as received.
     let bare = command.is_response()
-        && value.as_object().is_some_and(|map| map.keys().all(|key| HEADER_KEYS.contains(&key.as_str())));
-    let body = if bare { Body::empty(command) } else { read_body(command, &input, warnings)? };
-    let pdu = Pdu { sequence_number, command_status, body };
-    let mut octets = encode_to_bytes(&pdu).map_err(|error| anyhow!("{error}"))?.to_vec();
+        && value
+            .as_object()
+            .is_some_and(|map| map.keys().all(|key| HEADER_KEYS.contains(&key.as_str())));
+    let body = if bare {
+        Body::empty(command)
+    } else {
+        read_body(command, &input, warnings)?
+    };
+    let pdu = Pdu {
+        sequence_number,
+        command_status,
+        body,
+    };
+    let mut octets = encode_to_bytes(&pdu)
+        .map_err(|error| anyhow!("{error}"))?
+        .to_vec();
     if bare && octets.len() > HEADER_LEN {
         octets.truncate(HEADER_LEN);
         octets[..4].copy_from_slice(&(HEADER_LEN as u32).to_be_bytes());
@@ -106,7 +129,10 @@ pub(crate) fn encode(value: &Value, warnings: &mut Vec<String>) -> anyhow::Resul
     if input.optional("command_length").is_some() {
         let given: u64 = input.int("command_length")?;
         if usize::try_from(given).ok() != Some(octets.len()) {
-            warnings.push(format!("command_length {given} ignored; the encoded PDU is {} octets", octets.len()));
+            warnings.push(format!(
+                "command_length {given} ignored; the encoded PDU is {} octets",
+                octets.len()
+            ));
         }
     }
     Ok(octets)
@@ -118,30 +144,49 @@ fn command_of(input: &Reader<'_>) -> anyhow::Result<CommandId> {
     let by_id = match input.optional("command_id") {
         None => None,
         Some(Value::String(text)) => {
-            let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
-            let raw = u32::from_str_radix(digits, 16)
-                .map_err(|_| anyhow!("field `command_id`: {text:?} is not a hex command_id like \"0x00000004\""))?;
-            Some(CommandId::from_u32(raw).ok_or_else(|| anyhow!("field `command_id`: {raw:#010x} is not an SMPP 3.4 operation"))?)
+            let digits = text
+                .strip_prefix("0x")
+                .or_else(|| text.strip_prefix("0X"))
+                .unwrap_or(text);
+            let raw = u32::from_str_radix(digits, 16).map_err(|_| {
+                anyhow!("field `command_id`: {text:?} is not a hex command_id like \"0x00000004\"")
+            })?;
+            Some(CommandId::from_u32(raw).ok_or_else(|| {
+                anyhow!("field `command_id`: {raw:#010x} is not an SMPP 3.4 operation")
+            })?)
         }
         Some(_) => {
             let raw: u32 = input.int("command_id")?;
-            Some(CommandId::from_u32(raw).ok_or_else(|| anyhow!("field `command_id`: {raw:#010x} is not an SMPP 3.4 operation"))?)
+            Some(CommandId::from_u32(raw).ok_or_else(|| {
+                anyhow!("field `command_id`: {raw:#010x} is not an SMPP 3.4 operation")
+            })?)
         }
     };
     let Some(name) = input.optional("command") else {
         return by_id.ok_or_else(|| anyhow!("field `command`: missing (e.g. \"submit_sm\")"));
     };
-    let name = name.as_str().ok_or_else(|| anyhow!("field `command`: expected a string, got {name}"))?;
-    let command = CommandId::from_name(name)
-        .ok_or_else(|| anyhow!("field `command`: {name:?} is not an SMPP 3.4 operation name (e.g. \"submit_sm\")"))?;
+    let name = name
+        .as_str()
+        .ok_or_else(|| anyhow!("field `command`: expected a string, got {name}"))?;
+    let command = CommandId::from_name(name).ok_or_else(|| {
+        anyhow!("field `command`: {name:?} is not an SMPP 3.4 operation name (e.g. \"submit_sm\")")
+    })?;
     if let Some(id) = by_id.filter(|id| *id != command) {
-        bail!("field `command_id`: {:#010x} is {}, but `command` says {name}", id.as_u32(), id.name());
+        bail!(
+            "field `command_id`: {:#010x} is {}, but `command` says {name}",
+            id.as_u32(),
+            id.name()
+        );
     }
     Ok(command)
 }
 
 /// The body of `command` from the JSON fields.
-fn read_body(command: CommandId, input: &Reader<'_>, warnings: &mut Vec<String>) -> anyhow::Result<Body> {
+fn read_body(
+    command: CommandId,
+    input: &Reader<'_>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Body> {
     Ok(match command {
         CommandId::GenericNack => Body::GenericNack,
         CommandId::Unbind => Body::Unbind,
@@ -163,7 +208,9 @@ fn read_body(command: CommandId, input: &Reader<'_>, warnings: &mut Vec<String>)
         CommandId::DeliverSmResp => Body::DeliverSmResp(read_message_id_resp(input)?),
         CommandId::DataSmResp => Body::DataSmResp(read_message_id_resp(input)?),
         CommandId::SubmitMulti => Body::SubmitMulti(read_submit_multi(input, warnings)?),
-        CommandId::SubmitMultiResp => Body::SubmitMultiResp(read_submit_multi_resp(input, warnings)?),
+        CommandId::SubmitMultiResp => {
+            Body::SubmitMultiResp(read_submit_multi_resp(input, warnings)?)
+        }
         CommandId::DataSm => Body::DataSm(read_data_sm(input)?),
         CommandId::QuerySm => Body::QuerySm(read_query_sm(input)?),
         CommandId::QuerySmResp => Body::QuerySmResp(read_query_sm_resp(input)?),
@@ -190,7 +237,11 @@ fn write_address(out: &mut Writer, (ton, npi, addr): AddressNames, address: &Add
 }
 
 fn read_address(input: &Reader<'_>, (ton, npi, addr): AddressNames) -> anyhow::Result<Address> {
-    Ok(Address { ton: Ton(input.int(ton)?), npi: Npi(input.int(npi)?), addr: input.text(addr)? })
+    Ok(Address {
+        ton: Ton(input.int(ton)?),
+        npi: Npi(input.int(npi)?),
+        addr: input.text(addr)?,
+    })
 }
 
 /// `tlvs`: `[{tag: "0x0424", name: "message_payload", value: "<hex>"}, …]` in wire order;
@@ -201,7 +252,10 @@ fn write_tlvs(out: &mut Writer, tlvs: &Tlvs) {
         .map(|(tag, value)| {
             let mut tlv = Writer::default();
             tlv.value("tag", Value::String(format!("{:#06x}", tag.0)));
-            tlv.value("name", Value::String(tag.name().unwrap_or("unknown").to_owned()));
+            tlv.value(
+                "name",
+                Value::String(tag.name().unwrap_or("unknown").to_owned()),
+            );
             tlv.octets("value", &value);
             tlv
         })
@@ -233,9 +287,16 @@ fn read_tlvs(input: &Reader<'_>) -> anyhow::Result<Tlvs> {
 fn parse_tag(tlv: &Reader<'_>) -> anyhow::Result<u16> {
     let value = tlv.required("tag")?;
     if let Some(text) = value.as_str() {
-        let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
-        return u16::from_str_radix(digits, 16)
-            .map_err(|_| anyhow!("field `{}`: {text:?} is not a 16-bit hex tag like \"0x0424\"", tlv.name("tag")));
+        let digits = text
+            .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
+            .unwrap_or(text);
+        return u16::from_str_radix(digits, 16).map_err(|_| {
+            anyhow!(
+                "field `{}`: {text:?} is not a 16-bit hex tag like \"0x0424\"",
+                tlv.name("tag")
+            )
+        });
     }
     tlv.int("tag")
 }
@@ -254,11 +315,19 @@ fn short_message(input: &Reader<'_>, warnings: &mut Vec<String>) -> anyhow::Resu
 }
 
 /// Warns when a count field present in the input differs from the count of the data.
-fn check_count(input: &Reader<'_>, name: &str, actual: usize, warnings: &mut Vec<String>) -> anyhow::Result<()> {
+fn check_count(
+    input: &Reader<'_>,
+    name: &str,
+    actual: usize,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
     if input.optional(name).is_some() {
         let given: u64 = input.int(name)?;
         if usize::try_from(given).ok() != Some(actual) {
-            warnings.push(format!("{} {given} ignored; the data has {actual}", input.name(name)));
+            warnings.push(format!(
+                "{} {given} ignored; the data has {actual}",
+                input.name(name)
+            ));
         }
     }
     Ok(())
@@ -307,7 +376,10 @@ fn write_outbind(out: &mut Writer, body: &Outbind) {
 }
 
 fn read_outbind(input: &Reader<'_>) -> anyhow::Result<Outbind> {
-    Ok(Outbind { system_id: input.text("system_id")?, password: input.text("password")? })
+    Ok(Outbind {
+        system_id: input.text("system_id")?,
+        password: input.text("password")?,
+    })
 }
 
 fn write_short_message_pdu(out: &mut Writer, body: &ShortMessagePdu) {
@@ -328,7 +400,10 @@ fn write_short_message_pdu(out: &mut Writer, body: &ShortMessagePdu) {
     write_tlvs(out, &body.tlvs);
 }
 
-fn read_short_message_pdu(input: &Reader<'_>, warnings: &mut Vec<String>) -> anyhow::Result<ShortMessagePdu> {
+fn read_short_message_pdu(
+    input: &Reader<'_>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<ShortMessagePdu> {
     Ok(ShortMessagePdu {
         service_type: input.text("service_type")?,
         source_addr: read_address(input, SOURCE)?,
@@ -384,7 +459,10 @@ fn write_submit_multi(out: &mut Writer, body: &SubmitMulti) {
     write_tlvs(out, &body.tlvs);
 }
 
-fn read_submit_multi(input: &Reader<'_>, warnings: &mut Vec<String>) -> anyhow::Result<SubmitMulti> {
+fn read_submit_multi(
+    input: &Reader<'_>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<SubmitMulti> {
     let items = input.array("dest_address")?;
     check_count(input, "number_of_dests", items.len(), warnings)?;
     let mut dest_addresses = Vec::with_capacity(items.len());
@@ -434,7 +512,10 @@ fn write_submit_multi_resp(out: &mut Writer, body: &SubmitMultiResp) {
     write_tlvs(out, &body.tlvs);
 }
 
-fn read_submit_multi_resp(input: &Reader<'_>, warnings: &mut Vec<String>) -> anyhow::Result<SubmitMultiResp> {
+fn read_submit_multi_resp(
+    input: &Reader<'_>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<SubmitMultiResp> {
     let message_id = input.text("message_id")?;
     let items = input.array("unsuccess_sme")?;
     check_count(input, "no_unsuccess", items.len(), warnings)?;
@@ -446,7 +527,11 @@ fn read_submit_multi_resp(input: &Reader<'_>, warnings: &mut Vec<String>) -> any
             error_status_code: CommandStatus(item.int("error_status_code")?),
         });
     }
-    Ok(SubmitMultiResp { message_id, unsuccess_smes, tlvs: read_tlvs(input)? })
+    Ok(SubmitMultiResp {
+        message_id,
+        unsuccess_smes,
+        tlvs: read_tlvs(input)?,
+    })
 }
 
 fn write_data_sm(out: &mut Writer, body: &DataSm) {
@@ -489,7 +574,10 @@ fn write_query_sm(out: &mut Writer, body: &QuerySm) {
 }
 
 fn read_query_sm(input: &Reader<'_>) -> anyhow::Result<QuerySm> {
-    Ok(QuerySm { message_id: input.text("message_id")?, source_addr: read_address(input, SOURCE)? })
+    Ok(QuerySm {
+        message_id: input.text("message_id")?,
+        source_addr: read_address(input, SOURCE)?,
+    })
 }
 
 fn write_query_sm_resp(out: &mut Writer, body: &QuerySmResp) {
