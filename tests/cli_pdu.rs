@@ -467,3 +467,281 @@ fn help_has_examples() {
         assert!(stdout(&output).contains("Examples:"), "{}", stdout(&output));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Synthetic captures: TCP reassembly, several flows, pcap and pcapng.
+
+mod capture {
+    use std::borrow::Cow;
+    use std::net::IpAddr;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use etherparse::PacketBuilder;
+    use pcap_file::DataLink;
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+
+    /// One TCP segment (or, with `udp`, a UDP datagram) between two endpoints.
+    pub(super) struct Segment {
+        pub(super) src: (IpAddr, u16),
+        pub(super) dst: (IpAddr, u16),
+        pub(super) seq: u32,
+        pub(super) syn: bool,
+        pub(super) udp: bool,
+        pub(super) payload: Vec<u8>,
+    }
+
+    impl Segment {
+        pub(super) fn tcp(src: (&str, u16), dst: (&str, u16), seq: u32, payload: &[u8]) -> Self {
+            Self {
+                src: (src.0.parse().unwrap(), src.1),
+                dst: (dst.0.parse().unwrap(), dst.1),
+                seq,
+                syn: false,
+                udp: false,
+                payload: payload.to_vec(),
+            }
+        }
+
+        pub(super) fn syn(mut self) -> Self {
+            self.syn = true;
+            self
+        }
+
+        pub(super) fn udp(mut self) -> Self {
+            self.udp = true;
+            self
+        }
+
+        /// The Ethernet frame.
+        fn frame(&self) -> Vec<u8> {
+            let ethernet = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+            let ip = match (self.src.0, self.dst.0) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => ethernet.ipv4(src.octets(), dst.octets(), 64),
+                (IpAddr::V6(src), IpAddr::V6(dst)) => ethernet.ipv6(src.octets(), dst.octets(), 64),
+                _ => panic!("mixed address families"),
+            };
+            let mut frame = Vec::new();
+            if self.udp {
+                ip.udp(self.src.1, self.dst.1)
+                    .write(&mut frame, &self.payload)
+                    .unwrap();
+            } else {
+                let mut tcp = ip.tcp(self.src.1, self.dst.1, self.seq, 65535).ack(1);
+                if self.syn {
+                    tcp = tcp.syn();
+                }
+                tcp.write(&mut frame, &self.payload).unwrap();
+            }
+            frame
+        }
+    }
+
+    fn path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("smppgate-cli-pdu-{}-{name}", std::process::id()))
+    }
+
+    /// Writes the segments as a libpcap file (Ethernet), frame 1 first.
+    pub(super) fn write_pcap(name: &str, segments: &[Segment]) -> PathBuf {
+        let path = path(name);
+        let mut writer = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+        for (i, segment) in segments.iter().enumerate() {
+            let data = segment.frame();
+            let time = Duration::from_millis(u64::try_from(i).unwrap());
+            let len = u32::try_from(data.len()).unwrap();
+            writer
+                .write_packet(&PcapPacket::new(time, len, &data))
+                .unwrap();
+        }
+        path
+    }
+
+    /// Writes the segments as a pcapng file with one Ethernet interface.
+    pub(super) fn write_pcapng(name: &str, segments: &[Segment]) -> PathBuf {
+        let path = path(name);
+        let mut writer = PcapNgWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+        let interface = InterfaceDescriptionBlock {
+            linktype: DataLink::ETHERNET,
+            snaplen: 0,
+            options: vec![],
+        };
+        writer.write_pcapng_block(interface).unwrap();
+        for (i, segment) in segments.iter().enumerate() {
+            let data = segment.frame();
+            writer
+                .write_pcapng_block(EnhancedPacketBlock {
+                    interface_id: 0,
+                    timestamp: Duration::from_millis(u64::try_from(i).unwrap()),
+                    original_len: u32::try_from(data.len()).unwrap(),
+                    data: Cow::Owned(data),
+                    options: vec![],
+                })
+                .unwrap();
+        }
+        path
+    }
+}
+
+fn octets(hex_text: &str) -> Vec<u8> {
+    hex::decode(hex_text.split_whitespace().collect::<String>()).unwrap()
+}
+
+/// ESME A ↔ SMSC B with reordering, a retransmission, an overlap and sequence numbers
+/// wrapping past 2^32; an HTTP flow; a flow with a lost segment; an IPv6 flow cut short;
+/// a UDP datagram.
+fn reassembly_segments() -> (Vec<capture::Segment>, Vec<u8>) {
+    use capture::Segment;
+    let esme = ("10.0.0.1", 40000);
+    let smsc = ("10.0.0.2", 2775);
+    let isn_a: u32 = 0xFFFF_FFF0; // data crosses the 2^32 wrap after 15 octets
+    let isn_b: u32 = 1000;
+    let mut a = octets(vector("bind_receiver"));
+    a.extend(octets(vector("submit_sm_tlvs")));
+    a.extend(octets(vector("enquire_link")));
+    let mut b = octets(vector("bind_transceiver_resp"));
+    b.extend(octets(vector("submit_sm_resp_error")));
+    let b_tail = octets(vector("unbind_resp"));
+    let seq_a = |offset: usize| {
+        isn_a
+            .wrapping_add(1)
+            .wrapping_add(u32::try_from(offset).unwrap())
+    };
+    let seq_b = |offset: usize| isn_b + 1 + u32::try_from(offset).unwrap();
+    let segments = vec![
+        Segment::tcp(esme, smsc, isn_a, b"").syn(),      // 1
+        Segment::tcp(smsc, esme, isn_b, b"").syn(),      // 2
+        Segment::tcp(esme, smsc, seq_a(0), &a[..10]),    // 3
+        Segment::tcp(esme, smsc, seq_a(50), &a[50..]),   // 4: early
+        Segment::tcp(esme, smsc, seq_a(0), &a[..10]),    // 5: retransmission
+        Segment::tcp(esme, smsc, seq_a(10), &a[10..50]), // 6: fills the gap
+        Segment::tcp(smsc, esme, seq_b(0), &b),          // 7: two PDUs
+        Segment::tcp(
+            smsc,
+            esme,
+            seq_b(b.len() - 5),
+            &[&b[b.len() - 5..], &b_tail[..]].concat(),
+        ), // 8: overlap
+        Segment::tcp(
+            ("10.0.0.3", 50000),
+            ("10.0.0.4", 80),
+            7,
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        ), // 9
+        Segment::tcp(
+            ("10.0.0.5", 1234),
+            smsc,
+            100,
+            &octets(vector("enquire_link")),
+        ), // 10
+        Segment::tcp(
+            ("10.0.0.5", 1234),
+            smsc,
+            136,
+            &octets(vector("unbind_resp")),
+        ), // 11: 20 octets lost before
+        Segment::tcp(
+            ("2001:db8::1", 3000),
+            ("2001:db8::2", 2775),
+            5,
+            &octets(vector("outbind"))[..20],
+        ), // 12
+        Segment::tcp(("10.0.0.7", 9), ("10.0.0.8", 9), 0, b"not tcp").udp(), // 13
+    ];
+    (segments, a)
+}
+
+#[test]
+fn pcap_reassembly_reorders_dedups_and_reports_broken_flows() {
+    let (segments, a) = reassembly_segments();
+    let path = capture::write_pcap("reassembly.pcap", &segments);
+    let output = smppgate(&["decode", "--pcap", path.to_str().unwrap()], "");
+    assert_ok(&output);
+    let lines = json_lines(&output);
+    let summary: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let what = l["command"]
+                .as_str()
+                .map_or_else(|| "error".to_owned(), str::to_owned);
+            format!(
+                "{} {} {} {}",
+                l["src"].as_str().unwrap(),
+                l["dst"].as_str().unwrap(),
+                l["frame"],
+                what
+            )
+        })
+        .collect();
+    let bind_len = octets(vector("bind_receiver")).len();
+    // The submit_sm starts at offset 41 of flow A, inside segment 6 (10..50); the
+    // enquire_link at 41 + 109 = 150, inside segment 4 (50..).
+    assert_eq!((bind_len, a.len()), (41, 166));
+    assert_eq!(
+        summary,
+        [
+            "10.0.0.1:40000 10.0.0.2:2775 3 bind_receiver",
+            "10.0.0.1:40000 10.0.0.2:2775 6 submit_sm",
+            "10.0.0.1:40000 10.0.0.2:2775 4 enquire_link",
+            "10.0.0.2:2775 10.0.0.1:40000 7 bind_transceiver_resp",
+            "10.0.0.2:2775 10.0.0.1:40000 7 submit_sm_resp",
+            "10.0.0.2:2775 10.0.0.1:40000 8 unbind_resp",
+            "10.0.0.3:50000 10.0.0.4:80 9 error",
+            "10.0.0.5:1234 10.0.0.2:2775 10 enquire_link",
+            "10.0.0.5:1234 10.0.0.2:2775 11 error",
+            "[2001:db8::1]:3000 [2001:db8::2]:2775 12 error",
+        ],
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        lines[6]["error"]
+            .as_str()
+            .unwrap()
+            .contains("command_length 1195725856"),
+        "{}",
+        lines[6]
+    );
+    assert!(
+        lines[8]["error"]
+            .as_str()
+            .unwrap()
+            .contains("20 octets missing"),
+        "{}",
+        lines[8]
+    );
+    assert!(
+        lines[9]["error"]
+            .as_str()
+            .unwrap()
+            .contains("4 octets missing"),
+        "{}",
+        lines[9]
+    );
+    assert_eq!(lines[1]["short_message"], "0500030a020100480069");
+
+    // The same capture as pcapng decodes the same.
+    let path_ng = capture::write_pcapng("reassembly.pcapng", &segments);
+    let output_ng = smppgate(&["decode", "--pcap", path_ng.to_str().unwrap()], "");
+    assert_ok(&output_ng);
+    assert_eq!(stdout(&output_ng), stdout(&output));
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(path_ng);
+}
+
+#[test]
+fn pcap_errors_are_one_line() {
+    let output = smppgate(&["decode", "--pcap", "/nonexistent/capture.pcap"], "");
+    assert_error(&output, &["/nonexistent/capture.pcap"]);
+    let output = smppgate(
+        &[
+            "decode",
+            "--pcap",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ],
+        "",
+    );
+    assert_error(&output, &["not a pcap or pcapng file"]);
+}

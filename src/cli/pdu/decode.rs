@@ -158,7 +158,7 @@ pub(super) fn pcap(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(());
         };
         if let Some(message) = arrival.broken {
-            writeln!(out, "{}", flow_error(flow, &message).to_line())?;
+            writeln!(out, "{}", flow_error(flow, &message, Some(frame)).to_line())?;
         }
         let decoder = decoders.entry(arrival.key).or_default();
         drain_flow(&mut out, decoder, flow)
@@ -199,10 +199,13 @@ fn drain_flow(
             }
             Err(error) => {
                 // Not SMPP, or a wild command_length: nothing after this can be framed.
+                let start = &flow.data[..flow.data.len().min(8)];
                 let message = format!(
-                    "framing error at stream offset {offset}: {error}; the rest of this direction is not decoded"
+                    "framing error at stream offset {offset}: {error} (stream octets there: {}, not SMPP?); \
+                     the rest of this direction is not decoded",
+                    hex::encode(start)
                 );
-                writeln!(out, "{}", flow_error(flow, &message).to_line())?;
+                writeln!(out, "{}", flow_error(flow, &message, frame).to_line())?;
                 flow.failed = true;
                 flow.consume(flow.data.len());
             }
@@ -216,18 +219,23 @@ fn finish_flow(out: &mut impl Write, flow: &Flow) -> anyhow::Result<()> {
     if flow.failed {
         return Ok(());
     }
-    if let Some(message) = flow.missing() {
-        writeln!(out, "{}", flow_error(flow, &message).to_line())?;
+    if let Some((message, frame)) = flow.missing() {
+        writeln!(out, "{}", flow_error(flow, &message, Some(frame)).to_line())?;
     } else if !flow.data.is_empty() {
         let message = truncated(&format!("stream offset {}", flow.data_start), &flow.data);
-        writeln!(out, "{}", flow_error(flow, &message).to_line())?;
+        writeln!(
+            out,
+            "{}",
+            flow_error(flow, &message, flow.frame_at(flow.data_start)).to_line()
+        )?;
     }
     Ok(())
 }
 
-fn flow_error(flow: &Flow, message: &str) -> Writer {
+/// `{"src", "dst", "frame", "error"}` for a problem with a whole direction.
+fn flow_error(flow: &Flow, message: &str, frame: Option<u64>) -> Writer {
     let mut line = Writer::default();
-    write_place(&mut line, &flow.key, flow.frame_at(flow.data_start));
+    write_place(&mut line, &flow.key, frame);
     line.value("error", Value::String(message.to_owned()));
     line
 }

@@ -118,15 +118,17 @@ impl Flow {
         }
     }
 
-    /// Describes octets that never arrived (a hole before buffered segments), if any.
-    pub(crate) fn missing(&self) -> Option<String> {
+    /// Describes octets that never arrived (a hole before buffered segments), if any, with
+    /// the frame of the first segment after the hole.
+    pub(crate) fn missing(&self) -> Option<(String, u64)> {
         let (&offset, &(_, frame)) = self.pending.iter().next()?;
-        Some(format!(
+        let message = format!(
             "{} octets missing from the capture at stream offset {} (before frame {frame}); \
              the rest of this direction is not decoded",
             offset - self.next_offset(),
             self.next_offset()
-        ))
+        );
+        Some((message, frame))
     }
 
     /// Places one TCP segment. Returns an error message when the flow breaks here.
@@ -409,7 +411,7 @@ mod tests {
         assert!(flow.segment(1, 99, true, b"").is_none());
         assert!(flow.segment(3, 105, false, b"fgh").is_none()); // early
         assert!(flow.data.is_empty());
-        assert!(flow.missing().is_some());
+        assert_eq!(flow.missing().map(|(_, frame)| frame), Some(3));
         assert!(flow.segment(2, 100, false, b"abcd").is_none()); // leaves "e" missing
         assert_eq!(&flow.data[..], b"abcd");
         assert!(flow.segment(4, 102, false, b"cde").is_none()); // overlap fills the hole
