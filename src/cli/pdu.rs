@@ -104,6 +104,22 @@ Examples:
 
 /// Runs `smppgate pdu`.
 pub fn run(args: PduArgs) -> anyhow::Result<ExitCode> {
+    match dispatch(args) {
+        // `… | head` closed stdout: the reader has what it wanted; not an error.
+        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        outcome => outcome,
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn dispatch(args: PduArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         PduCommand::Decode(args) => {
             if let Some(path) = &args.pcap {

@@ -163,6 +163,15 @@ pub(super) fn pcap(path: &Path) -> anyhow::Result<ExitCode> {
         let decoder = decoders.entry(arrival.key).or_default();
         drain_flow(&mut out, decoder, flow)
     })?;
+    if reassembler.fragments > 0 {
+        eprintln!(
+            "warning: {} IP fragments skipped (IP fragment reassembly is not supported)",
+            reassembler.fragments
+        );
+    }
+    for (link, frames) in &reassembler.unsupported_links {
+        eprintln!("warning: {frames} frames of link type {link} skipped (not supported)");
+    }
     for flow in reassembler.into_flows() {
         finish_flow(&mut out, &flow)?;
     }

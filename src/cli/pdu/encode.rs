@@ -18,13 +18,17 @@ pub(super) fn run<'a>(
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (index, text) in inputs.enumerate() {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        // Line counting is incremental: `counted` octets of `text` hold `line - 1` newlines.
+        let (mut counted, mut line) = (0, 1);
         loop {
             let start = values.byte_offset();
             let Some(value) = values.next() else { break };
             let label = if from_stdin {
                 // The object starts at the first non-whitespace octet after the previous one.
-                let skipped = text[start..].len() - text[start..].trim_start().len();
-                format!("line {}", text[..start + skipped].matches('\n').count() + 1)
+                let begin = text.len() - text[start..].trim_start().len();
+                line += text[counted..begin].matches('\n').count();
+                counted = begin;
+                format!("line {line}")
             } else {
                 format!("argument {}", index + 1)
             };

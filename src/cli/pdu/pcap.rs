@@ -226,6 +226,10 @@ pub(crate) struct Reassembler {
     flows: HashMap<FlowKey, Flow>,
     /// First-seen order of directions, for a stable end-of-capture report.
     order: Vec<FlowKey>,
+    /// IP fragments seen (not reassembled: their TCP payload is skipped).
+    pub(crate) fragments: u64,
+    /// Frames of a link type we cannot parse, by link type.
+    pub(crate) unsupported_links: BTreeMap<String, u64>,
 }
 
 impl Reassembler {
@@ -242,7 +246,15 @@ impl Reassembler {
         frame: u64,
         data: &[u8],
     ) -> Option<Arrival> {
-        let sliced = slice(datalink, data)?;
+        let Some(sliced) = slice(datalink, data) else {
+            if !supported(datalink) {
+                *self
+                    .unsupported_links
+                    .entry(format!("{datalink:?}"))
+                    .or_default() += 1;
+            }
+            return None;
+        };
         let (Some(net), Some(TransportSlice::Tcp(tcp))) = (&sliced.net, &sliced.transport) else {
             return None;
         };
@@ -259,6 +271,7 @@ impl Reassembler {
             ),
         };
         if fragmented {
+            self.fragments += 1;
             return None;
         }
         let key = FlowKey {
@@ -298,6 +311,20 @@ impl Reassembler {
             .filter_map(|key| self.flows.remove(key))
             .collect()
     }
+}
+
+/// Whether [`slice`] knows the link type.
+fn supported(datalink: DataLink) -> bool {
+    matches!(
+        datalink,
+        DataLink::ETHERNET
+            | DataLink::LINUX_SLL
+            | DataLink::RAW
+            | DataLink::IPV4
+            | DataLink::IPV6
+            | DataLink::NULL
+            | DataLink::LOOP
+    )
 }
 
 /// Parses link, IP and TCP headers with etherparse, for the link types captures use.
