@@ -745,3 +745,97 @@ fn pcap_errors_are_one_line() {
     );
     assert_error(&output, &["not a pcap or pcapng file"]);
 }
+
+#[test]
+fn bare_responses_stay_bare() {
+    for name in [
+        "deliver_sm_resp_bare",
+        "bind_transmitter_resp_error",
+        "data_sm_resp_error",
+    ] {
+        let pdu = &json_lines(&smppgate(&["decode", vector(name)], ""))[0];
+        let keys: Vec<&str> = pdu
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            keys.iter()
+                .all(|key| key.starts_with("command") || *key == "sequence_number"),
+            "{name}: {pdu}"
+        );
+    }
+    // A deliver_sm_resp with its message_id (17 octets) keeps it.
+    let pdu = &json_lines(&smppgate(&["decode", vector("deliver_sm_resp")], ""))[0];
+    assert_eq!(pdu["message_id"], "");
+}
+
+#[test]
+fn encode_warns_about_stale_counts_and_accepts_command_id() {
+    let json = r#"{"command_id":"0x00000004","service_type":"","source_addr_ton":0,"source_addr_npi":0,
+        "source_addr":"","dest_addr_ton":0,"dest_addr_npi":0,"destination_addr":"1","esm_class":0,
+        "protocol_id":0,"priority_flag":0,"schedule_delivery_time":"","validity_period":"",
+        "registered_delivery":0,"replace_if_present_flag":0,"data_coding":0,"sm_default_msg_id":0,
+        "sm_length":9,"short_message":"6869","sequence_number":2}"#;
+    let output = smppgate(&["encode", json], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("warning: argument 1: sm_length 9 ignored"),
+        "{}",
+        stderr(&output)
+    );
+    let decoded = &json_lines(&smppgate(&["decode", stdout(&output).trim()], ""))[0];
+    assert_eq!(decoded["command"], "submit_sm");
+    assert_eq!(decoded["sm_length"], 2);
+    assert_eq!(decoded["sequence_number"], 2);
+}
+
+#[test]
+fn encode_refuses_what_it_cannot_send() {
+    // Not Latin-1.
+    let output = smppgate(
+        &[
+            "encode",
+            r#"{"command":"outbind","system_id":"\u0101","password":""}"#,
+        ],
+        "",
+    );
+    assert_error(&output, &["system_id", "U+0101"]);
+    // Over the C-string maximum (the core's encoder says so).
+    let output = smppgate(
+        &[
+            "encode",
+            r#"{"command":"outbind","system_id":"1234567890123456","password":""}"#,
+        ],
+        "",
+    );
+    assert_error(&output, &["system_id", "16"]);
+    // command and command_id disagree.
+    let output = smppgate(
+        &[
+            "encode",
+            r#"{"command":"unbind","command_id":"0x80000006"}"#,
+        ],
+        "",
+    );
+    assert_error(&output, &["command_id", "unbind_resp"]);
+    // A bad submit_multi destination.
+    let output = smppgate(
+        &[
+            "encode",
+            r#"{"command":"submit_multi_resp","message_id":"","unsuccess_sme":[{"dest_addr_ton":1}]}"#,
+        ],
+        "",
+    );
+    assert_error(&output, &["unsuccess_sme[0].dest_addr_npi", "missing"]);
+    // An 8-bit field out of range.
+    let output = smppgate(
+        &[
+            "encode",
+            r#"{"command":"query_sm","message_id":"1","source_addr_ton":256,"source_addr_npi":0,"source_addr":""}"#,
+        ],
+        "",
+    );
+    assert_error(&output, &["source_addr_ton", "256"]);
+}
