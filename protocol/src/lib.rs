@@ -17,14 +17,18 @@ pub mod text;
 pub mod tlv;
 pub mod types;
 
-pub use codec::{DecodeError, EncodeError, FrameDecoder, FrameError, decode, encode, encoded_len};
+pub use codec::{
+    DEFAULT_MAX_FRAME, DecodeError, EncodeError, FrameDecoder, FrameError, decode, encode,
+    encode_to_bytes, encoded_len, frame_length,
+};
 pub use command_id::{CommandId, Sender};
 pub use command_status::CommandStatus;
 pub use header::{HEADER_LEN, Header};
 pub use pdu::{
     AlertNotification, Bind, BindResp, Body, CancelSm, DataSm, DataSmResp, DeliverSm,
     DeliverSmResp, DestAddress, MessageIdResp, Outbind, Pdu, QuerySm, QuerySmResp, ReplaceSm,
-    ShortMessagePdu, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp, UnsuccessSme,
+    SequenceNumber, ShortMessagePdu, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
+    UnsuccessSme,
 };
 pub use tlv::{Tlv, TlvTag, Tlvs};
 pub use types::{Address, DataCoding, EsmClass, Npi, RegisteredDelivery, SmppTime, Ton};

@@ -7,7 +7,8 @@
 //! common tags. For sending, [`Tlvs::builder`].
 //!
 //! Receive rules (reference §2.1): the first of duplicate tags wins; known tags that are not
-//! allowed in the PDU at hand are kept but never validated, so they are never fatal; a TLV
+//! allowed in the PDU at hand are kept (and re-encoded) but never validated, so they are
+//! never fatal, and the typed getters ignore them; a TLV
 //! running past the region is `ESME_RINVOPTPARSTREAM`; an allowed fixed-size tag with the
 //! wrong length is `ESME_RINVPARLEN`.
 
@@ -464,15 +465,38 @@ impl TlvError {
 
 /// The TLVs of one PDU: the raw TLV region, validated.
 ///
-/// Equality compares the raw octets (order matters).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// A region decoded from a PDU remembers that PDU's operation: the typed getters
+/// (`message_state()`, `sar()`, …) then ignore tags SMPP 3.4 does not list for it (§2.1
+/// rule 2), while [`Tlvs::get`], [`Tlvs::iter`] and [`Tlvs::typed`] still show everything.
+/// Built or [`Tlvs::from_raw`] regions have no operation and hide nothing.
+///
+/// Equality and hashing compare the raw octets only (order matters).
+#[derive(Debug, Clone, Default)]
 pub struct Tlvs {
     raw: Bytes,
+    context: Option<CommandId>,
+}
+
+impl PartialEq for Tlvs {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for Tlvs {}
+
+impl std::hash::Hash for Tlvs {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.raw.hash(state);
+    }
 }
 
 impl Tlvs {
     /// No TLVs.
-    pub const EMPTY: Self = Self { raw: Bytes::new() };
+    pub const EMPTY: Self = Self {
+        raw: Bytes::new(),
+        context: None,
+    };
 
     /// No TLVs.
     #[must_use]
@@ -534,7 +558,13 @@ impl Tlvs {
             }
             offset += TLV_HEADER_LEN + length;
         }
-        Ok(Self { raw })
+        Ok(Self { raw, context })
+    }
+
+    /// The operation these TLVs were decoded for, if any.
+    #[must_use]
+    pub const fn context(&self) -> Option<CommandId> {
+        self.context
     }
 
     /// The raw region, re-emitted as is by the encoder.
@@ -586,7 +616,15 @@ impl Tlvs {
         self.get(tag).map(|value| Tlv::from_raw(tag, value))
     }
 
+    /// The first value of `tag` for a typed getter: `None` when 3.4 does not list the tag
+    /// for the PDU these TLVs came from, or when its length is wrong.
     fn first<C: ValueCodec>(&self, tag: TlvTag) -> Option<C::Value> {
+        if self
+            .context
+            .is_some_and(|command| !tag.is_allowed_in(command))
+        {
+            return None;
+        }
         let value = self.get(tag)?;
         (C::MIN..=C::MAX)
             .contains(&value.len())
@@ -596,7 +634,7 @@ impl Tlvs {
     /// `message_payload` (0x0424).
     #[must_use]
     pub fn message_payload(&self) -> Option<Bytes> {
-        self.get(TlvTag::MESSAGE_PAYLOAD)
+        self.first::<Octets>(TlvTag::MESSAGE_PAYLOAD)
     }
 
     /// `receipted_message_id` (0x001E), without its NUL.
@@ -770,6 +808,7 @@ impl TlvsBuilder {
             Some(error) => Err(error),
             None => Ok(Tlvs {
                 raw: self.buf.freeze(),
+                context: None,
             }),
         }
     }
@@ -852,6 +891,16 @@ mod tests {
         assert_eq!(err.status(), CommandStatus::ESME_RINVPARLEN);
         let tlvs = Tlvs::parse(long_state, Some(CommandId::SubmitSm)).unwrap();
         assert_eq!(tlvs.message_state(), None);
+        // A well-formed but not-allowed tag: visible raw, ignored by the typed getter.
+        let state = Bytes::from_static(&[0x04, 0x27, 0x00, 0x01, 0x02]);
+        let tlvs = Tlvs::parse(state.clone(), Some(CommandId::SubmitSm)).unwrap();
+        assert_eq!(tlvs.message_state(), None);
+        assert_eq!(
+            tlvs.get(TlvTag::MESSAGE_STATE),
+            Some(Bytes::from_static(&[2]))
+        );
+        assert_eq!(tlvs.context(), Some(CommandId::SubmitSm));
+        assert_eq!(Tlvs::from_raw(state).unwrap().message_state(), Some(2));
         // source_telematics_id: either width.
         let one = Bytes::from_static(&[0x00, 0x10, 0x00, 0x01, 0x07]);
         let tlvs = Tlvs::parse(one, Some(CommandId::DataSm)).unwrap();

@@ -172,6 +172,9 @@ impl Reader<'_> {
         accept_unterminated: bool,
     ) -> Result<Bytes, DecodeError> {
         let offset = self.offset();
+        if self.input.is_empty() {
+            return Err(self.truncated(field));
+        }
         let window = &self.input[..self.input.len().min(max)];
         let parsed: IResult<&[u8], &[u8], NomError<'_>> = take_till(|b| b == 0)(window);
         let (_, value) = parsed.map_err(|_| self.truncated(field))?;

@@ -70,7 +70,6 @@ impl FrameDecoder {
     ///
     /// # Errors
     /// [`FrameError`]: the stream cannot be framed any more; nothing was consumed.
-    #[allow(clippy::type_complexity)] // the two layers are the point; see the docs above
     pub fn decode(
         &mut self,
         buf: &mut BytesMut,

@@ -11,7 +11,6 @@ use crate::command_id::CommandId;
 /// Variants hold their struct inline (no `Box`): decoding allocates nothing but a
 /// submit_multi's destination lists.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::large_enum_variant)] // inline on purpose: zero allocation per decoded PDU
 pub enum Body {
     /// generic_nack (header only).
     GenericNack,
