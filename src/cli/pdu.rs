@@ -92,9 +92,11 @@ Examples:
   smppgate pdu decode --pcap capture.pcap     # PDUs of every TCP stream, with src/dst/frame";
 
 const ENCODE_EXAMPLES: &str = "\
-Input: the JSON printed by `decode` (command_length is ignored: it is computed).
-Omitted fields: command_status 0, sequence_number 1, tlvs none; every mandatory body
-field must be present (an error names the missing one).
+Input: the JSON printed by `decode`, one object per line or argument. command_length,
+sm_length, number_of_dests and no_unsuccess are computed (a different value in the input
+only gets a warning). Omitted: command_status 0, sequence_number 1, tlvs none; every other
+mandatory body field must be present (the error names it). A response with no body field
+at all is encoded as a bare 16-octet header. `command_id` may stand in for `command`.
 
 Examples:
   smppgate pdu encode '{\"command\":\"enquire_link\",\"sequence_number\":1}'

@@ -7,7 +7,12 @@
 //! Encode recomputes those counts from the data (a differing value in the input is ignored
 //! with a warning, like `command_length`) and uses these defaults when a key is absent:
 //! `command_status` 0, `sequence_number` 1, `tlvs` none. Every other mandatory field is
-//! required.
+//! required. `command` may be replaced by `command_id`; extra keys (`src`, `dst`, `frame`,
+//! `command_status_name`, a TLV's `name`) are ignored.
+//!
+//! A response received as a bare 16-octet header (error responses, header-only
+//! deliver_sm_resp) is printed without body fields, and a response object without body
+//! fields is encoded as a bare header, so such PDUs also round-trip byte for byte.
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;

@@ -477,4 +477,67 @@ mod tests {
         assert!(broke.unwrap().contains("out-of-order"));
         assert!(flow.failed);
     }
+
+    fn tcp_frame(seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let mut builder = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1000, 2775, seq, 1024);
+        if syn {
+            builder = builder.syn();
+        }
+        let mut frame = Vec::new();
+        builder.write(&mut frame, payload).unwrap();
+        frame
+    }
+
+    #[test]
+    fn a_new_syn_restarts_the_direction() {
+        let mut reassembler = Reassembler::default();
+        let arrival = reassembler
+            .packet(DataLink::ETHERNET, 1, &tcp_frame(100, true, b""))
+            .unwrap();
+        assert!(arrival.restarted.is_none());
+        let arrival = reassembler
+            .packet(DataLink::ETHERNET, 2, &tcp_frame(101, false, b"abc"))
+            .unwrap();
+        assert_eq!(arrival.key, key());
+        // A retransmitted SYN is not a new connection.
+        let arrival = reassembler
+            .packet(DataLink::ETHERNET, 3, &tcp_frame(100, true, b""))
+            .unwrap();
+        assert!(arrival.restarted.is_none());
+        let arrival = reassembler
+            .packet(DataLink::ETHERNET, 4, &tcp_frame(5000, true, b""))
+            .unwrap();
+        assert_eq!(&arrival.restarted.unwrap().data[..], b"abc");
+        reassembler
+            .packet(DataLink::ETHERNET, 5, &tcp_frame(5001, false, b"xyz"))
+            .unwrap();
+        let flows = reassembler.into_flows();
+        assert_eq!(flows.len(), 1);
+        assert_eq!(&flows[0].data[..], b"xyz");
+        assert_eq!(flows[0].frame_at(0), Some(5));
+    }
+
+    #[test]
+    fn non_tcp_and_unsupported_links_are_skipped() {
+        let mut reassembler = Reassembler::default();
+        assert!(
+            reassembler
+                .packet(DataLink::ETHERNET, 1, b"short")
+                .is_none()
+        );
+        assert!(
+            reassembler
+                .packet(DataLink::IEEE802_11, 2, &tcp_frame(1, false, b"a"))
+                .is_none()
+        );
+        assert_eq!(reassembler.unsupported_links.get("IEEE802_11"), Some(&1));
+        // Raw IP: the same segment without its 14-octet Ethernet header.
+        assert!(
+            reassembler
+                .packet(DataLink::RAW, 3, &tcp_frame(1, false, b"a")[14..])
+                .is_some()
+        );
+    }
 }
