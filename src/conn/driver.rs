@@ -383,9 +383,14 @@ where
     fn take_requests(&mut self, first: Request) {
         let now = self.now();
         self.send_request(first, now);
+        // Encode as we go, so the output limit counts what this batch adds.
+        self.drain_transmit();
         while self.session.window_available() && self.out.len() < self.write_high_water {
             match self.requests.try_recv() {
-                Ok(request) => self.send_request(request, now),
+                Ok(request) => {
+                    self.send_request(request, now);
+                    self.drain_transmit();
+                }
                 Err(_) => break,
             }
         }
