@@ -204,6 +204,7 @@ where
         shutting_down: false,
         state,
         close_reason: None,
+        clock: 0,
         write_high_water: config.write_high_water,
         write_hard_limit: config.write_hard_limit,
         flush_timeout: config.flush_timeout,
@@ -243,6 +244,8 @@ struct Driver<R, W, H> {
     shutting_down: bool,
     state: watch::Sender<LinkState>,
     close_reason: Option<CloseReason>,
+    /// ms at the last read (events dispatched from that read use it).
+    clock: u64,
     write_high_water: usize,
     write_hard_limit: usize,
     flush_timeout: Duration,
@@ -345,6 +348,7 @@ where
     /// Decodes every complete frame in the read buffer.
     fn handle_input(&mut self) {
         let now = self.now();
+        self.clock = now;
         loop {
             match self.frames.decode(&mut self.in_buf) {
                 Ok(Some(Ok(pdu))) => self.session.handle_pdu(pdu, now),
@@ -406,6 +410,11 @@ where
 
     fn respond(&mut self, sequence_number: u32, status: CommandStatus, body: Body) {
         let now = self.now();
+        self.respond_at(sequence_number, status, body, now);
+    }
+
+    /// As `respond`, at a time already read (one clock read per read, not per PDU).
+    fn respond_at(&mut self, sequence_number: u32, status: CommandStatus, body: Body, now: u64) {
         if let Err(error) = self.session.respond(sequence_number, status, body, now) {
             tracing::debug!(%error, sequence_number, "answer not sent");
         }
@@ -517,7 +526,10 @@ where
 
     fn dispatch(&mut self, pdu: Pdu) {
         match self.hooks.request(&pdu) {
-            Handling::Answer(status, body) => self.respond(pdu.sequence_number, status, body),
+            Handling::Answer(status, body) => {
+                let now = self.clock;
+                self.respond_at(pdu.sequence_number, status, body, now);
+            }
             Handling::Later(future) => {
                 let sequence_number = pdu.sequence_number;
                 self.later.push(Box::pin(async move {
