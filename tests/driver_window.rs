@@ -170,13 +170,36 @@ async fn a_response_written_right_after_the_request_is_matched() {
 
 #[tokio::test]
 async fn enquire_link_keeps_alive_and_a_dead_peer_aborts_outstanding_requests() {
-    // Keep-alive against a live server: the session stays up over several intervals.
-    let (server, _handler) = server(Ids::default(), ServerConfig::default()).await;
-    let (live, _inbound) = client(server.local_addr(), |c| {
+    // Keep-alive against a peer that answers: several enquire_links, session stays up.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let live_addr = listener.local_addr().unwrap();
+    let (answered_tx, mut answered) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut raw = Raw::new(stream);
+        while let Some(pdu) = raw.recv().await {
+            let answer = match pdu.body {
+                Body::BindTransceiver(_) => Body::BindTransceiverResp(BindResp::default()),
+                Body::EnquireLink => {
+                    let _ = answered_tx.try_send(());
+                    Body::EnquireLinkResp
+                }
+                Body::SubmitSm(_) => Body::SubmitSmResp(MessageIdResp::new("1")),
+                _ => continue,
+            };
+            raw.send(&[Pdu::new(pdu.sequence_number, answer)]).await;
+        }
+    });
+    let (live, _inbound) = client(live_addr, |c| {
         c.session.enquire_link_interval_ms = Some(20);
         c.session.enquire_link_timeout_ms = 200;
     })
     .await;
+    for _ in 0..3 {
+        within(5, "enquire_link on an idle session", answered.recv())
+            .await
+            .unwrap();
+    }
 
     // A peer that binds the client, then reads but never answers anything.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -322,6 +322,7 @@ where
                 () = &mut sleep, if armed.is_some() => {
                     let now = self.now();
                     self.session.handle_timeout(now);
+                    armed = None; // re-arm from poll_timeout, whatever it says now
                 }
                 control = self.control.recv(), if self.control_open => match control {
                     Some(control) => self.end(control),
