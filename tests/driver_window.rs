@@ -297,3 +297,48 @@ async fn graceful_unbind_waits_for_requests_in_flight() {
     );
     assert!(server.shutdown(Duration::from_secs(5)).await);
 }
+
+#[tokio::test]
+async fn throttling_is_a_visible_status_and_a_missing_response_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut raw = Raw::new(stream);
+        while let Some(pdu) = raw.recv().await {
+            let answer = match &pdu.body {
+                Body::BindTransceiver(_) => Pdu::new(
+                    pdu.sequence_number,
+                    Body::BindTransceiverResp(BindResp::default()),
+                ),
+                // "throttle me": ESME_RTHROTTLED with no body; "ignore me": no answer.
+                Body::SubmitSm(s) if s.short_message.as_ref() == b"throttle me" => Pdu::new(
+                    pdu.sequence_number,
+                    Body::SubmitSmResp(MessageIdResp::default()),
+                )
+                .with_status(CommandStatus::ESME_RTHROTTLED),
+                Body::EnquireLink => Pdu::new(pdu.sequence_number, Body::EnquireLinkResp),
+                Body::Unbind => Pdu::new(pdu.sequence_number, Body::UnbindResp),
+                _ => continue,
+            };
+            raw.send(&[answer]).await;
+        }
+    });
+    let (client, _inbound) = client(addr, |c| c.session.response_timeout_ms = 100).await;
+    let throttled = within(5, "throttled", client.submit(submit("throttle me")))
+        .await
+        .unwrap();
+    assert!(throttled.is_throttled());
+    assert_eq!(throttled.status(), CommandStatus::ESME_RTHROTTLED);
+    let timed_out = within(5, "timeout", client.submit(submit("ignore me"))).await;
+    assert!(
+        matches!(timed_out, Err(RequestError::Timeout { .. })),
+        "{timed_out:?}"
+    );
+    // The session survives both.
+    assert!(!client.link().is_closed());
+    assert_eq!(
+        within(5, "unbind", client.unbind()).await,
+        CloseReason::Unbound
+    );
+}
