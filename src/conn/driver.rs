@@ -2,7 +2,7 @@
 //!
 //! Per wake-up the task: handles one input (a read with all its complete frames, a batch
 //! of application requests, an answer, a timer), drains the session's events (dispatching
-//! them to waiting requests, the application, or the role's [`Hooks`]), encodes every PDU
+//! them to waiting requests, the application, or the role's `Hooks`), encodes every PDU
 //! the session wants sent into one buffer, and writes it (one `write` call per wake-up when
 //! the socket takes it all). A write the socket cannot take yet stays pending as one arm of
 //! the task's `select!`, so reading goes on meanwhile (responses keep being drained); only
