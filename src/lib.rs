@@ -6,3 +6,8 @@
 
 pub mod cli;
 pub mod codec;
+pub mod conn;
+pub mod esme;
+pub mod shutdown;
+pub mod sim;
+pub mod smsc;

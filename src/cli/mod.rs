@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 pub mod pdu;
 pub mod receipt;
+pub mod send;
+pub mod sim;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.
@@ -29,6 +31,10 @@ pub enum Command {
     Text(text::TextArgs),
     /// Parse delivery receipts.
     Receipt(receipt::ReceiptArgs),
+    /// Run a simulated carrier SMSC until SIGINT/SIGTERM.
+    Sim(sim::SimArgs),
+    /// Bind as an ESME and send a message (or --count copies of it).
+    Send(send::SendArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -39,6 +45,8 @@ pub fn main() -> ExitCode {
         Command::Pdu(args) => pdu::run(args),
         Command::Text(args) => text::run(args),
         Command::Receipt(args) => receipt::run(args),
+        Command::Sim(args) => sim::run(args),
+        Command::Send(args) => send::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -47,4 +55,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `warn`); stdout stays for results.
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -1,0 +1,237 @@
+//! [`Link`]: the application's handle on a connection task, and what travels between them.
+
+use bytes::Bytes;
+use smppgate_protocol::command_id::CommandId;
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, Pdu};
+use smppgate_protocol::session::CloseReason;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::error::RequestError;
+
+/// A request for the connection task, with where to send its outcome.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) body: Body,
+    pub(crate) reply: oneshot::Sender<Result<Response, RequestError>>,
+}
+
+/// Asks the connection task to end the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Graceful: unbind, drain, close.
+    Unbind,
+    /// At once, without unbind.
+    Close,
+}
+
+/// The application's answer to a request the peer sent.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) sequence_number: u32,
+    pub(crate) status: CommandStatus,
+    pub(crate) body: Body,
+}
+
+/// Where a connection is, as its handles see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Connected, not bound yet.
+    Opening,
+    /// Bound.
+    Bound,
+    /// The session closed (the connection is being or has been dropped).
+    Closed(CloseReason),
+}
+
+/// The response to one of our requests. Any status: check [`Response::status`]. A
+/// throttled request (`ESME_RTHROTTLED`, `ESME_RMSGQFUL`) comes back as a response with
+/// that status and an empty body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The response PDU (generic_nack possible).
+    pub pdu: Pdu,
+}
+
+impl Response {
+    /// command_status.
+    #[must_use]
+    pub fn status(&self) -> CommandStatus {
+        self.pdu.command_status
+    }
+
+    /// Whether the status is `ESME_ROK`.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.pdu.command_status.is_ok()
+    }
+
+    /// Whether the peer throttled the request (`ESME_RTHROTTLED` or `ESME_RMSGQFUL`).
+    #[must_use]
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self.pdu.command_status,
+            CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL
+        )
+    }
+
+    /// The request's sequence_number.
+    #[must_use]
+    pub fn sequence_number(&self) -> u32 {
+        self.pdu.sequence_number
+    }
+
+    /// The message_id of a submit_sm / data_sm / deliver_sm / submit_multi / query_sm
+    /// response (empty when the response carries none).
+    #[must_use]
+    pub fn message_id(&self) -> Option<&Bytes> {
+        match &self.pdu.body {
+            Body::SubmitSmResp(r) | Body::DataSmResp(r) | Body::DeliverSmResp(r) => {
+                Some(&r.message_id)
+            }
+            Body::SubmitMultiResp(r) => Some(&r.message_id),
+            Body::QuerySmResp(r) => Some(&r.message_id),
+            _ => None,
+        }
+    }
+}
+
+/// A cloneable handle on a connection task: send requests through its window, unbind,
+/// close, watch its state. Dropping every handle (and, for an ESME, the [`Inbound`]
+/// receiver's responders) makes the task unbind.
+///
+/// [`Inbound`]: crate::esme::Inbound
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub(crate) requests: mpsc::Sender<Request>,
+    pub(crate) control: mpsc::Sender<Control>,
+    pub(crate) state: watch::Receiver<LinkState>,
+}
+
+impl Link {
+    /// Sends a request (submit_sm, deliver_sm, data_sm, query_sm, …) and waits for its
+    /// response. Waits first for room in the session's window: at most `window_size`
+    /// requests are ever outstanding; the rest wait here (bounded channel, no growth).
+    ///
+    /// # Errors
+    /// [`RequestError`]: closed before sending, aborted by a lost connection, response
+    /// timeout, refused by the session (e.g. submit_sm on a receiver bind), unencodable.
+    pub async fn request(&self, body: Body) -> Result<Response, RequestError> {
+        let (reply, response) = oneshot::channel();
+        self.requests
+            .send(Request { body, reply })
+            .await
+            .map_err(|_| RequestError::Closed)?;
+        // A dropped reply means the task went away without answering: it was not sent.
+        response.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Starts a graceful unbind and waits until the connection is closed. Requests
+    /// already sent get their responses first (up to the unbind timeout); requests still
+    /// waiting for window space fail with [`RequestError::Closed`].
+    pub async fn unbind(&self) -> CloseReason {
+        let _ = self.control.send(Control::Unbind).await;
+        self.closed().await
+    }
+
+    /// Closes at once, without unbind; outstanding requests fail with
+    /// [`RequestError::Aborted`].
+    pub async fn close(&self) -> CloseReason {
+        let _ = self.control.send(Control::Close).await;
+        self.closed().await
+    }
+
+    /// Waits until the session is closed and returns why.
+    pub async fn closed(&self) -> CloseReason {
+        let mut state = self.state.clone();
+        let closed = state
+            .wait_for(|s| matches!(s, LinkState::Closed(_)))
+            .await
+            .map(|s| *s);
+        match closed {
+            Ok(LinkState::Closed(reason)) => reason,
+            // The task ended without saying why: its connection is gone.
+            _ => CloseReason::ConnectionLost,
+        }
+    }
+
+    /// Requests waiting for window space (sent to the connection task, not yet taken):
+    /// at most the channel's capacity, which is the window size (capped at 4096).
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.requests.max_capacity() - self.requests.capacity()
+    }
+
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> LinkState {
+        *self.state.borrow()
+    }
+
+    /// Whether the session is closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state(), LinkState::Closed(_))
+    }
+}
+
+/// A request from the peer (deliver_sm, data_sm, alert_notification, …) handed to the
+/// application. When the connection answers automatically it has already been answered
+/// with `ESME_ROK`; otherwise answer it with [`InboundRequest::respond`] (dropping it
+/// unanswered sends `ESME_RX_T_APPN`, a temporary error the peer retries).
+#[derive(Debug)]
+pub struct InboundRequest {
+    /// The request.
+    pub pdu: Pdu,
+    pub(crate) responder: Option<Responder>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Responder {
+    pub(crate) request: CommandId,
+    pub(crate) answers: mpsc::Sender<Answer>,
+}
+
+impl InboundRequest {
+    /// Whether the application still has to answer it.
+    #[must_use]
+    pub fn needs_response(&self) -> bool {
+        self.responder.is_some()
+    }
+
+    /// Answers the request with `status` and `body` (its `_resp`); does nothing when it
+    /// was answered automatically. `body` `None` sends the empty `_resp` (what an error
+    /// status carries, and a deliver_sm_resp's usual NULL message_id).
+    pub async fn respond(mut self, status: CommandStatus, body: Option<Body>) {
+        if let Some(responder) = self.responder.take() {
+            let body = body.unwrap_or_else(|| empty_response(responder.request));
+            let _ = responder
+                .answers
+                .send(Answer {
+                    sequence_number: self.pdu.sequence_number,
+                    status,
+                    body,
+                })
+                .await;
+        }
+    }
+}
+
+impl Drop for InboundRequest {
+    fn drop(&mut self) {
+        if let Some(responder) = self.responder.take() {
+            // Best effort: if the channel is full the session answers at its unbind
+            // deadline or the peer times out; either way nothing grows.
+            let _ = responder.answers.try_send(Answer {
+                sequence_number: self.pdu.sequence_number,
+                status: CommandStatus::ESME_RX_T_APPN,
+                body: empty_response(responder.request),
+            });
+        }
+    }
+}
+
+/// The empty `_resp` body of a request.
+pub(crate) fn empty_response(request: CommandId) -> Body {
+    Body::empty(request.response().unwrap_or(CommandId::GenericNack))
+}

@@ -1,0 +1,25 @@
+//! The tokio side of a connection: one task per connection owns a sans-IO
+//! [`Session`](smppgate_protocol::session::Session) and moves bytes between it and the
+//! socket ([`driver`]). The ESME client ([`crate::esme`]) and the SMSC server
+//! ([`crate::smsc`]) are thin layers over it.
+//!
+//! * Reading decodes every complete frame of a read before reading again.
+//! * Writing is batched: everything the session queued while handling one wake-up is
+//!   encoded into one buffer and handed to a writer task (bounded channel), so a peer that
+//!   does not read never stops us from reading its responses. Past a high-water mark of
+//!   unwritten output the driver stops taking application requests (backpressure); past a
+//!   hard limit it stops reading too.
+//! * Application requests arrive on a bounded channel that the driver only takes from
+//!   while the session's window has room: callers wait for window space.
+//! * Timers: `sleep_until(poll_timeout())`, in ms since the connection's start.
+
+pub mod driver;
+mod error;
+mod link;
+pub mod tls;
+
+pub use driver::ConnConfig;
+pub use error::RequestError;
+pub(crate) use link::empty_response;
+pub use link::{InboundRequest, Link, LinkState, Response};
+pub use tls::{TlsClientConfig, TlsServerConfig, TlsSetupError};
