@@ -105,12 +105,12 @@ fn smpplib_wrong_password_is_refused_with_rinvpaswd() {
 }
 
 #[test]
-fn node_transceiver_long_gsm_and_ucs2_with_receipts() {
+fn node_transceiver_long_gsm_and_ucs2_with_receipts_then_query_data_sm_submit_multi() {
     let sim = Sim::start(&["--receipt-delay-ms", "20"]);
     let mut client = node("node_client.js");
     client
         .args(sim.host_port())
-        .args(["--mode", "trx", "--timeout-ms", "15000"]);
+        .args(["--mode", "trx", "--extras", "--timeout-ms", "15000"]);
     let peer = run("node_client.js trx", client).success_json();
     let counters = sim.stop();
 
@@ -131,9 +131,44 @@ fn node_transceiver_long_gsm_and_ucs2_with_receipts() {
         peer["unbind"]["trx"],
         json!({"command": "unbind_resp", "status": 0})
     );
+    // query_sm for the first part, delivered by now (its receipt arrived).
+    let extras = &peer["extras"];
+    assert_eq!(
+        extras["query_sm"],
+        json!({
+            "command": "query_sm_resp",
+            "status": 0,
+            "message_id": peer["submits"][0]["message_id"],
+            "message_state": 2,
+            "error_code": 0,
+            "has_final_date": true,
+        }),
+        "{extras}"
+    );
+    assert_eq!(extras["data_sm"]["command"], "data_sm_resp", "{extras}");
+    assert_eq!(extras["data_sm"]["status"], 0, "{extras}");
+    assert!(
+        extras["data_sm"]["message_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(
+        extras["submit_multi"]["command"], "submit_multi_resp",
+        "{extras}"
+    );
+    assert_eq!(extras["submit_multi"]["status"], 0, "{extras}");
+    assert_eq!(extras["submit_multi"]["unsuccess"], 0, "{extras}");
+    assert!(
+        extras["submit_multi"]["message_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
 
     assert_eq!(num(&counters, "/binds"), 1, "{counters}");
     assert_eq!(num(&counters, "/submits"), 6, "{counters}");
+    assert_eq!(num(&counters, "/query_sm"), 1, "{counters}");
+    assert_eq!(num(&counters, "/data_sm"), 1, "{counters}");
+    assert_eq!(num(&counters, "/submit_multi"), 1, "{counters}");
     assert_eq!(num(&counters, "/segments"), 6, "{counters}");
     assert_eq!(num(&counters, "/receipts_sent"), 6, "{counters}");
     assert_eq!(num(&counters, "/receipts_acked"), 6, "{counters}");

@@ -2,14 +2,18 @@
 // An ESME written with the npm `smpp` package, for interop tests.
 //
 //   node node_client.js HOST PORT [--mode trx|tx-rx] [--system-id ID] [--password PW]
-//                       [--gsm-len 400] [--ucs2-len 150] [--no-receipts] [--timeout-ms 20000]
+//                       [--gsm-len 400] [--ucs2-len 150] [--no-receipts] [--extras]
+//                       [--timeout-ms 20000]
 //
 // trx: one bind_transceiver. tx-rx: a bind_receiver, then a bind_transmitter with the same
 // system_id (receipts are expected on the receiver). Submits a long GSM and a long UCS-2
 // (Chinese) message split into parts with an 8-bit concatenation UDH, asks for receipts,
 // waits for one receipt per accepted part (receipted_message_id and the text's id: both must
 // be the submit_sm_resp's message_id), answers them, sends enquire_link and unbinds every
-// session. Prints one JSON line; exits 0 only when all of that happened.
+// session. With --extras, also sends (after the receipts) a query_sm for the first id, a
+// data_sm (message_payload) and a submit_multi to two numbers, none asking for receipts,
+// and reports their responses under `extras`. Prints one JSON line; exits 0 only when all
+// of that happened and every response was ESME_ROK.
 'use strict';
 
 const smpp = require('smpp');
@@ -22,6 +26,7 @@ const { opts, positional } = parseArgs(process.argv.slice(2), {
   gsm_len: 400,
   ucs2_len: 150,
   no_receipts: false,
+  extras: false,
   timeout_ms: 20000,
 });
 if (positional.length !== 2 || !['trx', 'tx-rx'].includes(opts.mode)) {
@@ -40,6 +45,7 @@ const result = {
   receipts: [],
   mo: [],
   receipts_matched: 0,
+  extras: null,
   enquire_link: {},
   unbind: {},
   errors: [],
@@ -170,6 +176,8 @@ async function main() {
     });
   }
 
+  if (opts.extras) await extras(tx, ids[0]);
+
   for (const s of sessions) {
     const r = await request(s, 'enquire_link', {});
     result.enquire_link[s.name] = { command: r.command, status: r.command_status };
@@ -182,6 +190,60 @@ async function main() {
     await closed;
   }
   finish(true);
+}
+
+async function extras(tx, firstId) {
+  const query = await request(tx, 'query_sm', {
+    message_id: firstId,
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: '15550001',
+  });
+  const data = await request(tx, 'data_sm', {
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: '15550001',
+    dest_addr_ton: 1,
+    dest_addr_npi: 1,
+    destination_addr: '15550002',
+    data_coding: 0,
+    message_payload: Buffer.from('data_sm from node', 'ascii'),
+  });
+  const multi = await request(tx, 'submit_multi', {
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: '15550001',
+    dest_address: [
+      { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '15550003' },
+      { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '15550004' },
+    ],
+    data_coding: 0,
+    short_message: Buffer.from('submit_multi from node', 'ascii'),
+  });
+  result.extras = {
+    query_sm: {
+      command: query.command,
+      status: query.command_status,
+      message_id: query.message_id === undefined ? null : query.message_id,
+      message_state: query.message_state === undefined ? null : query.message_state,
+      error_code: query.error_code === undefined ? null : query.error_code,
+      has_final_date: !!query.final_date,
+    },
+    data_sm: {
+      command: data.command,
+      status: data.command_status,
+      message_id: data.message_id === undefined ? null : data.message_id,
+    },
+    submit_multi: {
+      command: multi.command,
+      status: multi.command_status,
+      message_id: multi.message_id === undefined ? null : multi.message_id,
+      unsuccess: (multi.unsuccess_sme || []).length,
+    },
+  };
+  for (const [name, r] of Object.entries(result.extras)) {
+    if (r.status !== 0) result.errors.push(name + ' answered ' + r.status);
+  }
 }
 
 main().catch((e) => {
