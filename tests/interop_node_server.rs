@@ -224,3 +224,114 @@ async fn library_esme_submits_and_answers_an_mo_deliver_sm() {
     assert_eq!(num(&summary, "/unbinds"), 1, "{summary}");
     assert_eq!(summary["errors"], json!([]), "{summary}");
 }
+
+/// `smppgate send ... --method METHOD` with a 150-character Chinese text, as JSON.
+fn send_chinese(server: &NodeServer, method: &str, text: &str) -> Value {
+    let mut send = smppgate();
+    send.args([
+        "send",
+        "--connect",
+        &server.addr.to_string(),
+        "--system-id",
+        "sendesme",
+        "--password",
+        "pw",
+        "--from",
+        "15550001",
+        "--to",
+        "15550002",
+        "--text",
+        text,
+        "--method",
+        method,
+        "--timeout",
+        "10s",
+    ]);
+    Proc::spawn(&format!("smppgate send --method {method}"), send)
+        .finish(Duration::from_secs(20))
+        .success_json()
+}
+
+#[test]
+fn send_sar_udh16_and_payload_methods_reassemble_on_node_smsc() {
+    let server = NodeServer::start(&[]);
+    let text = chinese_150();
+    let sar = send_chinese(&server, "sar", &text);
+    let udh16 = send_chinese(&server, "udh16", &text);
+    let payload = send_chinese(&server, "payload", &text);
+    let summary = server.stop();
+    assert_eq!(sar["parts"].as_array().map(Vec::len), Some(3), "{sar}");
+    assert_eq!(udh16["parts"].as_array().map(Vec::len), Some(3), "{udh16}");
+    assert_eq!(
+        payload["parts"].as_array().map(Vec::len),
+        Some(1),
+        "{payload}"
+    );
+    for doc in [&sar, &udh16, &payload] {
+        assert_eq!(doc["ok"], true, "{doc}");
+    }
+
+    let submits = summary["submits"].as_array().expect("submits");
+    assert_eq!(submits.len(), 7, "{summary}");
+    // SAR: TLVs, no UDH, esm_class 0.
+    for s in &submits[..3] {
+        assert_eq!(s["esm_class"], 0, "{s}");
+        assert_eq!(s["udh_ies"], json!([]), "{s}");
+        assert_eq!(s["concat"]["total"], 3, "{s}");
+    }
+    // 16-bit reference UDH (IE 0x08, length 4).
+    for (i, s) in submits[3..6].iter().enumerate() {
+        assert_eq!(s["esm_class"], 0x40, "{s}");
+        let ie = s["udh_ies"][0].as_str().expect("one UDH IE");
+        assert!(ie.starts_with("0804"), "{s}");
+        assert!(ie.ends_with(&format!("03{:02x}", i + 1)), "{s}");
+    }
+    // message_payload: one PDU, no concatenation.
+    assert!(submits[6]["concat"].is_null(), "{}", submits[6]);
+    let expected = json!({"parts": 3, "data_coding": 8, "text": text});
+    assert_eq!(
+        summary["messages"],
+        json!([
+            expected,
+            expected,
+            {"parts": 1, "data_coding": 8, "text": text},
+        ]),
+        "{summary}"
+    );
+    assert_eq!(num(&summary, "/unbinds"), 3, "{summary}");
+    assert_eq!(summary["errors"], json!([]), "{summary}");
+}
+
+#[test]
+fn send_with_a_wrong_password_fails_with_rinvpaswd() {
+    let server = NodeServer::start(&["--password", "right"]);
+    let mut send = smppgate();
+    send.args([
+        "send",
+        "--connect",
+        &server.addr.to_string(),
+        "--system-id",
+        "sendesme",
+        "--password",
+        "wrong",
+        "--from",
+        "15550001",
+        "--to",
+        "15550002",
+        "--text",
+        "never sent",
+    ]);
+    let out = Proc::spawn("smppgate send", send).finish(Duration::from_secs(20));
+    let summary = server.stop();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("error: ") && out.stderr.contains("ESME_RINVPASWD"),
+        "{out:?}"
+    );
+    assert_eq!(
+        summary["binds"],
+        json!([{"command": "bind_transceiver", "system_id": "sendesme", "status": 0x0E}]),
+        "{summary}"
+    );
+    assert_eq!(summary["submits"], json!([]), "{summary}");
+}

@@ -97,6 +97,7 @@ pub(crate) struct Proc {
     lines: Receiver<String>,
     seen: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    stderr_done: Receiver<()>,
 }
 
 impl Proc {
@@ -121,6 +122,7 @@ impl Proc {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().expect("piped stderr");
         let sink = Arc::clone(&stderr);
+        let (done, stderr_done) = mpsc::channel();
         thread::spawn(move || {
             let mut buf = [0_u8; 4096];
             while let Ok(n) = pipe.read(&mut buf) {
@@ -131,6 +133,7 @@ impl Proc {
                     .unwrap_or_else(PoisonError::into_inner)
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
+            let _ = done.send(());
         });
         Self {
             name: name.to_owned(),
@@ -139,6 +142,7 @@ impl Proc {
             lines,
             seen: Vec::new(),
             stderr,
+            stderr_done,
         }
     }
 
@@ -238,7 +242,8 @@ impl Proc {
                 panic!("{}: closed stdout but did not exit", self.name);
             }
         };
-        // The stderr thread ends with the pipe; what it has is complete enough for messages.
+        // The process exited: its stderr pipe closes, and the reader thread has it all.
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
         Finished {
             name: self.name.clone(),
             status,
