@@ -1,16 +1,21 @@
-//! The connection task: socket ↔ [`Session`], one task per connection, plus a writer task.
+//! The connection task: socket ↔ [`Session`], one task per connection.
 //!
 //! Per wake-up the task: handles one input (a read with all its complete frames, a batch
 //! of application requests, an answer, a timer), drains the session's events (dispatching
 //! them to waiting requests, the application, or the role's [`Hooks`]), encodes every PDU
-//! the session wants sent into one buffer, and hands that buffer to the writer as soon as
-//! the writer can take it. The writer does one `write_all` per buffer.
+//! the session wants sent into one buffer, and writes it (one `write` call per wake-up when
+//! the socket takes it all). A write the socket cannot take yet stays pending as one arm of
+//! the task's `select!`, so reading goes on meanwhile (responses keep being drained); only
+//! past `write_hard_limit` octets of unwritten output does reading stop.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use smppgate_protocol::codec::{DEFAULT_MAX_FRAME, FrameDecoder, encode};
@@ -145,7 +150,7 @@ pub(crate) struct Setup<H> {
     pub(crate) shutdown: ShutdownSignal,
 }
 
-/// Starts the connection task (and its writer) on an already set-up transport.
+/// Starts the connection task on an already set-up transport.
 pub(crate) fn spawn<R, W, H>(
     reader: R,
     writer: W,
@@ -165,9 +170,6 @@ where
         hooks,
         shutdown,
     } = setup;
-    // One buffer being written, one queued; more output accumulates in `out` (batching).
-    let (writer_tx, writer_rx) = mpsc::channel(1);
-    let writer = tokio::spawn(write_loop(writer, writer_rx));
     let (answers_tx, answers) = mpsc::channel(config.session.max_owed_responses.clamp(1, 4096));
     let Channels {
         requests,
@@ -183,8 +185,9 @@ where
         in_buf: BytesMut::with_capacity(64 * 1024),
         frames: FrameDecoder::new(config.max_frame),
         out: BytesMut::with_capacity(64 * 1024),
-        writer_tx,
         writer,
+        writing: Bytes::new(),
+        flushed: true,
         writer_alive: true,
         requests,
         requests_open: true,
@@ -208,30 +211,19 @@ where
     tokio::spawn(driver.run())
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(
-    mut writer: W,
-    mut buffers: mpsc::Receiver<Bytes>,
-) -> io::Result<()> {
-    while let Some(buffer) = buffers.recv().await {
-        writer.write_all(&buffer).await?;
-        if buffers.is_empty() {
-            writer.flush().await?;
-        }
-    }
-    writer.flush().await?;
-    writer.shutdown().await
-}
-
-struct Driver<R, H> {
+struct Driver<R, W, H> {
     session: Session,
     origin: Instant,
     reader: R,
     in_buf: BytesMut,
     frames: FrameDecoder,
-    /// Encoded output not yet handed to the writer.
+    /// Encoded output not yet being written.
     out: BytesMut,
-    writer_tx: mpsc::Sender<Bytes>,
-    writer: JoinHandle<io::Result<()>>,
+    writer: W,
+    /// The part of an earlier `out` the socket has not taken yet.
+    writing: Bytes,
+    /// Whether everything written was flushed (TLS buffers; a no-op for TCP).
+    flushed: bool,
     writer_alive: bool,
     requests: mpsc::Receiver<Request>,
     requests_open: bool,
@@ -256,9 +248,10 @@ struct Driver<R, H> {
     flush_timeout: Duration,
 }
 
-impl<R, H> Driver<R, H>
+impl<R, W, H> Driver<R, W, H>
 where
     R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
     H: Hooks,
 {
     fn now(&self) -> u64 {
@@ -286,28 +279,22 @@ where
                 }
                 armed = deadline;
             }
-            let can_read = self.out.len() < self.write_hard_limit && self.stalled.is_empty();
+            let unwritten = self.out.len() + self.writing.len();
+            let can_read = unwritten < self.write_hard_limit && self.stalled.is_empty();
             let can_take = self.requests_open
                 && self.session.window_available()
-                && self.out.len() < self.write_high_water;
+                && unwritten < self.write_high_water;
+            let must_write = self.writer_alive && (unwritten > 0 || !self.flushed);
             tokio::select! {
                 biased;
                 () = self.shutdown.wait(), if !self.shutting_down => {
                     self.shutting_down = true;
                     self.end(Control::Unbind);
                 }
-                result = &mut self.writer, if self.writer_alive => {
-                    self.writer_alive = false;
-                    match result {
-                        Ok(Ok(())) => {}
-                        Ok(Err(error)) => tracing::debug!(%error, "write failed"),
-                        Err(error) => tracing::warn!(%error, "writer task failed"),
-                    }
-                    self.session.handle_disconnect();
-                }
-                ready = writer_ready(&self.writer_tx), if !self.out.is_empty() && self.writer_alive => {
-                    // The driver is the only sender: the slot just seen free stays free.
-                    if !ready || self.writer_tx.try_send(self.out.split().freeze()).is_err() {
+                written = poll_fn(|cx| poll_write_out(cx, &mut self.writer, &mut self.writing, &mut self.out, &mut self.flushed)), if must_write => {
+                    if let Err(error) = written {
+                        tracing::debug!(%error, "write failed");
+                        self.writer_alive = false;
                         self.session.handle_disconnect();
                     }
                 }
@@ -383,9 +370,16 @@ where
     fn take_requests(&mut self, first: Request) {
         let now = self.now();
         self.send_request(first, now);
-        while self.session.window_available() && self.out.len() < self.write_high_water {
+        // Encode as we go, so the output limit counts what this batch adds.
+        self.drain_transmit();
+        while self.session.window_available()
+            && self.out.len() + self.writing.len() < self.write_high_water
+        {
             match self.requests.try_recv() {
-                Ok(request) => self.send_request(request, now),
+                Ok(request) => {
+                    self.send_request(request, now);
+                    self.drain_transmit();
+                }
                 Err(_) => break,
             }
         }
@@ -621,21 +615,17 @@ where
         let stats = self.session.stats();
         self.hooks.closed(reason, &stats);
         if self.writer_alive {
-            let out = self.out.split().freeze();
-            let writer_tx = std::mem::replace(&mut self.writer_tx, mpsc::channel(1).0);
             let flush = async {
-                if !out.is_empty() {
-                    let _ = writer_tx.send(out).await;
-                }
-                drop(writer_tx);
-                let _ = (&mut self.writer).await;
+                let writing = std::mem::take(&mut self.writing);
+                self.writer.write_all(&writing).await?;
+                self.writer.write_all(&self.out).await?;
+                self.writer.flush().await?;
+                self.writer.shutdown().await
             };
-            if tokio::time::timeout(self.flush_timeout, flush)
-                .await
-                .is_err()
-            {
-                tracing::debug!("peer did not take the last PDUs in time");
-                self.writer.abort();
+            match tokio::time::timeout(self.flush_timeout, flush).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(%error, "last write failed"),
+                Err(_) => tracing::debug!("peer did not take the last PDUs in time"),
             }
         }
     }
@@ -646,9 +636,41 @@ fn request_of(pdu: &Pdu) -> CommandId {
     pdu.command_id().request().unwrap_or(CommandId::GenericNack)
 }
 
-/// Resolves once the writer can take a buffer (`true`) or is gone (`false`).
-async fn writer_ready(sender: &mpsc::Sender<Bytes>) -> bool {
-    sender.reserve().await.is_ok()
+/// Writes `writing`, then all of `out`, then flushes: `Ready(Ok)` once everything is
+/// written and flushed, `Pending` while the socket cannot take more (progress is kept in
+/// `writing`, so dropping this future between polls loses nothing).
+fn poll_write_out<W: AsyncWrite + Unpin>(
+    cx: &mut Context<'_>,
+    writer: &mut W,
+    writing: &mut Bytes,
+    out: &mut BytesMut,
+    flushed: &mut bool,
+) -> Poll<io::Result<()>> {
+    loop {
+        if writing.is_empty() {
+            if out.is_empty() {
+                break;
+            }
+            *writing = out.split().freeze();
+        }
+        match Pin::new(&mut *writer).poll_write(cx, writing) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Poll::Ready(Ok(n)) => {
+                writing.advance(n);
+                *flushed = false;
+            }
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    if !*flushed {
+        match Pin::new(&mut *writer).poll_flush(cx) {
+            Poll::Ready(Ok(())) => *flushed = true,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    Poll::Ready(Ok(()))
 }
 
 /// Resolves once `sender` has room (`true`) or is closed or absent (`false`).

@@ -155,6 +155,13 @@ impl Link {
         }
     }
 
+    /// Requests waiting for window space (sent to the connection task, not yet taken):
+    /// at most the channel's capacity, which is the window size (capped at 4096).
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.requests.max_capacity() - self.requests.capacity()
+    }
+
     /// The current state.
     #[must_use]
     pub fn state(&self) -> LinkState {
