@@ -59,6 +59,8 @@ function startServer() {
       if (m) resolve({ child, host: m[1], port: Number(m[2]) });
     });
     child.on('exit', (code) => reject(new Error('bench server exited ' + code)));
+    // Never leave the server behind, whatever ends this process.
+    process.on('exit', () => child.kill('SIGTERM'));
   });
 }
 
