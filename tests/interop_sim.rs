@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Sim, node, num, python, run};
+use support::{Proc, RUN_TIMEOUT, Sim, node, num, python, run};
 
 /// The sim's `errors` object with nothing counted.
 fn no_errors() -> Value {
@@ -355,4 +355,40 @@ fn close_mid_pdu_does_not_hurt_the_sim() {
     assert_eq!(num(&counters, "/binds"), 1, "{counters}");
     assert_eq!(num(&counters, "/sessions_active"), 0, "{counters}");
     assert_eq!(num(&counters, "/errors/generic_nack_sent"), 0, "{counters}");
+}
+
+#[test]
+fn sigterm_unbinds_bound_node_sessions_before_exiting() {
+    let sim = Sim::start(&["--receipt-delay-ms", "0"]);
+    let mut client = node("node_client.js");
+    client.args(sim.host_port()).args([
+        "--mode",
+        "tx-rx",
+        "--gsm-len",
+        "100",
+        "--ucs2-len",
+        "30",
+        "--wait-unbind",
+        "--timeout-ms",
+        "15000",
+    ]);
+    let mut client = Proc::spawn("node_client.js --wait-unbind", client);
+    client.wait_line(RUN_TIMEOUT, |l| l == "waiting for unbind");
+    sim.terminate();
+    let peer = client.finish(RUN_TIMEOUT).success_json();
+    let counters = sim.finish();
+
+    assert_eq!(num(&peer, "/receipts_matched"), 2, "{peer}");
+    for session in ["rx", "tx"] {
+        assert_eq!(
+            peer["server_unbinds"][session]["closed"], true,
+            "{session}: {peer}"
+        );
+    }
+    assert_eq!(num(&counters, "/binds"), 2, "{counters}");
+    assert_eq!(num(&counters, "/sessions_active"), 0, "{counters}");
+    // The ESMEs did not unbind: the sim did.
+    assert_eq!(num(&counters, "/unbinds"), 0, "{counters}");
+    assert_eq!(num(&counters, "/receipts_acked"), 2, "{counters}");
+    assert_eq!(counters["errors"], no_errors(), "{counters}");
 }

@@ -3,7 +3,7 @@
 //
 //   node node_client.js HOST PORT [--mode trx|tx-rx] [--system-id ID] [--password PW]
 //                       [--gsm-len 400] [--ucs2-len 150] [--no-receipts] [--extras]
-//                       [--timeout-ms 20000]
+//                       [--wait-unbind] [--timeout-ms 20000]
 //
 // trx: one bind_transceiver. tx-rx: a bind_receiver, then a bind_transmitter with the same
 // system_id (receipts are expected on the receiver). Submits a long GSM and a long UCS-2
@@ -12,7 +12,9 @@
 // be the submit_sm_resp's message_id), answers them, sends enquire_link and unbinds every
 // session. With --extras, also sends (after the receipts) a query_sm for the first id, a
 // data_sm (message_payload) and a submit_multi to two numbers, none asking for receipts,
-// and reports their responses under `extras`. Prints one JSON line; exits 0 only when all
+// and reports their responses under `extras`. With --wait-unbind, does not unbind itself:
+// prints `waiting for unbind`, answers the SMSC's unbind on every session with unbind_resp
+// and waits for the SMSC to close (`server_unbinds`). Prints one JSON line; exits 0 only when all
 // of that happened and every response was ESME_ROK.
 'use strict';
 
@@ -27,6 +29,7 @@ const { opts, positional } = parseArgs(process.argv.slice(2), {
   ucs2_len: 150,
   no_receipts: false,
   extras: false,
+  wait_unbind: false,
   timeout_ms: 20000,
 });
 if (positional.length !== 2 || !['trx', 'tx-rx'].includes(opts.mode)) {
@@ -48,6 +51,7 @@ const result = {
   extras: null,
   enquire_link: {},
   unbind: {},
+  server_unbinds: {},
   errors: [],
 };
 
@@ -181,6 +185,25 @@ async function main() {
   for (const s of sessions) {
     const r = await request(s, 'enquire_link', {});
     result.enquire_link[s.name] = { command: r.command, status: r.command_status };
+  }
+  if (opts.wait_unbind) {
+    const closed = sessions.map((s) => new Promise((resolve) => {
+      s.on('unbind', (pdu) => {
+        result.server_unbinds[s.name] = { sequence_number: pdu.sequence_number, closed: false };
+        s.send(pdu.response());
+      });
+      s.on('close', () => {
+        if (result.server_unbinds[s.name]) result.server_unbinds[s.name].closed = true;
+        resolve();
+      });
+    }));
+    process.stdout.write('waiting for unbind\n');
+    await Promise.all(closed);
+    for (const s of sessions) {
+      if (!result.server_unbinds[s.name]) result.errors.push(s.name + ': closed without unbind');
+    }
+    finish(true);
+    return;
   }
   for (const s of sessions) {
     const closed = new Promise((resolve) => s.on('close', resolve));

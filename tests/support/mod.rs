@@ -293,6 +293,16 @@ impl Sim {
         self.proc.terminate();
         self.proc.finish(Duration::from_secs(15)).success_json()
     }
+
+    /// Sends SIGTERM without waiting.
+    pub(crate) fn terminate(&self) {
+        self.proc.terminate();
+    }
+
+    /// Waits for the exit after [`Sim::terminate`]; asserts exit 0, returns the counters.
+    pub(crate) fn finish(self) -> Value {
+        self.proc.finish(Duration::from_secs(15)).success_json()
+    }
 }
 
 /// A running `node tests/peers/node_server.js`.
