@@ -219,6 +219,7 @@ fn node_transmitter_and_receiver_get_receipts_on_the_receiver() {
 }
 
 const GENERIC_NACK: u64 = 0x8000_0000;
+const BIND_RECEIVER_RESP: u64 = 0x8000_0001;
 const BIND_TRANSCEIVER_RESP: u64 = 0x8000_0009;
 const SUBMIT_SM_RESP: u64 = 0x8000_0004;
 const ENQUIRE_LINK_RESP: u64 = 0x8000_0015;
@@ -391,4 +392,38 @@ fn sigterm_unbinds_bound_node_sessions_before_exiting() {
     assert_eq!(num(&counters, "/unbinds"), 0, "{counters}");
     assert_eq!(num(&counters, "/receipts_acked"), 2, "{counters}");
     assert_eq!(counters["errors"], no_errors(), "{counters}");
+}
+
+#[test]
+fn receiver_submit_gets_rinvbndsts_and_second_bind_gets_ralybnd() {
+    let sim = Sim::start(&["--receipt-delay-ms", "0"]);
+    let receiver = raw(&sim, "receiver_submit");
+    assert_eq!(
+        responses(&receiver),
+        vec![(BIND_RECEIVER_RESP, 0, 1), (SUBMIT_SM_RESP, 0x04, 2)],
+        "{receiver}"
+    );
+    let double = raw(&sim, "double_bind");
+    assert_eq!(
+        responses(&double),
+        vec![
+            (BIND_TRANSCEIVER_RESP, 0, 1),
+            (BIND_TRANSCEIVER_RESP, 0x05, 2),
+            (ENQUIRE_LINK_RESP, 0, 3),
+        ],
+        "{double}"
+    );
+    assert_sim_still_serves(&sim);
+    let counters = sim.stop();
+    assert_eq!(
+        num(&counters, "/errors/invalid_bind_status"),
+        2,
+        "{counters}"
+    );
+    assert_eq!(num(&counters, "/binds"), 3, "{counters}");
+    assert_eq!(
+        num(&counters, "/submits"),
+        2,
+        "only the good client's: {counters}"
+    );
 }

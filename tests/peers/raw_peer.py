@@ -15,6 +15,8 @@ Scenarios:
   unknown_command  bind_transceiver, then command_id 0x00000077 (sequence 7), then
                    enquire_link (8) and submit_sm (9) to show the session still works, unbind
   submit_unbound   submit_sm (sequence 1) before any bind; then enquire_link (2)
+  receiver_submit  bind_receiver (1), then submit_sm (2): a receiver may not submit
+  double_bind      bind_transceiver (1), bind_transceiver again (2), enquire_link (3)
   cut              bind_transceiver cut after 10 of its bytes, then close; reports nothing
                    came back before the close
 """
@@ -26,6 +28,7 @@ import struct
 import sys
 import time
 
+BIND_RECEIVER = 0x00000001
 BIND_TRANSCEIVER = 0x00000009
 SUBMIT_SM = 0x00000004
 ENQUIRE_LINK = 0x00000015
@@ -158,6 +161,22 @@ def submit_unbound(c):
     c.expect(2)
 
 
+def receiver_submit(c):
+    c.send(pdu(BIND_RECEIVER, 1, bind_body()))
+    c.expect(1)
+    c.send(pdu(SUBMIT_SM, 2, submit_body()))
+    c.expect(2)
+
+
+def double_bind(c):
+    c.send(pdu(BIND_TRANSCEIVER, 1, bind_body()))
+    c.expect(1)
+    c.send(pdu(BIND_TRANSCEIVER, 2, bind_body()))
+    c.expect(2)
+    c.send(pdu(ENQUIRE_LINK, 3))
+    c.expect(3)
+
+
 def cut(c):
     whole = pdu(BIND_TRANSCEIVER, 1, bind_body())
     c.send(whole[:10])
@@ -169,6 +188,8 @@ SCENARIOS = {
     "len8": len8,
     "unknown_command": unknown_command,
     "submit_unbound": submit_unbound,
+    "receiver_submit": receiver_submit,
+    "double_bind": double_bind,
     "cut": cut,
 }
 
