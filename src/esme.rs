@@ -177,6 +177,17 @@ impl Inbound {
     }
 }
 
+impl futures::Stream for Inbound {
+    type Item = InboundRequest;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<InboundRequest>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
 struct EsmeHooks {
     bind_result: Option<oneshot::Sender<Result<Bytes, CommandStatus>>>,
     auto_respond: bool,

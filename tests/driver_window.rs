@@ -170,13 +170,36 @@ async fn a_response_written_right_after_the_request_is_matched() {
 
 #[tokio::test]
 async fn enquire_link_keeps_alive_and_a_dead_peer_aborts_outstanding_requests() {
-    // Keep-alive against a live server: the session stays up over several intervals.
-    let (server, _handler) = server(Ids::default(), ServerConfig::default()).await;
-    let (live, _inbound) = client(server.local_addr(), |c| {
+    // Keep-alive against a peer that answers: several enquire_links, session stays up.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let live_addr = listener.local_addr().unwrap();
+    let (answered_tx, mut answered) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut raw = Raw::new(stream);
+        while let Some(pdu) = raw.recv().await {
+            let answer = match pdu.body {
+                Body::BindTransceiver(_) => Body::BindTransceiverResp(BindResp::default()),
+                Body::EnquireLink => {
+                    let _ = answered_tx.try_send(());
+                    Body::EnquireLinkResp
+                }
+                Body::SubmitSm(_) => Body::SubmitSmResp(MessageIdResp::new("1")),
+                _ => continue,
+            };
+            raw.send(&[Pdu::new(pdu.sequence_number, answer)]).await;
+        }
+    });
+    let (live, _inbound) = client(live_addr, |c| {
         c.session.enquire_link_interval_ms = Some(20);
         c.session.enquire_link_timeout_ms = 200;
     })
     .await;
+    for _ in 0..3 {
+        within(5, "enquire_link on an idle session", answered.recv())
+            .await
+            .unwrap();
+    }
 
     // A peer that binds the client, then reads but never answers anything.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -273,4 +296,49 @@ async fn graceful_unbind_waits_for_requests_in_flight() {
         Err(RequestError::Closed)
     );
     assert!(server.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn throttling_is_a_visible_status_and_a_missing_response_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut raw = Raw::new(stream);
+        while let Some(pdu) = raw.recv().await {
+            let answer = match &pdu.body {
+                Body::BindTransceiver(_) => Pdu::new(
+                    pdu.sequence_number,
+                    Body::BindTransceiverResp(BindResp::default()),
+                ),
+                // "throttle me": ESME_RTHROTTLED with no body; "ignore me": no answer.
+                Body::SubmitSm(s) if s.short_message.as_ref() == b"throttle me" => Pdu::new(
+                    pdu.sequence_number,
+                    Body::SubmitSmResp(MessageIdResp::default()),
+                )
+                .with_status(CommandStatus::ESME_RTHROTTLED),
+                Body::EnquireLink => Pdu::new(pdu.sequence_number, Body::EnquireLinkResp),
+                Body::Unbind => Pdu::new(pdu.sequence_number, Body::UnbindResp),
+                _ => continue,
+            };
+            raw.send(&[answer]).await;
+        }
+    });
+    let (client, _inbound) = client(addr, |c| c.session.response_timeout_ms = 100).await;
+    let throttled = within(5, "throttled", client.submit(submit("throttle me")))
+        .await
+        .unwrap();
+    assert!(throttled.is_throttled());
+    assert_eq!(throttled.status(), CommandStatus::ESME_RTHROTTLED);
+    let timed_out = within(5, "timeout", client.submit(submit("ignore me"))).await;
+    assert!(
+        matches!(timed_out, Err(RequestError::Timeout { .. })),
+        "{timed_out:?}"
+    );
+    // The session survives both.
+    assert!(!client.link().is_closed());
+    assert_eq!(
+        within(5, "unbind", client.unbind()).await,
+        CloseReason::Unbound
+    );
 }

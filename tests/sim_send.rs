@@ -233,3 +233,39 @@ fn a_refused_connection_fails_with_one_error_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn tls_between_sim_and_send() {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("smppgate-sim-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let sim = Sim::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let output = send(
+        &sim.addr,
+        &[
+            "--system-id",
+            "e",
+            "--password",
+            "p",
+            "--text",
+            "over TLS",
+            "--receipt",
+            "--tls-ca",
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert_parts_with_receipts(&output, 1);
+    let (counters, exit) = sim.terminate();
+    assert!(exit.success());
+    assert_eq!(counters["receipts_acked"], 1);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -36,6 +36,12 @@ pub struct SimArgs {
     /// Window for deliver_sm (receipts) per session.
     #[arg(long, default_value_t = 64)]
     pub window: usize,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// `--id-format` values.
@@ -75,6 +81,9 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     };
     config.server.max_connections = args.max_connections;
     config.server.conn.session.window_size = args.window;
+    if let (Some(cert_pem), Some(key_pem)) = (args.tls_cert, args.tls_key) {
+        config.server.tls = Some(crate::conn::TlsServerConfig { cert_pem, key_pem });
+    }
     let unbind_ms = config.server.conn.session.unbind_timeout_ms;
     let sim = Sim::start(config).await?;
     let signal = crate::shutdown::terminate_signal().context("installing signal handlers")?;

@@ -2,7 +2,7 @@
 //!
 //! Per wake-up the task: handles one input (a read with all its complete frames, a batch
 //! of application requests, an answer, a timer), drains the session's events (dispatching
-//! them to waiting requests, the application, or the role's [`Hooks`]), encodes every PDU
+//! them to waiting requests, the application, or the role's `Hooks`), encodes every PDU
 //! the session wants sent into one buffer, and writes it (one `write` call per wake-up when
 //! the socket takes it all). A write the socket cannot take yet stays pending as one arm of
 //! the task's `select!`, so reading goes on meanwhile (responses keep being drained); only
@@ -204,6 +204,7 @@ where
         shutting_down: false,
         state,
         close_reason: None,
+        clock: 0,
         write_high_water: config.write_high_water,
         write_hard_limit: config.write_hard_limit,
         flush_timeout: config.flush_timeout,
@@ -243,6 +244,8 @@ struct Driver<R, W, H> {
     shutting_down: bool,
     state: watch::Sender<LinkState>,
     close_reason: Option<CloseReason>,
+    /// ms at the last read (events dispatched from that read use it).
+    clock: u64,
     write_high_water: usize,
     write_hard_limit: usize,
     flush_timeout: Duration,
@@ -319,6 +322,7 @@ where
                 () = &mut sleep, if armed.is_some() => {
                     let now = self.now();
                     self.session.handle_timeout(now);
+                    armed = None; // re-arm from poll_timeout, whatever it says now
                 }
                 control = self.control.recv(), if self.control_open => match control {
                     Some(control) => self.end(control),
@@ -345,6 +349,7 @@ where
     /// Decodes every complete frame in the read buffer.
     fn handle_input(&mut self) {
         let now = self.now();
+        self.clock = now;
         loop {
             match self.frames.decode(&mut self.in_buf) {
                 Ok(Some(Ok(pdu))) => self.session.handle_pdu(pdu, now),
@@ -406,6 +411,11 @@ where
 
     fn respond(&mut self, sequence_number: u32, status: CommandStatus, body: Body) {
         let now = self.now();
+        self.respond_at(sequence_number, status, body, now);
+    }
+
+    /// As `respond`, at a time already read (one clock read per read, not per PDU).
+    fn respond_at(&mut self, sequence_number: u32, status: CommandStatus, body: Body, now: u64) {
         if let Err(error) = self.session.respond(sequence_number, status, body, now) {
             tracing::debug!(%error, sequence_number, "answer not sent");
         }
@@ -517,7 +527,10 @@ where
 
     fn dispatch(&mut self, pdu: Pdu) {
         match self.hooks.request(&pdu) {
-            Handling::Answer(status, body) => self.respond(pdu.sequence_number, status, body),
+            Handling::Answer(status, body) => {
+                let now = self.clock;
+                self.respond_at(pdu.sequence_number, status, body, now);
+            }
             Handling::Later(future) => {
                 let sequence_number = pdu.sequence_number;
                 self.later.push(Box::pin(async move {

@@ -147,15 +147,22 @@ impl SmscServer {
     }
 
     /// Stops accepting, unbinds every session gracefully, and waits (up to `grace`) for
-    /// all connections to close. Returns whether they all did.
-    pub async fn shutdown(self, grace: Duration) -> bool {
+    /// all connections to close. Returns whether they all did. (Dropping the server also
+    /// stops it, without waiting.)
+    pub async fn shutdown(&self, grace: Duration) -> bool {
         self.shutdown.trigger();
         self.accept.abort();
-        let _ = self.accept.await;
         let all_closed = async {
             let _ = self.connections.acquire_many(self.max_connections).await;
         };
         tokio::time::timeout(grace, all_closed).await.is_ok()
+    }
+}
+
+impl Drop for SmscServer {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        self.accept.abort();
     }
 }
 
@@ -211,6 +218,7 @@ async fn accept_loop<H: SmscHandler>(
     }
 }
 
+// Everything one connection needs; a struct for them would only rename the arguments.
 #[allow(clippy::too_many_arguments)]
 async fn serve<H: SmscHandler>(
     tcp: TcpStream,
