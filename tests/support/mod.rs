@@ -1,0 +1,339 @@
+//! Shared helpers of the interop tests: child processes that are killed on drop, waiting
+//! for an output line with a timeout (never sleeping), and the paths of the third-party
+//! peers that `scripts/install-peers` puts under `tests/peers/`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a server gets to print its `listening on` line.
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a peer script may run (each script also has its own, shorter, timeout).
+pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// `tests/peers/`.
+pub(crate) fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+/// `node tests/peers/SCRIPT`, after checking that the npm peers are installed.
+pub(crate) fn node(script: &str) -> Command {
+    let dir = peers_dir();
+    assert!(
+        dir.join("node_modules/smpp/package.json").is_file(),
+        "the npm `smpp` peer is not installed: run scripts/install-peers"
+    );
+    let mut command = Command::new("node");
+    command.arg(dir.join(script)).current_dir(&dir);
+    command
+}
+
+/// `tests/peers/.venv/bin/python tests/peers/SCRIPT`, after checking the venv exists.
+pub(crate) fn python(script: &str) -> Command {
+    let dir = peers_dir();
+    let python = dir.join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the PyPI `smpplib` peer is not installed: run scripts/install-peers"
+    );
+    let mut command = Command::new(python);
+    command.arg(dir.join(script)).current_dir(&dir);
+    command
+}
+
+/// The built `smppgate` binary.
+pub(crate) fn smppgate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_smppgate"))
+}
+
+/// What a finished process left.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) name: String,
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<String>,
+    pub(crate) stderr: String,
+}
+
+impl Finished {
+    /// The last stdout line as JSON (panics with the whole output when it is not).
+    pub(crate) fn json(&self) -> Value {
+        let last = self.stdout.last().map_or("", String::as_str);
+        serde_json::from_str(last).unwrap_or_else(|e| {
+            panic!(
+                "{}: last stdout line is not JSON ({e}): {:?}\nstderr:\n{}",
+                self.name, self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Asserts exit status 0 and returns the JSON summary.
+    pub(crate) fn success_json(&self) -> Value {
+        assert!(
+            self.status.success(),
+            "{} exited with {}\nstdout: {:?}\nstderr:\n{}",
+            self.name,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self.json()
+    }
+}
+
+/// A child process with its stdout read line by line; killed (SIGKILL) and reaped on drop.
+pub(crate) struct Proc {
+    name: String,
+    child: Option<Child>,
+    pid: u32,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_done: Receiver<()>,
+}
+
+impl Proc {
+    /// Spawns `command` with stdin closed and stdout / stderr captured.
+    pub(crate) fn spawn(name: &str, mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: cannot start {command:?}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("piped stderr");
+        let sink = Arc::clone(&stderr);
+        let (done, stderr_done) = mpsc::channel();
+        thread::spawn(move || {
+            let mut buf = [0_u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            let _ = done.send(());
+        });
+        Self {
+            name: name.to_owned(),
+            pid: child.id(),
+            child: Some(child),
+            lines,
+            seen: Vec::new(),
+            stderr,
+            stderr_done,
+        }
+    }
+
+    /// What the process wrote on stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits for the first stdout line `accept` takes, up to `timeout`; panics (with the
+    /// output so far) on timeout or when stdout closes first.
+    pub(crate) fn wait_line(&mut self, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if accept(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: no expected line within {timeout:?}; stdout: {:?}\nstderr:\n{}",
+                    self.name,
+                    self.seen,
+                    self.stderr()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{}: stdout closed before the expected line; stdout: {:?}\nstderr:\n{}",
+                    self.name,
+                    self.seen,
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Waits for `listening on ADDR` and returns ADDR.
+    pub(crate) fn listening(&mut self) -> SocketAddr {
+        let line = self.wait_line(START_TIMEOUT, |l| l.starts_with("listening on "));
+        let addr = line["listening on ".len()..].trim();
+        let addr: SocketAddr = addr
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: bad address in {line:?}: {e}", self.name));
+        assert!(
+            addr.ip().is_loopback(),
+            "{}: listening off loopback: {addr}",
+            self.name
+        );
+        addr
+    }
+
+    /// Sends SIGTERM (through `kill(1)`: the tests forbid `unsafe`).
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "{}: kill -TERM failed", self.name);
+    }
+
+    /// Waits up to `timeout` for stdout to close and the process to exit; panics (after
+    /// killing it) when it does not.
+    pub(crate) fn finish(mut self, timeout: Duration) -> Finished {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: still running after {timeout:?}; stdout: {:?}\nstderr:\n{}",
+                    self.name,
+                    self.seen,
+                    self.stderr()
+                ),
+            }
+        }
+        // stdout is closed: the process is exiting. Reap it on a thread so a process that
+        // closed stdout but hangs still times out here.
+        let mut child = self.child.take().expect("child not yet reaped");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(2);
+        let status = match rx.recv_timeout(left) {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => panic!("{}: wait failed: {e}", self.name),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &self.pid.to_string()])
+                    .status();
+                panic!("{}: closed stdout but did not exit", self.name);
+            }
+        };
+        // The process exited: its stderr pipe closes, and the reader thread has it all.
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+        Finished {
+            name: self.name.clone(),
+            status,
+            stdout: std::mem::take(&mut self.seen),
+            stderr: self.stderr(),
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs a peer script to completion (bounded by [`RUN_TIMEOUT`]).
+pub(crate) fn run(name: &str, command: Command) -> Finished {
+    Proc::spawn(name, command).finish(RUN_TIMEOUT)
+}
+
+/// A running `smppgate sim`.
+pub(crate) struct Sim {
+    proc: Proc,
+    pub(crate) addr: SocketAddr,
+}
+
+impl Sim {
+    /// Starts `smppgate sim --listen 127.0.0.1:0 EXTRA...` and waits until it listens.
+    pub(crate) fn start(extra: &[&str]) -> Self {
+        let mut command = smppgate();
+        command.args(["sim", "--listen", "127.0.0.1:0"]).args(extra);
+        let mut proc = Proc::spawn("smppgate sim", command);
+        let addr = proc.listening();
+        Self { proc, addr }
+    }
+
+    /// `HOST` and `PORT` as two arguments.
+    pub(crate) fn host_port(&self) -> [String; 2] {
+        [self.addr.ip().to_string(), self.addr.port().to_string()]
+    }
+
+    /// SIGTERM; asserts exit 0 and returns the counters JSON.
+    pub(crate) fn stop(self) -> Value {
+        self.proc.terminate();
+        self.proc.finish(Duration::from_secs(15)).success_json()
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub(crate) fn terminate(&self) {
+        self.proc.terminate();
+    }
+
+    /// Waits for the exit after [`Sim::terminate`]; asserts exit 0, returns the counters.
+    pub(crate) fn finish(self) -> Value {
+        self.proc.finish(Duration::from_secs(15)).success_json()
+    }
+}
+
+/// A running `node tests/peers/node_server.js`.
+pub(crate) struct NodeServer {
+    proc: Proc,
+    pub(crate) addr: SocketAddr,
+}
+
+impl NodeServer {
+    /// Starts it on a free loopback port with `extra` options.
+    pub(crate) fn start(extra: &[&str]) -> Self {
+        let mut command = node("node_server.js");
+        command
+            .args(["--port", "0", "--timeout-ms", "25000"])
+            .args(extra);
+        let mut proc = Proc::spawn("node_server.js", command);
+        let addr = proc.listening();
+        Self { proc, addr }
+    }
+
+    /// SIGTERM; asserts exit 0 and returns the summary JSON.
+    pub(crate) fn stop(self) -> Value {
+        self.proc.terminate();
+        self.proc.finish(Duration::from_secs(10)).success_json()
+    }
+}
+
+/// `value[key]` as u64 (panics with the document when it is not a number).
+pub(crate) fn num(value: &Value, key: &str) -> u64 {
+    value
+        .pointer(key)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{key} is not a number in {value}"))
+}
