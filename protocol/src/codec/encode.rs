@@ -1,11 +1,11 @@
 //! Encoding: one traversal written once over a [`Sink`], run first as a counter (exact
-//! length + validation), then as the writer into a buffer reserved once.
+//! length, pure arithmetic), then as the validating writer into a buffer sized once.
 //!
 //! Strict on send (reference §1.3): C-strings within their maxima and free of NUL,
 //! sm_length ≤ 254, never short_message and message_payload together, valid times, NULL
 //! fields of deliver_sm NULL, 1–254 destinations.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::error::EncodeError;
 use crate::command_id::CommandId;
@@ -39,22 +39,35 @@ pub fn encoded_len(pdu: &Pdu) -> usize {
 pub fn encode(pdu: &Pdu, buf: &mut BytesMut) -> Result<(), EncodeError> {
     let mut counter = Counter::default();
     write_body(&pdu.body, pdu, &mut counter);
-    if let Some(error) = counter.error {
-        return Err(error);
-    }
     let length = HEADER_LEN + counter.len;
     let command_id = pdu.body.command_id();
     let Ok(command_length) = u32::try_from(length) else {
         return Err(EncodeError::PduTooLong { command_id, length });
     };
-    buf.reserve(length);
+    // Size once, then write straight into the slice: no per-field capacity checks.
     let start = buf.len();
-    buf.put_u32(command_length);
-    buf.put_u32(command_id.as_u32());
-    buf.put_u32(pdu.command_status.0);
-    buf.put_u32(pdu.sequence_number);
-    write_body(&pdu.body, pdu, &mut Writer(buf));
-    debug_assert_eq!(buf.len() - start, length, "encoded_len and write disagree");
+    buf.resize(start + length, 0);
+    let frame = &mut buf[start..];
+    frame[0..4].copy_from_slice(&command_length.to_be_bytes());
+    frame[4..8].copy_from_slice(&command_id.as_u32().to_be_bytes());
+    frame[8..12].copy_from_slice(&pdu.command_status.0.to_be_bytes());
+    frame[12..16].copy_from_slice(&pdu.sequence_number.to_be_bytes());
+    let mut writer = Writer {
+        dst: &mut frame[HEADER_LEN..],
+        pos: 0,
+        error: None,
+    };
+    write_body(&pdu.body, pdu, &mut writer);
+    debug_assert_eq!(
+        writer.pos,
+        length - HEADER_LEN,
+        "encoded_len and write disagree"
+    );
+    if let Some(error) = writer.error {
+        // Strict on send: nothing of a refused PDU stays in the buffer.
+        buf.truncate(start);
+        return Err(error);
+    }
     Ok(())
 }
 
@@ -70,21 +83,23 @@ pub fn encode_to_bytes(pdu: &Pdu) -> Result<Bytes, EncodeError> {
 
 /// Where the traversal goes: a counter that also validates, or the writer.
 trait Sink {
+    /// Whether this pass checks the strict-on-send rules (only the writer does: the counter
+    /// is pure arithmetic, so validation runs once per encode).
+    const VALIDATES: bool;
     fn put_u8(&mut self, value: u8);
     fn put_u32(&mut self, value: u32);
     fn put_slice(&mut self, value: &[u8]);
-    /// Reports a validation failure (the counter keeps the first; the writer never sees
-    /// one, since it only runs after a clean count).
+    /// Reports a validation failure; the first one is kept.
     fn fail(&mut self, error: impl FnOnce() -> EncodeError);
 }
 
 #[derive(Default)]
 struct Counter {
     len: usize,
-    error: Option<EncodeError>,
 }
 
 impl Sink for Counter {
+    const VALIDATES: bool = false;
     fn put_u8(&mut self, _: u8) {
         self.len += 1;
     }
@@ -94,26 +109,43 @@ impl Sink for Counter {
     fn put_slice(&mut self, value: &[u8]) {
         self.len += value.len();
     }
+    fn fail(&mut self, _: impl FnOnce() -> EncodeError) {}
+}
+
+/// Writes into a slice sized by the counter's pass over the same traversal, so every write
+/// fits; `get_mut` keeps a disagreement a (debug-asserted) short write rather than a panic.
+struct Writer<'a> {
+    dst: &'a mut [u8],
+    pos: usize,
+    error: Option<EncodeError>,
+}
+
+impl Sink for Writer<'_> {
+    const VALIDATES: bool = true;
+    #[inline]
+    fn put_u8(&mut self, value: u8) {
+        if let Some(slot) = self.dst.get_mut(self.pos) {
+            *slot = value;
+        }
+        self.pos += 1;
+    }
+    #[inline]
+    fn put_u32(&mut self, value: u32) {
+        self.put_slice(&value.to_be_bytes());
+    }
+    #[inline]
+    fn put_slice(&mut self, value: &[u8]) {
+        let end = self.pos + value.len();
+        if let Some(slot) = self.dst.get_mut(self.pos..end) {
+            slot.copy_from_slice(value);
+        }
+        self.pos = end;
+    }
     fn fail(&mut self, error: impl FnOnce() -> EncodeError) {
         if self.error.is_none() {
             self.error = Some(error());
         }
     }
-}
-
-struct Writer<'a>(&'a mut BytesMut);
-
-impl Sink for Writer<'_> {
-    fn put_u8(&mut self, value: u8) {
-        self.0.put_u8(value);
-    }
-    fn put_u32(&mut self, value: u32) {
-        self.0.put_u32(value);
-    }
-    fn put_slice(&mut self, value: &[u8]) {
-        self.0.put_slice(value);
-    }
-    fn fail(&mut self, _: impl FnOnce() -> EncodeError) {}
 }
 
 /// The traversal, with the operation at hand for error messages.
@@ -129,7 +161,7 @@ impl<S: Sink> Out<'_, S> {
 
     fn c_string(&mut self, field: &'static str, value: &[u8], max: usize) {
         let command_id = self.command_id;
-        if value.len() >= max {
+        if S::VALIDATES && value.len() >= max {
             self.sink.fail(|| EncodeError::StringTooLong {
                 command_id,
                 field,
@@ -137,7 +169,9 @@ impl<S: Sink> Out<'_, S> {
                 max,
             });
         }
-        if let Some(position) = value.iter().position(|&b| b == 0) {
+        if S::VALIDATES
+            && let Some(position) = value.iter().position(|&b| b == 0)
+        {
             self.sink.fail(|| EncodeError::StringContainsNul {
                 command_id,
                 field,
@@ -155,7 +189,14 @@ impl<S: Sink> Out<'_, S> {
     }
 
     fn time(&mut self, field: &'static str, time: &SmppTime) {
-        if let Err(source) = time.parse() {
+        if !time.is_set() {
+            // NULL time: a lone NUL, nothing to validate.
+            self.sink.put_u8(0);
+            return;
+        }
+        if S::VALIDATES
+            && let Err(source) = time.parse()
+        {
             let command_id = self.command_id;
             self.sink.fail(|| EncodeError::InvalidTime {
                 command_id,
@@ -169,14 +210,14 @@ impl<S: Sink> Out<'_, S> {
     fn short_message(&mut self, short_message: &[u8], tlvs: Option<&Tlvs>) {
         let command_id = self.command_id;
         let length = short_message.len();
-        if length > SM_LENGTH_MAX {
+        if S::VALIDATES && length > SM_LENGTH_MAX {
             self.sink.fail(|| EncodeError::ShortMessageTooLong {
                 command_id,
                 length,
                 max: SM_LENGTH_MAX,
             });
         }
-        if length > 0 && tlvs.is_some_and(|t| t.contains(TlvTag::MESSAGE_PAYLOAD)) {
+        if S::VALIDATES && length > 0 && tlvs.is_some_and(|t| t.contains(TlvTag::MESSAGE_PAYLOAD)) {
             self.sink
                 .fail(|| EncodeError::PayloadConflict { command_id });
         }
@@ -190,7 +231,7 @@ impl<S: Sink> Out<'_, S> {
     }
 
     fn must_be_null(&mut self, field: &'static str, is_null: bool, value: impl FnOnce() -> String) {
-        if !is_null {
+        if S::VALIDATES && !is_null {
             let command_id = self.command_id;
             self.sink.fail(|| EncodeError::MustBeNull {
                 command_id,
@@ -201,7 +242,7 @@ impl<S: Sink> Out<'_, S> {
     }
 
     fn count(&mut self, field: &'static str, count: usize, min: usize, max: usize) {
-        if !(min..=max).contains(&count) {
+        if S::VALIDATES && !(min..=max).contains(&count) {
             let command_id = self.command_id;
             self.sink.fail(|| EncodeError::CountOutOfRange {
                 command_id,
