@@ -3,23 +3,11 @@
 //!
 //! Run: `cargo bench -p smppgate-protocol --bench text -- --warm-up-time 1 --measurement-time 3`
 //!
-//! Allocations per operation. A counting `#[global_allocator]` needs `unsafe impl
-//! GlobalAlloc`, and the workspace sets `unsafe_code = "forbid"` on the command line
-//! (`-F unsafe_code`), which an `#![allow]` in this file cannot override (E0453) and Cargo
-//! has no per-target lint levels. So this binary counts allocations from outside instead:
-//! with `TEXT_BENCH_ALLOC=<operation>:<iterations>` it runs just that operation that many
-//! times and exits, and a heap profiler counts the calls. Per-operation allocations are
-//! `(allocs(N) - allocs(0)) / N`, e.g. with valgrind:
-//!
-//! ```text
-//! B=$(ls -t target/release/deps/text-* | grep -v '\.d$' | head -1)
-//! for op in split_chinese split_gsm parse_receipt reassemble; do
-//!   a0=$(TEXT_BENCH_ALLOC=$op:0 valgrind $B 2>&1 | grep -o '[0-9,]* allocs' | tr -d ,)
-//!   a1=$(TEXT_BENCH_ALLOC=$op:1000 valgrind $B 2>&1 | grep -o '[0-9,]* allocs' | tr -d ,)
-//!   echo "$op $(( (${a1% *} - ${a0% *}) / 1000 )) allocs/op"
-//! done
-//! ```
+//! Allocations per operation are counted in-process with `stats_alloc` (its global
+//! allocator wrapper holds the only `unsafe`, outside our crates) over 1 000 runs each, and
+//! printed before criterion starts.
 
+use std::alloc::System;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group};
@@ -27,6 +15,10 @@ use smppgate_protocol::receipt::{DeliveryReceipt, ReceiptTlvs};
 use smppgate_protocol::text::{
     PushOutcome, Reassembler, ReferenceGenerator, Segment, SplitMessage, SplitOptions, split,
 };
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// 600 Chinese characters (UCS-2, 9 parts of 67).
 fn chinese() -> String {
@@ -105,31 +97,38 @@ fn benches(c: &mut Criterion) {
 
 criterion_group!(text, benches);
 
-/// Runs one operation `iterations` times for an external allocation counter.
-fn alloc_mode(spec: &str) {
-    let (op, n) = spec.split_once(':').unwrap_or((spec, "1000"));
-    let n: usize = n.parse().unwrap_or(1000);
-    // Inputs are built before the loop in every mode so that N = 0 measures them too.
+/// Allocations per operation over 1 000 runs, for the note and the README.
+fn report_allocations() {
+    const N: u32 = 1_000;
     let (zh, en, parts) = (chinese(), gsm(), gsm_parts());
     let mut refs = ReferenceGenerator::new(0);
-    for _ in 0..n {
-        match op {
-            "split_chinese" => drop(black_box(split_once(&zh, &mut refs))),
-            "split_gsm" => drop(black_box(split_once(&en, &mut refs))),
-            "parse_receipt" => drop(black_box(parse_receipt())),
-            "reassemble" => {
-                black_box(reassemble(&parts));
-            }
-            other => panic!("unknown operation {other}"),
+    let count = |name: &str, op: &mut dyn FnMut()| {
+        let region = Region::new(GLOBAL);
+        for _ in 0..N {
+            op();
         }
-    }
+        let allocations = region.change().allocations;
+        println!(
+            "  {name:20} {:.1} allocations/op",
+            allocations as f64 / f64::from(N)
+        );
+    };
+    println!("allocations per operation ({N} runs each):");
+    count("split_chinese_600", &mut || {
+        drop(black_box(split_once(&zh, &mut refs)));
+    });
+    let mut refs = ReferenceGenerator::new(0);
+    count("split_gsm_600", &mut || {
+        drop(black_box(split_once(&en, &mut refs)));
+    });
+    count("parse_receipt", &mut || drop(black_box(parse_receipt())));
+    count("reassemble_4_parts", &mut || {
+        black_box(reassemble(&parts));
+    });
 }
 
 fn main() {
-    if let Ok(spec) = std::env::var("TEXT_BENCH_ALLOC") {
-        alloc_mode(&spec);
-        return;
-    }
+    report_allocations();
     text();
     Criterion::default().configure_from_args().final_summary();
 }
