@@ -274,8 +274,10 @@ async fn receipt_format_tlv_and_weighted_states() {
 
 #[tokio::test]
 async fn receipt_delay_range_is_honoured() {
-    let mut faults = Faults::default();
-    faults.receipt_delay_max = Some(Duration::from_millis(400));
+    let faults = Faults {
+        receipt_delay_max: Some(Duration::from_millis(400)),
+        ..Faults::default()
+    };
     let sim = sim_with(200, faults).await;
     let (client, mut inbound) = bind(&sim).await;
     let start = std::time::Instant::now();
