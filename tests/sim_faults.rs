@@ -251,6 +251,62 @@ async fn receipt_id_style_writes_text_and_tlv_in_different_bases() {
 }
 
 #[tokio::test]
+async fn receipt_id_style_hex_in_text_dec_in_tlv() {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        receipt_delay: Duration::ZERO,
+        id_format: IdFormat::Dec,
+        faults: Faults {
+            receipt_id_style: ReceiptIdStyle::HexInTextDecInTlv,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (client, mut inbound) = bind(&sim).await;
+    let resp = client.submit(message(true)).await.unwrap();
+    let number: u64 = std::str::from_utf8(resp.message_id().unwrap())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let request = within("receipt", inbound.recv()).await.unwrap();
+    let deliver = deliver_sm(&request.pdu);
+    let text = DeliveryReceipt::parse(&deliver.short_message, &Default::default());
+    assert_eq!(text.text.id.unwrap(), format!("{number:x}"));
+    let tlv_id = deliver.tlvs.receipted_message_id().unwrap();
+    assert_eq!(&tlv_id[..], number.to_string().as_bytes());
+}
+
+#[tokio::test]
+async fn receipt_bind_same_never_uses_another_bind() {
+    let sim = sim_with(
+        0,
+        Faults {
+            receipt_bind: ReceiptBind::Same,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let mut config = EsmeConfig::new("carrier-test", "x");
+    config.bind = smppgate_protocol::session::BindKind::Transmitter;
+    let (tx, _tx_inbound) = within(
+        "bind",
+        EsmeClient::connect(&sim.local_addr().to_string(), config),
+    )
+    .await
+    .unwrap();
+    let (_rx, mut rx_inbound) = bind(&sim).await;
+    assert!(tx.submit(message(true)).await.unwrap().is_ok());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        rx_inbound.try_recv().is_none(),
+        "receipt went to another bind"
+    );
+    assert_eq!(sim.counters().receipts_dropped.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn receipt_format_tlv_and_weighted_states() {
     let sim = sim_with(
         0,
@@ -357,7 +413,15 @@ async fn drop_after_closes_the_connection_at_the_nth_request() {
         assert!(client.submit(message(false)).await.is_err());
         within("closed", client.link().closed()).await;
     }
-    assert_eq!(sim.counters().drops.load(Ordering::Relaxed), 2);
+    // Pipelined: requests behind the fifth are never answered, and it drops once.
+    let (client, _inbound) = bind(&sim).await;
+    let results: Vec<_> = futures::stream::iter(0..20)
+        .map(|_| client.submit(message(false)))
+        .buffered(20)
+        .collect()
+        .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 4);
+    assert_eq!(sim.counters().drops.load(Ordering::Relaxed), 3);
 }
 
 #[tokio::test]

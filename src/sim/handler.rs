@@ -53,6 +53,7 @@ enum Gate {
     Fail(CommandStatus),
     Silent,
     Drop(SessionHandle),
+    Closing,
 }
 
 /// The simulator's [`SmscHandler`].
@@ -219,8 +220,11 @@ impl SimHandler {
         if f.per_connection() {
             if let Some(conn) = self.conn(session.connection_id) {
                 let n = conn.received.fetch_add(1, Ordering::Relaxed) + 1;
-                if f.drop_after.is_some_and(|limit| n >= limit) {
-                    return Gate::Drop(conn.handle.clone());
+                match f.drop_after {
+                    Some(limit) if n == limit => return Gate::Drop(conn.handle.clone()),
+                    // Pipelined behind the one that closes the connection: never answered.
+                    Some(limit) if n > limit => return Gate::Closing,
+                    _ => {}
                 }
                 if f.silent_after.is_some_and(|limit| n > limit) {
                     return Gate::Silent;
@@ -251,6 +255,7 @@ impl SimHandler {
                 bump(&self.counters.silent);
                 return Reply::Later(Box::pin(futures::future::pending()));
             }
+            Gate::Closing => return Reply::Later(Box::pin(futures::future::pending())),
             Gate::Drop(handle) => {
                 bump(&self.counters.drops);
                 tokio::spawn(async move {
