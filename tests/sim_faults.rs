@@ -479,6 +479,9 @@ async fn max_binds_refuses_one_more() {
             faults.max_binds_status = status;
         }
         let sim = sim_with(0, faults).await;
+        // Two binds at once: exactly one gets the place.
+        let (x, y) = tokio::join!(try_bind(&sim, "racer", "x"), try_bind(&sim, "racer", "x"));
+        assert_eq!(usize::from(x.is_ok()) + usize::from(y.is_ok()), 1);
         let (first, _inbound) = bind(&sim).await;
         assert_eq!(refused(try_bind(&sim, "carrier-test", "x").await), expected);
         // Another system_id has its own allowance; after an unbind there is room again.

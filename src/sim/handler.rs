@@ -443,16 +443,23 @@ impl SmscHandler for SimHandler {
                 Some(_) => {}
             }
         }
-        if let Some(max) = self.faults.max_binds {
-            let system = self.system(&request.bind.system_id);
-            if system.active.load(Ordering::Relaxed) >= max {
-                return rejected(self.faults.max_binds_status);
-            }
-        }
         if let Some(limit) = self.faults.reject_bind_after {
             if self.binds_accepted.load(Ordering::Relaxed) >= limit {
                 return rejected(CommandStatus::ESME_RBINDFAIL);
             }
+        }
+        // The bind is counted here, atomically with the --max-binds check (two binds
+        // racing cannot both take the last place); `on_closed` gives it back.
+        let max = self.faults.max_binds.unwrap_or(usize::MAX);
+        let system = self.system(&request.bind.system_id);
+        if system
+            .active
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return rejected(self.faults.max_binds_status);
         }
         self.binds_accepted.fetch_add(1, Ordering::Relaxed);
         Ok(Bytes::from_static(b"smppgate-sim"))
@@ -464,9 +471,8 @@ impl SmscHandler for SimHandler {
             .sessions_active
             .fetch_add(1, Ordering::Relaxed);
         let info = session.info();
-        let system = self.system(&info.system_id);
-        system.active.fetch_add(1, Ordering::Relaxed);
         if self.faults.per_connection() {
+            let system = self.system(&info.system_id);
             self.conns
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
