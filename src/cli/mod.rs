@@ -32,7 +32,7 @@ pub enum Command {
     /// Parse delivery receipts.
     Receipt(receipt::ReceiptArgs),
     /// Run a simulated carrier SMSC until SIGINT/SIGTERM.
-    Sim(sim::SimArgs),
+    Sim(Box<sim::SimArgs>),
     /// Bind as an ESME and send a message (or --count copies of it).
     Send(send::SendArgs),
 }
@@ -45,7 +45,7 @@ pub fn main() -> ExitCode {
         Command::Pdu(args) => pdu::run(args),
         Command::Text(args) => text::run(args),
         Command::Receipt(args) => receipt::run(args),
-        Command::Sim(args) => sim::run(args),
+        Command::Sim(args) => sim::run(*args),
         Command::Send(args) => send::run(args),
     };
     match outcome {

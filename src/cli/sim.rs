@@ -1,62 +1,165 @@
 //! `smppgate sim`: run the simulated carrier SMSC until SIGINT / SIGTERM.
 //!
-//! stdout carries exactly two lines: `listening on ADDR` once ready, and one JSON object of
-//! counters at exit. Logs go to stderr (`RUST_LOG`).
+//! stdout carries `listening on ADDR` once ready (then `metrics on ADDR` with
+//! `--metrics`), one JSON object of counters per `--stats-interval` (with `"t"`, seconds
+//! since start), and one JSON object of counters at exit. Logs go to stderr (`RUST_LOG`).
+//!
+//! Every setting can also come from a TOML `--scenario` file (same names as the flags);
+//! flags override the file.
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
-use crate::sim::{IdFormat, Sim, SimConfig};
+use crate::sim::scenario::Value;
+use crate::sim::{Counters, Scenario, Sim};
 
 /// Arguments of `smppgate sim`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct SimArgs {
-    /// Address to listen on (port 0: any free port; the one chosen is printed).
-    #[arg(long, default_value = "127.0.0.1:2775")]
-    pub listen: String,
+    /// TOML file with any of these settings (keys as the flag names); flags override it.
+    #[arg(long)]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:2775] (port 0: any free port; the one
+    /// chosen is printed).
+    #[arg(long)]
+    pub listen: Option<String>,
     /// Accept only this system_id (others get ESME_RINVSYSID).
     #[arg(long)]
     pub system_id: Option<String>,
     /// Accept only this password (others get ESME_RINVPASWD).
     #[arg(long)]
     pub password: Option<String>,
-    /// Delay before a delivery receipt is sent, in milliseconds.
-    #[arg(long, default_value_t = 100)]
-    pub receipt_delay_ms: u64,
-    /// How message ids are written.
-    #[arg(long, value_enum, default_value_t = IdFormatArg::Hex)]
-    pub id_format: IdFormatArg,
-    /// Most connections at once.
-    #[arg(long, default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Window for deliver_sm (receipts) per session.
-    #[arg(long, default_value_t = 64)]
-    pub window: usize,
+    /// Accounts SYSTEM_ID:PASSWORD (repeatable): only these may bind; unknown system_id
+    /// → ESME_RINVSYSID, wrong password → ESME_RINVPASWD.
+    #[arg(long)]
+    pub account: Vec<String>,
+    /// Delay before a delivery receipt, ms: MIN or MIN-MAX (uniform) [default: 100].
+    #[arg(long)]
+    pub receipt_delay_ms: Option<String>,
+    /// How message ids are written: hex, dec or uuid [default: hex].
+    #[arg(long)]
+    pub id_format: Option<String>,
+    /// Zero-pad message ids (hex/dec) to this many characters.
+    #[arg(long)]
+    pub id_len: Option<String>,
+    /// Most connections at once [default: 1024].
+    #[arg(long)]
+    pub max_connections: Option<String>,
+    /// Window for deliver_sm (receipts) per session [default: 64].
+    #[arg(long)]
+    pub window: Option<String>,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,
     /// Private key (PEM) for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Inject statuses into submit responses: STATUS=PERCENT,… (STATUS a name such as
+    /// ESME_RTHROTTLED or hex such as 0x58).
+    #[arg(long)]
+    pub error_rate: Option<String>,
+    /// Accepted submits per second per system_id, across its binds (GCRA); the excess
+    /// gets --throttle-status.
+    #[arg(long)]
+    pub tps: Option<String>,
+    /// Status for submits over --tps [default: ESME_RTHROTTLED].
+    #[arg(long)]
+    pub throttle_status: Option<String>,
+    /// Receipt id bases: same, dec-in-text-hex-in-tlv or hex-in-text-dec-in-tlv.
+    #[arg(long)]
+    pub receipt_id_style: Option<String>,
+    /// Receipt carries: text, tlv or both [default: both].
+    #[arg(long)]
+    pub receipt_format: Option<String>,
+    /// Final receipt states by weight, e.g. DELIVRD=90,UNDELIV=5,EXPIRED=3,REJECTD=2.
+    #[arg(long)]
+    pub receipt_states: Option<String>,
+    /// Which bind a receipt goes to: any (the submitting one first), same, or other.
+    #[arg(long)]
+    pub receipt_bind: Option<String>,
+    /// Write the receipt on the wire before the submit_sm_resp (ignores the receipt delay).
+    #[arg(long)]
+    pub receipt_before_resp: bool,
+    /// Delay before each submit response, ms: MIN or MIN-MAX.
+    #[arg(long)]
+    pub resp_delay_ms: Option<String>,
+    /// Close a connection at the Nth request after its bind (that one unanswered).
+    #[arg(long)]
+    pub drop_after: Option<String>,
+    /// Answer N requests per connection, then none (the socket stays open).
+    #[arg(long)]
+    pub silent_after: Option<String>,
+    /// Drop each connection at random, PERCENT per minute on average (200 = twice a
+    /// minute).
+    #[arg(long)]
+    pub disconnect_rate: Option<String>,
+    /// Binds after the Nth successful one get ESME_RBINDFAIL.
+    #[arg(long)]
+    pub reject_bind_after: Option<String>,
+    /// Binds at once per system_id; one more gets --max-binds-status.
+    #[arg(long)]
+    pub max_binds: Option<String>,
+    /// Status for a bind over --max-binds [default: ESME_RALYBND].
+    #[arg(long)]
+    pub max_binds_status: Option<String>,
+    /// Mobile-originated messages per second (N/s) to bound receivers.
+    #[arg(long)]
+    pub mo_rate: Option<String>,
+    /// Print the counters as a JSON line every S seconds.
+    #[arg(long)]
+    pub stats_interval: Option<String>,
+    /// Serve Prometheus metrics on this address (GET any path).
+    #[arg(long)]
+    pub metrics: Option<String>,
 }
 
-/// `--id-format` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IdFormatArg {
-    /// Lower-case hexadecimal.
-    Hex,
-    /// Decimal.
-    Dec,
+impl SimArgs {
+    fn flags(&self) -> Scenario {
+        let v = |o: &Option<String>| o.clone().map(Value::from);
+        Scenario {
+            listen: v(&self.listen),
+            system_id: v(&self.system_id),
+            password: v(&self.password),
+            receipt_delay_ms: v(&self.receipt_delay_ms),
+            id_format: v(&self.id_format),
+            id_len: v(&self.id_len),
+            max_connections: v(&self.max_connections),
+            window: v(&self.window),
+            error_rate: v(&self.error_rate),
+            tps: v(&self.tps),
+            throttle_status: v(&self.throttle_status),
+            receipt_id_style: v(&self.receipt_id_style),
+            receipt_format: v(&self.receipt_format),
+            receipt_states: v(&self.receipt_states),
+            receipt_bind: v(&self.receipt_bind),
+            receipt_before_resp: self.receipt_before_resp.then_some(Value::Bool(true)),
+            resp_delay_ms: v(&self.resp_delay_ms),
+            drop_after: v(&self.drop_after),
+            silent_after: v(&self.silent_after),
+            disconnect_rate: v(&self.disconnect_rate),
+            reject_bind_after: v(&self.reject_bind_after),
+            max_binds: v(&self.max_binds),
+            max_binds_status: v(&self.max_binds_status),
+            mo_rate: v(&self.mo_rate),
+            stats_interval: v(&self.stats_interval),
+            metrics: v(&self.metrics),
+            account: self.account.clone(),
+        }
+    }
 }
 
 /// Runs `smppgate sim`.
 ///
 /// # Errors
-/// When the address cannot be bound or the runtime cannot start.
+/// When the settings are wrong, the address cannot be bound or the runtime cannot start.
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     super::init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,38 +170,108 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(serve(args))
 }
 
+fn print_line(line: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()
+}
+
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let mut config = SimConfig {
-        listen: args.listen,
-        system_id: args.system_id,
-        password: args.password,
-        receipt_delay: Duration::from_millis(args.receipt_delay_ms),
-        id_format: match args.id_format {
-            IdFormatArg::Hex => IdFormat::Hex,
-            IdFormatArg::Dec => IdFormat::Dec,
-        },
-        ..SimConfig::default()
+    let file = match &args.scenario {
+        Some(path) => Scenario::from_file(path).map_err(anyhow::Error::msg)?,
+        None => Scenario::default(),
     };
-    config.server.max_connections = args.max_connections;
-    config.server.conn.session.window_size = args.window;
+    let (mut config, reporting) = args
+        .flags()
+        .over(file)
+        .to_config()
+        .map_err(anyhow::Error::msg)?;
     if let (Some(cert_pem), Some(key_pem)) = (args.tls_cert, args.tls_key) {
         config.server.tls = Some(crate::conn::TlsServerConfig { cert_pem, key_pem });
     }
     let unbind_ms = config.server.conn.session.unbind_timeout_ms;
     let sim = Sim::start(config).await?;
     let signal = crate::shutdown::terminate_signal().context("installing signal handlers")?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on {}", sim.local_addr())?;
-        stdout.flush()?;
+    print_line(&format!("listening on {}", sim.local_addr()))?;
+    let mut background = Vec::new();
+    if let Some(addr) = &reporting.metrics {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("metrics: cannot listen on {addr}"))?;
+        print_line(&format!("metrics on {}", listener.local_addr()?))?;
+        background.push(tokio::spawn(serve_metrics(listener, sim.counters_arc())));
+    }
+    if let Some(every) = reporting.stats_interval {
+        background.push(tokio::spawn(print_stats(every, sim.counters_arc())));
     }
     signal.await;
     tracing::info!("signal received: unbinding sessions");
+    for task in &background {
+        task.abort();
+    }
     let counters = sim
         .shutdown(Duration::from_millis(2 * unbind_ms + 1000))
         .await;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{counters}")?;
-    stdout.flush()?;
+    print_line(&counters.to_string())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One counters line every `every`, with `"t"`: seconds since start.
+async fn print_stats(every: Duration, counters: Arc<Counters>) {
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval_at(start + every, every);
+    loop {
+        tick.tick().await;
+        let mut json = counters.to_json();
+        if let Some(object) = json.as_object_mut() {
+            let t = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+            object.insert("t".to_owned(), serde_json::json!(t));
+        }
+        if print_line(&json.to_string()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A tiny HTTP/1.0-style endpoint: any request gets the counters in the Prometheus text
+/// format, then the connection closes.
+async fn serve_metrics(listener: TcpListener, counters: Arc<Counters>) {
+    let connections = Arc::new(tokio::sync::Semaphore::new(16));
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            continue;
+        };
+        let body = counters.to_prometheus();
+        tokio::spawn(async move {
+            // Read the request head (bounded; its content does not matter).
+            let mut buf = [0u8; 4096];
+            let mut seen = 0;
+            while seen < buf.len() {
+                match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[seen..]))
+                    .await
+                {
+                    Ok(Ok(n)) if n > 0 => {
+                        seen += n;
+                        if buf[..seen].windows(4).any(|w| w == b"\r\n\r\n") {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            drop(permit);
+        });
+    }
 }

@@ -1,6 +1,7 @@
 //! The simulator's counters: relaxed atomics, one cache line each would be overkill; the
 //! hot path touches two or three per PDU.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::{Value, json};
@@ -48,6 +49,20 @@ pub struct Counters {
     pub frame_errors: AtomicU64,
     /// Our requests (receipts) with no response in time.
     pub response_timeouts: AtomicU64,
+    /// Submit responses given an injected error status (`--error-rate`).
+    pub errors_injected: AtomicU64,
+    /// Submits over `--tps`.
+    pub throttled: AtomicU64,
+    /// Connections closed by `--drop-after`.
+    pub drops: AtomicU64,
+    /// Requests left unanswered by `--silent-after`.
+    pub silent: AtomicU64,
+    /// Connections closed by `--disconnect-rate`.
+    pub disconnects: AtomicU64,
+    /// Binds refused by `--reject-bind-after`, `--max-binds` or `--account`.
+    pub binds_rejected: AtomicU64,
+    /// Mobile-originated deliver_sm sent (each segment counts).
+    pub mo_sent: AtomicU64,
 }
 
 /// Adds one.
@@ -82,6 +97,13 @@ impl Counters {
             "query_sm": get(&self.query_sm),
             "unbinds": get(&self.unbinds),
             "connections_closed": get(&self.connections_closed),
+            "errors_injected": get(&self.errors_injected),
+            "throttled": get(&self.throttled),
+            "drops": get(&self.drops),
+            "silent": get(&self.silent),
+            "disconnects": get(&self.disconnects),
+            "binds_rejected": get(&self.binds_rejected),
+            "mo_sent": get(&self.mo_sent),
             "errors": {
                 "generic_nack_sent": get(&self.generic_nack_sent),
                 "invalid_bind_status": get(&self.invalid_bind_status),
@@ -91,5 +113,32 @@ impl Counters {
                 "response_timeouts": get(&self.response_timeouts),
             },
         })
+    }
+
+    /// The counters in the Prometheus text format: `smppgate_sim_<key>` (nested keys
+    /// joined with `_`).
+    #[must_use]
+    pub fn to_prometheus(&self) -> String {
+        fn walk(prefix: &str, value: &Value, out: &mut String) {
+            match value {
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        walk(&format!("{prefix}_{key}"), value, out);
+                    }
+                }
+                Value::Number(n) => {
+                    let kind = if prefix.ends_with("_active") {
+                        "gauge"
+                    } else {
+                        "counter"
+                    };
+                    let _ = writeln!(out, "# TYPE {prefix} {kind}\n{prefix} {n}");
+                }
+                _ => {}
+            }
+        }
+        let mut out = String::with_capacity(2048);
+        walk("smppgate_sim", &self.to_json(), &mut out);
+        out
     }
 }

@@ -1,7 +1,8 @@
 //! [`SimHandler`]: the simulator's answers.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -20,12 +21,40 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::counters::{Counters, add, bump};
-use super::receipts::ReceiptJob;
+use super::faults::{self, Faults, ReceiptFormat, ReceiptIdStyle};
+use super::gcra::Gcra;
+use super::receipts::{self, ReceiptJob};
 use super::{IdFormat, SimConfig, clock};
-use crate::smsc::{BindRequest, MessageId, Reply, SessionHandle, SessionInfo, SmscHandler};
+use crate::smsc::{
+    BindRequest, MessageId, Registry, Reply, SessionHandle, SessionInfo, SmscHandler,
+};
 
 /// Submission times of the most recent ids, for query_sm (older ids count as delivered).
 const RECENT_IDS: usize = 1 << 16;
+
+/// Per system_id: its rate limiter and binds.
+#[derive(Debug)]
+struct SystemState {
+    gcra: Option<Gcra>,
+    active: AtomicUsize,
+}
+
+/// Per bound connection.
+#[derive(Debug)]
+struct ConnState {
+    handle: SessionHandle,
+    system: Arc<SystemState>,
+    received: AtomicU64,
+}
+
+/// What the fault checks decided for a request.
+enum Gate {
+    Pass,
+    Fail(CommandStatus),
+    Silent,
+    Drop(SessionHandle),
+    Closing,
+}
 
 /// The simulator's [`SmscHandler`].
 #[derive(Debug)]
@@ -34,6 +63,14 @@ pub struct SimHandler {
     password: Option<Bytes>,
     receipt_delay: Duration,
     id_format: IdFormat,
+    faults: Faults,
+    accounts: HashMap<Bytes, Bytes>,
+    systems: Mutex<HashMap<Bytes, Arc<SystemState>>>,
+    conns: Mutex<HashMap<u64, Arc<ConnState>>>,
+    binds_accepted: AtomicU64,
+    registry: OnceLock<Arc<Registry>>,
+    /// Random high half of uuid ids (fixed per run).
+    uuid_high: u64,
     counters: Arc<Counters>,
     /// First id issued (ids count up from it; unique across runs as it comes from the clock).
     first_id: u64,
@@ -62,6 +99,19 @@ impl SimHandler {
             password: config.password.clone().map(Bytes::from),
             receipt_delay: config.receipt_delay,
             id_format: config.id_format,
+            faults: config.faults.clone(),
+            accounts: config
+                .faults
+                .accounts
+                .iter()
+                .map(|(id, pw)| (Bytes::from(id.clone()), Bytes::from(pw.clone())))
+                .collect(),
+            systems: Mutex::new(HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
+            binds_accepted: AtomicU64::new(0),
+            registry: OnceLock::new(),
+            // Version 4 nibble set; the rest random.
+            uuid_high: (fastrand::u64(..) & !0xF000) | 0x4000,
             counters: Arc::new(Counters::default()),
             first_id,
             next_id: AtomicU64::new(first_id),
@@ -85,11 +135,35 @@ impl SimHandler {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    pub(crate) fn set_registry(&self, registry: Arc<Registry>) {
+        let _ = self.registry.set(registry);
+    }
+
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     fn format_id(&self, id: u64) -> Bytes {
-        Bytes::from(match self.id_format {
-            IdFormat::Hex => format!("{id:x}"),
-            IdFormat::Dec => id.to_string(),
-        })
+        Bytes::from(self.id_string(id, self.id_format))
+    }
+
+    fn id_string(&self, id: u64, format: IdFormat) -> String {
+        let width = self.faults.id_len;
+        match format {
+            IdFormat::Hex => format!("{id:0width$x}"),
+            IdFormat::Dec => format!("{id:0width$}"),
+            IdFormat::Uuid => {
+                let hi = self.uuid_high;
+                format!(
+                    "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                    hi >> 32,
+                    (hi >> 16) & 0xFFFF,
+                    hi & 0xFFFF,
+                    id >> 48,
+                    id & 0xFFFF_FFFF_FFFF
+                )
+            }
+        }
     }
 
     fn parse_id(&self, id: &[u8]) -> Option<u64> {
@@ -97,7 +171,118 @@ impl SimHandler {
         match self.id_format {
             IdFormat::Hex => u64::from_str_radix(id, 16).ok(),
             IdFormat::Dec => id.parse().ok(),
+            IdFormat::Uuid => {
+                let digits: String = id.chars().filter(|c| *c != '-').collect();
+                u64::from_str_radix(digits.get(16..)?, 16).ok()
+            }
         }
+    }
+
+    /// The ids written in a receipt's text and TLV.
+    fn receipt_ids(&self, id: u64) -> (String, String) {
+        match (self.faults.receipt_id_style, self.id_format) {
+            (ReceiptIdStyle::Same, _) | (_, IdFormat::Uuid) => {
+                let s = self.id_string(id, self.id_format);
+                (s.clone(), s)
+            }
+            (ReceiptIdStyle::DecInTextHexInTlv, _) => (
+                self.id_string(id, IdFormat::Dec),
+                self.id_string(id, IdFormat::Hex),
+            ),
+            (ReceiptIdStyle::HexInTextDecInTlv, _) => (
+                self.id_string(id, IdFormat::Hex),
+                self.id_string(id, IdFormat::Dec),
+            ),
+        }
+    }
+
+    fn system(&self, system_id: &Bytes) -> Arc<SystemState> {
+        let mut systems = self.systems.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(systems.entry(system_id.clone()).or_insert_with(|| {
+            Arc::new(SystemState {
+                gcra: self.faults.tps.map(|tps| Gcra::new(tps, self.origin)),
+                active: AtomicUsize::new(0),
+            })
+        }))
+    }
+
+    fn conn(&self, connection_id: u64) -> Option<Arc<ConnState>> {
+        self.conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&connection_id)
+            .cloned()
+    }
+
+    /// The per-request faults, in order: drop, silence, throttling, injected errors.
+    fn gate(&self, session: &SessionInfo) -> Gate {
+        let f = &self.faults;
+        if f.per_connection() {
+            if let Some(conn) = self.conn(session.connection_id) {
+                let n = conn.received.fetch_add(1, Ordering::Relaxed) + 1;
+                match f.drop_after {
+                    Some(limit) if n == limit => return Gate::Drop(conn.handle.clone()),
+                    // Pipelined behind the one that closes the connection: never answered.
+                    Some(limit) if n > limit => return Gate::Closing,
+                    _ => {}
+                }
+                if f.silent_after.is_some_and(|limit| n > limit) {
+                    return Gate::Silent;
+                }
+                if conn.system.gcra.as_ref().is_some_and(|g| !g.check()) {
+                    bump(&self.counters.throttled);
+                    return Gate::Fail(f.throttle_status);
+                }
+            }
+        }
+        if let Some(status) = faults::draw_error(&f.error_rate) {
+            bump(&self.counters.errors_injected);
+            return Gate::Fail(status);
+        }
+        Gate::Pass
+    }
+
+    /// Answers through the gate: `accept` runs only when the request passes.
+    fn reply<T: Send + 'static>(
+        &self,
+        session: &SessionInfo,
+        accept: impl FnOnce() -> (Result<T, CommandStatus>, Vec<ReceiptJob>),
+    ) -> Reply<T> {
+        let (result, now) = match self.gate(session) {
+            Gate::Pass => accept(),
+            Gate::Fail(status) => (Err(status), Vec::new()),
+            Gate::Silent => {
+                bump(&self.counters.silent);
+                return Reply::Later(Box::pin(futures::future::pending()));
+            }
+            Gate::Closing => return Reply::Later(Box::pin(futures::future::pending())),
+            Gate::Drop(handle) => {
+                bump(&self.counters.drops);
+                tokio::spawn(async move {
+                    handle.link().close().await;
+                });
+                return Reply::Later(Box::pin(futures::future::pending()));
+            }
+        };
+        let delay = self.faults.resp_delay;
+        if now.is_empty() && delay.is_zero() {
+            return Reply::Ready(result);
+        }
+        let registry = self.registry.get().cloned();
+        let counters = Arc::clone(&self.counters);
+        let bind = self.faults.receipt_bind;
+        Reply::Later(Box::pin(async move {
+            if let Some(registry) = registry {
+                for job in now {
+                    receipts::deliver(job, &registry, bind, &counters).await;
+                }
+            }
+            let d = delay.sample();
+            if !d.is_zero() {
+                tokio::time::sleep(d).await;
+            }
+            result
+        }))
     }
 
     fn issue(&self) -> u64 {
@@ -107,50 +292,72 @@ impl SimHandler {
         id
     }
 
-    /// Queues the receipt for `id`. `false` when the queue is full.
-    fn queue_receipt(
+    /// The receipt for `issued`, due after the receipt delay.
+    fn build_receipt(
         &self,
         session: &SessionInfo,
         issued: &Issued,
         submitter: &Address,
         recipient: &Address,
-    ) -> bool {
+    ) -> ReceiptJob {
         let now = clock::utc_now();
-        let mut builder = ReceiptBuilder::new(
-            String::from_utf8_lossy(&self.format_id(issued.id)).into_owned(),
-            MessageState::Delivered,
-        );
+        let state = faults::pick(&self.faults.receipt_states).unwrap_or(MessageState::Delivered);
+        let (text_id, tlv_id) = self.receipt_ids(issued.id);
+        let mut builder = ReceiptBuilder::new(text_id, state);
         builder.submit_date = Some(now);
         builder.done_date = Some(now);
+        builder.err = match state {
+            MessageState::Delivered => 0,
+            MessageState::Undeliverable => 1,
+            MessageState::Rejected => 11,
+            _ => 100,
+        };
         builder.text = String::from_utf8_lossy(&issued.text).into_owned();
-        let tlvs = Tlvs::builder()
-            .push_raw(
-                TlvTag::RECEIPTED_MESSAGE_ID,
-                &builder.tlv_receipted_message_id(),
-            )
-            .push_raw(TlvTag::MESSAGE_STATE, &[builder.tlv_message_state()])
-            .build()
-            .unwrap_or_default();
+        let format = self.faults.receipt_format;
+        let tlvs = if format == ReceiptFormat::Text {
+            Tlvs::default()
+        } else {
+            let mut id = tlv_id.into_bytes();
+            id.push(0);
+            Tlvs::builder()
+                .push_raw(TlvTag::RECEIPTED_MESSAGE_ID, &id)
+                .push_raw(TlvTag::MESSAGE_STATE, &[builder.tlv_message_state()])
+                .build()
+                .unwrap_or_default()
+        };
+        let short_message = if format == ReceiptFormat::Tlv {
+            Bytes::new()
+        } else {
+            Bytes::from(builder.format_text())
+        };
         let deliver_sm = DeliverSm {
             // The receipt goes from the recipient back to the submitter.
             source_addr: recipient.clone(),
             destination_addr: submitter.clone(),
             esm_class: EsmClass(0x04),
             data_coding: DataCoding(0),
-            short_message: Bytes::from(builder.format_text()),
+            short_message,
             tlvs,
             ..DeliverSm::default()
         };
-        let job = ReceiptJob {
-            due: Instant::now() + self.receipt_delay,
+        let delay = match self.faults.receipt_delay_max {
+            Some(max) => faults::DelayRange {
+                min: self.receipt_delay,
+                max,
+            }
+            .sample(),
+            None => self.receipt_delay,
+        };
+        ReceiptJob {
+            due: Instant::now() + delay,
             connection_id: session.connection_id,
             system_id: session.system_id.clone(),
             deliver_sm,
-        };
-        self.receipts.try_send(job).is_ok()
+        }
     }
 
-    /// Issues an id for a message and queues its receipts (one per recipient) when asked.
+    /// Issues an id for a message and queues its receipts (one per recipient) when asked;
+    /// with `--receipt-before-resp` the receipts are returned to send before the response.
     fn accept_message(
         &self,
         session: &SessionInfo,
@@ -158,10 +365,14 @@ impl SimHandler {
         source: &Address,
         recipients: &[&Address],
         text: impl FnOnce() -> Bytes,
-    ) -> Result<MessageId, CommandStatus> {
-        if registered_delivery.wants_receipt() && self.receipts.capacity() < recipients.len() {
+    ) -> (Result<MessageId, CommandStatus>, Vec<ReceiptJob>) {
+        let before = self.faults.receipt_before_resp;
+        if registered_delivery.wants_receipt()
+            && !before
+            && self.receipts.capacity() < recipients.len()
+        {
             bump(&self.counters.receipts_dropped);
-            return Err(CommandStatus::ESME_RMSGQFUL);
+            return (Err(CommandStatus::ESME_RMSGQFUL), Vec::new());
         }
         let issued = Issued {
             id: self.issue(),
@@ -171,14 +382,18 @@ impl SimHandler {
                 Bytes::new()
             },
         };
+        let mut now = Vec::new();
         if registered_delivery.wants_receipt() {
             for recipient in recipients {
-                if !self.queue_receipt(session, &issued, source, recipient) {
+                let job = self.build_receipt(session, &issued, source, recipient);
+                if before {
+                    now.push(job);
+                } else if self.receipts.try_send(job).is_err() {
                     bump(&self.counters.receipts_dropped);
                 }
             }
         }
-        Ok(self.format_id(issued.id))
+        (Ok(self.format_id(issued.id)), now)
     }
 }
 
@@ -215,20 +430,83 @@ impl SmscHandler for SimHandler {
                 return refused(CommandStatus::ESME_RINVPASWD);
             }
         }
+        let rejected = |status| {
+            bump(&self.counters.binds_rejected);
+            refused(status)
+        };
+        if !self.accounts.is_empty() {
+            match self.accounts.get(&request.bind.system_id) {
+                None => return rejected(CommandStatus::ESME_RINVSYSID),
+                Some(password) if *password != request.bind.password => {
+                    return rejected(CommandStatus::ESME_RINVPASWD);
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(limit) = self.faults.reject_bind_after {
+            if self.binds_accepted.load(Ordering::Relaxed) >= limit {
+                return rejected(CommandStatus::ESME_RBINDFAIL);
+            }
+        }
+        // The bind is counted here, atomically with the --max-binds check (two binds
+        // racing cannot both take the last place); `on_closed` gives it back.
+        let max = self.faults.max_binds.unwrap_or(usize::MAX);
+        let system = self.system(&request.bind.system_id);
+        if system
+            .active
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return rejected(self.faults.max_binds_status);
+        }
+        self.binds_accepted.fetch_add(1, Ordering::Relaxed);
         Ok(Bytes::from_static(b"smppgate-sim"))
     }
 
-    fn on_bound(&self, _session: &SessionHandle) {
+    fn on_bound(&self, session: &SessionHandle) {
         bump(&self.counters.binds);
         self.counters
             .sessions_active
             .fetch_add(1, Ordering::Relaxed);
+        let info = session.info();
+        if self.faults.per_connection() {
+            let system = self.system(&info.system_id);
+            self.conns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(
+                    info.connection_id,
+                    Arc::new(ConnState {
+                        handle: session.clone(),
+                        system,
+                        received: AtomicU64::new(0),
+                    }),
+                );
+        }
+        if let Some(rate) = self.faults.disconnect_rate.filter(|r| *r > 0) {
+            tokio::spawn(disconnect_later(
+                session.clone(),
+                rate,
+                Arc::clone(&self.counters),
+            ));
+        }
     }
 
     fn on_closed(&self, session: Option<&SessionInfo>, reason: CloseReason, stats: &SessionStats) {
         let c = &self.counters;
-        if session.is_some() {
+        if let Some(info) = session {
             c.sessions_active.fetch_sub(1, Ordering::Relaxed);
+            self.system(&info.system_id)
+                .active
+                .fetch_sub(1, Ordering::Relaxed);
+            if self.faults.per_connection() {
+                self.conns
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&info.connection_id);
+            }
         }
         bump(&c.connections_closed);
         match reason {
@@ -254,19 +532,21 @@ impl SmscHandler for SimHandler {
         if is_segment(submit_sm.esm_class, &submit_sm.tlvs) {
             bump(&self.counters.segments);
         }
-        Reply::Ready(self.accept_message(
-            session,
-            submit_sm.registered_delivery,
-            &submit_sm.source_addr,
-            &[&submit_sm.destination_addr],
-            || {
-                receipt_text(
-                    submit_sm.data_coding.0,
-                    submit_sm.esm_class,
-                    &submit_sm.payload(),
-                )
-            },
-        ))
+        self.reply(session, || {
+            self.accept_message(
+                session,
+                submit_sm.registered_delivery,
+                &submit_sm.source_addr,
+                &[&submit_sm.destination_addr],
+                || {
+                    receipt_text(
+                        submit_sm.data_coding.0,
+                        submit_sm.esm_class,
+                        &submit_sm.payload(),
+                    )
+                },
+            )
+        })
     }
 
     fn data_sm(&self, session: &SessionInfo, _pdu: &Pdu, data_sm: &DataSm) -> Reply<MessageId> {
@@ -274,16 +554,18 @@ impl SmscHandler for SimHandler {
         if is_segment(data_sm.esm_class, &data_sm.tlvs) {
             bump(&self.counters.segments);
         }
-        Reply::Ready(self.accept_message(
-            session,
-            data_sm.registered_delivery,
-            &data_sm.source_addr,
-            &[&data_sm.destination_addr],
-            || {
-                let payload = data_sm.tlvs.message_payload().unwrap_or_default();
-                receipt_text(data_sm.data_coding.0, data_sm.esm_class, &payload)
-            },
-        ))
+        self.reply(session, || {
+            self.accept_message(
+                session,
+                data_sm.registered_delivery,
+                &data_sm.source_addr,
+                &[&data_sm.destination_addr],
+                || {
+                    let payload = data_sm.tlvs.message_payload().unwrap_or_default();
+                    receipt_text(data_sm.data_coding.0, data_sm.esm_class, &payload)
+                },
+            )
+        })
     }
 
     fn submit_multi(
@@ -308,19 +590,20 @@ impl SmscHandler for SimHandler {
             .tlvs
             .message_payload()
             .unwrap_or_else(|| submit_multi.short_message.clone());
-        Reply::Ready(
-            self.accept_message(
+        self.reply(session, || {
+            let (result, now) = self.accept_message(
                 session,
                 submit_multi.registered_delivery,
                 &submit_multi.source_addr,
                 &recipients,
                 || receipt_text(submit_multi.data_coding.0, submit_multi.esm_class, &payload),
-            )
-            .map(|message_id| SubmitMultiResp {
+            );
+            let result = result.map(|message_id| SubmitMultiResp {
                 message_id,
                 ..SubmitMultiResp::default()
-            }),
-        )
+            });
+            (result, now)
+        })
     }
 
     fn query_sm(&self, _session: &SessionInfo, query_sm: &QuerySm) -> Reply<QuerySmResp> {
@@ -353,5 +636,20 @@ impl SmscHandler for SimHandler {
             message_state: state.as_u8(),
             error_code: 0,
         }))
+    }
+}
+
+/// Closes `session` after a Poisson-distributed wait (`rate`: basis points of one a
+/// minute), unless it closes first.
+async fn disconnect_later(session: SessionHandle, rate: u32, counters: Arc<Counters>) {
+    let per_second = f64::from(rate) / f64::from(faults::BASIS) / 60.0;
+    let wait = -(1.0 - fastrand::f64()).ln() / per_second;
+    let wait = Duration::from_secs_f64(wait.min(86_400.0));
+    tokio::select! {
+        _ = session.link().closed() => {}
+        () = tokio::time::sleep(wait) => {
+            bump(&counters.disconnects);
+            session.link().close().await;
+        }
     }
 }

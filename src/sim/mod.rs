@@ -8,8 +8,12 @@
 
 mod clock;
 mod counters;
+pub mod faults;
+mod gcra;
 mod handler;
+mod mo;
 mod receipts;
+pub mod scenario;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +24,9 @@ use tokio::task::JoinHandle;
 
 pub use clock::{smpp_absolute, utc_date, utc_now};
 pub use counters::Counters;
+pub use faults::Faults;
 pub use handler::SimHandler;
+pub use scenario::Scenario;
 
 use crate::smsc::{ServerConfig, ServerError, SmscServer};
 
@@ -32,6 +38,8 @@ pub enum IdFormat {
     Hex,
     /// Decimal.
     Dec,
+    /// UUID-shaped (the counter in the last 16 hex digits).
+    Uuid,
 }
 
 /// The simulator's settings.
@@ -52,6 +60,8 @@ pub struct SimConfig {
     pub receipt_queue: usize,
     /// Listener and session settings.
     pub server: ServerConfig,
+    /// Faults and carrier quirks (default: none).
+    pub faults: Faults,
 }
 
 impl Default for SimConfig {
@@ -64,6 +74,7 @@ impl Default for SimConfig {
             id_format: IdFormat::Hex,
             receipt_queue: 100_000,
             server: ServerConfig::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -74,6 +85,7 @@ pub struct Sim {
     server: SmscServer,
     handler: Arc<SimHandler>,
     receipts: JoinHandle<()>,
+    mo: Option<JoinHandle<()>>,
 }
 
 impl Sim {
@@ -86,15 +98,25 @@ impl Sim {
         let handler = Arc::new(SimHandler::new(&config, receipts_tx));
         let server =
             SmscServer::bind(&config.listen, config.server.clone(), Arc::clone(&handler)).await?;
+        handler.set_registry(Arc::clone(server.registry()));
         let receipts = tokio::spawn(receipts::run(
             receipts_rx,
             Arc::clone(server.registry()),
+            handler.faults().receipt_bind,
             handler.counters_arc(),
         ));
+        let mo = handler.faults().mo_rate.filter(|r| *r > 0).map(|rate| {
+            tokio::spawn(mo::run(
+                rate,
+                Arc::clone(server.registry()),
+                handler.counters_arc(),
+            ))
+        });
         Ok(Self {
             server,
             handler,
             receipts,
+            mo,
         })
     }
 
@@ -110,10 +132,19 @@ impl Sim {
         self.handler.counters()
     }
 
+    /// The counters, shared (for reporting tasks).
+    #[must_use]
+    pub fn counters_arc(&self) -> Arc<Counters> {
+        self.handler.counters_arc()
+    }
+
     /// Stops accepting, unbinds every session (waiting up to `grace`), and returns the
     /// final counters as JSON.
     pub async fn shutdown(self, grace: Duration) -> Value {
         self.receipts.abort();
+        if let Some(mo) = &self.mo {
+            mo.abort();
+        }
         if !self.server.shutdown(grace).await {
             tracing::warn!("some sessions did not close within {grace:?}");
         }
