@@ -308,3 +308,54 @@ fn finish(plan: &Plan, figures: &mut SenderFigures, (intended, outcome): Done) -
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn plan(extra: &[&str]) -> Plan {
+        let mut argv = vec![
+            "smpp-loadtest",
+            "--connect",
+            "x:1",
+            "--system-id",
+            "a",
+            "--password",
+            "b",
+        ];
+        argv.extend_from_slice(extra);
+        let args = Args::parse_from(argv);
+        Plan {
+            templates: Templates::new(false).unwrap(),
+            mix: args.mix.clone(),
+            args,
+            next: AtomicU64::new(0),
+            live: Arc::new(Live::default()),
+            tracker: None,
+            t0: Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn open_loop_schedules_message_i_at_t0_plus_i_over_r() {
+        let plan = plan(&["--rate", "1000", "--duration", "2s"]);
+        let late = plan.t0 + Duration::from_secs(5);
+        let mut claimed = 0;
+        while let Some((index, intended)) = claim(&plan, late) {
+            // The intended time, not the (late) time of claiming: coordinated omission.
+            assert_eq!(intended, plan.t0 + Duration::from_millis(index));
+            claimed += 1;
+        }
+        assert_eq!(claimed, 2000);
+    }
+
+    #[tokio::test]
+    async fn closed_loop_stops_at_count() {
+        let plan = plan(&["--count", "3"]);
+        let now = Instant::now();
+        let claimed: Vec<_> = std::iter::from_fn(|| claim(&plan, now)).collect();
+        assert_eq!(claimed, [(0, now), (1, now), (2, now)]);
+    }
+}

@@ -199,3 +199,50 @@ pub fn page(args: &Args, outcome: &Outcome) -> String {
         latency_svg(&latencies)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::receipts::histogram;
+
+    #[test]
+    fn page_is_self_contained_with_charts_and_parameters() {
+        let args = Args::parse_from([
+            "smpp-loadtest",
+            "--connect",
+            "h:1",
+            "--system-id",
+            "<a>",
+            "--password",
+            "b",
+            "--count",
+            "3",
+        ]);
+        let mut latency = histogram();
+        latency.record(1500).unwrap();
+        let outcome = Outcome {
+            messages: 3,
+            sent: 3,
+            resp_ok: 3,
+            resp_err: 0,
+            errors: HashMap::new(),
+            elapsed: Duration::from_millis(1500),
+            latency,
+            throughput: vec![2, 1],
+            receipts: None,
+        };
+        let page = page(&args, &outcome);
+        assert_eq!(page.matches("<svg").count(), 2);
+        assert!(page.contains("polyline"));
+        assert!(page.contains("&lt;a&gt;"), "system_id escaped");
+        assert!(!page.contains("<script") && !page.contains("src=\"http"));
+        let last = report::last_line(&outcome);
+        assert_eq!(last["sent"], 3);
+        assert!((last["p50_ms"].as_f64().unwrap() - 1.5).abs() < 0.01);
+    }
+}
