@@ -48,6 +48,10 @@ pub struct Args {
     /// How long to wait for the last receipts after the last response.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub receipt_timeout: Duration,
+    /// Runtime worker threads (1: a single-threaded runtime; default: one per bind, at
+    /// most one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// Write every figure as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
