@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use hdrhistogram::Histogram;
 use smppgate::esme::Inbound;
-use smppgate_protocol::pdu::Body;
-use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, ReceiptTlvs, normalise_id};
+use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, normalise_id};
 use tokio::time::Instant;
 
 /// A new latency histogram in microseconds (1 µs to 1 h, 3 significant digits).
@@ -192,27 +191,9 @@ impl Tracker {
 /// delivery receipts among them to `tracker`.
 pub async fn collect(mut inbound: Inbound, tracker: Arc<Tracker>) {
     while let Some(request) = inbound.recv().await {
-        let (esm_class, payload, tlvs) = match &request.pdu.body {
-            Body::DeliverSm(d) => (d.esm_class, d.payload(), &d.tlvs),
-            Body::DataSm(d) => (
-                d.esm_class,
-                d.tlvs.message_payload().unwrap_or_default(),
-                &d.tlvs,
-            ),
-            _ => continue,
-        };
-        if !esm_class.is_delivery_receipt() {
+        let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body) else {
             continue;
-        }
-        let receipted_message_id = tlvs.receipted_message_id();
-        let receipt = DeliveryReceipt::parse(
-            &payload,
-            &ReceiptTlvs {
-                receipted_message_id: receipted_message_id.as_deref(),
-                message_state: tlvs.message_state(),
-                network_error_code: None,
-            },
-        );
+        };
         tracker.receipt(receipt.id());
     }
 }

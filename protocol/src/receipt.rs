@@ -607,6 +607,36 @@ pub struct DeliveryReceipt {
 }
 
 impl DeliveryReceipt {
+    /// The delivery receipt a deliver_sm or data_sm carries, or `None` when the PDU is not
+    /// one (`esm_class & 0x3C == 0x04`, SMPP 3.4 §5.2.12). The text comes from
+    /// `message_payload` when present, else `short_message`; the TLVs from the PDU.
+    #[must_use]
+    pub fn from_body(body: &crate::pdu::Body) -> Option<Self> {
+        use crate::pdu::Body;
+        let (esm_class, payload, tlvs) = match body {
+            Body::DeliverSm(sm) => (sm.esm_class, sm.payload(), &sm.tlvs),
+            Body::DataSm(data) => (
+                data.esm_class,
+                data.tlvs.message_payload().unwrap_or_default(),
+                &data.tlvs,
+            ),
+            _ => return None,
+        };
+        if !esm_class.is_delivery_receipt() {
+            return None;
+        }
+        let receipted_message_id = tlvs.receipted_message_id();
+        let network_error_code = tlvs.get(crate::tlv::TlvTag::NETWORK_ERROR_CODE);
+        Some(Self::parse(
+            &payload,
+            &ReceiptTlvs {
+                receipted_message_id: receipted_message_id.as_deref(),
+                message_state: tlvs.message_state(),
+                network_error_code: network_error_code.as_deref(),
+            },
+        ))
+    }
+
     /// Parses a receipt from the message text (short_message, or message_payload when
     /// sm_length is 0) and the TLVs. Never fails.
     #[must_use]

@@ -15,8 +15,8 @@ use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Body, SubmitSm};
-use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, ReceiptTlvs, normalise_id};
+use smppgate_protocol::pdu::SubmitSm;
+use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, normalise_id};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::text::{Coding, ReferenceGenerator, SplitMethod, SplitOptions, split};
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
@@ -238,27 +238,9 @@ impl ReceiptBook {
 /// automatically by the connection).
 async fn collect_receipts(mut inbound: Inbound, book: Arc<ReceiptBook>) {
     while let Some(request) = inbound.recv().await {
-        let (esm_class, payload, tlvs) = match &request.pdu.body {
-            Body::DeliverSm(d) => (d.esm_class, d.payload(), &d.tlvs),
-            Body::DataSm(d) => (
-                d.esm_class,
-                d.tlvs.message_payload().unwrap_or_default(),
-                &d.tlvs,
-            ),
-            _ => continue,
-        };
-        if !esm_class.is_delivery_receipt() {
+        let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body) else {
             continue;
-        }
-        let receipted_message_id = tlvs.receipted_message_id();
-        let receipt = DeliveryReceipt::parse(
-            &payload,
-            &ReceiptTlvs {
-                receipted_message_id: receipted_message_id.as_deref(),
-                message_state: tlvs.message_state(),
-                network_error_code: None,
-            },
-        );
+        };
         if let Some(id) = receipt.id() {
             let seen = Seen {
                 stat: receipt
