@@ -281,6 +281,11 @@ fn garbage_gets_generic_nack_rinvcmdlen_and_close() {
     assert_sim_still_serves(&sim);
     let counters = sim.stop();
     assert_eq!(num(&counters, "/errors/frame_errors"), 1, "{counters}");
+    assert_eq!(
+        num(&counters, "/errors/decode_errors"),
+        0,
+        "a lost framing is not also a decode error: {counters}"
+    );
     assert_eq!(num(&counters, "/errors/generic_nack_sent"), 1, "{counters}");
     assert_eq!(num(&counters, "/binds"), 1, "{counters}");
 }
@@ -320,6 +325,11 @@ fn unknown_command_gets_generic_nack_rinvcmdid_and_session_stays_usable() {
     assert_sim_still_serves(&sim);
     let counters = sim.stop();
     assert_eq!(num(&counters, "/errors/unknown_command"), 1, "{counters}");
+    assert_eq!(
+        num(&counters, "/errors/decode_errors"),
+        0,
+        "an unknown command is not also a decode error: {counters}"
+    );
     assert_eq!(num(&counters, "/errors/generic_nack_sent"), 1, "{counters}");
     assert_eq!(num(&counters, "/errors/frame_errors"), 0, "{counters}");
     assert_eq!(num(&counters, "/submits"), 3, "{counters}");

@@ -516,7 +516,16 @@ impl SmscHandler for SimHandler {
         }
         add(&c.generic_nack_sent, stats.generic_nacks_sent);
         add(&c.invalid_bind_status, stats.illegal_requests_answered);
-        add(&c.decode_errors, stats.decode_errors);
+        // The session counts every undecodable frame; the sim's `decode_errors` is bad
+        // bodies only, so unknown commands and a lost framing are not counted twice.
+        let framing_lost = u64::from(matches!(reason, CloseReason::FramingLost));
+        add(
+            &c.decode_errors,
+            stats
+                .decode_errors
+                .saturating_sub(stats.unknown_commands)
+                .saturating_sub(framing_lost),
+        );
         add(&c.unknown_command, stats.unknown_commands);
         add(&c.response_timeouts, stats.response_timeouts);
         add(&c.enquire_links, stats.enquire_links_answered);
