@@ -601,13 +601,32 @@ impl Tlvs {
     /// The value of the first TLV with this tag.
     #[must_use]
     pub fn get(&self, tag: TlvTag) -> Option<Bytes> {
-        self.iter().find(|(t, _)| *t == tag).map(|(_, v)| v)
+        self.find(tag).map(|range| self.raw.slice(range))
     }
 
     /// Whether a TLV with this tag is present.
     #[must_use]
     pub fn contains(&self, tag: TlvTag) -> bool {
-        self.iter().any(|(t, _)| t == tag)
+        self.find(tag).is_some()
+    }
+
+    /// Where the value of the first TLV with this tag lies in `raw`: the walk of
+    /// [`Tlvs::iter`] without a refcounted slice per TLV (the encoder asks on every
+    /// short_message).
+    fn find(&self, tag: TlvTag) -> Option<std::ops::Range<usize>> {
+        let mut offset = 0;
+        while let Some(header) = self.raw.get(offset..offset + TLV_HEADER_LEN) {
+            let start = offset + TLV_HEADER_LEN;
+            let end = start + usize::from(u16::from_be_bytes([header[2], header[3]]));
+            if end > self.raw.len() {
+                return None;
+            }
+            if u16::from_be_bytes([header[0], header[1]]) == tag.0 {
+                return Some(start..end);
+            }
+            offset = end;
+        }
+        None
     }
 
     /// The typed view of the first TLV with this tag (`Tlv::Unknown` if its length is wrong).
