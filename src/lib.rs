@@ -4,10 +4,13 @@
 //! side: the framing codec, connection driver, server, carrier pools, store and CLI.
 #![forbid(unsafe_code)]
 
+pub mod carrier;
 pub mod cli;
 pub mod codec;
+pub mod config;
 pub mod conn;
 pub mod esme;
 pub mod shutdown;
 pub mod sim;
 pub mod smsc;
+pub mod store;

@@ -1,0 +1,224 @@
+//! The durable store: every message we acknowledge, its parts' carrier ids and states,
+//! and the outbox of receipts / MO messages waiting for their upstream.
+//!
+//! [`Store`] is the storage engine behind a trait (so a networked backend can be added);
+//! [`GroupCommit`] batches writes from many connections into one commit + fsync and
+//! resolves each caller once its write is durable.
+//!
+//! API contract (the gateway and receipts depend on it; internals are free).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Class;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
+/// A message's state (and a part's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum State {
+    /// Acknowledged upstream, not yet accepted by a carrier.
+    #[default]
+    Accepted,
+    /// Accepted by a carrier (has its message id), no final receipt yet.
+    Sent,
+    /// Final: delivered.
+    Delivered,
+    /// Final: undeliverable (receipt) or failed (permanent status, retries exhausted).
+    Failed,
+    /// Final: expired (receipt or validity).
+    Expired,
+    /// Final: rejected (receipt).
+    Rejected,
+    /// Final: deleted / unknown (receipt).
+    Unknown,
+}
+
+impl State {
+    /// Whether no further change is expected.
+    #[must_use]
+    pub const fn is_final(self) -> bool {
+        !matches!(self, Self::Accepted | Self::Sent)
+    }
+}
+
+/// One part (segment) of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PartRecord {
+    /// State.
+    pub state: State,
+    /// Carrier that accepted it.
+    pub carrier: Option<String>,
+    /// Its message id there.
+    pub carrier_id: Option<String>,
+    /// Last command_status from the carrier (0 when none).
+    pub status: u32,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Receipt `err:` code, when a receipt came.
+    pub error: Option<String>,
+    /// When it was last updated.
+    pub updated: Millis,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// Our message id.
+    pub id: u64,
+    /// The upstream account's system_id.
+    pub account: String,
+    /// When it was acknowledged.
+    pub accepted: Millis,
+    /// Priority lane.
+    pub class: Class,
+    /// Route override.
+    pub route: Option<String>,
+    /// The upstream request as received (encoded submit_sm body, so it can be re-split
+    /// and re-sent after a restart).
+    pub request: Vec<u8>,
+    /// Number of parts it is sent as.
+    pub part_count: u16,
+    /// Whether the upstream asked for a receipt.
+    pub wants_receipt: bool,
+    /// Overall state.
+    pub state: State,
+    /// Each part.
+    pub parts: Vec<PartRecord>,
+}
+
+/// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Order within the account (assigned by the store).
+    pub seq: u64,
+    /// The account.
+    pub account: String,
+    /// Encoded deliver_sm body.
+    pub deliver_sm: Vec<u8>,
+    /// When queued.
+    pub queued: Millis,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+}
+
+/// One write; a commit applies a batch of them atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// A new message.
+    Insert(MessageRecord),
+    /// A part changed (state, carrier, carrier id, status, attempts).
+    Part {
+        /// Message.
+        id: u64,
+        /// Part index.
+        part: u16,
+        /// New contents.
+        record: PartRecord,
+    },
+    /// The carrier id → (message, part) index entry (written with the Part update that
+    /// records the carrier id).
+    CarrierId {
+        /// Carrier name.
+        carrier: String,
+        /// Normalised carrier message id.
+        carrier_id: String,
+        /// Message.
+        id: u64,
+        /// Part.
+        part: u16,
+    },
+    /// The message's overall state.
+    State {
+        /// Message.
+        id: u64,
+        /// State.
+        state: State,
+    },
+    /// Queue an item for an account (its `seq` is assigned at commit).
+    OutboxPush(OutboxItem),
+    /// Remove a delivered item.
+    OutboxAck {
+        /// Account.
+        account: String,
+        /// Its seq.
+        seq: u64,
+    },
+}
+
+/// Filter of [`Store::list`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Accepted at or after.
+    pub since: Option<Millis>,
+    /// Account.
+    pub account: Option<String>,
+    /// State.
+    pub state: Option<State>,
+    /// At most this many (newest first).
+    pub limit: usize,
+}
+
+/// Why the store failed (the gateway answers ESME_RSYSERR and acknowledges nothing).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub Arc<str>);
+
+/// A storage engine. Synchronous: called from the group-commit thread and from
+/// blocking tasks.
+pub trait Store: Send + Sync + 'static {
+    /// Applies `ops` atomically and makes them durable (fsync when configured).
+    ///
+    /// # Errors
+    /// Nothing of the batch is applied.
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError>;
+
+    /// A message by id.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// The (message, part) a carrier's id belongs to.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn by_carrier_id(
+        &self,
+        carrier: &str,
+        carrier_id: &str,
+    ) -> Result<Option<(u64, u16)>, StoreError>;
+
+    /// Messages not final (for re-sending after a restart), oldest first.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Messages matching `filter`, newest first.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Up to `limit` outbox items of `account`, oldest first.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Removes final messages (and their index entries) accepted before `before`;
+    /// returns how many.
+    ///
+    /// # Errors
+    /// Write failure.
+    fn expire(&self, before: Millis) -> Result<usize, StoreError>;
+
+    /// The highest message id ever stored (ids continue above it after a restart).
+    ///
+    /// # Errors
+    /// Read failure.
+    fn max_id(&self) -> Result<u64, StoreError>;
+}
