@@ -500,3 +500,18 @@ impl Config {
         }
     }
 }
+
+impl RouteConfig {
+    /// Its prefixes: the listed ones plus those of its named operators (unknown operator
+    /// names are a validation error, skipped here).
+    #[must_use]
+    pub fn all_prefixes(&self) -> Vec<String> {
+        let mut all = self.prefixes.clone();
+        for name in &self.operators {
+            if let Some(prefixes) = crate::numbers::operator_prefixes(name) {
+                all.extend(prefixes.iter().map(|p| (*p).to_owned()));
+            }
+        }
+        all
+    }
+}
