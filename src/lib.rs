@@ -10,6 +10,7 @@ pub mod codec;
 pub mod config;
 pub mod conn;
 pub mod esme;
+pub mod gateway;
 pub mod numbers;
 pub mod shutdown;
 pub mod sim;

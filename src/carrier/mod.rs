@@ -112,3 +112,6 @@ pub enum SubmitError {
     #[error("stopping")]
     Stopping,
 }
+
+mod interim;
+pub use interim::{Carriers, StartError};

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod hash_password;
 pub mod pdu;
 pub mod receipt;
 pub mod send;
+pub mod serve;
 pub mod sim;
 pub mod text;
 
@@ -35,6 +37,10 @@ pub enum Command {
     Sim(Box<sim::SimArgs>),
     /// Bind as an ESME and send a message (or --count copies of it).
     Send(send::SendArgs),
+    /// Run the gateway until SIGINT/SIGTERM (no --config: the demo set-up).
+    Serve(serve::ServeArgs),
+    /// Print the Argon2id hash of a password for an account's `password_hash`.
+    HashPassword(hash_password::HashPasswordArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -47,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Receipt(args) => receipt::run(args),
         Command::Sim(args) => sim::run(*args),
         Command::Send(args) => send::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::HashPassword(args) => hash_password::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -59,8 +67,13 @@ pub fn main() -> ExitCode {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`); stdout stays for results.
 pub(crate) fn init_logging() {
+    init_logging_at("warn");
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `default`).
+pub(crate) fn init_logging_at(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -100,6 +100,10 @@ pub trait SmscHandler: Send + Sync + 'static {
     ) {
     }
 
+    /// `authenticate` accepted a bind but the connection closed before the session was
+    /// bound (the bind_resp could not be sent): release what `authenticate` reserved.
+    fn on_bind_abandoned(&self, _session: &SessionInfo) {}
+
     /// The peer broke a rule (the session has answered it as the spec says).
     fn on_violation(&self, _session: Option<&SessionInfo>, _violation: &Violation) {}
 

@@ -396,6 +396,8 @@ impl<H: SmscHandler> Hooks for SmscHooks<H> {
         let bound = self.info.as_deref().filter(|_| self.bound);
         if let Some(info) = bound {
             self.registry.remove(info);
+        } else if let Some(info) = self.info.as_deref() {
+            self.handler.on_bind_abandoned(info);
         }
         self.handler.on_closed(bound, reason, stats);
     }

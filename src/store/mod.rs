@@ -11,6 +11,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub mod group;
+pub mod memory;
+
+pub use group::GroupCommit;
+
 use crate::config::Class;
 
 /// Milliseconds since the Unix epoch.
@@ -221,4 +226,16 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn max_id(&self) -> Result<u64, StoreError>;
+}
+
+/// Opens the embedded store at `config.path` (interim: the engine arrives with the store
+/// branch; until then this refuses, so nothing claims durability it does not have).
+///
+/// # Errors
+/// Always, for now.
+pub fn open(config: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError(Arc::from(format!(
+        "no embedded engine yet for {}; use path = \":memory:\"",
+        config.path.display()
+    ))))
 }

@@ -1,0 +1,105 @@
+//! `smppgate serve`: the gateway. Without `--config`, a complete demo: account
+//! `demo`/`demo` on 127.0.0.1:2775, a store under `./data`, one route to a built-in
+//! simulated carrier.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::config::Config;
+use crate::gateway::Gateway;
+use crate::shutdown::{Shutdown, terminate_signal};
+
+/// `smppgate serve` arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (see docs/smppgate.example.toml); without it, the demo set-up.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Listen here instead of the configured `server.listen`.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Store directory instead of the configured `store.path` (`:memory:`: no durability).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (`host:port`).
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// How long stopping may take (drain carrier requests, flush the store).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
+}
+
+/// Runs until SIGINT / SIGTERM.
+///
+/// # Errors
+/// Bad configuration, store or listener failures.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    super::init_logging_at("info");
+    let demo = args.config.is_none();
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::demo(),
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(store) = args.store {
+        config.store.path = store;
+    }
+    if let Some(metrics) = args.metrics {
+        config.metrics = Some(crate::config::MetricsConfig { listen: metrics });
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(config, demo, args.grace))
+}
+
+async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<ExitCode> {
+    if let Some(metrics) = &config.metrics {
+        let addr: std::net::SocketAddr = metrics
+            .listen
+            .parse()
+            .with_context(|| format!("metrics.listen `{}` is not host:port", metrics.listen))?;
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("serving metrics on {addr}"))?;
+        eprintln!("metrics: http://{addr}/metrics");
+    }
+    let shutdown = Shutdown::new();
+    let terminate = terminate_signal().context("installing signal handlers")?;
+    let gateway = Gateway::start(config.clone(), shutdown.signal()).await?;
+    let addr = gateway.local_addr();
+    if demo {
+        tracing::warn!(
+            "demo set-up: account demo/demo with a clear-text password; use --config for anything real"
+        );
+        println!(
+            "smppgate listening on {addr} (demo: system_id demo, password demo; carrier: built-in simulator; store: {})",
+            config.store.path.display()
+        );
+        println!(
+            "try: cargo run --release -p smppgate-loadtest -- --connect {addr} --system-id demo --password demo --count 1000 --receipts"
+        );
+    } else {
+        println!(
+            "smppgate listening on {addr} ({} accounts, {} carriers, store {})",
+            config.accounts.len(),
+            config.carriers.len(),
+            config.store.path.display()
+        );
+    }
+    terminate.await;
+    eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
+    shutdown.trigger();
+    let stats = gateway.core().stats.to_json();
+    gateway.stop(grace).await;
+    println!("{stats}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,387 @@
+//! Upstream accounts: credentials (Argon2), source-IP allow-lists, bind limits, per-account
+//! TPS, allowed sender ids — and the per-IP lockout after repeated bind failures.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use dashmap::DashMap;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
+use smppgate_protocol::command_status::CommandStatus;
+
+use crate::config::{AccountConfig, ServerConfig};
+
+/// An account, ready for the hot path.
+pub struct Account {
+    /// Its settings.
+    pub config: AccountConfig,
+    /// system_id, shared.
+    pub name: Arc<str>,
+    credential: Credential,
+    allowed: Vec<IpNet>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    /// Binds open now.
+    pub binds: AtomicUsize,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.name)
+            .field("binds", &self.binds)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Credential {
+    Hash(String),
+    Clear(String),
+}
+
+/// Hashes `password` into an Argon2id PHC string (`smppgate hash-password`).
+///
+/// # Errors
+/// Only if Argon2 itself fails (it does not with default parameters).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| error.to_string())
+}
+
+impl Account {
+    /// Compiles an account from its configuration (validated already: bad entries are
+    /// skipped with a warning here, not a panic).
+    #[must_use]
+    pub fn new(config: AccountConfig) -> Self {
+        let credential = match (&config.password_hash, &config.password) {
+            (Some(hash), _) => Credential::Hash(hash.clone()),
+            (None, Some(clear)) => Credential::Clear(clear.clone()),
+            (None, None) => Credential::Hash(String::new()),
+        };
+        let allowed = config
+            .allowed_ips
+            .iter()
+            .filter_map(|text| parse_net(text))
+            .collect();
+        let limiter = NonZeroU32::new(config.tps).map(|tps| {
+            // Burst of a tenth of a second (at least 1): a client's window of parts may
+            // arrive together without being refused.
+            let burst = NonZeroU32::new((config.tps / 10).max(1)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_second(tps).allow_burst(burst))
+        });
+        Self {
+            name: Arc::from(config.system_id.as_str()),
+            config,
+            credential,
+            allowed,
+            limiter,
+            binds: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether `password` is right. Argon2 verification is deliberately slow (tens of
+    /// ms): the caller runs it off the connection's hot path.
+    #[must_use]
+    pub fn verify_password(&self, password: &[u8]) -> bool {
+        match &self.credential {
+            Credential::Clear(clear) => constant_time_eq(clear.as_bytes(), password),
+            Credential::Hash(hash) => PasswordHash::new(hash)
+                .is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok()),
+        }
+    }
+
+    /// Whether a connection from `ip` may bind.
+    #[must_use]
+    pub fn ip_allowed(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.allowed.is_empty() || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether `source_addr` may be used as sender.
+    #[must_use]
+    pub fn sender_allowed(&self, source_addr: &[u8]) -> bool {
+        self.config.sender_ids.is_empty()
+            || self
+                .config
+                .sender_ids
+                .iter()
+                .any(|allowed| allowed.as_bytes() == source_addr)
+    }
+
+    /// Takes one submit from the account's TPS budget; `false`: over the limit.
+    #[must_use]
+    pub fn take_token(&self) -> bool {
+        self.limiter.as_ref().is_none_or(|l| l.check().is_ok())
+    }
+
+    /// Reserves a bind slot; `false` when `max_binds` are open.
+    #[must_use]
+    pub fn try_add_bind(&self) -> bool {
+        self.binds
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.config.max_binds).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Releases a bind slot.
+    pub fn remove_bind(&self) {
+        let _ = self
+            .binds
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+}
+
+/// IPv4-mapped IPv6 addresses compare as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+fn parse_net(text: &str) -> Option<IpNet> {
+    let parsed = text
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from));
+    if parsed.is_none() {
+        tracing::warn!(
+            entry = text,
+            "allowed_ips entry is not an address or CIDR: ignored"
+        );
+    }
+    parsed
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// All accounts by system_id.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    by_id: HashMap<Box<[u8]>, Arc<Account>>,
+}
+
+impl Accounts {
+    /// From the configuration.
+    #[must_use]
+    pub fn new(configs: &[AccountConfig]) -> Self {
+        let by_id = configs
+            .iter()
+            .map(|c| {
+                (
+                    Box::from(c.system_id.as_bytes()),
+                    Arc::new(Account::new(c.clone())),
+                )
+            })
+            .collect();
+        Self { by_id }
+    }
+
+    /// The account binding as `system_id`.
+    #[must_use]
+    pub fn get(&self, system_id: &[u8]) -> Option<&Arc<Account>> {
+        self.by_id.get(system_id)
+    }
+
+    /// Every account.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Account>> {
+        self.by_id.values()
+    }
+}
+
+/// Most addresses tracked by the lockout at once (a flood from many addresses cannot
+/// grow it without bound; the oldest entries go first).
+const LOCKOUT_MAX_ENTRIES: usize = 65_536;
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    first: Instant,
+    count: u32,
+    locked_until: Option<Instant>,
+}
+
+/// Per-IP bind-failure counting and temporary lockout.
+#[derive(Debug)]
+pub struct Lockout {
+    failures: DashMap<IpAddr, Failures>,
+    limit: u32,
+    window: Duration,
+    duration: Duration,
+}
+
+impl Lockout {
+    /// From the server settings.
+    #[must_use]
+    pub fn new(config: &ServerConfig) -> Self {
+        Self {
+            failures: DashMap::new(),
+            limit: config.lockout_failures.max(1),
+            window: config.lockout_window,
+            duration: config.lockout_duration,
+        }
+    }
+
+    /// Whether `ip` is locked out now.
+    #[must_use]
+    pub fn is_locked(&self, ip: IpAddr, now: Instant) -> bool {
+        self.failures
+            .get(&canonical(ip))
+            .and_then(|f| f.locked_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// Counts a failure; returns whether this one locked the address out.
+    pub fn fail(&self, ip: IpAddr, now: Instant) -> bool {
+        if self.failures.len() >= LOCKOUT_MAX_ENTRIES {
+            self.prune(now);
+        }
+        let mut entry = self.failures.entry(canonical(ip)).or_insert(Failures {
+            first: now,
+            count: 0,
+            locked_until: None,
+        });
+        if now.duration_since(entry.first) > self.window {
+            *entry = Failures {
+                first: now,
+                count: 0,
+                locked_until: entry.locked_until.filter(|until| now < *until),
+            };
+        }
+        entry.count += 1;
+        if entry.count >= self.limit && entry.locked_until.is_none_or(|until| until <= now) {
+            entry.locked_until = Some(now + self.duration);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets the failures of `ip` (a successful bind).
+    pub fn succeed(&self, ip: IpAddr) {
+        self.failures.remove(&canonical(ip));
+    }
+
+    fn prune(&self, now: Instant) {
+        self.failures.retain(|_, f| {
+            f.locked_until.is_some_and(|until| now < until)
+                || now.duration_since(f.first) <= self.window
+        });
+        if self.failures.len() >= LOCKOUT_MAX_ENTRIES {
+            // Still full of live entries: drop the unlocked ones first.
+            self.failures.retain(|_, f| f.locked_until.is_some());
+        }
+    }
+}
+
+/// The status a refused bind gets.
+#[must_use]
+pub const fn refusal(reason: BindRefusal) -> CommandStatus {
+    match reason {
+        BindRefusal::UnknownSystemId => CommandStatus::ESME_RINVSYSID,
+        BindRefusal::BadPassword => CommandStatus::ESME_RINVPASWD,
+        BindRefusal::IpNotAllowed | BindRefusal::LockedOut => CommandStatus::ESME_RBINDFAIL,
+        BindRefusal::TooManyBinds => CommandStatus::ESME_RALYBND,
+    }
+}
+
+/// Why a bind was refused (logged and counted by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindRefusal {
+    /// No such system_id.
+    UnknownSystemId,
+    /// Wrong password.
+    BadPassword,
+    /// Source address not in the account's allow-list.
+    IpNotAllowed,
+    /// Too many failures from this address.
+    LockedOut,
+    /// `max_binds` already open.
+    TooManyBinds,
+}
+
+impl BindRefusal {
+    /// Label for logs and metrics.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownSystemId => "unknown_system_id",
+            Self::BadPassword => "bad_password",
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::LockedOut => "locked_out",
+            Self::TooManyBinds => "too_many_binds",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(extra: impl FnOnce(&mut AccountConfig)) -> Account {
+        let mut config = crate::config::Config::demo().accounts.remove(0);
+        extra(&mut config);
+        Account::new(config)
+    }
+
+    #[test]
+    fn argon2_hash_verifies_only_the_right_password() {
+        let hash = hash_password("s3cret").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        let a = account(|c| {
+            c.password = None;
+            c.password_hash = Some(hash);
+        });
+        assert!(a.verify_password(b"s3cret"));
+        assert!(!a.verify_password(b"s3cret "));
+        assert!(!a.verify_password(b""));
+    }
+
+    #[test]
+    fn ip_allow_list_takes_cidrs_and_mapped_v6() {
+        let a = account(|c| c.allowed_ips = vec!["10.0.0.0/8".into(), "192.0.2.7".into()]);
+        assert!(a.ip_allowed("10.1.2.3".parse().unwrap()));
+        assert!(a.ip_allowed("192.0.2.7".parse().unwrap()));
+        assert!(a.ip_allowed("::ffff:10.9.9.9".parse().unwrap()));
+        assert!(!a.ip_allowed("192.0.2.8".parse().unwrap()));
+        assert!(!a.ip_allowed("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn bind_slots_are_bounded() {
+        let a = account(|c| c.max_binds = 2);
+        assert!(a.try_add_bind());
+        assert!(a.try_add_bind());
+        assert!(!a.try_add_bind());
+        a.remove_bind();
+        assert!(a.try_add_bind());
+    }
+
+    #[test]
+    fn lockout_after_limit_then_expires() {
+        let config = ServerConfig {
+            lockout_failures: 3,
+            lockout_window: Duration::from_secs(60),
+            lockout_duration: Duration::from_secs(10),
+            ..ServerConfig::default()
+        };
+        let lockout = Lockout::new(&config);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        assert!(!lockout.fail(ip, t0));
+        assert!(!lockout.fail(ip, t0));
+        assert!(lockout.fail(ip, t0));
+        assert!(lockout.is_locked(ip, t0 + Duration::from_secs(5)));
+        assert!(!lockout.is_locked("192.0.2.2".parse().unwrap(), t0));
+        assert!(!lockout.is_locked(ip, t0 + Duration::from_secs(11)));
+    }
+}

@@ -1,0 +1,383 @@
+//! [`Core`]: what the upstream handler, the carrier events and the outbox share.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use smppgate_protocol::codec::{decode, encode_to_bytes};
+use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
+use smppgate_protocol::text::ReferenceGenerator;
+use tokio::sync::{Notify, mpsc};
+
+use super::accounts::{Accounts, Lockout};
+use super::router::Router;
+use crate::carrier::{Carriers, Class, Submission};
+use crate::config::{Config, IdStyle};
+use crate::smsc::Registry;
+use crate::store::{GroupCommit, MessageRecord, Millis, Op, State, Store, StoreError};
+
+/// Counters of the gateway (relaxed atomics; also exported as metrics).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages acknowledged upstream.
+    pub accepted: AtomicU64,
+    /// Submits refused (any status).
+    pub rejected: AtomicU64,
+    /// Parts accepted by a carrier.
+    pub parts_sent: AtomicU64,
+    /// Parts failed (permanent or exhausted).
+    pub parts_failed: AtomicU64,
+    /// Parts sent again after a restart (possible duplicates).
+    pub resent_after_restart: AtomicU64,
+    /// Receipts from carriers matched to a part.
+    pub receipts_matched: AtomicU64,
+    /// Receipts held because their submit_sm_resp had not arrived yet.
+    pub receipts_early: AtomicU64,
+    /// Receipts that matched nothing within the TTL.
+    pub receipts_unmatched: AtomicU64,
+    /// Receipts / MO delivered upstream (deliver_sm_resp ESME_ROK).
+    pub forwarded: AtomicU64,
+    /// MO messages received.
+    pub mo_received: AtomicU64,
+    /// MO messages that are opt-out replies.
+    pub mo_opt_out: AtomicU64,
+    /// MO messages for numbers no account owns.
+    pub mo_unrouted: AtomicU64,
+    /// Store commits that failed.
+    pub store_errors: AtomicU64,
+}
+
+impl Stats {
+    /// As JSON.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "accepted": get(&self.accepted),
+            "rejected": get(&self.rejected),
+            "parts_sent": get(&self.parts_sent),
+            "parts_failed": get(&self.parts_failed),
+            "resent_after_restart": get(&self.resent_after_restart),
+            "receipts_matched": get(&self.receipts_matched),
+            "receipts_early": get(&self.receipts_early),
+            "receipts_unmatched": get(&self.receipts_unmatched),
+            "forwarded": get(&self.forwarded),
+            "mo_received": get(&self.mo_received),
+            "mo_opt_out": get(&self.mo_opt_out),
+            "mo_unrouted": get(&self.mo_unrouted),
+            "store_errors": get(&self.store_errors),
+        })
+    }
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The gateway's shared state.
+pub struct Core {
+    config: Config,
+    pub(crate) accounts: Accounts,
+    pub(crate) lockout: Lockout,
+    pub(crate) router: Router,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) group: GroupCommit,
+    carriers: OnceLock<Arc<Carriers>>,
+    registry: OnceLock<Arc<Registry>>,
+    next_id: AtomicU64,
+    references: Mutex<ReferenceGenerator>,
+    /// Requests being processed per upstream connection (its window).
+    pub(crate) outstanding: DashMap<u64, Arc<AtomicU64>>,
+    /// Outcomes, receipts, MO and expiries for the single writer.
+    pub(crate) events: mpsc::Sender<super::events::Event>,
+    /// Store writes that need not be awaited (part states, index entries).
+    pub(crate) updates: mpsc::Sender<Update>,
+    /// Wakes the outbox when something was queued or an account bound.
+    pub(crate) outbox_wake: Notify,
+    pub(crate) receipts: super::events::EarlyReceipts,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Milliseconds since the epoch.
+#[must_use]
+pub(crate) fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Capacity of the queue of store updates that are not awaited.
+const UPDATE_QUEUE: usize = 65_536;
+/// Capacity of the writer's queue (outcomes, receipts, MO).
+const EVENT_QUEUE: usize = 65_536;
+
+impl Core {
+    pub(crate) fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        group: GroupCommit,
+    ) -> Result<(Self, mpsc::Receiver<super::events::Event>), StoreError> {
+        // Ids continue above everything stored, and above the clock (×1000) so that even
+        // a lost store does not make ids repeat.
+        let first_id = store.max_id()?.saturating_add(1).max(now_ms() * 1000);
+        let (updates, rx) = mpsc::channel(UPDATE_QUEUE);
+        tokio::spawn(write_updates(rx, group.clone()));
+        let router = Router::new(&config);
+        let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let core = Self {
+            accounts: Accounts::new(&config.accounts),
+            lockout: Lockout::new(&config.server),
+            router,
+            store,
+            group,
+            carriers: OnceLock::new(),
+            registry: OnceLock::new(),
+            next_id: AtomicU64::new(first_id),
+            references: Mutex::new(ReferenceGenerator::new(
+                u16::try_from(now_ms() % 65_536).unwrap_or(1),
+            )),
+            outstanding: DashMap::new(),
+            events,
+            updates,
+            outbox_wake: Notify::new(),
+            receipts: super::events::EarlyReceipts::default(),
+            stats: Stats::default(),
+            config,
+        };
+        Ok((core, events_rx))
+    }
+
+    /// The configuration it runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn set_carriers(&self, carriers: Arc<Carriers>) {
+        let _ = self.carriers.set(carriers);
+    }
+
+    pub(crate) fn carriers(&self) -> Option<&Arc<Carriers>> {
+        self.carriers.get()
+    }
+
+    pub(crate) fn set_registry(&self, registry: Arc<Registry>) {
+        let _ = self.registry.set(registry);
+    }
+
+    pub(crate) fn registry(&self) -> Option<&Arc<Registry>> {
+        self.registry.get()
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn split(
+        &self,
+        submit_sm: &SubmitSm,
+    ) -> Result<Vec<SubmitSm>, smppgate_protocol::command_status::CommandStatus> {
+        let mut references = self
+            .references
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        super::pipeline::parts(submit_sm, &mut references)
+    }
+
+    /// Queues a store update without waiting for it (bounded; under overload the write
+    /// goes through a task so the caller never blocks).
+    pub(crate) fn update(&self, ops: Vec<Op>) {
+        match self.updates.try_send(Update::Ops(ops)) {
+            Err(mpsc::error::TrySendError::Full(update)) => {
+                let updates = self.updates.clone();
+                tokio::spawn(async move {
+                    let _ = updates.send(update).await;
+                });
+            }
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Waits until every update queued before the call is committed.
+    pub(crate) async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.updates.send(Update::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Sends the parts of an accepted message to the carriers.
+    pub(crate) fn dispatch(
+        &self,
+        id: u64,
+        class: Class,
+        route: Option<&str>,
+        parts: Vec<SubmitSm>,
+        skip: &[bool],
+    ) -> usize {
+        let Some(carriers) = self.carriers() else {
+            return 0;
+        };
+        let route: Option<Arc<str>> = route.map(Arc::from);
+        let mut sent = 0;
+        for (part, submit_sm) in parts.into_iter().enumerate() {
+            if skip.get(part).copied().unwrap_or(false) {
+                continue;
+            }
+            let submission = Submission {
+                id,
+                part: u16::try_from(part).unwrap_or(u16::MAX),
+                class,
+                route: route.clone(),
+                submit_sm,
+            };
+            match carriers.submit(submission) {
+                Ok(()) => sent += 1,
+                Err(error) => {
+                    tracing::warn!(id, part, %error, "carrier queue refused a part");
+                    self.part_failed_at_intake(id, part, &error);
+                }
+            }
+        }
+        sent
+    }
+
+    /// After a restart: every part of a pending message that no carrier accepted is sent
+    /// again (at-least-once; counted in `resent_after_restart`).
+    pub(crate) fn recover(&self) -> Result<u64, StoreError> {
+        let mut resent = 0;
+        for record in self.store.pending()? {
+            let Some(submit_sm) = request_of(&record) else {
+                tracing::error!(id = record.id, "stored request does not decode: failing it");
+                self.update(vec![Op::State {
+                    id: record.id,
+                    state: State::Failed,
+                }]);
+                continue;
+            };
+            let Ok(parts) = self.split(&submit_sm) else {
+                continue;
+            };
+            let skip: Vec<bool> = (0..parts.len())
+                .map(|i| {
+                    record
+                        .parts
+                        .get(i)
+                        .is_some_and(|p| p.state != State::Accepted)
+                })
+                .collect();
+            let n = self.dispatch(
+                record.id,
+                record.class,
+                record.route.as_deref(),
+                parts,
+                &skip,
+            );
+            self.stats
+                .resent_after_restart
+                .fetch_add(n as u64, Ordering::Relaxed);
+            resent += n as u64;
+        }
+        Ok(resent)
+    }
+
+    fn part_failed_at_intake(&self, id: u64, part: usize, error: &crate::carrier::SubmitError) {
+        let status = match error {
+            crate::carrier::SubmitError::NoRoute(_) => {
+                smppgate_protocol::command_status::CommandStatus::ESME_RINVDSTADR
+            }
+            _ => smppgate_protocol::command_status::CommandStatus::ESME_RMSGQFUL,
+        };
+        self.part_outcome(
+            id,
+            u16::try_from(part).unwrap_or(u16::MAX),
+            None,
+            Err(status),
+            0,
+        );
+    }
+
+    /// Formats our id for an account.
+    #[must_use]
+    pub fn format_id(id: u64, style: IdStyle) -> String {
+        match style {
+            IdStyle::Dec => id.to_string(),
+            IdStyle::Hex | IdStyle::Auto => format!("{id:x}"),
+        }
+    }
+
+    /// Parses an id an account sends back (query_sm), in its style.
+    #[must_use]
+    pub fn parse_id(text: &[u8], style: IdStyle) -> Option<u64> {
+        let text = std::str::from_utf8(text).ok()?.trim_end_matches('\0');
+        match style {
+            IdStyle::Dec => text.parse().ok(),
+            IdStyle::Hex | IdStyle::Auto => u64::from_str_radix(text, 16).ok(),
+        }
+    }
+}
+
+/// The upstream submit_sm a record was accepted with.
+pub(crate) fn request_of(record: &MessageRecord) -> Option<SubmitSm> {
+    match decode(Bytes::copy_from_slice(&record.request)).ok()?.body {
+        Body::SubmitSm(submit_sm) => Some(submit_sm),
+        _ => None,
+    }
+}
+
+/// The bytes a record keeps of its upstream request.
+pub(crate) fn request_bytes(submit_sm: &SubmitSm) -> Option<Vec<u8>> {
+    let pdu = Pdu::new(1, Body::SubmitSm(submit_sm.clone()));
+    encode_to_bytes(&pdu).ok().map(|b| b.to_vec())
+}
+
+/// A store update that is not awaited by its producer.
+#[derive(Debug)]
+pub(crate) enum Update {
+    /// Writes.
+    Ops(Vec<Op>),
+    /// Answer once everything before is committed.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+async fn write_updates(mut rx: mpsc::Receiver<Update>, group: GroupCommit) {
+    let mut batch = Vec::new();
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(update) = next.take() {
+            match update {
+                Update::Ops(ops) => batch.extend(ops),
+                Update::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < 4096 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            // A failed write is retried (the store may recover, e.g. disk space returns);
+            // meanwhile new updates wait behind it (bounded queue: backpressure).
+            let ops = std::mem::take(&mut batch);
+            let mut delay = std::time::Duration::from_millis(100);
+            while let Err(error) = group.commit(ops.clone()).await {
+                tracing::error!(%error, "store update failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,812 @@
+//! What comes back from the carriers, applied by one writer task in batches: submission
+//! outcomes (part accepted with its carrier id, or failed), receipts (matched by carrier
+//! id, whatever bind they came on, in any id style, even before their submit_sm_resp),
+//! MO messages (reassembled, routed to the account that owns the number), and validity
+//! expiry. Each batch is committed (one fsync) before the carriers' deliver_sm are
+//! answered, so a receipt is never acknowledged before it is durable; one writer means no
+//! lost updates between a part's outcome and its receipt.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, DeliverSm};
+use smppgate_protocol::receipt::{
+    DeliveryReceipt, IdStyle, MessageState, ReceiptBuilder, normalise_id,
+};
+use smppgate_protocol::text::{Reassembler, ReassemblyConfig, Segment, TextConfig};
+use smppgate_protocol::tlv::{Tlv, TlvTag, Tlvs};
+use smppgate_protocol::types::{DataCoding, EsmClass};
+use tokio::sync::mpsc;
+
+use super::core::{Core, bump, now_ms, request_of};
+use crate::carrier::{Events, Outcome, OutcomeResult};
+use crate::config::{self, ReceiptMode};
+use crate::conn::InboundRequest;
+use crate::shutdown::ShutdownSignal;
+use crate::store::{MessageRecord, Op, OutboxItem, State};
+
+/// One thing for the writer.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Outcome(Outcome),
+    Inbound(Arc<str>, Box<InboundRequest>),
+    Expire(u64),
+}
+
+/// Receipts that arrived before their submit_sm_resp, by (carrier, normalised id).
+#[derive(Debug, Default)]
+pub(crate) struct EarlyReceipts {
+    held: std::sync::Mutex<HashMap<CarrierKey, (u64, PartReceipt)>>,
+}
+
+/// (carrier, normalised carrier message id).
+type CarrierKey = (Arc<str>, String);
+
+/// Most early receipts held at once.
+const EARLY_MAX: usize = 100_000;
+/// How long an early receipt waits for its submit_sm_resp.
+const EARLY_TTL_MS: u64 = 120_000;
+
+/// What a receipt says about a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PartReceipt {
+    state: State,
+    err: u16,
+}
+
+impl Events for Core {
+    fn outcome(&self, outcome: Outcome) {
+        self.send_event(Event::Outcome(outcome));
+    }
+
+    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
+        self.send_event(Event::Inbound(Arc::clone(carrier), Box::new(request)));
+    }
+}
+
+impl Core {
+    fn send_event(&self, event: Event) {
+        match self.events.try_send(event) {
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                // Bounded: the writer is behind; the carrier side waits on this task
+                // (its windows then hold further traffic back).
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let _ = events.send(event).await;
+                });
+            }
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// A part's outcome recorded without going through the writer's queue (refused at
+    /// intake by the pool).
+    pub(crate) fn part_outcome(
+        &self,
+        id: u64,
+        part: u16,
+        carrier: Option<Arc<str>>,
+        result: Result<Bytes, CommandStatus>,
+        attempts: u32,
+    ) {
+        let result = match result {
+            Ok(message_id) => OutcomeResult::Accepted { message_id },
+            Err(status) => OutcomeResult::Failed {
+                status,
+                reason: crate::carrier::FailReason::Permanent,
+            },
+        };
+        self.send_event(Event::Outcome(Outcome {
+            id,
+            part,
+            carrier: carrier.unwrap_or_else(|| Arc::from("")),
+            result,
+            attempts,
+            failovers: 0,
+        }));
+    }
+}
+
+/// The store state of a receipt's message_state.
+const fn state_of(state: MessageState) -> Option<State> {
+    Some(match state {
+        MessageState::Delivered => State::Delivered,
+        MessageState::Expired => State::Expired,
+        MessageState::Undeliverable => State::Failed,
+        MessageState::Rejected => State::Rejected,
+        MessageState::Deleted | MessageState::Unknown => State::Unknown,
+        MessageState::Enroute | MessageState::Accepted => return None,
+    })
+}
+
+/// The receipt state of a final store state.
+const fn receipt_state(state: State) -> MessageState {
+    match state {
+        State::Delivered => MessageState::Delivered,
+        State::Expired => MessageState::Expired,
+        State::Failed => MessageState::Undeliverable,
+        State::Rejected => MessageState::Rejected,
+        State::Unknown | State::Accepted | State::Sent => MessageState::Unknown,
+    }
+}
+
+/// Worse states win when parts differ.
+const fn severity(state: State) -> u8 {
+    match state {
+        State::Accepted | State::Sent => 0,
+        State::Delivered => 1,
+        State::Unknown => 2,
+        State::Expired => 3,
+        State::Failed => 4,
+        State::Rejected => 5,
+    }
+}
+
+fn style_of(style: config::IdStyle) -> IdStyle {
+    match style {
+        config::IdStyle::Hex => IdStyle::Hex,
+        config::IdStyle::Dec => IdStyle::Dec,
+        config::IdStyle::Auto => IdStyle::Auto,
+    }
+}
+
+/// The writer: the state of every message changes here only.
+pub(crate) struct Writer {
+    core: Arc<Core>,
+    /// Records touched by this batch (authoritative until the batch commits).
+    records: HashMap<u64, MessageRecord>,
+    /// Index entries written by this batch.
+    index: HashMap<(Arc<str>, String), (u64, u16)>,
+    ops: Vec<Op>,
+    answers: Vec<InboundRequest>,
+    reassembler: Reassembler,
+    carrier_styles: HashMap<Arc<str>, IdStyle>,
+    numbers: HashMap<String, String>,
+}
+
+impl Writer {
+    fn new(core: Arc<Core>) -> Self {
+        let carrier_styles = core
+            .config()
+            .carriers
+            .iter()
+            .map(|c| (Arc::from(c.name.as_str()), style_of(c.message_id_style)))
+            .collect();
+        let numbers = core
+            .config()
+            .accounts
+            .iter()
+            .flat_map(|a| a.numbers.iter().map(|n| (n.clone(), a.system_id.clone())))
+            .collect();
+        Self {
+            core,
+            records: HashMap::new(),
+            index: HashMap::new(),
+            ops: Vec::new(),
+            answers: Vec::new(),
+            reassembler: Reassembler::new(ReassemblyConfig::default()),
+            carrier_styles,
+            numbers,
+        }
+    }
+
+    fn record(&mut self, id: u64) -> Option<&mut MessageRecord> {
+        if !self.records.contains_key(&id) {
+            let record = self.core.store.get(id).ok().flatten()?;
+            self.records.insert(id, record);
+        }
+        self.records.get_mut(&id)
+    }
+
+    fn style(&self, carrier: &str) -> IdStyle {
+        self.carrier_styles
+            .get(carrier)
+            .copied()
+            .unwrap_or(IdStyle::Auto)
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Outcome(outcome) => self.outcome(outcome),
+            Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
+            Event::Expire(id) => self.expire(id),
+        }
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        let now = now_ms();
+        let style = self.style(&outcome.carrier);
+        let core = Arc::clone(&self.core);
+        let Some(record) = self.record(outcome.id) else {
+            tracing::warn!(id = outcome.id, "outcome for a message not in the store");
+            return;
+        };
+        let Some(part) = record.parts.get_mut(usize::from(outcome.part)) else {
+            return;
+        };
+        part.attempts = outcome.attempts;
+        part.carrier = Some(outcome.carrier.to_string());
+        part.updated = now;
+        let mut early = None;
+        let mut keys = Vec::new();
+        match &outcome.result {
+            OutcomeResult::Accepted { message_id } => {
+                bump(&core.stats.parts_sent);
+                let text = String::from_utf8_lossy(message_id);
+                let text = text.trim_end_matches('\0');
+                let candidates = normalise_id(text, style);
+                part.carrier_id = Some(text.to_owned());
+                if !part.state.is_final() {
+                    part.state = State::Sent;
+                }
+                part.status = 0;
+                for candidate in candidates.iter() {
+                    keys.push(candidate.as_str().to_owned());
+                }
+            }
+            OutcomeResult::Failed { status, .. } => {
+                bump(&core.stats.parts_failed);
+                part.state = State::Failed;
+                part.status = status.0;
+            }
+        }
+        let part_record = part.clone();
+        self.ops.push(Op::Part {
+            id: outcome.id,
+            part: outcome.part,
+            record: part_record,
+        });
+        for key in keys {
+            self.ops.push(Op::CarrierId {
+                carrier: outcome.carrier.to_string(),
+                carrier_id: key.clone(),
+                id: outcome.id,
+                part: outcome.part,
+            });
+            let index_key = (Arc::clone(&outcome.carrier), key);
+            if early.is_none() {
+                early = self.core.receipts.take(&index_key);
+            }
+            self.index.insert(index_key, (outcome.id, outcome.part));
+        }
+        if let Some(receipt) = early {
+            self.apply_receipt(outcome.id, outcome.part, receipt);
+        } else {
+            self.settle(outcome.id);
+        }
+    }
+
+    fn inbound(&mut self, carrier: &Arc<str>, request: InboundRequest) {
+        match DeliveryReceipt::from_body(&request.pdu.body) {
+            Some(receipt) => self.receipt(carrier, &receipt),
+            None => self.mo(carrier, &request.pdu.body),
+        }
+        self.answers.push(request);
+    }
+
+    fn lookup(&self, carrier: &Arc<str>, key: &str) -> Option<(u64, u16)> {
+        let index_key = (Arc::clone(carrier), key.to_owned());
+        self.index
+            .get(&index_key)
+            .copied()
+            .or_else(|| self.core.store.by_carrier_id(carrier, key).ok().flatten())
+    }
+
+    fn receipt(&mut self, carrier: &Arc<str>, receipt: &DeliveryReceipt) {
+        let style = self.style(carrier);
+        let Some(candidates) = receipt.id_candidates(style, style) else {
+            tracing::warn!(%carrier, "receipt without a message id");
+            bump(&self.core.stats.receipts_unmatched);
+            return;
+        };
+        let Some(state) = receipt.state().and_then(state_of) else {
+            // ENROUTE / ACCEPTD: intermediate, nothing to record.
+            return;
+        };
+        let part_receipt = PartReceipt {
+            state,
+            err: u16::try_from(receipt.text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
+        };
+        // Also try the text id in the other base: carriers write decimal in the text and
+        // hex in the TLV (or the reverse).
+        let mut keys: Vec<String> = candidates.iter().map(|c| c.as_str().to_owned()).collect();
+        if let Some(text_id) = &receipt.text.id {
+            for c in normalise_id(text_id, IdStyle::Auto).iter() {
+                keys.push(c.as_str().to_owned());
+            }
+        }
+        for key in &keys {
+            if let Some((id, part)) = self.lookup(carrier, key) {
+                bump(&self.core.stats.receipts_matched);
+                self.apply_receipt(id, part, part_receipt);
+                return;
+            }
+        }
+        bump(&self.core.stats.receipts_early);
+        self.core.receipts.hold(
+            (Arc::clone(carrier), candidates.primary.as_str().to_owned()),
+            part_receipt,
+        );
+    }
+
+    fn apply_receipt(&mut self, id: u64, part: u16, receipt: PartReceipt) {
+        let Some(record) = self.record(id) else {
+            return;
+        };
+        let Some(slot) = record.parts.get_mut(usize::from(part)) else {
+            return;
+        };
+        if slot.state.is_final() && slot.state != State::Failed {
+            return; // a duplicate receipt
+        }
+        slot.state = receipt.state;
+        slot.error = Some(format!("{:03}", receipt.err));
+        slot.updated = now_ms();
+        let part_record = slot.clone();
+        self.ops.push(Op::Part {
+            id,
+            part,
+            record: part_record,
+        });
+        self.part_final(id, part);
+        self.settle(id);
+    }
+
+    /// A part became final: per-part receipt modes send one now.
+    fn part_final(&mut self, id: u64, part: u16) {
+        let Some(record) = self.records.get(&id) else {
+            return;
+        };
+        let Some(account) = self.core.accounts.get(record.account.as_bytes()) else {
+            return;
+        };
+        let finals = record.parts.iter().filter(|p| p.state.is_final()).count();
+        let send = match account.config.receipts {
+            ReceiptMode::PerPart => true,
+            ReceiptMode::FirstFinal => finals == 1,
+            ReceiptMode::PerMessage | ReceiptMode::LastFinal => false,
+        };
+        if send && record.wants_receipt {
+            let state = record.parts[usize::from(part)].state;
+            let err = record.parts[usize::from(part)].error.clone();
+            let item = upstream_receipt(record, account.config.id_style, state, err.as_deref());
+            if let Some(item) = item {
+                self.ops.push(Op::OutboxPush(item));
+            }
+        }
+    }
+
+    /// Recomputes a message's overall state; when every part is final, it is final
+    /// (worst part wins) and its receipt is queued.
+    fn settle(&mut self, id: u64) {
+        let Some(record) = self.records.get_mut(&id) else {
+            return;
+        };
+        if record.state.is_final() {
+            return;
+        }
+        let all_final = record.parts.iter().all(|p| p.state.is_final());
+        let new_state = if all_final {
+            let last = record
+                .parts
+                .iter()
+                .max_by_key(|p| p.updated)
+                .map(|p| p.state);
+            let worst = record
+                .parts
+                .iter()
+                .map(|p| p.state)
+                .max_by_key(|s| severity(*s))
+                .unwrap_or(State::Unknown);
+            let Some(account) = self.core.accounts.get(record.account.as_bytes()) else {
+                return;
+            };
+            let state = match account.config.receipts {
+                ReceiptMode::LastFinal => last.unwrap_or(worst),
+                _ => worst,
+            };
+            if record.wants_receipt
+                && matches!(
+                    account.config.receipts,
+                    ReceiptMode::PerMessage | ReceiptMode::LastFinal
+                )
+            {
+                let err = record
+                    .parts
+                    .iter()
+                    .find(|p| p.state == worst)
+                    .and_then(|p| p.error.clone());
+                if let Some(item) =
+                    upstream_receipt(record, account.config.id_style, state, err.as_deref())
+                {
+                    self.ops.push(Op::OutboxPush(item));
+                }
+            }
+            state
+        } else if record.parts.iter().all(|p| p.state != State::Accepted) {
+            State::Sent
+        } else {
+            return;
+        };
+        if new_state != record.state {
+            record.state = new_state;
+            self.ops.push(Op::State {
+                id,
+                state: new_state,
+            });
+        }
+    }
+
+    fn expire(&mut self, id: u64) {
+        let Some(record) = self.record(id) else {
+            return;
+        };
+        if record.state.is_final() {
+            return;
+        }
+        let now = now_ms();
+        let mut changed = Vec::new();
+        for (i, part) in record.parts.iter_mut().enumerate() {
+            if !part.state.is_final() {
+                part.state = State::Expired;
+                part.updated = now;
+                changed.push((i, part.clone()));
+            }
+        }
+        let wants = record.wants_receipt;
+        for (i, part) in changed {
+            self.ops.push(Op::Part {
+                id,
+                part: u16::try_from(i).unwrap_or(u16::MAX),
+                record: part,
+            });
+        }
+        let expired_receipts = self
+            .records
+            .get(&id)
+            .and_then(|r| self.core.accounts.get(r.account.as_bytes()))
+            .is_some_and(|a| a.config.expired_receipts);
+        if let Some(record) = self.records.get_mut(&id) {
+            // Without EXPIRED receipts the message goes final silently.
+            if !(wants && expired_receipts) {
+                record.wants_receipt = false;
+            }
+        }
+        self.settle(id);
+    }
+
+    fn mo(&mut self, carrier: &Arc<str>, body: &Body) {
+        let Body::DeliverSm(deliver_sm) = body else {
+            return;
+        };
+        bump(&self.core.stats.mo_received);
+        let source = String::from_utf8_lossy(&deliver_sm.source_addr.addr).into_owned();
+        let destination = String::from_utf8_lossy(&deliver_sm.destination_addr.addr).into_owned();
+        let data = deliver_sm.payload();
+        let data_coding = deliver_sm.data_coding.0;
+        let (payload, udh_octets) = if deliver_sm.esm_class.udhi() {
+            match Segment::from_udh(&source, &destination, &data) {
+                Ok(Some(segment)) => match self.reassembler.push(&segment, now_ms()) {
+                    Ok(smppgate_protocol::text::PushOutcome::Complete(message)) => {
+                        (message.concatenated(), 0)
+                    }
+                    Ok(_) => return,
+                    Err(error) => {
+                        tracing::warn!(%carrier, %error, "MO segment not reassembled: delivered alone");
+                        (segment.payload.to_vec(), 0)
+                    }
+                },
+                _ => (data.to_vec(), 0),
+            }
+        } else if let Some(sar) = deliver_sm.tlvs.sar() {
+            let segment = Segment::from_sar(
+                &source,
+                &destination,
+                sar.msg_ref_num,
+                sar.total_segments,
+                sar.segment_seqnum,
+                &data,
+            );
+            match self.reassembler.push(&segment, now_ms()) {
+                Ok(smppgate_protocol::text::PushOutcome::Complete(message)) => {
+                    (message.concatenated(), 0)
+                }
+                Ok(_) => return,
+                Err(_) => (data.to_vec(), 0),
+            }
+        } else {
+            (data.to_vec(), 0)
+        };
+        let text = smppgate_protocol::text::decode(
+            data_coding,
+            &payload,
+            udh_octets,
+            TextConfig::default(),
+        );
+        let opt_out = is_opt_out(&text);
+        if opt_out {
+            bump(&self.core.stats.mo_opt_out);
+        }
+        let number =
+            crate::numbers::normalise(&destination, "").unwrap_or_else(|_| destination.clone());
+        let account = self
+            .numbers
+            .get(&destination)
+            .or_else(|| self.numbers.get(&number))
+            .or_else(|| {
+                // A long number's extension: the longest configured prefix owns it.
+                self.numbers
+                    .iter()
+                    .filter(|(n, _)| destination.starts_with(n.as_str()))
+                    .max_by_key(|(n, _)| n.len())
+                    .map(|(_, a)| a)
+            })
+            .cloned();
+        let Some(account) = account else {
+            tracing::warn!(%carrier, %destination, "MO for a number no account owns: dropped");
+            bump(&self.core.stats.mo_unrouted);
+            return;
+        };
+        tracing::info!(%carrier, %source, %destination, %account, opt_out, "MO");
+        let mut out = DeliverSm {
+            source_addr: deliver_sm.source_addr.clone(),
+            destination_addr: deliver_sm.destination_addr.clone(),
+            data_coding: DataCoding(data_coding),
+            ..DeliverSm::default()
+        };
+        if payload.len() <= 254 {
+            out.short_message = Bytes::from(payload);
+        } else {
+            out.tlvs = Tlvs::builder()
+                .push(Tlv::MessagePayload(Bytes::from(payload)))
+                .build()
+                .unwrap_or_default();
+        }
+        if let Some(item) = outbox_item(&account, &out) {
+            self.ops.push(Op::OutboxPush(item));
+        }
+    }
+
+    /// Commits the batch, then answers the carriers' deliver_sm.
+    async fn finish(&mut self) {
+        let ops = std::mem::take(&mut self.ops);
+        let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
+        let status = if ops.is_empty() {
+            CommandStatus::ESME_ROK
+        } else {
+            let mut delay = Duration::from_millis(50);
+            let mut result = self.core.group.commit(ops.clone()).await;
+            for _ in 0..5 {
+                if result.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                result = self.core.group.commit(ops.clone()).await;
+            }
+            match result {
+                Ok(()) => CommandStatus::ESME_ROK,
+                Err(error) => {
+                    bump(&self.core.stats.store_errors);
+                    tracing::error!(%error, "store failed: receipts answered ESME_RX_T_APPN (the carrier retries)");
+                    CommandStatus::ESME_RX_T_APPN
+                }
+            }
+        };
+        for request in self.answers.drain(..) {
+            if request.needs_response() {
+                request.respond(status, None).await;
+            }
+        }
+        // Committed: the store is authoritative again.
+        self.records.retain(|_, r| !r.state.is_final());
+        if self.records.len() > 10_000 {
+            self.records.clear();
+        }
+        self.index.clear();
+        if pushed {
+            self.core.outbox_wake.notify_waiters();
+            self.core.outbox_wake.notify_one();
+        }
+    }
+}
+
+/// An upstream receipt for `record` in the account's id style.
+fn upstream_receipt(
+    record: &MessageRecord,
+    id_style: config::IdStyle,
+    state: State,
+    err: Option<&str>,
+) -> Option<OutboxItem> {
+    let request = request_of(record)?;
+    let id = Core::format_id(record.id, id_style);
+    let receipt_state = receipt_state(state);
+    let mut builder = ReceiptBuilder::new(id.clone(), receipt_state);
+    let now = crate::sim::utc_now();
+    builder.submit_date = Some(now);
+    builder.done_date = Some(now);
+    builder.sub = 1;
+    builder.dlvrd = u16::from(state == State::Delivered);
+    builder.err = err.and_then(|e| e.parse().ok()).unwrap_or(0);
+    let text = super::pipeline::user_data(&request);
+    builder.text = String::from_utf8_lossy(&text[..text.len().min(20)]).into_owned();
+    let mut tlv_id = id.into_bytes();
+    tlv_id.push(0);
+    let deliver_sm = DeliverSm {
+        source_addr: request.destination_addr.clone(),
+        destination_addr: request.source_addr.clone(),
+        esm_class: EsmClass(0x04),
+        short_message: Bytes::from(builder.format_text()),
+        tlvs: Tlvs::builder()
+            .push_raw(TlvTag::RECEIPTED_MESSAGE_ID, &tlv_id)
+            .push_raw(TlvTag::MESSAGE_STATE, &[receipt_state.as_u8()])
+            .build()
+            .unwrap_or_default(),
+        ..DeliverSm::default()
+    };
+    outbox_item(&record.account, &deliver_sm)
+}
+
+fn outbox_item(account: &str, deliver_sm: &DeliverSm) -> Option<OutboxItem> {
+    let pdu = smppgate_protocol::pdu::Pdu::new(1, Body::DeliverSm(deliver_sm.clone()));
+    let bytes = smppgate_protocol::codec::encode_to_bytes(&pdu).ok()?;
+    Some(OutboxItem {
+        seq: 0,
+        account: account.to_owned(),
+        deliver_sm: bytes.to_vec(),
+        queued: now_ms(),
+        attempts: 0,
+    })
+}
+
+/// Whether an MO text is an opt-out reply: `TD`, `T`, `N`, `R`, `退订`, `STOP`,
+/// `UNSUBSCRIBE`, in any case and width, alone apart from spaces and punctuation.
+#[must_use]
+pub fn is_opt_out(text: &str) -> bool {
+    let folded: String = text
+        .chars()
+        .map(|c| match c {
+            // Full-width ASCII (U+FF01..U+FF5E) to ASCII.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect::<String>()
+        .to_uppercase();
+    let word = folded.trim_matches(|c: char| {
+        c.is_whitespace() || c.is_ascii_punctuation() || "，。！？、；：“”‘’（）【】".contains(c)
+    });
+    matches!(
+        word,
+        "TD" | "T" | "N" | "R" | "退订" | "STOP" | "UNSUBSCRIBE"
+    )
+}
+
+impl EarlyReceipts {
+    fn hold(&self, key: (Arc<str>, String), receipt: PartReceipt) {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.len() >= EARLY_MAX {
+            tracing::warn!("early-receipt buffer full: oldest dropped to unmatched");
+            let now = now_ms();
+            held.retain(|_, (deadline, _)| *deadline > now);
+            if held.len() >= EARLY_MAX {
+                return;
+            }
+        }
+        held.insert(key, (now_ms() + EARLY_TTL_MS, receipt));
+    }
+
+    fn take(&self, key: &(Arc<str>, String)) -> Option<PartReceipt> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.remove(key).map(|(_, r)| r)
+    }
+
+    /// Drops receipts past their TTL; returns how many (they are unmatched).
+    fn expire(&self, now: u64) -> usize {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = held.len();
+        held.retain(|(carrier, id), (deadline, _)| {
+            let keep = *deadline > now;
+            if !keep {
+                tracing::warn!(%carrier, carrier_id = %id, "receipt matched no message");
+            }
+            keep
+        });
+        before - held.len()
+    }
+}
+
+/// The writer task.
+pub(crate) async fn run_writer(core: Arc<Core>, mut events: mpsc::Receiver<Event>) {
+    let mut writer = Writer::new(Arc::clone(&core));
+    let mut batch = Vec::with_capacity(1024);
+    while events.recv_many(&mut batch, 4096).await > 0 {
+        for event in batch.drain(..) {
+            writer.apply(event);
+        }
+        writer.finish().await;
+    }
+}
+
+/// Periodic work: unmatched early receipts, validity expiry, retention.
+pub(crate) async fn run_housekeeping(core: Arc<Core>, mut shutdown: ShutdownSignal) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut last_scan = 0u64;
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            _ = tick.tick() => {}
+        }
+        let now = now_ms();
+        let unmatched = core.receipts.expire(now);
+        core.stats
+            .receipts_unmatched
+            .fetch_add(unmatched as u64, Ordering::Relaxed);
+        let store_config = &core.config().store;
+        if now.saturating_sub(last_scan) >= 60_000 {
+            last_scan = now;
+            let validity = u64::try_from(store_config.validity.as_millis()).unwrap_or(u64::MAX);
+            let retention = u64::try_from(store_config.retention.as_millis()).unwrap_or(u64::MAX);
+            let store = Arc::clone(&core.store);
+            let scan = tokio::task::spawn_blocking(move || {
+                let expired: Vec<u64> = store
+                    .pending()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| now.saturating_sub(r.accepted) > validity)
+                    .map(|r| r.id)
+                    .collect();
+                let removed = store.expire(now.saturating_sub(retention)).unwrap_or(0);
+                (expired, removed)
+            })
+            .await;
+            if let Ok((expired, removed)) = scan {
+                for id in expired {
+                    core.send_event(Event::Expire(id));
+                }
+                if removed > 0 {
+                    tracing::info!(removed, "retention: final messages removed");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opt_out_words_in_any_case_width_and_punctuation() {
+        for text in [
+            "TD",
+            "td",
+            " t ",
+            "Stop!",
+            "ＳＴＯＰ",
+            "退订",
+            "【退订】",
+            "unsubscribe.",
+            "N",
+            "r",
+        ] {
+            assert!(is_opt_out(text), "{text}");
+        }
+        for text in ["STOPS", "please stop sending", "退订了吗", "TDX", "hello"] {
+            assert!(!is_opt_out(text), "{text}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! [`MemoryStore`]: the [`Store`] contract in memory (tests, and `store.path =
+//! ":memory:"` for benchmarks without durability).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+
+use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, Store, StoreError};
+
+#[derive(Debug, Default)]
+struct Inner {
+    messages: BTreeMap<u64, MessageRecord>,
+    carrier_ids: HashMap<(String, String), (u64, u16)>,
+    outbox: BTreeMap<(String, u64), OutboxItem>,
+    next_seq: HashMap<String, u64>,
+    pending: BTreeSet<u64>,
+    max_id: u64,
+}
+
+/// Everything in memory, lost on exit.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// Empty.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Inner {
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Insert(record) => {
+                self.max_id = self.max_id.max(record.id);
+                if !record.state.is_final() {
+                    self.pending.insert(record.id);
+                }
+                self.messages.insert(record.id, record.clone());
+            }
+            Op::Part { id, part, record } => {
+                if let Some(message) = self.messages.get_mut(id)
+                    && let Some(slot) = message.parts.get_mut(usize::from(*part))
+                {
+                    *slot = record.clone();
+                }
+            }
+            Op::CarrierId {
+                carrier,
+                carrier_id,
+                id,
+                part,
+            } => {
+                self.carrier_ids
+                    .insert((carrier.clone(), carrier_id.clone()), (*id, *part));
+            }
+            Op::State { id, state } => {
+                if let Some(message) = self.messages.get_mut(id) {
+                    message.state = *state;
+                    if state.is_final() {
+                        self.pending.remove(id);
+                    } else {
+                        self.pending.insert(*id);
+                    }
+                }
+            }
+            Op::OutboxPush(item) => {
+                let seq = self.next_seq.entry(item.account.clone()).or_insert(1);
+                let mut item = item.clone();
+                item.seq = *seq;
+                *seq += 1;
+                self.outbox.insert((item.account.clone(), item.seq), item);
+            }
+            Op::OutboxAck { account, seq } => {
+                self.outbox.remove(&(account.clone(), *seq));
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        for op in ops {
+            inner.apply(op);
+        }
+        Ok(())
+    }
+
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner.messages.get(&id).cloned())
+    }
+
+    fn by_carrier_id(
+        &self,
+        carrier: &str,
+        carrier_id: &str,
+    ) -> Result<Option<(u64, u16)>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .carrier_ids
+            .get(&(carrier.to_owned(), carrier_id.to_owned()))
+            .copied())
+    }
+
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .pending
+            .iter()
+            .filter_map(|id| inner.messages.get(id).cloned())
+            .collect())
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        Ok(inner
+            .messages
+            .values()
+            .rev()
+            .filter(|m| filter.since.is_none_or(|since| m.accepted >= since))
+            .filter(|m| filter.account.as_ref().is_none_or(|a| &m.account == a))
+            .filter(|m| filter.state.is_none_or(|s| m.state == s))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .outbox
+            .range((account.to_owned(), 0)..=(account.to_owned(), u64::MAX))
+            .take(limit)
+            .map(|(_, item)| item.clone())
+            .collect())
+    }
+
+    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let old: Vec<u64> = inner
+            .messages
+            .values()
+            .filter(|m| m.state.is_final() && m.accepted < before)
+            .map(|m| m.id)
+            .collect();
+        for id in &old {
+            inner.messages.remove(id);
+        }
+        inner.carrier_ids.retain(|_, (id, _)| !old.contains(id));
+        Ok(old.len())
+    }
+
+    fn max_id(&self) -> Result<u64, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner.max_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::State;
+
+    #[test]
+    fn pending_follows_state_and_outbox_keeps_order() {
+        let store = MemoryStore::new();
+        let record = MessageRecord {
+            id: 7,
+            account: "a".into(),
+            accepted: 1,
+            class: crate::config::Class::Otp,
+            route: None,
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: true,
+            state: State::Accepted,
+            parts: vec![super::super::PartRecord::default()],
+        };
+        store.commit(&[Op::Insert(record)]).unwrap();
+        assert_eq!(store.pending().unwrap().len(), 1);
+        store
+            .commit(&[Op::State {
+                id: 7,
+                state: State::Delivered,
+            }])
+            .unwrap();
+        assert!(store.pending().unwrap().is_empty());
+        for n in 0..3u8 {
+            let item = OutboxItem {
+                seq: 0,
+                account: "a".into(),
+                deliver_sm: vec![n],
+                queued: 0,
+                attempts: 0,
+            };
+            store.commit(&[Op::OutboxPush(item)]).unwrap();
+        }
+        let items = store.outbox("a", 10).unwrap();
+        assert_eq!(
+            items.iter().map(|i| i.deliver_sm[0]).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(store.max_id().unwrap(), 7);
+    }
+}
