@@ -76,12 +76,13 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     let terminate = terminate_signal().context("installing signal handlers")?;
     let gateway = Gateway::start(config.clone(), shutdown.signal()).await?;
     let addr = gateway.local_addr();
+    println!("listening on {addr}");
     if demo {
         tracing::warn!(
             "demo set-up: account demo/demo with a clear-text password; use --config for anything real"
         );
         println!(
-            "smppgate listening on {addr} (demo: system_id demo, password demo; carrier: built-in simulator; store: {})",
+            "demo set-up: system_id demo, password demo; carrier: built-in simulator; store: {}",
             config.store.path.display()
         );
         println!(
@@ -89,7 +90,7 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
         );
     } else {
         println!(
-            "smppgate listening on {addr} ({} accounts, {} carriers, store {})",
+            "{} accounts, {} carriers, store {}",
             config.accounts.len(),
             config.carriers.len(),
             config.store.path.display()

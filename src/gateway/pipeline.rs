@@ -54,19 +54,20 @@ pub fn parts(
         return Err(CommandStatus::ESME_RINVMSGLEN);
     }
     let data = user_data(submit_sm);
+    let single_capacity = match encoding {
+        // Unpacked GSM 7-bit: one septet per octet (a UDH takes its octets' worth of
+        // septets: 6 octets + 153 septets = 159).
+        Encoding::Gsm7 => 160,
+        _ => 140,
+    };
     if submit_sm.esm_class.udhi() {
         // Segmented by the client: each segment is a message of its own to us.
-        return if data.len() > 140 {
+        return if data.len() > single_capacity {
             Err(CommandStatus::ESME_RINVMSGLEN)
         } else {
             Ok(vec![single(submit_sm, data)])
         };
     }
-    let single_capacity = match encoding {
-        // Unpacked GSM 7-bit: one septet per octet.
-        Encoding::Gsm7 => 160,
-        _ => 140,
-    };
     if data.len() <= single_capacity {
         return Ok(vec![single(submit_sm, data)]);
     }
