@@ -198,6 +198,14 @@ impl Proc {
         addr
     }
 
+    /// Kills the process with SIGKILL (no chance to flush anything) and reaps it.
+    pub(crate) fn kill9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM (through `kill(1)`: the tests forbid `unsafe`).
     pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
