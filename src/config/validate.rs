@@ -359,6 +359,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn edited_examples_never_panic(start in 0usize..4000, len in 0usize..40, insert in "[ -~\n]{0,12}") {
+            // Splice random printable text into the example: any outcome but a panic, and
+            // every problem has a line.
+            let mut text = EXAMPLE.to_owned();
+            let start = start.min(text.len());
+            let end = (start + len).min(text.len());
+            if text.is_char_boundary(start) && text.is_char_boundary(end) {
+                text.replace_range(start..end, &insert);
+            }
+            if let Err(ConfigError::Invalid { problems }) = Config::parse(&text, Path::new("p.toml")) {
+                proptest::prop_assert!(problems.iter().all(|p| p.line.is_some()), "{:?}", problems);
+            }
+        }
+    }
+
     #[test]
     fn explain_rewrites_serde() {
         assert_eq!(
