@@ -30,6 +30,18 @@ macro_rules! statuses {
                 }
             }
 
+            /// The status of a spec name (`"ESME_RTHROTTLED"`, case-insensitive), or `None`
+            /// when no 3.4 status has that name.
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<Self> {
+                $(
+                    if name.eq_ignore_ascii_case(stringify!($name)) {
+                        return Some(Self::$name);
+                    }
+                )*
+                None
+            }
+
             /// A short English description; vendor-specific and unknown values get a
             /// generic one.
             #[must_use]
@@ -108,6 +120,25 @@ impl CommandStatus {
         matches!(self.0, 0x400..=0x4FF)
     }
 
+    /// A status as written in a configuration file: a spec name (`ESME_RTHROTTLED`,
+    /// case-insensitive), a hexadecimal number (`0x58`) or a decimal one (`88`). `None`
+    /// for anything else (an unknown name, a number over `u32::MAX`).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            // from_str_radix would also take a sign (`0x+58`).
+            if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            return u32::from_str_radix(hex, 16).ok().map(Self);
+        }
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse().ok().map(Self);
+        }
+        Self::from_name(text)
+    }
+
     /// The raw value.
     #[must_use]
     pub const fn as_u32(self) -> u32 {
@@ -157,6 +188,47 @@ mod tests {
             "0x00000009: reserved/unknown"
         );
         assert_eq!(CommandStatus(u32::MAX).name(), None);
+    }
+
+    #[test]
+    fn from_name_and_parse() {
+        for status in CommandStatus::ALL {
+            let name = status.name().unwrap_or_default();
+            assert_eq!(CommandStatus::from_name(name), Some(*status));
+            assert_eq!(CommandStatus::parse(name), Some(*status));
+        }
+        assert_eq!(
+            CommandStatus::from_name("esme_rthrottled"),
+            Some(CommandStatus::ESME_RTHROTTLED)
+        );
+        assert_eq!(CommandStatus::from_name("ESME_RNOPE"), None);
+        assert_eq!(CommandStatus::from_name(""), None);
+        assert_eq!(
+            CommandStatus::parse("0x58"),
+            Some(CommandStatus::ESME_RTHROTTLED)
+        );
+        assert_eq!(CommandStatus::parse("0X0401"), Some(CommandStatus(0x401)));
+        assert_eq!(
+            CommandStatus::parse("88"),
+            Some(CommandStatus::ESME_RTHROTTLED)
+        );
+        assert_eq!(
+            CommandStatus::parse(" 20 "),
+            Some(CommandStatus::ESME_RMSGQFUL)
+        );
+        for bad in [
+            "",
+            "0x",
+            "0x1g",
+            "-1",
+            "+5",
+            "4294967296",
+            "0x1_0000_0000",
+            "0x+58",
+            "throttled",
+        ] {
+            assert_eq!(CommandStatus::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

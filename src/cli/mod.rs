@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod hash_password;
+pub mod check_config;
 pub mod pdu;
 pub mod receipt;
 pub mod send;
@@ -41,6 +42,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Print the Argon2id hash of a password for an account's `password_hash`.
     HashPassword(hash_password::HashPasswordArgs),
+    /// Validate a configuration file: a summary, or each problem with its line.
+    CheckConfig(check_config::CheckConfigArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Send(args) => send::run(args),
         Command::Serve(args) => serve::run(args),
         Command::HashPassword(args) => hash_password::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -10,8 +10,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod checks;
 mod duration;
+mod sections;
+mod spans;
 pub mod validate;
+
+pub use checks::{DATA_CODINGS, MAX_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 

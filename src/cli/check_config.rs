@@ -1,0 +1,163 @@
+//! `smppgate check-config FILE`: validate a configuration file; print a summary when it is
+//! good, or each problem as `FILE:LINE: FIELD: message`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::{CarrierBind, Config, ConfigError};
+
+/// Arguments of `smppgate check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file (TOML).
+    pub file: PathBuf,
+}
+
+/// Runs `smppgate check-config`: exit 0 and a summary on stdout, or exit 1 and each
+/// problem on its own line on stderr.
+///
+/// # Errors
+/// When the file cannot be read (one line, printed by the caller).
+pub fn run(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
+    match Config::load(&args.file) {
+        Ok(config) => {
+            print!("{}", summary(&args.file.display().to_string(), &config));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ConfigError::Invalid { problems }) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            let count = problems.len();
+            eprintln!(
+                "{}: {count} problem{}",
+                args.file.display(),
+                if count == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// What a valid configuration will do, in a few lines.
+#[must_use]
+pub fn summary(file: &str, config: &Config) -> String {
+    let mut out = String::new();
+    let server = &config.server;
+    let _ = writeln!(out, "{file}: ok");
+    let _ = writeln!(
+        out,
+        "listener: {} ({}, at most {} connections)",
+        server.listen,
+        if server.tls.is_some() {
+            "TLS"
+        } else {
+            "plain TCP"
+        },
+        server.max_connections
+    );
+    let accounts: Vec<&str> = config
+        .accounts
+        .iter()
+        .map(|a| a.system_id.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "accounts: {} ({})",
+        accounts.len(),
+        accounts.join(", ")
+    );
+    let _ = writeln!(out, "carriers: {}", config.carriers.len());
+    for carrier in &config.carriers {
+        let binds = match carrier.bind {
+            CarrierBind::Transceiver => "transceiver",
+            CarrierBind::TransmitterReceiver => "transmitter+receiver",
+            CarrierBind::Transmitter => "transmitter",
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {}, {} {binds} binds × window {}, {} tps{}",
+            carrier.name,
+            carrier.address,
+            carrier.binds,
+            carrier.window,
+            carrier.tps,
+            if carrier.tls { ", TLS" } else { "" }
+        );
+    }
+    let _ = writeln!(out, "routes: {}", config.routes.len());
+    for route in &config.routes {
+        let mut prefixes = route.all_prefixes();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        let operators = if route.operators.is_empty() {
+            String::new()
+        } else {
+            format!(" (operators: {})", route.operators.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {} prefix{}{operators}{}, carriers in order: {}",
+            route.name,
+            prefixes.len(),
+            if prefixes.len() == 1 { "" } else { "es" },
+            if route.default { ", default" } else { "" },
+            route.carriers.join(" → ")
+        );
+    }
+    let default = config.routes.iter().find(|route| route.default);
+    let _ = writeln!(
+        out,
+        "default route: {}",
+        default.map_or("none (numbers no route matches are refused)", |route| route
+            .name
+            .as_str())
+    );
+    let store = &config.store;
+    let _ = writeln!(
+        out,
+        "store: {} (retention {}, validity {}, fsync {})",
+        store.path.display(),
+        humantime::format_duration(store.retention),
+        humantime::format_duration(store.validity),
+        if store.fsync { "on" } else { "OFF" }
+    );
+    let _ = writeln!(
+        out,
+        "metrics: {}",
+        config
+            .metrics
+            .as_ref()
+            .map_or("off", |metrics| metrics.listen.as_str())
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_the_demo() {
+        let text = summary("demo", &Config::demo());
+        assert!(
+            text.starts_with("demo: ok\nlistener: 127.0.0.1:2775 (plain TCP"),
+            "{text}"
+        );
+        assert!(text.contains("accounts: 1 (demo)\n"), "{text}");
+        assert!(
+            text.contains("  sim: sim, 4 transceiver binds × window 64, 100000 tps\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  default: 0 prefixes, default, carriers in order: sim\n"),
+            "{text}"
+        );
+        assert!(text.contains("default route: default\n"), "{text}");
+        assert!(text.ends_with("metrics: off\n"), "{text}");
+    }
+}
