@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use smppgate::esme::{EsmeClient, EsmeConfig};
-use smppgate::smsc::{BindRequest, MessageId, Reply, ServerConfig, SessionInfo, SmscHandler, SmscServer};
+use smppgate::smsc::{
+    BindRequest, MessageId, Reply, ServerConfig, SessionInfo, SmscHandler, SmscServer,
+};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
@@ -31,7 +33,12 @@ impl SmscHandler for Recorder {
         Ok(Bytes::from_static(b"recorder"))
     }
 
-    fn submit_sm(&self, _session: &SessionInfo, _pdu: &Pdu, submit_sm: &SubmitSm) -> Reply<MessageId> {
+    fn submit_sm(
+        &self,
+        _session: &SessionInfo,
+        _pdu: &Pdu,
+        submit_sm: &SubmitSm,
+    ) -> Reply<MessageId> {
         *self
             .seen
             .lock()
@@ -101,7 +108,11 @@ fn text(bind: usize, n: usize) -> Vec<u8> {
 
 /// Pushes this bind's messages until `stop`; returns the texts acknowledged with ROK and
 /// the ones sent (answered or not).
-async fn push(addr: std::net::SocketAddr, bind: usize, stop: Arc<AtomicBool>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+async fn push(
+    addr: std::net::SocketAddr,
+    bind: usize,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let mut config = EsmeConfig::new("load", "pw");
     config.window = UPSTREAM_WINDOW;
     let Ok((client, _inbound)) = EsmeClient::connect(&addr.to_string(), config).await else {
@@ -115,13 +126,17 @@ async fn push(addr: std::net::SocketAddr, bind: usize, stop: Arc<AtomicBool>) ->
         if stop.load(Ordering::Relaxed) || client.link().is_closed() {
             break;
         }
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
         let client = client.clone();
         let acked = Arc::clone(&acked);
         let sent = Arc::clone(&sent);
         tasks.spawn(async move {
             let body = text(bind, n);
-            sent.lock().unwrap_or_else(PoisonError::into_inner).push(body.clone());
+            sent.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(body.clone());
             let submit = SubmitSm {
                 source_addr: Address::international("10690000"),
                 destination_addr: Address::international("8613800138000"),
@@ -131,7 +146,10 @@ async fn push(addr: std::net::SocketAddr, bind: usize, stop: Arc<AtomicBool>) ->
             if let Ok(response) = client.submit(submit).await
                 && response.is_ok()
             {
-                acked.lock().unwrap_or_else(PoisonError::into_inner).push(body);
+                acked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(body);
             }
             drop(permit);
         });
@@ -145,9 +163,13 @@ async fn push(addr: std::net::SocketAddr, bind: usize, stop: Arc<AtomicBool>) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_load_loses_no_acknowledged_message() {
     let recorder = Arc::new(Recorder::default());
-    let carrier = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&recorder))
-        .await
-        .expect("carrier");
+    let carrier = SmscServer::bind(
+        "127.0.0.1:0",
+        ServerConfig::default(),
+        Arc::clone(&recorder),
+    )
+    .await
+    .expect("carrier");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), carrier.local_addr());
     let (gateway, addr) = serve(&config);
@@ -159,7 +181,11 @@ async fn kill_9_mid_load_loses_no_acknowledged_message() {
     // Kill once about half the messages reached the carrier.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let received = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let received = recorder
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         if received >= BINDS * PER_BIND / 2 || Instant::now() > deadline {
             break;
         }
@@ -174,16 +200,31 @@ async fn kill_9_mid_load_loses_no_acknowledged_message() {
         acked.extend(a);
         sent.extend(s);
     }
-    let before_restart = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner).len();
-    assert!(acked.len() >= BINDS * PER_BIND / 4, "too few acknowledged before the kill: {}", acked.len());
-    assert!(acked.len() < BINDS * PER_BIND, "the kill came after everything was done");
+    let before_restart = recorder
+        .seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .len();
+    assert!(
+        acked.len() >= BINDS * PER_BIND / 4,
+        "too few acknowledged before the kill: {}",
+        acked.len()
+    );
+    assert!(
+        acked.len() < BINDS * PER_BIND,
+        "the kill came after everything was done"
+    );
 
     // Restart on the same store: what was acknowledged and not yet sent goes out now.
     let (gateway, _addr) = serve(&config);
     let deadline = Instant::now() + Duration::from_secs(60);
     let missing = loop {
         let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let missing: Vec<_> = acked.iter().filter(|t| !seen.contains_key(*t)).cloned().collect();
+        let missing: Vec<_> = acked
+            .iter()
+            .filter(|t| !seen.contains_key(*t))
+            .cloned()
+            .collect();
         drop(seen);
         if missing.is_empty() || Instant::now() > deadline {
             break missing;
@@ -198,9 +239,16 @@ async fn kill_9_mid_load_loses_no_acknowledged_message() {
     );
     // Let a late resend show itself before counting duplicates.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let seen = recorder
+        .seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let unknown: Vec<_> = seen.keys().filter(|t| !sent.contains(*t)).collect();
-    assert!(unknown.is_empty(), "the carrier got messages nobody sent: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "the carrier got messages nobody sent: {unknown:?}"
+    );
     // Persisted but unanswered when killed: at most what was outstanding upstream.
     let unacked_sent = seen.keys().filter(|t| !acked.contains(*t)).count();
     assert!(

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod hash_password;
 pub mod check_config;
+pub mod hash_password;
 pub mod pdu;
 pub mod receipt;
 pub mod send;
