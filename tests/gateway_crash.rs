@@ -219,13 +219,14 @@ async fn kill_9_mid_load_loses_no_acknowledged_message() {
     let (gateway, _addr) = serve(&config);
     let deadline = Instant::now() + Duration::from_secs(60);
     let missing = loop {
-        let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let missing: Vec<_> = acked
-            .iter()
-            .filter(|t| !seen.contains_key(*t))
-            .cloned()
-            .collect();
-        drop(seen);
+        let missing: Vec<_> = {
+            let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            acked
+                .iter()
+                .filter(|t| !seen.contains_key(*t))
+                .cloned()
+                .collect()
+        };
         if missing.is_empty() || Instant::now() > deadline {
             break missing;
         }
