@@ -158,6 +158,12 @@ impl Core {
         Ok((core, events_rx))
     }
 
+    /// The store (read-only use: lookups, listings).
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// The configuration it runs with.
     #[must_use]
     pub fn config(&self) -> &Config {

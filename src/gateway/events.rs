@@ -274,6 +274,7 @@ impl Writer {
             self.index.insert(index_key, (outcome.id, outcome.part));
         }
         if let Some(receipt) = early {
+            bump(&self.core.stats.receipts_matched);
             self.apply_receipt(outcome.id, outcome.part, receipt);
         } else {
             self.settle(outcome.id);

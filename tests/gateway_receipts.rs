@@ -1,0 +1,355 @@
+//! Receipts and MO end to end, in-process: `Gateway` with a durable-or-memory store, a
+//! simulated carrier with each receipt quirk it offers, an upstream client. Every receipt
+//! is matched, and each message gets exactly one receipt upstream with the right state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use smppgate::config::{Config, IdStyle};
+use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
+use smppgate::gateway::Gateway;
+use smppgate::shutdown::Shutdown;
+use smppgate::sim::faults::{ReceiptBind, ReceiptIdStyle};
+use smppgate::sim::{Faults, IdFormat, Sim, SimConfig};
+use smppgate::smsc::{
+    BindRequest, MessageId, Reply, ServerConfig, SessionHandle, SessionInfo, SmscHandler,
+    SmscServer,
+};
+use smppgate::store::State;
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, DeliverSm, Pdu, SubmitSm};
+use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
+use smppgate_protocol::session::BindKind;
+use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery};
+
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+fn gateway_config(carrier: std::net::SocketAddr, style: IdStyle, binds: usize) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.store.path = ":memory:".into();
+    config.carriers[0].address = carrier.to_string();
+    config.carriers[0].binds = binds;
+    config.carriers[0].message_id_style = style;
+    config
+}
+
+async fn upstream(gateway: &Gateway, kind: BindKind) -> (EsmeClient, Inbound) {
+    let mut config = EsmeConfig::new("demo", "demo");
+    config.bind = kind;
+    within(
+        "bind upstream",
+        EsmeClient::connect(&gateway.local_addr().to_string(), config),
+    )
+    .await
+    .expect("bind")
+}
+
+fn submit(n: usize) -> SubmitSm {
+    // Every third message is 3 GSM parts long.
+    let text = if n % 3 == 0 {
+        format!("{n:04} ").repeat(80)[..400].to_owned()
+    } else {
+        format!("message {n}")
+    };
+    let mut submit = SubmitSm {
+        source_addr: Address::international("10690000"),
+        destination_addr: Address::international("8613800138000"),
+        registered_delivery: RegisteredDelivery(1),
+        ..SubmitSm::default()
+    };
+    submit.tlvs = smppgate_protocol::tlv::Tlvs::builder()
+        .push(smppgate_protocol::tlv::Tlv::MessagePayload(Bytes::from(
+            text.into_bytes(),
+        )))
+        .build()
+        .unwrap();
+    submit
+}
+
+/// Sends `count` messages, collects one receipt each, checks each is the worst state of
+/// its parts in the store, and that nothing comes twice.
+async fn run_case(faults: Faults, id_format: IdFormat, style: IdStyle, binds: usize) {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(5),
+        id_format,
+        faults,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let shutdown = Shutdown::new();
+    let gateway = Gateway::start(
+        gateway_config(sim.local_addr(), style, binds),
+        shutdown.signal(),
+    )
+    .await
+    .expect("gateway");
+    let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+    let count = 30;
+    let mut ids = HashMap::new();
+    for n in 0..count {
+        let response = within("submit", client.submit(submit(n))).await.unwrap();
+        assert!(response.is_ok(), "{}", response.status());
+        let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+        ids.insert(id, None);
+    }
+    for _ in 0..count {
+        let request = within("receipt upstream", inbound.recv())
+            .await
+            .expect("open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        let id = receipt.id().unwrap().to_owned();
+        let slot = ids
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("unknown id {id}"));
+        assert!(slot.is_none(), "second receipt for {id}");
+        *slot = receipt.state();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(inbound.try_recv().is_none(), "more receipts than messages");
+    let stats = gateway.core().stats.to_json();
+    assert_eq!(stats["receipts_matched"], 10 * 3 + 20, "{stats}");
+    assert_eq!(stats["receipts_unmatched"], 0, "{stats}");
+    for (id, state) in ids {
+        let record = gateway
+            .core()
+            .store()
+            .get(u64::from_str_radix(&id, 16).unwrap())
+            .unwrap()
+            .unwrap();
+        let worst = record
+            .parts
+            .iter()
+            .map(|p| p.state)
+            .max_by_key(|s| match s {
+                State::Delivered => 1,
+                State::Unknown => 2,
+                State::Expired => 3,
+                State::Failed => 4,
+                State::Rejected => 5,
+                _ => 0,
+            })
+            .unwrap();
+        let expected = match worst {
+            State::Delivered => MessageState::Delivered,
+            State::Expired => MessageState::Expired,
+            State::Failed => MessageState::Undeliverable,
+            State::Rejected => MessageState::Rejected,
+            other => panic!("part not final: {other:?}"),
+        };
+        assert_eq!(state, Some(expected), "{record:?}");
+        assert_eq!(record.state, worst);
+    }
+    drop(gateway);
+    let _ = sim.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hex_ids() {
+    run_case(Faults::default(), IdFormat::Hex, IdStyle::Hex, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decimal_in_text_hex_in_tlv_with_auto_style() {
+    let faults = Faults {
+        receipt_id_style: ReceiptIdStyle::DecInTextHexInTlv,
+        ..Faults::default()
+    };
+    run_case(faults, IdFormat::Hex, IdStyle::Auto, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decimal_ids() {
+    run_case(Faults::default(), IdFormat::Dec, IdStyle::Dec, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipt_before_response() {
+    let faults = Faults {
+        receipt_before_resp: true,
+        ..Faults::default()
+    };
+    run_case(faults, IdFormat::Hex, IdStyle::Hex, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipt_on_another_bind() {
+    let faults = Faults {
+        receipt_bind: ReceiptBind::Other,
+        ..Faults::default()
+    };
+    run_case(faults, IdFormat::Hex, IdStyle::Hex, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_final_states_worst_part_wins() {
+    let faults = Faults {
+        receipt_states: vec![
+            (MessageState::Delivered, 6000),
+            (MessageState::Undeliverable, 2000),
+            (MessageState::Expired, 1000),
+            (MessageState::Rejected, 1000),
+        ],
+        ..Faults::default()
+    };
+    run_case(faults, IdFormat::Hex, IdStyle::Hex, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_wait_for_an_absent_client_and_arrive_once() {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(1),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let shutdown = Shutdown::new();
+    let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
+    config.carriers[0].window = 256;
+    let gateway = Gateway::start(config, shutdown.signal())
+        .await
+        .expect("gateway");
+    // A transmitter cannot take receipts: they wait in the store.
+    let (tx, _none) = upstream(&gateway, BindKind::Transmitter).await;
+    let count = 10_000u64;
+    let mut sends = futures::stream::FuturesUnordered::new();
+    let mut ids = std::collections::HashSet::new();
+    for n in 0..count {
+        let mut message = submit(1);
+        message.tlvs = smppgate_protocol::tlv::Tlvs::default();
+        message.short_message = Bytes::from(format!("n{n}"));
+        sends.push(tx.submit(message));
+        if sends.len() >= 64 {
+            use futures::StreamExt as _;
+            let r = sends.next().await.unwrap().unwrap();
+            ids.insert(r.message_id().unwrap().clone());
+        }
+    }
+    use futures::StreamExt as _;
+    while let Some(r) = sends.next().await {
+        ids.insert(r.unwrap().message_id().unwrap().clone());
+    }
+    tx.unbind().await;
+    within("all receipts matched", async {
+        while gateway.core().stats.to_json()["receipts_matched"] != count {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(gateway.core().stats.to_json()["forwarded"], 0);
+    let (_rx, mut inbound) = upstream(&gateway, BindKind::Receiver).await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..count {
+        let request = within("forwarded receipt", inbound.recv())
+            .await
+            .expect("open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+        let id = Bytes::from(receipt.id().unwrap().to_owned());
+        assert!(ids.contains(&id), "unknown id");
+        assert!(seen.insert(id), "a receipt came twice");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(inbound.try_recv().is_none());
+    drop(gateway);
+}
+
+/// A carrier that answers submits and lets the test send MO through the bound session.
+#[derive(Default)]
+struct MoCarrier {
+    session: Mutex<Option<SessionHandle>>,
+}
+
+impl SmscHandler for MoCarrier {
+    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
+        Ok(Bytes::from_static(b"mo"))
+    }
+    fn on_bound(&self, session: &SessionHandle) {
+        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
+    }
+    fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, _m: &SubmitSm) -> Reply<MessageId> {
+        Reply::Ready(Ok(Bytes::from_static(b"1")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_flagged() {
+    let carrier = Arc::new(MoCarrier::default());
+    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
+        .await
+        .unwrap();
+    let shutdown = Shutdown::new();
+    let gateway = Gateway::start(
+        gateway_config(server.local_addr(), IdStyle::Hex, 1),
+        shutdown.signal(),
+    )
+    .await
+    .unwrap();
+    let (_client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+    let session = within("carrier bound", async {
+        loop {
+            if let Some(s) = carrier
+                .session
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+            {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let text = "您好，这是一条很长的中文上行短信，用来测试三段重组是否正确无误。".repeat(5);
+    let units: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let chunks: Vec<&[u8]> = units.chunks(134).collect();
+    assert_eq!(chunks.len(), 3);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut user_data = vec![5, 0, 3, 0x42, 3, u8::try_from(i + 1).unwrap()];
+        user_data.extend_from_slice(chunk);
+        let mo = DeliverSm {
+            source_addr: Address::international("8613900001111"),
+            destination_addr: Address::international("10690000"),
+            esm_class: EsmClass(0x40),
+            data_coding: DataCoding(8),
+            short_message: Bytes::from(user_data),
+            ..DeliverSm::default()
+        };
+        assert!(session.deliver(mo).await.unwrap().is_ok());
+    }
+    let request = within("MO upstream", inbound.recv()).await.unwrap();
+    let Body::DeliverSm(mo) = &request.pdu.body else {
+        panic!("not deliver_sm")
+    };
+    assert_eq!(mo.esm_class.0 & 0x3C, 0, "an MO, not a receipt");
+    let payload = mo.payload();
+    let units: Vec<u16> = payload
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(String::from_utf16(&units).unwrap(), text);
+    assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 0);
+
+    let stop = "退订"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect::<Vec<u8>>();
+    let mo = DeliverSm {
+        source_addr: Address::international("8613900001111"),
+        destination_addr: Address::international("10690000"),
+        data_coding: DataCoding(8),
+        short_message: Bytes::from(stop),
+        ..DeliverSm::default()
+    };
+    assert!(session.deliver(mo).await.unwrap().is_ok());
+    let _ = within("opt-out upstream", inbound.recv()).await.unwrap();
+    assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 1);
+}
