@@ -11,7 +11,27 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Class;
+use crate::config::{Class, StoreConfig};
+
+mod fjall;
+mod group;
+mod keys;
+mod lock;
+mod retention;
+#[cfg(test)]
+mod tests;
+
+pub use self::fjall::FjallStore;
+pub use group::{GroupCommit, GroupCommitStats};
+pub use retention::{expire_once, now_millis, run_retention};
+
+/// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
+///
+/// # Errors
+/// See [`FjallStore::open`].
+pub fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(FjallStore::open(&config.path, config.fsync)?))
+}
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = u64;
@@ -157,7 +177,7 @@ pub struct ListFilter {
     pub account: Option<String>,
     /// State.
     pub state: Option<State>,
-    /// At most this many (newest first).
+    /// At most this many (newest first; 0: no limit).
     pub limit: usize,
 }
 
@@ -165,6 +185,14 @@ pub struct ListFilter {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
 pub struct StoreError(pub Arc<str>);
+
+impl StoreError {
+    /// An error with this message.
+    #[must_use]
+    pub fn new(message: impl AsRef<str>) -> Self {
+        Self(Arc::from(message.as_ref()))
+    }
+}
 
 /// A storage engine. Synchronous: called from the group-commit thread and from
 /// blocking tasks.
