@@ -1,6 +1,6 @@
 //! fjall vs redb on smppgate's own access pattern (docs/adr/0002-storage-engine.md).
 //!
-//! `cargo bench --bench store` (env: `STORE_BENCH_SECS` seconds per small-batch phase,
+//! `cargo bench --bench store [fjall|redb|group]` (env: `STORE_BENCH_SECS` seconds per small-batch phase,
 //! default 4; `STORE_BENCH_MESSAGES` messages in the large-batch phase, default 100 000;
 //! `STORE_BENCH_DIR` where the stores are created, default `target/store-bench`).
 //!
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use redb::ReadableTable;
 
 #[derive(Clone, Copy)]
 enum Table {
@@ -120,11 +121,13 @@ impl Engine for Redb {
     fn scan(&self, table: Table, limit: usize) -> usize {
         let tx = self.db.begin_read().expect("read");
         let t = tx.open_table(redb_table(table)).expect("table");
-        t.iter()
-            .expect("iter")
-            .take(limit)
-            .map(|entry| entry.expect("entry"))
-            .count()
+        let mut n = 0;
+        for entry in t.iter().expect("iter").take(limit) {
+            let (_, value) = entry.expect("entry");
+            std::hint::black_box(value.value());
+            n += 1;
+        }
+        n
     }
 }
 
@@ -176,11 +179,12 @@ impl Engine for Fjall {
     }
 
     fn scan(&self, table: Table, limit: usize) -> usize {
-        self.tables[table as usize]
-            .iter()
-            .take(limit)
-            .map(|kv| kv.expect("entry"))
-            .count()
+        let mut n = 0;
+        for entry in self.tables[table as usize].iter().take(limit) {
+            std::hint::black_box(entry.expect("entry"));
+            n += 1;
+        }
+        n
     }
 }
 
@@ -294,7 +298,7 @@ fn write_phase(
     max_ops: u64,
     max_time: Duration,
 ) -> Phase {
-    let mut latency = Histogram::<u64>::new(3).expect("histogram");
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram");
     let written = written_bytes();
     let start = Instant::now();
     let mut commits = 0;
@@ -396,11 +400,84 @@ fn run(name: &str, dir: &Path, open: fn(&Path) -> Box<dyn Engine>) {
     );
 }
 
+/// Group commit under load: `tasks` × `callers` concurrent `GroupCommit::commit` callers,
+/// one message insert each, for `secs` on a fresh `FjallStore` with fsync.
+fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use smppgate::config::Class;
+    use smppgate::store::{FjallStore, GroupCommit, MessageRecord, Op, PartRecord, State, Store};
+
+    let _ = std::fs::remove_dir_all(dir);
+    let store: Arc<dyn Store> = Arc::new(FjallStore::open(dir, true).expect("open"));
+    let group = Arc::new(GroupCommit::start(store, 4096));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(tasks)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_id = Arc::new(AtomicU64::new(1));
+    let start = Instant::now();
+    runtime.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks * callers {
+            let (group, stop, next_id) = (group.clone(), stop.clone(), next_id.clone());
+            set.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    let record = MessageRecord {
+                        id,
+                        account: "bench".to_owned(),
+                        accepted: id,
+                        class: Class::Otp,
+                        route: None,
+                        request: vec![0x41; 200],
+                        part_count: 1,
+                        wants_receipt: true,
+                        state: State::Accepted,
+                        parts: vec![PartRecord::default()],
+                    };
+                    group
+                        .commit(vec![Op::Insert(record)])
+                        .await
+                        .expect("commit");
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        stop.store(true, Ordering::Relaxed);
+        while set.join_next().await.is_some() {}
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let stats = group.stats();
+    #[allow(clippy::cast_precision_loss)]
+    let (cps, ops) = (stats.commits as f64 / elapsed, stats.ops as f64 / elapsed);
+    println!(
+        "group commit, {tasks} tasks x {callers} callers, {secs} s: {cps:.0} commits/s, \
+         {ops:.0} acknowledged inserts/s; batch size p50 {} p99 {} max {} (mean {:.1}); \
+         commit p50 {:.2} ms p99 {:.2} ms",
+        stats.batch_size.value_at_quantile(0.5),
+        stats.batch_size.value_at_quantile(0.99),
+        stats.batch_size.max(),
+        stats.batch_size.mean(),
+        stats.commit_micros.value_at_quantile(0.5) as f64 / 1000.0,
+        stats.commit_micros.value_at_quantile(0.99) as f64 / 1000.0,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let dir = std::env::var_os("STORE_BENCH_DIR")
         .map_or_else(|| PathBuf::from("target/store-bench"), PathBuf::from);
     let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    if only.as_deref() == Some("group") {
+        let secs = env_u64("STORE_BENCH_SECS", 4);
+        group(&dir.join("group"), 4, 64, secs);
+        group(&dir.join("group"), 1, 1, secs);
+        return;
+    }
     println!(
         "| engine | ops/commit | commits/s | ops/s | p50 ms | p99 ms | disk bytes written/op |"
     );

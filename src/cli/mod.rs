@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod messages;
 pub mod pdu;
 pub mod receipt;
 pub mod send;
@@ -35,6 +36,8 @@ pub enum Command {
     Sim(Box<sim::SimArgs>),
     /// Bind as an ESME and send a message (or --count copies of it).
     Send(send::SendArgs),
+    /// The send log: one message's life, or a list (reads the store).
+    Messages(messages::MessagesArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Receipt(args) => receipt::run(args),
         Command::Sim(args) => sim::run(*args),
         Command::Send(args) => send::run(args),
+        Command::Messages(args) => messages::run(args),
     };
     match outcome {
         Ok(code) => code,

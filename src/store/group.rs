@@ -46,7 +46,11 @@ pub struct GroupCommitStats {
 
 impl GroupCommitStats {
     fn new() -> Self {
-        let histogram = || Histogram::new(3).unwrap_or_else(|_| unreachable!("3 is valid"));
+        // Explicit bounds: values above are clamped by `saturating_record`.
+        let histogram = || {
+            Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .unwrap_or_else(|_| unreachable!("valid bounds"))
+        };
         Self {
             commits: 0,
             failed_commits: 0,

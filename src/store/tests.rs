@@ -562,3 +562,38 @@ async fn retention_task_runs_and_stops() {
         .unwrap()
         .unwrap();
 }
+
+#[test]
+fn outbox_reads_resume_after_acknowledged_items() {
+    let dir = TempDir::new("outbox-low");
+    let store = open(&dir);
+    let ack = |seq| Op::OutboxAck {
+        account: "a".to_owned(),
+        seq,
+    };
+    let seqs = |store: &FjallStore, limit| -> Vec<u64> {
+        store
+            .outbox("a", limit)
+            .unwrap()
+            .iter()
+            .map(|i| i.seq)
+            .collect()
+    };
+    assert!(seqs(&store, 10).is_empty());
+    store
+        .commit(&[push("a", 1), push("a", 2), push("a", 3)])
+        .unwrap();
+    assert!(seqs(&store, 0).is_empty());
+    assert_eq!(seqs(&store, 1), [1]);
+    // Out of order: 2 first, then 1.
+    store.commit(&[ack(2)]).unwrap();
+    assert_eq!(seqs(&store, 10), [1, 3]);
+    store.commit(&[ack(1)]).unwrap();
+    assert_eq!(seqs(&store, 10), [3]);
+    store.commit(&[ack(3)]).unwrap();
+    assert!(seqs(&store, 10).is_empty());
+    store.commit(&[push("a", 4)]).unwrap();
+    assert_eq!(seqs(&store, 10), [4]);
+    store.commit(&[push("a", 5), ack(4)]).unwrap();
+    assert_eq!(seqs(&store, 10), [5]);
+}
