@@ -451,7 +451,10 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
         while set.join_next().await.is_some() {}
     });
     let elapsed = start.elapsed().as_secs_f64();
+    drop(runtime);
     let stats = group.stats();
+    // Commits what is queued and closes the store before the next run.
+    Arc::into_inner(group).expect("callers gone").shutdown();
     #[allow(clippy::cast_precision_loss)]
     let (cps, ops) = (stats.commits as f64 / elapsed, stats.ops as f64 / elapsed);
     println!(
@@ -474,8 +477,8 @@ fn main() {
     let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     if only.as_deref() == Some("group") {
         let secs = env_u64("STORE_BENCH_SECS", 4);
-        group(&dir.join("group"), 4, 64, secs);
-        group(&dir.join("group"), 1, 1, secs);
+        group(&dir.join("group-1x1"), 1, 1, secs);
+        group(&dir.join("group-4x64"), 4, 64, secs);
         return;
     }
     println!(
