@@ -18,7 +18,7 @@ fn write_config(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
 listen = "127.0.0.1:0"
 
 [store]
-path = ":memory:"
+path = "{store}"
 
 [[account]]
 system_id = "pyesme"
@@ -43,7 +43,7 @@ name = "all"
 default = true
 carriers = ["sim"]
 "#,
-        // store = dir.join("store").display(),
+        store = dir.join("store").display(),
         sim = sim.addr,
     );
     std::fs::File::create(&path)

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 pub mod check_config;
 pub mod hash_password;
+pub mod messages;
 pub mod pdu;
 pub mod receipt;
 pub mod send;
@@ -44,6 +45,8 @@ pub enum Command {
     HashPassword(hash_password::HashPasswordArgs),
     /// Validate a configuration file: a summary, or each problem with its line.
     CheckConfig(check_config::CheckConfigArgs),
+    /// The send log: one message's life, or a list (reads the store).
+    Messages(messages::MessagesArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Messages(args) => messages::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -83,7 +83,7 @@ pub struct Core {
     pub(crate) lockout: Lockout,
     pub(crate) router: Router,
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) group: GroupCommit,
+    pub(crate) group: Arc<GroupCommit>,
     carriers: OnceLock<Arc<Carriers>>,
     registry: OnceLock<Arc<Registry>>,
     next_id: AtomicU64,
@@ -132,7 +132,8 @@ impl Core {
         // a lost store does not make ids repeat.
         let first_id = store.max_id()?.saturating_add(1).max(now_ms() * 1000);
         let (updates, rx) = mpsc::channel(UPDATE_QUEUE);
-        tokio::spawn(write_updates(rx, group.clone()));
+        let group = Arc::new(group);
+        tokio::spawn(write_updates(rx, Arc::clone(&group)));
         let router = Router::new(&config);
         let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
         let core = Self {
@@ -357,7 +358,7 @@ pub(crate) enum Update {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
-async fn write_updates(mut rx: mpsc::Receiver<Update>, group: GroupCommit) {
+async fn write_updates(mut rx: mpsc::Receiver<Update>, group: Arc<GroupCommit>) {
     let mut batch = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {

@@ -46,6 +46,10 @@ pub(crate) struct EarlyReceipts {
 /// (carrier, normalised carrier message id).
 type CarrierKey = (Arc<str>, String);
 
+/// Most events the writer applies and commits at once. Outcomes waiting here when the
+/// process dies are the duplicates a restart can send (with the carrier windows).
+pub const WRITER_BATCH: usize = 1024;
+
 /// Most early receipts held at once.
 const EARLY_MAX: usize = 100_000;
 /// How long an early receipt waits for its submit_sm_resp.
@@ -734,7 +738,7 @@ impl EarlyReceipts {
 pub(crate) async fn run_writer(core: Arc<Core>, mut events: mpsc::Receiver<Event>) {
     let mut writer = Writer::new(Arc::clone(&core));
     let mut batch = Vec::with_capacity(1024);
-    while events.recv_many(&mut batch, 4096).await > 0 {
+    while events.recv_many(&mut batch, WRITER_BATCH).await > 0 {
         for event in batch.drain(..) {
             writer.apply(event);
         }

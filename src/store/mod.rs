@@ -11,12 +11,28 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub mod group;
 pub mod memory;
+use crate::config::{Class, StoreConfig};
 
-pub use group::GroupCommit;
+mod fjall;
+mod group;
+mod keys;
+mod lock;
+mod retention;
+#[cfg(test)]
+mod tests;
 
-use crate::config::Class;
+pub use self::fjall::FjallStore;
+pub use group::{GroupCommit, GroupCommitStats};
+pub use retention::{expire_once, now_millis, run_retention};
+
+/// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
+///
+/// # Errors
+/// See [`FjallStore::open`].
+pub fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(FjallStore::open(&config.path, config.fsync)?))
+}
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = u64;
@@ -162,7 +178,7 @@ pub struct ListFilter {
     pub account: Option<String>,
     /// State.
     pub state: Option<State>,
-    /// At most this many (newest first).
+    /// At most this many (newest first; 0: no limit).
     pub limit: usize,
 }
 
@@ -170,6 +186,14 @@ pub struct ListFilter {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
 pub struct StoreError(pub Arc<str>);
+
+impl StoreError {
+    /// An error with this message.
+    #[must_use]
+    pub fn new(message: impl AsRef<str>) -> Self {
+        Self(Arc::from(message.as_ref()))
+    }
+}
 
 /// A storage engine. Synchronous: called from the group-commit thread and from
 /// blocking tasks.
@@ -226,16 +250,4 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn max_id(&self) -> Result<u64, StoreError>;
-}
-
-/// Opens the embedded store at `config.path` (interim: the engine arrives with the store
-/// branch; until then this refuses, so nothing claims durability it does not have).
-///
-/// # Errors
-/// Always, for now.
-pub fn open(config: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
-    Err(StoreError(Arc::from(format!(
-        "no embedded engine yet for {}; use path = \":memory:\"",
-        config.path.display()
-    ))))
 }

@@ -1,0 +1,500 @@
+//! [`FjallStore`]: the [`Store`] on fjall, an LSM-tree with a write-ahead journal
+//! (docs/adr/0002-storage-engine.md says why).
+//!
+//! Partitions (fjall's column families, committed together atomically):
+//! - `messages`: id → postcard [`MessageRecord`];
+//! - `carrier`: (carrier, carrier id) → (id, part);
+//! - `pending`: id → nothing, for every message not final, so a restart reads only those;
+//! - `outbox`: (account, seq) → postcard [`OutboxItem`];
+//! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
+//!   after the items are acknowledged and the process restarts).
+//!
+//! One process at a time: fjall does not guard against a second one, so the directory
+//! holds a `LOCK` file with the owner's pid, locked while the store is open.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, PersistMode};
+
+use super::lock::LockFile;
+use super::{
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, PartRecord, Store, StoreError, keys,
+};
+
+/// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
+const EXPIRE_CHUNK: usize = 1024;
+
+/// The store on fjall.
+pub struct FjallStore {
+    path: PathBuf,
+    fsync: bool,
+    /// The open keyspace; `None` after a failed write (fjall refuses writes after a failed
+    /// journal write or fsync), reopened by the next call.
+    open: RwLock<Option<Arc<Open>>>,
+    /// Serialises the read-modify-write of commits and expiry.
+    writer: Mutex<Writer>,
+    max_id: AtomicU64,
+    _lock: LockFile,
+}
+
+pub(super) struct Open {
+    keyspace: Keyspace,
+    pub(super) messages: PartitionHandle,
+    pub(super) carrier: PartitionHandle,
+    pub(super) pending: PartitionHandle,
+    pub(super) outbox: PartitionHandle,
+    pub(super) meta: PartitionHandle,
+}
+
+/// What the writer caches of committed state.
+#[derive(Default)]
+struct Writer {
+    /// Last outbox seq per account (loaded from `meta` on first use).
+    outbox_seq: HashMap<String, u64>,
+    /// Per account, a seq below which no outbox item is left: scans start there. An
+    /// acknowledged item leaves a tombstone that an LSM scan must step over until
+    /// compaction drops it; a queue that is pushed and acknowledged all day would make
+    /// every scan from the start walk them all (measured: 280 ms to read the head of an
+    /// outbox after 150 000 acks). Seeking to the first live key skips them.
+    outbox_low: HashMap<String, u64>,
+}
+
+fn engine_error(what: &str, error: &::fjall::Error) -> StoreError {
+    StoreError::new(format!("{what}: {error}"))
+}
+
+impl Open {
+    fn new(path: &Path) -> Result<Self, StoreError> {
+        // Journal writes are flushed to the OS by each commit (`PersistMode::Buffer` at
+        // least), so a killed process loses nothing that a commit returned for.
+        let keyspace = Config::new(path)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(|e| engine_error("open", &e))?;
+        let partition = |name: &str| {
+            keyspace
+                .open_partition(name, PartitionCreateOptions::default())
+                .map_err(|e| engine_error("open partition", &e))
+        };
+        Ok(Self {
+            messages: partition("messages")?,
+            carrier: partition("carrier")?,
+            pending: partition("pending")?,
+            outbox: partition("outbox")?,
+            meta: partition("meta")?,
+            keyspace,
+        })
+    }
+
+    fn get_message(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.messages
+            .get(keys::message(id))
+            .map_err(|e| engine_error("read message", &e))?
+            .map(|bytes| keys::decode("message", &bytes))
+            .transpose()
+    }
+
+    fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        self.meta
+            .get(key)
+            .map_err(|e| engine_error("read meta", &e))?
+            .map(|bytes| keys::parse_u64(&bytes))
+            .transpose()
+    }
+}
+
+impl FjallStore {
+    /// Opens (creating when missing) the store in `path`.
+    ///
+    /// # Errors
+    /// The directory cannot be created, another process holds it (the error names its
+    /// pid), or the engine fails to recover.
+    pub fn open(path: impl AsRef<Path>, fsync: bool) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        std::fs::create_dir_all(&path)
+            .map_err(|e| StoreError::new(format!("create {}: {e}", path.display())))?;
+        let lock = LockFile::acquire(&path)?;
+        let open = Open::new(&path)?;
+        let last_key = open
+            .messages
+            .last_key_value()
+            .map_err(|e| engine_error("read messages", &e))?
+            .map(|(key, _)| keys::message_id(&key))
+            .transpose()?
+            .unwrap_or(0);
+        let max_id = open.meta_u64(keys::MAX_ID)?.unwrap_or(0).max(last_key);
+        Ok(Self {
+            path,
+            fsync,
+            open: RwLock::new(Some(Arc::new(open))),
+            writer: Mutex::new(Writer::default()),
+            max_id: AtomicU64::new(max_id),
+            _lock: lock,
+        })
+    }
+
+    /// The directory.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open keyspace, reopening it after a failed write.
+    pub(super) fn handles(&self) -> Result<Arc<Open>, StoreError> {
+        if let Some(open) = self
+            .open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Ok(Arc::clone(open));
+        }
+        let mut slot = self.open.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = slot.as_ref() {
+            return Ok(Arc::clone(open));
+        }
+        let open = Arc::new(Open::new(&self.path)?);
+        tracing::warn!(path = %self.path.display(), "store reopened after a failed write");
+        *slot = Some(Arc::clone(&open));
+        Ok(open)
+    }
+
+    /// Drops the keyspace after a failed write so that the next call reopens it (fjall
+    /// refuses writes once a journal write or fsync failed: the journal's state on disk
+    /// is unknown until recovery reads it again).
+    fn discard(&self) {
+        self.open
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn durability(&self) -> PersistMode {
+        if self.fsync {
+            // fdatasync: the journal's data and its size, which is all recovery reads.
+            PersistMode::SyncData
+        } else {
+            PersistMode::Buffer
+        }
+    }
+
+    fn commit_batch(&self, batch: Batch) -> Result<(), StoreError> {
+        batch.commit().map_err(|e| {
+            self.discard();
+            engine_error("commit", &e)
+        })
+    }
+}
+
+/// Builds the batch for `ops`: records are read once, changed in memory, written once.
+struct Planner<'a> {
+    open: &'a Open,
+    batch: Batch,
+    records: HashMap<u64, MessageRecord>,
+    seqs: HashMap<String, u64>,
+    max_id: u64,
+}
+
+impl Planner<'_> {
+    fn record(&mut self, id: u64) -> Result<Option<&mut MessageRecord>, StoreError> {
+        match self.records.entry(id) {
+            Entry::Occupied(entry) => Ok(Some(entry.into_mut())),
+            Entry::Vacant(entry) => match self.open.get_message(id)? {
+                Some(record) => Ok(Some(entry.insert(record))),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn next_seq(&mut self, writer: &Writer, account: &str) -> Result<u64, StoreError> {
+        let last = match self.seqs.get(account) {
+            Some(&seq) => seq,
+            None => match writer.outbox_seq.get(account) {
+                Some(&seq) => seq,
+                None => self
+                    .open
+                    .meta_u64(&keys::outbox_seq(account)?)?
+                    .unwrap_or(0),
+            },
+        };
+        let seq = last + 1;
+        self.seqs.insert(account.to_owned(), seq);
+        Ok(seq)
+    }
+
+    fn apply(&mut self, writer: &Writer, op: &Op) -> Result<(), StoreError> {
+        match op {
+            Op::Insert(record) => {
+                self.max_id = self.max_id.max(record.id);
+                self.records.insert(record.id, record.clone());
+            }
+            Op::Part { id, part, record } => {
+                let Some(message) = self.record(*id)? else {
+                    // Already expired (a late receipt): nothing to update.
+                    tracing::warn!(id, part, "part update for an unknown message ignored");
+                    return Ok(());
+                };
+                let index = usize::from(*part);
+                if message.parts.len() <= index {
+                    message.parts.resize_with(index + 1, PartRecord::default);
+                }
+                message.parts[index] = record.clone();
+            }
+            Op::CarrierId {
+                carrier,
+                carrier_id,
+                id,
+                part,
+            } => {
+                self.batch.insert(
+                    &self.open.carrier,
+                    keys::carrier(carrier, carrier_id)?,
+                    keys::carrier_value(*id, *part).to_vec(),
+                );
+            }
+            Op::State { id, state } => {
+                let Some(message) = self.record(*id)? else {
+                    tracing::warn!(id, ?state, "state update for an unknown message ignored");
+                    return Ok(());
+                };
+                message.state = *state;
+            }
+            Op::OutboxPush(item) => {
+                let seq = self.next_seq(writer, &item.account)?;
+                let item = OutboxItem {
+                    seq,
+                    ..item.clone()
+                };
+                self.batch.insert(
+                    &self.open.outbox,
+                    keys::outbox(&item.account, seq)?,
+                    keys::encode(&item)?,
+                );
+            }
+            Op::OutboxAck { account, seq } => {
+                self.batch
+                    .remove(&self.open.outbox, keys::outbox(account, *seq)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the changed records, the pending set and the counters into the batch.
+    fn finish(mut self, old_max_id: u64) -> Result<(Batch, HashMap<String, u64>), StoreError> {
+        for (id, record) in &self.records {
+            let key = keys::message(*id);
+            self.batch
+                .insert(&self.open.messages, key.to_vec(), keys::encode(record)?);
+            if record.state.is_final() {
+                self.batch.remove(&self.open.pending, key.to_vec());
+            } else {
+                self.batch
+                    .insert(&self.open.pending, key.to_vec(), Vec::new());
+            }
+        }
+        if self.max_id > old_max_id {
+            self.batch.insert(
+                &self.open.meta,
+                keys::MAX_ID.to_vec(),
+                self.max_id.to_be_bytes().to_vec(),
+            );
+        }
+        for (account, seq) in &self.seqs {
+            self.batch.insert(
+                &self.open.meta,
+                keys::outbox_seq(account)?,
+                seq.to_be_bytes().to_vec(),
+            );
+        }
+        Ok((self.batch, self.seqs))
+    }
+}
+
+impl Store for FjallStore {
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.lock_writer();
+        let open = self.handles()?;
+        let old_max_id = self.max_id.load(Ordering::Acquire);
+        let mut planner = Planner {
+            batch: open.keyspace.batch().durability(Some(self.durability())),
+            open: &open,
+            records: HashMap::new(),
+            seqs: HashMap::new(),
+            max_id: old_max_id,
+        };
+        for op in ops {
+            planner.apply(&writer, op)?;
+        }
+        let max_id = planner.max_id;
+        let (batch, seqs) = planner.finish(old_max_id)?;
+        self.commit_batch(batch)?;
+        // Only what is durable is cached.
+        self.max_id.store(max_id, Ordering::Release);
+        writer.outbox_seq.extend(seqs);
+        Ok(())
+    }
+
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.handles()?.get_message(id)
+    }
+
+    fn by_carrier_id(
+        &self,
+        carrier: &str,
+        carrier_id: &str,
+    ) -> Result<Option<(u64, u16)>, StoreError> {
+        self.handles()?
+            .carrier
+            .get(keys::carrier(carrier, carrier_id)?)
+            .map_err(|e| engine_error("read carrier index", &e))?
+            .map(|value| keys::parse_carrier_value(&value))
+            .transpose()
+    }
+
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        let open = self.handles()?;
+        let mut records = Vec::new();
+        for entry in open.pending.keys() {
+            let key = entry.map_err(|e| engine_error("read pending", &e))?;
+            let id = keys::message_id(&key)?;
+            match open.get_message(id)? {
+                Some(record) if !record.state.is_final() => records.push(record),
+                // A pending key without its message (or a final one) is left over from an
+                // expiry; the message itself is what counts.
+                _ => {}
+            }
+        }
+        Ok(records)
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        let open = self.handles()?;
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        let mut records = Vec::new();
+        // Ids rise with acceptance time, so newest first is id order reversed, and the
+        // scan stops at the first message older than `since`.
+        for entry in open.messages.iter().rev() {
+            if records.len() >= limit {
+                break;
+            }
+            let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
+            let record: MessageRecord = keys::decode("message", &value)?;
+            if filter.since.is_some_and(|since| record.accepted < since) {
+                break;
+            }
+            if filter
+                .account
+                .as_ref()
+                .is_some_and(|account| *account != record.account)
+                || filter.state.is_some_and(|state| state != record.state)
+            {
+                continue;
+            }
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        // Under the writer lock: no batch is half applied, so what the scan does not see
+        // below the last committed seq is acknowledged for good.
+        let mut writer = self.lock_writer();
+        let open = self.handles()?;
+        let last = match writer.outbox_seq.get(account) {
+            Some(&seq) => seq,
+            None => open.meta_u64(&keys::outbox_seq(account)?)?.unwrap_or(0),
+        };
+        let low = writer.outbox_low.get(account).copied().unwrap_or(0);
+        let range = keys::outbox(account, low)?..=keys::outbox(account, u64::MAX)?;
+        let items = open
+            .outbox
+            .range(range)
+            .take(limit)
+            .map(|entry| {
+                let (_, value) = entry.map_err(|e| engine_error("read outbox", &e))?;
+                keys::decode::<OutboxItem>("outbox item", &value)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if limit > 0 {
+            let new_low = items
+                .first()
+                .map_or(last.saturating_add(1), |item| item.seq);
+            writer
+                .outbox_low
+                .insert(account.to_owned(), new_low.max(low));
+        }
+        Ok(items)
+    }
+
+    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut from = 0u64;
+        loop {
+            let _writer = self.lock_writer();
+            let open = self.handles()?;
+            // Losing an expiry to a power cut only means doing it again: no fsync.
+            let mut batch = open.keyspace.batch().durability(Some(PersistMode::Buffer));
+            let mut scanned = 0;
+            let mut done = true;
+            for entry in open.messages.range(keys::message(from)..) {
+                let (key, value) = entry.map_err(|e| engine_error("read messages", &e))?;
+                let id = keys::message_id(&key)?;
+                let record: MessageRecord = keys::decode("message", &value)?;
+                if record.accepted >= before {
+                    break;
+                }
+                from = id.saturating_add(1);
+                scanned += 1;
+                if record.state.is_final() {
+                    batch.remove(&open.messages, key);
+                    batch.remove(&open.pending, keys::message(id).to_vec());
+                    for part in &record.parts {
+                        if let (Some(carrier), Some(carrier_id)) = (&part.carrier, &part.carrier_id)
+                        {
+                            batch.remove(&open.carrier, keys::carrier(carrier, carrier_id)?);
+                        }
+                    }
+                    removed += 1;
+                }
+                if scanned >= EXPIRE_CHUNK {
+                    done = false;
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(batch)?;
+            }
+            if done {
+                return Ok(removed);
+            }
+        }
+    }
+
+    fn max_id(&self) -> Result<u64, StoreError> {
+        Ok(self.max_id.load(Ordering::Acquire))
+    }
+}
+
+impl std::fmt::Debug for FjallStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FjallStore")
+            .field("path", &self.path)
+            .field("fsync", &self.fsync)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,130 @@
+//! Key and value layouts of the embedded store (big-endian integers, so byte order is
+//! numeric order; strings length-prefixed, so no separator can be confused with content).
+
+use super::StoreError;
+
+/// `messages`: id.
+pub(super) fn message(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+/// Reads an id written by [`message`].
+pub(super) fn message_id(key: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = key
+        .try_into()
+        .map_err(|_| StoreError::new(format!("corrupt message key ({} bytes)", key.len())))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Appends `s` with a 2-byte length.
+fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
+    let len = u16::try_from(s.len())
+        .map_err(|_| StoreError::new(format!("key part of {} bytes (most 65535)", s.len())))?;
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// `carrier`: (carrier, carrier id).
+pub(super) fn carrier(carrier: &str, carrier_id: &str) -> Result<Vec<u8>, StoreError> {
+    let mut key = Vec::with_capacity(4 + carrier.len() + carrier_id.len());
+    push_str(&mut key, carrier)?;
+    push_str(&mut key, carrier_id)?;
+    Ok(key)
+}
+
+/// `carrier` value: (id, part).
+pub(super) fn carrier_value(id: u64, part: u16) -> [u8; 10] {
+    let mut value = [0; 10];
+    value[..8].copy_from_slice(&id.to_be_bytes());
+    value[8..].copy_from_slice(&part.to_be_bytes());
+    value
+}
+
+/// Reads a value written by [`carrier_value`].
+pub(super) fn parse_carrier_value(value: &[u8]) -> Result<(u64, u16), StoreError> {
+    let bytes: [u8; 10] = value.try_into().map_err(|_| {
+        StoreError::new(format!(
+            "corrupt carrier index value ({} bytes)",
+            value.len()
+        ))
+    })?;
+    let (id, part) = bytes.split_at(8);
+    let id = u64::from_be_bytes(id.try_into().unwrap_or_default());
+    let part = u16::from_be_bytes(part.try_into().unwrap_or_default());
+    Ok((id, part))
+}
+
+/// `outbox` prefix of one account.
+pub(super) fn outbox_prefix(account: &str) -> Result<Vec<u8>, StoreError> {
+    let mut key = Vec::with_capacity(2 + account.len() + 8);
+    push_str(&mut key, account)?;
+    Ok(key)
+}
+
+/// `outbox`: (account, seq).
+pub(super) fn outbox(account: &str, seq: u64) -> Result<Vec<u8>, StoreError> {
+    let mut key = outbox_prefix(account)?;
+    key.extend_from_slice(&seq.to_be_bytes());
+    Ok(key)
+}
+
+/// `meta`: the highest message id.
+pub(super) const MAX_ID: &[u8] = b"max_id";
+
+/// `meta`: the last outbox seq of an account.
+pub(super) fn outbox_seq(account: &str) -> Result<Vec<u8>, StoreError> {
+    let mut key = b"outbox_seq:".to_vec();
+    push_str(&mut key, account)?;
+    Ok(key)
+}
+
+/// Reads a `u64` meta value.
+pub(super) fn parse_u64(value: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = value
+        .try_into()
+        .map_err(|_| StoreError::new(format!("corrupt counter ({} bytes)", value.len())))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Encodes a record (postcard: varints, no field names; about 1.1× the payload).
+pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(value).map_err(|e| StoreError::new(format!("encode: {e}")))
+}
+
+/// Decodes a record; a corrupt one is an error, never a panic.
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::new(format!("corrupt {what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_order() {
+        assert!(message(1) < message(256));
+        assert_eq!(message_id(&message(42)).unwrap(), 42);
+        assert!(message_id(b"short").is_err());
+        assert_eq!(parse_carrier_value(&carrier_value(7, 3)).unwrap(), (7, 3));
+        assert!(parse_carrier_value(b"x").is_err());
+        // "ab" + "c" and "a" + "bc" are different keys.
+        assert_ne!(carrier("ab", "c").unwrap(), carrier("a", "bc").unwrap());
+        assert!(outbox("a", 1).unwrap() < outbox("a", 2).unwrap());
+        assert!(
+            outbox("a", u64::MAX)
+                .unwrap()
+                .starts_with(&outbox_prefix("a").unwrap())
+        );
+        assert!(
+            !outbox("ab", 1)
+                .unwrap()
+                .starts_with(&outbox_prefix("a").unwrap())
+        );
+        assert!(carrier(&"x".repeat(70_000), "1").is_err());
+        assert!(decode::<super::super::MessageRecord>("message", &[0xff; 3]).is_err());
+    }
+}

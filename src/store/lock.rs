@@ -1,0 +1,57 @@
+//! The store directory's `LOCK` file: one process at a time (an advisory `flock`, freed by
+//! the kernel when the process dies, even by SIGKILL), and the owner's pid for the error
+//! a second process prints.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use fs4::{FileExt, TryLockError};
+
+use super::StoreError;
+
+/// Held while the store is open.
+#[derive(Debug)]
+pub(super) struct LockFile {
+    _file: File,
+}
+
+impl LockFile {
+    /// Locks `dir/LOCK` and writes our pid into it.
+    pub(super) fn acquire(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("LOCK");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::new(format!("open {}: {e}", path.display())))?;
+        // Qualified: newer std has an inherent `File::try_lock` of another signature.
+        let locked = match FileExt::try_lock(&file) {
+            Ok(()) => true,
+            Err(TryLockError::WouldBlock) => false,
+            Err(TryLockError::Error(e)) => {
+                return Err(StoreError::new(format!("lock {}: {e}", path.display())));
+            }
+        };
+        if !locked {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let pid = if pid.is_empty() { "unknown" } else { pid };
+            return Err(StoreError::new(format!(
+                "the store {} is in use by a running gateway (pid {pid}); stop it or use the \
+                 gateway's admin endpoint",
+                dir.display()
+            )));
+        }
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush());
+        written.map_err(|e| StoreError::new(format!("write {}: {e}", path.display())))?;
+        Ok(Self { _file: file })
+    }
+}

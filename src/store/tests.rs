@@ -1,0 +1,599 @@
+//! The [`Store`] contract, checked on [`FjallStore`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::*;
+
+/// A directory removed on drop (no `tempfile` dependency for one helper).
+pub(super) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(super) fn new(name: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "smppgate-store-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord {
+    MessageRecord {
+        id,
+        account: account.to_owned(),
+        accepted,
+        class: Class::Otp,
+        route: None,
+        request: vec![0x42; 200],
+        part_count: 2,
+        wants_receipt: true,
+        state: State::Accepted,
+        parts: vec![PartRecord::default(), PartRecord::default()],
+    }
+}
+
+fn sent_part(carrier: &str, carrier_id: &str) -> PartRecord {
+    PartRecord {
+        state: State::Sent,
+        carrier: Some(carrier.to_owned()),
+        carrier_id: Some(carrier_id.to_owned()),
+        status: 0,
+        attempts: 1,
+        error: None,
+        updated: 5,
+    }
+}
+
+fn push(account: &str, body: u8) -> Op {
+    Op::OutboxPush(OutboxItem {
+        seq: 0,
+        account: account.to_owned(),
+        deliver_sm: vec![body],
+        queued: 1,
+        attempts: 0,
+    })
+}
+
+fn open(dir: &TempDir) -> FjallStore {
+    FjallStore::open(dir.path(), true).unwrap()
+}
+
+#[test]
+fn insert_get_and_reopen() {
+    let dir = TempDir::new("reopen");
+    let record = message(7, "acme", 1000);
+    {
+        let store = open(&dir);
+        assert_eq!(store.get(7).unwrap(), None);
+        assert_eq!(store.max_id().unwrap(), 0);
+        store.commit(&[Op::Insert(record.clone())]).unwrap();
+        assert_eq!(store.get(7).unwrap(), Some(record.clone()));
+        assert_eq!(store.max_id().unwrap(), 7);
+    }
+    let store = open(&dir);
+    assert_eq!(store.get(7).unwrap(), Some(record));
+    assert_eq!(store.max_id().unwrap(), 7);
+}
+
+#[test]
+fn second_open_is_refused_with_the_pid() {
+    let dir = TempDir::new("lock");
+    let _store = open(&dir);
+    let error = FjallStore::open(dir.path(), true).unwrap_err().to_string();
+    assert!(error.contains("in use by a running gateway"), "{error}");
+    assert!(
+        error.contains(&format!("pid {}", std::process::id())),
+        "{error}"
+    );
+}
+
+#[test]
+fn parts_carrier_index_and_state() {
+    let dir = TempDir::new("parts");
+    let store = open(&dir);
+    store.commit(&[Op::Insert(message(1, "acme", 10))]).unwrap();
+    store
+        .commit(&[
+            Op::Part {
+                id: 1,
+                part: 1,
+                record: sent_part("cmcc", "ab12"),
+            },
+            Op::CarrierId {
+                carrier: "cmcc".to_owned(),
+                carrier_id: "ab12".to_owned(),
+                id: 1,
+                part: 1,
+            },
+            Op::State {
+                id: 1,
+                state: State::Sent,
+            },
+        ])
+        .unwrap();
+    let record = store.get(1).unwrap().unwrap();
+    assert_eq!(record.state, State::Sent);
+    assert_eq!(record.parts[1], sent_part("cmcc", "ab12"));
+    assert_eq!(record.parts[0], PartRecord::default());
+    assert_eq!(store.by_carrier_id("cmcc", "ab12").unwrap(), Some((1, 1)));
+    assert_eq!(store.by_carrier_id("cucc", "ab12").unwrap(), None);
+    assert_eq!(store.by_carrier_id("cmcc", "ab1").unwrap(), None);
+    // Updates for a message that is gone (a late receipt after expiry) change nothing.
+    store
+        .commit(&[Op::State {
+            id: 99,
+            state: State::Delivered,
+        }])
+        .unwrap();
+    assert_eq!(store.get(99).unwrap(), None);
+}
+
+#[test]
+fn a_batch_is_applied_together_and_ops_see_earlier_ones() {
+    let dir = TempDir::new("batch");
+    let store = open(&dir);
+    // Insert and update the same message in one batch.
+    store
+        .commit(&[
+            Op::Insert(message(1, "acme", 10)),
+            Op::Part {
+                id: 1,
+                part: 0,
+                record: sent_part("cmcc", "x"),
+            },
+            Op::State {
+                id: 1,
+                state: State::Delivered,
+            },
+            Op::Insert(message(2, "acme", 11)),
+        ])
+        .unwrap();
+    let one = store.get(1).unwrap().unwrap();
+    assert_eq!(one.state, State::Delivered);
+    assert_eq!(one.parts[0].carrier_id.as_deref(), Some("x"));
+    assert!(store.get(2).unwrap().is_some());
+    assert_eq!(
+        store
+            .pending()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [2]
+    );
+    // A batch that fails while it is planned leaves nothing behind: the second op's key
+    // is too long, so the first insert must not appear either.
+    let error = store
+        .commit(&[
+            Op::Insert(message(3, "acme", 12)),
+            Op::CarrierId {
+                carrier: "c".repeat(70_000),
+                carrier_id: "x".to_owned(),
+                id: 3,
+                part: 0,
+            },
+        ])
+        .unwrap_err();
+    assert!(error.to_string().contains("65535"), "{error}");
+    assert_eq!(store.get(3).unwrap(), None);
+    assert_eq!(store.max_id().unwrap(), 2);
+}
+
+#[test]
+fn pending_follows_state_and_survives_reopen() {
+    let dir = TempDir::new("pending");
+    {
+        let store = open(&dir);
+        let inserts: Vec<Op> = (1..=5).map(|id| Op::Insert(message(id, "a", id))).collect();
+        store.commit(&inserts).unwrap();
+        store
+            .commit(&[
+                Op::State {
+                    id: 2,
+                    state: State::Sent,
+                },
+                Op::State {
+                    id: 3,
+                    state: State::Delivered,
+                },
+                Op::State {
+                    id: 5,
+                    state: State::Failed,
+                },
+            ])
+            .unwrap();
+    }
+    let store = open(&dir);
+    let pending: Vec<(u64, State)> = store
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|r| (r.id, r.state))
+        .collect();
+    assert_eq!(
+        pending,
+        [(1, State::Accepted), (2, State::Sent), (4, State::Accepted)]
+    );
+}
+
+#[test]
+fn outbox_order_and_seq_across_reopen() {
+    let dir = TempDir::new("outbox");
+    {
+        let store = open(&dir);
+        store
+            .commit(&[push("a", 1), push("b", 10), push("a", 2)])
+            .unwrap();
+        store.commit(&[push("a", 3)]).unwrap();
+        let items = store.outbox("a", 10).unwrap();
+        assert_eq!(
+            items
+                .iter()
+                .map(|i| (i.seq, i.deliver_sm[0]))
+                .collect::<Vec<_>>(),
+            [(1, 1), (2, 2), (3, 3)]
+        );
+        assert_eq!(store.outbox("a", 2).unwrap().len(), 2);
+        assert_eq!(store.outbox("b", 10).unwrap()[0].seq, 1);
+        // Acknowledge everything of "a": its seq must still go on rising.
+        store
+            .commit(&[
+                Op::OutboxAck {
+                    account: "a".to_owned(),
+                    seq: 1,
+                },
+                Op::OutboxAck {
+                    account: "a".to_owned(),
+                    seq: 2,
+                },
+                Op::OutboxAck {
+                    account: "a".to_owned(),
+                    seq: 3,
+                },
+            ])
+            .unwrap();
+        assert!(store.outbox("a", 10).unwrap().is_empty());
+    }
+    let store = open(&dir);
+    store.commit(&[push("a", 4)]).unwrap();
+    let items = store.outbox("a", 10).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].seq, 4);
+    assert_eq!(items[0].account, "a");
+    assert_eq!(store.outbox("b", 10).unwrap().len(), 1);
+    assert!(store.outbox("", 10).unwrap().is_empty());
+}
+
+#[test]
+fn list_filters_newest_first() {
+    let dir = TempDir::new("list");
+    let store = open(&dir);
+    let mut ops = Vec::new();
+    for id in 1..=10 {
+        let account = if id % 2 == 0 { "even" } else { "odd" };
+        ops.push(Op::Insert(message(id, account, id * 100)));
+    }
+    ops.push(Op::State {
+        id: 9,
+        state: State::Delivered,
+    });
+    store.commit(&ops).unwrap();
+    let ids = |filter: ListFilter| -> Vec<u64> {
+        store.list(&filter).unwrap().iter().map(|r| r.id).collect()
+    };
+    assert_eq!(
+        ids(ListFilter::default()),
+        (1..=10).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        ids(ListFilter {
+            limit: 3,
+            ..ListFilter::default()
+        }),
+        [10, 9, 8]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            account: Some("odd".to_owned()),
+            limit: 2,
+            ..ListFilter::default()
+        }),
+        [9, 7]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            since: Some(800),
+            ..ListFilter::default()
+        }),
+        [10, 9, 8]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            state: Some(State::Delivered),
+            ..ListFilter::default()
+        }),
+        [9]
+    );
+}
+
+#[test]
+fn expire_removes_old_final_messages_and_their_index() {
+    let dir = TempDir::new("expire");
+    let store = open(&dir);
+    let mut ops = Vec::new();
+    // 1..=3000 old: odd ones delivered (with a carrier id), even ones still pending;
+    // 3001..=3010 new and delivered.
+    for id in 1..=3010u64 {
+        let accepted = if id <= 3000 { 1_000 } else { 50_000 };
+        ops.push(Op::Insert(message(id, "a", accepted)));
+        if id % 2 == 1 || id > 3000 {
+            let carrier_id = format!("c{id}");
+            ops.push(Op::Part {
+                id,
+                part: 0,
+                record: sent_part("cmcc", &carrier_id),
+            });
+            ops.push(Op::CarrierId {
+                carrier: "cmcc".to_owned(),
+                carrier_id,
+                id,
+                part: 0,
+            });
+            ops.push(Op::State {
+                id,
+                state: State::Delivered,
+            });
+        }
+    }
+    store.commit(&ops).unwrap();
+    assert_eq!(store.expire(10_000).unwrap(), 1500);
+    assert_eq!(store.get(1).unwrap(), None);
+    assert_eq!(store.by_carrier_id("cmcc", "c1").unwrap(), None);
+    assert!(store.get(2).unwrap().is_some());
+    assert_eq!(
+        store.by_carrier_id("cmcc", "c3001").unwrap(),
+        Some((3001, 0))
+    );
+    assert!(store.get(3010).unwrap().is_some());
+    assert_eq!(store.pending().unwrap().len(), 1500);
+    // Nothing more to do; max_id is not lowered.
+    assert_eq!(store.expire(10_000).unwrap(), 0);
+    assert_eq!(store.max_id().unwrap(), 3010);
+}
+
+#[test]
+fn corrupt_record_is_an_error_not_a_panic() {
+    let dir = TempDir::new("corrupt");
+    let store = open(&dir);
+    store.commit(&[Op::Insert(message(1, "a", 1))]).unwrap();
+    // Overwrite the record with garbage through the engine itself.
+    let open = store.handles().unwrap();
+    open.messages
+        .insert(keys::message(1), vec![0xff, 0xff, 0xff])
+        .unwrap();
+    open.pending.insert(keys::message(1), Vec::new()).unwrap();
+    assert!(store.get(1).is_err());
+    assert!(store.pending().is_err());
+    assert!(store.list(&ListFilter::default()).is_err());
+    open.carrier
+        .insert(keys::carrier("c", "x").unwrap(), vec![1, 2])
+        .unwrap();
+    assert!(store.by_carrier_id("c", "x").is_err());
+}
+
+/// Fails every commit while `failing` is set; counts calls.
+pub(super) struct FlakyStore {
+    pub(super) inner: Arc<dyn Store>,
+    pub(super) failing: AtomicBool,
+    pub(super) commits: AtomicUsize,
+}
+
+impl Store for FlakyStore {
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        if self.failing.load(Ordering::Acquire) {
+            return Err(StoreError::new("injected: no space left on device"));
+        }
+        self.inner.commit(ops)
+    }
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.inner.get(id)
+    }
+    fn by_carrier_id(&self, c: &str, i: &str) -> Result<Option<(u64, u16)>, StoreError> {
+        self.inner.by_carrier_id(c, i)
+    }
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.pending()
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.list(filter)
+    }
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.inner.outbox(account, limit)
+    }
+    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        self.inner.expire(before)
+    }
+    fn max_id(&self) -> Result<u64, StoreError> {
+        self.inner.max_id()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_ten_thousand_concurrent_callers() {
+    let dir = TempDir::new("group");
+    let store: Arc<dyn Store> = Arc::new(open(&dir));
+    let group = Arc::new(GroupCommit::start(Arc::clone(&store), 4096));
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 1..=10_000u64 {
+        let group = Arc::clone(&group);
+        tasks.spawn(async move { group.commit(vec![Op::Insert(message(id, "a", id))]).await });
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        outcome.unwrap().unwrap();
+    }
+    let stats = group.stats();
+    assert_eq!(stats.ops, 10_000);
+    assert_eq!(stats.requests, 10_000);
+    assert_eq!(stats.failed_commits, 0);
+    assert!(stats.batch_size.max() > 1, "no batching: {}", stats.commits);
+    assert!(stats.commits < 10_000);
+    assert_eq!(store.max_id().unwrap(), 10_000);
+    assert!(store.get(5_000).unwrap().is_some());
+    // commit_nowait is applied by shutdown at the latest.
+    group
+        .commit_nowait(vec![Op::State {
+            id: 1,
+            state: State::Delivered,
+        }])
+        .await
+        .unwrap();
+    Arc::into_inner(group).unwrap().shutdown();
+    assert_eq!(store.get(1).unwrap().unwrap().state, State::Delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_fails_the_whole_batch_then_recovers() {
+    let dir = TempDir::new("flaky");
+    let flaky = Arc::new(FlakyStore {
+        inner: Arc::new(open(&dir)),
+        failing: AtomicBool::new(true),
+        commits: AtomicUsize::new(0),
+    });
+    let group = Arc::new(GroupCommit::start(flaky.clone(), 64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 1..=200u64 {
+        let group = Arc::clone(&group);
+        tasks.spawn(async move { group.commit(vec![Op::Insert(message(id, "a", id))]).await });
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        let error = outcome.unwrap().unwrap_err();
+        assert!(error.to_string().contains("no space left"), "{error}");
+    }
+    assert!(flaky.commits.load(Ordering::Relaxed) >= 4); // ≤ 64 ops a batch
+    assert_eq!(flaky.get(1).unwrap(), None);
+    // The disk has room again: the next batch goes through.
+    flaky.failing.store(false, Ordering::Release);
+    group
+        .commit(vec![Op::Insert(message(1, "a", 1))])
+        .await
+        .unwrap();
+    assert!(flaky.get(1).unwrap().is_some());
+    let stats = group.stats();
+    assert_eq!(stats.ops, 1);
+    assert_eq!(stats.requests, 201);
+    assert!(stats.failed_commits >= 4);
+}
+
+#[test]
+fn retention_removes_only_old_final_messages() {
+    let dir = TempDir::new("retention");
+    let store = open(&dir);
+    let day = 24 * 3600 * 1000;
+    let now = 10 * day;
+    store
+        .commit(&[
+            Op::Insert(message(1, "a", now - 8 * day)),
+            Op::State {
+                id: 1,
+                state: State::Delivered,
+            },
+            Op::Insert(message(2, "a", now - 8 * day)),
+            Op::Insert(message(3, "a", now - day)),
+            Op::State {
+                id: 3,
+                state: State::Failed,
+            },
+        ])
+        .unwrap();
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(expire_once(&store, week, now).unwrap(), 1);
+    assert_eq!(store.get(1).unwrap(), None);
+    assert!(store.get(2).unwrap().is_some()); // not final: validity handles it
+    assert!(store.get(3).unwrap().is_some()); // too recent
+}
+
+#[tokio::test]
+async fn retention_task_runs_and_stops() {
+    let dir = TempDir::new("retention-task");
+    let store: Arc<dyn Store> = Arc::new(open(&dir));
+    store
+        .commit(&[
+            Op::Insert(message(1, "a", 1)),
+            Op::State {
+                id: 1,
+                state: State::Expired,
+            },
+        ])
+        .unwrap();
+    let shutdown = crate::shutdown::Shutdown::new();
+    let task = tokio::spawn(run_retention(
+        Arc::clone(&store),
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_millis(10),
+        shutdown.signal(),
+    ));
+    let gone = async {
+        while store.get(1).unwrap().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), gone)
+        .await
+        .unwrap();
+    shutdown.trigger();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn outbox_reads_resume_after_acknowledged_items() {
+    let dir = TempDir::new("outbox-low");
+    let store = open(&dir);
+    let ack = |seq| Op::OutboxAck {
+        account: "a".to_owned(),
+        seq,
+    };
+    let seqs = |store: &FjallStore, limit| -> Vec<u64> {
+        store
+            .outbox("a", limit)
+            .unwrap()
+            .iter()
+            .map(|i| i.seq)
+            .collect()
+    };
+    assert!(seqs(&store, 10).is_empty());
+    store
+        .commit(&[push("a", 1), push("a", 2), push("a", 3)])
+        .unwrap();
+    assert!(seqs(&store, 0).is_empty());
+    assert_eq!(seqs(&store, 1), [1]);
+    // Out of order: 2 first, then 1.
+    store.commit(&[ack(2)]).unwrap();
+    assert_eq!(seqs(&store, 10), [1, 3]);
+    store.commit(&[ack(1)]).unwrap();
+    assert_eq!(seqs(&store, 10), [3]);
+    store.commit(&[ack(3)]).unwrap();
+    assert!(seqs(&store, 10).is_empty());
+    store.commit(&[push("a", 4)]).unwrap();
+    assert_eq!(seqs(&store, 10), [4]);
+    store.commit(&[push("a", 5), ack(4)]).unwrap();
+    assert_eq!(seqs(&store, 10), [5]);
+}
