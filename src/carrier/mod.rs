@@ -15,6 +15,14 @@
 //! - `submit` is synchronous and cheap.
 //! - `drain(deadline)` stops taking submissions and waits for in-flight ones.
 
+mod bind;
+mod lanes;
+mod limiter;
+mod metrics;
+mod pool;
+mod retry;
+mod route;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,6 +31,7 @@ use smppgate_protocol::pdu::SubmitSm;
 
 pub use crate::config::Class;
 use crate::conn::InboundRequest;
+pub use pool::{Carriers, LANE_CAPACITY, StartError};
 
 /// One segment to send.
 #[derive(Debug, Clone, PartialEq)]
