@@ -95,6 +95,8 @@ pub(crate) struct Carrier {
     flow: Mutex<Flow>,
     origin: Instant,
     pub(crate) binds: Vec<BindSlot>,
+    /// Where the search for the least loaded bind starts (round robin on ties).
+    next_bind: AtomicUsize,
     /// Binds up now.
     pub(crate) live: AtomicUsize,
     /// Bind slots whose first attempt has not ended.
@@ -144,20 +146,28 @@ impl Carrier {
     /// A window slot on the live bind with the fewest outstanding requests, then a rate
     /// token. `Err(Some(t))`: no token before `t`; `Err(None)`: no window slot free.
     fn reserve(&self, now: Instant) -> Result<usize, Option<Instant>> {
-        let mut order: Vec<(usize, usize)> = self
-            .binds
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.is_live())
-            .map(|(index, slot)| (slot.outstanding.load(Ordering::Acquire), index))
-            .filter(|(outstanding, index)| *outstanding < self.binds[*index].window)
-            .collect();
-        order.sort_unstable();
-        let index = order
-            .into_iter()
-            .map(|(_, index)| index)
-            .find(|index| self.binds[*index].try_reserve())
-            .ok_or(None)?;
+        let count = self.binds.len();
+        // Ties go round: at low load every bind has nothing outstanding.
+        let start = self.next_bind.fetch_add(1, Ordering::Relaxed) % count;
+        let mut index = None;
+        for _ in 0..count {
+            let best = (0..count)
+                .map(|offset| (start + offset) % count)
+                .filter(|i| self.binds[*i].is_live())
+                .map(|i| (self.binds[i].outstanding.load(Ordering::Acquire), i))
+                .filter(|(outstanding, i)| *outstanding < self.binds[*i].window)
+                .min_by_key(|(outstanding, _)| *outstanding);
+            match best {
+                None => break,
+                Some((_, i)) if self.binds[i].try_reserve() => {
+                    index = Some(i);
+                    break;
+                }
+                // Another route took that slot meanwhile: look again.
+                Some(_) => {}
+            }
+        }
+        let index = index.ok_or(None)?;
         let token = self
             .flow
             .lock()
@@ -765,6 +775,7 @@ impl Carriers {
                 statuses,
                 flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
                 origin,
+                next_bind: AtomicUsize::new(0),
                 live: AtomicUsize::new(0),
                 starting: AtomicUsize::new(binds),
                 wakers: Mutex::new(Vec::new()),
