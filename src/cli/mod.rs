@@ -34,7 +34,7 @@ pub enum Command {
     /// Run a simulated carrier SMSC until SIGINT/SIGTERM.
     Sim(Box<sim::SimArgs>),
     /// Bind as an ESME and send a message (or --count copies of it).
-    Send(send::SendArgs),
+    Send(Box<send::SendArgs>),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -46,7 +46,7 @@ pub fn main() -> ExitCode {
         Command::Text(args) => text::run(args),
         Command::Receipt(args) => receipt::run(args),
         Command::Sim(args) => sim::run(*args),
-        Command::Send(args) => send::run(args),
+        Command::Send(args) => send::run(*args),
     };
     match outcome {
         Ok(code) => code,
