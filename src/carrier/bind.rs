@@ -6,7 +6,7 @@
 //! (bad password, already bound, too many binds) waits 30 s to 5 minutes and raises the
 //! carrier's `bind_rejected` alert instead of looping.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ use crate::shutdown::ShutdownSignal;
 pub(crate) struct BindSlot {
     /// The link submits go through while bound.
     link: Mutex<Option<Link>>,
+    /// Whether `link` is set (read on every dispatch without the lock).
+    live: AtomicBool,
     /// Requests sent and not answered (≤ window).
     pub(crate) outstanding: AtomicUsize,
     /// Most outstanding requests.
@@ -46,6 +48,7 @@ impl BindSlot {
     pub(crate) fn new(carrier: &Arc<str>, index: usize, window: usize) -> Self {
         Self {
             link: Mutex::new(None),
+            live: AtomicBool::new(false),
             outstanding: AtomicUsize::new(0),
             window: window.max(1),
             submits: AtomicU64::new(0),
@@ -65,15 +68,14 @@ impl BindSlot {
     }
 
     fn set_link(&self, link: Option<Link>) {
-        *self.link.lock().unwrap_or_else(PoisonError::into_inner) = link;
+        let mut slot = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        self.live.store(link.is_some(), Ordering::Release);
+        *slot = link;
     }
 
     /// Whether a session is bound.
     pub(crate) fn is_live(&self) -> bool {
-        self.link
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+        self.live.load(Ordering::Acquire)
     }
 
     /// Takes a window slot if the bind is live and has one free.

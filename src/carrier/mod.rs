@@ -66,7 +66,7 @@ pub enum OutcomeResult {
 }
 
 /// Why a submission failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailReason {
     /// The carrier answered a permanent status.
     Permanent,

@@ -1,7 +1,7 @@
 //! `smppgate send --config FILE`: the parts go through [`Carriers`] (routing, rate
 //! limits, throttle back-off, retries, failover) instead of a direct bind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,7 +14,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{ClassArg, Rate, SendArgs, build_parts, status_name};
-use crate::carrier::{Carriers, Class, Events, Outcome, OutcomeResult, Submission, SubmitError};
+use crate::carrier::{
+    Carriers, Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError,
+};
 use crate::config::Config;
 use crate::conn::InboundRequest;
 use crate::shutdown::Shutdown;
@@ -28,8 +30,9 @@ struct Tally {
     retried: u64,
     failed_over: u64,
     inbound: u64,
-    by_carrier: BTreeMap<String, u64>,
-    by_status: BTreeMap<String, u64>,
+    by_carrier: HashMap<Arc<str>, u64>,
+    /// By status and, for failures, why.
+    by_status: HashMap<(u32, Option<FailReason>), u64>,
     /// Per part, when one message is sent.
     parts: Vec<Outcome>,
     last_at: Option<Instant>,
@@ -49,19 +52,21 @@ impl Events for Collector {
         let status = match &outcome.result {
             OutcomeResult::Accepted { .. } => {
                 tally.accepted += 1;
-                status_name(CommandStatus::ESME_ROK)
+                (0, None)
             }
             OutcomeResult::Failed { status, reason } => {
                 tally.failed += 1;
-                format!("{} ({reason:?})", status_name(*status))
+                (status.0, Some(*reason))
             }
         };
         tally.retried += u64::from(outcome.attempts > 1);
         tally.failed_over += u64::from(outcome.failovers > 0);
-        *tally
-            .by_carrier
-            .entry(outcome.carrier.to_string())
-            .or_default() += 1;
+        match tally.by_carrier.get_mut(&outcome.carrier) {
+            Some(n) => *n += 1,
+            None => {
+                tally.by_carrier.insert(Arc::clone(&outcome.carrier), 1);
+            }
+        }
         *tally.by_status.entry(status).or_default() += 1;
         tally.last_at = Some(Instant::now());
         if self.keep_parts {
@@ -205,8 +210,11 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
         "missing": total - tally.done.min(total),
         "retried": tally.retried,
         "failed_over": tally.failed_over,
-        "carriers": tally.by_carrier,
-        "statuses": tally.by_status,
+        "carriers": tally.by_carrier.iter().map(|(c, n)| (c.to_string(), *n)).collect::<BTreeMap<_, _>>(),
+        "statuses": tally.by_status.iter().map(|((status, reason), n)| {
+            let name = status_name(CommandStatus(*status));
+            (reason.map_or(name.clone(), |r| format!("{name} ({r:?})")), *n)
+        }).collect::<BTreeMap<_, _>>(),
         "inbound": tally.inbound,
     });
     if args.count.is_some() {
