@@ -15,6 +15,14 @@
 //! - `submit` is synchronous and cheap.
 //! - `drain(deadline)` stops taking submissions and waits for in-flight ones.
 
+mod bind;
+mod lanes;
+mod limiter;
+mod metrics;
+mod pool;
+mod retry;
+mod route;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,6 +31,7 @@ use smppgate_protocol::pdu::SubmitSm;
 
 pub use crate::config::Class;
 use crate::conn::InboundRequest;
+pub use pool::{Carriers, LANE_CAPACITY, StartError};
 
 /// One segment to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +66,7 @@ pub enum OutcomeResult {
 }
 
 /// Why a submission failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailReason {
     /// The carrier answered a permanent status.
     Permanent,
@@ -112,6 +121,3 @@ pub enum SubmitError {
     #[error("stopping")]
     Stopping,
 }
-
-mod interim;
-pub use interim::{Carriers, StartError};

@@ -38,7 +38,7 @@ pub enum Command {
     /// Run a simulated carrier SMSC until SIGINT/SIGTERM.
     Sim(Box<sim::SimArgs>),
     /// Bind as an ESME and send a message (or --count copies of it).
-    Send(send::SendArgs),
+    Send(Box<send::SendArgs>),
     /// Run the gateway until SIGINT/SIGTERM (no --config: the demo set-up).
     Serve(serve::ServeArgs),
     /// Print the Argon2id hash of a password for an account's `password_hash`.
@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
         Command::Text(args) => text::run(args),
         Command::Receipt(args) => receipt::run(args),
         Command::Sim(args) => sim::run(*args),
-        Command::Send(args) => send::run(args),
+        Command::Send(args) => send::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),

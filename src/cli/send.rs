@@ -2,6 +2,9 @@
 //! copies of it, wait for the responses and, with `--receipt`, the delivery receipts;
 //! print one JSON object on stdout; exit 0 only when everything was accepted (and every
 //! receipt arrived).
+//!
+//! With `--config FILE` it binds nothing itself: the parts go through the carrier pool
+//! of that configuration (routing, rate limits, retries, failover), see [`pool`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,18 +31,24 @@ use super::text::{CodingArg, MethodArg};
 use crate::conn::{RequestError, Response, TlsClientConfig};
 use crate::esme::{EsmeClient, EsmeConfig, Inbound};
 
+mod pool;
+
 /// Arguments of `smppgate send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
+    /// Send through the carrier pools and routes of this configuration file instead of
+    /// binding directly (`--connect`, `--system-id`, `--password` then unused).
+    #[arg(long, conflicts_with_all = ["connect", "system_id", "password", "bind", "tls_ca", "receipt"])]
+    pub config: Option<PathBuf>,
     /// SMSC address, HOST:PORT.
-    #[arg(long)]
-    pub connect: String,
+    #[arg(long, required_unless_present = "config")]
+    pub connect: Option<String>,
     /// system_id to bind with.
-    #[arg(long)]
-    pub system_id: String,
+    #[arg(long, required_unless_present = "config")]
+    pub system_id: Option<String>,
     /// password to bind with.
-    #[arg(long)]
-    pub password: String,
+    #[arg(long, required_unless_present = "config")]
+    pub password: Option<String>,
     /// system_type to bind with.
     #[arg(long, default_value = "")]
     pub system_type: String,
@@ -47,8 +56,12 @@ pub struct SendArgs {
     #[arg(long, value_enum, default_value_t = BindArg::Trx)]
     pub bind: BindArg,
     /// Source address (digits, `+digits`, or alphanumeric).
-    #[arg(long)]
-    pub from: String,
+    #[arg(
+        long,
+        required_unless_present = "config",
+        default_value_if("config", clap::builder::ArgPredicate::IsPresent, "10690000")
+    )]
+    pub from: Option<String>,
     /// Destination address.
     #[arg(long)]
     pub to: String,
@@ -76,6 +89,46 @@ pub struct SendArgs {
     /// Connect with TLS, trusting the CA certificates in this PEM file.
     #[arg(long)]
     pub tls_ca: Option<PathBuf>,
+    /// Traffic class (with `--config`: the priority lane).
+    #[arg(long, value_enum, default_value_t = ClassArg::Notification)]
+    pub class: ClassArg,
+    /// With `--config`: parts submitted per second (`max`: as fast as the pool takes
+    /// them).
+    #[arg(long, default_value = "max", value_parser = parse_rate)]
+    pub rate: Rate,
+}
+
+/// `--class` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassArg {
+    /// One-time passwords.
+    Otp,
+    /// Notifications.
+    Notification,
+    /// Marketing.
+    Marketing,
+}
+
+/// `--rate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// As fast as the pool takes them.
+    Max,
+    /// Parts per second.
+    PerSecond(f64),
+}
+
+fn parse_rate(text: &str) -> Result<Rate, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(Rate::Max);
+    }
+    match text.trim_end_matches("/s").parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(Rate::PerSecond(rate)),
+        _ => Err(format!(
+            "invalid rate {text:?} (a number per second, or max)"
+        )),
+    }
 }
 
 /// `--bind` values.
@@ -129,7 +182,7 @@ fn address(text: &str) -> Address {
 }
 
 /// The submit_sm of every part.
-fn build_parts(args: &SendArgs) -> anyhow::Result<Vec<SubmitSm>> {
+pub(crate) fn build_parts(args: &SendArgs) -> anyhow::Result<Vec<SubmitSm>> {
     let options = SplitOptions {
         coding: match args.coding {
             CodingArg::Auto => Coding::Auto,
@@ -153,7 +206,7 @@ fn build_parts(args: &SendArgs) -> anyhow::Result<Vec<SubmitSm>> {
     let mut references = ReferenceGenerator::new((start & 0xFFFF) as u16);
     let message = split(&args.text, &options, &mut references).context("splitting the text")?;
     let registered_delivery = RegisteredDelivery(u8::from(args.receipt));
-    let source_addr = address(&args.from);
+    let source_addr = address(args.from.as_deref().unwrap_or("10690000"));
     let destination_addr = address(&args.to);
     message
         .parts
@@ -255,7 +308,7 @@ async fn collect_receipts(mut inbound: Inbound, book: Arc<ReceiptBook>) {
     }
 }
 
-fn status_name(status: CommandStatus) -> String {
+pub(crate) fn status_name(status: CommandStatus) -> String {
     status
         .name()
         .map_or_else(|| format!("{:#010x}", status.0), str::to_owned)
@@ -274,6 +327,13 @@ fn message_id(response: &Response) -> Option<String> {
 /// Connection, TLS, bind failures, or a text that cannot be split.
 pub fn run(args: SendArgs) -> anyhow::Result<ExitCode> {
     super::init_logging();
+    if let Some(path) = args.config.clone() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?;
+        return runtime.block_on(pool::send(args, path));
+    }
     if args.receipt && args.bind != BindArg::Trx {
         bail!("--receipt needs --bind trx (a transmitter bind cannot receive receipts)");
     }
@@ -286,7 +346,12 @@ pub fn run(args: SendArgs) -> anyhow::Result<ExitCode> {
 
 async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     let parts = build_parts(&args)?;
-    let mut config = EsmeConfig::new(args.system_id.clone(), args.password.clone());
+    let (Some(connect), Some(system_id), Some(password)) =
+        (&args.connect, &args.system_id, &args.password)
+    else {
+        bail!("--connect, --system-id and --password are needed without --config");
+    };
+    let mut config = EsmeConfig::new(system_id.clone(), password.clone());
     config.system_type.clone_from(&args.system_type);
     config.bind = match args.bind {
         BindArg::Trx => BindKind::Transceiver,
@@ -303,7 +368,7 @@ async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
         ca_pem: Some(ca),
         ..TlsClientConfig::default()
     });
-    let (client, inbound) = EsmeClient::connect(&args.connect, config).await?;
+    let (client, inbound) = EsmeClient::connect(connect, config).await?;
     let book = Arc::new(ReceiptBook::default());
     let collector = tokio::spawn(collect_receipts(inbound, Arc::clone(&book)));
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 pub use self::core::{Core, Stats};
-pub use self::events::is_opt_out;
+pub use self::events::{WRITER_BATCH, is_opt_out};
 use crate::carrier::Carriers;
 use crate::config::Config;
 use crate::shutdown::ShutdownSignal;

@@ -1,0 +1,307 @@
+//! The carrier-wide rate limit: a GCRA whose rate can change in place (AIMD after a
+//! throttle), and the throttle reaction around it. Sans-IO: every call takes `now` in
+//! nanoseconds since the pool started, so the rules are tested with exact times.
+//!
+//! Why our own GCRA and not `governor`: docs/adr/0001-rate-limiter.md.
+
+/// Nanoseconds per second.
+const SECOND: u64 = 1_000_000_000;
+
+/// Smallest burst: the parts of an 8-part message (1 224 GSM characters) go back-to-back.
+pub(crate) const MIN_BURST: u32 = 8;
+
+/// The burst for a contracted `tps`: 2 % of a second's worth, at least [`MIN_BURST`].
+///
+/// Any window of length `T` holds at most `T·rate + burst` sends, so 2 % keeps every
+/// 1-second window within the ±2 % a carrier contract allows (510 at 500 TPS); below
+/// 400 TPS the floor of 8 wins and a window after an idle period may hold 8 more.
+#[must_use]
+pub(crate) fn burst_for(tps: u32) -> u32 {
+    (tps / 50).max(MIN_BURST)
+}
+
+/// Generic cell rate algorithm (virtual scheduling form): a cell conforms when the
+/// theoretical arrival time is at most `tolerance` ahead of now.
+#[derive(Debug, Clone)]
+pub(crate) struct Gcra {
+    /// Nanoseconds between cells at the current rate.
+    interval: u64,
+    /// Cells that may go back-to-back.
+    burst: u32,
+    /// Theoretical arrival time of the next cell.
+    tat: u64,
+}
+
+impl Gcra {
+    /// `rate` cells per second, `burst` back-to-back; starts with the whole burst
+    /// available (the first message's parts go together).
+    pub(crate) fn new(rate: f64, burst: u32, now: u64) -> Self {
+        Self {
+            interval: interval_of(rate),
+            burst: burst.max(1),
+            tat: now,
+        }
+    }
+
+    fn tolerance(&self) -> u64 {
+        self.interval * u64::from(self.burst - 1)
+    }
+
+    /// Takes one cell if it conforms now; otherwise how long until one does.
+    pub(crate) fn check(&mut self, now: u64) -> Result<(), u64> {
+        let tat = self.tat.max(now);
+        let ahead = tat - now;
+        if ahead > self.tolerance() {
+            return Err(ahead - self.tolerance());
+        }
+        self.tat = tat + self.interval;
+        Ok(())
+    }
+
+    /// Changes the rate, keeping what was already scheduled (no burst is re-granted).
+    pub(crate) fn set_rate(&mut self, rate: f64) {
+        self.interval = interval_of(rate);
+    }
+
+    /// No cell before `until`, and then only one (no burst saved up while paused).
+    pub(crate) fn hold_until(&mut self, until: u64) {
+        self.tat = self.tat.max(until + self.tolerance());
+    }
+}
+
+fn interval_of(rate: f64) -> u64 {
+    // Rates are between a floor of 1/s and u32::MAX: the cast cannot overflow.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let interval = (SECOND as f64 / rate.max(1.0)).round() as u64;
+    interval.max(1)
+}
+
+/// How a carrier reacts to ESME_RTHROTTLED / ESME_RMSGQFUL.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ThrottlePolicy {
+    /// First pause, ns.
+    pub(crate) initial: u64,
+    /// Longest pause, ns.
+    pub(crate) max: u64,
+    /// Rate multiplied by this on each reaction.
+    pub(crate) rate_decrease: f64,
+    /// Rate added back per second, as a fraction of `tps`.
+    pub(crate) rate_increase: f64,
+}
+
+/// The rate limit of one carrier with its throttle state.
+#[derive(Debug, Clone)]
+pub(crate) struct Flow {
+    tps: f64,
+    policy: ThrottlePolicy,
+    gcra: Gcra,
+    /// Current rate (≤ tps).
+    rate: f64,
+    /// When `rate` was last brought up to date.
+    updated: u64,
+    /// No sends before this.
+    paused_until: u64,
+    /// The pause the next reaction uses.
+    next_pause: u64,
+    /// When the pool last reacted to a throttle.
+    reacted_at: Option<u64>,
+    /// Reactions so far.
+    reactions: u64,
+}
+
+impl Flow {
+    pub(crate) fn new(tps: u32, policy: ThrottlePolicy, now: u64) -> Self {
+        let burst = burst_for(tps);
+        let tps = f64::from(tps.max(1));
+        Self {
+            tps,
+            policy,
+            gcra: Gcra::new(tps, burst, now),
+            rate: tps,
+            updated: now,
+            paused_until: 0,
+            next_pause: policy.initial,
+            reacted_at: None,
+            reactions: 0,
+        }
+    }
+
+    fn floor(&self) -> f64 {
+        (self.tps * 0.01).max(1.0)
+    }
+
+    /// Additive increase since the last update.
+    fn recover(&mut self, now: u64) {
+        if self.rate < self.tps && now > self.updated {
+            #[allow(clippy::cast_precision_loss)]
+            let seconds = (now - self.updated) as f64 / SECOND as f64;
+            self.rate = (self.rate + self.policy.rate_increase * self.tps * seconds).min(self.tps);
+            self.gcra.set_rate(self.rate);
+        }
+        self.updated = now;
+    }
+
+    /// Takes a send slot if one is free now; otherwise how long (ns) until one may be.
+    pub(crate) fn try_take(&mut self, now: u64) -> Result<(), u64> {
+        if now < self.paused_until {
+            return Err(self.paused_until - now);
+        }
+        self.recover(now);
+        self.gcra.check(now)
+    }
+
+    /// A request sent at `sent_at` was throttled. Reacts (pause, lower the rate) unless
+    /// the request left before the last reaction: the responses of requests that were
+    /// already in flight say nothing new. Returns whether it reacted.
+    pub(crate) fn on_throttle(&mut self, now: u64, sent_at: u64) -> bool {
+        if self.reacted_at.is_some_and(|at| sent_at < at) {
+            return false;
+        }
+        self.recover(now);
+        // A throttle long after the last one starts the pauses over.
+        let quiet = self
+            .reacted_at
+            .is_none_or(|at| now.saturating_sub(at) > self.policy.max.saturating_mul(2));
+        if quiet {
+            self.next_pause = self.policy.initial;
+        }
+        let pause = self.next_pause;
+        self.next_pause = pause.saturating_mul(2).min(self.policy.max).max(1);
+        self.rate = (self.rate * self.policy.rate_decrease).max(self.floor());
+        self.gcra.set_rate(self.rate);
+        self.paused_until = now + pause;
+        self.gcra.hold_until(self.paused_until);
+        // Recovery starts after the pause.
+        self.updated = self.paused_until;
+        self.reacted_at = Some(now);
+        self.reactions += 1;
+        true
+    }
+
+    /// The current rate, per second.
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Whether the carrier is paused at `now`.
+    pub(crate) fn is_paused(&self, now: u64) -> bool {
+        now < self.paused_until
+    }
+
+    /// Throttle reactions so far.
+    pub(crate) fn reactions(&self) -> u64 {
+        self.reactions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn sends_in(gcra: &mut Gcra, from: u64, to: u64, step: u64) -> Vec<u64> {
+        let mut sent = Vec::new();
+        let mut now = from;
+        while now < to {
+            if gcra.check(now).is_ok() {
+                sent.push(now);
+            } else {
+                now += step;
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn burst_then_rate() {
+        let mut gcra = Gcra::new(500.0, 10, 0);
+        let sent = sends_in(&mut gcra, 0, 10 * SECOND, 100_000);
+        // 10 at once, then one every 2 ms.
+        assert_eq!(sent[..10], [0; 10]);
+        assert_eq!(sent[10], 2 * MS);
+        // Every 1-second window: at most 510 (500 + burst).
+        for start in (0..9 * SECOND).step_by(50 * MS as usize) {
+            let n = sent
+                .iter()
+                .filter(|t| (start..start + SECOND).contains(t))
+                .count();
+            assert!(n <= 510, "{n} in the window at {start}");
+        }
+        assert!((5_005..=5_010).contains(&sent.len()), "{}", sent.len());
+    }
+
+    #[test]
+    fn wait_is_exact() {
+        let mut gcra = Gcra::new(100.0, 1, 0);
+        assert_eq!(gcra.check(0), Ok(()));
+        assert_eq!(gcra.check(0), Err(10 * MS));
+        assert_eq!(gcra.check(4 * MS), Err(6 * MS));
+        assert_eq!(gcra.check(10 * MS), Ok(()));
+    }
+
+    #[test]
+    fn burst_sizes() {
+        assert_eq!(burst_for(10), MIN_BURST);
+        assert_eq!(burst_for(500), 10);
+        assert_eq!(burst_for(100_000), 2_000);
+    }
+
+    fn policy() -> ThrottlePolicy {
+        ThrottlePolicy {
+            initial: 200 * MS,
+            max: 2 * SECOND,
+            rate_decrease: 0.5,
+            rate_increase: 0.1,
+        }
+    }
+
+    #[test]
+    fn throttle_pauses_halves_and_recovers() {
+        let mut flow = Flow::new(500, policy(), 0);
+        assert!(flow.on_throttle(SECOND, SECOND - MS));
+        assert!((flow.rate() - 250.0).abs() < 1e-9);
+        assert_eq!(flow.try_take(SECOND + 100 * MS), Err(100 * MS));
+        // Requests already in flight at the reaction do not react again.
+        assert!(!flow.on_throttle(SECOND + 10 * MS, SECOND - MS / 2));
+        assert_eq!(flow.reactions(), 1);
+        // After the pause: one send, no saved-up burst.
+        let resume = SECOND + 200 * MS;
+        assert_eq!(flow.try_take(resume), Ok(()));
+        assert!(flow.try_take(resume).is_err());
+        // +50/s: back to 500 five seconds after the pause.
+        let _ = flow.try_take(resume + 2 * SECOND);
+        assert!((flow.rate() - 350.0).abs() < 1.0, "{}", flow.rate());
+        let _ = flow.try_take(resume + 6 * SECOND);
+        assert!((flow.rate() - 500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pauses_double_up_to_the_max_then_start_over() {
+        let mut flow = Flow::new(100, policy(), 0);
+        let mut now = SECOND;
+        let mut pauses = Vec::new();
+        for _ in 0..6 {
+            assert!(flow.on_throttle(now, now));
+            pauses.push(flow.paused_until - now);
+            now = flow.paused_until + MS;
+        }
+        assert_eq!(
+            pauses,
+            [
+                200 * MS,
+                400 * MS,
+                800 * MS,
+                1600 * MS,
+                2 * SECOND,
+                2 * SECOND
+            ]
+        );
+        // The floor holds the rate above 1 % of tps.
+        assert!(flow.rate() >= 1.0);
+        now += 10 * SECOND;
+        assert!(flow.on_throttle(now, now));
+        assert_eq!(flow.paused_until - now, 200 * MS);
+        assert!(flow.is_paused(now));
+    }
+}

@@ -1,0 +1,951 @@
+//! [`Carriers`]: every carrier's binds, every route's lanes, and one dispatcher task per
+//! route that moves a message from the lanes to a bind only when that bind has a free
+//! window slot and the carrier's rate limit has a token (no deep per-bind queues, so an
+//! OTP waits behind at most the message being sent).
+//!
+//! A message taken from the lanes is *held* by its route until its outcome: in flight,
+//! or waiting to be retried. Each route holds at most a few windows' worth, so with the
+//! bounded lanes nothing in the pool grows without bound.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::Body;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::bind::{self, BindSlot};
+use super::lanes::Lanes;
+use super::limiter::{Flow, ThrottlePolicy};
+use super::metrics::{CarrierMetrics, RouteMetrics};
+use super::retry::{StatusTable, Verdict, backoff};
+use super::route::RouteTable;
+use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
+use crate::config::{CarrierConfig, Config};
+use crate::conn::{RequestError, Response};
+use crate::shutdown::{Shutdown, ShutdownSignal};
+use crate::sim::{Sim, SimConfig};
+
+/// Messages per class and route waiting to be sent, at most.
+pub const LANE_CAPACITY: usize = 10_000;
+
+/// How long [`Carriers`] drains when the shutdown signal given to [`Carriers::start`]
+/// fires.
+const SIGNAL_DRAIN: Duration = Duration::from_secs(5);
+
+/// Why [`Carriers::start`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A carrier's status override does not parse.
+    #[error("carrier {carrier}: {message}")]
+    Status {
+        /// The carrier.
+        carrier: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A route names a carrier that does not exist.
+    #[error("route {route} names carrier {carrier}, which is not configured")]
+    UnknownCarrier {
+        /// The route.
+        route: String,
+        /// The missing carrier.
+        carrier: String,
+    },
+    /// The built-in simulated carrier could not start.
+    #[error("carrier {carrier}: cannot start the simulator: {cause}")]
+    Sim {
+        /// The carrier.
+        carrier: String,
+        /// Why.
+        cause: crate::smsc::ServerError,
+    },
+}
+
+/// Counters of one carrier (relaxed atomics, for [`Carriers::stats`]).
+#[derive(Debug, Default)]
+pub(crate) struct CarrierCounters {
+    pub(crate) submits: AtomicU64,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) failovers: AtomicU64,
+    pub(crate) resubmitted_after_loss: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) bind_attempts: AtomicU64,
+    pub(crate) bind_failures: AtomicU64,
+    pub(crate) bind_rejections: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+}
+
+/// One carrier: its binds, rate limit and status table.
+pub(crate) struct Carrier {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: CarrierConfig,
+    /// `host:port` (the in-process simulator's when `address = "sim"`).
+    pub(crate) address: String,
+    statuses: StatusTable,
+    flow: Mutex<Flow>,
+    origin: Instant,
+    pub(crate) binds: Vec<BindSlot>,
+    /// Where the search for the least loaded bind starts (round robin on ties).
+    next_bind: AtomicUsize,
+    /// Binds up now.
+    pub(crate) live: AtomicUsize,
+    /// Bind slots whose first attempt has not ended.
+    pub(crate) starting: AtomicUsize,
+    /// The dispatchers of the routes using this carrier.
+    wakers: Mutex<Vec<Arc<Notify>>>,
+    pub(crate) counters: CarrierCounters,
+    by_status: Mutex<BTreeMap<u32, u64>>,
+    pub(crate) metrics: CarrierMetrics,
+    pub(crate) events: Arc<dyn Events>,
+}
+
+impl std::fmt::Debug for Carrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carrier")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Carrier {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Wakes every dispatcher that may send through this carrier.
+    pub(crate) fn wake_routes(&self) {
+        for waker in self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            waker.notify_one();
+        }
+    }
+
+    fn is_starting(&self) -> bool {
+        self.live.load(Ordering::Acquire) == 0 && self.starting.load(Ordering::Acquire) > 0
+    }
+
+    fn is_up(&self) -> bool {
+        self.live.load(Ordering::Acquire) > 0
+    }
+
+    /// A window slot on the live bind with the fewest outstanding requests, then a rate
+    /// token. `Err(Some(t))`: no token before `t`; `Err(None)`: no window slot free.
+    fn reserve(&self, now: Instant) -> Result<usize, Option<Instant>> {
+        let count = self.binds.len();
+        // Ties go round: at low load every bind has nothing outstanding.
+        let start = self.next_bind.fetch_add(1, Ordering::Relaxed) % count;
+        let mut index = None;
+        for _ in 0..count {
+            let best = (0..count)
+                .map(|offset| (start + offset) % count)
+                .filter(|i| self.binds[*i].is_live())
+                .map(|i| (self.binds[i].outstanding.load(Ordering::Acquire), i))
+                .filter(|(outstanding, i)| *outstanding < self.binds[*i].window)
+                .min_by_key(|(outstanding, _)| *outstanding);
+            match best {
+                None => break,
+                Some((_, i)) if self.binds[i].try_reserve() => {
+                    index = Some(i);
+                    break;
+                }
+                // Another route took that slot meanwhile: look again.
+                Some(_) => {}
+            }
+        }
+        let index = index.ok_or(None)?;
+        let token = self
+            .flow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_take(self.now_ns());
+        match token {
+            Ok(()) => Ok(index),
+            Err(wait) => {
+                self.binds[index].release();
+                Err(Some(now + Duration::from_nanos(wait)))
+            }
+        }
+    }
+
+    fn throttled(&self, sent_at: Instant) {
+        let sent_ns = u64::try_from(sent_at.duration_since(self.origin).as_nanos()).unwrap_or(0);
+        let mut flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
+        if flow.on_throttle(self.now_ns(), sent_ns) {
+            self.metrics.throttle_events.increment(1);
+            self.metrics.rate.set(flow.rate());
+            tracing::info!(carrier = %self.name, rate = flow.rate(), "throttled: pausing, rate lowered");
+        }
+    }
+
+    fn count_status(&self, status: CommandStatus) {
+        self.metrics.response(status);
+        *self
+            .by_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(status.0)
+            .or_default() += 1;
+    }
+
+    fn stats(&self) -> Value {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let c = &self.counters;
+        let (rate, paused, throttle_events) = {
+            let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
+            (flow.rate(), flow.is_paused(self.now_ns()), flow.reactions())
+        };
+        let statuses: serde_json::Map<String, Value> = self
+            .by_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(status, n)| (status_name(CommandStatus(*status)), json!(n)))
+            .collect();
+        let binds: Vec<Value> = self
+            .binds
+            .iter()
+            .enumerate()
+            .map(|(index, slot)| {
+                json!({
+                    "bind": index,
+                    "live": slot.is_live(),
+                    "outstanding": slot.outstanding.load(Ordering::Relaxed),
+                    "submits": get(&slot.submits),
+                    "bind_attempts": get(&slot.attempts),
+                    "bind_failures": get(&slot.failures),
+                    "reconnects": get(&slot.reconnects),
+                })
+            })
+            .collect();
+        json!({
+            "name": &*self.name,
+            "address": self.address,
+            "binds_up": self.live.load(Ordering::Relaxed),
+            "tps": self.config.tps,
+            "rate": (rate * 10.0).round() / 10.0,
+            "paused": paused,
+            "throttle_events": throttle_events,
+            "submits": get(&c.submits),
+            "accepted": get(&c.accepted),
+            "failed": get(&c.failed),
+            "throttled": get(&c.throttled),
+            "retries": get(&c.retries),
+            "failovers": get(&c.failovers),
+            "resubmitted_after_loss": get(&c.resubmitted_after_loss),
+            "timeouts": get(&c.timeouts),
+            "bind_attempts": get(&c.bind_attempts),
+            "bind_failures": get(&c.bind_failures),
+            "bind_rejections": get(&c.bind_rejections),
+            "reconnects": get(&c.reconnects),
+            "statuses": statuses,
+            "binds": binds,
+        })
+    }
+}
+
+/// Spec name of a status, or its hex value.
+pub(crate) fn status_name(status: CommandStatus) -> String {
+    status
+        .name()
+        .map_or_else(|| format!("{:#010x}", status.0), str::to_owned)
+}
+
+/// A submission on its way through the pool.
+#[derive(Debug)]
+struct Job {
+    submission: Submission,
+    /// Sends, all carriers (throttled ones included).
+    attempts: u32,
+    /// Failed attempts on the current carrier (throttles not counted).
+    carrier_attempts: u32,
+    /// The first position in the route's carrier list it may use.
+    min_carrier: usize,
+    last_status: CommandStatus,
+}
+
+/// What the pool shares between routes, completions and carriers.
+struct Shared {
+    carriers: Vec<Arc<Carrier>>,
+    events: Arc<dyn Events>,
+    /// Past the drain deadline: whatever comes back is not sent again.
+    closed: AtomicBool,
+}
+
+/// One route: lanes, retries, and the carriers in order of preference.
+struct Route {
+    name: Arc<str>,
+    /// Indices into `Shared::carriers`, preferred first.
+    carriers: Vec<usize>,
+    lanes: Mutex<Lanes<Job>>,
+    /// Jobs waiting for a retry, by due time.
+    retries: Mutex<BTreeMap<(Instant, u64), Job>>,
+    retry_seq: AtomicU64,
+    /// Jobs taken from the lanes and not ended (in flight or waiting for a retry).
+    held: AtomicUsize,
+    hold_cap: usize,
+    wake: Arc<Notify>,
+    metrics: RouteMetrics,
+    shared: Arc<Shared>,
+}
+
+/// Where a job may go now.
+enum Choice {
+    /// To the carrier at this position of the route.
+    Carrier(usize),
+    /// Nowhere yet (a preferred carrier is still binding, or none is up).
+    Wait,
+}
+
+/// What one dispatch step did.
+enum Step {
+    Sent,
+    Wait(Option<Instant>),
+}
+
+impl Route {
+    fn carrier(&self, position: usize) -> &Arc<Carrier> {
+        &self.shared.carriers[self.carriers[position]]
+    }
+
+    /// The first carrier from `min` on that is up, waiting for one still making its
+    /// first bind (so a slow primary does not send the first messages to the backup).
+    fn choose(&self, min: usize) -> Choice {
+        for position in min..self.carriers.len() {
+            let carrier = self.carrier(position);
+            if carrier.is_up() {
+                return Choice::Carrier(position);
+            }
+            if carrier.is_starting() {
+                return Choice::Wait;
+            }
+        }
+        Choice::Wait
+    }
+
+    fn set_depth(&self, lanes: &Lanes<Job>, class: Class) {
+        #[allow(clippy::cast_precision_loss)]
+        self.metrics.depth[class.index()].set(lanes.len(class) as f64);
+    }
+
+    /// Sends one job if a carrier can take it now.
+    fn step(self: &Arc<Self>, now: Instant) -> Step {
+        let mut wait: Option<Instant> = None;
+        let mut earliest = |t: Option<Instant>| {
+            if let Some(t) = t {
+                wait = Some(wait.map_or(t, |w| w.min(t)));
+            }
+        };
+        // Retries first: they are older than anything in the lanes.
+        {
+            let mut retries = self.retries.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(entry) = retries.first_entry() {
+                let due = entry.key().0;
+                if due > now {
+                    earliest(Some(due));
+                } else if let Choice::Carrier(position) = self.choose(entry.get().min_carrier) {
+                    match self.carrier(position).reserve(now) {
+                        Ok(bind) => {
+                            let job = entry.remove();
+                            drop(retries);
+                            self.send(job, position, bind);
+                            return Step::Sent;
+                        }
+                        Err(t) => earliest(t),
+                    }
+                }
+            }
+        }
+        if self.held.load(Ordering::Acquire) >= self.hold_cap {
+            return Step::Wait(wait);
+        }
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if lanes.is_empty() {
+            return Step::Wait(wait);
+        }
+        let Choice::Carrier(position) = self.choose(0) else {
+            return Step::Wait(wait);
+        };
+        match self.carrier(position).reserve(now) {
+            Ok(bind) => {
+                let Some((class, job)) = lanes.pop() else {
+                    self.carrier(position).binds[bind].release();
+                    return Step::Wait(wait);
+                };
+                self.set_depth(&lanes, class);
+                drop(lanes);
+                self.held.fetch_add(1, Ordering::AcqRel);
+                self.send(job, position, bind);
+                Step::Sent
+            }
+            Err(t) => {
+                earliest(t);
+                Step::Wait(wait)
+            }
+        }
+    }
+
+    /// Sends `job` through `bind` of the carrier at `position` (window slot and token
+    /// already taken).
+    fn send(self: &Arc<Self>, mut job: Job, position: usize, bind: usize) {
+        let carrier = Arc::clone(self.carrier(position));
+        let slot = &carrier.binds[bind];
+        let Some(link) = slot.link() else {
+            // The bind went down since the reservation: try again at once.
+            slot.release();
+            self.requeue(job, Instant::now());
+            return;
+        };
+        slot.submits.fetch_add(1, Ordering::Relaxed);
+        slot.metrics.submits.increment(1);
+        carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
+        job.attempts += 1;
+        let route = Arc::clone(self);
+        let body = Body::SubmitSm(job.submission.submit_sm.clone());
+        tokio::spawn(async move {
+            let sent_at = Instant::now();
+            let result = link.request(body).await;
+            carrier.binds[bind].release();
+            carrier.wake_routes();
+            route.complete(job, position, &carrier, result, sent_at);
+        });
+    }
+
+    /// Handles the end of one send.
+    fn complete(
+        &self,
+        mut job: Job,
+        position: usize,
+        carrier: &Carrier,
+        result: Result<Response, RequestError>,
+        sent_at: Instant,
+    ) {
+        let now = Instant::now();
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                carrier
+                    .metrics
+                    .latency
+                    .record(now.duration_since(sent_at).as_secs_f64());
+                carrier.count_status(status);
+                job.last_status = status;
+                match carrier.statuses.verdict(status) {
+                    Verdict::Done => {
+                        carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                        let message_id = response.message_id().cloned().unwrap_or_default();
+                        self.finish(job, position, OutcomeResult::Accepted { message_id });
+                    }
+                    Verdict::Throttled => {
+                        // Not an attempt: the carrier pauses and the message goes again.
+                        carrier.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                        carrier.throttled(sent_at);
+                        self.requeue(job, now);
+                    }
+                    Verdict::Transient => self.retry_or_fail_over(job, position, carrier, true),
+                    Verdict::Permanent => {
+                        carrier.counters.failed.fetch_add(1, Ordering::Relaxed);
+                        self.finish(
+                            job,
+                            position,
+                            OutcomeResult::Failed {
+                                status,
+                                reason: FailReason::Permanent,
+                            },
+                        );
+                    }
+                }
+            }
+            // Never sent (the bind closed first or refused it): not an attempt.
+            Err(RequestError::Closed | RequestError::Refused(_)) => {
+                job.attempts -= 1;
+                self.requeue(job, now);
+            }
+            Err(RequestError::Aborted { .. }) => {
+                // Sent, then the bind dropped: the carrier may have taken it. Sent again
+                // on another bind (at least once; a duplicate is possible).
+                carrier
+                    .counters
+                    .resubmitted_after_loss
+                    .fetch_add(1, Ordering::Relaxed);
+                carrier.metrics.resubmitted_after_loss.increment(1);
+                job.last_status = CommandStatus::ESME_RSYSERR;
+                self.retry_or_fail_over(job, position, carrier, false);
+            }
+            Err(RequestError::Timeout { .. } | RequestError::Undecodable { .. }) => {
+                carrier.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                job.last_status = CommandStatus::ESME_RSYSERR;
+                self.retry_or_fail_over(job, position, carrier, true);
+            }
+            Err(error) => {
+                // Cannot be encoded: no carrier will take it.
+                tracing::warn!(carrier = %carrier.name, %error, "submission cannot be sent");
+                carrier.counters.failed.fetch_add(1, Ordering::Relaxed);
+                self.finish(
+                    job,
+                    position,
+                    OutcomeResult::Failed {
+                        status: CommandStatus::ESME_RINVMSGLEN,
+                        reason: FailReason::Permanent,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A transient failure: another attempt after a backoff, or the next carrier, or
+    /// the end.
+    fn retry_or_fail_over(&self, mut job: Job, position: usize, carrier: &Carrier, wait: bool) {
+        job.carrier_attempts += 1;
+        let now = Instant::now();
+        if job.carrier_attempts < carrier.config.retry.max_attempts.max(1) {
+            carrier.counters.retries.fetch_add(1, Ordering::Relaxed);
+            carrier.metrics.retries.increment(1);
+            let delay = if wait {
+                backoff(carrier.config.retry.backoff, job.carrier_attempts)
+            } else {
+                Duration::ZERO
+            };
+            self.requeue(job, now + delay);
+        } else if position + 1 < self.carriers.len() {
+            carrier.counters.failovers.fetch_add(1, Ordering::Relaxed);
+            carrier.metrics.failovers.increment(1);
+            job.min_carrier = position + 1;
+            job.carrier_attempts = 0;
+            self.requeue(job, now);
+        } else {
+            carrier.counters.failed.fetch_add(1, Ordering::Relaxed);
+            let status = job.last_status;
+            self.finish(
+                job,
+                position,
+                OutcomeResult::Failed {
+                    status,
+                    reason: FailReason::Exhausted,
+                },
+            );
+        }
+    }
+
+    /// Puts a held job back, due at `due` (or ends it when the pool has closed).
+    fn requeue(&self, job: Job, due: Instant) {
+        if self.shared.closed.load(Ordering::Acquire) {
+            let position = job.min_carrier;
+            self.finish(job, position, shutdown_result());
+            return;
+        }
+        let seq = self.retry_seq.fetch_add(1, Ordering::Relaxed);
+        self.retries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((due, seq), job);
+        self.wake.notify_one();
+    }
+
+    /// Gives a held job its outcome.
+    fn finish(&self, job: Job, position: usize, result: OutcomeResult) {
+        self.held.fetch_sub(1, Ordering::AcqRel);
+        self.outcome(job, position, result);
+    }
+
+    fn outcome(&self, job: Job, position: usize, result: OutcomeResult) {
+        let position = position.min(self.carriers.len().saturating_sub(1));
+        self.shared.events.outcome(Outcome {
+            id: job.submission.id,
+            part: job.submission.part,
+            carrier: Arc::clone(&self.carrier(position).name),
+            result,
+            attempts: job.attempts,
+            failovers: u32::try_from(position).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// Whether nothing waits or is in flight.
+    fn is_idle(&self) -> bool {
+        self.held.load(Ordering::Acquire) == 0
+            && self
+                .lanes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_empty()
+    }
+
+    /// Ends everything still waiting with [`FailReason::Shutdown`].
+    fn abandon(&self) {
+        let queued = self
+            .lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain_all();
+        for job in queued {
+            self.outcome(job, 0, shutdown_result());
+        }
+        for class in Class::ALL {
+            self.metrics.depth[class.index()].set(0.0);
+        }
+        let retries =
+            std::mem::take(&mut *self.retries.lock().unwrap_or_else(PoisonError::into_inner));
+        for job in retries.into_values() {
+            let position = job.min_carrier;
+            self.finish(job, position, shutdown_result());
+        }
+    }
+
+    fn stats(&self) -> Value {
+        let lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        let queued: serde_json::Map<String, Value> = Class::ALL
+            .iter()
+            .map(|class| (class.as_str().to_owned(), json!(lanes.len(*class))))
+            .collect();
+        drop(lanes);
+        json!({
+            "name": &*self.name,
+            "carriers": self.carriers.iter().map(|i| &*self.shared.carriers[*i].name).collect::<Vec<_>>(),
+            "queued": queued,
+            "held": self.held.load(Ordering::Relaxed),
+            "retry_waiting": self.retries.lock().unwrap_or_else(PoisonError::into_inner).len(),
+        })
+    }
+}
+
+fn shutdown_result() -> OutcomeResult {
+    OutcomeResult::Failed {
+        status: CommandStatus::ESME_RSYSERR,
+        reason: FailReason::Shutdown,
+    }
+}
+
+/// The dispatcher of one route.
+async fn dispatch(route: Arc<Route>) {
+    let mut burst = 0_u32;
+    while !route.shared.closed.load(Ordering::Acquire) {
+        match route.step(Instant::now()) {
+            Step::Sent => {
+                // Let the completions and the connections run between long bursts.
+                burst += 1;
+                if burst >= 64 {
+                    burst = 0;
+                    tokio::task::yield_now().await;
+                }
+            }
+            Step::Wait(until) => {
+                burst = 0;
+                match until {
+                    Some(until) => {
+                        tokio::select! {
+                            () = route.wake.notified() => {}
+                            () = tokio::time::sleep_until(until) => {}
+                        }
+                    }
+                    None => route.wake.notified().await,
+                }
+            }
+        }
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    routes: Vec<Arc<Route>>,
+    route_names: HashMap<Arc<str>, usize>,
+    table: RouteTable,
+    stopping: AtomicBool,
+    stop: Shutdown,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    sims: Mutex<Vec<Sim>>,
+    drained: tokio::sync::Mutex<bool>,
+}
+
+impl Inner {
+    async fn drain(&self, deadline: Duration) {
+        let mut drained = self.drained.lock().await;
+        if *drained {
+            return;
+        }
+        self.stopping.store(true, Ordering::Release);
+        let end = Instant::now() + deadline;
+        while Instant::now() < end && !self.routes.iter().all(|r| r.is_idle()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.shared.closed.store(true, Ordering::Release);
+        for route in &self.routes {
+            route.abandon();
+            route.wake.notify_one();
+        }
+        // Unbind: answers to what is still in flight arrive first (up to the unbind
+        // timeout); what then comes back is ended as Shutdown.
+        self.stop.trigger();
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        let _ =
+            tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(tasks)).await;
+        let sims = std::mem::take(&mut *self.sims.lock().unwrap_or_else(PoisonError::into_inner));
+        for sim in sims {
+            let _ = sim.shutdown(Duration::from_secs(1)).await;
+        }
+        *drained = true;
+    }
+}
+
+/// Every carrier pool and route (see the module documentation of [`super`]).
+pub struct Carriers {
+    inner: Arc<Inner>,
+    watcher: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Carriers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carriers")
+            .field("carriers", &self.inner.shared.carriers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Carriers {
+    /// Starts a pool per carrier (`address = "sim"`: an in-process simulator on
+    /// 127.0.0.1) and a dispatcher per route; returns at once, binds come up in the
+    /// background. When `shutdown` fires the pool drains for 5 s.
+    ///
+    /// # Errors
+    /// [`StartError`]: a status override that does not parse, a route naming a missing
+    /// carrier, a simulator that cannot listen.
+    pub async fn start(
+        config: &Config,
+        events: Arc<dyn Events>,
+        shutdown: ShutdownSignal,
+    ) -> Result<Self, StartError> {
+        let stop = Shutdown::new();
+        let mut sims = Vec::new();
+        let mut carriers = Vec::new();
+        for carrier in &config.carriers {
+            let statuses =
+                StatusTable::new(&carrier.transient_statuses, &carrier.permanent_statuses)
+                    .map_err(|message| StartError::Status {
+                        carrier: carrier.name.clone(),
+                        message,
+                    })?;
+            let address = if carrier.address == "sim" {
+                let sim = Sim::start(SimConfig {
+                    listen: "127.0.0.1:0".to_owned(),
+                    ..SimConfig::default()
+                })
+                .await
+                .map_err(|cause| StartError::Sim {
+                    carrier: carrier.name.clone(),
+                    cause,
+                })?;
+                let address = sim.local_addr().to_string();
+                sims.push(sim);
+                address
+            } else {
+                carrier.address.clone()
+            };
+            let name: Arc<str> = Arc::from(carrier.name.as_str());
+            let origin = Instant::now();
+            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            let policy = ThrottlePolicy {
+                initial: nanos(carrier.throttle_backoff.initial),
+                max: nanos(carrier.throttle_backoff.max),
+                rate_decrease: carrier.throttle_backoff.rate_decrease.clamp(0.01, 1.0),
+                rate_increase: carrier.throttle_backoff.rate_increase.max(0.0),
+            };
+            let binds = carrier.binds.max(1);
+            let metrics = CarrierMetrics::new(&name);
+            metrics.rate.set(f64::from(carrier.tps));
+            carriers.push(Arc::new(Carrier {
+                binds: (0..binds)
+                    .map(|i| BindSlot::new(&name, i, carrier.window))
+                    .collect(),
+                name,
+                config: carrier.clone(),
+                address,
+                statuses,
+                flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
+                origin,
+                next_bind: AtomicUsize::new(0),
+                live: AtomicUsize::new(0),
+                starting: AtomicUsize::new(binds),
+                wakers: Mutex::new(Vec::new()),
+                counters: CarrierCounters::default(),
+                by_status: Mutex::new(BTreeMap::new()),
+                metrics,
+                events: Arc::clone(&events),
+            }));
+        }
+        let shared = Arc::new(Shared {
+            carriers,
+            events,
+            closed: AtomicBool::new(false),
+        });
+        let mut routes = Vec::new();
+        let mut route_names = HashMap::new();
+        for (index, route) in config.routes.iter().enumerate() {
+            let mut indices = Vec::new();
+            for name in &route.carriers {
+                let found = shared
+                    .carriers
+                    .iter()
+                    .position(|c| &*c.name == name.as_str())
+                    .ok_or_else(|| StartError::UnknownCarrier {
+                        route: route.name.clone(),
+                        carrier: name.clone(),
+                    })?;
+                indices.push(found);
+            }
+            let windows: usize = indices
+                .iter()
+                .map(|i| {
+                    shared.carriers[*i]
+                        .binds
+                        .iter()
+                        .map(|b| b.window)
+                        .sum::<usize>()
+                })
+                .sum();
+            let name: Arc<str> = Arc::from(route.name.as_str());
+            let wake = Arc::new(Notify::new());
+            for i in &indices {
+                shared.carriers[*i]
+                    .wakers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Arc::clone(&wake));
+            }
+            route_names.insert(Arc::clone(&name), index);
+            routes.push(Arc::new(Route {
+                metrics: RouteMetrics::new(&name),
+                name,
+                carriers: indices,
+                lanes: Mutex::new(Lanes::new(LANE_CAPACITY)),
+                retries: Mutex::new(BTreeMap::new()),
+                retry_seq: AtomicU64::new(0),
+                held: AtomicUsize::new(0),
+                hold_cap: windows * 2 + 64,
+                wake,
+                shared: Arc::clone(&shared),
+            }));
+        }
+        let mut tasks = Vec::new();
+        for carrier in &shared.carriers {
+            for index in 0..carrier.binds.len() {
+                tasks.push(tokio::spawn(bind::run(
+                    Arc::clone(carrier),
+                    index,
+                    stop.signal(),
+                )));
+            }
+        }
+        for route in &routes {
+            tasks.push(tokio::spawn(dispatch(Arc::clone(route))));
+        }
+        let inner = Arc::new(Inner {
+            shared,
+            routes,
+            route_names,
+            table: RouteTable::new(&config.routes),
+            stopping: AtomicBool::new(false),
+            stop,
+            tasks: Mutex::new(tasks),
+            sims: Mutex::new(sims),
+            drained: tokio::sync::Mutex::new(false),
+        });
+        let watcher = {
+            let inner = Arc::downgrade(&inner);
+            let mut shutdown = shutdown;
+            tokio::spawn(async move {
+                shutdown.wait().await;
+                if let Some(inner) = inner.upgrade() {
+                    inner.drain(SIGNAL_DRAIN).await;
+                }
+            })
+        };
+        Ok(Self { inner, watcher })
+    }
+
+    /// Routes and queues one segment; never blocks.
+    ///
+    /// # Errors
+    /// [`SubmitError::NoRoute`] (no prefix matches and no default route, or a named
+    /// route that does not exist), [`SubmitError::QueueFull`] (the route's lane for this
+    /// class is full; the submission is handed back), [`SubmitError::Stopping`].
+    pub fn submit(&self, submission: Submission) -> Result<(), SubmitError> {
+        let inner = &self.inner;
+        if inner.stopping.load(Ordering::Acquire) {
+            return Err(SubmitError::Stopping);
+        }
+        let index = match &submission.route {
+            Some(name) => inner.route_names.get(name).copied(),
+            None => std::str::from_utf8(&submission.submit_sm.destination_addr.addr)
+                .ok()
+                .and_then(|destination| inner.table.lookup(destination)),
+        };
+        let Some(route) = index.map(|i| &inner.routes[i]) else {
+            let what = submission.route.as_deref().map_or_else(
+                || {
+                    String::from_utf8_lossy(&submission.submit_sm.destination_addr.addr)
+                        .into_owned()
+                },
+                |name| format!("(route {name})"),
+            );
+            return Err(SubmitError::NoRoute(what));
+        };
+        let class = submission.class;
+        let job = Job {
+            submission,
+            attempts: 0,
+            carrier_attempts: 0,
+            min_carrier: 0,
+            last_status: CommandStatus::ESME_RSYSERR,
+        };
+        let mut lanes = route.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(job) = lanes.push(class, job) {
+            return Err(SubmitError::QueueFull {
+                route: Arc::clone(&route.name),
+                submission: Box::new(job.submission),
+            });
+        }
+        route.set_depth(&lanes, class);
+        drop(lanes);
+        route.wake.notify_one();
+        Ok(())
+    }
+
+    /// Stops taking submissions, sends what is queued and waits for what is in flight
+    /// until `deadline`, ends the rest with [`FailReason::Shutdown`], then unbinds.
+    pub async fn drain(&self, deadline: Duration) {
+        self.inner.drain(deadline).await;
+    }
+
+    /// Counters per carrier and bind, queues per route.
+    #[must_use]
+    pub fn stats(&self) -> Value {
+        json!({
+            "carriers": self.inner.shared.carriers.iter().map(|c| c.stats()).collect::<Vec<_>>(),
+            "routes": self.inner.routes.iter().map(|r| r.stats()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Drop for Carriers {
+    fn drop(&mut self) {
+        self.watcher.abort();
+        self.inner.shared.closed.store(true, Ordering::Release);
+        for route in &self.inner.routes {
+            route.wake.notify_one();
+        }
+        self.inner.stop.trigger();
+    }
+}

@@ -1,0 +1,91 @@
+//! Destination → route: the longest matching prefix over every route's prefixes, the
+//! default route otherwise.
+
+use std::collections::HashMap;
+
+use crate::config::RouteConfig;
+
+/// E.164 numbers have at most 15 digits.
+const MAX_DIGITS: usize = 15;
+
+/// The prefix table.
+#[derive(Debug, Default)]
+pub(crate) struct RouteTable {
+    by_prefix: HashMap<Box<str>, usize>,
+    longest: usize,
+    default: Option<usize>,
+}
+
+impl RouteTable {
+    /// From the routes, indexed as given. A prefix in two routes (a validation error)
+    /// goes to the first.
+    pub(crate) fn new(routes: &[RouteConfig]) -> Self {
+        let mut table = Self::default();
+        for (index, route) in routes.iter().enumerate() {
+            for prefix in route.all_prefixes() {
+                let prefix = digits(&prefix).to_owned();
+                table.longest = table.longest.max(prefix.len());
+                table.by_prefix.entry(prefix.into()).or_insert(index);
+            }
+            if route.default && table.default.is_none() {
+                table.default = Some(index);
+            }
+        }
+        table
+    }
+
+    /// The route of a destination address (`+8613812345678`, `008613…`, `8613…`).
+    pub(crate) fn lookup(&self, destination: &str) -> Option<usize> {
+        let number = digits(destination);
+        let longest = number.len().min(self.longest).min(MAX_DIGITS);
+        (1..=longest)
+            .rev()
+            .find_map(|len| number.get(..len).and_then(|p| self.by_prefix.get(p)))
+            .copied()
+            .or(self.default)
+    }
+}
+
+/// Without `+` or an international `00`.
+fn digits(number: &str) -> &str {
+    let number = number.trim();
+    number
+        .strip_prefix('+')
+        .or_else(|| number.strip_prefix("00"))
+        .unwrap_or(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(name: &str, prefixes: &[&str], default: bool) -> RouteConfig {
+        RouteConfig {
+            name: name.to_owned(),
+            prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            operators: Vec::new(),
+            default,
+            carriers: vec!["c".to_owned()],
+        }
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let table = RouteTable::new(&[
+            route("cn", &["86"], false),
+            route("cmcc", &["86138", "86139"], false),
+            route("rest", &[], true),
+        ]);
+        assert_eq!(table.lookup("+8613812345678"), Some(1));
+        assert_eq!(table.lookup("008613912345678"), Some(1));
+        assert_eq!(table.lookup("8615012345678"), Some(0));
+        assert_eq!(table.lookup("4479460000"), Some(2));
+    }
+
+    #[test]
+    fn no_default_no_route() {
+        let table = RouteTable::new(&[route("cn", &["86"], false)]);
+        assert_eq!(table.lookup("4479460000"), None);
+        assert_eq!(table.lookup(""), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! Retries, failover and permanent failures, against in-process simulators.
+
+mod carrier_support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use carrier_support::{carrier, config, start, submit_many};
+use smppgate::carrier::{Class, FailReason, OutcomeResult};
+use smppgate::sim::faults::parse_error_rate;
+use smppgate::sim::{Faults, Sim, SimConfig};
+use smppgate_protocol::command_status::CommandStatus;
+
+async fn sim(password: Option<&str>, faults: Faults) -> Sim {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        password: password.map(str::to_owned),
+        faults,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim")
+}
+
+fn erroring(status: &str) -> Faults {
+    Faults {
+        error_rate: parse_error_rate(&format!("{status}=100")).unwrap(),
+        ..Faults::default()
+    }
+}
+
+#[tokio::test]
+async fn a_primary_that_refuses_binds_sends_everything_to_the_backup() {
+    let primary = sim(Some("other"), Faults::default()).await;
+    let backup = sim(None, Faults::default()).await;
+    let (carriers, recorder) = start(&config(vec![
+        carrier("primary", &primary.local_addr().to_string(), 1_000, 2, 16),
+        carrier("backup", &backup.local_addr().to_string(), 1_000, 2, 16),
+    ]))
+    .await;
+    submit_many(&carriers, 0, 200, Class::Notification);
+    recorder.wait_for(200, Duration::from_secs(10)).await;
+    recorder.assert_all_accepted(200);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "backup");
+        assert_eq!(outcome.failovers, 1);
+        assert_eq!(outcome.attempts, 1);
+    }
+    let stats = carriers.stats();
+    let p = &stats["carriers"][0];
+    println!("primary: {p}");
+    assert_eq!(p["binds_up"], 0);
+    assert_eq!(p["submits"], 0);
+    // One refused bind per slot, then a long back-off: no loop.
+    assert_eq!(p["bind_rejections"], 2);
+    assert_eq!(p["bind_attempts"], 2);
+    assert_eq!(primary.counters().submits.load(Ordering::Relaxed), 0);
+    assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 200);
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_then_fail_over() {
+    let primary = sim(None, erroring("ESME_RSYSERR")).await;
+    let backup = sim(None, Faults::default()).await;
+    let (carriers, recorder) = start(&config(vec![
+        carrier("primary", &primary.local_addr().to_string(), 1_000, 1, 16),
+        carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    submit_many(&carriers, 0, 50, Class::Otp);
+    recorder.wait_for(50, Duration::from_secs(10)).await;
+    recorder.assert_all_accepted(50);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "backup");
+        // max_attempts = 3 on the primary, then one on the backup.
+        assert_eq!(outcome.attempts, 4, "{outcome:?}");
+        assert_eq!(outcome.failovers, 1);
+    }
+    assert_eq!(primary.counters().submits.load(Ordering::Relaxed), 150);
+    assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 50);
+    let stats = carriers.stats();
+    assert_eq!(stats["carriers"][0]["retries"], 100);
+    assert_eq!(stats["carriers"][0]["failovers"], 50);
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn transient_errors_everywhere_end_exhausted() {
+    let only = sim(None, erroring("ESME_RSYSERR")).await;
+    let (carriers, recorder) = start(&config(vec![carrier(
+        "only",
+        &only.local_addr().to_string(),
+        1_000,
+        1,
+        16,
+    )]))
+    .await;
+    submit_many(&carriers, 0, 10, Class::Otp);
+    recorder.wait_for(10, Duration::from_secs(10)).await;
+    for (_, outcome) in recorder.all() {
+        assert_eq!(
+            outcome.result,
+            OutcomeResult::Failed {
+                status: CommandStatus::ESME_RSYSERR,
+                reason: FailReason::Exhausted
+            }
+        );
+        assert_eq!(outcome.attempts, 3);
+    }
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_permanent_error_is_not_retried() {
+    let primary = sim(None, erroring("ESME_RINVDSTADR")).await;
+    let backup = sim(None, Faults::default()).await;
+    let (carriers, recorder) = start(&config(vec![
+        carrier("primary", &primary.local_addr().to_string(), 1_000, 1, 16),
+        carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    submit_many(&carriers, 0, 20, Class::Notification);
+    recorder.wait_for(20, Duration::from_secs(10)).await;
+    for (_, outcome) in recorder.all() {
+        assert_eq!(
+            outcome.result,
+            OutcomeResult::Failed {
+                status: CommandStatus::ESME_RINVDSTADR,
+                reason: FailReason::Permanent
+            }
+        );
+        assert_eq!(outcome.attempts, 1);
+        assert_eq!(&*outcome.carrier, "primary");
+    }
+    assert_eq!(primary.counters().submits.load(Ordering::Relaxed), 20);
+    assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 0);
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_carrier_override_makes_a_status_permanent() {
+    let primary = sim(None, erroring("ESME_RSYSERR")).await;
+    let mut only = carrier("only", &primary.local_addr().to_string(), 1_000, 1, 16);
+    only.permanent_statuses = vec!["0x08".to_owned()];
+    let (carriers, recorder) = start(&config(vec![only])).await;
+    submit_many(&carriers, 0, 5, Class::Notification);
+    recorder.wait_for(5, Duration::from_secs(10)).await;
+    for (_, outcome) in recorder.all() {
+        assert!(matches!(
+            outcome.result,
+            OutcomeResult::Failed {
+                reason: FailReason::Permanent,
+                ..
+            }
+        ));
+        assert_eq!(outcome.attempts, 1);
+    }
+    carriers.drain(Duration::from_secs(5)).await;
+}

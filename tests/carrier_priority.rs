@@ -1,0 +1,84 @@
+//! With marketing filling a route at its TPS, an OTP waits for about one send slot, not
+//! behind the campaign.
+
+mod carrier_support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use carrier_support::{carrier, config, start, submission, submit_many};
+use smppgate::carrier::Class;
+use smppgate::sim::{Sim, SimConfig};
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_overtakes_a_saturating_campaign() {
+    let tps = 200;
+    let slot = Duration::from_secs(1) / tps;
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let (carriers, recorder) = start(&config(vec![carrier(
+        "c",
+        &sim.local_addr().to_string(),
+        tps,
+        2,
+        16,
+    )]))
+    .await;
+    let mut submitted: HashMap<u64, Instant> = HashMap::new();
+    // Baseline: OTPs on an idle route.
+    for id in 0..20 {
+        submitted.insert(id, Instant::now());
+        carriers.submit(submission(id, 0, Class::Otp)).unwrap();
+        recorder
+            .wait_for(id as usize + 1, Duration::from_secs(5))
+            .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A campaign of 1 000 (5 s at 200 TPS), and OTPs every 23 ms meanwhile.
+    submit_many(&carriers, 10_000, 1_000, Class::Marketing);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in 100..250 {
+        submitted.insert(id, Instant::now());
+        carriers.submit(submission(id, 0, Class::Otp)).unwrap();
+        tokio::time::sleep(Duration::from_millis(23)).await;
+    }
+    recorder.wait_for(1_170, Duration::from_secs(20)).await;
+    recorder.assert_all_accepted(1_170);
+    let latency = |range: std::ops::Range<u64>| {
+        let mut waits: Vec<Duration> = recorder
+            .all()
+            .iter()
+            .filter(|(_, o)| range.contains(&o.id))
+            .map(|(at, o)| at.duration_since(submitted[&o.id]))
+            .collect();
+        waits.sort();
+        waits
+    };
+    let idle = latency(0..20);
+    let busy = latency(100..250);
+    let marketing_left = recorder
+        .all()
+        .iter()
+        .filter(|(at, o)| o.id >= 10_000 && *at > submitted[&249])
+        .count();
+    let base = idle[idle.len() / 2];
+    let p99 = busy[busy.len() * 99 / 100];
+    let added = p99.saturating_sub(base);
+    println!(
+        "OTP submit→accepted: idle median {base:?}; under a saturating campaign p50 {:?}, p99 {p99:?}, max {:?}; added wait p99 {added:?} = {:.2} send slots of {slot:?} ({marketing_left} marketing still queued after the last OTP)",
+        busy[busy.len() / 2],
+        busy[busy.len() - 1],
+        added.as_secs_f64() / slot.as_secs_f64(),
+    );
+    // The campaign was still running when the last OTP went.
+    assert!(marketing_left > 0);
+    // One slot is 5 ms; allow scheduling noise on a busy machine (a FIFO would add
+    // seconds here).
+    assert!(added <= slot * 3, "added wait p99 {added:?}");
+    carriers.drain(Duration::from_secs(5)).await;
+}
