@@ -60,6 +60,19 @@ impl Gateway {
     /// Store, carrier or listener failures, each naming what failed.
     pub async fn start(config: Config, shutdown: ShutdownSignal) -> anyhow::Result<Self> {
         let store = open_store(&config)?;
+        Self::start_with_store(config, store, shutdown).await
+    }
+
+    /// As [`Gateway::start`], on a store opened by the caller (tests inject faults here;
+    /// a networked backend would come in this way).
+    ///
+    /// # Errors
+    /// As [`Gateway::start`].
+    pub async fn start_with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        shutdown: ShutdownSignal,
+    ) -> anyhow::Result<Self> {
         let group = GroupCommit::start(Arc::clone(&store), config.store.max_batch.max(1));
         let (core, events) = Core::new(config, Arc::clone(&store), group)?;
         let core = Arc::new(core);
