@@ -1,0 +1,247 @@
+//! Hostile and faulty conditions around `smppgate serve`: idle and excess connections,
+//! password guessing, per-account TPS, submit before bind, a failing store — each with
+//! the exact status, and bound clients keep working.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use smppgate::config::{AccountConfig, Config};
+use smppgate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
+use smppgate::gateway::Gateway;
+use smppgate::shutdown::Shutdown;
+use smppgate::store::memory::MemoryStore;
+use smppgate::store::{ListFilter, MessageRecord, Millis, Op, OutboxItem, Store, StoreError};
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
+use smppgate_protocol::types::Address;
+
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+fn config() -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.store.path = ":memory:".into();
+    config
+}
+
+async fn start(config: Config) -> Gateway {
+    Gateway::start(config, Shutdown::new().signal())
+        .await
+        .expect("gateway starts")
+}
+
+async fn bind(
+    gateway: &Gateway,
+    id: &str,
+    pw: &str,
+) -> Result<(EsmeClient, Inbound), ConnectError> {
+    within(
+        "bind",
+        EsmeClient::connect(&gateway.local_addr().to_string(), EsmeConfig::new(id, pw)),
+    )
+    .await
+}
+
+fn message() -> SubmitSm {
+    SubmitSm {
+        source_addr: Address::international("10690000"),
+        destination_addr: Address::international("8613800138000"),
+        short_message: Bytes::from_static(b"hello"),
+        ..SubmitSm::default()
+    }
+}
+
+/// Reads until EOF or `limit`; returns whether the peer closed.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 64];
+    matches!(stream.read(&mut buf), Ok(0) | Err(_)) && {
+        // Err on timeout means not closed.
+        stream
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        matches!(stream.read(&mut buf), Ok(0))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_excess_connections_are_closed_and_bound_clients_keep_working() {
+    let mut config = config();
+    config.server.idle_timeout = Duration::from_secs(1);
+    config.server.max_connections = 4;
+    let gateway = start(config).await;
+    let addr = gateway.local_addr();
+    let (client, _inbound) = bind(&gateway, "demo", "demo").await.expect("bind");
+    // Three idle sockets fill the limit; a fourth is closed at once.
+    let idle: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut excess = TcpStream::connect(addr).unwrap();
+    assert!(
+        closed_within(&mut excess, Duration::from_millis(500)),
+        "a connection over max_connections stayed open"
+    );
+    // The idle ones are closed after idle_timeout (never bound).
+    let started = Instant::now();
+    for mut socket in idle {
+        assert!(
+            closed_within(&mut socket, Duration::from_secs(5)),
+            "an idle socket stayed open"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        within("submit", client.submit(message()))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_locks_the_address_out() {
+    let mut config = config();
+    config.server.lockout_failures = 3;
+    let gateway = start(config).await;
+    let (client, _inbound) = bind(&gateway, "demo", "demo").await.expect("bind");
+    for _ in 0..3 {
+        match bind(&gateway, "demo", "guess").await {
+            Err(ConnectError::BindRefused { status, .. }) => {
+                assert_eq!(status, CommandStatus::ESME_RINVPASWD);
+            }
+            other => panic!("expected RINVPASWD, got {:?}", other.map(|_| ())),
+        }
+    }
+    // Locked out: even the right password is refused now.
+    match bind(&gateway, "demo", "demo").await {
+        Err(ConnectError::BindRefused { status, .. }) => {
+            assert_eq!(status, CommandStatus::ESME_RBINDFAIL);
+        }
+        other => panic!("expected RBINDFAIL, got {:?}", other.map(|_| ())),
+    }
+    // The client bound before the flood is not hurt.
+    assert!(
+        within("submit", client.submit(message()))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_tps_above_the_limit_is_throttled() {
+    let mut config = config();
+    config.accounts.push(AccountConfig {
+        system_id: "slow".into(),
+        tps: 20,
+        ..config.accounts[0].clone()
+    });
+    let gateway = start(config).await;
+    let (client, _inbound) = bind(&gateway, "slow", "demo").await.expect("bind");
+    let results = futures::future::join_all((0..60).map(|_| client.submit(message()))).await;
+    let statuses: Vec<CommandStatus> = results.into_iter().map(|r| r.unwrap().status()).collect();
+    let ok = statuses.iter().filter(|s| s.is_ok()).count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == CommandStatus::ESME_RTHROTTLED)
+        .count();
+    assert_eq!(ok + throttled, 60, "{statuses:?}");
+    assert!((1..=25).contains(&ok), "{ok} accepted in a burst at 20 TPS");
+    assert!(throttled >= 35);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_before_bind_gets_rinvbndsts() {
+    let gateway = start(config()).await;
+    let mut socket = TcpStream::connect(gateway.local_addr()).unwrap();
+    let pdu = Pdu::new(7, Body::SubmitSm(message()));
+    let bytes = smppgate_protocol::codec::encode_to_bytes(&pdu).unwrap();
+    socket.write_all(&bytes).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut header = [0u8; 16];
+    socket.read_exact(&mut header).unwrap();
+    let command_id = u32::from_be_bytes(header[4..8].try_into().unwrap());
+    let status = u32::from_be_bytes(header[8..12].try_into().unwrap());
+    let sequence = u32::from_be_bytes(header[12..16].try_into().unwrap());
+    assert_eq!(command_id, 0x8000_0004, "submit_sm_resp");
+    assert_eq!(CommandStatus(status), CommandStatus::ESME_RINVBNDSTS);
+    assert_eq!(sequence, 7);
+}
+
+/// A store whose commits fail while `failing` is set (a full disk).
+#[derive(Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    failing: AtomicBool,
+}
+
+impl Store for FlakyStore {
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::new("No space left on device (injected)"));
+        }
+        self.inner.commit(ops)
+    }
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.inner.get(id)
+    }
+    fn by_carrier_id(&self, carrier: &str, id: &str) -> Result<Option<(u64, u16)>, StoreError> {
+        self.inner.by_carrier_id(carrier, id)
+    }
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.pending()
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.list(filter)
+    }
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.inner.outbox(account, limit)
+    }
+    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        self.inner.expire(before)
+    }
+    fn max_id(&self) -> Result<u64, StoreError> {
+        self.inner.max_id()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_store_answers_rsyserr_acknowledges_nothing_and_recovers() {
+    let store = Arc::new(FlakyStore::default());
+    let gateway =
+        Gateway::start_with_store(config(), Arc::clone(&store) as _, Shutdown::new().signal())
+            .await
+            .expect("gateway");
+    let (client, _inbound) = bind(&gateway, "demo", "demo").await.expect("bind");
+    assert!(
+        within("submit", client.submit(message()))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    store.failing.store(true, Ordering::SeqCst);
+    for _ in 0..5 {
+        let response = within("submit while failing", client.submit(message()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), CommandStatus::ESME_RSYSERR);
+    }
+    // Nothing acknowledged was lost; nothing refused was stored.
+    assert_eq!(store.inner.list(&ListFilter::default()).unwrap().len(), 1);
+    store.failing.store(false, Ordering::SeqCst);
+    let response = within("submit after recovery", client.submit(message()))
+        .await
+        .unwrap();
+    assert!(response.is_ok(), "{}", response.status());
+    assert_eq!(store.inner.list(&ListFilter::default()).unwrap().len(), 2);
+    assert_eq!(gateway.core().stats.to_json()["accepted"], 2);
+}
