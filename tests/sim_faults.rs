@@ -306,6 +306,70 @@ async fn receipt_bind_same_never_uses_another_bind() {
     assert_eq!(sim.counters().receipts_dropped.load(Ordering::Relaxed), 1);
 }
 
+/// Submits `n` messages asking for receipts, 64 at a time; returns their message ids.
+async fn submit_with_receipts(client: &EsmeClient, n: usize) -> Vec<Bytes> {
+    futures::stream::iter(0..n)
+        .map(|_| async {
+            let response = client.submit(message(true)).await.expect("response");
+            assert!(response.is_ok(), "{:?}", response.status());
+            response.message_id().expect("message_id").clone()
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn no_receipt_is_lost_when_the_receiver_bind_drops_and_comes_back() {
+    let sim = sim_with(20, Faults::default()).await;
+    // The first bind takes its receipts but never answers them, then drops: every one of
+    // them is on the wire, waiting for room in its window, or still waiting for its delay.
+    let mut silent = EsmeConfig::new("carrier-test", "x");
+    silent.auto_respond = false;
+    let (first, mut first_inbound) = within(
+        "bind",
+        EsmeClient::connect(&sim.local_addr().to_string(), silent),
+    )
+    .await
+    .unwrap();
+    let mut ids = submit_with_receipts(&first, 1_000).await;
+    let mut held = Vec::new();
+    while held.len() < 64 {
+        held.push(
+            within("first receipts", first_inbound.recv())
+                .await
+                .unwrap(),
+        );
+    }
+    first.link().close().await;
+    drop(held);
+    // Nobody bound for a while: the receipts wait.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (second, mut second_inbound) = bind(&sim).await;
+    ids.extend(submit_with_receipts(&second, 1_000).await);
+    let mut missing: std::collections::HashSet<Bytes> = ids.into_iter().collect();
+    assert_eq!(missing.len(), 2_000);
+    within("every receipt", async {
+        while !missing.is_empty() {
+            let request = second_inbound.recv().await.expect("inbound open");
+            let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+            missing.remove(receipt.id().unwrap_or_default().as_bytes());
+        }
+    })
+    .await;
+    let counters = sim.counters();
+    // The sim counts a receipt once its deliver_sm_resp is back, just after the client
+    // has read it.
+    within("receipts acked", async {
+        while counters.receipts_acked.load(Ordering::Relaxed) < 2_000 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(counters.receipts_dropped.load(Ordering::Relaxed), 0);
+    assert!(counters.receipts_retried.load(Ordering::Relaxed) >= 1_000);
+}
+
 #[tokio::test]
 async fn receipt_format_tlv_and_weighted_states() {
     let sim = sim_with(

@@ -75,7 +75,8 @@ pub enum ReceiptBind {
     Any,
     /// Only the submitting bind (dropped when it cannot receive).
     Same,
-    /// A different receiver bind of the same system_id (dropped when there is none).
+    /// A different receiver bind of the same system_id (kept and retried until there is
+    /// one).
     Other,
 }
 

@@ -17,13 +17,12 @@ use smppgate_protocol::text::TextConfig;
 use smppgate_protocol::text::coding;
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
 use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery, SmppTime};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::counters::{Counters, add, bump};
 use super::faults::{self, Faults, ReceiptFormat, ReceiptIdStyle};
 use super::gcra::Gcra;
-use super::receipts::{self, ReceiptJob};
+use super::receipts::{self, ReceiptJob, ReceiptQueue};
 use super::{IdFormat, SimConfig, clock};
 use crate::smsc::{
     BindRequest, MessageId, Registry, Reply, SessionHandle, SessionInfo, SmscHandler,
@@ -78,7 +77,7 @@ pub struct SimHandler {
     origin: Instant,
     /// ms since `origin` + 1 at which recent ids were issued (0: none).
     issued_at: Box<[AtomicU64]>,
-    receipts: mpsc::Sender<ReceiptJob>,
+    receipts: ReceiptQueue,
 }
 
 /// One message: its id and when it was issued.
@@ -88,7 +87,7 @@ struct Issued {
 }
 
 impl SimHandler {
-    pub(crate) fn new(config: &SimConfig, receipts: mpsc::Sender<ReceiptJob>) -> Self {
+    pub(crate) fn new(config: &SimConfig, receipts: ReceiptQueue) -> Self {
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -271,10 +270,11 @@ impl SimHandler {
         let registry = self.registry.get().cloned();
         let counters = Arc::clone(&self.counters);
         let bind = self.faults.receipt_bind;
+        let queue = self.receipts.clone();
         Reply::Later(Box::pin(async move {
             if let Some(registry) = registry {
                 for job in now {
-                    receipts::deliver(job, &registry, bind, &counters).await;
+                    receipts::deliver_now(job, &registry, bind, &counters, &queue).await;
                 }
             }
             let d = delay.sample();
@@ -353,6 +353,7 @@ impl SimHandler {
             connection_id: session.connection_id,
             system_id: session.system_id.clone(),
             deliver_sm,
+            retries: 0,
         }
     }
 
@@ -369,7 +370,7 @@ impl SimHandler {
         let before = self.faults.receipt_before_resp;
         if registered_delivery.wants_receipt()
             && !before
-            && self.receipts.capacity() < recipients.len()
+            && !self.receipts.reserve(recipients.len())
         {
             bump(&self.counters.receipts_dropped);
             return (Err(CommandStatus::ESME_RMSGQFUL), Vec::new());
@@ -388,7 +389,7 @@ impl SimHandler {
                 let job = self.build_receipt(session, &issued, source, recipient);
                 if before {
                     now.push(job);
-                } else if self.receipts.try_send(job).is_err() {
+                } else if !self.receipts.push(job) {
                     bump(&self.counters.receipts_dropped);
                 }
             }
