@@ -512,6 +512,62 @@ async fn silent_after_stops_answering_but_keeps_the_socket() {
 }
 
 #[tokio::test]
+async fn silent_after_leaves_enquire_link_and_unbind_unanswered_too() {
+    let sim = sim_with(
+        0,
+        Faults {
+            silent_after: Some(2),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let mut raw = tokio::net::TcpStream::connect(sim.local_addr())
+        .await
+        .unwrap();
+    let bind = Bind {
+        system_id: Bytes::from_static(b"raw"),
+        password: Bytes::from_static(b"x"),
+        interface_version: 0x34,
+        ..Bind::default()
+    };
+    write_pdu(&mut raw, &Pdu::new(1, Body::BindTransceiver(bind))).await;
+    assert!(
+        within("bind_resp", read_pdu(&mut raw))
+            .await
+            .command_status
+            .is_ok()
+    );
+    // Before the silence: enquire_link and two submits answered.
+    write_pdu(&mut raw, &Pdu::new(2, Body::EnquireLink)).await;
+    assert_eq!(
+        within("enquire_link_resp", read_pdu(&mut raw)).await.body,
+        Body::EnquireLinkResp
+    );
+    for seq in 3..5 {
+        write_pdu(&mut raw, &Pdu::new(seq, Body::SubmitSm(message(false)))).await;
+        assert_eq!(
+            within("submit_sm_resp", read_pdu(&mut raw))
+                .await
+                .sequence_number,
+            seq
+        );
+    }
+    // The third submit starts the silence; then neither enquire_link nor unbind is answered.
+    write_pdu(&mut raw, &Pdu::new(5, Body::SubmitSm(message(false)))).await;
+    write_pdu(&mut raw, &Pdu::new(6, Body::EnquireLink)).await;
+    write_pdu(&mut raw, &Pdu::new(7, Body::Unbind)).await;
+    let mut byte = [0_u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(2), raw.read(&mut byte)).await;
+    assert!(read.is_err(), "the silent sim wrote or closed: {read:?}");
+    // Still open on both sides.
+    write_pdu(&mut raw, &Pdu::new(8, Body::EnquireLink)).await;
+    let counters = sim.counters();
+    assert_eq!(counters.sessions_active.load(Ordering::Relaxed), 1);
+    assert_eq!(counters.connections_closed.load(Ordering::Relaxed), 0);
+    assert_eq!(counters.silent.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn disconnect_rate_drops_connections() {
     let sim = sim_with(
         0,

@@ -84,6 +84,9 @@ pub(crate) enum Handling {
         /// Answer `ESME_ROK` on hand-over.
         auto: bool,
     },
+    /// Never answer it, nor anything after it: the session is muted
+    /// ([`Session::mute`]), enquire_link and unbind included, and the socket stays open.
+    Silence,
 }
 
 /// What differs between the ESME and the SMSC side.
@@ -542,6 +545,7 @@ where
                     }
                 }));
             }
+            Handling::Silence => self.session.mute(),
             Handling::Forward { auto } => {
                 if self.inbound.is_none() {
                     self.respond(

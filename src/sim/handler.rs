@@ -252,7 +252,7 @@ impl SimHandler {
             Gate::Fail(status) => (Err(status), Vec::new()),
             Gate::Silent => {
                 bump(&self.counters.silent);
-                return Reply::Later(Box::pin(futures::future::pending()));
+                return Reply::Silence;
             }
             Gate::Closing => return Reply::Later(Box::pin(futures::future::pending())),
             Gate::Drop(handle) => {
