@@ -80,10 +80,12 @@ pub struct SimHandler {
     receipts: ReceiptQueue,
 }
 
-/// One message: its id and when it was issued.
+/// One message: its id (as a number and as written in submit_sm_resp) and the start of
+/// its text (for the receipt).
 struct Issued {
     id: u64,
-    text: Bytes,
+    written: String,
+    text: String,
 }
 
 impl SimHandler {
@@ -142,10 +144,6 @@ impl SimHandler {
         &self.faults
     }
 
-    fn format_id(&self, id: u64) -> Bytes {
-        Bytes::from(self.id_string(id, self.id_format))
-    }
-
     fn id_string(&self, id: u64, format: IdFormat) -> String {
         let width = self.faults.id_len;
         match format {
@@ -178,11 +176,11 @@ impl SimHandler {
     }
 
     /// The ids written in a receipt's text and TLV.
-    fn receipt_ids(&self, id: u64) -> (String, String) {
+    fn receipt_ids(&self, issued: &Issued) -> (String, String) {
+        let id = issued.id;
         match (self.faults.receipt_id_style, self.id_format) {
             (ReceiptIdStyle::Same, _) | (_, IdFormat::Uuid) => {
-                let s = self.id_string(id, self.id_format);
-                (s.clone(), s)
+                (issued.written.clone(), issued.written.clone())
             }
             (ReceiptIdStyle::DecInTextHexInTlv, _) => (
                 self.id_string(id, IdFormat::Dec),
@@ -302,7 +300,7 @@ impl SimHandler {
     ) -> ReceiptJob {
         let now = clock::utc_now();
         let state = faults::pick(&self.faults.receipt_states).unwrap_or(MessageState::Delivered);
-        let (text_id, tlv_id) = self.receipt_ids(issued.id);
+        let (text_id, tlv_id) = self.receipt_ids(issued);
         let mut builder = ReceiptBuilder::new(text_id, state);
         builder.submit_date = Some(now);
         builder.done_date = Some(now);
@@ -312,7 +310,7 @@ impl SimHandler {
             MessageState::Rejected => 11,
             _ => 100,
         };
-        builder.text = String::from_utf8_lossy(&issued.text).into_owned();
+        builder.text.clone_from(&issued.text);
         let format = self.faults.receipt_format;
         let tlvs = if format == ReceiptFormat::Text {
             Tlvs::default()
@@ -365,7 +363,7 @@ impl SimHandler {
         registered_delivery: RegisteredDelivery,
         source: &Address,
         recipients: &[&Address],
-        text: impl FnOnce() -> Bytes,
+        text: impl FnOnce() -> String,
     ) -> (Result<MessageId, CommandStatus>, Vec<ReceiptJob>) {
         let before = self.faults.receipt_before_resp;
         if registered_delivery.wants_receipt()
@@ -375,12 +373,14 @@ impl SimHandler {
             bump(&self.counters.receipts_dropped);
             return (Err(CommandStatus::ESME_RMSGQFUL), Vec::new());
         }
+        let id = self.issue();
         let issued = Issued {
-            id: self.issue(),
+            id,
+            written: self.id_string(id, self.id_format),
             text: if registered_delivery.wants_receipt() {
                 text()
             } else {
-                Bytes::new()
+                String::new()
             },
         };
         let mut now = Vec::new();
@@ -394,20 +394,22 @@ impl SimHandler {
                 }
             }
         }
-        (Ok(self.format_id(issued.id)), now)
+        (Ok(Bytes::from(issued.written)), now)
     }
 }
 
 /// The first characters of a message, printable ASCII only (the receipt's `text:`).
-fn receipt_text(data_coding: u8, esm_class: EsmClass, user_data: &[u8]) -> Bytes {
-    let text = coding::decode_user_data(data_coding, esm_class.0, user_data, TextConfig::default())
-        .unwrap_or_default();
-    let text: String = text
-        .chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .take(20)
-        .collect();
-    Bytes::from(text)
+fn receipt_text(data_coding: u8, esm_class: EsmClass, user_data: &[u8]) -> String {
+    let mut text =
+        coding::decode_user_data(data_coding, esm_class.0, user_data, TextConfig::default())
+            .unwrap_or_default();
+    let mut kept = 0;
+    text.retain(|c| {
+        let keep = kept < 20 && (c.is_ascii_graphic() || c == ' ');
+        kept += usize::from(keep);
+        keep
+    });
+    text
 }
 
 /// Whether a message PDU is one segment of a concatenated message.

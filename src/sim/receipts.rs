@@ -1,6 +1,9 @@
 //! Delivery receipts: one long-lived [`run`] worker per simulator holds every accepted
 //! receipt in a bounded timer queue and sends the due ones through receiver sessions'
-//! windows, many at once (a deliver_sm never waits for the previous one's response).
+//! windows, many at once: each deliver_sm is handed to its connection without waiting
+//! ([`Link::try_request_tagged`](crate::conn::Link)), and the outcomes come back tagged
+//! on one channel, whose size bounds the receipts in flight. No task, future or oneshot
+//! per receipt.
 //!
 //! Room is reserved when the submit is accepted ([`ReceiptQueue::reserve`]); a submit that
 //! finds the queue full is answered `ESME_RMSGQFUL`. An accepted receipt is then never
@@ -17,16 +20,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::FutureExt;
-use futures::future::BoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
-use smppgate_protocol::pdu::DeliverSm;
+use smppgate_protocol::pdu::{Body, DeliverSm};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::counters::{Counters, bump};
 use super::faults::ReceiptBind;
-use crate::conn::{RequestError, Response};
+use crate::conn::{RequestError, Response, Tagged, TryRequestError};
 use crate::smsc::{Registry, SessionHandle};
 
 /// A receipt waiting for its time.
@@ -40,10 +40,18 @@ pub(crate) struct ReceiptJob {
     pub(crate) retries: u32,
 }
 
-/// deliver_sm the worker has sent or is waiting to hand to a session, at most. Each
-/// session's own window bounds what is on the wire; this bounds the futures waiting for
-/// room in those windows.
+/// deliver_sm handed to sessions and not answered yet, at most (the size of the outcome
+/// channel: each one holds a slot of it). Each session's own window bounds what is on
+/// the wire; the rest wait in the sessions' request queues.
 const IN_FLIGHT: usize = 4_096;
+
+/// How many sessions with a full request queue one round of sending may meet before it
+/// waits for answers.
+const FULL_PER_ROUND: usize = 4;
+
+/// How long a receipt whose session's queue was full waits at most before another try
+/// (answers usually free room sooner).
+const FULL_WAIT: Duration = Duration::from_millis(1);
 
 /// Received jobs moved from the channel into the timer queue per wake-up, at most.
 const BATCH: usize = 512;
@@ -305,7 +313,151 @@ impl Timers {
     }
 }
 
-type Attempt = BoxFuture<'static, (ReceiptJob, Result<Response, RequestError>)>;
+/// The receipts in flight, by tag (a slab: tags are reused slots).
+#[derive(Default)]
+struct InFlight {
+    slots: Vec<Option<ReceiptJob>>,
+    free: Vec<usize>,
+}
+
+impl InFlight {
+    fn insert(&mut self, job: ReceiptJob) -> u64 {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(job);
+                slot
+            }
+            None => {
+                self.slots.push(Some(job));
+                self.slots.len() - 1
+            }
+        };
+        slot as u64
+    }
+
+    fn take(&mut self, tag: u64) -> Option<ReceiptJob> {
+        let slot = usize::try_from(tag).ok()?;
+        let job = self.slots.get_mut(slot)?.take()?;
+        self.free.push(slot);
+        Some(job)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.free.len() == self.slots.len()
+    }
+}
+
+/// What became of handing a receipt to a session.
+enum Handed {
+    Sent,
+    /// The session's request queue is full: try again soon.
+    Full(ReceiptJob),
+    Finished(Outcome),
+}
+
+/// The worker's state.
+struct Worker {
+    registry: Arc<Registry>,
+    bind: ReceiptBind,
+    counters: Arc<Counters>,
+    queue: ReceiptQueue,
+    timers: Timers,
+    /// Due receipts whose session's request queue was full.
+    waiting: VecDeque<ReceiptJob>,
+    in_flight: InFlight,
+    outcomes: mpsc::Sender<Tagged>,
+}
+
+impl Worker {
+    /// Hands a due receipt to its session.
+    fn hand(&mut self, job: ReceiptJob) -> Handed {
+        let Some(session) = receiver(&self.registry, self.bind, &job.system_id, job.connection_id)
+        else {
+            return Handed::Finished(unroutable(job, self.bind));
+        };
+        let Ok(permit) = self.outcomes.clone().try_reserve_owned() else {
+            // The caller checks for room first; should it be gone, wait like a full queue.
+            return Handed::Full(job);
+        };
+        let body = Body::DeliverSm(job.deliver_sm.clone());
+        let tag = self.in_flight.insert(job);
+        match session.link().try_request_tagged(body, tag, permit) {
+            Ok(()) => Handed::Sent,
+            Err(error) => match self.in_flight.take(tag) {
+                Some(job) if error == TryRequestError::Full => Handed::Full(job),
+                Some(job) => Handed::Finished(Outcome::Retry(job)),
+                None => Handed::Sent, // unreachable: the tag was just inserted
+            },
+        }
+    }
+
+    /// Sends what is due, as far as the outcome channel and the sessions' queues take it.
+    fn send_due(&mut self) {
+        let now = Instant::now();
+        let mut full = 0;
+        let mut retry_full = VecDeque::new();
+        while full < FULL_PER_ROUND && self.outcomes.capacity() > 0 {
+            let Some(job) = self
+                .waiting
+                .pop_front()
+                .or_else(|| self.timers.pop_due(now))
+            else {
+                break;
+            };
+            match self.hand(job) {
+                Handed::Sent => {}
+                Handed::Full(job) => {
+                    full += 1;
+                    retry_full.push_back(job);
+                }
+                Handed::Finished(outcome) => self.finish(outcome),
+            }
+        }
+        // Those met full go first next round, in their order.
+        while let Some(job) = retry_full.pop_back() {
+            self.waiting.push_front(job);
+        }
+    }
+
+    fn answered(&mut self, tagged: Tagged) {
+        if let Some(job) = self.in_flight.take(tagged.tag) {
+            let outcome = settle(job, tagged.result, &self.counters);
+            self.finish(outcome);
+        }
+    }
+
+    /// Acts on an outcome: frees the room of a finished receipt, re-queues a retry.
+    fn finish(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Done => self.queue.release(),
+            Outcome::Dropped => {
+                bump(&self.counters.receipts_dropped);
+                self.queue.release();
+            }
+            Outcome::Retry(mut job) => {
+                bump(&self.counters.receipts_retried);
+                job.retries += 1;
+                job.due = Instant::now() + retry_delay(job.retries);
+                self.timers.push_by_due(job);
+            }
+        }
+    }
+
+    /// When to look at the timers again (`None`: only when something arrives).
+    fn next_wake(&self) -> Option<Instant> {
+        if !self.waiting.is_empty() {
+            return Some(Instant::now() + FULL_WAIT);
+        }
+        if self.outcomes.capacity() == 0 {
+            return None; // an answer will wake us
+        }
+        self.timers.next_due()
+    }
+
+    fn idle(&self) -> bool {
+        self.waiting.is_empty() && self.in_flight.is_empty() && self.timers.next_due().is_none()
+    }
+}
 
 /// The worker: takes accepted receipts from `jobs`, holds them until due, sends them.
 pub(crate) async fn run(
@@ -316,33 +468,29 @@ pub(crate) async fn run(
     fixed_delay: bool,
     counters: Arc<Counters>,
 ) {
-    let mut timers = Timers::new(fixed_delay);
-    let mut in_flight: FuturesUnordered<Attempt> = FuturesUnordered::new();
+    let (outcomes, mut answers) = mpsc::channel(IN_FLIGHT);
+    let mut worker = Worker {
+        registry,
+        bind,
+        counters,
+        queue,
+        timers: Timers::new(fixed_delay),
+        waiting: VecDeque::new(),
+        in_flight: InFlight::default(),
+        outcomes,
+    };
     let mut arrived = Vec::with_capacity(BATCH);
+    let mut answered = Vec::with_capacity(BATCH);
     let mut open = true;
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
     loop {
-        let now = Instant::now();
-        while in_flight.len() < IN_FLIGHT {
-            let Some(job) = timers.pop_due(now) else {
-                break;
-            };
-            let outcome = match receiver(&registry, bind, &job.system_id, job.connection_id) {
-                Some(session) => {
-                    let deliver_sm = job.deliver_sm.clone();
-                    in_flight.push(Box::pin(async move {
-                        let result = session.deliver(deliver_sm).await;
-                        (job, result)
-                    }));
-                    continue;
-                }
-                None => unroutable(job, bind),
-            };
-            finish(outcome, &mut timers, &queue, &counters);
+        worker.send_due();
+        if !open && worker.idle() {
+            return;
         }
-        let next = timers.next_due().filter(|_| in_flight.len() < IN_FLIGHT);
+        let next = worker.next_wake();
         if let Some(due) = next.filter(|due| armed != Some(*due)) {
             sleep.as_mut().reset(due);
             armed = Some(due);
@@ -354,37 +502,84 @@ pub(crate) async fn run(
                     open = false;
                 }
                 for job in arrived.drain(..) {
-                    timers.push_new(job);
+                    worker.timers.push_new(job);
                 }
             }
-            Some((job, result)) = in_flight.next(), if !in_flight.is_empty() => {
-                let outcome = settle(job, result, &counters);
-                finish(outcome, &mut timers, &queue, &counters);
-                // Settle every attempt that is already done before looking at the timers.
-                while let Some(Some((job, result))) = in_flight.next().now_or_never() {
-                    let outcome = settle(job, result, &counters);
-                    finish(outcome, &mut timers, &queue, &counters);
+            // Never closed: the worker holds a sender.
+            _ = answers.recv_many(&mut answered, BATCH) => {
+                for tagged in answered.drain(..) {
+                    worker.answered(tagged);
                 }
             }
             () = &mut sleep, if next.is_some() => {}
-            else => return,
         }
     }
 }
 
-/// Acts on an outcome: frees the room of a finished receipt, re-queues a retry.
-fn finish(outcome: Outcome, timers: &mut Timers, queue: &ReceiptQueue, counters: &Counters) {
-    match outcome {
-        Outcome::Done => queue.release(),
-        Outcome::Dropped => {
-            bump(&counters.receipts_dropped);
-            queue.release();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(due: Instant, connection_id: u64) -> ReceiptJob {
+        ReceiptJob {
+            due,
+            connection_id,
+            system_id: Bytes::from_static(b"s"),
+            deliver_sm: DeliverSm::default(),
+            retries: 0,
         }
-        Outcome::Retry(mut job) => {
-            bump(&counters.receipts_retried);
-            job.retries += 1;
-            job.due = Instant::now() + retry_delay(job.retries);
-            timers.push_by_due(job);
-        }
+    }
+
+    #[test]
+    fn timers_hand_out_jobs_in_due_order_across_the_fifo_and_the_heap() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut timers = Timers::new(true);
+        timers.push_new(job(t0 + ms(10), 1));
+        timers.push_new(job(t0 + ms(30), 2));
+        timers.push_by_due(job(t0 + ms(20), 3));
+        timers.push_by_due(job(t0 + ms(5), 4));
+        assert_eq!(timers.next_due(), Some(t0 + ms(5)));
+        assert!(timers.pop_due(t0).is_none());
+        let order: Vec<u64> = std::iter::from_fn(|| timers.pop_due(t0 + ms(100)))
+            .map(|job| job.connection_id)
+            .collect();
+        assert_eq!(order, [4, 1, 3, 2]);
+        assert_eq!(timers.next_due(), None);
+    }
+
+    #[test]
+    fn the_queue_refuses_what_does_not_fit_and_gets_room_back() {
+        let (queue, _jobs) = ReceiptQueue::new(3);
+        assert!(queue.reserve(2));
+        assert!(!queue.reserve(2));
+        assert!(queue.reserve(1));
+        assert!(!queue.reserve(1));
+        queue.release();
+        assert!(queue.reserve(1));
+    }
+
+    #[test]
+    fn retries_back_off_up_to_a_second() {
+        assert_eq!(retry_delay(1), Duration::from_millis(50));
+        assert_eq!(retry_delay(2), Duration::from_millis(100));
+        assert_eq!(retry_delay(5), Duration::from_millis(800));
+        assert_eq!(retry_delay(6), RETRY_MAX);
+        assert_eq!(retry_delay(u32::MAX), RETRY_MAX);
+    }
+
+    #[test]
+    fn in_flight_reuses_tags_and_takes_each_once() {
+        let mut in_flight = InFlight::default();
+        let a = in_flight.insert(job(Instant::now(), 1));
+        let b = in_flight.insert(job(Instant::now(), 2));
+        assert_ne!(a, b);
+        assert_eq!(in_flight.take(a).map(|j| j.connection_id), Some(1));
+        assert!(in_flight.take(a).is_none());
+        assert!(in_flight.take(99).is_none());
+        assert_eq!(in_flight.insert(job(Instant::now(), 3)), a);
+        in_flight.take(a);
+        in_flight.take(b);
+        assert!(in_flight.is_empty());
     }
 }
