@@ -306,6 +306,70 @@ async fn receipt_bind_same_never_uses_another_bind() {
     assert_eq!(sim.counters().receipts_dropped.load(Ordering::Relaxed), 1);
 }
 
+/// Submits `n` messages asking for receipts, 64 at a time; returns their message ids.
+async fn submit_with_receipts(client: &EsmeClient, n: usize) -> Vec<Bytes> {
+    futures::stream::iter(0..n)
+        .map(|_| async {
+            let response = client.submit(message(true)).await.expect("response");
+            assert!(response.is_ok(), "{:?}", response.status());
+            response.message_id().expect("message_id").clone()
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn no_receipt_is_lost_when_the_receiver_bind_drops_and_comes_back() {
+    let sim = sim_with(20, Faults::default()).await;
+    // The first bind takes its receipts but never answers them, then drops: every one of
+    // them is on the wire, waiting for room in its window, or still waiting for its delay.
+    let mut silent = EsmeConfig::new("carrier-test", "x");
+    silent.auto_respond = false;
+    let (first, mut first_inbound) = within(
+        "bind",
+        EsmeClient::connect(&sim.local_addr().to_string(), silent),
+    )
+    .await
+    .unwrap();
+    let mut ids = submit_with_receipts(&first, 1_000).await;
+    let mut held = Vec::new();
+    while held.len() < 64 {
+        held.push(
+            within("first receipts", first_inbound.recv())
+                .await
+                .unwrap(),
+        );
+    }
+    first.link().close().await;
+    drop(held);
+    // Nobody bound for a while: the receipts wait.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (second, mut second_inbound) = bind(&sim).await;
+    ids.extend(submit_with_receipts(&second, 1_000).await);
+    let mut missing: std::collections::HashSet<Bytes> = ids.into_iter().collect();
+    assert_eq!(missing.len(), 2_000);
+    within("every receipt", async {
+        while !missing.is_empty() {
+            let request = second_inbound.recv().await.expect("inbound open");
+            let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+            missing.remove(receipt.id().unwrap_or_default().as_bytes());
+        }
+    })
+    .await;
+    let counters = sim.counters();
+    // The sim counts a receipt once its deliver_sm_resp is back, just after the client
+    // has read it.
+    within("receipts acked", async {
+        while counters.receipts_acked.load(Ordering::Relaxed) < 2_000 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(counters.receipts_dropped.load(Ordering::Relaxed), 0);
+    assert!(counters.receipts_retried.load(Ordering::Relaxed) >= 1_000);
+}
+
 #[tokio::test]
 async fn receipt_format_tlv_and_weighted_states() {
     let sim = sim_with(
@@ -445,6 +509,62 @@ async fn silent_after_stops_answering_but_keeps_the_socket() {
     );
     assert!(!client.link().is_closed());
     assert_eq!(sim.counters().silent.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn silent_after_leaves_enquire_link_and_unbind_unanswered_too() {
+    let sim = sim_with(
+        0,
+        Faults {
+            silent_after: Some(2),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let mut raw = tokio::net::TcpStream::connect(sim.local_addr())
+        .await
+        .unwrap();
+    let bind = Bind {
+        system_id: Bytes::from_static(b"raw"),
+        password: Bytes::from_static(b"x"),
+        interface_version: 0x34,
+        ..Bind::default()
+    };
+    write_pdu(&mut raw, &Pdu::new(1, Body::BindTransceiver(bind))).await;
+    assert!(
+        within("bind_resp", read_pdu(&mut raw))
+            .await
+            .command_status
+            .is_ok()
+    );
+    // Before the silence: enquire_link and two submits answered.
+    write_pdu(&mut raw, &Pdu::new(2, Body::EnquireLink)).await;
+    assert_eq!(
+        within("enquire_link_resp", read_pdu(&mut raw)).await.body,
+        Body::EnquireLinkResp
+    );
+    for seq in 3..5 {
+        write_pdu(&mut raw, &Pdu::new(seq, Body::SubmitSm(message(false)))).await;
+        assert_eq!(
+            within("submit_sm_resp", read_pdu(&mut raw))
+                .await
+                .sequence_number,
+            seq
+        );
+    }
+    // The third submit starts the silence; then neither enquire_link nor unbind is answered.
+    write_pdu(&mut raw, &Pdu::new(5, Body::SubmitSm(message(false)))).await;
+    write_pdu(&mut raw, &Pdu::new(6, Body::EnquireLink)).await;
+    write_pdu(&mut raw, &Pdu::new(7, Body::Unbind)).await;
+    let mut byte = [0_u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(2), raw.read(&mut byte)).await;
+    assert!(read.is_err(), "the silent sim wrote or closed: {read:?}");
+    // Still open on both sides.
+    write_pdu(&mut raw, &Pdu::new(8, Body::EnquireLink)).await;
+    let counters = sim.counters();
+    assert_eq!(counters.sessions_active.load(Ordering::Relaxed), 1);
+    assert_eq!(counters.connections_closed.load(Ordering::Relaxed), 0);
+    assert_eq!(counters.silent.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]

@@ -4,9 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 use hdrhistogram::Histogram;
 use smppgate::esme::Inbound;
+use smppgate_protocol::pdu::Body;
 use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, normalise_id};
+use smppgate_protocol::tlv::TlvTag;
 use tokio::time::Instant;
 
 /// A new latency histogram in microseconds (1 µs to 1 h, 3 significant digits).
@@ -191,6 +194,12 @@ impl Tracker {
 /// delivery receipts among them to `tracker`.
 pub async fn collect(mut inbound: Inbound, tracker: Arc<Tracker>) {
     while let Some(request) = inbound.recv().await {
+        if let Some(id) = tlv_receipt_id(&request.pdu.body) {
+            if let Ok(id) = std::str::from_utf8(&id) {
+                tracker.receipt(Some(id));
+                continue;
+            }
+        }
         let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body) else {
             continue;
         };
@@ -198,9 +207,53 @@ pub async fn collect(mut inbound: Inbound, tracker: Arc<Tracker>) {
     }
 }
 
+/// A deliver_sm receipt's receipted_message_id, read without parsing the text (the TLV
+/// wins over the text anyway, as in [`DeliveryReceipt::id`]); `None` sends the caller to
+/// the full parse.
+fn tlv_receipt_id(body: &Body) -> Option<Bytes> {
+    let Body::DeliverSm(deliver_sm) = body else {
+        return None;
+    };
+    // SMPP 3.4 §5.2.12: esm_class bits 2–5 = 0001 is a delivery receipt.
+    if deliver_sm.esm_class.0 & 0x3C != 0x04 {
+        return None;
+    }
+    let raw = deliver_sm.tlvs.get(TlvTag::RECEIPTED_MESSAGE_ID)?;
+    let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
+    Some(raw.slice(..end)).filter(|id| !id.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smppgate_protocol::pdu::DeliverSm;
+    use smppgate_protocol::tlv::Tlvs;
+    use smppgate_protocol::types::EsmClass;
+
+    #[test]
+    fn the_tlv_id_is_read_without_the_text_and_agrees_with_the_full_parse() {
+        let tlvs = Tlvs::builder()
+            .push_raw(TlvTag::RECEIPTED_MESSAGE_ID, b"6b03fd0f00000\0")
+            .build()
+            .unwrap();
+        let body = Body::DeliverSm(DeliverSm {
+            esm_class: EsmClass(0x04),
+            short_message: bytes::Bytes::from_static(b"id:other stat:DELIVRD"),
+            tlvs,
+            ..DeliverSm::default()
+        });
+        let id = tlv_receipt_id(&body).unwrap();
+        assert_eq!(&id[..], b"6b03fd0f00000");
+        assert_eq!(
+            DeliveryReceipt::from_body(&body).unwrap().id(),
+            std::str::from_utf8(&id).ok()
+        );
+        let Body::DeliverSm(mut mo) = body else {
+            unreachable!()
+        };
+        mo.esm_class = EsmClass(0);
+        assert_eq!(tlv_receipt_id(&Body::DeliverSm(mo)), None);
+    }
 
     #[tokio::test]
     async fn matches_hex_and_decimal_in_any_order() {

@@ -187,12 +187,22 @@ impl ReceiptDate {
     /// Formats with the given number of digits.
     #[must_use]
     pub fn format(&self, digits: DateDigits) -> String {
-        let yy = self.year % 100;
-        let (mo, d, h, mi, s) = (self.month, self.day, self.hour, self.minute, self.second);
+        let mut out = String::with_capacity(14);
+        self.write(digits, &mut out);
+        out
+    }
+
+    /// As [`ReceiptDate::format`], appended to `out` (no allocation of its own).
+    pub fn write(&self, digits: DateDigits, out: &mut String) {
         match digits {
-            DateDigits::Ten => format!("{yy:02}{mo:02}{d:02}{h:02}{mi:02}"),
-            DateDigits::Twelve => format!("{yy:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}"),
-            DateDigits::Fourteen => format!("{:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}", self.year),
+            DateDigits::Fourteen => push_padded(out, u64::from(self.year), 4),
+            _ => push_padded(out, u64::from(self.year % 100), 2),
+        }
+        for field in [self.month, self.day, self.hour, self.minute] {
+            push_padded(out, u64::from(field), 2);
+        }
+        if digits != DateDigits::Ten {
+            push_padded(out, u64::from(self.second), 2);
         }
     }
 }
@@ -723,16 +733,52 @@ pub enum IdFormat {
 /// Writes `id` (read in `style`) in `format`; a non-numeric id is written as given.
 #[must_use]
 pub fn format_id(id: &str, style: IdStyle, format: IdFormat) -> String {
+    let mut out = String::with_capacity(id.len().max(20));
+    write_id(id, style, format, &mut out);
+    out
+}
+
+/// As [`format_id`], appended to `out`.
+fn write_id(id: &str, style: IdStyle, format: IdFormat, out: &mut String) {
+    if format == IdFormat::AsIs {
+        out.push_str(id);
+        return;
+    }
     let value = match style {
         IdStyle::Hex => parse_hex(id),
         IdStyle::Dec => parse_dec(id),
         IdStyle::Auto => parse_dec(id).or_else(|| parse_hex(id)),
     };
-    match (format, value) {
-        (IdFormat::Decimal { width }, Some(v)) => format!("{v:0width$}"),
-        (IdFormat::HexLower, Some(v)) => format!("{v:x}"),
-        (IdFormat::HexUpper, Some(v)) => format!("{v:X}"),
-        _ => id.to_owned(),
+    let _ = match (format, value) {
+        (IdFormat::Decimal { width }, Some(v)) => write!(out, "{v:0width$}"),
+        (IdFormat::HexLower, Some(v)) => write!(out, "{v:x}"),
+        (IdFormat::HexUpper, Some(v)) => write!(out, "{v:X}"),
+        _ => {
+            out.push_str(id);
+            Ok(())
+        }
+    };
+}
+
+/// Appends `value` in decimal, zero-padded to at least `width` digits (as `{:0width$}`,
+/// without the formatting machinery: receipts are built on the simulator's hot path).
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    let mut digits = [0_u8; 20];
+    let mut n = value;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in len..width {
+        out.push('0');
+    }
+    for digit in digits[..len].iter().rev() {
+        out.push(char::from(*digit));
     }
 }
 
@@ -793,33 +839,33 @@ impl ReceiptBuilder {
     #[must_use]
     pub fn format_text(&self) -> String {
         let mut out = String::with_capacity(128);
-        let date = |d: Option<ReceiptDate>| {
-            d.map_or_else(
-                || match self.date_digits {
-                    DateDigits::Ten => "0000000000".to_owned(),
-                    _ => "000000000000".to_owned(),
-                },
-                |d| d.format(self.date_digits),
-            )
+        let date = |d: Option<ReceiptDate>, out: &mut String| match d {
+            Some(d) => d.write(self.date_digits, out),
+            None => out.push_str(match self.date_digits {
+                DateDigits::Ten => "0000000000",
+                _ => "000000000000",
+            }),
         };
-        let text: String = self.text.chars().take(20).collect();
-        let _ = write!(
-            out,
-            "id:{} sub:{:03} dlvrd:{:03} submit date:{} done date:{} stat:{} err:{:03} {}:{}",
-            format_id(&self.id, self.id_style, self.text_id_format),
-            self.sub,
-            self.dlvrd,
-            date(self.submit_date),
-            date(self.done_date),
-            self.state.stat(),
-            self.err,
-            if self.capitalised_text_key {
-                "Text"
-            } else {
-                "text"
-            },
-            text,
-        );
+        out.push_str("id:");
+        write_id(&self.id, self.id_style, self.text_id_format, &mut out);
+        out.push_str(" sub:");
+        push_padded(&mut out, u64::from(self.sub), 3);
+        out.push_str(" dlvrd:");
+        push_padded(&mut out, u64::from(self.dlvrd), 3);
+        out.push_str(" submit date:");
+        date(self.submit_date, &mut out);
+        out.push_str(" done date:");
+        date(self.done_date, &mut out);
+        out.push_str(" stat:");
+        out.push_str(self.state.stat());
+        out.push_str(" err:");
+        push_padded(&mut out, u64::from(self.err), 3);
+        out.push_str(if self.capitalised_text_key {
+            " Text:"
+        } else {
+            " text:"
+        });
+        out.extend(self.text.chars().take(20));
         out
     }
 

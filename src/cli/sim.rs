@@ -94,7 +94,8 @@ pub struct SimArgs {
     /// Close a connection at the Nth request after its bind (that one unanswered).
     #[arg(long)]
     pub drop_after: Option<String>,
-    /// Answer N requests per connection, then none (the socket stays open).
+    /// Answer N message requests per connection, then nothing at all, enquire_link and
+    /// unbind included (the socket stays open).
     #[arg(long)]
     pub silent_after: Option<String>,
     /// Drop each connection at random, PERCENT per minute on average (200 = twice a

@@ -26,13 +26,14 @@ use smppgate_protocol::session::{
     BindKind, CloseReason, Event, Session, SessionConfig, SessionStats, Violation,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::error::RequestError;
 use super::link::{
-    Answer, Control, InboundRequest, Link, LinkState, Request, Responder, Response, empty_response,
+    Answer, Control, InboundRequest, Link, LinkState, Reply, Request, Responder, Response,
+    empty_response,
 };
 use crate::shutdown::ShutdownSignal;
 
@@ -84,6 +85,9 @@ pub(crate) enum Handling {
         /// Answer `ESME_ROK` on hand-over.
         auto: bool,
     },
+    /// Never answer it, nor anything after it: the session is muted
+    /// ([`Session::mute`]), enquire_link and unbind included, and the socket stays open.
+    Silence,
 }
 
 /// What differs between the ESME and the SMSC side.
@@ -234,7 +238,7 @@ struct Driver<R, W, H> {
     answers_tx: mpsc::Sender<Answer>,
     later: FuturesUnordered<BoxFuture<'static, Answer>>,
     /// Our requests in the window, by sequence_number.
-    pending: HashMap<u32, oneshot::Sender<Result<Response, RequestError>>>,
+    pending: HashMap<u32, Reply>,
     inbound: Option<mpsc::Sender<InboundRequest>>,
     /// Requests from the peer waiting for room in `inbound` (the socket is not read
     /// meanwhile: at most one read's worth).
@@ -399,9 +403,7 @@ where
             Ok(sequence_number) => {
                 self.pending.insert(sequence_number, reply);
             }
-            Err(error) => {
-                let _ = reply.send(Err(RequestError::Refused(error)));
-            }
+            Err(error) => reply.send(Err(RequestError::Refused(error))),
         }
     }
 
@@ -436,7 +438,7 @@ where
 
     fn reply(&mut self, sequence_number: u32, outcome: Result<Response, RequestError>) {
         if let Some(reply) = self.pending.remove(&sequence_number) {
-            let _ = reply.send(outcome);
+            reply.send(outcome);
         }
     }
 
@@ -542,6 +544,7 @@ where
                     }
                 }));
             }
+            Handling::Silence => self.session.mute(),
             Handling::Forward { auto } => {
                 if self.inbound.is_none() {
                     self.respond(
@@ -616,10 +619,10 @@ where
         self.state.send_replace(LinkState::Closed(reason));
         self.requests.close();
         while let Ok(request) = self.requests.try_recv() {
-            let _ = request.reply.send(Err(RequestError::Closed));
+            request.reply.send(Err(RequestError::Closed));
         }
         for (sequence_number, reply) in self.pending.drain() {
-            let _ = reply.send(Err(RequestError::Aborted {
+            reply.send(Err(RequestError::Aborted {
                 sequence_number,
                 reason: Some(reason),
             }));

@@ -13,7 +13,85 @@ use super::error::RequestError;
 #[derive(Debug)]
 pub(crate) struct Request {
     pub(crate) body: Body,
-    pub(crate) reply: oneshot::Sender<Result<Response, RequestError>>,
+    pub(crate) reply: Reply,
+}
+
+/// Where the outcome of a request goes.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// To the one caller awaiting it ([`Link::request`]).
+    Once(oneshot::Sender<Result<Response, RequestError>>),
+    /// Onto a channel shared by many requests, with a tag ([`Link::try_request_tagged`]).
+    Tagged(TaggedReply),
+}
+
+impl Reply {
+    /// Whether nobody waits for the outcome any more.
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Self::Once(sender) => sender.is_closed(),
+            Self::Tagged(_) => false,
+        }
+    }
+
+    /// Delivers the outcome (a gone receiver is not an error: nobody wants it).
+    pub(crate) fn send(self, result: Result<Response, RequestError>) {
+        match self {
+            Self::Once(sender) => {
+                let _ = sender.send(result);
+            }
+            Self::Tagged(tagged) => tagged.send(result),
+        }
+    }
+}
+
+/// The outcome of a request sent with [`Link::try_request_tagged`].
+#[derive(Debug)]
+pub(crate) struct Tagged {
+    /// The caller's tag.
+    pub(crate) tag: u64,
+    /// The response, or why there is none.
+    pub(crate) result: Result<Response, RequestError>,
+}
+
+/// A tagged request's reply: a slot reserved on the outcome channel, so delivering the
+/// outcome never waits and never fails. Dropped unsent (the task went away without
+/// answering) it sends [`RequestError::Closed`]: every tagged request gets one outcome.
+#[derive(Debug)]
+pub(crate) struct TaggedReply {
+    tag: u64,
+    permit: Option<mpsc::OwnedPermit<Tagged>>,
+}
+
+impl TaggedReply {
+    fn send(mut self, result: Result<Response, RequestError>) {
+        if let Some(permit) = self.permit.take() {
+            permit.send(Tagged {
+                tag: self.tag,
+                result,
+            });
+        }
+    }
+}
+
+impl Drop for TaggedReply {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            permit.send(Tagged {
+                tag: self.tag,
+                result: Err(RequestError::Closed),
+            });
+        }
+    }
+}
+
+/// Why [`Link::try_request_tagged`] did not take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TryRequestError {
+    /// As many requests wait for the window as the queue holds: try again later.
+    Full,
+    /// The connection is closed.
+    Closed,
 }
 
 /// Asks the connection task to end the session.
@@ -119,11 +197,44 @@ impl Link {
     pub async fn request(&self, body: Body) -> Result<Response, RequestError> {
         let (reply, response) = oneshot::channel();
         self.requests
-            .send(Request { body, reply })
+            .send(Request {
+                body,
+                reply: Reply::Once(reply),
+            })
             .await
             .map_err(|_| RequestError::Closed)?;
         // A dropped reply means the task went away without answering: it was not sent.
         response.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Sends a request without waiting for anything: its outcome arrives later on the
+    /// channel `permit` holds a slot of, with `tag`; one sender can keep as many requests
+    /// in flight, on as many connections, as that channel has room for (no future, no
+    /// oneshot per request). Refused at once, the slot given back, when the requests
+    /// waiting for this connection's window fill its queue, or when it is closed.
+    pub(crate) fn try_request_tagged(
+        &self,
+        body: Body,
+        tag: u64,
+        permit: mpsc::OwnedPermit<Tagged>,
+    ) -> Result<(), TryRequestError> {
+        let request = Request {
+            body,
+            reply: Reply::Tagged(TaggedReply {
+                tag,
+                permit: Some(permit),
+            }),
+        };
+        let (error, request) = match self.requests.try_send(request) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Full(request)) => (TryRequestError::Full, request),
+            Err(mpsc::error::TrySendError::Closed(request)) => (TryRequestError::Closed, request),
+        };
+        if let Reply::Tagged(mut tagged) = request.reply {
+            // Not taken: no outcome will follow, the caller knows already.
+            drop(tagged.permit.take());
+        }
+        Err(error)
     }
 
     /// Starts a graceful unbind and waits until the connection is closed. Requests

@@ -27,8 +27,13 @@ pub struct Counters {
     pub receipts_sent: AtomicU64,
     /// Delivery receipts answered with ESME_ROK.
     pub receipts_acked: AtomicU64,
-    /// Receipts that found no receiver session, or whose queue was full.
+    /// Receipts given up: refused at submit time because the receipt queue was full
+    /// (the submit got `ESME_RMSGQFUL`), or with `--receipt-bind same` whose submitting
+    /// bind is gone or cannot receive.
     pub receipts_dropped: AtomicU64,
+    /// Tries that found no receiver session or lost it before the deliver_sm_resp; the
+    /// receipt went back into the queue (one receipt can count several times).
+    pub receipts_retried: AtomicU64,
     /// enquire_link answered.
     pub enquire_links: AtomicU64,
     /// query_sm received.
@@ -93,6 +98,7 @@ impl Counters {
             "receipts_sent": get(&self.receipts_sent),
             "receipts_acked": get(&self.receipts_acked),
             "receipts_dropped": get(&self.receipts_dropped),
+            "receipts_retried": get(&self.receipts_retried),
             "enquire_links": get(&self.enquire_links),
             "query_sm": get(&self.query_sm),
             "unbinds": get(&self.unbinds),

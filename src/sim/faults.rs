@@ -75,7 +75,8 @@ pub enum ReceiptBind {
     Any,
     /// Only the submitting bind (dropped when it cannot receive).
     Same,
-    /// A different receiver bind of the same system_id (dropped when there is none).
+    /// A different receiver bind of the same system_id (kept and retried until there is
+    /// one).
     Other,
 }
 
@@ -107,7 +108,9 @@ pub struct Faults {
     /// Close a connection when it has sent this many requests after its bind (the last
     /// one is not answered).
     pub drop_after: Option<u64>,
-    /// Stop answering a connection's requests after this many (the socket stays open).
+    /// Answer this many message requests (submit_sm, data_sm, submit_multi) of a
+    /// connection, then nothing at all, enquire_link and unbind included (the socket
+    /// stays open).
     pub silent_after: Option<u64>,
     /// Expected disconnects per connection per minute, in basis points (10 000 = one a
     /// minute on average, Poisson).

@@ -17,13 +17,12 @@ use smppgate_protocol::text::TextConfig;
 use smppgate_protocol::text::coding;
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
 use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery, SmppTime};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::counters::{Counters, add, bump};
 use super::faults::{self, Faults, ReceiptFormat, ReceiptIdStyle};
 use super::gcra::Gcra;
-use super::receipts::{self, ReceiptJob};
+use super::receipts::{self, ReceiptJob, ReceiptQueue};
 use super::{IdFormat, SimConfig, clock};
 use crate::smsc::{
     BindRequest, MessageId, Registry, Reply, SessionHandle, SessionInfo, SmscHandler,
@@ -78,17 +77,19 @@ pub struct SimHandler {
     origin: Instant,
     /// ms since `origin` + 1 at which recent ids were issued (0: none).
     issued_at: Box<[AtomicU64]>,
-    receipts: mpsc::Sender<ReceiptJob>,
+    receipts: ReceiptQueue,
 }
 
-/// One message: its id and when it was issued.
+/// One message: its id (as a number and as written in submit_sm_resp) and the start of
+/// its text (for the receipt).
 struct Issued {
     id: u64,
-    text: Bytes,
+    written: String,
+    text: String,
 }
 
 impl SimHandler {
-    pub(crate) fn new(config: &SimConfig, receipts: mpsc::Sender<ReceiptJob>) -> Self {
+    pub(crate) fn new(config: &SimConfig, receipts: ReceiptQueue) -> Self {
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -143,10 +144,6 @@ impl SimHandler {
         &self.faults
     }
 
-    fn format_id(&self, id: u64) -> Bytes {
-        Bytes::from(self.id_string(id, self.id_format))
-    }
-
     fn id_string(&self, id: u64, format: IdFormat) -> String {
         let width = self.faults.id_len;
         match format {
@@ -179,11 +176,11 @@ impl SimHandler {
     }
 
     /// The ids written in a receipt's text and TLV.
-    fn receipt_ids(&self, id: u64) -> (String, String) {
+    fn receipt_ids(&self, issued: &Issued) -> (String, String) {
+        let id = issued.id;
         match (self.faults.receipt_id_style, self.id_format) {
             (ReceiptIdStyle::Same, _) | (_, IdFormat::Uuid) => {
-                let s = self.id_string(id, self.id_format);
-                (s.clone(), s)
+                (issued.written.clone(), issued.written.clone())
             }
             (ReceiptIdStyle::DecInTextHexInTlv, _) => (
                 self.id_string(id, IdFormat::Dec),
@@ -253,7 +250,7 @@ impl SimHandler {
             Gate::Fail(status) => (Err(status), Vec::new()),
             Gate::Silent => {
                 bump(&self.counters.silent);
-                return Reply::Later(Box::pin(futures::future::pending()));
+                return Reply::Silence;
             }
             Gate::Closing => return Reply::Later(Box::pin(futures::future::pending())),
             Gate::Drop(handle) => {
@@ -271,10 +268,11 @@ impl SimHandler {
         let registry = self.registry.get().cloned();
         let counters = Arc::clone(&self.counters);
         let bind = self.faults.receipt_bind;
+        let queue = self.receipts.clone();
         Reply::Later(Box::pin(async move {
             if let Some(registry) = registry {
                 for job in now {
-                    receipts::deliver(job, &registry, bind, &counters).await;
+                    receipts::deliver_now(job, &registry, bind, &counters, &queue).await;
                 }
             }
             let d = delay.sample();
@@ -302,7 +300,7 @@ impl SimHandler {
     ) -> ReceiptJob {
         let now = clock::utc_now();
         let state = faults::pick(&self.faults.receipt_states).unwrap_or(MessageState::Delivered);
-        let (text_id, tlv_id) = self.receipt_ids(issued.id);
+        let (text_id, tlv_id) = self.receipt_ids(issued);
         let mut builder = ReceiptBuilder::new(text_id, state);
         builder.submit_date = Some(now);
         builder.done_date = Some(now);
@@ -312,7 +310,7 @@ impl SimHandler {
             MessageState::Rejected => 11,
             _ => 100,
         };
-        builder.text = String::from_utf8_lossy(&issued.text).into_owned();
+        builder.text.clone_from(&issued.text);
         let format = self.faults.receipt_format;
         let tlvs = if format == ReceiptFormat::Text {
             Tlvs::default()
@@ -353,6 +351,7 @@ impl SimHandler {
             connection_id: session.connection_id,
             system_id: session.system_id.clone(),
             deliver_sm,
+            retries: 0,
         }
     }
 
@@ -364,22 +363,24 @@ impl SimHandler {
         registered_delivery: RegisteredDelivery,
         source: &Address,
         recipients: &[&Address],
-        text: impl FnOnce() -> Bytes,
+        text: impl FnOnce() -> String,
     ) -> (Result<MessageId, CommandStatus>, Vec<ReceiptJob>) {
         let before = self.faults.receipt_before_resp;
         if registered_delivery.wants_receipt()
             && !before
-            && self.receipts.capacity() < recipients.len()
+            && !self.receipts.reserve(recipients.len())
         {
             bump(&self.counters.receipts_dropped);
             return (Err(CommandStatus::ESME_RMSGQFUL), Vec::new());
         }
+        let id = self.issue();
         let issued = Issued {
-            id: self.issue(),
+            id,
+            written: self.id_string(id, self.id_format),
             text: if registered_delivery.wants_receipt() {
                 text()
             } else {
-                Bytes::new()
+                String::new()
             },
         };
         let mut now = Vec::new();
@@ -388,25 +389,27 @@ impl SimHandler {
                 let job = self.build_receipt(session, &issued, source, recipient);
                 if before {
                     now.push(job);
-                } else if self.receipts.try_send(job).is_err() {
+                } else if !self.receipts.push(job) {
                     bump(&self.counters.receipts_dropped);
                 }
             }
         }
-        (Ok(self.format_id(issued.id)), now)
+        (Ok(Bytes::from(issued.written)), now)
     }
 }
 
 /// The first characters of a message, printable ASCII only (the receipt's `text:`).
-fn receipt_text(data_coding: u8, esm_class: EsmClass, user_data: &[u8]) -> Bytes {
-    let text = coding::decode_user_data(data_coding, esm_class.0, user_data, TextConfig::default())
-        .unwrap_or_default();
-    let text: String = text
-        .chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .take(20)
-        .collect();
-    Bytes::from(text)
+fn receipt_text(data_coding: u8, esm_class: EsmClass, user_data: &[u8]) -> String {
+    let mut text =
+        coding::decode_user_data(data_coding, esm_class.0, user_data, TextConfig::default())
+            .unwrap_or_default();
+    let mut kept = 0;
+    text.retain(|c| {
+        let keep = kept < 20 && (c.is_ascii_graphic() || c == ' ');
+        kept += usize::from(keep);
+        keep
+    });
+    text
 }
 
 /// Whether a message PDU is one segment of a concatenated message.

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use clock::{smpp_absolute, utc_date, utc_now};
@@ -55,8 +54,8 @@ pub struct SimConfig {
     pub receipt_delay: Duration,
     /// How message ids are written.
     pub id_format: IdFormat,
-    /// Receipts waiting for their delay at most (beyond: submits answered
-    /// `ESME_RMSGQFUL`).
+    /// Receipts accepted and not delivered yet at most: waiting for their delay, in
+    /// flight, or waiting to be retried (beyond: submits answered `ESME_RMSGQFUL`).
     pub receipt_queue: usize,
     /// Listener and session settings.
     pub server: ServerConfig,
@@ -94,15 +93,17 @@ impl Sim {
     /// # Errors
     /// [`ServerError`] when the address cannot be bound.
     pub async fn start(config: SimConfig) -> Result<Self, ServerError> {
-        let (receipts_tx, receipts_rx) = mpsc::channel(config.receipt_queue.max(1));
-        let handler = Arc::new(SimHandler::new(&config, receipts_tx));
+        let (queue, jobs) = receipts::ReceiptQueue::new(config.receipt_queue);
+        let handler = Arc::new(SimHandler::new(&config, queue.clone()));
         let server =
             SmscServer::bind(&config.listen, config.server.clone(), Arc::clone(&handler)).await?;
         handler.set_registry(Arc::clone(server.registry()));
         let receipts = tokio::spawn(receipts::run(
-            receipts_rx,
+            jobs,
+            queue,
             Arc::clone(server.registry()),
             handler.faults().receipt_bind,
+            handler.faults().receipt_delay_max.is_none(),
             handler.counters_arc(),
         ));
         let mo = handler.faults().mo_rate.filter(|r| *r > 0).map(|rate| {

@@ -22,6 +22,9 @@ pub enum Reply<T> {
     Ready(Result<T, CommandStatus>),
     /// The answer, later.
     Later(BoxFuture<'static, Result<T, CommandStatus>>),
+    /// No answer, ever: the connection goes silent from this request on (enquire_link and
+    /// unbind are not answered either; the socket stays open), as a hung carrier does.
+    Silence,
 }
 
 impl<T> From<Result<T, CommandStatus>> for Reply<T> {
@@ -38,6 +41,7 @@ impl<T> std::fmt::Debug for Reply<T> {
                 .field(&result.as_ref().map(|_| "…"))
                 .finish(),
             Self::Later(_) => f.write_str("Later"),
+            Self::Silence => f.write_str("Silence"),
         }
     }
 }

@@ -310,6 +310,7 @@ fn handling<T: Send + 'static>(
         Reply::Later(future) => {
             Handling::Later(Box::pin(async move { answer(future.await, ok, empty) }))
         }
+        Reply::Silence => Handling::Silence,
     }
 }
 
@@ -383,6 +384,7 @@ impl<H: SmscHandler> Hooks for SmscHooks<H> {
                             Err(status) => (status, empty),
                         }
                     })),
+                    Reply::Silence => Handling::Silence,
                 }
             }
         }

@@ -2,16 +2,19 @@
 // Baseline throughput of the npm `smpp` package on loopback (not a test).
 //
 //   node node_bench.js [--windows 1,10,64,256] [--count 100000] [--count-w1 10000]
-//                      [--warmup 2000] [--connect HOST:PORT]
+//                      [--warmup 2000] [--connect HOST:PORT] [--binds 1] [--receipts]
 //   node node_bench.js --serve [--port 0]
 //
 // Without --connect, starts `node_bench.js --serve` as a second process (a minimal node
 // `smpp` SMSC: bind_transceiver / submit_sm / enquire_link / unbind, ids `b1`, `b2`, …) and
 // benchmarks against it. With --connect, benchmarks against that SMSC (e.g. smppgate sim).
-// One bind_transceiver; for each window W (most submit_sm outstanding; node `smpp` has no
-// window, so the loop keeps W in flight), sends N submit_sm and reports submit/s and the
-// p50 / p99 / max latency (submit_sm written → submit_sm_resp read). One JSON line per
-// window, then a summary line.
+// --binds B bind_transceivers (default 1); for each window W (most submit_sm outstanding
+// per bind; node `smpp` has no window, so the loop keeps W in flight on each), sends N
+// submit_sm in all and reports submit/s (first submit → last submit_sm_resp) and the
+// p50 / p99 / max latency (submit_sm written → submit_sm_resp read). With --receipts the
+// submits ask for receipts (registered_delivery 1; use an SMSC that sends them, e.g.
+// node_server.js or smppgate sim) and a window ends when all N receipts are in too
+// (`receipts`, `all_receipts_s`). One JSON line per window, then a summary line.
 'use strict';
 
 const { spawn } = require('child_process');
@@ -26,7 +29,13 @@ const { opts } = parseArgs(process.argv.slice(2), {
   count: 100000,
   count_w1: 10000,
   warmup: 2000,
+  binds: 1,
+  receipts: false,
 });
+
+// Receipts received (deliver_sm with esm_class 0x04), and who waits for them.
+let receipts = 0;
+let onReceipt = () => {};
 
 if (opts.serve) {
   let next = 1;
@@ -69,16 +78,44 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function run(session, window, count) {
+function run(sessions, window, count) {
   return new Promise((resolve) => {
     const lat = new Float64Array(count);
+    const inFlight = sessions.map(() => 0);
     let sent = 0;
     let done = 0;
     let rejected = 0;
+    let respElapsed = 0;
+    const receiptsBefore = receipts;
     const started = process.hrtime.bigint();
-    const pump = () => {
-      while (sent < count && sent - done < window) {
+    const finish = () => {
+      if (done < count || (opts.receipts && receipts - receiptsBefore < count)) return;
+      onReceipt = () => {};
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+      const sorted = Array.from(lat).sort((a, b) => a - b);
+      const result = {
+        binds: sessions.length,
+        window,
+        count,
+        rejected,
+        elapsed_s: +respElapsed.toFixed(3),
+        submit_per_s: Math.round(count / respElapsed),
+        p50_us: Math.round(percentile(sorted, 50)),
+        p99_us: Math.round(percentile(sorted, 99)),
+        max_us: Math.round(sorted[sorted.length - 1]),
+      };
+      if (opts.receipts) {
+        result.receipts = receipts - receiptsBefore;
+        result.all_receipts_s = +elapsed.toFixed(3);
+      }
+      resolve(result);
+    };
+    onReceipt = finish;
+    const pump = (k) => {
+      const session = sessions[k];
+      while (sent < count && inFlight[k] < window) {
         const i = sent++;
+        inFlight[k]++;
         const t0 = process.hrtime.bigint();
         session.submit_sm({
           source_addr: '15550001',
@@ -88,32 +125,45 @@ function run(session, window, count) {
           dest_addr_ton: 1,
           dest_addr_npi: 1,
           data_coding: 0,
+          registered_delivery: opts.receipts ? 1 : 0,
           short_message: Buffer.from('benchmark message ' + i, 'ascii'),
         }, (resp) => {
           lat[i] = Number(process.hrtime.bigint() - t0) / 1e3;
           if (resp.command_status !== 0) rejected++;
+          inFlight[k]--;
           done++;
           if (done === count) {
-            const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-            const sorted = Array.from(lat).sort((a, b) => a - b);
-            resolve({
-              window,
-              count,
-              rejected,
-              elapsed_s: +elapsed.toFixed(3),
-              submit_per_s: Math.round(count / elapsed),
-              p50_us: Math.round(percentile(sorted, 50)),
-              p99_us: Math.round(percentile(sorted, 99)),
-              max_us: Math.round(sorted[sorted.length - 1]),
-            });
+            respElapsed = Number(process.hrtime.bigint() - started) / 1e9;
+            finish();
           } else {
-            pump();
+            pump(k);
           }
         });
       }
     };
-    pump();
+    sessions.forEach((_, k) => pump(k));
   });
+}
+
+async function bindOne(host, port) {
+  const session = smpp.connect({ host, port });
+  session.on('error', (e) => {
+    process.stderr.write('session error: ' + e.message + '\n');
+    process.exit(1);
+  });
+  session.on('enquire_link', (pdu) => session.send(pdu.response()));
+  session.on('deliver_sm', (pdu) => {
+    session.send(pdu.response());
+    if ((pdu.esm_class & 0x3c) === 0x04) {
+      receipts++;
+      onReceipt();
+    }
+  });
+  await new Promise((resolve) => session.on('connect', resolve));
+  session.socket.setNoDelay(true);
+  const bind = await new Promise((resolve) => session.bind_transceiver({ system_id: 'bench', password: 'pw' }, resolve));
+  if (bind.command_status !== 0) throw new Error('bind refused: ' + bind.command_status);
+  return session;
 }
 
 async function main() {
@@ -127,27 +177,20 @@ async function main() {
     server = await startServer();
     ({ host, port } = server);
   }
-  const session = smpp.connect({ host, port });
-  session.on('error', (e) => {
-    process.stderr.write('session error: ' + e.message + '\n');
-    process.exit(1);
-  });
-  session.on('enquire_link', (pdu) => session.send(pdu.response()));
-  session.on('deliver_sm', (pdu) => session.send(pdu.response()));
-  await new Promise((resolve) => session.on('connect', resolve));
-  session.socket.setNoDelay(true);
-  const bind = await new Promise((resolve) => session.bind_transceiver({ system_id: 'bench', password: 'pw' }, resolve));
-  if (bind.command_status !== 0) throw new Error('bind refused: ' + bind.command_status);
+  const sessions = [];
+  for (let b = 0; b < opts.binds; b++) sessions.push(await bindOne(host, port));
 
-  if (opts.warmup > 0) await run(session, 64, opts.warmup);
+  if (opts.warmup > 0) await run(sessions, 64, opts.warmup);
   const results = [];
   for (const w of opts.windows.split(',').map(Number)) {
-    const r = await run(session, w, w === 1 ? opts.count_w1 : opts.count);
+    const r = await run(sessions, w, w === 1 ? opts.count_w1 : opts.count);
     process.stdout.write(JSON.stringify(r) + '\n');
     results.push(r);
   }
-  await new Promise((resolve) => session.unbind(resolve));
-  session.close();
+  for (const session of sessions) {
+    await new Promise((resolve) => session.unbind(resolve));
+    session.close();
+  }
   process.stdout.write(JSON.stringify({
     peer: opts.connect ? 'external ' + opts.connect : 'node smpp server (second process)',
     node: process.version,

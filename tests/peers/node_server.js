@@ -3,7 +3,7 @@
 //
 //   node node_server.js [--port 0] [--host 127.0.0.1] [--mo TEXT] [--system-id ID]
 //                       [--password PW] [--receipt-delay-ms 0] [--timeout-ms 60000]
-//                       [--exit-after-unbinds N]
+//                       [--exit-after-unbinds N] [--brief]
 //
 // Prints `listening on HOST:PORT` when ready. Accepts bind_transceiver / bind_transmitter /
 // bind_receiver; answers submit_sm with ids `n1`, `n2`, …; after each submit_sm with
@@ -12,6 +12,8 @@
 // the deliver_sm_resp; with --mo, sends one MO deliver_sm after a bind that can receive.
 // Answers enquire_link and unbind. On SIGTERM / SIGINT, after --exit-after-unbinds
 // unbinds, or at --timeout-ms, prints one JSON summary line and exits (0; 1 on timeout).
+// With --brief the summary's per-PDU lists (submits, messages, receipt_resps, mo_resps)
+// are replaced by counts (`receipt_resps_ok`: those answered ESME_ROK), for load runs.
 'use strict';
 
 const smpp = require('smpp');
@@ -26,6 +28,7 @@ const { opts } = parseArgs(process.argv.slice(2), {
   receipt_delay_ms: 0,
   timeout_ms: 60000,
   exit_after_unbinds: 0,
+  brief: false,
 });
 
 const summary = {
@@ -50,7 +53,17 @@ const receivers = []; // bound sessions that can take deliver_sm: {session, syst
 const concat = new Map(); // "ref/total" → {parts: [], data_coding}
 
 function done(code) {
-  process.stdout.write(JSON.stringify(summary) + '\n', () => process.exit(code));
+  let out = summary;
+  if (opts.brief) {
+    out = Object.assign({}, summary, {
+      submits: summary.submits.length,
+      messages: summary.messages.length,
+      receipt_resps: summary.receipt_resps.length,
+      receipt_resps_ok: summary.receipt_resps.filter((r) => r.status === 0).length,
+      mo_resps: summary.mo_resps.length,
+    });
+  }
+  process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
 }
 
 process.on('SIGTERM', () => done(0));

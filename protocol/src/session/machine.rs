@@ -79,6 +79,8 @@ pub struct Session {
     timers: Timers,
     /// Sequence number of the enquire_link the session sent itself, while unanswered.
     ping: Option<u32>,
+    /// [`Session::mute`]: no response goes out any more.
+    muted: bool,
     stats: SessionStats,
 }
 
@@ -113,6 +115,7 @@ impl Session {
             events: VecDeque::with_capacity(queue_capacity),
             timers: Timers::new(),
             ping: None,
+            muted: false,
             stats: SessionStats::default(),
             config,
         };
@@ -194,9 +197,15 @@ impl Session {
     /// answers (unbind_resp, generic_nack) are still to be written.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Pdu> {
-        let pdu = self.transmit.pop_front()?;
-        self.stats.pdus_sent += 1;
-        Some(pdu)
+        loop {
+            let pdu = self.transmit.pop_front()?;
+            if self.muted && pdu.body.is_response() {
+                self.stats.responses_withheld += 1;
+                continue;
+            }
+            self.stats.pdus_sent += 1;
+            return Some(pdu);
+        }
     }
 
     /// When to call [`Session::handle_timeout`] next, in ms; `None` when nothing is timed.
@@ -215,6 +224,22 @@ impl Session {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Mutes the session for good: from now on no response goes out (the application's
+    /// answers, the session's own refusals and generic_nacks are dropped unsent), and
+    /// enquire_link and unbind from the peer are ignored, so the connection stays open and
+    /// the peer hears nothing back: a hung peer, for simulators. Requests still reach the
+    /// application, timers run, and our own requests still go out. Requests left
+    /// unanswered stay owed (the peer's window, `max_owed_responses`, bounds them).
+    pub fn mute(&mut self) {
+        self.muted = true;
+    }
+
+    /// Whether [`Session::mute`] was called.
+    #[must_use]
+    pub fn is_muted(&self) -> bool {
+        self.muted
     }
 
     // ----- application requests --------------------------------------------------------
@@ -784,6 +809,12 @@ impl Session {
                 ViolationKind::WrongSender,
             );
         }
+        if self.muted && matches!(command_id, CommandId::EnquireLink | CommandId::Unbind) {
+            // A muted session neither answers nor acts on these: the peer's own timers
+            // decide what happens to the connection.
+            self.stats.requests_ignored += 1;
+            return;
+        }
         match command_id {
             // Answered in every state, Open included (as jsmpp does, reference §4.2).
             CommandId::EnquireLink => {
@@ -1121,5 +1152,42 @@ mod tests {
         assert_eq!(session.state(), State::Unbinding);
         session.handle_pdu(Pdu::new(ping, Body::EnquireLinkResp), 30_001);
         assert_eq!(session.ping, None);
+    }
+
+    #[test]
+    fn a_muted_session_answers_nothing_and_stays_open() {
+        let mut session = Session::new(Role::Smsc, SessionConfig::default(), 0);
+        session.handle_pdu(Pdu::new(1, Body::BindTransceiver(Bind::default())), 0);
+        while session.poll_event().is_some() {}
+        session.accept_bind(BindResp::default(), 0).unwrap();
+        while session.poll_transmit().is_some() {}
+        while session.poll_event().is_some() {}
+
+        session.mute();
+        session.handle_pdu(Pdu::new(2, Body::EnquireLink), 1);
+        session.handle_pdu(Pdu::new(3, Body::SubmitSm(Default::default())), 1);
+        assert!(matches!(
+            session.poll_event(),
+            Some(Event::RequestReceived { .. })
+        ));
+        session
+            .respond(
+                3,
+                CommandStatus::ESME_ROK,
+                Body::SubmitSmResp(Default::default()),
+                2,
+            )
+            .unwrap();
+        session.handle_pdu(Pdu::new(4, Body::Unbind), 3);
+        assert_eq!(session.poll_transmit(), None);
+        assert_eq!(session.state(), State::Bound(BindKind::Transceiver));
+        // Our own requests still go out.
+        let sequence_number = session
+            .send_request(Body::DeliverSm(Default::default()), 4)
+            .unwrap();
+        let sent = session.poll_transmit().expect("deliver_sm sent");
+        assert_eq!(sent.sequence_number, sequence_number);
+        let stats = session.stats();
+        assert_eq!((stats.requests_ignored, stats.responses_withheld), (2, 1));
     }
 }

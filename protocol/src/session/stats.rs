@@ -43,4 +43,8 @@ pub struct SessionStats {
     pub responses_abandoned: u64,
     /// PDUs that arrived after the session closed (ignored).
     pub received_after_close: u64,
+    /// enquire_link and unbind from the peer ignored because the session is muted.
+    pub requests_ignored: u64,
+    /// Responses dropped unsent because the session is muted.
+    pub responses_withheld: u64,
 }
