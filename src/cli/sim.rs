@@ -53,7 +53,7 @@ pub struct SimArgs {
     /// Most connections at once [default: 1024].
     #[arg(long)]
     pub max_connections: Option<String>,
-    /// Window for deliver_sm (receipts) per session [default: 64].
+    /// Window for deliver_sm (receipts) per session [default: 256].
     #[arg(long)]
     pub window: Option<String>,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.

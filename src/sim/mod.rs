@@ -72,9 +72,20 @@ impl Default for SimConfig {
             receipt_delay: Duration::from_millis(100),
             id_format: IdFormat::Hex,
             receipt_queue: 100_000,
-            server: ServerConfig::default(),
+            server: Self::default_server(),
             faults: Faults::default(),
         }
+    }
+}
+
+impl SimConfig {
+    /// Receipts go out through a window of 256 per session: a polite carrier keeps up with
+    /// a client's full submit rate (with 64, a 1 M-message run fills the receipt queue and
+    /// submits get ESME_RMSGQFUL; `--window 64` restores it).
+    fn default_server() -> ServerConfig {
+        let mut server = ServerConfig::default();
+        server.conn.session.window_size = 256;
+        server
     }
 }
 
