@@ -152,7 +152,7 @@ const CASES: &[(&str, &str, usize, &str, &str)] = &[
         "[carriers]\nname = \"x\"\n",
         1,
         "carriers",
-        "unknown field `carriers`; valid fields here: server, store, metrics, numbers, account, carrier, route",
+        "unknown field `carriers`; valid fields here: server, store, metrics, numbers, receipts, account, carrier, route",
     ),
     (
         "unknown-field-inline",

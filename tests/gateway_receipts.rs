@@ -353,3 +353,122 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     let _ = within("opt-out upstream", inbound.recv()).await.unwrap();
     assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 1);
 }
+
+/// A carrier that accepts submits and never sends receipts by itself; the test sends
+/// what it wants through the bound session.
+async fn quiet_carrier() -> (Arc<MoCarrier>, SmscServer) {
+    let carrier = Arc::new(MoCarrier::default());
+    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
+        .await
+        .unwrap();
+    (carrier, server)
+}
+
+async fn carrier_session(carrier: &MoCarrier) -> SessionHandle {
+    within("carrier bound", async {
+        loop {
+            if let Some(s) = carrier
+                .session
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+            {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+#[test]
+fn an_unmatched_receipt_is_counted_and_kept_for_inspection() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (carrier, server) = quiet_carrier().await;
+        let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+        config.store.path = dir.path().join("store");
+        config.receipts.early_ttl = Duration::from_millis(500);
+        let gateway = Gateway::start(config, Shutdown::new().signal()).await.unwrap();
+        let session = carrier_session(&carrier).await;
+        let receipt = DeliverSm {
+            source_addr: Address::international("8613800138000"),
+            destination_addr: Address::international("10690000"),
+            esm_class: EsmClass(0x04),
+            short_message: Bytes::from_static(
+                b"id:deadbeef sub:001 dlvrd:001 submit date:2611231200 done date:2611231200 stat:DELIVRD err:000 text:",
+            ),
+            ..DeliverSm::default()
+        };
+        assert!(session.deliver(receipt).await.unwrap().is_ok());
+        within("unmatched after the TTL", async {
+            while gateway.core().stats.to_json()["receipts_unmatched"] != 1 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        within("kept in the store", async {
+            while gateway.core().store().outbox(smppgate::gateway::UNMATCHED, 10).unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        gateway.stop(Duration::from_secs(1)).await;
+    });
+    drop(runtime);
+    // With the gateway gone (its commit thread lets go of the store lock just after), the
+    // CLI reads the store.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_smppgate"))
+            .args(["receipts", "unmatched", "--store"])
+            .arg(dir.path().join("store"))
+            .output()
+            .unwrap();
+        let busy = String::from_utf8_lossy(&out.stderr).contains("in use");
+        if !busy || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["carrier"], "sim", "{line}");
+    assert!(
+        line["receipt"]
+            .as_str()
+            .unwrap()
+            .starts_with("id:deadbeef stat:DELIVRD"),
+        "{line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_its_validity_gets_an_expired_receipt_upstream() {
+    let (_carrier, server) = quiet_carrier().await;
+    let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+    config.store.validity = Duration::from_secs(1);
+    let gateway = Gateway::start(config, Shutdown::new().signal())
+        .await
+        .unwrap();
+    let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+    let response = within("submit", client.submit(submit(1))).await.unwrap();
+    let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+    let request = within("expired receipt", inbound.recv()).await.unwrap();
+    let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+    assert_eq!(receipt.id(), Some(id.as_str()));
+    assert_eq!(receipt.state(), Some(MessageState::Expired));
+    let record = gateway
+        .core()
+        .store()
+        .get(u64::from_str_radix(&id, 16).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, State::Expired);
+}

@@ -123,7 +123,7 @@ pub fn run(args: MessagesArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn open(args: &StoreArgs) -> anyhow::Result<FjallStore> {
+pub(crate) fn open(args: &StoreArgs) -> anyhow::Result<FjallStore> {
     let path = match (&args.store, &args.config) {
         (Some(path), _) => path.clone(),
         (None, Some(config)) => Config::load(config)?.store.path,

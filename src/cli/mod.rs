@@ -33,7 +33,8 @@ pub enum Command {
     Pdu(pdu::PduArgs),
     /// Encode and split text into SMS segments.
     Text(text::TextArgs),
-    /// Parse delivery receipts.
+    /// Parse delivery receipts; list the ones the gateway could not match.
+    #[command(alias = "receipts")]
     Receipt(receipt::ReceiptArgs),
     /// Run a simulated carrier SMSC until SIGINT/SIGTERM.
     Sim(Box<sim::SimArgs>),

@@ -19,6 +19,19 @@ pub struct ReceiptArgs {
 pub enum ReceiptCommand {
     /// Parse the text form of a receipt (`id:… sub:… dlvrd:… … stat:… err:… text:…`).
     Parse(ParseArgs),
+    /// List the carrier receipts the gateway could not match (kept in its store).
+    Unmatched(UnmatchedArgs),
+}
+
+/// Arguments of `smppgate receipt unmatched`.
+#[derive(Debug, Args)]
+pub struct UnmatchedArgs {
+    /// Which store.
+    #[command(flatten)]
+    pub store: super::messages::StoreArgs,
+    /// At most this many, oldest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
 }
 
 /// Arguments of `smppgate receipt parse`.
@@ -55,7 +68,34 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        ReceiptCommand::Unmatched(args) => unmatched(&args),
     }
+}
+
+/// One JSON line per unmatched receipt: carrier, its text, when it was given up on.
+fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
+    use crate::store::Store as _;
+    let store = super::messages::open(&args.store)?;
+    let items = store.outbox(crate::gateway::UNMATCHED, args.limit)?;
+    for item in &items {
+        let Ok(pdu) = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
+        else {
+            continue;
+        };
+        let smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) = pdu.body else {
+            continue;
+        };
+        println!(
+            "{}",
+            json!({
+                "carrier": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
+                "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
+                "unmatched_at_ms": item.queued,
+            })
+        );
+    }
+    eprintln!("{} unmatched receipts", items.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The JSON document `receipt parse` prints.

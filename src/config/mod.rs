@@ -36,6 +36,9 @@ pub struct Config {
     /// Number normalisation.
     #[serde(default)]
     pub numbers: NumbersConfig,
+    /// Receipt matching.
+    #[serde(default)]
+    pub receipts: ReceiptsConfig,
     /// Upstream accounts.
     #[serde(default, rename = "account")]
     pub accounts: Vec<AccountConfig>,
@@ -132,6 +135,25 @@ impl Default for StoreConfig {
 pub struct MetricsConfig {
     /// `host:port` serving `/metrics`.
     pub listen: String,
+}
+
+/// Receipt matching.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiptsConfig {
+    /// How long a receipt that matches no message waits for its submit_sm_resp (it may
+    /// arrive first); after that it is counted unmatched and kept for
+    /// `smppgate receipt unmatched`.
+    #[serde(with = "duration")]
+    pub early_ttl: Duration,
+}
+
+impl Default for ReceiptsConfig {
+    fn default() -> Self {
+        Self {
+            early_ttl: Duration::from_secs(120),
+        }
+    }
 }
 
 /// Number normalisation.

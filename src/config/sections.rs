@@ -13,13 +13,13 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
-    AccountConfig, CarrierConfig, MetricsConfig, NumbersConfig, RouteConfig, ServerConfig,
-    StoreConfig,
+    AccountConfig, CarrierConfig, MetricsConfig, NumbersConfig, ReceiptsConfig, RouteConfig,
+    ServerConfig, StoreConfig,
 };
 
 /// The sections of the file.
 pub(super) const SECTIONS: &[&str] = &[
-    "server", "store", "metrics", "numbers", "account", "carrier", "route",
+    "server", "store", "metrics", "numbers", "receipts", "account", "carrier", "route",
 ];
 
 /// A serde error: where, and serde's message.
@@ -34,6 +34,7 @@ pub(super) fn parse_each(document: &Spanned<DeTable<'_>>) -> Vec<SpannedError> {
             "store" => one::<StoreConfig>(value, &mut errors),
             "metrics" => one::<MetricsConfig>(value, &mut errors),
             "numbers" => one::<NumbersConfig>(value, &mut errors),
+            "receipts" => one::<ReceiptsConfig>(value, &mut errors),
             "account" => each::<AccountConfig>(value, &mut errors),
             "carrier" => each::<CarrierConfig>(value, &mut errors),
             "route" => each::<RouteConfig>(value, &mut errors),

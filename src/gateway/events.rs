@@ -52,8 +52,6 @@ pub const WRITER_BATCH: usize = 1024;
 
 /// Most early receipts held at once.
 const EARLY_MAX: usize = 100_000;
-/// How long an early receipt waits for its submit_sm_resp.
-const EARLY_TTL_MS: u64 = 120_000;
 
 /// What a receipt says about a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +67,23 @@ impl Events for Core {
 
     fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
         self.send_event(Event::Inbound(Arc::clone(carrier), Box::new(request)));
+    }
+}
+
+/// [`Events`] for the pool without owning the core.
+pub(crate) struct WeakEvents(pub(crate) std::sync::Weak<Core>);
+
+impl Events for WeakEvents {
+    fn outcome(&self, outcome: Outcome) {
+        if let Some(core) = self.0.upgrade() {
+            core.outcome(outcome);
+        }
+    }
+
+    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
+        if let Some(core) = self.0.upgrade() {
+            core.inbound(carrier, request);
+        }
     }
 }
 
@@ -332,9 +347,12 @@ impl Writer {
             }
         }
         bump(&self.core.stats.receipts_early);
+        let ttl_ms =
+            u64::try_from(self.core.config().receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
         self.core.receipts.hold(
             (Arc::clone(carrier), candidates.primary.as_str().to_owned()),
             part_receipt,
+            ttl_ms,
         );
     }
 
@@ -668,6 +686,25 @@ fn outbox_item(account: &str, deliver_sm: &DeliverSm) -> Option<OutboxItem> {
     })
 }
 
+/// The pseudo-account whose outbox keeps unmatched receipts for inspection
+/// (`smppgate receipt unmatched`); no session ever binds as it.
+pub const UNMATCHED: &str = "~unmatched";
+
+/// An unmatched receipt as kept: source_addr the carrier, the text its id/stat/err.
+fn unmatched_item(carrier: &str, id: &str, receipt: PartReceipt) -> Option<OutboxItem> {
+    let deliver_sm = DeliverSm {
+        source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
+        esm_class: EsmClass(0x04),
+        short_message: Bytes::from(format!(
+            "id:{id} stat:{} err:{:03}",
+            receipt_state(receipt.state).stat(),
+            receipt.err
+        )),
+        ..DeliverSm::default()
+    };
+    outbox_item(UNMATCHED, &deliver_sm)
+}
+
 /// Whether an MO text is an opt-out reply: `TD`, `T`, `N`, `R`, `退订`, `STOP`,
 /// `UNSUBSCRIBE`, in any case and width, alone apart from spaces and punctuation.
 #[must_use]
@@ -692,7 +729,7 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 impl EarlyReceipts {
-    fn hold(&self, key: (Arc<str>, String), receipt: PartReceipt) {
+    fn hold(&self, key: (Arc<str>, String), receipt: PartReceipt, ttl_ms: u64) {
         let mut held = self
             .held
             .lock()
@@ -705,7 +742,7 @@ impl EarlyReceipts {
                 return;
             }
         }
-        held.insert(key, (now_ms() + EARLY_TTL_MS, receipt));
+        held.insert(key, (now_ms() + ttl_ms, receipt));
     }
 
     fn take(&self, key: &(Arc<str>, String)) -> Option<PartReceipt> {
@@ -716,21 +753,25 @@ impl EarlyReceipts {
         held.remove(key).map(|(_, r)| r)
     }
 
-    /// Drops receipts past their TTL; returns how many (they are unmatched).
-    fn expire(&self, now: u64) -> usize {
+    /// Takes the receipts past their TTL (they are unmatched).
+    fn expire(&self, now: u64) -> Vec<(CarrierKey, PartReceipt)> {
         let mut held = self
             .held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = held.len();
-        held.retain(|(carrier, id), (deadline, _)| {
-            let keep = *deadline > now;
-            if !keep {
-                tracing::warn!(%carrier, carrier_id = %id, "receipt matched no message");
-            }
-            keep
-        });
-        before - held.len()
+        let expired: Vec<CarrierKey> = held
+            .iter()
+            .filter(|(_, (deadline, _))| *deadline <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        expired
+            .into_iter()
+            .filter_map(|key| {
+                let (_, receipt) = held.remove(&key)?;
+                tracing::warn!(carrier = %key.0, carrier_id = %key.1, "receipt matched no message");
+                Some((key, receipt))
+            })
+            .collect()
     }
 }
 
@@ -748,7 +789,7 @@ pub(crate) async fn run_writer(core: Arc<Core>, mut events: mpsc::Receiver<Event
 
 /// Periodic work: unmatched early receipts, validity expiry, retention.
 pub(crate) async fn run_housekeeping(core: Arc<Core>, mut shutdown: ShutdownSignal) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_scan = 0u64;
     loop {
         tokio::select! {
@@ -759,11 +800,20 @@ pub(crate) async fn run_housekeeping(core: Arc<Core>, mut shutdown: ShutdownSign
         let unmatched = core.receipts.expire(now);
         core.stats
             .receipts_unmatched
-            .fetch_add(unmatched as u64, Ordering::Relaxed);
+            .fetch_add(unmatched.len() as u64, Ordering::Relaxed);
+        let kept: Vec<Op> = unmatched
+            .into_iter()
+            .filter_map(|((carrier, id), receipt)| unmatched_item(&carrier, &id, receipt))
+            .map(Op::OutboxPush)
+            .collect();
+        if !kept.is_empty() {
+            core.update(kept);
+        }
         let store_config = &core.config().store;
-        if now.saturating_sub(last_scan) >= 60_000 {
+        let validity = u64::try_from(store_config.validity.as_millis()).unwrap_or(u64::MAX);
+        // Scan for expiry every minute, or more often when validity is short.
+        if now.saturating_sub(last_scan) >= (validity / 4).clamp(1_000, 60_000) {
             last_scan = now;
-            let validity = u64::try_from(store_config.validity.as_millis()).unwrap_or(u64::MAX);
             let retention = u64::try_from(store_config.retention.as_millis()).unwrap_or(u64::MAX);
             let store = Arc::clone(&core.store);
             let scan = tokio::task::spawn_blocking(move || {

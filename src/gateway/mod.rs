@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 pub use self::core::{Core, Stats};
-pub use self::events::{WRITER_BATCH, is_opt_out};
+pub use self::events::{UNMATCHED, WRITER_BATCH, is_opt_out};
 use crate::carrier::Carriers;
 use crate::config::Config;
 use crate::shutdown::ShutdownSignal;
@@ -77,7 +77,10 @@ impl Gateway {
         let (core, events) = Core::new(config, Arc::clone(&store), group)?;
         let core = Arc::new(core);
         let writer = tokio::spawn(events::run_writer(Arc::clone(&core), events));
-        let events: Arc<dyn crate::carrier::Events> = Arc::clone(&core) as _;
+        // The pool holds its events sink for its life; a weak one keeps the pool (which
+        // the core holds) from keeping the core, and so the store, alive for ever.
+        let events: Arc<dyn crate::carrier::Events> =
+            Arc::new(events::WeakEvents(Arc::downgrade(&core)));
         let carriers = Arc::new(
             Carriers::start(core.config(), events, shutdown.clone())
                 .await
