@@ -472,3 +472,80 @@ async fn a_message_past_its_validity_gets_an_expired_receipt_upstream() {
         .unwrap();
     assert_eq!(record.state, State::Expired);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_another() {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(5),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
+    let mut other = config.accounts[0].clone();
+    other.system_id = "other".into();
+    other.numbers = Vec::new();
+    config.accounts.push(other);
+    let gateway = Gateway::start(config, Shutdown::new().signal())
+        .await
+        .expect("gateway");
+
+    // "demo" answers its first two deliver_sm with ESME_RX_T_APPN, then never answers.
+    let mut demo_config = EsmeConfig::new("demo", "demo");
+    demo_config.auto_respond = false;
+    let (demo, mut demo_in) = within(
+        "bind demo",
+        EsmeClient::connect(&gateway.local_addr().to_string(), demo_config),
+    )
+    .await
+    .unwrap();
+    let (other, mut other_in) = {
+        let config = EsmeConfig::new("other", "demo");
+        within(
+            "bind other",
+            EsmeClient::connect(&gateway.local_addr().to_string(), config),
+        )
+        .await
+        .unwrap()
+    };
+    let response = within("submit demo", demo.submit(submit(1))).await.unwrap();
+    let demo_id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+    let mut refusals = 0;
+    let accepted = loop {
+        let request = within("demo receipt", demo_in.recv()).await.unwrap();
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+        assert_eq!(receipt.id(), Some(demo_id.as_str()));
+        if refusals < 2 {
+            refusals += 1;
+            request.respond(CommandStatus::ESME_RX_T_APPN, None).await;
+        } else {
+            break request;
+        }
+    };
+    // Hold the third delivery unanswered: the demo account is now stuck; "other" is not.
+    for n in 0..20 {
+        let response = within("submit other", other.submit(submit(n)))
+            .await
+            .unwrap();
+        assert!(response.is_ok());
+    }
+    for _ in 0..20 {
+        let request = within("other's receipts flow", other_in.recv())
+            .await
+            .unwrap();
+        assert!(DeliveryReceipt::from_body(&request.pdu.body).is_some());
+    }
+    accepted.respond(CommandStatus::ESME_ROK, None).await;
+    within("demo's receipt acknowledged", async {
+        while gateway.core().stats.to_json()["forwarded"] != 21 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        demo_in.try_recv().is_none(),
+        "acknowledged receipt sent again"
+    );
+}
