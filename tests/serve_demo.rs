@@ -84,6 +84,22 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     let page = http_get(&metrics, "/metrics");
     assert!(page.contains("200 OK"), "{page}");
     assert!(page.contains("smppgate_upstream_accepted_total"), "{page}");
+    // The per-account gauges are set once a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let page = loop {
+        let page = http_get(&metrics, "/metrics");
+        if page.contains("smppgate_account_binds{account=\"demo\"} 1")
+            || std::time::Instant::now() > deadline
+        {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        page.contains("smppgate_account_binds{account=\"demo\"} 1"),
+        "{page}"
+    );
+    assert!(page.contains("smppgate_account_tps"), "{page}");
 
     client.unbind().await;
     gateway.terminate();

@@ -28,6 +28,8 @@ pub struct Account {
     limiter: Option<DefaultDirectRateLimiter>,
     /// Binds open now.
     pub binds: AtomicUsize,
+    /// Submits that passed the TPS check (for the TPS-in-use gauge).
+    pub submits: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Account {
@@ -84,6 +86,7 @@ impl Account {
             allowed,
             limiter,
             binds: AtomicUsize::new(0),
+            submits: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -119,7 +122,11 @@ impl Account {
     /// Takes one submit from the account's TPS budget; `false`: over the limit.
     #[must_use]
     pub fn take_token(&self) -> bool {
-        self.limiter.as_ref().is_none_or(|l| l.check().is_ok())
+        let ok = self.limiter.as_ref().is_none_or(|l| l.check().is_ok());
+        if ok {
+            self.submits.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
     }
 
     /// Reserves a bind slot; `false` when `max_binds` are open.

@@ -13,6 +13,7 @@
 pub mod accounts;
 mod core;
 mod events;
+mod gauges;
 mod outbox;
 pub mod pipeline;
 mod router;
@@ -104,6 +105,10 @@ impl Gateway {
             writer,
             tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone())),
         ];
+        tasks.push(tokio::spawn(gauges::run(
+            Arc::clone(&core),
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(events::run_housekeeping(
             Arc::clone(&core),
             shutdown,

@@ -1,0 +1,34 @@
+//! Per-account gauges, once a second: binds open and TPS in use (submits that passed the
+//! account's rate check in the last second), beside the counters the hot path records.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::core::Core;
+use crate::shutdown::ShutdownSignal;
+
+pub(crate) async fn run(core: Arc<Core>, mut shutdown: ShutdownSignal) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last: HashMap<Arc<str>, u64> = HashMap::new();
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            _ = tick.tick() => {}
+        }
+        for account in core.accounts.iter() {
+            let name = account.name.to_string();
+            let submits = account.submits.load(Ordering::Relaxed);
+            let previous = last
+                .insert(Arc::clone(&account.name), submits)
+                .unwrap_or(submits);
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+            let tps = submits.saturating_sub(previous) as f64;
+            #[allow(clippy::cast_precision_loss)]
+            let binds = account.binds.load(Ordering::Relaxed) as f64;
+            metrics::gauge!("smppgate_account_tps", "account" => name.clone()).set(tps);
+            metrics::gauge!("smppgate_account_binds", "account" => name).set(binds);
+        }
+    }
+}
