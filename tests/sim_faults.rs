@@ -39,7 +39,8 @@ async fn try_bind(
     password: &str,
 ) -> Result<(EsmeClient, Inbound), ConnectError> {
     let mut config = EsmeConfig::new(system_id, password);
-    config.session.response_timeout_ms = 1_000;
+    // Long enough for a loaded 2-core CI machine; the silence tests set their own.
+    config.session.response_timeout_ms = 10_000;
     within(
         "bind",
         EsmeClient::connect(&sim.local_addr().to_string(), config),
@@ -498,7 +499,14 @@ async fn silent_after_stops_answering_but_keeps_the_socket() {
         },
     )
     .await;
-    let (client, _inbound) = bind(&sim).await;
+    let mut config = EsmeConfig::new("carrier-test", "x");
+    config.session.response_timeout_ms = 1_000;
+    let (client, _inbound) = within(
+        "bind",
+        EsmeClient::connect(&sim.local_addr().to_string(), config),
+    )
+    .await
+    .unwrap();
     for _ in 0..3 {
         assert!(client.submit(message(false)).await.unwrap().is_ok());
     }
