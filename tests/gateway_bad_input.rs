@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::StreamExt as _;
 use smppgate::config::{AccountConfig, Config};
 use smppgate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
@@ -244,4 +245,45 @@ async fn a_failing_store_answers_rsyserr_acknowledges_nothing_and_recovers() {
     assert!(response.is_ok(), "{}", response.status());
     assert_eq!(store.inner.list(&ListFilter::default()).unwrap().len(), 2);
     assert_eq!(gateway.core().stats.to_json()["accepted"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_route_is_answered_rmsgqful_before_anything_is_acknowledged() {
+    let mut config = config();
+    // The carrier takes one message a second: the route's queue fills.
+    config.carriers[0].tps = 1;
+    config.accounts[0].window = 512;
+    let gateway = start(config).await;
+    let mut client_config = EsmeConfig::new("demo", "demo");
+    client_config.window = 512;
+    let (client, _inbound) = within(
+        "bind",
+        EsmeClient::connect(&gateway.local_addr().to_string(), client_config),
+    )
+    .await
+    .unwrap();
+    let total = smppgate::carrier::LANE_CAPACITY + 500;
+    let mut sends =
+        futures::stream::iter((0..total).map(|_| client.submit(message()))).buffer_unordered(256);
+    let (mut ok, mut full) = (0usize, 0usize);
+    while let Some(result) = futures::StreamExt::next(&mut sends).await {
+        match result.unwrap().status() {
+            s if s.is_ok() => ok += 1,
+            CommandStatus::ESME_RMSGQFUL => full += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Accepted: the queue, plus what the 4 binds × window 64 and the rate limiter's burst
+    // took out of it.
+    assert_eq!(ok + full, total);
+    assert!(ok >= smppgate::carrier::LANE_CAPACITY, "{ok} accepted");
+    assert!(
+        ok <= smppgate::carrier::LANE_CAPACITY + 4 * 64 + 16,
+        "{ok} accepted"
+    );
+    assert!(full >= 500 - 4 * 64 - 16, "only {full} refused of {total}");
+    let stats = gateway.core().stats.to_json();
+    assert_eq!(stats["accepted"], ok as u64, "{stats}");
+    // Nothing acknowledged was failed for lack of room.
+    assert_eq!(stats["parts_failed"], 0, "{stats}");
 }

@@ -40,6 +40,12 @@ impl<T> Lanes<T> {
         Ok(())
     }
 
+    /// How many more `class` items fit.
+    pub(crate) fn room(&self, class: Class) -> usize {
+        self.capacity
+            .saturating_sub(self.queues[class.index()].len())
+    }
+
     /// The class the next [`Lanes::pop`] takes from, if any.
     fn next_class(&self) -> Option<Class> {
         let waiting = |class: &Class| !self.queues[class.index()].is_empty();

@@ -923,6 +923,24 @@ impl Carriers {
         Ok(())
     }
 
+    /// Room left in the lane of `class` on the route named `route` (0 for an unknown
+    /// route or a stopping pool). The gateway asks before it acknowledges a message, so
+    /// a full route is answered `ESME_RMSGQFUL` upstream instead of being accepted.
+    #[must_use]
+    pub fn room(&self, route: &str, class: Class) -> usize {
+        let inner = &self.inner;
+        if inner.stopping.load(Ordering::Acquire) {
+            return 0;
+        }
+        inner.route_names.get(route).map_or(0, |index| {
+            inner.routes[*index]
+                .lanes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .room(class)
+        })
+    }
+
     /// Stops taking submissions, sends what is queued and waits for what is in flight
     /// until `deadline`, ends the rest with [`FailReason::Shutdown`], then unbinds.
     pub async fn drain(&self, deadline: Duration) {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::accounts::{Accounts, Lockout};
 use super::router::Router;
-use crate::carrier::{Carriers, Class, Submission};
+use crate::carrier::{Carriers, Class, Submission, SubmitError};
 use crate::config::{Config, IdStyle};
 use crate::smsc::Registry;
 use crate::store::{GroupCommit, MessageRecord, Millis, Op, State, Store, StoreError};
@@ -97,6 +97,8 @@ pub struct Core {
     /// Wakes the outbox when something was queued or an account bound.
     pub(crate) outbox_wake: Notify,
     pub(crate) receipts: super::events::EarlyReceipts,
+    /// Set when stopping (background re-sending gives up).
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// Counters.
     pub stats: Stats,
 }
@@ -154,6 +156,7 @@ impl Core {
             outbox_wake: Notify::new(),
             receipts: super::events::EarlyReceipts::default(),
             stats: Stats::default(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             config,
         };
         Ok((core, events_rx))
@@ -224,19 +227,49 @@ impl Core {
         }
     }
 
-    /// Sends the parts of an accepted message to the carriers.
-    pub(crate) fn dispatch(
+    /// The route a message takes: the account's override, else by its destination
+    /// normalised to E.164 (the pool gets the route by name, so its own lookup never sees
+    /// a national-format number).
+    pub(crate) fn route_of(
         &self,
+        account_route: Option<&str>,
+        destination: &[u8],
+    ) -> Option<Arc<str>> {
+        match account_route {
+            Some(name) => self.router.named(name).cloned(),
+            None => {
+                let destination = String::from_utf8_lossy(destination);
+                let e164 =
+                    crate::numbers::normalise(&destination, &self.config.numbers.default_country)
+                        .ok()?;
+                self.router.route(&e164).cloned()
+            }
+        }
+    }
+
+    /// Whether the route's lane for `class` has room for `parts` more (checked before a
+    /// message is acknowledged: a full route is answered ESME_RMSGQFUL, not queued
+    /// without bound).
+    pub(crate) fn has_room(&self, route: &str, class: Class, parts: usize) -> bool {
+        self.carriers()
+            .is_some_and(|carriers| carriers.room(route, class) >= parts)
+    }
+
+    /// Sends the parts of an accepted message to the carriers. A part the pool refuses
+    /// because its lane filled since [`Core::has_room`] (another connection got there
+    /// first) is offered again in the background until it fits: it is acknowledged, so it
+    /// must not fail for that.
+    pub(crate) fn dispatch(
+        self: &Arc<Self>,
         id: u64,
         class: Class,
-        route: Option<&str>,
+        route: &Arc<str>,
         parts: Vec<SubmitSm>,
         skip: &[bool],
     ) -> usize {
         let Some(carriers) = self.carriers() else {
             return 0;
         };
-        let route: Option<Arc<str>> = route.map(Arc::from);
         let mut sent = 0;
         for (part, submit_sm) in parts.into_iter().enumerate() {
             if skip.get(part).copied().unwrap_or(false) {
@@ -246,13 +279,18 @@ impl Core {
                 id,
                 part: u16::try_from(part).unwrap_or(u16::MAX),
                 class,
-                route: route.clone(),
+                route: Some(Arc::clone(route)),
                 submit_sm,
             };
+            sent += 1;
             match carriers.submit(submission) {
-                Ok(()) => sent += 1,
+                Ok(()) => {}
+                Err(SubmitError::QueueFull { submission, .. }) => {
+                    tokio::spawn(Arc::clone(self).offer_until_taken(*submission));
+                }
                 Err(error) => {
-                    tracing::warn!(id, part, %error, "carrier queue refused a part");
+                    sent -= 1;
+                    tracing::warn!(id, part, %error, "carrier pool refused a part");
                     self.part_failed_at_intake(id, part, &error);
                 }
             }
@@ -260,11 +298,48 @@ impl Core {
         sent
     }
 
+    async fn offer_until_taken(self: Arc<Self>, mut submission: Submission) {
+        let Some(carriers) = self.carriers() else {
+            return;
+        };
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let (id, part) = (submission.id, submission.part);
+            match carriers.submit(submission) {
+                Ok(()) => return,
+                Err(SubmitError::QueueFull {
+                    submission: back, ..
+                }) => {
+                    submission = *back;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(500));
+                }
+                // Stopping: the store still has it; it goes after the restart.
+                Err(SubmitError::Stopping) => return,
+                Err(error) => {
+                    self.part_failed_at_intake(id, usize::from(part), &error);
+                    return;
+                }
+            }
+        }
+    }
+
     /// After a restart: every part of a pending message that no carrier accepted is sent
-    /// again (at-least-once; counted in `resent_after_restart`).
-    pub(crate) fn recover(&self) -> Result<u64, StoreError> {
-        let mut resent = 0;
-        for record in self.store.pending()? {
+    /// again (at-least-once; counted in `resent_after_restart`). Runs in the background
+    /// and waits for room in each route, so a large backlog streams out instead of
+    /// overflowing the queues.
+    pub(crate) async fn recover(self: Arc<Self>) {
+        let store = Arc::clone(&self.store);
+        let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
+            Ok(Ok(pending)) => pending,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cannot read pending messages: none re-sent");
+                return;
+            }
+            Err(_) => return,
+        };
+        let mut resent = 0u64;
+        for record in pending {
             let Some(submit_sm) = request_of(&record) else {
                 tracing::error!(id = record.id, "stored request does not decode: failing it");
                 self.update(vec![Op::State {
@@ -276,6 +351,11 @@ impl Core {
             let Ok(parts) = self.split(&submit_sm) else {
                 continue;
             };
+            let Some(route) =
+                self.route_of(record.route.as_deref(), &submit_sm.destination_addr.addr)
+            else {
+                continue;
+            };
             let skip: Vec<bool> = (0..parts.len())
                 .map(|i| {
                     record
@@ -284,19 +364,25 @@ impl Core {
                         .is_some_and(|p| p.state != State::Accepted)
                 })
                 .collect();
-            let n = self.dispatch(
-                record.id,
-                record.class,
-                record.route.as_deref(),
-                parts,
-                &skip,
-            );
+            while !self.has_room(&route, record.class, parts.len()) {
+                if self.stopping() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let n = self.dispatch(record.id, record.class, &route, parts, &skip);
             self.stats
                 .resent_after_restart
                 .fetch_add(n as u64, Ordering::Relaxed);
             resent += n as u64;
         }
-        Ok(resent)
+        if resent > 0 {
+            tracing::info!(resent, "re-sent parts accepted before the last stop");
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     fn part_failed_at_intake(&self, id: u64, part: usize, error: &crate::carrier::SubmitError) {

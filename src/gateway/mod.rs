@@ -88,10 +88,6 @@ impl Gateway {
                 .context("starting the carrier pools")?,
         );
         core.set_carriers(Arc::clone(&carriers));
-        let resent = core.recover().context("re-queueing unsent messages")?;
-        if resent > 0 {
-            tracing::info!(resent, "re-queued messages accepted before the last stop");
-        }
         let server_config = server_config(core.config())?;
         let server = SmscServer::bind(
             &core.config().server.listen,
@@ -103,6 +99,7 @@ impl Gateway {
         core.set_registry(Arc::clone(server.registry()));
         let mut tasks = vec![
             writer,
+            tokio::spawn(Arc::clone(&core).recover()),
             tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone())),
         ];
         tasks.push(tokio::spawn(gauges::run(
@@ -136,6 +133,9 @@ impl Gateway {
     /// Stops: no new binds, upstream sessions unbound, carrier requests drained up to
     /// `grace`, the store flushed.
     pub async fn stop(self, grace: Duration) {
+        self.core
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if !self.server.shutdown(grace / 2).await {
             tracing::warn!("some upstream sessions did not close in time");
         }

@@ -112,17 +112,11 @@ impl Core {
         if !account.sender_allowed(&submit_sm.source_addr.addr) {
             return self.reject(account, CommandStatus::ESME_RINVSRCADR);
         }
-        let destination = String::from_utf8_lossy(&submit_sm.destination_addr.addr);
-        let Ok(e164) =
-            crate::numbers::normalise(&destination, &self.config().numbers.default_country)
-        else {
-            return self.reject(account, CommandStatus::ESME_RINVDSTADR);
-        };
-        let route = match &account.config.route {
-            Some(name) => self.router.named(name),
-            None => self.router.route(&e164),
-        };
-        let Some(route) = route.cloned() else {
+        let Some(route) = self.route_of(
+            account.config.route.as_deref(),
+            &submit_sm.destination_addr.addr,
+        ) else {
+            // Not a number, or no route takes it.
             return self.reject(account, CommandStatus::ESME_RINVDSTADR);
         };
         let parts = match self.split(&submit_sm) {
@@ -131,6 +125,10 @@ impl Core {
         };
         let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
             .unwrap_or(account.config.class);
+        if !self.has_room(&route, class, parts.len()) {
+            // The route's queue is full: backpressure instead of growth.
+            return self.reject(account, CommandStatus::ESME_RMSGQFUL);
+        }
         let Some(request) = request_bytes(&submit_sm) else {
             return self.reject(account, CommandStatus::ESME_RSYSERR);
         };
@@ -170,7 +168,7 @@ impl Core {
                     .increment(1);
                 tracing::debug!(parts = parts.len(), %route, "accepted");
                 let skip = vec![false; parts.len()];
-                core.dispatch(id, class, account.config.route.as_deref(), parts, &skip);
+                core.dispatch(id, class, &route, parts, &skip);
                 Ok(Bytes::from(Core::format_id(id, account.config.id_style)))
             },
             span,
