@@ -314,8 +314,6 @@ impl Core {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_millis(500));
                 }
-                // Stopping: the store still has it; it goes after the restart.
-                Err(SubmitError::Stopping) => return,
                 Err(error) => {
                     self.part_failed_at_intake(id, usize::from(part), &error);
                     return;
