@@ -16,6 +16,9 @@ pub(crate) struct Request {
     pub(crate) reply: oneshot::Sender<Result<Response, RequestError>>,
 }
 
+/// Where [`Link::try_request`]'s response arrives.
+pub(crate) type PendingResponse = oneshot::Receiver<Result<Response, RequestError>>;
+
 /// Asks the connection task to end the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Control {
@@ -124,6 +127,24 @@ impl Link {
             .map_err(|_| RequestError::Closed)?;
         // A dropped reply means the task went away without answering: it was not sent.
         response.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Hands a request to the connection task without waiting: for a caller that keeps
+    /// its own count of outstanding requests within the window (the carrier pool), so
+    /// the channel always has room. The receiver gets the response; a dropped sender
+    /// means the task went away without sending it (treat as [`RequestError::Closed`]).
+    ///
+    /// # Errors
+    /// The body back when the channel is full or the task is gone: nothing was sent.
+    pub(crate) fn try_request(&self, body: Body) -> Result<PendingResponse, Body> {
+        let (reply, response) = oneshot::channel();
+        match self.requests.try_send(Request { body, reply }) {
+            Ok(()) => Ok(response),
+            Err(
+                mpsc::error::TrySendError::Full(request)
+                | mpsc::error::TrySendError::Closed(request),
+            ) => Err(request.body),
+        }
     }
 
     /// Starts a graceful unbind and waits until the connection is closed. Requests

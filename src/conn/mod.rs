@@ -20,6 +20,6 @@ pub mod tls;
 
 pub use driver::ConnConfig;
 pub use error::RequestError;
-pub(crate) use link::empty_response;
 pub use link::{InboundRequest, Link, LinkState, Response};
+pub(crate) use link::{PendingResponse, empty_response};
 pub use tls::{TlsClientConfig, TlsServerConfig, TlsSetupError};
