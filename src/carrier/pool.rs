@@ -245,7 +245,7 @@ impl Carrier {
         let (rate, paused, throttle_events) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();
-            (flow.rate(), flow.is_paused(now), flow.reactions())
+            (flow.rate_at(now), flow.is_paused(now), flow.reactions())
         };
         let mut by_status = self
             .by_status
