@@ -324,7 +324,7 @@ struct Job {
 
 /// A request in flight: the job, where it went, and its response when it comes.
 struct Sent {
-    job: Box<Job>,
+    job: Job,
     position: usize,
     bind: usize,
     sent_at: Instant,
@@ -334,7 +334,7 @@ struct Sent {
 /// A job waiting for its response.
 struct Waiting {
     /// Taken when the response arrives.
-    job: Option<Box<Job>>,
+    job: Option<Job>,
     position: usize,
     bind: usize,
     sent_at: Instant,
@@ -381,9 +381,9 @@ struct Route {
     name: Arc<str>,
     /// Indices into `Shared::carriers`, preferred first.
     carriers: Vec<usize>,
-    lanes: Mutex<Lanes<Box<Job>>>,
+    lanes: Mutex<Lanes<Job>>,
     /// Jobs waiting for a retry, by due time.
-    retries: Mutex<BTreeMap<(Instant, u64), Box<Job>>>,
+    retries: Mutex<BTreeMap<(Instant, u64), Job>>,
     retry_seq: AtomicU64,
     /// Jobs taken from the lanes and not ended (in flight or waiting for a retry).
     held: AtomicUsize,
@@ -427,7 +427,7 @@ impl Route {
         Choice::Wait
     }
 
-    fn set_depth(&self, lanes: &Lanes<Box<Job>>, class: Class) {
+    fn set_depth(&self, lanes: &Lanes<Job>, class: Class) {
         #[allow(clippy::cast_precision_loss)]
         self.metrics.depth[class.index()].set(lanes.len(class) as f64);
     }
@@ -493,7 +493,7 @@ impl Route {
     /// already taken).
     fn send(
         &self,
-        mut job: Box<Job>,
+        mut job: Job,
         position: usize,
         bind: usize,
         now: Instant,
@@ -609,13 +609,7 @@ impl Route {
 
     /// A transient failure: another attempt after a backoff, or the next carrier, or
     /// the end.
-    fn retry_or_fail_over(
-        &self,
-        mut job: Box<Job>,
-        position: usize,
-        carrier: &Carrier,
-        wait: bool,
-    ) {
+    fn retry_or_fail_over(&self, mut job: Job, position: usize, carrier: &Carrier, wait: bool) {
         job.carrier_attempts += 1;
         let now = Instant::now();
         if job.carrier_attempts < carrier.config.retry.max_attempts.max(1) {
@@ -648,7 +642,7 @@ impl Route {
     }
 
     /// Puts a held job back, due at `due` (or ends it when the pool has closed).
-    fn requeue(&self, job: Box<Job>, due: Instant) {
+    fn requeue(&self, job: Job, due: Instant) {
         if self.shared.closed.load(Ordering::Acquire) {
             let position = job.min_carrier;
             self.finish(job, position, shutdown_result());
@@ -663,12 +657,12 @@ impl Route {
     }
 
     /// Gives a held job its outcome.
-    fn finish(&self, job: Box<Job>, position: usize, result: OutcomeResult) {
+    fn finish(&self, job: Job, position: usize, result: OutcomeResult) {
         self.held.fetch_sub(1, Ordering::AcqRel);
         self.outcome(job, position, result);
     }
 
-    fn outcome(&self, job: Box<Job>, position: usize, result: OutcomeResult) {
+    fn outcome(&self, job: Job, position: usize, result: OutcomeResult) {
         let position = position.min(self.carriers.len().saturating_sub(1));
         self.shared.events.outcome(Outcome {
             id: job.submission.id,
@@ -1067,15 +1061,15 @@ impl Carriers {
                 submission: Box::new(submission),
             });
         }
-        // Boxed once here: the job then moves between lanes, window and retries as a
-        // pointer, not as a few hundred bytes.
-        let job = Box::new(Job {
+        // Not boxed: allocated here and freed on a worker thread, a box cost more than
+        // the moves it saves (measured, docs/benchmarks/carrier.md).
+        let job = Job {
             submission,
             attempts: 0,
             carrier_attempts: 0,
             min_carrier: 0,
             last_status: CommandStatus::ESME_RSYSERR,
-        });
+        };
         if let Err(job) = lanes.push(class, job) {
             return Err(SubmitError::QueueFull {
                 route: Arc::clone(&route.name),
