@@ -61,12 +61,13 @@ impl BindSlot {
     }
 
     /// Hands `body` to the bound session without waiting (the caller holds a window
-    /// slot, so its channel has room); the body back when not bound.
-    pub(crate) fn try_request(&self, body: Body) -> Result<PendingResponse, Body> {
-        match &*self.link.lock().unwrap_or_else(PoisonError::into_inner) {
-            Some(link) => link.try_request(body),
-            None => Err(body),
-        }
+    /// slot, so its channel has room); `None` when not bound: nothing was sent.
+    pub(crate) fn try_request(&self, body: Body) -> Option<PendingResponse> {
+        self.link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|link| link.try_request(body))
     }
 
     fn set_link(&self, link: Option<Link>) {

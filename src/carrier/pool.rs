@@ -504,7 +504,7 @@ impl Route {
         // The clone is a few reference counts (the fields are `Bytes`); the job keeps
         // its own for a retry.
         let body = Body::SubmitSm(job.submission.submit_sm.clone());
-        let Ok(response) = slot.try_request(body) else {
+        let Some(response) = slot.try_request(body) else {
             // The bind went down since the reservation (or its task is gone): try again
             // shortly, by which time it is marked down.
             slot.release();

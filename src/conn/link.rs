@@ -133,18 +133,13 @@ impl Link {
     /// its own count of outstanding requests within the window (the carrier pool), so
     /// the channel always has room. The receiver gets the response; a dropped sender
     /// means the task went away without sending it (treat as [`RequestError::Closed`]).
-    ///
-    /// # Errors
-    /// The body back when the channel is full or the task is gone: nothing was sent.
-    pub(crate) fn try_request(&self, body: Body) -> Result<PendingResponse, Body> {
+    /// `None` when the channel is full or the task is gone: nothing was sent.
+    pub(crate) fn try_request(&self, body: Body) -> Option<PendingResponse> {
         let (reply, response) = oneshot::channel();
-        match self.requests.try_send(Request { body, reply }) {
-            Ok(()) => Ok(response),
-            Err(
-                mpsc::error::TrySendError::Full(request)
-                | mpsc::error::TrySendError::Closed(request),
-            ) => Err(request.body),
-        }
+        self.requests
+            .try_send(Request { body, reply })
+            .ok()
+            .map(|()| response)
     }
 
     /// Starts a graceful unbind and waits until the connection is closed. Requests
