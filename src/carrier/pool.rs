@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
@@ -36,7 +37,7 @@ use super::retry::{StatusTable, Verdict, backoff};
 use super::route::RouteTable;
 use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
 use crate::config::{CarrierConfig, Config};
-use crate::conn::{PendingResponse, RequestError, Response};
+use crate::conn::{PendingResponse, RequestError};
 use crate::shutdown::{Shutdown, ShutdownSignal};
 use crate::sim::{Sim, SimConfig};
 
@@ -322,19 +323,23 @@ struct Job {
     last_status: CommandStatus,
 }
 
-/// A request in flight: the job, where it went, and its response when it comes.
+/// How a request in flight ended, reduced to what the pool uses (the full response
+/// PDU is a few hundred bytes; this moves through the futures instead).
+type Reply = Result<(CommandStatus, Bytes), Box<RequestError>>;
+
+/// A request in flight: where its job is kept, where it went, and how it ended.
 struct Sent {
-    job: Job,
+    /// Index of the job in [`InFlight::jobs`].
+    index: usize,
     position: usize,
     bind: usize,
     sent_at: Instant,
-    result: Result<Response, RequestError>,
+    reply: Reply,
 }
 
-/// A job waiting for its response.
+/// The response a request in flight waits for.
 struct Waiting {
-    /// Taken when the response arrives.
-    job: Option<Job>,
+    index: usize,
     position: usize,
     bind: usize,
     sent_at: Instant,
@@ -345,28 +350,63 @@ impl Future for Waiting {
     type Output = Sent;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Sent> {
-        let result = match Pin::new(&mut self.response).poll(cx) {
+        let reply = match Pin::new(&mut self.response).poll(cx) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(result)) => result,
+            Poll::Ready(Ok(Ok(response))) => Ok((
+                response.status(),
+                response.message_id().cloned().unwrap_or_default(),
+            )),
+            Poll::Ready(Ok(Err(error))) => Err(Box::new(error)),
             // A dropped reply: the connection task went away without sending it.
-            Poll::Ready(Err(_)) => Err(RequestError::Closed),
+            Poll::Ready(Err(_)) => Err(Box::new(RequestError::Closed)),
         };
-        match self.job.take() {
-            Some(job) => Poll::Ready(Sent {
-                job,
-                position: self.position,
-                bind: self.bind,
-                sent_at: self.sent_at,
-                result,
-            }),
-            // Polled again after completion: FuturesUnordered never does this.
-            None => Poll::Pending,
-        }
+        Poll::Ready(Sent {
+            index: self.index,
+            position: self.position,
+            bind: self.bind,
+            sent_at: self.sent_at,
+            reply,
+        })
     }
 }
 
-/// A route's requests in flight.
-type InFlight = FuturesUnordered<Waiting>;
+/// A route's requests in flight, owned by its dispatcher. The jobs stay in place while
+/// their requests are out (moved in once, out once); the futures carry an index.
+#[derive(Default)]
+struct InFlight {
+    pending: FuturesUnordered<Waiting>,
+    /// At most the route's windows together: indices are reused.
+    jobs: Vec<Option<Job>>,
+    free: Vec<usize>,
+}
+
+impl InFlight {
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    fn push(&mut self, job: Job, waiting: impl FnOnce(usize) -> Waiting) {
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.jobs[index] = Some(job);
+                index
+            }
+            None => {
+                self.jobs.push(Some(job));
+                self.jobs.len() - 1
+            }
+        };
+        self.pending.push(waiting(index));
+    }
+
+    fn take(&mut self, index: usize) -> Option<Job> {
+        let job = self.jobs.get_mut(index)?.take();
+        if job.is_some() {
+            self.free.push(index);
+        }
+        job
+    }
+}
 
 /// What the pool shares between routes, completions and carriers.
 struct Shared {
@@ -515,8 +555,8 @@ impl Route {
         slot.metrics.submits.increment(1);
         carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
         job.attempts += 1;
-        in_flight.push(Waiting {
-            job: Some(job),
+        in_flight.push(job, |index| Waiting {
+            index,
             position,
             bind,
             sent_at: now,
@@ -525,19 +565,23 @@ impl Route {
     }
 
     /// Handles the end of one send (the window slot is given back first).
-    fn complete(&self, sent: Sent, now: Instant) {
+    fn complete(&self, sent: Sent, now: Instant, in_flight: &mut InFlight) {
         let Sent {
-            mut job,
+            index,
             position,
             bind,
             sent_at,
-            result,
+            reply,
         } = sent;
         let carrier = &**self.carrier(position);
         carrier.binds[bind].release();
-        match result {
-            Ok(response) => {
-                let status = response.status();
+        let Some(mut job) = in_flight.take(index) else {
+            // Every index is pushed once and taken once: cannot happen.
+            tracing::error!(route = %self.name, index, "response for an unknown job");
+            return;
+        };
+        match reply.map_err(|error| *error) {
+            Ok((status, message_id)) => {
                 carrier
                     .metrics
                     .latency
@@ -547,7 +591,6 @@ impl Route {
                 match carrier.statuses.verdict(status) {
                     Verdict::Done => {
                         carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
-                        let message_id = response.message_id().cloned().unwrap_or_default();
                         self.finish(job, position, OutcomeResult::Accepted { message_id });
                     }
                     Verdict::Throttled => {
@@ -736,7 +779,7 @@ const BURST: u32 = 64;
 /// can take it, and handles the responses of what it sent. After the pool closes it
 /// only waits for what is still in flight (each ends as [`FailReason::Shutdown`]).
 async fn dispatch(route: Arc<Route>) {
-    let mut in_flight = InFlight::new();
+    let mut in_flight = InFlight::default();
     // Positions of the carriers whose windows the last responses freed.
     let mut freed = Vec::with_capacity(route.carriers.len());
     loop {
@@ -747,11 +790,11 @@ async fn dispatch(route: Arc<Route>) {
         // Every response already in: one pass, one wake of the other routes.
         let now = Instant::now();
         freed.clear();
-        while let Some(Some(sent)) = in_flight.next().now_or_never() {
+        while let Some(Some(sent)) = in_flight.pending.next().now_or_never() {
             if !freed.contains(&sent.position) {
                 freed.push(sent.position);
             }
-            route.complete(sent, now);
+            route.complete(sent, now, &mut in_flight);
         }
         for position in freed.drain(..) {
             route.carrier(position).wake_other_routes(&route.wake);
@@ -797,9 +840,9 @@ impl Route {
             }
         };
         tokio::select! {
-            Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
+            Some(sent) = in_flight.pending.next(), if !in_flight.is_empty() => {
                 let position = sent.position;
-                self.complete(sent, Instant::now());
+                self.complete(sent, Instant::now(), in_flight);
                 self.carrier(position).wake_other_routes(&self.wake);
             }
             () = self.wake.notified() => {}
