@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::SelectAll;
+use smppgate_protocol::pdu::Body;
 use smppgate_protocol::session::BindKind;
 
 use super::metrics::BindMetrics;
 use super::pool::Carrier;
 use super::retry::{reconnect_delay, rejected_bind_delay};
 use crate::config::{CarrierBind, CarrierConfig};
-use crate::conn::{Link, TlsClientConfig};
+use crate::conn::{Link, PendingResponse, TlsClientConfig};
 use crate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use crate::shutdown::ShutdownSignal;
 
@@ -59,12 +60,14 @@ impl BindSlot {
         }
     }
 
-    /// The link while bound.
-    pub(crate) fn link(&self) -> Option<Link> {
+    /// Hands `body` to the bound session without waiting (the caller holds a window
+    /// slot, so its channel has room); `None` when not bound: nothing was sent.
+    pub(crate) fn try_request(&self, body: Body) -> Option<PendingResponse> {
         self.link
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .and_then(|link| link.try_request(body))
     }
 
     fn set_link(&self, link: Option<Link>) {

@@ -46,6 +46,11 @@ impl<T> Lanes<T> {
             .saturating_sub(self.queues[class.index()].len())
     }
 
+    /// Whether `class`'s lane is full.
+    pub(crate) fn is_full(&self, class: Class) -> bool {
+        self.queues[class.index()].len() >= self.capacity
+    }
+
     /// The class the next [`Lanes::pop`] takes from, if any.
     fn next_class(&self) -> Option<Class> {
         let waiting = |class: &Class| !self.queues[class.index()].is_empty();

@@ -89,6 +89,13 @@ pub(crate) struct ThrottlePolicy {
     pub(crate) rate_increase: f64,
 }
 
+/// Throttles arriving within this time of the last reaction do not react again: the
+/// rate already went down, and the responses now arriving mostly left before it did. A
+/// carrier that throttles at random (a share of everything, whatever the rate) then
+/// costs one decrease per window, which the additive increase partly wins back, instead
+/// of driving the rate to its floor.
+pub(crate) const REACTION_WINDOW: u64 = SECOND;
+
 /// The rate limit of one carrier with its throttle state.
 #[derive(Debug, Clone)]
 pub(crate) struct Flow {
@@ -105,6 +112,10 @@ pub(crate) struct Flow {
     next_pause: u64,
     /// When the pool last reacted to a throttle.
     reacted_at: Option<u64>,
+    /// Sends since the last pause ended.
+    sent_since_pause: u64,
+    /// Throttles of those sends.
+    throttled_since_pause: u64,
     /// Reactions so far.
     reactions: u64,
 }
@@ -122,12 +133,15 @@ impl Flow {
             paused_until: 0,
             next_pause: policy.initial,
             reacted_at: None,
+            sent_since_pause: 0,
+            throttled_since_pause: 0,
             reactions: 0,
         }
     }
 
+    /// The lowest rate a reaction leaves: a tenth of the contract (at least 1/s).
     fn floor(&self) -> f64 {
-        (self.tps * 0.01).max(1.0)
+        (self.tps / 10.0).max(1.0)
     }
 
     /// Additive increase since the last update.
@@ -147,22 +161,34 @@ impl Flow {
             return Err(self.paused_until - now);
         }
         self.recover(now);
-        self.gcra.check(now)
+        self.gcra.check(now)?;
+        self.sent_since_pause += 1;
+        Ok(())
     }
 
-    /// A request sent at `sent_at` was throttled. Reacts (pause, lower the rate) unless
-    /// the request left before the last reaction: the responses of requests that were
-    /// already in flight say nothing new. Returns whether it reacted.
+    /// A request sent at `sent_at` was throttled. Reacts (pause, lower the rate) at most
+    /// once per [`REACTION_WINDOW`], and not for a request that left before the last
+    /// reaction (those responses say nothing new). The pause doubles only while the
+    /// carrier throttles most of what was sent since the last pause (it is refusing
+    /// everything); throttles of a smaller share start the pauses over at `initial`.
+    /// Returns whether it reacted.
     pub(crate) fn on_throttle(&mut self, now: u64, sent_at: u64) -> bool {
-        if self.reacted_at.is_some_and(|at| sent_at < at) {
-            return false;
+        if let Some(at) = self.reacted_at {
+            if sent_at < at {
+                return false;
+            }
+            self.throttled_since_pause += 1;
+            if now < at.saturating_add(REACTION_WINDOW) {
+                return false;
+            }
         }
         self.recover(now);
-        // A throttle long after the last one starts the pauses over.
+        let refusing_all = self.throttled_since_pause.saturating_mul(2) >= self.sent_since_pause;
+        // A throttle long after the last one starts the pauses over too.
         let quiet = self
             .reacted_at
             .is_none_or(|at| now.saturating_sub(at) > self.policy.max.saturating_mul(2));
-        if quiet {
+        if quiet || !refusing_all {
             self.next_pause = self.policy.initial;
         }
         let pause = self.next_pause;
@@ -174,13 +200,25 @@ impl Flow {
         // Recovery starts after the pause.
         self.updated = self.paused_until;
         self.reacted_at = Some(now);
+        self.sent_since_pause = 0;
+        self.throttled_since_pause = 0;
         self.reactions += 1;
         true
     }
 
-    /// The current rate, per second.
+    /// The rate as last brought up to date (by a send or a throttle), per second.
     pub(crate) fn rate(&self) -> f64 {
         self.rate
+    }
+
+    /// The rate at `now`, with the recovery since the last update (no send needed).
+    pub(crate) fn rate_at(&self, now: u64) -> f64 {
+        if now <= self.updated {
+            return self.rate;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = (now - self.updated) as f64 / SECOND as f64;
+        (self.rate + self.policy.rate_increase * self.tps * seconds).min(self.tps)
     }
 
     /// Whether the carrier is paused at `now`.
@@ -277,14 +315,17 @@ mod tests {
     }
 
     #[test]
-    fn pauses_double_up_to_the_max_then_start_over() {
+    fn pauses_double_while_everything_is_throttled_then_start_over() {
         let mut flow = Flow::new(100, policy(), 0);
         let mut now = SECOND;
         let mut pauses = Vec::new();
         for _ in 0..6 {
             assert!(flow.on_throttle(now, now));
             pauses.push(flow.paused_until - now);
-            now = flow.paused_until + MS;
+            // One send after the pause, throttled too, one reaction window later.
+            let resume = flow.paused_until;
+            assert_eq!(flow.try_take(resume), Ok(()));
+            now = resume.max(now + REACTION_WINDOW);
         }
         assert_eq!(
             pauses,
@@ -297,11 +338,41 @@ mod tests {
                 2 * SECOND
             ]
         );
-        // The floor holds the rate above 1 % of tps.
-        assert!(flow.rate() >= 1.0);
+        // The floor holds the rate at a tenth of tps.
+        assert!((flow.rate() - 10.0).abs() < 1e-9, "{}", flow.rate());
         now += 10 * SECOND;
         assert!(flow.on_throttle(now, now));
         assert_eq!(flow.paused_until - now, 200 * MS);
         assert!(flow.is_paused(now));
+    }
+
+    #[test]
+    fn random_throttles_react_once_per_window_without_growing_the_pause() {
+        let mut flow = Flow::new(500, policy(), 0);
+        assert!(flow.on_throttle(SECOND, SECOND));
+        assert!((flow.rate() - 250.0).abs() < 1e-9);
+        // After the pause, 10 sends at the lowered rate; 2 of them throttled within the
+        // reaction window: counted, no reaction.
+        let mut now = SECOND + 200 * MS;
+        let mut sent = Vec::new();
+        while sent.len() < 10 {
+            match flow.try_take(now) {
+                Ok(()) => sent.push(now),
+                Err(wait) => now += wait,
+            }
+        }
+        assert!(!flow.on_throttle(sent[3] + MS, sent[3]));
+        assert!(!flow.on_throttle(sent[7] + MS, sent[7]));
+        assert_eq!(flow.reactions(), 1);
+        // A throttle past the window reacts; 3 of 10 is no refusal: the pause stays.
+        let later = 2 * SECOND + 100 * MS;
+        assert!(flow.on_throttle(later, sent[9]));
+        assert_eq!(flow.reactions(), 2);
+        assert_eq!(flow.paused_until - later, 200 * MS);
+        // Lowered, then back to tps additively (+50/s) without further throttles.
+        assert!(flow.rate() < 250.0, "{}", flow.rate());
+        assert!((flow.rate_at(later + 200 * MS + 10 * SECOND) - 500.0).abs() < 1e-9);
+        let _ = flow.try_take(later + 200 * MS + 10 * SECOND);
+        assert!((flow.rate() - 500.0).abs() < 1e-9);
     }
 }

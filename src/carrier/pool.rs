@@ -3,15 +3,25 @@
 //! window slot and the carrier's rate limit has a token (no deep per-bind queues, so an
 //! OTP waits behind at most the message being sent).
 //!
+//! The dispatcher also owns its route's requests in flight (a `FuturesUnordered` of
+//! response receivers): no task is spawned per request, and the completions that arrive
+//! together are handled in one wake-up of the task that sends the next ones.
+//!
 //! A message taken from the lanes is *held* by its route until its outcome: in flight,
 //! or waiting to be retried. Each route holds at most a few windows' worth, so with the
 //! bounded lanes nothing in the pool grows without bound.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::Body;
@@ -27,7 +37,7 @@ use super::retry::{StatusTable, Verdict, backoff};
 use super::route::RouteTable;
 use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
 use crate::config::{CarrierConfig, Config};
-use crate::conn::{RequestError, Response};
+use crate::conn::{PendingResponse, RequestError};
 use crate::shutdown::{Shutdown, ShutdownSignal};
 use crate::sim::{Sim, SimConfig};
 
@@ -104,6 +114,9 @@ pub(crate) struct Carrier {
     /// The dispatchers of the routes using this carrier.
     wakers: Mutex<Vec<Arc<Notify>>>,
     pub(crate) counters: CarrierCounters,
+    /// ESME_ROK responses.
+    ok_responses: AtomicU64,
+    /// Responses by any other status.
     by_status: Mutex<BTreeMap<u32, u64>>,
     pub(crate) metrics: CarrierMetrics,
     pub(crate) events: Arc<dyn Events>,
@@ -120,7 +133,12 @@ impl std::fmt::Debug for Carrier {
 
 impl Carrier {
     fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.ns_at(Instant::now())
+    }
+
+    /// `t` in nanoseconds since the pool started (the limiter's clock).
+    fn ns_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Wakes every dispatcher that may send through this carrier.
@@ -132,6 +150,21 @@ impl Carrier {
             .iter()
         {
             waker.notify_one();
+        }
+    }
+
+    /// Wakes the dispatchers of the other routes using this carrier (a window slot
+    /// freed by `own`'s completions may serve them).
+    fn wake_other_routes(&self, own: &Arc<Notify>) {
+        for waker in self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            if !Arc::ptr_eq(waker, own) {
+                waker.notify_one();
+            }
         }
     }
 
@@ -172,7 +205,7 @@ impl Carrier {
             .flow
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .try_take(self.now_ns());
+            .try_take(self.ns_at(now));
         match token {
             Ok(()) => Ok(index),
             Err(wait) => {
@@ -182,10 +215,10 @@ impl Carrier {
         }
     }
 
-    fn throttled(&self, sent_at: Instant) {
-        let sent_ns = u64::try_from(sent_at.duration_since(self.origin).as_nanos()).unwrap_or(0);
+    fn throttled(&self, sent_at: Instant, now: Instant) {
+        let sent_ns = self.ns_at(sent_at);
         let mut flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
-        if flow.on_throttle(self.now_ns(), sent_ns) {
+        if flow.on_throttle(self.ns_at(now), sent_ns) {
             self.metrics.throttle_events.increment(1);
             self.metrics.rate.set(flow.rate());
             tracing::info!(carrier = %self.name, rate = flow.rate(), "throttled: pausing, rate lowered");
@@ -194,6 +227,11 @@ impl Carrier {
 
     fn count_status(&self, status: CommandStatus) {
         self.metrics.response(status);
+        // The common case without a lock; the rest by status.
+        if status.is_ok() {
+            self.ok_responses.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         *self
             .by_status
             .lock()
@@ -207,12 +245,19 @@ impl Carrier {
         let c = &self.counters;
         let (rate, paused, throttle_events) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
-            (flow.rate(), flow.is_paused(self.now_ns()), flow.reactions())
+            let now = self.now_ns();
+            (flow.rate_at(now), flow.is_paused(now), flow.reactions())
         };
-        let statuses: serde_json::Map<String, Value> = self
+        let mut by_status = self
             .by_status
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let ok = self.ok_responses.load(Ordering::Relaxed);
+        if ok > 0 {
+            by_status.insert(CommandStatus::ESME_ROK.0, ok);
+        }
+        let statuses: serde_json::Map<String, Value> = by_status
             .iter()
             .map(|(status, n)| (status_name(CommandStatus(*status)), json!(n)))
             .collect();
@@ -276,6 +321,91 @@ struct Job {
     /// The first position in the route's carrier list it may use.
     min_carrier: usize,
     last_status: CommandStatus,
+}
+
+/// How a request in flight ended, reduced to what the pool uses (the full response
+/// PDU is a few hundred bytes; this moves through the futures instead).
+type Reply = Result<(CommandStatus, Bytes), Box<RequestError>>;
+
+/// A request in flight: where its job is kept, where it went, and how it ended.
+struct Sent {
+    /// Index of the job in [`InFlight::jobs`].
+    index: usize,
+    position: usize,
+    bind: usize,
+    sent_at: Instant,
+    reply: Reply,
+}
+
+/// The response a request in flight waits for.
+struct Waiting {
+    index: usize,
+    position: usize,
+    bind: usize,
+    sent_at: Instant,
+    response: PendingResponse,
+}
+
+impl Future for Waiting {
+    type Output = Sent;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Sent> {
+        let reply = match Pin::new(&mut self.response).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(Ok(response))) => Ok((
+                response.status(),
+                response.message_id().cloned().unwrap_or_default(),
+            )),
+            Poll::Ready(Ok(Err(error))) => Err(Box::new(error)),
+            // A dropped reply: the connection task went away without sending it.
+            Poll::Ready(Err(_)) => Err(Box::new(RequestError::Closed)),
+        };
+        Poll::Ready(Sent {
+            index: self.index,
+            position: self.position,
+            bind: self.bind,
+            sent_at: self.sent_at,
+            reply,
+        })
+    }
+}
+
+/// A route's requests in flight, owned by its dispatcher. The jobs stay in place while
+/// their requests are out (moved in once, out once); the futures carry an index.
+#[derive(Default)]
+struct InFlight {
+    pending: FuturesUnordered<Waiting>,
+    /// At most the route's windows together: indices are reused.
+    jobs: Vec<Option<Job>>,
+    free: Vec<usize>,
+}
+
+impl InFlight {
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    fn push(&mut self, job: Job, waiting: impl FnOnce(usize) -> Waiting) {
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.jobs[index] = Some(job);
+                index
+            }
+            None => {
+                self.jobs.push(Some(job));
+                self.jobs.len() - 1
+            }
+        };
+        self.pending.push(waiting(index));
+    }
+
+    fn take(&mut self, index: usize) -> Option<Job> {
+        let job = self.jobs.get_mut(index)?.take();
+        if job.is_some() {
+            self.free.push(index);
+        }
+        job
+    }
 }
 
 /// What the pool shares between routes, completions and carriers.
@@ -343,7 +473,7 @@ impl Route {
     }
 
     /// Sends one job if a carrier can take it now.
-    fn step(self: &Arc<Self>, now: Instant) -> Step {
+    fn step(&self, now: Instant, in_flight: &mut InFlight) -> Step {
         let mut wait: Option<Instant> = None;
         let mut earliest = |t: Option<Instant>| {
             if let Some(t) = t {
@@ -362,7 +492,7 @@ impl Route {
                         Ok(bind) => {
                             let job = entry.remove();
                             drop(retries);
-                            self.send(job, position, bind);
+                            self.send(job, position, bind, now, in_flight);
                             return Step::Sent;
                         }
                         Err(t) => earliest(t),
@@ -389,7 +519,7 @@ impl Route {
                 self.set_depth(&lanes, class);
                 drop(lanes);
                 self.held.fetch_add(1, Ordering::AcqRel);
-                self.send(job, position, bind);
+                self.send(job, position, bind, now, in_flight);
                 Step::Sent
             }
             Err(t) => {
@@ -401,43 +531,57 @@ impl Route {
 
     /// Sends `job` through `bind` of the carrier at `position` (window slot and token
     /// already taken).
-    fn send(self: &Arc<Self>, mut job: Job, position: usize, bind: usize) {
-        let carrier = Arc::clone(self.carrier(position));
+    fn send(
+        &self,
+        mut job: Job,
+        position: usize,
+        bind: usize,
+        now: Instant,
+        in_flight: &mut InFlight,
+    ) {
+        let carrier = self.carrier(position);
         let slot = &carrier.binds[bind];
-        let Some(link) = slot.link() else {
-            // The bind went down since the reservation: try again at once.
+        // The clone is a few reference counts (the fields are `Bytes`); the job keeps
+        // its own for a retry.
+        let body = Body::SubmitSm(job.submission.submit_sm.clone());
+        let Some(response) = slot.try_request(body) else {
+            // The bind went down since the reservation (or its task is gone): try again
+            // shortly, by which time it is marked down.
             slot.release();
-            self.requeue(job, Instant::now());
+            self.requeue(job, now + Duration::from_millis(1));
             return;
         };
         slot.submits.fetch_add(1, Ordering::Relaxed);
         slot.metrics.submits.increment(1);
         carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
         job.attempts += 1;
-        let route = Arc::clone(self);
-        let body = Body::SubmitSm(job.submission.submit_sm.clone());
-        tokio::spawn(async move {
-            let sent_at = Instant::now();
-            let result = link.request(body).await;
-            carrier.binds[bind].release();
-            carrier.wake_routes();
-            route.complete(job, position, &carrier, result, sent_at);
+        in_flight.push(job, |index| Waiting {
+            index,
+            position,
+            bind,
+            sent_at: now,
+            response,
         });
     }
 
-    /// Handles the end of one send.
-    fn complete(
-        &self,
-        mut job: Job,
-        position: usize,
-        carrier: &Carrier,
-        result: Result<Response, RequestError>,
-        sent_at: Instant,
-    ) {
-        let now = Instant::now();
-        match result {
-            Ok(response) => {
-                let status = response.status();
+    /// Handles the end of one send (the window slot is given back first).
+    fn complete(&self, sent: Sent, now: Instant, in_flight: &mut InFlight) {
+        let Sent {
+            index,
+            position,
+            bind,
+            sent_at,
+            reply,
+        } = sent;
+        let carrier = &**self.carrier(position);
+        carrier.binds[bind].release();
+        let Some(mut job) = in_flight.take(index) else {
+            // Every index is pushed once and taken once: cannot happen.
+            tracing::error!(route = %self.name, index, "response for an unknown job");
+            return;
+        };
+        match reply.map_err(|error| *error) {
+            Ok((status, message_id)) => {
                 carrier
                     .metrics
                     .latency
@@ -447,13 +591,12 @@ impl Route {
                 match carrier.statuses.verdict(status) {
                     Verdict::Done => {
                         carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
-                        let message_id = response.message_id().cloned().unwrap_or_default();
                         self.finish(job, position, OutcomeResult::Accepted { message_id });
                     }
                     Verdict::Throttled => {
                         // Not an attempt: the carrier pauses and the message goes again.
                         carrier.counters.throttled.fetch_add(1, Ordering::Relaxed);
-                        carrier.throttled(sent_at);
+                        carrier.throttled(sent_at, now);
                         self.requeue(job, now);
                     }
                     Verdict::Transient => self.retry_or_fail_over(job, position, carrier, true),
@@ -629,31 +772,81 @@ fn shutdown_result() -> OutcomeResult {
     }
 }
 
-/// The dispatcher of one route.
+/// Sends in a row before the dispatcher lets other tasks run.
+const BURST: u32 = 64;
+
+/// The dispatcher of one route: sends what the lanes and retries hold when a carrier
+/// can take it, and handles the responses of what it sent. After the pool closes it
+/// only waits for what is still in flight (each ends as [`FailReason::Shutdown`]).
 async fn dispatch(route: Arc<Route>) {
-    let mut burst = 0_u32;
-    while !route.shared.closed.load(Ordering::Acquire) {
-        match route.step(Instant::now()) {
-            Step::Sent => {
-                // Let the completions and the connections run between long bursts.
-                burst += 1;
-                if burst >= 64 {
-                    burst = 0;
-                    tokio::task::yield_now().await;
-                }
+    let mut in_flight = InFlight::default();
+    // Positions of the carriers whose windows the last responses freed.
+    let mut freed = Vec::with_capacity(route.carriers.len());
+    loop {
+        let closed = route.shared.closed.load(Ordering::Acquire);
+        if closed && in_flight.is_empty() {
+            break;
+        }
+        // Every response already in: one pass, one wake of the other routes.
+        let now = Instant::now();
+        freed.clear();
+        while let Some(Some(sent)) = in_flight.pending.next().now_or_never() {
+            if !freed.contains(&sent.position) {
+                freed.push(sent.position);
             }
-            Step::Wait(until) => {
-                burst = 0;
-                match until {
-                    Some(until) => {
-                        tokio::select! {
-                            () = route.wake.notified() => {}
-                            () = tokio::time::sleep_until(until) => {}
+            route.complete(sent, now, &mut in_flight);
+        }
+        for position in freed.drain(..) {
+            route.carrier(position).wake_other_routes(&route.wake);
+        }
+        let mut wait = None;
+        if !closed {
+            let mut sent = 0_u32;
+            loop {
+                match route.step(Instant::now(), &mut in_flight) {
+                    Step::Sent => {
+                        sent += 1;
+                        if sent >= BURST {
+                            break;
                         }
                     }
-                    None => route.wake.notified().await,
+                    Step::Wait(until) => {
+                        wait = Some(until);
+                        break;
+                    }
                 }
             }
+        }
+        let Some(until) = wait else {
+            // A long burst, or closed: let the connections run, then go on.
+            if !closed {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            route.wait(&mut in_flight, None).await;
+            continue;
+        };
+        route.wait(&mut in_flight, until).await;
+    }
+}
+
+impl Route {
+    /// Waits for a response, a wake-up (submission, bind up, freed slot) or `until`.
+    async fn wait(&self, in_flight: &mut InFlight, until: Option<Instant>) {
+        let sleep = async {
+            match until {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(sent) = in_flight.pending.next(), if !in_flight.is_empty() => {
+                let position = sent.position;
+                self.complete(sent, Instant::now(), in_flight);
+                self.carrier(position).wake_other_routes(&self.wake);
+            }
+            () = self.wake.notified() => {}
+            () = sleep => {}
         }
     }
 }
@@ -780,6 +973,7 @@ impl Carriers {
                 starting: AtomicUsize::new(binds),
                 wakers: Mutex::new(Vec::new()),
                 counters: CarrierCounters::default(),
+                ok_responses: AtomicU64::new(0),
                 by_status: Mutex::new(BTreeMap::new()),
                 metrics,
                 events: Arc::clone(&events),
@@ -903,6 +1097,15 @@ impl Carriers {
             return Err(SubmitError::NoRoute(what));
         };
         let class = submission.class;
+        let mut lanes = route.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if lanes.is_full(class) {
+            return Err(SubmitError::QueueFull {
+                route: Arc::clone(&route.name),
+                submission: Box::new(submission),
+            });
+        }
+        // Not boxed: allocated here and freed on a worker thread, a box cost more than
+        // the moves it saves (measured, docs/benchmarks/carrier.md).
         let job = Job {
             submission,
             attempts: 0,
@@ -910,7 +1113,6 @@ impl Carriers {
             min_carrier: 0,
             last_status: CommandStatus::ESME_RSYSERR,
         };
-        let mut lanes = route.lanes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(job) = lanes.push(class, job) {
             return Err(SubmitError::QueueFull {
                 route: Arc::clone(&route.name),

@@ -94,6 +94,9 @@ pub(crate) enum TryRequestError {
     Closed,
 }
 
+/// Where [`Link::try_request`]'s response arrives.
+pub(crate) type PendingResponse = oneshot::Receiver<Result<Response, RequestError>>;
+
 /// Asks the connection task to end the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Control {
@@ -235,6 +238,22 @@ impl Link {
             drop(tagged.permit.take());
         }
         Err(error)
+    }
+
+    /// Hands a request to the connection task without waiting: for a caller that keeps
+    /// its own count of outstanding requests within the window (the carrier pool), so
+    /// the channel always has room. The receiver gets the response; a dropped sender
+    /// means the task went away without sending it (treat as [`RequestError::Closed`]).
+    /// `None` when the channel is full or the task is gone: nothing was sent.
+    pub(crate) fn try_request(&self, body: Body) -> Option<PendingResponse> {
+        let (reply, response) = oneshot::channel();
+        self.requests
+            .try_send(Request {
+                body,
+                reply: Reply::Once(reply),
+            })
+            .ok()
+            .map(|()| response)
     }
 
     /// Starts a graceful unbind and waits until the connection is closed. Requests

@@ -21,5 +21,5 @@ pub mod tls;
 pub use driver::ConnConfig;
 pub use error::RequestError;
 pub use link::{InboundRequest, Link, LinkState, Response};
-pub(crate) use link::{Tagged, TryRequestError, empty_response};
+pub(crate) use link::{PendingResponse, Tagged, TryRequestError, empty_response};
 pub use tls::{TlsClientConfig, TlsServerConfig, TlsSetupError};

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use tokio::time::Instant;
 
 use super::{ClassArg, Rate, SendArgs, build_parts, status_name};
 use crate::carrier::{
-    Carriers, Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError,
+    Carriers, Class, Events, FailReason, LANE_CAPACITY, Outcome, OutcomeResult, Submission,
+    SubmitError,
 };
 use crate::config::Config;
 use crate::conn::InboundRequest;
@@ -41,7 +43,10 @@ struct Tally {
 #[derive(Debug)]
 struct Collector {
     tally: Mutex<Tally>,
+    /// Notified when `done` reaches `wake_at`: a wake-up of the sending thread per
+    /// outcome would cost more than the pool itself at `--rate max`.
     progress: Notify,
+    wake_at: AtomicU64,
     keep_parts: bool,
 }
 
@@ -72,8 +77,11 @@ impl Events for Collector {
         if self.keep_parts {
             tally.parts.push(outcome);
         }
+        let wake = tally.done >= self.wake_at.load(Ordering::Acquire);
         drop(tally);
-        self.progress.notify_waiters();
+        if wake {
+            self.progress.notify_waiters();
+        }
     }
 
     fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) {
@@ -86,6 +94,12 @@ impl Events for Collector {
 }
 
 impl Collector {
+    /// Asks for a notification once `done` reaches `at` (create the
+    /// `progress.notified()` future first, so none is missed).
+    fn wake_at(&self, at: u64) {
+        self.wake_at.store(at, Ordering::Release);
+    }
+
     fn done(&self) -> u64 {
         self.tally
             .lock()
@@ -113,6 +127,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     let collector = Arc::new(Collector {
         tally: Mutex::new(Tally::default()),
         progress: Notify::new(),
+        wake_at: AtomicU64::new(u64::MAX),
         keep_parts: args.count.is_none(),
     });
     let shutdown = Shutdown::new();
@@ -153,7 +168,9 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
                         // The route's lane is full: wait for outcomes to make room.
                         submission = *back;
                         let progress = collector.progress.notified();
+                        // Room for a good batch before waking up again.
                         let done = collector.done();
+                        collector.wake_at(done + (LANE_CAPACITY / 4) as u64);
                         if done != last_progress.1 {
                             last_progress = (Instant::now(), done);
                         } else if last_progress.0.elapsed() > args.timeout {
@@ -174,6 +191,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     // Wait for every outcome; give up when nothing happens for --timeout.
     loop {
         let progress = collector.progress.notified();
+        collector.wake_at(total);
         let done = collector.done();
         if done >= total {
             break;
@@ -185,7 +203,9 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
         if Instant::now() >= quiet_until {
             break;
         }
-        let _ = tokio::time::timeout_at(quiet_until, progress).await;
+        // Woken at the end; meanwhile a look every 50 ms keeps the quiet timer honest.
+        let look = quiet_until.min(Instant::now() + Duration::from_millis(50));
+        let _ = tokio::time::timeout_at(look, progress).await;
     }
     let stats = carriers.stats();
     carriers.drain(Duration::from_secs(5)).await;
