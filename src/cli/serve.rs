@@ -99,8 +99,9 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
     shutdown.trigger();
-    let stats = gateway.core().stats.to_json();
+    let core = std::sync::Arc::clone(gateway.core());
     gateway.stop(grace).await;
+    let stats = core.stats.to_json();
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }

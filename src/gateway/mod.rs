@@ -38,6 +38,7 @@ pub struct Gateway {
     core: Arc<Core>,
     server: SmscServer,
     carriers: Arc<Carriers>,
+    outbox: tokio::task::JoinHandle<()>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -97,11 +98,8 @@ impl Gateway {
         .await
         .context("starting the upstream listener")?;
         core.set_registry(Arc::clone(server.registry()));
-        let mut tasks = vec![
-            writer,
-            tokio::spawn(Arc::clone(&core).recover()),
-            tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone())),
-        ];
+        let outbox = tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone()));
+        let mut tasks = vec![writer, tokio::spawn(Arc::clone(&core).recover())];
         tasks.push(tokio::spawn(gauges::run(
             Arc::clone(&core),
             shutdown.clone(),
@@ -114,6 +112,7 @@ impl Gateway {
             core,
             server,
             carriers,
+            outbox,
             tasks,
         })
     }
@@ -139,7 +138,13 @@ impl Gateway {
         if !self.server.shutdown(grace / 2).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
-        self.carriers.drain(grace / 2).await;
+        // The outbox finishes its round (the shutdown signal stops it after): what the
+        // clients acknowledged is recorded, so it is not sent again after a restart.
+        let outbox = self.outbox;
+        if tokio::time::timeout(grace / 4, outbox).await.is_err() {
+            tracing::warn!("the outbox did not finish its round in time");
+        }
+        self.carriers.drain(grace / 4).await;
         self.core.flush().await;
         for task in &self.tasks {
             task.abort();
