@@ -10,14 +10,16 @@ const SECOND: u64 = 1_000_000_000;
 /// Smallest burst: the parts of an 8-part message (1 224 GSM characters) go back-to-back.
 pub(crate) const MIN_BURST: u32 = 8;
 
-/// The burst for a contracted `tps`: 2 % of a second's worth, at least [`MIN_BURST`].
+/// The burst for a contracted `tps`: 1 % of a second's worth, at least [`MIN_BURST`].
 ///
-/// Any window of length `T` holds at most `T·rate + burst` sends, so 2 % keeps every
-/// 1-second window within the ±2 % a carrier contract allows (510 at 500 TPS); below
-/// 400 TPS the floor of 8 wins and a window after an idle period may hold 8 more.
+/// Any window of length `T` holds at most `T·rate + burst` sends, so 1 % keeps every
+/// 1-second window within the ±2 % a carrier contract allows with room to spare for
+/// the network's jitter, which the carrier counts too (508 sent at most in any second at
+/// 500 TPS); below 800 TPS the floor of 8 wins and a window after an idle period may
+/// hold 8 more.
 #[must_use]
 pub(crate) fn burst_for(tps: u32) -> u32 {
-    (tps / 50).max(MIN_BURST)
+    (tps / 100).max(MIN_BURST)
 }
 
 /// Generic cell rate algorithm (virtual scheduling form): a cell conforms when the
@@ -281,8 +283,9 @@ mod tests {
     #[test]
     fn burst_sizes() {
         assert_eq!(burst_for(10), MIN_BURST);
-        assert_eq!(burst_for(500), 10);
-        assert_eq!(burst_for(100_000), 2_000);
+        assert_eq!(burst_for(500), MIN_BURST);
+        assert_eq!(burst_for(2_000), 20);
+        assert_eq!(burst_for(100_000), 1_000);
     }
 
     fn policy() -> ThrottlePolicy {
