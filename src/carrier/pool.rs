@@ -555,6 +555,15 @@ impl Route {
         slot.metrics.submits.increment(1);
         carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
         job.attempts += 1;
+        // The gateway's message id follows the message into the carrier side's log.
+        tracing::trace!(
+            id = job.submission.id,
+            part = job.submission.part,
+            carrier = %carrier.name,
+            bind,
+            attempt = job.attempts,
+            "submit_sm sent"
+        );
         in_flight.push(job, |index| Waiting {
             index,
             position,
@@ -707,6 +716,14 @@ impl Route {
 
     fn outcome(&self, job: Job, position: usize, result: OutcomeResult) {
         let position = position.min(self.carriers.len().saturating_sub(1));
+        tracing::debug!(
+            id = job.submission.id,
+            part = job.submission.part,
+            carrier = %self.carrier(position).name,
+            attempts = job.attempts,
+            ?result,
+            "outcome"
+        );
         self.shared.events.outcome(Outcome {
             id: job.submission.id,
             part: job.submission.part,
