@@ -130,6 +130,12 @@ pub struct OutboxItem {
 pub enum Op {
     /// A new message.
     Insert(MessageRecord),
+    /// A message's whole record, replacing the stored one without reading it (the
+    /// gateway's single writer holds the current record and writes it once per batch).
+    /// For a record first written by [`Op::Insert`]: a final state takes the message off
+    /// the pending set; a state that is not final leaves the set as it is (the Insert put
+    /// it there, and states never go back from final), which saves a write per update.
+    Put(Arc<MessageRecord>),
     /// A part changed (state, carrier, carrier id, status, attempts).
     Part {
         /// Message.
