@@ -18,6 +18,7 @@ mod fjall;
 mod group;
 mod keys;
 mod lock;
+mod raw_bytes;
 mod retention;
 #[cfg(test)]
 mod tests;
@@ -99,6 +100,7 @@ pub struct MessageRecord {
     pub route: Option<String>,
     /// The upstream request as received (encoded submit_sm body, so it can be re-split
     /// and re-sent after a restart).
+    #[serde(with = "raw_bytes")]
     pub request: Vec<u8>,
     /// Number of parts it is sent as.
     pub part_count: u16,
@@ -118,6 +120,7 @@ pub struct OutboxItem {
     /// The account.
     pub account: String,
     /// Encoded deliver_sm body.
+    #[serde(with = "raw_bytes")]
     pub deliver_sm: Vec<u8>,
     /// When queued.
     pub queued: Millis,
