@@ -99,7 +99,7 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
     shutdown.trigger();
-    let stats = gateway.core().stats.to_json();
+    let stats = gateway.core().report_json();
     gateway.stop(grace).await;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
