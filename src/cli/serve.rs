@@ -101,7 +101,7 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     shutdown.trigger();
     let core = std::sync::Arc::clone(gateway.core());
     gateway.stop(grace).await;
-    let stats = core.stats.to_json();
+    let stats = core.report_json();
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }

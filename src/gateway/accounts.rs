@@ -30,6 +30,9 @@ pub struct Account {
     pub binds: AtomicUsize,
     /// Submits that passed the TPS check (for the TPS-in-use gauge).
     pub submits: std::sync::atomic::AtomicU64,
+    /// `smppgate_upstream_accepted_total{account}`, registered once: the submit path
+    /// must not format a label per message.
+    pub(crate) accepted_counter: metrics::Counter,
 }
 
 impl std::fmt::Debug for Account {
@@ -79,8 +82,13 @@ impl Account {
             let burst = NonZeroU32::new((config.tps / 10).max(1)).unwrap_or(NonZeroU32::MIN);
             RateLimiter::direct(Quota::per_second(tps).allow_burst(burst))
         });
+        let accepted_counter = metrics::counter!(
+            "smppgate_upstream_accepted_total",
+            "account" => config.system_id.clone()
+        );
         Self {
             name: Arc::from(config.system_id.as_str()),
+            accepted_counter,
             config,
             credential,
             allowed,

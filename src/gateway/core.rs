@@ -168,6 +168,32 @@ impl Core {
         &self.store
     }
 
+    /// The counters and the group commit's figures (commits, ops and callers per
+    /// commit, commit time) as JSON: what `serve` prints on exit.
+    #[must_use]
+    pub fn report_json(&self) -> serde_json::Value {
+        let mut json = self.stats.to_json();
+        let group = self.group.stats();
+        let summary = |h: &hdrhistogram::Histogram<u64>| {
+            serde_json::json!({
+                "mean": (h.mean() * 10.0).round() / 10.0,
+                "p50": h.value_at_quantile(0.5),
+                "p99": h.value_at_quantile(0.99),
+                "max": h.max(),
+            })
+        };
+        json["store"] = serde_json::json!({
+            "commits": group.commits,
+            "failed_commits": group.failed_commits,
+            "ops": group.ops,
+            "requests": group.requests,
+            "ops_per_commit": summary(&group.batch_size),
+            "requests_per_commit": summary(&group.batch_requests),
+            "commit_micros": summary(&group.commit_micros),
+        });
+        json
+    }
+
     /// The configuration it runs with.
     #[must_use]
     pub fn config(&self) -> &Config {

@@ -6,7 +6,7 @@
 //! answered, so a receipt is never acknowledged before it is durable; one writer means no
 //! lost updates between a part's outcome and its receipt.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -32,6 +32,10 @@ use crate::store::{MessageRecord, Op, OutboxItem, State};
 /// One thing for the writer.
 #[derive(Debug)]
 pub(crate) enum Event {
+    /// A message just made durable (sent by the submit path before it dispatches the
+    /// parts, so it comes before their outcomes): the writer caches it instead of reading
+    /// it back from the store.
+    Accepted(Arc<MessageRecord>),
     Outcome(Outcome),
     Inbound(Arc<str>, Box<InboundRequest>),
     Expire(u64),
@@ -49,6 +53,11 @@ type CarrierKey = (Arc<str>, String);
 /// Most events the writer applies and commits at once. Outcomes waiting here when the
 /// process dies are the duplicates a restart can send (with the carrier windows).
 pub const WRITER_BATCH: usize = 1024;
+
+/// Most records the writer keeps between batches (messages not final yet, newest kept;
+/// an evicted one is read back from the store when its next event comes). About 0.5 KB
+/// each for a one-part message (record, request bytes, part, map entry): 16 MB at most.
+pub(crate) const RECORD_CACHE: usize = 32_768;
 
 /// Most early receipts held at once.
 const EARLY_MAX: usize = 100_000;
@@ -176,8 +185,11 @@ fn style_of(style: config::IdStyle) -> IdStyle {
 /// The writer: the state of every message changes here only.
 pub(crate) struct Writer {
     core: Arc<Core>,
-    /// Records touched by this batch (authoritative until the batch commits).
-    records: HashMap<u64, MessageRecord>,
+    /// The current record of messages not final (authoritative: only this task changes
+    /// them), at most [`RECORD_CACHE`] between batches, oldest ids evicted first.
+    records: BTreeMap<u64, Arc<MessageRecord>>,
+    /// Records changed by this batch: each is written once, whole, at its end.
+    dirty: Vec<u64>,
     /// Index entries written by this batch.
     index: HashMap<(Arc<str>, String), (u64, u16)>,
     ops: Vec<Op>,
@@ -203,7 +215,8 @@ impl Writer {
             .collect();
         Self {
             core,
-            records: HashMap::new(),
+            records: BTreeMap::new(),
+            dirty: Vec::new(),
             index: HashMap::new(),
             ops: Vec::new(),
             answers: Vec::new(),
@@ -213,12 +226,15 @@ impl Writer {
         }
     }
 
+    /// The record of `id` to change (marked to be written at the end of the batch).
     fn record(&mut self, id: u64) -> Option<&mut MessageRecord> {
         if !self.records.contains_key(&id) {
             let record = self.core.store.get(id).ok().flatten()?;
-            self.records.insert(id, record);
+            self.records.insert(id, Arc::new(record));
         }
-        self.records.get_mut(&id)
+        self.dirty.push(id);
+        // The Put of the last batch is committed and dropped by now: no copy is made.
+        self.records.get_mut(&id).map(Arc::make_mut)
     }
 
     fn style(&self, carrier: &str) -> IdStyle {
@@ -230,6 +246,10 @@ impl Writer {
 
     fn apply(&mut self, event: Event) {
         match event {
+            Event::Accepted(record) => {
+                // Never replaces a record this task already holds (it would be older).
+                self.records.entry(record.id).or_insert(record);
+            }
             Event::Outcome(outcome) => self.outcome(outcome),
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
@@ -273,12 +293,6 @@ impl Writer {
                 part.status = status.0;
             }
         }
-        let part_record = part.clone();
-        self.ops.push(Op::Part {
-            id: outcome.id,
-            part: outcome.part,
-            record: part_record,
-        });
         for key in keys {
             self.ops.push(Op::CarrierId {
                 carrier: outcome.carrier.to_string(),
@@ -369,12 +383,6 @@ impl Writer {
         slot.state = receipt.state;
         slot.error = Some(format!("{:03}", receipt.err));
         slot.updated = now_ms();
-        let part_record = slot.clone();
-        self.ops.push(Op::Part {
-            id,
-            part,
-            record: part_record,
-        });
         self.part_final(id, part);
         self.settle(id);
     }
@@ -412,6 +420,7 @@ impl Writer {
         if record.state.is_final() {
             return;
         }
+        let record = Arc::make_mut(record);
         let all_final = record.parts.iter().all(|p| p.state.is_final());
         let new_state = if all_final {
             let last = record
@@ -457,10 +466,7 @@ impl Writer {
         };
         if new_state != record.state {
             record.state = new_state;
-            self.ops.push(Op::State {
-                id,
-                state: new_state,
-            });
+            self.dirty.push(id);
         }
     }
 
@@ -472,22 +478,13 @@ impl Writer {
             return;
         }
         let now = now_ms();
-        let mut changed = Vec::new();
-        for (i, part) in record.parts.iter_mut().enumerate() {
+        for part in &mut record.parts {
             if !part.state.is_final() {
                 part.state = State::Expired;
                 part.updated = now;
-                changed.push((i, part.clone()));
             }
         }
         let wants = record.wants_receipt;
-        for (i, part) in changed {
-            self.ops.push(Op::Part {
-                id,
-                part: u16::try_from(i).unwrap_or(u16::MAX),
-                record: part,
-            });
-        }
         let expired_receipts = self
             .records
             .get(&id)
@@ -496,7 +493,7 @@ impl Writer {
         if let Some(record) = self.records.get_mut(&id) {
             // Without EXPIRED receipts the message goes final silently.
             if !(wants && expired_receipts) {
-                record.wants_receipt = false;
+                Arc::make_mut(record).wants_receipt = false;
             }
         }
         self.settle(id);
@@ -596,6 +593,14 @@ impl Writer {
 
     /// Commits the batch, then answers the carriers' deliver_sm.
     async fn finish(&mut self) {
+        // One blind write of each changed record (no read-modify-write in the store).
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        for id in &self.dirty {
+            if let Some(record) = self.records.get(id) {
+                self.ops.push(Op::Put(Arc::clone(record)));
+            }
+        }
         let ops = std::mem::take(&mut self.ops);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
         let status = if ops.is_empty() {
@@ -625,10 +630,15 @@ impl Writer {
                 request.respond(status, None).await;
             }
         }
-        // Committed: the store is authoritative again.
-        self.records.retain(|_, r| !r.state.is_final());
-        if self.records.len() > 10_000 {
-            self.records.clear();
+        // Final records are done with (a late duplicate receipt reads the store); the
+        // rest stay cached up to the bound, oldest evicted first.
+        for id in self.dirty.drain(..) {
+            if self.records.get(&id).is_some_and(|r| r.state.is_final()) {
+                self.records.remove(&id);
+            }
+        }
+        while self.records.len() > RECORD_CACHE {
+            self.records.pop_first();
         }
         self.index.clear();
         if pushed {

@@ -13,6 +13,7 @@ use smppgate_protocol::types::SmppTime;
 
 use super::accounts::{Account, BindRefusal, refusal};
 use super::core::{Core, bump, now_ms, request_bytes};
+use super::events::Event;
 use crate::config::{Class, WindowFullStatus};
 use crate::smsc::{BindRequest, MessageId, Reply, SessionHandle, SessionInfo, SmscHandler};
 use crate::store::{MessageRecord, Op, PartRecord, State};
@@ -158,15 +159,18 @@ impl Core {
         Reply::Later(Box::pin(tracing::Instrument::instrument(
             async move {
                 let _slot = slot;
-                if let Err(error) = core.group.commit(vec![Op::Insert(record)]).await {
+                if let Err(error) = core.group.commit(vec![Op::Insert(record.clone())]).await {
                     bump(&core.stats.store_errors);
                     tracing::error!(%error, "store failed: answering ESME_RSYSERR");
                     return Err(CommandStatus::ESME_RSYSERR);
                 }
                 bump(&core.stats.accepted);
-                metrics::counter!("smppgate_upstream_accepted_total", "account" => account.name.to_string())
-                    .increment(1);
+                account.accepted_counter.increment(1);
                 tracing::debug!(parts = parts.len(), %route, "accepted");
+                // Before the parts go out, so the writer holds the record when their
+                // outcomes come (same queue, in order). A full queue only costs the
+                // writer a store read: never wait here, never send out of order.
+                let _ = core.events.try_send(Event::Accepted(Arc::new(record)));
                 let skip = vec![false; parts.len()];
                 core.dispatch(id, class, &route, parts, &skip);
                 Ok(Bytes::from(Core::format_id(id, account.config.id_style)))

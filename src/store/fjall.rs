@@ -12,6 +12,7 @@
 //! One process at a time: fjall does not guard against a second one, so the directory
 //! holds a `LOCK` file with the owner's pid, locked while the store is open.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
@@ -195,20 +196,41 @@ impl FjallStore {
 }
 
 /// Builds the batch for `ops`: records are read once, changed in memory, written once.
+/// Records of `Insert` / `Put` are borrowed from the ops (encoded straight from there);
+/// a `Part` / `State` update reads and copies the record first.
 struct Planner<'a> {
     open: &'a Open,
     batch: Batch,
-    records: HashMap<u64, MessageRecord>,
+    records: HashMap<u64, Planned<'a>>,
     seqs: HashMap<String, u64>,
     max_id: u64,
 }
 
-impl Planner<'_> {
+/// A record to write, and whether its pending entry must be written too (always after an
+/// `Insert` or a read-modify-write; after a blind `Put` only when it became final).
+struct Planned<'a> {
+    record: Cow<'a, MessageRecord>,
+    sync_pending: bool,
+}
+
+impl<'a> Planner<'a> {
     fn record(&mut self, id: u64) -> Result<Option<&mut MessageRecord>, StoreError> {
         match self.records.entry(id) {
-            Entry::Occupied(entry) => Ok(Some(entry.into_mut())),
+            Entry::Occupied(entry) => {
+                let planned = entry.into_mut();
+                planned.sync_pending = true;
+                Ok(Some(planned.record.to_mut()))
+            }
             Entry::Vacant(entry) => match self.open.get_message(id)? {
-                Some(record) => Ok(Some(entry.insert(record))),
+                Some(record) => Ok(Some(
+                    entry
+                        .insert(Planned {
+                            record: Cow::Owned(record),
+                            sync_pending: true,
+                        })
+                        .record
+                        .to_mut(),
+                )),
                 None => Ok(None),
             },
         }
@@ -230,11 +252,29 @@ impl Planner<'_> {
         Ok(seq)
     }
 
-    fn apply(&mut self, writer: &Writer, op: &Op) -> Result<(), StoreError> {
+    fn apply(&mut self, writer: &Writer, op: &'a Op) -> Result<(), StoreError> {
         match op {
             Op::Insert(record) => {
                 self.max_id = self.max_id.max(record.id);
-                self.records.insert(record.id, record.clone());
+                self.records.insert(
+                    record.id,
+                    Planned {
+                        record: Cow::Borrowed(record),
+                        sync_pending: true,
+                    },
+                );
+            }
+            Op::Put(record) => {
+                self.max_id = self.max_id.max(record.id);
+                let sync_pending = self.records.get(&record.id).is_some_and(|p| p.sync_pending)
+                    || record.state.is_final();
+                self.records.insert(
+                    record.id,
+                    Planned {
+                        record: Cow::Borrowed(&**record),
+                        sync_pending,
+                    },
+                );
             }
             Op::Part { id, part, record } => {
                 let Some(message) = self.record(*id)? else {
@@ -289,11 +329,14 @@ impl Planner<'_> {
 
     /// Writes the changed records, the pending set and the counters into the batch.
     fn finish(mut self, old_max_id: u64) -> Result<(Batch, HashMap<String, u64>), StoreError> {
-        for (id, record) in &self.records {
+        for (id, planned) in &self.records {
             let key = keys::message(*id);
+            let record = &*planned.record;
             self.batch
                 .insert(&self.open.messages, key.to_vec(), keys::encode(record)?);
-            if record.state.is_final() {
+            if !planned.sync_pending {
+                // A blind Put that is not final: the pending entry is already there.
+            } else if record.state.is_final() {
                 self.batch.remove(&self.open.pending, key.to_vec());
             } else {
                 self.batch
@@ -329,7 +372,7 @@ impl Store for FjallStore {
         let mut planner = Planner {
             batch: open.keyspace.batch().durability(Some(self.durability())),
             open: &open,
-            records: HashMap::new(),
+            records: HashMap::with_capacity(ops.len()),
             seqs: HashMap::new(),
             max_id: old_max_id,
         };

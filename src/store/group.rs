@@ -199,11 +199,12 @@ fn run(
         if let Err(error) = &outcome {
             tracing::error!(%error, ops = ops.len(), requests, "store commit failed");
         }
+        // Dropped before the callers resume: they may change what the ops shared with them.
+        ops.clear();
         for reply in replies.drain(..) {
             // A caller that went away does not need its answer.
             let _ = reply.send(outcome.clone());
         }
-        ops.clear();
     }
 }
 

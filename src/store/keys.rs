@@ -89,7 +89,9 @@ pub(super) fn parse_u64(value: &[u8]) -> Result<u64, StoreError> {
 
 /// Encodes a record (postcard: varints, no field names; about 1.1× the payload).
 pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(value).map_err(|e| StoreError::new(format!("encode: {e}")))
+    // Room for a typical record up front: no growth while encoding.
+    postcard::to_extend(value, Vec::with_capacity(256))
+        .map_err(|e| StoreError::new(format!("encode: {e}")))
 }
 
 /// Decodes a record; a corrupt one is an error, never a panic.

@@ -2,13 +2,14 @@
 //! ":memory:"` for benchmarks without durability).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, Store, StoreError};
 
 #[derive(Debug, Default)]
 struct Inner {
-    messages: BTreeMap<u64, MessageRecord>,
+    /// Shared with `Op::Put` (no copy per update; a later in-place update copies it).
+    messages: BTreeMap<u64, Arc<MessageRecord>>,
     carrier_ids: HashMap<(String, String), (u64, u16)>,
     outbox: BTreeMap<(String, u64), OutboxItem>,
     next_seq: HashMap<String, u64>,
@@ -38,11 +39,17 @@ impl Inner {
                 if !record.state.is_final() {
                     self.pending.insert(record.id);
                 }
-                self.messages.insert(record.id, record.clone());
+                self.messages.insert(record.id, Arc::new(record.clone()));
+            }
+            Op::Put(record) => {
+                if record.state.is_final() {
+                    self.pending.remove(&record.id);
+                }
+                self.messages.insert(record.id, Arc::clone(record));
             }
             Op::Part { id, part, record } => {
                 if let Some(message) = self.messages.get_mut(id)
-                    && let Some(slot) = message.parts.get_mut(usize::from(*part))
+                    && let Some(slot) = Arc::make_mut(message).parts.get_mut(usize::from(*part))
                 {
                     *slot = record.clone();
                 }
@@ -58,7 +65,7 @@ impl Inner {
             }
             Op::State { id, state } => {
                 if let Some(message) = self.messages.get_mut(id) {
-                    message.state = *state;
+                    Arc::make_mut(message).state = *state;
                     if state.is_final() {
                         self.pending.remove(id);
                     } else {
@@ -91,7 +98,7 @@ impl Store for MemoryStore {
 
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(inner.messages.get(&id).cloned())
+        Ok(inner.messages.get(&id).map(|m| MessageRecord::clone(m)))
     }
 
     fn by_carrier_id(
@@ -111,7 +118,7 @@ impl Store for MemoryStore {
         Ok(inner
             .pending
             .iter()
-            .filter_map(|id| inner.messages.get(id).cloned())
+            .filter_map(|id| inner.messages.get(id).map(|m| MessageRecord::clone(m)))
             .collect())
     }
 
@@ -130,7 +137,7 @@ impl Store for MemoryStore {
             .filter(|m| filter.account.as_ref().is_none_or(|a| &m.account == a))
             .filter(|m| filter.state.is_none_or(|s| m.state == s))
             .take(limit)
-            .cloned()
+            .map(|m| MessageRecord::clone(m))
             .collect())
     }
 

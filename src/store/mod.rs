@@ -18,6 +18,7 @@ mod fjall;
 mod group;
 mod keys;
 mod lock;
+mod raw_bytes;
 mod retention;
 #[cfg(test)]
 mod tests;
@@ -99,6 +100,7 @@ pub struct MessageRecord {
     pub route: Option<String>,
     /// The upstream request as received (encoded submit_sm body, so it can be re-split
     /// and re-sent after a restart).
+    #[serde(with = "raw_bytes")]
     pub request: Vec<u8>,
     /// Number of parts it is sent as.
     pub part_count: u16,
@@ -118,6 +120,7 @@ pub struct OutboxItem {
     /// The account.
     pub account: String,
     /// Encoded deliver_sm body.
+    #[serde(with = "raw_bytes")]
     pub deliver_sm: Vec<u8>,
     /// When queued.
     pub queued: Millis,
@@ -130,6 +133,12 @@ pub struct OutboxItem {
 pub enum Op {
     /// A new message.
     Insert(MessageRecord),
+    /// A message's whole record, replacing the stored one without reading it (the
+    /// gateway's single writer holds the current record and writes it once per batch).
+    /// For a record first written by [`Op::Insert`]: a final state takes the message off
+    /// the pending set; a state that is not final leaves the set as it is (the Insert put
+    /// it there, and states never go back from final), which saves a write per update.
+    Put(Arc<MessageRecord>),
     /// A part changed (state, carrier, carrier id, status, attempts).
     Part {
         /// Message.

@@ -597,3 +597,68 @@ fn outbox_reads_resume_after_acknowledged_items() {
     store.commit(&[push("a", 5), ack(4)]).unwrap();
     assert_eq!(seqs(&store, 10), [5]);
 }
+
+/// `Op::Put` on both stores: a blind whole-record write; the pending set follows a final
+/// state; a Put after a Part in one batch wins, a Part after a Put applies on top of it.
+#[test]
+fn put_replaces_the_record_and_keeps_pending_in_step() {
+    let dir = TempDir::new("put");
+    let fjall = open(&dir);
+    let memory = memory::MemoryStore::new();
+    for store in [&fjall as &dyn Store, &memory] {
+        store
+            .commit(&[
+                Op::Insert(message(1, "acme", 10)),
+                Op::Insert(message(2, "acme", 11)),
+            ])
+            .unwrap();
+        let mut sent = message(1, "acme", 10);
+        sent.state = State::Sent;
+        sent.parts[0] = sent_part("cmcc", "a1");
+        sent.parts[1] = sent_part("cmcc", "a2");
+        store.commit(&[Op::Put(Arc::new(sent.clone()))]).unwrap();
+        assert_eq!(store.get(1).unwrap(), Some(sent.clone()));
+        let pending: Vec<u64> = store.pending().unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(pending, [1, 2]);
+
+        // A Part after a Put in the same batch applies to the Put's record.
+        let mut delivered = sent.clone();
+        delivered.parts[0].state = State::Delivered;
+        delivered.state = State::Sent;
+        store
+            .commit(&[
+                Op::Put(Arc::new(delivered.clone())),
+                Op::Part {
+                    id: 1,
+                    part: 1,
+                    record: PartRecord {
+                        state: State::Delivered,
+                        ..sent_part("cmcc", "a2")
+                    },
+                },
+                Op::State {
+                    id: 1,
+                    state: State::Delivered,
+                },
+            ])
+            .unwrap();
+        let record = store.get(1).unwrap().unwrap();
+        assert_eq!(record.state, State::Delivered);
+        assert_eq!(record.parts[0].state, State::Delivered);
+        assert_eq!(record.parts[1].state, State::Delivered);
+        let pending: Vec<u64> = store.pending().unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(pending, [2]);
+
+        // A final Put takes the message off the pending set.
+        let mut failed = message(2, "acme", 11);
+        failed.state = State::Failed;
+        store.commit(&[Op::Put(Arc::new(failed.clone()))]).unwrap();
+        assert!(store.pending().unwrap().is_empty());
+        assert_eq!(store.get(2).unwrap(), Some(failed));
+    }
+    // What fjall wrote survives a reopen.
+    drop(fjall);
+    let fjall = open(&dir);
+    assert_eq!(fjall.get(1).unwrap().unwrap().state, State::Delivered);
+    assert!(fjall.pending().unwrap().is_empty());
+}
