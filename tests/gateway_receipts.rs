@@ -75,7 +75,12 @@ fn submit(n: usize) -> SubmitSm {
 
 /// Sends `count` messages, collects one receipt each, checks each is the worst state of
 /// its parts in the store, and that nothing comes twice.
-async fn run_case(faults: Faults, id_format: IdFormat, style: IdStyle, binds: usize) {
+async fn run_case(
+    faults: Faults,
+    id_format: IdFormat,
+    style: IdStyle,
+    binds: usize,
+) -> serde_json::Value {
     let sim = Sim::start(SimConfig {
         listen: "127.0.0.1:0".into(),
         receipt_delay: Duration::from_millis(5),
@@ -150,6 +155,7 @@ async fn run_case(faults: Faults, id_format: IdFormat, style: IdStyle, binds: us
     }
     drop(gateway);
     let _ = sim.shutdown(Duration::from_secs(1)).await;
+    stats
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,6 +170,29 @@ async fn decimal_in_text_hex_in_tlv_with_auto_style() {
         ..Faults::default()
     };
     run_case(faults, IdFormat::Hex, IdStyle::Auto, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misconfigured_id_style_still_matches_by_the_other_reading() {
+    // The carrier answers decimal ids (hex 0x… in receipted_message_id, decimal in the
+    // text) but is configured `hex`: the TLV id read as hex matches nothing, the text id
+    // read both ways does — and the counter says how often that was needed.
+    let faults = Faults {
+        receipt_id_style: ReceiptIdStyle::DecInTextHexInTlv,
+        ..Faults::default()
+    };
+    let stats = run_case(faults, IdFormat::Dec, IdStyle::Hex, 1).await;
+    assert_eq!(stats["receipts_matched_alternate"], 50, "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decimal_ids_with_hex_in_the_tlv() {
+    let faults = Faults {
+        receipt_id_style: ReceiptIdStyle::DecInTextHexInTlv,
+        ..Faults::default()
+    };
+    let stats = run_case(faults, IdFormat::Dec, IdStyle::Dec, 1).await;
+    assert_eq!(stats["receipts_matched_alternate"], 0, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

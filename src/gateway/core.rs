@@ -33,6 +33,9 @@ pub struct Stats {
     pub resent_after_restart: AtomicU64,
     /// Receipts from carriers matched to a part.
     pub receipts_matched: AtomicU64,
+    /// Of those, matched by another reading of the id than the carrier style's first
+    /// (the other base, or the text id): how often `auto` / mixed styles were needed.
+    pub receipts_matched_alternate: AtomicU64,
     /// Receipts held because their submit_sm_resp had not arrived yet.
     pub receipts_early: AtomicU64,
     /// Receipts that matched nothing within the TTL.
@@ -61,6 +64,7 @@ impl Stats {
             "parts_failed": get(&self.parts_failed),
             "resent_after_restart": get(&self.resent_after_restart),
             "receipts_matched": get(&self.receipts_matched),
+            "receipts_matched_alternate": get(&self.receipts_matched_alternate),
             "receipts_early": get(&self.receipts_early),
             "receipts_unmatched": get(&self.receipts_unmatched),
             "forwarded": get(&self.forwarded),

@@ -353,9 +353,17 @@ impl Writer {
                 keys.push(c.as_str().to_owned());
             }
         }
-        for key in &keys {
+        for (index, key) in keys.iter().enumerate() {
             if let Some((id, part)) = self.lookup(carrier, key) {
                 bump(&self.core.stats.receipts_matched);
+                // Which reading matched: the id as the carrier's style reads it first, or
+                // another (the other base, or the text id when the TLV's did not match).
+                let reading = if index == 0 { "primary" } else { "alternate" };
+                metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading)
+                    .increment(1);
+                if index > 0 {
+                    bump(&self.core.stats.receipts_matched_alternate);
+                }
                 self.apply_receipt(id, part, part_receipt);
                 return;
             }
