@@ -381,6 +381,28 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     assert!(session.deliver(mo).await.unwrap().is_ok());
     let _ = within("opt-out upstream", inbound.recv()).await.unwrap();
     assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 1);
+
+    // An MO for a number nobody owns is kept, not dropped.
+    let stray = DeliverSm {
+        source_addr: Address::international("8613900001111"),
+        destination_addr: Address::international("10699999"),
+        short_message: Bytes::from_static(b"who gets this?"),
+        ..DeliverSm::default()
+    };
+    assert!(session.deliver(stray).await.unwrap().is_ok());
+    within("kept as unrouted", async {
+        while gateway
+            .core()
+            .store()
+            .outbox(smppgate::gateway::UNROUTED_MO, 10)
+            .unwrap()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(gateway.core().stats.to_json()["mo_unrouted"], 1);
 }
 
 /// A carrier that accepts submits and never sends receipts by itself; the test sends

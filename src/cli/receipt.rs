@@ -19,7 +19,8 @@ pub struct ReceiptArgs {
 pub enum ReceiptCommand {
     /// Parse the text form of a receipt (`id:… sub:… dlvrd:… … stat:… err:… text:…`).
     Parse(ParseArgs),
-    /// List the carrier receipts the gateway could not match (kept in its store).
+    /// List the carrier receipts the gateway could not match (kept in its store), or with
+    /// `--mo` the MO messages for numbers no account owns.
     Unmatched(UnmatchedArgs),
 }
 
@@ -32,6 +33,9 @@ pub struct UnmatchedArgs {
     /// At most this many, oldest first.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// List the MO messages for numbers no account owns instead.
+    #[arg(long)]
+    pub mo: bool,
 }
 
 /// Arguments of `smppgate receipt parse`.
@@ -76,7 +80,12 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
 fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
     use crate::store::Store as _;
     let store = super::messages::open(&args.store)?;
-    let items = store.outbox(crate::gateway::UNMATCHED, args.limit)?;
+    let which = if args.mo {
+        crate::gateway::UNROUTED_MO
+    } else {
+        crate::gateway::UNMATCHED
+    };
+    let items = store.outbox(which, args.limit)?;
     for item in &items {
         let Ok(pdu) = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
         else {
@@ -85,16 +94,34 @@ fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
         let smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) = pdu.body else {
             continue;
         };
-        println!(
-            "{}",
+        let line = if args.mo {
+            let text = smppgate_protocol::text::decode(
+                deliver_sm.data_coding.0,
+                &deliver_sm.payload(),
+                0,
+                smppgate_protocol::text::TextConfig::default(),
+            );
+            json!({
+                "source": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
+                "destination": String::from_utf8_lossy(&deliver_sm.destination_addr.addr),
+                "text": text,
+                "received_at_ms": item.queued,
+            })
+        } else {
             json!({
                 "carrier": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
                 "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
                 "unmatched_at_ms": item.queued,
             })
-        );
+        };
+        println!("{line}");
     }
-    eprintln!("{} unmatched receipts", items.len());
+    let what = if args.mo {
+        "unrouted MO messages"
+    } else {
+        "unmatched receipts"
+    };
+    eprintln!("{} {what}", items.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -574,11 +574,13 @@ impl Writer {
                     .map(|(_, a)| a)
             })
             .cloned();
-        let Some(account) = account else {
-            tracing::warn!(%carrier, %destination, "MO for a number no account owns: dropped");
+        let account = account.unwrap_or_else(|| {
+            // Kept in the store for inspection (`smppgate receipts unmatched --mo`), never
+            // dropped.
+            tracing::warn!(%carrier, %destination, "MO for a number no account owns: kept as unrouted");
             bump(&self.core.stats.mo_unrouted);
-            return;
-        };
+            UNROUTED_MO.to_owned()
+        });
         tracing::info!(%carrier, %source, %destination, %account, opt_out, "MO");
         let mut out = DeliverSm {
             source_addr: deliver_sm.source_addr.clone(),
@@ -707,6 +709,10 @@ fn outbox_item(account: &str, deliver_sm: &DeliverSm) -> Option<OutboxItem> {
 /// The pseudo-account whose outbox keeps unmatched receipts for inspection
 /// (`smppgate receipt unmatched`); no session ever binds as it.
 pub const UNMATCHED: &str = "~unmatched";
+
+/// The pseudo-account whose outbox keeps MO messages for numbers no account owns
+/// (`smppgate receipts unmatched --mo` lists them); no session ever binds as it.
+pub const UNROUTED_MO: &str = "~unrouted-mo";
 
 /// An unmatched receipt as kept: source_addr the carrier, the text its id/stat/err.
 fn unmatched_item(carrier: &str, id: &str, receipt: PartReceipt) -> Option<OutboxItem> {

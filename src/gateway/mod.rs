@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 pub use self::core::{Core, Stats};
-pub use self::events::{UNMATCHED, WRITER_BATCH, is_opt_out};
+pub use self::events::{UNMATCHED, UNROUTED_MO, WRITER_BATCH, is_opt_out};
 use crate::carrier::Carriers;
 use crate::config::Config;
 use crate::shutdown::ShutdownSignal;
