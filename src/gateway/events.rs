@@ -59,6 +59,10 @@ pub const WRITER_BATCH: usize = 1024;
 /// each for a one-part message (record, request bytes, part, map entry): 16 MB at most.
 pub(crate) const RECORD_CACHE: usize = 32_768;
 
+/// Most carrier ids the writer keeps in memory for matching receipts (about 100 B
+/// each: 25 MB at most); beyond, the lot is dropped and lookups go to the store.
+const RECENT_IDS: usize = 262_144;
+
 /// Most early receipts held at once.
 const EARLY_MAX: usize = 100_000;
 
@@ -190,7 +194,7 @@ pub(crate) struct Writer {
     records: BTreeMap<u64, Arc<MessageRecord>>,
     /// Records changed by this batch: each is written once, whole, at its end.
     dirty: Vec<u64>,
-    /// Index entries written by this batch.
+    /// Carrier-id index entries written recently (bounded by [`RECENT_IDS`]).
     index: HashMap<(Arc<str>, String), (u64, u16)>,
     ops: Vec<Op>,
     answers: Vec<InboundRequest>,
@@ -650,7 +654,12 @@ impl Writer {
         while self.records.len() > RECORD_CACHE {
             self.records.pop_first();
         }
-        self.index.clear();
+        // Recent carrier ids stay in memory so most receipts (seconds after their submit)
+        // match without a store read; bounded by dropping the lot past RECENT_IDS (the
+        // store has every entry).
+        if self.index.len() > RECENT_IDS {
+            self.index.clear();
+        }
         if pushed {
             self.core.outbox_wake.notify_waiters();
             self.core.outbox_wake.notify_one();
