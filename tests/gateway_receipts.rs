@@ -295,6 +295,7 @@ async fn receipts_wait_for_an_absent_client_and_arrive_once() {
 #[derive(Default)]
 struct MoCarrier {
     session: Mutex<Option<SessionHandle>>,
+    answer_abc: std::sync::atomic::AtomicBool,
 }
 
 impl SmscHandler for MoCarrier {
@@ -305,7 +306,9 @@ impl SmscHandler for MoCarrier {
         *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
     }
     fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, _m: &SubmitSm) -> Reply<MessageId> {
-        Reply::Ready(Ok(Bytes::from_static(b"1")))
+        // "abc" when the test asked for it (an id whose receipt came first), else "1".
+        let early = self.answer_abc.load(std::sync::atomic::Ordering::SeqCst);
+        Reply::Ready(Ok(Bytes::from_static(if early { b"abc" } else { b"1" })))
     }
 }
 
@@ -599,4 +602,76 @@ async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_anothe
         demo_in.try_recv().is_none(),
         "acknowledged receipt sent again"
     );
+}
+
+#[test]
+fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let receipt = DeliverSm {
+        source_addr: Address::international("8613800138000"),
+        destination_addr: Address::international("10690000"),
+        esm_class: EsmClass(0x04),
+        short_message: Bytes::from_static(
+            b"id:abc sub:001 dlvrd:001 submit date:2611231200 done date:2611231200 stat:DELIVRD err:000 text:",
+        ),
+        ..DeliverSm::default()
+    };
+    // Run 1: the receipt for carrier id "abc" arrives before any submit_sm_resp with it,
+    // is answered, then the process "dies" (its runtime dropped, nothing flushed by hand).
+    let run = |f: &dyn Fn(Gateway, Arc<MoCarrier>) -> futures::future::BoxFuture<'static, ()>| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = store.clone();
+        runtime.block_on(async move {
+            let (carrier, server) = quiet_carrier().await;
+            let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+            config.store.path = store;
+            // The last run's commit thread lets go of the store lock just after its
+            // runtime is gone.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let gateway = loop {
+                match Gateway::start(config.clone(), Shutdown::new().signal()).await {
+                    Ok(gateway) => break gateway,
+                    Err(error) if std::time::Instant::now() < deadline => {
+                        assert!(format!("{error:#}").contains("in use"), "{error:#}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(error) => panic!("{error:#}"),
+                }
+            };
+            f(gateway, carrier).await;
+            drop(server);
+        });
+    };
+    run(&|gateway, carrier| {
+        let receipt = receipt.clone();
+        Box::pin(async move {
+            let session = carrier_session(&carrier).await;
+            assert!(session.deliver(receipt).await.unwrap().is_ok());
+            assert_eq!(gateway.core().stats.to_json()["receipts_early"], 1);
+        })
+    });
+    // Run 2, same store: the carrier now answers a submit with "abc"; the kept receipt
+    // matches it and the client gets its receipt.
+    run(&|gateway, carrier| {
+        Box::pin(async move {
+            carrier
+                .answer_abc
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let _session = carrier_session(&carrier).await;
+            let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+            let response = within("submit", client.submit(submit(1))).await.unwrap();
+            let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+            let request = within("the early receipt, after the restart", inbound.recv())
+                .await
+                .unwrap();
+            let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+            assert_eq!(receipt.id(), Some(id.as_str()));
+            assert_eq!(receipt.state(), Some(MessageState::Delivered));
+        })
+    });
 }

@@ -39,6 +39,14 @@ pub(crate) enum Event {
     Outcome(Outcome),
     Inbound(Arc<str>, Box<InboundRequest>),
     Expire(u64),
+    /// An early receipt kept in the store by an earlier run (it had not matched when that
+    /// run stopped): matched now, or held again.
+    Replay {
+        carrier: Arc<str>,
+        key: String,
+        receipt: PartReceipt,
+        seq: u64,
+    },
 }
 
 /// Receipts that arrived before their submit_sm_resp, by (carrier, normalised id).
@@ -101,7 +109,7 @@ impl Events for WeakEvents {
 }
 
 impl Core {
-    fn send_event(&self, event: Event) {
+    pub(crate) fn send_event(&self, event: Event) {
         match self.events.try_send(event) {
             Err(mpsc::error::TrySendError::Full(event)) => {
                 // Bounded: the writer is behind; the carrier side waits on this task
@@ -257,6 +265,12 @@ impl Writer {
             Event::Outcome(outcome) => self.outcome(outcome),
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
+            Event::Replay {
+                carrier,
+                key,
+                receipt,
+                seq,
+            } => self.replay(&carrier, key, receipt, seq),
         }
     }
 
@@ -373,13 +387,37 @@ impl Writer {
             }
         }
         bump(&self.core.stats.receipts_early);
+        self.hold_early(
+            carrier,
+            candidates.primary.as_str().to_owned(),
+            part_receipt,
+        );
+    }
+
+    /// Holds a receipt that matched nothing yet, in memory for matching and in the store
+    /// (committed before the carrier's deliver_sm is answered) so a crash does not lose it.
+    fn hold_early(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt) {
         let ttl_ms =
             u64::try_from(self.core.config().receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        self.core.receipts.hold(
-            (Arc::clone(carrier), candidates.primary.as_str().to_owned()),
-            part_receipt,
-            ttl_ms,
-        );
+        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt) {
+            self.ops.push(Op::OutboxPush(item));
+        }
+        self.core
+            .receipts
+            .hold((Arc::clone(carrier), key), receipt, ttl_ms);
+    }
+
+    fn replay(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt, seq: u64) {
+        self.ops.push(Op::OutboxAck {
+            account: EARLY.to_owned(),
+            seq,
+        });
+        if let Some((id, part)) = self.lookup(carrier, &key) {
+            bump(&self.core.stats.receipts_matched);
+            self.apply_receipt(id, part, receipt);
+        } else {
+            self.hold_early(carrier, key, receipt);
+        }
     }
 
     fn apply_receipt(&mut self, id: u64, part: u16, receipt: PartReceipt) {
@@ -725,6 +763,21 @@ pub const UNROUTED_MO: &str = "~unrouted-mo";
 
 /// An unmatched receipt as kept: source_addr the carrier, the text its id/stat/err.
 fn unmatched_item(carrier: &str, id: &str, receipt: PartReceipt) -> Option<OutboxItem> {
+    kept_receipt(UNMATCHED, carrier, id, receipt)
+}
+
+/// The pseudo-account whose outbox keeps early receipts (not matched yet) across a
+/// restart; items leave it when replayed at start or after the TTL.
+pub(crate) const EARLY: &str = "~early";
+
+/// A receipt kept in a pseudo-account's outbox: source_addr the carrier, the text its
+/// normalised id, stat and err.
+fn kept_receipt(
+    account: &str,
+    carrier: &str,
+    id: &str,
+    receipt: PartReceipt,
+) -> Option<OutboxItem> {
     let deliver_sm = DeliverSm {
         source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
         esm_class: EsmClass(0x04),
@@ -735,7 +788,32 @@ fn unmatched_item(carrier: &str, id: &str, receipt: PartReceipt) -> Option<Outbo
         )),
         ..DeliverSm::default()
     };
-    outbox_item(UNMATCHED, &deliver_sm)
+    outbox_item(account, &deliver_sm)
+}
+
+/// The early receipts an earlier run kept, to replay through the writer at start.
+pub(crate) fn kept_early(core: &Core) -> Vec<Event> {
+    let items = core.store.outbox(EARLY, EARLY_MAX).unwrap_or_default();
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let pdu = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)).ok()?;
+            let Body::DeliverSm(deliver_sm) = pdu.body else {
+                return None;
+            };
+            let text = smppgate_protocol::receipt::ReceiptText::parse(&deliver_sm.short_message);
+            let state = text.state().and_then(state_of)?;
+            Some(Event::Replay {
+                carrier: Arc::from(String::from_utf8_lossy(&deliver_sm.source_addr.addr).as_ref()),
+                key: text.id.clone()?,
+                receipt: PartReceipt {
+                    state,
+                    err: u16::try_from(text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
+                },
+                seq: item.seq,
+            })
+        })
+        .collect()
 }
 
 /// Whether an MO text is an opt-out reply: `TD`, `T`, `N`, `R`, `退订`, `STOP`,
@@ -841,6 +919,25 @@ pub(crate) async fn run_housekeeping(core: Arc<Core>, mut shutdown: ShutdownSign
             .collect();
         if !kept.is_empty() {
             core.update(kept);
+        }
+        // Early receipts kept in the store are done with after the TTL (matched, or moved
+        // to the unmatched ones above).
+        let ttl = u64::try_from(core.config().receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
+        let store = Arc::clone(&core.store);
+        if let Ok(Ok(items)) =
+            tokio::task::spawn_blocking(move || store.outbox(EARLY, EARLY_MAX)).await
+        {
+            let done: Vec<Op> = items
+                .into_iter()
+                .filter(|item| now.saturating_sub(item.queued) > ttl)
+                .map(|item| Op::OutboxAck {
+                    account: EARLY.to_owned(),
+                    seq: item.seq,
+                })
+                .collect();
+            if !done.is_empty() {
+                core.update(done);
+            }
         }
         let store_config = &core.config().store;
         let validity = u64::try_from(store_config.validity.as_millis()).unwrap_or(u64::MAX);

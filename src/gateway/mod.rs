@@ -78,6 +78,10 @@ impl Gateway {
         let group = GroupCommit::start(Arc::clone(&store), config.store.max_batch.max(1));
         let (core, events) = Core::new(config, Arc::clone(&store), group)?;
         let core = Arc::new(core);
+        // Early receipts an earlier run kept go first, before any new event.
+        for event in events::kept_early(&core) {
+            core.send_event(event);
+        }
         let writer = tokio::spawn(events::run_writer(Arc::clone(&core), events));
         // The pool holds its events sink for its life; a weak one keeps the pool (which
         // the core holds) from keeping the core, and so the store, alive for ever.
