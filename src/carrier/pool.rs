@@ -321,7 +321,14 @@ struct Job {
     /// The first position in the route's carrier list it may use.
     min_carrier: usize,
     last_status: CommandStatus,
+    /// Times a bind dropped while it was in flight.
+    losses: u32,
 }
+
+/// Bind losses with a message in flight that are not held against it: a link that drops
+/// every few seconds must not fail messages that happened to be in its window; only one
+/// that keeps going down with the connection (a poison message) uses up its attempts.
+const FREE_LOSSES: u32 = 8;
 
 /// How a request in flight ended, reduced to what the pool uses (the full response
 /// PDU is a few hundred bytes; this moves through the futures instead).
@@ -636,7 +643,12 @@ impl Route {
                     .fetch_add(1, Ordering::Relaxed);
                 carrier.metrics.resubmitted_after_loss.increment(1);
                 job.last_status = CommandStatus::ESME_RSYSERR;
-                self.retry_or_fail_over(job, position, carrier, false);
+                job.losses += 1;
+                if job.losses <= FREE_LOSSES {
+                    self.requeue(job, now);
+                } else {
+                    self.retry_or_fail_over(job, position, carrier, false);
+                }
             }
             Err(RequestError::Timeout { .. } | RequestError::Undecodable { .. }) => {
                 carrier.counters.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -1129,6 +1141,7 @@ impl Carriers {
             carrier_attempts: 0,
             min_carrier: 0,
             last_status: CommandStatus::ESME_RSYSERR,
+            losses: 0,
         };
         if let Err(job) = lanes.push(class, job) {
             return Err(SubmitError::QueueFull {
