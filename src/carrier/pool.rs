@@ -1109,11 +1109,11 @@ impl Carriers {
         if inner.stopping.load(Ordering::Acquire) {
             return Err(SubmitError::Stopping);
         }
-        let index = match &submission.route {
-            Some(name) => inner.route_names.get(name).copied(),
-            None => std::str::from_utf8(&submission.submit_sm.destination_addr.addr)
-                .ok()
-                .and_then(|destination| inner.table.lookup(destination)),
+        let destination = std::str::from_utf8(&submission.submit_sm.destination_addr.addr);
+        let index = match (&submission.route, destination) {
+            (Some(name), _) => self.route_index(Some(name), ""),
+            (None, Ok(destination)) => self.route_index(None, destination),
+            (None, Err(_)) => None,
         };
         let Some(route) = index.map(|i| &inner.routes[i]) else {
             let what = submission.route.as_deref().map_or_else(
@@ -1153,6 +1153,21 @@ impl Carriers {
         drop(lanes);
         route.wake.notify_one();
         Ok(())
+    }
+
+    /// The name of the route a destination takes (longest prefix, else the default
+    /// route), or of the route named `name` when there is one.
+    #[must_use]
+    pub fn route(&self, name: Option<&str>, destination: &str) -> Option<Arc<str>> {
+        self.route_index(name, destination)
+            .map(|i| Arc::clone(&self.inner.routes[i].name))
+    }
+
+    fn route_index(&self, name: Option<&str>, destination: &str) -> Option<usize> {
+        match name {
+            Some(name) => self.inner.route_names.get(name).copied(),
+            None => self.inner.table.lookup(destination),
+        }
     }
 
     /// Room left in the lane of `class` on the route named `route` (0 for an unknown

@@ -1,18 +1,13 @@
 //! Destination → route: the longest matching prefix over every route's prefixes, the
 //! default route otherwise.
 
-use std::collections::HashMap;
-
 use crate::config::RouteConfig;
-
-/// E.164 numbers have at most 15 digits.
-const MAX_DIGITS: usize = 15;
+use crate::numbers::PrefixTable;
 
 /// The prefix table.
 #[derive(Debug, Default)]
 pub(crate) struct RouteTable {
-    by_prefix: HashMap<Box<str>, usize>,
-    longest: usize,
+    by_prefix: PrefixTable<usize>,
     default: Option<usize>,
 }
 
@@ -23,9 +18,14 @@ impl RouteTable {
         let mut table = Self::default();
         for (index, route) in routes.iter().enumerate() {
             for prefix in route.all_prefixes() {
-                let prefix = digits(&prefix).to_owned();
-                table.longest = table.longest.max(prefix.len());
-                table.by_prefix.entry(prefix.into()).or_insert(index);
+                let prefix = digits(&prefix);
+                if prefix.is_empty() {
+                    continue;
+                }
+                // Not digits: refused by validation, skipped here.
+                if let Ok(Some(first)) = table.by_prefix.insert(prefix, index) {
+                    let _ = table.by_prefix.insert(prefix, first);
+                }
             }
             if route.default && table.default.is_none() {
                 table.default = Some(index);
@@ -36,11 +36,8 @@ impl RouteTable {
 
     /// The route of a destination address (`+8613812345678`, `008613…`, `8613…`).
     pub(crate) fn lookup(&self, destination: &str) -> Option<usize> {
-        let number = digits(destination);
-        let longest = number.len().min(self.longest).min(MAX_DIGITS);
-        (1..=longest)
-            .rev()
-            .find_map(|len| number.get(..len).and_then(|p| self.by_prefix.get(p)))
+        self.by_prefix
+            .lookup(digits(destination))
             .copied()
             .or(self.default)
     }

@@ -12,7 +12,6 @@ use smppgate_protocol::text::ReferenceGenerator;
 use tokio::sync::{Notify, mpsc};
 
 use super::accounts::{Accounts, Lockout};
-use super::router::Router;
 use crate::carrier::{Carriers, Class, Submission, SubmitError};
 use crate::config::{Config, IdStyle};
 use crate::smsc::Registry;
@@ -85,7 +84,6 @@ pub struct Core {
     config: Config,
     pub(crate) accounts: Accounts,
     pub(crate) lockout: Lockout,
-    pub(crate) router: Router,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) group: Arc<GroupCommit>,
     carriers: OnceLock<Arc<Carriers>>,
@@ -140,12 +138,10 @@ impl Core {
         let (updates, rx) = mpsc::channel(UPDATE_QUEUE);
         let group = Arc::new(group);
         tokio::spawn(write_updates(rx, Arc::clone(&group)));
-        let router = Router::new(&config);
         let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
         let core = Self {
             accounts: Accounts::new(&config.accounts),
             lockout: Lockout::new(&config.server),
-            router,
             store,
             group,
             carriers: OnceLock::new(),
@@ -265,16 +261,14 @@ impl Core {
         account_route: Option<&str>,
         destination: &[u8],
     ) -> Option<Arc<str>> {
-        match account_route {
-            Some(name) => self.router.named(name).cloned(),
-            None => {
-                let destination = String::from_utf8_lossy(destination);
-                let e164 =
-                    crate::numbers::normalise(&destination, &self.config.numbers.default_country)
-                        .ok()?;
-                self.router.route(&e164).cloned()
-            }
+        let carriers = self.carriers()?;
+        if account_route.is_some() {
+            return carriers.route(account_route, "");
         }
+        let destination = String::from_utf8_lossy(destination);
+        let e164 =
+            crate::numbers::normalise(&destination, &self.config.numbers.default_country).ok()?;
+        carriers.route(None, &e164)
     }
 
     /// Whether the route's lane for `class` has room for `parts` more (checked before a

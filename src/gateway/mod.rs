@@ -16,7 +16,6 @@ mod events;
 mod gauges;
 mod outbox;
 pub mod pipeline;
-mod router;
 mod upstream;
 
 use std::sync::Arc;
