@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use smppgate::smsc::{
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
-use support::{Proc, smppgate};
+use support::{serve, write_gateway_config};
 
 /// The carrier: records every text it is sent.
 #[derive(Default)]
@@ -59,14 +58,8 @@ const CARRIER_WINDOW: usize = 64;
 const WRITER_BATCH: usize = 1024;
 
 fn write_config(dir: &std::path::Path, carrier: std::net::SocketAddr) -> std::path::PathBuf {
-    let path = dir.join("smppgate.toml");
-    let text = format!(
+    let rest = format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-
-[store]
-path = "{store}"
 
 [[account]]
 system_id = "load"
@@ -88,20 +81,8 @@ name = "all"
 default = true
 carriers = ["recorder"]
 "#,
-        store = dir.join("store").display(),
     );
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .expect("write config");
-    path
-}
-
-fn serve(config: &std::path::Path) -> (Proc, std::net::SocketAddr) {
-    let mut command = smppgate();
-    command.arg("serve").arg("--config").arg(config);
-    let mut proc = Proc::spawn("smppgate serve", command);
-    let addr = proc.listening();
-    (proc, addr)
+    write_gateway_config(dir, &rest)
 }
 
 fn text(bind: usize, n: usize) -> Vec<u8> {

@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,19 +16,13 @@ use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
-use support::{Proc, Sim, smppgate};
+use support::{Sim, serve, write_gateway_config};
 
 const COUNT: usize = 2_000;
 
 fn write_config(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
-    let path = dir.join("smppgate.toml");
-    let text = format!(
+    let rest = format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-
-[store]
-path = "{store}"
 
 [[account]]
 system_id = "app"
@@ -50,21 +43,9 @@ name = "all"
 default = true
 carriers = ["sim"]
 "#,
-        store = dir.join("store").display(),
         sim = sim.addr,
     );
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .expect("write config");
-    path
-}
-
-fn serve(config: &std::path::Path) -> (Proc, String) {
-    let mut command = smppgate();
-    command.arg("serve").arg("--config").arg(config);
-    let mut proc = Proc::spawn("smppgate serve", command);
-    let addr = proc.listening().to_string();
-    (proc, addr)
+    write_gateway_config(dir, &rest)
 }
 
 async fn client(addr: &str, kind: BindKind) -> (EsmeClient, smppgate::esme::Inbound) {
@@ -109,6 +90,7 @@ async fn restart_case(kill: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), &sim);
     let (gateway, addr) = serve(&config);
+    let addr = addr.to_string();
     let ids = submit_all(&addr).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
     if kill {
@@ -119,6 +101,7 @@ async fn restart_case(kill: bool) {
         assert!(finished.status.success(), "{finished:?}");
     }
     let (gateway, addr) = serve(&config);
+    let addr = addr.to_string();
     let (_rx, mut inbound) = client(&addr, BindKind::Receiver).await;
     let mut seen: HashMap<String, u32> = ids.iter().map(|id| (id.clone(), 0)).collect();
     let mut distinct = 0;

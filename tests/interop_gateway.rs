@@ -4,21 +4,13 @@
 
 mod support;
 
-use std::io::Write as _;
-
 use serde_json::Value;
-use support::{Proc, Sim, node, num, python, run, smppgate};
+use support::{Proc, Sim, node, num, python, run, write_gateway_config};
 
 /// A config with one carrier (the sim at `sim`) and two accounts for the peers.
 fn write_config(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
-    let path = dir.join("smppgate.toml");
-    let text = format!(
+    let rest = format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-
-[store]
-path = "{store}"
 
 [[account]]
 system_id = "pyesme"
@@ -43,13 +35,9 @@ name = "all"
 default = true
 carriers = ["sim"]
 "#,
-        store = dir.join("store").display(),
         sim = sim.addr,
     );
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .expect("write config");
-    path
+    write_gateway_config(dir, &rest)
 }
 
 struct Gateway {
@@ -58,10 +46,7 @@ struct Gateway {
 }
 
 fn serve(config: &std::path::Path) -> Gateway {
-    let mut command = smppgate();
-    command.arg("serve").arg("--config").arg(config);
-    let mut proc = Proc::spawn("smppgate serve", command);
-    let addr = proc.listening();
+    let (proc, addr) = support::serve(config);
     Gateway { proc, addr }
 }
 

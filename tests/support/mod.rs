@@ -345,3 +345,24 @@ pub(crate) fn num(value: &Value, key: &str) -> u64 {
         .and_then(Value::as_u64)
         .unwrap_or_else(|| panic!("{key} is not a number in {value}"))
 }
+
+/// Writes `DIR/smppgate.toml`: a listener on a free loopback port, the store under
+/// `DIR/store`, then `rest` (accounts, carriers, routes).
+pub(crate) fn write_gateway_config(dir: &Path, rest: &str) -> PathBuf {
+    let path = dir.join("smppgate.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[store]\npath = \"{}\"\n{rest}",
+        dir.join("store").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Starts `smppgate serve --config CONFIG` and waits until it listens.
+pub(crate) fn serve(config: &Path) -> (Proc, SocketAddr) {
+    let mut command = smppgate();
+    command.arg("serve").arg("--config").arg(config);
+    let mut proc = Proc::spawn("smppgate serve", command);
+    let addr = proc.listening();
+    (proc, addr)
+}
