@@ -675,3 +675,37 @@ fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
         })
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_ttl() {
+    let (carrier, server) = quiet_carrier().await;
+    let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+    config.receipts.mo_reassembly_ttl = Duration::from_millis(300);
+    let gateway = Gateway::start(config, Shutdown::new().signal())
+        .await
+        .unwrap();
+    let (_client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+    let session = carrier_session(&carrier).await;
+    // Parts 1 and 3 of 3; part 2 never comes.
+    for (seq, text) in [(1u8, &b"first "[..]), (3, &b"third"[..])] {
+        let mut user_data = vec![5, 0, 3, 0x77, 3, seq];
+        user_data.extend_from_slice(text);
+        let mo = DeliverSm {
+            source_addr: Address::international("8613900001111"),
+            destination_addr: Address::international("10690000"),
+            esm_class: EsmClass(0x40),
+            short_message: Bytes::from(user_data),
+            ..DeliverSm::default()
+        };
+        assert!(session.deliver(mo).await.unwrap().is_ok());
+    }
+    // Nothing until the TTL, then what arrived, in order.
+    let request = within("incomplete MO upstream", inbound.recv())
+        .await
+        .unwrap();
+    let Body::DeliverSm(mo) = &request.pdu.body else {
+        panic!("not deliver_sm")
+    };
+    assert_eq!(&mo.payload()[..], b"first third");
+    assert_eq!(&mo.destination_addr.addr[..], b"10690000");
+}

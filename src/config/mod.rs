@@ -36,7 +36,7 @@ pub struct Config {
     /// Number normalisation.
     #[serde(default)]
     pub numbers: NumbersConfig,
-    /// Receipt matching.
+    /// Receipt matching and MO reassembly.
     #[serde(default)]
     pub receipts: ReceiptsConfig,
     /// Upstream accounts.
@@ -146,12 +146,17 @@ pub struct ReceiptsConfig {
     /// `smppgate receipt unmatched`.
     #[serde(with = "duration")]
     pub early_ttl: Duration,
+    /// How long the parts of a multipart MO message may take to arrive; after that what
+    /// arrived goes to the account, incomplete.
+    #[serde(with = "duration")]
+    pub mo_reassembly_ttl: Duration,
 }
 
 impl Default for ReceiptsConfig {
     fn default() -> Self {
         Self {
             early_ttl: Duration::from_secs(120),
+            mo_reassembly_ttl: Duration::from_secs(300),
         }
     }
 }

@@ -17,7 +17,10 @@ use smppgate_protocol::pdu::{Body, DeliverSm};
 use smppgate_protocol::receipt::{
     DeliveryReceipt, IdStyle, MessageState, ReceiptBuilder, normalise_id,
 };
-use smppgate_protocol::text::{Reassembler, ReassemblyConfig, Segment, TextConfig};
+use smppgate_protocol::text::{
+    ExpiryPolicy, PushOutcome, ReassembledMessage, Reassembler, ReassemblyConfig, Segment,
+    TextConfig,
+};
 use smppgate_protocol::tlv::{Tlv, TlvTag, Tlvs};
 use smppgate_protocol::types::{DataCoding, EsmClass};
 use tokio::sync::mpsc;
@@ -26,6 +29,7 @@ use super::core::{Core, bump, now_ms, request_of};
 use crate::carrier::{Events, Outcome, OutcomeResult};
 use crate::config::{self, ReceiptMode};
 use crate::conn::InboundRequest;
+use crate::numbers::PrefixTable;
 use crate::shutdown::ShutdownSignal;
 use crate::store::{MessageRecord, Op, OutboxItem, State};
 
@@ -47,6 +51,26 @@ pub(crate) enum Event {
         receipt: PartReceipt,
         seq: u64,
     },
+}
+
+/// (source, destination, reference) of a multipart MO, as the reassembler keys it.
+type PartialKey = (String, String, u16);
+
+/// What an MO's parts share beyond the reassembler's key.
+#[derive(Debug, Clone)]
+pub(crate) struct PartialMo {
+    carrier: Arc<str>,
+    data_coding: u8,
+    source: smppgate_protocol::types::Address,
+    destination: smppgate_protocol::types::Address,
+}
+
+fn partial_key(message: &ReassembledMessage) -> PartialKey {
+    (
+        message.source.clone(),
+        message.destination.clone(),
+        message.concat.reference,
+    )
 }
 
 /// Receipts that arrived before their submit_sm_resp, by (carrier, normalised id).
@@ -207,24 +231,30 @@ pub(crate) struct Writer {
     ops: Vec<Op>,
     answers: Vec<InboundRequest>,
     reassembler: Reassembler,
+    /// What an open multipart MO's parts share beyond the reassembler's key (bounded by
+    /// its open messages): carrier, data_coding and the addresses as received.
+    partial: HashMap<PartialKey, PartialMo>,
     carrier_styles: HashMap<Arc<str>, IdStyle>,
-    numbers: HashMap<String, String>,
+    numbers: PrefixTable<String>,
 }
 
 impl Writer {
     fn new(core: Arc<Core>) -> Self {
+        let mo_ttl_ms =
+            u64::try_from(core.config().receipts.mo_reassembly_ttl.as_millis()).unwrap_or(u64::MAX);
         let carrier_styles = core
             .config()
             .carriers
             .iter()
             .map(|c| (Arc::from(c.name.as_str()), style_of(c.message_id_style)))
             .collect();
-        let numbers = core
-            .config()
-            .accounts
-            .iter()
-            .flat_map(|a| a.numbers.iter().map(|n| (n.clone(), a.system_id.clone())))
-            .collect();
+        let mut numbers = PrefixTable::new();
+        for account in &core.config().accounts {
+            for number in &account.numbers {
+                // Not digits: refused by validation, skipped here.
+                let _ = numbers.insert(number, account.system_id.clone());
+            }
+        }
         Self {
             core,
             records: BTreeMap::new(),
@@ -232,7 +262,14 @@ impl Writer {
             index: HashMap::new(),
             ops: Vec::new(),
             answers: Vec::new(),
-            reassembler: Reassembler::new(ReassemblyConfig::default()),
+            // An MO whose parts do not all come within the TTL goes to its account
+            // incomplete rather than nowhere.
+            reassembler: Reassembler::new(ReassemblyConfig {
+                on_expiry: ExpiryPolicy::DeliverIncomplete,
+                ttl_ms: mo_ttl_ms,
+                ..ReassemblyConfig::default()
+            }),
+            partial: HashMap::new(),
             carrier_styles,
             numbers,
         }
@@ -557,77 +594,103 @@ impl Writer {
         let source = String::from_utf8_lossy(&deliver_sm.source_addr.addr).into_owned();
         let destination = String::from_utf8_lossy(&deliver_sm.destination_addr.addr).into_owned();
         let data = deliver_sm.payload();
-        let data_coding = deliver_sm.data_coding.0;
-        let (payload, udh_octets) = if deliver_sm.esm_class.udhi() {
-            match Segment::from_udh(&source, &destination, &data) {
-                Ok(Some(segment)) => match self.reassembler.push(&segment, now_ms()) {
-                    Ok(smppgate_protocol::text::PushOutcome::Complete(message)) => {
-                        (message.concatenated(), 0)
-                    }
-                    Ok(_) => return,
-                    Err(error) => {
-                        tracing::warn!(%carrier, %error, "MO segment not reassembled: delivered alone");
-                        (segment.payload.to_vec(), 0)
-                    }
-                },
-                _ => (data.to_vec(), 0),
-            }
-        } else if let Some(sar) = deliver_sm.tlvs.sar() {
-            let segment = Segment::from_sar(
-                &source,
-                &destination,
-                sar.msg_ref_num,
-                sar.total_segments,
-                sar.segment_seqnum,
-                &data,
-            );
-            match self.reassembler.push(&segment, now_ms()) {
-                Ok(smppgate_protocol::text::PushOutcome::Complete(message)) => {
-                    (message.concatenated(), 0)
-                }
-                Ok(_) => return,
-                Err(_) => (data.to_vec(), 0),
-            }
+        let segment = if deliver_sm.esm_class.udhi() {
+            Segment::from_udh(&source, &destination, &data)
+                .ok()
+                .flatten()
         } else {
-            (data.to_vec(), 0)
+            deliver_sm.tlvs.sar().map(|sar| {
+                Segment::from_sar(
+                    &source,
+                    &destination,
+                    sar.msg_ref_num,
+                    sar.total_segments,
+                    sar.segment_seqnum,
+                    &data,
+                )
+            })
         };
-        let text = smppgate_protocol::text::decode(
-            data_coding,
-            &payload,
-            udh_octets,
-            TextConfig::default(),
-        );
+        let payload = match segment {
+            Some(segment) => match self.reassembler.push(&segment, now_ms()) {
+                Ok(PushOutcome::Complete(message)) => {
+                    self.partial.remove(&partial_key(&message));
+                    message.concatenated()
+                }
+                Ok(PushOutcome::Stored { .. }) => {
+                    let key = (
+                        source.clone(),
+                        destination.clone(),
+                        segment.concat.reference,
+                    );
+                    self.partial.entry(key).or_insert_with(|| PartialMo {
+                        carrier: Arc::clone(carrier),
+                        data_coding: deliver_sm.data_coding.0,
+                        source: deliver_sm.source_addr.clone(),
+                        destination: deliver_sm.destination_addr.clone(),
+                    });
+                    return;
+                }
+                Ok(PushOutcome::Duplicate) => return,
+                Err(error) => {
+                    tracing::warn!(%carrier, %error, "MO segment not reassembled: delivered alone");
+                    segment.payload.to_vec()
+                }
+            },
+            None => data.to_vec(),
+        };
+        let partial = PartialMo {
+            carrier: Arc::clone(carrier),
+            data_coding: deliver_sm.data_coding.0,
+            source: deliver_sm.source_addr.clone(),
+            destination: deliver_sm.destination_addr.clone(),
+        };
+        self.forward_mo(&partial, payload);
+    }
+
+    /// Multipart MOs past the reassembly TTL go to their account with what arrived.
+    fn expire_partial(&mut self, now: u64) {
+        for message in self.reassembler.expire(now) {
+            let Some(partial) = self.partial.remove(&partial_key(&message)) else {
+                continue;
+            };
+            tracing::warn!(
+                carrier = %partial.carrier,
+                missing = ?message.missing,
+                "MO parts missing after the reassembly TTL: delivered incomplete"
+            );
+            self.forward_mo(&partial, message.concatenated());
+        }
+    }
+
+    /// Routes an MO (whole) to the account owning its number, through its outbox.
+    fn forward_mo(&mut self, mo: &PartialMo, payload: Vec<u8>) {
+        let text =
+            smppgate_protocol::text::decode(mo.data_coding, &payload, 0, TextConfig::default());
         let opt_out = is_opt_out(&text);
         if opt_out {
             bump(&self.core.stats.mo_opt_out);
         }
-        let number =
-            crate::numbers::normalise(&destination, "").unwrap_or_else(|_| destination.clone());
+        let destination = String::from_utf8_lossy(&mo.destination.addr);
+        let number = crate::numbers::normalise(&destination, "").ok();
+        // The longest configured number that starts the destination (an exact number, or
+        // a long number's extension) owns it.
         let account = self
             .numbers
-            .get(&destination)
-            .or_else(|| self.numbers.get(&number))
-            .or_else(|| {
-                // A long number's extension: the longest configured prefix owns it.
-                self.numbers
-                    .iter()
-                    .filter(|(n, _)| destination.starts_with(n.as_str()))
-                    .max_by_key(|(n, _)| n.len())
-                    .map(|(_, a)| a)
-            })
-            .cloned();
-        let account = account.unwrap_or_else(|| {
-            // Kept in the store for inspection (`smppgate receipts unmatched --mo`), never
-            // dropped.
-            tracing::warn!(%carrier, %destination, "MO for a number no account owns: kept as unrouted");
-            bump(&self.core.stats.mo_unrouted);
-            UNROUTED_MO.to_owned()
-        });
-        tracing::info!(%carrier, %source, %destination, %account, opt_out, "MO");
+            .lookup(&destination)
+            .or_else(|| number.as_deref().and_then(|n| self.numbers.lookup(n)))
+            .cloned()
+            .unwrap_or_else(|| {
+                // Kept in the store for inspection (`smppgate receipts unmatched --mo`),
+                // never dropped.
+                tracing::warn!(carrier = %mo.carrier, %destination, "MO for a number no account owns: kept as unrouted");
+                bump(&self.core.stats.mo_unrouted);
+                UNROUTED_MO.to_owned()
+            });
+        tracing::info!(carrier = %mo.carrier, source = %String::from_utf8_lossy(&mo.source.addr), %destination, %account, opt_out, "MO");
         let mut out = DeliverSm {
-            source_addr: deliver_sm.source_addr.clone(),
-            destination_addr: deliver_sm.destination_addr.clone(),
-            data_coding: DataCoding(data_coding),
+            source_addr: mo.source.clone(),
+            destination_addr: mo.destination.clone(),
+            data_coding: DataCoding(mo.data_coding),
             ..DeliverSm::default()
         };
         if payload.len() <= 254 {
@@ -890,11 +953,30 @@ impl EarlyReceipts {
 pub(crate) async fn run_writer(core: Arc<Core>, mut events: mpsc::Receiver<Event>) {
     let mut writer = Writer::new(Arc::clone(&core));
     let mut batch = Vec::with_capacity(1024);
-    while events.recv_many(&mut batch, WRITER_BATCH).await > 0 {
+    loop {
+        // Wake for the next multipart MO to expire even when no event comes.
+        let next_expiry = writer.reassembler.next_expiry_ms().map(|at| {
+            tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()))
+        });
+        let received = tokio::select! {
+            n = events.recv_many(&mut batch, WRITER_BATCH) => n,
+            () = sleep_until(next_expiry) => 0,
+        };
+        if received == 0 && events.is_closed() && events.is_empty() {
+            return;
+        }
+        writer.expire_partial(now_ms());
         for event in batch.drain(..) {
             writer.apply(event);
         }
         writer.finish().await;
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
