@@ -6,6 +6,7 @@
 
 pub mod carrier;
 pub mod cli;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod conn;
