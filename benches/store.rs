@@ -437,6 +437,7 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
                         part_count: 1,
                         wants_receipt: true,
                         state: State::Accepted,
+                        not_before: 0,
                         parts: vec![PartRecord::default()],
                     };
                     group

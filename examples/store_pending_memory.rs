@@ -45,6 +45,7 @@ fn record(id: u64) -> MessageRecord {
         part_count: 1,
         wants_receipt: true,
         state: State::Accepted,
+        not_before: 0,
         parts: vec![PartRecord::default()],
     }
 }

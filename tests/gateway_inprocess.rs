@@ -47,7 +47,7 @@ fn config() -> Config {
 
 async fn start(config: Config) -> (Gateway, Shutdown) {
     let shutdown = Shutdown::new();
-    let gateway = within("start", Gateway::start(config, shutdown.signal()))
+    let gateway = within("start", Gateway::start(config))
         .await
         .expect("gateway starts");
     (gateway, shutdown)
@@ -232,7 +232,7 @@ async fn long_messages_are_split_and_each_message_gets_one_receipt() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(inbound.try_recv().is_none(), "a message got two receipts");
     assert!(ids.values().all(|n| *n == 1));
-    let stats = gateway.core().stats.to_json();
+    let stats = gateway.stats().to_json();
     assert_eq!(stats["accepted"], 50);
     // 20 short + 20 long GSM (2 parts) + 10 UCS-2 (n % 5 == 0, 3 parts).
     assert_eq!(stats["parts_sent"], 20 + 40 + 30, "{stats}");

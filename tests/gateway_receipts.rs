@@ -10,7 +10,6 @@ use bytes::Bytes;
 use smppgate::config::{Config, IdStyle};
 use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
-use smppgate::shutdown::Shutdown;
 use smppgate::sim::faults::{ReceiptBind, ReceiptIdStyle};
 use smppgate::sim::{Faults, IdFormat, Sim, SimConfig};
 use smppgate::smsc::{
@@ -90,13 +89,9 @@ async fn run_case(
     })
     .await
     .expect("sim");
-    let shutdown = Shutdown::new();
-    let gateway = Gateway::start(
-        gateway_config(sim.local_addr(), style, binds),
-        shutdown.signal(),
-    )
-    .await
-    .expect("gateway");
+    let gateway = Gateway::start(gateway_config(sim.local_addr(), style, binds))
+        .await
+        .expect("gateway");
     let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
     let count = 30;
     let mut ids = HashMap::new();
@@ -120,12 +115,11 @@ async fn run_case(
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(inbound.try_recv().is_none(), "more receipts than messages");
-    let stats = gateway.core().stats.to_json();
+    let stats = gateway.stats().to_json();
     assert_eq!(stats["receipts_matched"], 10 * 3 + 20, "{stats}");
     assert_eq!(stats["receipts_unmatched"], 0, "{stats}");
     for (id, state) in ids {
         let record = gateway
-            .core()
             .store()
             .get(u64::from_str_radix(&id, 16).unwrap())
             .unwrap()
@@ -241,12 +235,9 @@ async fn receipts_wait_for_an_absent_client_and_arrive_once() {
     })
     .await
     .expect("sim");
-    let shutdown = Shutdown::new();
     let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
     config.carriers[0].window = 256;
-    let gateway = Gateway::start(config, shutdown.signal())
-        .await
-        .expect("gateway");
+    let gateway = Gateway::start(config).await.expect("gateway");
     // A transmitter cannot take receipts: they wait in the store.
     let (tx, _none) = upstream(&gateway, BindKind::Transmitter).await;
     let count = 10_000u64;
@@ -269,12 +260,12 @@ async fn receipts_wait_for_an_absent_client_and_arrive_once() {
     }
     tx.unbind().await;
     within("all receipts matched", async {
-        while gateway.core().stats.to_json()["receipts_matched"] != count {
+        while gateway.stats().to_json()["receipts_matched"] != count {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
-    assert_eq!(gateway.core().stats.to_json()["forwarded"], 0);
+    assert_eq!(gateway.stats().to_json()["forwarded"], 0);
     let (_rx, mut inbound) = upstream(&gateway, BindKind::Receiver).await;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..count {
@@ -318,13 +309,9 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
         .await
         .unwrap();
-    let shutdown = Shutdown::new();
-    let gateway = Gateway::start(
-        gateway_config(server.local_addr(), IdStyle::Hex, 1),
-        shutdown.signal(),
-    )
-    .await
-    .unwrap();
+    let gateway = Gateway::start(gateway_config(server.local_addr(), IdStyle::Hex, 1))
+        .await
+        .unwrap();
     let (_client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
     let session = within("carrier bound", async {
         loop {
@@ -368,7 +355,7 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .collect();
     assert_eq!(String::from_utf16(&units).unwrap(), text);
-    assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 0);
+    assert_eq!(gateway.stats().to_json()["mo_opt_out"], 0);
 
     let stop = "退订"
         .encode_utf16()
@@ -383,7 +370,7 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     };
     assert!(session.deliver(mo).await.unwrap().is_ok());
     let _ = within("opt-out upstream", inbound.recv()).await.unwrap();
-    assert_eq!(gateway.core().stats.to_json()["mo_opt_out"], 1);
+    assert_eq!(gateway.stats().to_json()["mo_opt_out"], 1);
 
     // An MO for a number nobody owns is kept, not dropped.
     let stray = DeliverSm {
@@ -395,7 +382,6 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     assert!(session.deliver(stray).await.unwrap().is_ok());
     within("kept as unrouted", async {
         while gateway
-            .core()
             .store()
             .outbox(smppgate::gateway::UNROUTED_MO, 10)
             .unwrap()
@@ -405,7 +391,7 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
         }
     })
     .await;
-    assert_eq!(gateway.core().stats.to_json()["mo_unrouted"], 1);
+    assert_eq!(gateway.stats().to_json()["mo_unrouted"], 1);
 }
 
 /// A carrier that accepts submits and never sends receipts by itself; the test sends
@@ -448,7 +434,7 @@ fn an_unmatched_receipt_is_counted_and_kept_for_inspection() {
         let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
         config.store.path = dir.path().join("store");
         config.receipts.early_ttl = Duration::from_millis(500);
-        let gateway = Gateway::start(config, Shutdown::new().signal()).await.unwrap();
+        let gateway = Gateway::start(config).await.unwrap();
         let session = carrier_session(&carrier).await;
         let receipt = DeliverSm {
             source_addr: Address::international("8613800138000"),
@@ -461,13 +447,13 @@ fn an_unmatched_receipt_is_counted_and_kept_for_inspection() {
         };
         assert!(session.deliver(receipt).await.unwrap().is_ok());
         within("unmatched after the TTL", async {
-            while gateway.core().stats.to_json()["receipts_unmatched"] != 1 {
+            while gateway.stats().to_json()["receipts_unmatched"] != 1 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
         .await;
         within("kept in the store", async {
-            while gateway.core().store().outbox(smppgate::gateway::UNMATCHED, 10).unwrap().is_empty() {
+            while gateway.store().outbox(smppgate::gateway::UNMATCHED, 10).unwrap().is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
@@ -508,9 +494,7 @@ async fn a_message_past_its_validity_gets_an_expired_receipt_upstream() {
     let (_carrier, server) = quiet_carrier().await;
     let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
     config.store.validity = Duration::from_secs(1);
-    let gateway = Gateway::start(config, Shutdown::new().signal())
-        .await
-        .unwrap();
+    let gateway = Gateway::start(config).await.unwrap();
     let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
     let response = within("submit", client.submit(submit(1))).await.unwrap();
     let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
@@ -519,7 +503,6 @@ async fn a_message_past_its_validity_gets_an_expired_receipt_upstream() {
     assert_eq!(receipt.id(), Some(id.as_str()));
     assert_eq!(receipt.state(), Some(MessageState::Expired));
     let record = gateway
-        .core()
         .store()
         .get(u64::from_str_radix(&id, 16).unwrap())
         .unwrap()
@@ -541,9 +524,7 @@ async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_anothe
     other.system_id = "other".into();
     other.numbers = Vec::new();
     config.accounts.push(other);
-    let gateway = Gateway::start(config, Shutdown::new().signal())
-        .await
-        .expect("gateway");
+    let gateway = Gateway::start(config).await.expect("gateway");
 
     // "demo" answers its first two deliver_sm with ESME_RX_T_APPN, then never answers.
     let mut demo_config = EsmeConfig::new("demo", "demo");
@@ -592,7 +573,7 @@ async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_anothe
     }
     accepted.respond(CommandStatus::ESME_ROK, None).await;
     within("demo's receipt acknowledged", async {
-        while gateway.core().stats.to_json()["forwarded"] != 21 {
+        while gateway.stats().to_json()["forwarded"] != 21 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -634,7 +615,7 @@ fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
             // runtime is gone.
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
             let gateway = loop {
-                match Gateway::start(config.clone(), Shutdown::new().signal()).await {
+                match Gateway::start(config.clone()).await {
                     Ok(gateway) => break gateway,
                     Err(error) if std::time::Instant::now() < deadline => {
                         assert!(format!("{error:#}").contains("in use"), "{error:#}");
@@ -652,7 +633,7 @@ fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
         Box::pin(async move {
             let session = carrier_session(&carrier).await;
             assert!(session.deliver(receipt).await.unwrap().is_ok());
-            assert_eq!(gateway.core().stats.to_json()["receipts_early"], 1);
+            assert_eq!(gateway.stats().to_json()["receipts_early"], 1);
         })
     });
     // Run 2, same store: the carrier now answers a submit with "abc"; the kept receipt
@@ -681,9 +662,7 @@ async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_
     let (carrier, server) = quiet_carrier().await;
     let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
     config.receipts.mo_reassembly_ttl = Duration::from_millis(300);
-    let gateway = Gateway::start(config, Shutdown::new().signal())
-        .await
-        .unwrap();
+    let gateway = Gateway::start(config).await.unwrap();
     let (_client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
     let session = carrier_session(&carrier).await;
     // Parts 1 and 3 of 3; part 2 never comes.

@@ -131,7 +131,7 @@ impl Session {
                 _ = transmitter.link().closed() => return,
                 _ = &mut receiver_closed => return,
                 request = inbound.next() => match request {
-                    Some(request) => carrier.events.inbound(&carrier.name, request),
+                    Some(request) => carrier.events.inbound(&carrier.name, request).await,
                     None => return,
                 },
                 () = stop.wait() => {

@@ -32,6 +32,7 @@ use smppgate_protocol::pdu::SubmitSm;
 pub use crate::config::Class;
 use crate::conn::InboundRequest;
 pub use pool::{Carriers, LANE_CAPACITY, StartError};
+pub use route::Router;
 
 /// One segment to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,8 +100,15 @@ pub trait Events: Send + Sync + 'static {
     fn outcome(&self, outcome: Outcome);
 
     /// A carrier sent a deliver_sm / data_sm (receipt or MO). The implementation answers
-    /// it (`request.respond`) once it has kept what it needs.
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest);
+    /// it (`request.respond`) once it has kept what it needs. The bind awaits the returned
+    /// future before it reads its next inbound request: an implementation whose queue is
+    /// full waits there, and the carrier's window then holds further deliver_sm back
+    /// (answer later, never drop).
+    fn inbound(
+        &self,
+        carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()>;
 }
 
 /// Why [`Carriers::submit`] refused a submission.

@@ -43,6 +43,41 @@ impl RouteTable {
     }
 }
 
+/// Route names by destination, built from the configuration alone (the pool routes with
+/// the same table): intake resolves a message's route once, before it is persisted.
+#[derive(Debug, Clone)]
+pub struct Router {
+    table: std::sync::Arc<RouteTable>,
+    names: std::sync::Arc<[std::sync::Arc<str>]>,
+}
+
+impl Router {
+    /// From the `[[route]]`s.
+    #[must_use]
+    pub fn new(routes: &[RouteConfig]) -> Self {
+        Self {
+            table: std::sync::Arc::new(RouteTable::new(routes)),
+            names: routes
+                .iter()
+                .map(|r| std::sync::Arc::from(r.name.as_str()))
+                .collect(),
+        }
+    }
+
+    /// The route named `name` when given (and configured), else the route of
+    /// `destination` (E.164 digits): longest prefix, then the default route.
+    #[must_use]
+    pub fn route(&self, name: Option<&str>, destination: &str) -> Option<std::sync::Arc<str>> {
+        match name {
+            Some(name) => self.names.iter().find(|n| &***n == name).cloned(),
+            None => self
+                .table
+                .lookup(destination)
+                .and_then(|i| self.names.get(i).cloned()),
+        }
+    }
+}
+
 /// Without `+` or an international `00`.
 fn digits(number: &str) -> &str {
     let number = number.trim();

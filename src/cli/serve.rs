@@ -11,7 +11,7 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::gateway::Gateway;
-use crate::shutdown::{Shutdown, terminate_signal};
+use crate::shutdown::terminate_signal;
 
 /// `smppgate serve` arguments.
 #[derive(Debug, Args)]
@@ -72,9 +72,8 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
             .with_context(|| format!("serving metrics on {addr}"))?;
         eprintln!("metrics: http://{addr}/metrics");
     }
-    let shutdown = Shutdown::new();
     let terminate = terminate_signal().context("installing signal handlers")?;
-    let gateway = Gateway::start(config.clone(), shutdown.signal()).await?;
+    let gateway = Gateway::start(config.clone()).await?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");
     if demo {
@@ -98,10 +97,7 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     }
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
-    shutdown.trigger();
-    let core = std::sync::Arc::clone(gateway.core());
-    gateway.stop(grace).await;
-    let stats = core.report_json();
+    let stats = gateway.stop(grace).await;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }

@@ -94,6 +94,12 @@ fn server(config: &Config, findings: &mut Findings<'_>) {
         findings.add("store.path", "empty; write a directory, e.g. \"./data\"");
     }
     at_least_one(findings, "store.max_batch", store.max_batch, "4096");
+    at_least_one(
+        findings,
+        "store.max_pending",
+        usize::try_from(store.max_pending).unwrap_or(usize::MAX),
+        "1000000",
+    );
     not_zero_time(findings, "store.retention", store.retention, "7days");
     not_zero_time(findings, "store.validity", store.validity, "72h");
     let country = &config.numbers.default_country;

@@ -112,6 +112,9 @@ pub struct StoreConfig {
     pub validity: Duration,
     /// Most messages in one commit (group commit).
     pub max_batch: usize,
+    /// Most messages one account may have acknowledged and not final (the durable
+    /// backlog, kept in the store); past it submits are answered ESME_RMSGQFUL.
+    pub max_pending: u64,
     /// fsync each commit (turn off only for benchmarks: an acknowledged message may then
     /// be lost on power failure).
     pub fsync: bool,
@@ -124,6 +127,7 @@ impl Default for StoreConfig {
             retention: Duration::from_secs(7 * 24 * 3600),
             validity: Duration::from_secs(72 * 3600),
             max_batch: 4096,
+            max_pending: 1_000_000,
             fsync: true,
         }
     }

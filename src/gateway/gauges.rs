@@ -6,18 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::core::Core;
-use crate::shutdown::ShutdownSignal;
+use tokio_util::sync::CancellationToken;
 
-pub(crate) async fn run(core: Arc<Core>, mut shutdown: ShutdownSignal) {
+use super::accounts::Accounts;
+use super::backlog::Backlog;
+
+pub(crate) async fn run(accounts: Arc<Accounts>, backlog: Arc<Backlog>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last: HashMap<Arc<str>, u64> = HashMap::new();
     loop {
         tokio::select! {
-            () = shutdown.wait() => return,
+            () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        for account in core.accounts.iter() {
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+        metrics::gauge!("smppgate_backlog_messages").set(backlog.total() as f64);
+        for account in accounts.iter() {
             let name = account.name.to_string();
             let submits = account.submits.load(Ordering::Relaxed);
             let previous = last
@@ -28,6 +32,10 @@ pub(crate) async fn run(core: Arc<Core>, mut shutdown: ShutdownSignal) {
             #[allow(clippy::cast_precision_loss)]
             let binds = account.binds.load(Ordering::Relaxed) as f64;
             metrics::gauge!("smppgate_account_tps", "account" => name.clone()).set(tps);
+            #[allow(clippy::cast_precision_loss)]
+            let pending = backlog.pending(&account.name) as f64;
+            metrics::gauge!("smppgate_account_backlog_messages", "account" => name.clone())
+                .set(pending);
             metrics::gauge!("smppgate_account_binds", "account" => name).set(binds);
         }
     }

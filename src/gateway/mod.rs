@@ -2,43 +2,113 @@
 //! acknowledged, then routed over the carrier pools; receipts and MO messages come back
 //! through a durable per-account outbox.
 //!
+//! The gateway is a pipeline of stages, each a task that owns its input and its state,
+//! wired once in [`Gateway::start_with_store`]; data flows down, completions come back on
+//! queues, and every queue is bounded.
+//!
 //! ```text
-//! upstream submit_sm ─▶ checks (bind, window, TPS, sender, destination, coding, length)
-//!   ─▶ id ─▶ group commit (fsync) ─▶ submit_sm_resp ─▶ split ─▶ Carriers::submit
-//! carrier outcome ─▶ part state + carrier-id index (store)
-//! carrier deliver_sm ─▶ receipt: match by carrier id ─▶ state ─▶ outbox ─▶ upstream
-//!                    └▶ MO: reassemble ─▶ account by number ─▶ outbox ─▶ upstream
+//!  SMPP client ──submit_sm──▶ upstream (bind, window) ──▶ intake ─────────────┐
+//!      ▲                      checks → policy → backlog place → id            │
+//!      │                        → group commit (fsync) → submit_sm_resp        │
+//!      │                                   │ Dispatch (bounded; full: on disk) │
+//!      │                                   ▼                                   │
+//!      │                    dispatcher ◀── store backlog (pages, when spilled)  │
+//!      │                        │ parts, only while the route's lane has room   │
+//!      │                        ▼                                               │
+//!      │                    carrier pool ──submit_sm──▶ carriers                │
+//!      │                        │ outcomes (never full)   │ deliver_sm         │
+//!      │                        ▼                          ▼ (awaited: window)  │
+//!      │                    receipt writer ◀── Accepted records ───────────────┘
+//!      │                  outcomes, receipts, MO, expiry → one commit per batch
+//!      │                        │ → deliver_sm_resp to the carrier
+//!      │                        ▼
+//!      └──deliver_sm──────  outbox (per account; store-backed, parked items aside)
+//!
+//!  housekeeping: validity expiry, retention, kept early receipts → writer
 //! ```
+//!
+//! Stopping is the same graph drained from the top: no new submits (clients unbound,
+//! what was committed answered), the outbox records what clients acknowledged, the
+//! dispatcher stops handing parts over, the pool drains its windows (what it did not
+//! send comes back unsent and stays pending), the writer applies and commits every
+//! outcome, then the store is left consistent. Nothing acknowledged is failed for a
+//! stop; it is sent after the restart.
 
 pub mod accounts;
-mod core;
-mod events;
+mod backlog;
+mod dispatcher;
 mod gauges;
+mod housekeeping;
+pub mod ids;
+mod intake;
 mod outbox;
 pub mod pipeline;
+pub mod policy;
+mod stats;
 mod upstream;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-pub use self::core::{Core, Stats};
-pub use self::events::{UNMATCHED, UNROUTED_MO, WRITER_BATCH, is_opt_out};
-use crate::carrier::Carriers;
+use self::accounts::{Accounts, Lockout};
+use self::backlog::{Backlog, InPool};
+use self::ids::MessageIds;
+use self::intake::{Intake, IntakeParts, Missed};
+use self::policy::{PassThrough, Policy};
+pub use self::stats::{Stats, process_cpu_micros};
+use self::upstream::Upstream;
+use self::writer::{PoolEvents, WriterParts};
+pub use self::writer::{UNMATCHED, UNROUTED_MO, WRITER_BATCH, is_opt_out};
+use crate::carrier::{Carriers, Router};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::shutdown::ShutdownSignal;
 use crate::smsc::{ServerConfig, SmscServer};
 use crate::store::{GroupCommit, Store};
 
+/// Most parts in the carrier pool whose outcome is not durable yet; the outcome queue
+/// is larger, so an outcome never finds it full.
+const IN_POOL_CAP: usize = 65_536;
+/// The writer's queue of everything but outcomes (deliver_sm from carriers wait here).
+const EVENT_QUEUE: usize = 16_384;
+/// Messages between intake and the dispatcher (beyond: read from the store).
+const DISPATCH_QUEUE: usize = 8_192;
+
 /// A running gateway.
-#[derive(Debug)]
 pub struct Gateway {
-    core: Arc<Core>,
     server: SmscServer,
     carriers: Arc<Carriers>,
-    outbox: tokio::task::JoinHandle<()>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    store: Arc<dyn Store>,
+    group: Arc<GroupCommit>,
+    stats: Arc<Stats>,
+    cpu_at_start: Option<u64>,
+    /// The root of every stage's token; the children are cancelled in order by `stop`.
+    cancel: CancellationToken,
+    dispatcher_stop: CancellationToken,
+    housekeeping_stop: CancellationToken,
+    writer_finish: CancellationToken,
+    outbox_stop: CancellationToken,
+    dispatcher: JoinHandle<()>,
+    housekeeping: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    outbox: JoinHandle<()>,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.server.local_addr())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Opens the store named by the configuration (`:memory:` keeps it in memory).
@@ -54,14 +124,14 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 impl Gateway {
-    /// Opens the store, starts the carrier pools, re-queues what was not sent before the
-    /// last stop, and listens for upstream binds.
+    /// Opens the store, starts the stages and the carrier pools, and listens for
+    /// upstream binds. What was pending before the last stop is sent from the store.
     ///
     /// # Errors
     /// Store, carrier or listener failures, each naming what failed.
-    pub async fn start(config: Config, shutdown: ShutdownSignal) -> anyhow::Result<Self> {
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config)?;
-        Self::start_with_store(config, store, shutdown).await
+        Self::start_with_store(config, store).await
     }
 
     /// As [`Gateway::start`], on a store opened by the caller (tests inject faults here;
@@ -69,54 +139,182 @@ impl Gateway {
     ///
     /// # Errors
     /// As [`Gateway::start`].
-    pub async fn start_with_store(
+    pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        Self::start_with(config, store, Arc::new(PassThrough), Clock::system()).await
+    }
+
+    /// As [`Gateway::start_with_store`], with a policy hook and a clock.
+    ///
+    /// # Errors
+    /// As [`Gateway::start`].
+    pub async fn start_with(
         config: Config,
         store: Arc<dyn Store>,
-        shutdown: ShutdownSignal,
+        policy: Arc<dyn Policy>,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
-        let group = GroupCommit::start(Arc::clone(&store), config.store.max_batch.max(1));
-        let (core, events) = Core::new(config, Arc::clone(&store), group)?;
-        let core = Arc::new(core);
-        // Early receipts an earlier run kept go first, before any new event.
-        for event in events::kept_early(&core) {
-            core.send_event(event);
+        let cpu_at_start = process_cpu_micros();
+        let config = Arc::new(config);
+        let stats = Arc::new(Stats::default());
+        let group = Arc::new(GroupCommit::start(
+            Arc::clone(&store),
+            config.store.max_batch.max(1),
+        ));
+        let accounts = Arc::new(Accounts::new(&config.accounts));
+        let router = Router::new(&config.routes);
+        let (max_id, pending) = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || {
+                Ok::<_, crate::store::StoreError>((store.max_id()?, count_pending(&*store)?))
+            })
+            .await
+            .context("reading the store")?
+            .context("reading the store")?
+        };
+        let ids = Arc::new(MessageIds::new(max_id, clock.wall_ms()));
+        let backlog = Arc::new(Backlog::new(
+            accounts.iter().map(|a| Arc::clone(&a.name)),
+            config.store.max_pending,
+        ));
+        for (account, n) in pending {
+            backlog.add_existing(&account, n);
         }
-        let writer = tokio::spawn(events::run_writer(Arc::clone(&core), events));
-        // The pool holds its events sink for its life; a weak one keeps the pool (which
-        // the core holds) from keeping the core, and so the store, alive for ever.
-        let events: Arc<dyn crate::carrier::Events> =
-            Arc::new(events::WeakEvents(Arc::downgrade(&core)));
-        let carriers = Arc::new(
-            Carriers::start(core.config(), events, shutdown.clone())
+        let in_pool = Arc::new(InPool::new(IN_POOL_CAP));
+        let (outcome_tx, outcome_rx) = mpsc::channel(IN_POOL_CAP + 1024);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+        let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
+        let missed = Arc::new(Missed::default());
+        let outbox_wake = Arc::new(Notify::new());
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+
+        let writer_finish = cancel.child_token();
+        let writer = tracker.spawn(writer::run(WriterParts {
+            outcomes: outcome_rx,
+            events: event_rx,
+            config: Arc::clone(&config),
+            accounts: Arc::clone(&accounts),
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            in_pool: Arc::clone(&in_pool),
+            backlog: Arc::clone(&backlog),
+            outbox_wake: Arc::clone(&outbox_wake),
+            stats: Arc::clone(&stats),
+            clock,
+            finish: writer_finish.clone(),
+        }));
+        // Early receipts an earlier run kept go first, before any new event.
+        let kept = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || writer::kept_early(&*store))
                 .await
-                .context("starting the carrier pools")?,
+                .context("reading kept receipts")?
+                .context("reading kept receipts")?
+        };
+        for event in kept {
+            let _ = event_tx.send(event).await;
+        }
+
+        let carriers = Arc::new(
+            Carriers::start(
+                &config,
+                Arc::new(PoolEvents {
+                    outcomes: outcome_tx.clone(),
+                    events: event_tx.clone(),
+                }),
+                ShutdownSignal::never(),
+            )
+            .await
+            .context("starting the carrier pools")?,
         );
-        core.set_carriers(Arc::clone(&carriers));
-        let server_config = server_config(core.config())?;
-        let server = SmscServer::bind(
-            &core.config().server.listen,
-            server_config,
-            Arc::new(Arc::clone(&core)),
-        )
-        .await
-        .context("starting the upstream listener")?;
-        core.set_registry(Arc::clone(server.registry()));
-        let outbox = tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone()));
-        let mut tasks = vec![writer, tokio::spawn(Arc::clone(&core).recover())];
-        tasks.push(tokio::spawn(gauges::run(
-            Arc::clone(&core),
-            shutdown.clone(),
-        )));
-        tasks.push(tokio::spawn(events::run_housekeeping(
-            Arc::clone(&core),
-            shutdown,
-        )));
+
+        let dispatcher_stop = cancel.child_token();
+        let routes: Vec<Arc<str>> = config
+            .routes
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
+        let dispatcher = tracker.spawn(dispatcher::run(
+            dispatcher::DispatcherParts {
+                rx: dispatch_rx,
+                missed: Arc::clone(&missed),
+                pool: Arc::clone(&carriers),
+                store: Arc::clone(&store),
+                router: router.clone(),
+                default_country: config.numbers.default_country.clone(),
+                in_pool: Arc::clone(&in_pool),
+                outcomes: outcome_tx,
+                first_id: ids.peek(),
+                stats: Arc::clone(&stats),
+                clock,
+                cancel: dispatcher_stop.clone(),
+            },
+            routes,
+        ));
+
+        let intake = Arc::new(Intake::new(IntakeParts {
+            accounts: Arc::clone(&accounts),
+            router,
+            default_country: config.numbers.default_country.clone(),
+            ids,
+            group: Arc::clone(&group),
+            policy,
+            backlog: Arc::clone(&backlog),
+            dispatch: dispatch_tx,
+            missed,
+            writer: event_tx.clone(),
+            stats: Arc::clone(&stats),
+            clock,
+        }));
+        let upstream = Arc::new(Upstream {
+            intake,
+            lockout: Lockout::new(&config.server),
+            windows: dashmap::DashMap::new(),
+            outbox_wake: Arc::clone(&outbox_wake),
+            store: Arc::clone(&store),
+            stats: Arc::clone(&stats),
+        });
+        let server = SmscServer::bind(&config.server.listen, server_config(&config), upstream)
+            .await
+            .context("starting the upstream listener")?;
+
+        let outbox_stop = cancel.child_token();
+        let outbox = tracker.spawn(outbox::run(outbox::OutboxDeps {
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            registry: Arc::clone(server.registry()),
+            wake: outbox_wake,
+            accounts: accounts.iter().map(|a| Arc::clone(&a.name)).collect(),
+            stats: Arc::clone(&stats),
+            cancel: outbox_stop.clone(),
+        }));
+        let housekeeping_stop = cancel.child_token();
+        let housekeeping = tracker.spawn(housekeeping::run(housekeeping::HousekeepingParts {
+            config: Arc::clone(&config),
+            store: Arc::clone(&store),
+            writer: event_tx,
+            stats: Arc::clone(&stats),
+            clock,
+            cancel: housekeeping_stop.clone(),
+        }));
+        tracker.spawn(gauges::run(accounts, backlog, cancel.child_token()));
         Ok(Self {
-            core,
             server,
             carriers,
+            store,
+            group,
+            stats,
+            cpu_at_start,
+            cancel,
+            dispatcher_stop,
+            housekeeping_stop,
+            writer_finish,
+            outbox_stop,
+            dispatcher,
+            housekeeping,
+            writer,
             outbox,
-            tasks,
+            tracker,
         })
     }
 
@@ -126,36 +324,118 @@ impl Gateway {
         self.server.local_addr()
     }
 
-    /// The shared state (stats, store).
+    /// The counters.
     #[must_use]
-    pub fn core(&self) -> &Arc<Core> {
-        &self.core
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
-    /// Stops: no new binds, upstream sessions unbound, carrier requests drained up to
-    /// `grace`, the store flushed.
-    pub async fn stop(self, grace: Duration) {
-        self.core
-            .stopping
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        if !self.server.shutdown(grace / 2).await {
+    /// The store (read-only use: lookups, listings).
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The counters, the group commit's figures (commits, ops and callers per commit,
+    /// commit time) and the process CPU time per accepted message, as JSON: what `serve`
+    /// prints on exit.
+    #[must_use]
+    pub fn report_json(&self) -> serde_json::Value {
+        report(&self.stats, &self.group, self.cpu_at_start)
+    }
+
+    /// Stops, draining the stages in order (see the module documentation): no new
+    /// submits, clients unbound; the outbox records what they acknowledged; the
+    /// dispatcher stops; the pool drains its windows until `grace` is used up; the
+    /// writer commits every outcome. Returns the final report ([`Gateway::report_json`]).
+    pub async fn stop(self, grace: Duration) -> serde_json::Value {
+        let end = tokio::time::Instant::now() + grace;
+        let left = || end.saturating_duration_since(tokio::time::Instant::now());
+        if !self.server.shutdown(grace / 3).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
-        // The outbox finishes its round (the shutdown signal stops it after): what the
-        // clients acknowledged is recorded, so it is not sent again after a restart.
-        let outbox = self.outbox;
-        if tokio::time::timeout(grace / 4, outbox).await.is_err() {
-            tracing::warn!("the outbox did not finish its round in time");
+        drop(self.server);
+        self.outbox_stop.cancel();
+        if tokio::time::timeout(left().max(Duration::from_secs(1)), self.outbox)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the outbox did not finish in time");
         }
-        self.carriers.drain(grace / 4).await;
-        self.core.flush().await;
-        for task in &self.tasks {
-            task.abort();
+        self.dispatcher_stop.cancel();
+        let _ = self.dispatcher.await;
+        // What the pool holds is sent or comes back unsent (pending, sent after the
+        // restart); every outcome reaches the writer's queue.
+        self.carriers.drain(left()).await;
+        drop(self.carriers);
+        self.housekeeping_stop.cancel();
+        let _ = self.housekeeping.await;
+        self.writer_finish.cancel();
+        if tokio::time::timeout(left().max(Duration::from_secs(5)), self.writer)
+            .await
+            .is_err()
+        {
+            tracing::error!("the receipt writer did not finish in time");
         }
+        self.cancel.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.tracker.wait()).await;
+        report(&self.stats, &self.group, self.cpu_at_start)
     }
 }
 
-fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
+fn report(stats: &Stats, group: &GroupCommit, cpu_at_start: Option<u64>) -> serde_json::Value {
+    let mut json = stats.to_json();
+    let group = group.stats();
+    let summary = |h: &hdrhistogram::Histogram<u64>| {
+        serde_json::json!({
+            "mean": (h.mean() * 10.0).round() / 10.0,
+            "p50": h.value_at_quantile(0.5),
+            "p99": h.value_at_quantile(0.99),
+            "max": h.max(),
+        })
+    };
+    json["store"] = serde_json::json!({
+        "commits": group.commits,
+        "failed_commits": group.failed_commits,
+        "ops": group.ops,
+        "requests": group.requests,
+        "ops_per_commit": summary(&group.batch_size),
+        "requests_per_commit": summary(&group.batch_requests),
+        "commit_micros": summary(&group.commit_micros),
+    });
+    let accepted = stats.accepted.load(std::sync::atomic::Ordering::Relaxed);
+    if let (Some(start), Some(now)) = (cpu_at_start, process_cpu_micros()) {
+        let used = now.saturating_sub(start);
+        json["cpu_us"] = serde_json::json!(used);
+        if accepted > 0 {
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+            let per = used as f64 / accepted as f64;
+            json["cpu_us_per_message"] = serde_json::json!((per * 100.0).round() / 100.0);
+        }
+    }
+    json
+}
+
+/// Pending messages per account (the backlog at start).
+fn count_pending(
+    store: &dyn Store,
+) -> Result<std::collections::HashMap<String, u64>, crate::store::StoreError> {
+    let mut counts = std::collections::HashMap::new();
+    let mut cursor = 0;
+    loop {
+        let page = store.pending_page(cursor, 4096)?;
+        let Some(last) = page.last().map(|r| r.id) else {
+            return Ok(counts);
+        };
+        for record in &page {
+            *counts.entry(record.account.clone()).or_insert(0) += 1;
+        }
+        cursor = last;
+    }
+}
+
+fn server_config(config: &Config) -> ServerConfig {
     let mut server = ServerConfig {
         max_connections: config.server.max_connections,
         ..ServerConfig::default()
@@ -173,5 +453,5 @@ fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
             key_pem: tls.key.clone(),
         });
     }
-    Ok(server)
+    server
 }

@@ -14,9 +14,21 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use smppgate_protocol::pdu::Body;
 
-use super::core::Core;
-use crate::shutdown::ShutdownSignal;
-use crate::store::{Op, OutboxItem};
+use tokio_util::sync::CancellationToken;
+
+use crate::smsc::Registry;
+use crate::store::{GroupCommit, Op, OutboxItem, Store};
+
+/// What the outbox needs.
+pub(crate) struct OutboxDeps {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) group: Arc<GroupCommit>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+    pub(crate) accounts: Vec<Arc<str>>,
+    pub(crate) stats: Arc<super::stats::Stats>,
+    pub(crate) cancel: CancellationToken,
+}
 
 /// Items read from the store per round.
 const ROUND: usize = 1024;
@@ -24,24 +36,26 @@ const ROUND: usize = 1024;
 const MAX_ATTEMPTS: u32 = 5;
 
 /// One task per account, so a slow client does not hold another account back.
-pub(crate) async fn run(core: Arc<Core>, shutdown: ShutdownSignal) {
-    let accounts: Vec<Arc<str>> = core.accounts.iter().map(|a| Arc::clone(&a.name)).collect();
-    let tasks: Vec<_> = accounts
+pub(crate) async fn run(deps: OutboxDeps) {
+    let core = Arc::new(deps);
+    let tasks: Vec<_> = core
+        .accounts
+        .clone()
         .into_iter()
-        .map(|account| tokio::spawn(run_account(Arc::clone(&core), account, shutdown.clone())))
+        .map(|account| tokio::spawn(run_account(Arc::clone(&core), account)))
         .collect();
     for task in tasks {
         let _ = task.await;
     }
 }
 
-async fn run_account(core: Arc<Core>, account: Arc<str>, mut shutdown: ShutdownSignal) {
+async fn run_account(core: Arc<OutboxDeps>, account: Arc<str>) {
     // Items with error statuses: seq → attempts (parked ones stay here, skipped).
     let mut failures: HashMap<u64, u32> = HashMap::new();
     let mut backoff = Duration::from_millis(100);
     loop {
         let delivered = round(&core, &account, &mut failures).await;
-        if shutdown.is_triggered() {
+        if core.cancel.is_cancelled() {
             return;
         }
         match delivered {
@@ -53,8 +67,8 @@ async fn run_account(core: Arc<Core>, account: Arc<str>, mut shutdown: ShutdownS
             None => backoff = (backoff * 2).min(Duration::from_secs(5)),
         }
         tokio::select! {
-            () = shutdown.wait() => return,
-            () = core.outbox_wake.notified() => {}
+            () = core.cancel.cancelled() => return,
+            () = core.wake.notified() => {}
             () = tokio::time::sleep(backoff) => {}
         }
     }
@@ -63,12 +77,11 @@ async fn run_account(core: Arc<Core>, account: Arc<str>, mut shutdown: ShutdownS
 /// One round: up to [`ROUND`] items, sent in order through the window. `Some(n)`: n
 /// delivered; `None`: a failure (no session, errors) — back off.
 async fn round(
-    core: &Arc<Core>,
+    core: &Arc<OutboxDeps>,
     account: &Arc<str>,
     failures: &mut HashMap<u64, u32>,
 ) -> Option<usize> {
-    let registry = core.registry()?;
-    let session = registry.receiver(account.as_bytes(), None)?;
+    let session = core.registry.receiver(account.as_bytes(), None)?;
     let store = Arc::clone(&core.store);
     let name = account.to_string();
     let items: Vec<OutboxItem> =

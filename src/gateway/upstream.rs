@@ -1,22 +1,25 @@
-//! The upstream side: [`SmscHandler`] for [`Core`] — bind checks, submit checks, persist
-//! before answering.
+//! The SMPP side of intake: [`Upstream`] is the listener's [`SmscHandler`] — bind checks
+//! (password, IP allow-list, lockout, bind limit), the connection's window, then
+//! [`Intake`] for everything about the message itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use dashmap::DashMap;
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{DataSm, Pdu, QuerySm, QuerySmResp, SubmitSm};
 use smppgate_protocol::session::{CloseReason, SessionStats};
 use smppgate_protocol::types::SmppTime;
 
-use super::accounts::{Account, BindRefusal, refusal};
-use super::core::{Core, bump, now_ms, request_bytes};
-use super::events::Event;
-use crate::config::{Class, WindowFullStatus};
+use super::accounts::{Account, BindRefusal, Lockout, refusal};
+use super::ids::{format_id, parse_id};
+use super::intake::Intake;
+use super::stats::{Stats, store_error};
+use crate::config::WindowFullStatus;
 use crate::smsc::{BindRequest, MessageId, Reply, SessionHandle, SessionInfo, SmscHandler};
-use crate::store::{MessageRecord, Op, PartRecord, State};
+use crate::store::{State, Store};
 
 /// Releases a window slot when the request is answered, however it ends.
 struct Slot(Arc<AtomicU64>);
@@ -27,7 +30,19 @@ impl Drop for Slot {
     }
 }
 
-impl Core {
+/// The SMPP listener's handler.
+pub(crate) struct Upstream {
+    pub(crate) intake: Arc<Intake>,
+    pub(crate) lockout: Lockout,
+    /// Requests being processed per upstream connection (its window).
+    pub(crate) windows: DashMap<u64, Arc<AtomicU64>>,
+    /// Wakes the outbox when a receiver binds.
+    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) stats: Arc<Stats>,
+}
+
+impl Upstream {
     fn refuse_bind(&self, request: &BindRequest, reason: BindRefusal) -> CommandStatus {
         let ip = request.peer_addr.ip();
         let system_id = String::from_utf8_lossy(&request.bind.system_id);
@@ -48,7 +63,8 @@ impl Core {
             return Err(BindRefusal::LockedOut);
         }
         let account = self
-            .accounts
+            .intake
+            .accounts()
             .get(&request.bind.system_id)
             .ok_or(BindRefusal::UnknownSystemId)?;
         if !account.ip_allowed(ip) {
@@ -72,27 +88,16 @@ impl Core {
     }
 
     fn account_of(&self, session: &SessionInfo) -> Option<&Arc<Account>> {
-        self.accounts.get(&session.system_id)
+        self.intake.accounts().get(&session.system_id)
     }
 
-    fn reject(&self, account: &Account, status: CommandStatus) -> Reply<MessageId> {
-        bump(&self.stats.rejected);
-        metrics::counter!(
-            "smppgate_upstream_rejected_total",
-            "account" => account.name.to_string(),
-            "status" => status.name().unwrap_or("other")
-        )
-        .increment(1);
-        Reply::Ready(Err(status))
-    }
-
-    /// Every check of a submit, then persist, answer, dispatch.
-    fn accept(self: &Arc<Self>, session: &SessionInfo, submit_sm: SubmitSm) -> Reply<MessageId> {
+    /// The connection's window, then intake: checks, persist, answer.
+    fn accept(&self, session: &SessionInfo, submit_sm: &SubmitSm) -> Reply<MessageId> {
         let Some(account) = self.account_of(session) else {
             return Reply::Ready(Err(CommandStatus::ESME_RINVBNDSTS));
         };
         let Some(window) = self
-            .outstanding
+            .windows
             .get(&session.connection_id)
             .map(|w| Arc::clone(&w))
         else {
@@ -104,79 +109,22 @@ impl Core {
                 WindowFullStatus::MsgQFull => CommandStatus::ESME_RMSGQFUL,
                 WindowFullStatus::Throttled => CommandStatus::ESME_RTHROTTLED,
             };
-            return self.reject(account, status);
+            return Reply::Ready(Err(self.intake.refuse(account, status.into()).status));
         }
         let slot = Slot(window);
-        if !account.take_token() {
-            return self.reject(account, CommandStatus::ESME_RTHROTTLED);
-        }
-        if !account.sender_allowed(&submit_sm.source_addr.addr) {
-            return self.reject(account, CommandStatus::ESME_RINVSRCADR);
-        }
-        let Some(route) = self.route_of(
-            account.config.route.as_deref(),
-            &submit_sm.destination_addr.addr,
-        ) else {
-            // Not a number, or no route takes it.
-            return self.reject(account, CommandStatus::ESME_RINVDSTADR);
+        let checked = match self.intake.check(account, submit_sm) {
+            Ok(checked) => checked,
+            Err(refusal) => return Reply::Ready(Err(refusal.status)),
         };
-        let parts = match self.split(&submit_sm) {
-            Ok(parts) => parts,
-            Err(status) => return self.reject(account, status),
-        };
-        let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
-            .unwrap_or(account.config.class);
-        if !self.has_room(&route, class, parts.len()) {
-            // The route's queue is full: backpressure instead of growth.
-            return self.reject(account, CommandStatus::ESME_RMSGQFUL);
-        }
-        let Some(request) = request_bytes(&submit_sm) else {
-            return self.reject(account, CommandStatus::ESME_RSYSERR);
-        };
-        let id = self.next_id();
-        let now = now_ms();
-        let record = MessageRecord {
-            id,
-            account: account.name.to_string(),
-            accepted: now,
-            class,
-            route: account.config.route.clone(),
-            request,
-            part_count: u16::try_from(parts.len()).unwrap_or(u16::MAX),
-            wants_receipt: submit_sm.registered_delivery.wants_receipt(),
-            state: State::Accepted,
-            parts: vec![
-                PartRecord {
-                    updated: now,
-                    ..PartRecord::default()
-                };
-                parts.len()
-            ],
-        };
-        let core = Arc::clone(self);
-        let account = Arc::clone(account);
-        let span = tracing::debug_span!("message", id, account = %account.name);
-        Reply::Later(Box::pin(tracing::Instrument::instrument(
-            async move {
-                let _slot = slot;
-                if let Err(error) = core.group.commit(vec![Op::Insert(record.clone())]).await {
-                    bump(&core.stats.store_errors);
-                    tracing::error!(%error, "store failed: answering ESME_RSYSERR");
-                    return Err(CommandStatus::ESME_RSYSERR);
-                }
-                bump(&core.stats.accepted);
-                account.accepted_counter.increment(1);
-                tracing::debug!(parts = parts.len(), %route, "accepted");
-                // Before the parts go out, so the writer holds the record when their
-                // outcomes come (same queue, in order). A full queue only costs the
-                // writer a store read: never wait here, never send out of order.
-                let _ = core.events.try_send(Event::Accepted(Arc::new(record)));
-                let skip = vec![false; parts.len()];
-                core.dispatch(id, class, &route, parts, &skip);
-                Ok(Bytes::from(Core::format_id(id, account.config.id_style)))
-            },
-            span,
-        )))
+        let intake = Arc::clone(&self.intake);
+        let style = account.config.id_style;
+        Reply::Later(Box::pin(async move {
+            let _slot = slot;
+            match intake.persist(checked).await {
+                Ok(id) => Ok(Bytes::from(format_id(id, style))),
+                Err(refusal) => Err(refusal.status),
+            }
+        }))
     }
 }
 
@@ -194,12 +142,12 @@ fn data_sm_as_submit(data_sm: &DataSm) -> SubmitSm {
     }
 }
 
-impl SmscHandler for Arc<Core> {
+impl SmscHandler for Upstream {
     fn authenticate(&self, request: &BindRequest) -> Result<Bytes, CommandStatus> {
         match self.check_bind(request) {
             Ok(account) => {
                 self.lockout.succeed(request.peer_addr.ip());
-                self.outstanding
+                self.windows
                     .insert(request.connection_id, Arc::new(AtomicU64::new(0)));
                 tracing::info!(account = %account.name, peer = %request.peer_addr, kind = ?request.kind, "bound");
                 metrics::counter!("smppgate_binds_total", "account" => account.name.to_string())
@@ -212,12 +160,13 @@ impl SmscHandler for Arc<Core> {
 
     fn on_bound(&self, session: &SessionHandle) {
         if session.info().can_receive() {
+            self.outbox_wake.notify_waiters();
             self.outbox_wake.notify_one();
         }
     }
 
     fn on_bind_abandoned(&self, session: &SessionInfo) {
-        self.outstanding.remove(&session.connection_id);
+        self.windows.remove(&session.connection_id);
         if let Some(account) = self.account_of(session) {
             account.remove_bind();
         }
@@ -236,28 +185,33 @@ impl SmscHandler for Arc<Core> {
         _pdu: &Pdu,
         submit_sm: &SubmitSm,
     ) -> Reply<MessageId> {
-        self.accept(session, submit_sm.clone())
+        self.accept(session, submit_sm)
     }
 
     fn data_sm(&self, session: &SessionInfo, _pdu: &Pdu, data_sm: &DataSm) -> Reply<MessageId> {
-        self.accept(session, data_sm_as_submit(data_sm))
+        self.accept(session, &data_sm_as_submit(data_sm))
     }
 
     fn query_sm(&self, session: &SessionInfo, query_sm: &QuerySm) -> Reply<QuerySmResp> {
         let Some(account) = self.account_of(session) else {
             return Reply::Ready(Err(CommandStatus::ESME_RINVBNDSTS));
         };
-        let Some(id) = Core::parse_id(&query_sm.message_id, account.config.id_style) else {
+        let Some(id) = parse_id(&query_sm.message_id, account.config.id_style) else {
             return Reply::Ready(Err(CommandStatus::ESME_RINVMSGID));
         };
         let store = Arc::clone(&self.store);
+        let stats = Arc::clone(&self.stats);
         let name = Arc::clone(&account.name);
         let message_id = query_sm.message_id.clone();
         Reply::Later(Box::pin(async move {
-            let record = tokio::task::spawn_blocking(move || store.get(id))
-                .await
-                .map_err(|_| CommandStatus::ESME_RSYSERR)?
-                .map_err(|_| CommandStatus::ESME_RSYSERR)?;
+            let record = match tokio::task::spawn_blocking(move || store.get(id)).await {
+                Ok(Ok(record)) => record,
+                Ok(Err(error)) => {
+                    store_error(&stats, "query_sm", &error);
+                    return Err(CommandStatus::ESME_RSYSERR);
+                }
+                Err(_) => return Err(CommandStatus::ESME_RSYSERR),
+            };
             match record {
                 Some(record) if *record.account == *name => Ok(QuerySmResp {
                     message_id,
@@ -282,10 +236,4 @@ pub(crate) const fn message_state(state: State) -> u8 {
         State::Unknown => 7,
         State::Rejected => 8,
     }
-}
-
-/// The current time in milliseconds (re-exported for the other modules).
-#[allow(dead_code)]
-fn _now() -> u64 {
-    now_ms()
 }

@@ -421,6 +421,26 @@ impl Store for FjallStore {
         Ok(records)
     }
 
+    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        let open = self.handles()?;
+        let mut records = Vec::new();
+        let Some(start) = after.checked_add(1) else {
+            return Ok(records);
+        };
+        for entry in open.pending.range(keys::message(start)..) {
+            if records.len() >= limit {
+                break;
+            }
+            let (key, _) = entry.map_err(|e| engine_error("read pending", &e))?;
+            let id = keys::message_id(&key)?;
+            match open.get_message(id)? {
+                Some(record) if !record.state.is_final() => records.push(record),
+                _ => {}
+            }
+        }
+        Ok(records)
+    }
+
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         let open = self.handles()?;
         let limit = if filter.limit == 0 {

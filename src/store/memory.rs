@@ -122,6 +122,17 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .pending
+            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .filter_map(|id| inner.messages.get(id).map(|m| MessageRecord::clone(m)))
+            .filter(|m| !m.state.is_final())
+            .take(limit)
+            .collect())
+    }
+
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let limit = if filter.limit == 0 {
@@ -190,6 +201,7 @@ mod tests {
             part_count: 1,
             wants_receipt: true,
             state: State::Accepted,
+            not_before: 0,
             parts: vec![super::super::PartRecord::default()],
         };
         store.commit(&[Op::Insert(record)]).unwrap();

@@ -110,6 +110,8 @@ pub struct MessageRecord {
     pub state: State,
     /// Each part.
     pub parts: Vec<PartRecord>,
+    /// Not sent before this time (a deferred or scheduled message; 0: at once).
+    pub not_before: Millis,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.
@@ -234,6 +236,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn pending(&self) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Up to `limit` messages not final with ids above `after`, oldest first: the
+    /// dispatcher reads its backlog in pages from here.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Messages matching `filter`, newest first.
     ///

@@ -43,6 +43,7 @@ pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord
         part_count: 2,
         wants_receipt: true,
         state: State::Accepted,
+        not_before: 0,
         parts: vec![PartRecord::default(), PartRecord::default()],
     }
 }
@@ -419,6 +420,9 @@ impl Store for FlakyStore {
     }
     fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.pending()
+    }
+    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.pending_page(after, limit)
     }
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.list(filter)

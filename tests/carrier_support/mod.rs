@@ -36,8 +36,12 @@ impl Events for Recorder {
         self.changed.notify_waiters();
     }
 
-    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) {
-        tokio::spawn(request.respond(CommandStatus::ESME_ROK, None));
+    fn inbound(
+        &self,
+        _carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(request.respond(CommandStatus::ESME_ROK, None))
     }
 }
 

@@ -84,12 +84,16 @@ impl Events for Collector {
         }
     }
 
-    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) {
+    fn inbound(
+        &self,
+        _carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()> {
         self.tally
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .inbound += 1;
-        tokio::spawn(request.respond(CommandStatus::ESME_ROK, None));
+        Box::pin(request.respond(CommandStatus::ESME_ROK, None))
     }
 }
 

@@ -1,12 +1,18 @@
-//! What comes back from the carriers, applied by one writer task in batches: submission
-//! outcomes (part accepted with its carrier id, or failed), receipts (matched by carrier
-//! id, whatever bind they came on, in any id style, even before their submit_sm_resp),
-//! MO messages (reassembled, routed to the account that owns the number), and validity
-//! expiry. Each batch is committed (one fsync) before the carriers' deliver_sm are
-//! answered, so a receipt is never acknowledged before it is durable; one writer means no
-//! lost updates between a part's outcome and its receipt.
+//! The receipt writer: what comes back from the carriers, applied by one task in batches:
+//! submission outcomes (part accepted with its carrier id, or failed), receipts (matched
+//! by carrier id, whatever bind they came on, in any id style, even before their
+//! submit_sm_resp), MO messages (reassembled, routed to the account that owns the
+//! number), and validity expiry. Each batch is committed (one fsync) before the carriers'
+//! deliver_sm are answered, so a receipt is never acknowledged before it is durable; one
+//! writer means no lost updates between a part's outcome and its receipt.
+//!
+//! Its inputs are two bounded queues: outcomes (never full: see [`super::backlog`]) and
+//! everything else (a carrier's deliver_sm waits for room there, so the carrier's window
+//! holds further ones back). The records and carrier ids a batch needs are read from the
+//! store off the runtime threads before the batch is applied. It ends when both queues'
+//! senders are gone, or when told to finish: it then applies what is queued and returns.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,15 +29,20 @@ use smppgate_protocol::text::{
 };
 use smppgate_protocol::tlv::{Tlv, TlvTag, Tlvs};
 use smppgate_protocol::types::{DataCoding, EsmClass};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
-use super::core::{Core, bump, now_ms, request_of};
-use crate::carrier::{Events, Outcome, OutcomeResult};
-use crate::config::{self, ReceiptMode};
+use super::accounts::Accounts;
+use super::backlog::{Backlog, InPool, PartKey};
+use super::dispatcher::request_of;
+use super::ids::format_id;
+use super::stats::{Stats, bump, store_error};
+use crate::carrier::{Events, FailReason, Outcome, OutcomeResult};
+use crate::clock::Clock;
+use crate::config::{self, Config, ReceiptMode};
 use crate::conn::InboundRequest;
 use crate::numbers::PrefixTable;
-use crate::shutdown::ShutdownSignal;
-use crate::store::{MessageRecord, Op, OutboxItem, State};
+use crate::store::{GroupCommit, MessageRecord, Op, OutboxItem, State, Store};
 
 /// One thing for the writer.
 #[derive(Debug)]
@@ -40,9 +51,11 @@ pub(crate) enum Event {
     /// parts, so it comes before their outcomes): the writer caches it instead of reading
     /// it back from the store.
     Accepted(Arc<MessageRecord>),
-    Outcome(Outcome),
     Inbound(Arc<str>, Box<InboundRequest>),
     Expire(u64),
+    /// Writes of another stage that need no answer (housekeeping), in order with the
+    /// writer's own.
+    Ops(Vec<Op>),
     /// An early receipt kept in the store by an earlier run (it had not matched when that
     /// run stopped): matched now, or held again.
     Replay {
@@ -73,10 +86,11 @@ fn partial_key(message: &ReassembledMessage) -> PartialKey {
     )
 }
 
-/// Receipts that arrived before their submit_sm_resp, by (carrier, normalised id).
+/// Receipts that arrived before their submit_sm_resp, by (carrier, normalised id), with
+/// the time they give up waiting.
 #[derive(Debug, Default)]
 pub(crate) struct EarlyReceipts {
-    held: std::sync::Mutex<HashMap<CarrierKey, (u64, PartReceipt)>>,
+    held: HashMap<CarrierKey, (u64, PartReceipt)>,
 }
 
 /// (carrier, normalised carrier message id).
@@ -96,7 +110,7 @@ pub(crate) const RECORD_CACHE: usize = 32_768;
 const RECENT_IDS: usize = 262_144;
 
 /// Most early receipts held at once.
-const EARLY_MAX: usize = 100_000;
+pub(crate) const EARLY_MAX: usize = 100_000;
 
 /// What a receipt says about a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,73 +119,40 @@ pub(crate) struct PartReceipt {
     err: u16,
 }
 
-impl Events for Core {
-    fn outcome(&self, outcome: Outcome) {
-        self.send_event(Event::Outcome(outcome));
-    }
-
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
-        self.send_event(Event::Inbound(Arc::clone(carrier), Box::new(request)));
-    }
+/// The pool's [`Events`]: outcomes and inbound requests into the writer's queues.
+pub(crate) struct PoolEvents {
+    pub(crate) outcomes: mpsc::Sender<Outcome>,
+    pub(crate) events: mpsc::Sender<Event>,
 }
 
-/// [`Events`] for the pool without owning the core.
-pub(crate) struct WeakEvents(pub(crate) std::sync::Weak<Core>);
-
-impl Events for WeakEvents {
+impl Events for PoolEvents {
     fn outcome(&self, outcome: Outcome) {
-        if let Some(core) = self.0.upgrade() {
-            core.outcome(outcome);
+        // Never full: outcomes outstanding are at most the parts in the pool, which the
+        // dispatcher caps below this queue's capacity (see `backlog`).
+        if let Err(mpsc::error::TrySendError::Full(outcome)) = self.outcomes.try_send(outcome) {
+            metrics::counter!("smppgate_internal_errors_total", "what" => "outcome queue full")
+                .increment(1);
+            tracing::error!(
+                id = outcome.id,
+                part = outcome.part,
+                "outcome queue full (a bug): the part stays pending and goes again after a restart"
+            );
         }
     }
 
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
-        if let Some(core) = self.0.upgrade() {
-            core.inbound(carrier, request);
-        }
-    }
-}
-
-impl Core {
-    pub(crate) fn send_event(&self, event: Event) {
-        match self.events.try_send(event) {
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                // Bounded: the writer is behind; the carrier side waits on this task
-                // (its windows then hold further traffic back).
-                let events = self.events.clone();
-                tokio::spawn(async move {
-                    let _ = events.send(event).await;
-                });
-            }
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-    }
-
-    /// A part's outcome recorded without going through the writer's queue (refused at
-    /// intake by the pool).
-    pub(crate) fn part_outcome(
+    fn inbound(
         &self,
-        id: u64,
-        part: u16,
-        carrier: Option<Arc<str>>,
-        result: Result<Bytes, CommandStatus>,
-        attempts: u32,
-    ) {
-        let result = match result {
-            Ok(message_id) => OutcomeResult::Accepted { message_id },
-            Err(status) => OutcomeResult::Failed {
-                status,
-                reason: crate::carrier::FailReason::Permanent,
-            },
-        };
-        self.send_event(Event::Outcome(Outcome {
-            id,
-            part,
-            carrier: carrier.unwrap_or_else(|| Arc::from("")),
-            result,
-            attempts,
-            failovers: 0,
-        }));
+        carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        let events = self.events.clone();
+        let event = Event::Inbound(Arc::clone(carrier), Box::new(request));
+        Box::pin(async move {
+            // Waits for room: the carrier's deliver_sm is answered later, never dropped.
+            // (A closed queue means the gateway is stopping: unanswered, the carrier
+            // sends it again.)
+            let _ = events.send(event).await;
+        })
     }
 }
 
@@ -218,9 +199,34 @@ fn style_of(style: config::IdStyle) -> IdStyle {
     }
 }
 
+/// What the writer needs, handed over by [`super::Gateway::start`].
+pub(crate) struct WriterParts {
+    pub(crate) outcomes: mpsc::Receiver<Outcome>,
+    pub(crate) events: mpsc::Receiver<Event>,
+    pub(crate) config: Arc<Config>,
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) group: Arc<GroupCommit>,
+    pub(crate) in_pool: Arc<InPool>,
+    pub(crate) backlog: Arc<Backlog>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) clock: Clock,
+    /// Cancelled when the writer is to apply what is queued and return.
+    pub(crate) finish: CancellationToken,
+}
+
 /// The writer: the state of every message changes here only.
 pub(crate) struct Writer {
-    core: Arc<Core>,
+    config: Arc<Config>,
+    accounts: Arc<Accounts>,
+    store: Arc<dyn Store>,
+    group: Arc<GroupCommit>,
+    in_pool: Arc<InPool>,
+    backlog: Arc<Backlog>,
+    outbox_wake: Arc<Notify>,
+    stats: Arc<Stats>,
+    clock: Clock,
     /// The current record of messages not final (authoritative: only this task changes
     /// them), at most [`RECORD_CACHE`] between batches, oldest ids evicted first.
     records: BTreeMap<u64, Arc<MessageRecord>>,
@@ -228,8 +234,16 @@ pub(crate) struct Writer {
     dirty: Vec<u64>,
     /// Carrier-id index entries written recently (bounded by [`RECENT_IDS`]).
     index: HashMap<(Arc<str>, String), (u64, u16)>,
+    /// Carrier-id lookups read from the store for this batch.
+    looked_up: HashMap<(Arc<str>, String), (u64, u16)>,
+    early: EarlyReceipts,
     ops: Vec<Op>,
     answers: Vec<InboundRequest>,
+    /// Parts whose outcome this batch records: they leave [`InPool`] once committed.
+    settled_parts: Vec<PartKey>,
+    /// Accounts of the messages this batch made final: their backlog places are freed
+    /// once committed.
+    finished: Vec<Arc<str>>,
     reassembler: Reassembler,
     /// What an open multipart MO's parts share beyond the reassembler's key (bounded by
     /// its open messages): carrier, data_coding and the addresses as received.
@@ -239,29 +253,41 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    fn new(core: Arc<Core>) -> Self {
+    fn new(parts: &WriterParts) -> Self {
+        let config = &parts.config;
         let mo_ttl_ms =
-            u64::try_from(core.config().receipts.mo_reassembly_ttl.as_millis()).unwrap_or(u64::MAX);
-        let carrier_styles = core
-            .config()
+            u64::try_from(config.receipts.mo_reassembly_ttl.as_millis()).unwrap_or(u64::MAX);
+        let carrier_styles = config
             .carriers
             .iter()
             .map(|c| (Arc::from(c.name.as_str()), style_of(c.message_id_style)))
             .collect();
         let mut numbers = PrefixTable::new();
-        for account in &core.config().accounts {
+        for account in &config.accounts {
             for number in &account.numbers {
                 // Not digits: refused by validation, skipped here.
                 let _ = numbers.insert(number, account.system_id.clone());
             }
         }
         Self {
-            core,
+            config: Arc::clone(&parts.config),
+            accounts: Arc::clone(&parts.accounts),
+            store: Arc::clone(&parts.store),
+            group: Arc::clone(&parts.group),
+            in_pool: Arc::clone(&parts.in_pool),
+            backlog: Arc::clone(&parts.backlog),
+            outbox_wake: Arc::clone(&parts.outbox_wake),
+            stats: Arc::clone(&parts.stats),
+            clock: parts.clock,
             records: BTreeMap::new(),
             dirty: Vec::new(),
             index: HashMap::new(),
+            looked_up: HashMap::new(),
+            early: EarlyReceipts::default(),
             ops: Vec::new(),
             answers: Vec::new(),
+            settled_parts: Vec::new(),
+            finished: Vec::new(),
             // An MO whose parts do not all come within the TTL goes to its account
             // incomplete rather than nowhere.
             reassembler: Reassembler::new(ReassemblyConfig {
@@ -275,11 +301,15 @@ impl Writer {
         }
     }
 
+    fn now(&self) -> u64 {
+        self.clock.wall_ms()
+    }
+
     /// The record of `id` to change (marked to be written at the end of the batch).
+    /// Records are in memory by now: cached, or read by [`Writer::prefetch`].
     fn record(&mut self, id: u64) -> Option<&mut MessageRecord> {
         if !self.records.contains_key(&id) {
-            let record = self.core.store.get(id).ok().flatten()?;
-            self.records.insert(id, Arc::new(record));
+            return None;
         }
         self.dirty.push(id);
         // The Put of the last batch is committed and dropped by now: no copy is made.
@@ -293,15 +323,93 @@ impl Writer {
             .unwrap_or(IdStyle::Auto)
     }
 
+    /// Reads what the batch needs and the cache lacks (records, carrier ids), in one
+    /// blocking task, so that applying the batch touches no store.
+    async fn prefetch(&mut self, outcomes: &[Outcome], events: &[Event]) {
+        self.looked_up.clear();
+        let mut ids: Vec<u64> = Vec::new();
+        let mut keys: Vec<(Arc<str>, String)> = Vec::new();
+        for outcome in outcomes {
+            if !self.records.contains_key(&outcome.id) {
+                ids.push(outcome.id);
+            }
+        }
+        for event in events {
+            match event {
+                Event::Expire(id) if !self.records.contains_key(id) => ids.push(*id),
+                Event::Inbound(carrier, request) => {
+                    if let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body) {
+                        if let Some((candidates, _)) = self.receipt_keys(carrier, &receipt) {
+                            if !candidates
+                                .iter()
+                                .any(|k| self.index.contains_key(&(Arc::clone(carrier), k.clone())))
+                            {
+                                keys.extend(
+                                    candidates.into_iter().map(|k| (Arc::clone(carrier), k)),
+                                );
+                            }
+                        }
+                    }
+                }
+                Event::Replay { carrier, key, .. }
+                    if !self.index.contains_key(&(Arc::clone(carrier), key.clone())) =>
+                {
+                    keys.push((Arc::clone(carrier), key.clone()));
+                }
+                _ => {}
+            }
+        }
+        if ids.is_empty() && keys.is_empty() {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let cached: HashSet<u64> = HashSet::new();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            for key in keys {
+                if let Some(hit) = store.by_carrier_id(&key.0, &key.1)? {
+                    ids.push(hit.0);
+                    found.push((key, hit));
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            let mut records = Vec::new();
+            for id in ids {
+                if cached.contains(&id) {
+                    continue;
+                }
+                if let Some(record) = store.get(id)? {
+                    records.push(record);
+                }
+            }
+            Ok::<_, crate::store::StoreError>((found, records))
+        })
+        .await;
+        match read {
+            Ok(Ok((found, records))) => {
+                self.looked_up.extend(found);
+                for record in records {
+                    // Never replaces a record this task already holds (it would be older).
+                    self.records
+                        .entry(record.id)
+                        .or_insert_with(|| Arc::new(record));
+                }
+            }
+            Ok(Err(error)) => store_error(&self.stats, "writer read", &error),
+            Err(_) => {}
+        }
+    }
+
     fn apply(&mut self, event: Event) {
         match event {
             Event::Accepted(record) => {
                 // Never replaces a record this task already holds (it would be older).
                 self.records.entry(record.id).or_insert(record);
             }
-            Event::Outcome(outcome) => self.outcome(outcome),
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
+            Event::Ops(ops) => self.ops.extend(ops),
             Event::Replay {
                 carrier,
                 key,
@@ -312,9 +420,19 @@ impl Writer {
     }
 
     fn outcome(&mut self, outcome: Outcome) {
-        let now = now_ms();
+        let now = self.now();
         let style = self.style(&outcome.carrier);
-        let core = Arc::clone(&self.core);
+        self.settled_parts.push((outcome.id, outcome.part));
+        if let OutcomeResult::Failed {
+            reason: FailReason::Shutdown,
+            ..
+        } = outcome.result
+        {
+            // Not sent because the gateway is stopping: it stays pending (sent again
+            // after the restart), never failed.
+            return;
+        }
+        let stats = Arc::clone(&self.stats);
         let Some(record) = self.record(outcome.id) else {
             tracing::warn!(id = outcome.id, "outcome for a message not in the store");
             return;
@@ -329,7 +447,7 @@ impl Writer {
         let mut keys = Vec::new();
         match &outcome.result {
             OutcomeResult::Accepted { message_id } => {
-                bump(&core.stats.parts_sent);
+                bump(&stats.parts_sent);
                 let text = String::from_utf8_lossy(message_id);
                 let text = text.trim_end_matches('\0');
                 let candidates = normalise_id(text, style);
@@ -343,7 +461,7 @@ impl Writer {
                 }
             }
             OutcomeResult::Failed { status, .. } => {
-                bump(&core.stats.parts_failed);
+                bump(&stats.parts_failed);
                 part.state = State::Failed;
                 part.status = status.0;
             }
@@ -357,12 +475,12 @@ impl Writer {
             });
             let index_key = (Arc::clone(&outcome.carrier), key);
             if early.is_none() {
-                early = self.core.receipts.take(&index_key);
+                early = self.early.take(&index_key);
             }
             self.index.insert(index_key, (outcome.id, outcome.part));
         }
         if let Some(receipt) = early {
-            bump(&self.core.stats.receipts_matched);
+            bump(&self.stats.receipts_matched);
             self.apply_receipt(outcome.id, outcome.part, receipt);
         } else {
             self.settle(outcome.id);
@@ -377,29 +495,28 @@ impl Writer {
         self.answers.push(request);
     }
 
+    /// The (message, part) of a carrier id: written lately, or read for this batch.
     fn lookup(&self, carrier: &Arc<str>, key: &str) -> Option<(u64, u16)> {
         let index_key = (Arc::clone(carrier), key.to_owned());
         self.index
             .get(&index_key)
+            .or_else(|| self.looked_up.get(&index_key))
             .copied()
-            .or_else(|| self.core.store.by_carrier_id(carrier, key).ok().flatten())
     }
 
-    fn receipt(&mut self, carrier: &Arc<str>, receipt: &DeliveryReceipt) {
+    /// The normalised ids a receipt may match, most likely first, and what it says.
+    /// `None` for a receipt without an id or with an intermediate state.
+    fn receipt_keys(
+        &self,
+        carrier: &Arc<str>,
+        receipt: &DeliveryReceipt,
+    ) -> Option<(Vec<String>, Option<PartReceipt>)> {
         let style = self.style(carrier);
-        let Some(candidates) = receipt.id_candidates(style, style) else {
-            tracing::warn!(%carrier, "receipt without a message id");
-            bump(&self.core.stats.receipts_unmatched);
-            return;
-        };
-        let Some(state) = receipt.state().and_then(state_of) else {
-            // ENROUTE / ACCEPTD: intermediate, nothing to record.
-            return;
-        };
-        let part_receipt = PartReceipt {
+        let candidates = receipt.id_candidates(style, style)?;
+        let part_receipt = receipt.state().and_then(state_of).map(|state| PartReceipt {
             state,
             err: u16::try_from(receipt.text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
-        };
+        });
         // Also try the text id in the other base: carriers write decimal in the text and
         // hex in the TLV (or the reverse).
         let mut keys: Vec<String> = candidates.iter().map(|c| c.as_str().to_owned()).collect();
@@ -408,40 +525,52 @@ impl Writer {
                 keys.push(c.as_str().to_owned());
             }
         }
+        Some((keys, part_receipt))
+    }
+
+    fn receipt(&mut self, carrier: &Arc<str>, receipt: &DeliveryReceipt) {
+        let Some((keys, part_receipt)) = self.receipt_keys(carrier, receipt) else {
+            tracing::warn!(%carrier, "receipt without a message id");
+            bump(&self.stats.receipts_unmatched);
+            return;
+        };
+        let Some(part_receipt) = part_receipt else {
+            // ENROUTE / ACCEPTD: intermediate, nothing to record.
+            return;
+        };
         for (index, key) in keys.iter().enumerate() {
             if let Some((id, part)) = self.lookup(carrier, key) {
-                bump(&self.core.stats.receipts_matched);
+                bump(&self.stats.receipts_matched);
                 // Which reading matched: the id as the carrier's style reads it first, or
                 // another (the other base, or the text id when the TLV's did not match).
                 let reading = if index == 0 { "primary" } else { "alternate" };
                 metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading)
                     .increment(1);
                 if index > 0 {
-                    bump(&self.core.stats.receipts_matched_alternate);
+                    bump(&self.stats.receipts_matched_alternate);
                 }
                 self.apply_receipt(id, part, part_receipt);
                 return;
             }
         }
-        bump(&self.core.stats.receipts_early);
-        self.hold_early(
-            carrier,
-            candidates.primary.as_str().to_owned(),
-            part_receipt,
-        );
+        bump(&self.stats.receipts_early);
+        let primary = keys.into_iter().next().unwrap_or_default();
+        self.hold_early(carrier, primary, part_receipt);
     }
 
     /// Holds a receipt that matched nothing yet, in memory for matching and in the store
     /// (committed before the carrier's deliver_sm is answered) so a crash does not lose it.
     fn hold_early(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt) {
-        let ttl_ms =
-            u64::try_from(self.core.config().receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt) {
+        let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
+        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, self.clock.wall_ms()) {
             self.ops.push(Op::OutboxPush(item));
         }
-        self.core
-            .receipts
-            .hold((Arc::clone(carrier), key), receipt, ttl_ms);
+        let now = self.now();
+        self.early.hold(
+            (Arc::clone(carrier), key),
+            receipt,
+            now.saturating_add(ttl_ms),
+        );
     }
 
     fn replay(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt, seq: u64) {
@@ -450,7 +579,7 @@ impl Writer {
             seq,
         });
         if let Some((id, part)) = self.lookup(carrier, &key) {
-            bump(&self.core.stats.receipts_matched);
+            bump(&self.stats.receipts_matched);
             self.apply_receipt(id, part, receipt);
         } else {
             self.hold_early(carrier, key, receipt);
@@ -458,6 +587,7 @@ impl Writer {
     }
 
     fn apply_receipt(&mut self, id: u64, part: u16, receipt: PartReceipt) {
+        let now = self.now();
         let Some(record) = self.record(id) else {
             return;
         };
@@ -469,7 +599,7 @@ impl Writer {
         }
         slot.state = receipt.state;
         slot.error = Some(format!("{:03}", receipt.err));
-        slot.updated = now_ms();
+        slot.updated = now;
         self.part_final(id, part);
         self.settle(id);
     }
@@ -479,7 +609,7 @@ impl Writer {
         let Some(record) = self.records.get(&id) else {
             return;
         };
-        let Some(account) = self.core.accounts.get(record.account.as_bytes()) else {
+        let Some(account) = self.accounts.get(record.account.as_bytes()) else {
             return;
         };
         let finals = record.parts.iter().filter(|p| p.state.is_final()).count();
@@ -491,7 +621,13 @@ impl Writer {
         if send && record.wants_receipt {
             let state = record.parts[usize::from(part)].state;
             let err = record.parts[usize::from(part)].error.clone();
-            let item = upstream_receipt(record, account.config.id_style, state, err.as_deref());
+            let item = upstream_receipt(
+                record,
+                account.config.id_style,
+                state,
+                err.as_deref(),
+                &self.clock,
+            );
             if let Some(item) = item {
                 self.ops.push(Op::OutboxPush(item));
             }
@@ -521,7 +657,7 @@ impl Writer {
                 .map(|p| p.state)
                 .max_by_key(|s| severity(*s))
                 .unwrap_or(State::Unknown);
-            let Some(account) = self.core.accounts.get(record.account.as_bytes()) else {
+            let Some(account) = self.accounts.get(record.account.as_bytes()) else {
                 return;
             };
             let state = match account.config.receipts {
@@ -539,9 +675,13 @@ impl Writer {
                     .iter()
                     .find(|p| p.state == worst)
                     .and_then(|p| p.error.clone());
-                if let Some(item) =
-                    upstream_receipt(record, account.config.id_style, state, err.as_deref())
-                {
+                if let Some(item) = upstream_receipt(
+                    record,
+                    account.config.id_style,
+                    state,
+                    err.as_deref(),
+                    &self.clock,
+                ) {
                     self.ops.push(Op::OutboxPush(item));
                 }
             }
@@ -553,18 +693,21 @@ impl Writer {
         };
         if new_state != record.state {
             record.state = new_state;
+            if new_state.is_final() {
+                self.finished.push(Arc::from(record.account.as_str()));
+            }
             self.dirty.push(id);
         }
     }
 
     fn expire(&mut self, id: u64) {
+        let now = self.now();
         let Some(record) = self.record(id) else {
             return;
         };
         if record.state.is_final() {
             return;
         }
-        let now = now_ms();
         for part in &mut record.parts {
             if !part.state.is_final() {
                 part.state = State::Expired;
@@ -575,7 +718,7 @@ impl Writer {
         let expired_receipts = self
             .records
             .get(&id)
-            .and_then(|r| self.core.accounts.get(r.account.as_bytes()))
+            .and_then(|r| self.accounts.get(r.account.as_bytes()))
             .is_some_and(|a| a.config.expired_receipts);
         if let Some(record) = self.records.get_mut(&id) {
             // Without EXPIRED receipts the message goes final silently.
@@ -590,7 +733,7 @@ impl Writer {
         let Body::DeliverSm(deliver_sm) = body else {
             return;
         };
-        bump(&self.core.stats.mo_received);
+        bump(&self.stats.mo_received);
         let source = String::from_utf8_lossy(&deliver_sm.source_addr.addr).into_owned();
         let destination = String::from_utf8_lossy(&deliver_sm.destination_addr.addr).into_owned();
         let data = deliver_sm.payload();
@@ -611,7 +754,7 @@ impl Writer {
             })
         };
         let payload = match segment {
-            Some(segment) => match self.reassembler.push(&segment, now_ms()) {
+            Some(segment) => match self.reassembler.push(&segment, self.clock.wall_ms()) {
                 Ok(PushOutcome::Complete(message)) => {
                     self.partial.remove(&partial_key(&message));
                     message.concatenated()
@@ -668,7 +811,7 @@ impl Writer {
             smppgate_protocol::text::decode(mo.data_coding, &payload, 0, TextConfig::default());
         let opt_out = is_opt_out(&text);
         if opt_out {
-            bump(&self.core.stats.mo_opt_out);
+            bump(&self.stats.mo_opt_out);
         }
         let destination = String::from_utf8_lossy(&mo.destination.addr);
         let number = crate::numbers::normalise(&destination, "").ok();
@@ -683,7 +826,7 @@ impl Writer {
                 // Kept in the store for inspection (`smppgate receipts unmatched --mo`),
                 // never dropped.
                 tracing::warn!(carrier = %mo.carrier, %destination, "MO for a number no account owns: kept as unrouted");
-                bump(&self.core.stats.mo_unrouted);
+                bump(&self.stats.mo_unrouted);
                 UNROUTED_MO.to_owned()
             });
         tracing::info!(carrier = %mo.carrier, source = %String::from_utf8_lossy(&mo.source.addr), %destination, %account, opt_out, "MO");
@@ -701,7 +844,7 @@ impl Writer {
                 .build()
                 .unwrap_or_default();
         }
-        if let Some(item) = outbox_item(&account, &out) {
+        if let Some(item) = outbox_item(&account, &out, self.clock.wall_ms()) {
             self.ops.push(Op::OutboxPush(item));
         }
     }
@@ -722,24 +865,37 @@ impl Writer {
             CommandStatus::ESME_ROK
         } else {
             let mut delay = Duration::from_millis(50);
-            let mut result = self.core.group.commit(ops.clone()).await;
+            let mut result = self.group.commit(ops.clone()).await;
             for _ in 0..5 {
                 if result.is_ok() {
                     break;
                 }
                 tokio::time::sleep(delay).await;
                 delay *= 2;
-                result = self.core.group.commit(ops.clone()).await;
+                result = self.group.commit(ops.clone()).await;
             }
             match result {
                 Ok(()) => CommandStatus::ESME_ROK,
                 Err(error) => {
-                    bump(&self.core.stats.store_errors);
-                    tracing::error!(%error, "store failed: receipts answered ESME_RX_T_APPN (the carrier retries)");
+                    store_error(&self.stats, "writer commit", &error);
+                    tracing::error!("receipts answered ESME_RX_T_APPN (the carrier retries)");
                     CommandStatus::ESME_RX_T_APPN
                 }
             }
         };
+        if status.is_ok() {
+            // Durable now: the parts leave the pool's set (a scan may take one that came
+            // back unsent), the final messages their backlog places.
+            self.in_pool.remove(&self.settled_parts);
+        } else {
+            // Not durable: the parts stay in the set, so nothing takes them again in
+            // this run; after a restart they are pending and go again.
+            tracing::warn!(parts = self.settled_parts.len(), "outcomes not stored");
+        }
+        self.settled_parts.clear();
+        for account in self.finished.drain(..) {
+            self.backlog.release(&account);
+        }
         for request in self.answers.drain(..) {
             if request.needs_response() {
                 request.respond(status, None).await;
@@ -762,8 +918,8 @@ impl Writer {
             self.index.clear();
         }
         if pushed {
-            self.core.outbox_wake.notify_waiters();
-            self.core.outbox_wake.notify_one();
+            self.outbox_wake.notify_waiters();
+            self.outbox_wake.notify_one();
         }
     }
 }
@@ -774,12 +930,13 @@ fn upstream_receipt(
     id_style: config::IdStyle,
     state: State,
     err: Option<&str>,
+    clock: &Clock,
 ) -> Option<OutboxItem> {
     let request = request_of(record)?;
-    let id = Core::format_id(record.id, id_style);
+    let id = format_id(record.id, id_style);
     let receipt_state = receipt_state(state);
     let mut builder = ReceiptBuilder::new(id.clone(), receipt_state);
-    let now = crate::sim::utc_now();
+    let now = clock.utc_date();
     builder.submit_date = Some(now);
     builder.done_date = Some(now);
     builder.sub = 1;
@@ -801,17 +958,17 @@ fn upstream_receipt(
             .unwrap_or_default(),
         ..DeliverSm::default()
     };
-    outbox_item(&record.account, &deliver_sm)
+    outbox_item(&record.account, &deliver_sm, clock.wall_ms())
 }
 
-fn outbox_item(account: &str, deliver_sm: &DeliverSm) -> Option<OutboxItem> {
+fn outbox_item(account: &str, deliver_sm: &DeliverSm, queued: u64) -> Option<OutboxItem> {
     let pdu = smppgate_protocol::pdu::Pdu::new(1, Body::DeliverSm(deliver_sm.clone()));
     let bytes = smppgate_protocol::codec::encode_to_bytes(&pdu).ok()?;
     Some(OutboxItem {
         seq: 0,
         account: account.to_owned(),
         deliver_sm: bytes.to_vec(),
-        queued: now_ms(),
+        queued,
         attempts: 0,
     })
 }
@@ -825,8 +982,13 @@ pub const UNMATCHED: &str = "~unmatched";
 pub const UNROUTED_MO: &str = "~unrouted-mo";
 
 /// An unmatched receipt as kept: source_addr the carrier, the text its id/stat/err.
-fn unmatched_item(carrier: &str, id: &str, receipt: PartReceipt) -> Option<OutboxItem> {
-    kept_receipt(UNMATCHED, carrier, id, receipt)
+fn unmatched_item(
+    carrier: &str,
+    id: &str,
+    receipt: PartReceipt,
+    queued: u64,
+) -> Option<OutboxItem> {
+    kept_receipt(UNMATCHED, carrier, id, receipt, queued)
 }
 
 /// The pseudo-account whose outbox keeps early receipts (not matched yet) across a
@@ -840,6 +1002,7 @@ fn kept_receipt(
     carrier: &str,
     id: &str,
     receipt: PartReceipt,
+    queued: u64,
 ) -> Option<OutboxItem> {
     let deliver_sm = DeliverSm {
         source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
@@ -851,13 +1014,16 @@ fn kept_receipt(
         )),
         ..DeliverSm::default()
     };
-    outbox_item(account, &deliver_sm)
+    outbox_item(account, &deliver_sm, queued)
 }
 
 /// The early receipts an earlier run kept, to replay through the writer at start.
-pub(crate) fn kept_early(core: &Core) -> Vec<Event> {
-    let items = core.store.outbox(EARLY, EARLY_MAX).unwrap_or_default();
-    items
+///
+/// # Errors
+/// The store cannot be read.
+pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::StoreError> {
+    let items = store.outbox(EARLY, EARLY_MAX)?;
+    Ok(items
         .into_iter()
         .filter_map(|item| {
             let pdu = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)).ok()?;
@@ -876,7 +1042,7 @@ pub(crate) fn kept_early(core: &Core) -> Vec<Event> {
                 seq: item.seq,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Whether an MO text is an opt-out reply: `TD`, `T`, `N`, `R`, `退订`, `STOP`,
@@ -903,37 +1069,22 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 impl EarlyReceipts {
-    fn hold(&self, key: (Arc<str>, String), receipt: PartReceipt, ttl_ms: u64) {
-        let mut held = self
-            .held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if held.len() >= EARLY_MAX {
-            tracing::warn!("early-receipt buffer full: oldest dropped to unmatched");
-            let now = now_ms();
-            held.retain(|_, (deadline, _)| *deadline > now);
-            if held.len() >= EARLY_MAX {
-                return;
-            }
+    fn hold(&mut self, key: (Arc<str>, String), receipt: PartReceipt, deadline: u64) {
+        if self.held.len() >= EARLY_MAX {
+            tracing::warn!("early-receipt buffer full: receipt kept in the store only");
+            return;
         }
-        held.insert(key, (now_ms() + ttl_ms, receipt));
+        self.held.insert(key, (deadline, receipt));
     }
 
-    fn take(&self, key: &(Arc<str>, String)) -> Option<PartReceipt> {
-        let mut held = self
-            .held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.remove(key).map(|(_, r)| r)
+    fn take(&mut self, key: &(Arc<str>, String)) -> Option<PartReceipt> {
+        self.held.remove(key).map(|(_, r)| r)
     }
 
     /// Takes the receipts past their TTL (they are unmatched).
-    fn expire(&self, now: u64) -> Vec<(CarrierKey, PartReceipt)> {
-        let mut held = self
+    fn expire(&mut self, now: u64) -> Vec<(CarrierKey, PartReceipt)> {
+        let expired: Vec<CarrierKey> = self
             .held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let expired: Vec<CarrierKey> = held
             .iter()
             .filter(|(_, (deadline, _))| *deadline <= now)
             .map(|(key, _)| key.clone())
@@ -941,7 +1092,7 @@ impl EarlyReceipts {
         expired
             .into_iter()
             .filter_map(|key| {
-                let (_, receipt) = held.remove(&key)?;
+                let (_, receipt) = self.held.remove(&key)?;
                 tracing::warn!(carrier = %key.0, carrier_id = %key.1, "receipt matched no message");
                 Some((key, receipt))
             })
@@ -949,24 +1100,105 @@ impl EarlyReceipts {
     }
 }
 
-/// The writer task.
-pub(crate) async fn run_writer(core: Arc<Core>, mut events: mpsc::Receiver<Event>) {
-    let mut writer = Writer::new(Arc::clone(&core));
-    let mut batch = Vec::with_capacity(1024);
-    loop {
-        // Wake for the next multipart MO to expire even when no event comes.
-        let next_expiry = writer.reassembler.next_expiry_ms().map(|at| {
-            tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()))
-        });
-        let received = tokio::select! {
-            n = events.recv_many(&mut batch, WRITER_BATCH) => n,
-            () = sleep_until(next_expiry) => 0,
+impl Writer {
+    /// Time-driven work: multipart MOs past their TTL go out incomplete; early receipts
+    /// past theirs are kept as unmatched.
+    fn tick(&mut self) {
+        let now = self.now();
+        self.expire_partial(now);
+        let unmatched = self.early.expire(now);
+        self.stats
+            .receipts_unmatched
+            .fetch_add(unmatched.len() as u64, Ordering::Relaxed);
+        for ((carrier, id), receipt) in unmatched {
+            if let Some(item) = unmatched_item(&carrier, &id, receipt, now) {
+                self.ops.push(Op::OutboxPush(item));
+            }
+        }
+    }
+
+    /// When something is due without an event: the next multipart MO or early receipt
+    /// to expire.
+    fn next_due(&self) -> Option<tokio::time::Instant> {
+        let now = self.now();
+        let mo = self.reassembler.next_expiry_ms();
+        let early = self
+            .early
+            .held
+            .values()
+            .map(|(deadline, _)| *deadline)
+            .min();
+        let at = match (mo, early) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
         };
-        if received == 0 && events.is_closed() && events.is_empty() {
+        // Early receipts are looked at once a second at most.
+        let wait = Duration::from_millis(at.saturating_sub(now)).max(Duration::from_millis(
+            if early.is_some() { 1000 } else { 0 },
+        ));
+        Some(tokio::time::Instant::now() + wait)
+    }
+}
+
+/// The writer task: runs until both queues' senders are gone, or until `finish` is
+/// cancelled and what is queued is applied.
+pub(crate) async fn run(mut parts: WriterParts) {
+    let mut writer = Writer::new(&parts);
+    let mut outcomes = Vec::with_capacity(WRITER_BATCH);
+    let mut events = Vec::with_capacity(WRITER_BATCH);
+    let finish = parts.finish.clone();
+    let mut finishing = false;
+    loop {
+        if parts.outcomes.is_closed()
+            && parts.outcomes.is_empty()
+            && parts.events.is_closed()
+            && parts.events.is_empty()
+        {
+            writer.tick();
+            writer.finish().await;
             return;
         }
-        writer.expire_partial(now_ms());
-        for event in batch.drain(..) {
+        let due = writer.next_due();
+        if !finishing {
+            tokio::select! {
+                biased;
+                n = parts.outcomes.recv_many(&mut outcomes, WRITER_BATCH), if !parts.outcomes.is_closed() || !parts.outcomes.is_empty() => {
+                    let _ = n;
+                }
+                n = parts.events.recv_many(&mut events, WRITER_BATCH), if !parts.events.is_closed() || !parts.events.is_empty() => {
+                    let _ = n;
+                }
+                () = sleep_until(due) => {}
+                () = finish.cancelled() => finishing = true,
+            }
+        }
+        // Whatever else is queued now joins this batch.
+        while outcomes.len() < WRITER_BATCH {
+            match parts.outcomes.try_recv() {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(_) => break,
+            }
+        }
+        while events.len() < WRITER_BATCH {
+            match parts.events.try_recv() {
+                Ok(event) => events.push(event),
+                Err(_) => break,
+            }
+        }
+        let idle = outcomes.is_empty() && events.is_empty();
+        let closed = parts.outcomes.is_closed() && parts.events.is_closed();
+        if idle && (finishing || closed) {
+            // Both queues ended, or told to finish and nothing is left.
+            writer.tick();
+            writer.finish().await;
+            return;
+        }
+        writer.prefetch(&outcomes, &events).await;
+        writer.tick();
+        for outcome in outcomes.drain(..) {
+            writer.outcome(outcome);
+        }
+        for event in events.drain(..) {
             writer.apply(event);
         }
         writer.finish().await;
@@ -977,78 +1209,6 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Periodic work: unmatched early receipts, validity expiry, retention.
-pub(crate) async fn run_housekeeping(core: Arc<Core>, mut shutdown: ShutdownSignal) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut last_scan = 0u64;
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            _ = tick.tick() => {}
-        }
-        let now = now_ms();
-        let unmatched = core.receipts.expire(now);
-        core.stats
-            .receipts_unmatched
-            .fetch_add(unmatched.len() as u64, Ordering::Relaxed);
-        let kept: Vec<Op> = unmatched
-            .into_iter()
-            .filter_map(|((carrier, id), receipt)| unmatched_item(&carrier, &id, receipt))
-            .map(Op::OutboxPush)
-            .collect();
-        if !kept.is_empty() {
-            core.update(kept);
-        }
-        // Early receipts kept in the store are done with after the TTL (matched, or moved
-        // to the unmatched ones above).
-        let ttl = u64::try_from(core.config().receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        let store = Arc::clone(&core.store);
-        if let Ok(Ok(items)) =
-            tokio::task::spawn_blocking(move || store.outbox(EARLY, EARLY_MAX)).await
-        {
-            let done: Vec<Op> = items
-                .into_iter()
-                .filter(|item| now.saturating_sub(item.queued) > ttl)
-                .map(|item| Op::OutboxAck {
-                    account: EARLY.to_owned(),
-                    seq: item.seq,
-                })
-                .collect();
-            if !done.is_empty() {
-                core.update(done);
-            }
-        }
-        let store_config = &core.config().store;
-        let validity = u64::try_from(store_config.validity.as_millis()).unwrap_or(u64::MAX);
-        // Scan for expiry every minute, or more often when validity is short.
-        if now.saturating_sub(last_scan) >= (validity / 4).clamp(1_000, 60_000) {
-            last_scan = now;
-            let retention = u64::try_from(store_config.retention.as_millis()).unwrap_or(u64::MAX);
-            let store = Arc::clone(&core.store);
-            let scan = tokio::task::spawn_blocking(move || {
-                let expired: Vec<u64> = store
-                    .pending()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|r| now.saturating_sub(r.accepted) > validity)
-                    .map(|r| r.id)
-                    .collect();
-                let removed = store.expire(now.saturating_sub(retention)).unwrap_or(0);
-                (expired, removed)
-            })
-            .await;
-            if let Ok((expired, removed)) = scan {
-                for id in expired {
-                    core.send_event(Event::Expire(id));
-                }
-                if removed > 0 {
-                    tracing::info!(removed, "retention: final messages removed");
-                }
-            }
-        }
     }
 }
 

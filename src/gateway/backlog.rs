@@ -1,0 +1,165 @@
+//! What is owed to the carriers, counted and bounded.
+//!
+//! - [`Backlog`]: messages acknowledged and not final, per account. Intake reserves a
+//!   place before it persists a message and refuses `ESME_RMSGQFUL` past
+//!   `[store] max_pending`; the receipt writer releases it when the message becomes final.
+//!   The messages themselves are in the store (the backlog is on disk); this is a count.
+//! - [`InPool`]: the parts handed to the carrier pool whose outcome is not durable yet.
+//!   The dispatcher inserts a part before it hands it over; the writer removes it only
+//!   after the outcome is committed. So a part that is not in the set and reads
+//!   `Accepted` in the store, read *after* the check, was never handed over or came back
+//!   unsent: the dispatcher may take it from the store without sending it twice. The set
+//!   is capped; the outcome queue to the writer is at least as large, which is why an
+//!   outcome never finds that queue full.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Notify;
+
+/// Pending messages per account.
+#[derive(Debug)]
+pub(crate) struct Backlog {
+    pending: HashMap<Arc<str>, AtomicU64>,
+    max_pending: u64,
+}
+
+impl Backlog {
+    pub(crate) fn new(accounts: impl Iterator<Item = Arc<str>>, max_pending: u64) -> Self {
+        Self {
+            pending: accounts.map(|a| (a, AtomicU64::new(0))).collect(),
+            max_pending: max_pending.max(1),
+        }
+    }
+
+    /// Counts messages found pending at start.
+    pub(crate) fn add_existing(&self, account: &str, n: u64) {
+        if let Some(counter) = self.pending.get(account) {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A place for one more message of `account`, or `false` past the limit.
+    pub(crate) fn reserve(&self, account: &str) -> bool {
+        let Some(counter) = self.pending.get(account) else {
+            return true;
+        };
+        if counter.fetch_add(1, Ordering::AcqRel) >= self.max_pending {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// A message left the backlog (final, or never persisted).
+    pub(crate) fn release(&self, account: &str) {
+        if let Some(counter) = self.pending.get(account) {
+            let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
+        }
+    }
+
+    /// Pending messages of `account`.
+    pub(crate) fn pending(&self, account: &str) -> u64 {
+        self.pending
+            .get(account)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Pending messages of every account.
+    pub(crate) fn total(&self) -> u64 {
+        self.pending
+            .values()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// (message id, part index).
+pub(crate) type PartKey = (u64, u16);
+
+/// Parts in the carrier pool whose outcome is not durable yet.
+#[derive(Debug)]
+pub(crate) struct InPool {
+    parts: Mutex<HashSet<PartKey>>,
+    cap: usize,
+    /// Notified when parts leave (room for the dispatcher).
+    pub(crate) room: Notify,
+}
+
+impl InPool {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            parts: Mutex::new(HashSet::new()),
+            cap,
+            room: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<PartKey>> {
+        self.parts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a place for `key`; `false` when the set is at its cap or holds it already.
+    pub(crate) fn insert(&self, key: PartKey) -> bool {
+        let mut parts = self.lock();
+        parts.len() < self.cap && parts.insert(key)
+    }
+
+    /// Whether `key` is in the pool.
+    pub(crate) fn contains(&self, key: PartKey) -> bool {
+        self.lock().contains(&key)
+    }
+
+    /// Whether another part fits.
+    pub(crate) fn has_room(&self) -> bool {
+        self.lock().len() < self.cap
+    }
+
+    /// Parts whose outcome is now durable (or that were handed back unsent).
+    pub(crate) fn remove(&self, keys: &[PartKey]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut parts = self.lock();
+        for key in keys {
+            parts.remove(key);
+        }
+        drop(parts);
+        self.room.notify_one();
+    }
+
+    /// Runs `f` with the set locked (the dispatcher checks and re-reads under it).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&HashSet<PartKey>) -> R) -> R {
+        f(&self.lock())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_refuses_past_the_limit_and_frees_on_release() {
+        let backlog = Backlog::new([Arc::from("a")].into_iter(), 2);
+        assert!(backlog.reserve("a"));
+        assert!(backlog.reserve("a"));
+        assert!(!backlog.reserve("a"));
+        backlog.release("a");
+        assert!(backlog.reserve("a"));
+        assert_eq!(backlog.pending("a"), 2);
+    }
+
+    #[test]
+    fn in_pool_is_capped() {
+        let pool = InPool::new(2);
+        assert!(pool.insert((1, 0)));
+        assert!(!pool.insert((1, 0)), "twice");
+        assert!(pool.insert((1, 1)));
+        assert!(!pool.insert((2, 0)), "cap");
+        pool.remove(&[(1, 0)]);
+        assert!(pool.insert((2, 0)));
+    }
+}

@@ -1,0 +1,485 @@
+//! The dispatcher: the only stage that hands parts to the carrier pool.
+//!
+//! Messages come from intake through a bounded queue, already durable. The pool's lanes
+//! are only a window onto the backlog: when a route's lane is full (a carrier down, a
+//! campaign larger than the window), when the queue from intake was full, when a message
+//! is deferred, and after a restart, that (route, class) is *spilled*: what is on disk is
+//! read back in pages, oldest first, and handed over as the lane has room. The backlog
+//! is the store; memory holds a window of it.
+//!
+//! No part goes twice: a part is in [`InPool`] from just before it is handed over until
+//! its outcome is durable, and a part read from the store is taken only when it is not in
+//! that set *and* still reads `Accepted` when read again after the check. A message that
+//! intake queued and a scan already took is recognised by its id ([`Recent`]). Nothing
+//! acknowledged is ever failed for lack of room: it waits on disk.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smppgate_protocol::codec::decode;
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, SubmitSm};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::backlog::InPool;
+use super::intake::{Dispatch, Missed, references_for};
+use super::stats::{Stats, store_error};
+use crate::carrier::{
+    Carriers, Class, FailReason, Outcome, OutcomeResult, Router, Submission, SubmitError,
+};
+use crate::clock::Clock;
+use crate::store::{MessageRecord, State, Store};
+
+/// Records read from the store per page.
+const PAGE: usize = 256;
+/// Ids the scans took recently (so the same message queued by intake is not sent again).
+const RECENT: usize = 65_536;
+/// How often spilled routes are looked at when nothing else wakes the dispatcher.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// What the dispatcher needs, handed over by [`super::Gateway::start`].
+pub(crate) struct DispatcherParts {
+    pub(crate) rx: mpsc::Receiver<Dispatch>,
+    pub(crate) missed: Arc<Missed>,
+    pub(crate) pool: Arc<Carriers>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) router: Router,
+    pub(crate) default_country: String,
+    pub(crate) in_pool: Arc<InPool>,
+    /// For parts no route takes (they fail at once).
+    pub(crate) outcomes: mpsc::Sender<Outcome>,
+    /// Ids below were accepted by an earlier run.
+    pub(crate) first_id: u64,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) clock: Clock,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Ids taken from the store lately, oldest forgotten first.
+#[derive(Debug, Default)]
+struct Recent {
+    order: VecDeque<u64>,
+    set: HashSet<u64>,
+}
+
+impl Recent {
+    fn insert(&mut self, id: u64) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            if self.order.len() > RECENT {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, id: u64) -> bool {
+        self.set.remove(&id)
+    }
+}
+
+/// A (route, class) read from the store; OTP sorts first.
+type Spill = (usize, Arc<str>);
+
+/// How handing a part over went.
+enum Placed {
+    Yes,
+    /// No room (lane full, in-pool cap, or the pool is stopping): it stays on disk.
+    NoRoom,
+}
+
+struct Dispatcher {
+    parts: DispatcherParts,
+    /// Spilled (route, class) → the id the next page starts after.
+    spilled: BTreeMap<Spill, u64>,
+    /// Deferred messages: (route, class) → when to look again.
+    wakeups: HashMap<Spill, u64>,
+    recent: Recent,
+}
+
+/// A message read back from the store, with the parts still to send.
+struct Candidate {
+    id: u64,
+    parts: Vec<(u16, SubmitSm)>,
+}
+
+/// One page of a scan.
+struct Page {
+    candidates: Vec<Candidate>,
+    last: u64,
+    read: usize,
+    earliest_deferred: Option<u64>,
+}
+
+fn spill_key(route: &Arc<str>, class: Class) -> Spill {
+    (class.index(), Arc::clone(route))
+}
+
+fn class_of(index: usize) -> Class {
+    Class::ALL.get(index).copied().unwrap_or(Class::Marketing)
+}
+
+/// Runs until cancelled. Parts not handed over stay pending in the store.
+pub(crate) async fn run(parts: DispatcherParts, routes: Vec<Arc<str>>) {
+    let mut dispatcher = Dispatcher {
+        parts,
+        spilled: BTreeMap::new(),
+        wakeups: HashMap::new(),
+        recent: Recent::default(),
+    };
+    // After a restart everything pending is on disk only: read every route from there.
+    for route in &routes {
+        for class in Class::ALL {
+            dispatcher.spilled.insert(spill_key(route, class), 0);
+        }
+    }
+    dispatcher.run().await;
+}
+
+impl Dispatcher {
+    async fn run(&mut self) {
+        let cancel = self.parts.cancel.clone();
+        let missed = Arc::clone(&self.parts.missed);
+        let in_pool = Arc::clone(&self.parts.in_pool);
+        loop {
+            for ((route, class), id) in missed.take() {
+                self.spill(&route, class, id);
+            }
+            self.due_wakeups();
+            self.scan_spilled().await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            let wait = self.next_wait();
+            let spilled = !self.spilled.is_empty();
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return,
+                message = self.parts.rx.recv() => match message {
+                    Some(message) => {
+                        self.take(message).await;
+                        // Whatever else is queued, without waking again per message.
+                        for _ in 0..1024 {
+                            match self.parts.rx.try_recv() {
+                                Ok(message) => self.take(message).await,
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => return,
+                },
+                () = missed.notify.notified() => {}
+                () = in_pool.room.notified(), if spilled => {}
+                () = sleep(wait) => {}
+            }
+        }
+    }
+
+    /// How long to wait for nothing: the next deferral, or a retry while spilled.
+    fn next_wait(&self) -> Option<Duration> {
+        let now = self.parts.clock.wall_ms();
+        let deferred = self
+            .wakeups
+            .values()
+            .min()
+            .map(|at| Duration::from_millis(at.saturating_sub(now)));
+        let retry = (!self.spilled.is_empty()).then_some(RETRY);
+        match (deferred, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn due_wakeups(&mut self) {
+        let now = self.parts.clock.wall_ms();
+        let due: Vec<Spill> = self
+            .wakeups
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in due {
+            self.wakeups.remove(&key);
+            // Deferred messages may be anywhere in the backlog: read it from the start.
+            self.spilled.insert(key, 0);
+        }
+    }
+
+    fn defer(&mut self, key: Spill, until: u64) {
+        let at = self.wakeups.entry(key).or_insert(until);
+        *at = (*at).min(until);
+    }
+
+    /// Reads (route, class) from the store from `id` on (rewinding an existing cursor).
+    fn spill(&mut self, route: &Arc<str>, class: Class, id: u64) {
+        let cursor = self
+            .spilled
+            .entry(spill_key(route, class))
+            .or_insert(u64::MAX);
+        *cursor = (*cursor).min(id.saturating_sub(1));
+    }
+
+    /// A message from intake.
+    async fn take(&mut self, message: Dispatch) {
+        let key = spill_key(&message.route, message.class);
+        if message.not_before > self.parts.clock.wall_ms() {
+            // It waits on disk; the route is read again when it is due.
+            self.defer(key, message.not_before);
+            return;
+        }
+        if let Some(cursor) = self.spilled.get_mut(&key) {
+            // Read from the store in order with the rest; a message committed out of id
+            // order moves the cursor back so it is not skipped.
+            *cursor = (*cursor).min(message.id.saturating_sub(1));
+            return;
+        }
+        if self.recent.take(message.id) {
+            return; // a scan took it already
+        }
+        for (part, submit_sm) in message.parts.into_iter().enumerate() {
+            let part = u16::try_from(part).unwrap_or(u16::MAX);
+            if self.parts.in_pool.contains((message.id, part)) {
+                continue;
+            }
+            match self
+                .place(message.id, part, message.class, &message.route, submit_sm)
+                .await
+            {
+                Placed::Yes => {}
+                Placed::NoRoom => {
+                    self.spill(&message.route, message.class, message.id);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands one part to the pool.
+    async fn place(
+        &self,
+        id: u64,
+        part: u16,
+        class: Class,
+        route: &Arc<str>,
+        submit_sm: SubmitSm,
+    ) -> Placed {
+        let in_pool = &self.parts.in_pool;
+        // In the set before the pool has it: its outcome may come at once.
+        if !in_pool.insert((id, part)) {
+            return Placed::NoRoom;
+        }
+        let submission = Submission {
+            id,
+            part,
+            class,
+            route: Some(Arc::clone(route)),
+            submit_sm,
+        };
+        match self.parts.pool.submit(submission) {
+            Ok(()) => Placed::Yes,
+            Err(SubmitError::QueueFull { .. } | SubmitError::Stopping) => {
+                in_pool.remove(&[(id, part)]);
+                Placed::NoRoom
+            }
+            Err(SubmitError::NoRoute(what)) => {
+                in_pool.remove(&[(id, part)]);
+                tracing::warn!(id, part, %what, "no route takes this part: failed");
+                let outcome = Outcome {
+                    id,
+                    part,
+                    carrier: Arc::from(""),
+                    result: OutcomeResult::Failed {
+                        status: CommandStatus::ESME_RINVDSTADR,
+                        reason: FailReason::Permanent,
+                    },
+                    attempts: 0,
+                    failovers: 0,
+                };
+                let _ = self.parts.outcomes.send(outcome).await;
+                Placed::Yes
+            }
+        }
+    }
+
+    /// One page for each spilled (route, class) that has room, OTP first.
+    async fn scan_spilled(&mut self) {
+        let keys: Vec<Spill> = self.spilled.keys().cloned().collect();
+        for key in keys {
+            if self.parts.cancel.is_cancelled() {
+                return;
+            }
+            let class = class_of(key.0);
+            if self.parts.pool.room(&key.1, class) == 0 || !self.parts.in_pool.has_room() {
+                continue;
+            }
+            let Some(&cursor) = self.spilled.get(&key) else {
+                continue;
+            };
+            let Ok(page) = self.read_page(&key, cursor).await else {
+                continue;
+            };
+            if let Some(at) = page.earliest_deferred {
+                self.defer(key.clone(), at);
+            }
+            let mut refused_at = None;
+            'candidates: for candidate in page.candidates {
+                for (part, submit_sm) in candidate.parts {
+                    match self
+                        .place(candidate.id, part, class, &key.1, submit_sm)
+                        .await
+                    {
+                        Placed::Yes => {
+                            self.parts
+                                .stats
+                                .dispatched_from_store
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if candidate.id < self.parts.first_id {
+                                self.parts
+                                    .stats
+                                    .resent_after_restart
+                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                        Placed::NoRoom => {
+                            refused_at = Some(candidate.id);
+                            break 'candidates;
+                        }
+                    }
+                }
+                self.recent.insert(candidate.id);
+            }
+            match refused_at {
+                Some(id) => {
+                    self.spilled.insert(key, id.saturating_sub(1));
+                }
+                None if page.read < PAGE => {
+                    // The end of the backlog, all of it handed over: back to intake's
+                    // queue (a message that is on disk and queued too is in `recent`).
+                    self.spilled.remove(&key);
+                }
+                None => {
+                    self.spilled.insert(key, page.last);
+                }
+            }
+        }
+    }
+
+    /// The next page of (route, class) after `cursor`: the parts still to send.
+    async fn read_page(&self, key: &Spill, cursor: u64) -> Result<Page, ()> {
+        let store = Arc::clone(&self.parts.store);
+        let in_pool = Arc::clone(&self.parts.in_pool);
+        let router = self.parts.router.clone();
+        let country = self.parts.default_country.clone();
+        let (class_index, route) = key.clone();
+        let now = self.parts.clock.wall_ms();
+        let read = tokio::task::spawn_blocking(move || {
+            let records = store.pending_page(cursor, PAGE)?;
+            let mut page = Page {
+                candidates: Vec::new(),
+                last: cursor,
+                read: records.len(),
+                earliest_deferred: None,
+            };
+            for record in records {
+                page.last = record.id;
+                if record.class.index() != class_index {
+                    continue;
+                }
+                let Some(request) = request_of(&record) else {
+                    tracing::error!(
+                        id = record.id,
+                        "stored request does not decode: left pending"
+                    );
+                    continue;
+                };
+                if route_of(&router, &country, &record, &request).as_deref() != Some(&*route) {
+                    continue;
+                }
+                if record.not_before > now {
+                    let at = page.earliest_deferred.get_or_insert(record.not_before);
+                    *at = (*at).min(record.not_before);
+                    continue;
+                }
+                // Checked against the set, then read again: see the module comment.
+                let todo: Vec<u16> = in_pool.with(|set| {
+                    (0..record.parts.len())
+                        .filter_map(|i| u16::try_from(i).ok())
+                        .filter(|&i| {
+                            record.parts[usize::from(i)].state == State::Accepted
+                                && !set.contains(&(record.id, i))
+                        })
+                        .collect()
+                });
+                if todo.is_empty() {
+                    continue;
+                }
+                let Some(fresh) = store.get(record.id)? else {
+                    continue;
+                };
+                let Ok(split) = super::pipeline::parts(&request, &mut references_for(record.id))
+                else {
+                    continue;
+                };
+                let parts: Vec<(u16, SubmitSm)> = split
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, sm)| Some((u16::try_from(i).ok()?, sm)))
+                    .filter(|(i, _)| {
+                        todo.contains(i)
+                            && fresh
+                                .parts
+                                .get(usize::from(*i))
+                                .is_some_and(|p| p.state == State::Accepted)
+                    })
+                    .collect();
+                if !parts.is_empty() {
+                    page.candidates.push(Candidate {
+                        id: record.id,
+                        parts,
+                    });
+                }
+            }
+            Ok::<_, crate::store::StoreError>(page)
+        })
+        .await;
+        match read {
+            Ok(Ok(page)) => Ok(page),
+            Ok(Err(error)) => {
+                store_error(&self.parts.stats, "dispatcher read", &error);
+                Err(())
+            }
+            Err(_) => Err(()),
+        }
+    }
+}
+
+/// The route a stored message takes now.
+fn route_of(
+    router: &Router,
+    country: &str,
+    record: &MessageRecord,
+    request: &SubmitSm,
+) -> Option<Arc<str>> {
+    let destination = String::from_utf8_lossy(&request.destination_addr.addr);
+    let e164 = crate::numbers::normalise(&destination, country).ok()?;
+    router.route(record.route.as_deref(), &e164)
+}
+
+/// The upstream submit_sm a record was accepted with.
+pub(crate) fn request_of(record: &MessageRecord) -> Option<SubmitSm> {
+    match decode(Bytes::copy_from_slice(&record.request)).ok()?.body {
+        Body::SubmitSm(submit_sm) => Some(submit_sm),
+        _ => None,
+    }
+}
+
+async fn sleep(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}

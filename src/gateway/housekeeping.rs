@@ -1,0 +1,118 @@
+//! Periodic work on the store: validity expiry (the writer marks the messages expired
+//! and sends their EXPIRED receipts), retention (final messages removed), and the early
+//! receipts an earlier run kept, once their TTL has passed. Reads run off the runtime
+//! threads; what changes goes through the writer's queue (awaited: backpressure, never a
+//! spawned task).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::stats::{Stats, store_error};
+use super::writer::{EARLY, EARLY_MAX, Event};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{Op, Store};
+
+/// Pending records read per page while looking for expired ones.
+const PAGE: usize = 1024;
+
+/// What housekeeping needs.
+pub(crate) struct HousekeepingParts {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) writer: mpsc::Sender<Event>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) clock: Clock,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Runs until cancelled.
+pub(crate) async fn run(parts: HousekeepingParts) {
+    let store_config = &parts.config.store;
+    let validity = millis(store_config.validity);
+    let retention = millis(store_config.retention);
+    let early_ttl = millis(parts.config.receipts.early_ttl);
+    // Scan for expiry every minute, or more often when validity is short.
+    let every = Duration::from_millis((validity / 4).clamp(1_000, 60_000));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = parts.cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = parts.clock.wall_ms();
+        if expire_pending(&parts, now, validity).await.is_err() {
+            return; // the writer is gone: stopping
+        }
+        let store = Arc::clone(&parts.store);
+        let cleanup = tokio::task::spawn_blocking(move || {
+            let removed = store.expire(now.saturating_sub(retention))?;
+            // Early receipts kept in the store are done with after the TTL (matched, or
+            // kept as unmatched by the writer).
+            let done: Vec<Op> = store
+                .outbox(EARLY, EARLY_MAX)?
+                .into_iter()
+                .filter(|item| now.saturating_sub(item.queued) > early_ttl)
+                .map(|item| Op::OutboxAck {
+                    account: EARLY.to_owned(),
+                    seq: item.seq,
+                })
+                .collect();
+            Ok::<_, crate::store::StoreError>((removed, done))
+        })
+        .await;
+        match cleanup {
+            Ok(Ok((removed, done))) => {
+                if removed > 0 {
+                    tracing::info!(removed, "retention: final messages removed");
+                }
+                if !done.is_empty() && parts.writer.send(Event::Ops(done)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Err(error)) => store_error(&parts.stats, "housekeeping", &error),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Sends the writer every pending message older than `validity`, page by page.
+async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> Result<(), ()> {
+    let mut cursor = 0;
+    loop {
+        let store = Arc::clone(&parts.store);
+        let page = tokio::task::spawn_blocking(move || store.pending_page(cursor, PAGE)).await;
+        let records = match page {
+            Ok(Ok(records)) => records,
+            Ok(Err(error)) => {
+                store_error(&parts.stats, "expiry scan", &error);
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        };
+        let Some(last) = records.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        for record in &records {
+            if now.saturating_sub(record.accepted) > validity {
+                parts
+                    .writer
+                    .send(Event::Expire(record.id))
+                    .await
+                    .map_err(|_| ())?;
+            }
+        }
+        if records.len() < PAGE {
+            return Ok(());
+        }
+        cursor = last;
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,299 @@
+//! Intake: where every message enters, whatever it came by (SMPP today, HTTP next).
+//!
+//! ```text
+//! check (account TPS, sender, destination → route, split, class)
+//!   → policy hook (accept / reject / defer)
+//!   → a place in the account's durable backlog (`[store] max_pending`)
+//!   → our id → group commit (fsync) → the caller answers
+//!   → dispatcher (bounded; when full the message is already on disk and the
+//!     dispatcher is told to read it from there)
+//! ```
+//!
+//! [`Intake::check`] is synchronous so refusals are answered at once;
+//! [`Intake::persist`] is the awaited part. Nothing here waits on the carriers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::SubmitSm;
+use tokio::sync::{Notify, mpsc};
+
+use super::accounts::{Account, Accounts};
+use super::backlog::Backlog;
+use super::ids::MessageIds;
+use super::policy::{Decision, Policy, PolicyRequest};
+use super::stats::{Stats, bump, store_error};
+use super::writer::Event;
+use crate::carrier::Router;
+use crate::clock::Clock;
+use crate::config::Class;
+use crate::store::{GroupCommit, MessageRecord, Op, PartRecord, State};
+
+/// A message for the dispatcher: accepted, durable, split.
+#[derive(Debug)]
+pub(crate) struct Dispatch {
+    pub(crate) id: u64,
+    pub(crate) class: Class,
+    pub(crate) route: Arc<str>,
+    pub(crate) parts: Vec<SubmitSm>,
+    pub(crate) not_before: u64,
+}
+
+/// Messages intake could not hand to the dispatcher (its queue was full): the lowest id
+/// per (route, class), for the dispatcher to read from the store.
+#[derive(Debug, Default)]
+pub(crate) struct Missed {
+    lowest: Mutex<HashMap<(Arc<str>, Class), u64>>,
+    pub(crate) notify: Notify,
+}
+
+impl Missed {
+    fn add(&self, route: &Arc<str>, class: Class, id: u64) {
+        let mut lowest = self.lowest.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = lowest.entry((Arc::clone(route), class)).or_insert(id);
+        *entry = (*entry).min(id);
+        drop(lowest);
+        self.notify.notify_one();
+    }
+
+    /// Takes what was missed since the last call.
+    pub(crate) fn take(&self) -> HashMap<(Arc<str>, Class), u64> {
+        std::mem::take(&mut *self.lowest.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A message that passed the checks, not yet persisted.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    record: MessageRecord,
+    route: Arc<str>,
+    parts: Vec<SubmitSm>,
+    account: Arc<Account>,
+}
+
+/// Why a message was refused, for the caller's answer and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) status: CommandStatus,
+    /// The policy rule that refused it, if a rule did.
+    pub(crate) rule: Option<String>,
+}
+
+impl From<CommandStatus> for Refusal {
+    fn from(status: CommandStatus) -> Self {
+        Self { status, rule: None }
+    }
+}
+
+/// What intake needs, handed over by [`super::Gateway::start`].
+pub(crate) struct IntakeParts {
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) router: Router,
+    pub(crate) default_country: String,
+    pub(crate) ids: Arc<MessageIds>,
+    pub(crate) group: Arc<GroupCommit>,
+    pub(crate) policy: Arc<dyn Policy>,
+    pub(crate) backlog: Arc<Backlog>,
+    pub(crate) dispatch: mpsc::Sender<Dispatch>,
+    pub(crate) missed: Arc<Missed>,
+    pub(crate) writer: mpsc::Sender<Event>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) clock: Clock,
+}
+
+/// The intake stage.
+pub(crate) struct Intake {
+    parts: IntakeParts,
+}
+
+impl std::fmt::Debug for Intake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake").finish_non_exhaustive()
+    }
+}
+
+impl Intake {
+    pub(crate) fn new(parts: IntakeParts) -> Self {
+        Self { parts }
+    }
+
+    pub(crate) fn accounts(&self) -> &Arc<Accounts> {
+        &self.parts.accounts
+    }
+
+    /// Counts and logs a refusal; returns it for the answer.
+    pub(crate) fn refuse(&self, account: &Account, refusal: Refusal) -> Refusal {
+        bump(&self.parts.stats.rejected);
+        metrics::counter!(
+            "smppgate_upstream_rejected_total",
+            "account" => account.name.to_string(),
+            "status" => refusal.status.name().unwrap_or("other")
+        )
+        .increment(1);
+        if let Some(rule) = &refusal.rule {
+            metrics::counter!(
+                "smppgate_policy_rejected_total",
+                "account" => account.name.to_string(),
+                "rule" => rule.clone()
+            )
+            .increment(1);
+        }
+        refusal
+    }
+
+    /// Every check of a message that does not need the store.
+    ///
+    /// # Errors
+    /// The refusal to answer (already counted).
+    pub(crate) fn check(
+        &self,
+        account: &Arc<Account>,
+        submit_sm: &SubmitSm,
+    ) -> Result<Checked, Refusal> {
+        self.check_inner(account, submit_sm)
+            .map_err(|refusal| self.refuse(account, refusal))
+    }
+
+    fn check_inner(
+        &self,
+        account: &Arc<Account>,
+        submit_sm: &SubmitSm,
+    ) -> Result<Checked, Refusal> {
+        let p = &self.parts;
+        if !account.take_token() {
+            return Err(CommandStatus::ESME_RTHROTTLED.into());
+        }
+        if !account.sender_allowed(&submit_sm.source_addr.addr) {
+            return Err(CommandStatus::ESME_RINVSRCADR.into());
+        }
+        let destination = String::from_utf8_lossy(&submit_sm.destination_addr.addr);
+        // Not a number, or no route takes it.
+        let e164 = crate::numbers::normalise(&destination, &p.default_country)
+            .map_err(|_| CommandStatus::ESME_RINVDSTADR)?;
+        let route = p
+            .router
+            .route(account.config.route.as_deref(), &e164)
+            .ok_or(CommandStatus::ESME_RINVDSTADR)?;
+        let id = p.ids.next();
+        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
+        let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
+            .unwrap_or(account.config.class);
+        let now = p.clock.wall_ms();
+        let not_before = match p.policy.check(&PolicyRequest {
+            account,
+            class,
+            destination: &e164,
+            submit_sm,
+            parts: parts.len(),
+            now,
+        }) {
+            Decision::Accept => 0,
+            Decision::Reject { status, rule } => {
+                tracing::info!(account = %account.name, %rule, status = %status, "refused by policy");
+                return Err(Refusal {
+                    status,
+                    rule: Some(rule),
+                });
+            }
+            Decision::Defer { until, rule } => {
+                tracing::debug!(id, %rule, until, "deferred by policy");
+                until
+            }
+        };
+        let request = request_bytes(submit_sm).ok_or(CommandStatus::ESME_RSYSERR)?;
+        let record = MessageRecord {
+            id,
+            account: account.name.to_string(),
+            accepted: now,
+            class,
+            route: account.config.route.clone(),
+            request,
+            part_count: u16::try_from(parts.len()).unwrap_or(u16::MAX),
+            wants_receipt: submit_sm.registered_delivery.wants_receipt(),
+            state: State::Accepted,
+            parts: vec![
+                PartRecord {
+                    updated: now,
+                    ..PartRecord::default()
+                };
+                parts.len()
+            ],
+            not_before,
+        };
+        Ok(Checked {
+            record,
+            route,
+            parts,
+            account: Arc::clone(account),
+        })
+    }
+
+    /// Makes a checked message durable, then hands it to the dispatcher. Returns its id
+    /// once it is durable (the caller answers then).
+    ///
+    /// # Errors
+    /// `ESME_RMSGQFUL` past the account's durable backlog limit; `ESME_RSYSERR` when the
+    /// store failed: nothing was acknowledged. Counted.
+    pub(crate) async fn persist(&self, checked: Checked) -> Result<u64, Refusal> {
+        let p = &self.parts;
+        let Checked {
+            record,
+            route,
+            parts,
+            account,
+        } = checked;
+        if !p.backlog.reserve(&account.name) {
+            tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
+            return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));
+        }
+        let id = record.id;
+        let class = record.class;
+        let not_before = record.not_before;
+        let record = Arc::new(record);
+        if let Err(error) = p
+            .group
+            .commit(vec![Op::Insert(MessageRecord::clone(&record))])
+            .await
+        {
+            p.backlog.release(&account.name);
+            store_error(&p.stats, "accept", &error);
+            return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));
+        }
+        bump(&p.stats.accepted);
+        account.accepted_counter.increment(1);
+        tracing::debug!(id, parts = parts.len(), %route, "accepted");
+        // The writer caches the record instead of reading it back when the outcomes come;
+        // a full queue only costs it a store read.
+        let _ = p.writer.try_send(Event::Accepted(record));
+        let dispatch = Dispatch {
+            id,
+            class,
+            route,
+            parts,
+            not_before,
+        };
+        if let Err(mpsc::error::TrySendError::Full(dispatch)) = p.dispatch.try_send(dispatch) {
+            // Durable already: the dispatcher reads it from the store.
+            p.missed.add(&dispatch.route, dispatch.class, dispatch.id);
+        }
+        Ok(id)
+    }
+}
+
+/// The concatenation references of a message's parts, derived from its id: the same
+/// every time it is split, so parts re-sent after a restart still join their siblings.
+pub(crate) fn references_for(id: u64) -> smppgate_protocol::text::ReferenceGenerator {
+    smppgate_protocol::text::ReferenceGenerator::new(u16::try_from(id % 65_536).unwrap_or(0))
+}
+
+/// The bytes a record keeps of its upstream request (re-split after a restart).
+fn request_bytes(submit_sm: &SubmitSm) -> Option<Vec<u8>> {
+    let pdu = smppgate_protocol::pdu::Pdu::new(
+        1,
+        smppgate_protocol::pdu::Body::SubmitSm(submit_sm.clone()),
+    );
+    smppgate_protocol::codec::encode_to_bytes(&pdu)
+        .ok()
+        .map(|b| b.to_vec())
+}

@@ -1,0 +1,66 @@
+//! The policy hook of intake: every message, after the account's own checks and before it
+//! is persisted, is shown to a [`Policy`] that accepts it, refuses it with a status and a
+//! reason, or defers it to a later time (it is then accepted, stored, and sent no earlier
+//! than that). The market rules (opt-out, blacklists, quiet hours, caps, content) plug in
+//! here; [`PassThrough`] accepts everything.
+
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::SubmitSm;
+
+use super::accounts::Account;
+use crate::clock::WallMillis;
+use crate::config::Class;
+
+/// What a policy sees of a message.
+#[derive(Debug)]
+pub struct PolicyRequest<'a> {
+    /// The account submitting.
+    pub account: &'a Account,
+    /// Its traffic class.
+    pub class: Class,
+    /// The destination in E.164 digits (no `+`).
+    pub destination: &'a str,
+    /// The request as received.
+    pub submit_sm: &'a SubmitSm,
+    /// How many parts it is sent as.
+    pub parts: usize,
+    /// Now, wall clock.
+    pub now: WallMillis,
+}
+
+/// A policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go on.
+    Accept,
+    /// Refuse with `status`; `rule` names the rule for the log and the metrics.
+    Reject {
+        /// The submit_sm_resp status.
+        status: CommandStatus,
+        /// The rule that refused it.
+        rule: String,
+    },
+    /// Accept, keep in the store, send at `until` or later.
+    Defer {
+        /// Not before this time.
+        until: WallMillis,
+        /// The rule that deferred it.
+        rule: String,
+    },
+}
+
+/// The hook. Called on the submitting connection's task: must be quick.
+pub trait Policy: Send + Sync + 'static {
+    /// The decision for one message.
+    fn check(&self, request: &PolicyRequest<'_>) -> Decision;
+}
+
+/// Accepts everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassThrough;
+
+impl Policy for PassThrough {
+    fn check(&self, _request: &PolicyRequest<'_>) -> Decision {
+        Decision::Accept
+    }
+}
