@@ -20,6 +20,8 @@ pub mod tls;
 
 pub use driver::ConnConfig;
 pub use error::RequestError;
+#[cfg(test)]
+pub(crate) use link::{Answer, Responder};
 pub use link::{InboundRequest, Link, LinkState, Response};
 pub(crate) use link::{PendingResponse, Tagged, TryRequestError, empty_response};
 pub use tls::{TlsClientConfig, TlsServerConfig, TlsSetupError};

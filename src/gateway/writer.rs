@@ -1236,4 +1236,90 @@ mod tests {
             assert!(!is_opt_out(text), "{text}");
         }
     }
+
+    fn mo(sequence_number: u32, answers: &mpsc::Sender<crate::conn::Answer>) -> InboundRequest {
+        let deliver_sm = DeliverSm {
+            source_addr: smppgate_protocol::types::Address::international("8613800138000"),
+            destination_addr: smppgate_protocol::types::Address::international("99999"),
+            short_message: Bytes::from(format!("mo {sequence_number}")),
+            ..DeliverSm::default()
+        };
+        InboundRequest {
+            pdu: smppgate_protocol::pdu::Pdu::new(sequence_number, Body::DeliverSm(deliver_sm)),
+            responder: Some(crate::conn::Responder {
+                request: smppgate_protocol::command_id::CommandId::DeliverSm,
+                answers: answers.clone(),
+            }),
+        }
+    }
+
+    /// A full writer queue: the carrier's deliver_sm waits (its bind awaits the future,
+    /// nothing is spawned, nothing dropped); once the writer runs, every one is stored
+    /// and answered ESME_ROK.
+    #[tokio::test]
+    async fn a_full_writer_queue_holds_the_deliver_sm_resp_back_and_loses_nothing() {
+        let config = Arc::new(Config::demo());
+        let store: Arc<dyn Store> = Arc::new(crate::store::memory::MemoryStore::new());
+        let (outcomes_tx, outcomes) = mpsc::channel(8);
+        let (events_tx, events) = mpsc::channel(2);
+        let sink = PoolEvents {
+            outcomes: outcomes_tx,
+            events: events_tx,
+        };
+        let (answers_tx, mut answers) = mpsc::channel(16);
+        let carrier: Arc<str> = Arc::from("sim");
+        // Two fit the queue; the third waits for room.
+        sink.inbound(&carrier, mo(1, &answers_tx)).await;
+        sink.inbound(&carrier, mo(2, &answers_tx)).await;
+        let third = tokio::spawn(sink.inbound(&carrier, mo(3, &answers_tx)));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !third.is_finished(),
+            "the third deliver_sm found room in a full queue"
+        );
+        assert!(answers.try_recv().is_err(), "answered before it was stored");
+
+        let accounts = Arc::new(Accounts::new(&config.accounts));
+        let writer = tokio::spawn(run(WriterParts {
+            outcomes,
+            events,
+            config: Arc::clone(&config),
+            accounts: Arc::clone(&accounts),
+            store: Arc::clone(&store),
+            group: Arc::new(GroupCommit::start(Arc::clone(&store), 64)),
+            in_pool: Arc::new(InPool::new(16)),
+            backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
+            outbox_wake: Arc::new(Notify::new()),
+            stats: Arc::new(Stats::default()),
+            clock: Clock::system(),
+            finish: CancellationToken::new(),
+        }));
+        third.await.expect("third deliver_sm queued");
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let answer = tokio::time::timeout(Duration::from_secs(5), answers.recv())
+                .await
+                .expect("answered")
+                .expect("answer");
+            statuses.push((answer.sequence_number, answer.status));
+        }
+        statuses.sort_unstable_by_key(|(seq, _)| *seq);
+        assert_eq!(
+            statuses,
+            vec![
+                (1, CommandStatus::ESME_ROK),
+                (2, CommandStatus::ESME_ROK),
+                (3, CommandStatus::ESME_ROK)
+            ]
+        );
+        // Stored before they were answered: three MO for a number no account owns.
+        assert_eq!(store.outbox(UNROUTED_MO, 10).unwrap().len(), 3);
+        drop(sink);
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends when its senders are gone")
+            .unwrap();
+    }
 }
