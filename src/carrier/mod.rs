@@ -9,9 +9,10 @@
 //! deliver_sm / data_sm from carriers (receipts, MO) go to [`Events::inbound`].
 //!
 //! API contract (the gateway and `send --config` depend on it; internals are free):
-//! - `Carriers::start(&Config, Arc<dyn Events>, ShutdownSignal)` starts every pool
-//!   (`address = "sim"` starts an in-process [`crate::sim::Sim`]) and returns at once;
-//!   binds come up in the background.
+//! - `Carriers::start(&Config, Arc<dyn Events>, ShutdownSignal)` starts every pool and
+//!   returns at once; binds come up in the background. Every carrier's `address` is a
+//!   `host:port` by then (the caller starts the built-in simulated carriers that
+//!   `address = "sim"` asks for, and writes their addresses in).
 //! - `submit` is synchronous and cheap.
 //! - `drain(deadline)` stops taking submissions and waits for in-flight ones.
 

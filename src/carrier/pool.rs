@@ -39,7 +39,6 @@ use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, Submi
 use crate::config::{CarrierConfig, Config};
 use crate::conn::{PendingResponse, RequestError};
 use crate::shutdown::{Shutdown, ShutdownSignal};
-use crate::sim::{Sim, SimConfig};
 
 /// Messages per class and route waiting to be sent, at most.
 pub const LANE_CAPACITY: usize = 10_000;
@@ -68,14 +67,6 @@ pub enum StartError {
         /// The missing carrier.
         carrier: String,
     },
-    /// The built-in simulated carrier could not start.
-    #[error("carrier {carrier}: cannot start the simulator: {cause}")]
-    Sim {
-        /// The carrier.
-        carrier: String,
-        /// Why.
-        cause: crate::smsc::ServerError,
-    },
 }
 
 /// Counters of one carrier (relaxed atomics, for [`Carriers::stats`]).
@@ -99,7 +90,7 @@ pub(crate) struct CarrierCounters {
 pub(crate) struct Carrier {
     pub(crate) name: Arc<str>,
     pub(crate) config: CarrierConfig,
-    /// `host:port` (the in-process simulator's when `address = "sim"`).
+    /// `host:port` of its SMSC.
     pub(crate) address: String,
     statuses: StatusTable,
     flow: Mutex<Flow>,
@@ -888,7 +879,6 @@ struct Inner {
     stopping: AtomicBool,
     stop: Shutdown,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    sims: Mutex<Vec<Sim>>,
     drained: tokio::sync::Mutex<bool>,
 }
 
@@ -914,10 +904,6 @@ impl Inner {
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         let _ =
             tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(tasks)).await;
-        let sims = std::mem::take(&mut *self.sims.lock().unwrap_or_else(PoisonError::into_inner));
-        for sim in sims {
-            let _ = sim.shutdown(Duration::from_secs(1)).await;
-        }
         *drained = true;
     }
 }
@@ -937,20 +923,19 @@ impl std::fmt::Debug for Carriers {
 }
 
 impl Carriers {
-    /// Starts a pool per carrier (`address = "sim"`: an in-process simulator on
-    /// 127.0.0.1) and a dispatcher per route; returns at once, binds come up in the
-    /// background. When `shutdown` fires the pool drains for 5 s.
+    /// Starts a pool per carrier (each connecting to its `address`, `host:port`) and a
+    /// dispatcher per route; returns at once, binds come up in the background. When
+    /// `shutdown` fires the pool drains for 5 s.
     ///
     /// # Errors
     /// [`StartError`]: a status override that does not parse, a route naming a missing
-    /// carrier, a simulator that cannot listen.
+    /// carrier.
     pub async fn start(
         config: &Config,
         events: Arc<dyn Events>,
         shutdown: ShutdownSignal,
     ) -> Result<Self, StartError> {
         let stop = Shutdown::new();
-        let mut sims = Vec::new();
         let mut carriers = Vec::new();
         for carrier in &config.carriers {
             let statuses =
@@ -959,22 +944,6 @@ impl Carriers {
                         carrier: carrier.name.clone(),
                         message,
                     })?;
-            let address = if carrier.address == "sim" {
-                let sim = Sim::start(SimConfig {
-                    listen: "127.0.0.1:0".to_owned(),
-                    ..SimConfig::default()
-                })
-                .await
-                .map_err(|cause| StartError::Sim {
-                    carrier: carrier.name.clone(),
-                    cause,
-                })?;
-                let address = sim.local_addr().to_string();
-                sims.push(sim);
-                address
-            } else {
-                carrier.address.clone()
-            };
             let name: Arc<str> = Arc::from(carrier.name.as_str());
             let origin = Instant::now();
             let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -993,7 +962,7 @@ impl Carriers {
                     .collect(),
                 name,
                 config: carrier.clone(),
-                address,
+                address: carrier.address.clone(),
                 statuses,
                 flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
                 origin,
@@ -1082,7 +1051,6 @@ impl Carriers {
             stopping: AtomicBool::new(false),
             stop,
             tasks: Mutex::new(tasks),
-            sims: Mutex::new(sims),
             drained: tokio::sync::Mutex::new(false),
         });
         let watcher = {

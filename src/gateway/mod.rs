@@ -37,6 +37,8 @@ pub struct Gateway {
     core: Arc<Core>,
     server: SmscServer,
     carriers: Arc<Carriers>,
+    /// The built-in simulated carriers (`address = "sim"`), stopped after the pools.
+    sims: crate::sim::BuiltinSims,
     outbox: tokio::task::JoinHandle<()>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -86,8 +88,11 @@ impl Gateway {
         // the core holds) from keeping the core, and so the store, alive for ever.
         let events: Arc<dyn crate::carrier::Events> =
             Arc::new(events::WeakEvents(Arc::downgrade(&core)));
+        // The pools get the simulated carriers' real addresses; the core keeps the file's.
+        let mut carrier_config = core.config().clone();
+        let sims = crate::sim::start_builtin(&mut carrier_config).await?;
         let carriers = Arc::new(
-            Carriers::start(core.config(), events, shutdown.clone())
+            Carriers::start(&carrier_config, events, shutdown.clone())
                 .await
                 .context("starting the carrier pools")?,
         );
@@ -115,6 +120,7 @@ impl Gateway {
             core,
             server,
             carriers,
+            sims,
             outbox,
             tasks,
         })
@@ -152,6 +158,8 @@ impl Gateway {
         for task in &self.tasks {
             task.abort();
         }
+        // After the pools drained: their last answers and unbinds came from these.
+        self.sims.shutdown(grace / 4).await;
     }
 }
 

@@ -118,7 +118,7 @@ fn class_of(arg: ClassArg) -> Class {
 
 /// Runs `send --config`.
 pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&path)?;
+    let mut config = Config::load(&path)?;
     let parts = build_parts(&args)?;
     let count = args.count.unwrap_or(1);
     let total = count
@@ -132,6 +132,9 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     });
     let shutdown = Shutdown::new();
     let events: Arc<dyn Events> = collector.clone();
+    // `address = "sim"`: in-process simulated carriers, for as long as this runs (on an
+    // early return, dropping them stops them).
+    let sims = crate::sim::start_builtin(&mut config).await?;
     let carriers = Carriers::start(&config, events, shutdown.signal())
         .await
         .context("starting the carrier pools")?;
@@ -209,6 +212,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     }
     let stats = carriers.stats();
     carriers.drain(Duration::from_secs(5)).await;
+    sims.shutdown(Duration::from_secs(1)).await;
     let tally = std::mem::take(
         &mut *collector
             .tally
