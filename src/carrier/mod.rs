@@ -27,6 +27,7 @@ mod route;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::SubmitSm;
 
@@ -101,7 +102,14 @@ pub trait Events: Send + Sync + 'static {
 
     /// A carrier sent a deliver_sm / data_sm (receipt or MO). The implementation answers
     /// it (`request.respond`) once it has kept what it needs.
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest);
+    ///
+    /// The bind that received it awaits the returned future before it reads the next
+    /// request from that carrier: an implementation with no room yet for what it must
+    /// keep returns a future that waits for room (never a spawned task). While it waits,
+    /// further deliver_sm of that bind are held back, and the carrier's own window then
+    /// stops it sending more: backpressure reaches the carrier instead of growing a
+    /// queue here.
+    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) -> BoxFuture<'static, ()>;
 }
 
 /// Why [`Carriers::submit`] refused a submission.

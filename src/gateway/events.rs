@@ -110,8 +110,14 @@ impl Events for Core {
         self.send_event(Event::Outcome(outcome));
     }
 
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
+    fn inbound(
+        &self,
+        carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        // Still the old queue (spawn-on-full): no backpressure yet.
         self.send_event(Event::Inbound(Arc::clone(carrier), Box::new(request)));
+        Box::pin(async {})
     }
 }
 
@@ -125,10 +131,15 @@ impl Events for WeakEvents {
         }
     }
 
-    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) {
+    fn inbound(
+        &self,
+        carrier: &Arc<str>,
+        request: InboundRequest,
+    ) -> futures::future::BoxFuture<'static, ()> {
         if let Some(core) = self.0.upgrade() {
-            core.inbound(carrier, request);
+            return core.inbound(carrier, request);
         }
+        Box::pin(async {})
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
 use tokio::sync::Notify;
@@ -84,12 +85,12 @@ impl Events for Collector {
         }
     }
 
-    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) {
+    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) -> BoxFuture<'static, ()> {
         self.tally
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .inbound += 1;
-        tokio::spawn(request.respond(CommandStatus::ESME_ROK, None));
+        Box::pin(request.respond(CommandStatus::ESME_ROK, None))
     }
 }
 
