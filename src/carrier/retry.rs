@@ -10,7 +10,8 @@ use smppgate_protocol::command_status::CommandStatus;
 pub(crate) enum Verdict {
     /// Accepted.
     Done,
-    /// ESME_RTHROTTLED / ESME_RMSGQFUL: pause the carrier, send again (not an attempt).
+    /// ESME_RTHROTTLED / ESME_RMSGQFUL: pause the carrier, send again (not an attempt;
+    /// after the carrier's `failover_after` to the next carrier).
     Throttled,
     /// Worth another attempt, after a backoff.
     Transient,
