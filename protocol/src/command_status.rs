@@ -231,6 +231,51 @@ mod tests {
         }
     }
 
+    /// Every form a configuration file, a sim scenario or a sim flag may write (the one
+    /// parser they all share).
+    #[test]
+    fn parse_accepts_every_written_form() {
+        let throttled = Some(CommandStatus::ESME_RTHROTTLED);
+        for text in [
+            "ESME_RTHROTTLED",
+            "esme_rthrottled",
+            "Esme_RThrottled",
+            "  ESME_RTHROTTLED\t",
+            "0x58",
+            "0X58",
+            "0x0058",
+            "0x00000058",
+            "88",
+            "0088",
+            " 88 ",
+        ] {
+            assert_eq!(CommandStatus::parse(text), throttled, "{text:?}");
+        }
+        assert_eq!(CommandStatus::parse("0xfE"), Some(CommandStatus(0xFE)));
+        assert_eq!(CommandStatus::parse("0x4FF"), Some(CommandStatus(0x4FF)));
+        assert_eq!(CommandStatus::parse("1280"), Some(CommandStatus(0x500)));
+        assert_eq!(CommandStatus::parse("0"), Some(CommandStatus::ESME_ROK));
+        assert_eq!(
+            CommandStatus::parse("0xFFFFFFFF"),
+            Some(CommandStatus(u32::MAX))
+        );
+        assert_eq!(
+            CommandStatus::parse("4294967295"),
+            Some(CommandStatus(u32::MAX))
+        );
+        // A sign is not a status (`u32::from_str` and `from_str_radix` would take one).
+        for text in [
+            "+88",
+            "0x+58",
+            "-0",
+            "0x-1",
+            "ESME_RTHROTTLED2",
+            "0x58 0x14",
+        ] {
+            assert_eq!(CommandStatus::parse(text), None, "{text:?}");
+        }
+    }
+
     #[test]
     fn vendor_range_and_gaps() {
         assert!(!CommandStatus(0x3FF).is_vendor_specific());

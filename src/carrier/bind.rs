@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::SelectAll;
 use smppgate_protocol::pdu::Body;
 use smppgate_protocol::session::BindKind;
@@ -22,6 +23,10 @@ use crate::config::{CarrierBind, CarrierConfig};
 use crate::conn::{Link, PendingResponse, TlsClientConfig};
 use crate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use crate::shutdown::ShutdownSignal;
+
+/// How long a stopping bind waits for the gateway to keep the inbound request it is
+/// keeping before it unbinds (unanswered, the carrier sends it again later).
+const KEEP_GRACE: Duration = Duration::from_secs(5);
 
 /// A bind slot's state, shared with the dispatchers.
 #[derive(Debug)]
@@ -112,6 +117,11 @@ struct Session {
 impl Session {
     /// Waits until either session closes, handing inbound requests on meanwhile, or
     /// until `stop` (then unbinds gracefully).
+    ///
+    /// One inbound request is handed on at a time: the next is read only when
+    /// [`super::Events::inbound`]'s future for the last has finished, so a gateway with
+    /// no room holds the carrier back (our inbound queue, then the carrier's window,
+    /// fill; nothing grows).
     async fn serve(&mut self, carrier: &Carrier, stop: &mut ShutdownSignal) {
         let Self {
             transmitter,
@@ -126,15 +136,33 @@ impl Session {
             }
         };
         tokio::pin!(receiver_closed);
+        // The request being kept by the gateway, if any.
+        let mut keeping: Option<BoxFuture<'static, ()>> = None;
         loop {
             tokio::select! {
                 _ = transmitter.link().closed() => return,
                 _ = &mut receiver_closed => return,
-                request = inbound.next() => match request {
-                    Some(request) => carrier.events.inbound(&carrier.name, request).await,
+                () = async {
+                    match keeping.as_mut() {
+                        Some(kept) => kept.await,
+                        None => std::future::pending().await,
+                    }
+                }, if keeping.is_some() => keeping = None,
+                request = inbound.next(), if keeping.is_none() => match request {
+                    Some(request) => keeping = Some(carrier.events.inbound(&carrier.name, request)),
                     None => return,
                 },
                 () = stop.wait() => {
+                    // What the gateway is keeping is answered before the unbind (bounded:
+                    // a stuck gateway must not hold the stop up).
+                    if let Some(kept) = keeping.take() {
+                        if tokio::time::timeout(KEEP_GRACE, kept).await.is_err() {
+                            tracing::warn!(
+                                carrier = %carrier.name,
+                                "an inbound request was not kept within {KEEP_GRACE:?} of the stop"
+                            );
+                        }
+                    }
                     transmitter.unbind().await;
                     if let Some(receiver) = receiver.as_ref() {
                         receiver.unbind().await;

@@ -9,9 +9,10 @@
 //! deliver_sm / data_sm from carriers (receipts, MO) go to [`Events::inbound`].
 //!
 //! API contract (the gateway and `send --config` depend on it; internals are free):
-//! - `Carriers::start(&Config, Arc<dyn Events>, ShutdownSignal)` starts every pool
-//!   (`address = "sim"` starts an in-process [`crate::sim::Sim`]) and returns at once;
-//!   binds come up in the background.
+//! - `Carriers::start(&Config, Arc<dyn Events>, ShutdownSignal)` starts every pool and
+//!   returns at once; binds come up in the background. Every carrier's `address` is a
+//!   `host:port` by then (the caller starts the built-in simulated carriers that
+//!   `address = "sim"` asks for, and writes their addresses in).
 //! - `submit` is synchronous and cheap.
 //! - `drain(deadline)` stops taking submissions and waits for in-flight ones.
 
@@ -26,6 +27,7 @@ mod route;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::SubmitSm;
 
@@ -100,15 +102,15 @@ pub trait Events: Send + Sync + 'static {
     fn outcome(&self, outcome: Outcome);
 
     /// A carrier sent a deliver_sm / data_sm (receipt or MO). The implementation answers
-    /// it (`request.respond`) once it has kept what it needs. The bind awaits the returned
-    /// future before it reads its next inbound request: an implementation whose queue is
-    /// full waits there, and the carrier's window then holds further deliver_sm back
-    /// (answer later, never drop).
-    fn inbound(
-        &self,
-        carrier: &Arc<str>,
-        request: InboundRequest,
-    ) -> futures::future::BoxFuture<'static, ()>;
+    /// it (`request.respond`) once it has kept what it needs.
+    ///
+    /// The bind that received it awaits the returned future before it reads the next
+    /// request from that carrier: an implementation with no room yet for what it must
+    /// keep returns a future that waits for room (never a spawned task). While it waits,
+    /// further deliver_sm of that bind are held back, and the carrier's own window then
+    /// stops it sending more: backpressure reaches the carrier instead of growing a
+    /// queue here.
+    fn inbound(&self, carrier: &Arc<str>, request: InboundRequest) -> BoxFuture<'static, ()>;
 }
 
 /// Why [`Carriers::submit`] refused a submission.

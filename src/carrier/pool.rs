@@ -8,8 +8,15 @@
 //! together are handled in one wake-up of the task that sends the next ones.
 //!
 //! A message taken from the lanes is *held* by its route until its outcome: in flight,
-//! or waiting to be retried. Each route holds at most a few windows' worth, so with the
-//! bounded lanes nothing in the pool grows without bound.
+//! waiting to be retried, or waiting to be sent again after a throttle. Each route holds
+//! at most a few windows' worth, so with the bounded lanes nothing in the pool grows
+//! without bound.
+//!
+//! A throttle (ESME_RTHROTTLED, ESME_RMSGQFUL) is a slow-down, not a failure: the
+//! message goes again to the same carrier once its rate allows, and it is not an attempt.
+//! But a carrier that throttles everything would hold its messages for ever, so one that
+//! has been on a carrier for longer than its class's `failover_after` (counted from its
+//! first attempt there) goes to the route's next carrier instead, when there is one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -39,7 +46,6 @@ use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, Submi
 use crate::config::{CarrierConfig, Config};
 use crate::conn::{PendingResponse, RequestError};
 use crate::shutdown::{Shutdown, ShutdownSignal};
-use crate::sim::{Sim, SimConfig};
 
 /// Messages per class and route waiting to be sent, at most.
 pub const LANE_CAPACITY: usize = 10_000;
@@ -68,14 +74,6 @@ pub enum StartError {
         /// The missing carrier.
         carrier: String,
     },
-    /// The built-in simulated carrier could not start.
-    #[error("carrier {carrier}: cannot start the simulator: {cause}")]
-    Sim {
-        /// The carrier.
-        carrier: String,
-        /// Why.
-        cause: crate::smsc::ServerError,
-    },
 }
 
 /// Counters of one carrier (relaxed atomics, for [`Carriers::stats`]).
@@ -99,7 +97,7 @@ pub(crate) struct CarrierCounters {
 pub(crate) struct Carrier {
     pub(crate) name: Arc<str>,
     pub(crate) config: CarrierConfig,
-    /// `host:port` (the in-process simulator's when `address = "sim"`).
+    /// `host:port` of its SMSC.
     pub(crate) address: String,
     statuses: StatusTable,
     flow: Mutex<Flow>,
@@ -323,6 +321,9 @@ struct Job {
     last_status: CommandStatus,
     /// Times a bind dropped while it was in flight.
     losses: u32,
+    /// The position of the carrier it was last sent to, and when it was first sent
+    /// there (the start of its `failover_after` on that carrier).
+    on_carrier: Option<(usize, Instant)>,
 }
 
 /// Bind losses with a message in flight that are not held against it: a link that drops
@@ -431,7 +432,12 @@ struct Route {
     lanes: Mutex<Lanes<Job>>,
     /// Jobs waiting for a retry, by due time.
     retries: Mutex<BTreeMap<(Instant, u64), Job>>,
+    /// Throttled jobs waiting to be sent again, by the time they fail over (each is
+    /// due at once; the carrier's paused or lowered rate is what holds them back).
+    throttled: Mutex<BTreeMap<(Instant, u64), Job>>,
     retry_seq: AtomicU64,
+    /// Whether the lanes go before the throttled jobs at the next send (they take turns).
+    lanes_turn: AtomicBool,
     /// Jobs taken from the lanes and not ended (in flight or waiting for a retry).
     held: AtomicUsize,
     hold_cap: usize,
@@ -446,6 +452,18 @@ enum Choice {
     Carrier(usize),
     /// Nowhere yet (a preferred carrier is still binding, or none is up).
     Wait,
+}
+
+/// The earliest of the times a dispatch step could go on.
+#[derive(Debug, Default)]
+struct Earliest(Option<Instant>);
+
+impl Earliest {
+    fn at(&mut self, t: Option<Instant>) {
+        if let Some(t) = t {
+            self.0 = Some(self.0.map_or(t, |w| w.min(t)));
+        }
+    }
 }
 
 /// What one dispatch step did.
@@ -481,57 +499,141 @@ impl Route {
 
     /// Sends one job if a carrier can take it now.
     fn step(&self, now: Instant, in_flight: &mut InFlight) -> Step {
-        let mut wait: Option<Instant> = None;
-        let mut earliest = |t: Option<Instant>| {
-            if let Some(t) = t {
-                wait = Some(wait.map_or(t, |w| w.min(t)));
-            }
-        };
+        let mut wait = Earliest::default();
         // Retries first: they are older than anything in the lanes.
-        {
-            let mut retries = self.retries.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(entry) = retries.first_entry() {
-                let due = entry.key().0;
-                if due > now {
-                    earliest(Some(due));
-                } else if let Choice::Carrier(position) = self.choose(entry.get().min_carrier) {
-                    match self.carrier(position).reserve(now) {
-                        Ok(bind) => {
-                            let job = entry.remove();
-                            drop(retries);
-                            self.send(job, position, bind, now, in_flight);
-                            return Step::Sent;
-                        }
-                        Err(t) => earliest(t),
-                    }
+        if self.send_retry(now, in_flight, &mut wait) {
+            return Step::Sent;
+        }
+        // Throttled jobs and the lanes take turns: a carrier that throttles everything
+        // still gives new messages their first attempt (which starts their
+        // `failover_after`) instead of spending its whole rate on the same few.
+        let lanes_first = self.lanes_turn.load(Ordering::Relaxed);
+        for lanes in [lanes_first, !lanes_first] {
+            let sent = if lanes {
+                self.send_new(now, in_flight, &mut wait)
+            } else {
+                self.send_throttled(now, in_flight, &mut wait)
+            };
+            if sent {
+                self.lanes_turn.store(!lanes, Ordering::Relaxed);
+                return Step::Sent;
+            }
+        }
+        Step::Wait(wait.0)
+    }
+
+    /// Sends the first retry if it is due and a carrier can take it.
+    fn send_retry(&self, now: Instant, in_flight: &mut InFlight, wait: &mut Earliest) -> bool {
+        let mut retries = self.retries.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = retries.first_entry() else {
+            return false;
+        };
+        let due = entry.key().0;
+        if due > now {
+            wait.at(Some(due));
+            return false;
+        }
+        let Choice::Carrier(position) = self.choose(entry.get().min_carrier) else {
+            return false;
+        };
+        match self.carrier(position).reserve(now) {
+            Ok(bind) => {
+                let job = entry.remove();
+                drop(retries);
+                self.send(job, position, bind, now, in_flight);
+                true
+            }
+            Err(t) => {
+                wait.at(t);
+                false
+            }
+        }
+    }
+
+    /// Sends the throttled job nearest its failover deadline again: to the same carrier
+    /// while it has time left there, else to the route's next one.
+    fn send_throttled(&self, now: Instant, in_flight: &mut InFlight, wait: &mut Earliest) -> bool {
+        let mut throttled = self
+            .throttled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(mut entry) = throttled.first_entry() else {
+            return false;
+        };
+        let deadline = entry.key().0;
+        let job = entry.get_mut();
+        if let Some((on, _)) = job.on_carrier {
+            // With no next carrier it keeps waiting on this one.
+            if on + 1 < self.carriers.len() && job.min_carrier <= on {
+                if deadline <= now {
+                    self.fail_over_throttled(job, on);
+                } else {
+                    wait.at(Some(deadline));
                 }
             }
         }
+        let Choice::Carrier(position) = self.choose(job.min_carrier) else {
+            return false;
+        };
+        match self.carrier(position).reserve(now) {
+            Ok(bind) => {
+                let job = entry.remove();
+                drop(throttled);
+                self.send(job, position, bind, now, in_flight);
+                true
+            }
+            Err(t) => {
+                wait.at(t);
+                false
+            }
+        }
+    }
+
+    /// Moves a job throttled for too long on the carrier at `on` to the next one.
+    fn fail_over_throttled(&self, job: &mut Job, on: usize) {
+        let carrier = self.carrier(on);
+        carrier.counters.failovers.fetch_add(1, Ordering::Relaxed);
+        carrier.metrics.failovers.increment(1);
+        job.min_carrier = on + 1;
+        job.carrier_attempts = 0;
+        tracing::debug!(
+            id = job.submission.id,
+            part = job.submission.part,
+            carrier = %carrier.name,
+            class = job.submission.class.as_str(),
+            failover_after = ?carrier.config.failover_after(job.submission.class),
+            "throttled for too long: failing over"
+        );
+    }
+
+    /// Takes a new job from the lanes if there is room to hold it and a carrier can
+    /// take it.
+    fn send_new(&self, now: Instant, in_flight: &mut InFlight, wait: &mut Earliest) -> bool {
         if self.held.load(Ordering::Acquire) >= self.hold_cap {
-            return Step::Wait(wait);
+            return false;
         }
         let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
         if lanes.is_empty() {
-            return Step::Wait(wait);
+            return false;
         }
         let Choice::Carrier(position) = self.choose(0) else {
-            return Step::Wait(wait);
+            return false;
         };
         match self.carrier(position).reserve(now) {
             Ok(bind) => {
                 let Some((class, job)) = lanes.pop() else {
                     self.carrier(position).binds[bind].release();
-                    return Step::Wait(wait);
+                    return false;
                 };
                 self.set_depth(&lanes, class);
                 drop(lanes);
                 self.held.fetch_add(1, Ordering::AcqRel);
                 self.send(job, position, bind, now, in_flight);
-                Step::Sent
+                true
             }
             Err(t) => {
-                earliest(t);
-                Step::Wait(wait)
+                wait.at(t);
+                false
             }
         }
     }
@@ -562,6 +664,9 @@ impl Route {
         slot.metrics.submits.increment(1);
         carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
         job.attempts += 1;
+        if job.on_carrier.is_none_or(|(on, _)| on != position) {
+            job.on_carrier = Some((position, now));
+        }
         // The gateway's message id follows the message into the carrier side's log.
         tracing::trace!(
             id = job.submission.id,
@@ -613,7 +718,7 @@ impl Route {
                         // Not an attempt: the carrier pauses and the message goes again.
                         carrier.counters.throttled.fetch_add(1, Ordering::Relaxed);
                         carrier.throttled(sent_at, now);
-                        self.requeue(job, now);
+                        self.requeue_throttled(job, carrier, now);
                     }
                     Verdict::Transient => self.retry_or_fail_over(job, position, carrier, true),
                     Verdict::Permanent => {
@@ -720,6 +825,24 @@ impl Route {
         self.wake.notify_one();
     }
 
+    /// Puts a held job back after `carrier` throttled it, ordered by when it fails over
+    /// (or ends it when the pool has closed).
+    fn requeue_throttled(&self, job: Job, carrier: &Carrier, now: Instant) {
+        if self.shared.closed.load(Ordering::Acquire) {
+            let position = job.min_carrier;
+            self.finish(job, position, shutdown_result());
+            return;
+        }
+        let since = job.on_carrier.map_or(now, |(_, since)| since);
+        let deadline = since + carrier.config.failover_after(job.submission.class);
+        let seq = self.retry_seq.fetch_add(1, Ordering::Relaxed);
+        self.throttled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((deadline, seq), job);
+        self.wake.notify_one();
+    }
+
     /// Gives a held job its outcome.
     fn finish(&self, job: Job, position: usize, result: OutcomeResult) {
         self.held.fetch_sub(1, Ordering::AcqRel);
@@ -771,7 +894,13 @@ impl Route {
         }
         let retries =
             std::mem::take(&mut *self.retries.lock().unwrap_or_else(PoisonError::into_inner));
-        for job in retries.into_values() {
+        let throttled = std::mem::take(
+            &mut *self
+                .throttled
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for job in retries.into_values().chain(throttled.into_values()) {
             let position = job.min_carrier;
             self.finish(job, position, shutdown_result());
         }
@@ -790,6 +919,7 @@ impl Route {
             "queued": queued,
             "held": self.held.load(Ordering::Relaxed),
             "retry_waiting": self.retries.lock().unwrap_or_else(PoisonError::into_inner).len(),
+            "throttle_waiting": self.throttled.lock().unwrap_or_else(PoisonError::into_inner).len(),
         })
     }
 }
@@ -888,7 +1018,6 @@ struct Inner {
     stopping: AtomicBool,
     stop: Shutdown,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    sims: Mutex<Vec<Sim>>,
     drained: tokio::sync::Mutex<bool>,
 }
 
@@ -914,10 +1043,6 @@ impl Inner {
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         let _ =
             tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(tasks)).await;
-        let sims = std::mem::take(&mut *self.sims.lock().unwrap_or_else(PoisonError::into_inner));
-        for sim in sims {
-            let _ = sim.shutdown(Duration::from_secs(1)).await;
-        }
         *drained = true;
     }
 }
@@ -937,20 +1062,19 @@ impl std::fmt::Debug for Carriers {
 }
 
 impl Carriers {
-    /// Starts a pool per carrier (`address = "sim"`: an in-process simulator on
-    /// 127.0.0.1) and a dispatcher per route; returns at once, binds come up in the
-    /// background. When `shutdown` fires the pool drains for 5 s.
+    /// Starts a pool per carrier (each connecting to its `address`, `host:port`) and a
+    /// dispatcher per route; returns at once, binds come up in the background. When
+    /// `shutdown` fires the pool drains for 5 s.
     ///
     /// # Errors
     /// [`StartError`]: a status override that does not parse, a route naming a missing
-    /// carrier, a simulator that cannot listen.
+    /// carrier.
     pub async fn start(
         config: &Config,
         events: Arc<dyn Events>,
         shutdown: ShutdownSignal,
     ) -> Result<Self, StartError> {
         let stop = Shutdown::new();
-        let mut sims = Vec::new();
         let mut carriers = Vec::new();
         for carrier in &config.carriers {
             let statuses =
@@ -959,22 +1083,6 @@ impl Carriers {
                         carrier: carrier.name.clone(),
                         message,
                     })?;
-            let address = if carrier.address == "sim" {
-                let sim = Sim::start(SimConfig {
-                    listen: "127.0.0.1:0".to_owned(),
-                    ..SimConfig::default()
-                })
-                .await
-                .map_err(|cause| StartError::Sim {
-                    carrier: carrier.name.clone(),
-                    cause,
-                })?;
-                let address = sim.local_addr().to_string();
-                sims.push(sim);
-                address
-            } else {
-                carrier.address.clone()
-            };
             let name: Arc<str> = Arc::from(carrier.name.as_str());
             let origin = Instant::now();
             let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -993,7 +1101,7 @@ impl Carriers {
                     .collect(),
                 name,
                 config: carrier.clone(),
-                address,
+                address: carrier.address.clone(),
                 statuses,
                 flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
                 origin,
@@ -1054,7 +1162,9 @@ impl Carriers {
                 carriers: indices,
                 lanes: Mutex::new(Lanes::new(LANE_CAPACITY)),
                 retries: Mutex::new(BTreeMap::new()),
+                throttled: Mutex::new(BTreeMap::new()),
                 retry_seq: AtomicU64::new(0),
+                lanes_turn: AtomicBool::new(false),
                 held: AtomicUsize::new(0),
                 hold_cap: windows * 2 + 64,
                 wake,
@@ -1082,7 +1192,6 @@ impl Carriers {
             stopping: AtomicBool::new(false),
             stop,
             tasks: Mutex::new(tasks),
-            sims: Mutex::new(sims),
             drained: tokio::sync::Mutex::new(false),
         });
         let watcher = {
@@ -1142,6 +1251,7 @@ impl Carriers {
             min_carrier: 0,
             last_status: CommandStatus::ESME_RSYSERR,
             losses: 0,
+            on_carrier: None,
         };
         if let Err(job) = lanes.push(class, job) {
             return Err(SubmitError::QueueFull {

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use smppgate_protocol::command_status::CommandStatus;
 
-use crate::sim::faults::parse_status;
-
 /// What to do after a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Accepted.
     Done,
-    /// ESME_RTHROTTLED / ESME_RMSGQFUL: pause the carrier, send again (not an attempt).
+    /// ESME_RTHROTTLED / ESME_RMSGQFUL: pause the carrier, send again (not an attempt;
+    /// after the carrier's `failover_after` to the next carrier).
     Throttled,
     /// Worth another attempt, after a backoff.
     Transient,
@@ -45,14 +44,21 @@ pub(crate) struct StatusTable {
 
 impl StatusTable {
     /// With `transient` added to the built-in table and `permanent` overriding it
-    /// (names like `ESME_RSYSERR` or numbers like `0x58`).
+    /// (as [`CommandStatus::parse`] reads them: `ESME_RSYSERR`, `0x58`, `88`).
     ///
     /// # Errors
     /// The first status that does not parse.
     pub(crate) fn new(transient: &[String], permanent: &[String]) -> Result<Self, String> {
         let parse = |list: &[String]| {
             list.iter()
-                .map(|s| parse_status(s))
+                .map(|text| {
+                    CommandStatus::parse(text).ok_or_else(|| {
+                        format!(
+                            "`{text}` is not a command_status (a name like ESME_RTHROTTLED, \
+                             hex 0x58 or decimal 88)"
+                        )
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Self {

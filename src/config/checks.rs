@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use smppgate_protocol::CommandStatus;
 
 use super::spans::Locator;
-use super::{AccountConfig, CarrierConfig, Config, RouteConfig};
+use super::{AccountConfig, CarrierConfig, Class, Config, RouteConfig};
 use crate::numbers;
 
 /// Most outstanding requests per bind we accept.
@@ -299,6 +299,22 @@ fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'
                 humantime::format_duration(throttle.max)
             ),
         );
+    }
+    not_zero_time(
+        findings,
+        &format!("{path}.failover_after"),
+        carrier.failover_after,
+        "30s",
+    );
+    for class in Class::ALL {
+        if let Some(after) = carrier.failover_after_by_class.get(class) {
+            not_zero_time(
+                findings,
+                &format!("{path}.failover_after_by_class.{}", class.as_str()),
+                after,
+                if class == Class::Otp { "3s" } else { "10s" },
+            );
+        }
     }
     if carrier.retry.max_attempts == 0 {
         findings.add(

@@ -18,3 +18,26 @@ pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         ))
     })
 }
+
+/// `Option<Duration>`: absent is `None` (use with `#[serde(default)]`).
+pub(super) mod option {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub(in super::super) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::deserialize(deserializer).map(Some)
+    }
+}

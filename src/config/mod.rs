@@ -436,6 +436,63 @@ pub struct CarrierConfig {
     /// Statuses treated as permanent on this carrier, overriding the built-in table.
     #[serde(default)]
     pub permanent_statuses: Vec<String>,
+    /// A message throttled here (ESME_RTHROTTLED / ESME_RMSGQFUL) longer than this
+    /// since its first attempt here goes to the route's next carrier, if it has one.
+    #[serde(default = "default_failover_after", with = "duration")]
+    pub failover_after: Duration,
+    /// `failover_after` for some classes (`{ otp = "3s" }`).
+    #[serde(default)]
+    pub failover_after_by_class: FailoverByClass,
+}
+
+impl CarrierConfig {
+    /// How long a message of `class` may stay throttled on this carrier before it fails
+    /// over.
+    #[must_use]
+    pub fn failover_after(&self, class: Class) -> Duration {
+        self.failover_after_by_class
+            .get(class)
+            .unwrap_or(self.failover_after)
+    }
+}
+
+/// Per-class overrides of a carrier's `failover_after`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverByClass {
+    /// For OTP.
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub otp: Option<Duration>,
+    /// For notifications.
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub notification: Option<Duration>,
+    /// For marketing.
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub marketing: Option<Duration>,
+}
+
+impl FailoverByClass {
+    /// The override for `class`, if one is set.
+    #[must_use]
+    pub const fn get(&self, class: Class) -> Option<Duration> {
+        match class {
+            Class::Otp => self.otp,
+            Class::Notification => self.notification,
+            Class::Marketing => self.marketing,
+        }
+    }
 }
 
 /// A route: destinations (by prefix or operator) to carriers, in order of preference.
@@ -473,6 +530,9 @@ const fn default_enquire_link() -> Duration {
     Duration::from_secs(30)
 }
 const fn default_response_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+const fn default_failover_after() -> Duration {
     Duration::from_secs(30)
 }
 fn default_coding() -> String {
@@ -524,6 +584,8 @@ impl Config {
                 retry: RetryConfig::default(),
                 transient_statuses: Vec::new(),
                 permanent_statuses: Vec::new(),
+                failover_after: default_failover_after(),
+                failover_after_by_class: FailoverByClass::default(),
             }],
             routes: vec![RouteConfig {
                 name: "default".to_owned(),

@@ -253,6 +253,10 @@ const DURATION_FIELDS: &[&str] = &[
     "initial",
     "max",
     "backoff",
+    "failover_after",
+    "failover_after_by_class.otp",
+    "failover_after_by_class.notification",
+    "failover_after_by_class.marketing",
 ];
 
 /// The names between backquotes in "expected one of `a`, `b`".
@@ -286,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn failover_after_per_class_falls_back_to_the_carrier() {
+        use std::time::Duration;
+
+        use crate::config::Class;
+
+        let text = "[[carrier]]\nname = \"a\"\naddress = \"sim\"\ntps = 1\n\
+                    failover_after = \"20s\"\nfailover_after_by_class = { otp = \"3s\" }\n\n\
+                    [[carrier]]\nname = \"b\"\naddress = \"sim\"\ntps = 1\n";
+        let config = Config::parse(text, Path::new("f.toml")).unwrap();
+        let [a, b] = &config.carriers[..] else {
+            panic!("two carriers")
+        };
+        assert_eq!(a.failover_after(Class::Otp), Duration::from_secs(3));
+        assert_eq!(
+            a.failover_after(Class::Notification),
+            Duration::from_secs(20)
+        );
+        assert_eq!(a.failover_after(Class::Marketing), Duration::from_secs(20));
+        assert_eq!(b.failover_after(Class::Otp), Duration::from_secs(30));
+    }
+
+    #[test]
     fn empty_file_is_the_defaults() {
         // No carriers, no routes: nothing to check, nothing wrong.
         assert_eq!(
@@ -306,7 +332,8 @@ mod tests {
                 "t.toml:5: carrier[0].windoww: unknown field `windoww`; valid fields here: name, \
                  address, system_id, password, system_type, bind, binds, window, tps, tls, \
                  enquire_link_interval, response_timeout, data_coding_default, message_id_style, \
-                 throttle_backoff, retry, transient_statuses, permanent_statuses",
+                 throttle_backoff, retry, transient_statuses, permanent_statuses, \
+                 failover_after, failover_after_by_class",
                 "t.toml:11: carrier[1].bind: `trx` is not allowed here; write one of: \
                  transceiver, transmitter_receiver, transmitter",
             ]

@@ -100,6 +100,8 @@ pub struct Gateway {
     writer: JoinHandle<()>,
     outbox: JoinHandle<()>,
     tracker: TaskTracker,
+    /// The built-in simulated carriers (`address = "sim"`), stopped after the pools.
+    sims: crate::sim::BuiltinSims,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -215,9 +217,14 @@ impl Gateway {
             let _ = event_tx.send(event).await;
         }
 
+        // The pools get the simulated carriers' real addresses; the rest keeps the file's.
+        let mut carrier_config = Config::clone(&config);
+        let sims = crate::sim::start_builtin(&mut carrier_config)
+            .await
+            .context("starting the built-in simulated carriers")?;
         let carriers = Arc::new(
             Carriers::start(
-                &config,
+                &carrier_config,
                 Arc::new(PoolEvents {
                     outcomes: outcome_tx.clone(),
                     events: event_tx.clone(),
@@ -315,6 +322,7 @@ impl Gateway {
             writer,
             outbox,
             tracker,
+            sims,
         })
     }
 
@@ -377,6 +385,8 @@ impl Gateway {
         {
             tracing::error!("the receipt writer did not finish in time");
         }
+        // After the pools drained: their last answers and unbinds came from these.
+        self.sims.shutdown(Duration::from_secs(1)).await;
         self.cancel.cancel();
         self.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(1), self.tracker.wait()).await;

@@ -6,6 +6,7 @@
 //! unbind, and counts everything in [`Counters`] (relaxed atomics: the hot path stays
 //! cheap). Settings live in [`SimConfig`], which later fault-injection flags extend.
 
+mod builtin;
 mod clock;
 mod counters;
 pub mod faults;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+pub use builtin::{BUILTIN_ADDRESS, BuiltinSimError, BuiltinSims, start_builtin};
 pub use clock::{smpp_absolute, utc_date, utc_now};
 pub use counters::Counters;
 pub use faults::Faults;

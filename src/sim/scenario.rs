@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use smppgate_protocol::command_status::CommandStatus;
 
 use super::faults::{self, ReceiptBind, ReceiptFormat, ReceiptIdStyle};
 use super::{IdFormat, SimConfig};
@@ -194,7 +195,10 @@ impl Scenario {
         }
         f.tps = number("tps", self.tps.as_ref())?;
         if let Some(v) = text(self.throttle_status.as_ref()) {
-            f.throttle_status = with_key("throttle-status", faults::parse_status(&v))?;
+            f.throttle_status = with_key(
+                "throttle-status",
+                CommandStatus::parse(&v).ok_or_else(|| faults::unknown_status(&v)),
+            )?;
         }
         if let Some(v) = text(self.receipt_id_style.as_ref()) {
             f.receipt_id_style = match v.as_str() {
@@ -239,7 +243,10 @@ impl Scenario {
         f.reject_bind_after = number("reject-bind-after", self.reject_bind_after.as_ref())?;
         f.max_binds = number("max-binds", self.max_binds.as_ref())?;
         if let Some(v) = text(self.max_binds_status.as_ref()) {
-            f.max_binds_status = with_key("max-binds-status", faults::parse_status(&v))?;
+            f.max_binds_status = with_key(
+                "max-binds-status",
+                CommandStatus::parse(&v).ok_or_else(|| faults::unknown_status(&v)),
+            )?;
         }
         if let Some(v) = text(self.mo_rate.as_ref()) {
             f.mo_rate = Some(with_key("mo-rate", faults::parse_rate(&v))?);

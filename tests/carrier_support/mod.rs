@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use smppgate::carrier::{Carriers, Class, Events, Outcome, OutcomeResult, Submission};
 use smppgate::config::{CarrierConfig, Config, RetryConfig, RouteConfig, ThrottleBackoff};
 use smppgate::conn::InboundRequest;
@@ -36,11 +37,7 @@ impl Events for Recorder {
         self.changed.notify_waiters();
     }
 
-    fn inbound(
-        &self,
-        _carrier: &Arc<str>,
-        request: InboundRequest,
-    ) -> futures::future::BoxFuture<'static, ()> {
+    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) -> BoxFuture<'static, ()> {
         Box::pin(request.respond(CommandStatus::ESME_ROK, None))
     }
 }

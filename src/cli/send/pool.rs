@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
 use tokio::sync::Notify;
@@ -84,11 +85,7 @@ impl Events for Collector {
         }
     }
 
-    fn inbound(
-        &self,
-        _carrier: &Arc<str>,
-        request: InboundRequest,
-    ) -> futures::future::BoxFuture<'static, ()> {
+    fn inbound(&self, _carrier: &Arc<str>, request: InboundRequest) -> BoxFuture<'static, ()> {
         self.tally
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -122,7 +119,7 @@ fn class_of(arg: ClassArg) -> Class {
 
 /// Runs `send --config`.
 pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&path)?;
+    let mut config = Config::load(&path)?;
     let parts = build_parts(&args)?;
     let count = args.count.unwrap_or(1);
     let total = count
@@ -136,6 +133,9 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     });
     let shutdown = Shutdown::new();
     let events: Arc<dyn Events> = collector.clone();
+    // `address = "sim"`: in-process simulated carriers, for as long as this runs (on an
+    // early return, dropping them stops them).
+    let sims = crate::sim::start_builtin(&mut config).await?;
     let carriers = Carriers::start(&config, events, shutdown.signal())
         .await
         .context("starting the carrier pools")?;
@@ -213,6 +213,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
     }
     let stats = carriers.stats();
     carriers.drain(Duration::from_secs(5)).await;
+    sims.shutdown(Duration::from_secs(1)).await;
     let tally = std::mem::take(
         &mut *collector
             .tally
