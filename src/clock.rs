@@ -116,6 +116,9 @@ mod tests {
     #[test]
     fn dates() {
         let d = utc_date(1_367_742_360); // 2013-05-05 08:26:00
-        assert_eq!((d.year, d.month, d.day, d.hour, d.minute), (2013, 5, 5, 8, 26));
+        assert_eq!(
+            (d.year, d.month, d.day, d.hour, d.minute),
+            (2013, 5, 5, 8, 26)
+        );
     }
 }
