@@ -14,7 +14,6 @@ use tokio::sync::{Notify, mpsc};
 use super::accounts::{Accounts, Lockout};
 use crate::carrier::{Carriers, Class, Submission, SubmitError};
 use crate::config::{Config, IdStyle};
-use crate::smsc::Registry;
 use crate::store::{GroupCommit, MessageRecord, Millis, Op, State, Store, StoreError};
 
 /// Counters of the gateway (relaxed atomics; also exported as metrics).
@@ -39,8 +38,9 @@ pub struct Stats {
     pub receipts_early: AtomicU64,
     /// Receipts that matched nothing within the TTL.
     pub receipts_unmatched: AtomicU64,
-    /// Receipts / MO delivered upstream (deliver_sm_resp ESME_ROK).
-    pub forwarded: AtomicU64,
+    /// Receipts / MO delivered upstream (deliver_sm_resp ESME_ROK); shared with the
+    /// outbox stage.
+    pub forwarded: Arc<AtomicU64>,
     /// MO messages received.
     pub mo_received: AtomicU64,
     /// MO messages that are opt-out replies.
@@ -87,7 +87,6 @@ pub struct Core {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) group: Arc<GroupCommit>,
     carriers: OnceLock<Arc<Carriers>>,
-    registry: OnceLock<Arc<Registry>>,
     next_id: AtomicU64,
     references: Mutex<ReferenceGenerator>,
     /// Requests being processed per upstream connection (its window).
@@ -97,7 +96,7 @@ pub struct Core {
     /// Store writes that need not be awaited (part states, index entries).
     pub(crate) updates: mpsc::Sender<Update>,
     /// Wakes the outbox when something was queued or an account bound.
-    pub(crate) outbox_wake: Notify,
+    pub(crate) outbox_wake: Arc<Notify>,
     pub(crate) receipts: super::events::EarlyReceipts,
     /// Set when stopping (background re-sending gives up).
     pub(crate) stopping: std::sync::atomic::AtomicBool,
@@ -145,7 +144,6 @@ impl Core {
             store,
             group,
             carriers: OnceLock::new(),
-            registry: OnceLock::new(),
             next_id: AtomicU64::new(first_id),
             references: Mutex::new(ReferenceGenerator::new(
                 u16::try_from(now_ms() % 65_536).unwrap_or(1),
@@ -153,7 +151,7 @@ impl Core {
             outstanding: DashMap::new(),
             events,
             updates,
-            outbox_wake: Notify::new(),
+            outbox_wake: Arc::new(Notify::new()),
             receipts: super::events::EarlyReceipts::default(),
             stats: Stats::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -206,14 +204,6 @@ impl Core {
 
     pub(crate) fn carriers(&self) -> Option<&Arc<Carriers>> {
         self.carriers.get()
-    }
-
-    pub(crate) fn set_registry(&self, registry: Arc<Registry>) {
-        let _ = self.registry.set(registry);
-    }
-
-    pub(crate) fn registry(&self) -> Option<&Arc<Registry>> {
-        self.registry.get()
     }
 
     pub(crate) fn next_id(&self) -> u64 {

@@ -38,6 +38,7 @@ pub struct Gateway {
     server: SmscServer,
     carriers: Arc<Carriers>,
     outbox: tokio::task::JoinHandle<()>,
+    outbox_cancel: tokio_util::sync::CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -93,6 +94,7 @@ impl Gateway {
         );
         core.set_carriers(Arc::clone(&carriers));
         let server_config = server_config(core.config())?;
+        let outbox_window = server_config.conn.session.window_size;
         let server = SmscServer::bind(
             &core.config().server.listen,
             server_config,
@@ -100,8 +102,13 @@ impl Gateway {
         )
         .await
         .context("starting the upstream listener")?;
-        core.set_registry(Arc::clone(server.registry()));
-        let outbox = tokio::spawn(outbox::run(Arc::clone(&core), shutdown.clone()));
+        let outbox_cancel = tokio_util::sync::CancellationToken::new();
+        let outbox = tokio::spawn(outbox::run(outbox_deps(
+            &core,
+            Arc::clone(server.registry()),
+            outbox_window,
+            outbox_cancel.clone(),
+        )));
         let mut tasks = vec![writer, tokio::spawn(Arc::clone(&core).recover())];
         tasks.push(tokio::spawn(gauges::run(
             Arc::clone(&core),
@@ -116,6 +123,7 @@ impl Gateway {
             server,
             carriers,
             outbox,
+            outbox_cancel,
             tasks,
         })
     }
@@ -138,20 +146,50 @@ impl Gateway {
         self.core
             .stopping
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        // The outbox sends nothing new; what is in flight is answered (or aborted) as the
+        // sessions unbind, and recorded.
+        self.outbox_cancel.cancel();
         if !self.server.shutdown(grace / 2).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
-        // The outbox finishes its round (the shutdown signal stops it after): what the
-        // clients acknowledged is recorded, so it is not sent again after a restart.
+        // What the clients acknowledged is recorded, so it is not sent again after a
+        // restart.
         let outbox = self.outbox;
         if tokio::time::timeout(grace / 4, outbox).await.is_err() {
-            tracing::warn!("the outbox did not finish its round in time");
+            tracing::warn!("the outbox did not record its last acks in time");
         }
         self.carriers.drain(grace / 4).await;
         self.core.flush().await;
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// The outbox stage's dependencies, from the core (the pipeline rebuild will hand them
+/// out directly).
+fn outbox_deps(
+    core: &Core,
+    registry: Arc<crate::smsc::Registry>,
+    window: usize,
+    cancel: tokio_util::sync::CancellationToken,
+) -> outbox::OutboxDeps {
+    let receipts = &core.config().receipts;
+    outbox::OutboxDeps {
+        store: Arc::clone(&core.store),
+        group: Arc::clone(&core.group),
+        registry,
+        wake: Arc::clone(&core.outbox_wake),
+        accounts: core.accounts.iter().map(|a| Arc::clone(&a.name)).collect(),
+        forwarded: Arc::clone(&core.stats.forwarded),
+        clock: crate::clock::Clock::system(),
+        cancel,
+        retry: outbox::RetryPolicy {
+            max_attempts: receipts.outbox_max_attempts,
+            initial: receipts.outbox_retry_initial,
+            max: receipts.outbox_retry_max,
+        },
+        window,
     }
 }
 
