@@ -154,14 +154,15 @@ pub fn replay_parked(
 pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
     use smppgate_protocol::command_status::CommandStatus;
     let status = CommandStatus(parked.status);
-    let deliver_sm =
-        match smppgate_protocol::codec::decode(bytes::Bytes::from(parked.item.deliver_sm.clone())) {
-            Ok(pdu) => match pdu.body {
-                smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) => Some(deliver_sm),
-                _ => None,
-            },
-            Err(_) => None,
-        };
+    let deliver_sm = match smppgate_protocol::codec::decode(bytes::Bytes::from(
+        parked.item.deliver_sm.clone(),
+    )) {
+        Ok(pdu) => match pdu.body {
+            smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) => Some(deliver_sm),
+            _ => None,
+        },
+        Err(_) => None,
+    };
     let what = match &deliver_sm {
         Some(d) if d.esm_class.0 & 0x3c == 0x04 => {
             let receipt = ReceiptText::parse(&d.short_message);
