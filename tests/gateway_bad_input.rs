@@ -14,7 +14,9 @@ use smppgate::config::{AccountConfig, Config};
 use smppgate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
 use smppgate::store::memory::MemoryStore;
-use smppgate::store::{ListFilter, MessageRecord, Millis, Op, OutboxItem, Store, StoreError};
+use smppgate::store::{
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError,
+};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
@@ -206,6 +208,17 @@ impl Store for FlakyStore {
     }
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         self.inner.outbox(account, limit)
+    }
+    fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.inner.outbox_after(account, after, limit)
+    }
+    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {
+        self.inner.parked(account, limit)
     }
     fn expire(&self, before: Millis) -> Result<usize, StoreError> {
         self.inner.expire(before)

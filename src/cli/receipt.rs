@@ -22,6 +22,35 @@ pub enum ReceiptCommand {
     /// List the carrier receipts the gateway could not match (kept in its store), or with
     /// `--mo` the MO messages for numbers no account owns.
     Unmatched(UnmatchedArgs),
+    /// List the receipts and MO messages parked because their account kept refusing them.
+    Parked(ParkedArgs),
+    /// Queue an account's parked items again, at the end of its outbox (gateway stopped).
+    Replay(ReplayArgs),
+}
+
+/// Arguments of `smppgate receipts parked`.
+#[derive(Debug, Args)]
+pub struct ParkedArgs {
+    /// Which store.
+    #[command(flatten)]
+    pub store: super::messages::StoreArgs,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// At most this many, by account, oldest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+/// Arguments of `smppgate receipts replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Which store.
+    #[command(flatten)]
+    pub store: super::messages::StoreArgs,
+    /// The account whose parked items go back to its outbox.
+    #[arg(long)]
+    pub account: String,
 }
 
 /// Arguments of `smppgate receipt unmatched`.
@@ -73,7 +102,90 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReceiptCommand::Unmatched(args) => unmatched(&args),
+        ReceiptCommand::Parked(args) => parked(&args),
+        ReceiptCommand::Replay(args) => replay(&args),
     }
+}
+
+/// One JSON line per parked item (see [`parked_json`]).
+fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
+    use crate::store::Store as _;
+    let store = super::messages::open(&args.store)?;
+    let items = store.parked(args.account.as_deref(), args.limit)?;
+    for item in &items {
+        println!("{}", parked_json(item));
+    }
+    eprintln!("{} parked items", items.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let store = super::messages::open(&args.store)?;
+    let count = replay_parked(&store, &args.account)?;
+    eprintln!(
+        "{count} parked items of {} queued again (delivered when the gateway runs)",
+        args.account
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Moves every parked item of `account` back to the end of its outbox; returns how many.
+/// What `smppgate receipts replay` does, on a store no gateway is running on.
+///
+/// # Errors
+/// Read or write failure.
+pub fn replay_parked(
+    store: &dyn crate::store::Store,
+    account: &str,
+) -> Result<usize, crate::store::StoreError> {
+    let count = store.parked(Some(account), usize::MAX)?.len();
+    if count > 0 {
+        store.commit(&[crate::store::Op::OutboxReplay {
+            account: account.to_owned(),
+        }])?;
+    }
+    Ok(count)
+}
+
+/// A parked item as `smppgate receipts parked` prints it: account, seq, when queued and
+/// parked, attempts, the last status by name, and what the deliver_sm is (a receipt's id
+/// and stat, or an MO's addresses).
+#[must_use]
+pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
+    use smppgate_protocol::command_status::CommandStatus;
+    let status = CommandStatus(parked.status);
+    let deliver_sm = match smppgate_protocol::codec::decode(bytes::Bytes::from(
+        parked.item.deliver_sm.clone(),
+    )) {
+        Ok(pdu) => match pdu.body {
+            smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) => Some(deliver_sm),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    let what = match &deliver_sm {
+        Some(d) if d.esm_class.0 & 0x3c == 0x04 => {
+            let receipt = ReceiptText::parse(&d.short_message);
+            json!({"receipt": {"id": receipt.id, "stat": receipt.stat}})
+        }
+        Some(d) => json!({"mo": {
+            "source": String::from_utf8_lossy(&d.source_addr.addr),
+            "destination": String::from_utf8_lossy(&d.destination_addr.addr),
+        }}),
+        None => json!({"undecodable": parked.item.deliver_sm.len()}),
+    };
+    let mut line = json!({
+        "account": parked.item.account,
+        "seq": parked.item.seq,
+        "queued": super::messages::time(parked.item.queued),
+        "parked": super::messages::time(parked.parked),
+        "attempts": parked.item.attempts,
+        "last_status": status.name().map_or_else(|| format!("{:#010x}", status.0), str::to_owned),
+    });
+    if let (Some(line), Some(what)) = (line.as_object_mut(), what.as_object()) {
+        line.extend(what.clone());
+    }
+    line
 }
 
 /// One JSON line per unmatched receipt: carrier, its text, when it was given up on.

@@ -56,6 +56,7 @@ impl<'a> Findings<'a> {
 /// Runs every check.
 pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     server(config, findings);
+    receipts(config, findings);
     for (index, account) in config.accounts.iter().enumerate() {
         account_fields(&format!("account[{index}]"), account, config, findings);
     }
@@ -69,6 +70,36 @@ pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     prefixes_in_one_route(config, findings);
     one_default_route(config, findings);
     numbers_claimed_once(config, findings);
+}
+
+/// Most error statuses an outbox item may get before it is parked.
+pub(super) const MAX_OUTBOX_ATTEMPTS: u32 = 100;
+
+fn receipts(config: &Config, findings: &mut Findings<'_>) {
+    let receipts = &config.receipts;
+    let attempts = receipts.outbox_max_attempts;
+    if !(1..=MAX_OUTBOX_ATTEMPTS).contains(&attempts) {
+        findings.add(
+            "receipts.outbox_max_attempts",
+            format!("{attempts} is out of range; write 1 to {MAX_OUTBOX_ATTEMPTS}, e.g. 5"),
+        );
+    }
+    not_zero_time(
+        findings,
+        "receipts.outbox_retry_initial",
+        receipts.outbox_retry_initial,
+        "1s",
+    );
+    if receipts.outbox_retry_max < receipts.outbox_retry_initial {
+        let at = findings.at("receipts.outbox_retry_initial");
+        findings.add(
+            "receipts.outbox_retry_max",
+            format!(
+                "shorter than outbox_retry_initial ({at}); write at least {}, e.g. \"60s\"",
+                humantime::format_duration(receipts.outbox_retry_initial)
+            ),
+        );
+    }
 }
 
 fn server(config: &Config, findings: &mut Findings<'_>) {

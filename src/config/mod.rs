@@ -154,6 +154,16 @@ pub struct ReceiptsConfig {
     /// arrived goes to the account, incomplete.
     #[serde(with = "duration")]
     pub mo_reassembly_ttl: Duration,
+    /// Error statuses an account may answer to one outbox item (receipt or MO) before the
+    /// item is parked (`smppgate receipts parked`, `smppgate receipts replay`).
+    pub outbox_max_attempts: u32,
+    /// The wait before an outbox item an account refused goes again; it doubles with each
+    /// refusal, up to `outbox_retry_max`.
+    #[serde(with = "duration")]
+    pub outbox_retry_initial: Duration,
+    /// The longest wait between two tries of a refused outbox item.
+    #[serde(with = "duration")]
+    pub outbox_retry_max: Duration,
 }
 
 impl Default for ReceiptsConfig {
@@ -161,6 +171,9 @@ impl Default for ReceiptsConfig {
         Self {
             early_ttl: Duration::from_secs(120),
             mo_reassembly_ttl: Duration::from_secs(300),
+            outbox_max_attempts: 5,
+            outbox_retry_initial: Duration::from_secs(1),
+            outbox_retry_max: Duration::from_secs(60),
         }
     }
 }

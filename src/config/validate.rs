@@ -359,6 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn outbox_retry_settings_are_checked() {
+        let text = "[receipts]\noutbox_max_attempts = 0\noutbox_retry_initial = \"2s\"\n\
+                    outbox_retry_max = \"1s\"\n";
+        assert_eq!(
+            problems(text),
+            [
+                "t.toml:2: receipts.outbox_max_attempts: 0 is out of range; write 1 to 100, \
+                 e.g. 5",
+                "t.toml:4: receipts.outbox_retry_max: shorter than outbox_retry_initial \
+                 (receipts.outbox_retry_initial, line 3); write at least 2s, e.g. \"60s\"",
+            ]
+        );
+    }
+
+    #[test]
     fn not_toml_is_one_syntax_problem() {
         assert_eq!(
             problems("a = [1,\n"),

@@ -281,19 +281,29 @@ impl Gateway {
             store: Arc::clone(&store),
             stats: Arc::clone(&stats),
         });
-        let server = SmscServer::bind(&config.server.listen, server_config(&config), upstream)
+        let server_config = server_config(&config);
+        let outbox_window = server_config.conn.session.window_size;
+        let server = SmscServer::bind(&config.server.listen, server_config, upstream)
             .await
             .context("starting the upstream listener")?;
 
         let outbox_stop = cancel.child_token();
+        let receipts = &config.receipts;
         let outbox = tracker.spawn(outbox::run(outbox::OutboxDeps {
             store: Arc::clone(&store),
             group: Arc::clone(&group),
             registry: Arc::clone(server.registry()),
             wake: outbox_wake,
             accounts: accounts.iter().map(|a| Arc::clone(&a.name)).collect(),
-            stats: Arc::clone(&stats),
+            forwarded: Arc::clone(&stats.forwarded),
+            clock,
             cancel: outbox_stop.clone(),
+            retry: outbox::RetryPolicy {
+                max_attempts: receipts.outbox_max_attempts,
+                initial: receipts.outbox_retry_initial,
+                max: receipts.outbox_retry_max,
+            },
+            window: outbox_window,
         }));
         let housekeeping_stop = cancel.child_token();
         let housekeeping = tracker.spawn(housekeeping::run(housekeeping::HousekeepingParts {
@@ -359,11 +369,13 @@ impl Gateway {
     pub async fn stop(self, grace: Duration) -> serde_json::Value {
         let end = tokio::time::Instant::now() + grace;
         let left = || end.saturating_duration_since(tokio::time::Instant::now());
+        // The outbox sends nothing new; what is in flight is answered (or aborted) as the
+        // sessions unbind, and what the clients acknowledged is recorded.
+        self.outbox_stop.cancel();
         if !self.server.shutdown(grace / 3).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
         drop(self.server);
-        self.outbox_stop.cancel();
         if tokio::time::timeout(left().max(Duration::from_secs(1)), self.outbox)
             .await
             .is_err()

@@ -1,172 +1,376 @@
-//! Forwarding to upstream: each account's outbox (receipts, MO) is delivered oldest
-//! first to one of its receiver / transceiver binds, through the session window. An item
-//! leaves the store only after deliver_sm_resp ESME_ROK. While the account is not bound,
-//! items wait in the store. An error status is retried with back-off, then the item is
-//! parked (left in the store, counted) so it does not block the ones behind it.
+//! The outbox stage: each account's receipts and MO messages, from the store to the
+//! account's receiver / transceiver binds, oldest first, through each session's window.
+//!
+//! One task per account (a slow client holds back no other account). Items stream: the
+//! task reads the store on from the last seq it read ([`Store::outbox_after`]), sends each
+//! item as soon as a session has room (the one with the fewest outstanding, so several
+//! binds share the load), and commits acks as responses come (one commit at a time,
+//! carrying every ack that arrived meanwhile). An item leaves the store only after
+//! deliver_sm_resp ESME_ROK. An error status sends the item again after a back-off
+//! (doubling) without holding up the items behind it; after `max_attempts` error statuses
+//! the item is parked in the store's dead-letter area. A lost connection sends its items
+//! in flight again (possible duplicates, counted). At the end of the queue a task waits
+//! for `wake`, its next retry, or cancellation: it does not poll.
+//!
+//! The decisions are [`queue::Queue`]'s (no I/O, no clock); this file does the I/O.
+//!
+//! Bounds: per account at most [`queue::MAX_HELD`] items in memory, at most `window` in
+//! flight per session, one store read and one commit at a time.
 
-use std::collections::HashMap;
+mod queue;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use smppgate_protocol::pdu::Body;
-
+use smppgate_protocol::pdu::DeliverSm;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::smsc::Registry;
-use crate::store::{GroupCommit, Op, OutboxItem, Store};
+pub(crate) use self::queue::RetryPolicy;
+use self::queue::{Done, Outcome, Queue};
+use crate::clock::Clock;
+use crate::conn::{RequestError, Response};
+use crate::smsc::{Registry, SessionHandle};
+use crate::store::{GroupCommit, Op, OutboxItem, Store, StoreError};
 
-/// What the outbox needs.
+/// What the outbox stage needs.
 pub(crate) struct OutboxDeps {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) group: Arc<GroupCommit>,
-    pub(crate) registry: Arc<Registry>,
-    pub(crate) wake: Arc<tokio::sync::Notify>,
-    pub(crate) accounts: Vec<Arc<str>>,
-    pub(crate) stats: Arc<super::stats::Stats>,
-    pub(crate) cancel: CancellationToken,
+    /// Reads (on blocking threads).
+    pub store: Arc<dyn Store>,
+    /// Commits acks and parks.
+    pub group: Arc<GroupCommit>,
+    /// The bound sessions, by system_id.
+    pub registry: Arc<Registry>,
+    /// Notified when items were queued or a receiver / transceiver bound
+    /// (`notify_one` or `notify_waiters`: either reaches every account).
+    pub wake: Arc<Notify>,
+    /// The accounts served.
+    pub accounts: Vec<Arc<str>>,
+    /// Items delivered (acks committed), for the exit report.
+    pub forwarded: Arc<AtomicU64>,
+    /// Back-off timing and park times.
+    pub clock: Clock,
+    /// Stops the stage: nothing new is sent, what is in flight is answered and committed.
+    pub cancel: CancellationToken,
+    /// Back-off and parking.
+    pub retry: RetryPolicy,
+    /// Most deliver_sm outstanding per session (the server's window for them).
+    pub window: usize,
 }
 
-/// Items read from the store per round.
-const ROUND: usize = 1024;
-/// Error statuses before an item is parked.
-const MAX_ATTEMPTS: u32 = 5;
+/// What every account task shares.
+struct Shared {
+    store: Arc<dyn Store>,
+    group: Arc<GroupCommit>,
+    registry: Arc<Registry>,
+    forwarded: Arc<AtomicU64>,
+    clock: Clock,
+    cancel: CancellationToken,
+    window: usize,
+}
 
-/// One task per account, so a slow client does not hold another account back.
+/// Runs the stage until `cancel`, then until every account task has its items in flight
+/// answered and their acks committed.
 pub(crate) async fn run(deps: OutboxDeps) {
-    let core = Arc::new(deps);
-    let tasks: Vec<_> = core
-        .accounts
-        .clone()
-        .into_iter()
-        .map(|account| tokio::spawn(run_account(Arc::clone(&core), account)))
-        .collect();
-    for task in tasks {
-        let _ = task.await;
+    let shared = Arc::new(Shared {
+        store: deps.store,
+        group: deps.group,
+        registry: deps.registry,
+        forwarded: deps.forwarded,
+        clock: deps.clock,
+        cancel: deps.cancel.clone(),
+        window: deps.window.max(1),
+    });
+    let tracker = TaskTracker::new();
+    let mut wakes = Vec::with_capacity(deps.accounts.len());
+    for account in deps.accounts {
+        let wake = Arc::new(Notify::new());
+        wakes.push(Arc::clone(&wake));
+        let queue = Queue::new(Arc::clone(&account), deps.retry);
+        tracker.spawn(Account::new(Arc::clone(&shared), account, wake, queue).run());
     }
+    tracker.close();
+    // Fans the shared wake out: this task is its only waiter, so a `notify_one` cannot
+    // go to the wrong account, and each account's own Notify keeps the permit while the
+    // account is busy, so no wake is lost.
+    let mut notified = pin!(deps.wake.notified());
+    loop {
+        notified.as_mut().enable();
+        tokio::select! {
+            () = &mut notified => {
+                for wake in &wakes {
+                    wake.notify_one();
+                }
+                notified.set(deps.wake.notified());
+            }
+            () = deps.cancel.cancelled() => break,
+        }
+    }
+    tracker.wait().await;
 }
 
-async fn run_account(core: Arc<OutboxDeps>, account: Arc<str>) {
-    // Items with error statuses: seq → attempts (parked ones stay here, skipped).
-    let mut failures: HashMap<u64, u32> = HashMap::new();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let delivered = round(&core, &account, &mut failures).await;
-        if core.cancel.is_cancelled() {
+type Sending = Pin<Box<dyn Future<Output = (u64, u64, Result<Response, RequestError>)> + Send>>;
+/// A store read: the items, and how many were asked for.
+type Read = (Result<Vec<OutboxItem>, StoreError>, usize);
+type Commit = Pin<Box<dyn Future<Output = (Result<(), StoreError>, u64)> + Send>>;
+
+/// One account's task: the I/O around its [`Queue`].
+struct Account {
+    shared: Arc<Shared>,
+    account: Arc<str>,
+    wake: Arc<Notify>,
+    queue: Queue,
+    /// Outstanding deliver_sm per session (connection id).
+    outstanding: HashMap<u64, usize>,
+    /// Sessions that refused to send (closing): not used again.
+    refusing: HashSet<u64>,
+    sends: FuturesUnordered<Sending>,
+    read: Option<JoinHandle<Read>>,
+    commit: Option<Commit>,
+    /// Acks and parks waiting for the commit under way to finish.
+    ops: Vec<Op>,
+    /// Of `ops`, the acks.
+    acks: u64,
+}
+
+impl Account {
+    fn new(shared: Arc<Shared>, account: Arc<str>, wake: Arc<Notify>, queue: Queue) -> Self {
+        Self {
+            shared,
+            account,
+            wake,
+            queue,
+            outstanding: HashMap::new(),
+            refusing: HashSet::new(),
+            sends: FuturesUnordered::new(),
+            read: None,
+            commit: None,
+            ops: Vec::new(),
+            acks: 0,
+        }
+    }
+
+    async fn run(mut self) {
+        let cancel = self.shared.cancel.clone();
+        let mut cancelled = false;
+        loop {
+            let now = self.shared.clock.now();
+            if !cancelled {
+                self.queue.promote(now);
+                self.start_read(now);
+                self.send_ready();
+            }
+            self.start_commit();
+            if cancelled && self.sends.is_empty() && self.commit.is_none() {
+                return;
+            }
+            let deadline = if cancelled {
+                None
+            } else {
+                self.queue.next_deadline()
+            };
+            tokio::select! {
+                Some((seq, connection, result)) = self.sends.next(), if !self.sends.is_empty() => {
+                    self.handle_outcome(seq, connection, result);
+                }
+                read = maybe(&mut self.read) => {
+                    self.read = None;
+                    self.handle_read(read);
+                }
+                (result, acks) = maybe(&mut self.commit) => {
+                    self.commit = None;
+                    self.committed(result, acks);
+                }
+                () = cancel.cancelled(), if !cancelled => cancelled = true,
+                () = self.wake.notified(), if !cancelled => self.queue.handle_wake(),
+                () = tokio::time::sleep_until(deadline.unwrap_or(now)), if deadline.is_some() => {}
+            }
+        }
+    }
+
+    fn start_read(&mut self, now: tokio::time::Instant) {
+        if self.read.is_some() {
             return;
         }
-        match delivered {
-            Some(n) if n > 0 => {
-                backoff = Duration::from_millis(100);
-                continue;
-            }
-            Some(_) => {}
-            None => backoff = (backoff * 2).min(Duration::from_secs(5)),
-        }
-        tokio::select! {
-            () = core.cancel.cancelled() => return,
-            () = core.wake.notified() => {}
-            () = tokio::time::sleep(backoff) => {}
-        }
-    }
-}
-
-/// One round: up to [`ROUND`] items, sent in order through the window. `Some(n)`: n
-/// delivered; `None`: a failure (no session, errors) — back off.
-async fn round(
-    core: &Arc<OutboxDeps>,
-    account: &Arc<str>,
-    failures: &mut HashMap<u64, u32>,
-) -> Option<usize> {
-    let session = core.registry.receiver(account.as_bytes(), None)?;
-    let store = Arc::clone(&core.store);
-    let name = account.to_string();
-    let items: Vec<OutboxItem> =
-        tokio::task::spawn_blocking(move || store.outbox(&name, ROUND + 64))
-            .await
-            .ok()?
-            .ok()?;
-    let items: Vec<OutboxItem> = items
-        .into_iter()
-        .filter(|item| failures.get(&item.seq).is_none_or(|n| *n < MAX_ATTEMPTS))
-        .take(ROUND)
-        .collect();
-    if items.is_empty() {
-        return Some(0);
-    }
-    let mut sends = FuturesUnordered::new();
-    for item in items {
-        let Ok(pdu) = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)) else {
-            tracing::error!(%account, seq = item.seq, "outbox item does not decode: dropped");
-            sends.push(Box::pin(ack_only(item.seq)) as futures::future::BoxFuture<'_, _>);
-            continue;
+        let Some((after, limit)) = self.queue.begin_read(now) else {
+            return;
         };
-        let Body::DeliverSm(deliver_sm) = pdu.body else {
-            continue;
-        };
-        let session = session.clone();
-        let seq = item.seq;
-        // Requests are queued to the connection in this order, so they go out oldest
-        // first; the window bounds how many are outstanding.
-        sends.push(Box::pin(async move {
-            (seq, session.deliver(deliver_sm).await.map(|r| r.status()))
+        let store = Arc::clone(&self.shared.store);
+        let account = Arc::clone(&self.account);
+        self.read = Some(tokio::task::spawn_blocking(move || {
+            (store.outbox_after(&account, after, limit), limit)
         }));
     }
-    let mut acks = Vec::new();
-    let mut errors = 0usize;
-    while let Some((seq, result)) = sends.next().await {
-        match result {
-            Ok(status) if status.is_ok() => {
-                failures.remove(&seq);
-                acks.push(Op::OutboxAck {
-                    account: account.to_string(),
-                    seq,
-                });
-            }
-            Ok(status) => {
-                errors += 1;
-                let attempts = failures.entry(seq).or_insert(0);
-                *attempts += 1;
-                if *attempts == MAX_ATTEMPTS {
-                    tracing::warn!(%account, seq, %status, "receipt refused {MAX_ATTEMPTS} times: parked");
-                    metrics::counter!("smppgate_outbox_parked_total", "account" => account.to_string()).increment(1);
+
+    fn handle_read(&mut self, read: Result<Read, tokio::task::JoinError>) {
+        let now = self.shared.clock.now();
+        match read {
+            Ok((Ok(items), asked)) => {
+                let wall = self.shared.clock.wall_ms();
+                for done in self.queue.handle_read(items, asked, wall) {
+                    self.record(done);
                 }
             }
+            Ok((Err(error), _)) => {
+                tracing::error!(account = %self.account, %error, "outbox read failed (tried again)");
+                self.queue.read_failed(now);
+            }
             Err(error) => {
-                // Connection lost: the item stays and goes again (the peer may have got
-                // it: a possible duplicate, counted).
-                tracing::debug!(%account, seq, %error, "forward interrupted");
-                metrics::counter!("smppgate_outbox_maybe_duplicate_total").increment(1);
-                errors += 1;
+                tracing::error!(account = %self.account, %error, "outbox read task failed");
+                self.queue.read_failed(now);
             }
         }
     }
-    let delivered = acks.len();
-    if !acks.is_empty() {
-        if let Err(error) = core.group.commit(acks).await {
-            tracing::error!(%error, "outbox ack not stored (items will be sent again)");
+
+    /// Sends ready items, oldest first, while a session has room.
+    fn send_ready(&mut self) {
+        if !self.queue.has_ready() {
+            return;
         }
-        core.stats
-            .forwarded
-            .fetch_add(delivered as u64, Ordering::Relaxed);
+        let sessions: Vec<SessionHandle> = self
+            .shared
+            .registry
+            .sessions(self.account.as_bytes())
+            .into_iter()
+            .filter(|s| s.info().can_receive() && !s.link().is_closed())
+            .collect();
+        // Forget what concerns sessions that are gone (bounded by the binds).
+        self.refusing
+            .retain(|id| sessions.iter().any(|s| s.info().connection_id == *id));
+        while self.queue.has_ready() {
+            let Some(session) = self.least_busy(&sessions) else {
+                return;
+            };
+            let Some((seq, deliver_sm)) = self.queue.next() else {
+                return;
+            };
+            self.send(session, seq, deliver_sm);
+        }
     }
-    if errors > 0 && delivered == 0 {
-        return None;
+
+    fn least_busy<'s>(&self, sessions: &'s [SessionHandle]) -> Option<&'s SessionHandle> {
+        sessions
+            .iter()
+            .filter(|s| !self.refusing.contains(&s.info().connection_id))
+            .map(|s| (self.outstanding_on(s.info().connection_id), s))
+            .filter(|(outstanding, _)| *outstanding < self.shared.window)
+            .min_by_key(|(outstanding, _)| *outstanding)
+            .map(|(_, s)| s)
     }
-    Some(delivered)
+
+    fn outstanding_on(&self, connection: u64) -> usize {
+        self.outstanding.get(&connection).copied().unwrap_or(0)
+    }
+
+    fn send(&mut self, session: &SessionHandle, seq: u64, deliver_sm: DeliverSm) {
+        let connection = session.info().connection_id;
+        *self.outstanding.entry(connection).or_insert(0) += 1;
+        let session = session.clone();
+        // Requests enter the connection's queue in this order: oldest first on the wire.
+        self.sends.push(Box::pin(async move {
+            (seq, connection, session.deliver(deliver_sm).await)
+        }));
+    }
+
+    fn handle_outcome(
+        &mut self,
+        seq: u64,
+        connection: u64,
+        result: Result<Response, RequestError>,
+    ) {
+        if let Some(outstanding) = self.outstanding.get_mut(&connection) {
+            *outstanding -= 1;
+            if *outstanding == 0 {
+                self.outstanding.remove(&connection);
+            }
+        }
+        let outcome = match result {
+            Ok(response) if response.is_ok() => Outcome::Accepted,
+            Ok(response) => Outcome::Refused(response.status()),
+            Err(RequestError::Closed | RequestError::Refused(_)) => {
+                self.refusing.insert(connection);
+                Outcome::Unsent
+            }
+            Err(error @ RequestError::Aborted { .. }) => {
+                tracing::debug!(account = %self.account, seq, %error, "forward interrupted");
+                metrics::counter!("smppgate_outbox_maybe_duplicate_total").increment(1);
+                Outcome::Lost
+            }
+            Err(error @ (RequestError::Timeout { .. } | RequestError::Undecodable { .. })) => {
+                tracing::debug!(account = %self.account, seq, %error, "forward unanswered");
+                metrics::counter!("smppgate_outbox_maybe_duplicate_total").increment(1);
+                Outcome::NoAnswer
+            }
+            Err(error @ RequestError::Encode(_)) => {
+                tracing::error!(account = %self.account, seq, %error, "outbox item cannot be sent");
+                Outcome::Broken
+            }
+        };
+        let done = self.queue.handle_outcome(
+            seq,
+            outcome,
+            self.shared.clock.now(),
+            self.shared.clock.wall_ms(),
+        );
+        self.record(done);
+    }
+
+    fn record(&mut self, done: Done) {
+        match done {
+            Done::Delivered(op) => {
+                self.ops.push(op);
+                self.acks += 1;
+            }
+            Done::Parked {
+                op,
+                seq,
+                status,
+                attempts,
+            } => {
+                tracing::warn!(account = %self.account, seq, %status, attempts, "outbox item parked (smppgate receipts parked / replay)");
+                metrics::counter!("smppgate_outbox_parked_total", "account" => self.account.to_string())
+                    .increment(1);
+                self.ops.push(op);
+            }
+            Done::Again => {}
+        }
+    }
+
+    fn start_commit(&mut self) {
+        if self.commit.is_some() || self.ops.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.ops);
+        let acks = std::mem::take(&mut self.acks);
+        let group = Arc::clone(&self.shared.group);
+        self.commit = Some(Box::pin(async move { (group.commit(ops).await, acks) }));
+    }
+
+    fn committed(&self, result: Result<(), StoreError>, acks: u64) {
+        match result {
+            Ok(()) => {
+                self.shared.forwarded.fetch_add(acks, Ordering::Relaxed);
+            }
+            Err(error) => {
+                // The items stay in the store: they go again after a restart.
+                tracing::error!(account = %self.account, %error, "outbox acks / parks not stored");
+            }
+        }
+    }
 }
 
-async fn ack_only(
-    seq: u64,
-) -> (
-    u64,
-    Result<smppgate_protocol::command_status::CommandStatus, crate::conn::RequestError>,
-) {
-    (
-        seq,
-        Ok(smppgate_protocol::command_status::CommandStatus::ESME_ROK),
-    )
+/// The output of `slot`'s future, or never when there is none (a `select!` branch that
+/// stays quiet while nothing is under way).
+async fn maybe<F: Future + Unpin>(slot: &mut Option<F>) -> F::Output {
+    match slot {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
 }

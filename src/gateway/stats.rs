@@ -28,8 +28,9 @@ pub struct Stats {
     pub receipts_early: AtomicU64,
     /// Receipts that matched nothing within the TTL.
     pub receipts_unmatched: AtomicU64,
-    /// Receipts / MO delivered upstream (deliver_sm_resp ESME_ROK).
-    pub forwarded: AtomicU64,
+    /// Receipts / MO delivered upstream (deliver_sm_resp ESME_ROK); shared with the
+    /// outbox stage.
+    pub forwarded: std::sync::Arc<AtomicU64>,
     /// MO messages received.
     pub mo_received: AtomicU64,
     /// MO messages that are opt-out replies.

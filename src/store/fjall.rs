@@ -6,6 +6,8 @@
 //! - `carrier`: (carrier, carrier id) → (id, part);
 //! - `pending`: id → nothing, for every message not final, so a restart reads only those;
 //! - `outbox`: (account, seq) → postcard [`OutboxItem`];
+//! - `parked`: (account, seq) → postcard [`ParkedItem`], the dead-letter area: items an
+//!   account refused too often, out of its outbox's way until replayed;
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
 //!   after the items are acknowledged and the process restarts).
 //!
@@ -13,8 +15,8 @@
 //! holds a `LOCK` file with the owner's pid, locked while the store is open.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -23,7 +25,8 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, PartRecord, Store, StoreError, keys,
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, Store, StoreError,
+    keys,
 };
 
 /// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
@@ -48,6 +51,7 @@ pub(super) struct Open {
     pub(super) carrier: PartitionHandle,
     pub(super) pending: PartitionHandle,
     pub(super) outbox: PartitionHandle,
+    pub(super) parked: PartitionHandle,
     pub(super) meta: PartitionHandle,
 }
 
@@ -86,6 +90,7 @@ impl Open {
             carrier: partition("carrier")?,
             pending: partition("pending")?,
             outbox: partition("outbox")?,
+            parked: partition("parked")?,
             meta: partition("meta")?,
             keyspace,
         })
@@ -203,6 +208,8 @@ struct Planner<'a> {
     batch: Batch,
     records: HashMap<u64, Planned<'a>>,
     seqs: HashMap<String, u64>,
+    /// Outbox keys acknowledged earlier in this batch (a park after them finds nothing).
+    acked: HashSet<Vec<u8>>,
     max_id: u64,
 }
 
@@ -320,8 +327,58 @@ impl<'a> Planner<'a> {
                 );
             }
             Op::OutboxAck { account, seq } => {
+                let key = keys::outbox(account, *seq)?;
+                self.batch.remove(&self.open.outbox, key.clone());
+                self.acked.insert(key);
+            }
+            Op::OutboxPark {
+                account,
+                seq,
+                attempts,
+                status,
+                at,
+            } => {
+                let key = keys::outbox(account, *seq)?;
+                let value = if self.acked.contains(&key) {
+                    None
+                } else {
+                    self.open
+                        .outbox
+                        .get(&key)
+                        .map_err(|e| engine_error("read outbox", &e))?
+                };
+                let Some(value) = value else {
+                    tracing::warn!(account, seq, "park of an item no longer queued ignored");
+                    return Ok(());
+                };
+                let mut item: OutboxItem = keys::decode("outbox item", &value)?;
+                item.attempts = *attempts;
+                let parked = ParkedItem {
+                    item,
+                    status: *status,
+                    parked: *at,
+                };
                 self.batch
-                    .remove(&self.open.outbox, keys::outbox(account, *seq)?);
+                    .insert(&self.open.parked, key.clone(), keys::encode(&parked)?);
+                self.batch.remove(&self.open.outbox, key);
+            }
+            Op::OutboxReplay { account } => {
+                for entry in self.open.parked.prefix(keys::outbox_prefix(account)?) {
+                    let (key, value) = entry.map_err(|e| engine_error("read parked", &e))?;
+                    let parked: ParkedItem = keys::decode("parked item", &value)?;
+                    let seq = self.next_seq(writer, account)?;
+                    let item = OutboxItem {
+                        seq,
+                        attempts: 0,
+                        ..parked.item
+                    };
+                    self.batch.insert(
+                        &self.open.outbox,
+                        keys::outbox(account, seq)?,
+                        keys::encode(&item)?,
+                    );
+                    self.batch.remove(&self.open.parked, key);
+                }
             }
         }
         Ok(())
@@ -374,6 +431,7 @@ impl Store for FjallStore {
             open: &open,
             records: HashMap::with_capacity(ops.len()),
             seqs: HashMap::new(),
+            acked: HashSet::new(),
             max_id: old_max_id,
         };
         for op in ops {
@@ -502,6 +560,46 @@ impl Store for FjallStore {
                 .insert(account.to_owned(), new_low.max(low));
         }
         Ok(items)
+    }
+
+    fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        // Under the writer lock, as `outbox`: no batch is half applied, so a seq the scan
+        // does not see below the last one it sees will never appear (the caller's cursor
+        // can move past it).
+        let _writer = self.lock_writer();
+        let open = self.handles()?;
+        let range = keys::outbox(account, first)?..=keys::outbox(account, u64::MAX)?;
+        open.outbox
+            .range(range)
+            .take(limit)
+            .map(|entry| {
+                let (_, value) = entry.map_err(|e| engine_error("read outbox", &e))?;
+                keys::decode::<OutboxItem>("outbox item", &value)
+            })
+            .collect()
+    }
+
+    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {
+        let open = self.handles()?;
+        let entries: Box<dyn Iterator<Item = _>> = match account {
+            Some(account) => Box::new(open.parked.prefix(keys::outbox_prefix(account)?)),
+            None => Box::new(open.parked.iter()),
+        };
+        entries
+            .take(limit)
+            .map(|entry| {
+                let (_, value) = entry.map_err(|e| engine_error("read parked", &e))?;
+                keys::decode::<ParkedItem>("parked item", &value)
+            })
+            .collect()
     }
 
     fn expire(&self, before: Millis) -> Result<usize, StoreError> {

@@ -55,14 +55,14 @@ pub(super) fn parse_carrier_value(value: &[u8]) -> Result<(u64, u16), StoreError
     Ok((id, part))
 }
 
-/// `outbox` prefix of one account.
+/// `outbox` and `parked` prefix of one account.
 pub(super) fn outbox_prefix(account: &str) -> Result<Vec<u8>, StoreError> {
     let mut key = Vec::with_capacity(2 + account.len() + 8);
     push_str(&mut key, account)?;
     Ok(key)
 }
 
-/// `outbox`: (account, seq).
+/// `outbox` and `parked`: (account, seq).
 pub(super) fn outbox(account: &str, seq: u64) -> Result<Vec<u8>, StoreError> {
     let mut key = outbox_prefix(account)?;
     key.extend_from_slice(&seq.to_be_bytes());

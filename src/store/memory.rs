@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, Store, StoreError};
+use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -12,6 +12,7 @@ struct Inner {
     messages: BTreeMap<u64, Arc<MessageRecord>>,
     carrier_ids: HashMap<(String, String), (u64, u16)>,
     outbox: BTreeMap<(String, u64), OutboxItem>,
+    parked: BTreeMap<(String, u64), ParkedItem>,
     next_seq: HashMap<String, u64>,
     pending: BTreeSet<u64>,
     max_id: u64,
@@ -32,6 +33,14 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// Queues `item` at the end of its account's outbox.
+    fn push(&mut self, mut item: OutboxItem) {
+        let seq = self.next_seq.entry(item.account.clone()).or_insert(1);
+        item.seq = *seq;
+        *seq += 1;
+        self.outbox.insert((item.account.clone(), item.seq), item);
+    }
+
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Insert(record) => {
@@ -73,15 +82,39 @@ impl Inner {
                     }
                 }
             }
-            Op::OutboxPush(item) => {
-                let seq = self.next_seq.entry(item.account.clone()).or_insert(1);
-                let mut item = item.clone();
-                item.seq = *seq;
-                *seq += 1;
-                self.outbox.insert((item.account.clone(), item.seq), item);
-            }
+            Op::OutboxPush(item) => self.push(item.clone()),
             Op::OutboxAck { account, seq } => {
                 self.outbox.remove(&(account.clone(), *seq));
+            }
+            Op::OutboxPark {
+                account,
+                seq,
+                attempts,
+                status,
+                at,
+            } => {
+                let key = (account.clone(), *seq);
+                if let Some(mut item) = self.outbox.remove(&key) {
+                    item.attempts = *attempts;
+                    let parked = ParkedItem {
+                        item,
+                        status: *status,
+                        parked: *at,
+                    };
+                    self.parked.insert(key, parked);
+                }
+            }
+            Op::OutboxReplay { account } => {
+                let range = (account.clone(), 0)..=(account.clone(), u64::MAX);
+                let keys: Vec<_> = self.parked.range(range).map(|(k, _)| k.clone()).collect();
+                for key in keys {
+                    if let Some(parked) = self.parked.remove(&key) {
+                        self.push(OutboxItem {
+                            attempts: 0,
+                            ..parked.item
+                        });
+                    }
+                }
             }
         }
     }
@@ -159,6 +192,35 @@ impl Store for MemoryStore {
             .range((account.to_owned(), 0)..=(account.to_owned(), u64::MAX))
             .take(limit)
             .map(|(_, item)| item.clone())
+            .collect())
+    }
+
+    fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        Ok(inner
+            .outbox
+            .range((account.to_owned(), first)..=(account.to_owned(), u64::MAX))
+            .take(limit)
+            .map(|(_, item)| item.clone())
+            .collect())
+    }
+
+    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .parked
+            .iter()
+            .filter(|((name, _), _)| account.is_none_or(|a| a == name))
+            .take(limit)
+            .map(|(_, parked)| parked.clone())
             .collect())
     }
 

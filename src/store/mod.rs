@@ -130,6 +130,18 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+/// An outbox item its account refused too often, kept in the account's dead-letter area
+/// (`smppgate receipts parked` lists them, `smppgate receipts replay` queues them again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedItem {
+    /// The item as it was queued, with the attempts it got.
+    pub item: OutboxItem,
+    /// The last command_status the account answered.
+    pub status: u32,
+    /// When it was parked.
+    pub parked: Millis,
+}
+
 /// One write; a commit applies a batch of them atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -177,6 +189,27 @@ pub enum Op {
         account: String,
         /// Its seq.
         seq: u64,
+    },
+    /// Move an item from the account's outbox to its dead-letter area (see [`ParkedItem`]).
+    /// An item no longer in the outbox (acknowledged meanwhile) is left alone; the item
+    /// must have been committed by an earlier batch.
+    OutboxPark {
+        /// Account.
+        account: String,
+        /// Its seq.
+        seq: u64,
+        /// Attempts it got.
+        attempts: u32,
+        /// The last command_status the account answered.
+        status: u32,
+        /// When.
+        at: Millis,
+    },
+    /// Move every parked item of the account back to the end of its outbox, oldest first,
+    /// with fresh seqs and no attempts.
+    OutboxReplay {
+        /// Account.
+        account: String,
     },
 }
 
@@ -255,6 +288,25 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Up to `limit` outbox items of `account` with a seq above `after`, oldest first (the
+    /// outbox reads on from the last seq it has seen).
+    ///
+    /// # Errors
+    /// Read failure.
+    fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Up to `limit` parked items of `account` (all accounts: `None`), by account, then
+    /// oldest first.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError>;
 
     /// Removes final messages (and their index entries) accepted before `before`;
     /// returns how many.

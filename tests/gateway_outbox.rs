@@ -1,0 +1,226 @@
+//! The outbox stage end to end, in-process: a gateway on a fjall store, a simulated
+//! carrier, and an upstream client that refuses some receipts. Refused receipts are
+//! retried, then parked, without holding up the receipts behind them; `receipts replay`
+//! puts them back and a restarted gateway delivers them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use smppgate::config::Config;
+use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
+use smppgate::gateway::Gateway;
+use smppgate::sim::{Sim, SimConfig};
+use smppgate::store::{FjallStore, Store};
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Body, SubmitSm};
+use smppgate_protocol::receipt::DeliveryReceipt;
+use smppgate_protocol::session::BindKind;
+use smppgate_protocol::types::{Address, RegisteredDelivery};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// Receipts the client refuses (all of them, every time).
+const REFUSED: usize = 2_000;
+/// Receipts it accepts, sent after the refused ones.
+const ACCEPTED: usize = 200;
+const MAX_ATTEMPTS: u32 = 2;
+
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+fn config(carrier: std::net::SocketAddr) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.carriers[0].address = carrier.to_string();
+    config.carriers[0].window = 256;
+    config.receipts.outbox_max_attempts = MAX_ATTEMPTS;
+    config.receipts.outbox_retry_initial = Duration::from_millis(200);
+    config.receipts.outbox_retry_max = Duration::from_millis(400);
+    config
+}
+
+/// A message whose receipt's `text:` (its first 20 characters) says what the client does.
+fn message(text: String) -> SubmitSm {
+    SubmitSm {
+        source_addr: Address::international("10690000"),
+        destination_addr: Address::international("8613800138000"),
+        registered_delivery: RegisteredDelivery(1),
+        short_message: Bytes::from(text),
+        ..SubmitSm::default()
+    }
+}
+
+async fn bind(gateway: &Gateway, kind: BindKind, auto_respond: bool) -> (EsmeClient, Inbound) {
+    let mut config = EsmeConfig::new("demo", "demo");
+    config.bind = kind;
+    config.auto_respond = auto_respond;
+    within(
+        "bind upstream",
+        EsmeClient::connect(&gateway.local_addr().to_string(), config),
+    )
+    .await
+    .expect("bind")
+}
+
+fn receipt_id(pdu: &smppgate_protocol::pdu::Pdu) -> String {
+    DeliveryReceipt::from_body(&pdu.body)
+        .expect("a receipt")
+        .id()
+        .expect("an id")
+        .to_owned()
+}
+
+/// Answers `text:refuse…` receipts ESME_RX_T_APPN (counted on `refusals`) and the others
+/// ESME_ROK (their ids and arrival on `accepted`).
+async fn respond(
+    mut inbound: Inbound,
+    refusals: watch::Sender<usize>,
+    accepted: mpsc::Sender<(String, Instant)>,
+) {
+    while let Some(request) = inbound.recv().await {
+        let refuse = match &request.pdu.body {
+            Body::DeliverSm(deliver_sm) => deliver_sm
+                .short_message
+                .windows(11)
+                .any(|w| w == b"text:refuse"),
+            _ => false,
+        };
+        if refuse {
+            request.respond(CommandStatus::ESME_RX_T_APPN, None).await;
+            refusals.send_modify(|n| *n += 1);
+        } else {
+            let id = receipt_id(&request.pdu);
+            request.respond(CommandStatus::ESME_ROK, None).await;
+            let _ = accepted.send((id, Instant::now())).await;
+        }
+    }
+}
+
+async fn submit_id(client: &EsmeClient, text: String) -> String {
+    let response = within("submit", client.submit(message(text)))
+        .await
+        .expect("submit");
+    assert!(response.is_ok(), "{}", response.status());
+    String::from_utf8(response.message_id().expect("id").to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_receipts_are_parked_without_holding_up_the_rest_and_replay_delivers_them() {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(1),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
+    let config = config(sim.local_addr());
+    let gateway = Gateway::start_with_store(config.clone(), Arc::clone(&store))
+        .await
+        .expect("gateway");
+
+    let (client, inbound) = bind(&gateway, BindKind::Transceiver, false).await;
+    let (refusals_tx, mut refusals) = watch::channel(0);
+    let (accepted_tx, mut accepted) = mpsc::channel(ACCEPTED);
+    let responder = tokio::spawn(respond(inbound, refusals_tx, accepted_tx));
+
+    // The receipts of these are refused every time.
+    let mut refused_ids = HashSet::new();
+    let mut sends = FuturesUnordered::new();
+    for n in 0..REFUSED {
+        sends.push(submit_id(&client, format!("refuse {n}")));
+        if sends.len() >= 64 {
+            refused_ids.insert(sends.next().await.unwrap());
+        }
+    }
+    while let Some(id) = sends.next().await {
+        refused_ids.insert(id);
+    }
+    drop(sends);
+    // These come after: each receipt reaches the client within seconds of its submit,
+    // while the refused ones are tried again and parked.
+    let mut submitted = HashMap::new();
+    for n in 0..ACCEPTED {
+        let id = submit_id(&client, format!("accept {n}")).await;
+        submitted.insert(id, Instant::now());
+    }
+    let mut slowest = Duration::ZERO;
+    for _ in 0..ACCEPTED {
+        let (id, at) = within("an accepted receipt", accepted.recv())
+            .await
+            .expect("responder running");
+        let sent = submitted
+            .remove(&id)
+            .unwrap_or_else(|| panic!("unknown or repeated receipt {id}"));
+        slowest = slowest.max(at.saturating_duration_since(sent));
+    }
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a receipt took {slowest:?} after its submit"
+    );
+    // Each refused receipt is refused MAX_ATTEMPTS times, then parked.
+    within(
+        "every refused receipt tried MAX_ATTEMPTS times",
+        refusals.wait_for(|n| *n >= REFUSED * MAX_ATTEMPTS as usize),
+    )
+    .await
+    .unwrap();
+    gateway.stop(Duration::from_secs(4)).await;
+    drop(client);
+    let _ = within("responder ends", responder).await;
+    assert_eq!(*refusals.borrow(), REFUSED * MAX_ATTEMPTS as usize);
+
+    let parked = store.parked(Some("demo"), usize::MAX).unwrap();
+    assert_eq!(parked.len(), REFUSED);
+    let mut parked_ids = HashSet::new();
+    for item in &parked {
+        assert_eq!(item.item.attempts, MAX_ATTEMPTS);
+        assert_eq!(item.status, CommandStatus::ESME_RX_T_APPN.0);
+        let line = smppgate::cli::receipt::parked_json(item);
+        assert_eq!(line["last_status"], "ESME_RX_T_APPN", "{line}");
+        assert_eq!(line["receipt"]["stat"], "DELIVRD", "{line}");
+        parked_ids.insert(
+            line["receipt"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert_eq!(parked_ids, refused_ids);
+    assert!(store.parked(Some("other"), 10).unwrap().is_empty());
+    assert!(
+        store.outbox_after("demo", 0, 10).unwrap().is_empty(),
+        "every accepted receipt acknowledged"
+    );
+
+    // Replay on the stopped gateway's store, restart on it: the parked receipts arrive.
+    let replayed = smppgate::cli::receipt::replay_parked(&*store, "demo").unwrap();
+    assert_eq!(replayed, REFUSED);
+    assert!(store.parked(None, 10).unwrap().is_empty());
+    let gateway = Gateway::start_with_store(config, Arc::clone(&store))
+        .await
+        .expect("gateway after replay");
+    let (_receiver, mut inbound) = bind(&gateway, BindKind::Receiver, true).await;
+    let mut delivered = HashSet::new();
+    while delivered.len() < REFUSED {
+        let request = within("a replayed receipt", inbound.recv())
+            .await
+            .expect("open");
+        let id = receipt_id(&request.pdu);
+        assert!(refused_ids.contains(&id), "unexpected receipt {id}");
+        delivered.insert(id);
+    }
+    gateway.stop(Duration::from_secs(4)).await;
+    assert!(store.outbox_after("demo", 0, 10).unwrap().is_empty());
+    assert!(store.parked(None, 10).unwrap().is_empty());
+    let _ = sim.shutdown(Duration::from_secs(1)).await;
+}
