@@ -1,4 +1,5 @@
-//! Per-account gauges, once a second: binds open and TPS in use (submits that passed the
+//! Once a second: the gateway's counters to `/metrics` (the same values the exit JSON
+//! reads), and per-account gauges: binds open and TPS in use (submits that passed the
 //! account's rate check in the last second), beside the counters the hot path records.
 
 use std::collections::HashMap;
@@ -11,7 +12,12 @@ use tokio_util::sync::CancellationToken;
 use super::accounts::Accounts;
 use super::backlog::Backlog;
 
-pub(crate) async fn run(accounts: Arc<Accounts>, backlog: Arc<Backlog>, cancel: CancellationToken) {
+pub(crate) async fn run(
+    accounts: Arc<Accounts>,
+    backlog: Arc<Backlog>,
+    stats: Arc<super::stats::Stats>,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last: HashMap<Arc<str>, u64> = HashMap::new();
     loop {
@@ -19,6 +25,7 @@ pub(crate) async fn run(accounts: Arc<Accounts>, backlog: Arc<Backlog>, cancel: 
             () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
+        stats.publish();
         #[allow(clippy::cast_precision_loss)] // counts far below 2^52
         metrics::gauge!("smppgate_backlog_messages").set(backlog.total() as f64);
         for account in accounts.iter() {

@@ -314,7 +314,12 @@ impl Gateway {
             clock,
             cancel: housekeeping_stop.clone(),
         }));
-        tracker.spawn(gauges::run(accounts, backlog, cancel.child_token()));
+        tracker.spawn(gauges::run(
+            accounts,
+            backlog,
+            Arc::clone(&stats),
+            cancel.child_token(),
+        ));
         Ok(Self {
             server,
             carriers,
@@ -399,6 +404,7 @@ impl Gateway {
         }
         // After the pools drained: their last answers and unbinds came from these.
         self.sims.shutdown(Duration::from_secs(1)).await;
+        self.stats.publish();
         self.cancel.cancel();
         self.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(1), self.tracker.wait()).await;

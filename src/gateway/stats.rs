@@ -42,27 +42,49 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Every counter with its name: the exit JSON and `/metrics`
+    /// (`smppgate_gateway_<name>_total`, published once a second) read these same values.
+    #[must_use]
+    pub fn counters(&self) -> [(&'static str, u64); 15] {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        [
+            ("accepted", get(&self.accepted)),
+            ("rejected", get(&self.rejected)),
+            ("parts_sent", get(&self.parts_sent)),
+            ("parts_failed", get(&self.parts_failed)),
+            ("resent_after_restart", get(&self.resent_after_restart)),
+            ("dispatched_from_store", get(&self.dispatched_from_store)),
+            ("receipts_matched", get(&self.receipts_matched)),
+            (
+                "receipts_matched_alternate",
+                get(&self.receipts_matched_alternate),
+            ),
+            ("receipts_early", get(&self.receipts_early)),
+            ("receipts_unmatched", get(&self.receipts_unmatched)),
+            ("forwarded", get(&self.forwarded)),
+            ("mo_received", get(&self.mo_received)),
+            ("mo_opt_out", get(&self.mo_opt_out)),
+            ("mo_unrouted", get(&self.mo_unrouted)),
+            ("store_errors", get(&self.store_errors)),
+        ]
+    }
+
     /// As JSON.
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        serde_json::json!({
-            "accepted": get(&self.accepted),
-            "rejected": get(&self.rejected),
-            "parts_sent": get(&self.parts_sent),
-            "parts_failed": get(&self.parts_failed),
-            "resent_after_restart": get(&self.resent_after_restart),
-            "dispatched_from_store": get(&self.dispatched_from_store),
-            "receipts_matched": get(&self.receipts_matched),
-            "receipts_matched_alternate": get(&self.receipts_matched_alternate),
-            "receipts_early": get(&self.receipts_early),
-            "receipts_unmatched": get(&self.receipts_unmatched),
-            "forwarded": get(&self.forwarded),
-            "mo_received": get(&self.mo_received),
-            "mo_opt_out": get(&self.mo_opt_out),
-            "mo_unrouted": get(&self.mo_unrouted),
-            "store_errors": get(&self.store_errors),
-        })
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .counters()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), serde_json::json!(value)))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// Publishes every counter to the metrics recorder (`/metrics`).
+    pub(crate) fn publish(&self) {
+        for (name, value) in self.counters() {
+            metrics::counter!(format!("smppgate_gateway_{name}_total")).absolute(value);
+        }
     }
 }
 

@@ -1322,4 +1322,98 @@ mod tests {
             .expect("the writer ends when its senders are gone")
             .unwrap();
     }
+
+    fn test_parts(clock: Clock) -> (WriterParts, mpsc::Sender<Outcome>, mpsc::Sender<Event>) {
+        let config = Arc::new(Config::demo());
+        let store: Arc<dyn Store> = Arc::new(crate::store::memory::MemoryStore::new());
+        let (outcomes_tx, outcomes) = mpsc::channel(8);
+        let (events_tx, events) = mpsc::channel(8);
+        let parts = WriterParts {
+            outcomes,
+            events,
+            accounts: Arc::new(Accounts::new(&config.accounts)),
+            config,
+            group: Arc::new(GroupCommit::start(Arc::clone(&store), 64)),
+            store,
+            in_pool: Arc::new(InPool::new(16)),
+            backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
+            outbox_wake: Arc::new(Notify::new()),
+            stats: Arc::new(Stats::default()),
+            clock,
+            finish: CancellationToken::new(),
+        };
+        (parts, outcomes_tx, events_tx)
+    }
+
+    fn deliver(deliver_sm: DeliverSm) -> Box<InboundRequest> {
+        Box::new(InboundRequest {
+            pdu: smppgate_protocol::pdu::Pdu::new(1, Body::DeliverSm(deliver_sm)),
+            responder: None,
+        })
+    }
+
+    fn pushed_to(ops: &[Op], account: &str) -> usize {
+        ops.iter()
+            .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == account))
+            .count()
+    }
+
+    /// An early receipt waits `[receipts] early_ttl` for its submit_sm_resp (time from
+    /// the injected clock, advanced by hand), then is kept as unmatched.
+    #[tokio::test(start_paused = true)]
+    async fn an_early_receipt_waits_its_ttl_then_is_kept_as_unmatched() {
+        let (parts, _o, _e) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let ttl = parts.config.receipts.early_ttl;
+        let mut writer = Writer::new(&parts);
+        let receipt = DeliverSm {
+            esm_class: EsmClass(0x04),
+            short_message: Bytes::from_static(
+                b"id:5f3a sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:DELIVRD err:000 text:",
+            ),
+            ..DeliverSm::default()
+        };
+        writer.apply(Event::Inbound(Arc::from("sim"), deliver(receipt)));
+        assert_eq!(writer.early.held.len(), 1, "held, waiting for its response");
+        assert_eq!(pushed_to(&writer.ops, EARLY), 1, "kept in the store too");
+        writer.ops.clear();
+        tokio::time::advance(ttl - Duration::from_secs(1)).await;
+        writer.tick();
+        assert_eq!(writer.early.held.len(), 1, "still inside its TTL");
+        assert!(writer.ops.is_empty());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        writer.tick();
+        assert!(writer.early.held.is_empty());
+        assert_eq!(pushed_to(&writer.ops, UNMATCHED), 1);
+        assert_eq!(writer.stats.receipts_unmatched.load(Ordering::Relaxed), 1);
+    }
+
+    /// A two-part MO whose second part never comes goes out incomplete once
+    /// `[receipts] mo_reassembly_ttl` has passed on the injected clock, not before.
+    #[tokio::test(start_paused = true)]
+    async fn a_multipart_mo_goes_out_incomplete_after_its_ttl_and_not_before() {
+        let (parts, _o, _e) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let ttl = parts.config.receipts.mo_reassembly_ttl;
+        let mut writer = Writer::new(&parts);
+        let mut payload = vec![0x05, 0x00, 0x03, 0x2a, 0x02, 0x01];
+        payload.extend_from_slice(b"first half ");
+        let part = DeliverSm {
+            source_addr: smppgate_protocol::types::Address::international("8613800138000"),
+            destination_addr: smppgate_protocol::types::Address::international("99999"),
+            esm_class: EsmClass(0x40),
+            short_message: Bytes::from(payload),
+            ..DeliverSm::default()
+        };
+        writer.apply(Event::Inbound(Arc::from("sim"), deliver(part)));
+        assert!(writer.ops.is_empty(), "waits for its other part");
+        tokio::time::advance(ttl - Duration::from_secs(1)).await;
+        writer.tick();
+        assert!(writer.ops.is_empty(), "still inside the TTL");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        writer.tick();
+        assert_eq!(
+            pushed_to(&writer.ops, UNROUTED_MO),
+            1,
+            "delivered incomplete"
+        );
+    }
 }
