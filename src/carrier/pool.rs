@@ -323,11 +323,17 @@ impl Carrier {
     fn stats(&self) -> Value {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let c = &self.counters;
+        // Refusing for at least one class (the one with the shortest failover_after).
+        let shortest = Class::ALL
+            .iter()
+            .map(|class| nanos(self.config.failover_after(*class)))
+            .min()
+            .unwrap_or(u64::MAX);
         let refusing = self
             .refusal
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .is_passed_over();
+            .is_refusing(self.now_ns(), shortest);
         let (rate, paused, throttle_events) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();

@@ -79,11 +79,6 @@ impl Refusal {
         }
         Some(now.saturating_sub(self.throttling_since.unwrap_or(now)))
     }
-
-    /// Whether messages are going past it now (for the stats).
-    pub(crate) fn is_passed_over(&self) -> bool {
-        self.passed_over
-    }
 }
 
 #[cfg(test)]
@@ -112,16 +107,17 @@ mod tests {
         assert!(refusal.is_refusing(3_000 * MS, 2_000 * MS));
         assert_eq!(refusal.passed_over(3_000 * MS), Some(3_000 * MS), "entered");
         assert_eq!(refusal.passed_over(3_001 * MS), None, "logged once");
-        assert!(refusal.is_passed_over());
         assert_eq!(refusal.accepted(3_500 * MS), Some(3_500 * MS), "left");
         assert!(!refusal.is_refusing(3_500 * MS, 0));
-        assert!(!refusal.is_passed_over());
         // The next throttle starts a new run.
         refusal.throttled(4_000 * MS);
         assert!(!refusal.is_refusing(5_999 * MS, 2_000 * MS));
         assert!(refusal.is_refusing(6_000 * MS, 2_000 * MS));
-        // An acceptance that ends no state is not logged.
+        // An acceptance that ends no state (nothing went past it) is not logged.
         assert_eq!(refusal.accepted(6_100 * MS), None);
+        // A new state is logged again.
+        refusal.throttled(7_000 * MS);
+        assert_eq!(refusal.passed_over(9_500 * MS), Some(2_500 * MS));
     }
 
     #[test]
