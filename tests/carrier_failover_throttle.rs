@@ -1,6 +1,7 @@
 //! `failover_after`: a carrier that throttles everything keeps each message for its
 //! class's `failover_after` (from the message's first attempt there), then the message
-//! goes to the route's next carrier; one that throttles a share at random keeps them.
+//! goes to the route's next carrier; one that throttles a share at random keeps them (and
+//! is never "refusing by throttle": tests/carrier_throttle_refusal.rs).
 
 mod carrier_support;
 
@@ -85,7 +86,8 @@ async fn a_primary_throttling_everything_hands_each_message_on_after_failover_af
         assert_eq!(&*outcome.carrier, "backup", "{outcome:?}");
         assert_eq!(outcome.failovers, 1, "{outcome:?}");
         // It stayed on the primary for its failover_after (throttles are a slow-down),
-        // then went on promptly.
+        // then went on promptly: by its own deadline, or earlier when the primary had
+        // refused for failover_after as a whole (tests/carrier_throttle_refusal.rs).
         assert!(took >= after, "{} after {took:?}", outcome.id);
         assert!(took <= after + MARGIN, "{} after {took:?}", outcome.id);
     }
@@ -196,5 +198,9 @@ async fn a_primary_throttling_a_fifth_at_random_keeps_its_messages() {
             + backup.counters().submits.load(Ordering::Relaxed),
         n
     );
+    // It accepted four in five: never "refusing by throttle", nothing went past it.
+    let stats = carriers.stats();
+    assert_eq!(stats["carriers"][0]["throttle_bypasses"], 0);
+    assert_eq!(stats["carriers"][0]["refusing_by_throttle"], false);
     carriers.drain(Duration::from_secs(5)).await;
 }

@@ -52,7 +52,7 @@ impl<T> Lanes<T> {
     }
 
     /// The class the next [`Lanes::pop`] takes from, if any.
-    fn next_class(&self) -> Option<Class> {
+    pub(crate) fn next_class(&self) -> Option<Class> {
         let waiting = |class: &Class| !self.queues[class.index()].is_empty();
         let first = Class::ALL.into_iter().find(waiting)?;
         let starved = [Class::Marketing, Class::Notification]

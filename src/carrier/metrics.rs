@@ -15,6 +15,7 @@
 //! | `smppgate_carrier_binds_up` | carrier | gauge |
 //! | `smppgate_carrier_retries_total` | carrier | counter |
 //! | `smppgate_carrier_failovers_total` | carrier | counter |
+//! | `smppgate_carrier_throttle_bypass_total` | carrier | counter (messages sent past it while it refused by throttle; also counted as failovers) |
 //! | `smppgate_carrier_resubmitted_after_loss_total` | carrier | counter |
 //! | `smppgate_carrier_rate` | carrier | gauge (current rate limit, per second) |
 //! | `smppgate_carrier_response_seconds` | carrier | histogram (submit → response) |
@@ -36,6 +37,7 @@ pub(crate) struct CarrierMetrics {
     pub(crate) binds_up: Gauge,
     pub(crate) retries: Counter,
     pub(crate) failovers: Counter,
+    pub(crate) throttle_bypasses: Counter,
     pub(crate) resubmitted_after_loss: Counter,
     pub(crate) rate: Gauge,
     pub(crate) latency: Histogram,
@@ -52,6 +54,7 @@ impl CarrierMetrics {
             binds_up: gauge!("smppgate_carrier_binds_up", "carrier" => carrier.clone()),
             retries: counter!("smppgate_carrier_retries_total", "carrier" => carrier.clone()),
             failovers: counter!("smppgate_carrier_failovers_total", "carrier" => carrier.clone()),
+            throttle_bypasses: counter!("smppgate_carrier_throttle_bypass_total", "carrier" => carrier.clone()),
             resubmitted_after_loss: counter!("smppgate_carrier_resubmitted_after_loss_total", "carrier" => carrier.clone()),
             rate: gauge!("smppgate_carrier_rate", "carrier" => carrier.clone()),
             latency: histogram!("smppgate_carrier_response_seconds", "carrier" => carrier),

@@ -21,6 +21,7 @@ mod lanes;
 mod limiter;
 mod metrics;
 mod pool;
+mod refusal;
 mod retry;
 mod route;
 

@@ -17,6 +17,17 @@
 //! But a carrier that throttles everything would hold its messages for ever, so one that
 //! has been on a carrier for longer than its class's `failover_after` (counted from its
 //! first attempt there) goes to the route's next carrier instead, when there is one.
+//!
+//! That alone moves only what the route holds, a few windows per `failover_after`, so
+//! a carrier that throttles everything is also *refusing by throttle* as a whole
+//! (`refusal.rs`): once it has answered only throttles, no ESME_ROK, for a class's
+//! `failover_after`, every message of that class that would go to it next (a new
+//! message's first attempt, a retry, a throttled re-send) goes to the route's next
+//! carrier that is not refusing, counted as a failover and in
+//! `smppgate_carrier_throttle_bypass_total`. A probe, a real message, still goes to it
+//! once a second when its (lowered) rate allows; its first ESME_ROK ends the state. When
+//! every carrier left refuses, messages stay on the first as before: throttling slows a
+//! message down, it never fails it. The rate reaction is untouched.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -40,6 +51,7 @@ use super::bind::{self, BindSlot};
 use super::lanes::Lanes;
 use super::limiter::{Flow, ThrottlePolicy};
 use super::metrics::{CarrierMetrics, RouteMetrics};
+use super::refusal::Refusal;
 use super::retry::{StatusTable, Verdict, backoff};
 use super::route::RouteTable;
 use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
@@ -85,6 +97,7 @@ pub(crate) struct CarrierCounters {
     pub(crate) throttled: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) failovers: AtomicU64,
+    pub(crate) throttle_bypasses: AtomicU64,
     pub(crate) resubmitted_after_loss: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) bind_attempts: AtomicU64,
@@ -101,6 +114,8 @@ pub(crate) struct Carrier {
     pub(crate) address: String,
     statuses: StatusTable,
     flow: Mutex<Flow>,
+    /// Whether it is refusing by throttle (only throttles for a `failover_after`).
+    refusal: Mutex<Refusal>,
     origin: Instant,
     pub(crate) binds: Vec<BindSlot>,
     /// Where the search for the least loaded bind starts (round robin on ties).
@@ -214,12 +229,79 @@ impl Carrier {
     }
 
     fn throttled(&self, sent_at: Instant, now: Instant) {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .throttled(self.ns_at(now));
         let sent_ns = self.ns_at(sent_at);
         let mut flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
         if flow.on_throttle(self.ns_at(now), sent_ns) {
             self.metrics.throttle_events.increment(1);
             self.metrics.rate.set(flow.rate());
             tracing::info!(carrier = %self.name, rate = flow.rate(), "throttled: pausing, rate lowered");
+        }
+    }
+
+    /// It accepted a message: it is not refusing by throttle (any more).
+    fn accepted(&self, now: Instant) {
+        let ended = self
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .accepted(self.ns_at(now));
+        if let Some(throttling) = ended {
+            tracing::info!(
+                carrier = %self.name,
+                throttled_for = ?Duration::from_nanos(throttling),
+                "accepting again after refusing by throttle: the routes send to it again"
+            );
+        }
+    }
+
+    /// Whether a message of `class` goes past this carrier at `now` because it has
+    /// answered only throttles for that class's `failover_after`.
+    fn is_refusing(&self, class: Class, now: Instant) -> bool {
+        let after = nanos(self.config.failover_after(class));
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_refusing(self.ns_at(now), after)
+    }
+
+    /// Whether a probe (a real message sent to it while it refuses) may go now.
+    fn probe_due(&self, now: Instant) -> bool {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .probe_due(self.ns_at(now))
+    }
+
+    fn probe_sent(&self, now: Instant) {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .probe_sent(self.ns_at(now));
+    }
+
+    /// A message went past it while it refuses by throttle (a failover).
+    fn passed_over(&self, now: Instant) {
+        self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+        self.metrics.failovers.increment(1);
+        self.counters
+            .throttle_bypasses
+            .fetch_add(1, Ordering::Relaxed);
+        self.metrics.throttle_bypasses.increment(1);
+        let began = self
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .passed_over(self.ns_at(now));
+        if let Some(throttling) = began {
+            tracing::info!(
+                carrier = %self.name,
+                throttled_for = ?Duration::from_nanos(throttling),
+                "refusing by throttle (no message accepted): the routes send past it, probing it once a second"
+            );
         }
     }
 
@@ -241,6 +323,17 @@ impl Carrier {
     fn stats(&self) -> Value {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let c = &self.counters;
+        // Refusing for at least one class (the one with the shortest failover_after).
+        let shortest = Class::ALL
+            .iter()
+            .map(|class| nanos(self.config.failover_after(*class)))
+            .min()
+            .unwrap_or(u64::MAX);
+        let refusing = self
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_refusing(self.now_ns(), shortest);
         let (rate, paused, throttle_events) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();
@@ -289,6 +382,8 @@ impl Carrier {
             "throttled": get(&c.throttled),
             "retries": get(&c.retries),
             "failovers": get(&c.failovers),
+            "throttle_bypasses": get(&c.throttle_bypasses),
+            "refusing_by_throttle": refusing,
             "resubmitted_after_loss": get(&c.resubmitted_after_loss),
             "timeouts": get(&c.timeouts),
             "bind_attempts": get(&c.bind_attempts),
@@ -299,6 +394,11 @@ impl Carrier {
             "binds": binds,
         })
     }
+}
+
+/// A duration in nanoseconds (the limiter's and the refusal's unit), saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Spec name of a status, or its hex value.
@@ -446,12 +546,14 @@ struct Route {
     shared: Arc<Shared>,
 }
 
-/// Where a job may go now.
-enum Choice {
-    /// To the carrier at this position of the route.
-    Carrier(usize),
-    /// Nowhere yet (a preferred carrier is still binding, or none is up).
-    Wait,
+/// Where a job goes now: a window slot and a rate token already taken.
+struct Placement {
+    /// The carrier's position in the route.
+    position: usize,
+    bind: usize,
+    /// The positions before it that the job goes past because they refuse by throttle
+    /// (empty unless one does: no allocation on the common path).
+    past: Vec<usize>,
 }
 
 /// The earliest of the times a dispatch step could go on.
@@ -477,19 +579,90 @@ impl Route {
         &self.shared.carriers[self.carriers[position]]
     }
 
-    /// The first carrier from `min` on that is up, waiting for one still making its
-    /// first bind (so a slow primary does not send the first messages to the backup).
-    fn choose(&self, min: usize) -> Choice {
+    /// A carrier for a job of `class` that may use the positions from `min` on, with a
+    /// window slot and a token taken: the first one that is up and not refusing by
+    /// throttle, waiting for one still making its first bind (so a slow primary does not
+    /// send the first messages to the backup). A refusing carrier still takes a probe
+    /// once per [`super::refusal::PROBE_INTERVAL`] when it has a slot and a token; when
+    /// every carrier up from `min` on refuses, the first of them takes the job, as
+    /// throttling never fails a message. `None`: wait (until `wait`, or a wake-up).
+    fn place(
+        &self,
+        min: usize,
+        class: Class,
+        now: Instant,
+        wait: &mut Earliest,
+    ) -> Option<Placement> {
+        let mut past = Vec::new();
         for position in min..self.carriers.len() {
             let carrier = self.carrier(position);
-            if carrier.is_up() {
-                return Choice::Carrier(position);
+            if !carrier.is_up() {
+                if carrier.is_starting() {
+                    break;
+                }
+                continue;
             }
-            if carrier.is_starting() {
-                return Choice::Wait;
+            if !carrier.is_refusing(class, now) {
+                return match carrier.reserve(now) {
+                    Ok(bind) => Some(Placement {
+                        position,
+                        bind,
+                        past,
+                    }),
+                    Err(t) => {
+                        wait.at(t);
+                        None
+                    }
+                };
+            }
+            if carrier.probe_due(now) {
+                match carrier.reserve(now) {
+                    Ok(bind) => {
+                        carrier.probe_sent(now);
+                        return Some(Placement {
+                            position,
+                            bind,
+                            past,
+                        });
+                    }
+                    Err(t) => wait.at(t),
+                }
+            }
+            past.push(position);
+        }
+        let position = *past.first()?;
+        match self.carrier(position).reserve(now) {
+            Ok(bind) => Some(Placement {
+                position,
+                bind,
+                past: Vec::new(),
+            }),
+            Err(t) => {
+                wait.at(t);
+                None
             }
         }
-        Choice::Wait
+    }
+
+    /// Sends `job` where [`Route::place`] put it, counting a failover on each carrier it
+    /// went past.
+    fn send_placed(&self, mut job: Job, placed: Placement, now: Instant, in_flight: &mut InFlight) {
+        if !placed.past.is_empty() {
+            for position in &placed.past {
+                let carrier = self.carrier(*position);
+                carrier.passed_over(now);
+                tracing::debug!(
+                    id = job.submission.id,
+                    part = job.submission.part,
+                    carrier = %carrier.name,
+                    class = job.submission.class.as_str(),
+                    "carrier refusing by throttle: going past it"
+                );
+            }
+            job.min_carrier = placed.position;
+            job.carrier_attempts = 0;
+        }
+        self.send(job, placed.position, placed.bind, now, in_flight);
     }
 
     fn set_depth(&self, lanes: &Lanes<Job>, class: Class) {
@@ -533,21 +706,14 @@ impl Route {
             wait.at(Some(due));
             return false;
         }
-        let Choice::Carrier(position) = self.choose(entry.get().min_carrier) else {
+        let job = entry.get();
+        let Some(placed) = self.place(job.min_carrier, job.submission.class, now, wait) else {
             return false;
         };
-        match self.carrier(position).reserve(now) {
-            Ok(bind) => {
-                let job = entry.remove();
-                drop(retries);
-                self.send(job, position, bind, now, in_flight);
-                true
-            }
-            Err(t) => {
-                wait.at(t);
-                false
-            }
-        }
+        let job = entry.remove();
+        drop(retries);
+        self.send_placed(job, placed, now, in_flight);
+        true
     }
 
     /// Sends the throttled job nearest its failover deadline again: to the same carrier
@@ -572,21 +738,13 @@ impl Route {
                 }
             }
         }
-        let Choice::Carrier(position) = self.choose(job.min_carrier) else {
+        let Some(placed) = self.place(job.min_carrier, job.submission.class, now, wait) else {
             return false;
         };
-        match self.carrier(position).reserve(now) {
-            Ok(bind) => {
-                let job = entry.remove();
-                drop(throttled);
-                self.send(job, position, bind, now, in_flight);
-                true
-            }
-            Err(t) => {
-                wait.at(t);
-                false
-            }
-        }
+        let job = entry.remove();
+        drop(throttled);
+        self.send_placed(job, placed, now, in_flight);
+        true
     }
 
     /// Moves a job throttled for too long on the carrier at `on` to the next one.
@@ -613,29 +771,21 @@ impl Route {
             return false;
         }
         let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
-        if lanes.is_empty() {
-            return false;
-        }
-        let Choice::Carrier(position) = self.choose(0) else {
+        let Some(class) = lanes.next_class() else {
             return false;
         };
-        match self.carrier(position).reserve(now) {
-            Ok(bind) => {
-                let Some((class, job)) = lanes.pop() else {
-                    self.carrier(position).binds[bind].release();
-                    return false;
-                };
-                self.set_depth(&lanes, class);
-                drop(lanes);
-                self.held.fetch_add(1, Ordering::AcqRel);
-                self.send(job, position, bind, now, in_flight);
-                true
-            }
-            Err(t) => {
-                wait.at(t);
-                false
-            }
-        }
+        let Some(placed) = self.place(0, class, now, wait) else {
+            return false;
+        };
+        let Some((class, job)) = lanes.pop() else {
+            self.carrier(placed.position).binds[placed.bind].release();
+            return false;
+        };
+        self.set_depth(&lanes, class);
+        drop(lanes);
+        self.held.fetch_add(1, Ordering::AcqRel);
+        self.send_placed(job, placed, now, in_flight);
+        true
     }
 
     /// Sends `job` through `bind` of the carrier at `position` (window slot and token
@@ -712,6 +862,7 @@ impl Route {
                 match carrier.statuses.verdict(status) {
                     Verdict::Done => {
                         carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                        carrier.accepted(now);
                         self.finish(job, position, OutcomeResult::Accepted { message_id });
                     }
                     Verdict::Throttled => {
@@ -1085,7 +1236,6 @@ impl Carriers {
                     })?;
             let name: Arc<str> = Arc::from(carrier.name.as_str());
             let origin = Instant::now();
-            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
             let policy = ThrottlePolicy {
                 initial: nanos(carrier.throttle_backoff.initial),
                 max: nanos(carrier.throttle_backoff.max),
@@ -1104,6 +1254,7 @@ impl Carriers {
                 address: carrier.address.clone(),
                 statuses,
                 flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
+                refusal: Mutex::new(Refusal::default()),
                 origin,
                 next_bind: AtomicUsize::new(0),
                 live: AtomicUsize::new(0),

@@ -66,6 +66,23 @@ impl Recorder {
         }
     }
 
+    /// Waits until the outcomes so far satisfy `done` (panics after `limit`).
+    pub async fn wait_until(&self, done: impl Fn(&[(Instant, Outcome)]) -> bool, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let changed = self.changed.notified();
+            let met = || done(&self.outcomes.lock().unwrap_or_else(PoisonError::into_inner));
+            if met() {
+                return;
+            }
+            assert!(
+                tokio::time::timeout_at(deadline, changed).await.is_ok() || met(),
+                "not met after {limit:?} ({} outcomes)",
+                self.count()
+            );
+        }
+    }
+
     pub fn all(&self) -> Vec<(Instant, Outcome)> {
         self.outcomes
             .lock()
