@@ -59,7 +59,8 @@ use crate::config::{CarrierConfig, Config};
 use crate::conn::{PendingResponse, RequestError};
 use crate::shutdown::{Shutdown, ShutdownSignal};
 
-/// Messages per class and route waiting to be sent, at most.
+/// Messages per class and route waiting to be sent, at most, by default (`[[route]]
+/// queue`).
 pub const LANE_CAPACITY: usize = 10_000;
 
 /// How long [`Carriers`] drains when the shutdown signal given to [`Carriers::start`]
@@ -1311,7 +1312,7 @@ impl Carriers {
                 metrics: RouteMetrics::new(&name),
                 name,
                 carriers: indices,
-                lanes: Mutex::new(Lanes::new(LANE_CAPACITY)),
+                lanes: Mutex::new(Lanes::new(route.queue.max(1))),
                 retries: Mutex::new(BTreeMap::new()),
                 throttled: Mutex::new(BTreeMap::new()),
                 retry_seq: AtomicU64::new(0),

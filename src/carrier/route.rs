@@ -98,6 +98,7 @@ mod tests {
             operators: Vec::new(),
             default,
             carriers: vec!["c".to_owned()],
+            queue: 10_000,
         }
     }
 

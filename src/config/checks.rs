@@ -378,6 +378,7 @@ fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'
 }
 
 fn route_fields(path: &str, route: &RouteConfig, config: &Config, findings: &mut Findings<'_>) {
+    at_least_one(findings, &format!("{path}.queue"), route.queue, "10000");
     if route.carriers.is_empty() {
         findings.add(
             format!("{path}.carriers"),

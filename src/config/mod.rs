@@ -525,8 +525,15 @@ pub struct RouteConfig {
     pub default: bool,
     /// Carriers, first preferred; the next ones are backups.
     pub carriers: Vec<String>,
+    /// Messages per class held in memory, ready for the carriers' windows (the rest of
+    /// the backlog waits in the store and is read back as room frees up).
+    #[serde(default = "default_route_queue")]
+    pub queue: usize,
 }
 
+const fn default_route_queue() -> usize {
+    10_000
+}
 const fn default_max_binds() -> usize {
     4
 }
@@ -606,6 +613,7 @@ impl Config {
                 operators: Vec::new(),
                 default: true,
                 carriers: vec!["sim".to_owned()],
+                queue: default_route_queue(),
             }],
             ..Self::default()
         }

@@ -338,23 +338,14 @@ impl Writer {
             match event {
                 Event::Expire(id) if !self.records.contains_key(id) => ids.push(*id),
                 Event::Inbound(carrier, request) => {
-                    if let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body) {
-                        if let Some((candidates, _)) = self.receipt_keys(carrier, &receipt) {
-                            if !candidates
-                                .iter()
-                                .any(|k| self.index.contains_key(&(Arc::clone(carrier), k.clone())))
-                            {
-                                keys.extend(
-                                    candidates.into_iter().map(|k| (Arc::clone(carrier), k)),
-                                );
-                            }
-                        }
+                    if let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body)
+                        && let Some((candidates, _)) = self.receipt_keys(carrier, &receipt)
+                    {
+                        self.wants(carrier, candidates, &mut ids, &mut keys);
                     }
                 }
-                Event::Replay { carrier, key, .. }
-                    if !self.index.contains_key(&(Arc::clone(carrier), key.clone())) =>
-                {
-                    keys.push((Arc::clone(carrier), key.clone()));
+                Event::Replay { carrier, key, .. } => {
+                    self.wants(carrier, vec![key.clone()], &mut ids, &mut keys);
                 }
                 _ => {}
             }
@@ -398,6 +389,28 @@ impl Writer {
             }
             Ok(Err(error)) => store_error(&self.stats, "writer read", &error),
             Err(_) => {}
+        }
+    }
+
+    /// What a receipt needs read: the record its carrier id names when that id is known
+    /// here (cached index) but the record is not; otherwise the id lookups themselves.
+    fn wants(
+        &self,
+        carrier: &Arc<str>,
+        candidates: Vec<String>,
+        ids: &mut Vec<u64>,
+        keys: &mut Vec<(Arc<str>, String)>,
+    ) {
+        let known = candidates
+            .iter()
+            .find_map(|k| self.index.get(&(Arc::clone(carrier), k.clone())));
+        match known {
+            Some((id, _)) => {
+                if !self.records.contains_key(id) {
+                    ids.push(*id);
+                }
+            }
+            None => keys.extend(candidates.into_iter().map(|k| (Arc::clone(carrier), k))),
         }
     }
 
@@ -589,6 +602,9 @@ impl Writer {
     fn apply_receipt(&mut self, id: u64, part: u16, receipt: PartReceipt) {
         let now = self.now();
         let Some(record) = self.record(id) else {
+            // Read before the batch unless the store failed (counted there) or the
+            // message was removed by retention.
+            tracing::warn!(id, part, "receipt for a message not in the store");
             return;
         };
         let Some(slot) = record.parts.get_mut(usize::from(part)) else {

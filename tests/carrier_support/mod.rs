@@ -139,6 +139,7 @@ pub fn config(carriers: Vec<CarrierConfig>) -> Config {
             operators: Vec::new(),
             default: true,
             carriers: names,
+            queue: 10_000,
         }],
         ..Config::default()
     }
