@@ -1,13 +1,12 @@
 //! smppgate: a carrier-grade SMPP 3.4 gateway.
 //!
 //! The protocol lives in the `smppgate-protocol` crate (sans-IO); this crate holds the tokio
-//! side: the framing codec, connection driver, server, carrier pools, store and CLI.
+//! side: the connection driver, server, carrier pools, store and CLI.
 #![forbid(unsafe_code)]
 
 pub mod carrier;
 pub mod cli;
 pub mod clock;
-pub mod codec;
 pub mod config;
 pub mod conn;
 pub mod esme;

@@ -816,8 +816,9 @@ mod process {
 
         let body = tokio::task::spawn_blocking(move || {
             let mut stream = std::net::TcpStream::connect(&metrics).unwrap();
+            // HTTP/1.1 keeps the connection open unless asked not to; the body ends at EOF.
             stream
-                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 .unwrap();
             let mut body = String::new();
             stream.read_to_string(&mut body).unwrap();

@@ -3,8 +3,14 @@
 //! The store is single-process (docs/adr/0002-storage-engine.md): while a gateway holds
 //! it, these commands stop with "the store … is in use by a running gateway (pid …)"
 //! instead of reading a store that is being written.
+//!
+//! Ids are read and printed the way the account's clients got them (its `id_style`):
+//! `show` looks up every reading of the id it is given and keeps only those that the
+//! record's account could have handed out, so the same digits never name a message of
+//! an account that writes ids in the other style.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -12,7 +18,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::config::{Config, StoreConfig};
+use crate::config::{Config, IdStyle, StoreConfig};
+use crate::gateway::ids::{format_id, readings};
 use crate::store::{FjallStore, ListFilter, MessageRecord, Millis, State, Store, now_millis};
 
 /// Arguments of `smppgate messages`.
@@ -52,7 +59,8 @@ pub struct ShowArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// The message id (decimal, or hexadecimal with `0x`).
+    /// The message id as the client received it (in its account's `id_style`; `0x…` is
+    /// always hexadecimal).
     pub id: String,
 }
 
@@ -123,12 +131,24 @@ pub fn run(args: MessagesArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The store directory and, where known, the configuration that names its accounts
+/// (no `--store` and no `--config`: the demo set-up's, as `smppgate serve` runs it).
+fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config>)> {
+    Ok(match (&args.store, &args.config) {
+        (Some(path), _) => (path.clone(), None),
+        (None, Some(config)) => {
+            let config = Config::load(config)?;
+            (config.store.path.clone(), Some(config))
+        }
+        (None, None) => (StoreConfig::default().path, Some(Config::demo())),
+    })
+}
+
 pub(crate) fn open(args: &StoreArgs) -> anyhow::Result<FjallStore> {
-    let path = match (&args.store, &args.config) {
-        (Some(path), _) => path.clone(),
-        (None, Some(config)) => Config::load(config)?.store.path,
-        (None, None) => StoreConfig::default().path,
-    };
+    open_at(&locate(args)?.0)
+}
+
+fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
     if !path.is_dir() {
         bail!(
             "no store at {} (use --store DIR or --config FILE)",
@@ -136,30 +156,127 @@ pub(crate) fn open(args: &StoreArgs) -> anyhow::Result<FjallStore> {
         );
     }
     // Reads only: no fsync.
-    Ok(FjallStore::open(&path, false)?)
+    Ok(FjallStore::open(path, false)?)
 }
 
-fn parse_id(id: &str) -> anyhow::Result<u64> {
-    let parsed = match id.strip_prefix("0x").or_else(|| id.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => id.parse(),
-    };
-    parsed.with_context(|| format!("message id {id:?}: a decimal number or 0x and hex digits"))
+/// The id style of each account the configuration names; empty without one.
+#[derive(Debug, Default)]
+struct AccountStyles(HashMap<String, IdStyle>);
+
+impl AccountStyles {
+    fn of(config: Option<&Config>) -> Self {
+        Self(
+            config
+                .map(|config| {
+                    config
+                        .accounts
+                        .iter()
+                        .map(|account| (account.system_id.clone(), account.id_style))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    /// How this account's clients got their ids: `auto` writes hex, as `format_id` does;
+    /// `None` for an account the configuration does not name.
+    fn written(&self, account: &str) -> Option<IdStyle> {
+        self.0.get(account).map(|style| match style {
+            IdStyle::Dec => IdStyle::Dec,
+            IdStyle::Hex | IdStyle::Auto => IdStyle::Hex,
+        })
+    }
+
+    /// Whether reading an id in `reading` style can name a message of `account`: only in
+    /// the style its clients got (any, when the account is not configured, e.g. with
+    /// `--store` alone; the output then says which reading found what).
+    fn counts(&self, reading: IdStyle, account: &str) -> bool {
+        self.written(account).is_none_or(|style| style == reading)
+    }
+
+    /// The id as the account's clients got it (decimal for an unknown account).
+    fn display(&self, record: &MessageRecord) -> String {
+        self.written(&record.account).map_or_else(
+            || record.id.to_string(),
+            |style| format_id(record.id, style),
+        )
+    }
+}
+
+const fn reading_name(style: IdStyle) -> &'static str {
+    match style {
+        IdStyle::Dec => "decimal",
+        IdStyle::Hex | IdStyle::Auto => "hex",
+    }
+}
+
+/// The messages `text` names: each reading looked up, kept where it counts for the
+/// record's account, a record found by two readings (`0`…`9`) kept once.
+fn resolve(
+    store: &FjallStore,
+    styles: &AccountStyles,
+    text: &str,
+) -> anyhow::Result<Vec<(IdStyle, MessageRecord)>> {
+    let candidates = readings(text);
+    if candidates.is_empty() {
+        bail!("message id {text:?}: decimal digits, hex digits, or 0x and hex digits");
+    }
+    let mut found: Vec<(IdStyle, MessageRecord)> = Vec::new();
+    for &(reading, id) in &candidates {
+        let Some(record) = store.get(id)? else {
+            continue;
+        };
+        if styles.counts(reading, &record.account) && found.iter().all(|(_, r)| r.id != id) {
+            found.push((reading, record));
+        }
+    }
+    if found.is_empty() {
+        let tried: Vec<String> = candidates
+            .iter()
+            .map(|&(reading, id)| format!("{} {id}", reading_name(reading)))
+            .collect();
+        bail!(
+            "no message with id {text} (read as {}) in {}: never stored, expired by \
+             retention, or not an id its account's clients got",
+            tried.join(" and as "),
+            store.path().display(),
+        );
+    }
+    Ok(found)
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let id = parse_id(&args.id)?;
-    let store = open(&args.store)?;
-    let Some(record) = store.get(id)? else {
-        bail!(
-            "no message {id} in {} (never stored, or expired by retention)",
-            store.path().display()
-        );
-    };
+    let (path, config) = locate(&args.store)?;
+    let styles = AccountStyles::of(config.as_ref());
+    let store = open_at(&path)?;
+    let found = resolve(&store, &styles, &args.id)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&record_json(&record))?);
+        let value = match found.as_slice() {
+            [(_, record)] => record_json(record, &styles.display(record)),
+            _ => Value::Array(
+                found
+                    .iter()
+                    .map(|(reading, record)| {
+                        let mut value = record_json(record, &styles.display(record));
+                        value["read_as"] = json!(reading_name(*reading));
+                        value
+                    })
+                    .collect(),
+            ),
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if let [(_, record)] = found.as_slice() {
+        print!("{}", show_text(record, &styles.display(record)));
     } else {
-        print!("{}", show_text(&record));
+        // Two accounts of different styles: the same digits are one's decimal id and
+        // the other's hex id; show both and say which is which.
+        for (index, (reading, record)) in found.iter().enumerate() {
+            if index > 0 {
+                println!();
+            }
+            println!("{} read as {}:", args.id, reading_name(*reading));
+            print!("{}", show_text(record, &styles.display(record)));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -180,6 +297,8 @@ fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let (path, config) = locate(&args.store)?;
+    let styles = AccountStyles::of(config.as_ref());
     let filter = ListFilter {
         since: args
             .since
@@ -190,10 +309,13 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         state: args.state.map(State::from),
         limit: args.limit.max(1),
     };
-    let store = open(&args.store)?;
+    let store = open_at(&path)?;
     let records = store.list(&filter)?;
     if args.json {
-        let all: Vec<Value> = records.iter().map(record_json).collect();
+        let all: Vec<Value> = records
+            .iter()
+            .map(|record| record_json(record, &styles.display(record)))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
         println!(
@@ -212,7 +334,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             println!(
                 "{:<20} {:<24} {:<16} {:<12} {:<9} {:>5}  {}",
-                record.id,
+                styles.display(record),
                 time(record.accepted),
                 record.account,
                 record.class.as_str(),
@@ -241,9 +363,10 @@ const fn state_name(state: State) -> &'static str {
     }
 }
 
-/// The JSON form of a record (the upstream request as hex).
+/// The JSON form of a record (the upstream request as hex); `message_id` is the id as
+/// the client got it, `id` the number.
 #[must_use]
-pub fn record_json(record: &MessageRecord) -> Value {
+pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
     let parts: Vec<Value> = record
         .parts
         .iter()
@@ -263,6 +386,7 @@ pub fn record_json(record: &MessageRecord) -> Value {
         .collect();
     json!({
         "id": record.id,
+        "message_id": message_id,
         "account": record.account,
         "accepted": time(record.accepted),
         "class": record.class.as_str(),
@@ -275,12 +399,16 @@ pub fn record_json(record: &MessageRecord) -> Value {
     })
 }
 
-/// The text form of `messages show`.
+/// The text form of `messages show`; `message_id` is the id as the client got it.
 #[must_use]
-pub fn show_text(record: &MessageRecord) -> String {
+pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "message   {}", record.id);
+    if message_id == record.id.to_string() {
+        let _ = writeln!(out, "message   {message_id}");
+    } else {
+        let _ = writeln!(out, "message   {message_id} ({} decimal)", record.id);
+    }
     let _ = writeln!(out, "account   {}", record.account);
     let _ = writeln!(out, "accepted  {}", time(record.accepted));
     let _ = writeln!(out, "class     {}", record.class.as_str());
@@ -317,10 +445,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_and_since() {
-        assert_eq!(parse_id("42").unwrap(), 42);
-        assert_eq!(parse_id("0x2a").unwrap(), 42);
-        assert!(parse_id("forty").is_err());
+    fn a_reading_counts_only_in_the_style_of_the_records_account() {
+        let mut config = Config::demo();
+        let mut dec = config.accounts[0].clone();
+        dec.system_id = "dec".to_owned();
+        dec.id_style = IdStyle::Dec;
+        let mut auto = config.accounts[0].clone();
+        auto.system_id = "auto".to_owned();
+        auto.id_style = IdStyle::Auto;
+        config.accounts.extend([dec, auto]);
+        let styles = AccountStyles::of(Some(&config));
+        assert!(styles.counts(IdStyle::Hex, "demo"));
+        assert!(!styles.counts(IdStyle::Dec, "demo"));
+        assert!(styles.counts(IdStyle::Dec, "dec"));
+        assert!(!styles.counts(IdStyle::Hex, "dec"));
+        assert!(styles.counts(IdStyle::Hex, "auto"));
+        assert!(!styles.counts(IdStyle::Dec, "auto"));
+        // Not configured (or no configuration): every reading counts.
+        assert!(styles.counts(IdStyle::Dec, "gone"));
+        assert!(AccountStyles::of(None).counts(IdStyle::Hex, "demo"));
+    }
+
+    #[test]
+    fn since() {
         assert_eq!(parse_since("10m", 1_000_000).unwrap(), 400_000);
         assert_eq!(parse_since("1970-01-01T00:00:01Z", 5).unwrap(), 1000);
         assert!(parse_since("yesterday", 5).is_err());

@@ -8,14 +8,14 @@
 //! flags override the file.
 
 use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use metrics_exporter_prometheus::{BuildError, PrometheusBuilder};
 
 use crate::sim::scenario::Value;
 use crate::sim::{Counters, Scenario, Sim};
@@ -117,7 +117,7 @@ pub struct SimArgs {
     /// Print the counters as a JSON line every S seconds.
     #[arg(long)]
     pub stats_interval: Option<String>,
-    /// Serve Prometheus metrics on this address (GET any path).
+    /// Serve Prometheus metrics on this address (GET any path but `/health`).
     #[arg(long)]
     pub metrics: Option<String>,
 }
@@ -196,11 +196,9 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     print_line(&format!("listening on {}", sim.local_addr()))?;
     let mut background = Vec::new();
     if let Some(addr) = &reporting.metrics {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("metrics: cannot listen on {addr}"))?;
-        print_line(&format!("metrics on {}", listener.local_addr()?))?;
-        background.push(tokio::spawn(serve_metrics(listener, sim.counters_arc())));
+        let addr = install_metrics(addr)?;
+        print_line(&format!("metrics on {addr}"))?;
+        background.push(tokio::spawn(export_metrics(sim.counters_arc())));
     }
     if let Some(every) = reporting.stats_interval {
         background.push(tokio::spawn(print_stats(every, sim.counters_arc())));
@@ -234,45 +232,44 @@ async fn print_stats(every: Duration, counters: Arc<Counters>) {
     }
 }
 
-/// A tiny HTTP/1.0-style endpoint: any request gets the counters in the Prometheus text
-/// format, then the connection closes.
-async fn serve_metrics(listener: TcpListener, counters: Arc<Counters>) {
-    let connections = Arc::new(tokio::sync::Semaphore::new(16));
+/// Starts the Prometheus exporter on `addr` (must run inside the runtime); returns the
+/// address it listens on.
+fn install_metrics(addr: &str) -> anyhow::Result<SocketAddr> {
+    let wanted = addr
+        .to_socket_addrs()
+        .with_context(|| format!("metrics: {addr} is not host:port"))?
+        .next()
+        .with_context(|| format!("metrics: {addr} resolves to no address"))?;
+    // The exporter binds inside `install` and does not say which port it got, so for
+    // port 0 (tests, ad-hoc runs) we take a free port first: bind, read it, let go. In
+    // that moment another process may take it; then the exporter's bind fails and we
+    // try another.
+    let mut tries = 0;
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        tries += 1;
+        let addr = if wanted.port() == 0 {
+            std::net::TcpListener::bind(wanted)
+                .and_then(|probe| probe.local_addr())
+                .with_context(|| format!("metrics: cannot listen on {wanted}"))?
+        } else {
+            wanted
         };
-        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            continue;
-        };
-        let body = counters.to_prometheus();
-        tokio::spawn(async move {
-            // Read the request head (bounded; its content does not matter).
-            let mut buf = [0u8; 4096];
-            let mut seen = 0;
-            while seen < buf.len() {
-                match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[seen..]))
-                    .await
-                {
-                    Ok(Ok(n)) if n > 0 => {
-                        seen += n;
-                        if buf[..seen].windows(4).any(|w| w == b"\r\n\r\n") {
-                            break;
-                        }
-                    }
-                    _ => break,
-                }
+        match PrometheusBuilder::new().with_http_listener(addr).install() {
+            Ok(()) => return Ok(addr),
+            Err(BuildError::FailedToCreateHTTPListener(_)) if wanted.port() == 0 && tries < 3 => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("metrics: cannot listen on {addr}"));
             }
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(body.as_bytes()).await;
-            let _ = stream.shutdown().await;
-            drop(permit);
-        });
+        }
+    }
+}
+
+/// Copies the counters into the exporter now and then once a second: a scrape sees
+/// them at most a second old.
+async fn export_metrics(counters: Arc<Counters>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        counters.export_metrics();
     }
 }

@@ -14,6 +14,7 @@ use dashmap::DashMap;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use smppgate_protocol::command_status::CommandStatus;
+use subtle::ConstantTimeEq as _;
 
 use crate::config::{AccountConfig, ServerConfig};
 
@@ -103,7 +104,8 @@ impl Account {
     #[must_use]
     pub fn verify_password(&self, password: &[u8]) -> bool {
         match &self.credential {
-            Credential::Clear(clear) => constant_time_eq(clear.as_bytes(), password),
+            // Compares every byte whatever differs (only the length shows in the timing).
+            Credential::Clear(clear) => clear.as_bytes().ct_eq(password).into(),
             Credential::Hash(hash) => PasswordHash::new(hash)
                 .is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok()),
         }
@@ -175,10 +177,6 @@ fn parse_net(text: &str) -> Option<IpNet> {
         );
     }
     parsed
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// All accounts by system_id.
@@ -358,6 +356,19 @@ mod tests {
         });
         assert!(a.verify_password(b"s3cret"));
         assert!(!a.verify_password(b"s3cret "));
+        assert!(!a.verify_password(b""));
+    }
+
+    #[test]
+    fn a_clear_password_verifies_only_itself() {
+        let a = account(|c| {
+            c.password = Some("demo".to_owned());
+            c.password_hash = None;
+        });
+        assert!(a.verify_password(b"demo"));
+        assert!(!a.verify_password(b"demO"));
+        assert!(!a.verify_password(b"dem"));
+        assert!(!a.verify_password(b"demo\0"));
         assert!(!a.verify_password(b""));
     }
 
