@@ -112,7 +112,7 @@ async fn a_backlog_beyond_the_queue_waits_on_disk_and_goes_once_each_otp_first()
     .await
     .expect("bind");
     // The carrier's bind is up once it holds its first request.
-    let first = within("first", client.submit(message("m-first".into(), "marketing")))
+    let first = within("first", client.submit(message("m-first".into(), "mkt")))
         .await
         .expect("submit");
     assert!(first.is_ok());
@@ -124,7 +124,7 @@ async fn a_backlog_beyond_the_queue_waits_on_disk_and_goes_once_each_otp_first()
         async move {
             let text = format!("m-{n}");
             let response = client
-                .submit(message(text.clone(), "marketing"))
+                .submit(message(text.clone(), "mkt"))
                 .await
                 .expect("submit");
             assert!(response.is_ok(), "{}", response.status());
@@ -136,12 +136,9 @@ async fn a_backlog_beyond_the_queue_waits_on_disk_and_goes_once_each_otp_first()
     .await;
     assert_eq!(acked.len(), CAMPAIGN);
     for n in 0..OTP {
-        let response = within(
-            "otp",
-            client.submit(message(format!("otp-{n}"), "otp")),
-        )
-        .await
-        .expect("submit");
+        let response = within("otp", client.submit(message(format!("otp-{n}"), "otp")))
+            .await
+            .expect("submit");
         assert!(response.is_ok());
     }
     let held = carrier
@@ -149,15 +146,24 @@ async fn a_backlog_beyond_the_queue_waits_on_disk_and_goes_once_each_otp_first()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .len();
-    assert!(held <= CARRIER_WINDOW + 1, "{held} at the carrier while it held its window");
+    assert!(
+        held <= CARRIER_WINDOW + 1,
+        "{held} at the carrier while it held its window"
+    );
 
     open.send_replace(true);
     let total = CAMPAIGN + OTP + 1;
     within("everything at the carrier", async {
         loop {
             let distinct = {
-                let arrivals = carrier.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
-                arrivals.iter().collect::<std::collections::HashSet<_>>().len()
+                let arrivals = carrier
+                    .arrivals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                arrivals
+                    .iter()
+                    .collect::<std::collections::HashSet<_>>()
+                    .len()
             };
             if distinct >= total {
                 break;
@@ -180,7 +186,10 @@ async fn a_backlog_beyond_the_queue_waits_on_disk_and_goes_once_each_otp_first()
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "sent more than once: {:?}", twice.first());
     for text in &acked {
-        assert!(counts.contains_key(text.as_bytes()), "{text} never reached the carrier");
+        assert!(
+            counts.contains_key(text.as_bytes()),
+            "{text} never reached the carrier"
+        );
     }
     // OTP first: each OTP arrived right after what the carrier held when the gate
     // opened, ahead of the campaign waiting in the queue and on disk.

@@ -112,6 +112,16 @@ const RECENT_IDS: usize = 262_144;
 /// Most early receipts held at once.
 pub(crate) const EARLY_MAX: usize = 100_000;
 
+/// A carrier deliver_sm, read once per batch.
+#[derive(Debug)]
+enum Inbound {
+    /// A receipt: its candidate ids (most likely first) and what it says; `None` when it
+    /// carries no id.
+    Receipt(Option<(Vec<String>, Option<PartReceipt>)>),
+    /// A mobile-originated message.
+    Mo,
+}
+
 /// What a receipt says about a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PartReceipt {
@@ -237,6 +247,10 @@ pub(crate) struct Writer {
     /// Carrier-id lookups read from the store for this batch.
     looked_up: HashMap<(Arc<str>, String), (u64, u16)>,
     early: EarlyReceipts,
+    /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
+    parsed: std::collections::VecDeque<Inbound>,
+    /// `smppgate_receipts_matched_total` handles by (carrier, primary reading).
+    matched_counters: HashMap<(Arc<str>, bool), metrics::Counter>,
     ops: Vec<Op>,
     answers: Vec<InboundRequest>,
     /// Parts whose outcome this batch records: they leave [`InPool`] once committed.
@@ -284,6 +298,8 @@ impl Writer {
             index: HashMap::new(),
             looked_up: HashMap::new(),
             early: EarlyReceipts::default(),
+            parsed: std::collections::VecDeque::new(),
+            matched_counters: HashMap::new(),
             ops: Vec::new(),
             answers: Vec::new(),
             settled_parts: Vec::new(),
@@ -327,6 +343,7 @@ impl Writer {
     /// blocking task, so that applying the batch touches no store.
     async fn prefetch(&mut self, outcomes: &[Outcome], events: &[Event]) {
         self.looked_up.clear();
+        self.parsed.clear();
         let mut ids: Vec<u64> = Vec::new();
         let mut keys: Vec<(Arc<str>, String)> = Vec::new();
         for outcome in outcomes {
@@ -338,14 +355,14 @@ impl Writer {
             match event {
                 Event::Expire(id) if !self.records.contains_key(id) => ids.push(*id),
                 Event::Inbound(carrier, request) => {
-                    if let Some(receipt) = DeliveryReceipt::from_body(&request.pdu.body)
-                        && let Some((candidates, _)) = self.receipt_keys(carrier, &receipt)
-                    {
+                    let parsed = self.parse(carrier, &request.pdu.body);
+                    if let Inbound::Receipt(Some((candidates, _))) = &parsed {
                         self.wants(carrier, candidates, &mut ids, &mut keys);
                     }
+                    self.parsed.push_back(parsed);
                 }
                 Event::Replay { carrier, key, .. } => {
-                    self.wants(carrier, vec![key.clone()], &mut ids, &mut keys);
+                    self.wants(carrier, std::slice::from_ref(key), &mut ids, &mut keys);
                 }
                 _ => {}
             }
@@ -397,7 +414,7 @@ impl Writer {
     fn wants(
         &self,
         carrier: &Arc<str>,
-        candidates: Vec<String>,
+        candidates: &[String],
         ids: &mut Vec<u64>,
         keys: &mut Vec<(Arc<str>, String)>,
     ) {
@@ -410,7 +427,7 @@ impl Writer {
                     ids.push(*id);
                 }
             }
-            None => keys.extend(candidates.into_iter().map(|k| (Arc::clone(carrier), k))),
+            None => keys.extend(candidates.iter().map(|k| (Arc::clone(carrier), k.clone()))),
         }
     }
 
@@ -500,10 +517,23 @@ impl Writer {
         }
     }
 
+    /// A carrier deliver_sm read once: a receipt (its candidate ids and what it says)
+    /// or an MO.
+    fn parse(&self, carrier: &Arc<str>, body: &Body) -> Inbound {
+        match DeliveryReceipt::from_body(body) {
+            Some(receipt) => Inbound::Receipt(self.receipt_keys(carrier, &receipt)),
+            None => Inbound::Mo,
+        }
+    }
+
     fn inbound(&mut self, carrier: &Arc<str>, request: InboundRequest) {
-        match DeliveryReceipt::from_body(&request.pdu.body) {
-            Some(receipt) => self.receipt(carrier, &receipt),
-            None => self.mo(carrier, &request.pdu.body),
+        let parsed = match self.parsed.pop_front() {
+            Some(parsed) => parsed,
+            None => self.parse(carrier, &request.pdu.body),
+        };
+        match parsed {
+            Inbound::Receipt(keys) => self.receipt(carrier, keys),
+            Inbound::Mo => self.mo(carrier, &request.pdu.body),
         }
         self.answers.push(request);
     }
@@ -541,8 +571,8 @@ impl Writer {
         Some((keys, part_receipt))
     }
 
-    fn receipt(&mut self, carrier: &Arc<str>, receipt: &DeliveryReceipt) {
-        let Some((keys, part_receipt)) = self.receipt_keys(carrier, receipt) else {
+    fn receipt(&mut self, carrier: &Arc<str>, parsed: Option<(Vec<String>, Option<PartReceipt>)>) {
+        let Some((keys, part_receipt)) = parsed else {
             tracing::warn!(%carrier, "receipt without a message id");
             bump(&self.stats.receipts_unmatched);
             return;
@@ -556,8 +586,12 @@ impl Writer {
                 bump(&self.stats.receipts_matched);
                 // Which reading matched: the id as the carrier's style reads it first, or
                 // another (the other base, or the text id when the TLV's did not match).
-                let reading = if index == 0 { "primary" } else { "alternate" };
-                metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading)
+                self.matched_counters
+                    .entry((Arc::clone(carrier), index == 0))
+                    .or_insert_with(|| {
+                        let reading = if index == 0 { "primary" } else { "alternate" };
+                        metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading)
+                    })
                     .increment(1);
                 if index > 0 {
                     bump(&self.stats.receipts_matched_alternate);
