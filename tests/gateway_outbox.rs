@@ -224,3 +224,58 @@ async fn refused_receipts_are_parked_without_holding_up_the_rest_and_replay_deli
     assert!(store.parked(None, 10).unwrap().is_empty());
     let _ = sim.shutdown(Duration::from_secs(1)).await;
 }
+
+/// Two receiver binds of one account share its receipts: each gets some, together they
+/// get every one, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_receiver_binds_of_an_account_share_its_receipts() {
+    const COUNT: usize = 400;
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(1),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut config = config(sim.local_addr());
+    config.store.path = ":memory:".into();
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let (transmitter, _tx_inbound) = bind(&gateway, BindKind::Transmitter, true).await;
+    let (_first, first) = bind(&gateway, BindKind::Receiver, false).await;
+    let (_second, second) = bind(&gateway, BindKind::Receiver, false).await;
+    let (ids_tx, mut ids) = mpsc::channel(COUNT * 2);
+    for (n, mut inbound) in [first, second].into_iter().enumerate() {
+        let ids_tx = ids_tx.clone();
+        tokio::spawn(async move {
+            while let Some(request) = inbound.recv().await {
+                let id = receipt_id(&request.pdu);
+                // A slow client: each bind has several receipts in flight at once.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                request.respond(CommandStatus::ESME_ROK, None).await;
+                let _ = ids_tx.send((n, id)).await;
+            }
+        });
+    }
+    drop(ids_tx);
+    let mut sent: HashSet<String> = HashSet::new();
+    let mut submits: FuturesUnordered<_> = (0..COUNT)
+        .map(|n| submit_id(&transmitter, format!("share {n}")))
+        .collect();
+    while let Some(id) = submits.next().await {
+        sent.insert(id);
+    }
+    let mut per_bind = [0usize; 2];
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    while seen.len() < COUNT {
+        let (n, id) = within("receipts", ids.recv()).await.expect("receipt");
+        per_bind[n] += 1;
+        *seen.entry(id).or_default() += 1;
+    }
+    assert!(seen.keys().all(|id| sent.contains(id)), "a receipt for nothing sent");
+    assert!(seen.values().all(|n| *n == 1), "a receipt arrived twice");
+    assert!(
+        per_bind[0] >= COUNT / 10 && per_bind[1] >= COUNT / 10,
+        "one bind carried (almost) everything: {per_bind:?}"
+    );
+    let _ = gateway.stop(Duration::from_secs(5)).await;
+}

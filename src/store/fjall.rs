@@ -80,18 +80,28 @@ impl Open {
             .manual_journal_persist(true)
             .open()
             .map_err(|e| engine_error("open", &e))?;
-        let partition = |name: &str| {
+        // Bloom filters live in memory for every segment (10 bits a key), so they grow
+        // with the send log. Only the carrier-id index is read by point lookups that
+        // often miss (a receipt's other readings of its id); the other partitions are
+        // read by range, or by keys that exist, so they go without.
+        let partition = |name: &str, bloom: bool| {
+            let options = PartitionCreateOptions::default();
+            let options = if bloom {
+                options
+            } else {
+                options.bloom_filter_bits(None)
+            };
             keyspace
-                .open_partition(name, PartitionCreateOptions::default())
+                .open_partition(name, options)
                 .map_err(|e| engine_error("open partition", &e))
         };
         Ok(Self {
-            messages: partition("messages")?,
-            carrier: partition("carrier")?,
-            pending: partition("pending")?,
-            outbox: partition("outbox")?,
-            parked: partition("parked")?,
-            meta: partition("meta")?,
+            messages: partition("messages", false)?,
+            carrier: partition("carrier", true)?,
+            pending: partition("pending", false)?,
+            outbox: partition("outbox", false)?,
+            parked: partition("parked", false)?,
+            meta: partition("meta", false)?,
             keyspace,
         })
     }
