@@ -271,7 +271,10 @@ async fn two_receiver_binds_of_an_account_share_its_receipts() {
         per_bind[n] += 1;
         *seen.entry(id).or_default() += 1;
     }
-    assert!(seen.keys().all(|id| sent.contains(id)), "a receipt for nothing sent");
+    assert!(
+        seen.keys().all(|id| sent.contains(id)),
+        "a receipt for nothing sent"
+    );
     assert!(seen.values().all(|n| *n == 1), "a receipt arrived twice");
     assert!(
         per_bind[0] >= COUNT / 10 && per_bind[1] >= COUNT / 10,

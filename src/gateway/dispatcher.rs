@@ -37,6 +37,8 @@ use crate::store::{MessageRecord, State, Store};
 const PAGE: usize = 256;
 /// Ids the scans took recently (so the same message queued by intake is not sent again).
 const RECENT: usize = 65_536;
+/// Pages one (route, class) may read in a row before the others get their turn.
+const PAGES_PER_TURN: usize = 16;
 /// How often spilled routes are looked at when nothing else wakes the dispatcher.
 const RETRY: Duration = Duration::from_millis(200);
 
@@ -309,61 +311,76 @@ impl Dispatcher {
     async fn scan_spilled(&mut self) {
         let keys: Vec<Spill> = self.spilled.keys().cloned().collect();
         for key in keys {
-            if self.parts.cancel.is_cancelled() {
-                return;
+            // Pages of other routes' or classes' messages are walked past without waiting
+            // for the next wake-up, up to a budget per turn.
+            for _ in 0..PAGES_PER_TURN {
+                if !self.scan_page(&key).await {
+                    break;
+                }
             }
-            let class = class_of(key.0);
-            if self.parts.pool.room(&key.1, class) == 0 || !self.parts.in_pool.has_room() {
-                continue;
-            }
-            let Some(&cursor) = self.spilled.get(&key) else {
-                continue;
-            };
-            let Ok(page) = self.read_page(&key, cursor).await else {
-                continue;
-            };
-            if let Some(at) = page.earliest_deferred {
-                self.defer(key.clone(), at);
-            }
-            let mut refused_at = None;
-            'candidates: for candidate in page.candidates {
-                for (part, submit_sm) in candidate.parts {
-                    match self
-                        .place(candidate.id, part, class, &key.1, submit_sm)
-                        .await
-                    {
-                        Placed::Yes => {
+        }
+    }
+
+    /// One page of a spilled (route, class). Returns whether to read the next page now
+    /// (the page was full and all of it was handed over).
+    async fn scan_page(&mut self, key: &Spill) -> bool {
+        if self.parts.cancel.is_cancelled() {
+            return false;
+        }
+        let class = class_of(key.0);
+        if self.parts.pool.room(&key.1, class) == 0 || !self.parts.in_pool.has_room() {
+            return false;
+        }
+        let Some(&cursor) = self.spilled.get(key) else {
+            return false;
+        };
+        let Ok(page) = self.read_page(key, cursor).await else {
+            return false;
+        };
+        if let Some(at) = page.earliest_deferred {
+            self.defer(key.clone(), at);
+        }
+        let mut refused_at = None;
+        'candidates: for candidate in page.candidates {
+            for (part, submit_sm) in candidate.parts {
+                match self
+                    .place(candidate.id, part, class, &key.1, submit_sm)
+                    .await
+                {
+                    Placed::Yes => {
+                        self.parts
+                            .stats
+                            .dispatched_from_store
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if candidate.id < self.parts.first_id {
                             self.parts
                                 .stats
-                                .dispatched_from_store
+                                .resent_after_restart
                                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if candidate.id < self.parts.first_id {
-                                self.parts
-                                    .stats
-                                    .resent_after_restart
-                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            }
-                        }
-                        Placed::NoRoom => {
-                            refused_at = Some(candidate.id);
-                            break 'candidates;
                         }
                     }
+                    Placed::NoRoom => {
+                        refused_at = Some(candidate.id);
+                        break 'candidates;
+                    }
                 }
-                self.recent.insert(candidate.id);
             }
-            match refused_at {
-                Some(id) => {
-                    self.spilled.insert(key, id.saturating_sub(1));
-                }
-                None if page.read < PAGE => {
-                    // The end of the backlog, all of it handed over: back to intake's
-                    // queue (a message that is on disk and queued too is in `recent`).
-                    self.spilled.remove(&key);
-                }
-                None => {
-                    self.spilled.insert(key, page.last);
-                }
+            self.recent.insert(candidate.id);
+        }
+        match refused_at {
+            Some(id) => {
+                self.spilled.insert(key.clone(), id.saturating_sub(1));
+                false
+            }
+            None if page.read < PAGE => {
+                // The end of the backlog, all of it handed over: back to intake's queue
+                // (a message that is on disk and queued too is in `recent`).
+                self.spilled.remove(key);
+                false
+            }
+            None => {
+                self.spilled.insert(key.clone(), page.last);
+                true
             }
         }
     }
