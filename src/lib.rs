@@ -12,6 +12,7 @@ pub mod conn;
 pub mod esme;
 pub mod gateway;
 pub mod numbers;
+pub mod policy;
 pub mod shutdown;
 pub mod sim;
 pub mod smsc;

@@ -1,0 +1,1 @@
+//! Blacklists: see the module documentation once written.

@@ -1,0 +1,1 @@
+//! Sensitive content: see the module documentation once written.
