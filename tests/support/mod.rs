@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod load;
+
 /// How long a server gets to print its `listening on` line.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer script may run (each script also has its own, shorter, timeout).

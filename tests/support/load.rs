@@ -1,0 +1,161 @@
+//! A load for the gateway process tests (kill -9, SIGTERM): a recording carrier, a
+//! configuration with one account and that carrier, and upstream binds that push
+//! numbered texts and report which ones were acknowledged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate::smsc::{BindRequest, MessageId, Reply, SessionInfo, SmscHandler};
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::{Pdu, SubmitSm};
+use smppgate_protocol::types::Address;
+
+use super::write_gateway_config;
+
+/// The carrier: records every text it is sent.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    pub(crate) seen: Mutex<HashMap<Vec<u8>, u32>>,
+    next: AtomicU64,
+}
+
+impl SmscHandler for Recorder {
+    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
+        Ok(Bytes::from_static(b"recorder"))
+    }
+
+    fn submit_sm(
+        &self,
+        _session: &SessionInfo,
+        _pdu: &Pdu,
+        submit_sm: &SubmitSm,
+    ) -> Reply<MessageId> {
+        *self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(submit_sm.short_message.to_vec())
+            .or_insert(0) += 1;
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        Reply::Ready(Ok(Bytes::from(format!("{id:x}"))))
+    }
+}
+
+pub(crate) const BINDS: usize = 4;
+pub(crate) const PER_BIND: usize = 5_000;
+pub(crate) const UPSTREAM_WINDOW: usize = 64;
+pub(crate) const CARRIER_BINDS: usize = 2;
+pub(crate) const CARRIER_WINDOW: usize = 64;
+/// Most outcomes the gateway's writer commits at once (`gateway::events`).
+pub(crate) const WRITER_BATCH: usize = 1024;
+
+pub(crate) fn write_config(
+    dir: &std::path::Path,
+    carrier: std::net::SocketAddr,
+) -> std::path::PathBuf {
+    let rest = format!(
+        r#"
+
+[[account]]
+system_id = "load"
+password = "pw"
+max_binds = 8
+window = {UPSTREAM_WINDOW}
+
+[[carrier]]
+name = "recorder"
+address = "{carrier}"
+system_id = "gw"
+password = "x"
+binds = {CARRIER_BINDS}
+window = {CARRIER_WINDOW}
+tps = 100000
+
+[[route]]
+name = "all"
+default = true
+carriers = ["recorder"]
+"#,
+    );
+    write_gateway_config(dir, &rest)
+}
+
+pub(crate) fn text(bind: usize, n: usize) -> Vec<u8> {
+    format!("b{bind}-m{n}").into_bytes()
+}
+
+/// Pushes this bind's messages until `stop`; returns the texts acknowledged with ROK and
+/// the ones sent (answered or not).
+pub(crate) async fn push(
+    addr: std::net::SocketAddr,
+    bind: usize,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut config = EsmeConfig::new("load", "pw");
+    config.window = UPSTREAM_WINDOW;
+    let Ok((client, _inbound)) = EsmeClient::connect(&addr.to_string(), config).await else {
+        return (Vec::new(), Vec::new());
+    };
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(UPSTREAM_WINDOW));
+    for n in 0..PER_BIND {
+        if stop.load(Ordering::Relaxed) || client.link().is_closed() {
+            break;
+        }
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
+        let client = client.clone();
+        let acked = Arc::clone(&acked);
+        let sent = Arc::clone(&sent);
+        tasks.spawn(async move {
+            let body = text(bind, n);
+            sent.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(body.clone());
+            let submit = SubmitSm {
+                source_addr: Address::international("10690000"),
+                destination_addr: Address::international("8613800138000"),
+                short_message: Bytes::from(body.clone()),
+                ..SubmitSm::default()
+            };
+            if let Ok(response) = client.submit(submit).await
+                && response.is_ok()
+            {
+                acked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(body);
+            }
+            drop(permit);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let acked = std::mem::take(&mut *acked.lock().unwrap_or_else(PoisonError::into_inner));
+    let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(PoisonError::into_inner));
+    (acked, sent)
+}
+
+impl Recorder {
+    /// Texts received so far (distinct).
+    pub(crate) fn received(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Waits (up to a minute) until about half the load reached the carrier.
+    pub(crate) async fn wait_for_half(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.received() < BINDS * PER_BIND / 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
