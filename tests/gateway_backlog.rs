@@ -2,6 +2,8 @@
 //! in-memory queue is full, acknowledged messages wait in the store and the dispatcher
 //! reads them back as room frees up — each sent exactly once, OTP first.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,13 +20,8 @@ use smppgate::smsc::{
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
+use support::within;
 use tokio::sync::watch;
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 /// A carrier that records the order texts arrive in and answers only while its gate
 /// is open.

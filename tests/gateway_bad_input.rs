@@ -2,6 +2,8 @@
 //! password guessing, per-account TPS, submit before bind, a failing store — each with
 //! the exact status, and bound clients keep working.
 
+mod support;
+
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -20,12 +22,7 @@ use smppgate::store::{
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
+use support::within;
 
 fn config() -> Config {
     let mut config = Config::demo();

@@ -1,6 +1,8 @@
 //! `smppgate serve` in-process: upstream checks with their exact statuses, persist then
 //! answer, long messages split, receipts matched and forwarded once per message.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -14,12 +16,7 @@ use smppgate_protocol::pdu::{Body, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::tlv::{Tlv, Tlvs};
 use smppgate_protocol::types::{Address, DataCoding, RegisteredDelivery};
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
+use support::within;
 
 fn config() -> Config {
     let mut config = Config::demo();

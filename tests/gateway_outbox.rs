@@ -3,6 +3,8 @@
 //! retried, then parked, without holding up the receipts behind them; `receipts replay`
 //! puts them back and a restarted gateway delivers them.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use smppgate_protocol::pdu::{Body, SubmitSm};
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
+use support::within;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -28,12 +31,6 @@ const REFUSED: usize = 2_000;
 /// Receipts it accepts, sent after the refused ones.
 const ACCEPTED: usize = 200;
 const MAX_ATTEMPTS: u32 = 2;
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 fn config(carrier: std::net::SocketAddr) -> Config {
     let mut config = Config::demo();

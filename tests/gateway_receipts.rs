@@ -2,6 +2,8 @@
 //! simulated carrier with each receipt quirk it offers, an upstream client. Every receipt
 //! is matched, and each message gets exactly one receipt upstream with the right state.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,12 +24,7 @@ use smppgate_protocol::pdu::{Body, DeliverSm, Pdu, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery};
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
+use support::within;
 
 fn gateway_config(carrier: std::net::SocketAddr, style: IdStyle, binds: usize) -> Config {
     let mut config = Config::demo();

@@ -1,5 +1,7 @@
 //! The simulator in-process: receipts, query_sm, submit_multi, data_sm, counters.
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,13 +13,8 @@ use smppgate_protocol::receipt::{DeliveryReceipt, MessageState, ReceiptTlvs};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
 use smppgate_protocol::types::{Address, RegisteredDelivery};
+use support::within;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 async fn sim(delay_ms: u64, id_format: IdFormat) -> Sim {
     Sim::start(SimConfig {

@@ -16,6 +16,14 @@ use serde_json::Value;
 
 pub(crate) mod load;
 
+/// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
+/// this bounds the wait).
+pub(crate) async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
 /// How long a server gets to print its `listening on` line.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer script may run (each script also has its own, shorter, timeout).
