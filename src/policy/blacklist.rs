@@ -44,7 +44,16 @@ const MAX_NUMBER_TEXT: usize = 64;
 pub struct Blacklist {
     /// Sorted, without duplicates; see [`key`].
     keys: Vec<u64>,
+    /// The first key of each block of [`BLOCK`] keys. A lookup searches this small array
+    /// (1/64 of the keys: it stays in the CPU caches) and then one block of 512 bytes,
+    /// instead of jumping across the whole list, where every step below the first few
+    /// is a miss to main memory.
+    index: Vec<u64>,
 }
+
+/// Keys per block of the index: 64 keys are 8 cache lines, and the index costs 1/8 byte
+/// a number.
+const BLOCK: usize = 64;
 
 /// The one-word form of a digit string, or `None` when it is empty, longer than 15
 /// digits or holds something else.
@@ -95,7 +104,8 @@ impl Blacklist {
         keys.sort_unstable();
         keys.dedup();
         keys.shrink_to_fit();
-        Self { keys }
+        let index = keys.iter().step_by(BLOCK).copied().collect();
+        Self { keys, index }
     }
 
     /// Whether `e164` is on the list. `e164` is the destination as the gateway already
@@ -104,7 +114,20 @@ impl Blacklist {
     /// form (`+86…`, `0086…`, spaces) is simply not found.
     #[must_use]
     pub fn contains(&self, e164: &str) -> bool {
-        key(e164.as_bytes()).is_some_and(|k| self.keys.binary_search(&k).is_ok())
+        let Some(k) = key(e164.as_bytes()) else {
+            return false;
+        };
+        // The blocks whose first key is at most `k`; `k` can only be in the last of them.
+        let Some(block) = self
+            .index
+            .partition_point(|&first| first <= k)
+            .checked_sub(1)
+        else {
+            return false;
+        };
+        let start = block * BLOCK;
+        let end = (start + BLOCK).min(self.keys.len());
+        self.keys[start..end].binary_search(&k).is_ok()
     }
 
     /// How many distinct numbers are on the list.
@@ -119,10 +142,11 @@ impl Blacklist {
         self.keys.is_empty()
     }
 
-    /// Heap bytes the list holds (8 per number: the vector is shrunk after loading).
+    /// Heap bytes the list holds: 8 per number and 8 per block of 64 in the index (the
+    /// vectors are shrunk after loading).
     #[must_use]
     pub fn bytes_used(&self) -> usize {
-        self.keys.capacity() * size_of::<u64>()
+        (self.keys.capacity() + self.index.capacity()) * size_of::<u64>()
     }
 
     /// Reads every file in `paths` (one number a line, in any form
@@ -576,6 +600,24 @@ mod tests {
     }
 
     #[test]
+    fn lookups_find_every_number_across_many_blocks() {
+        // Every seventh number of a range, so each block boundary has absent neighbours.
+        let present = |n: u64| n % 7 == 0;
+        let range = 8_613_800_000_000..8_613_800_010_000_u64;
+        let list =
+            Blacklist::from_numbers(range.clone().filter(|&n| present(n)).map(|n| n.to_string()))
+                .unwrap();
+        assert_eq!(list.len(), 1429);
+        for n in range.start - 10..range.end + 10 {
+            let expected = range.contains(&n) && present(n);
+            assert_eq!(list.contains(&n.to_string()), expected, "{n}");
+        }
+        // Shorter and longer numbers sort before and after the whole range.
+        assert!(!list.contains("1"));
+        assert!(!list.contains("999999999999999"));
+    }
+
+    #[test]
     fn from_numbers_refuses_what_is_not_e164_digits() {
         assert_eq!(Blacklist::from_numbers([""]), Err(NumberError::Empty));
         assert_eq!(
@@ -588,7 +630,7 @@ mod tests {
         );
         let list = Blacklist::from_numbers(["3", "1", "2", "1"]).unwrap();
         assert_eq!(list.len(), 3);
-        assert_eq!(list.bytes_used(), 3 * 8);
+        assert_eq!(list.bytes_used(), (3 + 1) * 8);
     }
 
     #[test]
