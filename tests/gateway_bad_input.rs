@@ -306,3 +306,27 @@ async fn a_slow_route_backs_up_on_disk_and_refuses_only_past_max_pending() {
         pending.len()
     );
 }
+
+/// `[store] max_pending` bounds what no carrier has taken yet: messages the carrier
+/// accepted (and that wait for a receipt, or want none) do not count against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_a_carrier_took_do_not_count_against_max_pending() {
+    const MAX_PENDING: u64 = 20;
+    let mut config = config();
+    config.accounts[0].tps = 0;
+    config.store.max_pending = MAX_PENDING;
+    let gateway = start(config).await;
+    let (client, _inbound) = bind(&gateway, "demo", "demo").await.expect("bind");
+    for n in 0..MAX_PENDING * 10 {
+        // One at a time, each waiting until the carrier took the one before.
+        let response = within("submit", client.submit(message())).await.unwrap();
+        assert!(response.is_ok(), "message {n}: {}", response.status());
+        within("taken by the carrier", async {
+            while gateway.stats().to_json()["parts_sent"].as_u64() < Some(n + 1) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+    }
+    assert_eq!(gateway.stats().to_json()["accepted"], MAX_PENDING * 10);
+}

@@ -112,8 +112,9 @@ pub struct StoreConfig {
     pub validity: Duration,
     /// Most messages in one commit (group commit).
     pub max_batch: usize,
-    /// Most messages one account may have acknowledged and not final (the durable
-    /// backlog, kept in the store); past it submits are answered ESME_RMSGQFUL.
+    /// Most messages one account may have acknowledged that no carrier has taken yet
+    /// (the durable backlog, kept in the store); past it submits are answered
+    /// ESME_RMSGQFUL.
     pub max_pending: u64,
     /// fsync each commit (turn off only for benchmarks: an acknowledged message may then
     /// be lost on power failure).

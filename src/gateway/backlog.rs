@@ -1,9 +1,11 @@
 //! What is owed to the carriers, counted and bounded.
 //!
-//! - [`Backlog`]: messages acknowledged and not final, per account. Intake reserves a
-//!   place before it persists a message and refuses `ESME_RMSGQFUL` past
-//!   `[store] max_pending`; the receipt writer releases it when the message becomes final.
-//!   The messages themselves are in the store (the backlog is on disk); this is a count.
+//! - [`Backlog`]: messages acknowledged that no carrier has taken yet, per account.
+//!   Intake reserves a place before it persists a message and refuses `ESME_RMSGQFUL`
+//!   past `[store] max_pending`; the receipt writer releases it when every part has left
+//!   the gateway (accepted by a carrier, or ended). A message waiting for its receipt does
+//!   not count. The messages themselves are in the store (the backlog is on disk); this
+//!   is a count.
 //! - [`InPool`]: the parts handed to the carrier pool whose outcome is not durable yet.
 //!   The dispatcher inserts a part before it hands it over; the writer removes it only
 //!   after the outcome is committed. So a part that is not in the set and reads
@@ -18,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
-/// Pending messages per account.
+/// Messages per account that no carrier has taken yet.
 #[derive(Debug)]
 pub(crate) struct Backlog {
     pending: HashMap<Arc<str>, AtomicU64>,

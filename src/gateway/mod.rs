@@ -445,7 +445,7 @@ fn report(stats: &Stats, group: &GroupCommit, cpu_at_start: Option<u64>) -> serd
     json
 }
 
-/// Pending messages per account (the backlog at start).
+/// Messages per account that no carrier has taken yet (the backlog at start).
 fn count_pending(
     store: &dyn Store,
 ) -> Result<std::collections::HashMap<String, u64>, crate::store::StoreError> {
@@ -456,7 +456,10 @@ fn count_pending(
         let Some(last) = page.last().map(|r| r.id) else {
             return Ok(counts);
         };
-        for record in &page {
+        for record in page
+            .iter()
+            .filter(|r| r.state == crate::store::State::Accepted)
+        {
             *counts.entry(record.account.clone()).or_insert(0) += 1;
         }
         cursor = last;

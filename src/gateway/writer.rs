@@ -255,8 +255,8 @@ pub(crate) struct Writer {
     answers: Vec<InboundRequest>,
     /// Parts whose outcome this batch records: they leave [`InPool`] once committed.
     settled_parts: Vec<PartKey>,
-    /// Accounts of the messages this batch made final: their backlog places are freed
-    /// once committed.
+    /// Accounts of the messages this batch moved out of `Accepted` (every part taken by
+    /// a carrier, or ended): their backlog places are freed once committed.
     finished: Vec<Arc<str>>,
     reassembler: Reassembler,
     /// What an open multipart MO's parts share beyond the reassembler's key (bounded by
@@ -742,10 +742,12 @@ impl Writer {
             return;
         };
         if new_state != record.state {
-            record.state = new_state;
-            if new_state.is_final() {
+            // Every part has left the gateway (a carrier took it, or it ended): the
+            // message no longer counts against the account's backlog.
+            if record.state == State::Accepted {
                 self.finished.push(Arc::from(record.account.as_str()));
             }
+            record.state = new_state;
             self.dirty.push(id);
         }
     }
