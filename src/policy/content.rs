@@ -1,7 +1,7 @@
 //! Sensitive words (issue #15 §1.7): does a message text contain one of a configured list of
 //! forbidden words or phrases, even when the sender has dressed it up?
 //!
-//! Both the words and the text go through the same [normalisation](normalise), one source
+//! Both the words and the text go through the same normalisation (`normalise`), one source
 //! character (with its combining marks) at a time:
 //!
 //! 1. NFKC: full-width `Ｆａ` becomes `Fa`, `①` becomes `1`, compatibility ideographs become
@@ -16,7 +16,7 @@
 //!    only add matches, never hide one.
 //! 4. Separators are dropped: whitespace, controls, ASCII and CJK punctuation, symbols, emoji,
 //!    zero-width characters, variation selectors and diacritics left over after NFKC (see
-//!    [`is_separator`]). So `法@@轮`, `法 轮`, `法.轮` and `Ｆａ＿ＬＵＮ` all read as `法轮` /
+//!    `is_separator`). So `法@@轮`, `法 轮`, `法.轮` and `Ｆａ＿ＬＵＮ` all read as `法轮` /
 //!    `falun`. Letters and digits are never dropped: `法x轮` does not match `法轮`.
 //!
 //! Each kept character remembers the byte span of the source character it came from, so a
@@ -239,18 +239,30 @@ fn normalise(text: &str) -> Normalised {
     let mut chars = text.char_indices().peekable();
     let mut cluster = String::new();
     while let Some((start, first)) = chars.next() {
-        if first.is_ascii() {
-            // ASCII is NFKC already, and has no combining marks of its own to gather.
-            if chars
-                .peek()
-                .is_none_or(|&(_, next)| !is_combining_mark(next))
-            {
+        if chars
+            .peek()
+            .is_none_or(|&(_, next)| !is_combining_mark(next))
+        {
+            // A character alone, the common case: no buffer, and shortcuts for the scripts an
+            // SMS is mostly written in.
+            let source = start..start + first.len_utf8();
+            if first.is_ascii() {
+                // NFKC already, and nothing to simplify.
                 let lower = first.to_ascii_lowercase();
                 if !is_separator(lower) {
-                    push(&mut out, lower, start..start + 1);
+                    push(&mut out, lower, source);
                 }
-                continue;
+            } else if ('\u{4E00}'..='\u{9FFF}').contains(&first) {
+                // CJK unified ideographs: NFKC already, caseless, never separators.
+                push(&mut out, simplified(first), source);
+            } else if is_nfkc_quick(std::iter::once(first)) == IsNormalized::Yes {
+                push_folded(&mut out, first, source);
+            } else {
+                for c in std::iter::once(first).nfkc() {
+                    push_folded(&mut out, c, source.clone());
+                }
             }
+            continue;
         }
         // One base character and the combining marks after it: NFKC composes across them.
         cluster.clear();
