@@ -37,7 +37,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -306,16 +306,37 @@ fn push(out: &mut Normalised, c: char, source: Range<usize>) {
     }
 }
 
-/// Single-character traditional → simplified pairs, sorted by the traditional character.
-static TRADITIONAL_TO_SIMPLIFIED: LazyLock<Vec<(char, char)>> = LazyLock::new(|| {
-    let mut pairs: Vec<(char, char)> = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
-        .filter_map(|(from, to)| Some((single_char(&from)?, single_char(&to)?)))
-        .filter(|(from, to)| from != to)
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup_by_key(|&mut (from, _)| from);
-    pairs
+/// Traditional → simplified, one character to one character.
+struct Simplifier {
+    /// For each character of `DENSE` (CJK radicals to the end of the BMP's unified ideographs,
+    /// where nearly every pair lies), its simplified form: one index instead of a search.
+    dense: Vec<char>,
+    /// The pairs outside `DENSE` (CJK extensions in the supplementary planes), sorted.
+    sparse: Vec<(char, char)>,
+}
+
+const DENSE: RangeInclusive<char> = '\u{2E80}'..='\u{9FFF}';
+
+static SIMPLIFIER: LazyLock<Simplifier> = LazyLock::new(|| {
+    let mut dense: Vec<char> = DENSE.collect();
+    let mut sparse = Vec::new();
+    let pairs = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
+        .filter_map(|(from, to)| Some((single_char(&from)?, single_char(&to)?)));
+    for (from, to) in pairs {
+        if DENSE.contains(&from) {
+            dense[dense_index(from)] = to;
+        } else {
+            sparse.push((from, to));
+        }
+    }
+    sparse.sort_unstable();
+    sparse.dedup_by_key(|&mut (from, _)| from);
+    Simplifier { dense, sparse }
 });
+
+fn dense_index(c: char) -> usize {
+    (u32::from(c) - u32::from(*DENSE.start())) as usize
+}
 
 fn single_char(text: &str) -> Option<char> {
     let mut chars = text.chars();
@@ -325,14 +346,19 @@ fn single_char(text: &str) -> Option<char> {
 
 /// The simplified form of a traditional Chinese character; any other character unchanged.
 fn simplified(c: char) -> char {
-    // Everything convertible lies at or above the CJK radicals; skip the lookup below them.
-    if c < '\u{2E80}' {
-        return c;
-    }
-    let table = &*TRADITIONAL_TO_SIMPLIFIED;
-    match table.binary_search_by_key(&c, |&(from, _)| from) {
-        Ok(index) => table[index].1,
-        Err(_) => c,
+    let simplifier = &*SIMPLIFIER;
+    if DENSE.contains(&c) {
+        simplifier.dense[dense_index(c)]
+    } else if c < *DENSE.start() {
+        c
+    } else {
+        match simplifier
+            .sparse
+            .binary_search_by_key(&c, |&(from, _)| from)
+        {
+            Ok(index) => simplifier.sparse[index].1,
+            Err(_) => c,
+        }
     }
 }
 
@@ -514,6 +540,21 @@ mod tests {
         let text = "前言 ｆ\u{200B}ａ·ｌ　ｕ－ｎ 后记";
         let found = words.find(text).expect("a match");
         assert_eq!(span(text, &found), "ｆ\u{200B}ａ·ｌ　ｕ－ｎ");
+    }
+
+    #[test]
+    fn simplification_table() {
+        assert_eq!(simplified('輪'), '轮');
+        assert_eq!(simplified('發'), '发');
+        assert_eq!(simplified('髮'), '发');
+        assert_eq!(simplified('轮'), '轮');
+        assert_eq!(simplified('a'), 'a');
+        // Nothing below the dense range converts, or `simplified` would miss it.
+        let below = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
+            .filter_map(|(from, to)| Some((single_char(&from)?, single_char(&to)?)))
+            .filter(|(from, to)| from < DENSE.start() && from != to)
+            .collect::<Vec<_>>();
+        assert_eq!(below, []);
     }
 
     #[test]
