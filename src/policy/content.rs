@@ -72,7 +72,7 @@ pub struct Match {
 /// What [`SensitiveWords::load`] made of a word list file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct LoadReport {
+pub struct WordListReport {
     /// Lines holding an entry (not blank, not only a comment).
     pub entries: usize,
     /// Distinct words after normalisation: what the matcher holds.
@@ -125,7 +125,7 @@ impl SensitiveWords {
     /// ignored (a `#` anywhere starts a comment: it is a separator, so it could not be part of
     /// a word anyway), CRLF tolerated, duplicates fine. An empty file gives a matcher that
     /// matches nothing.
-    pub fn load(path: impl AsRef<Path>) -> Result<(Self, LoadReport), ContentError> {
+    pub fn load(path: impl AsRef<Path>) -> Result<(Self, WordListReport), ContentError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| ContentError::Read {
             path: path.to_owned(),
@@ -148,8 +148,8 @@ impl SensitiveWords {
 
     fn build(
         words: impl IntoIterator<Item = impl AsRef<str>>,
-    ) -> Result<(Self, LoadReport), ContentError> {
-        let mut report = LoadReport::default();
+    ) -> Result<(Self, WordListReport), ContentError> {
+        let mut report = WordListReport::default();
         let mut patterns = Vec::new();
         let mut configured = Vec::new();
         let mut seen = HashSet::new();
@@ -591,7 +591,7 @@ mod tests {
             let (words, report) = SensitiveWords::load(list.path()).expect("loads");
             assert_eq!(
                 report,
-                LoadReport {
+                WordListReport {
                     entries: 5,
                     words: 3,
                     duplicates: 1,
@@ -608,7 +608,7 @@ mod tests {
         fn empty_file_matches_nothing() {
             let list = file(b"");
             let (words, report) = SensitiveWords::load(list.path()).expect("loads");
-            assert_eq!(report, LoadReport::default());
+            assert_eq!(report, WordListReport::default());
             assert_eq!(words.find("法轮 falun"), None);
         }
 
