@@ -81,27 +81,25 @@ impl Open {
             .open()
             .map_err(|e| engine_error("open", &e))?;
         // Bloom filters live in memory for every segment (10 bits a key), so they grow
-        // with the send log. Only the carrier-id index is read by point lookups that
-        // often miss (a receipt's other readings of its id); the other partitions are
-        // read by range, or by keys that exist, so they go without.
-        let partition = |name: &str, bloom: bool| {
-            let options = PartitionCreateOptions::default();
-            let options = if bloom {
-                options
-            } else {
-                options.bloom_filter_bits(None)
-            };
+        // with the send log. The partitions are read by range or by keys that exist; the
+        // carrier-id index is read by point lookups that may miss (a receipt's other
+        // readings of its id), but only for receipts older than the writer's in-memory
+        // index of recent ids, so it goes without as well.
+        let partition = |name: &str| {
             keyspace
-                .open_partition(name, options)
+                .open_partition(
+                    name,
+                    PartitionCreateOptions::default().bloom_filter_bits(None),
+                )
                 .map_err(|e| engine_error("open partition", &e))
         };
         Ok(Self {
-            messages: partition("messages", false)?,
-            carrier: partition("carrier", true)?,
-            pending: partition("pending", false)?,
-            outbox: partition("outbox", false)?,
-            parked: partition("parked", false)?,
-            meta: partition("meta", false)?,
+            messages: partition("messages")?,
+            carrier: partition("carrier")?,
+            pending: partition("pending")?,
+            outbox: partition("outbox")?,
+            parked: partition("parked")?,
+            meta: partition("meta")?,
             keyspace,
         })
     }
