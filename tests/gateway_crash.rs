@@ -5,47 +5,22 @@
 
 mod support;
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use smppgate::smsc::{ServerConfig, SmscServer};
 use support::load::{
-    BINDS, CARRIER_BINDS, CARRIER_WINDOW, PER_BIND, Recorder, UPSTREAM_WINDOW, WRITER_BATCH, push,
-    write_config,
+    BINDS, CARRIER_BINDS, CARRIER_WINDOW, Load, PER_BIND, UPSTREAM_WINDOW, WRITER_BATCH,
 };
 use support::serve;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_load_loses_no_acknowledged_message() {
-    let recorder = Arc::new(Recorder::default());
-    let carrier = SmscServer::bind(
-        "127.0.0.1:0",
-        ServerConfig::default(),
-        Arc::clone(&recorder),
-    )
-    .await
-    .expect("carrier");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), carrier.local_addr());
-    let (gateway, addr) = serve(&config);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let pushers: Vec<_> = (0..BINDS)
-        .map(|bind| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
-        .collect();
+    let (mut load, gateway) = Load::start_half_way().await;
     // Kill once about half the messages reached the carrier.
-    recorder.wait_for_half().await;
     gateway.kill9();
-    stop.store(true, Ordering::Relaxed);
-    let mut acked = HashSet::new();
-    let mut sent = HashSet::new();
-    for pusher in pushers {
-        let (a, s) = pusher.await.expect("pusher");
-        acked.extend(a);
-        sent.extend(s);
-    }
+    let (acked, sent) = load.finish_pushing().await;
+    let recorder = Arc::clone(&load.recorder);
+    let config = load.config.clone();
     let before_restart = recorder
         .seen
         .lock()

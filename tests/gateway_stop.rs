@@ -6,35 +6,18 @@
 
 mod support;
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use smppgate::smsc::{ServerConfig, SmscServer};
-use support::load::{BINDS, PER_BIND, Recorder, push, write_config};
+use support::load::{BINDS, Load, PER_BIND};
 use support::{num, serve};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_then_restart_sends_every_acknowledged_message_exactly_once() {
-    let recorder = Arc::new(Recorder::default());
-    let carrier = SmscServer::bind(
-        "127.0.0.1:0",
-        ServerConfig::default(),
-        Arc::clone(&recorder),
-    )
-    .await
-    .expect("carrier");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), carrier.local_addr());
-    let (gateway, addr) = serve(&config);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let pushers: Vec<_> = (0..BINDS)
-        .map(|bind| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
-        .collect();
     // Stop once about half the messages reached the carrier.
-    recorder.wait_for_half().await;
+    let (mut load, gateway) = Load::start_half_way().await;
+    let recorder = Arc::clone(&load.recorder);
+    let config = load.config.clone();
     gateway.terminate();
     let finished = tokio::task::spawn_blocking(move || gateway.finish(Duration::from_secs(60)))
         .await
@@ -45,17 +28,10 @@ async fn sigterm_under_load_then_restart_sends_every_acknowledged_message_exactl
         finished.status,
         finished.stderr
     );
-    stop.store(true, Ordering::Relaxed);
     let report = finished.json();
     // Nothing acknowledged was failed because the pool stopped taking work.
     assert_eq!(num(&report, "/parts_failed"), 0, "{report}");
-    let mut acked = HashSet::new();
-    let mut sent = HashSet::new();
-    for pusher in pushers {
-        let (a, s) = pusher.await.expect("pusher");
-        acked.extend(a);
-        sent.extend(s);
-    }
+    let (acked, sent) = load.finish_pushing().await;
     let before_restart = recorder
         .seen
         .lock()

@@ -2,19 +2,22 @@
 //! configuration with one account and that carrier, and upstream binds that push
 //! numbered texts and report which ones were acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use smppgate::esme::{EsmeClient, EsmeConfig};
-use smppgate::smsc::{BindRequest, MessageId, Reply, SessionInfo, SmscHandler};
+use smppgate::smsc::{
+    BindRequest, MessageId, Reply, ServerConfig, SessionInfo, SmscHandler, SmscServer,
+};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
 
-use super::write_gateway_config;
+use super::{Proc, serve, write_gateway_config};
 
 /// The carrier: records every text it is sent.
 #[derive(Default)]
@@ -157,5 +160,65 @@ impl Recorder {
         while self.received() < BINDS * PER_BIND / 2 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// What one bind pushed: the texts acknowledged with ESME_ROK, and the texts sent.
+type Pushed = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// A recording carrier, `smppgate serve` in front of it, and [`BINDS`] upstream binds
+/// pushing their texts.
+pub(crate) struct Load {
+    pub(crate) recorder: Arc<Recorder>,
+    /// The gateway's configuration (its store is in `_dir`).
+    pub(crate) config: PathBuf,
+    stop: Arc<AtomicBool>,
+    pushers: Vec<tokio::task::JoinHandle<Pushed>>,
+    _carrier: SmscServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Load {
+    /// Starts it all and returns once about half the messages reached the carrier, with
+    /// the gateway's process.
+    pub(crate) async fn start_half_way() -> (Self, Proc) {
+        let recorder = Arc::new(Recorder::default());
+        let carrier = SmscServer::bind(
+            "127.0.0.1:0",
+            ServerConfig::default(),
+            Arc::clone(&recorder),
+        )
+        .await
+        .expect("carrier");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = write_config(dir.path(), carrier.local_addr());
+        let (gateway, addr) = serve(&config);
+        let stop = Arc::new(AtomicBool::new(false));
+        let pushers = (0..BINDS)
+            .map(|bind| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
+            .collect();
+        recorder.wait_for_half().await;
+        let load = Self {
+            recorder,
+            config,
+            stop,
+            pushers,
+            _carrier: carrier,
+            _dir: dir,
+        };
+        (load, gateway)
+    }
+
+    /// Stops the pushers; the texts acknowledged with ESME_ROK and the texts sent.
+    pub(crate) async fn finish_pushing(&mut self) -> (HashSet<Vec<u8>>, HashSet<Vec<u8>>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut acked = HashSet::new();
+        let mut sent = HashSet::new();
+        for pusher in self.pushers.drain(..) {
+            let (a, s) = pusher.await.expect("pusher");
+            acked.extend(a);
+            sent.extend(s);
+        }
+        (acked, sent)
     }
 }
