@@ -441,7 +441,7 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
                         parts: vec![PartRecord::default()],
                     };
                     group
-                        .commit(vec![Op::Insert(record)])
+                        .commit(vec![Op::Insert(std::sync::Arc::new(record))])
                         .await
                         .expect("commit");
                 }

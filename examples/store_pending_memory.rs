@@ -54,7 +54,9 @@ fn insert(store: &dyn Store, from: u64, to: u64) -> Result<(), Box<dyn std::erro
     let mut id = from;
     while id < to {
         let end = (id + BATCH).min(to);
-        let inserts: Vec<Op> = (id..end).map(|i| Op::Insert(record(i))).collect();
+        let inserts: Vec<Op> = (id..end)
+            .map(|i| Op::Insert(std::sync::Arc::new(record(i))))
+            .collect();
         store.commit(&inserts)?;
         let mut updates = Vec::with_capacity(2 * usize::try_from(BATCH)?);
         for i in id..end {

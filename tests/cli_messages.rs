@@ -162,8 +162,8 @@ fn the_same_digits_name_a_decimal_and_a_hex_accounts_message_and_both_are_shown(
         // got "1234".
         store
             .commit(&[
-                Op::Insert(record(4660, "decapp")),
-                Op::Insert(record(0x4660, "hexapp")),
+                Op::Insert(std::sync::Arc::new(record(4660, "decapp"))),
+                Op::Insert(std::sync::Arc::new(record(0x4660, "hexapp"))),
             ])
             .expect("commit");
     }

@@ -194,9 +194,6 @@ impl Store for FlakyStore {
     fn by_carrier_id(&self, carrier: &str, id: &str) -> Result<Option<(u64, u16)>, StoreError> {
         self.inner.by_carrier_id(carrier, id)
     }
-    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.pending()
-    }
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.pending_page(after, limit)
     }

@@ -34,7 +34,7 @@ fn message(id: u64) -> MessageRecord {
 /// Batch `k`: messages `k*16+1 ..= k*16+16` and one outbox item.
 fn batch(k: u64) -> Vec<Op> {
     let mut ops: Vec<Op> = (1..=BATCH)
-        .map(|i| Op::Insert(message(k * BATCH + i)))
+        .map(|i| Op::Insert(std::sync::Arc::new(message(k * BATCH + i))))
         .collect();
     ops.push(Op::OutboxPush(OutboxItem {
         seq: 0,

@@ -33,7 +33,7 @@ pub(crate) struct HousekeepingParts {
 pub(crate) async fn run(parts: HousekeepingParts) {
     let store_config = &parts.config.store;
     let validity = millis(store_config.validity);
-    let retention = millis(store_config.retention);
+    let retention = store_config.retention;
     let early_ttl = millis(parts.config.receipts.early_ttl);
     // Scan for expiry every minute, or more often when validity is short.
     let every = Duration::from_millis((validity / 4).clamp(1_000, 60_000));
@@ -50,7 +50,7 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         }
         let store = Arc::clone(&parts.store);
         let cleanup = tokio::task::spawn_blocking(move || {
-            let removed = store.expire(now.saturating_sub(retention))?;
+            let removed = crate::store::expire_once(&*store, retention, now)?;
             // Early receipts kept in the store are done with after the TTL (matched, or
             // kept as unmatched by the writer).
             let done: Vec<Op> = store

@@ -251,11 +251,7 @@ impl Intake {
         let class = record.class;
         let not_before = record.not_before;
         let record = Arc::new(record);
-        if let Err(error) = p
-            .group
-            .commit(vec![Op::Insert(MessageRecord::clone(&record))])
-            .await
-        {
+        if let Err(error) = p.group.commit(vec![Op::Insert(Arc::clone(&record))]).await {
             p.backlog.release(&account.name);
             store_error(&p.stats, "accept", &error);
             return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));

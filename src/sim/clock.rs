@@ -1,7 +1,5 @@
 //! Wall-clock dates for receipts and query_sm (UTC, no time-zone database needed).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use smppgate_protocol::receipt::ReceiptDate;
 
 pub use crate::clock::utc_date;
@@ -9,10 +7,7 @@ pub use crate::clock::utc_date;
 /// Now, UTC.
 #[must_use]
 pub fn utc_now() -> ReceiptDate {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    utc_date(secs)
+    crate::clock::Clock::system().utc_date()
 }
 
 /// An SMPP absolute time `YYMMDDhhmmss000+` (UTC) for `date`.

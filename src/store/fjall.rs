@@ -274,7 +274,7 @@ impl<'a> Planner<'a> {
                 self.records.insert(
                     record.id,
                     Planned {
-                        record: Cow::Borrowed(record),
+                        record: Cow::Borrowed(record.as_ref()),
                         sync_pending: true,
                     },
                 );
@@ -471,22 +471,6 @@ impl Store for FjallStore {
             .transpose()
     }
 
-    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        let open = self.handles()?;
-        let mut records = Vec::new();
-        for entry in open.pending.keys() {
-            let key = entry.map_err(|e| engine_error("read pending", &e))?;
-            let id = keys::message_id(&key)?;
-            match open.get_message(id)? {
-                Some(record) if !record.state.is_final() => records.push(record),
-                // A pending key without its message (or a final one) is left over from an
-                // expiry; the message itself is what counts.
-                _ => {}
-            }
-        }
-        Ok(records)
-    }
-
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
         let open = self.handles()?;
         let mut records = Vec::new();
@@ -501,6 +485,8 @@ impl Store for FjallStore {
             let id = keys::message_id(&key)?;
             match open.get_message(id)? {
                 Some(record) if !record.state.is_final() => records.push(record),
+                // A pending key without its message (or a final one) is left over from an
+                // expiry; the message itself is what counts.
                 _ => {}
             }
         }

@@ -48,7 +48,7 @@ impl Inner {
                 if !record.state.is_final() {
                     self.pending.insert(record.id);
                 }
-                self.messages.insert(record.id, Arc::new(record.clone()));
+                self.messages.insert(record.id, Arc::clone(record));
             }
             Op::Put(record) => {
                 if record.state.is_final() {
@@ -144,15 +144,6 @@ impl Store for MemoryStore {
             .carrier_ids
             .get(&(carrier.to_owned(), carrier_id.to_owned()))
             .copied())
-    }
-
-    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(inner
-            .pending
-            .iter()
-            .filter_map(|id| inner.messages.get(id).map(|m| MessageRecord::clone(m)))
-            .collect())
     }
 
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
@@ -266,7 +257,9 @@ mod tests {
             not_before: 0,
             parts: vec![super::super::PartRecord::default()],
         };
-        store.commit(&[Op::Insert(record)]).unwrap();
+        store
+            .commit(&[Op::Insert(std::sync::Arc::new(record))])
+            .unwrap();
         assert_eq!(store.pending().unwrap().len(), 1);
         store
             .commit(&[Op::State {

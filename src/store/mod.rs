@@ -25,7 +25,7 @@ mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
-pub use retention::{expire_once, now_millis, run_retention};
+pub use retention::{expire_once, now_millis};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
 ///
@@ -145,8 +145,9 @@ pub struct ParkedItem {
 /// One write; a commit applies a batch of them atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    /// A new message.
-    Insert(MessageRecord),
+    /// A new message (shared with whoever keeps it in memory: intake hands the same
+    /// record to the receipt writer, no copy is made).
+    Insert(Arc<MessageRecord>),
     /// A message's whole record, replacing the stored one without reading it (the
     /// gateway's single writer holds the current record and writes it once per batch).
     /// For a record first written by [`Op::Insert`]: a final state takes the message off
@@ -264,11 +265,15 @@ pub trait Store: Send + Sync + 'static {
         carrier_id: &str,
     ) -> Result<Option<(u64, u16)>, StoreError>;
 
-    /// Messages not final (for re-sending after a restart), oldest first.
+    /// Every message not final, oldest first (all of [`Store::pending_page`] at once; ids
+    /// start at 1, so none is below the first page). For tools and tests: the gateway reads
+    /// its backlog in pages.
     ///
     /// # Errors
     /// Read failure.
-    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError>;
+    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.pending_page(0, usize::MAX)
+    }
 
     /// Up to `limit` messages not final with ids above `after`, oldest first: the
     /// dispatcher reads its backlog in pages from here.

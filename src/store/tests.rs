@@ -82,7 +82,9 @@ fn insert_get_and_reopen() {
         let store = open(&dir);
         assert_eq!(store.get(7).unwrap(), None);
         assert_eq!(store.max_id().unwrap(), 0);
-        store.commit(&[Op::Insert(record.clone())]).unwrap();
+        store
+            .commit(&[Op::Insert(std::sync::Arc::new(record.clone()))])
+            .unwrap();
         assert_eq!(store.get(7).unwrap(), Some(record.clone()));
         assert_eq!(store.max_id().unwrap(), 7);
     }
@@ -107,7 +109,9 @@ fn second_open_is_refused_with_the_pid() {
 fn parts_carrier_index_and_state() {
     let dir = TempDir::new("parts");
     let store = open(&dir);
-    store.commit(&[Op::Insert(message(1, "acme", 10))]).unwrap();
+    store
+        .commit(&[Op::Insert(std::sync::Arc::new(message(1, "acme", 10)))])
+        .unwrap();
     store
         .commit(&[
             Op::Part {
@@ -151,7 +155,7 @@ fn a_batch_is_applied_together_and_ops_see_earlier_ones() {
     // Insert and update the same message in one batch.
     store
         .commit(&[
-            Op::Insert(message(1, "acme", 10)),
+            Op::Insert(std::sync::Arc::new(message(1, "acme", 10))),
             Op::Part {
                 id: 1,
                 part: 0,
@@ -161,7 +165,7 @@ fn a_batch_is_applied_together_and_ops_see_earlier_ones() {
                 id: 1,
                 state: State::Delivered,
             },
-            Op::Insert(message(2, "acme", 11)),
+            Op::Insert(std::sync::Arc::new(message(2, "acme", 11))),
         ])
         .unwrap();
     let one = store.get(1).unwrap().unwrap();
@@ -181,7 +185,7 @@ fn a_batch_is_applied_together_and_ops_see_earlier_ones() {
     // is too long, so the first insert must not appear either.
     let error = store
         .commit(&[
-            Op::Insert(message(3, "acme", 12)),
+            Op::Insert(std::sync::Arc::new(message(3, "acme", 12))),
             Op::CarrierId {
                 carrier: "c".repeat(70_000),
                 carrier_id: "x".to_owned(),
@@ -200,7 +204,9 @@ fn pending_follows_state_and_survives_reopen() {
     let dir = TempDir::new("pending");
     {
         let store = open(&dir);
-        let inserts: Vec<Op> = (1..=5).map(|id| Op::Insert(message(id, "a", id))).collect();
+        let inserts: Vec<Op> = (1..=5)
+            .map(|id| Op::Insert(std::sync::Arc::new(message(id, "a", id))))
+            .collect();
         store.commit(&inserts).unwrap();
         store
             .commit(&[
@@ -287,7 +293,11 @@ fn list_filters_newest_first() {
     let mut ops = Vec::new();
     for id in 1..=10 {
         let account = if id % 2 == 0 { "even" } else { "odd" };
-        ops.push(Op::Insert(message(id, account, id * 100)));
+        ops.push(Op::Insert(std::sync::Arc::new(message(
+            id,
+            account,
+            id * 100,
+        ))));
     }
     ops.push(Op::State {
         id: 9,
@@ -341,7 +351,7 @@ fn expire_removes_old_final_messages_and_their_index() {
     // 3001..=3010 new and delivered.
     for id in 1..=3010u64 {
         let accepted = if id <= 3000 { 1_000 } else { 50_000 };
-        ops.push(Op::Insert(message(id, "a", accepted)));
+        ops.push(Op::Insert(std::sync::Arc::new(message(id, "a", accepted))));
         if id % 2 == 1 || id > 3000 {
             let carrier_id = format!("c{id}");
             ops.push(Op::Part {
@@ -381,7 +391,9 @@ fn expire_removes_old_final_messages_and_their_index() {
 fn corrupt_record_is_an_error_not_a_panic() {
     let dir = TempDir::new("corrupt");
     let store = open(&dir);
-    store.commit(&[Op::Insert(message(1, "a", 1))]).unwrap();
+    store
+        .commit(&[Op::Insert(std::sync::Arc::new(message(1, "a", 1)))])
+        .unwrap();
     // Overwrite the record with garbage through the engine itself.
     let open = store.handles().unwrap();
     open.messages
@@ -417,9 +429,6 @@ impl Store for FlakyStore {
     }
     fn by_carrier_id(&self, c: &str, i: &str) -> Result<Option<(u64, u16)>, StoreError> {
         self.inner.by_carrier_id(c, i)
-    }
-    fn pending(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.pending()
     }
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.pending_page(after, limit)
@@ -457,7 +466,11 @@ async fn group_commit_ten_thousand_concurrent_callers() {
     let mut tasks = tokio::task::JoinSet::new();
     for id in 1..=10_000u64 {
         let group = Arc::clone(&group);
-        tasks.spawn(async move { group.commit(vec![Op::Insert(message(id, "a", id))]).await });
+        tasks.spawn(async move {
+            group
+                .commit(vec![Op::Insert(std::sync::Arc::new(message(id, "a", id)))])
+                .await
+        });
     }
     while let Some(outcome) = tasks.join_next().await {
         outcome.unwrap().unwrap();
@@ -494,7 +507,11 @@ async fn group_commit_fails_the_whole_batch_then_recovers() {
     let mut tasks = tokio::task::JoinSet::new();
     for id in 1..=200u64 {
         let group = Arc::clone(&group);
-        tasks.spawn(async move { group.commit(vec![Op::Insert(message(id, "a", id))]).await });
+        tasks.spawn(async move {
+            group
+                .commit(vec![Op::Insert(std::sync::Arc::new(message(id, "a", id)))])
+                .await
+        });
     }
     while let Some(outcome) = tasks.join_next().await {
         let error = outcome.unwrap().unwrap_err();
@@ -505,7 +522,7 @@ async fn group_commit_fails_the_whole_batch_then_recovers() {
     // The disk has room again: the next batch goes through.
     flaky.failing.store(false, Ordering::Release);
     group
-        .commit(vec![Op::Insert(message(1, "a", 1))])
+        .commit(vec![Op::Insert(std::sync::Arc::new(message(1, "a", 1)))])
         .await
         .unwrap();
     assert!(flaky.get(1).unwrap().is_some());
@@ -523,13 +540,13 @@ fn retention_removes_only_old_final_messages() {
     let now = 10 * day;
     store
         .commit(&[
-            Op::Insert(message(1, "a", now - 8 * day)),
+            Op::Insert(std::sync::Arc::new(message(1, "a", now - 8 * day))),
             Op::State {
                 id: 1,
                 state: State::Delivered,
             },
-            Op::Insert(message(2, "a", now - 8 * day)),
-            Op::Insert(message(3, "a", now - day)),
+            Op::Insert(std::sync::Arc::new(message(2, "a", now - 8 * day))),
+            Op::Insert(std::sync::Arc::new(message(3, "a", now - day))),
             Op::State {
                 id: 3,
                 state: State::Failed,
@@ -541,41 +558,6 @@ fn retention_removes_only_old_final_messages() {
     assert_eq!(store.get(1).unwrap(), None);
     assert!(store.get(2).unwrap().is_some()); // not final: validity handles it
     assert!(store.get(3).unwrap().is_some()); // too recent
-}
-
-#[tokio::test]
-async fn retention_task_runs_and_stops() {
-    let dir = TempDir::new("retention-task");
-    let store: Arc<dyn Store> = Arc::new(open(&dir));
-    store
-        .commit(&[
-            Op::Insert(message(1, "a", 1)),
-            Op::State {
-                id: 1,
-                state: State::Expired,
-            },
-        ])
-        .unwrap();
-    let shutdown = crate::shutdown::Shutdown::new();
-    let task = tokio::spawn(run_retention(
-        Arc::clone(&store),
-        std::time::Duration::from_secs(1),
-        std::time::Duration::from_millis(10),
-        shutdown.signal(),
-    ));
-    let gone = async {
-        while store.get(1).unwrap().is_some() {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), gone)
-        .await
-        .unwrap();
-    shutdown.trigger();
-    tokio::time::timeout(std::time::Duration::from_secs(10), task)
-        .await
-        .unwrap()
-        .unwrap();
 }
 
 #[test]
@@ -623,8 +605,8 @@ fn put_replaces_the_record_and_keeps_pending_in_step() {
     for store in [&fjall as &dyn Store, &memory] {
         store
             .commit(&[
-                Op::Insert(message(1, "acme", 10)),
-                Op::Insert(message(2, "acme", 11)),
+                Op::Insert(std::sync::Arc::new(message(1, "acme", 10))),
+                Op::Insert(std::sync::Arc::new(message(2, "acme", 11))),
             ])
             .unwrap();
         let mut sent = message(1, "acme", 10);
