@@ -79,6 +79,17 @@ impl Backlog {
     }
 }
 
+/// What [`InPool::insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// The part has its place now.
+    Now,
+    /// It was in the pool already (handed over before).
+    Already,
+    /// The set is at its cap.
+    Full,
+}
+
 /// (message id, part index).
 pub(crate) type PartKey = (u64, u16);
 
@@ -104,15 +115,17 @@ impl InPool {
         self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a place for `key`; `false` when the set is at its cap or holds it already.
-    pub(crate) fn insert(&self, key: PartKey) -> bool {
+    /// Takes a place for `key` (one lock: the check and the insert together).
+    pub(crate) fn insert(&self, key: PartKey) -> Taken {
         let mut parts = self.lock();
-        parts.len() < self.cap && parts.insert(key)
-    }
-
-    /// Whether `key` is in the pool.
-    pub(crate) fn contains(&self, key: PartKey) -> bool {
-        self.lock().contains(&key)
+        if parts.contains(&key) {
+            Taken::Already
+        } else if parts.len() >= self.cap {
+            Taken::Full
+        } else {
+            parts.insert(key);
+            Taken::Now
+        }
     }
 
     /// Whether another part fits.
@@ -157,11 +170,11 @@ mod tests {
     #[test]
     fn in_pool_is_capped() {
         let pool = InPool::new(2);
-        assert!(pool.insert((1, 0)));
-        assert!(!pool.insert((1, 0)), "twice");
-        assert!(pool.insert((1, 1)));
-        assert!(!pool.insert((2, 0)), "cap");
+        assert_eq!(pool.insert((1, 0)), Taken::Now);
+        assert_eq!(pool.insert((1, 0)), Taken::Already, "twice");
+        assert_eq!(pool.insert((1, 1)), Taken::Now);
+        assert_eq!(pool.insert((2, 0)), Taken::Full, "cap");
         pool.remove(&[(1, 0)]);
-        assert!(pool.insert((2, 0)));
+        assert_eq!(pool.insert((2, 0)), Taken::Now);
     }
 }

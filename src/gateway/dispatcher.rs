@@ -24,7 +24,7 @@ use smppgate_protocol::pdu::{Body, SubmitSm};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::backlog::InPool;
+use super::backlog::{InPool, Taken};
 use super::intake::{Dispatch, Missed, references_for};
 use super::stats::{Stats, store_error};
 use crate::carrier::{
@@ -90,6 +90,8 @@ type Spill = (usize, Arc<str>);
 /// How handing a part over went.
 enum Placed {
     Yes,
+    /// It was in the pool already (a scan took it): nothing to do.
+    Already,
     /// No room (lane full, in-pool cap, or the pool is stopping): it stays on disk.
     NoRoom,
 }
@@ -244,14 +246,11 @@ impl Dispatcher {
         }
         for (part, submit_sm) in message.parts.into_iter().enumerate() {
             let part = u16::try_from(part).unwrap_or(u16::MAX);
-            if self.parts.in_pool.contains((message.id, part)) {
-                continue;
-            }
             match self
                 .place(message.id, part, message.class, &message.route, submit_sm)
                 .await
             {
-                Placed::Yes => {}
+                Placed::Yes | Placed::Already => {}
                 Placed::NoRoom => {
                     self.spill(&message.route, message.class, message.id);
                     return;
@@ -271,8 +270,10 @@ impl Dispatcher {
     ) -> Placed {
         let in_pool = &self.parts.in_pool;
         // In the set before the pool has it: its outcome may come at once.
-        if !in_pool.insert((id, part)) {
-            return Placed::NoRoom;
+        match in_pool.insert((id, part)) {
+            Taken::Now => {}
+            Taken::Already => return Placed::Already,
+            Taken::Full => return Placed::NoRoom,
         }
         let submission = Submission {
             id,
@@ -359,6 +360,8 @@ impl Dispatcher {
                                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
+                    // Filtered out by the read; only the dispatcher inserts.
+                    Placed::Already => {}
                     Placed::NoRoom => {
                         refused_at = Some(candidate.id);
                         break 'candidates;

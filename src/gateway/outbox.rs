@@ -48,8 +48,8 @@ pub(crate) struct OutboxDeps {
     pub group: Arc<GroupCommit>,
     /// The bound sessions, by system_id.
     pub registry: Arc<Registry>,
-    /// Notified when items were queued or a receiver / transceiver bound
-    /// (`notify_one` or `notify_waiters`: either reaches every account).
+    /// Notified (`notify_one`: the permit is kept until the stage takes it) when items were
+    /// queued or a receiver / transceiver bound; it reaches every account.
     pub wake: Arc<Notify>,
     /// The accounts served.
     pub accounts: Vec<Arc<str>>,

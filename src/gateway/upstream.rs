@@ -160,7 +160,6 @@ impl SmscHandler for Upstream {
 
     fn on_bound(&self, session: &SessionHandle) {
         if session.info().can_receive() {
-            self.outbox_wake.notify_waiters();
             self.outbox_wake.notify_one();
         }
     }

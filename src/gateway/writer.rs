@@ -12,7 +12,7 @@
 //! store off the runtime threads before the batch is applied. It ends when both queues'
 //! senders are gone, or when told to finish: it then applies what is queued and returns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -95,6 +95,39 @@ pub(crate) struct EarlyReceipts {
 
 /// (carrier, normalised carrier message id).
 type CarrierKey = (Arc<str>, String);
+
+/// Carrier message ids → (message, part), per carrier, looked up by `&str`: no key is
+/// built per lookup.
+#[derive(Debug, Default)]
+struct CarrierIds {
+    by_carrier: HashMap<Arc<str>, HashMap<String, (u64, u16)>>,
+    len: usize,
+}
+
+impl CarrierIds {
+    fn get(&self, carrier: &str, id: &str) -> Option<(u64, u16)> {
+        self.by_carrier.get(carrier)?.get(id).copied()
+    }
+
+    fn insert(&mut self, carrier: &Arc<str>, id: String, at: (u64, u16)) {
+        let ids = match self.by_carrier.get_mut(&**carrier) {
+            Some(ids) => ids,
+            None => self.by_carrier.entry(Arc::clone(carrier)).or_default(),
+        };
+        if ids.insert(id, at).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.by_carrier.clear();
+        self.len = 0;
+    }
+}
 
 /// Most events the writer applies and commits at once. Outcomes waiting here when the
 /// process dies are the duplicates a restart can send (with the carrier windows).
@@ -243,9 +276,9 @@ pub(crate) struct Writer {
     /// Records changed by this batch: each is written once, whole, at its end.
     dirty: Vec<u64>,
     /// Carrier-id index entries written recently (bounded by [`RECENT_IDS`]).
-    index: HashMap<(Arc<str>, String), (u64, u16)>,
+    index: CarrierIds,
     /// Carrier-id lookups read from the store for this batch.
-    looked_up: HashMap<(Arc<str>, String), (u64, u16)>,
+    looked_up: CarrierIds,
     early: EarlyReceipts,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
     parsed: std::collections::VecDeque<Inbound>,
@@ -295,8 +328,8 @@ impl Writer {
             clock: parts.clock,
             records: BTreeMap::new(),
             dirty: Vec::new(),
-            index: HashMap::new(),
-            looked_up: HashMap::new(),
+            index: CarrierIds::default(),
+            looked_up: CarrierIds::default(),
             early: EarlyReceipts::default(),
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
@@ -371,7 +404,6 @@ impl Writer {
             return;
         }
         let store = Arc::clone(&self.store);
-        let cached: HashSet<u64> = HashSet::new();
         let read = tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
             for key in keys {
@@ -383,10 +415,9 @@ impl Writer {
             ids.sort_unstable();
             ids.dedup();
             let mut records = Vec::new();
+            // A record this task holds is read again only when its carrier id had left the
+            // in-memory index; the held one wins below (it is newer).
             for id in ids {
-                if cached.contains(&id) {
-                    continue;
-                }
                 if let Some(record) = store.get(id)? {
                     records.push(record);
                 }
@@ -396,7 +427,9 @@ impl Writer {
         .await;
         match read {
             Ok(Ok((found, records))) => {
-                self.looked_up.extend(found);
+                for ((carrier, id), hit) in found {
+                    self.looked_up.insert(&carrier, id, hit);
+                }
                 for record in records {
                     // Never replaces a record this task already holds (it would be older).
                     self.records
@@ -418,13 +451,11 @@ impl Writer {
         ids: &mut Vec<u64>,
         keys: &mut Vec<(Arc<str>, String)>,
     ) {
-        let known = candidates
-            .iter()
-            .find_map(|k| self.index.get(&(Arc::clone(carrier), k.clone())));
+        let known = candidates.iter().find_map(|k| self.index.get(carrier, k));
         match known {
             Some((id, _)) => {
-                if !self.records.contains_key(id) {
-                    ids.push(*id);
+                if !self.records.contains_key(&id) {
+                    ids.push(id);
                 }
             }
             None => keys.extend(candidates.iter().map(|k| (Arc::clone(carrier), k.clone()))),
@@ -503,11 +534,11 @@ impl Writer {
                 id: outcome.id,
                 part: outcome.part,
             });
-            let index_key = (Arc::clone(&outcome.carrier), key);
             if early.is_none() {
-                early = self.early.take(&index_key);
+                early = self.early.take(&outcome.carrier, &key);
             }
-            self.index.insert(index_key, (outcome.id, outcome.part));
+            self.index
+                .insert(&outcome.carrier, key, (outcome.id, outcome.part));
         }
         if let Some(receipt) = early {
             bump(&self.stats.receipts_matched);
@@ -539,12 +570,10 @@ impl Writer {
     }
 
     /// The (message, part) of a carrier id: written lately, or read for this batch.
-    fn lookup(&self, carrier: &Arc<str>, key: &str) -> Option<(u64, u16)> {
-        let index_key = (Arc::clone(carrier), key.to_owned());
+    fn lookup(&self, carrier: &str, key: &str) -> Option<(u64, u16)> {
         self.index
-            .get(&index_key)
-            .or_else(|| self.looked_up.get(&index_key))
-            .copied()
+            .get(carrier, key)
+            .or_else(|| self.looked_up.get(carrier, key))
     }
 
     /// The normalised ids a receipt may match, most likely first, and what it says.
@@ -608,15 +637,25 @@ impl Writer {
     /// Holds a receipt that matched nothing yet, in memory for matching and in the store
     /// (committed before the carrier's deliver_sm is answered) so a crash does not lose it.
     fn hold_early(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt) {
+        let now = self.now();
+        if self.early.held.len() >= EARLY_MAX {
+            // Bounded: past the limit a receipt cannot wait for its response. It is kept
+            // for inspection as unmatched (`smppgate receipts unmatched`), counted, never
+            // dropped unseen.
+            tracing::warn!(%carrier, carrier_id = %key, "early-receipt buffer full: receipt kept as unmatched");
+            bump(&self.stats.receipts_unmatched);
+            if let Some(item) = unmatched_item(carrier, &key, receipt, now) {
+                self.ops.push(Op::OutboxPush(item));
+            }
+            return;
+        }
         let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, self.clock.wall_ms()) {
+        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
         }
-        let now = self.now();
-        self.early.hold(
+        self.early.held.insert(
             (Arc::clone(carrier), key),
-            receipt,
-            now.saturating_add(ttl_ms),
+            (now.saturating_add(ttl_ms), receipt),
         );
     }
 
@@ -970,7 +1009,6 @@ impl Writer {
             self.index.clear();
         }
         if pushed {
-            self.outbox_wake.notify_waiters();
             self.outbox_wake.notify_one();
         }
     }
@@ -1121,16 +1159,13 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 impl EarlyReceipts {
-    fn hold(&mut self, key: (Arc<str>, String), receipt: PartReceipt, deadline: u64) {
-        if self.held.len() >= EARLY_MAX {
-            tracing::warn!("early-receipt buffer full: receipt kept in the store only");
-            return;
+    fn take(&mut self, carrier: &Arc<str>, id: &str) -> Option<PartReceipt> {
+        if self.held.is_empty() {
+            return None;
         }
-        self.held.insert(key, (deadline, receipt));
-    }
-
-    fn take(&mut self, key: &(Arc<str>, String)) -> Option<PartReceipt> {
-        self.held.remove(key).map(|(_, r)| r)
+        self.held
+            .remove(&(Arc::clone(carrier), id.to_owned()))
+            .map(|(_, r)| r)
     }
 
     /// Takes the receipts past their TTL (they are unmatched).
