@@ -12,6 +12,16 @@ pub struct CommandStatus(pub u32);
 macro_rules! statuses {
     ($($name:ident = $value:literal, $text:literal;)*) => {
         impl CommandStatus {
+    /// The spec name, or the value as `0x%08x` for a reserved, vendor or unknown status
+    /// (what logs, metrics labels and JSON output show).
+    #[must_use]
+    pub fn name_or_hex(self) -> std::borrow::Cow<'static, str> {
+        match self.name() {
+            Some(name) => std::borrow::Cow::Borrowed(name),
+            None => std::borrow::Cow::Owned(format!("{:#010x}", self.0)),
+        }
+    }
+
             $(
                 #[doc = concat!("`", stringify!($name), "` (", stringify!($value), "): ", $text, ".")]
                 pub const $name: Self = Self($value);

@@ -66,9 +66,7 @@ impl CarrierMetrics {
         if status.is_ok() {
             self.accepted.increment(1);
         } else {
-            let status = status
-                .name()
-                .map_or_else(|| format!("{:#010x}", status.0), str::to_owned);
+            let status = status.name_or_hex().into_owned();
             counter!("smppgate_carrier_responses_total", "carrier" => self.name.clone(), "status" => status)
                 .increment(1);
         }

@@ -120,7 +120,8 @@ pub enum SubmitError {
     /// No route matches the destination.
     #[error("no route for destination {0}")]
     NoRoute(String),
-    /// The route's queue for this class is full (answer ESME_RMSGQFUL upstream).
+    /// The route's queue for this class is full (the submission is handed back; the
+    /// gateway leaves it in its store backlog).
     #[error("route {route} queue full")]
     QueueFull {
         /// The route.

@@ -29,7 +29,7 @@
 //! every carrier left refuses, messages stay on the first as before: throttling slows a
 //! message down, it never fails it. The rate reaction is untouched.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -53,7 +53,7 @@ use super::limiter::{Flow, ThrottlePolicy};
 use super::metrics::{CarrierMetrics, RouteMetrics};
 use super::refusal::Refusal;
 use super::retry::{StatusTable, Verdict, backoff};
-use super::route::RouteTable;
+use super::route::Router;
 use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
 use crate::config::{CarrierConfig, Config};
 use crate::conn::{PendingResponse, RequestError};
@@ -351,7 +351,7 @@ impl Carrier {
         }
         let statuses: serde_json::Map<String, Value> = by_status
             .iter()
-            .map(|(status, n)| (status_name(CommandStatus(*status)), json!(n)))
+            .map(|(status, n)| (CommandStatus(*status).name_or_hex().into_owned(), json!(n)))
             .collect();
         let binds: Vec<Value> = self
             .binds
@@ -400,13 +400,6 @@ impl Carrier {
 /// A duration in nanoseconds (the limiter's and the refusal's unit), saturating.
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Spec name of a status, or its hex value.
-pub(crate) fn status_name(status: CommandStatus) -> String {
-    status
-        .name()
-        .map_or_else(|| format!("{:#010x}", status.0), str::to_owned)
 }
 
 /// A submission on its way through the pool.
@@ -1165,8 +1158,7 @@ impl Route {
 struct Inner {
     shared: Arc<Shared>,
     routes: Vec<Arc<Route>>,
-    route_names: HashMap<Arc<str>, usize>,
-    table: RouteTable,
+    router: Router,
     stopping: AtomicBool,
     stop: Shutdown,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -1274,8 +1266,7 @@ impl Carriers {
             closed: AtomicBool::new(false),
         });
         let mut routes = Vec::new();
-        let mut route_names = HashMap::new();
-        for (index, route) in config.routes.iter().enumerate() {
+        for route in &config.routes {
             let mut indices = Vec::new();
             for name in &route.carriers {
                 let found = shared
@@ -1307,7 +1298,6 @@ impl Carriers {
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(Arc::clone(&wake));
             }
-            route_names.insert(Arc::clone(&name), index);
             routes.push(Arc::new(Route {
                 metrics: RouteMetrics::new(&name),
                 name,
@@ -1339,8 +1329,7 @@ impl Carriers {
         let inner = Arc::new(Inner {
             shared,
             routes,
-            route_names,
-            table: RouteTable::new(&config.routes),
+            router: Router::new(&config.routes),
             stopping: AtomicBool::new(false),
             stop,
             tasks: Mutex::new(tasks),
@@ -1417,32 +1406,21 @@ impl Carriers {
         Ok(())
     }
 
-    /// The name of the route a destination takes (longest prefix, else the default
-    /// route), or of the route named `name` when there is one.
-    #[must_use]
-    pub fn route(&self, name: Option<&str>, destination: &str) -> Option<Arc<str>> {
-        self.route_index(name, destination)
-            .map(|i| Arc::clone(&self.inner.routes[i].name))
-    }
-
     fn route_index(&self, name: Option<&str>, destination: &str) -> Option<usize> {
-        match name {
-            Some(name) => self.inner.route_names.get(name).copied(),
-            None => self.inner.table.lookup(destination),
-        }
+        self.inner.router.index(name, destination)
     }
 
     /// Room left in the lane of `class` on the route named `route` (0 for an unknown
-    /// route or a stopping pool). The gateway asks before it acknowledges a message, so
-    /// a full route is answered `ESME_RMSGQFUL` upstream instead of being accepted.
+    /// route or a stopping pool). The gateway's dispatcher asks before it reads more of a
+    /// route's backlog from the store.
     #[must_use]
     pub fn room(&self, route: &str, class: Class) -> usize {
         let inner = &self.inner;
         if inner.stopping.load(Ordering::Acquire) {
             return 0;
         }
-        inner.route_names.get(route).map_or(0, |index| {
-            inner.routes[*index]
+        inner.router.index(Some(route), "").map_or(0, |index| {
+            inner.routes[index]
                 .lanes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

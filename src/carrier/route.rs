@@ -43,38 +43,51 @@ impl RouteTable {
     }
 }
 
-/// Route names by destination, built from the configuration alone (the pool routes with
-/// the same table): intake resolves a message's route once, before it is persisted.
+/// Routes by destination or by name, built from the configuration alone: intake resolves
+/// a message's route once, before it is persisted, and the pool finds the route it is
+/// handed with the same table. Indices are the routes' positions in the configuration.
 #[derive(Debug, Clone)]
 pub struct Router {
     table: std::sync::Arc<RouteTable>,
     names: std::sync::Arc<[std::sync::Arc<str>]>,
+    by_name: std::sync::Arc<std::collections::HashMap<std::sync::Arc<str>, usize>>,
 }
 
 impl Router {
     /// From the `[[route]]`s.
     #[must_use]
     pub fn new(routes: &[RouteConfig]) -> Self {
+        let names: std::sync::Arc<[std::sync::Arc<str>]> = routes
+            .iter()
+            .map(|r| std::sync::Arc::from(r.name.as_str()))
+            .collect();
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| (std::sync::Arc::clone(name), index))
+            .collect();
         Self {
             table: std::sync::Arc::new(RouteTable::new(routes)),
-            names: routes
-                .iter()
-                .map(|r| std::sync::Arc::from(r.name.as_str()))
-                .collect(),
+            names,
+            by_name: std::sync::Arc::new(by_name),
         }
     }
 
-    /// The route named `name` when given (and configured), else the route of
-    /// `destination` (E.164 digits): longest prefix, then the default route.
+    /// The position of the route named `name` when given (and configured), else of the
+    /// route of `destination` (E.164 digits): longest prefix, then the default route.
+    #[must_use]
+    pub fn index(&self, name: Option<&str>, destination: &str) -> Option<usize> {
+        match name {
+            Some(name) => self.by_name.get(name).copied(),
+            None => self.table.lookup(destination),
+        }
+    }
+
+    /// As [`Router::index`], the route's name.
     #[must_use]
     pub fn route(&self, name: Option<&str>, destination: &str) -> Option<std::sync::Arc<str>> {
-        match name {
-            Some(name) => self.names.iter().find(|n| &***n == name).cloned(),
-            None => self
-                .table
-                .lookup(destination)
-                .and_then(|i| self.names.get(i).cloned()),
-        }
+        self.index(name, destination)
+            .and_then(|i| self.names.get(i).cloned())
     }
 }
 

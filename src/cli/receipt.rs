@@ -180,7 +180,7 @@ pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
         "queued": super::messages::time(parked.item.queued),
         "parked": super::messages::time(parked.parked),
         "attempts": parked.item.attempts,
-        "last_status": status.name().map_or_else(|| format!("{:#010x}", status.0), str::to_owned),
+        "last_status": status.name_or_hex(),
     });
     if let (Some(line), Some(what)) = (line.as_object_mut(), what.as_object()) {
         line.extend(what.clone());

@@ -17,7 +17,6 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, normalise_id};
 use smppgate_protocol::session::BindKind;
@@ -308,12 +307,6 @@ async fn collect_receipts(mut inbound: Inbound, book: Arc<ReceiptBook>) {
     }
 }
 
-pub(crate) fn status_name(status: CommandStatus) -> String {
-    status
-        .name()
-        .map_or_else(|| format!("{:#010x}", status.0), str::to_owned)
-}
-
 fn message_id(response: &Response) -> Option<String> {
     response
         .message_id()
@@ -447,7 +440,7 @@ async fn send_once(
                     "part": index + 1,
                     "sequence_number": response.sequence_number(),
                     "status": response.status().0,
-                    "status_name": status_name(response.status()),
+                    "status_name": response.status().name_or_hex().into_owned(),
                     "message_id": id,
                     "receipt": receipt,
                 })
@@ -493,7 +486,9 @@ async fn send_many(
         sent += 1;
         match outcome {
             Ok(response) => {
-                *statuses.entry(status_name(response.status())).or_default() += 1;
+                *statuses
+                    .entry(response.status().name_or_hex().into_owned())
+                    .or_default() += 1;
                 if response.is_ok() {
                     accepted += 1;
                     if args.receipt {

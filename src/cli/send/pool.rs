@@ -15,7 +15,7 @@ use smppgate_protocol::command_status::CommandStatus;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{ClassArg, Rate, SendArgs, build_parts, status_name};
+use super::{ClassArg, Rate, SendArgs, build_parts};
 use crate::carrier::{
     Carriers, Class, Events, FailReason, LANE_CAPACITY, Outcome, OutcomeResult, Submission,
     SubmitError,
@@ -237,7 +237,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
         "failed_over": tally.failed_over,
         "carriers": tally.by_carrier.iter().map(|(c, n)| (c.to_string(), *n)).collect::<BTreeMap<_, _>>(),
         "statuses": tally.by_status.iter().map(|((status, reason), n)| {
-            let name = status_name(CommandStatus(*status));
+            let name = CommandStatus(*status).name_or_hex().into_owned();
             (reason.map_or(name.clone(), |r| format!("{name} ({r:?})")), *n)
         }).collect::<BTreeMap<_, _>>(),
         "inbound": tally.inbound,
@@ -282,7 +282,7 @@ fn part_json(outcome: &Outcome) -> Value {
         "part": outcome.part + 1,
         "carrier": &*outcome.carrier,
         "status": status.0,
-        "status_name": status_name(status),
+        "status_name": status.name_or_hex(),
         "message_id": message_id,
         "failure": reason,
         "attempts": outcome.attempts,
