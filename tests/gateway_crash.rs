@@ -6,7 +6,7 @@
 mod support;
 
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::load::{
     BINDS, CARRIER_BINDS, CARRIER_WINDOW, Load, PER_BIND, UPSTREAM_WINDOW, WRITER_BATCH,
@@ -38,21 +38,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_message() {
 
     // Restart on the same store: what was acknowledged and not yet sent goes out now.
     let (gateway, _addr) = serve(&config);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let missing = loop {
-        let missing: Vec<_> = {
-            let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            acked
-                .iter()
-                .filter(|t| !seen.contains_key(*t))
-                .cloned()
-                .collect()
-        };
-        if missing.is_empty() || Instant::now() > deadline {
-            break missing;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let missing = recorder.wait_for_all(&acked).await;
     assert!(
         missing.is_empty(),
         "{} acknowledged messages never reached the carrier, e.g. {:?}",

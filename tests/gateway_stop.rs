@@ -7,7 +7,7 @@
 mod support;
 
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::load::{BINDS, Load, PER_BIND};
 use support::{num, serve};
@@ -45,21 +45,7 @@ async fn sigterm_under_load_then_restart_sends_every_acknowledged_message_exactl
 
     // Restart on the same store: what was acknowledged and not yet sent goes out now.
     let (gateway, _addr) = serve(&config);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let missing = loop {
-        let missing: Vec<_> = {
-            let seen = recorder.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            acked
-                .iter()
-                .filter(|t| !seen.contains_key(*t))
-                .cloned()
-                .collect()
-        };
-        if missing.is_empty() || Instant::now() > deadline {
-            break missing;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let missing = recorder.wait_for_all(&acked).await;
     assert!(
         missing.is_empty(),
         "{} acknowledged messages never reached the carrier, e.g. {:?}",

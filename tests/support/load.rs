@@ -154,6 +154,26 @@ impl Recorder {
             .len()
     }
 
+    /// Waits (up to a minute) until every text in `acked` reached the carrier; returns the
+    /// ones that did not.
+    pub(crate) async fn wait_for_all(&self, acked: &HashSet<Vec<u8>>) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let missing: Vec<_> = {
+                let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                acked
+                    .iter()
+                    .filter(|t| !seen.contains_key(*t))
+                    .cloned()
+                    .collect()
+            };
+            if missing.is_empty() || Instant::now() > deadline {
+                return missing;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (up to a minute) until about half the load reached the carrier.
     pub(crate) async fn wait_for_half(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
