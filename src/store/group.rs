@@ -191,7 +191,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        metrics::gauge!("store_pending_commits").set(receiver.len() as f64);
+        metrics::gauge!("smppgate_store_pending_commits").set(receiver.len() as f64);
         let started = Instant::now();
         let outcome = store.commit(&ops);
         let took = started.elapsed();
@@ -221,10 +221,10 @@ fn record(
     requests: u64,
     took: Duration,
 ) {
-    metrics::histogram!("store_batch_size").record(ops as f64);
-    metrics::histogram!("store_commit_seconds").record(took.as_secs_f64());
+    metrics::histogram!("smppgate_store_commit_operations").record(ops as f64);
+    metrics::histogram!("smppgate_store_commit_seconds").record(took.as_secs_f64());
     if outcome.is_err() {
-        metrics::counter!("store_commit_errors_total").increment(1);
+        metrics::counter!("smppgate_store_commit_errors_total").increment(1);
     }
     let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
     stats.commits += 1;
