@@ -827,10 +827,10 @@ mod process {
         .unwrap();
         assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
         assert!(
-            body.contains("\nsmppgate_sim_errors_injected 1\n"),
+            body.contains("\nsmppgate_sim_errors_injected_total 1\n"),
             "{body}"
         );
-        assert!(body.contains("\nsmppgate_sim_submits 1\n"), "{body}");
+        assert!(body.contains("\nsmppgate_sim_submits_total 1\n"), "{body}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

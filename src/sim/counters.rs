@@ -122,7 +122,8 @@ impl Counters {
 
     /// Mirrors the counters into the `metrics` recorder (the Prometheus exporter of
     /// `smppgate sim --metrics`) as `smppgate_sim_<key>`, nested keys joined with `_`:
-    /// `*_active` as a gauge, the rest as counters set to their absolute value. Called
+    /// `*_active` as a gauge, the rest as counters set to their absolute value and named
+    /// `smppgate_sim_<key>_total` (the Prometheus unit suffix of a counter). Called
     /// on a tick, not where things are counted: the hot path stays one relaxed add, and
     /// walking these ~30 keys once a second costs nothing worth measuring.
     pub fn export_metrics(&self) {
@@ -137,7 +138,8 @@ impl Counters {
                     if name.ends_with("_active") {
                         metrics::gauge!(name.to_owned()).set(n.as_f64().unwrap_or(0.0));
                     } else {
-                        metrics::counter!(name.to_owned()).absolute(n.as_u64().unwrap_or(0));
+                        metrics::counter!(format!("{name}_total"))
+                            .absolute(n.as_u64().unwrap_or(0));
                     }
                 }
                 _ => {}
