@@ -99,7 +99,10 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
         page.contains("smppgate_account_binds{account=\"demo\"} 1"),
         "{page}"
     );
-    assert!(page.contains("smppgate_account_tps"), "{page}");
+    assert!(
+        page.contains("smppgate_account_submits_per_second"),
+        "{page}"
+    );
 
     client.unbind().await;
     gateway.terminate();

@@ -17,7 +17,7 @@
 //! | `smppgate_carrier_failovers_total` | carrier | counter |
 //! | `smppgate_carrier_throttle_bypass_total` | carrier | counter (messages sent past it while it refused by throttle; also counted as failovers) |
 //! | `smppgate_carrier_resubmitted_after_loss_total` | carrier | counter |
-//! | `smppgate_carrier_rate` | carrier | gauge (current rate limit, per second) |
+//! | `smppgate_carrier_rate_limit_per_second` | carrier | gauge (current rate limit) |
 //! | `smppgate_carrier_response_seconds` | carrier | histogram (submit → response) |
 
 use std::sync::Arc;
@@ -56,7 +56,7 @@ impl CarrierMetrics {
             failovers: counter!("smppgate_carrier_failovers_total", "carrier" => carrier.clone()),
             throttle_bypasses: counter!("smppgate_carrier_throttle_bypass_total", "carrier" => carrier.clone()),
             resubmitted_after_loss: counter!("smppgate_carrier_resubmitted_after_loss_total", "carrier" => carrier.clone()),
-            rate: gauge!("smppgate_carrier_rate", "carrier" => carrier.clone()),
+            rate: gauge!("smppgate_carrier_rate_limit_per_second", "carrier" => carrier.clone()),
             latency: histogram!("smppgate_carrier_response_seconds", "carrier" => carrier),
         }
     }

@@ -38,7 +38,8 @@ pub(crate) async fn run(
             let tps = submits.saturating_sub(previous) as f64;
             #[allow(clippy::cast_precision_loss)]
             let binds = account.binds.load(Ordering::Relaxed) as f64;
-            metrics::gauge!("smppgate_account_tps", "account" => name.clone()).set(tps);
+            metrics::gauge!("smppgate_account_submits_per_second", "account" => name.clone())
+                .set(tps);
             #[allow(clippy::cast_precision_loss)]
             let pending = backlog.pending(&account.name) as f64;
             metrics::gauge!("smppgate_account_backlog_messages", "account" => name.clone())
