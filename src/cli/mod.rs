@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod check_config;
+mod exporter;
 pub mod hash_password;
 pub mod messages;
 pub mod pdu;

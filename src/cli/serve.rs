@@ -66,7 +66,8 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
             .listen
             .parse()
             .with_context(|| format!("metrics.listen `{}` is not host:port", metrics.listen))?;
-        metrics_exporter_prometheus::PrometheusBuilder::new()
+        super::exporter::builder()
+            .with_context(|| format!("serving metrics on {addr}"))?
             .with_http_listener(addr)
             .install()
             .with_context(|| format!("serving metrics on {addr}"))?;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use metrics_exporter_prometheus::{BuildError, PrometheusBuilder};
+use metrics_exporter_prometheus::BuildError;
 
 use crate::sim::scenario::Value;
 use crate::sim::{Counters, Scenario, Sim};
@@ -254,7 +254,9 @@ fn install_metrics(addr: &str) -> anyhow::Result<SocketAddr> {
         } else {
             wanted
         };
-        match PrometheusBuilder::new().with_http_listener(addr).install() {
+        let builder = super::exporter::builder()
+            .with_context(|| format!("metrics: cannot listen on {addr}"))?;
+        match builder.with_http_listener(addr).install() {
             Ok(()) => return Ok(addr),
             Err(BuildError::FailedToCreateHTTPListener(_)) if wanted.port() == 0 && tries < 3 => {}
             Err(error) => {
