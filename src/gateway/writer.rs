@@ -282,8 +282,8 @@ pub(crate) struct Writer {
     early: EarlyReceipts,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
     parsed: std::collections::VecDeque<Inbound>,
-    /// `smppgate_receipts_matched_total` handles by (carrier, primary reading).
-    matched_counters: HashMap<(Arc<str>, bool), metrics::Counter>,
+    /// `smppgate_receipts_matched_total` handles by (carrier, primary reading, stat).
+    matched_counters: HashMap<(Arc<str>, bool, &'static str), metrics::Counter>,
     ops: Vec<Op>,
     answers: Vec<InboundRequest>,
     /// Parts whose outcome this batch records: they leave [`InPool`] once committed.
@@ -615,11 +615,13 @@ impl Writer {
                 bump(&self.stats.receipts_matched);
                 // Which reading matched: the id as the carrier's style reads it first, or
                 // another (the other base, or the text id when the TLV's did not match).
+                // And its final state (`stat`): the delivery rate per carrier.
+                let stat = receipt_state(part_receipt.state).stat();
                 self.matched_counters
-                    .entry((Arc::clone(carrier), index == 0))
+                    .entry((Arc::clone(carrier), index == 0, stat))
                     .or_insert_with(|| {
                         let reading = if index == 0 { "primary" } else { "alternate" };
-                        metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading)
+                        metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading, "stat" => stat)
                     })
                     .increment(1);
                 if index > 0 {
