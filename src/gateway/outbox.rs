@@ -138,10 +138,19 @@ struct Account {
     ops: Vec<Op>,
     /// Of `ops`, the acks.
     acks: u64,
+    /// `smppgate_outbox_held_items{account}`: items read from the store and not yet
+    /// acknowledged or parked (at most `queue::MAX_HELD`; at the cap more wait on disk).
+    held: metrics::Gauge,
+    /// `smppgate_outbox_parked_total{account}`, registered at start so it reads 0, not
+    /// absent, until something is parked (alerts and dashboards query it).
+    parked: metrics::Counter,
 }
 
 impl Account {
     fn new(shared: Arc<Shared>, account: Arc<str>, wake: Arc<Notify>, queue: Queue) -> Self {
+        let held = metrics::gauge!("smppgate_outbox_held_items", "account" => account.to_string());
+        let parked =
+            metrics::counter!("smppgate_outbox_parked_total", "account" => account.to_string());
         Self {
             shared,
             account,
@@ -154,6 +163,8 @@ impl Account {
             commit: None,
             ops: Vec::new(),
             acks: 0,
+            held,
+            parked,
         }
     }
 
@@ -168,6 +179,8 @@ impl Account {
                 self.send_ready();
             }
             self.start_commit();
+            #[allow(clippy::cast_precision_loss)] // at most MAX_HELD
+            self.held.set(self.queue.held() as f64);
             if cancelled && self.sends.is_empty() && self.commit.is_none() {
                 return;
             }
@@ -335,8 +348,7 @@ impl Account {
                 attempts,
             } => {
                 tracing::warn!(account = %self.account, seq, %status, attempts, "outbox item parked (smppgate receipts parked / replay)");
-                metrics::counter!("smppgate_outbox_parked_total", "account" => self.account.to_string())
-                    .increment(1);
+                self.parked.increment(1);
                 self.ops.push(op);
             }
             Done::Again => {}
