@@ -74,6 +74,7 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
         eprintln!("metrics: http://{addr}/metrics");
     }
     let terminate = terminate_signal().context("installing signal handlers")?;
+    ignore_hangup().context("installing the SIGHUP handler")?;
     let gateway = Gateway::start(config.clone()).await?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");
@@ -101,4 +102,23 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     let stats = gateway.stop(grace).await;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP (systemd's `ExecReload`, see deploy/systemd/) must not stop the gateway, as its
+/// default action would, without draining: it is caught and logged. Nothing is re-read
+/// yet; a configuration change needs a restart (`systemctl restart`, which drains).
+fn ignore_hangup() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = signal(SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::warn!(
+                    "SIGHUP: live reload is not supported yet; the configuration is unchanged (restart to apply changes)"
+                );
+            }
+        });
+    }
+    Ok(())
 }
