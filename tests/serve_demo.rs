@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,30 +12,7 @@ use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::types::{Address, RegisteredDelivery};
-use support::{Proc, smppgate};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).expect("metrics listener");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    let _ = stream.read_to_string(&mut body);
-    body
-}
+use support::{Proc, free_port, http_get, smppgate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {

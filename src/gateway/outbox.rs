@@ -144,6 +144,8 @@ struct Account {
     /// `smppgate_outbox_parked_total{account}`, registered at start so it reads 0, not
     /// absent, until something is parked (alerts and dashboards query it).
     parked: metrics::Counter,
+    /// `smppgate_outbox_maybe_duplicate_total`: items sent again after a lost answer.
+    maybe_duplicate: metrics::Counter,
 }
 
 impl Account {
@@ -151,6 +153,7 @@ impl Account {
         let held = metrics::gauge!("smppgate_outbox_held_items", "account" => account.to_string());
         let parked =
             metrics::counter!("smppgate_outbox_parked_total", "account" => account.to_string());
+        let maybe_duplicate = metrics::counter!("smppgate_outbox_maybe_duplicate_total");
         Self {
             shared,
             account,
@@ -165,6 +168,7 @@ impl Account {
             acks: 0,
             held,
             parked,
+            maybe_duplicate,
         }
     }
 
@@ -313,12 +317,12 @@ impl Account {
             }
             Err(error @ RequestError::Aborted { .. }) => {
                 tracing::debug!(account = %self.account, seq, %error, "forward interrupted");
-                metrics::counter!("smppgate_outbox_maybe_duplicate_total").increment(1);
+                self.maybe_duplicate.increment(1);
                 Outcome::Lost
             }
             Err(error @ (RequestError::Timeout { .. } | RequestError::Undecodable { .. })) => {
                 tracing::debug!(account = %self.account, seq, %error, "forward unanswered");
-                metrics::counter!("smppgate_outbox_maybe_duplicate_total").increment(1);
+                self.maybe_duplicate.increment(1);
                 Outcome::NoAnswer
             }
             Err(error @ RequestError::Encode(_)) => {

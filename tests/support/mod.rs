@@ -218,11 +218,16 @@ impl Proc {
 
     /// Sends SIGTERM (through `kill(1)`: the tests forbid `unsafe`).
     pub(crate) fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`, …) through `kill(1)`.
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
+            .args([&format!("-{name}"), &self.pid.to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "{}: kill -TERM failed", self.name);
+        assert!(status.success(), "{}: kill -{name} failed", self.name);
     }
 
     /// Waits up to `timeout` for stdout to close and the process to exit; panics (after
@@ -375,4 +380,31 @@ pub(crate) fn serve(config: &Path) -> (Proc, SocketAddr) {
     let mut proc = Proc::spawn("smppgate serve", command);
     let addr = proc.listening();
     (proc, addr)
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, let go: another process may take it).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// One HTTP/1.1 GET with `Connection: close`; the whole answer (status line, headers,
+/// body), bounded by a 5 s read timeout. Blocking: call it from a test thread.
+pub(crate) fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(addr).expect("HTTP listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
 }
