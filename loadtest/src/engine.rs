@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::args::{Args, BindArg, Rate};
 use crate::mix::{Mix, Templates};
 use crate::receipts::{self, ReceiptSummary, Tracker};
+use crate::timeline::Timeline;
 
 /// Live counters, read by the progress display.
 #[derive(Debug, Default)]
@@ -53,6 +54,8 @@ pub struct Outcome {
     pub latency: Histogram<u64>,
     /// Responses per second of the run.
     pub throughput: Vec<u64>,
+    /// submit→resp latency by time slot of the run (the report's latency over time).
+    pub timeline: Timeline,
     /// Receipt figures, with `--receipts`.
     pub receipts: Option<ReceiptSummary>,
 }
@@ -72,6 +75,7 @@ struct SenderFigures {
     errors: HashMap<String, u64>,
     latency: Histogram<u64>,
     throughput: Vec<u64>,
+    timeline: Timeline,
     last: Instant,
 }
 
@@ -151,6 +155,7 @@ pub async fn run(
     let mut errors: HashMap<String, u64> = HashMap::new();
     let mut latency = receipts::histogram();
     let mut throughput: Vec<u64> = Vec::new();
+    let mut timeline = Timeline::new();
     let mut last = t0;
     for sender in senders {
         let figures = sender.await?;
@@ -164,6 +169,7 @@ pub async fn run(
         for (total, n) in throughput.iter_mut().zip(&figures.throughput) {
             *total += n;
         }
+        timeline.merge(&figures.timeline);
         last = last.max(figures.last);
     }
     let elapsed = last.saturating_duration_since(t0);
@@ -191,6 +197,7 @@ pub async fn run(
         elapsed,
         latency,
         throughput,
+        timeline,
         receipts,
     })
 }
@@ -225,6 +232,7 @@ async fn sender(client: EsmeClient, plan: Arc<Plan>) -> SenderFigures {
         errors: HashMap::new(),
         latency: receipts::histogram(),
         throughput: Vec::new(),
+        timeline: Timeline::new(),
         last: plan.t0,
     };
     let mut queue: VecDeque<(SubmitSm, Instant)> = VecDeque::new();
@@ -270,11 +278,11 @@ async fn sender(client: EsmeClient, plan: Arc<Plan>) -> SenderFigures {
 /// Records one response; true when the connection is gone.
 fn finish(plan: &Plan, figures: &mut SenderFigures, (intended, outcome): Done) -> bool {
     let now = Instant::now();
-    receipts::record(
-        &mut figures.latency,
-        now.saturating_duration_since(intended),
-    );
-    let second = usize::try_from(now.saturating_duration_since(plan.t0).as_secs()).unwrap_or(0);
+    let latency = now.saturating_duration_since(intended);
+    receipts::record(&mut figures.latency, latency);
+    let since_start = now.saturating_duration_since(plan.t0);
+    figures.timeline.record(since_start, latency);
+    let second = usize::try_from(since_start.as_secs()).unwrap_or(0);
     if figures.throughput.len() <= second {
         figures.throughput.resize(second + 1, 0);
     }

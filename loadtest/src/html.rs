@@ -1,203 +1,543 @@
-//! A self-contained HTML report with inline SVG charts (no scripts, no external files).
+//! The HTML report: one self-contained file (inline CSS and SVG, no scripts, nothing
+//! fetched) that a person can put in a carrier onboarding document. It says what was run
+//! in plain words, then the headline figures, latency percentiles, the HdrHistogram
+//! percentile plot (logarithmic on both axes), throughput and latency over time side by
+//! side, errors by status name and how the receipts matched.
 
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
-use crate::args::Args;
+use crate::args::{Args, BindArg, Rate};
 use crate::engine::Outcome;
-use crate::report;
+use crate::format::{duration, latency, latency_tick, percent, thousands, whole};
+use crate::mix::Kind;
+use crate::svg::{self, LineChart, Scale, Series, escape};
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Throughput over time: a polyline of submit_sm responses per second.
-#[allow(clippy::cast_precision_loss)]
-fn throughput_svg(series: &[u64]) -> String {
-    let (width, height, pad) = (720.0, 240.0, 50.0);
-    let top = series.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let n = series.len().max(2) as f64 - 1.0;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"throughput\">"
-    );
-    let x = |i: f64| pad + i / n * (width - 2.0 * pad);
-    let y = |v: f64| height - pad - v / top * (height - 2.0 * pad);
-    let _ = write!(
-        svg,
-        "<line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\"/>\
-         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"#888\"/>\
-         <text x=\"4\" y=\"{}\" font-size=\"11\">{top:.0}/s</text>\
-         <text x=\"4\" y=\"{}\" font-size=\"11\">0</text>\
-         <text x=\"{}\" y=\"{}\" font-size=\"11\">{} s</text>",
-        height - pad,
-        width - pad,
-        height - pad,
-        height - pad,
-        pad + 4.0,
-        height - pad,
-        width - pad - 20.0,
-        height - pad + 16.0,
-        series.len()
-    );
-    let points: Vec<String> = series
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{:.1},{:.1}", x(i as f64), y(*v as f64)))
-        .collect();
-    let _ = write!(
-        svg,
-        "<polyline fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"2\" points=\"{}\"/></svg>",
-        points.join(" ")
-    );
-    svg
-}
-
-/// Latency percentiles as bars (ms), one group per histogram.
-#[allow(clippy::cast_precision_loss)]
-fn latency_svg(series: &[(&str, &Histogram<u64>)]) -> String {
-    let labels = ["p50", "p90", "p99", "p99.9", "max"];
-    let quantiles = [0.5, 0.9, 0.99, 0.999, 1.0];
-    let values: Vec<Vec<f64>> = series
-        .iter()
-        .map(|(_, h)| {
-            quantiles
-                .iter()
-                .map(|q| {
-                    if h.is_empty() {
-                        0.0
-                    } else {
-                        h.value_at_quantile(*q) as f64 / 1000.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let top = values.iter().flatten().copied().fold(0.001, f64::max);
-    let (width, height, pad) = (720.0, 260.0, 50.0);
-    let colours = ["#2a6fdb", "#db7a2a"];
-    let group = (width - 2.0 * pad) / labels.len() as f64;
-    let bar = group / (series.len() as f64 + 1.0);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"latency percentiles\">\
-         <line x1=\"{pad}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#888\"/>",
-        height - pad,
-        width - pad
-    );
-    for (g, label) in labels.iter().enumerate() {
-        let gx = pad + g as f64 * group;
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{label}</text>",
-            gx + group / 3.0,
-            height - pad + 16.0
-        );
-        for (s, row) in values.iter().enumerate() {
-            let v = row[g];
-            let h = v / top * (height - 2.0 * pad);
-            let bx = gx + bar * (s as f64 + 0.5);
-            let _ = write!(
-                svg,
-                "<rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{}\">\
-                 <title>{} {label}: {v:.3} ms</title></rect>\
-                 <text x=\"{bx:.1}\" y=\"{:.1}\" font-size=\"10\">{v:.2}</text>",
-                height - pad - h,
-                bar * 0.9,
-                colours[s % colours.len()],
-                series[s].0,
-                height - pad - h - 3.0
-            );
-        }
-    }
-    for (s, (name, _)) in series.iter().enumerate() {
-        let _ = write!(
-            svg,
-            "<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"12\">{name} (ms)</text>",
-            pad + 10.0,
-            10.0 + 16.0 * s as f64,
-            colours[s % colours.len()],
-            pad + 26.0,
-            19.0 + 16.0 * s as f64
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;margin:2em auto;max-width:1100px;padding:0 1em}\
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
+.sub{color:#666;margin-top:0}\
+table{border-collapse:collapse;margin:.5em 0}th,td{padding:4px 12px;text-align:left;border-bottom:1px solid #eee;font-size:14px}\
+th{font-weight:600;color:#444}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
+.tiles{display:flex;flex-wrap:wrap;gap:12px;margin:1em 0}\
+.tile{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:150px}\
+.tile .v{font-size:1.5em;font-weight:600;font-variant-numeric:tabular-nums}.tile .k{color:#666;font-size:13px}\
+.bad .v{color:#c62828}.good .v{color:#2e7d32}\
+.pair{display:flex;flex-wrap:wrap;gap:24px}.pair figure{margin:0}\
+figcaption{color:#555;font-size:13px;max-width:520px}\
+.note{color:#666;font-size:13px}\
+@media print{body{margin:0}h2{break-after:avoid}figure,table{break-inside:avoid}}";
 
 /// The page.
 #[must_use]
 pub fn page(args: &Args, outcome: &Outcome) -> String {
-    let document = report::document(args, outcome);
-    let mut params = String::new();
-    if let Some(object) = document["parameters"].as_object() {
-        for (key, value) in object {
-            let _ = write!(
-                params,
-                "<tr><th>{}</th><td>{}</td></tr>",
-                escape(key),
-                escape(&value.to_string())
-            );
-        }
-    }
-    let mut figures = String::new();
-    for key in [
-        "messages",
-        "sent",
-        "resp_ok",
-        "resp_err",
-        "elapsed_s",
-        "rate",
-    ] {
-        let _ = write!(
-            figures,
-            "<tr><th>{key}</th><td>{}</td></tr>",
-            escape(&document[key].to_string())
-        );
-    }
+    let mut body = String::new();
     let _ = write!(
-        figures,
-        "<tr><th>submit→resp</th><td>{}</td></tr>",
-        escape(&document["submit_resp"].to_string())
+        body,
+        "<h1>SMPP load test: {}</h1><p class=\"sub\">smpp-loadtest report, {}</p>",
+        escape(&args.connect),
+        escape(&run_summary(args, outcome))
     );
-    if !document["receipts"].is_null() {
-        let _ = write!(
-            figures,
-            "<tr><th>receipts</th><td>{}</td></tr>",
-            escape(&document["receipts"].to_string())
-        );
-    }
-    if !outcome.errors.is_empty() {
-        let _ = write!(
-            figures,
-            "<tr><th>errors</th><td>{}</td></tr>",
-            escape(&document["errors"].to_string())
-        );
-    }
-    let mut latencies = vec![("submit→resp", &outcome.latency)];
-    if let Some(r) = &outcome.receipts {
-        latencies.push(("submit→receipt", &r.latency));
-    }
+    body.push_str(&tiles(outcome));
+    body.push_str("<h2>What was run</h2>");
+    body.push_str(&parameters(args));
+    body.push_str("<h2>Results</h2>");
+    body.push_str(&results(outcome));
+    body.push_str("<h2>Latency</h2><div class=\"pair\">");
+    body.push_str(&latency_table(outcome));
+    body.push_str(&percentile_plot(outcome));
+    body.push_str("</div>");
+    body.push_str("<h2>Over time</h2><div class=\"pair\">");
+    body.push_str(&throughput_over_time(outcome));
+    body.push_str(&latency_over_time(outcome));
+    body.push_str("</div>");
+    body.push_str("<h2>Errors by status</h2>");
+    body.push_str(&errors(outcome));
+    body.push_str("<h2>Delivery receipts</h2>");
+    body.push_str(&receipts(args, outcome));
+    let _ = write!(
+        body,
+        "<p class=\"note\">Latency is measured from {} to the response (or receipt), \
+         recorded in HdrHistogram (3 significant digits). Generated by smpp-loadtest {}.</p>",
+        match args.rate {
+            Rate::Max => "the moment each submit_sm was sent",
+            Rate::PerSecond(_) =>
+                "each message's scheduled send time (open loop: corrected for coordinated omission)",
+        },
+        env!("CARGO_PKG_VERSION")
+    );
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>smpp-loadtest report</title><style>\
-         body{{font-family:sans-serif;margin:2em;max-width:60em}}\
-         table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;\
-         text-align:left;font-size:13px}}th{{background:#f4f4f4}}</style></head><body>\
-         <h1>smpp-loadtest report</h1><h2>Parameters</h2><table>{params}</table>\
-         <h2>Results</h2><table>{figures}</table>\
-         <h2>Throughput (submit_sm responses per second)</h2>{}\
-         <h2>Latency percentiles</h2>{}\
-         <p>Open-loop runs measure latency from each message's intended send time \
-         (coordinated-omission corrected).</p></body></html>\n",
-        throughput_svg(&outcome.throughput),
-        latency_svg(&latencies)
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>SMPP load test: {}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        escape(&args.connect)
     )
+}
+
+/// "100,000 messages in 8.12 s", for the subtitle.
+fn run_summary(args: &Args, outcome: &Outcome) -> String {
+    format!(
+        "{} messages over {} bind{} in {}",
+        thousands(outcome.messages),
+        args.binds,
+        if args.binds == 1 { "" } else { "s" },
+        duration(outcome.elapsed)
+    )
+}
+
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn per_second(count: u64, outcome: &Outcome) -> f64 {
+    let secs = outcome.elapsed.as_secs_f64();
+    if secs > 0.0 { count as f64 / secs } else { 0.0 }
+}
+
+#[allow(clippy::cast_precision_loss)] // µs far below 2^52
+fn at(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    if histogram.is_empty() {
+        0.0
+    } else {
+        histogram.value_at_quantile(quantile) as f64
+    }
+}
+
+fn tiles(outcome: &Outcome) -> String {
+    let mut out = String::from("<div class=\"tiles\">");
+    let mut tile = |class: &str, value: String, key: &str| {
+        let _ = write!(
+            out,
+            "<div class=\"tile {class}\"><div class=\"v\">{}</div><div class=\"k\">{}</div></div>",
+            escape(&value),
+            escape(key)
+        );
+    };
+    tile(
+        "",
+        format!("{} /s", whole(per_second(outcome.messages, outcome))),
+        "messages per second",
+    );
+    tile(
+        "",
+        format!("{} /s", whole(per_second(outcome.sent, outcome))),
+        "submit_sm per second",
+    );
+    tile(
+        "",
+        latency(at(&outcome.latency, 0.99)),
+        "p99 submit → response",
+    );
+    tile(
+        if outcome.resp_err == 0 { "good" } else { "bad" },
+        percent(outcome.resp_ok, outcome.sent),
+        "submit_sm accepted (ESME_ROK)",
+    );
+    if let Some(r) = &outcome.receipts {
+        tile(
+            if r.missing == 0 { "good" } else { "bad" },
+            percent(r.matched, r.expected),
+            "receipts received",
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
+fn kind_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ShortGsm => "short GSM 7-bit texts (1 part)",
+        Kind::LongGsm => "long GSM 7-bit texts (3 parts, UDH)",
+        Kind::LongUcs2 => "long UCS-2 Chinese texts (3 parts, UDH)",
+    }
+}
+
+fn parameters(args: &Args) -> String {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    rows.push((
+        "Server",
+        format!(
+            "{}, bound as system_id \u{201c}{}\u{201d}",
+            args.connect, args.system_id
+        ),
+    ));
+    let kind = match args.bind {
+        BindArg::Trx => "transceiver",
+        BindArg::Tx => "transmitter",
+    };
+    rows.push((
+        "Connections",
+        format!(
+            "{} {kind} bind{}, each with a window of {} outstanding submit_sm ({} in all)",
+            args.binds,
+            if args.binds == 1 { "" } else { "s" },
+            thousands(u64::from(args.window)),
+            thousands(u64::from(args.window) * u64::from(args.binds))
+        ),
+    ));
+    let amount = match (args.count, args.duration) {
+        (Some(count), Some(d)) => format!(
+            "{} messages or {}, whichever came first",
+            thousands(count),
+            duration(d)
+        ),
+        (Some(count), None) => format!("{} messages", thousands(count)),
+        (None, Some(d)) => format!("for {}", duration(d)),
+        (None, None) => "until stopped".to_owned(),
+    };
+    let pace = match args.rate {
+        Rate::Max => "as fast as the windows allow (closed loop)".to_owned(),
+        Rate::PerSecond(rate) => format!("at {} messages per second (open loop)", whole(rate)),
+    };
+    rows.push(("Load", format!("{amount}, {pace}")));
+    let total: u32 = args.mix.weights.iter().map(|(_, w)| *w).sum();
+    let mix: Vec<String> = args
+        .mix
+        .weights
+        .iter()
+        .map(|(kind, weight)| {
+            let share = f64::from(*weight) * 100.0 / f64::from(total.max(1));
+            format!("{} % {}", whole(share), kind_words(*kind))
+        })
+        .collect();
+    rows.push(("Messages", mix.join(", ")));
+    rows.push((
+        "Delivery receipts",
+        if args.receipts {
+            format!(
+                "requested (registered_delivery 1) and matched to their submit_sm by message id; \
+                 waited up to {} after the last response",
+                duration(args.receipt_timeout)
+            )
+        } else {
+            "not requested".to_owned()
+        },
+    ));
+    let mut out = String::from("<table>");
+    for (key, value) in rows {
+        let _ = write!(out, "<tr><th>{key}</th><td>{}</td></tr>", escape(&value));
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn results(outcome: &Outcome) -> String {
+    let rows = [
+        (
+            "Messages sent",
+            thousands(outcome.messages),
+            format!("{} submit_sm (parts)", thousands(outcome.sent)),
+        ),
+        (
+            "Accepted",
+            thousands(outcome.resp_ok),
+            format!(
+                "{} of submit_sm answered ESME_ROK",
+                percent(outcome.resp_ok, outcome.sent)
+            ),
+        ),
+        (
+            "Errors",
+            thousands(outcome.resp_err),
+            format!(
+                "{} of submit_sm (see errors by status)",
+                percent(outcome.resp_err, outcome.sent)
+            ),
+        ),
+        (
+            "Duration",
+            duration(outcome.elapsed),
+            "from the first submit_sm to the last response".to_owned(),
+        ),
+        (
+            "Throughput",
+            format!(
+                "{} messages/s",
+                whole(per_second(outcome.messages, outcome))
+            ),
+            format!("{} submit_sm/s", whole(per_second(outcome.sent, outcome))),
+        ),
+    ];
+    let mut out = String::from("<table>");
+    for (key, value, note) in rows {
+        let _ = write!(
+            out,
+            "<tr><th>{key}</th><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(&value),
+            escape(&note)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The latencies reported: (name, histogram).
+fn latencies(outcome: &Outcome) -> Vec<(&'static str, &Histogram<u64>)> {
+    let mut series = vec![("submit → response", &outcome.latency)];
+    if let Some(r) = &outcome.receipts {
+        series.push(("submit → receipt", &r.latency));
+    }
+    series
+}
+
+fn latency_table(outcome: &Outcome) -> String {
+    let series = latencies(outcome);
+    let mut out = String::from("<table><tr><th>percentile</th>");
+    for (name, _) in &series {
+        let _ = write!(out, "<th class=\"n\">{}</th>", escape(name));
+    }
+    out.push_str("</tr>");
+    let rows: [(&str, Option<f64>); 7] = [
+        ("50 % (median)", Some(0.5)),
+        ("90 %", Some(0.9)),
+        ("99 %", Some(0.99)),
+        ("99.9 %", Some(0.999)),
+        ("99.99 %", Some(0.9999)),
+        ("maximum", Some(1.0)),
+        ("mean", None),
+    ];
+    for (label, quantile) in rows {
+        let _ = write!(out, "<tr><th>{label}</th>");
+        for (_, histogram) in &series {
+            let value = match quantile {
+                _ if histogram.is_empty() => "–".to_owned(),
+                Some(q) => latency(at(histogram, q)),
+                None => latency(histogram.mean()),
+            };
+            let _ = write!(out, "<td class=\"n\">{}</td>", escape(&value));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("<tr><th>samples</th>");
+    for (_, histogram) in &series {
+        let _ = write!(out, "<td class=\"n\">{}</td>", thousands(histogram.len()));
+    }
+    out.push_str("</tr></table>");
+    out
+}
+
+/// The percentile label of `x = log10(1 / (1 - q))`: 0 → 0 %, 1 → 90 %, 3 → 99.9 %.
+fn percentile_label(x: f64) -> String {
+    match x {
+        x if x < 0.5 => "0 %".to_owned(),
+        x if x < 1.5 => "90 %".to_owned(),
+        x if x < 2.5 => "99 %".to_owned(),
+        _ => {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 2..=6
+            let nines = x.round() as usize;
+            format!("99.{} %", "9".repeat(nines - 2))
+        }
+    }
+}
+
+/// The HdrHistogram percentile plot: latency (log) by percentile, the x axis stretched
+/// so each extra nine gets the same room.
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn percentile_plot(outcome: &Outcome) -> String {
+    let series = latencies(outcome);
+    let largest = series.iter().map(|(_, h)| h.len()).max().unwrap_or(0);
+    // Beyond 1/count the histogram has nothing more to say: stop at its last nine.
+    let x_max = (largest.max(10) as f64).log10().floor().clamp(1.0, 6.0);
+    let steps = 120;
+    let lines = series
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(name, histogram)| Series {
+            name: (*name).to_owned(),
+            points: (0..=steps)
+                .map(|i| {
+                    let x = x_max * f64::from(i) / f64::from(steps);
+                    let quantile = 1.0 - 10_f64.powf(-x);
+                    (x, at(histogram, quantile).max(1.0))
+                })
+                .collect(),
+        })
+        .collect();
+    let format = |v: f64| latency_tick(v);
+    let ticks = (0..=x_max as usize)
+        .map(|n| (n as f64, percentile_label(n as f64)))
+        .collect();
+    let chart = LineChart {
+        label: "latency by percentile",
+        x_title: "percentile (each step one more nine)",
+        x_range: (0.0, x_max),
+        x_ticks: ticks,
+        scale: Scale::Log,
+        y_format: &format,
+        series: lines,
+    }
+    .render();
+    format!(
+        "<figure>{chart}<figcaption>Latency by percentile, logarithmic on both axes \
+         (the HdrHistogram percentile plot): read the latency that 99 % or 99.9 % of \
+         requests stayed under.</figcaption></figure>"
+    )
+}
+
+/// x ticks for a time axis of `secs` seconds: about six, on whole seconds.
+#[allow(clippy::cast_precision_loss)]
+fn time_ticks(secs: f64) -> Vec<(f64, String)> {
+    let step = svg::linear_ticks(secs)
+        .get(1)
+        .copied()
+        .unwrap_or(1.0)
+        .max(1.0);
+    let mut ticks = Vec::new();
+    let mut t = 0.0;
+    while t <= secs + f64::EPSILON {
+        ticks.push((t, format!("{t:.0} s")));
+        t += step;
+    }
+    ticks
+}
+
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn throughput_over_time(outcome: &Outcome) -> String {
+    let secs = outcome.throughput.len().max(1) as f64;
+    // Each second's count drawn at the middle of its second.
+    let points = outcome
+        .throughput
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i as f64 + 0.5, *n as f64))
+        .collect();
+    let format = |v: f64| whole(v);
+    let chart = LineChart {
+        label: "throughput over time",
+        x_title: "time since the start",
+        x_range: (0.0, secs),
+        x_ticks: time_ticks(secs),
+        scale: Scale::Linear,
+        y_format: &format,
+        series: vec![Series {
+            name: "responses per second".to_owned(),
+            points,
+        }],
+    }
+    .render();
+    format!(
+        "<figure>{chart}<figcaption>Throughput: submit_sm responses per second (the last \
+         second may be partial).</figcaption></figure>"
+    )
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn latency_over_time(outcome: &Outcome) -> String {
+    let slot = outcome.timeline.slot().as_secs_f64();
+    let slots = outcome.timeline.slots();
+    let secs = (slots.len() as f64 * slot).max(1.0);
+    let line = |name: &str, quantile: f64| Series {
+        name: name.to_owned(),
+        points: slots
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(i, h)| {
+                (
+                    (i as f64 + 0.5) * slot,
+                    (h.value_at_quantile(quantile) as f64).max(1.0),
+                )
+            })
+            .collect(),
+    };
+    let format = |v: f64| latency_tick(v);
+    let chart = LineChart {
+        label: "latency percentiles over time",
+        x_title: "time since the start",
+        x_range: (0.0, secs),
+        x_ticks: time_ticks(secs),
+        scale: Scale::Log,
+        y_format: &format,
+        series: vec![line("p50", 0.5), line("p99", 0.99), line("max", 1.0)],
+    }
+    .render();
+    format!(
+        "<figure>{chart}<figcaption>submit → response latency over time (p50, p99, \
+         maximum of each {}), on a logarithmic axis.</figcaption></figure>",
+        if (slot - 1.0).abs() < f64::EPSILON {
+            "second".to_owned()
+        } else {
+            format!("{slot:.0} seconds")
+        }
+    )
+}
+
+fn errors(outcome: &Outcome) -> String {
+    if outcome.errors.is_empty() {
+        return "<p>None: every submit_sm was answered ESME_ROK.</p>".to_owned();
+    }
+    let mut rows: Vec<(&String, &u64)> = outcome.errors.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut out = String::from(
+        "<table><tr><th>status</th><th class=\"n\">submit_sm</th><th class=\"n\">share</th></tr>",
+    );
+    for (name, count) in &rows {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(name),
+            thousands(**count),
+            percent(**count, outcome.sent)
+        );
+    }
+    out.push_str("</table>");
+    let bars: Vec<(String, u64, String)> = rows
+        .iter()
+        .map(|(name, count)| ((*name).clone(), **count, thousands(**count)))
+        .collect();
+    out.push_str(&svg::bars("errors by status", &bars, "#d62728"));
+    out.push_str(
+        "<p class=\"note\">Statuses by their SMPP 3.4 name (hex when unnamed); \
+         <em>timeout</em>: no response within the session's response timeout; \
+         <em>closed</em>, <em>aborted</em>: the connection ended with the request outstanding.</p>",
+    );
+    out
+}
+
+fn receipts(args: &Args, outcome: &Outcome) -> String {
+    let Some(r) = &outcome.receipts else {
+        return if args.receipts {
+            "<p>No receipt figures.</p>".to_owned()
+        } else {
+            "<p>Not requested in this run (<code>--receipts</code>).</p>".to_owned()
+        };
+    };
+    let rows = [
+        (
+            "Matched",
+            r.matched,
+            "a receipt arrived for the submit_sm's message id",
+        ),
+        (
+            "Missing",
+            r.missing,
+            "accepted, but no receipt within the wait after the last response",
+        ),
+        (
+            "Unmatched",
+            r.unmatched,
+            "a receipt for a message id this run did not get",
+        ),
+    ];
+    let mut out = format!(
+        "<table><tr><th>Expected</th><td class=\"n\">{}</td><td>one per accepted submit_sm</td></tr>",
+        thousands(r.expected)
+    );
+    for (key, count, note) in rows {
+        let _ = write!(
+            out,
+            "<tr><th>{key}</th><td class=\"n\">{}</td><td>{} of expected; {}</td></tr>",
+            thousands(count),
+            percent(count, r.expected),
+            escape(note)
+        );
+    }
+    out.push_str("</table>");
+    let bars = [
+        ("Matched".to_owned(), r.matched, thousands(r.matched)),
+        ("Missing".to_owned(), r.missing, thousands(r.missing)),
+        ("Unmatched".to_owned(), r.unmatched, thousands(r.unmatched)),
+    ];
+    out.push_str(&svg::bars("receipts", &bars, "#2ca02c"));
+    out
 }
 
 #[cfg(test)]
@@ -208,41 +548,211 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::receipts::histogram;
+    use crate::receipts::{ReceiptSummary, histogram};
+    use crate::report;
+    use crate::timeline::Timeline;
 
-    #[test]
-    fn page_is_self_contained_with_charts_and_parameters() {
-        let args = Args::parse_from([
+    /// A run as a test would see it: `seconds` of `rate` responses per second.
+    pub(crate) fn sample(seconds: u32, rate: u64) -> Outcome {
+        let mut latency = histogram();
+        let mut receipt_latency = histogram();
+        let mut timeline = Timeline::new();
+        for second in 0..seconds {
+            for i in 0..rate {
+                let us = 800 + (i * 37 % 5_000) + u64::from(second) * 20;
+                latency.record(us).unwrap();
+                receipt_latency.record(us * 40).unwrap();
+                timeline.record(
+                    Duration::from_secs(u64::from(second)),
+                    Duration::from_micros(us),
+                );
+            }
+        }
+        let sent = u64::from(seconds) * rate;
+        assert!(sent > 1_240, "enough for the errors below");
+        let errors = HashMap::from([
+            ("ESME_RTHROTTLED".to_owned(), 1_234),
+            ("timeout".to_owned(), 3),
+        ]);
+        Outcome {
+            messages: sent / 2,
+            sent,
+            resp_ok: sent - 1_237,
+            resp_err: 1_237,
+            errors,
+            elapsed: Duration::from_secs(u64::from(seconds)),
+            latency,
+            throughput: vec![rate; seconds as usize],
+            timeline,
+            receipts: Some(ReceiptSummary {
+                expected: sent - 1_237,
+                matched: sent - 1_240,
+                unmatched: 2,
+                missing: 3,
+                latency: receipt_latency,
+            }),
+        }
+    }
+
+    pub(crate) fn args() -> Args {
+        Args::parse_from([
             "smpp-loadtest",
             "--connect",
-            "h:1",
+            "127.0.0.1:2775",
             "--system-id",
-            "<a>",
+            "<shop>",
             "--password",
             "b",
+            "--binds",
+            "4",
+            "--window",
+            "64",
             "--count",
-            "3",
-        ]);
-        let mut latency = histogram();
-        latency.record(1500).unwrap();
-        let outcome = Outcome {
-            messages: 3,
-            sent: 3,
-            resp_ok: 3,
-            resp_err: 0,
-            errors: HashMap::new(),
-            elapsed: Duration::from_millis(1500),
-            latency,
-            throughput: vec![2, 1],
-            receipts: None,
-        };
+            "1000000",
+            "--mix",
+            "short-gsm=50,long-ucs2=50",
+            "--receipts",
+        ])
+    }
+
+    #[test]
+    fn the_page_reads_as_a_report() {
+        let page = page(&args(), &sample(20, 5_000));
+        // Formatted figures, no raw JSON or quoted values.
+        assert!(page.contains("100,000"), "thousands separators");
+        assert!(page.contains("5,000 /s"), "rates with units");
+        assert!(page.contains(" ms<"), "latencies with units");
+        assert!(!page.contains("{\""), "no JSON blobs");
+        assert!(
+            !page.contains("&quot;max&quot;"),
+            "no quoted parameter values"
+        );
+        // The parameters in words.
+        assert!(page.contains("4 transceiver binds, each with a window of 64"));
+        assert!(page.contains("1,000,000 messages, as fast as the windows allow"));
+        assert!(page.contains("50 % short GSM 7-bit texts (1 part), 50 % long UCS-2"));
+        assert!(page.contains("&lt;shop&gt;"), "escaped");
+        // Errors by status name, receipts matched / missing.
+        assert!(page.contains("<td>ESME_RTHROTTLED</td><td class=\"n\">1,234</td>"));
+        assert!(page.contains("<th>Missing</th><td class=\"n\">3</td>"));
+        // The charts: percentile plot, throughput and latency over time, two bar charts.
+        assert_eq!(page.matches("<svg").count(), 5);
+        assert!(page.contains("aria-label=\"latency by percentile\""));
+        assert!(
+            page.contains(">99.99 %<"),
+            "the percentile axis reaches four nines"
+        );
+        assert!(page.contains("aria-label=\"latency percentiles over time\""));
+        // Self-contained.
+        assert!(!page.contains("<script"));
+        assert!(!page.contains("src="));
+        assert!(!page.contains("href="));
+        assert!(!page.contains("@import"));
+    }
+
+    #[test]
+    fn a_clean_run_says_so() {
+        let mut outcome = sample(2, 1_000);
+        outcome.errors.clear();
+        outcome.resp_err = 0;
+        outcome.resp_ok = outcome.sent;
+        outcome.receipts = None;
+        let mut args = args();
+        args.receipts = false;
         let page = page(&args, &outcome);
-        assert_eq!(page.matches("<svg").count(), 2);
-        assert!(page.contains("polyline"));
-        assert!(page.contains("&lt;a&gt;"), "system_id escaped");
-        assert!(!page.contains("<script") && !page.contains("src=\"http"));
+        assert!(page.contains("None: every submit_sm was answered ESME_ROK"));
+        assert!(page.contains("Not requested in this run"));
+        assert!(page.contains(">100 %<"));
+        assert_eq!(page.matches("<svg").count(), 3);
         let last = report::last_line(&outcome);
-        assert_eq!(last["sent"], 3);
-        assert!((last["p50_ms"].as_f64().unwrap() - 1.5).abs() < 0.01);
+        assert_eq!(last["sent"], 2_000);
+    }
+
+    /// Runs `chromium args…` with a 60 s limit; `None` when no Chromium is installed.
+    fn chromium(args: &[&str]) -> Option<std::process::Output> {
+        use std::process::{Command, Stdio};
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let child = Command::new(name)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                ])
+                // Nothing may be fetched: every host name fails to resolve.
+                .arg("--host-resolver-rules=MAP * ~NOTFOUND")
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn();
+            let mut child = match child {
+                Ok(child) => child,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!("{name}: {e}"),
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while child.try_wait().expect("wait for chromium").is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("{name} did not finish within 60 s");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return Some(child.wait_with_output().expect("chromium output"));
+        }
+        eprintln!("SKIPPED: no chromium on PATH (scripts/install-tools installs Debian's)");
+        None
+    }
+
+    #[test]
+    fn renders_in_headless_chromium() {
+        let dir = std::env::temp_dir().join(format!("loadtest-html-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let html = dir.join("report.html");
+        std::fs::write(&html, page(&args(), &sample(30, 2_000))).unwrap();
+        let url = format!("file://{}", html.display());
+        let Some(dom) = chromium(&["--dump-dom", &url]) else {
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        };
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        // Parsed as HTML with every chart: the browser's DOM, not our text.
+        assert_eq!(dom.matches("<svg").count(), 5, "{dom}");
+        assert_eq!(
+            dom.matches("<polyline").count(),
+            6,
+            "2 percentile lines, 1 throughput, 3 latency over time"
+        );
+        assert!(dom.contains("SMPP load test: 127.0.0.1:2775</h1>"), "{dom}");
+        let png = dir.join("report.png");
+        let shot = chromium(&[
+            "--window-size=1200,2000",
+            &format!("--screenshot={}", png.display()),
+            &url,
+        ])
+        .expect("chromium was there a moment ago");
+        assert!(shot.status.success(), "{shot:?}");
+        let bytes = std::fs::read(&png).expect("a screenshot");
+        assert_eq!(&bytes[1..4], b"PNG");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        assert_eq!(width, 1200);
+        // A blank page compresses to a few KiB; text and charts do not.
+        assert!(
+            bytes.len() > 40_000,
+            "{} bytes: is the page blank?",
+            bytes.len()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn percentile_axis_labels_count_nines() {
+        let labels: Vec<String> = (0..=5).map(|n| percentile_label(f64::from(n))).collect();
+        assert_eq!(
+            labels,
+            ["0 %", "90 %", "99 %", "99.9 %", "99.99 %", "99.999 %"]
+        );
     }
 }

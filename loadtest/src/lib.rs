@@ -5,10 +5,13 @@
 
 pub mod args;
 pub mod engine;
+pub mod format;
 pub mod html;
 pub mod mix;
 pub mod progress;
 pub mod receipts;
 pub mod report;
+pub mod svg;
+pub mod timeline;
 
 pub use args::Args;
