@@ -389,16 +389,31 @@ fn time_ticks(secs: f64) -> Vec<(f64, String)> {
     ticks
 }
 
+/// Each second's count drawn at the middle of its second; the last second is only
+/// partly inside the run: its count over the part it covers (dropped below 100 ms).
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-fn throughput_over_time(outcome: &Outcome) -> String {
-    let secs = outcome.throughput.len().max(1) as f64;
-    // Each second's count drawn at the middle of its second.
-    let points = outcome
+fn throughput_points(outcome: &Outcome) -> Vec<(f64, f64)> {
+    let last = outcome.throughput.len().saturating_sub(1);
+    let covered = outcome.elapsed.as_secs_f64() - last as f64;
+    outcome
         .throughput
         .iter()
         .enumerate()
-        .map(|(i, n)| (i as f64 + 0.5, *n as f64))
-        .collect();
+        .filter_map(|(i, n)| match i {
+            _ if i < last || last == 0 => Some((i as f64 + 0.5, *n as f64)),
+            _ if (0.1..1.0).contains(&covered) => {
+                Some((i as f64 + covered / 2.0, *n as f64 / covered))
+            }
+            _ if covered >= 1.0 => Some((i as f64 + 0.5, *n as f64)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn throughput_over_time(outcome: &Outcome) -> String {
+    let secs = outcome.throughput.len().max(1) as f64;
+    let points = throughput_points(outcome);
     let format = |v: f64| whole(v);
     let chart = LineChart {
         label: "throughput over time",
@@ -414,8 +429,8 @@ fn throughput_over_time(outcome: &Outcome) -> String {
     }
     .render();
     format!(
-        "<figure>{chart}<figcaption>Throughput: submit_sm responses per second (the last \
-         second may be partial).</figcaption></figure>"
+        "<figure>{chart}<figcaption>Throughput: submit_sm responses per second (the last, \
+         partial second as a rate over the part of it the run covered).</figcaption></figure>"
     )
 }
 
@@ -745,6 +760,23 @@ mod tests {
             bytes.len()
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_last_partial_second_is_a_rate() {
+        let mut outcome = sample(3, 1_000);
+        outcome.elapsed = Duration::from_millis(2_500);
+        outcome.throughput = vec![1_000, 1_000, 500];
+        assert_eq!(
+            throughput_points(&outcome),
+            [(0.5, 1_000.0), (1.5, 1_000.0), (2.25, 1_000.0)]
+        );
+        outcome.elapsed = Duration::from_millis(2_050);
+        assert_eq!(
+            throughput_points(&outcome).len(),
+            2,
+            "under 100 ms: dropped"
+        );
     }
 
     #[test]
