@@ -17,10 +17,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
-use support::{Proc, free_port, http_get, smppgate};
+use support::{bind_demo, http_get, serve_demo};
 
 fn deploy(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -150,25 +149,11 @@ async fn every_metric_the_dashboard_and_alerts_query_is_served_by_a_running_gate
     assert!(wanted.len() > 20, "{wanted:?}");
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let mut command = smppgate();
-    command
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--metrics", &metrics])
-        .current_dir(dir.path());
-    let mut gateway = Proc::spawn("smppgate serve (demo)", command);
-    let addr = gateway.listening();
+    let (gateway, addr, metrics) = serve_demo(dir.path());
 
     // A little traffic: messages that get receipts (through the outbox), and one the
     // gateway refuses (the rejection counters).
-    let (client, mut inbound) = tokio::time::timeout(
-        Duration::from_secs(10),
-        EsmeClient::connect(&addr.to_string(), EsmeConfig::new("demo", "demo")),
-    )
-    .await
-    .expect("bind in time")
-    .expect("demo/demo binds");
+    let (client, mut inbound) = bind_demo(addr).await;
     const MESSAGES: usize = 10;
     for n in 0..MESSAGES {
         let response = client
@@ -242,9 +227,7 @@ async fn every_metric_the_dashboard_and_alerts_query_is_served_by_a_running_gate
     );
 
     client.unbind().await;
-    gateway.terminate();
-    let finished = gateway.finish(Duration::from_secs(20));
-    assert!(finished.status.success(), "{finished:?}");
+    let finished = gateway.stop(Duration::from_secs(20));
     assert_eq!(finished.json()["accepted"], MESSAGES, "{finished:?}");
 }
 

@@ -8,35 +8,19 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::types::{Address, RegisteredDelivery};
-use support::{Proc, free_port, http_get, smppgate};
+use support::{bind_demo, http_get, serve_demo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let mut command = smppgate();
-    command
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--metrics", &metrics])
-        .current_dir(dir.path());
-    let mut gateway = Proc::spawn("smppgate serve (demo)", command);
-    let addr = gateway.listening();
+    let (mut gateway, addr, metrics) = serve_demo(dir.path());
     let hint = gateway.wait_line(Duration::from_secs(5), |l| l.starts_with("demo set-up"));
     assert!(hint.contains("demo"), "{hint}");
 
-    let (client, mut inbound) = tokio::time::timeout(
-        Duration::from_secs(10),
-        EsmeClient::connect(&addr.to_string(), EsmeConfig::new("demo", "demo")),
-    )
-    .await
-    .expect("bind in time")
-    .expect("demo/demo binds");
+    let (client, mut inbound) = bind_demo(addr).await;
     let response = client
         .submit(SubmitSm {
             source_addr: Address::international("10690000"),
@@ -81,9 +65,7 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     );
 
     client.unbind().await;
-    gateway.terminate();
-    let finished = gateway.finish(Duration::from_secs(20));
-    assert!(finished.status.success(), "{finished:?}");
+    let finished = gateway.stop(Duration::from_secs(20));
     let stats = finished.json();
     assert_eq!(stats["accepted"], 1, "{stats}");
     assert!(dir.path().join("data").is_dir(), "the demo store is ./data");

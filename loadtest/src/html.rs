@@ -410,24 +410,35 @@ fn throughput_points(outcome: &Outcome) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A chart over the run's `secs` seconds.
+fn over_time(
+    label: &str,
+    secs: f64,
+    scale: Scale,
+    y_format: &dyn Fn(f64) -> String,
+    series: Vec<Series>,
+) -> String {
+    LineChart {
+        label,
+        x_title: "time since the start",
+        x_range: (0.0, secs),
+        x_ticks: time_ticks(secs),
+        scale,
+        y_format,
+        series,
+    }
+    .render()
+}
+
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
 fn throughput_over_time(outcome: &Outcome) -> String {
     let secs = outcome.throughput.len().max(1) as f64;
     let points = throughput_points(outcome);
-    let format = |v: f64| whole(v);
-    let chart = LineChart {
-        label: "throughput over time",
-        x_title: "time since the start",
-        x_range: (0.0, secs),
-        x_ticks: time_ticks(secs),
-        scale: Scale::Linear,
-        y_format: &format,
-        series: vec![Series {
-            name: "responses per second".to_owned(),
-            points,
-        }],
-    }
-    .render();
+    let series = vec![Series {
+        name: "responses per second".to_owned(),
+        points,
+    }];
+    let chart = over_time("throughput over time", secs, Scale::Linear, &whole, series);
     format!(
         "<figure>{chart}<figcaption>Throughput: submit_sm responses per second (the last, \
          partial second as a rate over the part of it the run covered).</figcaption></figure>"
@@ -453,17 +464,14 @@ fn latency_over_time(outcome: &Outcome) -> String {
             })
             .collect(),
     };
-    let format = |v: f64| latency_tick(v);
-    let chart = LineChart {
-        label: "latency percentiles over time",
-        x_title: "time since the start",
-        x_range: (0.0, secs),
-        x_ticks: time_ticks(secs),
-        scale: Scale::Log,
-        y_format: &format,
-        series: vec![line("p50", 0.5), line("p99", 0.99), line("max", 1.0)],
-    }
-    .render();
+    let series = vec![line("p50", 0.5), line("p99", 0.99), line("max", 1.0)];
+    let chart = over_time(
+        "latency percentiles over time",
+        secs,
+        Scale::Log,
+        &latency_tick,
+        series,
+    );
     format!(
         "<figure>{chart}<figcaption>submit → response latency over time (p50, p99, \
          maximum of each {}), on a logarithmic axis.</figcaption></figure>",

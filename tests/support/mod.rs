@@ -221,6 +221,15 @@ impl Proc {
         self.signal("TERM");
     }
 
+    /// SIGTERM, then waits up to `timeout` for a clean exit (status 0); the finished
+    /// process for its output.
+    pub(crate) fn stop(self, timeout: Duration) -> Finished {
+        self.terminate();
+        let finished = self.finish(timeout);
+        assert!(finished.status.success(), "{finished:?}");
+        finished
+    }
+
     /// Sends the signal `name` (`TERM`, `HUP`, …) through `kill(1)`.
     pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -407,4 +416,34 @@ pub(crate) fn http_get(addr: &str, path: &str) -> String {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer
+}
+
+/// `smppgate serve` without configuration (the demo: account demo/demo, store ./data,
+/// a built-in simulated carrier) in `dir`, with Prometheus metrics on a free port: the
+/// process (its `listening on` line read), and the metrics address.
+pub(crate) fn serve_demo(dir: &Path) -> (Proc, SocketAddr, String) {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let mut command = smppgate();
+    command
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--metrics", &metrics])
+        .current_dir(dir);
+    let mut gateway = Proc::spawn("smppgate serve (demo)", command);
+    let addr = gateway.listening();
+    (gateway, addr, metrics)
+}
+
+/// Binds demo/demo (transceiver) to `addr` within 10 s.
+pub(crate) async fn bind_demo(
+    addr: SocketAddr,
+) -> (smppgate::esme::EsmeClient, smppgate::esme::Inbound) {
+    use smppgate::esme::{EsmeClient, EsmeConfig};
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        EsmeClient::connect(&addr.to_string(), EsmeConfig::new("demo", "demo")),
+    )
+    .await
+    .expect("bind in time")
+    .expect("demo/demo binds")
 }
