@@ -122,6 +122,37 @@ fn the_promql_scanner_finds_metric_names() {
     assert!(dashboard_exprs().len() > 20);
 }
 
+#[test]
+fn the_dashboard_is_importable() {
+    let text = std::fs::read_to_string(deploy("grafana/smppgate.json")).expect("dashboard");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    assert_eq!(json["uid"], "smppgate");
+    let panels = json["panels"].as_array().expect("panels");
+    let mut ids = BTreeSet::new();
+    let mut cells = BTreeSet::new();
+    for panel in panels {
+        let title = panel["title"].as_str().expect("every panel has a title");
+        assert!(
+            ids.insert(panel["id"].as_u64().expect("id")),
+            "{title}: id twice"
+        );
+        let grid = &panel["gridPos"];
+        let at = |key: &str| grid[key].as_u64().expect("gridPos");
+        assert!(at("x") + at("w") <= 24, "{title}: wider than the dashboard");
+        for x in at("x")..at("x") + at("w") {
+            for y in at("y")..at("y") + at("h") {
+                assert!(cells.insert((x, y)), "{title} overlaps another panel");
+            }
+        }
+        if panel["type"] != "row" {
+            // The data source is the dashboard's variable: importable anywhere.
+            assert_eq!(panel["datasource"]["uid"], "${datasource}", "{title}");
+            let targets = panel["targets"].as_array().expect("targets");
+            assert!(!targets.is_empty(), "{title}: no query");
+        }
+    }
+}
+
 fn wanted_metrics() -> BTreeSet<String> {
     dashboard_exprs()
         .iter()

@@ -34,6 +34,10 @@ pub struct Account {
     /// `smppgate_upstream_accepted_total{account}`, registered once: the submit path
     /// must not format a label per message.
     pub(crate) accepted_counter: metrics::Counter,
+    /// `smppgate_upstream_submit_seconds{account}`: for a submit_sm that passed the
+    /// checks, from before the checks to its answer being ready (after the durable
+    /// commit), registered once.
+    pub(crate) submit_latency: metrics::Histogram,
 }
 
 impl std::fmt::Debug for Account {
@@ -87,9 +91,14 @@ impl Account {
             "smppgate_upstream_accepted_total",
             "account" => config.system_id.clone()
         );
+        let submit_latency = metrics::histogram!(
+            "smppgate_upstream_submit_seconds",
+            "account" => config.system_id.clone()
+        );
         Self {
             name: Arc::from(config.system_id.as_str()),
             accepted_counter,
+            submit_latency,
             config,
             credential,
             allowed,

@@ -112,18 +112,22 @@ impl Upstream {
             return Reply::Ready(Err(self.intake.refuse(account, status.into()).status));
         }
         let slot = Slot(window);
+        let started = std::time::Instant::now();
         let checked = match self.intake.check(account, submit_sm) {
             Ok(checked) => checked,
             Err(refusal) => return Reply::Ready(Err(refusal.status)),
         };
         let intake = Arc::clone(&self.intake);
         let style = account.config.id_style;
+        let latency = account.submit_latency.clone();
         Reply::Later(Box::pin(async move {
             let _slot = slot;
-            match intake.persist(checked).await {
+            let answer = match intake.persist(checked).await {
                 Ok(id) => Ok(Bytes::from(format_id(id, style))),
                 Err(refusal) => Err(refusal.status),
-            }
+            };
+            latency.record(started.elapsed());
+            answer
         }))
     }
 }
