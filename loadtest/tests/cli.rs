@@ -136,7 +136,13 @@ async fn receipts_all_matched_with_a_mix() {
     );
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("<svg"));
-    assert!(html.contains("long-ucs2=20"));
+    // The mix in words, the receipts as formatted figures.
+    assert!(html.contains("20 % long UCS-2 Chinese texts"), "{html}");
+    let matched = format!(
+        "<th>Matched</th><td class=\"n\">{}</td>",
+        smppgate_loadtest::format::thousands(sent)
+    );
+    assert!(html.contains(&matched), "{html}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
