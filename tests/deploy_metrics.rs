@@ -2,8 +2,9 @@
 //! - every metric the Grafana dashboard and the Prometheus alerts query is served on
 //!   `/metrics` of a running `smppgate serve` that has taken a little traffic;
 //! - the alerts pass `promtool check rules` and their unit tests (`promtool test rules`);
-//! - the systemd unit passes `systemd-analyze verify`, and the SIGHUP its `ExecReload`
-//!   sends does not stop the gateway.
+//! - the systemd unit passes `systemd-analyze verify` with no warning, its sandbox rates
+//!   under 2 in `systemd-analyze security`, and the SIGHUP its `ExecReload` sends does
+//!   not stop the gateway.
 //!
 //! `promtool` (Debian `prometheus`) and `systemd-analyze` (Debian `systemd`) are installed
 //! by `scripts/install-tools`; where one is absent the test that needs it says so and
@@ -318,4 +319,26 @@ fn the_systemd_unit_verifies() {
         !stderr.contains("smppgate.service"),
         "systemd-analyze warns about the unit:\n{stderr}"
     );
+    // The sandbox: systemd's exposure score (0 best, 10 worst) stays "OK" (< 2).
+    let path = path.to_str().expect("utf-8 path");
+    let security = run_tool(
+        "systemd-analyze",
+        &["security", "--offline=yes", path],
+        dir.path(),
+    )
+    .expect("systemd-analyze was there a moment ago");
+    let text = String::from_utf8_lossy(&security.stdout);
+    let Some(score) = text
+        .lines()
+        .find_map(|line| line.split_once("Overall exposure level for "))
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|score| score.parse::<f64>().ok())
+    else {
+        eprintln!(
+            "SKIPPED: this systemd-analyze has no `security --offline` (systemd < 252): {}",
+            String::from_utf8_lossy(&security.stderr)
+        );
+        return;
+    };
+    assert!(score < 2.0, "exposure {score}:\n{text}");
 }
