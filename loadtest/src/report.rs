@@ -98,7 +98,28 @@ pub fn document(args: &Args, outcome: &Outcome) -> Value {
         "submit_resp": percentiles(&outcome.latency),
         "receipts": receipts,
         "throughput_per_s": outcome.throughput,
+        "latency_over_time": latency_over_time(outcome),
     })
+}
+
+/// submit→resp percentiles of each time slot (`t_s`: the slot's start).
+#[allow(clippy::cast_precision_loss)] // µs far below 2^52
+fn latency_over_time(outcome: &Outcome) -> Value {
+    let slot = outcome.timeline.slot().as_secs_f64();
+    let slots = outcome.timeline.slots().iter().enumerate();
+    let rows: Vec<Value> = slots
+        .filter(|(_, histogram)| !histogram.is_empty())
+        .map(|(i, histogram)| {
+            json!({
+                "t_s": i as f64 * slot,
+                "count": histogram.len(),
+                "p50_ms": ms(histogram.value_at_quantile(0.5)),
+                "p99_ms": ms(histogram.value_at_quantile(0.99)),
+                "max_ms": ms(histogram.max()),
+            })
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 /// The one-line JSON object printed last on stdout.

@@ -134,6 +134,16 @@ async fn receipts_all_matched_with_a_mix() {
             .as_array()
             .is_some_and(|a| !a.is_empty())
     );
+    let over_time = document["latency_over_time"]
+        .as_array()
+        .expect("latency over time");
+    let counted: u64 = over_time.iter().map(|s| s["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, sent, "every response in one slot");
+    assert!(
+        over_time
+            .iter()
+            .all(|s| s["p99_ms"].as_f64().unwrap() > 0.0)
+    );
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("<svg"));
     // The mix in words, the receipts as formatted figures.
