@@ -771,6 +771,25 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_got_nothing_still_renders() {
+        let outcome = Outcome {
+            messages: 0,
+            sent: 0,
+            resp_ok: 0,
+            resp_err: 0,
+            errors: HashMap::new(),
+            elapsed: Duration::ZERO,
+            latency: histogram(),
+            throughput: Vec::new(),
+            timeline: Timeline::new(),
+            receipts: None,
+        };
+        let page = page(&args(), &outcome);
+        assert!(page.contains("0 messages over 4 binds"), "{page}");
+        assert!(!page.contains("NaN") && !page.contains("inf"), "{page}");
+    }
+
+    #[test]
     fn the_last_partial_second_is_a_rate() {
         let mut outcome = sample(3, 1_000);
         outcome.elapsed = Duration::from_millis(2_500);
