@@ -5,11 +5,12 @@
 
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
 
-/// Bounds for every `*_seconds` histogram: 100 µs to 10 s, roughly ×2.5 per step, so a
-/// 50 ms alert threshold (store commit p99) falls on a bucket bound.
+/// Bounds for every `*_seconds` histogram: 100 µs to 10 s roughly ×2.5 per step, so a
+/// 50 ms alert threshold (store commit p99) falls on a bucket bound; then 30 s to 1 h for
+/// the slow ones (a receipt can take minutes).
 pub(crate) const SECONDS_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0, 10.0,
+    5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 
 /// Bounds for `smppgate_store_commit_operations` (operations per group commit).
