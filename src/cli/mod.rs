@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod blacklist;
 pub mod check_config;
 pub mod hash_password;
 pub mod messages;
@@ -48,6 +49,8 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// The send log: one message's life, or a list (reads the store).
     Messages(messages::MessagesArgs),
+    /// Look a number up in the policies' blacklists; reload a running gateway's.
+    Blacklist(blacklist::BlacklistArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::Blacklist(args) => blacklist::run(args),
     };
     match outcome {
         Ok(code) => code,
