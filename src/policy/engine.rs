@@ -30,6 +30,7 @@ use bytes::Bytes;
 use smppgate_protocol::codec::decode;
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::Body;
+use smppgate_protocol::text::udh::Udh;
 use smppgate_protocol::text::{Encoding, TextConfig, decode_user_data};
 
 use super::blacklist::{BlacklistError, LoadReport, SharedBlacklist, key};
@@ -324,7 +325,9 @@ impl CompiledPolicy {
                 .flatten()
         });
         let send_at = deferred.unwrap_or(request.now);
-        let number = key(e164.as_bytes());
+        let segment = Segment::of(request.submit_sm);
+        // A message the client segmented itself is counted once, by its first part.
+        let number = key(e164.as_bytes()).filter(|_| segment.first);
         if let Some(number) = number {
             if let Err(hit) = self.caps.check(&account.name, number, class, send_at) {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
@@ -338,11 +341,12 @@ impl CompiledPolicy {
             }
             if self.config.require_signature
                 && self.signature_classes[class.index()]
-                && !signed(&text, &account.config.signatures)
+                && !signed(&text, &account.config.signatures, segment)
             {
                 return Verdict::Refuse(Rule::Signature, None);
             }
             if class == Class::Marketing
+                && segment.last
                 && self.config.marketing_opt_out_mode == OptOutTextMode::Require
                 && !self.config.marketing_opt_out_text.is_empty()
                 && !self
@@ -383,13 +387,51 @@ enum Verdict {
     Refuse(Rule, Option<String>),
 }
 
-/// Whether `text` begins or ends with one of `signatures` (spaces around ignored).
-fn signed(text: &str, signatures: &[String]) -> bool {
+/// Where a submit_sm stands in a message the client segmented itself (UDH
+/// concatenation, esm_class UDHI); a whole message is both first and last.
+///
+/// Each segment reaches intake on its own, so the text rules see one segment: the
+/// signature must then begin the first segment, the opt-out text be in the last, and
+/// the caps count the first only. A sensitive word cut in two by the client's split is
+/// not seen (a reassembling intake would be needed for that).
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    first: bool,
+    last: bool,
+}
+
+impl Segment {
+    fn of(submit_sm: &smppgate_protocol::pdu::SubmitSm) -> Self {
+        let whole = Self {
+            first: true,
+            last: true,
+        };
+        if !submit_sm.esm_class.udhi() {
+            return whole;
+        }
+        let data = crate::gateway::pipeline::user_data(submit_sm);
+        match Udh::split(&data).ok().and_then(|(udh, _)| udh.concat()) {
+            Some(concat) => Self {
+                first: concat.seq <= 1,
+                last: concat.seq >= concat.total,
+            },
+            None => whole,
+        }
+    }
+}
+
+/// Whether `text` begins or ends with one of `signatures` (spaces around ignored); for a
+/// segment, whether the first begins with one (a middle or last segment passes).
+fn signed(text: &str, signatures: &[String], segment: Segment) -> bool {
     let text = text.trim();
-    signatures
-        .iter()
-        .filter(|s| !s.is_empty())
-        .any(|s| text.starts_with(s.as_str()) || text.ends_with(s.as_str()))
+    let mut signatures = signatures.iter().filter(|s| !s.is_empty());
+    match (segment.first, segment.last) {
+        (true, true) => {
+            signatures.any(|s| text.starts_with(s.as_str()) || text.ends_with(s.as_str()))
+        }
+        (true, false) => signatures.any(|s| text.starts_with(s.as_str())),
+        (false, _) => true,
+    }
 }
 
 /// The message's text, or `None` for binary data (the text rules do not apply to it).
@@ -968,6 +1010,58 @@ mod tests {
         }
         assert_eq!(
             decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 10),
+            refused(Rule::Cap, CommandStatus(0x402))
+        );
+    }
+
+    #[test]
+    fn a_client_segmented_message_is_judged_as_one() {
+        let f = fixture(|_| {});
+        // 8-bit concatenation UDH: reference 7, 3 parts.
+        let part = |seq: u8, text: &str| {
+            let mut data = vec![0x05, 0x00, 0x03, 0x07, 0x03, seq];
+            data.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+            SubmitSm {
+                data_coding: DataCoding(8),
+                esm_class: smppgate_protocol::types::EsmClass(0x40),
+                short_message: Bytes::from(data),
+                ..SubmitSm::default()
+            }
+        };
+        let check = |submit_sm: &SubmitSm, class: Class| {
+            f.engine.check(&PolicyRequest {
+                account: &f.shop,
+                class,
+                destination: CN,
+                submit_sm,
+                parts: 1,
+                now: NOON_CN,
+            })
+        };
+        let parts = [
+            part(1, "【示例商城】双十二大促第一段"),
+            part(2, "第二段"),
+            part(3, "第三段 回T退订"),
+        ];
+        for p in &parts {
+            assert_eq!(check(p, Class::Marketing), Decision::Accept);
+        }
+        assert_eq!(
+            check(&part(1, "双十二大促第一段"), Class::Marketing),
+            refused(Rule::Signature, CommandStatus(0x404))
+        );
+        assert_eq!(
+            check(&part(3, "第三段"), Class::Marketing),
+            refused(Rule::OptOutText, CommandStatus(0x405))
+        );
+        // Five 3-part OTPs are five messages, not fifteen.
+        for _ in 0..5 {
+            for p in &parts {
+                assert_eq!(check(p, Class::Otp), Decision::Accept);
+            }
+        }
+        assert_eq!(
+            check(&parts[0], Class::Otp),
             refused(Rule::Cap, CommandStatus(0x402))
         );
     }
