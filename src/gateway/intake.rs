@@ -175,10 +175,13 @@ impl Intake {
             .router
             .route(account.config.route.as_deref(), &e164)
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
-        let id = p.ids.next();
-        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
             .unwrap_or(account.config.class);
+        // What is split, checked, stored and sent: the message as the policy rewrites it.
+        let rewritten = p.policy.rewrite(account, class, submit_sm);
+        let submit_sm = rewritten.as_ref().unwrap_or(submit_sm);
+        let id = p.ids.next();
+        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
         let not_before = match p.policy.check(&PolicyRequest {
             account,

@@ -53,6 +53,18 @@ pub enum Decision {
 pub trait Policy: Send + Sync + 'static {
     /// The decision for one message.
     fn check(&self, request: &PolicyRequest<'_>) -> Decision;
+
+    /// The message as it must be sent, when the policy changes it (an opt-out text
+    /// appended); `None`: as it came. Called before the message is split, so the parts
+    /// counted, charged, checked and stored are those of what is sent.
+    fn rewrite(
+        &self,
+        _account: &Account,
+        _class: Class,
+        _submit_sm: &SubmitSm,
+    ) -> Option<SubmitSm> {
+        None
+    }
 }
 
 /// Accepts everything.

@@ -30,8 +30,10 @@ use bytes::Bytes;
 use smppgate_protocol::codec::decode;
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::Body;
+use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::text::udh::Udh;
-use smppgate_protocol::text::{Encoding, TextConfig, decode_user_data};
+use smppgate_protocol::text::{Coding, Encoding, TextConfig, decode_user_data};
+use smppgate_protocol::tlv::{TlvTag, Tlvs};
 
 use super::blacklist::{BlacklistError, LoadReport, SharedBlacklist, key};
 use super::caps::{CapHit, Caps};
@@ -39,6 +41,7 @@ use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
 use crate::clock::WallMillis;
 use crate::config::{Class, Config, OptOutScope, OptOutTextMode, PolicyConfig};
+use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
 use crate::store::{ListFilter, Store, StoreError};
@@ -300,6 +303,70 @@ impl CompiledPolicy {
         }
     }
 
+    /// With `marketing_opt_out_mode = "append"`: a marketing message without one of the
+    /// opt-out texts, with the first one added at its end (before a signature that ends
+    /// it), re-encoded (UCS-2 when the text needs it) and moved to message_payload when
+    /// it no longer fits short_message. `None` when nothing is to change, and for what
+    /// cannot be changed whole: binary data, and a part of a message the client
+    /// segmented (the check then refuses it with 0x405 if the text is missing).
+    #[must_use]
+    pub fn append_opt_out_text(
+        &self,
+        class: Class,
+        submit_sm: &SubmitSm,
+        signatures: &[String],
+    ) -> Option<SubmitSm> {
+        let wanted = &self.config.marketing_opt_out_text;
+        if class != Class::Marketing
+            || self.config.marketing_opt_out_mode != OptOutTextMode::Append
+            || submit_sm.esm_class.udhi()
+        {
+            return None;
+        }
+        let first = wanted.first()?;
+        let data_coding = submit_sm.data_coding.0;
+        if crate::gateway::pipeline::encoding(data_coding).ok()? == Encoding::Binary {
+            return None;
+        }
+        let data = crate::gateway::pipeline::user_data(submit_sm);
+        let text = smppgate_protocol::text::decode(data_coding, &data, 0, TextConfig::default());
+        if wanted.iter().any(|w| text.contains(w.as_str())) {
+            return None;
+        }
+        let trimmed = text.trim_end();
+        let ending = signatures
+            .iter()
+            .filter(|s| !s.is_empty())
+            .find(|s| trimmed.ends_with(s.as_str()));
+        let appended = match ending {
+            Some(signature) => format!(
+                "{}{first}{signature}",
+                &trimmed[..trimmed.len() - signature.len()]
+            ),
+            None => format!("{trimmed}{first}"),
+        };
+        let encoded =
+            smppgate_protocol::text::encode(&appended, Coding::Auto, TextConfig::default()).ok()?;
+        let mut rewritten = submit_sm.clone();
+        rewritten.data_coding = smppgate_protocol::types::DataCoding(encoded.data_coding);
+        // Every TLV but message_payload stays.
+        let mut tlvs = Tlvs::builder();
+        for (tag, value) in &submit_sm.tlvs {
+            if tag != TlvTag::MESSAGE_PAYLOAD {
+                tlvs = tlvs.push_raw(tag, &value);
+            }
+        }
+        // SMPP 3.4 §5.2.22: short_message holds at most 254 octets.
+        if encoded.octets.len() <= 254 && !submit_sm.tlvs.contains(TlvTag::MESSAGE_PAYLOAD) {
+            rewritten.short_message = Bytes::from(encoded.octets);
+        } else {
+            rewritten.short_message = Bytes::new();
+            tlvs = tlvs.push_raw(TlvTag::MESSAGE_PAYLOAD, &encoded.octets);
+        }
+        rewritten.tlvs = tlvs.build().ok()?;
+        Some(rewritten)
+    }
+
     /// Its frequency caps.
     #[must_use]
     pub const fn caps(&self) -> &Caps {
@@ -401,7 +468,7 @@ struct Segment {
 }
 
 impl Segment {
-    fn of(submit_sm: &smppgate_protocol::pdu::SubmitSm) -> Self {
+    fn of(submit_sm: &SubmitSm) -> Self {
         let whole = Self {
             first: true,
             last: true,
@@ -647,6 +714,11 @@ pub fn log_report(report: &PolicyReport) {
 }
 
 impl Policy for PolicyEngine {
+    fn rewrite(&self, account: &Account, class: Class, submit_sm: &SubmitSm) -> Option<SubmitSm> {
+        let policy = self.policies.get(account.config.policy.as_deref()?)?;
+        policy.append_opt_out_text(class, submit_sm, &account.config.signatures)
+    }
+
     fn check(&self, request: &PolicyRequest<'_>) -> Decision {
         let Some(name) = &request.account.config.policy else {
             return Decision::Accept;
@@ -1063,6 +1135,58 @@ mod tests {
         assert_eq!(
             check(&parts[0], Class::Otp),
             refused(Rule::Cap, CommandStatus(0x402))
+        );
+    }
+
+    #[test]
+    fn append_adds_the_opt_out_text_before_splitting() {
+        let f = fixture(|policy| policy.marketing_opt_out_mode = OptOutTextMode::Append);
+        let rewrite = |text: &str, class| f.engine.rewrite(&f.shop, class, &ucs2(text));
+        let text_of = |s: &SubmitSm| {
+            let data = crate::gateway::pipeline::user_data(s);
+            smppgate_protocol::text::decode(s.data_coding.0, &data, 0, TextConfig::default())
+        };
+        let added = rewrite("【示例商城】双十二大促", Class::Marketing).unwrap();
+        assert_eq!(text_of(&added), "【示例商城】双十二大促回T退订");
+        let before_signature = rewrite("双十二大促【示例商城】", Class::Marketing).unwrap();
+        assert_eq!(text_of(&before_signature), "双十二大促回T退订【示例商城】");
+        assert!(rewrite("【示例商城】大促 拒收请回复R", Class::Marketing).is_none());
+        assert!(rewrite("【示例商城】您的订单已发货", Class::Notification).is_none());
+        // The rewritten message passes the check.
+        assert_eq!(
+            f.engine.check(&PolicyRequest {
+                account: &f.shop,
+                class: Class::Marketing,
+                destination: CN,
+                submit_sm: &added,
+                parts: 1,
+                now: NOON_CN,
+            }),
+            Decision::Accept
+        );
+        // 68 UCS-2 characters fit one part (70); with the 4 appended they take two.
+        let long = format!("【示例商城】{}", "促".repeat(62));
+        let mut references = smppgate_protocol::text::ReferenceGenerator::new(1);
+        assert_eq!(
+            crate::gateway::pipeline::parts(&ucs2(&long), &mut references)
+                .unwrap()
+                .len(),
+            1
+        );
+        let appended = rewrite(&long, Class::Marketing).unwrap();
+        assert_eq!(
+            crate::gateway::pipeline::parts(&appended, &mut references)
+                .unwrap()
+                .len(),
+            2
+        );
+        // Past 254 octets the text moves to message_payload.
+        let longer = format!("【示例商城】{}", "促".repeat(124));
+        let moved = rewrite(&longer, Class::Marketing).unwrap();
+        assert!(moved.short_message.is_empty());
+        assert_eq!(
+            moved.tlvs.message_payload().unwrap().len(),
+            (6 + 124 + 4) * 2
         );
     }
 

@@ -1,8 +1,13 @@
-//! Quiet hours end to end, with an injected clock: a marketing message submitted at
-//! 07:59:57 Beijing time (inside 21:00–08:00) is acknowledged at once, not sent, and
-//! reaches the carrier at 08:00 — also when the gateway is stopped and started again in
-//! between; an OTP submitted at the same moment goes at once. (The window arithmetic,
-//! 22:00 and the edges included, is unit-tested in `policy::quiet_hours`.)
+//! The market rules end to end through a gateway and a recording carrier.
+//!
+//! Quiet hours, with an injected clock: a marketing message submitted at 07:59:57
+//! Beijing time (inside 21:00–08:00) is acknowledged at once, not sent, and reaches the
+//! carrier at 08:00 — also when the gateway is stopped and started again in between; an
+//! OTP submitted at the same moment goes at once. (The window arithmetic, 22:00 and the
+//! edges included, is unit-tested in `policy::quiet_hours`.)
+//!
+//! `marketing_opt_out_mode = "append"`: the opt-out text is added before the split, so
+//! the carrier gets (and the record counts) the parts of what was sent.
 
 mod support;
 
@@ -91,6 +96,25 @@ fn message(service_type: &str, text: &'static str) -> SubmitSm {
     }
 }
 
+fn carrier() -> Arc<Carrier> {
+    Arc::new(Carrier {
+        clock: Mutex::new(None),
+        arrivals: Mutex::new(Vec::new()),
+        next: AtomicU64::new(0),
+    })
+}
+
+/// The demo set-up sending to `server`, the demo account under `policy`.
+fn config_with(server: &SmscServer, policy: PolicyConfig) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.carriers[0].address = server.local_addr().to_string();
+    config.accounts[0].policy = Some(policy.name.clone());
+    config.accounts[0].signatures = vec!["【示例商城】".into()];
+    config.policies = vec![policy];
+    config
+}
+
 async fn start(config: &Config, store: &Arc<dyn Store>, clock: Clock) -> Gateway {
     let engine = PolicyEngine::for_gateway(config, Arc::clone(store), clock.wall_ms())
         .await
@@ -106,17 +130,10 @@ async fn start(config: &Config, store: &Arc<dyn Store>, clock: Clock) -> Gateway
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
-    let carrier = Arc::new(Carrier {
-        clock: Mutex::new(None),
-        arrivals: Mutex::new(Vec::new()),
-        next: AtomicU64::new(0),
-    });
+    let carrier = carrier();
     let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
         .await
         .expect("carrier");
-    let mut config = Config::demo();
-    config.server.listen = "127.0.0.1:0".into();
-    config.carriers[0].address = server.local_addr().to_string();
     let mut policy = PolicyConfig::named("cn");
     policy.quiet_hours = Some(QuietHours {
         classes: vec![smppgate::config::Class::Marketing],
@@ -124,8 +141,7 @@ async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
         to: TimeOfDay::parse("08:00").unwrap(),
         utc_offsets: Default::default(),
     });
-    config.policies = vec![policy];
-    config.accounts[0].policy = Some("cn".into());
+    let config = config_with(&server, policy);
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
@@ -177,5 +193,70 @@ async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
     );
     assert_eq!(carrier.arrivals(b"campaign").len(), 1, "sent twice");
     assert_eq!(carrier.arrivals(b"code 1234").len(), 1, "sent twice");
+    let _ = gateway.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_adds_the_opt_out_text_and_the_parts_follow() {
+    let carrier = carrier();
+    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
+        .await
+        .expect("carrier");
+    let mut policy = PolicyConfig::named("append");
+    policy.marketing_opt_out_text = vec!["回T退订".into()];
+    policy.marketing_opt_out_mode = smppgate::config::OptOutTextMode::Append;
+    let config = config_with(&server, policy);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
+    let clock = Clock::system();
+    let gateway = start(&config, &store, clock).await;
+    let (client, _inbound) = within(
+        "bind",
+        EsmeClient::connect(
+            &gateway.local_addr().to_string(),
+            EsmeConfig::new("demo", "demo"),
+        ),
+    )
+    .await
+    .expect("bind");
+    // 68 UCS-2 characters: one part as written (70 fit), two with the 4 appended.
+    let text = format!("【示例商城】{}", "促".repeat(62));
+    let ucs2: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let submit_sm = SubmitSm {
+        service_type: Bytes::from_static(b"mkt"),
+        data_coding: smppgate_protocol::types::DataCoding(8),
+        short_message: Bytes::from(ucs2),
+        ..message("mkt", "")
+    };
+    let response = within("submit", client.submit(submit_sm)).await.unwrap();
+    assert!(response.is_ok(), "{}", response.status());
+    within("two parts", async {
+        while carrier.arrivals.lock().unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let parts: Vec<Vec<u8>> = carrier
+        .arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(data, _)| data.clone())
+        .collect();
+    assert_eq!(parts.len(), 2, "the parts of the text as sent");
+    // The second part (after its 6-octet UDH) ends with the opt-out text.
+    let tail: Vec<u16> = parts[1][6..]
+        .chunks(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+        .collect();
+    assert!(
+        String::from_utf16_lossy(&tail).ends_with("回T退订"),
+        "{tail:?}"
+    );
+    // The stored record counts what was sent.
+    let record = store.list(&smppgate::store::ListFilter::default()).unwrap();
+    assert_eq!(record[0].part_count, 2);
+    client.unbind().await;
     let _ = gateway.stop(Duration::from_secs(5)).await;
 }
