@@ -40,6 +40,15 @@ pub enum Decision {
         /// The rule that refused it.
         rule: String,
     },
+    /// Refuse, but answer ESME_ROK and then a `stat:REJECTD` receipt whose `err:` is
+    /// `status`'s code (`reject_with = "receipt"`): the message is stored, final, and
+    /// never sent.
+    RejectByReceipt {
+        /// The status whose code the receipt's `err:` carries.
+        status: CommandStatus,
+        /// The rule that refused it.
+        rule: String,
+    },
     /// Accept, keep in the store, send at `until` or later.
     Defer {
         /// Not before this time.

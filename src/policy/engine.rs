@@ -40,7 +40,7 @@ use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
 use crate::clock::WallMillis;
-use crate::config::{Class, Config, OptOutScope, OptOutTextMode, PolicyConfig};
+use crate::config::{Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith};
 use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
@@ -748,9 +748,15 @@ impl Policy for PolicyEngine {
                     status = %status,
                     "market rule refused a message"
                 );
-                Decision::Reject {
-                    status,
-                    rule: rule.name().to_owned(),
+                match policy.config.reject_with {
+                    RejectWith::Status => Decision::Reject {
+                        status,
+                        rule: rule.name().to_owned(),
+                    },
+                    RejectWith::Receipt => Decision::RejectByReceipt {
+                        status,
+                        rule: rule.name().to_owned(),
+                    },
                 }
             }
         }
