@@ -128,6 +128,18 @@ async fn start(config: &Config, store: &Arc<dyn Store>, clock: Clock) -> Gateway
     .expect("gateway")
 }
 
+async fn bind(gateway: &Gateway) -> (EsmeClient, smppgate::esme::Inbound) {
+    within(
+        "bind",
+        EsmeClient::connect(
+            &gateway.local_addr().to_string(),
+            EsmeConfig::new("demo", "demo"),
+        ),
+    )
+    .await
+    .expect("bind")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
     let carrier = carrier();
@@ -149,15 +161,7 @@ async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
     let clock = Clock::starting_at(BEFORE_EIGHT_CN);
     *carrier.clock.lock().unwrap() = Some(clock);
     let gateway = start(&config, &store, clock).await;
-    let (client, _inbound) = within(
-        "bind",
-        EsmeClient::connect(
-            &gateway.local_addr().to_string(),
-            EsmeConfig::new("demo", "demo"),
-        ),
-    )
-    .await
-    .expect("bind");
+    let (client, _inbound) = bind(&gateway).await;
     for (class, text) in [("mkt", "campaign"), ("otp", "code 1234")] {
         let response = within("submit", client.submit(message(class, text)))
             .await
@@ -211,15 +215,7 @@ async fn append_adds_the_opt_out_text_and_the_parts_follow() {
         Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
     let clock = Clock::system();
     let gateway = start(&config, &store, clock).await;
-    let (client, _inbound) = within(
-        "bind",
-        EsmeClient::connect(
-            &gateway.local_addr().to_string(),
-            EsmeConfig::new("demo", "demo"),
-        ),
-    )
-    .await
-    .expect("bind");
+    let (client, _inbound) = bind(&gateway).await;
     // 68 UCS-2 characters: one part as written (70 fit), two with the 4 appended.
     let text = format!("【示例商城】{}", "促".repeat(62));
     let ucs2: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
@@ -245,8 +241,10 @@ async fn append_adds_the_opt_out_text_and_the_parts_follow() {
         .map(|(data, _)| data.clone())
         .collect();
     assert_eq!(parts.len(), 2, "the parts of the text as sent");
-    // The second part (after its 6-octet UDH) ends with the opt-out text.
-    let tail: Vec<u16> = parts[1][6..]
+    // The last part (UDH `05 00 03 ref 02 02`; the parts may arrive in any order), after
+    // its 6-octet UDH, ends with the opt-out text.
+    let last = parts.iter().find(|p| p[5] == 2).expect("part 2 of 2");
+    let tail: Vec<u16> = last[6..]
         .chunks(2)
         .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
         .collect();

@@ -983,39 +983,23 @@ mod tests {
             ),
             Decision::Accept
         );
-        assert_eq!(
-            decide(
-                &f,
-                shop,
-                Class::Notification,
-                other,
+        for (text, decision) in [
+            (
                 "您的订单已发货",
-                NOON_CN
+                refused(Rule::Signature, CommandStatus(0x404)),
             ),
-            refused(Rule::Signature, CommandStatus(0x404))
-        );
-        assert_eq!(
-            decide(
-                &f,
-                shop,
-                Class::Notification,
-                other,
+            (
                 "【别家】您的订单已发货",
-                NOON_CN
+                refused(Rule::Signature, CommandStatus(0x404)),
             ),
-            refused(Rule::Signature, CommandStatus(0x404))
-        );
-        assert_eq!(
-            decide(
-                &f,
-                shop,
-                Class::Notification,
-                other,
-                "您的订单已发货【示例商城】",
-                NOON_CN
-            ),
-            Decision::Accept
-        );
+            ("您的订单已发货【示例商城】", Decision::Accept),
+        ] {
+            assert_eq!(
+                decide(&f, shop, Class::Notification, other, text, NOON_CN),
+                decision,
+                "{text}"
+            );
+        }
         assert_eq!(
             decide(
                 &f,
