@@ -1139,23 +1139,8 @@ pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::
 /// `UNSUBSCRIBE`, in any case and width, alone apart from spaces and punctuation.
 #[must_use]
 pub fn is_opt_out(text: &str) -> bool {
-    let folded: String = text
-        .chars()
-        .map(|c| match c {
-            // Full-width ASCII (U+FF01..U+FF5E) to ASCII.
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect::<String>()
-        .to_uppercase();
-    let word = folded.trim_matches(|c: char| {
-        c.is_whitespace() || c.is_ascii_punctuation() || "，。！？、；：“”‘’（）【】".contains(c)
-    });
-    matches!(
-        word,
-        "TD" | "T" | "N" | "R" | "退订" | "STOP" | "UNSUBSCRIBE"
-    )
+    let word = crate::policy::suppression::fold_reply(text);
+    crate::policy::suppression::DEFAULT_OPT_OUT_KEYWORDS.contains(&word.as_str())
 }
 
 impl EarlyReceipts {

@@ -4,3 +4,4 @@
 
 pub mod blacklist;
 pub mod content;
+pub mod suppression;
