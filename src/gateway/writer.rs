@@ -42,6 +42,7 @@ use crate::clock::Clock;
 use crate::config::{self, Config, ReceiptMode};
 use crate::conn::InboundRequest;
 use crate::numbers::PrefixTable;
+use crate::policy::suppression::{MoReply, OptOutReplies};
 use crate::store::{GroupCommit, MessageRecord, Op, OutboxItem, State, Store};
 
 /// One thing for the writer.
@@ -257,6 +258,8 @@ pub(crate) struct WriterParts {
     pub(crate) clock: Clock,
     /// Cancelled when the writer is to apply what is queued and return.
     pub(crate) finish: CancellationToken,
+    /// MO replies that change the suppression list (issue #15 rule 3).
+    pub(crate) opt_out: Arc<OptOutReplies>,
 }
 
 /// The writer: the state of every message changes here only.
@@ -297,6 +300,7 @@ pub(crate) struct Writer {
     partial: HashMap<PartialKey, PartialMo>,
     carrier_styles: HashMap<Arc<str>, IdStyle>,
     numbers: PrefixTable<String>,
+    opt_out: Arc<OptOutReplies>,
 }
 
 impl Writer {
@@ -347,6 +351,7 @@ impl Writer {
             partial: HashMap::new(),
             carrier_styles,
             numbers,
+            opt_out: Arc::clone(&parts.opt_out),
         }
     }
 
@@ -920,7 +925,20 @@ impl Writer {
                 bump(&self.stats.mo_unrouted);
                 UNROUTED_MO.to_owned()
             });
-        tracing::info!(carrier = %mo.carrier, source = %String::from_utf8_lossy(&mo.source.addr), %destination, %account, opt_out, "MO");
+        let source = String::from_utf8_lossy(&mo.source.addr);
+        // An opt-out or opt-in reply changes the list now; its op commits with the MO.
+        let reply = MoReply {
+            account: &account,
+            carrier: &mo.carrier,
+            source: &source,
+            destination: &destination,
+            text: &text,
+            now: self.clock.wall_ms(),
+        };
+        if let Some(op) = self.opt_out.on_mo(&reply) {
+            self.ops.push(op);
+        }
+        tracing::info!(carrier = %mo.carrier, %source, %destination, %account, opt_out, "MO");
         let mut out = DeliverSm {
             source_addr: mo.source.clone(),
             destination_addr: mo.destination.clone(),
@@ -1367,6 +1385,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             clock: Clock::system(),
             finish: CancellationToken::new(),
+            opt_out: Arc::default(),
         }));
         third.await.expect("third deliver_sm queued");
         let mut statuses = Vec::new();
@@ -1413,6 +1432,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             clock,
             finish: CancellationToken::new(),
+            opt_out: Arc::default(),
         };
         (parts, outcomes_tx, events_tx)
     }

