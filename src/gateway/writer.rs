@@ -1158,7 +1158,7 @@ pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::
 #[must_use]
 pub fn is_opt_out(text: &str) -> bool {
     let word = crate::policy::suppression::fold_reply(text);
-    crate::policy::suppression::DEFAULT_OPT_OUT_KEYWORDS.contains(&word.as_str())
+    crate::config::default_opt_out_keywords().contains(&word)
 }
 
 impl EarlyReceipts {

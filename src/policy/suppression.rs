@@ -31,6 +31,7 @@ use arc_swap::ArcSwap;
 use dashmap::DashSet;
 
 use super::blacklist::key as pack;
+pub use crate::config::OptOutScope;
 use crate::store::{Millis, Op, Store, StoreError};
 pub use crate::store::{ScopeKey, Suppression, SuppressionSource};
 
@@ -238,22 +239,6 @@ pub fn fold_reply(text: &str) -> String {
         .to_owned()
 }
 
-/// The opt-out keywords when a policy names none (issue #15).
-pub const DEFAULT_OPT_OUT_KEYWORDS: [&str; 7] =
-    ["TD", "T", "N", "R", "退订", "STOP", "UNSUBSCRIBE"];
-
-/// Which scope an account's opt-outs go to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OptOutScope {
-    /// The account's messages.
-    #[default]
-    Account,
-    /// The account's messages from the number the MO was sent to.
-    Sender,
-    /// Everyone's messages.
-    Global,
-}
-
 /// One account's reply rules.
 #[derive(Debug, Clone, Default)]
 pub struct ReplyRules {
@@ -288,8 +273,20 @@ impl ReplyRules {
 /// counted, as before).
 #[must_use]
 pub fn reply_rules(config: &crate::config::Config) -> HashMap<String, ReplyRules> {
-    let _ = config;
-    HashMap::new()
+    config
+        .accounts
+        .iter()
+        .filter_map(|account| {
+            let name = account.policy.as_deref()?;
+            let policy = config.policies.iter().find(|p| p.name == name)?;
+            let rules = ReplyRules::new(
+                &policy.opt_out_keywords,
+                &policy.opt_in_keywords,
+                policy.opt_out_scope,
+            );
+            Some((account.system_id.clone(), rules))
+        })
+        .collect()
 }
 
 /// An MO as [`OptOutReplies::on_mo`] sees it.
@@ -471,7 +468,11 @@ mod tests {
     }
 
     fn replies(scope: OptOutScope) -> OptOutReplies {
-        let rules = ReplyRules::new(&DEFAULT_OPT_OUT_KEYWORDS, &["订阅", "start"], scope);
+        let rules = ReplyRules::new(
+            &crate::config::default_opt_out_keywords(),
+            &["订阅".to_owned(), "start".to_owned()],
+            scope,
+        );
         OptOutReplies::new(
             HashMap::from([("shop".to_owned(), rules)]),
             "86",
