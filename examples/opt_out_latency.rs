@@ -159,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let submitted_before = submitted.load(Ordering::Relaxed);
     for n in 0..count {
-        let number = format!("86139{:08}", n);
+        let number = format!("86139{n:08}");
         let mo = DeliverSm {
             source_addr: Address::international(number.clone()),
             destination_addr: Address::international("10690000"),
