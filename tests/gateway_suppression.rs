@@ -11,7 +11,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,15 +21,13 @@ use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::policy::{Decision, Policy, PolicyRequest};
 use smppgate::gateway::{Gateway, load_suppressions};
 use smppgate::policy::suppression::{Scope, Suppressions};
-use smppgate::smsc::{
-    BindRequest, MessageId, Reply, ServerConfig, SessionHandle, SessionInfo, SmscHandler,
-    SmscServer,
-};
+use smppgate::smsc::{SessionHandle, SmscServer};
 use smppgate::store::{FjallStore, ScopeKey, Store, SuppressionSource};
 use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{DeliverSm, Pdu, SubmitSm};
+use smppgate_protocol::pdu::{DeliverSm, SubmitSm};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding};
+use support::mo_carrier::{carrier_session, quiet_carrier};
 use support::within;
 
 /// The vendor status of the opt-out rule (issue #15 §2).
@@ -55,24 +53,6 @@ impl Policy for OptOutOnly {
     }
 }
 
-/// Accepts submits; the test sends MO through the bound session.
-#[derive(Default)]
-struct MoCarrier {
-    session: Mutex<Option<SessionHandle>>,
-}
-
-impl SmscHandler for MoCarrier {
-    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
-        Ok(Bytes::from_static(b"mo"))
-    }
-    fn on_bound(&self, session: &SessionHandle) {
-        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
-    }
-    fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, _m: &SubmitSm) -> Reply<MessageId> {
-        Reply::Ready(Ok(Bytes::from_static(b"1")))
-    }
-}
-
 struct Setup {
     gateway: Gateway,
     client: EsmeClient,
@@ -84,10 +64,7 @@ struct Setup {
 /// The demo set-up with the `cn-marketing` policy on its account (default keywords,
 /// opt-in `订阅`/`START`, account scope), a carrier the test drives, and a bound client.
 async fn start(store_path: &Path) -> Setup {
-    let carrier = Arc::new(MoCarrier::default());
-    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
-        .await
-        .unwrap();
+    let (carrier, server) = quiet_carrier().await;
     let mut config = Config::demo();
     config.server.listen = "127.0.0.1:0".into();
     config.store.path = store_path.to_path_buf();
@@ -115,20 +92,7 @@ async fn start(store_path: &Path) -> Setup {
     )
     .await
     .expect("bind");
-    let session = within("carrier bound", async {
-        loop {
-            if let Some(s) = carrier
-                .session
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-            {
-                return s;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let session = carrier_session(&carrier).await;
     Setup {
         gateway,
         client,
@@ -233,11 +197,27 @@ async fn an_opt_out_reply_refuses_marketing_at_once_and_an_opt_in_reply_undoes_i
     setup.gateway.stop(Duration::from_secs(2)).await;
 }
 
+/// Runs `smppgate ARGS` (off the runtime's worker: the gateway answers it meanwhile).
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_smppgate"))
-        .args(args)
-        .output()
-        .expect("run smppgate")
+    tokio::task::block_in_place(|| {
+        Command::new(env!("CARGO_BIN_EXE_smppgate"))
+            .args(args)
+            .output()
+            .expect("run smppgate")
+    })
+}
+
+/// `smppgate suppress VERB --store STORE --account demo NUMBER`.
+fn suppress_demo(verb: &str, store: &str, number: &str) -> std::process::Output {
+    cli(&[
+        "suppress",
+        verb,
+        "--store",
+        store,
+        "--account",
+        "demo",
+        number,
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,17 +227,7 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
     let setup = start(&dir.0).await;
     let number = format!("+{SUBSCRIBER}");
     // The store is locked by the gateway: the CLI goes through its socket.
-    let out = tokio::task::block_in_place(|| {
-        cli(&[
-            "suppress",
-            "add",
-            "--store",
-            &store,
-            "--account",
-            "demo",
-            &number,
-        ])
-    });
+    let out = suppress_demo("add", &store, &number);
     assert!(
         out.status.success(),
         "{}",
@@ -270,17 +240,7 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
             .contains(Scope::Account("demo"), SUBSCRIBER)
     );
     assert_eq!(status(&setup.client, "mkt").await, OPT_OUT);
-    let out = tokio::task::block_in_place(|| {
-        cli(&[
-            "suppress",
-            "check",
-            "--store",
-            &store,
-            "--account",
-            "demo",
-            &number,
-        ])
-    });
+    let out = suppress_demo("check", &store, &number);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("suppressed for account:demo"));
     let csv = dir.0.with_extension("import.csv");
@@ -289,15 +249,13 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
         "number,scope\n+447700900123,global\nnot-a-number\n+15550100,account:demo\n",
     )
     .unwrap();
-    let out = tokio::task::block_in_place(|| {
-        cli(&[
-            "suppress",
-            "import",
-            "--store",
-            &store,
-            csv.to_str().unwrap(),
-        ])
-    });
+    let out = cli(&[
+        "suppress",
+        "import",
+        "--store",
+        &store,
+        csv.to_str().unwrap(),
+    ]);
     let _ = std::fs::remove_file(&csv);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a refused line is an error");
@@ -312,17 +270,7 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
             .suppressions()
             .contains(Scope::Global, "447700900123")
     );
-    let out = tokio::task::block_in_place(|| {
-        cli(&[
-            "suppress",
-            "remove",
-            "--store",
-            &store,
-            "--account",
-            "demo",
-            &number,
-        ])
-    });
+    let out = suppress_demo("remove", &store, &number);
     assert!(out.status.success());
     assert_eq!(status(&setup.client, "mkt").await, CommandStatus::ESME_ROK);
     setup.client.unbind().await;
@@ -333,7 +281,7 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
     // finds what the gateway committed.
     let out = within("the store released", async {
         loop {
-            let out = tokio::task::block_in_place(|| cli(&["suppress", "list", "--store", &store]));
+            let out = cli(&["suppress", "list", "--store", &store]);
             if !String::from_utf8_lossy(&out.stderr).contains("in use") {
                 return out;
             }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::push_str;
 use super::{Millis, StoreError};
 
 /// Whose messages a suppressed number no longer gets.
@@ -129,15 +130,6 @@ pub struct Suppression {
 struct Value {
     since: Millis,
     source: SuppressionSource,
-}
-
-/// Appends `s` with a 2-byte length (the layout of `keys.rs`: no separator to confuse).
-fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
-    let len = u16::try_from(s.len())
-        .map_err(|_| StoreError::new(format!("key part of {} bytes (most 65535)", s.len())))?;
-    key.extend_from_slice(&len.to_be_bytes());
-    key.extend_from_slice(s.as_bytes());
-    Ok(())
 }
 
 /// The key prefix of a scope: a tag byte, then its names length-prefixed.
