@@ -142,6 +142,24 @@ impl Suppressions {
         self.set.contains(&(id, number))
     }
 
+    /// [`Suppressions::contains`] for a policy's `opt_out_scope`: `account` and `sender`
+    /// (the message's source_addr as written) name the scope it selects.
+    #[must_use]
+    pub fn is_suppressed(
+        &self,
+        scope: OptOutScope,
+        account: &str,
+        sender: &str,
+        e164: &str,
+    ) -> bool {
+        let scope = match scope {
+            OptOutScope::Account => Scope::Account(account),
+            OptOutScope::Sender => Scope::Sender { account, sender },
+            OptOutScope::Global => Scope::Global,
+        };
+        self.contains(scope, e164)
+    }
+
     /// Adds (`scope`, `e164`); whether it was new. Not E.164 digits: nothing, `false`.
     pub fn insert(&self, scope: &ScopeKey, e164: &str) -> bool {
         let Some(number) = pack(e164.as_bytes()) else {
@@ -404,6 +422,8 @@ mod tests {
         assert!(!set.contains(sender.as_scope(), NUMBER));
         assert!(!set.contains(Scope::Global, NUMBER));
         assert!(!set.contains(Scope::Account("shop"), "8613800138001"));
+        assert!(set.is_suppressed(OptOutScope::Account, "shop", "any", NUMBER));
+        assert!(!set.is_suppressed(OptOutScope::Sender, "shop", "10690001", NUMBER));
         // Other forms of the number are not normalised here.
         assert!(!set.contains(Scope::Account("shop"), "+8613800138000"));
         assert!(set.insert(&sender, NUMBER));
@@ -416,6 +436,9 @@ mod tests {
             NUMBER
         ));
         assert!(set.contains(Scope::Global, "447700900123"));
+        assert!(set.is_suppressed(OptOutScope::Sender, "shop", "10690001", NUMBER));
+        assert!(!set.is_suppressed(OptOutScope::Sender, "shop", "10690002", NUMBER));
+        assert!(set.is_suppressed(OptOutScope::Global, "x", "y", "447700900123"));
         assert_eq!(set.len(), 3);
         assert!(set.remove(&shop, NUMBER));
         assert!(!set.remove(&shop, NUMBER));
