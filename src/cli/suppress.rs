@@ -11,7 +11,7 @@
 //! and left out; the rest is imported.
 
 use std::fs::File;
-use std::io::{self, Write as _};
+use std::io::{self, BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -314,8 +314,28 @@ fn export(
     Ok(count)
 }
 
-/// Lines refused by an import that are printed in full; the rest are counted.
+/// Lines refused by an import that are kept and printed in full; the rest are counted.
 const PROBLEMS_SHOWN: usize = 100;
+
+/// The longest import line read (a number, a scope, a time and a source fit many times
+/// over); a longer one is refused and skipped without being held in memory.
+const MAX_IMPORT_LINE: u64 = 4096;
+
+/// Consumes the rest of the current line.
+fn skip_line(input: &mut impl io::BufRead) -> io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if let Some(at) = chunk.iter().position(|&b| b == b'\n') {
+            input.consume(at + 1);
+            return Ok(());
+        }
+        let len = chunk.len();
+        input.consume(len);
+    }
+}
 
 fn import(args: &FileArgs) -> anyhow::Result<ExitCode> {
     let file =
@@ -331,23 +351,22 @@ fn import(args: &FileArgs) -> anyhow::Result<ExitCode> {
         },
         &mut |ops| target.apply(ops).map(|_| ()),
     )?;
-    for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
+    for problem in &report.problems {
         eprintln!("{}:{problem}", args.file.display());
     }
-    if report.problems.len() > PROBLEMS_SHOWN {
+    if report.refused > report.problems.len() {
         eprintln!(
             "{}: {} more lines refused",
             args.file.display(),
-            report.problems.len() - PROBLEMS_SHOWN
+            report.refused - report.problems.len()
         );
     }
     eprintln!(
         "{} numbers imported, {} lines refused",
-        report.imported,
-        report.problems.len()
+        report.imported, report.refused
     );
     let _ = io::stderr().flush();
-    Ok(if report.problems.is_empty() {
+    Ok(if report.refused == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -370,11 +389,13 @@ pub struct ImportDefaults<'a> {
 pub struct ImportReport {
     /// Entries applied.
     pub imported: usize,
-    /// `LINE: why` of each line refused.
+    /// `LINE: why` of the first [`PROBLEMS_SHOWN`] lines refused.
     pub problems: Vec<String>,
+    /// Lines refused, all told.
+    pub refused: usize,
 }
 
-/// Reads CSV from `input` and hands `apply` the entries in chunks of at most
+/// Reads CSV lines from `input` and hands `apply` the entries in chunks of at most
 /// [`MAX_OPS`] (memory stays bounded whatever the file's size). A line that cannot be
 /// read is reported by number and left out.
 ///
@@ -385,29 +406,38 @@ pub fn import_from(
     defaults: &ImportDefaults<'_>,
     apply: &mut dyn FnMut(&[Op]) -> anyhow::Result<()>,
 ) -> anyhow::Result<ImportReport> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    let mut input = io::BufReader::new(input);
     let mut report = ImportReport::default();
     let mut ops = Vec::with_capacity(MAX_OPS.min(1024));
-    let mut record = csv::StringRecord::new();
+    let mut buf = Vec::new();
+    let mut line = 0usize;
     loop {
-        let read = reader.read_record(&mut record);
-        // The reader stands at the start of the line after the record now (a record's
-        // own start position counts the blank lines before it).
-        let line = reader.position().line().saturating_sub(1);
-        let parsed = match read {
-            Ok(false) => break,
-            Ok(true) => import_line(&record, defaults),
-            Err(error) => Err(error.to_string()),
+        buf.clear();
+        let n = (&mut input)
+            .take(MAX_IMPORT_LINE)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let parsed = if buf.last() != Some(&b'\n') && n as u64 == MAX_IMPORT_LINE {
+            skip_line(&mut input)?;
+            Err(format!("longer than {MAX_IMPORT_LINE} bytes"))
+        } else {
+            match std::str::from_utf8(&buf) {
+                Ok(text) => import_line(text.trim(), defaults),
+                Err(_) => Err("not UTF-8".to_owned()),
+            }
         };
         match parsed {
             Ok(Some(entry)) => ops.push(Op::Suppress(entry)),
             Ok(None) => {}
-            Err(why) => report.problems.push(format!("{line}: {why}")),
+            Err(why) => {
+                report.refused += 1;
+                if report.problems.len() < PROBLEMS_SHOWN {
+                    report.problems.push(format!("{line}: {why}"));
+                }
+            }
         }
         if ops.len() >= MAX_OPS {
             apply(&ops)?;
@@ -422,11 +452,20 @@ pub fn import_from(
     Ok(report)
 }
 
-/// One CSV record: `None` for the header and blank lines.
-fn import_line(
-    record: &csv::StringRecord,
-    defaults: &ImportDefaults<'_>,
-) -> Result<Option<Suppression>, String> {
+/// One line (trimmed) as a CSV record: `None` for the header, blank and `#` lines.
+fn import_line(text: &str, defaults: &ImportDefaults<'_>) -> Result<Option<Suppression>, String> {
+    if text.is_empty() || text.starts_with('#') {
+        return Ok(None);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    if !reader.read_record(&mut record).map_err(|e| e.to_string())? {
+        return Ok(None);
+    }
     let field = |i: usize| record.get(i).filter(|f| !f.is_empty());
     let Some(number) = field(0) else {
         return Ok(None);
@@ -560,5 +599,30 @@ mod tests {
         .unwrap();
         assert_eq!(report.imported, 0);
         assert_eq!(report.problems.len(), 1);
+        // A line too long to be one is refused without being read whole; the last line
+        // without a newline is still named by its own number.
+        let input = format!("13800138000\n{}\n\nnot a number", "9".repeat(10_000));
+        let report = import_from(
+            input.as_bytes(),
+            &ImportDefaults {
+                scope: Some(&shop),
+                country: "86",
+                now: 1,
+            },
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(report.imported, 1);
+        assert_eq!(report.refused, 2);
+        assert!(
+            report.problems[0].starts_with("2: longer than"),
+            "{:?}",
+            report.problems
+        );
+        assert!(
+            report.problems[1].starts_with("4: "),
+            "{:?}",
+            report.problems
+        );
     }
 }
