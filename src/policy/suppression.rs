@@ -126,6 +126,8 @@ impl Suppressions {
             }
             true
         })?;
+        #[allow(clippy::cast_precision_loss)] // entry counts far below 2^52
+        metrics::gauge!("smppgate_suppressions").set(set.len() as f64);
         Ok(set)
     }
 
@@ -179,17 +181,30 @@ impl Suppressions {
         self.set.remove(&(id, number)).is_some()
     }
 
-    /// Brings the set in step with a store op (other ops: nothing).
+    /// Brings the set in step with a store op (other ops: nothing), counted in
+    /// `smppgate_suppression_changes_total{change, source}` (source `mo`, `import`,
+    /// `cli`; removals have none) and `smppgate_suppressions` (entries in force).
     pub fn apply(&self, op: &Op) {
-        match op {
+        let (change, source) = match op {
             Op::Suppress(entry) => {
                 self.insert(&entry.scope, &entry.number);
+                let source = match entry.source {
+                    SuppressionSource::Mo { .. } => "mo",
+                    SuppressionSource::Import => "import",
+                    SuppressionSource::Cli => "cli",
+                };
+                ("add", source)
             }
             Op::Unsuppress { scope, number } => {
                 self.remove(scope, number);
+                ("remove", "")
             }
-            _ => {}
-        }
+            _ => return,
+        };
+        metrics::counter!("smppgate_suppression_changes_total", "change" => change, "source" => source)
+            .increment(1);
+        #[allow(clippy::cast_precision_loss)] // entry counts far below 2^52
+        metrics::gauge!("smppgate_suppressions").set(self.len() as f64);
     }
 
     /// How many (scope, number) entries.

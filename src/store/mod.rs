@@ -347,8 +347,9 @@ pub trait Store: Send + Sync + 'static {
         number: &str,
     ) -> Result<Option<Suppression>, StoreError>;
 
-    /// Calls `visit` with each suppression entry (of `scope` only, when given), ordered by
-    /// scope then number, until it returns `false`. Streams: nothing is collected here.
+    /// Calls `visit` with each suppression entry (of `scope` only, when given), each
+    /// scope's entries together, until it returns `false`. Streams: nothing is collected
+    /// here.
     ///
     /// # Errors
     /// Read failure (corrupt entries included).
