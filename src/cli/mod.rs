@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod blacklist;
 pub mod check_config;
 pub mod hash_password;
 pub mod messages;
@@ -52,6 +53,8 @@ pub enum Command {
     /// The opt-out suppression list: add, remove, check, list, import, export (on the
     /// store, or through the running gateway).
     Suppress(suppress::SuppressArgs),
+    /// Look a number up in the policies' blacklists; reload a running gateway's.
+    Blacklist(blacklist::BlacklistArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
         Command::Suppress(args) => suppress::run(args),
+        Command::Blacklist(args) => blacklist::run(args),
     };
     match outcome {
         Ok(code) => code,

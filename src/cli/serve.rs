@@ -11,6 +11,7 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::gateway::Gateway;
+use crate::policy::engine::PolicyEngine;
 use crate::shutdown::terminate_signal;
 
 /// `smppgate serve` arguments.
@@ -73,7 +74,18 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
         eprintln!("metrics: http://{addr}/metrics");
     }
     let terminate = terminate_signal().context("installing signal handlers")?;
-    let gateway = Gateway::start(config.clone()).await?;
+    let store = crate::gateway::open_store(&config)?;
+    let clock = crate::clock::Clock::system();
+    let policies =
+        PolicyEngine::for_gateway(&config, std::sync::Arc::clone(&store), clock.wall_ms()).await?;
+    let hook: std::sync::Arc<dyn crate::gateway::policy::Policy> = match &policies {
+        Some(engine) => engine.clone(),
+        None => std::sync::Arc::new(crate::gateway::policy::PassThrough),
+    };
+    let gateway = Gateway::start_with(config.clone(), store, hook, clock).await?;
+    if let Some(engine) = policies {
+        reload_on_hangup(engine).context("installing the SIGHUP handler")?;
+    }
     let addr = gateway.local_addr();
     println!("listening on {addr}");
     if demo {
@@ -100,4 +112,40 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     let stats = gateway.stop(grace).await;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP (`smppgate blacklist reload`, or `kill -HUP`): every policy reads its blacklist
+/// files again and swaps the new list in; binds stay up, lookups never wait. A policy
+/// whose files cannot be read keeps its list, and the log says why.
+fn reload_on_hangup(engine: std::sync::Arc<PolicyEngine>) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = signal(SignalKind::hangup())?;
+        // Ends with the runtime; one reload at a time (a burst of signals coalesces).
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let engine = std::sync::Arc::clone(&engine);
+                let reloaded =
+                    tokio::task::spawn_blocking(move || engine.reload_blacklists()).await;
+                for (policy, outcome) in reloaded.unwrap_or_default() {
+                    match outcome {
+                        Ok(Some(report)) => {
+                            tracing::info!(%policy, lines = report.lines, skipped = report.problem_count(), "blacklist reloaded");
+                            for problem in &report.problems {
+                                tracing::warn!(%policy, "blacklist line skipped: {problem}");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::error!(%policy, %error, "blacklist reload failed; the previous list stays");
+                        }
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(engine);
+    Ok(())
 }

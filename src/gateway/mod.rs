@@ -71,6 +71,7 @@ use crate::carrier::{Carriers, Router};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::policy::suppression::{OptOutReplies, Suppressions};
+use crate::policy::engine::PolicyEngine;
 use crate::shutdown::ShutdownSignal;
 use crate::smsc::{ServerConfig, SmscServer};
 use crate::store::{GroupCommit, Store};
@@ -148,7 +149,14 @@ impl Gateway {
     /// # Errors
     /// As [`Gateway::start`].
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        Self::start_with(config, store, Arc::new(PassThrough), Clock::system()).await
+        let clock = Clock::system();
+        // The market rules of the accounts that name a [[policy]]; none: a pass-through.
+        let policy: Arc<dyn Policy> =
+            match PolicyEngine::for_gateway(&config, Arc::clone(&store), clock.wall_ms()).await? {
+                Some(engine) => engine,
+                None => Arc::new(PassThrough),
+            };
+        Self::start_with(config, store, policy, clock).await
     }
 
     /// As [`Gateway::start_with_store`], with a policy hook and a clock.
