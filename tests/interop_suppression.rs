@@ -1,8 +1,9 @@
-//! Opt-out replies through real processes: `smppgate serve --config` (durable store), a
-//! PyPI `smpplib` client bound as the account, and a carrier the test drives. The
-//! subscriber's "退订" reaches the client as an MO and puts the number on the account's
-//! suppression list of the running gateway (read with `smppgate suppress check` through
-//! its control socket); "订阅" takes it off; after the stop the CLI reads the store itself.
+//! Opt-out replies through real processes: `smppgate serve --config` (durable store, the
+//! account under a `[[policy]]`), a PyPI `smpplib` client bound as the account, and a
+//! carrier the test drives. The subscriber's "退订" reaches the client as an MO, and the
+//! client's next marketing submit to that number is refused 0x400; the number is on the
+//! running gateway's list (`smppgate suppress check` through its control socket). "订阅"
+//! takes it off and marketing goes again; after the stop the CLI reads the store itself.
 
 mod support;
 
@@ -83,6 +84,15 @@ fn wait_mo(peer: &mut Proc, text: &str) {
     });
 }
 
+/// The status of the client's next marketing submit.
+fn submit_status(peer: &mut Proc) -> u64 {
+    let line = tokio::task::block_in_place(|| {
+        peer.wait_line(Duration::from_secs(20), |l| l.contains(r#""submit""#))
+    });
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    value["status"].as_u64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_opt_out_reply_through_serve_and_smpplib_changes_the_running_list() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,12 +110,19 @@ async fn an_opt_out_reply_through_serve_and_smpplib_changes_the_running_list() {
         "secret",
         "--mos",
         "2",
+        "--submit-to",
+        SUBSCRIBER,
     ]);
     let mut peer = Proc::spawn("smpplib_mo.py", peer);
     tokio::task::block_in_place(|| {
         peer.wait_line(Duration::from_secs(20), |l| l.contains(r#""bound""#))
     });
     let check = ["check", "--account", "pyesme", SUBSCRIBER];
+    assert_eq!(
+        submit_status(&mut peer),
+        0,
+        "marketing goes before the reply"
+    );
 
     let out = suppress(&config, &check);
     assert_eq!(
@@ -115,6 +132,7 @@ async fn an_opt_out_reply_through_serve_and_smpplib_changes_the_running_list() {
     );
     reply(&session, "退订").await;
     wait_mo(&mut peer, "退订");
+    assert_eq!(submit_status(&mut peer), 0x400, "refused once opted out");
     let out = suppress(&config, &check);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -130,6 +148,11 @@ async fn an_opt_out_reply_through_serve_and_smpplib_changes_the_running_list() {
 
     reply(&session, "订阅").await;
     wait_mo(&mut peer, "订阅");
+    assert_eq!(
+        submit_status(&mut peer),
+        0,
+        "marketing goes again after the opt-in"
+    );
     let out = suppress(&config, &check);
     assert_eq!(out.status.code(), Some(1), "the opt-in took it off");
     let out = suppress(&config, &["add", "--global", "+447700900123"]);

@@ -70,8 +70,8 @@ pub use self::writer::{UNMATCHED, UNROUTED_MO, WRITER_BATCH, is_opt_out};
 use crate::carrier::{Carriers, Router};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::policy::suppression::{OptOutReplies, Suppressions};
 use crate::policy::engine::PolicyEngine;
+use crate::policy::suppression::{OptOutReplies, Suppressions};
 use crate::shutdown::ShutdownSignal;
 use crate::smsc::{ServerConfig, SmscServer};
 use crate::store::{GroupCommit, Store};
@@ -150,13 +150,20 @@ impl Gateway {
     /// As [`Gateway::start`].
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let clock = Clock::system();
+        let suppressions = load_suppressions(&store).await?;
         // The market rules of the accounts that name a [[policy]]; none: a pass-through.
-        let policy: Arc<dyn Policy> =
-            match PolicyEngine::for_gateway(&config, Arc::clone(&store), clock.wall_ms()).await? {
-                Some(engine) => engine,
-                None => Arc::new(PassThrough),
-            };
-        Self::start_with(config, store, policy, clock).await
+        let engine = PolicyEngine::for_gateway(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&suppressions) as _,
+            clock.wall_ms(),
+        )
+        .await?;
+        let policy: Arc<dyn Policy> = match engine {
+            Some(engine) => engine,
+            None => Arc::new(PassThrough),
+        };
+        Self::start_with_suppressions(config, store, policy, clock, suppressions).await
     }
 
     /// As [`Gateway::start_with_store`], with a policy hook and a clock.

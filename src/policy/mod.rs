@@ -5,7 +5,7 @@
 pub mod blacklist;
 pub mod caps;
 pub mod content;
-pub mod suppression;
-pub mod suppression_control;
 pub mod engine;
 pub mod quiet_hours;
+pub mod suppression;
+pub mod suppression_control;

@@ -249,6 +249,12 @@ impl Suppressions {
     }
 }
 
+impl super::engine::SuppressionList for Suppressions {
+    fn is_suppressed(&self, scope: OptOutScope, account: &str, sender: &str, e164: &str) -> bool {
+        Suppressions::is_suppressed(self, scope, account, sender, e164)
+    }
+}
+
 /// Folds an MO text for keyword matching: full-width ASCII to ASCII, upper case, and the
 /// spaces and punctuation around it (ASCII and Chinese) removed. `" td。"`, `"ｔｄ"` and
 /// `"TD!"` all fold to `"TD"`.
