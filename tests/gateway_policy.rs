@@ -116,10 +116,15 @@ fn config_with(server: &SmscServer, policy: PolicyConfig) -> Config {
 }
 
 async fn start(config: &Config, store: &Arc<dyn Store>, clock: Clock) -> Gateway {
-    let engine = PolicyEngine::for_gateway(config, Arc::clone(store), clock.wall_ms())
-        .await
-        .expect("policies")
-        .expect("the demo account names a policy");
+    let engine = PolicyEngine::for_gateway(
+        config,
+        Arc::clone(store),
+        Arc::new(smppgate::policy::engine::NoSuppressions),
+        clock.wall_ms(),
+    )
+    .await
+    .expect("policies")
+    .expect("the demo account names a policy");
     within(
         "start",
         Gateway::start_with(config.clone(), Arc::clone(store), engine, clock),

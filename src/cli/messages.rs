@@ -133,7 +133,7 @@ pub fn run(args: MessagesArgs) -> anyhow::Result<ExitCode> {
 
 /// The store directory and, where known, the configuration that names its accounts
 /// (no `--store` and no `--config`: the demo set-up's, as `smppgate serve` runs it).
-fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config>)> {
+pub(crate) fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config>)> {
     Ok(match (&args.store, &args.config) {
         (Some(path), _) => (path.clone(), None),
         (None, Some(config)) => {

@@ -76,13 +76,22 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     let terminate = terminate_signal().context("installing signal handlers")?;
     let store = crate::gateway::open_store(&config)?;
     let clock = crate::clock::Clock::system();
-    let policies =
-        PolicyEngine::for_gateway(&config, std::sync::Arc::clone(&store), clock.wall_ms()).await?;
+    // The opt-out list: the engine looks numbers up in it, MO replies and
+    // `smppgate suppress` change it.
+    let suppressions = crate::gateway::load_suppressions(&store).await?;
+    let policies = PolicyEngine::for_gateway(
+        &config,
+        std::sync::Arc::clone(&store),
+        std::sync::Arc::clone(&suppressions) as _,
+        clock.wall_ms(),
+    )
+    .await?;
     let hook: std::sync::Arc<dyn crate::gateway::policy::Policy> = match &policies {
         Some(engine) => engine.clone(),
         None => std::sync::Arc::new(crate::gateway::policy::PassThrough),
     };
-    let gateway = Gateway::start_with(config.clone(), store, hook, clock).await?;
+    let gateway =
+        Gateway::start_with_suppressions(config.clone(), store, hook, clock, suppressions).await?;
     if let Some(engine) = policies {
         reload_on_hangup(engine).context("installing the SIGHUP handler")?;
     }

@@ -662,6 +662,7 @@ impl PolicyEngine {
     pub async fn for_gateway(
         config: &Config,
         store: Arc<dyn Store>,
+        suppressions: Arc<dyn SuppressionList>,
         now: WallMillis,
     ) -> anyhow::Result<Option<Arc<Self>>> {
         if !config.accounts.iter().any(|a| a.policy.is_some()) {
@@ -669,7 +670,7 @@ impl PolicyEngine {
         }
         let config = config.clone();
         let engine = tokio::task::spawn_blocking(move || -> anyhow::Result<Self> {
-            let (engine, reports) = Self::build(&config, Arc::new(NoSuppressions))?;
+            let (engine, reports) = Self::build(&config, suppressions)?;
             for report in &reports {
                 log_report(report);
             }

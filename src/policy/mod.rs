@@ -7,3 +7,5 @@ pub mod caps;
 pub mod content;
 pub mod engine;
 pub mod quiet_hours;
+pub mod suppression;
+pub mod suppression_control;
