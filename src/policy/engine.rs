@@ -900,6 +900,18 @@ mod tests {
         })
     }
 
+    /// A marketing message from `shop` to CN at noon, Beijing time.
+    fn marketing_at_noon<'a>(f: &'a Fixture, submit_sm: &'a SubmitSm) -> PolicyRequest<'a> {
+        PolicyRequest {
+            account: &f.shop,
+            class: Class::Marketing,
+            destination: CN,
+            submit_sm,
+            parts: 1,
+            now: NOON_CN,
+        }
+    }
+
     fn refused(rule: Rule, status: CommandStatus) -> Decision {
         Decision::Reject {
             status,
@@ -1145,14 +1157,7 @@ mod tests {
         assert!(rewrite("【示例商城】您的订单已发货", Class::Notification).is_none());
         // The rewritten message passes the check.
         assert_eq!(
-            f.engine.check(&PolicyRequest {
-                account: &f.shop,
-                class: Class::Marketing,
-                destination: CN,
-                submit_sm: &added,
-                parts: 1,
-                now: NOON_CN,
-            }),
+            f.engine.check(&marketing_at_noon(&f, &added)),
             Decision::Accept
         );
         // 68 UCS-2 characters fit one part (70); with the 4 appended they take two.
@@ -1267,14 +1272,7 @@ mod tests {
         assert_eq!(report.words.unwrap().words, 0);
         assert!(!compiled.blacklisted(CN));
         let submit_sm = ucs2("法轮");
-        let request = PolicyRequest {
-            account: &f.shop,
-            class: Class::Marketing,
-            destination: CN,
-            submit_sm: &submit_sm,
-            parts: 1,
-            now: NOON_CN,
-        };
+        let request = marketing_at_noon(&f, &submit_sm);
         assert!(matches!(
             compiled.evaluate(&request, &NoSuppressions),
             Verdict::Accept
@@ -1311,14 +1309,7 @@ mod tests {
         assert_eq!(report.words.unwrap().words, count as usize + 1);
         let f = fixture(|_| {});
         let submit_sm = ucs2("【示例商城】法 轮 大促 回T退订");
-        let request = PolicyRequest {
-            account: &f.shop,
-            class: Class::Marketing,
-            destination: CN,
-            submit_sm: &submit_sm,
-            parts: 1,
-            now: NOON_CN,
-        };
+        let request = marketing_at_noon(&f, &submit_sm);
         assert!(matches!(
             compiled.evaluate(&request, &NoSuppressions),
             Verdict::Refuse(Rule::Content, Some(word)) if word == "法轮"
