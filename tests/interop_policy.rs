@@ -246,4 +246,18 @@ fn reject_with_receipt_answers_rok_then_a_rejectd_receipt_with_the_rule_code() {
     }
     gateway.terminate();
     gateway.finish(Duration::from_secs(20)).success_json();
+    // The send log names the rule of each (the store, read with the gateway stopped).
+    for (submit, rule) in submits.iter().zip(["blacklist", "signature"]) {
+        let id = submit["message_id"].as_str().expect("id");
+        let output = smppgate()
+            .args(["messages", "show", "--json", "--config"])
+            .arg(&config)
+            .arg(id)
+            .output()
+            .expect("run smppgate messages show");
+        assert!(output.status.success(), "{output:?}");
+        let shown: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(shown["state"], "rejected", "{shown}");
+        assert_eq!(shown["refused_by_rule"], rule, "{shown}");
+    }
 }

@@ -95,6 +95,14 @@ impl Rule {
         }
     }
 
+    /// The rule whose vendor status is `status` (a stored refusal names its rule so).
+    #[must_use]
+    pub fn from_status(status: CommandStatus) -> Option<Self> {
+        Self::REFUSING
+            .into_iter()
+            .find(|rule| rule.status() == status)
+    }
+
     /// The rules that refuse, in the order of `statuses = {…}`.
     pub const REFUSING: [Self; 6] = [
         Self::OptOut,
@@ -754,8 +762,10 @@ impl Policy for PolicyEngine {
                         status,
                         rule: rule.name().to_owned(),
                     },
+                    // The receipt's `err:` is the rule's own code (`401`), whatever
+                    // status the policy maps the rule to for status answers.
                     RejectWith::Receipt => Decision::RejectByReceipt {
-                        status,
+                        status: rule.status(),
                         rule: rule.name().to_owned(),
                     },
                 }
