@@ -17,7 +17,8 @@ use smppgate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
 use smppgate::store::memory::MemoryStore;
 use smppgate::store::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError,
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
+    Suppression,
 };
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
@@ -219,6 +220,20 @@ impl Store for FlakyStore {
     }
     fn max_id(&self) -> Result<u64, StoreError> {
         self.inner.max_id()
+    }
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        self.inner.suppression(scope, number)
+    }
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.suppressions(scope, visit)
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod blacklist;
 pub mod check_config;
 mod exporter;
 pub mod hash_password;
@@ -16,6 +17,7 @@ pub mod receipt;
 pub mod send;
 pub mod serve;
 pub mod sim;
+pub mod suppress;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.
@@ -49,6 +51,11 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// The send log: one message's life, or a list (reads the store).
     Messages(messages::MessagesArgs),
+    /// The opt-out suppression list: add, remove, check, list, import, export (on the
+    /// store, or through the running gateway).
+    Suppress(suppress::SuppressArgs),
+    /// Look a number up in the policies' blacklists; reload a running gateway's.
+    Blacklist(blacklist::BlacklistArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -65,6 +72,8 @@ pub fn main() -> ExitCode {
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::Suppress(args) => suppress::run(args),
+        Command::Blacklist(args) => blacklist::run(args),
     };
     match outcome {
         Ok(code) => code,

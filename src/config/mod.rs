@@ -12,11 +12,18 @@ use serde::{Deserialize, Serialize};
 
 mod checks;
 mod duration;
+mod policy;
+mod policy_checks;
 mod sections;
 mod spans;
 pub mod validate;
 
 pub use checks::{DATA_CODINGS, MAX_WINDOW};
+pub use policy::{
+    CapConfig, OptOutScope, OptOutTextMode, PolicyConfig, QuietHours, RejectWith, RuleStatuses,
+    SensitiveAction, TimeOfDay, UtcOffset, default_opt_in_keywords, default_opt_out_keywords,
+};
+pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 
@@ -48,6 +55,9 @@ pub struct Config {
     /// Routes: destination prefixes to carriers.
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// Market rules (`[[policy]]`), named by accounts.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicyConfig>,
 }
 
 /// The upstream listener.
@@ -331,6 +341,12 @@ pub struct AccountConfig {
     /// Numbers (short codes, long numbers) whose mobile-originated messages go to it.
     #[serde(default)]
     pub numbers: Vec<String>,
+    /// The `[[policy]]` its messages pass; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Signatures (`【示例商城】`) its texts may begin or end with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<String>,
 }
 
 /// How a carrier link binds.
@@ -585,6 +601,8 @@ impl Config {
                 expired_receipts: true,
                 window_full_status: WindowFullStatus::MsgQFull,
                 numbers: vec!["10690000".to_owned()],
+                policy: None,
+                signatures: Vec::new(),
             }],
             carriers: vec![CarrierConfig {
                 name: "sim".to_owned(),
@@ -618,6 +636,14 @@ impl Config {
             }],
             ..Self::default()
         }
+    }
+}
+
+impl Config {
+    /// The `[[policy]]` named `name`.
+    #[must_use]
+    pub fn policy(&self, name: &str) -> Option<&PolicyConfig> {
+        self.policies.iter().find(|policy| policy.name == name)
     }
 }
 

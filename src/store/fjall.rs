@@ -8,6 +8,8 @@
 //! - `outbox`: (account, seq) → postcard [`OutboxItem`];
 //! - `parked`: (account, seq) → postcard [`ParkedItem`], the dead-letter area: items an
 //!   account refused too often, out of its outbox's way until replayed;
+//! - `suppressions`: (scope, number) → postcard (since, source), the opt-out list
+//!   (`store/suppression.rs` has the layout);
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
 //!   after the items are acknowledged and the process restarts).
 //!
@@ -25,8 +27,8 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, Store, StoreError,
-    keys,
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey, Store,
+    StoreError, Suppression, keys, suppression,
 };
 
 /// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
@@ -52,6 +54,7 @@ pub(super) struct Open {
     pub(super) pending: PartitionHandle,
     pub(super) outbox: PartitionHandle,
     pub(super) parked: PartitionHandle,
+    pub(super) suppressions: PartitionHandle,
     pub(super) meta: PartitionHandle,
 }
 
@@ -99,6 +102,7 @@ impl Open {
             pending: partition("pending")?,
             outbox: partition("outbox")?,
             parked: partition("parked")?,
+            suppressions: partition("suppressions")?,
             meta: partition("meta")?,
             keyspace,
         })
@@ -388,6 +392,17 @@ impl<'a> Planner<'a> {
                     self.batch.remove(&self.open.parked, key);
                 }
             }
+            Op::Suppress(entry) => {
+                self.batch.insert(
+                    &self.open.suppressions,
+                    suppression::key(&entry.scope, &entry.number)?,
+                    suppression::encode_value(entry)?,
+                );
+            }
+            Op::Unsuppress { scope, number } => {
+                self.batch
+                    .remove(&self.open.suppressions, suppression::key(scope, number)?);
+            }
         }
         Ok(())
     }
@@ -642,6 +657,39 @@ impl Store for FjallStore {
 
     fn max_id(&self) -> Result<u64, StoreError> {
         Ok(self.max_id.load(Ordering::Acquire))
+    }
+
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        let key = suppression::key(scope, number)?;
+        self.handles()?
+            .suppressions
+            .get(&key)
+            .map_err(|e| engine_error("read suppressions", &e))?
+            .map(|value| suppression::decode(&key, &value))
+            .transpose()
+    }
+
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        let open = self.handles()?;
+        let entries: Box<dyn Iterator<Item = _>> = match scope {
+            Some(scope) => Box::new(open.suppressions.prefix(suppression::scope_prefix(scope)?)),
+            None => Box::new(open.suppressions.iter()),
+        };
+        for entry in entries {
+            let (key, value) = entry.map_err(|e| engine_error("read suppressions", &e))?;
+            if !visit(suppression::decode(&key, &value)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) fn message_id(key: &[u8]) -> Result<u64, StoreError> {
 }
 
 /// Appends `s` with a 2-byte length.
-fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
+pub(super) fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
     let len = u16::try_from(s.len())
         .map_err(|_| StoreError::new(format!("key part of {} bytes (most 65535)", s.len())))?;
     key.extend_from_slice(&len.to_be_bytes());

@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError};
+use super::{
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
+    Suppression, SuppressionSource,
+};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -15,6 +18,8 @@ struct Inner {
     parked: BTreeMap<(String, u64), ParkedItem>,
     next_seq: HashMap<String, u64>,
     pending: BTreeSet<u64>,
+    /// (scope, number) → (since, source), in the fjall store's order.
+    suppressions: BTreeMap<(ScopeKey, String), (Millis, SuppressionSource)>,
     max_id: u64,
 }
 
@@ -115,6 +120,15 @@ impl Inner {
                         });
                     }
                 }
+            }
+            Op::Suppress(entry) => {
+                self.suppressions.insert(
+                    (entry.scope.clone(), entry.number.clone()),
+                    (entry.since, entry.source.clone()),
+                );
+            }
+            Op::Unsuppress { scope, number } => {
+                self.suppressions.remove(&(scope.clone(), number.clone()));
             }
         }
     }
@@ -233,6 +247,52 @@ impl Store for MemoryStore {
     fn max_id(&self) -> Result<u64, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(inner.max_id)
+    }
+
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .suppressions
+            .get(&(scope.clone(), number.to_owned()))
+            .map(|(since, source)| Suppression {
+                scope: scope.clone(),
+                number: number.to_owned(),
+                since: *since,
+                source: source.clone(),
+            }))
+    }
+
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        // Copied out first: `visit` may be slow (an export writing a file) and must not
+        // hold the store's lock.
+        let entries: Vec<Suppression> = {
+            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner
+                .suppressions
+                .iter()
+                .filter(|((s, _), _)| scope.is_none_or(|scope| scope == s))
+                .map(|((scope, number), (since, source))| Suppression {
+                    scope: scope.clone(),
+                    number: number.clone(),
+                    since: *since,
+                    source: source.clone(),
+                })
+                .collect()
+        };
+        for entry in entries {
+            if !visit(entry) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

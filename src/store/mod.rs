@@ -20,12 +20,14 @@ mod keys;
 mod lock;
 mod raw_bytes;
 mod retention;
+mod suppression;
 #[cfg(test)]
 mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
 pub use retention::{expire_once, now_millis};
+pub use suppression::{ScopeKey, Suppression, SuppressionSource};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
 ///
@@ -212,6 +214,15 @@ pub enum Op {
         /// Account.
         account: String,
     },
+    /// Put a number on a scope's suppression list (replacing an entry already there).
+    Suppress(Suppression),
+    /// Take a number off a scope's suppression list (nothing when it is not there).
+    Unsuppress {
+        /// Whose list.
+        scope: ScopeKey,
+        /// E.164 digits.
+        number: String,
+    },
 }
 
 /// Filter of [`Store::list`].
@@ -325,4 +336,26 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn max_id(&self) -> Result<u64, StoreError>;
+
+    /// The suppression entry of (`scope`, `number`), if any.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError>;
+
+    /// Calls `visit` with each suppression entry (of `scope` only, when given), each
+    /// scope's entries together, until it returns `false`. Streams: nothing is collected
+    /// here.
+    ///
+    /// # Errors
+    /// Read failure (corrupt entries included).
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError>;
 }

@@ -456,6 +456,20 @@ impl Store for FlakyStore {
     fn max_id(&self) -> Result<u64, StoreError> {
         self.inner.max_id()
     }
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        self.inner.suppression(scope, number)
+    }
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.suppressions(scope, visit)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -782,4 +796,134 @@ fn outbox_cursor_park_and_replay_on_fjall_survive_reopen() {
         }])
         .unwrap();
     assert_eq!(store.outbox_after("a", 6, 10).unwrap()[0].seq, 7);
+}
+
+fn suppressed(scope: ScopeKey, number: &str, since: Millis) -> Suppression {
+    Suppression {
+        scope,
+        number: number.to_owned(),
+        since,
+        source: SuppressionSource::Mo {
+            carrier: "cmcc".to_owned(),
+            keyword: "退订".to_owned(),
+        },
+    }
+}
+
+fn all_suppressions(store: &dyn Store, scope: Option<&ScopeKey>) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    store
+        .suppressions(scope, &mut |entry| {
+            seen.push((entry.scope.to_string(), entry.number));
+            true
+        })
+        .unwrap();
+    seen
+}
+
+/// Add, replace, remove, look up and list per scope; one scope's entries never show in
+/// another's (not even an account whose name starts another's).
+fn suppression_list(store: &dyn Store) {
+    let shop = ScopeKey::Account("shop".to_owned());
+    let shop2 = ScopeKey::Account("shop2".to_owned());
+    let sender = ScopeKey::Sender {
+        account: "shop".to_owned(),
+        sender: "10690001".to_owned(),
+    };
+    store
+        .commit(&[
+            Op::Suppress(suppressed(shop.clone(), "8613800138000", 5)),
+            Op::Suppress(suppressed(shop2.clone(), "8613800138001", 6)),
+            Op::Suppress(suppressed(sender.clone(), "8613800138000", 7)),
+            Op::Suppress(suppressed(ScopeKey::Global, "447700900123", 8)),
+        ])
+        .unwrap();
+    let entry = store.suppression(&shop, "8613800138000").unwrap().unwrap();
+    assert_eq!(entry, suppressed(shop.clone(), "8613800138000", 5));
+    assert!(store.suppression(&shop, "8613800138001").unwrap().is_none());
+    assert!(
+        store
+            .suppression(&shop2, "8613800138000")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        all_suppressions(store, Some(&shop)),
+        [("account:shop".to_owned(), "8613800138000".to_owned())]
+    );
+    assert_eq!(all_suppressions(store, None).len(), 4);
+    // A second add replaces (newer since, other source); a remove of a missing entry is
+    // nothing; removing takes it off that scope only.
+    store
+        .commit(&[
+            Op::Suppress(Suppression {
+                source: SuppressionSource::Cli,
+                ..suppressed(shop.clone(), "8613800138000", 9)
+            }),
+            Op::Unsuppress {
+                scope: shop2.clone(),
+                number: "1".to_owned(),
+            },
+        ])
+        .unwrap();
+    let entry = store.suppression(&shop, "8613800138000").unwrap().unwrap();
+    assert_eq!((entry.since, entry.source), (9, SuppressionSource::Cli));
+    store
+        .commit(&[Op::Unsuppress {
+            scope: shop.clone(),
+            number: "8613800138000".to_owned(),
+        }])
+        .unwrap();
+    assert!(store.suppression(&shop, "8613800138000").unwrap().is_none());
+    assert!(
+        store
+            .suppression(&sender, "8613800138000")
+            .unwrap()
+            .is_some()
+    );
+    // The visitor stops when told.
+    let mut calls = 0;
+    store
+        .suppressions(None, &mut |_| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn suppression_list_in_memory() {
+    suppression_list(&memory::MemoryStore::new());
+}
+
+#[test]
+fn suppression_list_on_fjall_survives_reopen() {
+    let dir = TempDir::new("suppressions");
+    {
+        let store = open(&dir);
+        suppression_list(&store);
+    }
+    let store = open(&dir);
+    assert_eq!(
+        all_suppressions(&store, None),
+        [
+            ("account:shop2".to_owned(), "8613800138001".to_owned()),
+            ("global".to_owned(), "447700900123".to_owned()),
+            (
+                "sender:shop/10690001".to_owned(),
+                "8613800138000".to_owned()
+            ),
+        ]
+    );
+    // A corrupt value is an error, not a panic.
+    let open = store.handles().unwrap();
+    open.suppressions
+        .insert(
+            suppression::key(&ScopeKey::Global, "1").unwrap(),
+            vec![0xff; 3],
+        )
+        .unwrap();
+    assert!(store.suppression(&ScopeKey::Global, "1").is_err());
+    assert!(store.suppressions(None, &mut |_| true).is_err());
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub(crate) mod load;
+pub(crate) mod mo_carrier;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
 /// this bounds the wait).
