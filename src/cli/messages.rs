@@ -107,6 +107,8 @@ pub enum StateArg {
     Rejected,
     /// Deleted or unknown.
     Unknown,
+    /// Held for review (`smppgate review`).
+    Held,
 }
 
 impl From<StateArg> for State {
@@ -119,6 +121,7 @@ impl From<StateArg> for State {
             StateArg::Expired => Self::Expired,
             StateArg::Rejected => Self::Rejected,
             StateArg::Unknown => Self::Unknown,
+            StateArg::Held => Self::Held,
         }
     }
 }
@@ -363,6 +366,7 @@ const fn state_name(state: State) -> &'static str {
         State::Expired => "expired",
         State::Rejected => "rejected",
         State::Unknown => "unknown",
+        State::Held => "held",
     }
 }
 
@@ -399,6 +403,7 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "wants_receipt": record.wants_receipt,
         "parts": parts,
         "refused_by_rule": refused_by(record).map(Rule::name),
+        "held_for_word": crate::gateway::review::held_word(record),
         "request": hex::encode(&record.request),
     })
 }
@@ -439,6 +444,13 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
         }
     );
     let _ = writeln!(out, "parts     {}", record.part_count);
+    if let Some(word) = crate::gateway::review::held_word(record) {
+        let _ = writeln!(
+            out,
+            "held      for review by market rule content: matched `{word}` (smppgate review release|refuse {})",
+            record.id
+        );
+    }
     if let Some(rule) = refused_by(record) {
         let _ = writeln!(
             out,

@@ -14,6 +14,7 @@ pub mod hash_password;
 pub mod messages;
 pub mod pdu;
 pub mod receipt;
+pub mod review;
 pub mod send;
 pub mod serve;
 pub mod sim;
@@ -56,6 +57,9 @@ pub enum Command {
     Suppress(suppress::SuppressArgs),
     /// Look a number up in the policies' blacklists; reload a running gateway's.
     Blacklist(blacklist::BlacklistArgs),
+    /// Messages held for review (`sensitive_action = "hold"`): list, release, refuse (on
+    /// the store, or through the running gateway).
+    Review(review::ReviewArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Messages(args) => messages::run(args),
         Command::Suppress(args) => suppress::run(args),
         Command::Blacklist(args) => blacklist::run(args),
+        Command::Review(args) => review::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -17,6 +17,10 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::intake::Missed;
+use super::review::{Action, scan_held};
+use super::writer::Event;
+use crate::carrier::Router;
 use crate::policy::blacklist::key as pack;
 use crate::policy::suppression::Suppressions;
 use crate::policy::suppression_control::{MAX_LINE, MAX_OPS, Reply, Request, WireEntry, WireOp};
@@ -33,6 +37,17 @@ pub(crate) struct ControlParts {
     pub(crate) suppressions: Arc<Suppressions>,
     pub(crate) tracker: TaskTracker,
     pub(crate) cancel: CancellationToken,
+    /// `smppgate review`: decisions go to the receipt writer, released messages to the
+    /// dispatcher (through `missed`, read from the store on `route`).
+    pub(crate) review: ReviewParts,
+}
+
+/// What `smppgate review` needs of the running gateway.
+pub(crate) struct ReviewParts {
+    pub(crate) writer: mpsc::Sender<Event>,
+    pub(crate) missed: Arc<Missed>,
+    pub(crate) router: Router,
+    pub(crate) default_country: String,
 }
 
 /// Binds the socket (replacing a stale one: the caller holds the store's lock).
@@ -118,6 +133,11 @@ async fn serve(stream: UnixStream, parts: &ControlParts) {
                 write_line(&mut write, &reply).await
             }
             Request::List { scope } => list(parts, scope, &mut write).await,
+            Request::Held { account } => held(parts, account, &mut write).await,
+            Request::Review { id, action } => {
+                let reply = review(parts, id, action).await;
+                write_line(&mut write, &reply).await
+            }
         };
         if !ok {
             return;
@@ -208,4 +228,63 @@ async fn list(
         Ok(Err(error)) => write_line(write, &Reply::Error(error.to_string())).await,
         Err(error) => write_line(write, &Reply::Error(error.to_string())).await,
     }
+}
+
+/// Streams the held messages, as [`list`] streams the suppression list.
+async fn held(
+    parts: &ControlParts,
+    account: Option<String>,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> bool {
+    let (tx, mut rx) = mpsc::channel(256);
+    let store = Arc::clone(&parts.store);
+    let scan = tokio::task::spawn_blocking(move || {
+        scan_held(&*store, account.as_deref(), &mut |entry| {
+            tx.blocking_send(entry).is_ok()
+        })
+    });
+    let mut count = 0;
+    while let Some(entry) = rx.recv().await {
+        if !write_line(write, &Reply::Held(entry)).await {
+            return false;
+        }
+        count += 1;
+    }
+    match scan.await {
+        Ok(Ok(())) => write_line(write, &Reply::End(count)).await,
+        Ok(Err(error)) => write_line(write, &Reply::Error(error.to_string())).await,
+        Err(error) => write_line(write, &Reply::Error(error.to_string())).await,
+    }
+}
+
+/// Has the receipt writer release or refuse a held message; a released one then goes
+/// to the dispatcher.
+async fn review(parts: &ControlParts, id: u64, action: Action) -> Reply {
+    let review = &parts.review;
+    let (done, answer) = tokio::sync::oneshot::channel();
+    if review
+        .writer
+        .send(Event::Review { id, action, done })
+        .await
+        .is_err()
+    {
+        return Reply::Error("the gateway is stopping".into());
+    }
+    let record = match answer.await {
+        Ok(Ok(record)) => record,
+        Ok(Err(error)) => return Reply::Error(error),
+        Err(_) => return Reply::Error("the gateway is stopping".into()),
+    };
+    super::review::counted(&record.account, action);
+    tracing::info!(id, account = %record.account, "held message {} by the CLI", action.done());
+    if action == Action::Release {
+        let route = super::dispatcher::request_of(&record).and_then(|request| {
+            super::dispatcher::route_of(&review.router, &review.default_country, &record, &request)
+        });
+        match route {
+            Some(route) => review.missed.add(&route, record.class, record.id),
+            None => tracing::warn!(id, "released message has no route now: left pending"),
+        }
+    }
+    Reply::Ok(1)
 }

@@ -49,7 +49,7 @@ pub(crate) struct Missed {
 }
 
 impl Missed {
-    fn add(&self, route: &Arc<str>, class: Class, id: u64) {
+    pub(crate) fn add(&self, route: &Arc<str>, class: Class, id: u64) {
         let mut lowest = self.lowest.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = lowest.entry((Arc::clone(route), class)).or_insert(id);
         *entry = (*entry).min(id);
@@ -184,6 +184,7 @@ impl Intake {
         let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
         let mut refused_by_receipt = None;
+        let mut held = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -203,6 +204,11 @@ impl Intake {
             Decision::Defer { until, rule } => {
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 until
+            }
+            Decision::Hold { rule, word } => {
+                tracing::info!(account = %account.name, id, %rule, %word, "held for review");
+                held = Some(word);
+                0
             }
             Decision::RejectByReceipt { status, rule } => {
                 tracing::info!(account = %account.name, id, %rule, status = %status, "refused by policy, answered by receipt");
@@ -230,6 +236,9 @@ impl Intake {
             ],
             not_before,
         };
+        if let Some(word) = held {
+            super::review::hold(&mut record, &word);
+        }
         if let Some(status) = refused_by_receipt {
             // Final before it is stored: never dispatched; the writer settles it into a
             // REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
@@ -277,6 +286,7 @@ impl Intake {
         bump(&p.stats.accepted);
         account.accepted_counter.increment(1);
         tracing::debug!(id, parts = parts.len(), %route, "accepted");
+        let held = record.state == State::Held;
         let refused = record
             .parts
             .iter()
@@ -284,6 +294,11 @@ impl Intake {
         // The writer caches the record instead of reading it back when the outcomes come;
         // a full queue only costs it a store read.
         let _ = p.writer.try_send(Event::Accepted(record));
+        if held {
+            // Durable and counted against the backlog; sent when an operator releases it.
+            metrics::gauge!("smppgate_review_held").increment(1.0);
+            return Ok(id);
+        }
         if refused {
             // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
             // to a full queue (the writer releases the backlog place when it settles).

@@ -45,6 +45,7 @@ mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+pub mod review;
 mod stats;
 mod upstream;
 mod writer;
@@ -302,6 +303,8 @@ impl Gateway {
             routes,
         ));
 
+        let (review_writer, review_missed, review_router) =
+            (event_tx.clone(), Arc::clone(&missed), router.clone());
         let intake = Arc::new(Intake::new(IntakeParts {
             accounts: Arc::clone(&accounts),
             router,
@@ -311,7 +314,7 @@ impl Gateway {
             policy,
             backlog: Arc::clone(&backlog),
             dispatch: dispatch_tx,
-            missed,
+            missed: Arc::clone(&missed),
             writer: event_tx.clone(),
             stats: Arc::clone(&stats),
             clock,
@@ -363,6 +366,12 @@ impl Gateway {
                             suppressions: Arc::clone(&suppressions),
                             tracker: tracker.clone(),
                             cancel: control_stop.clone(),
+                            review: control::ReviewParts {
+                                writer: review_writer,
+                                missed: review_missed,
+                                router: review_router,
+                                default_country: config.numbers.default_country.clone(),
+                            },
                         },
                     ));
                 }
@@ -533,22 +542,35 @@ pub async fn load_suppressions(store: &Arc<dyn Store>) -> anyhow::Result<Arc<Sup
     Ok(Arc::new(set))
 }
 
-/// Messages per account that no carrier has taken yet (the backlog at start).
+/// Messages per account that no carrier has taken yet (the backlog at start); sets the
+/// `smppgate_review_held` gauge to the held ones among them.
 fn count_pending(
     store: &dyn Store,
 ) -> Result<std::collections::HashMap<String, u64>, crate::store::StoreError> {
     let mut counts = std::collections::HashMap::new();
+    let mut held = 0.0;
     let mut cursor = 0;
     loop {
         let page = store.pending_page(cursor, 4096)?;
         let Some(last) = page.last().map(|r| r.id) else {
+            metrics::gauge!("smppgate_review_held").set(held);
             return Ok(counts);
         };
         for record in page
             .iter()
-            .filter(|r| r.state == crate::store::State::Accepted)
+            // Held messages keep their backlog place until an operator releases or
+            // refuses them.
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    crate::store::State::Accepted | crate::store::State::Held
+                )
+            })
         {
             *counts.entry(record.account.clone()).or_insert(0) += 1;
+            if record.state == crate::store::State::Held {
+                held += 1.0;
+            }
         }
         cursor = last;
     }

@@ -40,7 +40,9 @@ use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
 use crate::clock::WallMillis;
-use crate::config::{Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith};
+use crate::config::{
+    Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
+};
 use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
@@ -743,6 +745,23 @@ impl Policy for PolicyEngine {
                 Decision::Defer {
                     until,
                     rule: Rule::QuietHours.name().to_owned(),
+                }
+            }
+            Verdict::Refuse(Rule::Content, word)
+                if policy.config.sensitive_action == SensitiveAction::Hold =>
+            {
+                decision_counted(&request.account.name, Rule::Content, "held");
+                let word = word.unwrap_or_default();
+                tracing::info!(
+                    account = %request.account.name,
+                    policy = %name,
+                    word = %word,
+                    destination = request.destination,
+                    "market rule held a message for review"
+                );
+                Decision::Hold {
+                    rule: Rule::Content.name().to_owned(),
+                    word,
                 }
             }
             Verdict::Refuse(rule, detail) => {

@@ -58,13 +58,19 @@ pub enum State {
     Rejected,
     /// Final: deleted / unknown (receipt).
     Unknown,
+    /// Accepted, kept out of dispatch for an operator's review (`sensitive_action =
+    /// "hold"`): not final, so it stays pending and counts against the account's backlog;
+    /// `smppgate review release` makes it `Accepted`, `review refuse` `Rejected`. The
+    /// matched word is the parts' `error` while held. (Last, so records stored before it
+    /// existed still decode.)
+    Held,
 }
 
 impl State {
     /// Whether no further change is expected.
     #[must_use]
     pub const fn is_final(self) -> bool {
-        !matches!(self, Self::Accepted | Self::Sent)
+        !matches!(self, Self::Accepted | Self::Sent | Self::Held)
     }
 }
 
