@@ -205,10 +205,10 @@ impl Intake {
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 until
             }
-            Decision::Hold { rule, word } => {
+            Decision::Hold { rule, word, until } => {
                 tracing::info!(account = %account.name, id, %rule, %word, "held for review");
                 held = Some(word);
-                0
+                until
             }
             Decision::RejectByReceipt { status, rule } => {
                 tracing::info!(account = %account.name, id, %rule, status = %status, "refused by policy, answered by receipt");

@@ -57,6 +57,8 @@ pub enum Decision {
         rule: String,
         /// What matched (the sensitive word), for the send log and `review list`.
         word: String,
+        /// Once released, not sent before this time (quiet hours; 0: at once).
+        until: WallMillis,
     },
     /// Accept, keep in the store, send at `until` or later.
     Defer {

@@ -410,10 +410,17 @@ impl CompiledPolicy {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
             }
         }
+        // `sensitive_action = "hold"`: the message must still pass the rules after this
+        // one (and takes its cap place), so what an operator releases is sendable.
+        let mut held = None;
         if let Some(text) = message_text(request) {
             if let Some(words) = &self.words {
                 if let Some(found) = words.find(&text) {
-                    return Verdict::Refuse(Rule::Content, Some(found.word));
+                    if self.config.sensitive_action == SensitiveAction::Hold {
+                        held = Some(found.word);
+                    } else {
+                        return Verdict::Refuse(Rule::Content, Some(found.word));
+                    }
                 }
             }
             if self.config.require_signature
@@ -442,9 +449,10 @@ impl CompiledPolicy {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
             }
         }
-        match deferred {
-            Some(until) => Verdict::Defer(until),
-            None => Verdict::Accept,
+        match (held, deferred) {
+            (Some(word), until) => Verdict::Hold(word, until.unwrap_or(0)),
+            (None, Some(until)) => Verdict::Defer(until),
+            (None, None) => Verdict::Accept,
         }
     }
 }
@@ -462,6 +470,8 @@ enum Verdict {
     Defer(WallMillis),
     /// The rule, and what to log with it (the word, the cap).
     Refuse(Rule, Option<String>),
+    /// Held for review for the word; not sent before the time (0: at once) once released.
+    Hold(String, WallMillis),
 }
 
 /// Where a submit_sm stands in a message the client segmented itself (UDH
@@ -747,11 +757,8 @@ impl Policy for PolicyEngine {
                     rule: Rule::QuietHours.name().to_owned(),
                 }
             }
-            Verdict::Refuse(Rule::Content, word)
-                if policy.config.sensitive_action == SensitiveAction::Hold =>
-            {
+            Verdict::Hold(word, until) => {
                 decision_counted(&request.account.name, Rule::Content, "held");
-                let word = word.unwrap_or_default();
                 tracing::info!(
                     account = %request.account.name,
                     policy = %name,
@@ -762,6 +769,7 @@ impl Policy for PolicyEngine {
                 Decision::Hold {
                     rule: Rule::Content.name().to_owned(),
                     word,
+                    until,
                 }
             }
             Verdict::Refuse(rule, detail) => {
@@ -949,6 +957,32 @@ mod tests {
     }
 
     const GOOD_MKT: &str = "【示例商城】双十二大促，全场五折 回T退订";
+
+    #[test]
+    fn hold_keeps_the_word_and_the_later_rules_still_refuse() {
+        let f = fixture(|p| p.sensitive_action = crate::config::SensitiveAction::Hold);
+        let shop = &f.shop;
+        let held = "【示例商城】法@@轮大促 回T退订";
+        assert_eq!(
+            decide(&f, shop, Class::Marketing, CN, held, NOON_CN),
+            Decision::Hold {
+                rule: "content".into(),
+                word: "法轮".into(),
+                until: 0
+            }
+        );
+        // Rule 8 still applies: a held message must be sendable once released.
+        assert_eq!(
+            decide(&f, shop, Class::Marketing, CN, "法轮大促 回T退订", NOON_CN),
+            refused(Rule::Signature, CommandStatus(0x404))
+        );
+        // Quiet hours: released, it still waits for the window's end.
+        let night = NOON_CN + 10 * 3_600_000;
+        match decide(&f, shop, Class::Marketing, CN, held, night) {
+            Decision::Hold { until, .. } => assert!(until > night),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn each_rule_with_its_status() {
