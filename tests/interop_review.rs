@@ -70,10 +70,7 @@ fn review(config: &Path, args: &[&str]) -> support::Finished {
 #[test]
 fn held_messages_wait_for_review_across_a_restart_then_are_released_or_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(&[]);
-    let config = write_config(dir.path(), &sim);
-    let (gateway, addr) = support::serve(&config);
-    let ids = submit_two_held(addr);
+    let (sim, config, gateway, _, ids) = start_and_hold_two(dir.path());
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     // Listed through the running gateway's control socket.
     let listed = review(&config, &["list"]);
@@ -152,6 +149,23 @@ fn held_messages_wait_for_review_across_a_restart_then_are_released_or_refused()
     assert_eq!(num(&counters, "/submits"), 1, "{counters}");
 }
 
+/// A sim, a gateway on it with the config in `dir`, and two messages held there.
+fn start_and_hold_two(
+    dir: &Path,
+) -> (
+    Sim,
+    PathBuf,
+    support::Proc,
+    std::net::SocketAddr,
+    Vec<String>,
+) {
+    let sim = Sim::start(&[]);
+    let config = write_config(dir, &sim);
+    let (gateway, addr) = support::serve(&config);
+    let ids = submit_two_held(addr);
+    (sim, config, gateway, addr, ids)
+}
+
 /// Submits two held messages as `shop` (a word with separators inserted); returns their
 /// ids as the client got them. Nothing is sent, so no receipt comes.
 fn submit_two_held(addr: std::net::SocketAddr) -> Vec<String> {
@@ -182,10 +196,7 @@ fn submit_two_held(addr: std::net::SocketAddr) -> Vec<String> {
 #[test]
 fn with_the_gateway_stopped_review_works_on_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(&[]);
-    let config = write_config(dir.path(), &sim);
-    let (gateway, addr) = support::serve(&config);
-    let ids = submit_two_held(addr);
+    let (sim, config, gateway, _, ids) = start_and_hold_two(dir.path());
     gateway.terminate();
     gateway.finish(Duration::from_secs(20)).success_json();
     let listed = review(&config, &["list"]);

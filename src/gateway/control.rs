@@ -18,13 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::intake::Missed;
-use super::review::{Action, scan_held};
+use super::review::{Action, HeldEntry, scan_held};
 use super::writer::Event;
 use crate::carrier::Router;
 use crate::policy::blacklist::key as pack;
 use crate::policy::suppression::Suppressions;
 use crate::policy::suppression_control::{MAX_LINE, MAX_OPS, Reply, Request, WireEntry, WireOp};
-use crate::store::{GroupCommit, ScopeKey, Store};
+use crate::store::{GroupCommit, ScopeKey, Store, StoreError};
 
 /// Connections served at once.
 const CONNECTIONS: usize = 4;
@@ -198,8 +198,7 @@ async fn get(parts: &ControlParts, scope: &str, number: String) -> Reply {
     }
 }
 
-/// Streams the entries: a blocking task reads the store into a bounded queue, this
-/// task writes them out; a client that stops reading stops the scan.
+/// Streams the suppression list's entries (of `scope`).
 async fn list(
     parts: &ControlParts,
     scope: Option<String>,
@@ -209,43 +208,40 @@ async fn list(
         Ok(scope) => scope,
         Err(error) => return write_line(write, &Reply::Error(error)).await,
     };
-    let (tx, mut rx) = mpsc::channel::<WireEntry>(256);
     let store = Arc::clone(&parts.store);
-    let scan = tokio::task::spawn_blocking(move || {
-        store.suppressions(scope.as_ref(), &mut |entry| {
-            tx.blocking_send(WireEntry::from(&entry)).is_ok()
-        })
-    });
-    let mut count = 0;
-    while let Some(entry) = rx.recv().await {
-        if !write_line(write, &Reply::Entry(Some(entry))).await {
-            return false;
-        }
-        count += 1;
-    }
-    match scan.await {
-        Ok(Ok(())) => write_line(write, &Reply::End(count)).await,
-        Ok(Err(error)) => write_line(write, &Reply::Error(error.to_string())).await,
-        Err(error) => write_line(write, &Reply::Error(error.to_string())).await,
-    }
+    let scan = move |visit: &mut dyn FnMut(WireEntry) -> bool| {
+        store.suppressions(scope.as_ref(), &mut |entry| visit(WireEntry::from(&entry)))
+    };
+    stream(write, scan, |entry| Reply::Entry(Some(entry))).await
 }
 
-/// Streams the held messages, as [`list`] streams the suppression list.
+/// Streams the held messages (of `account`).
 async fn held(
     parts: &ControlParts,
     account: Option<String>,
     write: &mut tokio::net::unix::OwnedWriteHalf,
 ) -> bool {
-    let (tx, mut rx) = mpsc::channel(256);
     let store = Arc::clone(&parts.store);
-    let scan = tokio::task::spawn_blocking(move || {
-        scan_held(&*store, account.as_deref(), &mut |entry| {
-            tx.blocking_send(entry).is_ok()
-        })
-    });
+    let scan = move |visit: &mut dyn FnMut(HeldEntry) -> bool| {
+        scan_held(&*store, account.as_deref(), visit)
+    };
+    stream(write, scan, Reply::Held).await
+}
+
+/// Writes what `scan` visits as `reply` lines, then `end` with the count: a blocking task
+/// scans the store into a bounded queue, this task writes it out; a client that stops
+/// reading stops the scan.
+async fn stream<T: Send + 'static>(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    scan: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<(), StoreError> + Send + 'static,
+    reply: fn(T) -> Reply,
+) -> bool {
+    let (tx, mut rx) = mpsc::channel::<T>(256);
+    let scan =
+        tokio::task::spawn_blocking(move || scan(&mut |item| tx.blocking_send(item).is_ok()));
     let mut count = 0;
-    while let Some(entry) = rx.recv().await {
-        if !write_line(write, &Reply::Held(entry)).await {
+    while let Some(item) = rx.recv().await {
+        if !write_line(write, &reply(item)).await {
             return false;
         }
         count += 1;
