@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod api_key;
 pub mod check_config;
 mod exporter;
 pub mod hash_password;
@@ -49,6 +50,8 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// The send log: one message's life, or a list (reads the store).
     Messages(messages::MessagesArgs),
+    /// HTTP API keys: `api-key new --account NAME` or `--admin`.
+    ApiKey(api_key::ApiKeyArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::ApiKey(args) => api_key::run(args),
     };
     match outcome {
         Ok(code) => code,

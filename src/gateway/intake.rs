@@ -72,6 +72,13 @@ pub(crate) struct Checked {
     account: Arc<Account>,
 }
 
+impl Checked {
+    /// How many parts it goes as.
+    pub(crate) fn part_count(&self) -> usize {
+        self.parts.len()
+    }
+}
+
 /// Why a message was refused, for the caller's answer and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {

@@ -40,7 +40,7 @@ mod dispatcher;
 mod gauges;
 mod housekeeping;
 pub mod ids;
-mod intake;
+pub(crate) mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
@@ -102,6 +102,8 @@ pub struct Gateway {
     tracker: TaskTracker,
     /// The built-in simulated carriers (`address = "sim"`), stopped after the pools.
     sims: crate::sim::BuiltinSims,
+    /// The HTTP API (`[http]`), stopped with the upstream listener.
+    http: Option<crate::http::HttpServer>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -273,6 +275,21 @@ impl Gateway {
             stats: Arc::clone(&stats),
             clock,
         }));
+        let http = match &config.http {
+            Some(http) => Some(
+                crate::http::HttpServer::start(crate::http::HttpParts {
+                    config: Arc::clone(&config),
+                    http: http.clone(),
+                    intake: Arc::clone(&intake),
+                    store: Arc::clone(&store),
+                    group: Arc::clone(&group),
+                    clock,
+                })
+                .await
+                .context("starting the HTTP listener")?,
+            ),
+            None => None,
+        };
         let upstream = Arc::new(Upstream {
             intake,
             lockout: Lockout::new(&config.server),
@@ -338,7 +355,14 @@ impl Gateway {
             outbox,
             tracker,
             sims,
+            http,
         })
+    }
+
+    /// The HTTP API's address, when `[http]` is configured.
+    #[must_use]
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http.as_ref().map(crate::http::HttpServer::local_addr)
     }
 
     /// The upstream listener's address.
@@ -377,6 +401,9 @@ impl Gateway {
         // The outbox sends nothing new; what is in flight is answered (or aborted) as the
         // sessions unbind, and what the clients acknowledged is recorded.
         self.outbox_stop.cancel();
+        if let Some(http) = self.http {
+            http.shutdown(grace / 3).await;
+        }
         if !self.server.shutdown(grace / 3).await {
             tracing::warn!("some upstream sessions did not close in time");
         }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod flaky_store;
 pub(crate) mod load;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
@@ -427,6 +428,7 @@ pub(crate) fn serve_demo(dir: &Path) -> (Proc, SocketAddr, String) {
     command
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--http-listen", "127.0.0.1:0"])
         .args(["--metrics", &metrics])
         .current_dir(dir);
     let mut gateway = Proc::spawn("smppgate serve (demo)", command);
