@@ -656,6 +656,17 @@ fn http(config: &Config, findings: &mut Findings<'_>) {
     let mut seen: HashMap<[u8; 32], String> = HashMap::new();
     for (index, account) in config.accounts.iter().enumerate() {
         let path = format!("account[{index}]");
+        // The store keeps its own queues under `~` names (`~early`, `~idempotency`).
+        if account.system_id.starts_with('~') {
+            findings.add(
+                format!("{path}.system_id"),
+                format!(
+                    "`{}`: names starting with `~` are reserved for the gateway's own queues; \
+                     write a name without it",
+                    account.system_id
+                ),
+            );
+        }
         for (key_index, key) in account.api_keys.iter().enumerate() {
             let field = format!("{path}.api_keys[{key_index}]");
             let Some(hash) = super::parse_sha256(key) else {

@@ -117,6 +117,54 @@ mod tests {
     }
 
     #[test]
+    fn check_config_names_line_and_field() {
+        let key = format!("sha256:{}", "ab".repeat(32));
+        let text = format!(
+            r#"[http]
+listen = "localhost"
+admin_token_hash = "{key}"
+max_body = "100MiB"
+
+[[account]]
+system_id = "~shop"
+password = "pw"
+api_keys = ["{key}", "plain-key"]
+webhook_url = "ftp://x"
+webhook_secret = "short"
+"#
+        );
+        let problems = match crate::config::Config::parse(&text, std::path::Path::new("t.toml")) {
+            Err(crate::config::ConfigError::Invalid { problems }) => problems,
+            other => panic!("{other:?}"),
+        };
+        let found: Vec<(Option<usize>, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        for expected in [
+            (Some(2), "http.listen"),
+            (Some(4), "http.max_body"),
+            (Some(7), "account[0].system_id"),
+            (Some(9), "account[0].api_keys[0]"),
+            (Some(9), "account[0].api_keys[1]"),
+            (Some(10), "account[0].webhook_url"),
+            (Some(11), "account[0].webhook_secret"),
+        ] {
+            assert!(found.contains(&expected), "{expected:?} in {problems:#?}");
+        }
+        let max_body = problems
+            .iter()
+            .find(|p| p.field == "http.max_body")
+            .unwrap();
+        assert!(max_body.message.contains("1MiB"), "{max_body}");
+        let admin = problems
+            .iter()
+            .find(|p| p.field == "account[0].api_keys[0]")
+            .unwrap();
+        assert!(admin.message.contains("admin_token_hash"), "{admin}");
+    }
+
+    #[test]
     fn hashes() {
         let good = format!("sha256:{}", "ab".repeat(32));
         assert_eq!(parse_sha256(&good), Some([0xab; 32]));

@@ -2,8 +2,9 @@
 //! answer again, and nothing is sent again.
 //!
 //! The answers are durable: each is committed to the store (in the outbox of the
-//! reserved name [`IDEMPOTENCY`], which no account can have: system_id is at most 15
-//! characters, as `~early` and `~unmatched` are kept) before the client gets it, and read
+//! reserved name [`IDEMPOTENCY`], which no account can have: check-config refuses a
+//! system_id starting with `~`, the names `~early` and `~unmatched` use too) before the
+//! client gets it, and read
 //! back at start, so a retry after a restart is still recognised. Memory is bounded:
 //! at most [`MAX_KEYS`] answers are held; past that the oldest is forgotten first (and
 //! counted), as one that is over 24 h old is.
