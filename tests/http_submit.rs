@@ -61,6 +61,7 @@ fn config(carrier: &Carrier, store: &str) -> Config {
         listen: "127.0.0.1:0".into(),
         admin_token_hash: Some(key_hash(ADMIN)),
         max_body: 64 * 1024,
+        ..HttpConfig::default()
     });
     config.validate().expect("valid configuration");
     config

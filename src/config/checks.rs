@@ -643,6 +643,24 @@ fn http(config: &Config, findings: &mut Findings<'_>) {
                 );
             }
         }
+        not_zero_time(
+            findings,
+            "http.webhook_retry_initial",
+            http.webhook_retry_initial,
+            "1s",
+        );
+        if http.webhook_retry_max < http.webhook_retry_initial {
+            findings.add(
+                "http.webhook_retry_max",
+                "shorter than webhook_retry_initial; write at least that, e.g. \"10m\"",
+            );
+        }
+        not_zero_time(
+            findings,
+            "http.webhook_park_after",
+            http.webhook_park_after,
+            "24h",
+        );
         if !(1..=MAX_HTTP_BODY).contains(&http.max_body) {
             findings.add(
                 "http.max_body",

@@ -1,6 +1,8 @@
 //! `[http]`: the HTTP submit API (and where an account's webhook events go: the account
 //! fields `api_keys`, `webhook_url`, `webhook_secret`, `webhook_mode`).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 /// The HTTP listener.
@@ -15,6 +17,17 @@ pub struct HttpConfig {
     /// Largest request body (`"1MiB"`, `"64KiB"`, `"1000000"`); larger ones get 413.
     #[serde(with = "byte_size")]
     pub max_body: u64,
+    /// The first wait before a webhook batch that failed (not 2xx, timeout, refused) is
+    /// posted again; it doubles (with jitter) up to `webhook_retry_max`.
+    #[serde(with = "super::duration")]
+    pub webhook_retry_initial: Duration,
+    /// The longest wait between two posts of a failing webhook batch.
+    #[serde(with = "super::duration")]
+    pub webhook_retry_max: Duration,
+    /// A batch failing this long is parked (`smppgate receipts parked --account
+    /// '~hook:NAME'`, replayable).
+    #[serde(with = "super::duration")]
+    pub webhook_park_after: Duration,
 }
 
 impl Default for HttpConfig {
@@ -23,6 +36,9 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:8080".to_owned(),
             admin_token_hash: None,
             max_body: 1 << 20,
+            webhook_retry_initial: Duration::from_secs(1),
+            webhook_retry_max: Duration::from_secs(600),
+            webhook_park_after: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -104,6 +104,9 @@ pub struct Gateway {
     sims: crate::sim::BuiltinSims,
     /// The HTTP API (`[http]`), stopped with the upstream listener.
     http: Option<crate::http::HttpServer>,
+    /// The webhook sink (accounts with a `webhook_url`), stopped with the outbox.
+    webhooks: TaskTracker,
+    webhooks_stop: CancellationToken,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -322,6 +325,16 @@ impl Gateway {
             },
             window: outbox_window,
         }));
+        let webhooks_stop = cancel.child_token();
+        let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {
+            accounts: Arc::clone(&accounts),
+            http: config.http.clone().unwrap_or_default(),
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            clock,
+            cancel: webhooks_stop.clone(),
+        })
+        .context("starting the webhook sink")?;
         let housekeeping_stop = cancel.child_token();
         let housekeeping = tracker.spawn(housekeeping::run(housekeeping::HousekeepingParts {
             config: Arc::clone(&config),
@@ -356,6 +369,8 @@ impl Gateway {
             tracker,
             sims,
             http,
+            webhooks,
+            webhooks_stop,
         })
     }
 
@@ -401,6 +416,8 @@ impl Gateway {
         // The outbox sends nothing new; what is in flight is answered (or aborted) as the
         // sessions unbind, and what the clients acknowledged is recorded.
         self.outbox_stop.cancel();
+        // A post in flight is cut off: its batch stays queued and goes after the restart.
+        self.webhooks_stop.cancel();
         if let Some(http) = self.http {
             http.shutdown(grace / 3).await;
         }
@@ -414,6 +431,7 @@ impl Gateway {
         {
             tracing::warn!("the outbox did not finish in time");
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.webhooks.wait()).await;
         self.dispatcher_stop.cancel();
         let _ = self.dispatcher.await;
         // What the pool holds is sent or comes back unsent (pending, sent after the

@@ -952,7 +952,9 @@ impl Writer {
                 self.ops.push(Op::Put(Arc::clone(record)));
             }
         }
-        let ops = std::mem::take(&mut self.ops);
+        let mut ops = std::mem::take(&mut self.ops);
+        // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
+        crate::http::webhook::route_to_webhooks(&mut ops, &self.accounts);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK

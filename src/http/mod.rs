@@ -12,6 +12,7 @@ mod errors;
 mod idempotency;
 mod messages;
 mod submit;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
