@@ -268,3 +268,33 @@ async fn a_receiver_that_never_answers_holds_back_no_other_account() {
     assert!(hung.posts.lock().unwrap().is_empty());
     gateway.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_both_sends_receipts_to_the_bind_and_the_webhook() {
+    use smppgate::esme::{EsmeClient, EsmeConfig};
+    use smppgate_protocol::receipt::DeliveryReceipt;
+
+    let (hook, url) = receiver(Receiver::default()).await;
+    let mut config = config(&[("shop", "key-shop", &url)]);
+    config.accounts[0].password = Some("pw".into());
+    config.accounts[0].webhook_mode = smppgate::config::WebhookMode::Both;
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let (_client, mut inbound) = within(
+        "bind",
+        EsmeClient::connect(
+            &gateway.local_addr().to_string(),
+            EsmeConfig::new("shop", "pw"),
+        ),
+    )
+    .await
+    .expect("bind");
+    let ids = submit(&gateway, "key-shop", &["8613800138400"]).await;
+    let request = within("the receipt on the bind", inbound.recv())
+        .await
+        .expect("open");
+    let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+    assert_eq!(receipt.id().unwrap(), ids[0]);
+    let events = hook.wait_for(1).await;
+    assert_eq!(events[0]["id"].as_str().unwrap(), ids[0]);
+    gateway.stop(Duration::from_secs(5)).await;
+}

@@ -360,6 +360,35 @@ mod tests {
     }
 
     #[test]
+    fn an_mo_item_becomes_an_mo_event() {
+        use smppgate_protocol::types::Address;
+        let mo = DeliverSm {
+            source_addr: Address::international("8613900001111"),
+            destination_addr: Address::international("10690000"),
+            short_message: Bytes::from_static(b"TD"),
+            ..DeliverSm::default()
+        };
+        let pdu = smppgate_protocol::pdu::Pdu::new(1, Body::DeliverSm(mo));
+        let item = OutboxItem {
+            seq: 1,
+            account: "shop".into(),
+            deliver_sm: smppgate_protocol::codec::encode_to_bytes(&pdu)
+                .unwrap()
+                .to_vec(),
+            queued: 1_000,
+            attempts: 0,
+        };
+        let store = crate::store::memory::MemoryStore::new();
+        let event = event(&store, &item, IdStyle::Hex).unwrap();
+        assert_eq!(event["type"], "mo");
+        assert_eq!(event["from"], "8613900001111");
+        assert_eq!(event["to"], "10690000");
+        assert_eq!(event["text"], "TD");
+        assert_eq!(event["opt_out"], true);
+        assert_eq!(event["received_at"], "1970-01-01T00:00:01.000Z");
+    }
+
+    #[test]
     fn backoff_doubles_up_to_the_max_with_jitter() {
         let http = HttpConfig::default();
         for (attempts, full) in [(1, 1), (2, 2), (4, 8), (11, 600), (40, 600)] {
