@@ -13,11 +13,12 @@ use smppgate_protocol::pdu::{SM_LENGTH_MAX, SubmitSm};
 use smppgate_protocol::text::{Coding, TextConfig, encode};
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
 use smppgate_protocol::types::time::{AbsoluteTime, RelativeTime, SmppTime, UtcOffsetSign};
-use smppgate_protocol::types::{Address, DataCoding, Npi, RegisteredDelivery, Ton};
+use smppgate_protocol::types::{DataCoding, RegisteredDelivery};
 
 use super::errors::ApiError;
 use crate::config::Class;
 use crate::gateway::accounts::Account;
+use crate::numbers::address;
 
 /// Most destinations in one request.
 pub(crate) const MAX_DESTINATIONS: usize = 1_000;
@@ -201,24 +202,6 @@ pub(crate) fn prepare(
         submit_sm,
         client_ref: request.client_ref,
     })
-}
-
-/// `+digits` and digits are international/ISDN; anything else alphanumeric.
-fn address(text: &str) -> Address {
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Address::new(
-            Ton::INTERNATIONAL,
-            Npi::ISDN,
-            Bytes::copy_from_slice(digits.as_bytes()),
-        )
-    } else {
-        Address::new(
-            Ton::ALPHANUMERIC,
-            Npi::UNKNOWN,
-            Bytes::copy_from_slice(text.as_bytes()),
-        )
-    }
 }
 
 /// RFC 3339 → an SMPP absolute time in UTC (§7.1.1), not in the past.
