@@ -373,3 +373,58 @@ async fn every_error_has_its_status() {
     assert_eq!(api.post(Some(KEY), None, good).await.0, 202);
     gateway.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    if let Some(http) = config.http.as_mut() {
+        http.header_timeout = Duration::from_millis(300);
+        http.max_connections = 4;
+    }
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().unwrap();
+    // Slow headers: half a request, then nothing. The connection is closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    within("the slow client is cut off", slow.read_to_end(&mut answer))
+        .await
+        .expect("closed, not reset");
+    // A header flood: far more headers than any client needs.
+    let mut flood = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = b"GET /v1/messages HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for n in 0..500 {
+        request.extend_from_slice(format!("X-Flood-{n}: {}\r\n", "y".repeat(100)).as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    let _ = flood.write_all(&request).await;
+    let mut answer = Vec::new();
+    let _ = within("the flood is refused", flood.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    // More idle connections than max_connections: those over the bound wait; once the
+    // idle ones are cut off, a real client is served.
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let api = Api::of(&gateway);
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "8613800138030", "text": "after the flood"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    drop(idle);
+    gateway.stop(Duration::from_secs(5)).await;
+}

@@ -643,6 +643,13 @@ fn http(config: &Config, findings: &mut Findings<'_>) {
                 );
             }
         }
+        at_least_one(
+            findings,
+            "http.max_connections",
+            http.max_connections,
+            "1024",
+        );
+        not_zero_time(findings, "http.header_timeout", http.header_timeout, "10s");
         not_zero_time(
             findings,
             "http.webhook_retry_initial",

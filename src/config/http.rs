@@ -17,6 +17,12 @@ pub struct HttpConfig {
     /// Largest request body (`"1MiB"`, `"64KiB"`, `"1000000"`); larger ones get 413.
     #[serde(with = "byte_size")]
     pub max_body: u64,
+    /// Most connections at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// A connection that has not sent a request's headers within this time is closed
+    /// (slow clients cannot hold connections open).
+    #[serde(with = "super::duration")]
+    pub header_timeout: Duration,
     /// The first wait before a webhook batch that failed (not 2xx, timeout, refused) is
     /// posted again; it doubles (with jitter) up to `webhook_retry_max`.
     #[serde(with = "super::duration")]
@@ -36,6 +42,8 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:8080".to_owned(),
             admin_token_hash: None,
             max_body: 1 << 20,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
             webhook_retry_initial: Duration::from_secs(1),
             webhook_retry_max: Duration::from_secs(600),
             webhook_park_after: Duration::from_secs(24 * 3600),

@@ -4,8 +4,10 @@
 //!
 //! One file per concept: [`auth`] (bearer keys), [`submit`] (JSON → submit_sm),
 //! [`messages`] (the send log), [`idempotency`] (`Idempotency-Key`), [`errors`] (the
-//! error answers). The listener is axum with tower-http layers: a body limit
-//! (`http.max_body`, 413), a timeout per request (a slow body is cut off, 408), tracing.
+//! error answers), [`webhook`] (the signed webhook sink). The router is axum with
+//! tower-http layers: a body limit (`http.max_body`, 413), a timeout per request (a slow
+//! body is cut off, 408), tracing; the accept loop is ours (hyper): at most
+//! `http.max_connections` connections, headers within `http.header_timeout`.
 
 mod auth;
 mod errors;
@@ -119,17 +121,15 @@ impl HttpServer {
             shared,
             usize::try_from(parts.http.max_body).unwrap_or(usize::MAX),
         );
-        let server = {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                if let Err(error) = axum::serve(listener, app)
-                    .with_graceful_shutdown(cancel.cancelled_owned())
-                    .await
-                {
-                    tracing::error!(%error, "the HTTP listener failed");
-                }
-            })
-        };
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            Limits {
+                connections: parts.http.max_connections.max(1),
+                header_timeout: parts.http.header_timeout,
+            },
+            cancel.clone(),
+        ));
         let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
         tracing::info!(%addr, "HTTP API listening");
         Ok(Self {
@@ -157,6 +157,64 @@ impl HttpServer {
         }
         let _ = self.sweeper.await;
     }
+}
+
+/// What one client may hold.
+struct Limits {
+    connections: usize,
+    header_timeout: Duration,
+}
+
+/// The accept loop: at most `limits.connections` connections (more wait in the kernel's
+/// accept queue until one closes), each closed when its request headers do not arrive
+/// within `limits.header_timeout`. On `cancel`, stops accepting and lets each connection
+/// finish the request it is serving. (`axum::serve` has neither bound.)
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    cancel: CancellationToken,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            () = cancel.cancelled() => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(%error, "HTTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        let connection = builder.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(app.clone()),
+        );
+        let connection = graceful.watch(connection);
+        // Bounded by the permits: one task per open connection, at most `connections`.
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 fn router(shared: Arc<Shared>, max_body: usize) -> Router {
