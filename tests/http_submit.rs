@@ -428,3 +428,64 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
     drop(idle);
     gateway.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_names_every_route_and_each_is_served() {
+    let carrier = carrier().await;
+    let gateway = Gateway::start(config(&carrier, ":memory:"))
+        .await
+        .expect("gateway");
+    let base = format!("http://{}", gateway.http_addr().unwrap());
+    let client = reqwest::Client::new();
+    let response = within(
+        "GET /openapi.json",
+        client.get(format!("{base}/openapi.json")).send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200, "served without a key");
+    let document: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().expect("paths");
+    let mut operations: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|method| {
+                    ["get", "post", "put", "delete", "patch"].contains(&method.as_str())
+                })
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "GET /openapi.json",
+            "GET /v1/messages",
+            "GET /v1/messages/{id}",
+            "POST /v1/messages",
+        ]
+    );
+    // Each documented operation is served (whatever it answers, not "no such route").
+    for operation in &operations {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let url = format!("{base}{}", path.replace("{id}", "1"));
+        let request = match method {
+            "GET" => client.get(url),
+            _ => client.post(url).body("{}"),
+        };
+        let status = within(operation, request.bearer_auth(KEY).send())
+            .await
+            .unwrap()
+            .status();
+        assert!(
+            status != 405 && !(status == 404 && !path.contains("{id}")),
+            "{operation}: {status}"
+        );
+    }
+    assert!(document["components"]["schemas"]["SubmitRequest"].is_object());
+    gateway.stop(Duration::from_secs(5)).await;
+}

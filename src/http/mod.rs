@@ -13,6 +13,7 @@ mod auth;
 mod errors;
 mod idempotency;
 mod messages;
+mod openapi;
 mod submit;
 pub mod webhook;
 
@@ -26,7 +27,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use bytes::Bytes;
 use smppgate_protocol::command_status::CommandStatus;
 use tokio::task::JoinHandle;
@@ -217,10 +217,34 @@ async fn serve(
     graceful.shutdown().await;
 }
 
+/// Every route with its OpenAPI description: the router and the document come from one
+/// list.
+fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::Frame::openapi())
+        .routes(utoipa_axum::routes!(submit, list))
+        .routes(utoipa_axum::routes!(show))
+        .routes(utoipa_axum::routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served.
+#[must_use]
+pub fn openapi_document() -> String {
+    static DOCUMENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| documented().1.to_pretty_json().unwrap_or_default());
+    DOCUMENT.clone()
+}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    json_response(StatusCode::OK, Bytes::from(openapi_document()))
+}
+
 fn router(shared: Arc<Shared>, max_body: usize) -> Router {
-    Router::new()
-        .route("/v1/messages", post(submit).get(list))
-        .route("/v1/messages/{id}", get(show))
+    documented()
+        .0
         .with_state(shared)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -273,6 +297,25 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         .into_response()
 }
 
+/// Sends a message to one number or up to 1 000; answered once the accepted ones are
+/// durable.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    request_body = submit::SubmitRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key from the same account within 24 h gets the first answer again; nothing is sent again")),
+    responses(
+        (status = 202, description = "One result per destination", body = openapi::SubmitAnswer),
+        (status = 400, description = "Malformed JSON, a wrong type, an unknown field (`field` names it)", body = openapi::ErrorBody),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "The admin token does not send", body = openapi::ErrorBody),
+        (status = 409, description = "The Idempotency-Key is being served now", body = openapi::ErrorBody),
+        (status = 413, description = "The body is over http.max_body", body = openapi::ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for another body", body = openapi::ErrorBody),
+        (status = 429, description = "The account's TPS is used up (Retry-After)", body = openapi::ErrorBody),
+        (status = 503, description = "The store failed; nothing accepted", body = openapi::ErrorBody),
+    )
+)]
 async fn submit(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -414,6 +457,17 @@ async fn submit_inner(
     Ok(json_response(StatusCode::ACCEPTED, answer))
 }
 
+/// One message's life (as `smppgate messages show --json`), by the id the client got.
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    params(("id" = String, Path, description = "The message id as the client received it")),
+    responses(
+        (status = 200, description = "The message (an array when the id reads two ways)", body = Object),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 404, description = "No such message this key may see", body = openapi::ErrorBody),
+    )
+)]
 async fn show(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -436,6 +490,24 @@ async fn show(
     }
 }
 
+/// The send log, newest first; an account sees its own messages, the admin token all.
+#[utoipa::path(
+    get,
+    path = "/v1/messages",
+    params(
+        ("since" = Option<String>, Query, description = "Accepted within this long (`10m`) or since this RFC 3339 time"),
+        ("state" = Option<String>, Query, description = "accepted, sent, delivered, failed, expired, rejected, unknown"),
+        ("to" = Option<String>, Query, description = "Only this destination"),
+        ("account" = Option<String>, Query, description = "Only this account (admin token)"),
+        ("limit" = Option<usize>, Query, description = "At most this many (default 50, at most 1 000)"),
+        ("cursor" = Option<u64>, Query, description = "The previous page's next_cursor"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = openapi::MessagePage),
+        (status = 400, description = "A bad parameter", body = openapi::ErrorBody),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+    )
+)]
 async fn list(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,

@@ -25,33 +25,42 @@ pub(crate) const MAX_DESTINATIONS: usize = 1_000;
 
 /// The request body. Unknown fields are refused (a misspelt `schedule_at` must not send
 /// at once).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitRequest {
+    /// One number (`+8613800138000`), or up to 1 000.
     to: To,
+    /// The sender (source_addr): digits, or a name.
     #[serde(default)]
     from: Option<String>,
+    /// The text: GSM 7-bit when it fits, else UCS-2; long texts are split.
     text: String,
+    /// `otp`, `notification` or `marketing` (default: the account's class).
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "otp")]
     class: Option<Class>,
+    /// Echoed in the answer.
     #[serde(default)]
     client_ref: Option<String>,
+    /// RFC 3339: not sent before this time.
     #[serde(default)]
     schedule_at: Option<String>,
+    /// How long it may wait for delivery (`1h`, `30m`).
     #[serde(default)]
     validity: Option<String>,
+    /// `auto` (default), `gsm7` or `ucs2`.
     #[serde(default)]
     coding: Option<CodingField>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged, expecting = "a phone number or an array of phone numbers")]
 enum To {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum CodingField {
     Auto,
