@@ -12,6 +12,7 @@
 mod auth;
 mod errors;
 mod idempotency;
+mod listener;
 mod messages;
 mod openapi;
 mod submit;
@@ -121,10 +122,10 @@ impl HttpServer {
             shared,
             usize::try_from(parts.http.max_body).unwrap_or(usize::MAX),
         );
-        let server = tokio::spawn(serve(
+        let server = tokio::spawn(listener::serve(
             listener,
             app,
-            Limits {
+            listener::Limits {
                 connections: parts.http.max_connections.max(1),
                 header_timeout: parts.http.header_timeout,
             },
@@ -157,64 +158,6 @@ impl HttpServer {
         }
         let _ = self.sweeper.await;
     }
-}
-
-/// What one client may hold.
-struct Limits {
-    connections: usize,
-    header_timeout: Duration,
-}
-
-/// The accept loop: at most `limits.connections` connections (more wait in the kernel's
-/// accept queue until one closes), each closed when its request headers do not arrive
-/// within `limits.header_timeout`. On `cancel`, stops accepting and lets each connection
-/// finish the request it is serving. (`axum::serve` has neither bound.)
-async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    limits: Limits,
-    cancel: CancellationToken,
-) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(limits.connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let permit = tokio::select! {
-            () = cancel.cancelled() => break,
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
-        let stream = tokio::select! {
-            () = cancel.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(error) => {
-                    // Out of file descriptors, most likely: wait instead of spinning.
-                    tracing::warn!(%error, "HTTP accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
-        let connection = builder.serve_connection(
-            hyper_util::rt::TokioIo::new(stream),
-            hyper_util::service::TowerToHyperService::new(app.clone()),
-        );
-        let connection = graceful.watch(connection);
-        // Bounded by the permits: one task per open connection, at most `connections`.
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 /// Every route with its OpenAPI description: the router and the document come from one
@@ -282,6 +225,13 @@ async fn sweep(
         if let Err(error) = result {
             tracing::warn!(%error, "removing old idempotency keys failed; tried again later");
         }
+    }
+}
+
+fn json_or_error(result: Result<serde_json::Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -484,10 +434,7 @@ async fn show(
         .await
     }
     .await;
-    match result {
-        Ok(value) => axum::Json(value).into_response(),
-        Err(error) => error.into_response(),
-    }
+    json_or_error(result)
 }
 
 /// The send log, newest first; an account sees its own messages, the admin token all.
@@ -529,8 +476,5 @@ async fn list(
         .await
     }
     .await;
-    match result {
-        Ok(value) => axum::Json(value).into_response(),
-        Err(error) => error.into_response(),
-    }
+    json_or_error(result)
 }
