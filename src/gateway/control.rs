@@ -1,6 +1,6 @@
 //! The control socket: `smppgate suppress` changes and reads the suppression list of a
 //! running gateway through it (the protocol is in
-//! `policy/suppression_control.rs`, the choice in docs/adr/0005-suppression-cli.md).
+//! `policy/suppression_control.rs`, the choice in docs/adr/0007-suppression-cli.md).
 //!
 //! At most [`CONNECTIONS`] connections are served at a time; one more is answered
 //! "busy" and closed (never queued behind a spawned task). A change is committed
