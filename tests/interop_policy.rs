@@ -211,3 +211,39 @@ fn without_ansi(text: &str) -> String {
     }
     out
 }
+
+#[test]
+fn reject_with_receipt_answers_rok_then_a_rejectd_receipt_with_the_rule_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("caps = [", "reject_with = \"receipt\"\ncaps = [");
+    std::fs::write(&config, text).unwrap();
+    let (gateway, addr) = support::serve(&config);
+    let otp = format!("{SHOP}验证码 1234");
+    let mut blacklisted = message("+8613900000000", "otp", &otp);
+    blacklisted["receipt"] = json!(true);
+    let mut unsigned = message("+8613800138001", "otp", "验证码 1234");
+    unsigned["receipt"] = json!(true);
+    let mut py = python("smpplib_policy.py");
+    py.args([addr.ip().to_string(), addr.port().to_string()])
+        .args(["--system-id", "shop", "--password", "secret"])
+        .arg("--messages")
+        .arg(serde_json::to_string(&[blacklisted, unsigned]).unwrap());
+    let peer = run("smpplib_policy.py", py).success_json();
+    let submits = peer["submits"].as_array().expect("submits");
+    let receipts = peer["receipts"].as_array().expect("receipts");
+    for (submit, err) in submits.iter().zip(["401", "404"]) {
+        assert_eq!(submit["status"], 0, "acknowledged: {peer}");
+        let id = submit["message_id"].as_str().expect("id");
+        let receipt = receipts
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no receipt for {id}: {peer}"));
+        assert_eq!(receipt["stat"], "REJECTD", "{receipt}");
+        assert_eq!(receipt["err"], err, "{receipt}");
+    }
+    gateway.terminate();
+    gateway.finish(Duration::from_secs(20)).success_json();
+}

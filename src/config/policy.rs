@@ -93,7 +93,7 @@ pub enum SensitiveAction {
     /// Refuse.
     #[default]
     Reject,
-    /// Keep for review (`smppgate review`).
+    /// Keep for review (`smppgate review`): not available yet; `check-config` refuses it.
     Hold,
 }
 

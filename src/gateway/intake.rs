@@ -175,11 +175,15 @@ impl Intake {
             .router
             .route(account.config.route.as_deref(), &e164)
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
-        let id = p.ids.next();
-        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
             .unwrap_or(account.config.class);
+        // What is split, checked, stored and sent: the message as the policy rewrites it.
+        let rewritten = p.policy.rewrite(account, class, submit_sm);
+        let submit_sm = rewritten.as_ref().unwrap_or(submit_sm);
+        let id = p.ids.next();
+        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
+        let mut refused_by_receipt = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -200,9 +204,14 @@ impl Intake {
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 until
             }
+            Decision::RejectByReceipt { status, rule } => {
+                tracing::info!(account = %account.name, id, %rule, status = %status, "refused by policy, answered by receipt");
+                refused_by_receipt = Some(status);
+                0
+            }
         };
         let request = request_bytes(submit_sm).ok_or(CommandStatus::ESME_RSYSERR)?;
-        let record = MessageRecord {
+        let mut record = MessageRecord {
             id,
             account: account.name.to_string(),
             accepted: now,
@@ -221,6 +230,15 @@ impl Intake {
             ],
             not_before,
         };
+        if let Some(status) = refused_by_receipt {
+            // Final before it is stored: never dispatched; the writer settles it into a
+            // REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
+            for part in &mut record.parts {
+                part.state = State::Rejected;
+                part.status = status.0;
+                part.error = Some(format!("{:03x}", status.0 & 0xFFF));
+            }
+        }
         Ok(Checked {
             record,
             route,
@@ -259,9 +277,19 @@ impl Intake {
         bump(&p.stats.accepted);
         account.accepted_counter.increment(1);
         tracing::debug!(id, parts = parts.len(), %route, "accepted");
+        let refused = record
+            .parts
+            .iter()
+            .any(|part| part.state == State::Rejected);
         // The writer caches the record instead of reading it back when the outcomes come;
         // a full queue only costs it a store read.
         let _ = p.writer.try_send(Event::Accepted(record));
+        if refused {
+            // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
+            // to a full queue (the writer releases the backlog place when it settles).
+            let _ = p.writer.send(Event::Settle(id)).await;
+            return Ok(id);
+        }
         let dispatch = Dispatch {
             id,
             class,

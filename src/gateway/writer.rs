@@ -54,6 +54,9 @@ pub(crate) enum Event {
     Accepted(Arc<MessageRecord>),
     Inbound(Arc<str>, Box<InboundRequest>),
     Expire(u64),
+    /// A stored message whose parts intake already made final (a policy refusal answered
+    /// by receipt): its state and receipt follow from them.
+    Settle(u64),
     /// Writes of another stage that need no answer (housekeeping), in order with the
     /// writer's own.
     Ops(Vec<Op>),
@@ -391,7 +394,9 @@ impl Writer {
         }
         for event in events {
             match event {
-                Event::Expire(id) if !self.records.contains_key(id) => ids.push(*id),
+                Event::Expire(id) | Event::Settle(id) if !self.records.contains_key(id) => {
+                    ids.push(*id);
+                }
                 Event::Inbound(carrier, request) => {
                     let parsed = self.parse(carrier, &request.pdu.body);
                     if let Inbound::Receipt(Some((candidates, _))) = &parsed {
@@ -475,6 +480,11 @@ impl Writer {
             }
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
+            Event::Settle(id) => {
+                if self.record(id).is_some() {
+                    self.settle(id);
+                }
+            }
             Event::Ops(ops) => self.ops.extend(ops),
             Event::Replay {
                 carrier,

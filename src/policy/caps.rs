@@ -135,16 +135,7 @@ impl Caps {
             .entry((Arc::clone(account), number))
             .or_insert_with(|| vec![VecDeque::new(); self.caps.len()]);
         self.verdict(&entry, class, at)?;
-        for (cap, times) in self.caps.iter().zip(entry.iter_mut()) {
-            if cap.classes[class.index()] {
-                // Kept in time order even when a deferred message is counted ahead.
-                let at_index = times.partition_point(|&t| t <= at);
-                times.insert(at_index, at);
-                while times.len() > cap.max {
-                    times.pop_front();
-                }
-            }
-        }
+        self.record(&mut entry, class, at);
         drop(entry);
         self.maybe_sweep(at);
         Ok(())
@@ -157,13 +148,19 @@ impl Caps {
                 .counters
                 .entry((Arc::clone(account), number))
                 .or_insert_with(|| vec![VecDeque::new(); self.caps.len()]);
-            for (cap, times) in self.caps.iter().zip(entry.iter_mut()) {
-                if cap.classes[class.index()] {
-                    let at_index = times.partition_point(|&t| t <= at);
-                    times.insert(at_index, at);
-                    while times.len() > cap.max {
-                        times.pop_front();
-                    }
+            self.record(&mut entry, class, at);
+        }
+    }
+
+    /// Adds `at` to the times of every cap counting `class`; each keeps at most its `max`.
+    fn record(&self, entry: &mut [VecDeque<WallMillis>], class: Class, at: WallMillis) {
+        for (cap, times) in self.caps.iter().zip(entry.iter_mut()) {
+            if cap.classes[class.index()] {
+                // Kept in time order even when a deferred message is counted ahead.
+                let at_index = times.partition_point(|&t| t <= at);
+                times.insert(at_index, at);
+                while times.len() > cap.max {
+                    times.pop_front();
                 }
             }
         }

@@ -4,14 +4,17 @@ reports each submit_sm_resp, for the market-rules tests.
 
     smpplib_policy.py HOST PORT --system-id ID --password PW --messages JSON [--timeout 20]
 
-JSON is a list of {"to": "+86…", "text": "…", "service_type": "otp"} (service_type
-optional). Each text goes as one UCS-2 short_message (data_coding 8). Prints one JSON line
-{"ok", "bind", "submits": [{"to", "status", "message_id"}], "errors"}; exits 0 when every
-message got a submit_sm_resp (whatever its status).
+JSON is a list of {"to": "+86…", "text": "…", "service_type": "otp", "receipt": true}
+(service_type and receipt optional). Each text goes as one UCS-2 short_message
+(data_coding 8). Prints one JSON line {"ok", "bind", "submits": [{"to", "status",
+"message_id"}], "receipts": [{"id", "stat", "err"}], "errors"}; exits 0 when every message
+got a submit_sm_resp (whatever its status) and every accepted one that asked for a receipt
+got one.
 """
 
 import argparse
 import json
+import re
 import socket
 import sys
 import time
@@ -33,7 +36,7 @@ def main():
     args = ap.parse_args()
     deadline = time.monotonic() + args.timeout
     messages = json.loads(args.messages)
-    result = {"ok": False, "bind": None, "submits": [], "errors": []}
+    result = {"ok": False, "bind": None, "submits": [], "receipts": [], "errors": []}
 
     def finish(ok):
         result["ok"] = bool(ok and not result["errors"])
@@ -55,6 +58,13 @@ def main():
                 pdu = client.read_pdu()
             except socket.timeout:
                 continue
+            if pdu.command == "deliver_sm":
+                text = pdu.short_message or b""
+                text = text.decode("latin-1") if isinstance(text, bytes) else str(text)
+                fields = dict(re.findall(r"(id|stat|err):(\S*)", text))
+                result["receipts"].append(
+                    {"id": fields.get("id"), "stat": fields.get("stat"), "err": fields.get("err")}
+                )
             if pdu.command in ("deliver_sm", "enquire_link"):
                 resp = smpplib.smpp.make_pdu(pdu.command + "_resp", client=client)
                 resp.sequence = pdu.sequence
@@ -77,7 +87,7 @@ def main():
                 destination_addr=message["to"],
                 short_message=message["text"].encode("utf-16-be"),
                 data_coding=smpplib.consts.SMPP_ENCODING_ISO10646,
-                registered_delivery=0,
+                registered_delivery=1 if message.get("receipt") else 0,
             )
             resp = wait_response("submit_sm_resp", pdu.sequence)
             message_id = getattr(resp, "message_id", None)
@@ -86,6 +96,15 @@ def main():
             result["submits"].append(
                 {"to": message["to"], "status": int(resp.status), "message_id": message_id or None}
             )
+        wanted = [
+            s["message_id"]
+            for s, m in zip(result["submits"], messages)
+            if m.get("receipt") and s["status"] == 0
+        ]
+        while any(w not in [r["id"] for r in result["receipts"]] for w in wanted):
+            link = smpplib.smpp.make_pdu("enquire_link", client=client)
+            client.send_pdu(link)
+            wait_response("enquire_link_resp", link.sequence)
         unbind = smpplib.smpp.make_pdu("unbind", client=client)
         client.send_pdu(unbind)
         wait_response("unbind_resp", unbind.sequence)
