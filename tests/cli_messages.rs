@@ -148,6 +148,8 @@ fn record(id: u64, account: &str) -> MessageRecord {
         state: State::Accepted,
         parts: Vec::new(),
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
     }
 }
 

@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,13 +13,11 @@ use smppgate::config::Config;
 use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::gateway::Gateway;
 use smppgate::gateway::policy::{Decision, Policy, PolicyRequest};
-use smppgate::smsc::{
-    BindRequest, MessageId, Reply, ServerConfig, SessionInfo, SmscHandler, SmscServer,
-};
+use smppgate::smsc::{ServerConfig, SmscServer};
 use smppgate::store::{FjallStore, Store};
-use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Pdu, SubmitSm};
+use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::Address;
+use support::arrivals::Arrivals;
 use support::within;
 
 /// Defers texts starting `later` until a fixed wall time; accepts the rest.
@@ -36,48 +33,6 @@ impl Policy for DeferUntil {
         } else {
             Decision::Accept
         }
-    }
-}
-
-/// Records when each text reached it.
-#[derive(Default)]
-struct Carrier {
-    arrivals: Mutex<Vec<(Vec<u8>, Instant)>>,
-    next: AtomicU64,
-}
-
-impl SmscHandler for Carrier {
-    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
-        Ok(Bytes::from_static(b"carrier"))
-    }
-
-    fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, submit_sm: &SubmitSm) -> Reply<MessageId> {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((submit_sm.short_message.to_vec(), Instant::now()));
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        Reply::Ready(Ok(Bytes::from(format!("{id:x}"))))
-    }
-}
-
-impl Carrier {
-    fn arrived(&self, text: &[u8]) -> Option<Instant> {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(t, _)| t == text)
-            .map(|(_, at)| *at)
-    }
-
-    fn count(&self, text: &[u8]) -> usize {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|(t, _)| t == text)
-            .count()
     }
 }
 
@@ -106,7 +61,7 @@ async fn start(config: &Config, store: &Arc<dyn Store>, until: u64) -> Gateway {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deferred_message_is_acknowledged_now_and_sent_at_its_time_even_across_a_restart() {
-    let carrier = Arc::new(Carrier::default());
+    let carrier = Arc::new(Arrivals::default());
     let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
         .await
         .expect("carrier");
@@ -162,7 +117,7 @@ async fn a_deferred_message_is_acknowledged_now_and_sent_at_its_time_even_across
     })
     .await;
     for text in [&b"later one"[..], b"later two"] {
-        let at = carrier.arrived(text).unwrap();
+        let (_, at) = carrier.arrived(text).unwrap();
         assert!(
             at >= due - Duration::from_millis(50),
             "sent {:?} early",

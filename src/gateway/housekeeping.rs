@@ -80,7 +80,8 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     }
 }
 
-/// Sends the writer every pending message older than `validity`, page by page.
+/// Sends the writer every pending message whose validity is over (its own, or `validity`
+/// from its acceptance for records without one), page by page.
 async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> Result<(), ()> {
     let mut cursor = 0;
     loop {
@@ -98,7 +99,7 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
             return Ok(());
         };
         for record in &records {
-            if now.saturating_sub(record.accepted) > validity {
+            if now >= super::schedule::expiry_of(record.expires, record.accepted, validity) {
                 parts
                     .writer
                     .send(Event::Expire(record.id))

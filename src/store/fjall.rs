@@ -108,7 +108,7 @@ impl Open {
         self.messages
             .get(keys::message(id))
             .map_err(|e| engine_error("read message", &e))?
-            .map(|bytes| keys::decode("message", &bytes))
+            .map(|bytes| keys::decode_message(&bytes))
             .transpose()
     }
 
@@ -397,8 +397,11 @@ impl<'a> Planner<'a> {
         for (id, planned) in &self.records {
             let key = keys::message(*id);
             let record = &*planned.record;
-            self.batch
-                .insert(&self.open.messages, key.to_vec(), keys::encode(record)?);
+            self.batch.insert(
+                &self.open.messages,
+                key.to_vec(),
+                keys::encode_message(record)?,
+            );
             if !planned.sync_pending {
                 // A blind Put that is not final: the pending entry is already there.
             } else if record.state.is_final() {
@@ -508,7 +511,7 @@ impl Store for FjallStore {
                 break;
             }
             let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
-            let record: MessageRecord = keys::decode("message", &value)?;
+            let record = keys::decode_message(&value)?;
             if filter.since.is_some_and(|since| record.accepted < since) {
                 break;
             }
@@ -609,7 +612,7 @@ impl Store for FjallStore {
             for entry in open.messages.range(keys::message(from)..) {
                 let (key, value) = entry.map_err(|e| engine_error("read messages", &e))?;
                 let id = keys::message_id(&key)?;
-                let record: MessageRecord = keys::decode("message", &value)?;
+                let record = keys::decode_message(&value)?;
                 if record.accepted >= before {
                     break;
                 }

@@ -255,6 +255,8 @@ mod tests {
             wants_receipt: true,
             state: State::Accepted,
             not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
             parts: vec![super::super::PartRecord::default()],
         };
         store

@@ -112,6 +112,31 @@ pub struct MessageRecord {
     pub parts: Vec<PartRecord>,
     /// Not sent before this time (a deferred or scheduled message; 0: at once).
     pub not_before: Millis,
+    /// Expired (EXPIRED receipt, never sent) if not sent by then: the submit_sm's
+    /// `validity_period`, or the store's `validity`. 0: the store's `validity` from
+    /// `accepted` (records written before this field existed).
+    ///
+    /// This field and the next are not in the record's first encoding: they follow it as
+    /// a [`RecordTail`] (see `keys::encode_message`), so older records still decode.
+    #[serde(skip)]
+    pub expires: Millis,
+    /// The route intake chose for it (empty for records written before this field): the
+    /// delivery statistics count by it.
+    #[serde(skip)]
+    pub route_taken: String,
+}
+
+/// The fields of a [`MessageRecord`] added after its first encoding, written after it
+/// (postcard is not self-describing: a record is its first encoding followed by this;
+/// a record without a tail reads with the defaults). A later field goes at the end of
+/// this struct the same way: a tail that ends early reads the missing fields as their
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) struct RecordTail {
+    /// [`MessageRecord::expires`].
+    pub(crate) expires: Millis,
+    /// [`MessageRecord::route_taken`].
+    pub(crate) route_taken: String,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod arrivals;
 pub(crate) mod load;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
