@@ -282,7 +282,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `since` as milliseconds: a duration back from `now`, or an RFC 3339 time.
-fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
+pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
     if let Ok(ago) = humantime::parse_duration(since) {
         let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
         return Ok(now.saturating_sub(ago));

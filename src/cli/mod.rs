@@ -15,6 +15,7 @@ pub mod receipt;
 pub mod send;
 pub mod serve;
 pub mod sim;
+pub mod stats;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.
@@ -48,6 +49,9 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// The send log: one message's life, or a list (reads the store).
     Messages(messages::MessagesArgs),
+    /// Delivery statistics: sent, delivered, failed, expired, refused by rule, delivery
+    /// rate, p50/p99 submit → receipt (reads the store).
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::Stats(args) => stats::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -48,6 +48,12 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         if expire_pending(&parts, now, validity).await.is_err() {
             return; // the writer is gone: stopping
         }
+        // Refusals counted while the writer had nothing to commit.
+        if let Some(op) = parts.stats.delivery.take() {
+            if parts.writer.send(Event::Ops(vec![op])).await.is_err() {
+                return;
+            }
+        }
         let store = Arc::clone(&parts.store);
         let cleanup = tokio::task::spawn_blocking(move || {
             let removed = crate::store::expire_once(&*store, retention, now)?;

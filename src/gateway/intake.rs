@@ -136,6 +136,11 @@ impl Intake {
         )
         .increment(1);
         if let Some(rule) = &refusal.rule {
+            let now = self.parts.clock.wall_ms();
+            self.parts
+                .stats
+                .delivery
+                .rejected(now, &account.name, "", rule);
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),

@@ -36,6 +36,7 @@
 
 pub mod accounts;
 mod backlog;
+mod delivery;
 mod dispatcher;
 mod gauges;
 mod housekeeping;

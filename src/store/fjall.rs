@@ -8,6 +8,8 @@
 //! - `outbox`: (account, seq) → postcard [`OutboxItem`];
 //! - `parked`: (account, seq) → postcard [`ParkedItem`], the dead-letter area: items an
 //!   account refused too often, out of its outbox's way until replayed;
+//! - `stats`: (hour, account, route, carrier) → postcard ([`StatsKey`], [`Counters`]), the
+//!   delivery statistics (`store/stats.rs`), added to in the commits of the outcomes;
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
 //!   after the items are acknowledged and the process restarts).
 //!
@@ -25,8 +27,8 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, Store, StoreError,
-    keys,
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, StatsKey,
+    Store, StoreError, keys,
 };
 
 /// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
@@ -52,6 +54,7 @@ pub(super) struct Open {
     pub(super) pending: PartitionHandle,
     pub(super) outbox: PartitionHandle,
     pub(super) parked: PartitionHandle,
+    pub(super) stats: PartitionHandle,
     pub(super) meta: PartitionHandle,
 }
 
@@ -99,6 +102,7 @@ impl Open {
             pending: partition("pending")?,
             outbox: partition("outbox")?,
             parked: partition("parked")?,
+            stats: partition("stats")?,
             meta: partition("meta")?,
             keyspace,
         })
@@ -218,6 +222,8 @@ struct Planner<'a> {
     seqs: HashMap<String, u64>,
     /// Outbox keys acknowledged earlier in this batch (a park after them finds nothing).
     acked: HashSet<Vec<u8>>,
+    /// Statistics this batch adds to, read once and written once.
+    stats: HashMap<StatsKey, Counters>,
     max_id: u64,
 }
 
@@ -370,6 +376,26 @@ impl<'a> Planner<'a> {
                     .insert(&self.open.parked, key.clone(), keys::encode(&parked)?);
                 self.batch.remove(&self.open.outbox, key);
             }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    let stored = match self.stats.entry(key.clone()) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => {
+                            let stored = self
+                                .open
+                                .stats
+                                .get(keys::stats(key)?)
+                                .map_err(|e| engine_error("read stats", &e))?
+                                .map(|value| keys::decode::<(StatsKey, Counters)>("stats", &value))
+                                .transpose()?
+                                .map(|(_, counters)| counters)
+                                .unwrap_or_default();
+                            entry.insert(stored)
+                        }
+                    };
+                    stored.merge(counters);
+                }
+            }
             Op::OutboxReplay { account } => {
                 for entry in self.open.parked.prefix(keys::outbox_prefix(account)?) {
                     let (key, value) = entry.map_err(|e| engine_error("read parked", &e))?;
@@ -411,6 +437,13 @@ impl<'a> Planner<'a> {
                     .insert(&self.open.pending, key.to_vec(), Vec::new());
             }
         }
+        for (key, counters) in &self.stats {
+            self.batch.insert(
+                &self.open.stats,
+                keys::stats(key)?,
+                keys::encode(&(key, counters))?,
+            );
+        }
         if self.max_id > old_max_id {
             self.batch.insert(
                 &self.open.meta,
@@ -443,6 +476,7 @@ impl Store for FjallStore {
             records: HashMap::with_capacity(ops.len()),
             seqs: HashMap::new(),
             acked: HashSet::new(),
+            stats: HashMap::new(),
             max_id: old_max_id,
         };
         for op in ops {
@@ -641,6 +675,17 @@ impl Store for FjallStore {
                 return Ok(removed);
             }
         }
+    }
+
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let open = self.handles()?;
+        open.stats
+            .range(from_hour.to_be_bytes().to_vec()..)
+            .map(|entry| {
+                let (_, value) = entry.map_err(|e| engine_error("read stats", &e))?;
+                keys::decode("stats", &value)
+            })
+            .collect()
     }
 
     fn max_id(&self) -> Result<u64, StoreError> {

@@ -1,7 +1,7 @@
 //! Key and value layouts of the embedded store (big-endian integers, so byte order is
 //! numeric order; strings length-prefixed, so no separator can be confused with content).
 
-use super::{MessageRecord, RecordTail, StoreError};
+use super::{MessageRecord, RecordTail, StatsKey, StoreError};
 
 /// `messages`: id.
 pub(super) fn message(id: u64) -> [u8; 8] {
@@ -100,6 +100,18 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::new(format!("corrupt {what}: {e}")))
+}
+
+/// `stats`: (hour, account, route, carrier), hours first so a range from an hour on reads
+/// everything since.
+pub(super) fn stats(key: &StatsKey) -> Result<Vec<u8>, StoreError> {
+    let mut bytes =
+        Vec::with_capacity(14 + key.account.len() + key.route.len() + key.carrier.len());
+    bytes.extend_from_slice(&key.hour.to_be_bytes());
+    push_str(&mut bytes, &key.account)?;
+    push_str(&mut bytes, &key.route)?;
+    push_str(&mut bytes, &key.carrier)?;
+    Ok(bytes)
 }
 
 /// Encodes a message record: its first encoding, then its [`RecordTail`].

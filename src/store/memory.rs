@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError};
+use super::{
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, StatsKey, Store,
+    StoreError,
+};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -15,6 +18,7 @@ struct Inner {
     parked: BTreeMap<(String, u64), ParkedItem>,
     next_seq: HashMap<String, u64>,
     pending: BTreeSet<u64>,
+    stats: BTreeMap<StatsKey, Counters>,
     max_id: u64,
 }
 
@@ -102,6 +106,11 @@ impl Inner {
                         parked: *at,
                     };
                     self.parked.insert(key, parked);
+                }
+            }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    self.stats.entry(key.clone()).or_default().merge(counters);
                 }
             }
             Op::OutboxReplay { account } => {
@@ -228,6 +237,16 @@ impl Store for MemoryStore {
         }
         inner.carrier_ids.retain(|_, (id, _)| !old.contains(id));
         Ok(old.len())
+    }
+
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .stats
+            .iter()
+            .filter(|(key, _)| key.hour >= from_hour)
+            .map(|(key, counters)| (key.clone(), counters.clone()))
+            .collect())
     }
 
     fn max_id(&self) -> Result<u64, StoreError> {

@@ -20,12 +20,14 @@ mod keys;
 mod lock;
 mod raw_bytes;
 mod retention;
+mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
 pub use retention::{expire_once, now_millis};
+pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
 ///
@@ -237,6 +239,9 @@ pub enum Op {
         /// Account.
         account: String,
     },
+    /// Adds each entry to the stored delivery statistics of its key (the writer sends one
+    /// per key and batch, in the batch's commit).
+    Stats(Vec<(StatsKey, Counters)>),
 }
 
 /// Filter of [`Store::list`].
@@ -344,6 +349,16 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Write failure.
     fn expire(&self, before: Millis) -> Result<usize, StoreError>;
+
+    /// The delivery statistics of every key from hour `from_hour` (hours since the epoch)
+    /// on, by hour. A store that keeps none answers none.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let _ = from_hour;
+        Ok(Vec::new())
+    }
 
     /// The highest message id ever stored (ids continue above it after a restart).
     ///

@@ -852,3 +852,38 @@ fn expiry_and_route_survive_a_reopen() {
     assert_eq!(store.get(1).unwrap(), Some(record.clone()));
     assert_eq!(store.pending().unwrap(), vec![record]);
 }
+
+#[test]
+fn stats_add_up_across_commits_and_a_reopen_and_read_from_an_hour_on() {
+    let dir = TempDir::new("stats");
+    let key = |hour: u64, account: &str| StatsKey::at(hour * HOUR_MS, account, "r", "c");
+    let sent = |n: u64| Counters {
+        sent: n,
+        ..Counters::default()
+    };
+    {
+        let store = open(&dir);
+        store
+            .commit(&[
+                Op::Stats(vec![(key(10, "a"), sent(1)), (key(11, "a"), sent(2))]),
+                // The same key twice in one commit.
+                Op::Stats(vec![(key(11, "a"), sent(3))]),
+            ])
+            .unwrap();
+    }
+    let store = open(&dir);
+    store
+        .commit(&[Op::Stats(vec![
+            (key(11, "a"), sent(4)),
+            (key(11, "b"), sent(5)),
+        ])])
+        .unwrap();
+    let read = store.stats(11).unwrap();
+    assert_eq!(
+        read,
+        vec![(key(11, "a"), sent(9)), (key(11, "b"), sent(5))],
+        "hour 10 is before the range"
+    );
+    assert_eq!(store.stats(10).unwrap().len(), 3);
+    assert!(store.stats(12).unwrap().is_empty());
+}
