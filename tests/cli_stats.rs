@@ -11,7 +11,7 @@ use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::types::{Address, RegisteredDelivery};
-use support::{Sim, serve, smppgate, within, write_gateway_config};
+use support::{Sim, one_carrier_route, serve, smppgate, within, write_gateway_config};
 
 const COUNT: usize = 20;
 
@@ -19,29 +19,9 @@ const COUNT: usize = 20;
 async fn stats_after_a_run_show_what_was_sent_and_delivered() {
     let sim = Sim::start(&["--receipt-states", "DELIVRD=100"]);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_gateway_config(
-        dir.path(),
-        &format!(
-            r#"
-[[account]]
-system_id = "shop"
-password = "pw"
-
-[[carrier]]
-name = "sim"
-address = "{}"
-system_id = "gw"
-password = "x"
-tps = 1000
-
-[[route]]
-name = "all"
-default = true
-carriers = ["sim"]
-"#,
-            sim.addr
-        ),
-    );
+    let rest = "\n[[account]]\nsystem_id = \"shop\"\npassword = \"pw\"\n".to_owned()
+        + &one_carrier_route("sim", &sim.addr.to_string(), "tps = 1000");
+    let config = write_gateway_config(dir.path(), &rest);
     let (gateway, addr) = serve(&config);
     let (client, mut inbound) = within(
         "bind",

@@ -16,14 +16,14 @@ use smppgate::clock::Clock;
 use smppgate::config::Config;
 use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::gateway::Gateway;
-use smppgate::gateway::policy::{Decision, PassThrough, Policy, PolicyRequest};
-use smppgate::smsc::{ServerConfig, SmscServer};
+use smppgate::gateway::policy::{PassThrough, Policy};
 use smppgate::store::{FjallStore, Store};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::types::{Address, RegisteredDelivery, SmppTime};
-use support::arrivals::Arrivals;
+use support::arrivals::{carrier_and_demo_config, stop_before};
+use support::defer::DeferPrefix;
 use support::within;
 
 /// 2026-12-06 07:00:00 UTC.
@@ -41,17 +41,6 @@ fn message(text: &str, schedule: &str, validity: &str) -> SubmitSm {
         registered_delivery: RegisteredDelivery(1),
         ..SubmitSm::default()
     }
-}
-
-async fn carrier_and_config() -> (Arc<Arrivals>, SmscServer, Config) {
-    let carrier = Arc::new(Arrivals::default());
-    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
-        .await
-        .expect("carrier");
-    let mut config = Config::demo();
-    config.server.listen = "127.0.0.1:0".into();
-    config.carriers[0].address = server.local_addr().to_string();
-    (carrier, server, config)
 }
 
 async fn start(
@@ -96,7 +85,7 @@ async fn submit(client: &EsmeClient, submit_sm: SubmitSm) -> (CommandStatus, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_messages_wait_for_their_time_even_across_a_restart() {
-    let (carrier, _server, config) = carrier_and_config().await;
+    let (carrier, _server, config) = carrier_and_demo_config().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
@@ -114,12 +103,7 @@ async fn scheduled_messages_wait_for_their_time_even_across_a_restart() {
         let (status, _) = submit(&client, message(text, schedule, "")).await;
         assert_eq!(status, CommandStatus::ESME_ROK, "{text}");
     }
-    within("the unscheduled ones", async {
-        while carrier.arrived(b"now").is_none() || carrier.arrived(b"past").is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"now", b"past"]).await;
     assert!(
         carrier.arrived(b"absolute").is_none(),
         "sent before its time"
@@ -130,38 +114,21 @@ async fn scheduled_messages_wait_for_their_time_even_across_a_restart() {
     );
 
     // Stopped and started again before they are due: the store keeps them scheduled.
-    client.unbind().await;
-    let _ = gateway.stop(Duration::from_secs(5)).await;
-    assert!(
-        Instant::now() < due,
-        "the machine was too slow to test the restart"
-    );
+    stop_before(&client, gateway, due).await;
     let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap();
     let gateway = start(&config, &store, Arc::new(PassThrough), T0 + elapsed).await;
-    within("the scheduled ones", async {
-        while carrier.arrived(b"absolute").is_none() || carrier.arrived(b"relative").is_none() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"absolute", b"relative"]).await;
     for text in [&b"absolute"[..], b"relative"] {
-        let (submit_sm, at) = carrier.arrived(text).unwrap();
-        assert!(
-            at >= due - Duration::from_millis(50),
-            "{} sent {:?} early",
-            String::from_utf8_lossy(text),
-            due - at
-        );
+        let submit_sm = carrier.once_not_before(text, due);
         // The gateway held it: the carrier must not hold it again.
         assert!(!submit_sm.schedule_delivery_time.is_set());
-        assert_eq!(carrier.count(text), 1, "sent twice");
     }
     let _ = gateway.stop(Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_that_cannot_be_met_are_refused() {
-    let (carrier, _server, config) = carrier_and_config().await;
+    let (carrier, _server, config) = carrier_and_demo_config().await;
     let store: Arc<dyn Store> = Arc::new(smppgate::store::memory::MemoryStore::new());
     let gateway = start(&config, &store, Arc::new(PassThrough), T0).await;
     let (client, _inbound) = bind(&gateway).await;
@@ -196,39 +163,26 @@ async fn times_that_cannot_be_met_are_refused() {
     }
     let (status, _) = submit(&client, message("fine", "", "000000010000000R")).await;
     assert_eq!(status, CommandStatus::ESME_ROK);
-    within("fine", async {
-        while carrier.arrived(b"fine").is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"fine"]).await;
     assert_eq!(carrier.count(b"31 November"), 0);
     let _ = gateway.stop(Duration::from_secs(5)).await;
 }
 
-/// Holds texts starting `held` until a fixed wall time (as a carrier outage or a quiet
-/// hour would).
-struct HoldUntil(u64);
-
-impl Policy for HoldUntil {
-    fn check(&self, request: &PolicyRequest<'_>) -> Decision {
-        if request.submit_sm.short_message.starts_with(b"held") {
-            Decision::Defer {
-                until: self.0,
-                rule: "test".into(),
-            }
-        } else {
-            Decision::Accept
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_validity_runs_out_before_it_can_go_is_expired_not_sent() {
-    let (carrier, _server, config) = carrier_and_config().await;
+    let (carrier, _server, config) = carrier_and_demo_config().await;
     let store: Arc<dyn Store> = Arc::new(smppgate::store::memory::MemoryStore::new());
     // Held until T0 + 2 s; valid for 1 s (the store's validity is 72 h).
-    let gateway = start(&config, &store, Arc::new(HoldUntil(T0 + 2_000)), T0).await;
+    let gateway = start(
+        &config,
+        &store,
+        Arc::new(DeferPrefix {
+            prefix: b"held",
+            until: T0 + 2_000,
+        }),
+        T0,
+    )
+    .await;
     let (client, mut inbound) = bind(&gateway).await;
     let (status, expired_id) = submit(&client, message("held short", "", "000000000001000R")).await;
     assert_eq!(status, CommandStatus::ESME_ROK);
@@ -240,12 +194,7 @@ async fn a_message_whose_validity_runs_out_before_it_can_go_is_expired_not_sent(
     let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
     assert_eq!(receipt.id(), Some(expired_id.as_str()));
     assert_eq!(receipt.state(), Some(MessageState::Expired));
-    within("the long one", async {
-        while carrier.arrived(b"held long").is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"held long"]).await;
     assert!(
         carrier.arrived(b"held short").is_none(),
         "sent after expiry"

@@ -17,7 +17,7 @@ use smppgate::smsc::{ServerConfig, SmscServer};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::Address;
 use support::arrivals::Arrivals;
-use support::{serve, within, write_gateway_config};
+use support::{one_carrier_route, serve, within, write_gateway_config};
 
 const CAMPAIGN: usize = 5_000;
 const OTP: usize = 20;
@@ -59,10 +59,7 @@ async fn otp_from_another_account_overtakes_a_queued_campaign_through_serve() {
         .await
         .expect("carrier");
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_gateway_config(
-        dir.path(),
-        &format!(
-            r#"
+    let accounts = r#"
 [[account]]
 system_id = "shop"
 password = "pw"
@@ -73,24 +70,11 @@ window = 256
 system_id = "bank"
 password = "pw"
 class = "otp"
-
-[[carrier]]
-name = "slow"
-address = "{}"
-system_id = "gw"
-password = "x"
-binds = 1
-window = {CARRIER_WINDOW}
-tps = {CARRIER_TPS}
-
-[[route]]
-name = "all"
-default = true
-carriers = ["slow"]
-"#,
-            server.local_addr()
-        ),
-    );
+"#;
+    let carrier_lines = format!("binds = 1\nwindow = {CARRIER_WINDOW}\ntps = {CARRIER_TPS}");
+    let rest = accounts.to_owned()
+        + &one_carrier_route("slow", &server.local_addr().to_string(), &carrier_lines);
+    let config = write_gateway_config(dir.path(), &rest);
     let (gateway, addr) = serve(&config);
     let addr = addr.to_string();
     let shop = bind(&addr, "shop").await;
@@ -122,12 +106,9 @@ carriers = ["slow"]
         before < CAMPAIGN / 2,
         "the machine was too slow to queue the campaign ({before} of it sent already)"
     );
-    within("every OTP at the carrier", async {
-        while (0..OTP).any(|n| carrier.arrived(format!("otp-{n}").as_bytes()).is_none()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let otps: Vec<String> = (0..OTP).map(|n| format!("otp-{n}")).collect();
+    let otp_texts: Vec<&[u8]> = otps.iter().map(String::as_bytes).collect();
+    carrier.wait_for(&otp_texts).await;
     let (_, last_otp) = (0..OTP)
         .filter_map(|n| carrier.arrived(format!("otp-{n}").as_bytes()))
         .max_by_key(|(_, at)| *at)
