@@ -123,3 +123,72 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Class;
+    use crate::store::memory::MemoryStore;
+    use crate::store::{MessageRecord, PartRecord, State};
+
+    const T0: u64 = 1_796_540_400_000;
+
+    fn pending(id: u64, accepted: u64, expires: u64) -> Op {
+        Op::Insert(Arc::new(MessageRecord {
+            id,
+            account: "demo".into(),
+            accepted,
+            class: Class::Notification,
+            route: None,
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: true,
+            state: State::Accepted,
+            parts: vec![PartRecord::default()],
+            not_before: 0,
+            expires,
+            route_taken: String::new(),
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_pending_message_expires_at_its_own_time() {
+        let store = Arc::new(MemoryStore::new());
+        let hour = crate::store::HOUR_MS;
+        store
+            .commit(&[
+                // Its own validity: one minute.
+                pending(1, T0, T0 + 60_000),
+                // Its own validity: two hours.
+                pending(2, T0, T0 + 2 * hour),
+                // Written before records had their own: the store's validity (72 h).
+                pending(3, T0 - 72 * hour + 30_000, 0),
+                pending(4, T0, 0),
+            ])
+            .unwrap();
+        let (writer, mut events) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(HousekeepingParts {
+            config: Arc::new(Config::demo()),
+            store,
+            writer,
+            stats: Arc::new(Stats::default()),
+            clock: Clock::starting_at(T0),
+            cancel: cancel.clone(),
+        }));
+        // Rounds run every minute (72 h / 4, at most a minute): after the first two,
+        // only those whose time has come.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        let mut expired = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let Event::Expire(id) = event {
+                expired.push(id);
+            }
+        }
+        expired.sort_unstable();
+        expired.dedup();
+        assert_eq!(expired, [1, 3]);
+        cancel.cancel();
+        task.await.unwrap();
+    }
+}
