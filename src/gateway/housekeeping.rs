@@ -86,8 +86,8 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     }
 }
 
-/// Sends the writer every pending message whose validity is over (its own, or `validity`
-/// from its acceptance for records without one), page by page.
+/// Sends the writer every pending message whose validity is over (see
+/// [`super::schedule::expiry_of`]), page by page.
 async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> Result<(), ()> {
     let mut cursor = 0;
     loop {
@@ -105,7 +105,7 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
             return Ok(());
         };
         for record in &records {
-            if now >= super::schedule::expiry_of(record.expires, record.accepted, validity) {
+            if now >= super::schedule::expiry_of(record, validity) {
                 parts
                     .writer
                     .send(Event::Expire(record.id))
@@ -151,6 +151,16 @@ mod tests {
         }))
     }
 
+    fn sent(id: u64, accepted: u64, expires: u64) -> Op {
+        let Op::Insert(record) = pending(id, accepted, expires) else {
+            unreachable!()
+        };
+        let mut record = Arc::unwrap_or_clone(record);
+        record.state = State::Sent;
+        record.parts[0].state = State::Sent;
+        Op::Insert(Arc::new(record))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn each_pending_message_expires_at_its_own_time() {
         let store = Arc::new(MemoryStore::new());
@@ -164,6 +174,8 @@ mod tests {
                 // Written before records had their own: the store's validity (72 h).
                 pending(3, T0 - 72 * hour + 30_000, 0),
                 pending(4, T0, 0),
+                // At a carrier already: its receipt may come late; the store's validity.
+                sent(5, T0, T0 + 60_000),
             ])
             .unwrap();
         let (writer, mut events) = mpsc::channel(16);

@@ -18,6 +18,7 @@ use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::time::{AbsoluteTime, SmppTime, TimeValue};
 
 use crate::clock::WallMillis;
+use crate::store::{MessageRecord, State};
 
 /// The furthest ahead a message may be scheduled.
 pub(crate) const MAX_SCHEDULE_AHEAD: u64 = 31 * 24 * 3600 * 1000;
@@ -36,17 +37,17 @@ pub(crate) const fn is_over(expires: WallMillis, now: WallMillis) -> bool {
     expires != 0 && now >= expires
 }
 
-/// When a stored message expires: its own time, or for a record written before messages
-/// had one, the store's `validity` (ms) from its acceptance.
-pub(crate) const fn expiry_of(
-    expires: WallMillis,
-    accepted: WallMillis,
-    validity: u64,
-) -> WallMillis {
-    if expires == 0 {
-        accepted.saturating_add(validity)
-    } else {
-        expires
+/// When housekeeping expires a stored message. One not yet sent: at its own `expires`
+/// (records written before messages had one: the store's `validity`, in ms, from its
+/// acceptance). One a carrier has taken is the carrier's to expire under the validity it
+/// was sent with (its receipt may come late): locally, no earlier than `validity` from
+/// its acceptance.
+pub(crate) fn expiry_of(record: &MessageRecord, validity: u64) -> WallMillis {
+    let by_store = record.accepted.saturating_add(validity);
+    match (record.state, record.expires) {
+        (_, 0) => by_store,
+        (State::Accepted, own) => own,
+        (_, own) => own.max(by_store),
     }
 }
 
