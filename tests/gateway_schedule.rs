@@ -199,11 +199,12 @@ async fn a_message_whose_validity_runs_out_before_it_can_go_is_expired_not_sent(
         carrier.arrived(b"held short").is_none(),
         "sent after expiry"
     );
+    // Stopped: every outcome is recorded.
+    let _ = gateway.stop(Duration::from_secs(5)).await;
     let record = store.get(parse_id(&kept_id)).unwrap().expect("kept");
     assert_eq!(record.state, smppgate::store::State::Sent);
     let record = store.get(parse_id(&expired_id)).unwrap().expect("expired");
     assert_eq!(record.state, smppgate::store::State::Expired);
-    let _ = gateway.stop(Duration::from_secs(5)).await;
 }
 
 /// The demo account hands out hex ids.
