@@ -173,12 +173,7 @@ impl Dispatcher {
                     Some(message) => {
                         self.take(message).await;
                         // Whatever else is queued, without waking again per message.
-                        for _ in 0..1024 {
-                            match self.parts.rx.try_recv() {
-                                Ok(message) => self.take(message).await,
-                                Err(_) => break,
-                            }
-                        }
+                        self.take_queued().await;
                     }
                     None => return,
                 },
@@ -325,6 +320,16 @@ impl Dispatcher {
         }
     }
 
+    /// Takes what intake has queued (up to a batch), without waiting.
+    async fn take_queued(&mut self) {
+        for _ in 0..1024 {
+            match self.parts.rx.try_recv() {
+                Ok(message) => self.take(message).await,
+                Err(_) => break,
+            }
+        }
+    }
+
     /// One page for each spilled (route, class) that has room, OTP first.
     async fn scan_spilled(&mut self) {
         let keys: Vec<Spill> = self.spilled.keys().cloned().collect();
@@ -332,6 +337,10 @@ impl Dispatcher {
             // Pages of other routes' or classes' messages are walked past without waiting
             // for the next wake-up, up to a budget per turn.
             for _ in 0..PAGES_PER_TURN {
+                // What intake queued meanwhile goes first: an OTP must not wait while a
+                // campaign's backlog is read back page after page (each page is a store
+                // read, a decode and a split of up to PAGE messages).
+                self.take_queued().await;
                 if !self.scan_page(&key).await {
                     break;
                 }
