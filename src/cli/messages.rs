@@ -285,7 +285,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `since` as milliseconds: a duration back from `now`, or an RFC 3339 time.
-fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
+pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
     if let Ok(ago) = humantime::parse_duration(since) {
         let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
         return Ok(now.saturating_sub(ago));
@@ -395,6 +395,9 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "class": record.class.as_str(),
         "route": record.route,
         "state": state_name(record.state),
+        "not_before": (record.not_before > 0).then(|| time(record.not_before)),
+        "expires": (record.expires > 0).then(|| time(record.expires)),
+        "route_taken": record.route_taken,
         "part_count": record.part_count,
         "wants_receipt": record.wants_receipt,
         "parts": parts,
@@ -429,6 +432,12 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
     let _ = writeln!(out, "class     {}", record.class.as_str());
     let _ = writeln!(out, "route     {}", record.route.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "state     {}", state_name(record.state));
+    if record.not_before > 0 {
+        let _ = writeln!(out, "not before {}", time(record.not_before));
+    }
+    if record.expires > 0 {
+        let _ = writeln!(out, "expires   {}", time(record.expires));
+    }
     let _ = writeln!(
         out,
         "receipt   {}",

@@ -18,6 +18,7 @@ pub mod send;
 pub mod serve;
 pub mod sim;
 pub mod suppress;
+pub mod stats;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.
@@ -56,6 +57,9 @@ pub enum Command {
     Suppress(suppress::SuppressArgs),
     /// Look a number up in the policies' blacklists; reload a running gateway's.
     Blacklist(blacklist::BlacklistArgs),
+    /// Delivery statistics: sent, delivered, failed, expired, refused by rule, delivery
+    /// rate, p50/p99 submit → receipt (reads the store).
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Messages(args) => messages::run(args),
         Command::Suppress(args) => suppress::run(args),
         Command::Blacklist(args) => blacklist::run(args),
+        Command::Stats(args) => stats::run(&args),
     };
     match outcome {
         Ok(code) => code,

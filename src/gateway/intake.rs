@@ -38,6 +38,8 @@ pub(crate) struct Dispatch {
     pub(crate) route: Arc<str>,
     pub(crate) parts: Vec<SubmitSm>,
     pub(crate) not_before: u64,
+    /// Not sent from then on (see [`MessageRecord::expires`]).
+    pub(crate) expires: u64,
 }
 
 /// Messages intake could not hand to the dispatcher (its queue was full): the lowest id
@@ -100,6 +102,8 @@ pub(crate) struct IntakeParts {
     pub(crate) writer: mpsc::Sender<Event>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
+    /// The store's `validity` in ms (a message's default validity).
+    pub(crate) validity: u64,
 }
 
 /// The intake stage.
@@ -132,6 +136,11 @@ impl Intake {
         )
         .increment(1);
         if let Some(rule) = &refusal.rule {
+            let now = self.parts.clock.wall_ms();
+            self.parts
+                .stats
+                .delivery
+                .rejected(now, &account.name, "", rule);
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),
@@ -183,6 +192,8 @@ impl Intake {
         let id = p.ids.next();
         let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
+        // schedule_delivery_time and validity_period: refused before the policy counts it.
+        let times = super::schedule::times(submit_sm, now, p.validity)?;
         let mut refused_by_receipt = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
@@ -228,7 +239,9 @@ impl Intake {
                 };
                 parts.len()
             ],
-            not_before,
+            not_before: not_before.max(times.not_before),
+            expires: times.expires,
+            route_taken: route.to_string(),
         };
         if let Some(status) = refused_by_receipt {
             // Final before it is stored: never dispatched; the writer settles it into a
@@ -268,6 +281,7 @@ impl Intake {
         let id = record.id;
         let class = record.class;
         let not_before = record.not_before;
+        let expires = record.expires;
         let record = Arc::new(record);
         if let Err(error) = p.group.commit(vec![Op::Insert(Arc::clone(&record))]).await {
             p.backlog.release(&account.name);
@@ -296,6 +310,7 @@ impl Intake {
             route,
             parts,
             not_before,
+            expires,
         };
         if let Err(mpsc::error::TrySendError::Full(dispatch)) = p.dispatch.try_send(dispatch) {
             // Durable already: the dispatcher reads it from the store.

@@ -37,6 +37,7 @@
 pub mod accounts;
 mod backlog;
 mod control;
+mod delivery;
 mod dispatcher;
 mod gauges;
 mod housekeeping;
@@ -45,6 +46,7 @@ mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+mod schedule;
 mod stats;
 mod upstream;
 mod writer;
@@ -294,6 +296,7 @@ impl Gateway {
                 default_country: config.numbers.default_country.clone(),
                 in_pool: Arc::clone(&in_pool),
                 outcomes: outcome_tx,
+                writer: event_tx.clone(),
                 first_id: ids.peek(),
                 stats: Arc::clone(&stats),
                 clock,
@@ -315,6 +318,7 @@ impl Gateway {
             writer: event_tx.clone(),
             stats: Arc::clone(&stats),
             clock,
+            validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
         }));
         let upstream = Arc::new(Upstream {
             intake,

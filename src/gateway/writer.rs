@@ -743,6 +743,7 @@ impl Writer {
     /// Recomputes a message's overall state; when every part is final, it is final
     /// (worst part wins) and its receipt is queued.
     fn settle(&mut self, id: u64) {
+        let now = self.clock.wall_ms();
         let Some(record) = self.records.get_mut(&id) else {
             return;
         };
@@ -803,7 +804,8 @@ impl Writer {
             if record.state == State::Accepted {
                 self.finished.push(Arc::from(record.account.as_str()));
             }
-            record.state = new_state;
+            let from = std::mem::replace(&mut record.state, new_state);
+            self.stats.delivery.changed(now, from, record);
             self.dirty.push(id);
         }
     }
@@ -979,6 +981,10 @@ impl Writer {
             if let Some(record) = self.records.get(id) {
                 self.ops.push(Op::Put(Arc::clone(record)));
             }
+        }
+        // The delivery statistics counted since the last commit go with this one.
+        if let Some(op) = self.stats.delivery.take() {
+            self.ops.push(op);
         }
         let ops = std::mem::take(&mut self.ops);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));

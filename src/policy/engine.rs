@@ -1248,6 +1248,8 @@ mod tests {
                     state: State::Accepted,
                     parts: Vec::new(),
                     not_before: 0,
+                    expires: 0,
+                    route_taken: String::new(),
                 }))
             })
             .collect();
