@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod china;
+pub mod cmpp;
 pub mod codec;
 pub mod command_id;
 pub mod command_status;
