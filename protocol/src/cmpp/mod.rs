@@ -14,7 +14,7 @@ mod msg_id;
 mod pdu;
 mod report;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use auth::{authenticator_ismg, authenticator_source};
 pub use codec::{FrameDecoder, HEADER_LEN, decode, encode, encoded_len};
