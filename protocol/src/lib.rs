@@ -15,6 +15,7 @@ pub mod header;
 pub mod pdu;
 pub mod receipt;
 pub mod session;
+pub mod sgip;
 pub mod smgp;
 pub mod text;
 pub mod tlv;
