@@ -37,6 +37,11 @@ pub enum FrameError {
     },
 }
 
+/// What a frame decoder hands back for a stream: `Ok(None)` while more bytes are needed,
+/// `Ok(Some(Err(_)))` for a frame consumed whole that is not a valid packet (the stream is
+/// still in step), [`FrameError`] when the stream cannot be framed any more.
+pub type Decoded<P, S> = Result<Option<Result<P, super::DecodeError<S>>>, FrameError>;
+
 /// The length of the frame at the start of `buf`, once it is all there.
 ///
 /// `Ok(None)` until the 4-octet length and then the whole frame are buffered.

@@ -18,4 +18,4 @@ pub mod text;
 pub mod write;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
-pub use frame::{DEFAULT_MAX_FRAME, FrameError, frame_length};
+pub use frame::{DEFAULT_MAX_FRAME, Decoded, FrameError, frame_length};

@@ -18,7 +18,7 @@ use super::{DecodeError, Version};
 use crate::china::frame::split_frame;
 use crate::china::read::Reader;
 use crate::china::write::{check_fixed, check_uint, put_fixed, put_uint};
-use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, EncodeError, FrameError};
+use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, Decoded, EncodeError};
 
 /// Total_Length(4) Command_Id(4) Sequence_Id(4).
 pub const HEADER_LEN: usize = 12;
@@ -50,11 +50,8 @@ impl FrameDecoder {
     /// stream is still in step).
     ///
     /// # Errors
-    /// [`FrameError`]: the stream cannot be framed any more; close the connection.
-    pub fn decode(
-        &mut self,
-        buf: &mut BytesMut,
-    ) -> Result<Option<Result<Pdu, DecodeError>>, FrameError> {
+    /// [`FrameError`](crate::china::FrameError): the stream cannot be framed any more; close the connection.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<Pdu, u32> {
         Ok(split_frame(buf, HEADER_LEN, self.max_frame)?.map(|frame| decode(frame, self.version)))
     }
 }

@@ -10,7 +10,7 @@ use super::{DecodeError, MsgId, PROTOCOL};
 use crate::china::frame::split_frame;
 use crate::china::read::Reader;
 use crate::china::write::{check_fixed, put_fixed};
-use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, EncodeError, FrameError};
+use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, Decoded, EncodeError};
 
 /// PacketLength(4) RequestID(4) SequenceID(4).
 pub const HEADER_LEN: usize = 12;
@@ -37,11 +37,8 @@ impl FrameDecoder {
     /// Takes the next frame off `buf` and decodes it (see [`crate::cmpp::FrameDecoder`]).
     ///
     /// # Errors
-    /// [`FrameError`]: the stream cannot be framed any more; close the connection.
-    pub fn decode(
-        &mut self,
-        buf: &mut BytesMut,
-    ) -> Result<Option<Result<Pdu, DecodeError>>, FrameError> {
+    /// [`FrameError`](crate::china::FrameError): the stream cannot be framed any more; close the connection.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<Pdu, u32> {
         Ok(split_frame(buf, HEADER_LEN, self.max_frame)?.map(decode))
     }
 }
