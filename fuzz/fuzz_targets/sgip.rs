@@ -2,31 +2,13 @@
 //! encode to `encoded_len` octets and decode again to the same packet.
 #![no_main]
 
-use bytes::{Bytes, BytesMut};
-use libfuzzer_sys::fuzz_target;
-use smppgate_protocol::sgip::{FrameDecoder, Pdu, decode, encode, encoded_len};
+#[path = "china_common.rs"]
+mod common;
 
-fn round_trip(pdu: &Pdu) {
-    let mut out = BytesMut::new();
-    encode(pdu, &mut out).expect("a decoded packet encodes");
-    assert_eq!(out.len(), encoded_len(pdu), "encoded_len disagrees with encode");
-    let bytes = out.freeze();
-    let again = decode(bytes.clone()).expect("our own encoding must decode");
-    assert_eq!(&again, pdu, "decode(encode(pdu)) != pdu");
-    let mut twice = BytesMut::new();
-    encode(&again, &mut twice).expect("re-encode");
-    assert_eq!(&twice[..], &bytes[..], "encoding is not stable");
-}
+use libfuzzer_sys::fuzz_target;
+use smppgate_protocol::sgip::{FrameDecoder, decode, encode, encoded_len};
 
 fuzz_target!(|data: &[u8]| {
-    let mut stream = BytesMut::from(data);
-    let mut frames = FrameDecoder::default();
-    while let Ok(Some(item)) = frames.decode(&mut stream) {
-        if let Ok(pdu) = item {
-            round_trip(&pdu);
-        }
-    }
-    if let Ok(pdu) = decode(Bytes::copy_from_slice(data)) {
-        round_trip(&pdu);
-    }
+    let mut codec = common::Codec { frames: FrameDecoder::default(), decode, encode, encoded_len };
+    codec.run(data, |_| {});
 });

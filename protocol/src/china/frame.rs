@@ -6,6 +6,9 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::error::{DecodeError, DecodeErrorKind};
+use super::read::Reader;
+
 /// Default cap on a packet's length: 8 KiB.
 ///
 /// The largest legitimate packet is a CMPP 3.0 SUBMIT to 100 terminals (100 × 32 octets of
@@ -40,7 +43,7 @@ pub enum FrameError {
 /// What a frame decoder hands back for a stream: `Ok(None)` while more bytes are needed,
 /// `Ok(Some(Err(_)))` for a frame consumed whole that is not a valid packet (the stream is
 /// still in step), [`FrameError`] when the stream cannot be framed any more.
-pub type Decoded<P, S> = Result<Option<Result<P, super::DecodeError<S>>>, FrameError>;
+pub type Decoded<P, S> = Result<Option<Result<P, DecodeError<S>>>, FrameError>;
 
 /// The length of the frame at the start of `buf`, once it is all there.
 ///
@@ -88,6 +91,93 @@ pub fn split_frame(
             Ok(None)
         }
     }
+}
+
+/// Splits whole frames of one protocol off a stream buffer and decodes them with that
+/// protocol's `decode`.
+#[derive(Debug)]
+pub struct FrameDecoder<P, S> {
+    header_len: usize,
+    /// Largest accepted length field.
+    pub max_frame: usize,
+    decode: fn(Bytes) -> Result<P, DecodeError<S>>,
+}
+
+impl<P, S> FrameDecoder<P, S> {
+    /// A decoder for a protocol whose header is `header_len` octets, with the default cap.
+    #[must_use]
+    pub const fn with_decoder(
+        header_len: usize,
+        decode: fn(Bytes) -> Result<P, DecodeError<S>>,
+    ) -> Self {
+        Self {
+            header_len,
+            max_frame: DEFAULT_MAX_FRAME,
+            decode,
+        }
+    }
+
+    /// Takes the next frame off `buf` and decodes it: `Ok(None)` while more bytes are
+    /// needed; `Ok(Some(Err(_)))` for a frame consumed whole that is not a valid packet (the
+    /// stream is still in step, answer it and go on).
+    ///
+    /// # Errors
+    /// [`FrameError`]: the stream cannot be framed any more; close the connection.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<P, S> {
+        Ok(split_frame(buf, self.header_len, self.max_frame)?.map(self.decode))
+    }
+}
+
+/// The longest header of the three protocols (SGIP's).
+const MAX_HEADER_LEN: usize = 20;
+
+/// The decode steps every protocol shares: the length field must equal the frame's size,
+/// the command id must be known (`command`), then `body` reads the rest and nothing may be
+/// left over. Every error carries the header's command id and `sequence` (read by the
+/// protocol from the octets after the command id; zeros when the header is cut).
+///
+/// # Errors
+/// [`DecodeError`] naming what is wrong.
+pub fn decode_frame<S: Copy, C, B>(
+    frame: &Bytes,
+    header_len: usize,
+    protocol: &'static str,
+    sequence: impl FnOnce(&[u8]) -> S,
+    command: impl FnOnce(u32) -> Option<C>,
+    body: impl FnOnce(&mut Reader<'_>, C) -> Result<B, DecodeErrorKind>,
+) -> Result<(S, B), DecodeError<S>> {
+    let header_len = header_len.clamp(8, MAX_HEADER_LEN);
+    let mut header = [0u8; MAX_HEADER_LEN];
+    let present = frame.len().min(header_len);
+    header[..present].copy_from_slice(&frame[..present]);
+    let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    let command_id = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+    let sequence = sequence(&header[8..header_len]);
+    let error = |kind| DecodeError {
+        protocol,
+        command_id,
+        sequence,
+        kind,
+    };
+    if frame.len() < header_len || usize::try_from(length).ok() != Some(frame.len()) {
+        return Err(error(DecodeErrorKind::BadLength {
+            length,
+            frame_len: frame.len(),
+        }));
+    }
+    let command = command(command_id).ok_or(error(DecodeErrorKind::UnknownCommandId))?;
+    let mut reader = Reader::new(frame, header_len);
+    let body = body(&mut reader, command).map_err(error)?;
+    reader.finish().map_err(error)?;
+    Ok((sequence, body))
+}
+
+/// The 4-octet big-endian integer at the start of `octets` (0 when shorter).
+#[must_use]
+pub fn be_u32(octets: &[u8]) -> u32 {
+    octets
+        .get(..4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(test)]

@@ -14,8 +14,10 @@ pub mod frame;
 pub mod read;
 #[cfg(feature = "serde")]
 pub mod serde_octets;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod text;
 pub mod write;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
-pub use frame::{DEFAULT_MAX_FRAME, Decoded, FrameError, frame_length};
+pub use frame::{DEFAULT_MAX_FRAME, Decoded, FrameDecoder, FrameError, decode_frame, frame_length};

@@ -15,10 +15,10 @@ use super::pdu::{
     Query, QueryResp, Submit, SubmitResp,
 };
 use super::{DecodeError, Version};
-use crate::china::frame::split_frame;
+use crate::china::frame::{be_u32, decode_frame};
 use crate::china::read::Reader;
 use crate::china::write::{check_fixed, check_uint, put_fixed, put_uint};
-use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, Decoded, EncodeError};
+use crate::china::{DecodeErrorKind, EncodeError};
 
 /// Total_Length(4) Command_Id(4) Sequence_Id(4).
 pub const HEADER_LEN: usize = 12;
@@ -26,33 +26,17 @@ pub const HEADER_LEN: usize = 12;
 /// DestUsr_tl: at most 100 destinations per SUBMIT (CMPP 3.0 §7.4.3.3).
 const MAX_DESTINATIONS: usize = 100;
 
-/// Splits whole CMPP frames off a stream buffer and decodes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameDecoder {
-    /// The link's version.
-    pub version: Version,
-    /// Largest accepted Total_Length.
-    pub max_frame: usize,
-}
+/// Splits whole CMPP frames off a stream buffer and decodes them in the link's version.
+pub type FrameDecoder = crate::china::FrameDecoder<Pdu, u32>;
 
 impl FrameDecoder {
     /// A decoder for `version` with the default cap.
     #[must_use]
     pub const fn new(version: Version) -> Self {
-        Self {
-            version,
-            max_frame: DEFAULT_MAX_FRAME,
+        match version {
+            Version::V2 => Self::with_decoder(HEADER_LEN, |frame| decode(frame, Version::V2)),
+            Version::V3 => Self::with_decoder(HEADER_LEN, |frame| decode(frame, Version::V3)),
         }
-    }
-
-    /// Takes the next frame off `buf` and decodes it: `Ok(None)` while more bytes are
-    /// needed; `Ok(Some(Err(_)))` for a frame consumed whole that is not a valid packet (the
-    /// stream is still in step).
-    ///
-    /// # Errors
-    /// [`FrameError`](crate::china::FrameError): the stream cannot be framed any more; close the connection.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<Pdu, u32> {
-        Ok(split_frame(buf, HEADER_LEN, self.max_frame)?.map(|frame| decode(frame, self.version)))
     }
 }
 
@@ -61,29 +45,14 @@ impl FrameDecoder {
 /// # Errors
 /// [`DecodeError`] with the command id, Sequence_Id, field and offset.
 pub fn decode(frame: Bytes, version: Version) -> Result<Pdu, DecodeError> {
-    let word = |at: usize| {
-        frame
-            .get(at..at + 4)
-            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let (length, command_id, sequence_id) = (word(0), word(4), word(8));
-    let error = |kind| DecodeError {
-        protocol: version.name(),
-        command_id,
-        sequence: sequence_id,
-        kind,
-    };
-    if frame.len() < HEADER_LEN || usize::try_from(length).ok() != Some(frame.len()) {
-        return Err(error(DecodeErrorKind::BadLength {
-            length,
-            frame_len: frame.len(),
-        }));
-    }
-    let command =
-        CommandId::from_u32(command_id).ok_or(error(DecodeErrorKind::UnknownCommandId))?;
-    let mut reader = Reader::new(&frame, HEADER_LEN);
-    let body = read_body(&mut reader, command, version).map_err(error)?;
-    reader.finish().map_err(error)?;
+    let (sequence_id, body) = decode_frame(
+        &frame,
+        HEADER_LEN,
+        version.name(),
+        be_u32,
+        CommandId::from_u32,
+        |reader, command| read_body(reader, command, version),
+    )?;
     Ok(Pdu { sequence_id, body })
 }
 

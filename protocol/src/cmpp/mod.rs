@@ -14,7 +14,7 @@ mod msg_id;
 mod pdu;
 mod report;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 pub use auth::{authenticator_ismg, authenticator_source};
 pub use codec::{FrameDecoder, HEADER_LEN, decode, encode, encoded_len};

@@ -7,29 +7,16 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::china::DecodeErrorKind;
-
-/// Hex with spaces allowed.
-pub(crate) fn hex(parts: &[&str]) -> Bytes {
-    let joined: String = parts.concat().split_whitespace().collect();
-    Bytes::from(::hex::decode(joined).expect("test vector hex"))
-}
-
-fn zeros(n: usize) -> String {
-    "00".repeat(n)
-}
+use crate::china::test_support::{self, hex, octets, text, zeros};
 
 /// Decodes, re-encodes and compares bytes; returns the packet for field checks.
 fn round_trip(bytes: &Bytes, version: Version) -> Pdu {
-    let pdu = decode(bytes.clone(), version).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = BytesMut::new();
-    encode(&pdu, version, &mut out).unwrap();
-    assert_eq!(out.len(), encoded_len(&pdu, version));
-    assert_eq!(
-        ::hex::encode(&out),
-        ::hex::encode(bytes),
-        "re-encoding differs"
-    );
-    pdu
+    test_support::round_trip(
+        bytes,
+        |frame| decode(frame, version),
+        |pdu, out| encode(pdu, version, out),
+        |pdu| encoded_len(pdu, version),
+    )
 }
 
 #[test]
@@ -558,15 +545,6 @@ fn frame_decoder_splits_a_stream() {
     ));
     let mut huge = BytesMut::from(&[0x7F, 0xFF, 0xFF, 0xFF][..]);
     assert!(decoder.decode(&mut huge).is_err());
-}
-
-fn text(max: usize) -> impl Strategy<Value = Bytes> {
-    // Trailing 0x00 are padding on the wire: a value ends in a non-zero octet.
-    proptest::collection::vec(1u8..=255, 0..=max).prop_map(Bytes::from)
-}
-
-fn octets(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..=max).prop_map(Bytes::from)
 }
 
 fn any_version() -> impl Strategy<Value = Version> {

@@ -7,10 +7,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::command::CommandId;
 use super::pdu::{Bind, Body, Deliver, Pdu, Report, Resp, Submit};
 use super::{DecodeError, PROTOCOL, Sequence};
-use crate::china::frame::split_frame;
+use crate::china::frame::{be_u32, decode_frame};
 use crate::china::read::Reader;
 use crate::china::write::{check_fixed, put_fixed};
-use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, Decoded, EncodeError};
+use crate::china::{DecodeErrorKind, EncodeError};
 
 /// Message Length(4) Command ID(4) Sequence Number(12).
 pub const HEADER_LEN: usize = 20;
@@ -19,64 +19,38 @@ pub const HEADER_LEN: usize = 20;
 const MAX_USERS: usize = 100;
 
 /// Splits whole SGIP frames off a stream buffer and decodes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameDecoder {
-    /// Largest accepted Message Length.
-    pub max_frame: usize,
-}
+pub type FrameDecoder = crate::china::FrameDecoder<Pdu, Sequence>;
 
 impl Default for FrameDecoder {
     fn default() -> Self {
-        Self {
-            max_frame: DEFAULT_MAX_FRAME,
-        }
-    }
-}
-
-impl FrameDecoder {
-    /// Takes the next frame off `buf` and decodes it (see [`crate::cmpp::FrameDecoder`]).
-    ///
-    /// # Errors
-    /// [`FrameError`](crate::china::FrameError): the stream cannot be framed any more; close the connection.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<Pdu, Sequence> {
-        Ok(split_frame(buf, HEADER_LEN, self.max_frame)?.map(decode))
+        Self::with_decoder(HEADER_LEN, decode)
     }
 }
 
 /// Decodes exactly one frame.
 ///
 /// # Errors
-/// [`DecodeError`] with the Command ID, sequence, field and offset.
+/// [`DecodeError`] with the command id, sequence, field and offset.
 pub fn decode(frame: Bytes) -> Result<Pdu, DecodeError> {
-    let word = |at: usize| {
-        frame
-            .get(at..at + 4)
-            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let (length, command_id) = (word(0), word(4));
-    let sequence = Sequence {
-        node_id: word(8),
-        time: word(12),
-        counter: word(16),
-    };
-    let error = |kind| DecodeError {
-        protocol: PROTOCOL,
-        command_id,
-        sequence,
-        kind,
-    };
-    if frame.len() < HEADER_LEN || usize::try_from(length).ok() != Some(frame.len()) {
-        return Err(error(DecodeErrorKind::BadLength {
-            length,
-            frame_len: frame.len(),
-        }));
-    }
-    let command =
-        CommandId::from_u32(command_id).ok_or(error(DecodeErrorKind::UnknownCommandId))?;
-    let mut reader = Reader::new(&frame, HEADER_LEN);
-    let body = read_body(&mut reader, command).map_err(error)?;
-    reader.finish().map_err(error)?;
+    let (sequence, body) = decode_frame(
+        &frame,
+        HEADER_LEN,
+        PROTOCOL,
+        sequence_of,
+        CommandId::from_u32,
+        read_body,
+    )?;
     Ok(Pdu { sequence, body })
+}
+
+/// The header's 12-octet sequence triple.
+fn sequence_of(octets: &[u8]) -> Sequence {
+    let word = |at: usize| be_u32(&octets[at.min(octets.len())..]);
+    Sequence {
+        node_id: word(0),
+        time: word(4),
+        counter: word(8),
+    }
 }
 
 fn read_resp(r: &mut Reader<'_>) -> Result<Resp, DecodeErrorKind> {

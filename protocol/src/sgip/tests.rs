@@ -8,27 +8,14 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::china::DecodeErrorKind;
-use crate::cmpp::tests::hex;
+use crate::china::test_support::{self, hex, octets, text, zeros};
 
-fn zeros(n: usize) -> String {
-    "00".repeat(n)
+fn round_trip(bytes: &Bytes) -> Pdu {
+    test_support::round_trip(bytes, decode, encode, encoded_len)
 }
 
 /// Node 3020012345, Dec 6 07:19:00, counter 1.
 const SEQUENCE: &str = "b401bb39 47e3325c 00000001";
-
-fn round_trip(bytes: &Bytes) -> Pdu {
-    let pdu = decode(bytes.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = BytesMut::new();
-    encode(&pdu, &mut out).unwrap();
-    assert_eq!(out.len(), encoded_len(&pdu));
-    assert_eq!(
-        ::hex::encode(&out),
-        ::hex::encode(bytes),
-        "re-encoding differs"
-    );
-    pdu
-}
 
 #[test]
 fn bind_both_login_types_and_resp() {
@@ -235,14 +222,6 @@ fn hostile_frames() {
             .kind,
         DecodeErrorKind::UnknownCommandId
     );
-}
-
-fn text(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(1u8..=255, 0..=max).prop_map(Bytes::from)
-}
-
-fn octets(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..=max).prop_map(Bytes::from)
 }
 
 fn sequence() -> impl Strategy<Value = Sequence> {

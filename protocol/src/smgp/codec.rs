@@ -7,10 +7,10 @@ use super::command::CommandId;
 use super::pdu::{Body, Deliver, Login, LoginResp, MsgIdStatus, Pdu, Submit};
 use super::tlv::{Tlv, read_all};
 use super::{DecodeError, MsgId, PROTOCOL};
-use crate::china::frame::split_frame;
+use crate::china::frame::{be_u32, decode_frame};
 use crate::china::read::Reader;
 use crate::china::write::{check_fixed, put_fixed};
-use crate::china::{DEFAULT_MAX_FRAME, DecodeErrorKind, Decoded, EncodeError};
+use crate::china::{DecodeErrorKind, EncodeError};
 
 /// PacketLength(4) RequestID(4) SequenceID(4).
 pub const HEADER_LEN: usize = 12;
@@ -19,58 +19,27 @@ pub const HEADER_LEN: usize = 12;
 const MAX_DESTINATIONS: usize = 100;
 
 /// Splits whole SMGP frames off a stream buffer and decodes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameDecoder {
-    /// Largest accepted PacketLength.
-    pub max_frame: usize,
-}
+pub type FrameDecoder = crate::china::FrameDecoder<Pdu, u32>;
 
 impl Default for FrameDecoder {
     fn default() -> Self {
-        Self {
-            max_frame: DEFAULT_MAX_FRAME,
-        }
-    }
-}
-
-impl FrameDecoder {
-    /// Takes the next frame off `buf` and decodes it (see [`crate::cmpp::FrameDecoder`]).
-    ///
-    /// # Errors
-    /// [`FrameError`](crate::china::FrameError): the stream cannot be framed any more; close the connection.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded<Pdu, u32> {
-        Ok(split_frame(buf, HEADER_LEN, self.max_frame)?.map(decode))
+        Self::with_decoder(HEADER_LEN, decode)
     }
 }
 
 /// Decodes exactly one frame.
 ///
 /// # Errors
-/// [`DecodeError`] with the RequestID, SequenceID, field and offset.
+/// [`DecodeError`] with the command id, sequence, field and offset.
 pub fn decode(frame: Bytes) -> Result<Pdu, DecodeError> {
-    let word = |at: usize| {
-        frame
-            .get(at..at + 4)
-            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let (length, command_id, sequence_id) = (word(0), word(4), word(8));
-    let error = |kind| DecodeError {
-        protocol: PROTOCOL,
-        command_id,
-        sequence: sequence_id,
-        kind,
-    };
-    if frame.len() < HEADER_LEN || usize::try_from(length).ok() != Some(frame.len()) {
-        return Err(error(DecodeErrorKind::BadLength {
-            length,
-            frame_len: frame.len(),
-        }));
-    }
-    let command =
-        CommandId::from_u32(command_id).ok_or(error(DecodeErrorKind::UnknownCommandId))?;
-    let mut reader = Reader::new(&frame, HEADER_LEN);
-    let body = read_body(&mut reader, command).map_err(error)?;
-    reader.finish().map_err(error)?;
+    let (sequence_id, body) = decode_frame(
+        &frame,
+        HEADER_LEN,
+        PROTOCOL,
+        be_u32,
+        CommandId::from_u32,
+        read_body,
+    )?;
     Ok(Pdu { sequence_id, body })
 }
 

@@ -9,23 +9,10 @@ use proptest::prelude::*;
 use super::tlv::{LINK_ID, PK_NUMBER, PK_TOTAL, TP_PID, TP_UDHI, find};
 use super::*;
 use crate::china::DecodeErrorKind;
-use crate::cmpp::tests::hex;
-
-fn zeros(n: usize) -> String {
-    "00".repeat(n)
-}
+use crate::china::test_support::{self, hex, octets, text, zeros};
 
 fn round_trip(bytes: &Bytes) -> Pdu {
-    let pdu = decode(bytes.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = BytesMut::new();
-    encode(&pdu, &mut out).unwrap();
-    assert_eq!(out.len(), encoded_len(&pdu));
-    assert_eq!(
-        ::hex::encode(&out),
-        ::hex::encode(bytes),
-        "re-encoding differs"
-    );
-    pdu
+    test_support::round_trip(bytes, decode, encode, encoded_len)
 }
 
 #[test]
@@ -275,14 +262,6 @@ fn hostile_frames() {
             .kind,
         DecodeErrorKind::UnknownCommandId
     );
-}
-
-fn text(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(1u8..=255, 0..=max).prop_map(Bytes::from)
-}
-
-fn octets(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..=max).prop_map(Bytes::from)
 }
 
 fn tlvs() -> impl Strategy<Value = Vec<Tlv>> {

@@ -87,9 +87,13 @@ fn latin1(octets: &[u8]) -> Value {
     Value::String(octets.iter().copied().map(char::from).collect())
 }
 
-struct Cmpp(cmpp::FrameDecoder);
+struct Cmpp(cmpp::FrameDecoder, cmpp::Version);
 
 impl Cmpp {
+    const fn new(version: cmpp::Version) -> Self {
+        Self(cmpp::FrameDecoder::new(version), version)
+    }
+
     fn msg_id(id: u64) -> Value {
         Value::String(cmpp::MsgId::from_u64(id).to_string())
     }
@@ -104,7 +108,7 @@ impl Codec for Cmpp {
     }
 
     fn encode(&self, pdu: &cmpp::Pdu, out: &mut BytesMut) -> Result<(), EncodeError> {
-        cmpp::encode(pdu, self.0.version, out)
+        cmpp::encode(pdu, self.1, out)
     }
 
     fn command(pdu: &cmpp::Pdu) -> (u32, &'static str) {
@@ -124,7 +128,7 @@ impl Codec for Cmpp {
             Body::Deliver(d) => {
                 out.insert("msg_id_parts".into(), Self::msg_id(d.msg_id));
                 if d.registered_delivery == 1 {
-                    if let Ok(r) = cmpp::StatusReport::parse(&d.msg_content, self.0.version) {
+                    if let Ok(r) = cmpp::StatusReport::parse(&d.msg_content, self.1) {
                         out.insert(
                             "report".into(),
                             json!({
@@ -359,18 +363,8 @@ fn decode_with<C: Codec>(
 pub(super) fn decode(protocol: Protocol, bytes: &[u8], stream: bool) -> anyhow::Result<ExitCode> {
     match protocol {
         Protocol::Smpp => super::decode::buffer(bytes, stream),
-        Protocol::Cmpp2 => decode_with(
-            Cmpp(cmpp::FrameDecoder::new(cmpp::Version::V2)),
-            protocol,
-            bytes,
-            stream,
-        ),
-        Protocol::Cmpp3 => decode_with(
-            Cmpp(cmpp::FrameDecoder::new(cmpp::Version::V3)),
-            protocol,
-            bytes,
-            stream,
-        ),
+        Protocol::Cmpp2 => decode_with(Cmpp::new(cmpp::Version::V2), protocol, bytes, stream),
+        Protocol::Cmpp3 => decode_with(Cmpp::new(cmpp::Version::V3), protocol, bytes, stream),
         Protocol::Smgp => decode_with(Smgp(smgp::FrameDecoder::default()), protocol, bytes, stream),
         Protocol::Sgip => decode_with(Sgip(sgip::FrameDecoder::default()), protocol, bytes, stream),
     }
@@ -396,8 +390,8 @@ fn encode_with<C: Codec>(codec: &C, value: &Value) -> anyhow::Result<Vec<u8>> {
 pub(super) fn encode(protocol: Protocol, value: &Value) -> anyhow::Result<Vec<u8>> {
     match protocol {
         Protocol::Smpp => bail!("SMPP is encoded by the SMPP mapping"),
-        Protocol::Cmpp2 => encode_with(&Cmpp(cmpp::FrameDecoder::new(cmpp::Version::V2)), value),
-        Protocol::Cmpp3 => encode_with(&Cmpp(cmpp::FrameDecoder::new(cmpp::Version::V3)), value),
+        Protocol::Cmpp2 => encode_with(&Cmpp::new(cmpp::Version::V2), value),
+        Protocol::Cmpp3 => encode_with(&Cmpp::new(cmpp::Version::V3), value),
         Protocol::Smgp => encode_with(&Smgp(smgp::FrameDecoder::default()), value),
         Protocol::Sgip => encode_with(&Sgip(sgip::FrameDecoder::default()), value),
     }
