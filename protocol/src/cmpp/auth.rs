@@ -2,7 +2,8 @@
 //! and the ISMG's answer proves the ISMG knows it too.
 
 use super::Version;
-use crate::china::auth::{md5, timestamp_digits};
+use super::pdu::ConnectResp;
+use crate::china::auth::{md5, same, timestamp_digits};
 
 /// AuthenticatorSource = MD5(Source_Addr + 9 × 0x00 + secret + MMDDHHMMSS).
 #[must_use]
@@ -25,6 +26,20 @@ pub fn authenticator_ismg(
         Version::V3 => &wide[..],
     };
     md5(&[status, authenticator_source, secret])
+}
+
+/// Whether a CONNECT_RESP proves the ISMG knows the secret: its AuthenticatorISMG is the
+/// one computed from its Status, the AuthenticatorSource we sent and the secret (compared
+/// without an early exit).
+#[must_use]
+pub fn check_authenticator_ismg(
+    version: Version,
+    resp: &ConnectResp,
+    authenticator_source: &[u8; 16],
+    secret: &[u8],
+) -> bool {
+    let expected = authenticator_ismg(version, resp.status, authenticator_source, secret);
+    same(&expected, &resp.authenticator_ismg)
 }
 
 #[cfg(test)]
@@ -62,6 +77,41 @@ mod tests {
                 0xbc, 0x8d
             ]
         );
+    }
+
+    #[test]
+    fn connect_resp_check() {
+        let mut resp = ConnectResp {
+            status: 0,
+            authenticator_ismg: authenticator_ismg(Version::V2, 0, &GOCMPP_SOURCE, b"888888"),
+            version: 0x20,
+        };
+        assert!(check_authenticator_ismg(
+            Version::V2,
+            &resp,
+            &GOCMPP_SOURCE,
+            b"888888"
+        ));
+        // The 3.0 hash covers four Status octets: a 2.0 answer does not pass as 3.0.
+        assert!(!check_authenticator_ismg(
+            Version::V3,
+            &resp,
+            &GOCMPP_SOURCE,
+            b"888888"
+        ));
+        assert!(!check_authenticator_ismg(
+            Version::V2,
+            &resp,
+            &GOCMPP_SOURCE,
+            b"888889"
+        ));
+        resp.authenticator_ismg[15] ^= 1;
+        assert!(!check_authenticator_ismg(
+            Version::V2,
+            &resp,
+            &GOCMPP_SOURCE,
+            b"888888"
+        ));
     }
 
     #[test]

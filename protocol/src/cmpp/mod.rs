@@ -17,7 +17,7 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{authenticator_ismg, authenticator_source};
+pub use auth::{authenticator_ismg, authenticator_source, check_authenticator_ismg};
 pub use codec::{FrameDecoder, HEADER_LEN, decode, encode, encoded_len};
 pub use command::{CommandId, Sender};
 pub use msg_id::MsgId;

@@ -17,8 +17,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 
 use super::pdu::{ActiveTestResp, Body, Connect, DeliverResp, Pdu};
-use super::{CommandId, DecodeError, Version, authenticator_ismg, authenticator_source};
-use crate::china::auth::same;
+use super::{CommandId, DecodeError, Version, authenticator_source, check_authenticator_ismg};
 
 /// What the session needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,17 +331,16 @@ impl Session {
                 },
                 Body::ConnectResp(resp),
             ) if *sequence_id == pdu.sequence_id => {
-                let expected = authenticator_ismg(
-                    self.config.version,
-                    resp.status,
-                    authenticator_source,
-                    &self.config.secret,
-                );
                 if resp.status != 0 {
                     self.close(CloseReason::LoginRefused {
                         status: resp.status,
                     });
-                } else if !same(&expected, &resp.authenticator_ismg) {
+                } else if !check_authenticator_ismg(
+                    self.config.version,
+                    resp,
+                    authenticator_source,
+                    &self.config.secret,
+                ) {
                     self.close(CloseReason::BadIsmgAuthenticator);
                 } else {
                     self.state = State::Connected;
@@ -519,7 +517,7 @@ const fn response_to(command: CommandId) -> Option<CommandId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmpp::{ConnectResp, Deliver, SubmitResp};
+    use crate::cmpp::{ConnectResp, Deliver, SubmitResp, authenticator_ismg};
 
     const SECRET: &[u8] = b"secret";
 
