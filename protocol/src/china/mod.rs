@@ -14,6 +14,7 @@ pub mod frame;
 pub mod read;
 #[cfg(feature = "serde")]
 pub mod serde_octets;
+pub mod session;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod text;

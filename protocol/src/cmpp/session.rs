@@ -1,516 +1,138 @@
-//! A sans-IO CMPP session for the SP side (CMPP 3.0 §6): CONNECT with a checked
-//! authenticator, a send window, ACTIVE_TEST heartbeats both ways, response timeouts and
-//! TERMINATE. No socket, no clock: time comes in as `now` (milliseconds, any origin).
-//!
-//! Inputs: [`Session::connect`], [`Session::handle_pdu`], [`Session::handle_decode_error`],
-//! [`Session::handle_timeout`], [`Session::send_request`], [`Session::respond`],
-//! [`Session::terminate`]. Outputs: [`Session::poll_transmit`], [`Session::poll_event`],
-//! [`Session::poll_timeout`]. The driver drains the two queues after every input. They stay
-//! bounded: requests by the window (a full window is refused with
-//! [`SessionError::WindowFull`], the driver waits, nothing grows), the session's own answers
-//! (ACTIVE_TEST_RESP, TERMINATE_RESP) by one per packet received, events by one per input.
-//! A request enters the window before its packet is queued, so a fast response is never
-//! "unknown".
+//! The CMPP [`Dialect`] of the SP session ([`crate::china::session`]): CONNECT with
+//! AuthenticatorSource, CONNECT_RESP checked by AuthenticatorISMG, SUBMIT/QUERY/CANCEL
+//! through the window, ACTIVE_TEST and TERMINATE.
 
-use std::collections::{BTreeMap, VecDeque};
-
-use bytes::Bytes;
+pub use crate::china::session::{CloseReason, Dialect, Incoming, SessionConfig, State};
 
 use super::pdu::{ActiveTestResp, Body, Connect, DeliverResp, Pdu};
-use super::{CommandId, DecodeError, Version, authenticator_source, check_authenticator_ismg};
+use super::{CommandId, Version, authenticator_source, check_authenticator_ismg};
 
-/// What the session needs to know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionConfig {
-    /// The link's version.
-    pub version: Version,
-    /// Source_Addr: the SP's enterprise code (the `system_id` of a carrier).
-    pub source_addr: Bytes,
-    /// The shared secret (the `password` of a carrier).
-    pub secret: Bytes,
-    /// Most requests in flight (CMPP 3.0 §6.1 suggests 16).
-    pub window: usize,
-    /// How long a request may wait for its response.
-    pub response_timeout_ms: u64,
-    /// Idle time after which we send ACTIVE_TEST (§6.1: C = 3 minutes).
-    pub active_test_interval_ms: u64,
-    /// Unanswered ACTIVE_TESTs after which the link is dead (§6.1: N = 3).
-    pub active_test_max_missed: u32,
-}
-
-/// Where the session stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum State {
-    /// Nothing sent yet.
-    Idle,
-    /// CONNECT sent; waiting for CONNECT_RESP.
-    Connecting {
-        /// Its Sequence_Id.
-        sequence_id: u32,
-        /// The AuthenticatorSource sent, to check AuthenticatorISMG against.
-        authenticator_source: [u8; 16],
-        /// When it times out.
-        deadline: u64,
-    },
-    /// Logged in: requests may be sent.
-    Connected,
-    /// TERMINATE sent; waiting for TERMINATE_RESP.
-    Terminating {
-        /// When we give up waiting.
-        deadline: u64,
-    },
-    /// Over; the driver closes the socket.
-    Closed,
-}
-
-/// Why the session closed.
+/// The CMPP dialect: the link's version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// CONNECT_RESP Status was not 0 (3: authentication failed).
-    LoginRefused {
-        /// The Status.
-        status: u32,
-    },
-    /// CONNECT_RESP Status 0 but its AuthenticatorISMG is not MD5(Status +
-    /// AuthenticatorSource + secret): the peer does not know the secret.
-    BadIsmgAuthenticator,
-    /// No CONNECT_RESP in time.
-    LoginTimedOut,
-    /// `active_test_max_missed` ACTIVE_TESTs went unanswered.
-    HeartbeatLost,
-    /// The ISMG sent TERMINATE.
-    PeerTerminated,
-    /// We terminated and the ISMG answered (or did not, in time).
-    Terminated,
-    /// The stream could not be framed or the peer broke the protocol.
-    ProtocolError,
-}
+pub struct Cmpp(pub Version);
 
-/// What the application hears.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Logged in; the ISMG's Version octet.
-    Connected {
-        /// CONNECT_RESP Version.
-        version: u8,
-    },
-    /// The response to a request sent with [`Session::send_request`].
-    Response {
-        /// The request's Sequence_Id.
-        sequence_id: u32,
-        /// The response.
-        pdu: Pdu,
-    },
-    /// A request of ours got no response in time; its slot is free again.
-    TimedOut {
-        /// The request's Sequence_Id.
-        sequence_id: u32,
-        /// Its command.
-        command: CommandId,
-    },
-    /// A DELIVER (MO or status report): answer it with [`Session::respond`] once it is
-    /// safely stored.
-    Deliver(Pdu),
-    /// A packet the session did not expect (a response to nothing, a request the SP must
-    /// not receive); logged, not fatal.
-    Unexpected(Pdu),
-    /// The session is over.
-    Closed(CloseReason),
-}
+/// A CMPP SP session.
+pub type Session = crate::china::session::Session<Cmpp>;
+/// Its events.
+pub type Event = crate::china::session::Event<Pdu, CommandId>;
+/// Its refusals.
+pub type SessionError = crate::china::session::SessionError<CommandId>;
 
-/// Refused inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The window is full: wait for a response or a timeout.
-    #[error("the send window of {window} requests is full")]
-    WindowFull {
-        /// Its size.
-        window: usize,
-    },
-    /// Not logged in (or already terminating/closed).
-    #[error("not connected")]
-    NotConnected,
-    /// Only SUBMIT, QUERY and CANCEL go through the window.
-    #[error("{command:?} is not a request the SP sends through the window")]
-    NotARequest {
-        /// The command given.
-        command: CommandId,
-    },
-    /// [`Session::connect`] twice.
-    #[error("connect called in state {state}")]
-    AlreadyStarted {
-        /// The state's name.
-        state: &'static str,
-    },
-}
+impl Dialect for Cmpp {
+    type Pdu = Pdu;
+    type Command = CommandId;
+    type MsgId = u64;
 
-/// A sans-IO CMPP SP session. See the [module docs](self).
-#[derive(Debug)]
-pub struct Session {
-    config: SessionConfig,
-    state: State,
-    next_sequence: u32,
-    /// In-flight requests: Sequence_Id → (command, deadline). At most `config.window`.
-    window: BTreeMap<u32, (CommandId, u64)>,
-    transmit: VecDeque<Pdu>,
-    events: VecDeque<Event>,
-    /// When we last received anything (the heartbeat measures idleness from here).
-    last_heard: u64,
-    /// Our unanswered ACTIVE_TEST: (Sequence_Id, deadline).
-    active_test: Option<(u32, u64)>,
-    missed: u32,
-}
-
-impl Session {
-    /// A session that has sent nothing yet.
-    #[must_use]
-    pub fn new(config: SessionConfig) -> Self {
-        Self {
-            config,
-            state: State::Idle,
-            next_sequence: 1,
-            window: BTreeMap::new(),
-            transmit: VecDeque::new(),
-            events: VecDeque::new(),
-            last_heard: 0,
-            active_test: None,
-            missed: 0,
-        }
-    }
-
-    /// The current state.
-    #[must_use]
-    pub const fn state(&self) -> &State {
-        &self.state
-    }
-
-    /// Requests in flight.
-    #[must_use]
-    pub fn in_flight(&self) -> usize {
-        self.window.len()
-    }
-
-    fn sequence(&mut self) -> u32 {
-        let sequence = self.next_sequence;
-        // Sequence_Id cycles through 1..=u32::MAX; 0 is never used.
-        self.next_sequence = self.next_sequence.checked_add(1).unwrap_or(1);
-        sequence
-    }
-
-    /// Sends CONNECT. `timestamp` is the caller's wall clock as MMDDHHMMSS (see
-    /// [`crate::china::auth::timestamp`]).
-    ///
-    /// # Errors
-    /// [`SessionError::AlreadyStarted`] unless the session is idle.
-    pub fn connect(&mut self, now: u64, timestamp: u32) -> Result<(), SessionError> {
-        if self.state != State::Idle {
-            return Err(SessionError::AlreadyStarted {
-                state: self.state_name(),
-            });
-        }
-        let authenticator =
-            authenticator_source(&self.config.source_addr, &self.config.secret, timestamp);
-        let sequence_id = self.sequence();
-        self.state = State::Connecting {
-            sequence_id,
+    fn login(
+        &self,
+        login_name: &[u8],
+        secret: &[u8],
+        timestamp: u32,
+        sequence: u32,
+    ) -> (Pdu, [u8; 16]) {
+        let authenticator = authenticator_source(login_name, secret, timestamp);
+        let connect = Connect {
+            source_addr: bytes::Bytes::copy_from_slice(login_name),
             authenticator_source: authenticator,
-            deadline: now.saturating_add(self.config.response_timeout_ms),
+            version: self.0.octet(),
+            timestamp,
         };
-        self.last_heard = now;
-        self.transmit.push_back(Pdu {
-            sequence_id,
-            body: Body::Connect(Connect {
-                source_addr: self.config.source_addr.clone(),
-                authenticator_source: authenticator,
-                version: self.config.version.octet(),
-                timestamp,
-            }),
-        });
-        Ok(())
+        (
+            Pdu {
+                sequence_id: sequence,
+                body: Body::Connect(connect),
+            },
+            authenticator,
+        )
     }
 
-    const fn state_name(&self) -> &'static str {
-        match self.state {
-            State::Idle => "idle",
-            State::Connecting { .. } => "connecting",
-            State::Connected => "connected",
-            State::Terminating { .. } => "terminating",
-            State::Closed => "closed",
-        }
-    }
-
-    /// Queues a SUBMIT, QUERY or CANCEL; returns its Sequence_Id (the key of its
-    /// [`Event::Response`]).
-    ///
-    /// # Errors
-    /// [`SessionError::NotConnected`], [`SessionError::WindowFull`] (nothing queued: wait),
-    /// [`SessionError::NotARequest`].
-    pub fn send_request(&mut self, now: u64, body: Body) -> Result<u32, SessionError> {
-        let command = body.command_id();
-        if !matches!(
-            command,
-            CommandId::Submit | CommandId::Query | CommandId::Cancel
-        ) {
-            return Err(SessionError::NotARequest { command });
-        }
-        if self.state != State::Connected {
-            return Err(SessionError::NotConnected);
-        }
-        if self.window.len() >= self.config.window {
-            return Err(SessionError::WindowFull {
-                window: self.config.window,
-            });
-        }
-        let sequence_id = self.sequence();
-        // Register before the bytes go out: a fast response always finds its slot.
-        self.window.insert(
-            sequence_id,
-            (command, now.saturating_add(self.config.response_timeout_ms)),
-        );
-        self.transmit.push_back(Pdu { sequence_id, body });
-        Ok(sequence_id)
-    }
-
-    /// Answers a DELIVER (after storing it): DELIVER_RESP with its Msg_Id and `result`.
-    pub fn respond(&mut self, deliver_sequence_id: u32, msg_id: u64, result: u32) {
-        if matches!(self.state, State::Connected | State::Terminating { .. }) {
-            self.transmit.push_back(Pdu {
-                sequence_id: deliver_sequence_id,
-                body: Body::DeliverResp(DeliverResp { msg_id, result }),
-            });
+    fn login_answer_proves_secret(
+        &self,
+        pdu: &Pdu,
+        authenticator: &[u8; 16],
+        secret: &[u8],
+    ) -> bool {
+        match &pdu.body {
+            Body::ConnectResp(resp) => {
+                check_authenticator_ismg(self.0, resp, authenticator, secret)
+            }
+            _ => false,
         }
     }
 
-    /// Sends TERMINATE (§7.4.3.2); the session closes on TERMINATE_RESP or its timeout.
-    pub fn terminate(&mut self, now: u64) {
-        if matches!(
-            self.state,
-            State::Idle | State::Closed | State::Terminating { .. }
-        ) {
-            self.close(CloseReason::Terminated);
-            return;
-        }
-        let sequence_id = self.sequence();
-        self.transmit.push_back(Pdu {
-            sequence_id,
-            body: Body::Terminate,
-        });
-        self.state = State::Terminating {
-            deadline: now.saturating_add(self.config.response_timeout_ms),
-        };
-    }
-
-    fn close(&mut self, reason: CloseReason) {
-        if self.state == State::Closed {
-            return;
-        }
-        self.state = State::Closed;
-        for (sequence_id, (command, _)) in std::mem::take(&mut self.window) {
-            self.events.push_back(Event::TimedOut {
-                sequence_id,
-                command,
-            });
-        }
-        self.active_test = None;
-        self.events.push_back(Event::Closed(reason));
-    }
-
-    /// A packet from the ISMG.
-    pub fn handle_pdu(&mut self, now: u64, pdu: Pdu) {
-        if self.state == State::Closed {
-            return;
-        }
-        self.last_heard = now;
-        match (&self.state, &pdu.body) {
-            (
-                State::Connecting {
-                    sequence_id,
-                    authenticator_source,
-                    ..
-                },
-                Body::ConnectResp(resp),
-            ) if *sequence_id == pdu.sequence_id => {
-                if resp.status != 0 {
-                    self.close(CloseReason::LoginRefused {
-                        status: resp.status,
-                    });
-                } else if !check_authenticator_ismg(
-                    self.config.version,
-                    resp,
-                    authenticator_source,
-                    &self.config.secret,
-                ) {
-                    self.close(CloseReason::BadIsmgAuthenticator);
-                } else {
-                    self.state = State::Connected;
-                    self.events.push_back(Event::Connected {
-                        version: resp.version,
-                    });
-                }
-            }
-            (State::Connecting { .. }, _) => {
-                self.events.push_back(Event::Unexpected(pdu));
-            }
-            (_, Body::ActiveTest) => self.transmit.push_back(Pdu {
-                sequence_id: pdu.sequence_id,
-                body: Body::ActiveTestResp(ActiveTestResp::default()),
-            }),
-            (_, Body::ActiveTestResp(_)) => {
-                if self
-                    .active_test
-                    .is_some_and(|(sequence_id, _)| sequence_id == pdu.sequence_id)
-                {
-                    self.active_test = None;
-                    self.missed = 0;
-                } else {
-                    self.events.push_back(Event::Unexpected(pdu));
-                }
-            }
-            (_, Body::Terminate) => {
-                self.transmit.push_back(Pdu {
-                    sequence_id: pdu.sequence_id,
-                    body: Body::TerminateResp,
-                });
-                self.close(CloseReason::PeerTerminated);
-            }
-            (State::Terminating { .. }, Body::TerminateResp) => self.close(CloseReason::Terminated),
-            (State::Connected | State::Terminating { .. }, Body::Deliver(_)) => {
-                self.events.push_back(Event::Deliver(pdu));
-            }
-            (
-                State::Connected | State::Terminating { .. },
-                Body::SubmitResp(_) | Body::QueryResp(_) | Body::CancelResp(_),
-            ) => {
-                match self.window.remove(&pdu.sequence_id) {
-                    Some((command, _)) if response_to(command) == Some(pdu.body.command_id()) => {
-                        self.events.push_back(Event::Response {
-                            sequence_id: pdu.sequence_id,
-                            pdu,
-                        });
-                    }
-                    Some(entry) => {
-                        // A response of the wrong kind does not free the request's slot.
-                        self.window.insert(pdu.sequence_id, entry);
-                        self.events.push_back(Event::Unexpected(pdu));
-                    }
-                    None => self.events.push_back(Event::Unexpected(pdu)),
-                }
-            }
-            _ => self.events.push_back(Event::Unexpected(pdu)),
+    fn incoming(&self, pdu: &Pdu) -> Incoming {
+        match &pdu.body {
+            Body::ConnectResp(resp) => Incoming::LoginResp {
+                status: resp.status,
+                version: resp.version,
+            },
+            Body::ActiveTest => Incoming::ActiveTest,
+            Body::ActiveTestResp(_) => Incoming::ActiveTestResp,
+            Body::Terminate => Incoming::Terminate,
+            Body::TerminateResp => Incoming::TerminateResp,
+            Body::Deliver(_) => Incoming::Deliver,
+            Body::SubmitResp(_) | Body::QueryResp(_) | Body::CancelResp(_) => Incoming::Response,
+            _ => Incoming::Other,
         }
     }
 
-    /// A frame that did not decode. A CMPP peer gets no NACK (the protocol has none): the
-    /// packet is dropped, and an undecodable response leaves its request to time out.
-    pub fn handle_decode_error(&mut self, now: u64, _error: &DecodeError) {
-        self.last_heard = now;
+    fn sequence_of(pdu: &Pdu) -> u32 {
+        pdu.sequence_id
     }
 
-    /// The stream broke (a length field below the header or above the cap): close.
-    pub fn handle_frame_error(&mut self) {
-        self.close(CloseReason::ProtocolError);
+    fn command_of(pdu: &Pdu) -> CommandId {
+        pdu.body.command_id()
     }
 
-    /// Time passed: response timeouts, heartbeat, login and terminate deadlines.
-    pub fn handle_timeout(&mut self, now: u64) {
-        match self.state {
-            State::Connecting { deadline, .. } if now >= deadline => {
-                self.close(CloseReason::LoginTimedOut);
-                return;
-            }
-            State::Terminating { deadline } if now >= deadline => {
-                self.close(CloseReason::Terminated);
-                return;
-            }
-            State::Connected | State::Terminating { .. } => {}
-            _ => return,
-        }
-        let expired: Vec<u32> = self
-            .window
-            .iter()
-            .filter(|(_, (_, deadline))| now >= *deadline)
-            .map(|(sequence_id, _)| *sequence_id)
-            .collect();
-        for sequence_id in expired {
-            if let Some((command, _)) = self.window.remove(&sequence_id) {
-                self.events.push_back(Event::TimedOut {
-                    sequence_id,
-                    command,
-                });
-            }
-        }
-        if self.state != State::Connected {
-            return;
-        }
-        if let Some((_, deadline)) = self.active_test {
-            if now >= deadline {
-                self.active_test = None;
-                self.missed += 1;
-                if self.missed >= self.config.active_test_max_missed {
-                    self.close(CloseReason::HeartbeatLost);
-                    return;
-                }
-                self.send_active_test(now);
-            }
-        } else if now
-            >= self
-                .last_heard
-                .saturating_add(self.config.active_test_interval_ms)
-        {
-            self.send_active_test(now);
+    fn with_sequence(pdu: Pdu, sequence: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
+            ..pdu
         }
     }
 
-    fn send_active_test(&mut self, now: u64) {
-        let sequence_id = self.sequence();
-        self.active_test = Some((
-            sequence_id,
-            now.saturating_add(self.config.response_timeout_ms),
-        ));
-        self.transmit.push_back(Pdu {
-            sequence_id,
+    fn response_to(command: CommandId) -> Option<CommandId> {
+        match command {
+            CommandId::Submit => Some(CommandId::SubmitResp),
+            CommandId::Query => Some(CommandId::QueryResp),
+            CommandId::Cancel => Some(CommandId::CancelResp),
+            _ => None,
+        }
+    }
+
+    fn active_test(sequence: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
             body: Body::ActiveTest,
-        });
+        }
     }
 
-    /// The next packet to send.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Pdu> {
-        self.transmit.pop_front()
+    fn active_test_resp(sequence: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
+            body: Body::ActiveTestResp(ActiveTestResp::default()),
+        }
     }
 
-    /// The next event for the application.
-    #[must_use]
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+    fn terminate(sequence: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
+            body: Body::Terminate,
+        }
     }
 
-    /// When [`Session::handle_timeout`] must be called next, if ever.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<u64> {
-        let window = self.window.values().map(|(_, deadline)| *deadline).min();
-        let state = match self.state {
-            State::Connecting { deadline, .. } | State::Terminating { deadline } => Some(deadline),
-            State::Connected => Some(match self.active_test {
-                Some((_, deadline)) => deadline,
-                None => self
-                    .last_heard
-                    .saturating_add(self.config.active_test_interval_ms),
-            }),
-            State::Idle | State::Closed => None,
-        };
-        [window, state].into_iter().flatten().min()
+    fn terminate_resp(sequence: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
+            body: Body::TerminateResp,
+        }
     }
-}
 
-/// The response command of a windowed request.
-const fn response_to(command: CommandId) -> Option<CommandId> {
-    match command {
-        CommandId::Submit => Some(CommandId::SubmitResp),
-        CommandId::Query => Some(CommandId::QueryResp),
-        CommandId::Cancel => Some(CommandId::CancelResp),
-        _ => None,
+    fn deliver_resp(sequence: u32, msg_id: u64, result: u32) -> Pdu {
+        Pdu {
+            sequence_id: sequence,
+            body: Body::DeliverResp(DeliverResp { msg_id, result }),
+        }
     }
 }
 
@@ -518,13 +140,13 @@ const fn response_to(command: CommandId) -> Option<CommandId> {
 mod tests {
     use super::*;
     use crate::cmpp::{ConnectResp, Deliver, SubmitResp, authenticator_ismg};
+    use bytes::Bytes;
 
     const SECRET: &[u8] = b"secret";
 
     fn config() -> SessionConfig {
         SessionConfig {
-            version: Version::V3,
-            source_addr: Bytes::from_static(b"901234"),
+            login_name: Bytes::from_static(b"901234"),
             secret: Bytes::from_static(SECRET),
             window: 2,
             response_timeout_ms: 1_000,
@@ -562,8 +184,8 @@ mod tests {
     }
 
     fn connected() -> Session {
-        let mut session = Session::new(config());
-        session.connect(0, 1_206_071_900).unwrap();
+        let mut session = Session::new(Cmpp(Version::V3), config());
+        session.login(0, 1_206_071_900).unwrap();
         let connect = transmitted(&mut session).remove(0);
         session.handle_pdu(5, connect_resp(&connect, 0, SECRET));
         assert_eq!(events(&mut session), [Event::Connected { version: 0x30 }]);
@@ -571,14 +193,17 @@ mod tests {
     }
 
     /// A windowed request (CANCEL: the smallest of the three).
-    fn submit_body() -> Body {
-        Body::Cancel(crate::cmpp::Cancel { msg_id: 1 })
+    fn submit_body() -> Pdu {
+        Pdu {
+            sequence_id: 0,
+            body: Body::Cancel(crate::cmpp::Cancel { msg_id: 1 }),
+        }
     }
 
     #[test]
     fn connect_sends_the_authenticator_and_checks_the_ismg_answer() {
-        let mut session = Session::new(config());
-        session.connect(0, 1_206_071_900).unwrap();
+        let mut session = Session::new(Cmpp(Version::V3), config());
+        session.login(0, 1_206_071_900).unwrap();
         let sent = transmitted(&mut session);
         let Body::Connect(c) = &sent[0].body else {
             panic!("{sent:?}")
@@ -590,7 +215,7 @@ mod tests {
         assert_eq!((c.version, c.timestamp), (0x30, 1_206_071_900));
         assert_eq!(session.poll_timeout(), Some(1_000));
         assert_eq!(
-            session.connect(1, 1),
+            session.login(1, 1),
             Err(SessionError::AlreadyStarted {
                 state: "connecting"
             })
@@ -605,8 +230,8 @@ mod tests {
 
     #[test]
     fn an_ismg_that_does_not_know_the_secret_is_refused() {
-        let mut session = Session::new(config());
-        session.connect(0, 1_206_071_900).unwrap();
+        let mut session = Session::new(Cmpp(Version::V3), config());
+        session.login(0, 1_206_071_900).unwrap();
         let connect = transmitted(&mut session).remove(0);
         session.handle_pdu(5, connect_resp(&connect, 0, b"guess"));
         assert_eq!(
@@ -618,8 +243,8 @@ mod tests {
 
     #[test]
     fn login_refused_and_login_timeout() {
-        let mut session = Session::new(config());
-        session.connect(0, 1).unwrap();
+        let mut session = Session::new(Cmpp(Version::V3), config());
+        session.login(0, 1).unwrap();
         let connect = transmitted(&mut session).remove(0);
         session.handle_pdu(
             5,
@@ -630,8 +255,8 @@ mod tests {
             [Event::Closed(CloseReason::LoginRefused { status: 3 })]
         );
 
-        let mut session = Session::new(config());
-        session.connect(0, 1).unwrap();
+        let mut session = Session::new(Cmpp(Version::V3), config());
+        session.login(0, 1).unwrap();
         session.handle_timeout(999);
         assert!(events(&mut session).is_empty());
         session.handle_timeout(1_000);
@@ -653,7 +278,7 @@ mod tests {
         );
         assert_eq!(transmitted(&mut session).len(), 2);
         assert_eq!(
-            session.send_request(12, Body::ActiveTest),
+            session.send_request(12, Cmpp::active_test(0)),
             Err(SessionError::NotARequest {
                 command: CommandId::ActiveTest
             })

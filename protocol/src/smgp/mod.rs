@@ -8,6 +8,7 @@ mod command;
 mod msg_id;
 mod pdu;
 mod report;
+pub mod session;
 #[cfg(test)]
 mod tests;
 pub mod tlv;
