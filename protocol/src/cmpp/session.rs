@@ -484,3 +484,110 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::cmpp::{Cancel, CancelResp, ConnectResp};
+
+    #[derive(Debug, Clone)]
+    enum Action {
+        Wait(u16),
+        Request,
+        Timeout,
+        /// A response for the request this many places back in the window (or a stray).
+        Respond(u8),
+        PeerActiveTest,
+        AnswerActiveTest,
+        Terminate,
+        PeerTerminate,
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            any::<u16>().prop_map(Action::Wait),
+            Just(Action::Request),
+            Just(Action::Timeout),
+            any::<u8>().prop_map(Action::Respond),
+            Just(Action::PeerActiveTest),
+            Just(Action::AnswerActiveTest),
+            Just(Action::Terminate),
+            Just(Action::PeerTerminate),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the peer and the clock do: the window never exceeds its size, every
+        /// request ends in exactly one Response or TimedOut, and one input queues at most
+        /// two packets.
+        #[test]
+        fn window_and_outcomes_hold(actions in proptest::collection::vec(action(), 0..200)) {
+            const WINDOW: usize = 3;
+            let mut session = Session::new(Cmpp(Version::V3), SessionConfig {
+                login_name: Bytes::from_static(b"901234"),
+                secret: Bytes::from_static(b"secret"),
+                window: WINDOW,
+                response_timeout_ms: 1_000,
+                active_test_interval_ms: 5_000,
+                active_test_max_missed: 3,
+            });
+            let mut now = 0;
+            session.login(now, 1).unwrap();
+            let login = session.poll_transmit().unwrap();
+            let Body::Connect(connect) = &login.body else { panic!() };
+            let authenticator = crate::cmpp::authenticator_ismg(Version::V3, 0, &connect.authenticator_source, b"secret");
+            session.handle_pdu(now, Pdu { sequence_id: login.sequence_id, body: Body::ConnectResp(ConnectResp { status: 0, authenticator_ismg: authenticator, version: 0x30 }) });
+            let mut open = std::collections::BTreeSet::new();
+            let mut last_active_test = None;
+            let mut outcomes = 0usize;
+            let mut sent_requests = 0usize;
+            for action in actions {
+                match action {
+                    Action::Wait(ms) => now += u64::from(ms),
+                    Action::Request => {
+                        if let Ok(sequence) = session.send_request(now, Pdu { sequence_id: 0, body: Body::Cancel(Cancel { msg_id: 1 }) }) {
+                            prop_assert!(open.insert(sequence));
+                            sent_requests += 1;
+                        }
+                    }
+                    Action::Timeout => session.handle_timeout(now),
+                    Action::Respond(back) => {
+                        let sequence = open.iter().rev().nth(usize::from(back % 4)).copied().unwrap_or(u32::MAX);
+                        session.handle_pdu(now, Pdu { sequence_id: sequence, body: Body::CancelResp(CancelResp { success_id: 0 }) });
+                    }
+                    Action::PeerActiveTest => session.handle_pdu(now, Pdu { sequence_id: 7, body: Body::ActiveTest }),
+                    Action::AnswerActiveTest => {
+                        if let Some(sequence) = last_active_test {
+                            session.handle_pdu(now, Cmpp::active_test_resp(sequence));
+                        }
+                    }
+                    Action::Terminate => session.terminate(now),
+                    Action::PeerTerminate => session.handle_pdu(now, Pdu { sequence_id: 8, body: Body::Terminate }),
+                }
+                prop_assert!(session.in_flight() <= WINDOW);
+                let mut sent = 0;
+                while let Some(pdu) = session.poll_transmit() {
+                    if pdu.body == Body::ActiveTest {
+                        last_active_test = Some(pdu.sequence_id);
+                    }
+                    sent += 1;
+                }
+                prop_assert!(sent <= 2, "{} packets from one input", sent);
+                while let Some(event) = session.poll_event() {
+                    match event {
+                        Event::Response { sequence_id, .. } | Event::TimedOut { sequence_id, .. } => {
+                            prop_assert!(open.remove(&sequence_id), "two outcomes for {}", sequence_id);
+                            outcomes += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            prop_assert_eq!(open.len(), session.in_flight());
+            prop_assert_eq!(outcomes + open.len(), sent_requests);
+        }
+    }
+}
