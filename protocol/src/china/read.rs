@@ -31,22 +31,31 @@ impl<'a> Reader<'a> {
         self.frame.len().saturating_sub(self.offset)
     }
 
+    /// Claims the next `len` octets: their range in the frame.
+    fn take(
+        &mut self,
+        len: usize,
+        field: &'static str,
+    ) -> Result<std::ops::Range<usize>, DecodeErrorKind> {
+        let start = self.offset;
+        let end = start
+            .checked_add(len)
+            .filter(|end| *end <= self.frame.len())
+            .ok_or(DecodeErrorKind::Truncated {
+                field,
+                offset: start,
+            })?;
+        self.offset = end;
+        Ok(start..end)
+    }
+
     /// The next `len` octets as a slice of the frame.
     ///
     /// # Errors
     /// [`DecodeErrorKind::Truncated`] naming `field`.
     pub fn octets(&mut self, len: usize, field: &'static str) -> Result<Bytes, DecodeErrorKind> {
-        let end = self
-            .offset
-            .checked_add(len)
-            .filter(|end| *end <= self.frame.len())
-            .ok_or(DecodeErrorKind::Truncated {
-                field,
-                offset: self.offset,
-            })?;
-        let slice = self.frame.slice(self.offset..end);
-        self.offset = end;
-        Ok(slice)
+        let range = self.take(len, field)?;
+        Ok(self.frame.slice(range))
     }
 
     /// A fixed-width text field, its trailing 0x00 padding trimmed.
@@ -54,9 +63,14 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`DecodeErrorKind::Truncated`] naming `field`.
     pub fn fixed(&mut self, width: usize, field: &'static str) -> Result<Bytes, DecodeErrorKind> {
-        let raw = self.octets(width, field)?;
+        let range = self.take(width, field)?;
+        let raw = &self.frame[range.clone()];
         let used = raw.iter().rposition(|b| *b != 0).map_or(0, |last| last + 1);
-        Ok(raw.slice(..used))
+        // An empty field is the common case (padding only): no reference-count traffic.
+        if used == 0 {
+            return Ok(Bytes::new());
+        }
+        Ok(self.frame.slice(range.start..range.start + used))
     }
 
     /// A fixed-size array (authenticators, SMGP MsgID).
@@ -67,9 +81,10 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
     ) -> Result<[u8; N], DecodeErrorKind> {
-        let raw = self.octets(N, field)?;
+        // Integers and ids are copied out of the frame, not sliced: no reference counting.
+        let range = self.take(N, field)?;
         let mut out = [0; N];
-        out.copy_from_slice(&raw);
+        out.copy_from_slice(&self.frame[range]);
         Ok(out)
     }
 
