@@ -17,8 +17,8 @@ pub mod receipt;
 pub mod send;
 pub mod serve;
 pub mod sim;
-pub mod suppress;
 pub mod stats;
+pub mod suppress;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.

@@ -20,16 +20,16 @@ mod keys;
 mod lock;
 mod raw_bytes;
 mod retention;
-mod suppression;
 mod stats;
+mod suppression;
 #[cfg(test)]
 mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
 pub use retention::{expire_once, now_millis};
-pub use suppression::{ScopeKey, Suppression, SuppressionSource};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
+pub use suppression::{ScopeKey, Suppression, SuppressionSource};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
 ///
