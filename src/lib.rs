@@ -17,4 +17,5 @@ pub mod policy;
 pub mod shutdown;
 pub mod sim;
 pub mod smsc;
+pub mod stats;
 pub mod store;

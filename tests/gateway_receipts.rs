@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,16 +14,13 @@ use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
 use smppgate::sim::faults::{ReceiptBind, ReceiptIdStyle};
 use smppgate::sim::{Faults, IdFormat, Sim, SimConfig};
-use smppgate::smsc::{
-    BindRequest, MessageId, Reply, ServerConfig, SessionHandle, SessionInfo, SmscHandler,
-    SmscServer,
-};
 use smppgate::store::State;
 use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Body, DeliverSm, Pdu, SubmitSm};
+use smppgate_protocol::pdu::{Body, DeliverSm, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery};
+use support::mo_carrier::{MoCarrier, carrier_session, quiet_carrier};
 use support::within;
 
 fn gateway_config(carrier: std::net::SocketAddr, style: IdStyle, binds: usize) -> Config {
@@ -279,51 +276,14 @@ async fn receipts_wait_for_an_absent_client_and_arrive_once() {
     drop(gateway);
 }
 
-/// A carrier that answers submits and lets the test send MO through the bound session.
-#[derive(Default)]
-struct MoCarrier {
-    session: Mutex<Option<SessionHandle>>,
-    answer_abc: std::sync::atomic::AtomicBool,
-}
-
-impl SmscHandler for MoCarrier {
-    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
-        Ok(Bytes::from_static(b"mo"))
-    }
-    fn on_bound(&self, session: &SessionHandle) {
-        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
-    }
-    fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, _m: &SubmitSm) -> Reply<MessageId> {
-        // "abc" when the test asked for it (an id whose receipt came first), else "1".
-        let early = self.answer_abc.load(std::sync::atomic::Ordering::SeqCst);
-        Reply::Ready(Ok(Bytes::from_static(if early { b"abc" } else { b"1" })))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_flagged() {
-    let carrier = Arc::new(MoCarrier::default());
-    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
-        .await
-        .unwrap();
+    let (carrier, server) = quiet_carrier().await;
     let gateway = Gateway::start(gateway_config(server.local_addr(), IdStyle::Hex, 1))
         .await
         .unwrap();
     let (_client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
-    let session = within("carrier bound", async {
-        loop {
-            if let Some(s) = carrier
-                .session
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-            {
-                return s;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let session = carrier_session(&carrier).await;
     let text = "您好，这是一条很长的中文上行短信，用来测试三段重组是否正确无误。".repeat(5);
     let units: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
     let chunks: Vec<&[u8]> = units.chunks(134).collect();
@@ -389,33 +349,6 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     })
     .await;
     assert_eq!(gateway.stats().to_json()["mo_unrouted"], 1);
-}
-
-/// A carrier that accepts submits and never sends receipts by itself; the test sends
-/// what it wants through the bound session.
-async fn quiet_carrier() -> (Arc<MoCarrier>, SmscServer) {
-    let carrier = Arc::new(MoCarrier::default());
-    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
-        .await
-        .unwrap();
-    (carrier, server)
-}
-
-async fn carrier_session(carrier: &MoCarrier) -> SessionHandle {
-    within("carrier bound", async {
-        loop {
-            if let Some(s) = carrier
-                .session
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-            {
-                return s;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
 }
 
 #[test]

@@ -27,6 +27,8 @@ fn message(id: u64) -> MessageRecord {
         wants_receipt: true,
         state: State::Accepted,
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
         parts: vec![PartRecord::default()],
     }
 }

@@ -117,7 +117,67 @@ statuses! {
     ESME_RUNKNOWNERR = 0x0000_00FF, "unknown error";
 }
 
+/// smppgate's own statuses in the vendor range (reference §3: 0x400–0x4FF), one per
+/// market rule that can refuse a message (issue #15). A peer that knows only SMPP 3.4
+/// sees "vendor-specific"; a policy can map each to a standard status instead.
+macro_rules! vendor_statuses {
+    ($($name:ident = $value:literal, $text:literal;)*) => {
+        impl CommandStatus {
+            $(
+                #[doc = concat!("smppgate's `", stringify!($name), "` (", stringify!($value), "): ", $text, ".")]
+                pub const $name: Self = Self($value);
+            )*
+
+            /// smppgate's vendor statuses, in numeric order.
+            pub const SMPPGATE: &'static [Self] = &[$(Self::$name),*];
+
+            /// The name of one of smppgate's vendor statuses (`"SMPPGATE_RBLACKLISTED"`).
+            #[must_use]
+            pub const fn vendor_name(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+
+            const fn vendor_description(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some($text),)*
+                    _ => None,
+                }
+            }
+
+            fn from_vendor_name(name: &str) -> Option<Self> {
+                $(
+                    if name.eq_ignore_ascii_case(stringify!($name)) {
+                        return Some(Self::$name);
+                    }
+                )*
+                None
+            }
+        }
+    };
+}
+
+vendor_statuses! {
+    SMPPGATE_ROPTEDOUT = 0x0000_0400, "recipient opted out";
+    SMPPGATE_RBLACKLISTED = 0x0000_0401, "recipient blacklisted";
+    SMPPGATE_RFREQCAP = 0x0000_0402, "frequency cap reached";
+    SMPPGATE_RCONTENT = 0x0000_0403, "sensitive content";
+    SMPPGATE_RSIGNATURE = 0x0000_0404, "signature missing or not allowed";
+    SMPPGATE_ROPTOUTTEXT = 0x0000_0405, "opt-out text missing";
+}
+
 impl CommandStatus {
+    /// The spec name or smppgate's vendor name, if either.
+    #[must_use]
+    pub const fn any_name(self) -> Option<&'static str> {
+        match self.name() {
+            Some(name) => Some(name),
+            None => self.vendor_name(),
+        }
+    }
+
     /// Whether this is `ESME_ROK`.
     #[must_use]
     pub const fn is_ok(self) -> bool {
@@ -146,7 +206,7 @@ impl CommandStatus {
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
             return text.parse().ok().map(Self);
         }
-        Self::from_name(text)
+        Self::from_name(text).or_else(|| Self::from_vendor_name(text))
     }
 
     /// The raw value.
@@ -168,13 +228,17 @@ impl From<CommandStatus> for u32 {
     }
 }
 
-/// `ESME_RTHROTTLED (0x00000058): throttled`; `0x00000401: vendor-specific`;
+/// `ESME_RTHROTTLED (0x00000058): throttled`; `0x00000420: vendor-specific`;
+/// `SMPPGATE_RBLACKLISTED (0x00000401): recipient blacklisted (vendor-specific)`;
 /// `0x00000009: reserved/unknown`.
 impl fmt::Display for CommandStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => write!(f, "{name} ({:#010x}): {}", self.0, self.description()),
-            None => write!(f, "{:#010x}: {}", self.0, self.description()),
+        match (self.name(), self.vendor_name(), self.vendor_description()) {
+            (Some(name), _, _) => write!(f, "{name} ({:#010x}): {}", self.0, self.description()),
+            (None, Some(name), Some(text)) => {
+                write!(f, "{name} ({:#010x}): {text} (vendor-specific)", self.0)
+            }
+            _ => write!(f, "{:#010x}: {}", self.0, self.description()),
         }
     }
 }
@@ -184,14 +248,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn smppgate_vendor_statuses() {
+        let codes: Vec<u32> = CommandStatus::SMPPGATE.iter().map(|s| s.0).collect();
+        assert_eq!(codes, [0x400, 0x401, 0x402, 0x403, 0x404, 0x405]);
+        for status in CommandStatus::SMPPGATE {
+            assert!(status.is_vendor_specific());
+            assert_eq!(status.name(), None, "not a 3.4 name");
+            let name = status.vendor_name().unwrap();
+            assert_eq!(status.any_name(), Some(name));
+            assert_eq!(CommandStatus::parse(name), Some(*status));
+            assert_eq!(CommandStatus::parse(&name.to_lowercase()), Some(*status));
+        }
+        assert_eq!(CommandStatus(0x406).vendor_name(), None);
+        assert_eq!(
+            CommandStatus::ESME_RTHROTTLED.any_name(),
+            Some("ESME_RTHROTTLED")
+        );
+    }
+
+    #[test]
     fn display_known_vendor_and_unknown() {
         assert_eq!(
             CommandStatus::ESME_RTHROTTLED.to_string(),
             "ESME_RTHROTTLED (0x00000058): throttled"
         );
         assert_eq!(
+            CommandStatus(0x420).to_string(),
+            "0x00000420: vendor-specific"
+        );
+        assert_eq!(
             CommandStatus(0x401).to_string(),
-            "0x00000401: vendor-specific"
+            "SMPPGATE_RBLACKLISTED (0x00000401): recipient blacklisted (vendor-specific)"
         );
         assert_eq!(
             CommandStatus(0x09).to_string(),

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use std::sync::Arc;
+
 use crate::config::{CarrierBind, Config, ConfigError};
+use crate::policy::engine::{NoSuppressions, PolicyEngine, PolicyReport};
 
 /// Arguments of `smppgate check-config`.
 #[derive(Debug, Args)]
@@ -25,6 +28,15 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match Config::load(&args.file) {
         Ok(config) => {
             print!("{}", summary(&args.file.display().to_string(), &config));
+            // The lists, read as `serve` will read them.
+            let reports = match PolicyEngine::build(&config, Arc::new(NoSuppressions)) {
+                Ok((_, reports)) => reports,
+                Err(error) => {
+                    eprintln!("{}: {error}", args.file.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            print!("{}", policy_summary(&reports));
             Ok(ExitCode::SUCCESS)
         }
         Err(ConfigError::Invalid { problems }) => {
@@ -134,6 +146,42 @@ pub fn summary(file: &str, config: &Config) -> String {
             .as_ref()
             .map_or("off", |metrics| metrics.listen.as_str())
     );
+    out
+}
+
+/// What each policy's lists hold; each blacklist line that is not a number as
+/// `FILE:LINE: `text`: why (skipped)`.
+#[must_use]
+pub fn policy_summary(reports: &[PolicyReport]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let _ = write!(out, "policy {}:", report.policy);
+        if let Some(blacklist) = &report.blacklist {
+            let _ = write!(
+                out,
+                " blacklist {} numbers ({} bytes), {} lines skipped;",
+                report.blacklisted,
+                report.blacklist_bytes,
+                blacklist.problem_count()
+            );
+        }
+        if let Some(words) = &report.words {
+            let _ = write!(out, " {} sensitive words;", words.words);
+        }
+        out.push('\n');
+        if let Some(blacklist) = &report.blacklist {
+            for problem in &blacklist.problems {
+                let _ = writeln!(out, "  warning: {problem} (skipped)");
+            }
+            if blacklist.problems_not_kept > 0 {
+                let _ = writeln!(
+                    out,
+                    "  warning: {} more lines skipped",
+                    blacklist.problems_not_kept
+                );
+            }
+        }
+    }
     out
 }
 

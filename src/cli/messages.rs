@@ -19,7 +19,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::config::{Config, IdStyle, StoreConfig};
+use smppgate_protocol::command_status::CommandStatus;
+
 use crate::gateway::ids::{format_id, readings};
+use crate::policy::engine::Rule;
 use crate::store::{FjallStore, ListFilter, MessageRecord, Millis, State, Store, now_millis};
 
 /// Arguments of `smppgate messages`.
@@ -133,7 +136,7 @@ pub fn run(args: MessagesArgs) -> anyhow::Result<ExitCode> {
 
 /// The store directory and, where known, the configuration that names its accounts
 /// (no `--store` and no `--config`: the demo set-up's, as `smppgate serve` runs it).
-fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config>)> {
+pub(crate) fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config>)> {
     Ok(match (&args.store, &args.config) {
         (Some(path), _) => (path.clone(), None),
         (None, Some(config)) => {
@@ -393,11 +396,26 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "class": record.class.as_str(),
         "route": record.route,
         "state": state_name(record.state),
+        "not_before": (record.not_before > 0).then(|| time(record.not_before)),
+        "expires": (record.expires > 0).then(|| time(record.expires)),
+        "route_taken": record.route_taken,
         "part_count": record.part_count,
         "wants_receipt": record.wants_receipt,
         "parts": parts,
+        "refused_by_rule": refused_by(record).map(Rule::name),
         "request": hex::encode(&record.request),
     })
+}
+
+/// The market rule that refused a message answered by receipt (`reject_with =
+/// "receipt"`): intake stores its parts `Rejected`, with no carrier, and the rule's
+/// vendor status.
+fn refused_by(record: &MessageRecord) -> Option<Rule> {
+    let part = record.parts.first()?;
+    if record.state != State::Rejected || part.carrier.is_some() {
+        return None;
+    }
+    Rule::from_status(CommandStatus(part.status))
 }
 
 /// The text form of `messages show`; `message_id` is the id as the client got it.
@@ -415,6 +433,12 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
     let _ = writeln!(out, "class     {}", record.class.as_str());
     let _ = writeln!(out, "route     {}", record.route.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "state     {}", state_name(record.state));
+    if record.not_before > 0 {
+        let _ = writeln!(out, "not before {}", time(record.not_before));
+    }
+    if record.expires > 0 {
+        let _ = writeln!(out, "expires   {}", time(record.expires));
+    }
     let _ = writeln!(
         out,
         "receipt   {}",
@@ -425,6 +449,14 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
         }
     );
     let _ = writeln!(out, "parts     {}", record.part_count);
+    if let Some(rule) = refused_by(record) {
+        let _ = writeln!(
+            out,
+            "refused   by market rule {} ({}), answered by receipt",
+            rule.name(),
+            rule.status().any_name().unwrap_or("-")
+        );
+    }
     for (index, part) in record.parts.iter().enumerate() {
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod api_key;
+pub mod blacklist;
 pub mod check_config;
 mod exporter;
 pub mod hash_password;
@@ -17,6 +18,8 @@ pub mod receipt;
 pub mod send;
 pub mod serve;
 pub mod sim;
+pub mod stats;
+pub mod suppress;
 pub mod text;
 
 /// smppgate — a carrier-grade SMPP 3.4 gateway.
@@ -52,6 +55,14 @@ pub enum Command {
     Messages(messages::MessagesArgs),
     /// HTTP API keys: `api-key new --account NAME` or `--admin`.
     ApiKey(api_key::ApiKeyArgs),
+    /// The opt-out suppression list: add, remove, check, list, import, export (on the
+    /// store, or through the running gateway).
+    Suppress(suppress::SuppressArgs),
+    /// Look a number up in the policies' blacklists; reload a running gateway's.
+    Blacklist(blacklist::BlacklistArgs),
+    /// Delivery statistics: sent, delivered, failed, expired, refused by rule, delivery
+    /// rate, p50/p99 submit → receipt (reads the store).
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -69,6 +80,9 @@ pub fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
         Command::ApiKey(args) => api_key::run(args),
+        Command::Suppress(args) => suppress::run(args),
+        Command::Blacklist(args) => blacklist::run(args),
+        Command::Stats(args) => stats::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -11,6 +11,7 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::gateway::Gateway;
+use crate::policy::engine::PolicyEngine;
 use crate::shutdown::terminate_signal;
 
 /// `smppgate serve` arguments.
@@ -97,8 +98,25 @@ async fn serve(
         eprintln!("metrics: http://{addr}/metrics");
     }
     let terminate = terminate_signal().context("installing signal handlers")?;
-    ignore_hangup().context("installing the SIGHUP handler")?;
-    let gateway = Gateway::start(config.clone()).await?;
+    let store = crate::gateway::open_store(&config)?;
+    let clock = crate::clock::Clock::system();
+    // The opt-out list: the engine looks numbers up in it, MO replies and
+    // `smppgate suppress` change it.
+    let suppressions = crate::gateway::load_suppressions(&store).await?;
+    let policies = PolicyEngine::for_gateway(
+        &config,
+        std::sync::Arc::clone(&store),
+        std::sync::Arc::clone(&suppressions) as _,
+        clock.wall_ms(),
+    )
+    .await?;
+    let hook: std::sync::Arc<dyn crate::gateway::policy::Policy> = match &policies {
+        Some(engine) => engine.clone(),
+        None => std::sync::Arc::new(crate::gateway::policy::PassThrough),
+    };
+    let gateway =
+        Gateway::start_with_suppressions(config.clone(), store, hook, clock, suppressions).await?;
+    on_hangup(policies).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");
     if let Some(http) = gateway.http_addr() {
@@ -136,21 +154,45 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGHUP (systemd's `ExecReload`, see deploy/systemd/) must not stop the gateway, as its
-/// default action would, without draining: it is caught and logged. Nothing is re-read
-/// yet; a configuration change needs a restart (`systemctl restart`, which drains).
-fn ignore_hangup() -> std::io::Result<()> {
+/// SIGHUP (systemd's `ExecReload`, `smppgate blacklist reload`, or `kill -HUP`) must not
+/// stop the gateway, as its default action would, without draining. With market-rule
+/// policies, every policy reads its blacklist files again and swaps the new list in;
+/// binds stay up, lookups never wait; a policy whose files cannot be read keeps its
+/// list, and the log says why. Nothing else is re-read yet (a restart drains).
+fn on_hangup(engine: Option<std::sync::Arc<PolicyEngine>>) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut hangup = signal(SignalKind::hangup())?;
+        // Ends with the runtime; one reload at a time (a burst of signals coalesces).
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
-                tracing::warn!(
-                    "SIGHUP: live reload is not supported yet; the configuration is unchanged (restart to apply changes)"
-                );
+                let Some(engine) = engine.clone() else {
+                    tracing::warn!(
+                        "SIGHUP: no policy lists to reload; the configuration is unchanged (restart to apply changes)"
+                    );
+                    continue;
+                };
+                let reloaded =
+                    tokio::task::spawn_blocking(move || engine.reload_blacklists()).await;
+                for (policy, outcome) in reloaded.unwrap_or_default() {
+                    match outcome {
+                        Ok(Some(report)) => {
+                            tracing::info!(%policy, lines = report.lines, skipped = report.problem_count(), "blacklist reloaded");
+                            for problem in &report.problems {
+                                tracing::warn!(%policy, "blacklist line skipped: {problem}");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::error!(%policy, %error, "blacklist reload failed; the previous list stays");
+                        }
+                    }
+                }
             }
         });
     }
+    #[cfg(not(unix))]
+    drop(engine);
     Ok(())
 }

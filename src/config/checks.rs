@@ -33,19 +33,19 @@ impl<'a> Findings<'a> {
         }
     }
 
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.found.push((path.into(), message.into()));
     }
 
     /// ` (line 14)`, or nothing when the line is unknown.
-    fn line_note(&self, path: &str) -> String {
+    pub(super) fn line_note(&self, path: &str) -> String {
         self.locator
             .line(path)
             .map_or_else(String::new, |line| format!(" (line {line})"))
     }
 
     /// `route[0].prefixes[2], line 14` (or just the path when the line is unknown).
-    fn at(&self, path: &str) -> String {
+    pub(super) fn at(&self, path: &str) -> String {
         match self.locator.line(path) {
             Some(line) => format!("{path}, line {line}"),
             None => path.to_owned(),
@@ -71,6 +71,7 @@ pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     one_default_route(config, findings);
     numbers_claimed_once(config, findings);
     http(config, findings);
+    super::policy_checks::run(config, findings);
 }
 
 /// Most error statuses an outbox item may get before it is parked.
@@ -496,7 +497,7 @@ fn unique_names(config: &Config, findings: &mut Findings<'_>) {
     }
 }
 
-fn unique<'c>(
+pub(super) fn unique<'c>(
     findings: &mut Findings<'_>,
     section: &str,
     field: &str,
@@ -786,7 +787,12 @@ fn at_least_one(findings: &mut Findings<'_>, path: &str, value: usize, example: 
     }
 }
 
-fn not_zero_time(findings: &mut Findings<'_>, path: &str, value: Duration, example: &str) {
+pub(super) fn not_zero_time(
+    findings: &mut Findings<'_>,
+    path: &str,
+    value: Duration,
+    example: &str,
+) {
     if value.is_zero() {
         findings.add(
             path,
@@ -946,7 +952,7 @@ fn route_names(config: &Config) -> impl Iterator<Item = &str> {
 }
 
 /// "write one of: a, b, c" (or what to do when there are none).
-fn one_of<'n>(what: &str, names: impl Iterator<Item = &'n str>) -> String {
+pub(super) fn one_of<'n>(what: &str, names: impl Iterator<Item = &'n str>) -> String {
     let names = distinct(names);
     if names.is_empty() {
         format!("no {what} is defined: add a [[{what}]] section first")

@@ -13,11 +13,18 @@ use serde::{Deserialize, Serialize};
 mod checks;
 mod duration;
 mod http;
+mod policy;
+mod policy_checks;
 mod sections;
 mod spans;
 pub mod validate;
 
 pub use checks::{DATA_CODINGS, MAX_WINDOW};
+pub use policy::{
+    CapConfig, OptOutScope, OptOutTextMode, PolicyConfig, QuietHours, RejectWith, RuleStatuses,
+    SensitiveAction, TimeOfDay, UtcOffset, default_opt_in_keywords, default_opt_out_keywords,
+};
+pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 
@@ -54,6 +61,9 @@ pub struct Config {
     /// The HTTP submit API (off when absent).
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// Market rules (`[[policy]]`), named by accounts.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicyConfig>,
 }
 
 /// The upstream listener.
@@ -349,6 +359,12 @@ pub struct AccountConfig {
     /// The webhook only, or the webhook and the SMPP binds.
     #[serde(default)]
     pub webhook_mode: WebhookMode,
+    /// The `[[policy]]` its messages pass; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Signatures (`【示例商城】`) its texts may begin or end with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<String>,
 }
 
 /// How a carrier link binds.
@@ -607,6 +623,8 @@ impl Config {
                 webhook_url: None,
                 webhook_secret: None,
                 webhook_mode: WebhookMode::Webhook,
+                policy: None,
+                signatures: Vec::new(),
             }],
             carriers: vec![CarrierConfig {
                 name: "sim".to_owned(),
@@ -640,6 +658,14 @@ impl Config {
             }],
             ..Self::default()
         }
+    }
+}
+
+impl Config {
+    /// The `[[policy]]` named `name`.
+    #[must_use]
+    pub fn policy(&self, name: &str) -> Option<&PolicyConfig> {
+        self.policies.iter().find(|policy| policy.name == name)
     }
 }
 

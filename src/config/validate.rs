@@ -110,10 +110,15 @@ impl Config {
             return Err(invalid(problems));
         }
         // Each part parsed; the whole is parsed once more as the one source of truth.
-        let config: Self = toml::from_str(text).map_err(|error| {
+        let mut config: Self = toml::from_str(text).map_err(|error| {
             let problem = serde_problem(path, &locator, error.span().as_ref(), error.message());
             invalid(vec![problem])
         })?;
+        // Policy files are relative to the configuration file.
+        let dir = path.parent().unwrap_or_else(|| Path::new(""));
+        for policy in &mut config.policies {
+            policy.resolve_files(dir);
+        }
         let problems = config.problems(path, &locator);
         if problems.is_empty() {
             Ok(config)
@@ -257,6 +262,8 @@ const DURATION_FIELDS: &[&str] = &[
     "failover_after_by_class.otp",
     "failover_after_by_class.notification",
     "failover_after_by_class.marketing",
+    "per",
+    "min_gap",
 ];
 
 /// The names between backquotes in "expected one of `a`, `b`".

@@ -38,6 +38,8 @@ pub(crate) struct Dispatch {
     pub(crate) route: Arc<str>,
     pub(crate) parts: Vec<SubmitSm>,
     pub(crate) not_before: u64,
+    /// Not sent from then on (see [`MessageRecord::expires`]).
+    pub(crate) expires: u64,
 }
 
 /// Messages intake could not hand to the dispatcher (its queue was full): the lowest id
@@ -107,6 +109,8 @@ pub(crate) struct IntakeParts {
     pub(crate) writer: mpsc::Sender<Event>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
+    /// The store's `validity` in ms (a message's default validity).
+    pub(crate) validity: u64,
 }
 
 /// The intake stage.
@@ -139,6 +143,11 @@ impl Intake {
         )
         .increment(1);
         if let Some(rule) = &refusal.rule {
+            let now = self.parts.clock.wall_ms();
+            self.parts
+                .stats
+                .delivery
+                .rejected(now, &account.name, "", rule);
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),
@@ -182,11 +191,17 @@ impl Intake {
             .router
             .route(account.config.route.as_deref(), &e164)
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
-        let id = p.ids.next();
-        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let class = Class::parse(&String::from_utf8_lossy(&submit_sm.service_type))
             .unwrap_or(account.config.class);
+        // What is split, checked, stored and sent: the message as the policy rewrites it.
+        let rewritten = p.policy.rewrite(account, class, submit_sm);
+        let submit_sm = rewritten.as_ref().unwrap_or(submit_sm);
+        let id = p.ids.next();
+        let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
+        // schedule_delivery_time and validity_period: refused before the policy counts it.
+        let times = super::schedule::times(submit_sm, now, p.validity)?;
+        let mut refused_by_receipt = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -207,9 +222,14 @@ impl Intake {
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 until
             }
+            Decision::RejectByReceipt { status, rule } => {
+                tracing::info!(account = %account.name, id, %rule, status = %status, "refused by policy, answered by receipt");
+                refused_by_receipt = Some(status);
+                0
+            }
         };
         let request = request_bytes(submit_sm).ok_or(CommandStatus::ESME_RSYSERR)?;
-        let record = MessageRecord {
+        let mut record = MessageRecord {
             id,
             account: account.name.to_string(),
             accepted: now,
@@ -226,8 +246,19 @@ impl Intake {
                 };
                 parts.len()
             ],
-            not_before,
+            not_before: not_before.max(times.not_before),
+            expires: times.expires,
+            route_taken: route.to_string(),
         };
+        if let Some(status) = refused_by_receipt {
+            // Final before it is stored: never dispatched; the writer settles it into a
+            // REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
+            for part in &mut record.parts {
+                part.state = State::Rejected;
+                part.status = status.0;
+                part.error = Some(format!("{:03x}", status.0 & 0xFFF));
+            }
+        }
         Ok(Checked {
             record,
             route,
@@ -257,6 +288,7 @@ impl Intake {
         let id = record.id;
         let class = record.class;
         let not_before = record.not_before;
+        let expires = record.expires;
         let record = Arc::new(record);
         if let Err(error) = p.group.commit(vec![Op::Insert(Arc::clone(&record))]).await {
             p.backlog.release(&account.name);
@@ -266,15 +298,26 @@ impl Intake {
         bump(&p.stats.accepted);
         account.accepted_counter.increment(1);
         tracing::debug!(id, parts = parts.len(), %route, "accepted");
+        let refused = record
+            .parts
+            .iter()
+            .any(|part| part.state == State::Rejected);
         // The writer caches the record instead of reading it back when the outcomes come;
         // a full queue only costs it a store read.
         let _ = p.writer.try_send(Event::Accepted(record));
+        if refused {
+            // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
+            // to a full queue (the writer releases the backlog place when it settles).
+            let _ = p.writer.send(Event::Settle(id)).await;
+            return Ok(id);
+        }
         let dispatch = Dispatch {
             id,
             class,
             route,
             parts,
             not_before,
+            expires,
         };
         if let Err(mpsc::error::TrySendError::Full(dispatch)) = p.dispatch.try_send(dispatch) {
             // Durable already: the dispatcher reads it from the store.

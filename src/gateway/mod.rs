@@ -36,6 +36,8 @@
 
 pub mod accounts;
 mod backlog;
+mod control;
+mod delivery;
 mod dispatcher;
 mod gauges;
 mod housekeeping;
@@ -44,6 +46,7 @@ pub(crate) mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+mod schedule;
 mod stats;
 mod upstream;
 mod writer;
@@ -69,6 +72,8 @@ pub use self::writer::{UNMATCHED, UNROUTED_MO, WRITER_BATCH, is_opt_out};
 use crate::carrier::{Carriers, Router};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::policy::engine::PolicyEngine;
+use crate::policy::suppression::{OptOutReplies, Suppressions};
 use crate::shutdown::ShutdownSignal;
 use crate::smsc::{ServerConfig, SmscServer};
 use crate::store::{GroupCommit, Store};
@@ -95,6 +100,8 @@ pub struct Gateway {
     housekeeping_stop: CancellationToken,
     writer_finish: CancellationToken,
     outbox_stop: CancellationToken,
+    /// The control socket (`smppgate suppress`): closed first on stop.
+    control_stop: CancellationToken,
     dispatcher: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     writer: JoinHandle<()>,
@@ -107,6 +114,8 @@ pub struct Gateway {
     /// The webhook sink (accounts with a `webhook_url`), stopped with the outbox.
     webhooks: TaskTracker,
     webhooks_stop: CancellationToken,
+    /// The opt-out suppression list in force (MO replies and the CLI change it).
+    suppressions: Arc<Suppressions>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -147,7 +156,21 @@ impl Gateway {
     /// # Errors
     /// As [`Gateway::start`].
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        Self::start_with(config, store, Arc::new(PassThrough), Clock::system()).await
+        let clock = Clock::system();
+        let suppressions = load_suppressions(&store).await?;
+        // The market rules of the accounts that name a [[policy]]; none: a pass-through.
+        let engine = PolicyEngine::for_gateway(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&suppressions) as _,
+            clock.wall_ms(),
+        )
+        .await?;
+        let policy: Arc<dyn Policy> = match engine {
+            Some(engine) => engine,
+            None => Arc::new(PassThrough),
+        };
+        Self::start_with_suppressions(config, store, policy, clock, suppressions).await
     }
 
     /// As [`Gateway::start_with_store`], with a policy hook and a clock.
@@ -159,6 +182,23 @@ impl Gateway {
         store: Arc<dyn Store>,
         policy: Arc<dyn Policy>,
         clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let suppressions = load_suppressions(&store).await?;
+        Self::start_with_suppressions(config, store, policy, clock, suppressions).await
+    }
+
+    /// As [`Gateway::start_with`], with the suppression list already loaded (by
+    /// [`load_suppressions`]): the policy that looks numbers up in it is built before the
+    /// gateway starts, and MO replies change the same set.
+    ///
+    /// # Errors
+    /// As [`Gateway::start`].
+    pub async fn start_with_suppressions(
+        config: Config,
+        store: Arc<dyn Store>,
+        policy: Arc<dyn Policy>,
+        clock: Clock,
+        suppressions: Arc<Suppressions>,
     ) -> anyhow::Result<Self> {
         let cpu_at_start = process_cpu_micros();
         let config = Arc::new(config);
@@ -209,6 +249,11 @@ impl Gateway {
             stats: Arc::clone(&stats),
             clock,
             finish: writer_finish.clone(),
+            opt_out: Arc::new(OptOutReplies::new(
+                crate::policy::suppression::reply_rules(&config),
+                &config.numbers.default_country,
+                Arc::clone(&suppressions),
+            )),
         }));
         // Early receipts an earlier run kept go first, before any new event.
         let kept = {
@@ -256,6 +301,7 @@ impl Gateway {
                 default_country: config.numbers.default_country.clone(),
                 in_pool: Arc::clone(&in_pool),
                 outcomes: outcome_tx,
+                writer: event_tx.clone(),
                 first_id: ids.peek(),
                 stats: Arc::clone(&stats),
                 clock,
@@ -277,6 +323,7 @@ impl Gateway {
             writer: event_tx.clone(),
             stats: Arc::clone(&stats),
             clock,
+            validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
         }));
         let http = match &config.http {
             Some(http) => Some(
@@ -335,6 +382,29 @@ impl Gateway {
             cancel: webhooks_stop.clone(),
         })
         .context("starting the webhook sink")?;
+        // `smppgate suppress` reaches the running gateway here (a store on disk only).
+        let control_stop = cancel.child_token();
+        if config.store.path.as_os_str() != ":memory:" {
+            let path = crate::policy::suppression_control::socket_path(&config.store.path);
+            match control::bind(&path) {
+                Ok(listener) => {
+                    tracker.spawn(control::run(
+                        listener,
+                        control::ControlParts {
+                            path,
+                            store: Arc::clone(&store),
+                            group: Arc::clone(&group),
+                            suppressions: Arc::clone(&suppressions),
+                            tracker: tracker.clone(),
+                            cancel: control_stop.clone(),
+                        },
+                    ));
+                }
+                // Not fatal: the gateway runs; `smppgate suppress` then says the store is
+                // in use (a socket path is limited to 107 bytes).
+                Err(error) => tracing::warn!(path = %path.display(), %error, "no control socket"),
+            }
+        }
         let housekeeping_stop = cancel.child_token();
         let housekeeping = tracker.spawn(housekeeping::run(housekeeping::HousekeepingParts {
             config: Arc::clone(&config),
@@ -362,6 +432,7 @@ impl Gateway {
             housekeeping_stop,
             writer_finish,
             outbox_stop,
+            control_stop,
             dispatcher,
             housekeeping,
             writer,
@@ -371,6 +442,7 @@ impl Gateway {
             http,
             webhooks,
             webhooks_stop,
+            suppressions,
         })
     }
 
@@ -378,6 +450,12 @@ impl Gateway {
     #[must_use]
     pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
         self.http.as_ref().map(crate::http::HttpServer::local_addr)
+    }
+
+    /// The opt-out suppression list in force.
+    #[must_use]
+    pub fn suppressions(&self) -> &Arc<Suppressions> {
+        &self.suppressions
     }
 
     /// The upstream listener's address.
@@ -413,6 +491,7 @@ impl Gateway {
     pub async fn stop(self, grace: Duration) -> serde_json::Value {
         let end = tokio::time::Instant::now() + grace;
         let left = || end.saturating_duration_since(tokio::time::Instant::now());
+        self.control_stop.cancel();
         // The outbox sends nothing new; what is in flight is answered (or aborted) as the
         // sessions unbind, and what the clients acknowledged is recorded.
         self.outbox_stop.cancel();
@@ -488,6 +567,19 @@ fn report(stats: &Stats, group: &GroupCommit, cpu_at_start: Option<u64>) -> serd
         }
     }
     json
+}
+
+/// The suppression list as `store` holds it, read off the runtime threads.
+///
+/// # Errors
+/// The store cannot be read.
+pub async fn load_suppressions(store: &Arc<dyn Store>) -> anyhow::Result<Arc<Suppressions>> {
+    let store = Arc::clone(store);
+    let set = tokio::task::spawn_blocking(move || Suppressions::load(&*store))
+        .await
+        .context("reading the suppression list")?
+        .context("reading the suppression list")?;
+    Ok(Arc::new(set))
 }
 
 /// Messages per account that no carrier has taken yet (the backlog at start).

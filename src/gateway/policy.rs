@@ -40,6 +40,15 @@ pub enum Decision {
         /// The rule that refused it.
         rule: String,
     },
+    /// Refuse, but answer ESME_ROK and then a `stat:REJECTD` receipt whose `err:` is
+    /// `status`'s code (`reject_with = "receipt"`): the message is stored, final, and
+    /// never sent.
+    RejectByReceipt {
+        /// The status whose code the receipt's `err:` carries.
+        status: CommandStatus,
+        /// The rule that refused it.
+        rule: String,
+    },
     /// Accept, keep in the store, send at `until` or later.
     Defer {
         /// Not before this time.
@@ -53,6 +62,18 @@ pub enum Decision {
 pub trait Policy: Send + Sync + 'static {
     /// The decision for one message.
     fn check(&self, request: &PolicyRequest<'_>) -> Decision;
+
+    /// The message as it must be sent, when the policy changes it (an opt-out text
+    /// appended); `None`: as it came. Called before the message is split, so the parts
+    /// counted, charged, checked and stored are those of what is sent.
+    fn rewrite(
+        &self,
+        _account: &Account,
+        _class: Class,
+        _submit_sm: &SubmitSm,
+    ) -> Option<SubmitSm> {
+        None
+    }
 }
 
 /// Accepts everything.

@@ -42,6 +42,7 @@ use crate::clock::Clock;
 use crate::config::{self, Config, ReceiptMode};
 use crate::conn::InboundRequest;
 use crate::numbers::PrefixTable;
+use crate::policy::suppression::{MoReply, OptOutReplies};
 use crate::store::{GroupCommit, MessageRecord, Op, OutboxItem, State, Store};
 
 /// One thing for the writer.
@@ -53,6 +54,9 @@ pub(crate) enum Event {
     Accepted(Arc<MessageRecord>),
     Inbound(Arc<str>, Box<InboundRequest>),
     Expire(u64),
+    /// A stored message whose parts intake already made final (a policy refusal answered
+    /// by receipt): its state and receipt follow from them.
+    Settle(u64),
     /// Writes of another stage that need no answer (housekeeping), in order with the
     /// writer's own.
     Ops(Vec<Op>),
@@ -257,6 +261,8 @@ pub(crate) struct WriterParts {
     pub(crate) clock: Clock,
     /// Cancelled when the writer is to apply what is queued and return.
     pub(crate) finish: CancellationToken,
+    /// MO replies that change the suppression list (issue #15 rule 3).
+    pub(crate) opt_out: Arc<OptOutReplies>,
 }
 
 /// The writer: the state of every message changes here only.
@@ -297,6 +303,7 @@ pub(crate) struct Writer {
     partial: HashMap<PartialKey, PartialMo>,
     carrier_styles: HashMap<Arc<str>, IdStyle>,
     numbers: PrefixTable<String>,
+    opt_out: Arc<OptOutReplies>,
 }
 
 impl Writer {
@@ -347,6 +354,7 @@ impl Writer {
             partial: HashMap::new(),
             carrier_styles,
             numbers,
+            opt_out: Arc::clone(&parts.opt_out),
         }
     }
 
@@ -386,7 +394,9 @@ impl Writer {
         }
         for event in events {
             match event {
-                Event::Expire(id) if !self.records.contains_key(id) => ids.push(*id),
+                Event::Expire(id) | Event::Settle(id) if !self.records.contains_key(id) => {
+                    ids.push(*id);
+                }
                 Event::Inbound(carrier, request) => {
                     let parsed = self.parse(carrier, &request.pdu.body);
                     if let Inbound::Receipt(Some((candidates, _))) = &parsed {
@@ -470,6 +480,11 @@ impl Writer {
             }
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
+            Event::Settle(id) => {
+                if self.record(id).is_some() {
+                    self.settle(id);
+                }
+            }
             Event::Ops(ops) => self.ops.extend(ops),
             Event::Replay {
                 carrier,
@@ -728,6 +743,7 @@ impl Writer {
     /// Recomputes a message's overall state; when every part is final, it is final
     /// (worst part wins) and its receipt is queued.
     fn settle(&mut self, id: u64) {
+        let now = self.clock.wall_ms();
         let Some(record) = self.records.get_mut(&id) else {
             return;
         };
@@ -788,7 +804,8 @@ impl Writer {
             if record.state == State::Accepted {
                 self.finished.push(Arc::from(record.account.as_str()));
             }
-            record.state = new_state;
+            let from = std::mem::replace(&mut record.state, new_state);
+            self.stats.delivery.changed(now, from, record);
             self.dirty.push(id);
         }
     }
@@ -922,7 +939,20 @@ impl Writer {
                 bump(&self.stats.mo_unrouted);
                 UNROUTED_MO.to_owned()
             });
-        tracing::info!(carrier = %mo.carrier, source = %String::from_utf8_lossy(&mo.source.addr), %destination, %account, opt_out, "MO");
+        let source = String::from_utf8_lossy(&mo.source.addr);
+        // An opt-out or opt-in reply changes the list now; its op commits with the MO.
+        let reply = MoReply {
+            account: &account,
+            carrier: &mo.carrier,
+            source: &source,
+            destination: &destination,
+            text: &text,
+            now: self.clock.wall_ms(),
+        };
+        if let Some(op) = self.opt_out.on_mo(&reply) {
+            self.ops.push(op);
+        }
+        tracing::info!(carrier = %mo.carrier, %source, %destination, %account, opt_out, "MO");
         let mut out = DeliverSm {
             source_addr: mo.source.clone(),
             destination_addr: mo.destination.clone(),
@@ -951,6 +981,10 @@ impl Writer {
             if let Some(record) = self.records.get(id) {
                 self.ops.push(Op::Put(Arc::clone(record)));
             }
+        }
+        // The delivery statistics counted since the last commit go with this one.
+        if let Some(op) = self.stats.delivery.take() {
+            self.ops.push(op);
         }
         let mut ops = std::mem::take(&mut self.ops);
         // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
@@ -1143,23 +1177,8 @@ pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::
 /// `UNSUBSCRIBE`, in any case and width, alone apart from spaces and punctuation.
 #[must_use]
 pub fn is_opt_out(text: &str) -> bool {
-    let folded: String = text
-        .chars()
-        .map(|c| match c {
-            // Full-width ASCII (U+FF01..U+FF5E) to ASCII.
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect::<String>()
-        .to_uppercase();
-    let word = folded.trim_matches(|c: char| {
-        c.is_whitespace() || c.is_ascii_punctuation() || "，。！？、；：“”‘’（）【】".contains(c)
-    });
-    matches!(
-        word,
-        "TD" | "T" | "N" | "R" | "退订" | "STOP" | "UNSUBSCRIBE"
-    )
+    let word = crate::policy::suppression::fold_reply(text);
+    crate::config::default_opt_out_keywords().contains(&word)
 }
 
 impl EarlyReceipts {
@@ -1386,6 +1405,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             clock: Clock::system(),
             finish: CancellationToken::new(),
+            opt_out: Arc::default(),
         }));
         third.await.expect("third deliver_sm queued");
         let mut statuses = Vec::new();
@@ -1432,6 +1452,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             clock,
             finish: CancellationToken::new(),
+            opt_out: Arc::default(),
         };
         (parts, outcomes_tx, events_tx)
     }

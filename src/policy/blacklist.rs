@@ -61,7 +61,7 @@ const BLOCK: usize = 64;
 
 /// The one-word form of a digit string, or `None` when it is empty, longer than 15
 /// digits or holds something else.
-fn key(digits: &[u8]) -> Option<u64> {
+pub(crate) fn key(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > MAX_DIGITS {
         return None;
     }

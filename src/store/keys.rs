@@ -1,7 +1,7 @@
 //! Key and value layouts of the embedded store (big-endian integers, so byte order is
 //! numeric order; strings length-prefixed, so no separator can be confused with content).
 
-use super::StoreError;
+use super::{MessageRecord, RecordTail, StatsKey, StoreError};
 
 /// `messages`: id.
 pub(super) fn message(id: u64) -> [u8; 8] {
@@ -17,7 +17,7 @@ pub(super) fn message_id(key: &[u8]) -> Result<u64, StoreError> {
 }
 
 /// Appends `s` with a 2-byte length.
-fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
+pub(super) fn push_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
     let len = u16::try_from(s.len())
         .map_err(|_| StoreError::new(format!("key part of {} bytes (most 65535)", s.len())))?;
     key.extend_from_slice(&len.to_be_bytes());
@@ -100,6 +100,41 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::new(format!("corrupt {what}: {e}")))
+}
+
+/// `stats`: (hour, account, route, carrier), hours first so a range from an hour on reads
+/// everything since.
+pub(super) fn stats(key: &StatsKey) -> Result<Vec<u8>, StoreError> {
+    let mut bytes =
+        Vec::with_capacity(14 + key.account.len() + key.route.len() + key.carrier.len());
+    bytes.extend_from_slice(&key.hour.to_be_bytes());
+    push_str(&mut bytes, &key.account)?;
+    push_str(&mut bytes, &key.route)?;
+    push_str(&mut bytes, &key.carrier)?;
+    Ok(bytes)
+}
+
+/// Encodes a message record: its first encoding, then its [`RecordTail`].
+pub(super) fn encode_message(record: &MessageRecord) -> Result<Vec<u8>, StoreError> {
+    let tail = RecordTail {
+        expires: record.expires,
+        route_taken: record.route_taken.clone(),
+    };
+    postcard::to_extend(&tail, encode(record)?).map_err(|e| StoreError::new(format!("encode: {e}")))
+}
+
+/// Decodes a message record written by [`encode_message`] or by the first encoding
+/// (no tail: the tail's fields read as their defaults).
+pub(super) fn decode_message(bytes: &[u8]) -> Result<MessageRecord, StoreError> {
+    let corrupt = |e: postcard::Error| StoreError::new(format!("corrupt message: {e}"));
+    let (mut record, rest): (MessageRecord, _) =
+        postcard::take_from_bytes(bytes).map_err(corrupt)?;
+    if !rest.is_empty() {
+        let tail: RecordTail = postcard::from_bytes(rest).map_err(corrupt)?;
+        record.expires = tail.expires;
+        record.route_taken = tail.route_taken;
+    }
+    Ok(record)
 }
 
 #[cfg(test)]

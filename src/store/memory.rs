@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError};
+use super::{
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, StatsKey,
+    Store, StoreError, Suppression, SuppressionSource,
+};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -15,6 +18,9 @@ struct Inner {
     parked: BTreeMap<(String, u64), ParkedItem>,
     next_seq: HashMap<String, u64>,
     pending: BTreeSet<u64>,
+    /// (scope, number) → (since, source), in the fjall store's order.
+    suppressions: BTreeMap<(ScopeKey, String), (Millis, SuppressionSource)>,
+    stats: BTreeMap<StatsKey, Counters>,
     max_id: u64,
 }
 
@@ -104,6 +110,11 @@ impl Inner {
                     self.parked.insert(key, parked);
                 }
             }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    self.stats.entry(key.clone()).or_default().merge(counters);
+                }
+            }
             Op::OutboxReplay { account } => {
                 let range = (account.clone(), 0)..=(account.clone(), u64::MAX);
                 let keys: Vec<_> = self.parked.range(range).map(|(k, _)| k.clone()).collect();
@@ -115,6 +126,15 @@ impl Inner {
                         });
                     }
                 }
+            }
+            Op::Suppress(entry) => {
+                self.suppressions.insert(
+                    (entry.scope.clone(), entry.number.clone()),
+                    (entry.since, entry.source.clone()),
+                );
+            }
+            Op::Unsuppress { scope, number } => {
+                self.suppressions.remove(&(scope.clone(), number.clone()));
             }
         }
     }
@@ -230,9 +250,65 @@ impl Store for MemoryStore {
         Ok(old.len())
     }
 
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .stats
+            .iter()
+            .filter(|(key, _)| key.hour >= from_hour)
+            .map(|(key, counters)| (key.clone(), counters.clone()))
+            .collect())
+    }
+
     fn max_id(&self) -> Result<u64, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(inner.max_id)
+    }
+
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .suppressions
+            .get(&(scope.clone(), number.to_owned()))
+            .map(|(since, source)| Suppression {
+                scope: scope.clone(),
+                number: number.to_owned(),
+                since: *since,
+                source: source.clone(),
+            }))
+    }
+
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        // Copied out first: `visit` may be slow (an export writing a file) and must not
+        // hold the store's lock.
+        let entries: Vec<Suppression> = {
+            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner
+                .suppressions
+                .iter()
+                .filter(|((s, _), _)| scope.is_none_or(|scope| scope == s))
+                .map(|((scope, number), (since, source))| Suppression {
+                    scope: scope.clone(),
+                    number: number.clone(),
+                    since: *since,
+                    source: source.clone(),
+                })
+                .collect()
+        };
+        for entry in entries {
+            if !visit(entry) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -255,6 +331,8 @@ mod tests {
             wants_receipt: true,
             state: State::Accepted,
             not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
             parts: vec![super::super::PartRecord::default()],
         };
         store

@@ -44,6 +44,8 @@ pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord
         wants_receipt: true,
         state: State::Accepted,
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
         parts: vec![PartRecord::default(), PartRecord::default()],
     }
 }
@@ -456,6 +458,20 @@ impl Store for FlakyStore {
     fn max_id(&self) -> Result<u64, StoreError> {
         self.inner.max_id()
     }
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        self.inner.suppression(scope, number)
+    }
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.suppressions(scope, visit)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -782,4 +798,236 @@ fn outbox_cursor_park_and_replay_on_fjall_survive_reopen() {
         }])
         .unwrap();
     assert_eq!(store.outbox_after("a", 6, 10).unwrap()[0].seq, 7);
+}
+
+fn suppressed(scope: ScopeKey, number: &str, since: Millis) -> Suppression {
+    Suppression {
+        scope,
+        number: number.to_owned(),
+        since,
+        source: SuppressionSource::Mo {
+            carrier: "cmcc".to_owned(),
+            keyword: "退订".to_owned(),
+        },
+    }
+}
+
+fn all_suppressions(store: &dyn Store, scope: Option<&ScopeKey>) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    store
+        .suppressions(scope, &mut |entry| {
+            seen.push((entry.scope.to_string(), entry.number));
+            true
+        })
+        .unwrap();
+    seen
+}
+
+/// Add, replace, remove, look up and list per scope; one scope's entries never show in
+/// another's (not even an account whose name starts another's).
+fn suppression_list(store: &dyn Store) {
+    let shop = ScopeKey::Account("shop".to_owned());
+    let shop2 = ScopeKey::Account("shop2".to_owned());
+    let sender = ScopeKey::Sender {
+        account: "shop".to_owned(),
+        sender: "10690001".to_owned(),
+    };
+    store
+        .commit(&[
+            Op::Suppress(suppressed(shop.clone(), "8613800138000", 5)),
+            Op::Suppress(suppressed(shop2.clone(), "8613800138001", 6)),
+            Op::Suppress(suppressed(sender.clone(), "8613800138000", 7)),
+            Op::Suppress(suppressed(ScopeKey::Global, "447700900123", 8)),
+        ])
+        .unwrap();
+    let entry = store.suppression(&shop, "8613800138000").unwrap().unwrap();
+    assert_eq!(entry, suppressed(shop.clone(), "8613800138000", 5));
+    assert!(store.suppression(&shop, "8613800138001").unwrap().is_none());
+    assert!(
+        store
+            .suppression(&shop2, "8613800138000")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        all_suppressions(store, Some(&shop)),
+        [("account:shop".to_owned(), "8613800138000".to_owned())]
+    );
+    assert_eq!(all_suppressions(store, None).len(), 4);
+    // A second add replaces (newer since, other source); a remove of a missing entry is
+    // nothing; removing takes it off that scope only.
+    store
+        .commit(&[
+            Op::Suppress(Suppression {
+                source: SuppressionSource::Cli,
+                ..suppressed(shop.clone(), "8613800138000", 9)
+            }),
+            Op::Unsuppress {
+                scope: shop2.clone(),
+                number: "1".to_owned(),
+            },
+        ])
+        .unwrap();
+    let entry = store.suppression(&shop, "8613800138000").unwrap().unwrap();
+    assert_eq!((entry.since, entry.source), (9, SuppressionSource::Cli));
+    store
+        .commit(&[Op::Unsuppress {
+            scope: shop.clone(),
+            number: "8613800138000".to_owned(),
+        }])
+        .unwrap();
+    assert!(store.suppression(&shop, "8613800138000").unwrap().is_none());
+    assert!(
+        store
+            .suppression(&sender, "8613800138000")
+            .unwrap()
+            .is_some()
+    );
+    // The visitor stops when told.
+    let mut calls = 0;
+    store
+        .suppressions(None, &mut |_| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn suppression_list_in_memory() {
+    suppression_list(&memory::MemoryStore::new());
+}
+
+#[test]
+fn suppression_list_on_fjall_survives_reopen() {
+    let dir = TempDir::new("suppressions");
+    {
+        let store = open(&dir);
+        suppression_list(&store);
+    }
+    let store = open(&dir);
+    assert_eq!(
+        all_suppressions(&store, None),
+        [
+            ("account:shop2".to_owned(), "8613800138001".to_owned()),
+            ("global".to_owned(), "447700900123".to_owned()),
+            (
+                "sender:shop/10690001".to_owned(),
+                "8613800138000".to_owned()
+            ),
+        ]
+    );
+    // A corrupt value is an error, not a panic.
+    let open = store.handles().unwrap();
+    open.suppressions
+        .insert(
+            suppression::key(&ScopeKey::Global, "1").unwrap(),
+            vec![0xff; 3],
+        )
+        .unwrap();
+    assert!(store.suppression(&ScopeKey::Global, "1").is_err());
+    assert!(store.suppressions(None, &mut |_| true).is_err());
+}
+
+/// The record as the first encoding wrote it (frozen: do not change this copy).
+#[derive(serde::Serialize)]
+struct FirstEncoding {
+    id: u64,
+    account: String,
+    accepted: Millis,
+    class: Class,
+    route: Option<String>,
+    #[serde(with = "super::raw_bytes")]
+    request: Vec<u8>,
+    part_count: u16,
+    wants_receipt: bool,
+    state: State,
+    parts: Vec<PartRecord>,
+    not_before: Millis,
+}
+
+#[test]
+fn a_record_of_the_first_encoding_still_decodes_and_the_tail_round_trips() {
+    let old = FirstEncoding {
+        id: 9,
+        account: "old".to_owned(),
+        accepted: 1_700_000_000_000,
+        class: Class::Marketing,
+        route: Some("cn".to_owned()),
+        request: vec![1, 2, 3],
+        part_count: 1,
+        wants_receipt: true,
+        state: State::Sent,
+        parts: vec![sent_part("c1", "X1")],
+        not_before: 5,
+    };
+    let bytes = postcard::to_stdvec(&old).unwrap();
+    let read = keys::decode_message(&bytes).unwrap();
+    assert_eq!((read.id, read.account.as_str()), (9, "old"));
+    assert_eq!((read.state, read.not_before), (State::Sent, 5));
+    assert_eq!(read.parts, old.parts);
+    assert_eq!((read.expires, read.route_taken.as_str()), (0, ""));
+
+    let mut new = message(10, "new", 1_000);
+    new.expires = 99_000;
+    new.route_taken = "cn-mobile".to_owned();
+    let bytes = keys::encode_message(&new).unwrap();
+    assert_eq!(keys::decode_message(&bytes).unwrap(), new);
+    // The first encoding is a prefix of the new one: an older build reads it too.
+    assert!(bytes.starts_with(&keys::encode(&new).unwrap()));
+    // A cut tail is an error, never a panic.
+    assert!(keys::decode_message(&bytes[..bytes.len() - 1]).is_err());
+}
+
+#[test]
+fn expiry_and_route_survive_a_reopen() {
+    let dir = TempDir::new("tail-reopen");
+    let mut record = message(1, "a", 10);
+    record.expires = 20_000;
+    record.route_taken = "r1".to_owned();
+    {
+        let store = open(&dir);
+        store
+            .commit(&[Op::Insert(Arc::new(record.clone()))])
+            .unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.get(1).unwrap(), Some(record.clone()));
+    assert_eq!(store.pending().unwrap(), vec![record]);
+}
+
+#[test]
+fn stats_add_up_across_commits_and_a_reopen_and_read_from_an_hour_on() {
+    let dir = TempDir::new("stats");
+    let key = |hour: u64, account: &str| StatsKey::at(hour * HOUR_MS, account, "r", "c");
+    let sent = |n: u64| Counters {
+        sent: n,
+        ..Counters::default()
+    };
+    {
+        let store = open(&dir);
+        store
+            .commit(&[
+                Op::Stats(vec![(key(10, "a"), sent(1)), (key(11, "a"), sent(2))]),
+                // The same key twice in one commit.
+                Op::Stats(vec![(key(11, "a"), sent(3))]),
+            ])
+            .unwrap();
+    }
+    let store = open(&dir);
+    store
+        .commit(&[Op::Stats(vec![
+            (key(11, "a"), sent(4)),
+            (key(11, "b"), sent(5)),
+        ])])
+        .unwrap();
+    let read = store.stats(11).unwrap();
+    assert_eq!(
+        read,
+        vec![(key(11, "a"), sent(9)), (key(11, "b"), sent(5))],
+        "hour 10 is before the range"
+    );
+    assert_eq!(store.stats(10).unwrap().len(), 3);
+    assert!(store.stats(12).unwrap().is_empty());
 }

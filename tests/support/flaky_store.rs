@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use smppgate::store::memory::MemoryStore;
 use smppgate::store::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, Store, StoreError,
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
+    Suppression,
 };
 
 /// A store whose commits fail while `failing` is set (a full disk).
@@ -59,5 +60,25 @@ impl Store for FlakyStore {
     }
     fn max_id(&self) -> Result<u64, StoreError> {
         self.inner.max_id()
+    }
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        self.inner.suppression(scope, number)
+    }
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.suppressions(scope, visit)
+    }
+    fn stats(
+        &self,
+        from_hour: u64,
+    ) -> Result<Vec<(smppgate::store::StatsKey, smppgate::store::Counters)>, StoreError> {
+        self.inner.stats(from_hour)
     }
 }

@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod arrivals;
+pub(crate) mod defer;
 pub(crate) mod flaky_store;
 pub(crate) mod load;
+pub(crate) mod mo_carrier;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
 /// this bounds the wait).
@@ -381,6 +384,26 @@ pub(crate) fn write_gateway_config(dir: &Path, rest: &str) -> PathBuf {
     );
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// The TOML of one carrier `name` at `address` (with `extra` lines, e.g. `tps = 200`) and
+/// the default route `all` to it.
+pub(crate) fn one_carrier_route(name: &str, address: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[carrier]]
+name = "{name}"
+address = "{address}"
+system_id = "gw"
+password = "x"
+{extra}
+
+[[route]]
+name = "all"
+default = true
+carriers = ["{name}"]
+"#
+    )
 }
 
 /// Starts `smppgate serve --config CONFIG` and waits until it listens.

@@ -62,7 +62,7 @@ pub(crate) fn pdu_to_json(pdu: &Pdu, command_length: usize) -> Writer {
     out.value(
         "command_status_name",
         pdu.command_status
-            .name()
+            .any_name()
             .map_or(Value::Null, |name| Value::String(name.to_owned())),
     );
     out.int("sequence_number", pdu.sequence_number);

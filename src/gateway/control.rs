@@ -1,0 +1,234 @@
+//! The control socket: `smppgate suppress` changes and reads the suppression list of a
+//! running gateway through it (the protocol is in
+//! `policy/suppression_control.rs`, the choice in docs/adr/0007-suppression-cli.md).
+//!
+//! At most [`CONNECTIONS`] connections are served at a time; one more is answered
+//! "busy" and closed (never queued behind a spawned task). A change is committed
+//! through the group commit first and then put in force in memory, so what the operator
+//! is told was done is durable; a `list` streams from the store through a bounded queue
+//! at the pace the client reads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::policy::blacklist::key as pack;
+use crate::policy::suppression::Suppressions;
+use crate::policy::suppression_control::{MAX_LINE, MAX_OPS, Reply, Request, WireEntry, WireOp};
+use crate::store::{GroupCommit, ScopeKey, Store};
+
+/// Connections served at once.
+const CONNECTIONS: usize = 4;
+
+/// What the control task needs.
+pub(crate) struct ControlParts {
+    pub(crate) path: PathBuf,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) group: Arc<GroupCommit>,
+    pub(crate) suppressions: Arc<Suppressions>,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Binds the socket (replacing a stale one: the caller holds the store's lock).
+///
+/// # Errors
+/// The socket cannot be created.
+pub(crate) fn bind(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    // Only the gateway's user may change the list.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serves connections until cancelled, then removes the socket.
+pub(crate) async fn run(listener: UnixListener, parts: ControlParts) {
+    let parts = Arc::new(parts);
+    let slots = Arc::new(Semaphore::new(CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            () = parts.cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let mut stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "control socket accept failed");
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            let _ = write_line(&mut stream, &Reply::Error("busy: try again".into())).await;
+            continue;
+        };
+        let parts2 = Arc::clone(&parts);
+        parts.tracker.spawn(async move {
+            let cancel = parts2.cancel.clone();
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = serve(stream, &parts2) => {}
+            }
+            drop(slot);
+        });
+    }
+    let _ = std::fs::remove_file(&parts.path);
+}
+
+/// What the next request line is.
+enum Line {
+    /// A whole line (any bytes: the JSON parser judges them).
+    Request(Vec<u8>),
+    /// [`MAX_LINE`] bytes without a newline.
+    TooLong,
+    /// The client closed (or the read failed).
+    End,
+}
+
+async fn read_request<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Line {
+    let mut line = Vec::new();
+    match (&mut *reader)
+        .take(MAX_LINE as u64)
+        .read_until(b'\n', &mut line)
+        .await
+    {
+        Ok(0) | Err(_) => Line::End,
+        Ok(_) if line.ends_with(b"\n") => Line::Request(line),
+        Ok(n) if n as u64 == MAX_LINE as u64 => Line::TooLong,
+        // The last line without its newline: the client half-closed after it.
+        Ok(_) => Line::Request(line),
+    }
+}
+
+async fn serve(stream: UnixStream, parts: &ControlParts) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let line = match read_request(&mut reader).await {
+            Line::Request(line) => line,
+            Line::End => return,
+            Line::TooLong => {
+                let reply = Reply::Error(format!("request longer than {MAX_LINE} bytes"));
+                let _ = write_line(&mut write, &reply).await;
+                return;
+            }
+        };
+        let request: Request = match serde_json::from_slice(&line) {
+            Ok(request) => request,
+            Err(error) => {
+                let reply = Reply::Error(format!("bad request: {error}"));
+                let _ = write_line(&mut write, &reply).await;
+                return;
+            }
+        };
+        let ok = match request {
+            Request::Apply(ops) => {
+                let reply = apply(parts, &ops).await;
+                write_line(&mut write, &reply).await
+            }
+            Request::Get { scope, number } => {
+                let reply = get(parts, &scope, number).await;
+                write_line(&mut write, &reply).await
+            }
+            Request::List { scope } => list(parts, scope, &mut write).await,
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+async fn write_line<W: AsyncWrite + Unpin>(write: &mut W, reply: &Reply) -> bool {
+    let Ok(mut line) = serde_json::to_vec(reply) else {
+        return false;
+    };
+    line.push(b'\n');
+    write.write_all(&line).await.is_ok()
+}
+
+async fn apply(parts: &ControlParts, wire: &[WireOp]) -> Reply {
+    if wire.len() > MAX_OPS {
+        return Reply::Error(format!(
+            "{} ops in one request (most {MAX_OPS})",
+            wire.len()
+        ));
+    }
+    let mut ops = Vec::with_capacity(wire.len());
+    for op in wire {
+        let number = match op {
+            WireOp::Add(entry) => &entry.number,
+            WireOp::Remove { number, .. } => number,
+        };
+        if pack(number.as_bytes()).is_none() {
+            return Reply::Error(format!("`{number}` is not 1 to 15 E.164 digits"));
+        }
+        match op.to_op() {
+            Ok(op) => ops.push(op),
+            Err(error) => return Reply::Error(error),
+        }
+    }
+    let n = ops.len();
+    if let Err(error) = parts.group.commit(ops.clone()).await {
+        return Reply::Error(error.to_string());
+    }
+    for op in &ops {
+        parts.suppressions.apply(op);
+    }
+    tracing::info!(changes = n, "suppression list changed by the CLI");
+    Reply::Ok(n)
+}
+
+async fn get(parts: &ControlParts, scope: &str, number: String) -> Reply {
+    let scope: ScopeKey = match scope.parse() {
+        Ok(scope) => scope,
+        Err(error) => return Reply::Error(error),
+    };
+    let store = Arc::clone(&parts.store);
+    match tokio::task::spawn_blocking(move || store.suppression(&scope, &number)).await {
+        Ok(Ok(entry)) => Reply::Entry(entry.as_ref().map(WireEntry::from)),
+        Ok(Err(error)) => Reply::Error(error.to_string()),
+        Err(error) => Reply::Error(error.to_string()),
+    }
+}
+
+/// Streams the entries: a blocking task reads the store into a bounded queue, this
+/// task writes them out; a client that stops reading stops the scan.
+async fn list(
+    parts: &ControlParts,
+    scope: Option<String>,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> bool {
+    let scope: Option<ScopeKey> = match scope.map(|s| s.parse()).transpose() {
+        Ok(scope) => scope,
+        Err(error) => return write_line(write, &Reply::Error(error)).await,
+    };
+    let (tx, mut rx) = mpsc::channel::<WireEntry>(256);
+    let store = Arc::clone(&parts.store);
+    let scan = tokio::task::spawn_blocking(move || {
+        store.suppressions(scope.as_ref(), &mut |entry| {
+            tx.blocking_send(WireEntry::from(&entry)).is_ok()
+        })
+    });
+    let mut count = 0;
+    while let Some(entry) = rx.recv().await {
+        if !write_line(write, &Reply::Entry(Some(entry))).await {
+            return false;
+        }
+        count += 1;
+    }
+    match scan.await {
+        Ok(Ok(())) => write_line(write, &Reply::End(count)).await,
+        Ok(Err(error)) => write_line(write, &Reply::Error(error.to_string())).await,
+        Err(error) => write_line(write, &Reply::Error(error.to_string())).await,
+    }
+}
