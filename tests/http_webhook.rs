@@ -135,7 +135,7 @@ async fn submit(gateway: &Gateway, key: &str, to: &[&str]) -> Vec<String> {
                 gateway.http_addr().unwrap()
             ))
             .bearer_auth(key)
-            .body(json!({"to": to, "text": "your code"}).to_string())
+            .body(json!({"to": to, "text": "your code", "client_ref": "order-1842"}).to_string())
             .send(),
     )
     .await
@@ -190,6 +190,10 @@ async fn receipts_of_http_messages_reach_the_webhook_signed() {
         assert_eq!(event["state"], "DELIVRD", "{event}");
         assert_eq!(event["parts"], 1);
         assert_eq!(event["carrier"], "sim");
+        assert_eq!(
+            event["client_ref"], "order-1842",
+            "the request's own reference"
+        );
         assert!(event["to"].as_str().unwrap().starts_with("86138001380"));
     }
     let now = std::time::SystemTime::now()

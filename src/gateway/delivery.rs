@@ -127,6 +127,7 @@ mod tests {
             not_before: 0,
             expires: 0,
             route_taken: "cn".into(),
+            client_ref: None,
         }
     }
 

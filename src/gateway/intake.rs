@@ -79,6 +79,12 @@ impl Checked {
     pub(crate) fn part_count(&self) -> usize {
         self.parts.len()
     }
+
+    /// The client's own reference, kept with the message and handed back in its webhook
+    /// receipt events (HTTP `client_ref`).
+    pub(crate) fn set_client_ref(&mut self, client_ref: Option<String>) {
+        self.record.client_ref = client_ref;
+    }
 }
 
 /// Why a message was refused, for the caller's answer and the log.
@@ -249,6 +255,7 @@ impl Intake {
             not_before: not_before.max(times.not_before),
             expires: times.expires,
             route_taken: route.to_string(),
+            client_ref: None,
         };
         if let Some(status) = refused_by_receipt {
             // Final before it is stored: never dispatched; the writer settles it into a

@@ -348,7 +348,10 @@ async fn submit_inner(
     let mut checked = Vec::new();
     for (index, submit_sm) in prepared.submit_sm.iter().enumerate() {
         match intake.check(&account, submit_sm) {
-            Ok(one) => checked.push((index, one)),
+            Ok(mut one) => {
+                one.set_client_ref(prepared.client_ref.clone());
+                checked.push((index, one));
+            }
             Err(refusal) => {
                 outcomes[index] = Some(Outcome::Rejected {
                     status: refusal.status,

@@ -317,7 +317,7 @@ fn receipt_event(
     json!({
         "type": "receipt",
         "id": record.as_ref().map_or(id, |r| format_id(r.id, style)),
-        "client_ref": Value::Null,
+        "client_ref": record.as_ref().and_then(|r| r.client_ref.clone()),
         "to": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
         "state": receipt.stat,
         "err": receipt.err,

@@ -1250,6 +1250,7 @@ mod tests {
                     not_before: 0,
                     expires: 0,
                     route_taken: String::new(),
+                    client_ref: None,
                 }))
             })
             .collect();

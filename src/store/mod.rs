@@ -128,6 +128,10 @@ pub struct MessageRecord {
     /// delivery statistics count by it.
     #[serde(skip)]
     pub route_taken: String,
+    /// The client's own reference for the message (`client_ref` of the HTTP API), handed
+    /// back in its webhook receipt events. In the record's second tail.
+    #[serde(skip)]
+    pub client_ref: Option<String>,
 }
 
 /// The fields of a [`MessageRecord`] added after its first encoding, written after it
@@ -141,6 +145,13 @@ pub(crate) struct RecordTail {
     pub(crate) expires: Millis,
     /// [`MessageRecord::route_taken`].
     pub(crate) route_taken: String,
+}
+
+/// The fields a record carries after its [`RecordTail`] (see `keys::encode_message`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RecordTail2 {
+    /// [`MessageRecord::client_ref`].
+    pub(crate) client_ref: Option<String>,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.
