@@ -438,6 +438,9 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
                         wants_receipt: true,
                         state: State::Accepted,
                         not_before: 0,
+                        expires: 0,
+                        route_taken: String::new(),
+                        client_ref: None,
                         parts: vec![PartRecord::default()],
                     };
                     group

@@ -11,6 +11,11 @@
 //! hands the deliver_sm to its session and stops when `Suppressions::contains` answers
 //! true (polled by a task that yields between looks). Also the carrier's deliver_sm →
 //! deliver_sm_resp round trip. COUNT defaults to 1000. Prints one JSON line.
+//!
+//! Measured (release build, 1000 MO each, on the shared 2-core development machine with a
+//! load average of 9 from other builds): idle, p50 0.03 ms, p99 14 ms; under 10 000 to
+//! 12 500 marketing submit_sm/s, p50 7 to 9 ms, p99 47 to 104 ms, max 535 ms. The issue's
+//! bound is 1 s at p99.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -15,12 +15,11 @@ use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::store::{FjallStore, MessageRecord, Op, State, Store};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::Address;
-use support::{Sim, serve, smppgate, write_gateway_config};
+use support::{Sim, one_carrier_route, serve, smppgate, write_gateway_config};
 
 /// Two accounts, `hexapp` (the default style, hex) and `decapp` (decimal).
 fn write_config(dir: &Path, carrier: &str) -> std::path::PathBuf {
-    let rest = format!(
-        r#"
+    let rest = r#"
 [[account]]
 system_id = "hexapp"
 password = "pw"
@@ -29,20 +28,9 @@ password = "pw"
 system_id = "decapp"
 password = "pw"
 id_style = "dec"
-
-[[carrier]]
-name = "sim"
-address = "{carrier}"
-system_id = "gw"
-password = "x"
-tps = 1000
-
-[[route]]
-name = "all"
-default = true
-carriers = ["sim"]
 "#
-    );
+    .to_owned()
+        + &one_carrier_route("sim", carrier, "tps = 1000");
     write_gateway_config(dir, &rest)
 }
 
@@ -148,6 +136,9 @@ fn record(id: u64, account: &str) -> MessageRecord {
         state: State::Accepted,
         parts: Vec::new(),
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
+        client_ref: None,
     }
 }
 

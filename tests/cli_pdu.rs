@@ -839,3 +839,220 @@ fn encode_refuses_what_it_cannot_send() {
     );
     assert_error(&output, &["source_addr_ton", "256"]);
 }
+
+// --- CMPP 2.0/3.0, SMGP 3.0, SGIP 1.2 (`--protocol`) -------------------------------------
+
+const CHINA_VECTORS: &str = include_str!("data/china_pdu_vectors.txt");
+
+/// (protocol, name, hex) of every CMPP/SMGP/SGIP vector.
+fn china_vectors() -> Vec<(&'static str, &'static str, &'static str)> {
+    CHINA_VECTORS
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split(' ');
+            let (Some(protocol), Some(name), Some(hex)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                panic!("protocol name hex: {line}")
+            };
+            (protocol, name, hex)
+        })
+        .collect()
+}
+
+fn china_vector(name: &str) -> (&'static str, &'static str) {
+    china_vectors()
+        .into_iter()
+        .find(|(_, n, _)| *n == name)
+        .map(|(protocol, _, hex)| (protocol, hex))
+        .unwrap_or_else(|| panic!("no vector {name}"))
+}
+
+#[test]
+fn china_protocols_decode_then_encode_byte_exact() {
+    let vectors = china_vectors();
+    for protocol in ["cmpp2", "cmpp3", "smgp", "sgip"] {
+        let mine: Vec<_> = vectors.iter().filter(|(p, _, _)| *p == protocol).collect();
+        assert!(mine.len() >= 8, "{protocol}: {} vectors", mine.len());
+        let all: String = mine.iter().map(|(_, _, hex)| *hex).collect();
+        let decoded = smppgate(&["decode", "--protocol", protocol], &all);
+        assert_ok(&decoded);
+        let lines = json_lines(&decoded);
+        assert_eq!(lines.len(), mine.len(), "{protocol}");
+        for (line, (_, name, _)) in lines.iter().zip(&mine) {
+            assert_eq!(line["protocol"], *protocol, "{name}");
+            assert!(
+                name.ends_with(line["command"].as_str().unwrap()),
+                "{name}: {line}"
+            );
+        }
+        let encoded = smppgate(&["encode", "--protocol", protocol], &stdout(&decoded));
+        assert_ok(&encoded);
+        let hex_lines: Vec<String> = stdout(&encoded).lines().map(str::to_owned).collect();
+        for (hex, (_, name, want)) in hex_lines.iter().zip(&mine) {
+            assert_eq!(hex, want, "{protocol} {name}");
+        }
+    }
+}
+
+#[test]
+fn cmpp_fields_msg_id_text_and_status_report() {
+    let (protocol, hex) = china_vector("gocmpp9_submit");
+    let submit = &json_lines(&smppgate(&["decode", "--protocol", protocol, hex], ""))[0];
+    assert_eq!(submit["command_name"], "CMPP_SUBMIT");
+    assert_eq!(submit["total_length"], 189);
+    assert_eq!(submit["dest_terminal_ids"][0], "13500002696");
+    assert_eq!(submit["msg_fmt"], 8);
+    assert_eq!(submit["text"], "测试gocmpp submit");
+
+    let (protocol, hex) = china_vector("hand3_submit");
+    let long = &json_lines(&smppgate(&["decode", "--protocol", protocol, hex], ""))[0];
+    assert_eq!(long["udh"], "050003a70201");
+    assert_eq!(long["text"], "测试长短信");
+    assert_eq!(
+        (long["pk_total"].as_u64(), long["pk_number"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    let (protocol, hex) = china_vector("hand6_deliver");
+    let report = &json_lines(&smppgate(&["decode", "--protocol", protocol, hex], ""))[0];
+    assert_eq!(report["registered_delivery"], 1);
+    assert_eq!(report["report"]["stat"], "DELIVRD");
+    assert_eq!(report["report"]["msg_id"], 0xb2b9_da80_0001_0000_u64);
+    assert_eq!(
+        report["report"]["msg_id_parts"],
+        "1105 14:29:42 gateway 1 sequence 0"
+    );
+    assert_eq!(report["report"]["dest_terminal_id"], "13800138000");
+
+    // The same 2.0 report read as 3.0 is cut short: one error line, not a panic.
+    let (_, v2) = china_vector("hand7_deliver");
+    assert_error(
+        &smppgate(&["decode", "--protocol", "cmpp3", v2], ""),
+        &["CMPP 3.0", "packet ends inside"],
+    );
+}
+
+#[test]
+fn smgp_and_sgip_fields() {
+    let (_, hex) = china_vector("hand5_deliver");
+    let report = &json_lines(&smppgate(&["decode", "--protocol", "smgp", hex], ""))[0];
+    assert_eq!(report["is_report"], 1);
+    assert_eq!(report["msg_id"], "59012312060720000001");
+    assert_eq!(report["report"]["id"], "59012312060719000042");
+    assert_eq!(report["report"]["stat"], "DELIVRD");
+    assert_eq!(report["report"]["err"], "000");
+    let (_, hex) = china_vector("hand2_submit");
+    let submit = &json_lines(&smppgate(&["decode", "--protocol", "smgp", hex], ""))[0];
+    assert_eq!(
+        submit["tlv_names"],
+        serde_json::json!(["TP_udhi", "PkTotal", "PkNumber", "LinkID"])
+    );
+    assert_eq!(submit["text"], "测试");
+    let (_, hex) = china_vector("hand4_report");
+    let report = &json_lines(&smppgate(&["decode", "--protocol", "sgip", hex], ""))[0];
+    assert_eq!(report["submit_sequence_text"], "3020012345-1206071900-1");
+    assert_eq!(report["state"], 2);
+    let (_, hex) = china_vector("hand6_bind");
+    let bind = &json_lines(&smppgate(&["decode", "--protocol", "sgip", hex], ""))[0];
+    assert_eq!(
+        (bind["login_type"].as_u64(), bind["login_name"].as_str()),
+        (Some(2), Some("sp"))
+    );
+}
+
+#[test]
+fn china_encode_defaults_sequence_and_names_missing_fields() {
+    let unbind = smppgate(
+        &["encode", "--protocol", "sgip", r#"{"command":"unbind"}"#],
+        "",
+    );
+    assert_ok(&unbind);
+    assert_eq!(
+        stdout(&unbind).trim(),
+        "0000001400000002000000000000000000000001"
+    );
+    let active = smppgate(
+        &[
+            "encode",
+            "--protocol",
+            "cmpp3",
+            r#"{"command":"active_test"}"#,
+        ],
+        "",
+    );
+    assert_eq!(stdout(&active).trim(), "0000000c0000000800000001");
+    assert_error(
+        &smppgate(
+            &[
+                "encode",
+                "--protocol",
+                "smgp",
+                r#"{"command":"submit","sequence_id":2}"#,
+            ],
+            "",
+        ),
+        &["argument 1", "missing field `msg_type`"],
+    );
+    assert_error(
+        &smppgate(
+            &["encode", "--protocol", "cmpp2", r#"{"sequence_id":2}"#],
+            "",
+        ),
+        &["missing field `command`"],
+    );
+    // A 3.0 Result does not fit CMPP 2.0's one octet.
+    assert_error(
+        &smppgate(
+            &[
+                "encode",
+                "--protocol",
+                "cmpp2",
+                r#"{"command":"submit_resp","msg_id":1,"result":300}"#,
+            ],
+            "",
+        ),
+        &["`Result` = 300 does not fit 1 octet"],
+    );
+}
+
+#[test]
+fn china_stream_errors_and_framing() {
+    // An unknown command between two good packets: an error line, then decoding goes on.
+    let input = "0000000c00000008000000010000000c00000003000000020000000c0000000800000003";
+    let output = smppgate(&["decode", "--protocol", "cmpp3", "--stream", input], "");
+    assert_ok(&output);
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command id"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["sequence_id"], 3);
+    // Without --stream the same input stops at the bad packet.
+    assert_error(
+        &smppgate(&["decode", "--protocol", "cmpp3", input], ""),
+        &["input offset 12", "unknown command id"],
+    );
+    // A length below SGIP's 20-octet header cannot be framed.
+    assert_error(
+        &smppgate(
+            &["decode", "--protocol", "sgip", "0000000c0000000200000001"],
+            "",
+        ),
+        &["framing error", "below the 20-octet header"],
+    );
+    // A cut packet says so.
+    assert_error(
+        &smppgate(&["decode", "--protocol", "smgp", "0000002a00000001"], ""),
+        &["truncated packet"],
+    );
+    // --pcap reads SMPP only.
+    let output = smppgate(&["decode", "--protocol", "cmpp3", "--pcap", "x.pcap"], "");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,73 +12,12 @@ use smppgate::clock::Clock;
 use smppgate::config::Config;
 use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::gateway::Gateway;
-use smppgate::gateway::policy::{Decision, Policy, PolicyRequest};
-use smppgate::smsc::{
-    BindRequest, MessageId, Reply, ServerConfig, SessionInfo, SmscHandler, SmscServer,
-};
 use smppgate::store::{FjallStore, Store};
-use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Pdu, SubmitSm};
+use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::types::Address;
+use support::arrivals::{carrier_and_demo_config, stop_before};
+use support::defer::DeferPrefix;
 use support::within;
-
-/// Defers texts starting `later` until a fixed wall time; accepts the rest.
-struct DeferUntil(u64);
-
-impl Policy for DeferUntil {
-    fn check(&self, request: &PolicyRequest<'_>) -> Decision {
-        if request.submit_sm.short_message.starts_with(b"later") {
-            Decision::Defer {
-                until: self.0,
-                rule: "test".into(),
-            }
-        } else {
-            Decision::Accept
-        }
-    }
-}
-
-/// Records when each text reached it.
-#[derive(Default)]
-struct Carrier {
-    arrivals: Mutex<Vec<(Vec<u8>, Instant)>>,
-    next: AtomicU64,
-}
-
-impl SmscHandler for Carrier {
-    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
-        Ok(Bytes::from_static(b"carrier"))
-    }
-
-    fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, submit_sm: &SubmitSm) -> Reply<MessageId> {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((submit_sm.short_message.to_vec(), Instant::now()));
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        Reply::Ready(Ok(Bytes::from(format!("{id:x}"))))
-    }
-}
-
-impl Carrier {
-    fn arrived(&self, text: &[u8]) -> Option<Instant> {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(t, _)| t == text)
-            .map(|(_, at)| *at)
-    }
-
-    fn count(&self, text: &[u8]) -> usize {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|(t, _)| t == text)
-            .count()
-    }
-}
 
 fn message(text: &'static str) -> SubmitSm {
     SubmitSm {
@@ -96,7 +34,10 @@ async fn start(config: &Config, store: &Arc<dyn Store>, until: u64) -> Gateway {
         Gateway::start_with(
             config.clone(),
             Arc::clone(store),
-            Arc::new(DeferUntil(until)),
+            Arc::new(DeferPrefix {
+                prefix: b"later",
+                until,
+            }),
             Clock::system(),
         ),
     )
@@ -106,13 +47,7 @@ async fn start(config: &Config, store: &Arc<dyn Store>, until: u64) -> Gateway {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deferred_message_is_acknowledged_now_and_sent_at_its_time_even_across_a_restart() {
-    let carrier = Arc::new(Carrier::default());
-    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
-        .await
-        .expect("carrier");
-    let mut config = Config::demo();
-    config.server.listen = "127.0.0.1:0".into();
-    config.carriers[0].address = server.local_addr().to_string();
+    let (carrier, _server, config) = carrier_and_demo_config().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
@@ -137,38 +72,17 @@ async fn a_deferred_message_is_acknowledged_now_and_sent_at_its_time_even_across
         assert!(response.is_ok(), "{text}: {}", response.status());
     }
     // An undeferred message goes at once; the deferred ones wait.
-    within("now", async {
-        while carrier.arrived(b"now").is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"now"]).await;
     assert!(
         carrier.arrived(b"later one").is_none(),
         "sent before its time"
     );
     // Stopped and started again before it is due: the store keeps it deferred.
-    client.unbind().await;
-    let _ = gateway.stop(Duration::from_secs(5)).await;
-    assert!(
-        Instant::now() < due,
-        "the machine was too slow to test the restart"
-    );
+    stop_before(&client, gateway, due).await;
     let gateway = start(&config, &store, until).await;
-    within("deferred ones", async {
-        while carrier.arrived(b"later one").is_none() || carrier.arrived(b"later two").is_none() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    carrier.wait_for(&[b"later one", b"later two"]).await;
     for text in [&b"later one"[..], b"later two"] {
-        let at = carrier.arrived(text).unwrap();
-        assert!(
-            at >= due - Duration::from_millis(50),
-            "sent {:?} early",
-            due - at
-        );
-        assert_eq!(carrier.count(text), 1, "sent twice");
+        carrier.once_not_before(text, due);
     }
     assert_eq!(carrier.count(b"now"), 1);
     let _ = gateway.stop(Duration::from_secs(5)).await;

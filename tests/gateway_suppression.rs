@@ -312,3 +312,59 @@ async fn the_cli_changes_a_running_gateway_at_once_and_a_stopped_one_on_disk() {
         ]
     );
 }
+
+/// The control socket answers garbage, a number that is not one and an unknown scope with
+/// an error line, changes nothing for them, and stays up for the next client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_socket_refuses_bad_requests_and_stays_up() {
+    use smppgate::policy::suppression_control::{Client, socket_path};
+    use smppgate::store::{Op, Suppression};
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let dir = TempDir::new("control");
+    let setup = start(&dir.0).await;
+    let path = socket_path(&dir.0);
+    tokio::task::block_in_place(|| {
+        let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        raw.write_all(b"\x00\xffnot json\n").unwrap();
+        let mut line = String::new();
+        BufReader::new(&raw).read_line(&mut line).unwrap();
+        assert!(line.starts_with(r#"{"error":"bad request"#), "{line}");
+        // A line that never ends is cut at the limit, answered, and the connection closed.
+        let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        raw.write_all(&vec![b'x'; smppgate::policy::suppression_control::MAX_LINE])
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(&raw).read_line(&mut line).unwrap();
+        assert!(line.contains("request longer than"), "{line}");
+
+        let mut client = Client::connect(&dir.0).expect("the gateway listens");
+        let bad = |number: &str| {
+            Op::Suppress(Suppression {
+                scope: ScopeKey::Account("demo".into()),
+                number: number.to_owned(),
+                since: 1,
+                source: SuppressionSource::Cli,
+            })
+        };
+        let error = client.apply(&[bad("12ab")]).unwrap_err().to_string();
+        assert!(error.contains("not 1 to 15 E.164 digits"), "{error}");
+        let error = client
+            .get(&ScopeKey::Account("demo".into()), SUBSCRIBER)
+            .map(|_| ())
+            .and_then(|()| client.apply(&[bad("8613900001111"), bad("1234567890123456")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1234567890123456"), "{error}");
+        // Nothing of a refused request was applied.
+        assert!(setup.gateway.suppressions().is_empty());
+        assert_eq!(client.apply(&[bad("8613900001111")]).unwrap(), 1);
+    });
+    assert!(
+        setup
+            .gateway
+            .suppressions()
+            .contains(Scope::Account("demo"), SUBSCRIBER)
+    );
+    setup.gateway.stop(Duration::from_secs(2)).await;
+}

@@ -27,6 +27,9 @@ fn message(id: u64) -> MessageRecord {
         wants_receipt: true,
         state: State::Accepted,
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
+        client_ref: None,
         parts: vec![PartRecord::default()],
     }
 }

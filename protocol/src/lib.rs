@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod china;
+pub mod cmpp;
 pub mod codec;
 pub mod command_id;
 pub mod command_status;
@@ -13,6 +15,8 @@ pub mod header;
 pub mod pdu;
 pub mod receipt;
 pub mod session;
+pub mod sgip;
+pub mod smgp;
 pub mod text;
 pub mod tlv;
 pub mod types;

@@ -167,10 +167,10 @@ fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
 
 /// The id style of each account the configuration names; empty without one.
 #[derive(Debug, Default)]
-struct AccountStyles(HashMap<String, IdStyle>);
+pub(crate) struct AccountStyles(HashMap<String, IdStyle>);
 
 impl AccountStyles {
-    fn of(config: Option<&Config>) -> Self {
+    pub(crate) fn of(config: Option<&Config>) -> Self {
         Self(
             config
                 .map(|config| {
@@ -201,7 +201,7 @@ impl AccountStyles {
     }
 
     /// The id as the account's clients got it (decimal for an unknown account).
-    fn display(&self, record: &MessageRecord) -> String {
+    pub(crate) fn display(&self, record: &MessageRecord) -> String {
         self.written(&record.account).map_or_else(
             || record.id.to_string(),
             |style| format_id(record.id, style),
@@ -209,7 +209,7 @@ impl AccountStyles {
     }
 }
 
-const fn reading_name(style: IdStyle) -> &'static str {
+pub(crate) const fn reading_name(style: IdStyle) -> &'static str {
     match style {
         IdStyle::Dec => "decimal",
         IdStyle::Hex | IdStyle::Auto => "hex",
@@ -218,10 +218,11 @@ const fn reading_name(style: IdStyle) -> &'static str {
 
 /// The messages `text` names: each reading looked up, kept where it counts for the
 /// record's account, a record found by two readings (`0`…`9`) kept once.
-fn resolve(
-    store: &FjallStore,
+pub(crate) fn resolve(
+    store: &dyn Store,
     styles: &AccountStyles,
     text: &str,
+    location: Option<&Path>,
 ) -> anyhow::Result<Vec<(IdStyle, MessageRecord)>> {
     let candidates = readings(text);
     if candidates.is_empty() {
@@ -241,11 +242,11 @@ fn resolve(
             .iter()
             .map(|&(reading, id)| format!("{} {id}", reading_name(reading)))
             .collect();
+        let location = location.map_or_else(String::new, |path| format!(" in {}", path.display()));
         bail!(
-            "no message with id {text} (read as {}) in {}: never stored, expired by \
+            "no message with id {text} (read as {}){location}: never stored, expired by \
              retention, or not an id its account's clients got",
             tried.join(" and as "),
-            store.path().display(),
         );
     }
     Ok(found)
@@ -255,7 +256,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let (path, config) = locate(&args.store)?;
     let styles = AccountStyles::of(config.as_ref());
     let store = open_at(&path)?;
-    let found = resolve(&store, &styles, &args.id)?;
+    let found = resolve(&store, &styles, &args.id, Some(store.path()))?;
     if args.json {
         let value = match found.as_slice() {
             [(_, record)] => record_json(record, &styles.display(record)),
@@ -288,7 +289,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `since` as milliseconds: a duration back from `now`, or an RFC 3339 time.
-fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
+pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
     if let Ok(ago) = humantime::parse_duration(since) {
         let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
         return Ok(now.saturating_sub(ago));
@@ -399,6 +400,9 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "class": record.class.as_str(),
         "route": record.route,
         "state": state_name(record.state),
+        "not_before": (record.not_before > 0).then(|| time(record.not_before)),
+        "expires": (record.expires > 0).then(|| time(record.expires)),
+        "route_taken": record.route_taken,
         "part_count": record.part_count,
         "wants_receipt": record.wants_receipt,
         "parts": parts,
@@ -434,6 +438,12 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
     let _ = writeln!(out, "class     {}", record.class.as_str());
     let _ = writeln!(out, "route     {}", record.route.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "state     {}", state_name(record.state));
+    if record.not_before > 0 {
+        let _ = writeln!(out, "not before {}", time(record.not_before));
+    }
+    if record.expires > 0 {
+        let _ = writeln!(out, "expires   {}", time(record.expires));
+    }
     let _ = writeln!(
         out,
         "receipt   {}",

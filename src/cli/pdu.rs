@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+pub use china::Protocol;
+
+mod china;
 mod decode;
 mod encode;
 mod hex_input;
@@ -58,6 +61,10 @@ pub struct DecodeArgs {
     /// Ethernet, Linux SLL, raw IP or loopback). Implies stream semantics per TCP direction.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// The protocol of the input: smpp (SMPP 3.4), cmpp2 / cmpp3 (China Mobile), smgp
+    /// (China Telecom), sgip (China Unicom). --pcap reads SMPP only.
+    #[arg(long, value_enum, default_value_t = Protocol::Smpp, conflicts_with = "pcap")]
+    pub protocol: Protocol,
 }
 
 /// Arguments of `smppgate pdu encode`.
@@ -66,6 +73,9 @@ pub struct EncodeArgs {
     /// JSON PDU objects, one per argument. Read from stdin (one object per line) when absent.
     #[arg(value_name = "JSON")]
     pub json: Vec<String>,
+    /// The protocol to encode: smpp, cmpp2, cmpp3, smgp or sgip (as for decode).
+    #[arg(long, value_enum, default_value_t = Protocol::Smpp)]
+    pub protocol: Protocol,
 }
 
 const PDU_EXAMPLES: &str = "\
@@ -74,7 +84,9 @@ Examples:
   smppgate pdu decode --stream < dump.hex
   smppgate pdu decode --pcap capture.pcap
   smppgate pdu encode '{\"command\":\"enquire_link\",\"sequence_number\":1}'
-  smppgate pdu decode 00000010000000150000000000000001 | smppgate pdu encode";
+  smppgate pdu decode 00000010000000150000000000000001 | smppgate pdu encode
+  smppgate pdu decode --protocol cmpp3 0000000c0000000800000001
+  smppgate pdu encode --protocol sgip '{\"command\":\"unbind\"}'";
 
 const DECODE_EXAMPLES: &str = "\
 Output: one JSON object per PDU and line: command, command_id, command_length,
@@ -128,14 +140,14 @@ fn dispatch(args: PduArgs) -> anyhow::Result<ExitCode> {
                 return decode::pcap(path);
             }
             let bytes = read_hex(&args.hex)?;
-            decode::buffer(&bytes, args.stream)
+            china::decode(args.protocol, &bytes, args.stream)
         }
         PduCommand::Encode(args) => {
             if args.json.is_empty() {
                 let text = read_stdin()?;
-                encode::run(std::iter::once(text.as_str()), true)
+                encode::run(std::iter::once(text.as_str()), true, args.protocol)
             } else {
-                encode::run(args.json.iter().map(String::as_str), false)
+                encode::run(args.json.iter().map(String::as_str), false, args.protocol)
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! With the gateway stopped the command works on the store directly; with it running,
 //! through the gateway's control socket in the store directory (changes are then in
-//! force at once; docs/adr/0005-suppression-cli.md). Numbers are normalised as
+//! force at once; docs/adr/0007-suppression-cli.md). Numbers are normalised as
 //! destinations are (`--config` gives the default country for national forms).
 //!
 //! The CSV of `import` / `export`: `number,scope,since,source` with a header line; on

@@ -1,6 +1,6 @@
 //! The control socket: `smppgate suppress` changes and reads the suppression list of a
 //! running gateway through it (the protocol is in
-//! `policy/suppression_control.rs`, the choice in docs/adr/0005-suppression-cli.md).
+//! `policy/suppression_control.rs`, the choice in docs/adr/0007-suppression-cli.md).
 //!
 //! At most [`CONNECTIONS`] connections are served at a time; one more is answered
 //! "busy" and closed (never queued behind a spawned task). A change is committed
@@ -100,22 +100,45 @@ pub(crate) async fn run(listener: UnixListener, parts: ControlParts) {
     let _ = std::fs::remove_file(&parts.path);
 }
 
-/// Reads one line of at most [`MAX_LINE`] bytes; `None` at the end or when too long.
-async fn read_request<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<String> {
-    let mut line = String::new();
-    let read = (&mut *reader)
+/// What the next request line is.
+enum Line {
+    /// A whole line (any bytes: the JSON parser judges them).
+    Request(Vec<u8>),
+    /// [`MAX_LINE`] bytes without a newline.
+    TooLong,
+    /// The client closed (or the read failed).
+    End,
+}
+
+async fn read_request<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Line {
+    let mut line = Vec::new();
+    match (&mut *reader)
         .take(MAX_LINE as u64)
-        .read_line(&mut line)
+        .read_until(b'\n', &mut line)
         .await
-        .ok()?;
-    (read > 0 && line.ends_with('\n')).then_some(line)
+    {
+        Ok(0) | Err(_) => Line::End,
+        Ok(_) if line.ends_with(b"\n") => Line::Request(line),
+        Ok(n) if n as u64 == MAX_LINE as u64 => Line::TooLong,
+        // The last line without its newline: the client half-closed after it.
+        Ok(_) => Line::Request(line),
+    }
 }
 
 async fn serve(stream: UnixStream, parts: &ControlParts) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    while let Some(line) = read_request(&mut reader).await {
-        let request: Request = match serde_json::from_str(&line) {
+    loop {
+        let line = match read_request(&mut reader).await {
+            Line::Request(line) => line,
+            Line::End => return,
+            Line::TooLong => {
+                let reply = Reply::Error(format!("request longer than {MAX_LINE} bytes"));
+                let _ = write_line(&mut write, &reply).await;
+                return;
+            }
+        };
+        let request: Request = match serde_json::from_slice(&line) {
             Ok(request) => request,
             Err(error) => {
                 let reply = Reply::Error(format!("bad request: {error}"));

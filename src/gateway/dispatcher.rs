@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::backlog::{InPool, Taken};
 use super::intake::{Dispatch, Missed, references_for};
 use super::stats::{Stats, store_error};
+use super::writer::Event;
 use crate::carrier::{
     Carriers, Class, FailReason, Outcome, OutcomeResult, Router, Submission, SubmitError,
 };
@@ -53,6 +54,9 @@ pub(crate) struct DispatcherParts {
     pub(crate) in_pool: Arc<InPool>,
     /// For parts no route takes (they fail at once).
     pub(crate) outcomes: mpsc::Sender<Outcome>,
+    /// For messages whose validity ran out before they could go (expired there, EXPIRED
+    /// receipt; when the queue is full housekeeping finds them later).
+    pub(crate) writer: mpsc::Sender<Event>,
     /// Ids below were accepted by an earlier run.
     pub(crate) first_id: u64,
     pub(crate) stats: Arc<Stats>,
@@ -114,6 +118,8 @@ struct Candidate {
 /// One page of a scan.
 struct Page {
     candidates: Vec<Candidate>,
+    /// Messages of this (route, class) whose validity is over: expired, not sent.
+    expired: Vec<u64>,
     last: u64,
     read: usize,
     earliest_deferred: Option<u64>,
@@ -167,12 +173,7 @@ impl Dispatcher {
                     Some(message) => {
                         self.take(message).await;
                         // Whatever else is queued, without waking again per message.
-                        for _ in 0..1024 {
-                            match self.parts.rx.try_recv() {
-                                Ok(message) => self.take(message).await,
-                                Err(_) => break,
-                            }
-                        }
+                        self.take_queued().await;
                     }
                     None => return,
                 },
@@ -230,6 +231,10 @@ impl Dispatcher {
     /// A message from intake.
     async fn take(&mut self, message: Dispatch) {
         let key = spill_key(&message.route, message.class);
+        if super::schedule::is_over(message.expires, self.parts.clock.wall_ms()) {
+            self.expire(message.id);
+            return;
+        }
         if message.not_before > self.parts.clock.wall_ms() {
             // It waits on disk; the route is read again when it is due.
             self.defer(key, message.not_before);
@@ -257,6 +262,13 @@ impl Dispatcher {
                 }
             }
         }
+    }
+
+    /// A message whose validity is over is not sent: the writer expires it. When its
+    /// queue is full the message stays pending and housekeeping's next scan expires it.
+    fn expire(&self, id: u64) {
+        tracing::debug!(id, "validity over before it could go: expired");
+        let _ = self.parts.writer.try_send(Event::Expire(id));
     }
 
     /// Hands one part to the pool.
@@ -308,6 +320,16 @@ impl Dispatcher {
         }
     }
 
+    /// Takes what intake has queued (up to a batch), without waiting.
+    async fn take_queued(&mut self) {
+        for _ in 0..1024 {
+            match self.parts.rx.try_recv() {
+                Ok(message) => self.take(message).await,
+                Err(_) => break,
+            }
+        }
+    }
+
     /// One page for each spilled (route, class) that has room, OTP first.
     async fn scan_spilled(&mut self) {
         let keys: Vec<Spill> = self.spilled.keys().cloned().collect();
@@ -315,6 +337,10 @@ impl Dispatcher {
             // Pages of other routes' or classes' messages are walked past without waiting
             // for the next wake-up, up to a budget per turn.
             for _ in 0..PAGES_PER_TURN {
+                // What intake queued meanwhile goes first: an OTP must not wait while a
+                // campaign's backlog is read back page after page (each page is a store
+                // read, a decode and a split of up to PAGE messages).
+                self.take_queued().await;
                 if !self.scan_page(&key).await {
                     break;
                 }
@@ -340,6 +366,9 @@ impl Dispatcher {
         };
         if let Some(at) = page.earliest_deferred {
             self.defer(key.clone(), at);
+        }
+        for id in page.expired {
+            self.expire(id);
         }
         let mut refused_at = None;
         'candidates: for candidate in page.candidates {
@@ -400,6 +429,7 @@ impl Dispatcher {
             let records = store.pending_page(cursor, PAGE)?;
             let mut page = Page {
                 candidates: Vec::new(),
+                expired: Vec::new(),
                 last: cursor,
                 read: records.len(),
                 earliest_deferred: None,
@@ -417,6 +447,10 @@ impl Dispatcher {
                     continue;
                 };
                 if route_of(&router, &country, &record, &request).as_deref() != Some(&*route) {
+                    continue;
+                }
+                if super::schedule::is_over(record.expires, now) {
+                    page.expired.push(record.id);
                     continue;
                 }
                 if record.not_before > now {

@@ -48,6 +48,12 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         if expire_pending(&parts, now, validity).await.is_err() {
             return; // the writer is gone: stopping
         }
+        // Refusals counted while the writer had nothing to commit.
+        if let Some(op) = parts.stats.delivery.take() {
+            if parts.writer.send(Event::Ops(vec![op])).await.is_err() {
+                return;
+            }
+        }
         let store = Arc::clone(&parts.store);
         let cleanup = tokio::task::spawn_blocking(move || {
             let removed = crate::store::expire_once(&*store, retention, now)?;
@@ -80,7 +86,8 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     }
 }
 
-/// Sends the writer every pending message older than `validity`, page by page.
+/// Sends the writer every pending message whose validity is over (see
+/// [`super::schedule::expiry_of`]), page by page.
 async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> Result<(), ()> {
     let mut cursor = 0;
     loop {
@@ -98,7 +105,7 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
             return Ok(());
         };
         for record in &records {
-            if now.saturating_sub(record.accepted) > validity {
+            if now >= super::schedule::expiry_of(record, validity) {
                 parts
                     .writer
                     .send(Event::Expire(record.id))
@@ -115,4 +122,86 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Class;
+    use crate::store::memory::MemoryStore;
+    use crate::store::{MessageRecord, PartRecord, State};
+
+    const T0: u64 = 1_796_540_400_000;
+
+    fn pending(id: u64, accepted: u64, expires: u64) -> Op {
+        Op::Insert(Arc::new(MessageRecord {
+            id,
+            account: "demo".into(),
+            accepted,
+            class: Class::Notification,
+            route: None,
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: true,
+            state: State::Accepted,
+            parts: vec![PartRecord::default()],
+            not_before: 0,
+            expires,
+            route_taken: String::new(),
+            client_ref: None,
+        }))
+    }
+
+    fn sent(id: u64, accepted: u64, expires: u64) -> Op {
+        let Op::Insert(record) = pending(id, accepted, expires) else {
+            unreachable!()
+        };
+        let mut record = Arc::unwrap_or_clone(record);
+        record.state = State::Sent;
+        record.parts[0].state = State::Sent;
+        Op::Insert(Arc::new(record))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_pending_message_expires_at_its_own_time() {
+        let store = Arc::new(MemoryStore::new());
+        let hour = crate::store::HOUR_MS;
+        store
+            .commit(&[
+                // Its own validity: one minute.
+                pending(1, T0, T0 + 60_000),
+                // Its own validity: two hours.
+                pending(2, T0, T0 + 2 * hour),
+                // Written before records had their own: the store's validity (72 h).
+                pending(3, T0 - 72 * hour + 30_000, 0),
+                pending(4, T0, 0),
+                // At a carrier already: its receipt may come late; the store's validity.
+                sent(5, T0, T0 + 60_000),
+            ])
+            .unwrap();
+        let (writer, mut events) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(HousekeepingParts {
+            config: Arc::new(Config::demo()),
+            store,
+            writer,
+            stats: Arc::new(Stats::default()),
+            clock: Clock::starting_at(T0),
+            cancel: cancel.clone(),
+        }));
+        // Rounds run every minute (72 h / 4, at most a minute): after the first two,
+        // only those whose time has come.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        let mut expired = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let Event::Expire(id) = event {
+                expired.push(id);
+            }
+        }
+        expired.sort_unstable();
+        expired.dedup();
+        assert_eq!(expired, [1, 3]);
+        cancel.cancel();
+        task.await.unwrap();
+    }
 }

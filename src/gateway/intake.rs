@@ -38,6 +38,8 @@ pub(crate) struct Dispatch {
     pub(crate) route: Arc<str>,
     pub(crate) parts: Vec<SubmitSm>,
     pub(crate) not_before: u64,
+    /// Not sent from then on (see [`MessageRecord::expires`]).
+    pub(crate) expires: u64,
 }
 
 /// Messages intake could not hand to the dispatcher (its queue was full): the lowest id
@@ -72,6 +74,19 @@ pub(crate) struct Checked {
     account: Arc<Account>,
 }
 
+impl Checked {
+    /// How many parts it goes as.
+    pub(crate) fn part_count(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The client's own reference, kept with the message and handed back in its webhook
+    /// receipt events (HTTP `client_ref`).
+    pub(crate) fn set_client_ref(&mut self, client_ref: Option<String>) {
+        self.record.client_ref = client_ref;
+    }
+}
+
 /// Why a message was refused, for the caller's answer and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
@@ -100,6 +115,8 @@ pub(crate) struct IntakeParts {
     pub(crate) writer: mpsc::Sender<Event>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
+    /// The store's `validity` in ms (a message's default validity).
+    pub(crate) validity: u64,
 }
 
 /// The intake stage.
@@ -132,6 +149,11 @@ impl Intake {
         )
         .increment(1);
         if let Some(rule) = &refusal.rule {
+            let now = self.parts.clock.wall_ms();
+            self.parts
+                .stats
+                .delivery
+                .rejected(now, &account.name, "", rule);
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),
@@ -183,6 +205,8 @@ impl Intake {
         let id = p.ids.next();
         let parts = super::pipeline::parts(submit_sm, &mut references_for(id))?;
         let now = p.clock.wall_ms();
+        // schedule_delivery_time and validity_period: refused before the policy counts it.
+        let times = super::schedule::times(submit_sm, now, p.validity)?;
         let mut refused_by_receipt = None;
         let mut held = None;
         let not_before = match p.policy.check(&PolicyRequest {
@@ -234,7 +258,10 @@ impl Intake {
                 };
                 parts.len()
             ],
-            not_before,
+            not_before: not_before.max(times.not_before),
+            expires: times.expires,
+            route_taken: route.to_string(),
+            client_ref: None,
         };
         if let Some(word) = held {
             super::review::hold(&mut record, &word);
@@ -277,6 +304,7 @@ impl Intake {
         let id = record.id;
         let class = record.class;
         let not_before = record.not_before;
+        let expires = record.expires;
         let record = Arc::new(record);
         if let Err(error) = p.group.commit(vec![Op::Insert(Arc::clone(&record))]).await {
             p.backlog.release(&account.name);
@@ -311,6 +339,7 @@ impl Intake {
             route,
             parts,
             not_before,
+            expires,
         };
         if let Err(mpsc::error::TrySendError::Full(dispatch)) = p.dispatch.try_send(dispatch) {
             // Durable already: the dispatcher reads it from the store.

@@ -37,15 +37,17 @@
 pub mod accounts;
 mod backlog;
 mod control;
+mod delivery;
 mod dispatcher;
 mod gauges;
 mod housekeeping;
 pub mod ids;
-mod intake;
+pub(crate) mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
 pub mod review;
+mod schedule;
 mod stats;
 mod upstream;
 mod writer;
@@ -108,6 +110,11 @@ pub struct Gateway {
     tracker: TaskTracker,
     /// The built-in simulated carriers (`address = "sim"`), stopped after the pools.
     sims: crate::sim::BuiltinSims,
+    /// The HTTP API (`[http]`), stopped with the upstream listener.
+    http: Option<crate::http::HttpServer>,
+    /// The webhook sink (accounts with a `webhook_url`), stopped with the outbox.
+    webhooks: TaskTracker,
+    webhooks_stop: CancellationToken,
     /// The opt-out suppression list in force (MO replies and the CLI change it).
     suppressions: Arc<Suppressions>,
 }
@@ -295,6 +302,7 @@ impl Gateway {
                 default_country: config.numbers.default_country.clone(),
                 in_pool: Arc::clone(&in_pool),
                 outcomes: outcome_tx,
+                writer: event_tx.clone(),
                 first_id: ids.peek(),
                 stats: Arc::clone(&stats),
                 clock,
@@ -318,7 +326,23 @@ impl Gateway {
             writer: event_tx.clone(),
             stats: Arc::clone(&stats),
             clock,
+            validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
         }));
+        let http = match &config.http {
+            Some(http) => Some(
+                crate::http::HttpServer::start(crate::http::HttpParts {
+                    config: Arc::clone(&config),
+                    http: http.clone(),
+                    intake: Arc::clone(&intake),
+                    store: Arc::clone(&store),
+                    group: Arc::clone(&group),
+                    clock,
+                })
+                .await
+                .context("starting the HTTP listener")?,
+            ),
+            None => None,
+        };
         let upstream = Arc::new(Upstream {
             intake,
             lockout: Lockout::new(&config.server),
@@ -351,6 +375,16 @@ impl Gateway {
             },
             window: outbox_window,
         }));
+        let webhooks_stop = cancel.child_token();
+        let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {
+            accounts: Arc::clone(&accounts),
+            http: config.http.clone().unwrap_or_default(),
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            clock,
+            cancel: webhooks_stop.clone(),
+        })
+        .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).
         let control_stop = cancel.child_token();
         if config.store.path.as_os_str() != ":memory:" {
@@ -414,8 +448,17 @@ impl Gateway {
             outbox,
             tracker,
             sims,
+            http,
+            webhooks,
+            webhooks_stop,
             suppressions,
         })
+    }
+
+    /// The HTTP API's address, when `[http]` is configured.
+    #[must_use]
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http.as_ref().map(crate::http::HttpServer::local_addr)
     }
 
     /// The opt-out suppression list in force.
@@ -461,6 +504,11 @@ impl Gateway {
         // The outbox sends nothing new; what is in flight is answered (or aborted) as the
         // sessions unbind, and what the clients acknowledged is recorded.
         self.outbox_stop.cancel();
+        // A post in flight is cut off: its batch stays queued and goes after the restart.
+        self.webhooks_stop.cancel();
+        if let Some(http) = self.http {
+            http.shutdown(grace / 3).await;
+        }
         if !self.server.shutdown(grace / 3).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
@@ -471,6 +519,7 @@ impl Gateway {
         {
             tracing::warn!("the outbox did not finish in time");
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.webhooks.wait()).await;
         self.dispatcher_stop.cancel();
         let _ = self.dispatcher.await;
         // What the pool holds is sent or comes back unsent (pending, sent after the

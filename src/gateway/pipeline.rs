@@ -14,6 +14,7 @@ use smppgate_protocol::text::{
     encoding_for_data_coding, split, split_binary,
 };
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
+use smppgate_protocol::types::SmppTime;
 
 /// SMPP 5.0's ESME_RINVDCS (0x104): 3.4 has no status for an unsupported data_coding.
 pub const ESME_RINVDCS: CommandStatus = CommandStatus(0x0000_0104);
@@ -45,6 +46,19 @@ pub fn encoding(data_coding: u8) -> Result<Encoding, CommandStatus> {
 /// `ESME_RINVDCS` for an unsupported data_coding, `ESME_RINVMSGLEN` when it needs more
 /// than 255 parts or both short_message and message_payload are set.
 pub fn parts(
+    submit_sm: &SubmitSm,
+    references: &mut ReferenceGenerator,
+) -> Result<Vec<SubmitSm>, CommandStatus> {
+    let mut parts = split_parts(submit_sm, references)?;
+    // The gateway holds a scheduled message until its time (gateway::schedule): the
+    // carrier must not delay it again.
+    for part in &mut parts {
+        part.schedule_delivery_time = SmppTime::NONE;
+    }
+    Ok(parts)
+}
+
+fn split_parts(
     submit_sm: &SubmitSm,
     references: &mut ReferenceGenerator,
 ) -> Result<Vec<SubmitSm>, CommandStatus> {
@@ -141,6 +155,19 @@ mod tests {
             data_coding: DataCoding(data_coding),
             short_message: Bytes::copy_from_slice(short_message),
             ..SubmitSm::default()
+        }
+    }
+
+    #[test]
+    fn the_carrier_gets_no_schedule() {
+        let mut submit_sm = submit(0, &[b'a'; 200]);
+        submit_sm.schedule_delivery_time = SmppTime::from_raw("000000010000000R").unwrap();
+        submit_sm.validity_period = SmppTime::from_raw("000001000000000R").unwrap();
+        let parts = parts(&submit_sm, &mut ReferenceGenerator::new(1)).unwrap();
+        assert_eq!(parts.len(), 2);
+        for part in parts {
+            assert!(!part.schedule_delivery_time.is_set());
+            assert_eq!(part.validity_period, submit_sm.validity_period);
         }
     }
 

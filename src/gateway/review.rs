@@ -203,6 +203,9 @@ mod tests {
             state: State::Accepted,
             parts: vec![PartRecord::default(); 2],
             not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
+            client_ref: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct Stats {
     pub mo_unrouted: AtomicU64,
     /// Store commits or reads that failed.
     pub store_errors: AtomicU64,
+    /// Delivery statistics not yet written to the store.
+    pub(crate) delivery: super::delivery::DeliveryTally,
 }
 
 impl Stats {

@@ -761,6 +761,7 @@ impl Writer {
     /// Recomputes a message's overall state; when every part is final, it is final
     /// (worst part wins) and its receipt is queued.
     fn settle(&mut self, id: u64) {
+        let now = self.clock.wall_ms();
         let Some(record) = self.records.get_mut(&id) else {
             return;
         };
@@ -825,7 +826,8 @@ impl Writer {
             if matches!(record.state, State::Accepted | State::Held) {
                 self.finished.push(Arc::from(record.account.as_str()));
             }
-            record.state = new_state;
+            let from = std::mem::replace(&mut record.state, new_state);
+            self.stats.delivery.changed(now, from, record);
             self.dirty.push(id);
         }
     }
@@ -1021,7 +1023,13 @@ impl Writer {
                 self.ops.push(Op::Put(Arc::clone(record)));
             }
         }
-        let ops = std::mem::take(&mut self.ops);
+        // The delivery statistics counted since the last commit go with this one.
+        if let Some(op) = self.stats.delivery.take() {
+            self.ops.push(op);
+        }
+        let mut ops = std::mem::take(&mut self.ops);
+        // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
+        crate::http::webhook::route_to_webhooks(&mut ops, &self.accounts);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK

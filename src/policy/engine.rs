@@ -1301,6 +1301,9 @@ mod tests {
                     state: State::Accepted,
                     parts: Vec::new(),
                     not_before: 0,
+                    expires: 0,
+                    route_taken: String::new(),
+                    client_ref: None,
                 }))
             })
             .collect();

@@ -1,4 +1,4 @@
-//! How `smppgate suppress` reaches a running gateway (docs/adr/0005-suppression-cli.md):
+//! How `smppgate suppress` reaches a running gateway (docs/adr/0007-suppression-cli.md):
 //! a Unix socket, `control.sock`, in the store directory (the gateway creates it, mode
 //! 0600, and removes a stale one at start; it holds the store's lock, so no second
 //! gateway owns the same socket). One JSON request per line, answered by JSON lines:

@@ -10,6 +10,8 @@
 //!   account refused too often, out of its outbox's way until replayed;
 //! - `suppressions`: (scope, number) → postcard (since, source), the opt-out list
 //!   (`store/suppression.rs` has the layout);
+//! - `stats`: (hour, account, route, carrier) → postcard ([`StatsKey`], [`Counters`]), the
+//!   delivery statistics (`store/stats.rs`), added to in the commits of the outcomes;
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
 //!   after the items are acknowledged and the process restarts).
 //!
@@ -27,8 +29,8 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey, Store,
-    StoreError, Suppression, keys, suppression,
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey,
+    StatsKey, Store, StoreError, Suppression, keys, suppression,
 };
 
 /// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
@@ -55,6 +57,7 @@ pub(super) struct Open {
     pub(super) outbox: PartitionHandle,
     pub(super) parked: PartitionHandle,
     pub(super) suppressions: PartitionHandle,
+    pub(super) stats: PartitionHandle,
     pub(super) meta: PartitionHandle,
 }
 
@@ -103,6 +106,7 @@ impl Open {
             outbox: partition("outbox")?,
             parked: partition("parked")?,
             suppressions: partition("suppressions")?,
+            stats: partition("stats")?,
             meta: partition("meta")?,
             keyspace,
         })
@@ -112,7 +116,7 @@ impl Open {
         self.messages
             .get(keys::message(id))
             .map_err(|e| engine_error("read message", &e))?
-            .map(|bytes| keys::decode("message", &bytes))
+            .map(|bytes| keys::decode_message(&bytes))
             .transpose()
     }
 
@@ -222,6 +226,8 @@ struct Planner<'a> {
     seqs: HashMap<String, u64>,
     /// Outbox keys acknowledged earlier in this batch (a park after them finds nothing).
     acked: HashSet<Vec<u8>>,
+    /// Statistics this batch adds to, read once and written once.
+    stats: HashMap<StatsKey, Counters>,
     max_id: u64,
 }
 
@@ -374,6 +380,26 @@ impl<'a> Planner<'a> {
                     .insert(&self.open.parked, key.clone(), keys::encode(&parked)?);
                 self.batch.remove(&self.open.outbox, key);
             }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    let stored = match self.stats.entry(key.clone()) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => {
+                            let stored = self
+                                .open
+                                .stats
+                                .get(keys::stats(key)?)
+                                .map_err(|e| engine_error("read stats", &e))?
+                                .map(|value| keys::decode::<(StatsKey, Counters)>("stats", &value))
+                                .transpose()?
+                                .map(|(_, counters)| counters)
+                                .unwrap_or_default();
+                            entry.insert(stored)
+                        }
+                    };
+                    stored.merge(counters);
+                }
+            }
             Op::OutboxReplay { account } => {
                 for entry in self.open.parked.prefix(keys::outbox_prefix(account)?) {
                     let (key, value) = entry.map_err(|e| engine_error("read parked", &e))?;
@@ -412,8 +438,11 @@ impl<'a> Planner<'a> {
         for (id, planned) in &self.records {
             let key = keys::message(*id);
             let record = &*planned.record;
-            self.batch
-                .insert(&self.open.messages, key.to_vec(), keys::encode(record)?);
+            self.batch.insert(
+                &self.open.messages,
+                key.to_vec(),
+                keys::encode_message(record)?,
+            );
             if !planned.sync_pending {
                 // A blind Put that is not final: the pending entry is already there.
             } else if record.state.is_final() {
@@ -422,6 +451,13 @@ impl<'a> Planner<'a> {
                 self.batch
                     .insert(&self.open.pending, key.to_vec(), Vec::new());
             }
+        }
+        for (key, counters) in &self.stats {
+            self.batch.insert(
+                &self.open.stats,
+                keys::stats(key)?,
+                keys::encode(&(key, counters))?,
+            );
         }
         if self.max_id > old_max_id {
             self.batch.insert(
@@ -455,6 +491,7 @@ impl Store for FjallStore {
             records: HashMap::with_capacity(ops.len()),
             seqs: HashMap::new(),
             acked: HashSet::new(),
+            stats: HashMap::new(),
             max_id: old_max_id,
         };
         for op in ops {
@@ -523,7 +560,7 @@ impl Store for FjallStore {
                 break;
             }
             let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
-            let record: MessageRecord = keys::decode("message", &value)?;
+            let record = keys::decode_message(&value)?;
             if filter.since.is_some_and(|since| record.accepted < since) {
                 break;
             }
@@ -624,7 +661,7 @@ impl Store for FjallStore {
             for entry in open.messages.range(keys::message(from)..) {
                 let (key, value) = entry.map_err(|e| engine_error("read messages", &e))?;
                 let id = keys::message_id(&key)?;
-                let record: MessageRecord = keys::decode("message", &value)?;
+                let record = keys::decode_message(&value)?;
                 if record.accepted >= before {
                     break;
                 }
@@ -653,6 +690,17 @@ impl Store for FjallStore {
                 return Ok(removed);
             }
         }
+    }
+
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let open = self.handles()?;
+        open.stats
+            .range(from_hour.to_be_bytes().to_vec()..)
+            .map(|entry| {
+                let (_, value) = entry.map_err(|e| engine_error("read stats", &e))?;
+                keys::decode("stats", &value)
+            })
+            .collect()
     }
 
     fn max_id(&self) -> Result<u64, StoreError> {

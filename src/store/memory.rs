@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
-    Suppression, SuppressionSource,
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, StatsKey,
+    Store, StoreError, Suppression, SuppressionSource,
 };
 
 #[derive(Debug, Default)]
@@ -20,6 +20,7 @@ struct Inner {
     pending: BTreeSet<u64>,
     /// (scope, number) → (since, source), in the fjall store's order.
     suppressions: BTreeMap<(ScopeKey, String), (Millis, SuppressionSource)>,
+    stats: BTreeMap<StatsKey, Counters>,
     max_id: u64,
 }
 
@@ -107,6 +108,11 @@ impl Inner {
                         parked: *at,
                     };
                     self.parked.insert(key, parked);
+                }
+            }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    self.stats.entry(key.clone()).or_default().merge(counters);
                 }
             }
             Op::OutboxReplay { account } => {
@@ -244,6 +250,16 @@ impl Store for MemoryStore {
         Ok(old.len())
     }
 
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(inner
+            .stats
+            .iter()
+            .filter(|(key, _)| key.hour >= from_hour)
+            .map(|(key, counters)| (key.clone(), counters.clone()))
+            .collect())
+    }
+
     fn max_id(&self) -> Result<u64, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(inner.max_id)
@@ -315,6 +331,9 @@ mod tests {
             wants_receipt: true,
             state: State::Accepted,
             not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
+            client_ref: None,
             parts: vec![super::super::PartRecord::default()],
         };
         store

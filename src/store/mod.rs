@@ -20,6 +20,7 @@ mod keys;
 mod lock;
 mod raw_bytes;
 mod retention;
+mod stats;
 mod suppression;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ mod tests;
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
 pub use retention::{expire_once, now_millis};
+pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 pub use suppression::{ScopeKey, Suppression, SuppressionSource};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
@@ -120,6 +122,42 @@ pub struct MessageRecord {
     pub parts: Vec<PartRecord>,
     /// Not sent before this time (a deferred or scheduled message; 0: at once).
     pub not_before: Millis,
+    /// Expired (EXPIRED receipt, never sent) if not sent by then: the submit_sm's
+    /// `validity_period`, or the store's `validity`. 0: the store's `validity` from
+    /// `accepted` (records written before this field existed).
+    ///
+    /// This field and the next are not in the record's first encoding: they follow it as
+    /// a [`RecordTail`] (see `keys::encode_message`), so older records still decode.
+    #[serde(skip)]
+    pub expires: Millis,
+    /// The route intake chose for it (empty for records written before this field): the
+    /// delivery statistics count by it.
+    #[serde(skip)]
+    pub route_taken: String,
+    /// The client's own reference for the message (`client_ref` of the HTTP API), handed
+    /// back in its webhook receipt events. In the record's second tail.
+    #[serde(skip)]
+    pub client_ref: Option<String>,
+}
+
+/// The fields of a [`MessageRecord`] added after its first encoding, written after it
+/// (postcard is not self-describing: a record is its first encoding followed by this;
+/// a record without a tail reads with the defaults). A later field goes at the end of
+/// this struct the same way: a tail that ends early reads the missing fields as their
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) struct RecordTail {
+    /// [`MessageRecord::expires`].
+    pub(crate) expires: Millis,
+    /// [`MessageRecord::route_taken`].
+    pub(crate) route_taken: String,
+}
+
+/// The fields a record carries after its [`RecordTail`] (see `keys::encode_message`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RecordTail2 {
+    /// [`MessageRecord::client_ref`].
+    pub(crate) client_ref: Option<String>,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.
@@ -229,6 +267,9 @@ pub enum Op {
         /// E.164 digits.
         number: String,
     },
+    /// Adds each entry to the stored delivery statistics of its key (the writer sends one
+    /// per key and batch, in the batch's commit).
+    Stats(Vec<(StatsKey, Counters)>),
 }
 
 /// Filter of [`Store::list`].
@@ -336,6 +377,16 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Write failure.
     fn expire(&self, before: Millis) -> Result<usize, StoreError>;
+
+    /// The delivery statistics of every key from hour `from_hour` (hours since the epoch)
+    /// on, by hour. A store that keeps none answers none.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn stats(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let _ = from_hour;
+        Ok(Vec::new())
+    }
 
     /// The highest message id ever stored (ids continue above it after a restart).
     ///

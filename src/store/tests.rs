@@ -44,6 +44,9 @@ pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord
         wants_receipt: true,
         state: State::Accepted,
         not_before: 0,
+        expires: 0,
+        route_taken: String::new(),
+        client_ref: None,
         parts: vec![PartRecord::default(), PartRecord::default()],
     }
 }
@@ -926,4 +929,123 @@ fn suppression_list_on_fjall_survives_reopen() {
         .unwrap();
     assert!(store.suppression(&ScopeKey::Global, "1").is_err());
     assert!(store.suppressions(None, &mut |_| true).is_err());
+}
+
+/// The record as the first encoding wrote it (frozen: do not change this copy).
+#[derive(serde::Serialize)]
+struct FirstEncoding {
+    id: u64,
+    account: String,
+    accepted: Millis,
+    class: Class,
+    route: Option<String>,
+    #[serde(with = "super::raw_bytes")]
+    request: Vec<u8>,
+    part_count: u16,
+    wants_receipt: bool,
+    state: State,
+    parts: Vec<PartRecord>,
+    not_before: Millis,
+}
+
+#[test]
+fn a_record_of_the_first_encoding_still_decodes_and_the_tail_round_trips() {
+    let old = FirstEncoding {
+        id: 9,
+        account: "old".to_owned(),
+        accepted: 1_700_000_000_000,
+        class: Class::Marketing,
+        route: Some("cn".to_owned()),
+        request: vec![1, 2, 3],
+        part_count: 1,
+        wants_receipt: true,
+        state: State::Sent,
+        parts: vec![sent_part("c1", "X1")],
+        not_before: 5,
+    };
+    let bytes = postcard::to_stdvec(&old).unwrap();
+    let read = keys::decode_message(&bytes).unwrap();
+    assert_eq!((read.id, read.account.as_str()), (9, "old"));
+    assert_eq!((read.state, read.not_before), (State::Sent, 5));
+    assert_eq!(read.parts, old.parts);
+    assert_eq!((read.expires, read.route_taken.as_str()), (0, ""));
+
+    let mut new = message(10, "new", 1_000);
+    new.expires = 99_000;
+    new.route_taken = "cn-mobile".to_owned();
+    let bytes = keys::encode_message(&new).unwrap();
+    assert_eq!(keys::decode_message(&bytes).unwrap(), new);
+    // The first encoding is a prefix of the new one: an older build reads it too.
+    assert!(bytes.starts_with(&keys::encode(&new).unwrap()));
+    // A tail cut inside a field is an error, never a panic (the last octet here is the
+    // whole second tail, `client_ref: None`: cut there, it reads as a record written
+    // before that tail existed).
+    assert!(keys::decode_message(&bytes[..bytes.len() - 2]).is_err());
+
+    // A record with only the first tail (written before `client_ref`) still decodes.
+    let first_tail = postcard::to_extend(
+        &super::RecordTail {
+            expires: 7,
+            route_taken: "r".to_owned(),
+        },
+        keys::encode(&new).unwrap(),
+    )
+    .unwrap();
+    let read = keys::decode_message(&first_tail).unwrap();
+    assert_eq!((read.expires, read.client_ref), (7, None));
+    new.client_ref = Some("order-1842".to_owned());
+    let bytes = keys::encode_message(&new).unwrap();
+    assert_eq!(keys::decode_message(&bytes).unwrap(), new);
+}
+
+#[test]
+fn expiry_and_route_survive_a_reopen() {
+    let dir = TempDir::new("tail-reopen");
+    let mut record = message(1, "a", 10);
+    record.expires = 20_000;
+    record.route_taken = "r1".to_owned();
+    {
+        let store = open(&dir);
+        store
+            .commit(&[Op::Insert(Arc::new(record.clone()))])
+            .unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.get(1).unwrap(), Some(record.clone()));
+    assert_eq!(store.pending().unwrap(), vec![record]);
+}
+
+#[test]
+fn stats_add_up_across_commits_and_a_reopen_and_read_from_an_hour_on() {
+    let dir = TempDir::new("stats");
+    let key = |hour: u64, account: &str| StatsKey::at(hour * HOUR_MS, account, "r", "c");
+    let sent = |n: u64| Counters {
+        sent: n,
+        ..Counters::default()
+    };
+    {
+        let store = open(&dir);
+        store
+            .commit(&[
+                Op::Stats(vec![(key(10, "a"), sent(1)), (key(11, "a"), sent(2))]),
+                // The same key twice in one commit.
+                Op::Stats(vec![(key(11, "a"), sent(3))]),
+            ])
+            .unwrap();
+    }
+    let store = open(&dir);
+    store
+        .commit(&[Op::Stats(vec![
+            (key(11, "a"), sent(4)),
+            (key(11, "b"), sent(5)),
+        ])])
+        .unwrap();
+    let read = store.stats(11).unwrap();
+    assert_eq!(
+        read,
+        vec![(key(11, "a"), sent(9)), (key(11, "b"), sent(5))],
+        "hour 10 is before the range"
+    );
+    assert_eq!(store.stats(10).unwrap().len(), 3);
+    assert!(store.stats(12).unwrap().is_empty());
 }

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod arrivals;
+pub(crate) mod defer;
+pub(crate) mod flaky_store;
 pub(crate) mod load;
 pub(crate) mod mo_carrier;
 
@@ -383,6 +386,26 @@ pub(crate) fn write_gateway_config(dir: &Path, rest: &str) -> PathBuf {
     path
 }
 
+/// The TOML of one carrier `name` at `address` (with `extra` lines, e.g. `tps = 200`) and
+/// the default route `all` to it.
+pub(crate) fn one_carrier_route(name: &str, address: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[carrier]]
+name = "{name}"
+address = "{address}"
+system_id = "gw"
+password = "x"
+{extra}
+
+[[route]]
+name = "all"
+default = true
+carriers = ["{name}"]
+"#
+    )
+}
+
 /// Starts `smppgate serve --config CONFIG` and waits until it listens.
 pub(crate) fn serve(config: &Path) -> (Proc, SocketAddr) {
     let mut command = smppgate();
@@ -428,6 +451,7 @@ pub(crate) fn serve_demo(dir: &Path) -> (Proc, SocketAddr, String) {
     command
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--http-listen", "127.0.0.1:0"])
         .args(["--metrics", &metrics])
         .current_dir(dir);
     let mut gateway = Proc::spawn("smppgate serve (demo)", command);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::Value;
 
+use super::china::{self, Protocol};
 use super::json;
 
 /// Encodes every JSON object in `inputs`: each input holds one or more objects (one per
@@ -14,6 +15,7 @@ use super::json;
 pub(super) fn run<'a>(
     inputs: impl Iterator<Item = &'a str>,
     from_stdin: bool,
+    protocol: Protocol,
 ) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (index, text) in inputs.enumerate() {
@@ -34,7 +36,12 @@ pub(super) fn run<'a>(
             };
             let value = value.with_context(|| format!("{label}: invalid JSON"))?;
             let mut warnings = Vec::new();
-            let octets = json::encode(&value, &mut warnings).with_context(|| label.clone())?;
+            let octets = if protocol == Protocol::Smpp {
+                json::encode(&value, &mut warnings)
+            } else {
+                china::encode(protocol, &value)
+            }
+            .with_context(|| label.clone())?;
             for warning in warnings {
                 eprintln!("warning: {label}: {warning}");
             }
