@@ -337,6 +337,7 @@ impl Gateway {
                     store: Arc::clone(&store),
                     group: Arc::clone(&group),
                     clock,
+                    carriers: Arc::clone(&carriers),
                 })
                 .await
                 .context("starting the HTTP listener")?,

@@ -9,6 +9,7 @@
 //! body is cut off, 408), tracing; the accept loop is ours (hyper): at most
 //! `http.max_connections` connections, headers within `http.header_timeout`.
 
+mod admin;
 mod auth;
 mod errors;
 mod idempotency;
@@ -58,6 +59,8 @@ pub(crate) struct HttpParts {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) group: Arc<GroupCommit>,
     pub(crate) clock: Clock,
+    /// The carrier pool, read for `GET /v1/carriers` and the status page.
+    pub(crate) carriers: Arc<crate::carrier::Carriers>,
 }
 
 struct Shared {
@@ -68,6 +71,7 @@ struct Shared {
     styles: Arc<AccountStyles>,
     clock: Clock,
     max_body: u64,
+    carriers: Arc<crate::carrier::Carriers>,
 }
 
 /// The running HTTP listener.
@@ -112,6 +116,7 @@ impl HttpServer {
             styles: Arc::new(AccountStyles::of(Some(&parts.config))),
             clock: parts.clock,
             max_body: parts.http.max_body,
+            carriers: parts.carriers,
         });
         let listener = tokio::net::TcpListener::bind(&parts.http.listen)
             .await
@@ -168,6 +173,9 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(submit, list))
         .routes(utoipa_axum::routes!(show))
         .routes(utoipa_axum::routes!(openapi_json))
+        .routes(utoipa_axum::routes!(admin::stats))
+        .routes(utoipa_axum::routes!(admin::carriers))
+        .routes(utoipa_axum::routes!(admin::parked))
         .split_for_parts()
 }
 
