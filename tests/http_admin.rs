@@ -180,10 +180,155 @@ async fn admin_reads_answer_the_admin_token_only() {
 #[test]
 fn admin_routes_are_in_the_openapi_document() {
     let document: Value = serde_json::from_str(&smppgate::http::openapi_document()).expect("JSON");
-    for path in ["/v1/stats", "/v1/carriers", "/v1/parked"] {
+    for path in ["/v1/stats", "/v1/carriers", "/v1/parked", "/"] {
         assert!(
             document["paths"][path]["get"].is_object(),
             "{path} missing from the OpenAPI document"
         );
+    }
+}
+
+/// Runs headless Chromium with `args`; `None` when it is not installed (the test is then
+/// skipped: Debian's `chromium` package provides it).
+fn chromium(args: &[&str]) -> Option<std::process::Output> {
+    use std::process::{Command, Stdio};
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        let child = Command::new(name)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            // Nothing may be fetched: every host name fails to resolve.
+            .arg("--host-resolver-rules=MAP * ~NOTFOUND")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait for chromium").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{name} did not finish in 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Some(child.wait_with_output().expect("chromium output"));
+    }
+    eprintln!("no chromium: the browser check is skipped");
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_opens_with_the_admin_token_and_renders_in_headless_chromium() {
+    let (carrier, _recorder) = carrier().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(config(&carrier, &dir.path().join("store")))
+        .await
+        .expect("gateway");
+    let base = format!("http://{}", gateway.http_addr().expect("HTTP listener"));
+    let client = reqwest::Client::new();
+    // Both binds up before the page is read.
+    within("binds up", async {
+        loop {
+            let (_, body) = get(&base, Some(ADMIN), "/v1/carriers").await;
+            if body["carriers"][0]["binds_up"] == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+
+    // No token: a Basic challenge, so a browser asks for it.
+    let response = within("GET /", client.get(&base).send())
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Basic "), "{challenge}");
+    for (user, password) in [("admin", "wrong"), ("admin", "")] {
+        let response = within(
+            "GET /",
+            client.get(&base).basic_auth(user, Some(password)).send(),
+        )
+        .await
+        .expect("answer");
+        assert_eq!(response.status().as_u16(), 401, "{user}:{password}");
+    }
+    let response = within("GET /", client.get(&base).bearer_auth(KEY).send())
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 403, "an account's key");
+    // The admin token as a bearer or as the Basic password.
+    let response = within("GET /", client.get(&base).bearer_auth(ADMIN).send())
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    let response = within(
+        "GET /",
+        client.get(&base).basic_auth("anyone", Some(ADMIN)).send(),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = within("body", response.text()).await.expect("body");
+    assert!(html.contains("2/2"), "both binds up: {html}");
+    assert!(!html.contains("<script"), "no script");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing fetched"
+    );
+    gateway.stop(Duration::from_secs(4)).await;
+
+    // As a browser renders it.
+    let page = dir.path().join("status.html");
+    std::fs::write(&page, &html).expect("page written");
+    let url = format!("file://{}", page.display());
+    let Some(dom) = chromium(&["--dump-dom", &url]) else {
+        return;
+    };
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("smppgate status</h1>"), "{dom}");
+    // One bind-state chart per carrier and per account row set: the carrier's two binds.
+    assert_eq!(dom.matches("<circle").count(), 2, "{dom}");
+    assert!(
+        dom.contains("Delivery rate per carrier, last hour"),
+        "{dom}"
+    );
+    let png = dir.path().join("status.png");
+    let shot = chromium(&[
+        "--window-size=1100,1000",
+        &format!("--screenshot={}", png.display()),
+        &url,
+    ])
+    .expect("chromium was there a moment ago");
+    assert!(shot.status.success(), "{shot:?}");
+    let bytes = std::fs::read(&png).expect("a screenshot");
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert_eq!(width, 1100);
+    // A blank page compresses to a few KiB; text and charts do not.
+    assert!(
+        bytes.len() > 20_000,
+        "{} bytes: is the page blank?",
+        bytes.len()
+    );
+    // `SMPPGATE_SCREENSHOT=docs/images/status-page.png` keeps it (for the docs).
+    if let Some(keep) = std::env::var_os("SMPPGATE_SCREENSHOT") {
+        std::fs::copy(&png, keep).expect("screenshot kept");
     }
 }

@@ -338,6 +338,7 @@ impl Gateway {
                     group: Arc::clone(&group),
                     clock,
                     carriers: Arc::clone(&carriers),
+                    stats: Arc::clone(&stats),
                 })
                 .await
                 .context("starting the HTTP listener")?,

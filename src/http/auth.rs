@@ -61,6 +61,36 @@ impl Keys {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        self.of_token(token)
+    }
+
+    /// The caller named by `Authorization: Bearer`, or by the password of
+    /// `Authorization: Basic` (any user name): how a browser sends the admin token.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`]: neither header, or no such key.
+    pub(crate) fn admin_or_basic(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        use base64::Engine as _;
+        let Some(basic) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Basic "))
+        else {
+            return self.caller(headers);
+        };
+        // A header is at most a few KiB (hyper's limit): the decoded copy is as small.
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(basic.trim())
+            .map_err(|_| ApiError::Unauthorized)?;
+        let text = std::str::from_utf8(&decoded).map_err(|_| ApiError::Unauthorized)?;
+        let (_, password) = text.split_once(':').ok_or(ApiError::Unauthorized)?;
+        if password.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
+        self.of_token(password)
+    }
+
+    fn of_token(&self, token: &str) -> Result<Caller, ApiError> {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Every entry is compared, whatever matched first.
         let mut found: Option<&Option<Arc<Account>>> = None;

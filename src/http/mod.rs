@@ -16,6 +16,7 @@ mod idempotency;
 mod listener;
 mod messages;
 mod openapi;
+mod status_page;
 mod submit;
 pub mod webhook;
 
@@ -61,6 +62,8 @@ pub(crate) struct HttpParts {
     pub(crate) clock: Clock,
     /// The carrier pool, read for `GET /v1/carriers` and the status page.
     pub(crate) carriers: Arc<crate::carrier::Carriers>,
+    /// The gateway's counters, read by the status page.
+    pub(crate) stats: Arc<crate::gateway::Stats>,
 }
 
 struct Shared {
@@ -72,6 +75,8 @@ struct Shared {
     clock: Clock,
     max_body: u64,
     carriers: Arc<crate::carrier::Carriers>,
+    stats: Arc<crate::gateway::Stats>,
+    started: std::time::Instant,
 }
 
 /// The running HTTP listener.
@@ -117,6 +122,8 @@ impl HttpServer {
             clock: parts.clock,
             max_body: parts.http.max_body,
             carriers: parts.carriers,
+            stats: parts.stats,
+            started: std::time::Instant::now(),
         });
         let listener = tokio::net::TcpListener::bind(&parts.http.listen)
             .await
@@ -176,6 +183,7 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin::stats))
         .routes(utoipa_axum::routes!(admin::carriers))
         .routes(utoipa_axum::routes!(admin::parked))
+        .routes(utoipa_axum::routes!(status_page::status_page))
         .split_for_parts()
 }
 

@@ -1,0 +1,299 @@
+//! `GET /`: the status page for people, server-rendered HTML with inline SVG (no script,
+//! nothing fetched from elsewhere): binds up and down per carrier and per account,
+//! submit and receipt counts and rates since the start, queue depths per route, and the
+//! delivery rate per carrier over the last hour (from [`crate::stats::query`]).
+//!
+//! The admin token opens it, as `Authorization: Bearer` or as the password of HTTP Basic
+//! (any user name), so a browser asks for it; there is no token in a URL. Every string
+//! from the configuration or the network is escaped.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::Shared;
+use super::admin::stats_rows;
+use super::auth::Caller;
+use crate::store::HOUR_MS;
+
+/// Escapes text for an element or an attribute.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn challenge() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"smppgate\", charset=\"UTF-8\""),
+        )],
+        "the admin token opens this page (as the password; any user name)\n",
+    )
+        .into_response()
+}
+
+/// The status page.
+#[utoipa::path(
+    get,
+    path = "/",
+    responses(
+        (status = 200, description = "The status page (HTML)", content_type = "text/html"),
+        (status = 401, description = "No admin token: a Basic challenge, so a browser asks for it"),
+        (status = 403, description = "An account's key"),
+    )
+)]
+pub(crate) async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match shared.keys.admin_or_basic(&headers) {
+        Ok(Caller::Admin) => {}
+        Ok(Caller::Account(_)) => {
+            return (StatusCode::FORBIDDEN, "this page is for the admin token\n").into_response();
+        }
+        Err(_) => return challenge(),
+    }
+    let now = shared.clock.wall_ms();
+    let delivery = stats_rows(
+        &shared,
+        now.saturating_sub(HOUR_MS),
+        crate::stats::By::Carrier,
+    )
+    .await;
+    let html = render(&shared, delivery.ok().as_deref());
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.3em .8em;border-bottom:1px solid #eee;text-align:left}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#2ca02c}.down{color:#d62728}\
+.muted{color:#777}";
+
+fn u(value: &Value, key: &str) -> u64 {
+    value[key].as_u64().unwrap_or(0)
+}
+
+/// One circle per bind: green when up, red when down.
+fn bind_dots(up: &[bool]) -> String {
+    let width = 14 * up.len().max(1) + 4;
+    let mut svg = format!(
+        "<svg width=\"{width}\" height=\"16\" role=\"img\" aria-label=\"{} of {} binds up\">",
+        up.iter().filter(|b| **b).count(),
+        up.len()
+    );
+    for (index, live) in up.iter().enumerate() {
+        let colour = if *live { "#2ca02c" } else { "#d62728" };
+        let _ = write!(
+            svg,
+            "<circle cx=\"{}\" cy=\"8\" r=\"5\" fill=\"{colour}\"/>",
+            9 + 14 * index
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Horizontal bars of the delivery rate per carrier.
+fn delivery_bars(rows: &[crate::stats::Row]) -> String {
+    let rows: Vec<&crate::stats::Row> = rows.iter().filter(|r| r.group != "-").collect();
+    if rows.is_empty() {
+        return "<p class=\"muted\">No message ended in the last hour.</p>".to_owned();
+    }
+    let height = 28 * rows.len() + 10;
+    let mut svg = format!(
+        "<svg width=\"640\" height=\"{height}\" role=\"img\" aria-label=\"delivery rate per carrier, last hour\">"
+    );
+    for (index, row) in rows.iter().enumerate() {
+        let y = 5 + 28 * index;
+        let rate = row.delivery_rate.unwrap_or(0.0).clamp(0.0, 1.0);
+        let colour = if rate >= 0.95 { "#2ca02c" } else { "#ff7f0e" };
+        let label = row
+            .delivery_rate
+            .map_or_else(|| "—".to_owned(), |r| format!("{:.1} %", r * 100.0));
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{ty}\" font-size=\"13\">{name}</text>\
+             <rect x=\"160\" y=\"{y}\" width=\"400\" height=\"20\" fill=\"#eee\"/>\
+             <rect x=\"160\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"/>\
+             <text x=\"568\" y=\"{ty}\" font-size=\"13\">{label}</text>",
+            ty = y + 15,
+            name = esc(&row.group),
+            w = 400.0 * rate,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
+    let pool = shared.carriers.stats();
+    let mut html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>smppgate status</title><style>{STYLE}</style></head><body>\
+         <h1>smppgate status</h1>"
+    );
+
+    // Traffic since the start.
+    let counters = shared.stats.counters();
+    let get = |name: &str| {
+        counters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, v)| *v)
+    };
+    let uptime = shared.started.elapsed().as_secs_f64().max(1.0);
+    #[allow(clippy::cast_precision_loss)]
+    let rate = |n: u64| n as f64 / uptime;
+    html.push_str("<h2>Traffic since the start</h2><table><tr><th></th><th>total</th><th>per second (mean)</th></tr>");
+    for (label, name) in [
+        ("Submits accepted", "accepted"),
+        ("Submits rejected", "rejected"),
+        ("Parts sent to carriers", "parts_sent"),
+        ("Receipts matched", "receipts_matched"),
+        ("Receipts and MO forwarded", "forwarded"),
+        ("MO received", "mo_received"),
+    ] {
+        let n = get(name);
+        let _ = write!(
+            html,
+            "<tr><td>{label}</td><td class=\"n\">{n}</td><td class=\"n\">{:.1}</td></tr>",
+            rate(n)
+        );
+    }
+    let _ = write!(
+        html,
+        "</table><p class=\"muted\">Up {:.0} s.</p>",
+        shared.started.elapsed().as_secs_f64()
+    );
+
+    // Carriers and their binds.
+    html.push_str(
+        "<h2>Carriers</h2><table><tr><th>carrier</th><th>binds</th><th></th>\
+         <th>window in use</th><th>TPS</th><th>rate now</th><th>throttle</th></tr>",
+    );
+    for carrier in pool["carriers"].as_array().map_or(&[][..], Vec::as_slice) {
+        let binds = carrier["binds"].as_array().map_or(&[][..], Vec::as_slice);
+        let up: Vec<bool> = binds
+            .iter()
+            .map(|b| b["live"].as_bool().unwrap_or(false))
+            .collect();
+        let window: u64 = binds.iter().map(|b| u(b, "outstanding")).sum();
+        let throttle = if carrier["paused"].as_bool() == Some(true) {
+            "<span class=\"down\">paused</span>"
+        } else if carrier["refusing_by_throttle"].as_bool() == Some(true) {
+            "<span class=\"down\">refusing</span>"
+        } else {
+            "<span class=\"up\">ok</span>"
+        };
+        let _ = write!(
+            html,
+            "<tr><td>{name}</td><td class=\"n\">{live}/{total}</td><td>{dots}</td>\
+             <td class=\"n\">{window}</td><td class=\"n\">{tps}</td><td class=\"n\">{rate}</td>\
+             <td>{throttle} <span class=\"muted\">({events} events)</span></td></tr>",
+            name = esc(carrier["name"].as_str().unwrap_or("?")),
+            live = up.iter().filter(|b| **b).count(),
+            total = up.len(),
+            dots = bind_dots(&up),
+            tps = esc(&carrier["tps"].to_string()),
+            rate = esc(&carrier["rate"].to_string()),
+            events = u(carrier, "throttle_events"),
+        );
+    }
+    html.push_str("</table>");
+
+    // Accounts and their binds.
+    html.push_str(
+        "<h2>Accounts</h2><table><tr><th>account</th><th>binds</th><th></th><th>submits</th></tr>",
+    );
+    let mut accounts: Vec<_> = shared.intake.accounts().iter().cloned().collect();
+    accounts.sort_by(|a, b| a.name.cmp(&b.name));
+    for account in &accounts {
+        let binds = account.binds.load(Ordering::Relaxed);
+        let state = if binds > 0 {
+            "<span class=\"up\">bound</span>"
+        } else {
+            "<span class=\"muted\">not bound</span>"
+        };
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td class=\"n\">{binds}</td><td>{state}</td><td class=\"n\">{}</td></tr>",
+            esc(&account.name),
+            account.submits.load(Ordering::Relaxed)
+        );
+    }
+    html.push_str("</table>");
+
+    // Queues per route.
+    html.push_str("<h2>Queues</h2><table><tr><th>route</th><th>queued by class</th><th>held</th><th>waiting to retry</th><th>waiting on throttle</th></tr>");
+    for route in pool["routes"].as_array().map_or(&[][..], Vec::as_slice) {
+        let queued = route["queued"].as_object().map_or_else(String::new, |q| {
+            q.iter()
+                .map(|(class, n)| format!("{}: {}", esc(class), n.as_u64().unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{queued}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(route["name"].as_str().unwrap_or("?")),
+            u(route, "held"),
+            u(route, "retry_waiting"),
+            u(route, "throttle_waiting"),
+        );
+    }
+    html.push_str("</table>");
+
+    // Delivery rate per carrier over the last hour.
+    html.push_str("<h2>Delivery rate per carrier, last hour</h2>");
+    match delivery {
+        Some(rows) => html.push_str(&delivery_bars(rows)),
+        None => html.push_str("<p class=\"down\">The statistics could not be read.</p>"),
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<script>a&'\"</script>"),
+            "&lt;script&gt;a&amp;&#39;&quot;&lt;/script&gt;"
+        );
+    }
+}
