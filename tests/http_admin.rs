@@ -5,32 +5,19 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use smppgate::config::{Config, HttpConfig};
 use smppgate::gateway::Gateway;
 use smppgate::http::key_hash;
-use smppgate::smsc::{ServerConfig, SmscServer};
+use smppgate::smsc::SmscServer;
 use smppgate::store::{Op, OutboxItem};
-use support::load::Recorder;
+use support::load::recording_carrier;
 use support::within;
 
 const KEY: &str = "sgk_test_key_of_the_demo_account";
 const ADMIN: &str = "sga_test_admin_token";
-
-async fn carrier() -> (SmscServer, Arc<Recorder>) {
-    let recorder = Arc::new(Recorder::default());
-    let server = SmscServer::bind(
-        "127.0.0.1:0",
-        ServerConfig::default(),
-        Arc::clone(&recorder),
-    )
-    .await
-    .expect("carrier listens");
-    (server, recorder)
-}
 
 fn config(carrier: &SmscServer, store: &std::path::Path) -> Config {
     let mut config = Config::demo();
@@ -86,7 +73,7 @@ async fn get(base: &str, key: Option<&str>, path: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_reads_answer_the_admin_token_only() {
-    let (carrier, recorder) = carrier().await;
+    let (carrier, recorder) = recording_carrier().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(&carrier, &dir.path().join("store"));
     park_one(&config, "demo");
@@ -228,7 +215,7 @@ fn chromium(args: &[&str]) -> Option<std::process::Output> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_page_opens_with_the_admin_token_and_renders_in_headless_chromium() {
-    let (carrier, _recorder) = carrier().await;
+    let (carrier, _recorder) = recording_carrier().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let gateway = Gateway::start(config(&carrier, &dir.path().join("store")))
         .await

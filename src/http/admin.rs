@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::errors::ApiError;
-use super::{Shared, json_or_error, openapi};
+use super::{Shared, json_or_error, openapi, query_params};
 
 /// Most parked items one answer lists.
 pub(crate) const MAX_PARKED: usize = 1_000;
@@ -91,10 +91,7 @@ pub(crate) async fn stats(
 ) -> Response {
     let result = async {
         admin(&shared, &headers)?;
-        let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
-            field: None,
-            message: rejection.body_text(),
-        })?;
+        let query = query_params(query)?;
         let since_text = query.since.as_deref().unwrap_or("24h");
         let since = crate::cli::messages::parse_since(since_text, shared.clock.wall_ms())
             .map_err(|error| ApiError::bad("since", format!("{error:#}")))?;
@@ -161,10 +158,7 @@ pub(crate) async fn parked(
 ) -> Response {
     let result = async {
         admin(&shared, &headers)?;
-        let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
-            field: None,
-            message: rejection.body_text(),
-        })?;
+        let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
         let store = Arc::clone(&shared.store);
         let items =

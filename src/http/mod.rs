@@ -244,6 +244,18 @@ async fn sweep(
     }
 }
 
+/// The query parameters, or a 400 naming what is wrong with them.
+fn query_params<T>(
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| ApiError::BadRequest {
+            field: None,
+            message: rejection.body_text(),
+        })
+}
+
 fn json_or_error(result: Result<serde_json::Value, ApiError>) -> Response {
     match result {
         Ok(value) => axum::Json(value).into_response(),
@@ -481,10 +493,7 @@ async fn list(
 ) -> Response {
     let result = async {
         let caller = shared.keys.caller(&headers)?;
-        let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
-            field: None,
-            message: rejection.body_text(),
-        })?;
+        let query = query_params(query)?;
         messages::list(
             Arc::clone(&shared.store),
             Arc::clone(&shared.styles),

@@ -198,18 +198,24 @@ pub(crate) struct Load {
     _dir: tempfile::TempDir,
 }
 
+/// A recording carrier on 127.0.0.1 (an ephemeral port) and what it records.
+pub(crate) async fn recording_carrier() -> (SmscServer, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::default());
+    let carrier = SmscServer::bind(
+        "127.0.0.1:0",
+        ServerConfig::default(),
+        Arc::clone(&recorder),
+    )
+    .await
+    .expect("carrier listens");
+    (carrier, recorder)
+}
+
 impl Load {
     /// Starts it all and returns once about half the messages reached the carrier, with
     /// the gateway's process.
     pub(crate) async fn start_half_way() -> (Self, Proc) {
-        let recorder = Arc::new(Recorder::default());
-        let carrier = SmscServer::bind(
-            "127.0.0.1:0",
-            ServerConfig::default(),
-            Arc::clone(&recorder),
-        )
-        .await
-        .expect("carrier");
+        let (carrier, recorder) = recording_carrier().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let config = write_config(dir.path(), carrier.local_addr());
         let (gateway, addr) = serve(&config);
