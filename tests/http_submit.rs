@@ -463,9 +463,13 @@ async fn the_openapi_document_names_every_route_and_each_is_served() {
     assert_eq!(
         operations,
         [
+            "GET /",
             "GET /openapi.json",
+            "GET /v1/carriers",
             "GET /v1/messages",
             "GET /v1/messages/{id}",
+            "GET /v1/parked",
+            "GET /v1/stats",
             "POST /v1/messages",
         ]
     );
