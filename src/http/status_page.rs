@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::Shared;
 use super::admin::stats_rows;
 use super::auth::Caller;
+use super::errors::ApiError;
 use crate::store::HOUR_MS;
 
 /// Escapes text for an element or an attribute.
@@ -37,16 +38,14 @@ fn esc(text: &str) -> String {
     out
 }
 
+/// 401 as every handler answers it, with a Basic challenge so a browser asks.
 fn challenge() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"smppgate\", charset=\"UTF-8\""),
-        )],
-        "the admin token opens this page (as the password; any user name)\n",
-    )
-        .into_response()
+    let mut response = ApiError::Unauthorized.into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"smppgate\", charset=\"UTF-8\""),
+    );
+    response
 }
 
 /// The status page.
@@ -63,7 +62,10 @@ pub(crate) async fn status_page(State(shared): State<Arc<Shared>>, headers: Head
     match shared.keys.admin_or_basic(&headers) {
         Ok(Caller::Admin) => {}
         Ok(Caller::Account(_)) => {
-            return (StatusCode::FORBIDDEN, "this page is for the admin token\n").into_response();
+            return ApiError::Forbidden(
+                "the status page is for the admin token, not an account's key".to_owned(),
+            )
+            .into_response();
         }
         Err(_) => return challenge(),
     }
