@@ -77,6 +77,7 @@ struct Shared {
     carriers: Arc<crate::carrier::Carriers>,
     stats: Arc<crate::gateway::Stats>,
     started: std::time::Instant,
+    rates: Arc<status_page::Rates>,
 }
 
 /// The running HTTP listener.
@@ -86,6 +87,7 @@ pub struct HttpServer {
     cancel: CancellationToken,
     server: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    sampler: JoinHandle<()>,
 }
 
 impl HttpServer {
@@ -110,6 +112,7 @@ impl HttpServer {
                 .await
                 .context("removing idempotency keys over 24 h old")?;
         }
+        let rates: Arc<status_page::Rates> = Arc::default();
         let shared = Arc::new(Shared {
             keys: Keys::new(
                 parts.intake.accounts(),
@@ -122,8 +125,9 @@ impl HttpServer {
             clock: parts.clock,
             max_body: parts.http.max_body,
             carriers: parts.carriers,
-            stats: parts.stats,
+            stats: Arc::clone(&parts.stats),
             started: std::time::Instant::now(),
+            rates: Arc::clone(&rates),
         });
         let listener = tokio::net::TcpListener::bind(&parts.http.listen)
             .await
@@ -143,6 +147,12 @@ impl HttpServer {
             },
             cancel.clone(),
         ));
+        let sampler = tokio::spawn(status_page::sample(
+            rates,
+            parts.stats,
+            parts.clock,
+            cancel.clone(),
+        ));
         let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
         tracing::info!(%addr, "HTTP API listening");
         Ok(Self {
@@ -150,6 +160,7 @@ impl HttpServer {
             cancel,
             server,
             sweeper,
+            sampler,
         })
     }
 
@@ -169,6 +180,7 @@ impl HttpServer {
             server.abort();
         }
         let _ = self.sweeper.await;
+        let _ = self.sampler.await;
     }
 }
 

@@ -22,6 +22,130 @@ use super::auth::Caller;
 use super::errors::ApiError;
 use crate::store::HOUR_MS;
 
+/// How often the submit and receipt counters are sampled for the rates.
+pub(crate) const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// Samples kept: ten minutes' worth.
+const SAMPLES: usize = 61;
+
+/// The last ten minutes of (time in ms, submits accepted, receipts matched) samples,
+/// oldest first; bounded.
+#[derive(Debug, Default)]
+pub(crate) struct Rates {
+    samples: std::sync::Mutex<std::collections::VecDeque<(u64, u64, u64)>>,
+}
+
+impl Rates {
+    /// Records the counters at `at_ms`, forgetting the oldest past [`SAMPLES`].
+    pub(crate) fn push(&self, at_ms: u64, submits: u64, receipts: u64) {
+        let mut samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if samples.len() == SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back((at_ms, submits, receipts));
+    }
+
+    /// Per second between successive samples: (seconds before the newest, submits/s,
+    /// receipts/s), oldest first.
+    pub(crate) fn series(&self) -> Vec<(f64, f64, f64)> {
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(&(newest, _, _)) = samples.back() else {
+            return Vec::new();
+        };
+        samples
+            .iter()
+            .zip(samples.iter().skip(1))
+            .filter(|(a, b)| b.0 > a.0)
+            .map(|(a, b)| {
+                #[allow(clippy::cast_precision_loss)]
+                let (span, ago, submits, receipts) = (
+                    (b.0 - a.0) as f64 / 1000.0,
+                    (newest - b.0) as f64 / 1000.0,
+                    b.1.saturating_sub(a.1) as f64,
+                    b.2.saturating_sub(a.2) as f64,
+                );
+                (ago, submits / span, receipts / span)
+            })
+            .collect()
+    }
+}
+
+/// Samples the gateway's counters every [`SAMPLE_EVERY`] until `cancel`.
+pub(crate) async fn sample(
+    rates: Arc<Rates>,
+    stats: Arc<crate::gateway::Stats>,
+    clock: crate::clock::Clock,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(SAMPLE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let counters = stats.counters();
+        let get = |name: &str| {
+            counters
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(0, |(_, v)| *v)
+        };
+        rates.push(clock.wall_ms(), get("accepted"), get("receipts_matched"));
+    }
+}
+
+/// Submits and receipts per second over the last ten minutes, as two lines.
+fn rate_chart(series: &[(f64, f64, f64)]) -> String {
+    if series.is_empty() {
+        return "<p class=\"muted\">Rates appear after the first 10 s.</p>".to_owned();
+    }
+    let (width, height, left, top) = (600.0_f64, 180.0_f64, 50.0_f64, 10.0_f64);
+    let span = 600.0_f64;
+    let top_rate = series
+        .iter()
+        .map(|(_, s, r)| s.max(*r))
+        .fold(1.0_f64, f64::max);
+    let x = |ago: f64| left + width - (ago.min(span) / span) * width;
+    let y = |rate: f64| top + height - (rate / top_rate) * height;
+    let line = |pick: &dyn Fn(&(f64, f64, f64)) -> f64| {
+        series
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x(p.0), y(pick(p))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "<svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"submits and receipts per second, last 10 minutes\">\
+         <line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"#999\"/>\
+         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{bottom}\" stroke=\"#999\"/>\
+         <text x=\"{lx}\" y=\"{ty}\" font-size=\"11\" text-anchor=\"end\">{top_rate:.0}/s</text>\
+         <text x=\"{lx}\" y=\"{bottom}\" font-size=\"11\" text-anchor=\"end\">0</text>\
+         <text x=\"{left}\" y=\"{below}\" font-size=\"11\">10 min ago</text>\
+         <text x=\"{right}\" y=\"{below}\" font-size=\"11\" text-anchor=\"end\">now</text>\
+         <polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{submits}\"/>\
+         <polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"2\" points=\"{receipts}\"/>\
+         <text x=\"{l1}\" y=\"{below}\" font-size=\"11\" fill=\"#1f77b4\">submits/s</text>\
+         <text x=\"{l2}\" y=\"{below}\" font-size=\"11\" fill=\"#2ca02c\">receipts/s</text></svg>",
+        w = left + width + 10.0,
+        h = top + height + 24.0,
+        bottom = top + height,
+        right = left + width,
+        lx = left - 4.0,
+        ty = top + 10.0,
+        below = top + height + 16.0,
+        submits = line(&|p| p.1),
+        receipts = line(&|p| p.2),
+        l1 = left + 200.0,
+        l2 = left + 300.0,
+    )
+}
+
 /// Escapes text for an element or an attribute.
 fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -196,8 +320,9 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
     }
     let _ = write!(
         html,
-        "</table><p class=\"muted\">Up {:.0} s.</p>",
-        shared.started.elapsed().as_secs_f64()
+        "</table><p class=\"muted\">Up {:.0} s. Per second over the last ten minutes:</p>{}",
+        shared.started.elapsed().as_secs_f64(),
+        rate_chart(&shared.rates.series())
     );
 
     // Carriers and their binds.
@@ -290,6 +415,21 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::esc;
+
+    #[test]
+    fn rates_are_per_second_between_samples_and_bounded() {
+        let rates = super::Rates::default();
+        assert!(rates.series().is_empty());
+        rates.push(0, 0, 0);
+        rates.push(10_000, 500, 100);
+        rates.push(20_000, 1_500, 100);
+        assert_eq!(rates.series(), vec![(10.0, 50.0, 10.0), (0.0, 100.0, 0.0)]);
+        for n in 0..1_000 {
+            rates.push(30_000 + n * 10_000, 0, 0);
+        }
+        assert_eq!(rates.series().len(), super::SAMPLES - 1);
+        assert!(super::rate_chart(&rates.series()).contains("<polyline"));
+    }
 
     #[test]
     fn escapes_markup() {
