@@ -217,9 +217,13 @@ fn chromium(args: &[&str]) -> Option<std::process::Output> {
 async fn status_page_opens_with_the_admin_token_and_renders_in_headless_chromium() {
     let (carrier, _recorder) = recording_carrier().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let gateway = Gateway::start(config(&carrier, &dir.path().join("store")))
-        .await
-        .expect("gateway");
+    let mut config = config(&carrier, &dir.path().join("store"));
+    // A name with markup in it: the page shows it as text.
+    let marked = "<b>sim</b>&co";
+    config.carriers[0].name = marked.into();
+    config.routes[0].carriers = vec![marked.into()];
+    config.validate().expect("valid configuration");
+    let gateway = Gateway::start(config).await.expect("gateway");
     let base = format!("http://{}", gateway.http_addr().expect("HTTP listener"));
     let client = reqwest::Client::new();
     // Both binds up before the page is read.
@@ -233,6 +237,18 @@ async fn status_page_opens_with_the_admin_token_and_renders_in_headless_chromium
         }
     })
     .await;
+
+    for n in 0..3 {
+        let response = client
+            .post(format!("{base}/v1/messages"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(json!({"to": format!("+861380013800{n}"), "text": "page"}).to_string())
+            .send()
+            .await
+            .expect("submit answered");
+        assert_eq!(response.status().as_u16(), 202);
+    }
 
     // No token: a Basic challenge, so a browser asks for it.
     let response = within("GET /", client.get(&base).send())
@@ -274,6 +290,11 @@ async fn status_page_opens_with_the_admin_token_and_renders_in_headless_chromium
     );
     let html = within("body", response.text()).await.expect("body");
     assert!(html.contains("2/2"), "both binds up: {html}");
+    assert!(
+        html.contains("&lt;b&gt;sim&lt;/b&gt;&amp;co"),
+        "escaped: {html}"
+    );
+    assert!(!html.contains(marked), "not as markup: {html}");
     assert!(!html.contains("<script"), "no script");
     assert!(
         !html.contains("http://") && !html.contains("https://"),

@@ -109,7 +109,7 @@ pub(crate) async fn stats(
     json_or_error(result)
 }
 
-/// Each carrier and its binds now: binds up, TPS configured and measured, throttle state
+/// Each carrier and its binds now: binds up, TPS configured and allowed now, throttle state
 /// (paused, refusing), window in use per bind, counters; and each route's queues.
 #[utoipa::path(
     get,

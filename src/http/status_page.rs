@@ -328,7 +328,7 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
     // Carriers and their binds.
     html.push_str(
         "<h2>Carriers</h2><table><tr><th>carrier</th><th>binds</th><th></th>\
-         <th>window in use</th><th>TPS</th><th>rate now</th><th>throttle</th></tr>",
+         <th>window in use</th><th>TPS</th><th>allowed now</th><th>throttle</th></tr>",
     );
     for carrier in pool["carriers"].as_array().map_or(&[][..], Vec::as_slice) {
         let binds = carrier["binds"].as_array().map_or(&[][..], Vec::as_slice);
