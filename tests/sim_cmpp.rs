@@ -288,3 +288,127 @@ async fn shutdown_terminates_open_links() {
     let counters = within("shutdown", stopping).await.expect("join");
     assert_eq!(counters["logins"], 1, "{counters}");
 }
+
+#[tokio::test]
+async fn injected_results_and_report_states() {
+    let sim = CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        version: Version::V3,
+        receipt_delay: Duration::from_millis(1),
+        // 100 % (in basis points) of SUBMITs answered Result 8, flow control.
+        error_rate: vec![(8, 10_000)],
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut client = Client::connect(&sim, Version::V3).await;
+    // No accounts: any SP logs in (unchecked), still signed.
+    assert_eq!(client.login(b"123456", b"", 0x30).await, 0);
+    client
+        .send(3, submit(Version::V3, Bytes::from_static(b"hi"), 1, 1))
+        .await;
+    let pdu = client.next().await.expect("SUBMIT_RESP");
+    let Body::SubmitResp(resp) = pdu.body else {
+        panic!("{pdu:?}")
+    };
+    assert_eq!((resp.result, resp.msg_id), (8, 0), "refused, no Msg_Id");
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["errors_injected"], 1, "{counters}");
+    assert_eq!(counters["submits_refused"], 1, "{counters}");
+    assert_eq!(
+        counters["reports_sent"], 0,
+        "no report for a refused SUBMIT"
+    );
+
+    let sim = CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        version: Version::V2,
+        receipt_delay: Duration::from_millis(1),
+        receipt_states: vec![(smppgate_protocol::receipt::MessageState::Undeliverable, 1)],
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut client = Client::connect(&sim, Version::V2).await;
+    assert_eq!(client.login(b"123456", b"", 0x20).await, 0);
+    client
+        .send(3, submit(Version::V2, Bytes::from_static(b"hi"), 1, 1))
+        .await;
+    let mut stat = None;
+    while stat.is_none() {
+        let pdu = client.next().await.expect("packet");
+        if let Body::Deliver(deliver) = pdu.body {
+            let report = StatusReport::parse(&deliver.msg_content, Version::V2).unwrap();
+            stat = Some(report.stat);
+        }
+    }
+    assert_eq!(stat.as_deref(), Some(&b"UNDELIV"[..]));
+    sim.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn hostile_frames_are_answered_or_closed() {
+    let sim = sim(Version::V3).await;
+    let mut client = Client::connect(&sim, Version::V3).await;
+    assert_eq!(client.login(SP_ID, SECRET, 0x30).await, 0);
+    // A SUBMIT cut after 8 body octets: answered Result 1 (bad structure), link kept.
+    let mut cut = vec![0, 0, 0, 20, 0, 0, 0, 4, 0, 0, 0, 9];
+    cut.extend_from_slice(&[0; 8]);
+    client.stream.write_all(&cut).await.unwrap();
+    let pdu = client.next().await.expect("SUBMIT_RESP");
+    assert_eq!(pdu.sequence_id, 9);
+    let Body::SubmitResp(resp) = pdu.body else {
+        panic!("{pdu:?}")
+    };
+    assert_eq!(resp.result, 1);
+    client.send(10, Body::ActiveTest).await;
+    assert!(matches!(
+        client.next().await.map(|p| p.body),
+        Some(Body::ActiveTestResp(_))
+    ));
+    // A Total_Length of 4 GiB: closed before anything is buffered.
+    client
+        .stream
+        .write_all(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 4, 0, 0, 0, 11])
+        .await
+        .unwrap();
+    assert_eq!(client.next().await, None);
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["decode_errors"], 1, "{counters}");
+    assert_eq!(counters["frame_errors"], 1, "{counters}");
+    assert_eq!(counters["submits_refused"], 0, "{counters}");
+}
+
+#[test]
+fn cli_refuses_flags_it_does_not_take_naming_them() {
+    for (args, says) in [
+        (
+            &["--protocol", "cmpp2", "--tps", "5"][..],
+            "--tps is an SMPP simulator flag",
+        ),
+        (&["--protocol", "smgp"][..], "expected smpp, cmpp2 or cmpp3"),
+        (
+            &["--protocol", "cmpp3", "--account", "9000011:x"][..],
+            "1 to 6 ASCII characters",
+        ),
+        (
+            &["--protocol", "cmpp3", "--account", "900001"][..],
+            "SP_ID:SECRET",
+        ),
+        (
+            &["--protocol", "cmpp2", "--error-rate", "0=5"][..],
+            "a number from 1 to 255",
+        ),
+        (&["--protocol", "cmpp2", "--window", "0"][..], "--window 0"),
+    ] {
+        let output = support::smppgate()
+            .arg("sim")
+            .args(args)
+            .output()
+            .expect("run smppgate");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} accepted");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} listened");
+    }
+}

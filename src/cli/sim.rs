@@ -28,7 +28,8 @@ use smppgate_protocol::cmpp::Version;
 pub struct SimArgs {
     /// Protocol the simulated carrier speaks: smpp, cmpp2 or cmpp3 (China Mobile ISMG)
     /// [default: smpp]. CMPP takes --listen, --account SP_ID:SECRET, --receipt-delay-ms
-    /// MS, --window and --max-connections.
+    /// MS, --receipt-states, --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10),
+    /// --window and --max-connections.
     #[arg(long)]
     pub protocol: Option<String>,
     /// TOML file with any of these settings (keys as the flag names); flags override it.
@@ -203,12 +204,10 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
         ("--id-format", args.id_format.is_some()),
         ("--id-len", args.id_len.is_some()),
         ("--tls-cert", args.tls_cert.is_some()),
-        ("--error-rate", args.error_rate.is_some()),
         ("--tps", args.tps.is_some()),
         ("--throttle-status", args.throttle_status.is_some()),
         ("--receipt-id-style", args.receipt_id_style.is_some()),
         ("--receipt-format", args.receipt_format.is_some()),
-        ("--receipt-states", args.receipt_states.is_some()),
         ("--receipt-bind", args.receipt_bind.is_some()),
         ("--receipt-before-resp", args.receipt_before_resp),
         ("--resp-delay-ms", args.resp_delay_ms.is_some()),
@@ -225,7 +224,8 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
     if let Some((flag, _)) = smpp_only.iter().find(|(_, set)| *set) {
         anyhow::bail!(
             "{flag} is an SMPP simulator flag; --protocol {protocol} takes --listen, \
-             --account, --receipt-delay-ms, --window and --max-connections"
+             --account, --receipt-delay-ms, --receipt-states, --error-rate, --window \
+             and --max-connections"
         );
     }
     let mut config = CmppSimConfig {
@@ -263,6 +263,14 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
     };
     if let Some(ms) = number("--receipt-delay-ms", &args.receipt_delay_ms, 0)? {
         config.receipt_delay = Duration::from_millis(ms);
+    }
+    if let Some(rates) = &args.error_rate {
+        config.error_rate = crate::sim::faults::parse_result_rate(rates)
+            .map_err(|e| anyhow::anyhow!("--error-rate {rates}: {e}"))?;
+    }
+    if let Some(states) = &args.receipt_states {
+        config.receipt_states = crate::sim::faults::parse_states(states)
+            .map_err(|e| anyhow::anyhow!("--receipt-states {states}: {e}"))?;
     }
     if let Some(window) = number("--window", &args.window, 1)? {
         config.window = usize::try_from(window).unwrap_or(usize::MAX);

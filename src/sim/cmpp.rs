@@ -2,7 +2,7 @@
 //! live in the sans-IO [`smppgate_protocol::cmpp::ismg::Ismg`]; this is its socket loop:
 //! one task per connection (at most `max_connections`), reading frames through the
 //! capped [`FrameDecoder`], writing what the link answers, and sending each owed status
-//! report (Stat DELIVRD) once its delay has passed and the report window has room.
+//! report (Stat DELIVRD, or drawn from `receipt_states`) once its delay has passed and the report window has room.
 //!
 //! Bounded: the read buffer holds at most one frame beyond what was decoded (the decoder
 //! refuses a length over its cap before buffering it), each connection keeps at most
@@ -21,12 +21,14 @@ use smppgate_protocol::cmpp::ismg::{Action, Ismg, IsmgConfig, OwedReport};
 use smppgate_protocol::cmpp::{
     Body, CommandId, FrameDecoder, Pdu, RESULT_FLOW_CONTROL, SubmitResp, Version, encode,
 };
+use smppgate_protocol::receipt::MessageState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use super::faults::{draw_error, pick};
 use super::utc_now;
 
 /// Most destinations of one SUBMIT: the most reports one SUBMIT can owe.
@@ -49,6 +51,11 @@ pub struct CmppSimConfig {
     pub max_connections: usize,
     /// Owed reports per connection, at most (beyond: SUBMIT Result 8).
     pub receipt_queue: usize,
+    /// SUBMIT Results to inject and their share in basis points (`--error-rate 8=10`).
+    pub error_rate: Vec<(u32, u32)>,
+    /// Final report states by weight (`--receipt-states DELIVRD=90,UNDELIV=10`); empty:
+    /// all DELIVRD.
+    pub receipt_states: Vec<(MessageState, u32)>,
 }
 
 impl Default for CmppSimConfig {
@@ -61,6 +68,8 @@ impl Default for CmppSimConfig {
             window: 256,
             max_connections: 1024,
             receipt_queue: 10_000,
+            error_rate: Vec::new(),
+            receipt_states: Vec::new(),
         }
     }
 }
@@ -80,6 +89,8 @@ pub struct CmppCounters {
     pub submits: AtomicU64,
     /// SUBMITs answered another Result.
     pub submits_refused: AtomicU64,
+    /// SUBMITs given an injected Result (`--error-rate`).
+    pub errors_injected: AtomicU64,
     /// Status-report DELIVERs sent.
     pub reports_sent: AtomicU64,
     /// DELIVER_RESPs received.
@@ -106,6 +117,7 @@ impl CmppCounters {
             "logins_refused": n(&self.logins_refused),
             "submits": n(&self.submits),
             "submits_refused": n(&self.submits_refused),
+            "errors_injected": n(&self.errors_injected),
             "reports_sent": n(&self.reports_sent),
             "deliver_resps": n(&self.deliver_resps),
             "active_tests": n(&self.active_tests),
@@ -294,8 +306,9 @@ async fn link(
                 read_frames(&mut link, &mut decoder, &mut input, &mut actions, &config, &counters, peer);
             }
             () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                let stat = pick(&config.receipt_states).map_or("DELIVRD", MessageState::stat);
                 if let Some((_, owed)) = link.owed.pop_front()
-                    && let Some(pdu) = link.ismg.report(&owed, b"DELIVRD", &utc_now())
+                    && let Some(pdu) = link.ismg.report(&owed, stat.as_bytes(), &utc_now())
                 {
                     bump(&counters.reports_sent);
                     link.send(&pdu);
@@ -350,7 +363,16 @@ fn read_frames(
         };
         count_request(&pdu, counters);
         let full = link.owed.len() + MAX_DESTINATIONS > config.receipt_queue;
-        let result = if full { RESULT_FLOW_CONTROL } else { 0 };
+        let result = if full {
+            RESULT_FLOW_CONTROL
+        } else if matches!(pdu.body, Body::Submit(_))
+            && let Some(result) = draw_error(&config.error_rate)
+        {
+            bump(&counters.errors_injected);
+            result
+        } else {
+            0
+        };
         let was_logged_in = link.ismg.login().is_some();
         link.ismg.handle(pdu, &utc_now(), result, actions);
         if !was_logged_in && matches!(actions.first(), Some(Action::Send(_))) {
