@@ -385,6 +385,15 @@ mod tests {
         (pdu, authenticator)
     }
 
+    /// A link `900001` has logged in on.
+    fn logged_in(version: Version) -> Ismg {
+        let mut link = ismg(version);
+        let mut out = Vec::new();
+        link.handle(connect(version, b"900001", b"888888").0, &NOW, 0, &mut out);
+        assert!(link.login().is_some(), "{out:?}");
+        link
+    }
+
     fn submit(pk_total: u8, pk_number: u8, dests: &[&'static [u8]]) -> Pdu {
         Pdu {
             sequence_id: 7,
@@ -480,15 +489,8 @@ mod tests {
 
     #[test]
     fn submit_gets_a_dated_msg_id_and_owes_one_report_per_destination() {
-        let mut link = ismg(Version::V3);
+        let mut link = logged_in(Version::V3);
         let mut out = Vec::new();
-        link.handle(
-            connect(Version::V3, b"900001", b"888888").0,
-            &NOW,
-            0,
-            &mut out,
-        );
-        out.clear();
         link.handle(
             submit(1, 1, &[b"13800138000", b"13900139000"]),
             &NOW,
@@ -542,14 +544,8 @@ mod tests {
 
     #[test]
     fn malformed_or_refused_submits_get_a_result_and_owe_nothing() {
-        let mut link = ismg(Version::V2);
+        let mut link = logged_in(Version::V2);
         let mut out = Vec::new();
-        link.handle(
-            connect(Version::V2, b"900001", b"888888").0,
-            &NOW,
-            0,
-            &mut out,
-        );
         for (pdu, injected, result) in [
             (submit(2, 3, &[b"1"]), 0, RESULT_BAD_STRUCTURE),
             (submit(0, 0, &[b"1"]), 0, RESULT_BAD_STRUCTURE),
@@ -570,15 +566,8 @@ mod tests {
 
     #[test]
     fn reports_go_through_the_window() {
-        let mut link = ismg(Version::V2);
+        let mut link = logged_in(Version::V2);
         let mut out = Vec::new();
-        link.handle(
-            connect(Version::V2, b"900001", b"888888").0,
-            &NOW,
-            0,
-            &mut out,
-        );
-        out.clear();
         link.handle(submit(1, 1, &[b"13800138000"]), &NOW, 0, &mut out);
         let Action::Owe(owed) = out[1].clone() else {
             panic!("{out:?}")
@@ -614,15 +603,8 @@ mod tests {
 
     #[test]
     fn active_test_and_terminate_are_answered() {
-        let mut link = ismg(Version::V3);
+        let mut link = logged_in(Version::V3);
         let mut out = Vec::new();
-        link.handle(
-            connect(Version::V3, b"900001", b"888888").0,
-            &NOW,
-            0,
-            &mut out,
-        );
-        out.clear();
         let pdu = |sequence_id, body| Pdu { sequence_id, body };
         link.handle(pdu(5, Body::ActiveTest), &NOW, 0, &mut out);
         link.handle(pdu(6, Body::Terminate), &NOW, 0, &mut out);
