@@ -412,3 +412,20 @@ fn cli_refuses_flags_it_does_not_take_naming_them() {
         assert!(output.stdout.is_empty(), "{args:?} listened");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_link_is_closed_after_the_idle_timeout() {
+    let sim = CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        // Under the 60 s bound of `within`: the paused clock jumps to whichever comes first.
+        idle_timeout: Duration::from_secs(10),
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("sim");
+    // Never logs in, never sends: closed, its slot freed.
+    let mut client = Client::connect(&sim, Version::V3).await;
+    assert_eq!(client.next().await, None);
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["idle_closed"], 1, "{counters}");
+}

@@ -51,6 +51,9 @@ pub struct CmppSimConfig {
     pub max_connections: usize,
     /// Owed reports per connection, at most (beyond: SUBMIT Result 8).
     pub receipt_queue: usize,
+    /// A link that sends nothing for this long is closed (an SP sends ACTIVE_TEST when
+    /// idle; one that never logs in does not hold a connection slot for ever).
+    pub idle_timeout: Duration,
     /// SUBMIT Results to inject and their share in basis points (`--error-rate 8=10`).
     pub error_rate: Vec<(u32, u32)>,
     /// Final report states by weight (`--receipt-states DELIVRD=90,UNDELIV=10`); empty:
@@ -68,6 +71,8 @@ impl Default for CmppSimConfig {
             window: 256,
             max_connections: 1024,
             receipt_queue: 10_000,
+            // CMPP's heartbeat: ACTIVE_TEST after 60 s idle, given up after 3 tries.
+            idle_timeout: Duration::from_secs(180),
             error_rate: Vec::new(),
             receipt_states: Vec::new(),
         }
@@ -103,6 +108,8 @@ pub struct CmppCounters {
     pub decode_errors: AtomicU64,
     /// Streams that could not be framed any more (closed).
     pub frame_errors: AtomicU64,
+    /// Links closed after `idle_timeout` without a packet.
+    pub idle_closed: AtomicU64,
 }
 
 impl CmppCounters {
@@ -124,6 +131,7 @@ impl CmppCounters {
             "terminates": n(&self.terminates),
             "decode_errors": n(&self.decode_errors),
             "frame_errors": n(&self.frame_errors),
+            "idle_closed": n(&self.idle_closed),
         })
     }
 }
@@ -264,6 +272,7 @@ async fn link(
     let mut decoder = FrameDecoder::new(config.version);
     let mut input = BytesMut::with_capacity(4096);
     let mut actions = Vec::new();
+    let mut idle_deadline = Instant::now() + config.idle_timeout;
     let mut link = Link {
         ismg: Ismg::new(IsmgConfig {
             version: config.version,
@@ -297,7 +306,7 @@ async fn link(
             read = reader.read_buf(&mut input) => {
                 match read {
                     Ok(0) => break,
-                    Ok(_) => {}
+                    Ok(_) => idle_deadline = Instant::now() + config.idle_timeout,
                     Err(error) => {
                         tracing::debug!("CMPP link {peer}: read failed: {error}");
                         break;
@@ -313,6 +322,11 @@ async fn link(
                     bump(&counters.reports_sent);
                     link.send(&pdu);
                 }
+            }
+            () = tokio::time::sleep_until(idle_deadline) => {
+                bump(&counters.idle_closed);
+                tracing::info!("CMPP link {peer}: nothing received for {:?}", config.idle_timeout);
+                link.closing = Some("idle");
             }
             _ = stopped.changed() => {
                 let terminate = link.ismg.terminate();
