@@ -110,6 +110,9 @@ pub struct CmppCounters {
     pub frame_errors: AtomicU64,
     /// Links closed after `idle_timeout` without a packet.
     pub idle_closed: AtomicU64,
+    /// Reports owed on a link when it closed (not sent: this ISMG delivers a report only
+    /// on the link that submitted).
+    pub reports_dropped: AtomicU64,
 }
 
 impl CmppCounters {
@@ -132,6 +135,7 @@ impl CmppCounters {
             "decode_errors": n(&self.decode_errors),
             "frame_errors": n(&self.frame_errors),
             "idle_closed": n(&self.idle_closed),
+            "reports_dropped": n(&self.reports_dropped),
         })
     }
 }
@@ -334,6 +338,13 @@ async fn link(
                 link.closing = Some("simulator stopping");
             }
         }
+    }
+    let dropped = u64::try_from(link.owed.len()).unwrap_or(u64::MAX);
+    if dropped > 0 {
+        counters
+            .reports_dropped
+            .fetch_add(dropped, Ordering::Relaxed);
+        tracing::info!("CMPP link {peer} closed with {dropped} reports owed");
     }
     let _ = writer.shutdown().await;
 }
