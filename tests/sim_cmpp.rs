@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -413,12 +414,13 @@ fn cli_refuses_flags_it_does_not_take_naming_them() {
     }
 }
 
-#[tokio::test(start_paused = true)]
+// Real time, short timeouts: a paused clock may jump past the sim's timers while a
+// loopback packet is still on its way. The tests wait on the event, never on a duration.
+#[tokio::test]
 async fn a_silent_link_is_closed_after_the_idle_timeout() {
     let sim = CmppSim::start(CmppSimConfig {
         listen: "127.0.0.1:0".to_owned(),
-        // Under the 60 s bound of `within`: the paused clock jumps to whichever comes first.
-        idle_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_millis(50),
         ..CmppSimConfig::default()
     })
     .await
@@ -428,4 +430,48 @@ async fn a_silent_link_is_closed_after_the_idle_timeout() {
     assert_eq!(client.next().await, None);
     let counters = sim.shutdown(Duration::from_secs(2)).await;
     assert_eq!(counters["idle_closed"], 1, "{counters}");
+}
+
+#[tokio::test]
+async fn an_unanswered_report_is_sent_again_then_dropped() {
+    let sim = CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        version: Version::V2,
+        receipt_delay: Duration::from_millis(1),
+        response_timeout: Duration::from_millis(50),
+        max_tries: 2,
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut client = Client::connect(&sim, Version::V2).await;
+    assert_eq!(client.login(b"123456", b"", 0x20).await, 0);
+    client
+        .send(3, submit(Version::V2, Bytes::from_static(b"hi"), 1, 1))
+        .await;
+    let mut reports = Vec::new();
+    while reports.len() < 2 {
+        let pdu = client.next().await.expect("packet");
+        if let Body::Deliver(deliver) = pdu.body {
+            // Never answered.
+            let report = StatusReport::parse(&deliver.msg_content, Version::V2).unwrap();
+            reports.push((pdu.sequence_id, report.msg_id));
+        }
+    }
+    assert_ne!(
+        reports[0].0, reports[1].0,
+        "sent again with a new Sequence_Id"
+    );
+    assert_eq!(reports[0].1, reports[1].1, "the same report");
+    // Dropped after the second send times out.
+    within("the report dropped", async {
+        while sim.counters().reports_dropped.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["reports_sent"], 2, "{counters}");
+    assert_eq!(counters["response_timeouts"], 2, "{counters}");
+    assert_eq!(counters["reports_dropped"], 1, "{counters}");
 }

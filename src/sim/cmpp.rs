@@ -51,6 +51,10 @@ pub struct CmppSimConfig {
     pub max_connections: usize,
     /// Owed reports per connection, at most (beyond: SUBMIT Result 8).
     pub receipt_queue: usize,
+    /// A report DELIVER unanswered this long is sent again (CMPP's T).
+    pub response_timeout: Duration,
+    /// Sends of one report at most, then it is dropped (CMPP's N).
+    pub max_tries: u8,
     /// A link that sends nothing for this long is closed (an SP sends ACTIVE_TEST when
     /// idle; one that never logs in does not hold a connection slot for ever).
     pub idle_timeout: Duration,
@@ -71,6 +75,8 @@ impl Default for CmppSimConfig {
             window: 256,
             max_connections: 1024,
             receipt_queue: 10_000,
+            response_timeout: Duration::from_secs(60),
+            max_tries: 3,
             // CMPP's heartbeat: ACTIVE_TEST after 60 s idle, given up after 3 tries.
             idle_timeout: Duration::from_secs(180),
             error_rate: Vec::new(),
@@ -110,7 +116,10 @@ pub struct CmppCounters {
     pub frame_errors: AtomicU64,
     /// Links closed after `idle_timeout` without a packet.
     pub idle_closed: AtomicU64,
-    /// Reports owed on a link when it closed (not sent: this ISMG delivers a report only
+    /// Report DELIVERs unanswered within `response_timeout` (sent again, or dropped after
+    /// `max_tries`).
+    pub response_timeouts: AtomicU64,
+    /// Reports owed on a link when it closed, or unanswered `max_tries` times (not sent: this ISMG delivers a report only
     /// on the link that submitted).
     pub reports_dropped: AtomicU64,
 }
@@ -136,6 +145,7 @@ impl CmppCounters {
             "frame_errors": n(&self.frame_errors),
             "idle_closed": n(&self.idle_closed),
             "reports_dropped": n(&self.reports_dropped),
+            "response_timeouts": n(&self.response_timeouts),
         })
     }
 }
@@ -276,13 +286,16 @@ async fn link(
     let mut decoder = FrameDecoder::new(config.version);
     let mut input = BytesMut::with_capacity(4096);
     let mut actions = Vec::new();
-    let mut idle_deadline = Instant::now() + config.idle_timeout;
+    let start = Instant::now();
+    let mut idle_deadline = start + config.idle_timeout;
     let mut link = Link {
         ismg: Ismg::new(IsmgConfig {
             version: config.version,
             accounts: config.accounts.clone(),
             gateway_id,
             window: config.window,
+            response_timeout_ms: millis(config.response_timeout),
+            max_tries: config.max_tries,
         }),
         version: config.version,
         owed: VecDeque::new(),
@@ -306,6 +319,10 @@ async fn link(
             .front()
             .filter(|_| link.ismg.can_report())
             .map(|(at, _)| *at);
+        let resend_at = link
+            .ismg
+            .poll_timeout()
+            .map(|ms| start + Duration::from_millis(ms));
         tokio::select! {
             read = reader.read_buf(&mut input) => {
                 match read {
@@ -321,10 +338,22 @@ async fn link(
             () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 let stat = pick(&config.receipt_states).map_or("DELIVRD", MessageState::stat);
                 if let Some((_, owed)) = link.owed.pop_front()
-                    && let Some(pdu) = link.ismg.report(&owed, stat.as_bytes(), &utc_now())
+                    && let Some(pdu) =
+                        link.ismg.report(&owed, stat.as_bytes(), &utc_now(), millis(start.elapsed()))
                 {
                     bump(&counters.reports_sent);
                     link.send(&pdu);
+                }
+            }
+            () = tokio::time::sleep_until(resend_at.unwrap_or(start)), if resend_at.is_some() => {
+                let expired = link.ismg.handle_timeout(millis(start.elapsed()));
+                let timeouts = expired.retry.len() + expired.dropped;
+                counters.response_timeouts.fetch_add(timeouts as u64, Ordering::Relaxed);
+                counters.reports_dropped.fetch_add(expired.dropped as u64, Ordering::Relaxed);
+                tracing::info!("CMPP link {peer}: {timeouts} report DELIVERs unanswered");
+                let now = Instant::now();
+                for owed in expired.retry.into_iter().rev() {
+                    link.owed.push_front((now, owed));
                 }
             }
             () = tokio::time::sleep_until(idle_deadline) => {
@@ -425,6 +454,11 @@ fn read_frames(
             }
         }
     }
+}
+
+/// Milliseconds, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn count_request(pdu: &Pdu, counters: &CmppCounters) {

@@ -6,6 +6,8 @@
 //! QUERY, CANCEL and TERMINATE. The caller owns the socket, the clock (every call takes the
 //! time) and the queue of owed reports.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use super::pdu::{
@@ -38,6 +40,11 @@ pub struct IsmgConfig {
     pub gateway_id: u32,
     /// Report DELIVERs sent and not answered yet, at most.
     pub window: usize,
+    /// A report DELIVER unanswered this long (ms) is given back by
+    /// [`Ismg::handle_timeout`] to be sent again (CMPP's T: 60 s).
+    pub response_timeout_ms: u64,
+    /// Sends of one report at most, then it is dropped (CMPP's N: 3).
+    pub max_tries: u8,
 }
 
 /// What the caller must do after a packet.
@@ -68,6 +75,8 @@ pub struct OwedReport {
     pub service_id: Bytes,
     /// YYMMDDHHMM of the submit.
     pub submit_time: [u8; 10],
+    /// Sends so far (0 until it first goes out).
+    pub tries: u8,
 }
 
 /// Counts of one link (for QUERY and for the caller's counters).
@@ -88,8 +97,18 @@ pub struct Ismg {
     /// Msg_Id sequence within the second.
     msg_sequence: u16,
     next_sequence_id: u32,
-    in_flight: usize,
+    /// Report DELIVERs sent and unanswered: Sequence_Id, when sent (ms), the report.
+    in_flight: VecDeque<(u32, u64, OwedReport)>,
     counts: IsmgCounts,
+}
+
+/// What [`Ismg::handle_timeout`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Reports to send again (their `tries` counts the sends so far).
+    pub retry: Vec<OwedReport>,
+    /// Reports sent `max_tries` times without an answer: given up.
+    pub dropped: usize,
 }
 
 /// YYMMDDHHMM.
@@ -119,7 +138,7 @@ impl Ismg {
             login: None,
             msg_sequence: 0,
             next_sequence_id: 1,
-            in_flight: 0,
+            in_flight: VecDeque::new(),
             counts: IsmgCounts {
                 accepted: 0,
                 refused: 0,
@@ -141,14 +160,14 @@ impl Ismg {
 
     /// Report DELIVERs sent and not answered.
     #[must_use]
-    pub const fn in_flight(&self) -> usize {
-        self.in_flight
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
     }
 
     /// Whether [`Ismg::report`] would send now (logged in, window not full).
     #[must_use]
     pub fn can_report(&self) -> bool {
-        self.login.is_some() && self.in_flight < self.config.window
+        self.login.is_some() && self.in_flight.len() < self.config.window
     }
 
     fn sequence_id(&mut self) -> u32 {
@@ -239,11 +258,17 @@ impl Ismg {
                             src_id: submit.src_id.clone(),
                             service_id: submit.service_id.clone(),
                             submit_time,
+                            tries: 0,
                         }));
                     }
                 }
             }
-            Body::DeliverResp(_) => self.in_flight = self.in_flight.saturating_sub(1),
+            Body::DeliverResp(_) => {
+                // An answer to nothing we sent (or answered twice) is ignored.
+                if let Some(at) = self.in_flight.iter().position(|(s, ..)| *s == sequence_id) {
+                    self.in_flight.remove(at);
+                }
+            }
             Body::ActiveTest => out.push(reply(Body::ActiveTestResp(ActiveTestResp::default()))),
             Body::ActiveTestResp(_) | Body::TerminateResp => {}
             Body::Terminate => {
@@ -302,7 +327,13 @@ impl Ismg {
     /// at most 7 octets) done at `now`; `None` while [`Ismg::can_report`] is false (keep
     /// it and try again after a DELIVER_RESP).
     #[must_use]
-    pub fn report(&mut self, owed: &OwedReport, stat: &[u8], now: &ReceiptDate) -> Option<Pdu> {
+    pub fn report(
+        &mut self,
+        owed: &OwedReport,
+        stat: &[u8],
+        now: &ReceiptDate,
+        now_ms: u64,
+    ) -> Option<Pdu> {
         if !self.can_report() {
             return None;
         }
@@ -319,9 +350,12 @@ impl Ismg {
         // Every field was cut to its width above: encoding cannot fail.
         let content = report.to_bytes(self.config.version).ok()?;
         let msg_id = self.msg_id(now);
-        self.in_flight += 1;
+        let sequence_id = self.sequence_id();
+        let mut sent = owed.clone();
+        sent.tries = sent.tries.saturating_add(1);
+        self.in_flight.push_back((sequence_id, now_ms, sent));
         Some(Pdu {
-            sequence_id: self.sequence_id(),
+            sequence_id,
             body: Body::Deliver(Deliver {
                 msg_id,
                 dest_id: cut(&owed.src_id, 21),
@@ -337,6 +371,33 @@ impl Ismg {
                 reserve: Bytes::new(),
             }),
         })
+    }
+
+    /// When (ms) the oldest unanswered report DELIVER times out.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.in_flight
+            .front()
+            .map(|(_, sent, _)| sent.saturating_add(self.config.response_timeout_ms))
+    }
+
+    /// Takes the report DELIVERs unanswered since `response_timeout_ms` before `now_ms`
+    /// out of the window: to send again, or dropped after `max_tries` sends.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> Expired {
+        let mut expired = Expired::default();
+        while let Some((_, sent, _)) = self.in_flight.front() {
+            if sent.saturating_add(self.config.response_timeout_ms) > now_ms {
+                break;
+            }
+            if let Some((_, _, owed)) = self.in_flight.pop_front() {
+                if owed.tries >= self.config.max_tries {
+                    expired.dropped += 1;
+                } else {
+                    expired.retry.push(owed);
+                }
+            }
+        }
+        expired
     }
 
     /// A TERMINATE to send when the ISMG closes the link.
@@ -368,6 +429,8 @@ mod tests {
             accounts: vec![(Bytes::from_static(b"900001"), Bytes::from_static(b"888888"))],
             gateway_id: 42,
             window: 1,
+            response_timeout_ms: 60_000,
+            max_tries: 2,
         })
     }
 
@@ -572,7 +635,9 @@ mod tests {
         let Action::Owe(owed) = out[1].clone() else {
             panic!("{out:?}")
         };
-        let deliver = link.report(&owed, b"DELIVRD", &NOW).expect("window open");
+        let deliver = link
+            .report(&owed, b"DELIVRD", &NOW, 0)
+            .expect("window open");
         let Body::Deliver(d) = &deliver.body else {
             panic!("{deliver:?}")
         };
@@ -583,7 +648,7 @@ mod tests {
         assert_eq!(&report.done_time[..], b"2612060905");
         assert_eq!(&report.dest_terminal_id[..], b"13800138000");
         // Window of 1: the next waits for the DELIVER_RESP.
-        assert!(link.report(&owed, b"DELIVRD", &NOW).is_none());
+        assert!(link.report(&owed, b"DELIVRD", &NOW, 0).is_none());
         out.clear();
         link.handle(
             Pdu {
@@ -598,7 +663,7 @@ mod tests {
             &mut out,
         );
         assert!(out.is_empty());
-        assert!(link.report(&owed, b"DELIVRD", &NOW).is_some());
+        assert!(link.report(&owed, b"DELIVRD", &NOW, 0).is_some());
     }
 
     #[test]
@@ -616,5 +681,110 @@ mod tests {
                 Action::Close("TERMINATE"),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn unanswered_reports_come_back_then_are_dropped() {
+        let mut link = Ismg::new(IsmgConfig {
+            version: Version::V2,
+            accounts: Vec::new(),
+            gateway_id: 1,
+            window: 4,
+            response_timeout_ms: 1_000,
+            max_tries: 2,
+        });
+        link.login = Some(Bytes::from_static(b"900001"));
+        let now = ReceiptDate {
+            year: 2026,
+            month: 12,
+            day: 6,
+            hour: 9,
+            minute: 0,
+            second: 0,
+        };
+        let owed = OwedReport {
+            msg_id: 7,
+            dest_terminal_id: Bytes::from_static(b"13800138000"),
+            src_id: Bytes::new(),
+            service_id: Bytes::new(),
+            submit_time: *b"2612060900",
+            tries: 0,
+        };
+        assert!(link.report(&owed, b"DELIVRD", &now, 0).is_some());
+        assert_eq!(link.poll_timeout(), Some(1_000));
+        assert_eq!(link.handle_timeout(999), Expired::default());
+        let expired = link.handle_timeout(1_000);
+        assert_eq!(expired.dropped, 0);
+        assert_eq!(expired.retry.len(), 1);
+        assert_eq!(expired.retry[0].tries, 1);
+        assert_eq!(link.in_flight(), 0);
+        // Second send, unanswered again: max_tries 2 reached, dropped.
+        assert!(
+            link.report(&expired.retry[0], b"DELIVRD", &now, 1_500)
+                .is_some()
+        );
+        assert_eq!(
+            link.handle_timeout(2_500),
+            Expired {
+                retry: Vec::new(),
+                dropped: 1
+            }
+        );
+        assert_eq!(link.poll_timeout(), None);
+    }
+
+    #[test]
+    fn an_answer_frees_its_own_slot_only() {
+        let mut link = Ismg::new(IsmgConfig {
+            version: Version::V3,
+            accounts: Vec::new(),
+            gateway_id: 1,
+            window: 4,
+            response_timeout_ms: 1_000,
+            max_tries: 3,
+        });
+        link.login = Some(Bytes::from_static(b"900001"));
+        let now = ReceiptDate {
+            year: 2026,
+            month: 1,
+            day: 2,
+            hour: 3,
+            minute: 4,
+            second: 5,
+        };
+        let owed = OwedReport {
+            msg_id: 1,
+            dest_terminal_id: Bytes::from_static(b"1"),
+            src_id: Bytes::new(),
+            service_id: Bytes::new(),
+            submit_time: *b"2601020304",
+            tries: 0,
+        };
+        let first = link.report(&owed, b"DELIVRD", &now, 0).unwrap();
+        let _second = link.report(&owed, b"DELIVRD", &now, 10).unwrap();
+        let resp = |sequence_id| Pdu {
+            sequence_id,
+            body: Body::DeliverResp(crate::cmpp::DeliverResp {
+                msg_id: 0,
+                result: 0,
+            }),
+        };
+        let mut out = Vec::new();
+        link.handle(resp(9_999), &now, 0, &mut out);
+        assert_eq!(link.in_flight(), 2, "an answer to nothing frees nothing");
+        link.handle(resp(first.sequence_id), &now, 0, &mut out);
+        link.handle(resp(first.sequence_id), &now, 0, &mut out);
+        assert_eq!(link.in_flight(), 1);
+        assert_eq!(
+            link.poll_timeout(),
+            Some(1_010),
+            "the second is the oldest now"
+        );
+        assert!(out.is_empty());
     }
 }
