@@ -24,15 +24,35 @@ const SECRET: &[u8] = b"888888";
 const TIMESTAMP: u32 = 1_206_090_507;
 
 async fn sim(version: Version) -> CmppSim {
-    CmppSim::start(CmppSimConfig {
-        listen: "127.0.0.1:0".to_owned(),
+    sim_with(CmppSimConfig {
         version,
         accounts: vec![(Bytes::from_static(SP_ID), Bytes::from_static(SECRET))],
         receipt_delay: Duration::from_millis(10),
         ..CmppSimConfig::default()
     })
     .await
+}
+
+/// A sim on a free loopback port with `config` otherwise.
+async fn sim_with(config: CmppSimConfig) -> CmppSim {
+    CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..config
+    })
+    .await
     .expect("sim")
+}
+
+/// A client of `version` logged in on `sim` (which takes any SP), with one short SUBMIT
+/// asking for a report sent.
+async fn logged_in_with_a_submit(sim: &CmppSim, version: Version) -> Client {
+    let mut client = Client::connect(sim, version).await;
+    // No accounts: any SP logs in (unchecked), still signed.
+    assert_eq!(client.login(b"123456", b"", version.octet()).await, 0);
+    client
+        .send(3, submit(version, Bytes::from_static(b"hi"), 1, 1))
+        .await;
+    client
 }
 
 /// Our codec over a socket.
@@ -292,22 +312,15 @@ async fn shutdown_terminates_open_links() {
 
 #[tokio::test]
 async fn injected_results_and_report_states() {
-    let sim = CmppSim::start(CmppSimConfig {
-        listen: "127.0.0.1:0".to_owned(),
+    let sim = sim_with(CmppSimConfig {
         version: Version::V3,
         receipt_delay: Duration::from_millis(1),
         // 100 % (in basis points) of SUBMITs answered Result 8, flow control.
         error_rate: vec![(8, 10_000)],
         ..CmppSimConfig::default()
     })
-    .await
-    .expect("sim");
-    let mut client = Client::connect(&sim, Version::V3).await;
-    // No accounts: any SP logs in (unchecked), still signed.
-    assert_eq!(client.login(b"123456", b"", 0x30).await, 0);
-    client
-        .send(3, submit(Version::V3, Bytes::from_static(b"hi"), 1, 1))
-        .await;
+    .await;
+    let mut client = logged_in_with_a_submit(&sim, Version::V3).await;
     let pdu = client.next().await.expect("SUBMIT_RESP");
     let Body::SubmitResp(resp) = pdu.body else {
         panic!("{pdu:?}")
@@ -321,20 +334,14 @@ async fn injected_results_and_report_states() {
         "no report for a refused SUBMIT"
     );
 
-    let sim = CmppSim::start(CmppSimConfig {
-        listen: "127.0.0.1:0".to_owned(),
+    let sim = sim_with(CmppSimConfig {
         version: Version::V2,
         receipt_delay: Duration::from_millis(1),
         receipt_states: vec![(smppgate_protocol::receipt::MessageState::Undeliverable, 1)],
         ..CmppSimConfig::default()
     })
-    .await
-    .expect("sim");
-    let mut client = Client::connect(&sim, Version::V2).await;
-    assert_eq!(client.login(b"123456", b"", 0x20).await, 0);
-    client
-        .send(3, submit(Version::V2, Bytes::from_static(b"hi"), 1, 1))
-        .await;
+    .await;
+    let mut client = logged_in_with_a_submit(&sim, Version::V2).await;
     let mut stat = None;
     while stat.is_none() {
         let pdu = client.next().await.expect("packet");
@@ -418,13 +425,11 @@ fn cli_refuses_flags_it_does_not_take_naming_them() {
 // loopback packet is still on its way. The tests wait on the event, never on a duration.
 #[tokio::test]
 async fn a_silent_link_is_closed_after_the_idle_timeout() {
-    let sim = CmppSim::start(CmppSimConfig {
-        listen: "127.0.0.1:0".to_owned(),
+    let sim = sim_with(CmppSimConfig {
         idle_timeout: Duration::from_millis(50),
         ..CmppSimConfig::default()
     })
-    .await
-    .expect("sim");
+    .await;
     // Never logs in, never sends: closed, its slot freed.
     let mut client = Client::connect(&sim, Version::V3).await;
     assert_eq!(client.next().await, None);
@@ -434,21 +439,15 @@ async fn a_silent_link_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn an_unanswered_report_is_sent_again_then_dropped() {
-    let sim = CmppSim::start(CmppSimConfig {
-        listen: "127.0.0.1:0".to_owned(),
+    let sim = sim_with(CmppSimConfig {
         version: Version::V2,
         receipt_delay: Duration::from_millis(1),
         response_timeout: Duration::from_millis(50),
         max_tries: 2,
         ..CmppSimConfig::default()
     })
-    .await
-    .expect("sim");
-    let mut client = Client::connect(&sim, Version::V2).await;
-    assert_eq!(client.login(b"123456", b"", 0x20).await, 0);
-    client
-        .send(3, submit(Version::V2, Bytes::from_static(b"hi"), 1, 1))
-        .await;
+    .await;
+    let mut client = logged_in_with_a_submit(&sim, Version::V2).await;
     let mut reports = Vec::new();
     while reports.len() < 2 {
         let pdu = client.next().await.expect("packet");

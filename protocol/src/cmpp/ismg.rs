@@ -688,34 +688,44 @@ mod tests {
 mod timeout_tests {
     use super::*;
 
-    #[test]
-    fn unanswered_reports_come_back_then_are_dropped() {
+    const NOW: ReceiptDate = ReceiptDate {
+        year: 2026,
+        month: 12,
+        day: 6,
+        hour: 9,
+        minute: 0,
+        second: 0,
+    };
+
+    /// A logged-in link with a window of 4 and a 1 s response timeout.
+    fn open_link(version: Version, max_tries: u8) -> Ismg {
         let mut link = Ismg::new(IsmgConfig {
-            version: Version::V2,
+            version,
             accounts: Vec::new(),
             gateway_id: 1,
             window: 4,
             response_timeout_ms: 1_000,
-            max_tries: 2,
+            max_tries,
         });
         link.login = Some(Bytes::from_static(b"900001"));
-        let now = ReceiptDate {
-            year: 2026,
-            month: 12,
-            day: 6,
-            hour: 9,
-            minute: 0,
-            second: 0,
-        };
-        let owed = OwedReport {
-            msg_id: 7,
+        link
+    }
+
+    fn owed(msg_id: u64) -> OwedReport {
+        OwedReport {
+            msg_id,
             dest_terminal_id: Bytes::from_static(b"13800138000"),
             src_id: Bytes::new(),
             service_id: Bytes::new(),
             submit_time: *b"2612060900",
             tries: 0,
-        };
-        assert!(link.report(&owed, b"DELIVRD", &now, 0).is_some());
+        }
+    }
+
+    #[test]
+    fn unanswered_reports_come_back_then_are_dropped() {
+        let mut link = open_link(Version::V2, 2);
+        assert!(link.report(&owed(7), b"DELIVRD", &NOW, 0).is_some());
         assert_eq!(link.poll_timeout(), Some(1_000));
         assert_eq!(link.handle_timeout(999), Expired::default());
         let expired = link.handle_timeout(1_000);
@@ -724,10 +734,8 @@ mod timeout_tests {
         assert_eq!(expired.retry[0].tries, 1);
         assert_eq!(link.in_flight(), 0);
         // Second send, unanswered again: max_tries 2 reached, dropped.
-        assert!(
-            link.report(&expired.retry[0], b"DELIVRD", &now, 1_500)
-                .is_some()
-        );
+        let again = link.report(&expired.retry[0], b"DELIVRD", &NOW, 1_500);
+        assert!(again.is_some());
         assert_eq!(
             link.handle_timeout(2_500),
             Expired {
@@ -740,33 +748,9 @@ mod timeout_tests {
 
     #[test]
     fn an_answer_frees_its_own_slot_only() {
-        let mut link = Ismg::new(IsmgConfig {
-            version: Version::V3,
-            accounts: Vec::new(),
-            gateway_id: 1,
-            window: 4,
-            response_timeout_ms: 1_000,
-            max_tries: 3,
-        });
-        link.login = Some(Bytes::from_static(b"900001"));
-        let now = ReceiptDate {
-            year: 2026,
-            month: 1,
-            day: 2,
-            hour: 3,
-            minute: 4,
-            second: 5,
-        };
-        let owed = OwedReport {
-            msg_id: 1,
-            dest_terminal_id: Bytes::from_static(b"1"),
-            src_id: Bytes::new(),
-            service_id: Bytes::new(),
-            submit_time: *b"2601020304",
-            tries: 0,
-        };
-        let first = link.report(&owed, b"DELIVRD", &now, 0).unwrap();
-        let _second = link.report(&owed, b"DELIVRD", &now, 10).unwrap();
+        let mut link = open_link(Version::V3, 3);
+        let first = link.report(&owed(1), b"DELIVRD", &NOW, 0).unwrap();
+        let _second = link.report(&owed(2), b"DELIVRD", &NOW, 10).unwrap();
         let resp = |sequence_id| Pdu {
             sequence_id,
             body: Body::DeliverResp(crate::cmpp::DeliverResp {
@@ -775,10 +759,10 @@ mod timeout_tests {
             }),
         };
         let mut out = Vec::new();
-        link.handle(resp(9_999), &now, 0, &mut out);
+        link.handle(resp(9_999), &NOW, 0, &mut out);
         assert_eq!(link.in_flight(), 2, "an answer to nothing frees nothing");
-        link.handle(resp(first.sequence_id), &now, 0, &mut out);
-        link.handle(resp(first.sequence_id), &now, 0, &mut out);
+        link.handle(resp(first.sequence_id), &NOW, 0, &mut out);
+        link.handle(resp(first.sequence_id), &NOW, 0, &mut out);
         assert_eq!(link.in_flight(), 1);
         assert_eq!(
             link.poll_timeout(),
