@@ -440,6 +440,7 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
                         not_before: 0,
                         expires: 0,
                         route_taken: String::new(),
+                        client_ref: None,
                         parts: vec![PartRecord::default()],
                     };
                     group

@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 pub mod esme;
 pub mod gateway;
+pub mod http;
 pub mod numbers;
 pub mod policy;
 pub mod shutdown;

@@ -6,6 +6,27 @@ mod prefix_table;
 
 pub use prefix_table::{PrefixError, PrefixTable};
 
+/// An SMPP address from a number or sender as a user writes it: `+digits` and digits are
+/// international/ISDN, anything else alphanumeric (a sender name).
+#[must_use]
+pub fn address(text: &str) -> smppgate_protocol::types::Address {
+    use smppgate_protocol::types::{Address, Npi, Ton};
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Address::new(
+            Ton::INTERNATIONAL,
+            Npi::ISDN,
+            bytes::Bytes::copy_from_slice(digits.as_bytes()),
+        )
+    } else {
+        Address::new(
+            Ton::ALPHANUMERIC,
+            Npi::UNKNOWN,
+            bytes::Bytes::copy_from_slice(text.as_bytes()),
+        )
+    }
+}
+
 /// Why a number cannot be normalised (answered `ESME_RINVDSTADR`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -138,6 +138,7 @@ fn record(id: u64, account: &str) -> MessageRecord {
         not_before: 0,
         expires: 0,
         route_taken: String::new(),
+        client_ref: None,
     }
 }
 

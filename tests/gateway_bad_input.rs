@@ -7,7 +7,7 @@ mod support;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,14 +15,11 @@ use futures::StreamExt as _;
 use smppgate::config::{AccountConfig, Config};
 use smppgate::esme::{ConnectError, EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
-use smppgate::store::memory::MemoryStore;
-use smppgate::store::{
-    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
-    Suppression,
-};
+use smppgate::store::{ListFilter, Store};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Body, Pdu, SubmitSm};
 use smppgate_protocol::types::Address;
+use support::flaky_store::FlakyStore;
 use support::within;
 
 fn config() -> Config {
@@ -173,68 +170,6 @@ async fn submit_before_bind_gets_rinvbndsts() {
     assert_eq!(command_id, 0x8000_0004, "submit_sm_resp");
     assert_eq!(CommandStatus(status), CommandStatus::ESME_RINVBNDSTS);
     assert_eq!(sequence, 7);
-}
-
-/// A store whose commits fail while `failing` is set (a full disk).
-#[derive(Default)]
-struct FlakyStore {
-    inner: MemoryStore,
-    failing: AtomicBool,
-}
-
-impl Store for FlakyStore {
-    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::new("No space left on device (injected)"));
-        }
-        self.inner.commit(ops)
-    }
-    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
-        self.inner.get(id)
-    }
-    fn by_carrier_id(&self, carrier: &str, id: &str) -> Result<Option<(u64, u16)>, StoreError> {
-        self.inner.by_carrier_id(carrier, id)
-    }
-    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.pending_page(after, limit)
-    }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.list(filter)
-    }
-    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        self.inner.outbox(account, limit)
-    }
-    fn outbox_after(
-        &self,
-        account: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.inner.outbox_after(account, after, limit)
-    }
-    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {
-        self.inner.parked(account, limit)
-    }
-    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
-        self.inner.expire(before)
-    }
-    fn max_id(&self) -> Result<u64, StoreError> {
-        self.inner.max_id()
-    }
-    fn suppression(
-        &self,
-        scope: &ScopeKey,
-        number: &str,
-    ) -> Result<Option<Suppression>, StoreError> {
-        self.inner.suppression(scope, number)
-    }
-    fn suppressions(
-        &self,
-        scope: Option<&ScopeKey>,
-        visit: &mut dyn FnMut(Suppression) -> bool,
-    ) -> Result<(), StoreError> {
-        self.inner.suppressions(scope, visit)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

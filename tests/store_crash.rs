@@ -29,6 +29,7 @@ fn message(id: u64) -> MessageRecord {
         not_before: 0,
         expires: 0,
         route_taken: String::new(),
+        client_ref: None,
         parts: vec![PartRecord::default()],
     }
 }

@@ -107,6 +107,8 @@ pub enum StateArg {
     Rejected,
     /// Deleted or unknown.
     Unknown,
+    /// Held for review (`smppgate review`).
+    Held,
 }
 
 impl From<StateArg> for State {
@@ -119,6 +121,7 @@ impl From<StateArg> for State {
             StateArg::Expired => Self::Expired,
             StateArg::Rejected => Self::Rejected,
             StateArg::Unknown => Self::Unknown,
+            StateArg::Held => Self::Held,
         }
     }
 }
@@ -164,10 +167,10 @@ fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
 
 /// The id style of each account the configuration names; empty without one.
 #[derive(Debug, Default)]
-struct AccountStyles(HashMap<String, IdStyle>);
+pub(crate) struct AccountStyles(HashMap<String, IdStyle>);
 
 impl AccountStyles {
-    fn of(config: Option<&Config>) -> Self {
+    pub(crate) fn of(config: Option<&Config>) -> Self {
         Self(
             config
                 .map(|config| {
@@ -198,7 +201,7 @@ impl AccountStyles {
     }
 
     /// The id as the account's clients got it (decimal for an unknown account).
-    fn display(&self, record: &MessageRecord) -> String {
+    pub(crate) fn display(&self, record: &MessageRecord) -> String {
         self.written(&record.account).map_or_else(
             || record.id.to_string(),
             |style| format_id(record.id, style),
@@ -206,7 +209,7 @@ impl AccountStyles {
     }
 }
 
-const fn reading_name(style: IdStyle) -> &'static str {
+pub(crate) const fn reading_name(style: IdStyle) -> &'static str {
     match style {
         IdStyle::Dec => "decimal",
         IdStyle::Hex | IdStyle::Auto => "hex",
@@ -215,10 +218,11 @@ const fn reading_name(style: IdStyle) -> &'static str {
 
 /// The messages `text` names: each reading looked up, kept where it counts for the
 /// record's account, a record found by two readings (`0`…`9`) kept once.
-fn resolve(
-    store: &FjallStore,
+pub(crate) fn resolve(
+    store: &dyn Store,
     styles: &AccountStyles,
     text: &str,
+    location: Option<&Path>,
 ) -> anyhow::Result<Vec<(IdStyle, MessageRecord)>> {
     let candidates = readings(text);
     if candidates.is_empty() {
@@ -238,11 +242,11 @@ fn resolve(
             .iter()
             .map(|&(reading, id)| format!("{} {id}", reading_name(reading)))
             .collect();
+        let location = location.map_or_else(String::new, |path| format!(" in {}", path.display()));
         bail!(
-            "no message with id {text} (read as {}) in {}: never stored, expired by \
+            "no message with id {text} (read as {}){location}: never stored, expired by \
              retention, or not an id its account's clients got",
             tried.join(" and as "),
-            store.path().display(),
         );
     }
     Ok(found)
@@ -252,7 +256,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let (path, config) = locate(&args.store)?;
     let styles = AccountStyles::of(config.as_ref());
     let store = open_at(&path)?;
-    let found = resolve(&store, &styles, &args.id)?;
+    let found = resolve(&store, &styles, &args.id, Some(store.path()))?;
     if args.json {
         let value = match found.as_slice() {
             [(_, record)] => record_json(record, &styles.display(record)),
@@ -363,6 +367,7 @@ const fn state_name(state: State) -> &'static str {
         State::Expired => "expired",
         State::Rejected => "rejected",
         State::Unknown => "unknown",
+        State::Held => "held",
     }
 }
 
@@ -402,6 +407,7 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "wants_receipt": record.wants_receipt,
         "parts": parts,
         "refused_by_rule": refused_by(record).map(Rule::name),
+        "held_for_word": crate::gateway::review::held_word(record),
         "request": hex::encode(&record.request),
     })
 }
@@ -448,6 +454,13 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
         }
     );
     let _ = writeln!(out, "parts     {}", record.part_count);
+    if let Some(word) = crate::gateway::review::held_word(record) {
+        let _ = writeln!(
+            out,
+            "held      for review by market rule content: matched `{word}` (smppgate review release|refuse {})",
+            record.id
+        );
+    }
     if let Some(rule) = refused_by(record) {
         let _ = writeln!(
             out,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod api_key;
 pub mod blacklist;
 pub mod check_config;
 mod exporter;
@@ -14,6 +15,7 @@ pub mod hash_password;
 pub mod messages;
 pub mod pdu;
 pub mod receipt;
+pub mod review;
 pub mod send;
 pub mod serve;
 pub mod sim;
@@ -52,11 +54,16 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// The send log: one message's life, or a list (reads the store).
     Messages(messages::MessagesArgs),
+    /// HTTP API keys: `api-key new --account NAME` or `--admin`.
+    ApiKey(api_key::ApiKeyArgs),
     /// The opt-out suppression list: add, remove, check, list, import, export (on the
     /// store, or through the running gateway).
     Suppress(suppress::SuppressArgs),
     /// Look a number up in the policies' blacklists; reload a running gateway's.
     Blacklist(blacklist::BlacklistArgs),
+    /// Messages held for review (`sensitive_action = "hold"`): list, release, refuse (on
+    /// the store, or through the running gateway).
+    Review(review::ReviewArgs),
     /// Delivery statistics: sent, delivered, failed, expired, refused by rule, delivery
     /// rate, p50/p99 submit → receipt (reads the store).
     Stats(stats::StatsArgs),
@@ -76,8 +83,10 @@ pub fn main() -> ExitCode {
         Command::HashPassword(args) => hash_password::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::ApiKey(args) => api_key::run(args),
         Command::Suppress(args) => suppress::run(args),
         Command::Blacklist(args) => blacklist::run(args),
+        Command::Review(args) => review::run(args),
         Command::Stats(args) => stats::run(&args),
     };
     match outcome {

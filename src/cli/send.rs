@@ -22,13 +22,14 @@ use smppgate_protocol::receipt::{DeliveryReceipt, IdStyle, normalise_id};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::text::{Coding, ReferenceGenerator, SplitMethod, SplitOptions, split};
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
-use smppgate_protocol::types::{Address, DataCoding, EsmClass, Npi, RegisteredDelivery, Ton};
+use smppgate_protocol::types::{DataCoding, EsmClass, RegisteredDelivery};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::text::{CodingArg, MethodArg};
 use crate::conn::{RequestError, Response, TlsClientConfig};
 use crate::esme::{EsmeClient, EsmeConfig, Inbound};
+use crate::numbers::address;
 
 mod pool;
 
@@ -159,25 +160,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("invalid duration unit {unit:?} (ms, s, m, h)")),
     };
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
-}
-
-/// An address from the command line: `+digits` and digits are international/ISDN,
-/// anything else alphanumeric.
-fn address(text: &str) -> Address {
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Address::new(
-            Ton::INTERNATIONAL,
-            Npi::ISDN,
-            Bytes::copy_from_slice(digits.as_bytes()),
-        )
-    } else {
-        Address::new(
-            Ton::ALPHANUMERIC,
-            Npi::UNKNOWN,
-            Bytes::copy_from_slice(text.as_bytes()),
-        )
-    }
 }
 
 /// The submit_sm of every part.

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Store directory instead of the configured `store.path` (`:memory:`: no durability).
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// Serve the HTTP API here instead of the configured `http.listen` (the demo's is
+    /// 127.0.0.1:8080; `127.0.0.1:0` picks a free port).
+    #[arg(long)]
+    pub http_listen: Option<String>,
     /// Serve Prometheus metrics on this address (`host:port`).
     #[arg(long)]
     pub metrics: Option<String>,
@@ -51,6 +55,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = args.store {
         config.store.path = store;
     }
+    // The demo serves the HTTP API too, with a key made for this run.
+    let demo_key = demo.then(|| {
+        let key = super::api_key::new_key(false);
+        config.accounts[0]
+            .api_keys
+            .push(crate::http::key_hash(&key));
+        config.http = Some(crate::config::HttpConfig::default());
+        key
+    });
+    if let Some(listen) = args.http_listen {
+        config
+            .http
+            .get_or_insert_with(crate::config::HttpConfig::default)
+            .listen = listen;
+    }
     if let Some(metrics) = args.metrics {
         config.metrics = Some(crate::config::MetricsConfig { listen: metrics });
     }
@@ -58,10 +77,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, demo, args.grace))
+    runtime.block_on(serve(config, demo_key, args.grace))
 }
 
-async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<ExitCode> {
+async fn serve(
+    config: Config,
+    demo_key: Option<String>,
+    grace: Duration,
+) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = &config.metrics {
         let addr: std::net::SocketAddr = metrics
             .listen
@@ -96,7 +119,10 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
     on_hangup(policies).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");
-    if demo {
+    if let Some(http) = gateway.http_addr() {
+        println!("http: http://{http}");
+    }
+    if let Some(key) = demo_key {
         tracing::warn!(
             "demo set-up: account demo/demo with a clear-text password; use --config for anything real"
         );
@@ -107,6 +133,12 @@ async fn serve(config: Config, demo: bool, grace: Duration) -> anyhow::Result<Ex
         println!(
             "try: cargo run --release -p smppgate-loadtest -- --connect {addr} --system-id demo --password demo --count 1000 --receipts"
         );
+        if let Some(http) = gateway.http_addr() {
+            println!("demo API key (this run only): {key}");
+            println!(
+                "try: curl -H 'Authorization: Bearer {key}' -d '{{\"to\":\"+8613800138000\",\"text\":\"hello\"}}' http://{http}/v1/messages"
+            );
+        }
     } else {
         println!(
             "{} accounts, {} carriers, store {}",

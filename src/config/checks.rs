@@ -70,6 +70,7 @@ pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     prefixes_in_one_route(config, findings);
     one_default_route(config, findings);
     numbers_claimed_once(config, findings);
+    http(config, findings);
     super::policy_checks::run(config, findings);
 }
 
@@ -626,6 +627,145 @@ fn numbers_claimed_once(config: &Config, findings: &mut Findings<'_>) {
 }
 
 // ---- small rules -------------------------------------------------------------------
+
+/// Largest `http.max_body` accepted: a request is held in memory whole.
+const MAX_HTTP_BODY: u64 = 64 << 20;
+
+/// `[http]` and each account's API keys and webhook.
+fn http(config: &Config, findings: &mut Findings<'_>) {
+    let sha256_fix = "write `sha256:` and 64 hex digits, as `smppgate api-key new` prints";
+    if let Some(http) = &config.http {
+        socket_address(findings, "http.listen", &http.listen, "127.0.0.1:8080");
+        if let Some(hash) = &http.admin_token_hash {
+            if super::parse_sha256(hash).is_none() {
+                findings.add(
+                    "http.admin_token_hash",
+                    format!("not a SHA-256 hash; {sha256_fix} (`smppgate api-key new --admin`)"),
+                );
+            }
+        }
+        at_least_one(
+            findings,
+            "http.max_connections",
+            http.max_connections,
+            "1024",
+        );
+        not_zero_time(findings, "http.header_timeout", http.header_timeout, "10s");
+        not_zero_time(
+            findings,
+            "http.webhook_retry_initial",
+            http.webhook_retry_initial,
+            "1s",
+        );
+        if http.webhook_retry_max < http.webhook_retry_initial {
+            findings.add(
+                "http.webhook_retry_max",
+                "shorter than webhook_retry_initial; write at least that, e.g. \"10m\"",
+            );
+        }
+        not_zero_time(
+            findings,
+            "http.webhook_park_after",
+            http.webhook_park_after,
+            "24h",
+        );
+        if !(1..=MAX_HTTP_BODY).contains(&http.max_body) {
+            findings.add(
+                "http.max_body",
+                format!(
+                    "{} bytes is out of range; write 1 byte to 64MiB, e.g. \"1MiB\"",
+                    http.max_body
+                ),
+            );
+        }
+    }
+    let mut seen: HashMap<[u8; 32], String> = HashMap::new();
+    for (index, account) in config.accounts.iter().enumerate() {
+        let path = format!("account[{index}]");
+        // The store keeps its own queues under `~` names (`~early`, `~idempotency`).
+        if account.system_id.starts_with('~') {
+            findings.add(
+                format!("{path}.system_id"),
+                format!(
+                    "`{}`: names starting with `~` are reserved for the gateway's own queues; \
+                     write a name without it",
+                    account.system_id
+                ),
+            );
+        }
+        for (key_index, key) in account.api_keys.iter().enumerate() {
+            let field = format!("{path}.api_keys[{key_index}]");
+            let Some(hash) = super::parse_sha256(key) else {
+                findings.add(
+                    field,
+                    format!(
+                        "not a SHA-256 hash; {sha256_fix} (`smppgate api-key new --account {}`)",
+                        account.system_id
+                    ),
+                );
+                continue;
+            };
+            if let Some(first) = seen.get(&hash) {
+                let at = findings.at(first);
+                findings.add(
+                    field,
+                    format!("the same key as {at}; one key names one account: make a new one"),
+                );
+            } else {
+                seen.insert(hash, field);
+            }
+        }
+        if let Some(url) = &account.webhook_url {
+            let field = format!("{path}.webhook_url");
+            match reqwest::Url::parse(url) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {}
+                _ => findings.add(
+                    field,
+                    format!(
+                        "`{url}` is not an http(s) URL; write e.g. \"https://hooks.example/sms\""
+                    ),
+                ),
+            }
+            match &account.webhook_secret {
+                None => findings.add(
+                    format!("{path}.webhook_secret"),
+                    "required with webhook_url (receivers check the signature with it); \
+                     write at least 16 random characters, e.g. the output of \
+                     `openssl rand -hex 32`",
+                ),
+                Some(secret) if secret.len() < 16 => findings.add(
+                    format!("{path}.webhook_secret"),
+                    format!(
+                        "{} characters is too short to sign with; write at least 16 random \
+                         characters, e.g. the output of `openssl rand -hex 32`",
+                        secret.len()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        } else if account.webhook_secret.is_some() {
+            findings.add(
+                format!("{path}.webhook_secret"),
+                "set without webhook_url; add `webhook_url = \"https://…\"` or remove it",
+            );
+        }
+    }
+    if let (Some(admin), false) = (
+        config
+            .http
+            .as_ref()
+            .and_then(|h| h.admin_token_hash.as_deref())
+            .and_then(super::parse_sha256),
+        seen.is_empty(),
+    ) {
+        if let Some(field) = seen.get(&admin) {
+            findings.add(
+                field.clone(),
+                "the same as http.admin_token_hash; the admin token and an account key must differ",
+            );
+        }
+    }
+}
 
 fn socket_address(findings: &mut Findings<'_>, path: &str, value: &str, example: &str) {
     if value.parse::<SocketAddr>().is_err() {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 mod checks;
 mod duration;
+mod http;
 mod policy;
 mod policy_checks;
 mod sections;
@@ -26,6 +27,8 @@ pub use policy::{
 pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
+
+pub use http::{HttpConfig, WebhookMode, parse_byte_size, parse_sha256};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -55,6 +58,9 @@ pub struct Config {
     /// Routes: destination prefixes to carriers.
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// The HTTP submit API (off when absent).
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
     /// Market rules (`[[policy]]`), named by accounts.
     #[serde(default, rename = "policy")]
     pub policies: Vec<PolicyConfig>,
@@ -341,6 +347,18 @@ pub struct AccountConfig {
     /// Numbers (short codes, long numbers) whose mobile-originated messages go to it.
     #[serde(default)]
     pub numbers: Vec<String>,
+    /// `sha256:<64 hex digits>` of each HTTP API key (`smppgate api-key new --account`).
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Receipts and MO messages go here as signed JSON POSTs, when set.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the webhook signature (required with `webhook_url`).
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// The webhook only, or the webhook and the SMPP binds.
+    #[serde(default)]
+    pub webhook_mode: WebhookMode,
     /// The `[[policy]]` its messages pass; absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
@@ -601,6 +619,10 @@ impl Config {
                 expired_receipts: true,
                 window_full_status: WindowFullStatus::MsgQFull,
                 numbers: vec!["10690000".to_owned()],
+                api_keys: Vec::new(),
+                webhook_url: None,
+                webhook_secret: None,
+                webhook_mode: WebhookMode::Webhook,
                 policy: None,
                 signatures: Vec::new(),
             }],

@@ -13,13 +13,14 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
-    AccountConfig, CarrierConfig, MetricsConfig, NumbersConfig, PolicyConfig, ReceiptsConfig,
-    RouteConfig, ServerConfig, StoreConfig,
+    AccountConfig, CarrierConfig, HttpConfig, MetricsConfig, NumbersConfig, PolicyConfig,
+    ReceiptsConfig, RouteConfig, ServerConfig, StoreConfig,
 };
 
 /// The sections of the file.
 pub(super) const SECTIONS: &[&str] = &[
-    "server", "store", "metrics", "numbers", "receipts", "account", "carrier", "route", "policy",
+    "server", "store", "metrics", "numbers", "receipts", "account", "carrier", "route", "http",
+    "policy",
 ];
 
 /// A serde error: where, and serde's message.
@@ -38,6 +39,7 @@ pub(super) fn parse_each(document: &Spanned<DeTable<'_>>) -> Vec<SpannedError> {
             "account" => each::<AccountConfig>(value, &mut errors),
             "carrier" => each::<CarrierConfig>(value, &mut errors),
             "route" => each::<RouteConfig>(value, &mut errors),
+            "http" => one::<HttpConfig>(value, &mut errors),
             "policy" => each::<PolicyConfig>(value, &mut errors),
             other => {
                 let expected: Vec<String> = SECTIONS.iter().map(|s| format!("`{s}`")).collect();

@@ -17,10 +17,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::intake::Missed;
+use super::review::{Action, HeldEntry, scan_held};
+use super::writer::Event;
+use crate::carrier::Router;
 use crate::policy::blacklist::key as pack;
 use crate::policy::suppression::Suppressions;
 use crate::policy::suppression_control::{MAX_LINE, MAX_OPS, Reply, Request, WireEntry, WireOp};
-use crate::store::{GroupCommit, ScopeKey, Store};
+use crate::store::{GroupCommit, ScopeKey, Store, StoreError};
 
 /// Connections served at once.
 const CONNECTIONS: usize = 4;
@@ -33,6 +37,17 @@ pub(crate) struct ControlParts {
     pub(crate) suppressions: Arc<Suppressions>,
     pub(crate) tracker: TaskTracker,
     pub(crate) cancel: CancellationToken,
+    /// `smppgate review`: decisions go to the receipt writer, released messages to the
+    /// dispatcher (through `missed`, read from the store on `route`).
+    pub(crate) review: ReviewParts,
+}
+
+/// What `smppgate review` needs of the running gateway.
+pub(crate) struct ReviewParts {
+    pub(crate) writer: mpsc::Sender<Event>,
+    pub(crate) missed: Arc<Missed>,
+    pub(crate) router: Router,
+    pub(crate) default_country: String,
 }
 
 /// Binds the socket (replacing a stale one: the caller holds the store's lock).
@@ -141,6 +156,11 @@ async fn serve(stream: UnixStream, parts: &ControlParts) {
                 write_line(&mut write, &reply).await
             }
             Request::List { scope } => list(parts, scope, &mut write).await,
+            Request::Held { account } => held(parts, account, &mut write).await,
+            Request::Review { id, action } => {
+                let reply = review(parts, id, action).await;
+                write_line(&mut write, &reply).await
+            }
         };
         if !ok {
             return;
@@ -201,8 +221,7 @@ async fn get(parts: &ControlParts, scope: &str, number: String) -> Reply {
     }
 }
 
-/// Streams the entries: a blocking task reads the store into a bounded queue, this
-/// task writes them out; a client that stops reading stops the scan.
+/// Streams the suppression list's entries (of `scope`).
 async fn list(
     parts: &ControlParts,
     scope: Option<String>,
@@ -212,16 +231,40 @@ async fn list(
         Ok(scope) => scope,
         Err(error) => return write_line(write, &Reply::Error(error)).await,
     };
-    let (tx, mut rx) = mpsc::channel::<WireEntry>(256);
     let store = Arc::clone(&parts.store);
-    let scan = tokio::task::spawn_blocking(move || {
-        store.suppressions(scope.as_ref(), &mut |entry| {
-            tx.blocking_send(WireEntry::from(&entry)).is_ok()
-        })
-    });
+    let scan = move |visit: &mut dyn FnMut(WireEntry) -> bool| {
+        store.suppressions(scope.as_ref(), &mut |entry| visit(WireEntry::from(&entry)))
+    };
+    stream(write, scan, |entry| Reply::Entry(Some(entry))).await
+}
+
+/// Streams the held messages (of `account`).
+async fn held(
+    parts: &ControlParts,
+    account: Option<String>,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> bool {
+    let store = Arc::clone(&parts.store);
+    let scan = move |visit: &mut dyn FnMut(HeldEntry) -> bool| {
+        scan_held(&*store, account.as_deref(), visit)
+    };
+    stream(write, scan, Reply::Held).await
+}
+
+/// Writes what `scan` visits as `reply` lines, then `end` with the count: a blocking task
+/// scans the store into a bounded queue, this task writes it out; a client that stops
+/// reading stops the scan.
+async fn stream<T: Send + 'static>(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    scan: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<(), StoreError> + Send + 'static,
+    reply: fn(T) -> Reply,
+) -> bool {
+    let (tx, mut rx) = mpsc::channel::<T>(256);
+    let scan =
+        tokio::task::spawn_blocking(move || scan(&mut |item| tx.blocking_send(item).is_ok()));
     let mut count = 0;
-    while let Some(entry) = rx.recv().await {
-        if !write_line(write, &Reply::Entry(Some(entry))).await {
+    while let Some(item) = rx.recv().await {
+        if !write_line(write, &reply(item)).await {
             return false;
         }
         count += 1;
@@ -231,4 +274,36 @@ async fn list(
         Ok(Err(error)) => write_line(write, &Reply::Error(error.to_string())).await,
         Err(error) => write_line(write, &Reply::Error(error.to_string())).await,
     }
+}
+
+/// Has the receipt writer release or refuse a held message; a released one then goes
+/// to the dispatcher.
+async fn review(parts: &ControlParts, id: u64, action: Action) -> Reply {
+    let review = &parts.review;
+    let (done, answer) = tokio::sync::oneshot::channel();
+    if review
+        .writer
+        .send(Event::Review { id, action, done })
+        .await
+        .is_err()
+    {
+        return Reply::Error("the gateway is stopping".into());
+    }
+    let record = match answer.await {
+        Ok(Ok(record)) => record,
+        Ok(Err(error)) => return Reply::Error(error),
+        Err(_) => return Reply::Error("the gateway is stopping".into()),
+    };
+    super::review::counted(&record.account, action);
+    tracing::info!(id, account = %record.account, "held message {} by the CLI", action.done());
+    if action == Action::Release {
+        let route = super::dispatcher::request_of(&record).and_then(|request| {
+            super::dispatcher::route_of(&review.router, &review.default_country, &record, &request)
+        });
+        match route {
+            Some(route) => review.missed.add(&route, record.class, record.id),
+            None => tracing::warn!(id, "released message has no route now: left pending"),
+        }
+    }
+    Reply::Ok(1)
 }

@@ -64,7 +64,7 @@ impl DeliveryTally {
                 }
                 State::Expired => c.expired += 1,
                 State::Failed | State::Rejected | State::Unknown => c.failed += 1,
-                State::Accepted | State::Sent => {}
+                State::Accepted | State::Sent | State::Held => {}
             }
         });
     }
@@ -127,6 +127,7 @@ mod tests {
             not_before: 0,
             expires: 0,
             route_taken: "cn".into(),
+            client_ref: None,
         }
     }
 

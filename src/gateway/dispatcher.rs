@@ -512,7 +512,7 @@ impl Dispatcher {
 }
 
 /// The route a stored message takes now.
-fn route_of(
+pub(crate) fn route_of(
     router: &Router,
     country: &str,
     record: &MessageRecord,

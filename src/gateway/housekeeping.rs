@@ -148,6 +148,7 @@ mod tests {
             not_before: 0,
             expires,
             route_taken: String::new(),
+            client_ref: None,
         }))
     }
 

@@ -51,7 +51,7 @@ pub(crate) struct Missed {
 }
 
 impl Missed {
-    fn add(&self, route: &Arc<str>, class: Class, id: u64) {
+    pub(crate) fn add(&self, route: &Arc<str>, class: Class, id: u64) {
         let mut lowest = self.lowest.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = lowest.entry((Arc::clone(route), class)).or_insert(id);
         *entry = (*entry).min(id);
@@ -72,6 +72,19 @@ pub(crate) struct Checked {
     route: Arc<str>,
     parts: Vec<SubmitSm>,
     account: Arc<Account>,
+}
+
+impl Checked {
+    /// How many parts it goes as.
+    pub(crate) fn part_count(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The client's own reference, kept with the message and handed back in its webhook
+    /// receipt events (HTTP `client_ref`).
+    pub(crate) fn set_client_ref(&mut self, client_ref: Option<String>) {
+        self.record.client_ref = client_ref;
+    }
 }
 
 /// Why a message was refused, for the caller's answer and the log.
@@ -195,6 +208,7 @@ impl Intake {
         // schedule_delivery_time and validity_period: refused before the policy counts it.
         let times = super::schedule::times(submit_sm, now, p.validity)?;
         let mut refused_by_receipt = None;
+        let mut held = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -213,6 +227,11 @@ impl Intake {
             }
             Decision::Defer { until, rule } => {
                 tracing::debug!(id, %rule, until, "deferred by policy");
+                until
+            }
+            Decision::Hold { rule, word, until } => {
+                tracing::info!(account = %account.name, id, %rule, %word, "held for review");
+                held = Some(word);
                 until
             }
             Decision::RejectByReceipt { status, rule } => {
@@ -242,7 +261,11 @@ impl Intake {
             not_before: not_before.max(times.not_before),
             expires: times.expires,
             route_taken: route.to_string(),
+            client_ref: None,
         };
+        if let Some(word) = held {
+            super::review::hold(&mut record, &word);
+        }
         if let Some(status) = refused_by_receipt {
             // Final before it is stored: never dispatched; the writer settles it into a
             // REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
@@ -291,6 +314,7 @@ impl Intake {
         bump(&p.stats.accepted);
         account.accepted_counter.increment(1);
         tracing::debug!(id, parts = parts.len(), %route, "accepted");
+        let held = record.state == State::Held;
         let refused = record
             .parts
             .iter()
@@ -298,6 +322,11 @@ impl Intake {
         // The writer caches the record instead of reading it back when the outcomes come;
         // a full queue only costs it a store read.
         let _ = p.writer.try_send(Event::Accepted(record));
+        if held {
+            // Durable and counted against the backlog; sent when an operator releases it.
+            metrics::gauge!("smppgate_review_held").increment(1.0);
+            return Ok(id);
+        }
         if refused {
             // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
             // to a full queue (the writer releases the backlog place when it settles).

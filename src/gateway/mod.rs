@@ -42,10 +42,11 @@ mod dispatcher;
 mod gauges;
 mod housekeeping;
 pub mod ids;
-mod intake;
+pub(crate) mod intake;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+pub mod review;
 mod schedule;
 mod stats;
 mod upstream;
@@ -109,6 +110,11 @@ pub struct Gateway {
     tracker: TaskTracker,
     /// The built-in simulated carriers (`address = "sim"`), stopped after the pools.
     sims: crate::sim::BuiltinSims,
+    /// The HTTP API (`[http]`), stopped with the upstream listener.
+    http: Option<crate::http::HttpServer>,
+    /// The webhook sink (accounts with a `webhook_url`), stopped with the outbox.
+    webhooks: TaskTracker,
+    webhooks_stop: CancellationToken,
     /// The opt-out suppression list in force (MO replies and the CLI change it).
     suppressions: Arc<Suppressions>,
 }
@@ -305,6 +311,8 @@ impl Gateway {
             routes,
         ));
 
+        let (review_writer, review_missed, review_router) =
+            (event_tx.clone(), Arc::clone(&missed), router.clone());
         let intake = Arc::new(Intake::new(IntakeParts {
             accounts: Arc::clone(&accounts),
             router,
@@ -314,12 +322,27 @@ impl Gateway {
             policy,
             backlog: Arc::clone(&backlog),
             dispatch: dispatch_tx,
-            missed,
+            missed: Arc::clone(&missed),
             writer: event_tx.clone(),
             stats: Arc::clone(&stats),
             clock,
             validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
         }));
+        let http = match &config.http {
+            Some(http) => Some(
+                crate::http::HttpServer::start(crate::http::HttpParts {
+                    config: Arc::clone(&config),
+                    http: http.clone(),
+                    intake: Arc::clone(&intake),
+                    store: Arc::clone(&store),
+                    group: Arc::clone(&group),
+                    clock,
+                })
+                .await
+                .context("starting the HTTP listener")?,
+            ),
+            None => None,
+        };
         let upstream = Arc::new(Upstream {
             intake,
             lockout: Lockout::new(&config.server),
@@ -352,6 +375,16 @@ impl Gateway {
             },
             window: outbox_window,
         }));
+        let webhooks_stop = cancel.child_token();
+        let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {
+            accounts: Arc::clone(&accounts),
+            http: config.http.clone().unwrap_or_default(),
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            clock,
+            cancel: webhooks_stop.clone(),
+        })
+        .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).
         let control_stop = cancel.child_token();
         if config.store.path.as_os_str() != ":memory:" {
@@ -367,6 +400,12 @@ impl Gateway {
                             suppressions: Arc::clone(&suppressions),
                             tracker: tracker.clone(),
                             cancel: control_stop.clone(),
+                            review: control::ReviewParts {
+                                writer: review_writer,
+                                missed: review_missed,
+                                router: review_router,
+                                default_country: config.numbers.default_country.clone(),
+                            },
                         },
                     ));
                 }
@@ -409,8 +448,17 @@ impl Gateway {
             outbox,
             tracker,
             sims,
+            http,
+            webhooks,
+            webhooks_stop,
             suppressions,
         })
+    }
+
+    /// The HTTP API's address, when `[http]` is configured.
+    #[must_use]
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http.as_ref().map(crate::http::HttpServer::local_addr)
     }
 
     /// The opt-out suppression list in force.
@@ -456,6 +504,11 @@ impl Gateway {
         // The outbox sends nothing new; what is in flight is answered (or aborted) as the
         // sessions unbind, and what the clients acknowledged is recorded.
         self.outbox_stop.cancel();
+        // A post in flight is cut off: its batch stays queued and goes after the restart.
+        self.webhooks_stop.cancel();
+        if let Some(http) = self.http {
+            http.shutdown(grace / 3).await;
+        }
         if !self.server.shutdown(grace / 3).await {
             tracing::warn!("some upstream sessions did not close in time");
         }
@@ -466,6 +519,7 @@ impl Gateway {
         {
             tracing::warn!("the outbox did not finish in time");
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.webhooks.wait()).await;
         self.dispatcher_stop.cancel();
         let _ = self.dispatcher.await;
         // What the pool holds is sent or comes back unsent (pending, sent after the
@@ -537,22 +591,35 @@ pub async fn load_suppressions(store: &Arc<dyn Store>) -> anyhow::Result<Arc<Sup
     Ok(Arc::new(set))
 }
 
-/// Messages per account that no carrier has taken yet (the backlog at start).
+/// Messages per account that no carrier has taken yet (the backlog at start); sets the
+/// `smppgate_review_held` gauge to the held ones among them.
 fn count_pending(
     store: &dyn Store,
 ) -> Result<std::collections::HashMap<String, u64>, crate::store::StoreError> {
     let mut counts = std::collections::HashMap::new();
+    let mut held = 0.0;
     let mut cursor = 0;
     loop {
         let page = store.pending_page(cursor, 4096)?;
         let Some(last) = page.last().map(|r| r.id) else {
+            metrics::gauge!("smppgate_review_held").set(held);
             return Ok(counts);
         };
         for record in page
             .iter()
-            .filter(|r| r.state == crate::store::State::Accepted)
+            // Held messages keep their backlog place until an operator releases or
+            // refuses them.
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    crate::store::State::Accepted | crate::store::State::Held
+                )
+            })
         {
             *counts.entry(record.account.clone()).or_insert(0) += 1;
+            if record.state == crate::store::State::Held {
+                held += 1.0;
+            }
         }
         cursor = last;
     }

@@ -49,6 +49,17 @@ pub enum Decision {
         /// The rule that refused it.
         rule: String,
     },
+    /// Accept (durable before the answer like any accepted message) but keep out of
+    /// dispatch for an operator's review (`sensitive_action = "hold"`): `smppgate review
+    /// release` sends it, `review refuse` ends it with a `stat:REJECTD` receipt.
+    Hold {
+        /// The rule that held it.
+        rule: String,
+        /// What matched (the sensitive word), for the send log and `review list`.
+        word: String,
+        /// Once released, not sent before this time (quiet hours; 0: at once).
+        until: WallMillis,
+    },
     /// Accept, keep in the store, send at `until` or later.
     Defer {
         /// Not before this time.

@@ -232,7 +232,7 @@ impl SmscHandler for Upstream {
 #[must_use]
 pub(crate) const fn message_state(state: State) -> u8 {
     match state {
-        State::Accepted | State::Sent => 1,
+        State::Accepted | State::Sent | State::Held => 1,
         State::Delivered => 2,
         State::Expired => 3,
         State::Failed => 5,

@@ -45,6 +45,11 @@ use crate::numbers::PrefixTable;
 use crate::policy::suppression::{MoReply, OptOutReplies};
 use crate::store::{GroupCommit, MessageRecord, Op, OutboxItem, State, Store};
 
+/// What a review decision comes to: the record as committed, or why not.
+pub(crate) type ReviewResult = Result<Arc<MessageRecord>, String>;
+/// Where a review decision is answered.
+pub(crate) type ReviewAnswer = tokio::sync::oneshot::Sender<ReviewResult>;
+
 /// One thing for the writer.
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -57,6 +62,13 @@ pub(crate) enum Event {
     /// A stored message whose parts intake already made final (a policy refusal answered
     /// by receipt): its state and receipt follow from them.
     Settle(u64),
+    /// An operator's decision on a held message (`smppgate review`, through the control
+    /// socket): answered once committed, with the record as it then is.
+    Review {
+        id: u64,
+        action: super::review::Action,
+        done: ReviewAnswer,
+    },
     /// Writes of another stage that need no answer (housekeeping), in order with the
     /// writer's own.
     Ops(Vec<Op>),
@@ -222,14 +234,14 @@ const fn receipt_state(state: State) -> MessageState {
         State::Expired => MessageState::Expired,
         State::Failed => MessageState::Undeliverable,
         State::Rejected => MessageState::Rejected,
-        State::Unknown | State::Accepted | State::Sent => MessageState::Unknown,
+        State::Unknown | State::Accepted | State::Sent | State::Held => MessageState::Unknown,
     }
 }
 
 /// Worse states win when parts differ.
 const fn severity(state: State) -> u8 {
     match state {
-        State::Accepted | State::Sent => 0,
+        State::Accepted | State::Sent | State::Held => 0,
         State::Delivered => 1,
         State::Unknown => 2,
         State::Expired => 3,
@@ -297,6 +309,8 @@ pub(crate) struct Writer {
     /// Accounts of the messages this batch moved out of `Accepted` (every part taken by
     /// a carrier, or ended): their backlog places are freed once committed.
     finished: Vec<Arc<str>>,
+    /// Review decisions of this batch, answered once it is committed.
+    reviewed: Vec<(ReviewAnswer, ReviewResult)>,
     reassembler: Reassembler,
     /// What an open multipart MO's parts share beyond the reassembler's key (bounded by
     /// its open messages): carrier, data_coding and the addresses as received.
@@ -344,6 +358,7 @@ impl Writer {
             answers: Vec::new(),
             settled_parts: Vec::new(),
             finished: Vec::new(),
+            reviewed: Vec::new(),
             // An MO whose parts do not all come within the TTL goes to its account
             // incomplete rather than nowhere.
             reassembler: Reassembler::new(ReassemblyConfig {
@@ -394,7 +409,9 @@ impl Writer {
         }
         for event in events {
             match event {
-                Event::Expire(id) | Event::Settle(id) if !self.records.contains_key(id) => {
+                Event::Expire(id) | Event::Settle(id) | Event::Review { id, .. }
+                    if !self.records.contains_key(id) =>
+                {
                     ids.push(*id);
                 }
                 Event::Inbound(carrier, request) => {
@@ -486,6 +503,7 @@ impl Writer {
                 }
             }
             Event::Ops(ops) => self.ops.extend(ops),
+            Event::Review { id, action, done } => self.review(id, action, done),
             Event::Replay {
                 carrier,
                 key,
@@ -793,7 +811,11 @@ impl Writer {
                 }
             }
             state
-        } else if record.parts.iter().all(|p| p.state != State::Accepted) {
+        } else if record
+            .parts
+            .iter()
+            .all(|p| !matches!(p.state, State::Accepted | State::Held))
+        {
             State::Sent
         } else {
             return;
@@ -801,13 +823,32 @@ impl Writer {
         if new_state != record.state {
             // Every part has left the gateway (a carrier took it, or it ended): the
             // message no longer counts against the account's backlog.
-            if record.state == State::Accepted {
+            if matches!(record.state, State::Accepted | State::Held) {
                 self.finished.push(Arc::from(record.account.as_str()));
             }
             let from = std::mem::replace(&mut record.state, new_state);
             self.stats.delivery.changed(now, from, record);
             self.dirty.push(id);
         }
+    }
+
+    /// Releases or refuses a held message; the answer waits for the batch's commit.
+    fn review(&mut self, id: u64, action: super::review::Action, done: ReviewAnswer) {
+        let now = self.now();
+        let result = match self.record(id) {
+            None => Err(format!("message {id} is not pending (unknown, or final)")),
+            Some(record) => super::review::apply(record, action, now),
+        };
+        if result.is_ok() && action == super::review::Action::Refuse {
+            self.settle(id);
+        }
+        let result = result.and_then(|()| {
+            self.records
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| format!("message {id} is not pending"))
+        });
+        self.reviewed.push((done, result));
     }
 
     fn expire(&mut self, id: u64) {
@@ -986,7 +1027,9 @@ impl Writer {
         if let Some(op) = self.stats.delivery.take() {
             self.ops.push(op);
         }
-        let ops = std::mem::take(&mut self.ops);
+        let mut ops = std::mem::take(&mut self.ops);
+        // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
+        crate::http::webhook::route_to_webhooks(&mut ops, &self.accounts);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK
@@ -1023,6 +1066,14 @@ impl Writer {
         for account in self.finished.drain(..) {
             self.backlog.release(&account);
         }
+        for (done, result) in self.reviewed.drain(..) {
+            let result = if status.is_ok() {
+                result
+            } else {
+                Err("the store failed: nothing was changed".to_owned())
+            };
+            let _ = done.send(result);
+        }
         for request in self.answers.drain(..) {
             if request.needs_response() {
                 request.respond(status, None).await;
@@ -1051,6 +1102,32 @@ impl Writer {
 }
 
 /// An upstream receipt for `record` in the account's id style.
+/// The receipt of a message refused while the gateway was stopped (`smppgate review
+/// refuse` on the store): what [`Writer::settle`] queues for a message whose parts are
+/// all `Rejected`, per `account`'s receipt settings; `None` when none is due.
+pub(crate) fn refusal_receipt(
+    record: &MessageRecord,
+    account: &config::AccountConfig,
+    clock: &Clock,
+) -> Option<OutboxItem> {
+    let due = record.wants_receipt
+        && matches!(
+            account.receipts,
+            ReceiptMode::PerMessage | ReceiptMode::LastFinal
+        );
+    let err = record.parts.first().and_then(|p| p.error.clone());
+    due.then(|| {
+        upstream_receipt(
+            record,
+            account.id_style,
+            State::Rejected,
+            err.as_deref(),
+            clock,
+        )
+    })
+    .flatten()
+}
+
 fn upstream_receipt(
     record: &MessageRecord,
     id_style: config::IdStyle,

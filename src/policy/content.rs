@@ -35,8 +35,8 @@
 //! faster and smaller, but it refuses duplicate patterns and is one more matcher to know; we
 //! did not need it at these figures. Reloading a large list belongs off the message path.
 //!
-//! This is a building block: wiring it into the gateway's policy hook (`sensitive_words`,
-//! `sensitive_action = reject|hold`, the review queue) comes with the rest of issue #15.
+//! The engine (`src/policy/engine.rs`) applies it (`sensitive_words`); `sensitive_action =
+//! "hold"` keeps a matching message in the review queue (`src/gateway/review.rs`).
 
 use std::collections::HashSet;
 use std::fmt;

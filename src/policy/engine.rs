@@ -40,7 +40,9 @@ use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
 use crate::clock::WallMillis;
-use crate::config::{Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith};
+use crate::config::{
+    Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
+};
 use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
@@ -408,10 +410,17 @@ impl CompiledPolicy {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
             }
         }
+        // `sensitive_action = "hold"`: the message must still pass the rules after this
+        // one (and takes its cap place), so what an operator releases is sendable.
+        let mut held = None;
         if let Some(text) = message_text(request) {
             if let Some(words) = &self.words {
                 if let Some(found) = words.find(&text) {
-                    return Verdict::Refuse(Rule::Content, Some(found.word));
+                    if self.config.sensitive_action == SensitiveAction::Hold {
+                        held = Some(found.word);
+                    } else {
+                        return Verdict::Refuse(Rule::Content, Some(found.word));
+                    }
                 }
             }
             if self.config.require_signature
@@ -440,9 +449,10 @@ impl CompiledPolicy {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
             }
         }
-        match deferred {
-            Some(until) => Verdict::Defer(until),
-            None => Verdict::Accept,
+        match (held, deferred) {
+            (Some(word), until) => Verdict::Hold(word, until.unwrap_or(0)),
+            (None, Some(until)) => Verdict::Defer(until),
+            (None, None) => Verdict::Accept,
         }
     }
 }
@@ -460,6 +470,8 @@ enum Verdict {
     Defer(WallMillis),
     /// The rule, and what to log with it (the word, the cap).
     Refuse(Rule, Option<String>),
+    /// Held for review for the word; not sent before the time (0: at once) once released.
+    Hold(String, WallMillis),
 }
 
 /// Where a submit_sm stands in a message the client segmented itself (UDH
@@ -745,6 +757,21 @@ impl Policy for PolicyEngine {
                     rule: Rule::QuietHours.name().to_owned(),
                 }
             }
+            Verdict::Hold(word, until) => {
+                decision_counted(&request.account.name, Rule::Content, "held");
+                tracing::info!(
+                    account = %request.account.name,
+                    policy = %name,
+                    word = %word,
+                    destination = request.destination,
+                    "market rule held a message for review"
+                );
+                Decision::Hold {
+                    rule: Rule::Content.name().to_owned(),
+                    word,
+                    until,
+                }
+            }
             Verdict::Refuse(rule, detail) => {
                 decision_counted(&request.account.name, rule, "rejected");
                 let status = policy.status_of(rule);
@@ -930,6 +957,32 @@ mod tests {
     }
 
     const GOOD_MKT: &str = "【示例商城】双十二大促，全场五折 回T退订";
+
+    #[test]
+    fn hold_keeps_the_word_and_the_later_rules_still_refuse() {
+        let f = fixture(|p| p.sensitive_action = crate::config::SensitiveAction::Hold);
+        let shop = &f.shop;
+        let held = "【示例商城】法@@轮大促 回T退订";
+        assert_eq!(
+            decide(&f, shop, Class::Marketing, CN, held, NOON_CN),
+            Decision::Hold {
+                rule: "content".into(),
+                word: "法轮".into(),
+                until: 0
+            }
+        );
+        // Rule 8 still applies: a held message must be sendable once released.
+        assert_eq!(
+            decide(&f, shop, Class::Marketing, CN, "法轮大促 回T退订", NOON_CN),
+            refused(Rule::Signature, CommandStatus(0x404))
+        );
+        // Quiet hours: released, it still waits for the window's end.
+        let night = NOON_CN + 10 * 3_600_000;
+        match decide(&f, shop, Class::Marketing, CN, held, night) {
+            Decision::Hold { until, .. } => assert!(until > night),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn each_rule_with_its_status() {
@@ -1250,6 +1303,7 @@ mod tests {
                     not_before: 0,
                     expires: 0,
                     route_taken: String::new(),
+                    client_ref: None,
                 }))
             })
             .collect();

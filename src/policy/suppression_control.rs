@@ -133,6 +133,20 @@ pub enum Request {
         /// Scope text, or all.
         scope: Option<String>,
     },
+    /// The held messages (of one account): one `held` line each, then `end`
+    /// (`smppgate review list`).
+    Held {
+        /// The account, or all.
+        account: Option<String>,
+    },
+    /// Release or refuse a held message (`smppgate review release|refuse`): `ok` once
+    /// committed.
+    Review {
+        /// Our message id.
+        id: u64,
+        /// What to do.
+        action: crate::gateway::review::Action,
+    },
 }
 
 /// An answer line.
@@ -145,6 +159,8 @@ pub enum Reply {
     Entry(Option<WireEntry>),
     /// End of a `list`: how many entries.
     End(usize),
+    /// A held message (`held`: one per line).
+    Held(crate::gateway::review::HeldEntry),
     /// The request failed.
     Error(String),
 }
@@ -225,6 +241,43 @@ impl Client {
                 .as_ref()
                 .map(|e| Suppression::try_from(e).map_err(anyhow::Error::msg))
                 .transpose(),
+            other => anyhow::bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Calls `visit` with every held message (of `account`); returns how many.
+    ///
+    /// # Errors
+    /// The connection fails or the gateway refuses.
+    pub fn held(
+        &mut self,
+        account: Option<&str>,
+        visit: &mut dyn FnMut(crate::gateway::review::HeldEntry),
+    ) -> anyhow::Result<usize> {
+        self.send(&Request::Held {
+            account: account.map(ToOwned::to_owned),
+        })?;
+        loop {
+            match self.reply()? {
+                Reply::Held(entry) => visit(entry),
+                Reply::End(n) => return Ok(n),
+                other => anyhow::bail!("unexpected answer {other:?}"),
+            }
+        }
+    }
+
+    /// Releases or refuses held message `id`.
+    ///
+    /// # Errors
+    /// The connection fails, or the gateway refuses (not held, store failure).
+    pub fn review(
+        &mut self,
+        id: u64,
+        action: crate::gateway::review::Action,
+    ) -> anyhow::Result<()> {
+        self.send(&Request::Review { id, action })?;
+        match self.reply()? {
+            Reply::Ok(_) => Ok(()),
             other => anyhow::bail!("unexpected answer {other:?}"),
         }
     }

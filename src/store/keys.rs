@@ -1,7 +1,7 @@
 //! Key and value layouts of the embedded store (big-endian integers, so byte order is
 //! numeric order; strings length-prefixed, so no separator can be confused with content).
 
-use super::{MessageRecord, RecordTail, StatsKey, StoreError};
+use super::{MessageRecord, RecordTail, RecordTail2, StatsKey, StoreError};
 
 /// `messages`: id.
 pub(super) fn message(id: u64) -> [u8; 8] {
@@ -114,13 +114,21 @@ pub(super) fn stats(key: &StatsKey) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
-/// Encodes a message record: its first encoding, then its [`RecordTail`].
+/// Encodes a message record: its first encoding, then its [`RecordTail`], then its
+/// [`RecordTail2`]. A later field goes in a further tail, never into an existing one, so
+/// every record written so far still decodes (and an older build reads the prefix it
+/// knows).
 pub(super) fn encode_message(record: &MessageRecord) -> Result<Vec<u8>, StoreError> {
+    let failed = |e: postcard::Error| StoreError::new(format!("encode: {e}"));
     let tail = RecordTail {
         expires: record.expires,
         route_taken: record.route_taken.clone(),
     };
-    postcard::to_extend(&tail, encode(record)?).map_err(|e| StoreError::new(format!("encode: {e}")))
+    let bytes = postcard::to_extend(&tail, encode(record)?).map_err(failed)?;
+    let tail2 = RecordTail2 {
+        client_ref: record.client_ref.clone(),
+    };
+    postcard::to_extend(&tail2, bytes).map_err(failed)
 }
 
 /// Decodes a message record written by [`encode_message`] or by the first encoding
@@ -129,11 +137,17 @@ pub(super) fn decode_message(bytes: &[u8]) -> Result<MessageRecord, StoreError> 
     let corrupt = |e: postcard::Error| StoreError::new(format!("corrupt message: {e}"));
     let (mut record, rest): (MessageRecord, _) =
         postcard::take_from_bytes(bytes).map_err(corrupt)?;
-    if !rest.is_empty() {
-        let tail: RecordTail = postcard::from_bytes(rest).map_err(corrupt)?;
-        record.expires = tail.expires;
-        record.route_taken = tail.route_taken;
+    if rest.is_empty() {
+        return Ok(record);
     }
+    let (tail, rest): (RecordTail, _) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+    record.expires = tail.expires;
+    record.route_taken = tail.route_taken;
+    if rest.is_empty() {
+        return Ok(record);
+    }
+    let tail2: RecordTail2 = postcard::from_bytes(rest).map_err(corrupt)?;
+    record.client_ref = tail2.client_ref;
     Ok(record)
 }
 

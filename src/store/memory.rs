@@ -333,6 +333,7 @@ mod tests {
             not_before: 0,
             expires: 0,
             route_taken: String::new(),
+            client_ref: None,
             parts: vec![super::super::PartRecord::default()],
         };
         store

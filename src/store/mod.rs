@@ -60,13 +60,19 @@ pub enum State {
     Rejected,
     /// Final: deleted / unknown (receipt).
     Unknown,
+    /// Accepted, kept out of dispatch for an operator's review (`sensitive_action =
+    /// "hold"`): not final, so it stays pending and counts against the account's backlog;
+    /// `smppgate review release` makes it `Accepted`, `review refuse` `Rejected`. The
+    /// matched word is the parts' `error` while held. (Last, so records stored before it
+    /// existed still decode.)
+    Held,
 }
 
 impl State {
     /// Whether no further change is expected.
     #[must_use]
     pub const fn is_final(self) -> bool {
-        !matches!(self, Self::Accepted | Self::Sent)
+        !matches!(self, Self::Accepted | Self::Sent | Self::Held)
     }
 }
 
@@ -128,6 +134,10 @@ pub struct MessageRecord {
     /// delivery statistics count by it.
     #[serde(skip)]
     pub route_taken: String,
+    /// The client's own reference for the message (`client_ref` of the HTTP API), handed
+    /// back in its webhook receipt events. In the record's second tail.
+    #[serde(skip)]
+    pub client_ref: Option<String>,
 }
 
 /// The fields of a [`MessageRecord`] added after its first encoding, written after it
@@ -141,6 +151,13 @@ pub(crate) struct RecordTail {
     pub(crate) expires: Millis,
     /// [`MessageRecord::route_taken`].
     pub(crate) route_taken: String,
+}
+
+/// The fields a record carries after its [`RecordTail`] (see `keys::encode_message`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RecordTail2 {
+    /// [`MessageRecord::client_ref`].
+    pub(crate) client_ref: Option<String>,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.

@@ -46,6 +46,7 @@ pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord
         not_before: 0,
         expires: 0,
         route_taken: String::new(),
+        client_ref: None,
         parts: vec![PartRecord::default(), PartRecord::default()],
     }
 }
@@ -976,8 +977,25 @@ fn a_record_of_the_first_encoding_still_decodes_and_the_tail_round_trips() {
     assert_eq!(keys::decode_message(&bytes).unwrap(), new);
     // The first encoding is a prefix of the new one: an older build reads it too.
     assert!(bytes.starts_with(&keys::encode(&new).unwrap()));
-    // A cut tail is an error, never a panic.
-    assert!(keys::decode_message(&bytes[..bytes.len() - 1]).is_err());
+    // A tail cut inside a field is an error, never a panic (the last octet here is the
+    // whole second tail, `client_ref: None`: cut there, it reads as a record written
+    // before that tail existed).
+    assert!(keys::decode_message(&bytes[..bytes.len() - 2]).is_err());
+
+    // A record with only the first tail (written before `client_ref`) still decodes.
+    let first_tail = postcard::to_extend(
+        &super::RecordTail {
+            expires: 7,
+            route_taken: "r".to_owned(),
+        },
+        keys::encode(&new).unwrap(),
+    )
+    .unwrap();
+    let read = keys::decode_message(&first_tail).unwrap();
+    assert_eq!((read.expires, read.client_ref), (7, None));
+    new.client_ref = Some("order-1842".to_owned());
+    let bytes = keys::encode_message(&new).unwrap();
+    assert_eq!(keys::decode_message(&bytes).unwrap(), new);
 }
 
 #[test]

@@ -4,8 +4,10 @@ reports each submit_sm_resp, for the market-rules tests.
 
     smpplib_policy.py HOST PORT --system-id ID --password PW --messages JSON [--timeout 20]
 
-JSON is a list of {"to": "+86…", "text": "…", "service_type": "otp", "receipt": true}
-(service_type and receipt optional). Each text goes as one UCS-2 short_message
+JSON is a list of {"to": "+86…", "text": "…", "service_type": "otp", "receipt": true,
+"wait": false} (service_type, receipt and wait optional; "wait": false asks for a receipt
+without waiting for it, for a message held back). --wait-receipts ID,… also waits for
+the receipts of messages submitted earlier (by another session). Each text goes as one UCS-2 short_message
 (data_coding 8). Prints one JSON line {"ok", "bind", "submits": [{"to", "status",
 "message_id"}], "receipts": [{"id", "stat", "err"}], "errors"}; exits 0 when every message
 got a submit_sm_resp (whatever its status) and every accepted one that asked for a receipt
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--messages", required=True)
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--wait-receipts", default="")
     args = ap.parse_args()
     deadline = time.monotonic() + args.timeout
     messages = json.loads(args.messages)
@@ -99,8 +102,8 @@ def main():
         wanted = [
             s["message_id"]
             for s, m in zip(result["submits"], messages)
-            if m.get("receipt") and s["status"] == 0
-        ]
+            if m.get("receipt") and m.get("wait", True) and s["status"] == 0
+        ] + [w for w in args.wait_receipts.split(",") if w]
         while any(w not in [r["id"] for r in result["receipts"]] for w in wanted):
             link = smpplib.smpp.make_pdu("enquire_link", client=client)
             client.send_pdu(link)

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub(crate) mod arrivals;
 pub(crate) mod defer;
+pub(crate) mod flaky_store;
 pub(crate) mod load;
 pub(crate) mod mo_carrier;
 
@@ -450,6 +451,7 @@ pub(crate) fn serve_demo(dir: &Path) -> (Proc, SocketAddr, String) {
     command
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--http-listen", "127.0.0.1:0"])
         .args(["--metrics", &metrics])
         .current_dir(dir);
     let mut gateway = Proc::spawn("smppgate serve (demo)", command);

@@ -1,0 +1,255 @@
+//! The review queue of rule 7's `sensitive_action = "hold"` (issue #15).
+//!
+//! A held message is accepted (durable before the answer, like any accepted message)
+//! and stored with the state [`State::Held`], overall and for each part: not final, so it
+//! stays in the store's pending set, survives a restart and keeps its place in the
+//! account's durable backlog (`[store] max_pending`); the dispatcher takes only parts in
+//! `Accepted`, so it never sends one. The matched word is kept in the parts' `error`
+//! while the message is held (no new store field: records written before this existed
+//! still decode).
+//!
+//! `smppgate review list|release|refuse` works on the store when the gateway is stopped
+//! and through its control socket when it runs (`src/gateway/control.rs`): a running
+//! gateway changes the record in its receipt writer, the only task that changes records,
+//! and a released message is then handed to the dispatcher at once.
+
+use serde::{Deserialize, Serialize};
+
+use super::dispatcher::request_of;
+use crate::policy::engine::Rule;
+use crate::store::{MessageRecord, Millis, State, Store, StoreError};
+
+/// What an operator does with a held message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Send it.
+    Release,
+    /// End it: `stat:REJECTD err:403` receipt when the client asked for one.
+    Refuse,
+}
+
+impl Action {
+    /// `released` / `refused`.
+    #[must_use]
+    pub const fn done(self) -> &'static str {
+        match self {
+            Self::Release => "released",
+            Self::Refuse => "refused",
+        }
+    }
+}
+
+/// One held message, as `review list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldEntry {
+    /// Our message id.
+    pub id: u64,
+    /// The account.
+    pub account: String,
+    /// The destination as the client wrote it.
+    pub destination: String,
+    /// The sensitive word that matched.
+    pub word: String,
+    /// When it was accepted (wall ms).
+    pub since: Millis,
+}
+
+impl HeldEntry {
+    /// The entry of a held record (`None` when it is not held).
+    #[must_use]
+    pub fn of(record: &MessageRecord) -> Option<Self> {
+        let word = held_word(record)?;
+        let destination = request_of(record)
+            .map(|r| String::from_utf8_lossy(&r.destination_addr.addr).into_owned())
+            .unwrap_or_default();
+        Some(Self {
+            id: record.id,
+            account: record.account.clone(),
+            destination,
+            word: word.to_owned(),
+            since: record.accepted,
+        })
+    }
+}
+
+/// Marks a just-checked record held for `word`.
+pub(crate) fn hold(record: &mut MessageRecord, word: &str) {
+    record.state = State::Held;
+    for part in &mut record.parts {
+        part.state = State::Held;
+        part.error = Some(word.to_owned());
+    }
+}
+
+/// The word a held record was held for (`None` when it is not held).
+#[must_use]
+pub fn held_word(record: &MessageRecord) -> Option<&str> {
+    if record.state != State::Held {
+        return None;
+    }
+    Some(
+        record
+            .parts
+            .first()
+            .and_then(|p| p.error.as_deref())
+            .unwrap_or(""),
+    )
+}
+
+/// Applies `action` to a held record: released, its parts are `Accepted` (to be sent);
+/// refused, they are final `Rejected` with the content rule's status and `err:` code
+/// (the record's overall state is for the caller to settle, as for a refusal by receipt).
+///
+/// # Errors
+/// The record is not held (never held, or already released or refused).
+pub fn apply(record: &mut MessageRecord, action: Action, now: Millis) -> Result<(), String> {
+    if record.state != State::Held {
+        return Err(format!(
+            "message {} is not held for review (it is {:?})",
+            record.id, record.state
+        ));
+    }
+    let status = Rule::Content.status();
+    for part in &mut record.parts {
+        part.updated = now;
+        match action {
+            Action::Release => {
+                part.state = State::Accepted;
+                part.error = None;
+            }
+            Action::Refuse => {
+                part.state = State::Rejected;
+                part.status = status.0;
+                part.error = Some(format!("{:03x}", status.0 & 0xFFF));
+            }
+        }
+    }
+    if action == Action::Release {
+        record.state = State::Accepted;
+    }
+    Ok(())
+}
+
+/// Settles a refused record without the gateway (`smppgate review refuse` on the store):
+/// final `Rejected`, and the receipt the receipt writer would queue for it per
+/// `account`'s receipt settings (`None` when none is due).
+#[must_use]
+pub fn settle_refused(
+    record: &mut MessageRecord,
+    account: &crate::config::AccountConfig,
+    clock: &crate::clock::Clock,
+) -> Option<crate::store::OutboxItem> {
+    record.state = State::Rejected;
+    super::writer::refusal_receipt(record, account, clock)
+}
+
+/// Calls `visit` with each held message (of `account`, when given), oldest first, until
+/// it returns `false`. Reads the pending set only, a page at a time.
+///
+/// # Errors
+/// Read failure.
+pub fn scan_held(
+    store: &dyn Store,
+    account: Option<&str>,
+    visit: &mut dyn FnMut(HeldEntry) -> bool,
+) -> Result<(), StoreError> {
+    let mut cursor = 0;
+    loop {
+        let page = store.pending_page(cursor, 1024)?;
+        let Some(last) = page.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        for record in &page {
+            if account.is_some_and(|a| a != record.account) {
+                continue;
+            }
+            if let Some(entry) = HeldEntry::of(record) {
+                if !visit(entry) {
+                    return Ok(());
+                }
+            }
+        }
+        cursor = last;
+    }
+}
+
+/// Counts an operator's decision: `smppgate_review_{released,refused}_total{account}`
+/// and the held gauge.
+pub(crate) fn counted(account: &str, action: Action) {
+    let name = match action {
+        Action::Release => "smppgate_review_released_total",
+        Action::Refuse => "smppgate_review_refused_total",
+    };
+    metrics::counter!(name, "account" => account.to_owned()).increment(1);
+    metrics::gauge!("smppgate_review_held").decrement(1.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PartRecord;
+
+    fn record() -> MessageRecord {
+        MessageRecord {
+            id: 7,
+            account: "shop".into(),
+            accepted: 1,
+            class: crate::config::Class::Marketing,
+            route: None,
+            request: Vec::new(),
+            part_count: 2,
+            wants_receipt: true,
+            state: State::Accepted,
+            parts: vec![PartRecord::default(); 2],
+            not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
+            client_ref: None,
+        }
+    }
+
+    #[test]
+    fn a_held_record_is_pending_and_not_dispatchable() {
+        let mut r = record();
+        hold(&mut r, "法轮");
+        assert_eq!(r.state, State::Held);
+        assert!(!r.state.is_final());
+        assert!(r.parts.iter().all(|p| p.state == State::Held));
+        assert_eq!(held_word(&r), Some("法轮"));
+    }
+
+    #[test]
+    fn release_makes_the_parts_sendable_once() {
+        let mut r = record();
+        hold(&mut r, "w");
+        apply(&mut r, Action::Release, 5).unwrap();
+        assert_eq!(r.state, State::Accepted);
+        assert!(
+            r.parts
+                .iter()
+                .all(|p| p.state == State::Accepted && p.error.is_none() && p.updated == 5)
+        );
+        assert_eq!(held_word(&r), None);
+        assert!(apply(&mut r, Action::Refuse, 6).is_err());
+    }
+
+    #[test]
+    fn refuse_makes_the_parts_rejected_with_the_content_code() {
+        let mut r = record();
+        hold(&mut r, "w");
+        apply(&mut r, Action::Refuse, 5).unwrap();
+        assert!(r.parts.iter().all(|p| p.state == State::Rejected
+            && p.status == 0x403
+            && p.error.as_deref() == Some("403")));
+        // Settled by the caller.
+        assert_eq!(r.state, State::Held);
+    }
+
+    #[test]
+    fn a_record_never_held_is_left_alone() {
+        let mut r = record();
+        assert!(apply(&mut r, Action::Release, 5).is_err());
+        assert_eq!(r, record());
+    }
+}

@@ -1,0 +1,382 @@
+//! `Idempotency-Key`: the same key from the same account within 24 h gets the first
+//! answer again, and nothing is sent again.
+//!
+//! The answers are durable: each is committed to the store (in the outbox of the
+//! reserved name [`IDEMPOTENCY`], which no account can have: check-config refuses a
+//! system_id starting with `~`, the names `~early` and `~unmatched` use too) before the
+//! client gets it, and read
+//! back at start, so a retry after a restart is still recognised. Memory is bounded:
+//! at most [`MAX_KEYS`] answers are held; past that the oldest is forgotten first (and
+//! counted), as one that is over 24 h old is.
+//!
+//! The messages are committed before their answer is, so a crash between the two
+//! commits (no answer reached the client) lets a retry send them again: the window is
+//! one group commit long.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::store::{GroupCommit, Op, OutboxItem, Store, StoreError};
+
+/// The reserved outbox name the answers are kept under.
+pub(crate) const IDEMPOTENCY: &str = "~idempotency";
+/// How long a key is remembered.
+pub(crate) const KEEP_MS: u64 = 24 * 3600 * 1000;
+/// Most answers held (in memory and in the store).
+pub(crate) const MAX_KEYS: usize = 100_000;
+/// Longest key accepted.
+pub(crate) const MAX_KEY_LEN: usize = 255;
+
+/// One remembered answer, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    account: String,
+    key: String,
+    body_hash: [u8; 32],
+    status: u16,
+    answer: Vec<u8>,
+    at: u64,
+}
+
+#[derive(Debug)]
+enum Entry {
+    /// Being served now.
+    InFlight { body_hash: [u8; 32] },
+    /// Answered.
+    Done {
+        body_hash: [u8; 32],
+        status: u16,
+        answer: Arc<[u8]>,
+        at: u64,
+    },
+}
+
+type Key = (Arc<str>, String);
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<Key, Entry>,
+    /// Answered keys, oldest first (for expiry and the bound).
+    order: VecDeque<(u64, Key)>,
+}
+
+/// What a request with a key does.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// First use: serve it, then [`Idempotency::finish`].
+    New(Claim),
+    /// Answered before: this answer again.
+    Replay { status: u16, answer: Arc<[u8]> },
+    /// The same key is being served now.
+    InFlight,
+    /// The key was used for another body.
+    Mismatch,
+}
+
+/// A key being served; dropped without [`Idempotency::finish`], it is released.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    key: Key,
+    body_hash: [u8; 32],
+    owner: Arc<Idempotency>,
+    done: bool,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut inner = self.owner.lock();
+            if matches!(inner.entries.get(&self.key), Some(Entry::InFlight { .. })) {
+                inner.entries.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The remembered answers.
+#[derive(Debug)]
+pub(crate) struct Idempotency {
+    inner: Mutex<Inner>,
+    group: Arc<GroupCommit>,
+}
+
+impl Idempotency {
+    /// Reads the answers kept in the store; those over 24 h old are removed.
+    ///
+    /// # Errors
+    /// Store read or write failures.
+    pub(crate) fn load(
+        store: &dyn Store,
+        group: Arc<GroupCommit>,
+        now: u64,
+    ) -> Result<(Self, Vec<Op>), StoreError> {
+        let mut inner = Inner::default();
+        let mut stale = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.outbox_after(IDEMPOTENCY, after, 4096)?;
+            let Some(last) = page.last().map(|item| item.seq) else {
+                break;
+            };
+            after = last;
+            for item in page {
+                match postcard::from_bytes::<Stored>(&item.deliver_sm) {
+                    Ok(stored) if now.saturating_sub(stored.at) < KEEP_MS => {
+                        let key: Key = (Arc::from(stored.account.as_str()), stored.key);
+                        inner.order.push_back((stored.at, key.clone()));
+                        inner.entries.insert(
+                            key,
+                            Entry::Done {
+                                body_hash: stored.body_hash,
+                                status: stored.status,
+                                answer: Arc::from(stored.answer),
+                                at: stored.at,
+                            },
+                        );
+                    }
+                    _ => stale.push(Op::OutboxAck {
+                        account: IDEMPOTENCY.to_owned(),
+                        seq: item.seq,
+                    }),
+                }
+            }
+        }
+        // Over the bound (a smaller MAX_KEYS than the last run's): the oldest go.
+        while inner.order.len() > MAX_KEYS {
+            if let Some((_, key)) = inner.order.pop_front() {
+                inner.entries.remove(&key);
+            }
+        }
+        Ok((
+            Self {
+                inner: Mutex::new(inner),
+                group,
+            },
+            stale,
+        ))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims `key` of `account` for a request with this body, or says what to answer.
+    pub(crate) fn begin(
+        self: &Arc<Self>,
+        account: &Arc<str>,
+        key: &str,
+        body: &[u8],
+        now: u64,
+    ) -> Begin {
+        let body_hash: [u8; 32] = Sha256::digest(body).into();
+        let key: Key = (Arc::clone(account), key.to_owned());
+        let mut inner = self.lock();
+        forget_expired(&mut inner, now);
+        match inner.entries.get(&key) {
+            Some(
+                Entry::InFlight { body_hash: first }
+                | Entry::Done {
+                    body_hash: first, ..
+                },
+            ) if *first != body_hash => Begin::Mismatch,
+            Some(Entry::InFlight { .. }) => Begin::InFlight,
+            Some(Entry::Done { status, answer, .. }) => Begin::Replay {
+                status: *status,
+                answer: Arc::clone(answer),
+            },
+            None => {
+                inner
+                    .entries
+                    .insert(key.clone(), Entry::InFlight { body_hash });
+                Begin::New(Claim {
+                    key,
+                    body_hash,
+                    owner: Arc::clone(self),
+                    done: false,
+                })
+            }
+        }
+    }
+
+    /// Remembers the answer of a claimed key: durable when this returns `Ok`.
+    ///
+    /// # Errors
+    /// The store failed: the answer is remembered until the restart only.
+    pub(crate) async fn finish(
+        &self,
+        mut claim: Claim,
+        status: u16,
+        answer: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        claim.done = true;
+        let answer: Arc<[u8]> = Arc::from(answer);
+        {
+            let mut inner = self.lock();
+            inner.entries.insert(
+                claim.key.clone(),
+                Entry::Done {
+                    body_hash: claim.body_hash,
+                    status,
+                    answer: Arc::clone(&answer),
+                    at: now,
+                },
+            );
+            inner.order.push_back((now, claim.key.clone()));
+            while inner.order.len() > MAX_KEYS {
+                if let Some((_, key)) = inner.order.pop_front() {
+                    inner.entries.remove(&key);
+                    metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
+                }
+            }
+        }
+        let stored = Stored {
+            account: claim.key.0.to_string(),
+            key: claim.key.1.clone(),
+            body_hash: claim.body_hash,
+            status,
+            answer: answer.to_vec(),
+            at: now,
+        };
+        let bytes = postcard::to_allocvec(&stored).map_err(|e| StoreError::new(e.to_string()))?;
+        self.group
+            .commit(vec![Op::OutboxPush(OutboxItem {
+                seq: 0,
+                account: IDEMPOTENCY.to_owned(),
+                deliver_sm: bytes,
+                queued: now,
+                attempts: 0,
+            })])
+            .await
+    }
+
+    /// How many answers are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().order.len()
+    }
+}
+
+/// Drops answers over 24 h old from memory (the store's copies go at the next start or
+/// by [`stale_in_store`]).
+fn forget_expired(inner: &mut Inner, now: u64) {
+    while let Some((at, _)) = inner.order.front() {
+        if now.saturating_sub(*at) < KEEP_MS {
+            break;
+        }
+        if let Some((at, key)) = inner.order.pop_front() {
+            // Only if it was not answered again since (a newer entry under the same key).
+            if matches!(inner.entries.get(&key), Some(Entry::Done { at: stored, .. }) if *stored == at)
+            {
+                inner.entries.remove(&key);
+            }
+        }
+    }
+}
+
+/// The store's answers over 24 h old (or past the bound), oldest first, at most `limit`:
+/// acknowledgements to commit.
+///
+/// # Errors
+/// Store read failure.
+pub(crate) fn stale_in_store(
+    store: &dyn Store,
+    now: u64,
+    limit: usize,
+) -> Result<Vec<Op>, StoreError> {
+    let items = store.outbox(IDEMPOTENCY, limit)?;
+    Ok(items
+        .into_iter()
+        .take_while(|item| now.saturating_sub(item.queued) >= KEEP_MS)
+        .map(|item| Op::OutboxAck {
+            account: IDEMPOTENCY.to_owned(),
+            seq: item.seq,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn setup(store: &Arc<MemoryStore>) -> Arc<Idempotency> {
+        let dyn_store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
+        let group = Arc::new(GroupCommit::start(Arc::clone(&dyn_store), 16));
+        let (idempotency, stale) = Idempotency::load(&*dyn_store, group, 0).unwrap();
+        assert!(stale.is_empty());
+        Arc::new(idempotency)
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_comes_back_and_survives_a_restart() {
+        let store = Arc::new(MemoryStore::new());
+        let idempotency = setup(&store);
+        let shop: Arc<str> = Arc::from("shop");
+        let Begin::New(claim) = idempotency.begin(&shop, "k1", b"body", 10) else {
+            panic!("first use")
+        };
+        assert!(matches!(
+            idempotency.begin(&shop, "k1", b"body", 11),
+            Begin::InFlight
+        ));
+        idempotency.finish(claim, 202, b"answer", 12).await.unwrap();
+        assert!(matches!(
+            idempotency.begin(&shop, "k1", b"body", 13),
+            Begin::Replay { status: 202, ref answer } if &answer[..] == b"answer"
+        ));
+        assert!(matches!(
+            idempotency.begin(&shop, "k1", b"other", 13),
+            Begin::Mismatch
+        ));
+        // Another account's same key is its own.
+        let other: Arc<str> = Arc::from("other");
+        assert!(matches!(
+            idempotency.begin(&other, "k1", b"body", 13),
+            Begin::New(_)
+        ));
+
+        // A restart: read back from the store.
+        let dyn_store: Arc<dyn Store> = Arc::clone(&store) as Arc<dyn Store>;
+        let group = Arc::new(GroupCommit::start(Arc::clone(&dyn_store), 16));
+        let (again, stale) = Idempotency::load(&*dyn_store, group, 1000).unwrap();
+        assert!(stale.is_empty());
+        let again = Arc::new(again);
+        assert!(matches!(
+            again.begin(&shop, "k1", b"body", 1001),
+            Begin::Replay { status: 202, .. }
+        ));
+        // 24 h later it is forgotten, and the store's copy is stale.
+        assert!(matches!(
+            again.begin(&shop, "k1", b"body", 12 + KEEP_MS),
+            Begin::New(_)
+        ));
+        assert_eq!(
+            stale_in_store(&*dyn_store, 12 + KEEP_MS, 10).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            stale_in_store(&*dyn_store, 11 + KEEP_MS, 10).unwrap().len(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_claim_releases_the_key() {
+        let store = Arc::new(MemoryStore::new());
+        let idempotency = setup(&store);
+        let shop: Arc<str> = Arc::from("shop");
+        let Begin::New(claim) = idempotency.begin(&shop, "k", b"b", 1) else {
+            panic!("first use")
+        };
+        drop(claim);
+        assert!(matches!(
+            idempotency.begin(&shop, "k", b"b", 2),
+            Begin::New(_)
+        ));
+        assert_eq!(idempotency.len(), 0);
+    }
+}

@@ -1,0 +1,483 @@
+//! The HTTP API: `POST /v1/messages` submits through the same intake as SMPP (checks,
+//! policy, per-account TPS, durable before the answer); `GET /v1/messages[/{id}]` reads
+//! the send log while the gateway runs.
+//!
+//! One file per concept: [`auth`] (bearer keys), [`submit`] (JSON → submit_sm),
+//! [`messages`] (the send log), [`idempotency`] (`Idempotency-Key`), [`errors`] (the
+//! error answers), [`webhook`] (the signed webhook sink). The router is axum with
+//! tower-http layers: a body limit (`http.max_body`, 413), a timeout per request (a slow
+//! body is cut off, 408), tracing; the accept loop is ours (hyper): at most
+//! `http.max_connections` connections, headers within `http.header_timeout`.
+
+mod auth;
+mod errors;
+mod idempotency;
+mod listener;
+mod messages;
+mod openapi;
+mod submit;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use smppgate_protocol::command_status::CommandStatus;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use self::auth::key_hash;
+use self::auth::{Caller, Keys};
+use self::errors::ApiError;
+use self::idempotency::{Begin, Idempotency};
+use self::submit::Outcome;
+use crate::cli::messages::AccountStyles;
+use crate::clock::Clock;
+use crate::config::{Config, HttpConfig};
+use crate::gateway::ids::format_id;
+use crate::gateway::intake::Intake;
+use crate::store::{GroupCommit, Store};
+
+/// How long one request may take, its body included (a slow client is cut off).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often answers over 24 h old are removed from the store.
+const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(600);
+
+/// What the HTTP stage needs, handed over by the gateway's wiring.
+pub(crate) struct HttpParts {
+    pub(crate) config: Arc<Config>,
+    pub(crate) http: HttpConfig,
+    pub(crate) intake: Arc<Intake>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) group: Arc<GroupCommit>,
+    pub(crate) clock: Clock,
+}
+
+struct Shared {
+    keys: Keys,
+    intake: Arc<Intake>,
+    store: Arc<dyn Store>,
+    idempotency: Arc<Idempotency>,
+    styles: Arc<AccountStyles>,
+    clock: Clock,
+    max_body: u64,
+}
+
+/// The running HTTP listener.
+#[derive(Debug)]
+pub struct HttpServer {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// Reads the remembered idempotent answers, binds `http.listen` and serves.
+    ///
+    /// # Errors
+    /// The store cannot be read, or the address cannot be bound.
+    pub(crate) async fn start(parts: HttpParts) -> anyhow::Result<Self> {
+        let now = parts.clock.wall_ms();
+        let (idempotency, stale) = {
+            let store = Arc::clone(&parts.store);
+            let group = Arc::clone(&parts.group);
+            tokio::task::spawn_blocking(move || Idempotency::load(&*store, group, now))
+                .await
+                .context("reading idempotency keys")?
+                .context("reading idempotency keys")?
+        };
+        if !stale.is_empty() {
+            parts
+                .group
+                .commit(stale)
+                .await
+                .context("removing idempotency keys over 24 h old")?;
+        }
+        let shared = Arc::new(Shared {
+            keys: Keys::new(
+                parts.intake.accounts(),
+                parts.http.admin_token_hash.as_deref(),
+            ),
+            intake: parts.intake,
+            store: Arc::clone(&parts.store),
+            idempotency: Arc::new(idempotency),
+            styles: Arc::new(AccountStyles::of(Some(&parts.config))),
+            clock: parts.clock,
+            max_body: parts.http.max_body,
+        });
+        let listener = tokio::net::TcpListener::bind(&parts.http.listen)
+            .await
+            .with_context(|| format!("binding http.listen {}", parts.http.listen))?;
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let app = router(
+            shared,
+            usize::try_from(parts.http.max_body).unwrap_or(usize::MAX),
+        );
+        let server = tokio::spawn(listener::serve(
+            listener,
+            app,
+            listener::Limits {
+                connections: parts.http.max_connections.max(1),
+                header_timeout: parts.http.header_timeout,
+            },
+            cancel.clone(),
+        ));
+        let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
+        tracing::info!(%addr, "HTTP API listening");
+        Ok(Self {
+            addr,
+            cancel,
+            server,
+            sweeper,
+        })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub const fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking connections; requests in progress finish (their messages are
+    /// durable before their answer) within `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        self.cancel.cancel();
+        let mut server = self.server;
+        if tokio::time::timeout(grace, &mut server).await.is_err() {
+            tracing::warn!("HTTP requests still running after the grace period: cut off");
+            server.abort();
+        }
+        let _ = self.sweeper.await;
+    }
+}
+
+/// Every route with its OpenAPI description: the router and the document come from one
+/// list.
+fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::Frame::openapi())
+        .routes(utoipa_axum::routes!(submit, list))
+        .routes(utoipa_axum::routes!(show))
+        .routes(utoipa_axum::routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served.
+#[must_use]
+pub fn openapi_document() -> String {
+    static DOCUMENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| documented().1.to_pretty_json().unwrap_or_default());
+    DOCUMENT.clone()
+}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    json_response(StatusCode::OK, Bytes::from(openapi_document()))
+}
+
+fn router(shared: Arc<Shared>, max_body: usize) -> Router {
+    documented()
+        .0
+        .with_state(shared)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Removes idempotent answers over 24 h old from the store, a page at a time.
+async fn sweep(
+    store: Arc<dyn Store>,
+    group: Arc<GroupCommit>,
+    clock: Clock,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(IDEMPOTENCY_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = clock.wall_ms();
+        let store = Arc::clone(&store);
+        let stale =
+            tokio::task::spawn_blocking(move || idempotency::stale_in_store(&*store, now, 4096))
+                .await;
+        let result = match stale {
+            Ok(Ok(ops)) if ops.is_empty() => Ok(()),
+            Ok(Ok(ops)) => group.commit(ops).await,
+            Ok(Err(error)) => Err(error),
+            Err(_) => return,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "removing old idempotency keys failed; tried again later");
+        }
+    }
+}
+
+fn json_or_error(result: Result<serde_json::Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Sends a message to one number or up to 1 000; answered once the accepted ones are
+/// durable.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    request_body = submit::SubmitRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key from the same account within 24 h gets the first answer again; nothing is sent again")),
+    responses(
+        (status = 202, description = "One result per destination", body = openapi::SubmitAnswer),
+        (status = 400, description = "Malformed JSON, a wrong type, an unknown field (`field` names it)", body = openapi::ErrorBody),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "The admin token does not send", body = openapi::ErrorBody),
+        (status = 409, description = "The Idempotency-Key is being served now", body = openapi::ErrorBody),
+        (status = 413, description = "The body is over http.max_body", body = openapi::ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for another body", body = openapi::ErrorBody),
+        (status = 429, description = "The account's TPS is used up (Retry-After)", body = openapi::ErrorBody),
+        (status = 503, description = "The store failed; nothing accepted", body = openapi::ErrorBody),
+    )
+)]
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match submit_inner(&shared, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn submit_inner(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Caller::Account(account) = shared.keys.caller(headers)? else {
+        return Err(ApiError::Forbidden(
+            "the admin token reads; messages are sent with an account's key".to_owned(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(shared.max_body)
+        } else {
+            ApiError::BadRequest {
+                field: None,
+                message: rejection.body_text(),
+            }
+        }
+    })?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|key| !key.is_empty() && key.len() <= idempotency::MAX_KEY_LEN)
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "Idempotency-Key",
+                        "1 to 255 visible ASCII characters, e.g. a UUID",
+                    )
+                })?,
+        ),
+    };
+    let now = shared.clock.wall_ms();
+    let claim = match key {
+        None => None,
+        Some(key) => match shared.idempotency.begin(&account.name, key, &body, now) {
+            Begin::New(claim) => Some(claim),
+            Begin::Replay { status, answer } => {
+                let mut response = json_response(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED),
+                    Bytes::copy_from_slice(&answer),
+                );
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(response);
+            }
+            Begin::InFlight => {
+                return Err(ApiError::Conflict(
+                    "a request with this Idempotency-Key is being served; retry when it is answered"
+                        .to_owned(),
+                ));
+            }
+            Begin::Mismatch => {
+                return Err(ApiError::Unprocessable(
+                    "this Idempotency-Key was used for another request body".to_owned(),
+                ));
+            }
+        },
+    };
+    let request = submit::parse(&body)?;
+    let prepared = submit::prepare(request, &account, now)?;
+    let intake = &shared.intake;
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; prepared.submit_sm.len()];
+    let mut checked = Vec::new();
+    for (index, submit_sm) in prepared.submit_sm.iter().enumerate() {
+        match intake.check(&account, submit_sm) {
+            Ok(mut one) => {
+                one.set_client_ref(prepared.client_ref.clone());
+                checked.push((index, one));
+            }
+            Err(refusal) => {
+                outcomes[index] = Some(Outcome::Rejected {
+                    status: refusal.status,
+                    rule: refusal.rule,
+                });
+            }
+        }
+    }
+    let throttled = |outcome: &Option<Outcome>| {
+        matches!(outcome, Some(Outcome::Rejected { status, .. })
+            if *status == CommandStatus::ESME_RTHROTTLED || *status == CommandStatus::ESME_RMSGQFUL)
+    };
+    if checked.is_empty() && outcomes.iter().all(throttled) {
+        return Err(ApiError::TooManyRequests { retry_after: 1 });
+    }
+    // Persisted together: the group commit takes them in as few commits as it can.
+    let persisted = futures::future::join_all(checked.into_iter().map(|(index, one)| async move {
+        let parts = one.part_count();
+        (index, parts, intake.persist(one).await)
+    }))
+    .await;
+    let mut store_failed = false;
+    for (index, parts, result) in persisted {
+        outcomes[index] = Some(match result {
+            Ok(id) => Outcome::Accepted {
+                id: format_id(id, account.config.id_style),
+                parts,
+            },
+            Err(refusal) => {
+                store_failed |= refusal.status == CommandStatus::ESME_RSYSERR;
+                Outcome::Rejected {
+                    status: refusal.status,
+                    rule: refusal.rule,
+                }
+            }
+        });
+    }
+    if store_failed {
+        return Err(ApiError::Unavailable(
+            "the store failed; retry later (with the same Idempotency-Key)".to_owned(),
+        ));
+    }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    let answer = Bytes::from(submit::answer(&prepared, &outcomes).to_string());
+    if let Some(claim) = claim {
+        if let Err(error) = shared
+            .idempotency
+            .finish(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
+            .await
+        {
+            // The messages are durable; the key is remembered until a restart.
+            tracing::error!(%error, account = %account.name, "storing an idempotency key failed");
+        }
+    }
+    account.submit_latency.record(started.elapsed());
+    Ok(json_response(StatusCode::ACCEPTED, answer))
+}
+
+/// One message's life (as `smppgate messages show --json`), by the id the client got.
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    params(("id" = String, Path, description = "The message id as the client received it")),
+    responses(
+        (status = 200, description = "The message (an array when the id reads two ways)", body = Object),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 404, description = "No such message this key may see", body = openapi::ErrorBody),
+    )
+)]
+async fn show(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = shared.keys.caller(&headers)?;
+        messages::show(
+            Arc::clone(&shared.store),
+            Arc::clone(&shared.styles),
+            caller,
+            id,
+        )
+        .await
+    }
+    .await;
+    json_or_error(result)
+}
+
+/// The send log, newest first; an account sees its own messages, the admin token all.
+#[utoipa::path(
+    get,
+    path = "/v1/messages",
+    params(
+        ("since" = Option<String>, Query, description = "Accepted within this long (`10m`) or since this RFC 3339 time"),
+        ("state" = Option<String>, Query, description = "accepted, sent, delivered, failed, expired, rejected, unknown"),
+        ("to" = Option<String>, Query, description = "Only this destination"),
+        ("account" = Option<String>, Query, description = "Only this account (admin token)"),
+        ("limit" = Option<usize>, Query, description = "At most this many (default 50, at most 1 000)"),
+        ("cursor" = Option<u64>, Query, description = "The previous page's next_cursor"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = openapi::MessagePage),
+        (status = 400, description = "A bad parameter", body = openapi::ErrorBody),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+    )
+)]
+async fn list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    query: Result<Query<messages::ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let caller = shared.keys.caller(&headers)?;
+        let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
+            field: None,
+            message: rejection.body_text(),
+        })?;
+        messages::list(
+            Arc::clone(&shared.store),
+            Arc::clone(&shared.styles),
+            caller,
+            query,
+            shared.clock.wall_ms(),
+        )
+        .await
+    }
+    .await;
+    json_or_error(result)
+}

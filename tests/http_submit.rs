@@ -1,0 +1,505 @@
+//! The HTTP submit API against a real gateway (in process, a recording carrier on
+//! 127.0.0.1) with a real HTTP client: single and batch submits reach the carrier, an
+//! idempotent retry sends nothing again (also after a restart), and every error answer
+//! has its status: 400 with the field, 401, 413, 429 with Retry-After, 503.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use smppgate::config::{Config, HttpConfig, StoreConfig};
+use smppgate::gateway::Gateway;
+use smppgate::http::key_hash;
+use smppgate::smsc::{ServerConfig, SmscServer};
+use smppgate::store::Store;
+use support::flaky_store::FlakyStore;
+use support::load::Recorder;
+use support::within;
+
+const KEY: &str = "sgk_test_key_of_the_shop_account";
+const ADMIN: &str = "sga_test_admin_token";
+const OTHER_KEY: &str = "sgk_test_key_of_another_account";
+
+struct Carrier {
+    recorder: Arc<Recorder>,
+    _server: SmscServer,
+    addr: String,
+}
+
+async fn carrier() -> Carrier {
+    let recorder = Arc::new(Recorder::default());
+    let server = SmscServer::bind(
+        "127.0.0.1:0",
+        ServerConfig::default(),
+        Arc::clone(&recorder),
+    )
+    .await
+    .expect("carrier listens");
+    let addr = server.local_addr().to_string();
+    Carrier {
+        recorder,
+        _server: server,
+        addr,
+    }
+}
+
+fn config(carrier: &Carrier, store: &str) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.store.path = store.into();
+    config.carriers[0].address = carrier.addr.clone();
+    config.carriers[0].binds = 1;
+    config.accounts[0].api_keys = vec![key_hash(KEY)];
+    let mut other = config.accounts[0].clone();
+    other.system_id = "other".into();
+    other.numbers = Vec::new();
+    other.api_keys = vec![key_hash(OTHER_KEY)];
+    config.accounts.push(other);
+    config.http = Some(HttpConfig {
+        listen: "127.0.0.1:0".into(),
+        admin_token_hash: Some(key_hash(ADMIN)),
+        max_body: 64 * 1024,
+        ..HttpConfig::default()
+    });
+    config.validate().expect("valid configuration");
+    config
+}
+
+struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn of(gateway: &Gateway) -> Self {
+        Self {
+            base: format!("http://{}", gateway.http_addr().expect("HTTP listener")),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    async fn post(
+        &self,
+        key: Option<&str>,
+        idempotency: Option<&str>,
+        body: String,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/v1/messages", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(idempotency) = idempotency {
+            request = request.header("Idempotency-Key", idempotency);
+        }
+        let response = within("POST /v1/messages", request.send())
+            .await
+            .expect("answer");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, headers, value)
+    }
+
+    async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let response = within(
+            "GET",
+            self.client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .send(),
+        )
+        .await
+        .expect("answer");
+        let status = response.status().as_u16();
+        let value =
+            serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
+        (status, value)
+    }
+}
+
+/// Waits until the carrier saw `text` (bounded), then returns how often.
+async fn seen(carrier: &Carrier, text: &str, at_least: u32) -> u32 {
+    within("the carrier receives it", async {
+        loop {
+            let n = carrier
+                .recorder
+                .seen
+                .lock()
+                .unwrap()
+                .get(text.as_bytes())
+                .copied()
+                .unwrap_or(0);
+            if n >= at_least {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_and_batch_submits_are_accepted_and_reach_the_carrier() {
+    let carrier = carrier().await;
+    let gateway = Gateway::start(config(&carrier, ":memory:"))
+        .await
+        .expect("gateway");
+    let api = Api::of(&gateway);
+
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "+8613800138000", "text": "single one", "client_ref": "r1"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let one = &body["messages"][0];
+    assert_eq!(one["status"], "accepted", "{body}");
+    assert_eq!(one["parts"], 1);
+    assert_eq!(one["client_ref"], "r1");
+    let id = one["id"].as_str().expect("id").to_owned();
+    assert_eq!(seen(&carrier, "single one", 1).await, 1);
+
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": ["+8613800138001", "not a number", "8613800138002"], "text": "batch one", "class": "otp"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let messages = body["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[0]["status"], "accepted");
+    assert_eq!(messages[1]["status"], "rejected");
+    assert_eq!(messages[1]["code"], "ESME_RINVDSTADR");
+    assert_eq!(messages[2]["status"], "accepted");
+    assert_eq!(seen(&carrier, "batch one", 2).await, 2);
+
+    // A long text goes as several parts.
+    let long = "x".repeat(300);
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "8613800138003", "text": long}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(body["messages"][0]["parts"], 2, "{body}");
+
+    // The message's life, by the id the client got; another account does not see it.
+    let (status, shown) = api.get(KEY, &format!("/v1/messages/{id}")).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["message_id"], id.as_str());
+    assert_eq!(shown["account"], "demo");
+    assert_eq!(shown["to"], "8613800138000");
+    assert_eq!(
+        api.get(OTHER_KEY, &format!("/v1/messages/{id}")).await.0,
+        404
+    );
+    assert_eq!(api.get(ADMIN, &format!("/v1/messages/{id}")).await.0, 200);
+
+    // Listing: filtered by destination, paged by cursor.
+    let (status, list) = api.get(KEY, "/v1/messages?to=%2B8613800138001").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["messages"].as_array().unwrap().len(), 1);
+    let (_, page) = api.get(KEY, "/v1/messages?limit=2").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_u64().expect("a next page");
+    let (_, rest) = api
+        .get(KEY, &format!("/v1/messages?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(rest["messages"].as_array().unwrap().len(), 2, "{rest}");
+    assert!(rest["next_cursor"].is_null());
+    let (_, theirs) = api.get(OTHER_KEY, "/v1/messages").await;
+    assert_eq!(theirs["messages"].as_array().unwrap().len(), 0);
+    let (_, all) = api.get(ADMIN, "/v1/messages").await;
+    assert_eq!(all["messages"].as_array().unwrap().len(), 4);
+    assert_eq!(api.get(KEY, "/v1/messages?state=lost").await.0, 400);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_retry_sends_once_even_after_a_restart() {
+    let carrier = carrier().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same durable store for both runs (an in-process restart: the second gateway
+    // reads what the first committed).
+    let store = smppgate::store::open(&StoreConfig {
+        path: dir.path().join("store"),
+        ..StoreConfig::default()
+    })
+    .expect("store");
+    let gateway = Gateway::start_with_store(config(&carrier, ":memory:"), Arc::clone(&store))
+        .await
+        .expect("gateway");
+    let api = Api::of(&gateway);
+    let body = json!({"to": ["8613800138010", "8613800138011"], "text": "once only"}).to_string();
+    let (status, headers, first) = api.post(Some(KEY), Some("order-1"), body.clone()).await;
+    assert_eq!(status, 202, "{first}");
+    assert!(headers.get("idempotent-replayed").is_none());
+    let (status, headers, again) = api.post(Some(KEY), Some("order-1"), body.clone()).await;
+    assert_eq!(status, 202);
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again, first);
+    // The same key with another body is refused; another account's same key is its own.
+    let (status, _, _) = api
+        .post(
+            Some(KEY),
+            Some("order-1"),
+            json!({"to": "8613800138010", "text": "changed"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(seen(&carrier, "once only", 2).await, 2);
+    let (_, listed) = api.get(KEY, "/v1/messages").await;
+    assert_eq!(
+        listed["messages"].as_array().unwrap().len(),
+        2,
+        "nothing stored twice"
+    );
+    gateway.stop(Duration::from_secs(5)).await;
+
+    // After a restart the answer is still the first one, and nothing more is sent.
+    let gateway = Gateway::start_with_store(config(&carrier, ":memory:"), Arc::clone(&store))
+        .await
+        .expect("gateway again");
+    let api = Api::of(&gateway);
+    let (status, headers, after) = api.post(Some(KEY), Some("order-1"), body).await;
+    assert_eq!(status, 202);
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(after, first);
+    let (_, listed) = api.get(KEY, "/v1/messages").await;
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 2);
+    gateway.stop(Duration::from_secs(5)).await;
+    assert_eq!(seen(&carrier, "once only", 2).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_has_its_status() {
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    config.accounts[1].tps = 1;
+    let store = Arc::new(FlakyStore::default());
+    let gateway = Gateway::start_with_store(config, Arc::clone(&store) as Arc<dyn Store>)
+        .await
+        .expect("gateway");
+    let api = Api::of(&gateway);
+    let good = json!({"to": "8613800138020", "text": "errors"}).to_string();
+
+    // 401: no key, a wrong key; 403: the admin token does not send.
+    let (status, headers, _) = api.post(None, None, good.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(headers.get("www-authenticate").unwrap(), "Bearer");
+    assert_eq!(api.post(Some("sgk_wrong"), None, good.clone()).await.0, 401);
+    assert_eq!(api.post(Some(ADMIN), None, good.clone()).await.0, 403);
+
+    // 400: malformed JSON, wrong types (named by path), unknown fields, deep nesting.
+    let (status, _, body) = api.post(Some(KEY), None, "{\"to\": ".to_owned()).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = api
+        .post(Some(KEY), None, json!({"to": "1", "text": 5}).to_string())
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("text")),
+        "{body}"
+    );
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "1", "text": "x", "validity": "forever"}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("validity")),
+        "{body}"
+    );
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "1", "text": "x", "senderid": "A"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `senderid`"),
+        "{body}"
+    );
+    let deep = format!(
+        "{{\"to\": {}1{}, \"text\": \"x\"}}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    assert_eq!(api.post(Some(KEY), None, deep).await.0, 400);
+
+    // 413: over max_body (64 KiB here).
+    let big = json!({"to": "1", "text": "x".repeat(70_000)}).to_string();
+    let (status, _, body) = api.post(Some(KEY), None, big).await;
+    assert_eq!(status, 413, "{body}");
+
+    // 429 with Retry-After: the account's TPS (1) is used up.
+    let (first, _, _) = api.post(Some(OTHER_KEY), None, good.clone()).await;
+    assert_eq!(first, 202);
+    let (status, headers, _) = api.post(Some(OTHER_KEY), None, good.clone()).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers.get("retry-after").unwrap(), "1");
+
+    // 503: the store fails; nothing was accepted.
+    let before = store.inner.list(&Default::default()).unwrap().len();
+    store.fail(true);
+    let (status, _, body) = api.post(Some(KEY), None, good.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(store.inner.list(&Default::default()).unwrap().len(), before);
+    store.fail(false);
+    assert_eq!(api.post(Some(KEY), None, good).await.0, 202);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    if let Some(http) = config.http.as_mut() {
+        http.header_timeout = Duration::from_millis(300);
+        http.max_connections = 4;
+    }
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().unwrap();
+    // Slow headers: half a request, then nothing. The connection is closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    within("the slow client is cut off", slow.read_to_end(&mut answer))
+        .await
+        .expect("closed, not reset");
+    // A header flood: far more headers than any client needs.
+    let mut flood = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = b"GET /v1/messages HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for n in 0..500 {
+        request.extend_from_slice(format!("X-Flood-{n}: {}\r\n", "y".repeat(100)).as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    let _ = flood.write_all(&request).await;
+    let mut answer = Vec::new();
+    let _ = within("the flood is refused", flood.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    // More idle connections than max_connections: those over the bound wait; once the
+    // idle ones are cut off, a real client is served.
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let api = Api::of(&gateway);
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "8613800138030", "text": "after the flood"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    drop(idle);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_names_every_route_and_each_is_served() {
+    let carrier = carrier().await;
+    let gateway = Gateway::start(config(&carrier, ":memory:"))
+        .await
+        .expect("gateway");
+    let base = format!("http://{}", gateway.http_addr().unwrap());
+    let client = reqwest::Client::new();
+    let response = within(
+        "GET /openapi.json",
+        client.get(format!("{base}/openapi.json")).send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200, "served without a key");
+    let document: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().expect("paths");
+    let mut operations: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|method| {
+                    ["get", "post", "put", "delete", "patch"].contains(&method.as_str())
+                })
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "GET /openapi.json",
+            "GET /v1/messages",
+            "GET /v1/messages/{id}",
+            "POST /v1/messages",
+        ]
+    );
+    // Each documented operation is served (whatever it answers, not "no such route").
+    for operation in &operations {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let url = format!("{base}{}", path.replace("{id}", "1"));
+        let request = match method {
+            "GET" => client.get(url),
+            _ => client.post(url).body("{}"),
+        };
+        let response = within(operation, request.bearer_auth(KEY).send())
+            .await
+            .unwrap();
+        // Our handlers answer JSON, whatever the status; the router's fallback does not.
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "{operation}: {}",
+            response.status()
+        );
+    }
+    let response = within(
+        "an unknown route",
+        client.get(format!("{base}/v1/nothing")).send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().get("content-type").is_none());
+    assert!(document["components"]["schemas"]["SubmitRequest"].is_object());
+    gateway.stop(Duration::from_secs(5)).await;
+}

@@ -1,0 +1,84 @@
+//! A store whose commits fail while `failing` is set (a full disk), for the tests of
+//! what a store failure is answered with.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use smppgate::store::memory::MemoryStore;
+use smppgate::store::{
+    ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store, StoreError,
+    Suppression,
+};
+
+/// A store whose commits fail while `failing` is set (a full disk).
+#[derive(Default)]
+pub(crate) struct FlakyStore {
+    pub(crate) inner: MemoryStore,
+    pub(crate) failing: AtomicBool,
+}
+
+impl FlakyStore {
+    pub(crate) fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl Store for FlakyStore {
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::new("No space left on device (injected)"));
+        }
+        self.inner.commit(ops)
+    }
+    fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.inner.get(id)
+    }
+    fn by_carrier_id(&self, carrier: &str, id: &str) -> Result<Option<(u64, u16)>, StoreError> {
+        self.inner.by_carrier_id(carrier, id)
+    }
+    fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.pending_page(after, limit)
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        self.inner.list(filter)
+    }
+    fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.inner.outbox(account, limit)
+    }
+    fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.inner.outbox_after(account, after, limit)
+    }
+    fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {
+        self.inner.parked(account, limit)
+    }
+    fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        self.inner.expire(before)
+    }
+    fn max_id(&self) -> Result<u64, StoreError> {
+        self.inner.max_id()
+    }
+    fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        self.inner.suppression(scope, number)
+    }
+    fn suppressions(
+        &self,
+        scope: Option<&ScopeKey>,
+        visit: &mut dyn FnMut(Suppression) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.suppressions(scope, visit)
+    }
+    fn stats(
+        &self,
+        from_hour: u64,
+    ) -> Result<Vec<(smppgate::store::StatsKey, smppgate::store::Counters)>, StoreError> {
+        self.inner.stats(from_hour)
+    }
+}
