@@ -209,6 +209,7 @@ impl Intake {
         let times = super::schedule::times(submit_sm, now, p.validity)?;
         let mut refused_by_receipt = None;
         let mut held = None;
+        let mut deferred_by = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -227,6 +228,7 @@ impl Intake {
             }
             Decision::Defer { until, rule } => {
                 tracing::debug!(id, %rule, until, "deferred by policy");
+                deferred_by = Some(rule);
                 until
             }
             Decision::Hold { rule, word, until } => {
@@ -262,6 +264,13 @@ impl Intake {
             expires: times.expires,
             route_taken: route.to_string(),
             client_ref: None,
+            // Who set `not_before`: the policy rule, or the client's own schedule when
+            // that is the later of the two.
+            deferred_by: if times.not_before > not_before {
+                Some("schedule_delivery_time".to_owned())
+            } else {
+                deferred_by
+            },
         };
         if let Some(word) = held {
             super::review::hold(&mut record, &word);
