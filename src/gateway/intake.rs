@@ -93,11 +93,18 @@ pub(crate) struct Refusal {
     pub(crate) status: CommandStatus,
     /// The policy rule that refused it, if a rule did.
     pub(crate) rule: Option<String>,
+    /// The route the message would have taken, when it got that far (the delivery
+    /// statistics count refusals by rule per route).
+    pub(crate) route: Option<Arc<str>>,
 }
 
 impl From<CommandStatus> for Refusal {
     fn from(status: CommandStatus) -> Self {
-        Self { status, rule: None }
+        Self {
+            status,
+            rule: None,
+            route: None,
+        }
     }
 }
 
@@ -150,10 +157,12 @@ impl Intake {
         .increment(1);
         if let Some(rule) = &refusal.rule {
             let now = self.parts.clock.wall_ms();
-            self.parts
-                .stats
-                .delivery
-                .rejected(now, &account.name, "", rule);
+            self.parts.stats.delivery.rejected(
+                now,
+                &account.name,
+                refusal.route.as_deref().unwrap_or(""),
+                rule,
+            );
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),
@@ -224,6 +233,7 @@ impl Intake {
                 return Err(Refusal {
                     status,
                     rule: Some(rule),
+                    route: Some(Arc::clone(&route)),
                 });
             }
             Decision::Defer { until, rule } => {
