@@ -441,6 +441,7 @@ fn group(dir: &Path, tasks: usize, callers: usize, secs: u64) {
                         expires: 0,
                         route_taken: String::new(),
                         client_ref: None,
+                        deferred_by: None,
                         parts: vec![PartRecord::default()],
                     };
                     group

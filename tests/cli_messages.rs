@@ -139,6 +139,7 @@ fn record(id: u64, account: &str) -> MessageRecord {
         expires: 0,
         route_taken: String::new(),
         client_ref: None,
+        deferred_by: None,
     }
 }
 

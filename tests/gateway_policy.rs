@@ -191,6 +191,18 @@ async fn marketing_in_quiet_hours_waits_for_eight_even_across_a_restart() {
         carrier.arrivals(b"campaign").is_empty(),
         "sent in quiet hours"
     );
+    let waiting: Vec<_> = store
+        .pending()
+        .expect("pending")
+        .into_iter()
+        .filter(|record| record.not_before > 0)
+        .collect();
+    assert_eq!(waiting.len(), 1, "only the campaign waits");
+    assert_eq!(
+        waiting[0].deferred_by.as_deref(),
+        Some("quiet_hours"),
+        "the record says why it waits (messages show prints it)"
+    );
     let clock = Clock::starting_at(clock.wall_ms());
     *carrier.clock.lock().unwrap() = Some(clock);
     let gateway = start(&config, &store, clock).await;

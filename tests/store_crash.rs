@@ -30,6 +30,7 @@ fn message(id: u64) -> MessageRecord {
         expires: 0,
         route_taken: String::new(),
         client_ref: None,
+        deferred_by: None,
         parts: vec![PartRecord::default()],
     }
 }

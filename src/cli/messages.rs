@@ -401,6 +401,7 @@ pub fn record_json(record: &MessageRecord, message_id: &str) -> Value {
         "route": record.route,
         "state": state_name(record.state),
         "not_before": (record.not_before > 0).then(|| time(record.not_before)),
+        "deferred_by": record.deferred_by,
         "expires": (record.expires > 0).then(|| time(record.expires)),
         "route_taken": record.route_taken,
         "part_count": record.part_count,
@@ -439,7 +440,14 @@ pub fn show_text(record: &MessageRecord, message_id: &str) -> String {
     let _ = writeln!(out, "route     {}", record.route.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "state     {}", state_name(record.state));
     if record.not_before > 0 {
-        let _ = writeln!(out, "not before {}", time(record.not_before));
+        match &record.deferred_by {
+            Some(by) => {
+                let _ = writeln!(out, "not before {} ({by})", time(record.not_before));
+            }
+            None => {
+                let _ = writeln!(out, "not before {}", time(record.not_before));
+            }
+        }
     }
     if record.expires > 0 {
         let _ = writeln!(out, "expires   {}", time(record.expires));

@@ -17,13 +17,21 @@ use anyhow::Context;
 use clap::Args;
 use metrics_exporter_prometheus::BuildError;
 
+use crate::sim::cmpp::{CmppSim, CmppSimConfig};
 use crate::sim::scenario::Value;
 use crate::sim::{Counters, Scenario, Sim};
+use smppgate_protocol::cmpp::Version;
 
 /// Arguments of `smppgate sim`.
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)]
 pub struct SimArgs {
+    /// Protocol the simulated carrier speaks: smpp, cmpp2 or cmpp3 (China Mobile ISMG)
+    /// [default: smpp]. CMPP takes --listen, --account SP_ID:SECRET, --receipt-delay-ms
+    /// MS, --receipt-states, --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10),
+    /// --window and --max-connections.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// TOML file with any of these settings (keys as the flag names); flags override it.
     #[arg(long)]
     pub scenario: Option<std::path::PathBuf>,
@@ -163,12 +171,128 @@ impl SimArgs {
 /// When the settings are wrong, the address cannot be bound or the runtime cannot start.
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     super::init_logging();
+    let cmpp = match args.protocol.as_deref() {
+        None | Some("smpp") => None,
+        Some(other) => Some(cmpp_config(other, &args)?),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(args))
+    match cmpp {
+        Some(config) => runtime.block_on(serve_cmpp(config)),
+        None => runtime.block_on(serve(args)),
+    }
+}
+
+/// The CMPP simulator's settings from the flags; a flag it does not take is an error
+/// naming it.
+fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> {
+    let version = match protocol {
+        "cmpp2" => Version::V2,
+        "cmpp3" => Version::V3,
+        other => anyhow::bail!(
+            "--protocol {other}: expected smpp, cmpp2 or cmpp3 (the SMGP and SGIP \
+             simulators are not built yet)"
+        ),
+    };
+    let smpp_only = [
+        ("--scenario", args.scenario.is_some()),
+        ("--system-id", args.system_id.is_some()),
+        ("--password", args.password.is_some()),
+        ("--id-format", args.id_format.is_some()),
+        ("--id-len", args.id_len.is_some()),
+        ("--tls-cert", args.tls_cert.is_some()),
+        ("--tps", args.tps.is_some()),
+        ("--throttle-status", args.throttle_status.is_some()),
+        ("--receipt-id-style", args.receipt_id_style.is_some()),
+        ("--receipt-format", args.receipt_format.is_some()),
+        ("--receipt-bind", args.receipt_bind.is_some()),
+        ("--receipt-before-resp", args.receipt_before_resp),
+        ("--resp-delay-ms", args.resp_delay_ms.is_some()),
+        ("--drop-after", args.drop_after.is_some()),
+        ("--silent-after", args.silent_after.is_some()),
+        ("--disconnect-rate", args.disconnect_rate.is_some()),
+        ("--reject-bind-after", args.reject_bind_after.is_some()),
+        ("--max-binds", args.max_binds.is_some()),
+        ("--max-binds-status", args.max_binds_status.is_some()),
+        ("--mo-rate", args.mo_rate.is_some()),
+        ("--stats-interval", args.stats_interval.is_some()),
+        ("--metrics", args.metrics.is_some()),
+    ];
+    if let Some((flag, _)) = smpp_only.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} is an SMPP simulator flag; --protocol {protocol} takes --listen, \
+             --account, --receipt-delay-ms, --receipt-states, --error-rate, --window \
+             and --max-connections"
+        );
+    }
+    let mut config = CmppSimConfig {
+        version,
+        ..CmppSimConfig::default()
+    };
+    if let Some(listen) = &args.listen {
+        config.listen.clone_from(listen);
+    }
+    for account in &args.account {
+        let Some((sp_id, secret)) = account.split_once(':') else {
+            anyhow::bail!("--account {account}: expected SP_ID:SECRET, e.g. 900001:888888");
+        };
+        if sp_id.is_empty() || sp_id.len() > 6 || !sp_id.is_ascii() {
+            anyhow::bail!(
+                "--account {account}: the SP id (CMPP Source_Addr) is 1 to 6 ASCII \
+                 characters, e.g. 900001"
+            );
+        }
+        config.accounts.push((
+            bytes::Bytes::copy_from_slice(sp_id.as_bytes()),
+            bytes::Bytes::copy_from_slice(secret.as_bytes()),
+        ));
+    }
+    let number = |flag: &str, value: &Option<String>, min: u64| -> anyhow::Result<Option<u64>> {
+        value
+            .as_deref()
+            .map(|v| match v.trim().parse::<u64>() {
+                Ok(n) if n >= min => Ok(n),
+                _ => Err(anyhow::anyhow!(
+                    "{flag} {v}: expected a whole number of at least {min}"
+                )),
+            })
+            .transpose()
+    };
+    if let Some(ms) = number("--receipt-delay-ms", &args.receipt_delay_ms, 0)? {
+        config.receipt_delay = Duration::from_millis(ms);
+    }
+    if let Some(rates) = &args.error_rate {
+        config.error_rate = crate::sim::faults::parse_result_rate(rates)
+            .map_err(|e| anyhow::anyhow!("--error-rate {rates}: {e}"))?;
+    }
+    if let Some(states) = &args.receipt_states {
+        config.receipt_states = crate::sim::faults::parse_states(states)
+            .map_err(|e| anyhow::anyhow!("--receipt-states {states}: {e}"))?;
+    }
+    if let Some(window) = number("--window", &args.window, 1)? {
+        config.window = usize::try_from(window).unwrap_or(usize::MAX);
+    }
+    if let Some(max) = number("--max-connections", &args.max_connections, 1)? {
+        config.max_connections = usize::try_from(max).unwrap_or(usize::MAX);
+    }
+    Ok(config)
+}
+
+async fn serve_cmpp(config: CmppSimConfig) -> anyhow::Result<ExitCode> {
+    let listen = config.listen.clone();
+    let sim = CmppSim::start(config)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let signal = crate::shutdown::terminate_signal().context("installing signal handlers")?;
+    print_line(&format!("listening on {}", sim.local_addr()))?;
+    signal.await;
+    tracing::info!("signal received: terminating CMPP links");
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    print_line(&counters.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_line(line: &str) -> std::io::Result<()> {

@@ -128,6 +128,7 @@ mod tests {
             expires: 0,
             route_taken: "cn".into(),
             client_ref: None,
+            deferred_by: None,
         }
     }
 

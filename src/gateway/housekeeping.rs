@@ -149,6 +149,7 @@ mod tests {
             expires,
             route_taken: String::new(),
             client_ref: None,
+            deferred_by: None,
         }))
     }
 

@@ -93,11 +93,18 @@ pub(crate) struct Refusal {
     pub(crate) status: CommandStatus,
     /// The policy rule that refused it, if a rule did.
     pub(crate) rule: Option<String>,
+    /// The route the message would have taken, when it got that far (the delivery
+    /// statistics count refusals by rule per route).
+    pub(crate) route: Option<Arc<str>>,
 }
 
 impl From<CommandStatus> for Refusal {
     fn from(status: CommandStatus) -> Self {
-        Self { status, rule: None }
+        Self {
+            status,
+            rule: None,
+            route: None,
+        }
     }
 }
 
@@ -150,10 +157,12 @@ impl Intake {
         .increment(1);
         if let Some(rule) = &refusal.rule {
             let now = self.parts.clock.wall_ms();
-            self.parts
-                .stats
-                .delivery
-                .rejected(now, &account.name, "", rule);
+            self.parts.stats.delivery.rejected(
+                now,
+                &account.name,
+                refusal.route.as_deref().unwrap_or(""),
+                rule,
+            );
             metrics::counter!(
                 "smppgate_policy_rejected_total",
                 "account" => account.name.to_string(),
@@ -209,6 +218,7 @@ impl Intake {
         let times = super::schedule::times(submit_sm, now, p.validity)?;
         let mut refused_by_receipt = None;
         let mut held = None;
+        let mut deferred_by = None;
         let not_before = match p.policy.check(&PolicyRequest {
             account,
             class,
@@ -223,10 +233,12 @@ impl Intake {
                 return Err(Refusal {
                     status,
                     rule: Some(rule),
+                    route: Some(Arc::clone(&route)),
                 });
             }
             Decision::Defer { until, rule } => {
                 tracing::debug!(id, %rule, until, "deferred by policy");
+                deferred_by = Some(rule);
                 until
             }
             Decision::Hold { rule, word, until } => {
@@ -262,6 +274,13 @@ impl Intake {
             expires: times.expires,
             route_taken: route.to_string(),
             client_ref: None,
+            // Who set `not_before`: the policy rule, or the client's own schedule when
+            // that is the later of the two.
+            deferred_by: if times.not_before > not_before {
+                Some("schedule_delivery_time".to_owned())
+            } else {
+                deferred_by
+            },
         };
         if let Some(word) = held {
             super::review::hold(&mut record, &word);

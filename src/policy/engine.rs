@@ -1304,6 +1304,7 @@ mod tests {
                     expires: 0,
                     route_taken: String::new(),
                     client_ref: None,
+                    deferred_by: None,
                 }))
             })
             .collect();

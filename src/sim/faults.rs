@@ -208,6 +208,32 @@ pub fn parse_error_rate(s: &str) -> Result<Vec<(CommandStatus, u32)>, String> {
     Ok(out)
 }
 
+/// `8=10,13=2.5`: CMPP SUBMIT_RESP Results (decimal, 1 to 255) and their share; at most
+/// 100 % in total.
+///
+/// # Errors
+/// A message naming the bad part.
+pub fn parse_result_rate(s: &str) -> Result<Vec<(u32, u32)>, String> {
+    let mut out = Vec::new();
+    for pair in pairs(s) {
+        let (result, percent) = pair?;
+        let result = match result.trim().parse::<u32>() {
+            Ok(r) if (1..=255).contains(&r) => r,
+            _ => {
+                return Err(format!(
+                    "bad Result {result:?}: a CMPP SUBMIT_RESP Result is a number from 1 to \
+                     255 (8: flow control)"
+                ));
+            }
+        };
+        out.push((result, parse_percent(percent, 100.0)?));
+    }
+    if out.iter().map(|(_, p)| *p).sum::<u32>() > BASIS {
+        return Err(format!("error rates in {s:?} add up to more than 100 %"));
+    }
+    Ok(out)
+}
+
 /// `DELIVRD=90,UNDELIV=5`: final states and their weights.
 ///
 /// # Errors
@@ -289,7 +315,7 @@ pub(crate) fn pick<T: Copy>(items: &[(T, u32)]) -> Option<T> {
 
 /// Draws an injected status from `rates` (basis points of all submits); `None`: answer
 /// normally.
-pub(crate) fn draw_error(rates: &[(CommandStatus, u32)]) -> Option<CommandStatus> {
+pub(crate) fn draw_error<T: Copy>(rates: &[(T, u32)]) -> Option<T> {
     if rates.is_empty() {
         return None;
     }
@@ -329,6 +355,13 @@ mod tests {
             ])
         );
         assert!(parse_error_rate("0x58=60,0x14=50").is_err());
+        assert_eq!(
+            parse_result_rate("8=10,13=2.5"),
+            Ok(vec![(8, 1000), (13, 250)])
+        );
+        assert!(parse_result_rate("0=1").is_err());
+        assert!(parse_result_rate("256=1").is_err());
+        assert!(parse_result_rate("8=60,9=50").is_err());
         assert_eq!(
             parse_delay("10-20"),
             Ok(DelayRange {

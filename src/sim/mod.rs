@@ -8,6 +8,7 @@
 
 mod builtin;
 mod clock;
+pub mod cmpp;
 mod counters;
 pub mod faults;
 mod gcra;

@@ -127,6 +127,7 @@ pub(super) fn encode_message(record: &MessageRecord) -> Result<Vec<u8>, StoreErr
     let bytes = postcard::to_extend(&tail, encode(record)?).map_err(failed)?;
     let tail2 = RecordTail2 {
         client_ref: record.client_ref.clone(),
+        deferred_by: record.deferred_by.clone(),
     };
     postcard::to_extend(&tail2, bytes).map_err(failed)
 }
@@ -148,6 +149,7 @@ pub(super) fn decode_message(bytes: &[u8]) -> Result<MessageRecord, StoreError> 
     }
     let tail2: RecordTail2 = postcard::from_bytes(rest).map_err(corrupt)?;
     record.client_ref = tail2.client_ref;
+    record.deferred_by = tail2.deferred_by;
     Ok(record)
 }
 

@@ -334,6 +334,7 @@ mod tests {
             expires: 0,
             route_taken: String::new(),
             client_ref: None,
+            deferred_by: None,
             parts: vec![super::super::PartRecord::default()],
         };
         store

@@ -138,6 +138,10 @@ pub struct MessageRecord {
     /// back in its webhook receipt events. In the record's second tail.
     #[serde(skip)]
     pub client_ref: Option<String>,
+    /// What set `not_before`: a market rule (`quiet_hours`) or `schedule_delivery_time`
+    /// (`messages show` says why a message waits). In the record's second tail.
+    #[serde(skip)]
+    pub deferred_by: Option<String>,
 }
 
 /// The fields of a [`MessageRecord`] added after its first encoding, written after it
@@ -158,6 +162,8 @@ pub(crate) struct RecordTail {
 pub(crate) struct RecordTail2 {
     /// [`MessageRecord::client_ref`].
     pub(crate) client_ref: Option<String>,
+    /// [`MessageRecord::deferred_by`].
+    pub(crate) deferred_by: Option<String>,
 }
 
 /// Something waiting for an upstream account (receipt or MO), as a deliver_sm body.

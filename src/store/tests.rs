@@ -47,6 +47,7 @@ pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord
         expires: 0,
         route_taken: String::new(),
         client_ref: None,
+        deferred_by: None,
         parts: vec![PartRecord::default(), PartRecord::default()],
     }
 }
@@ -977,10 +978,10 @@ fn a_record_of_the_first_encoding_still_decodes_and_the_tail_round_trips() {
     assert_eq!(keys::decode_message(&bytes).unwrap(), new);
     // The first encoding is a prefix of the new one: an older build reads it too.
     assert!(bytes.starts_with(&keys::encode(&new).unwrap()));
-    // A tail cut inside a field is an error, never a panic (the last octet here is the
-    // whole second tail, `client_ref: None`: cut there, it reads as a record written
+    // A tail cut inside a field is an error, never a panic (the last two octets here
+    // two are the whole second tail, both `None`: cut there, it reads as a record written
     // before that tail existed).
-    assert!(keys::decode_message(&bytes[..bytes.len() - 2]).is_err());
+    assert!(keys::decode_message(&bytes[..bytes.len() - 3]).is_err());
 
     // A record with only the first tail (written before `client_ref`) still decodes.
     let first_tail = postcard::to_extend(
@@ -994,6 +995,7 @@ fn a_record_of_the_first_encoding_still_decodes_and_the_tail_round_trips() {
     let read = keys::decode_message(&first_tail).unwrap();
     assert_eq!((read.expires, read.client_ref), (7, None));
     new.client_ref = Some("order-1842".to_owned());
+    new.deferred_by = Some("quiet_hours".to_owned());
     let bytes = keys::encode_message(&new).unwrap();
     assert_eq!(keys::decode_message(&bytes).unwrap(), new);
 }

@@ -10,6 +10,7 @@
 mod auth;
 mod codec;
 mod command;
+pub mod ismg;
 mod msg_id;
 mod pdu;
 mod report;
