@@ -39,19 +39,6 @@ pub(crate) struct StatsQuery {
     by: Option<String>,
 }
 
-fn parse_by(text: &str) -> Option<crate::stats::By> {
-    use crate::stats::By;
-    Some(match text {
-        "total" => By::Total,
-        "account" => By::Account,
-        "route" => By::Route,
-        "carrier" => By::Carrier,
-        "day" => By::Day,
-        "hour" => By::Hour,
-        _ => return None,
-    })
-}
-
 /// Reads `stats::query` off the async threads.
 pub(crate) async fn stats_rows(
     shared: &Shared,
@@ -96,7 +83,7 @@ pub(crate) async fn stats(
         let since = crate::cli::messages::parse_since(since_text, shared.clock.wall_ms())
             .map_err(|error| ApiError::bad("since", format!("{error:#}")))?;
         let by_text = query.by.as_deref().unwrap_or("total");
-        let by = parse_by(by_text).ok_or_else(|| {
+        let by = <crate::stats::By as clap::ValueEnum>::from_str(by_text, false).map_err(|_| {
             ApiError::bad(
                 "by",
                 format!("`{by_text}`: write total, account, route, carrier, day or hour"),

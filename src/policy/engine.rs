@@ -814,8 +814,6 @@ fn decision_counted(account: &str, rule: Rule, decision: &'static str) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use bytes::Bytes;
@@ -831,32 +829,9 @@ mod tests {
     const NOON_CN: u64 = DAY + 4 * 3_600_000;
     const CN: &str = "8613800138000";
 
-    #[derive(Default)]
-    struct OptedOut(Mutex<HashSet<(OptOutScope, String, String)>>);
-
-    impl SuppressionList for OptedOut {
-        fn is_suppressed(
-            &self,
-            scope: OptOutScope,
-            account: &str,
-            sender: &str,
-            e164: &str,
-        ) -> bool {
-            let key = match scope {
-                OptOutScope::Account => account.to_owned(),
-                OptOutScope::Sender => format!("{account}/{sender}"),
-                OptOutScope::Global => String::new(),
-            };
-            self.0
-                .lock()
-                .unwrap()
-                .contains(&(scope, key, e164.to_owned()))
-        }
-    }
-
     struct Fixture {
         engine: PolicyEngine,
-        suppressions: Arc<OptedOut>,
+        suppressions: Arc<crate::policy::suppression::Suppressions>,
         shop: Account,
         plain: Account,
         _dir: tempfile::TempDir,
@@ -894,7 +869,7 @@ mod tests {
         shop.signatures = vec!["【示例商城】".into()];
         let mut plain = config.accounts[0].clone();
         plain.system_id = "plain".into();
-        let suppressions = Arc::new(OptedOut::default());
+        let suppressions = Arc::new(crate::policy::suppression::Suppressions::new());
         let (engine, reports) = PolicyEngine::build(&config, suppressions.clone()).unwrap();
         let report = reports[0].blacklist.as_ref().unwrap();
         assert_eq!(report.problems.len(), 1, "the garbage line is reported");
@@ -1004,10 +979,7 @@ mod tests {
             refused(Rule::Blacklist, CommandStatus(0x401))
         );
         f.suppressions
-            .0
-            .lock()
-            .unwrap()
-            .insert((OptOutScope::Account, "shop".into(), CN.into()));
+            .insert(&crate::store::ScopeKey::Account("shop".into()), CN);
         assert_eq!(
             decide(&f, shop, Class::Marketing, CN, GOOD_MKT, NOON_CN),
             refused(Rule::OptOut, CommandStatus(0x400))
