@@ -538,6 +538,35 @@ async fn a_report_link_refused_by_the_sp_is_counted_and_retried() {
     assert_eq!(counters["reports_dropped"], 1, "{counters}");
 }
 
+#[tokio::test]
+async fn sp_links_are_dropped_at_the_disconnect_rate() {
+    // 10 000 % a minute: a link lives 0.6 s on average.
+    let sim = sim_with(
+        None,
+        SgipSimConfig {
+            faults: CarrierFaults {
+                disconnect_rate: Some(100 * BASIS),
+                ..CarrierFaults::default()
+            },
+            ..SgipSimConfig::default()
+        },
+    )
+    .await;
+    let mut sp = SpLink::bind(&sim, PASSWORD, 0).await;
+    loop {
+        match sp.event().await {
+            Event::Closed(reason) => {
+                assert_eq!(reason, CloseReason::ProtocolError, "the socket was closed");
+                break;
+            }
+            Event::Bound { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["disconnects"], 1, "{counters}");
+}
+
 #[test]
 fn cli_runs_it_and_refuses_what_it_does_not_take() {
     let sim = support::Sim::start(&[

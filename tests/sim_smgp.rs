@@ -407,6 +407,32 @@ async fn active_test_goes_both_ways_on_a_quiet_link() {
     sim.shutdown(Duration::from_secs(2)).await;
 }
 
+#[tokio::test]
+async fn links_are_dropped_at_the_disconnect_rate() {
+    // 10 000 % a minute: a link lives 0.6 s on average.
+    let sim = sim_with(SmgpSimConfig {
+        faults: CarrierFaults {
+            disconnect_rate: Some(100 * BASIS),
+            ..CarrierFaults::default()
+        },
+        ..SmgpSimConfig::default()
+    })
+    .await;
+    let mut sp = Sp::connect(sim.local_addr(), CLIENT_ID, SECRET).await;
+    loop {
+        match sp.event().await {
+            Event::Closed(reason) => {
+                assert_eq!(reason, CloseReason::ProtocolError, "the socket was closed");
+                break;
+            }
+            Event::Connected { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["disconnects"], 1, "{counters}");
+}
+
 #[test]
 fn cli_runs_it_and_refuses_what_it_does_not_take() {
     let sim = support::Sim::start(&["--protocol", "smgp", "--account", "10001:secret"]);

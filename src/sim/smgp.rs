@@ -182,10 +182,14 @@ async fn accept_loop(
     while links.join_next().await.is_some() {}
 }
 
+/// An owed report: when it is due, what, and the stat and err it carried when it is a
+/// resend (a first send draws them).
+type Due = (Instant, OwedReport, Option<(Bytes, Bytes)>);
+
 /// One link: the [`Smgw`] between a socket and a queue of owed reports.
 struct Link {
     smgw: Smgw,
-    owed: VecDeque<(Instant, OwedReport, Option<(Bytes, Bytes)>)>,
+    owed: VecDeque<Due>,
     out: BytesMut,
     closing: Option<&'static str>,
 }

@@ -265,10 +265,8 @@ impl Acceptor {
             AcceptorState::Unbinding { deadline, reason } if now.ms >= deadline => {
                 self.close(reason);
             }
-            AcceptorState::Bound { .. } => {
-                if self.idle_deadline().is_some_and(|at| now.ms >= at) {
-                    self.start_unbind(now, CloseReason::Idle);
-                }
+            AcceptorState::Bound { .. } if self.idle_deadline().is_some_and(|at| now.ms >= at) => {
+                self.start_unbind(now, CloseReason::Idle);
             }
             _ => {}
         }
