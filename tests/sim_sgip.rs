@@ -69,14 +69,16 @@ impl Wire {
         for pdu in pdus {
             encode(&pdu, &mut out).expect("encode");
         }
+        // A write to a link the sim dropped fails; the next read says so (end of stream).
         if !out.is_empty() {
-            self.stream.write_all(&out).await.expect("write");
+            let _ = self.stream.write_all(&out).await;
         }
     }
 
     /// What one read brought; `None` when the peer closed.
     async fn read(&mut self) -> Option<Vec<Pdu>> {
-        if self.stream.read_buf(&mut self.input).await.expect("read") == 0 {
+        // A reset link (the sim dropped it) ends the stream as a close does.
+        if self.stream.read_buf(&mut self.input).await.unwrap_or(0) == 0 {
             return None;
         }
         let mut pdus = Vec::new();
