@@ -342,7 +342,7 @@ async fn injected_and_throttling_statuses() {
 }
 
 #[tokio::test]
-async fn mo_arrives_in_ascii_and_ucs2() {
+async fn mo_arrives_in_ascii_ucs2_and_gbk() {
     let sim = sim_with(SmgpSimConfig {
         faults: CarrierFaults {
             mo_rate: Some(20),
@@ -353,7 +353,7 @@ async fn mo_arrives_in_ascii_and_ucs2() {
     .await;
     let mut sp = Sp::connected(sim.local_addr()).await;
     let mut codings = HashSet::new();
-    while codings.len() < 2 {
+    while codings.len() < 3 {
         let Event::Deliver(pdu) = sp.event().await else {
             continue;
         };
@@ -369,9 +369,9 @@ async fn mo_arrives_in_ascii_and_ucs2() {
         codings.insert(d.msg_format);
         sp.session.respond(pdu.sequence_id, d.msg_id, 0);
     }
-    assert_eq!(codings, HashSet::from([0, 8]));
+    assert_eq!(codings, HashSet::from([0, 8, 15]), "ASCII, UCS-2 and GBK");
     let counters = sim.shutdown(Duration::from_secs(2)).await;
-    assert!(counters["mo_sent"].as_u64() >= Some(2), "{counters}");
+    assert!(counters["mo_sent"].as_u64() >= Some(3), "{counters}");
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use smppgate_protocol::china::text::{FORMAT_ASCII, FORMAT_GBK, FORMAT_UCS2, encode_text};
 use smppgate_protocol::receipt::MessageState;
 use tokio::time::Instant;
 
@@ -191,23 +192,27 @@ impl CarrierCounters {
     }
 }
 
-/// The MO texts, cycled through: English, an opt-out in pinyin initials and in Chinese.
-const MO_TEXTS: &[&str] = &["Hello, is this the pizza place?", "TD", "退订", "你好"];
+/// The MO texts, cycled through, and the message format each goes in: English (0,
+/// ASCII), an opt-out in pinyin initials (0) and in Chinese (8, UCS-2), a greeting in GBK
+/// (15, which some provinces still send).
+const MO_TEXTS: &[(&str, u8)] = &[
+    ("Hello, is this the pizza place?", FORMAT_ASCII),
+    ("TD", FORMAT_ASCII),
+    ("退订", FORMAT_UCS2),
+    ("你好", FORMAT_GBK),
+];
 
 /// Subscribers MO comes from.
 const MO_NUMBERS: &[&str] = &["13300000001", "13300000002", "8613000000003"];
 
-/// The `n`th MO: (from, coding, content) with coding 0 (ASCII) or 8 (UCS-2).
+/// The `n`th MO: (from, message format, content).
 #[must_use]
 pub fn mo_message(n: usize) -> (&'static str, u8, Bytes) {
-    let text = MO_TEXTS[n % MO_TEXTS.len()];
+    let (text, format) = MO_TEXTS[n % MO_TEXTS.len()];
     let from = MO_NUMBERS[n % MO_NUMBERS.len()];
-    if text.is_ascii() {
-        (from, 0, Bytes::from_static(text.as_bytes()))
-    } else {
-        let ucs2: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-        (from, 8, Bytes::from(ucs2))
-    }
+    // Every text is written in a format that can carry it (checked by the tests).
+    let content = encode_text(format, text).unwrap_or_default();
+    (from, format, Bytes::from(content))
 }
 
 /// Milliseconds, saturating.
@@ -221,10 +226,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mo_messages_cycle_through_ascii_and_ucs2() {
+    fn mo_messages_cycle_through_ascii_ucs2_and_gbk() {
+        for n in 0..MO_TEXTS.len() {
+            assert!(!mo_message(n).2.is_empty(), "text {n} fits its format");
+        }
         assert_eq!(mo_message(1).1, 0);
         let (_, coding, content) = mo_message(2);
         assert_eq!((coding, &content[..]), (8, &[0x90, 0x00, 0x8b, 0xa2][..]));
+        let (_, coding, content) = mo_message(3);
+        assert_eq!((coding, &content[..]), (15, &[0xc4, 0xe3, 0xba, 0xc3][..]));
     }
 
     #[test]
