@@ -105,6 +105,10 @@ struct SpLink {
 
 impl SpLink {
     async fn bind(sim: &SgipSim, password: &'static [u8], idle_timeout_ms: u64) -> Self {
+        Self::bind_to(sim.local_addr(), password, idle_timeout_ms).await
+    }
+
+    async fn bind_to(addr: SocketAddr, password: &'static [u8], idle_timeout_ms: u64) -> Self {
         let start = Instant::now();
         let mut link = Initiator::new(InitiatorConfig {
             role: Role::Sp,
@@ -116,7 +120,7 @@ impl SpLink {
             idle_timeout_ms,
         });
         link.bind(now(start)).expect("bind");
-        let stream = TcpStream::connect(sim.local_addr()).await.expect("connect");
+        let stream = TcpStream::connect(addr).await.expect("connect");
         Self {
             wire: Wire::new(stream),
             link,
@@ -567,6 +571,50 @@ async fn sp_links_are_dropped_at_the_disconnect_rate() {
     }
     let counters = sim.shutdown(Duration::from_secs(2)).await;
     assert_eq!(counters["disconnects"], 1, "{counters}");
+}
+
+#[tokio::test]
+async fn the_command_line_sim_reports_to_the_listener_it_is_given() {
+    let reports = ReportListener::new(account()).await;
+    let sim = support::Sim::start(&[
+        "--protocol",
+        "sgip",
+        "--account",
+        "sp:secret",
+        "--report-to",
+        &reports.addr().to_string(),
+        "--receipt-delay-ms",
+        "5",
+        "--receipt-states",
+        "EXPIRED=1",
+    ]);
+    let mut sp = SpLink::bind_to(sim.addr, PASSWORD, 0).await;
+    assert!(matches!(sp.event().await, Event::Bound { .. }));
+    let sequence = sp.submit(submit(Bytes::from_static(b"hi"), 0, 0)).await;
+    assert_eq!(sp.result(sequence).await, 0);
+    // Bound with the first --account (no --report-account given).
+    let mut link = reports.accept().await;
+    assert_eq!(
+        link.event().await,
+        Event::Bound {
+            login_name: Bytes::from_static(NAME)
+        }
+    );
+    let Event::Request(pdu) = link.event().await else {
+        panic!("expected a Report")
+    };
+    // ReportFlag 0 reports failures: EXPIRED is State 2, ErrorCode 28.
+    assert!(
+        matches!(&pdu.body, Body::Report(r) if r.submit_sequence == sequence && (r.state, r.error_code) == (2, 28)),
+        "{pdu:?}"
+    );
+    link.link.respond(pdu.sequence, 0).expect("answer");
+    let out: Vec<Pdu> = std::iter::from_fn(|| link.link.poll_transmit()).collect();
+    link.wire.write(out.into_iter()).await;
+    drop((sp, link));
+    let counters = sim.stop();
+    assert_eq!(counters["reports_sent"], 1, "{counters}");
+    assert_eq!(counters["submits"], 1, "{counters}");
 }
 
 #[test]
