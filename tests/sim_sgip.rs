@@ -617,6 +617,48 @@ async fn the_command_line_sim_reports_to_the_listener_it_is_given() {
     assert_eq!(counters["submits"], 1, "{counters}");
 }
 
+#[tokio::test]
+async fn hostile_frames_are_answered_or_closed() {
+    let sim = sim_with(None, SgipSimConfig::default()).await;
+    let mut sp = SpLink::bind(&sim, PASSWORD, 0).await;
+    assert!(matches!(sp.event().await, Event::Bound { .. }));
+    // A Submit cut short after ten octets: answered Result 5 (format error) under its own
+    // sequence, which our link never sent.
+    let mut cut = Vec::new();
+    cut.extend_from_slice(&30u32.to_be_bytes());
+    cut.extend_from_slice(&3u32.to_be_bytes());
+    for word in [1u32, 2, 3] {
+        cut.extend_from_slice(&word.to_be_bytes());
+    }
+    cut.extend_from_slice(&[0; 10]);
+    sp.wire.stream.write_all(&cut).await.expect("write");
+    let Event::Unexpected(pdu) = sp.event().await else {
+        panic!("expected the answer to a Submit we did not send")
+    };
+    assert_eq!(
+        pdu.sequence,
+        Sequence {
+            node_id: 1,
+            time: 2,
+            counter: 3
+        }
+    );
+    assert!(
+        matches!(&pdu.body, Body::SubmitResp(r) if r.result == 5),
+        "{pdu:?}"
+    );
+    // A length above the cap: the stream cannot be framed, the link is closed.
+    sp.wire
+        .stream
+        .write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3])
+        .await
+        .expect("write");
+    assert_eq!(sp.event().await, Event::Closed(CloseReason::ProtocolError));
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["decode_errors"], 1, "{counters}");
+    assert_eq!(counters["frame_errors"], 1, "{counters}");
+}
+
 #[test]
 fn cli_runs_it_and_refuses_what_it_does_not_take() {
     let sim = support::Sim::start(&[
