@@ -62,10 +62,10 @@ impl CarrierFaults {
 }
 
 /// One GCRA limiter per login name, shared by that name's links.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Throttles {
     rate: Option<u32>,
-    origin: Option<Instant>,
+    origin: Instant,
     by_login: Mutex<HashMap<Bytes, Arc<Gcra>>>,
 }
 
@@ -75,7 +75,7 @@ impl Throttles {
     pub fn new(rate: Option<u32>) -> Self {
         Self {
             rate: rate.filter(|r| *r > 0),
-            origin: Some(Instant::now()),
+            origin: Instant::now(),
             by_login: Mutex::new(HashMap::new()),
         }
     }
@@ -86,7 +86,7 @@ impl Throttles {
         let Some(rate) = self.rate else {
             return true;
         };
-        let origin = self.origin.unwrap_or_else(Instant::now);
+        let origin = self.origin;
         let limiter = {
             let mut map = self.by_login.lock().unwrap_or_else(PoisonError::into_inner);
             // Bounded by the accounts that can log in (or, with none configured, by the
