@@ -659,6 +659,53 @@ async fn hostile_frames_are_answered_or_closed() {
     assert_eq!(counters["frame_errors"], 1, "{counters}");
 }
 
+#[tokio::test]
+async fn an_unanswered_report_is_sent_again() {
+    let reports = ReportListener::new(account()).await;
+    let sim = sim_with(
+        Some(reports.addr()),
+        SgipSimConfig {
+            response_timeout: Duration::from_millis(200),
+            ..SgipSimConfig::default()
+        },
+    )
+    .await;
+    let mut sp = SpLink::bind(&sim, PASSWORD, 0).await;
+    assert!(matches!(sp.event().await, Event::Bound { .. }));
+    let sequence = sp.submit(submit(Bytes::from_static(b"hi"), 0, 1)).await;
+    assert_eq!(sp.result(sequence).await, 0);
+    let mut link = reports.accept().await;
+    assert!(matches!(link.event().await, Event::Bound { .. }));
+    // The first Report is taken but not answered; the SMG sends it again (a new header
+    // sequence, the same SubmitSequenceNumber).
+    let Event::Request(first) = link.event().await else {
+        panic!("expected a Report")
+    };
+    let Event::Request(again) = link.event().await else {
+        panic!("expected the Report again")
+    };
+    assert_ne!(first.sequence, again.sequence);
+    for pdu in [&first, &again] {
+        assert!(
+            matches!(&pdu.body, Body::Report(r) if r.submit_sequence == sequence),
+            "{pdu:?}"
+        );
+    }
+    link.link.respond(again.sequence, 0).expect("answer");
+    let out: Vec<Pdu> = std::iter::from_fn(|| link.link.poll_transmit()).collect();
+    link.wire.write(out.into_iter()).await;
+    drop((sp, link));
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert!(
+        counters["response_timeouts"].as_u64() >= Some(1),
+        "{counters}"
+    );
+    assert_eq!(
+        counters["reports_sent"], 1,
+        "sends again are not new reports: {counters}"
+    );
+}
+
 #[test]
 fn cli_runs_it_and_refuses_what_it_does_not_take() {
     let sim = support::Sim::start(&[

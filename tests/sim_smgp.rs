@@ -435,6 +435,37 @@ async fn links_are_dropped_at_the_disconnect_rate() {
     assert_eq!(counters["disconnects"], 1, "{counters}");
 }
 
+#[tokio::test]
+async fn hostile_frames_are_answered_or_closed() {
+    let sim = sim_with(SmgpSimConfig::default()).await;
+    let mut sp = Sp::connected(sim.local_addr()).await;
+    // A Submit cut short after ten octets: answered Status 10 (bad structure) under its own
+    // SequenceID, which our session never sent.
+    let mut cut = Vec::new();
+    cut.extend_from_slice(&22u32.to_be_bytes());
+    cut.extend_from_slice(&2u32.to_be_bytes());
+    cut.extend_from_slice(&777u32.to_be_bytes());
+    cut.extend_from_slice(&[0; 10]);
+    sp.stream.write_all(&cut).await.expect("write");
+    let Event::Unexpected(pdu) = sp.event().await else {
+        panic!("expected the answer to a Submit we did not send")
+    };
+    assert_eq!(pdu.sequence_id, 777);
+    assert!(
+        matches!(&pdu.body, Body::SubmitResp(r) if r.status == 10),
+        "{pdu:?}"
+    );
+    // A length above the cap: the stream cannot be framed, the link is closed.
+    sp.stream
+        .write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2])
+        .await
+        .expect("write");
+    assert_eq!(sp.event().await, Event::Closed(CloseReason::ProtocolError));
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["decode_errors"], 1, "{counters}");
+    assert_eq!(counters["frame_errors"], 1, "{counters}");
+}
+
 #[test]
 fn cli_runs_it_and_refuses_what_it_does_not_take() {
     let sim = support::Sim::start(&["--protocol", "smgp", "--account", "10001:secret"]);
