@@ -265,3 +265,64 @@ fn fixed(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, ConfigError};
+
+    fn problems(text: &str) -> Vec<String> {
+        match Config::parse(text, Path::new("t.toml")) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid { problems }) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_cmpp_carrier_with_its_defaults_is_valid() {
+        let text = "[[carrier]]\nname = \"cmcc\"\naddress = \"10.0.0.1:7890\"\ntps = 100\n\
+                    protocol = \"cmpp3\"\nsystem_id = \"901234\"\npassword = \"s3cret\"\n\
+                    src_id = \"10690001\"\n";
+        assert_eq!(problems(text), Vec::<String>::new());
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let carrier = &config.carriers[0];
+        assert_eq!(carrier.protocol, super::CarrierProtocol::Cmpp3);
+        assert_eq!(
+            (carrier.fee_type.as_str(), carrier.fee_user_type),
+            ("01", 2)
+        );
+        assert_eq!(carrier.msg_fmt, super::MsgFmt::Ucs2);
+    }
+
+    #[test]
+    fn china_problems_name_file_line_and_field() {
+        let text = "[[carrier]]\nname = \"cmcc\"\naddress = \"10.0.0.1:7890\"\ntps = 100\n\
+                    protocol = \"cmpp2\"\nsystem_id = \"9012345\"\npassword = \"\"\n\
+                    system_type = \"x\"\nfee_type = \"1\"\nnode_id = 3\n\n\
+                    [[carrier]]\nname = \"smsc\"\naddress = \"10.0.0.2:2775\"\ntps = 100\n\
+                    service_id = \"MI\"\n\n\
+                    [[carrier]]\nname = \"cu\"\naddress = \"10.0.0.3:8801\"\ntps = 100\n\
+                    protocol = \"sgip\"\nsystem_id = \"u\"\npassword = \"p\"\n";
+        let found = problems(text);
+        let expect = [
+            "t.toml:6: carrier[0].system_id: `9012345` is 7 octets; the field holds at most 6",
+            "t.toml:7: carrier[0].password: empty; write the shared secret",
+            "t.toml:8: carrier[0].system_type: `system_type` is an SMPP setting; a cmpp2 carrier",
+            "t.toml:9: carrier[0].fee_type: `1` is not a two-digit fee type",
+            "t.toml:10: carrier[0].node_id: `node_id` is an SGIP setting",
+            "t.toml:16: carrier[1].service_id: `service_id` is a setting of the Chinese carrier",
+            "t.toml:22: carrier[2].protocol: SGIP 1.2 carriers are not yet supported",
+        ];
+        for start in expect {
+            assert!(
+                found.iter().any(|p| p.starts_with(start)),
+                "no problem starting with {start:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), expect.len(), "{found:#?}");
+    }
+}

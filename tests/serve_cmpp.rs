@@ -1,0 +1,254 @@
+//! CMPP carriers in the carrier pool, end to end on loopback: an SMPP client submits
+//! through the gateway to a route whose carrier is the CMPP simulator (3.0 and 2.0); the
+//! messages arrive (a long Chinese one as parts with Pk_total/Pk_number), every receipt
+//! comes back to the client in its account's id style with the simulator's Stat; a wrong
+//! shared secret is a refused bind (alerted, backed off, traffic to the backup); CMPP
+//! flow control (SUBMIT_RESP Result 8) is throttling: back-off, then failover to a backup
+//! SMPP carrier.
+
+mod carrier_support;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smppgate::carrier::{Class, OutcomeResult};
+use smppgate::config::{CarrierConfig, CarrierProtocol, Config};
+use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
+use smppgate::gateway::Gateway;
+use smppgate::sim::cmpp::{CmppSim, CmppSimConfig};
+use smppgate::sim::{Sim, SimConfig};
+use smppgate_protocol::cmpp::Version;
+use smppgate_protocol::pdu::SubmitSm;
+use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
+use smppgate_protocol::session::BindKind;
+use smppgate_protocol::tlv::{Tlv, Tlvs};
+use smppgate_protocol::types::{Address, DataCoding, RegisteredDelivery};
+use support::within;
+
+const SP_ID: &str = "900001";
+const SECRET: &str = "888888";
+
+async fn cmpp_sim(version: Version, states: Vec<(MessageState, u32)>) -> CmppSim {
+    CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        version,
+        accounts: vec![(Bytes::from_static(b"900001"), Bytes::from_static(b"888888"))],
+        receipt_delay: Duration::from_millis(10),
+        receipt_states: states,
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("cmpp sim")
+}
+
+fn cmpp_carrier(name: &str, version: Version, sim: &CmppSim) -> CarrierConfig {
+    let mut carrier = carrier_support::carrier(name, &sim.local_addr().to_string(), 1_000, 1, 16);
+    carrier.protocol = match version {
+        Version::V2 => CarrierProtocol::Cmpp2,
+        Version::V3 => CarrierProtocol::Cmpp3,
+    };
+    carrier.system_id = SP_ID.to_owned();
+    carrier.password = SECRET.to_owned();
+    carrier.src_id = "10690001".to_owned();
+    carrier.service_id = "MI0001".to_owned();
+    carrier
+}
+
+fn gateway_config(carrier: CarrierConfig) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.store.path = ":memory:".into();
+    config.routes[0].carriers = vec![carrier.name.clone()];
+    config.carriers = vec![carrier];
+    config
+}
+
+async fn upstream(gateway: &Gateway) -> (EsmeClient, Inbound) {
+    let mut config = EsmeConfig::new("demo", "demo");
+    config.bind = BindKind::Transceiver;
+    within(
+        "bind upstream",
+        EsmeClient::connect(&gateway.local_addr().to_string(), config),
+    )
+    .await
+    .expect("bind")
+}
+
+/// A message to a China Mobile number from an extension of the SP's access number.
+fn submit(text: &str) -> SubmitSm {
+    let ucs2: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let mut submit = SubmitSm {
+        source_addr: Address::international("1069000123"),
+        destination_addr: Address::international("13800138000"),
+        registered_delivery: RegisteredDelivery(1),
+        data_coding: if text.is_ascii() {
+            DataCoding::SMSC_DEFAULT
+        } else {
+            DataCoding::UCS2
+        },
+        ..SubmitSm::default()
+    };
+    if text.is_ascii() {
+        submit.short_message = Bytes::from(text.as_bytes().to_vec());
+    } else {
+        submit.tlvs = Tlvs::builder()
+            .push(Tlv::MessagePayload(Bytes::from(ucs2)))
+            .build()
+            .unwrap();
+    }
+    submit
+}
+
+/// Submits the messages, waits for one receipt each, checks ids and states; returns the
+/// gateway's stats.
+async fn receipts_come_back(
+    version: Version,
+    states: Vec<(MessageState, u32)>,
+    expected: MessageState,
+) {
+    let sim = cmpp_sim(version, states).await;
+    let gateway = Gateway::start(gateway_config(cmpp_carrier("cmpp", version, &sim)))
+        .await
+        .expect("gateway");
+    let (client, mut inbound) = upstream(&gateway).await;
+    // 150 Chinese characters: 3 UCS-2 parts of at most 67.
+    let long = "中国移动短信网关测试消息，".repeat(13)[..]
+        .chars()
+        .take(150)
+        .collect::<String>();
+    let texts = ["hello 1", "hello 2", "你好", long.as_str()];
+    let mut ids = HashMap::new();
+    for text in texts {
+        let response = within("submit", client.submit(submit(text)))
+            .await
+            .expect("submit");
+        assert!(response.is_ok(), "{}", response.status());
+        let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+        ids.insert(id, None);
+    }
+    for _ in 0..texts.len() {
+        let request = within("receipt upstream", inbound.recv())
+            .await
+            .expect("open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        let id = receipt.id().unwrap().to_owned();
+        let slot = ids
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("unknown id {id} (ids {ids:?})"));
+        assert!(slot.is_none(), "second receipt for {id}");
+        *slot = receipt.state();
+    }
+    for (id, state) in &ids {
+        assert_eq!(*state, Some(expected), "{id}");
+    }
+    // 1 + 1 + 1 + 3 SUBMITs, each with its own report, all matched.
+    let counters = sim.counters();
+    assert_eq!(counters.submits.load(Ordering::Relaxed), 6);
+    assert_eq!(counters.submits_refused.load(Ordering::Relaxed), 0);
+    assert_eq!(counters.reports_sent.load(Ordering::Relaxed), 6);
+    let stats = gateway.stats().to_json();
+    assert_eq!(stats["receipts_matched"], 6, "{stats}");
+    assert_eq!(stats["receipts_unmatched"], 0, "{stats}");
+    within("reports answered", async {
+        while counters.deliver_resps.load(Ordering::Relaxed) < 6 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    drop(client);
+    gateway.stop(Duration::from_secs(2)).await;
+    let _ = sim.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cmpp3_messages_arrive_and_delivrd_receipts_return_in_the_account_id_style() {
+    receipts_come_back(Version::V3, Vec::new(), MessageState::Delivered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cmpp2_undeliv_reports_return_as_undeliv_receipts() {
+    receipts_come_back(
+        Version::V2,
+        vec![(MessageState::Undeliverable, 1)],
+        MessageState::Undeliverable,
+    )
+    .await;
+}
+
+async fn smpp_sim() -> Sim {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_a_refused_bind_and_traffic_goes_to_the_backup() {
+    let sim = cmpp_sim(Version::V3, Vec::new()).await;
+    let backup = smpp_sim().await;
+    let mut primary = cmpp_carrier("cmpp", Version::V3, &sim);
+    primary.password = "wrong".to_owned();
+    primary.binds = 2;
+    let (carriers, recorder) = carrier_support::start(&carrier_support::config(vec![
+        primary,
+        carrier_support::carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    carrier_support::submit_many(&carriers, 0, 20, Class::Notification);
+    recorder.wait_for(20, Duration::from_secs(20)).await;
+    recorder.assert_all_accepted(20);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "backup");
+    }
+    let stats = carriers.stats();
+    let p = &stats["carriers"][0];
+    assert_eq!(p["binds_up"], 0, "{p}");
+    // One refused login per slot, then the long back-off: no loop.
+    assert_eq!(p["bind_rejections"], 2, "{p}");
+    assert_eq!(p["bind_attempts"], 2, "{p}");
+    assert_eq!(sim.counters().logins_refused.load(Ordering::Relaxed), 2);
+    assert_eq!(sim.counters().submits.load(Ordering::Relaxed), 0);
+    carriers.drain(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_control_is_throttling_then_failover_to_the_smpp_backup() {
+    let sim = CmppSim::start(CmppSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        version: Version::V3,
+        // Result 8 (flow control) to every SUBMIT.
+        error_rate: vec![(8, 10_000)],
+        ..CmppSimConfig::default()
+    })
+    .await
+    .expect("cmpp sim");
+    let backup = smpp_sim().await;
+    let mut primary = cmpp_carrier("cmpp", Version::V3, &sim);
+    primary.failover_after = Duration::from_secs(1);
+    let (carriers, recorder) = carrier_support::start(&carrier_support::config(vec![
+        primary,
+        carrier_support::carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    carrier_support::submit_many(&carriers, 0, 20, Class::Notification);
+    recorder.wait_for(20, Duration::from_secs(20)).await;
+    recorder.assert_all_accepted(20);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "backup", "{outcome:?}");
+        assert_eq!(outcome.failovers, 1, "{outcome:?}");
+        assert!(matches!(outcome.result, OutcomeResult::Accepted { .. }));
+    }
+    let stats = carriers.stats();
+    let p = &stats["carriers"][0];
+    assert_eq!(p["binds_up"], 1, "{p}");
+    // Throttled, never failed: Result 8 is not an attempt.
+    assert!(p["throttled"].as_u64().unwrap() >= 20, "{p}");
+    assert_eq!(p["failed"], 0, "{p}");
+    assert!(sim.counters().errors_injected.load(Ordering::Relaxed) >= 20);
+    carriers.drain(Duration::from_secs(2)).await;
+}
