@@ -135,9 +135,10 @@ async fn receipts_come_back(
             .expect("open");
         let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
         let id = receipt.id().unwrap().to_owned();
+        let known: Vec<String> = ids.keys().cloned().collect();
         let slot = ids
             .get_mut(&id)
-            .unwrap_or_else(|| panic!("unknown id {id} (ids {ids:?})"));
+            .unwrap_or_else(|| panic!("unknown id {id} (ids {known:?})"));
         assert!(slot.is_none(), "second receipt for {id}");
         *slot = receipt.state();
     }
@@ -221,6 +222,7 @@ async fn flow_control_is_throttling_then_failover_to_the_smpp_backup() {
     let sim = CmppSim::start(CmppSimConfig {
         listen: "127.0.0.1:0".to_owned(),
         version: Version::V3,
+        accounts: vec![(Bytes::from_static(b"900001"), Bytes::from_static(b"888888"))],
         // Result 8 (flow control) to every SUBMIT.
         error_rate: vec![(8, 10_000)],
         ..CmppSimConfig::default()
@@ -251,4 +253,152 @@ async fn flow_control_is_throttling_then_failover_to_the_smpp_backup() {
     assert_eq!(p["failed"], 0, "{p}");
     assert!(sim.counters().errors_injected.load(Ordering::Relaxed) >= 20);
     carriers.drain(Duration::from_secs(2)).await;
+}
+
+/// An ISMG the test scripts: logs the gateway in (the sans-IO `Ismg` checks the
+/// authenticator and signs its answer), then sends `delivers` and returns each
+/// DELIVER_RESP's (Msg_Id, Result) in order.
+async fn scripted_ismg(
+    listener: tokio::net::TcpListener,
+    delivers: Vec<smppgate_protocol::cmpp::Deliver>,
+) -> Vec<(u64, u32)> {
+    use smppgate_protocol::cmpp::ismg::{Action, Ismg, IsmgConfig};
+    use smppgate_protocol::cmpp::{ActiveTestResp, Body, FrameDecoder, Pdu, encode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (mut stream, _) = listener.accept().await.expect("accept");
+    let mut ismg = Ismg::new(IsmgConfig {
+        version: Version::V3,
+        accounts: vec![(Bytes::from_static(b"900001"), Bytes::from_static(b"888888"))],
+        gateway_id: 7,
+        window: 16,
+        response_timeout_ms: 60_000,
+        max_tries: 1,
+    });
+    let mut decoder = FrameDecoder::new(Version::V3);
+    let mut input = bytes::BytesMut::new();
+    let mut answers = Vec::new();
+    let mut sent = false;
+    while answers.len() < delivers.len() {
+        let Some(pdu) = decoder.decode(&mut input).expect("framing") else {
+            assert!(
+                stream.read_buf(&mut input).await.expect("read") > 0,
+                "closed"
+            );
+            continue;
+        };
+        let pdu = pdu.expect("decodes");
+        let mut out = bytes::BytesMut::new();
+        match pdu.body {
+            Body::Connect(_) => {
+                let mut actions = Vec::new();
+                ismg.handle(pdu, &smppgate::sim::utc_now(), 0, &mut actions);
+                for action in actions {
+                    if let Action::Send(pdu) = action {
+                        encode(&pdu, Version::V3, &mut out).unwrap();
+                    }
+                }
+            }
+            Body::ActiveTest => encode(
+                &Pdu {
+                    sequence_id: pdu.sequence_id,
+                    body: Body::ActiveTestResp(ActiveTestResp::default()),
+                },
+                Version::V3,
+                &mut out,
+            )
+            .unwrap(),
+            Body::DeliverResp(resp) => answers.push((resp.msg_id, resp.result)),
+            other => panic!("unexpected {other:?}"),
+        }
+        if !sent && ismg.login().is_some() {
+            sent = true;
+            for (n, deliver) in delivers.iter().enumerate() {
+                let pdu = Pdu {
+                    sequence_id: 100 + u32::try_from(n).unwrap(),
+                    body: Body::Deliver(deliver.clone()),
+                };
+                encode(&pdu, Version::V3, &mut out).unwrap();
+            }
+        }
+        stream.write_all(&out).await.expect("write");
+    }
+    answers
+}
+
+fn mo(msg_id: u64, tp_udhi: u8, msg_fmt: u8, content: Vec<u8>) -> smppgate_protocol::cmpp::Deliver {
+    smppgate_protocol::cmpp::Deliver {
+        msg_id,
+        // The demo account's number.
+        dest_id: Bytes::from_static(b"10690000"),
+        service_id: Bytes::from_static(b"MI0001"),
+        tp_pid: 0,
+        tp_udhi,
+        msg_fmt,
+        src_terminal_id: Bytes::from_static(b"8613900001111"),
+        src_terminal_type: 0,
+        registered_delivery: 0,
+        msg_content: Bytes::from(content),
+        link_id: Bytes::new(),
+        reserve: Bytes::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cmpp_mo_is_reassembled_for_the_account_and_a_gbk_opt_out_counts() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut carrier = carrier_support::carrier(
+        "cmpp",
+        &listener.local_addr().unwrap().to_string(),
+        1_000,
+        1,
+        16,
+    );
+    carrier.protocol = CarrierProtocol::Cmpp3;
+    carrier.system_id = SP_ID.to_owned();
+    carrier.password = SECRET.to_owned();
+    // A long MO in two UCS-2 parts (TP_udhi, UDH 05 00 03), then 退订 in GBK.
+    let text = "您好，这是一条很长的中文上行短信，用来测试两段重组是否正确。".repeat(3);
+    let units: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let chunks: Vec<&[u8]> = units.chunks(134).collect();
+    assert_eq!(chunks.len(), 2);
+    let mut delivers = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut content = vec![5, 0, 3, 0x42, 2, u8::try_from(i + 1).unwrap()];
+        content.extend_from_slice(chunk);
+        delivers.push(mo(1000 + i as u64, 1, 8, content));
+    }
+    delivers.push(mo(2000, 0, 15, vec![0xCD, 0xCB, 0xB6, 0xA9]));
+    let ismg = tokio::spawn(scripted_ismg(listener, delivers));
+    let gateway = Gateway::start(gateway_config(carrier))
+        .await
+        .expect("gateway");
+    let (_client, mut inbound) = upstream(&gateway).await;
+
+    let request = within("MO upstream", inbound.recv()).await.unwrap();
+    let smppgate_protocol::pdu::Body::DeliverSm(sm) = &request.pdu.body else {
+        panic!("not deliver_sm")
+    };
+    assert_eq!(sm.esm_class.0 & 0x3C, 0, "an MO, not a receipt");
+    let payload = sm.payload();
+    let units: Vec<u16> = payload
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(String::from_utf16(&units).unwrap(), text);
+    let request = within("opt-out upstream", inbound.recv()).await.unwrap();
+    let smppgate_protocol::pdu::Body::DeliverSm(sm) = &request.pdu.body else {
+        panic!("not deliver_sm")
+    };
+    assert_eq!(
+        &sm.payload()[..],
+        &[0x90, 0x00, 0x8B, 0xA2],
+        "退订 as UCS-2"
+    );
+    // Every DELIVER answered Result 0 with its own Msg_Id, after the gateway kept it.
+    let mut answers = within("DELIVER_RESPs", ismg).await.unwrap();
+    answers.sort_unstable();
+    assert_eq!(answers, [(1000, 0), (1001, 0), (2000, 0)]);
+    assert_eq!(gateway.stats().to_json()["mo_opt_out"], 1);
+    gateway.stop(Duration::from_secs(2)).await;
 }
