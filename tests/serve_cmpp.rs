@@ -402,3 +402,190 @@ async fn cmpp_mo_is_reassembled_for_the_account_and_a_gbk_opt_out_counts() {
     assert_eq!(gateway.stats().to_json()["mo_opt_out"], 1);
     gateway.stop(Duration::from_secs(2)).await;
 }
+
+/// What the scripted SMGW saw.
+#[derive(Debug, Default)]
+struct SmgwLog {
+    submits: Vec<smppgate_protocol::smgp::Submit>,
+    deliver_resps: Vec<(smppgate_protocol::smgp::MsgId, u32)>,
+}
+
+/// A China Telecom SMGW the test scripts: checks the Login's authenticator and signs its
+/// answer, gives each Submit a MsgID (…00, …01, …) and sends its status report
+/// (`stat`) at once; returns when `expected` reports are answered.
+async fn scripted_smgw(
+    listener: tokio::net::TcpListener,
+    expected: usize,
+    stat: &'static [u8],
+) -> SmgwLog {
+    use smppgate_protocol::smgp::{
+        Body, Deliver, FrameDecoder, LoginResp, MsgId, MsgIdStatus, Pdu, Report,
+        authenticator_client, authenticator_server, encode,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (mut stream, _) = listener.accept().await.expect("accept");
+    let mut decoder = FrameDecoder::default();
+    let mut input = bytes::BytesMut::new();
+    let mut log = SmgwLog::default();
+    let mut sequence = 1000;
+    while log.deliver_resps.len() < expected {
+        let Some(pdu) = decoder.decode(&mut input).expect("framing") else {
+            assert!(
+                stream.read_buf(&mut input).await.expect("read") > 0,
+                "closed"
+            );
+            continue;
+        };
+        let pdu = pdu.expect("decodes");
+        let mut out = bytes::BytesMut::new();
+        let mut send = |body| {
+            encode(
+                &Pdu {
+                    sequence_id: pdu.sequence_id,
+                    body,
+                },
+                &mut out,
+            )
+            .unwrap();
+        };
+        match &pdu.body {
+            Body::Login(login) => {
+                assert_eq!(&login.client_id[..], b"10000001");
+                assert_eq!(
+                    login.authenticator_client,
+                    authenticator_client(b"10000001", SECRET.as_bytes(), login.timestamp),
+                    "the Login proves the secret"
+                );
+                send(Body::LoginResp(LoginResp {
+                    status: 0,
+                    authenticator_server: authenticator_server(
+                        0,
+                        &login.authenticator_client,
+                        SECRET.as_bytes(),
+                    ),
+                    server_version: 0x30,
+                }));
+            }
+            Body::Submit(submit) => {
+                let n = u8::try_from(log.submits.len()).unwrap();
+                let id = MsgId([0x59, 0x01, 0x23, 0x12, 0x06, 0x07, 0x19, 0, 0, n]);
+                send(Body::SubmitResp(MsgIdStatus {
+                    msg_id: id,
+                    status: 0,
+                }));
+                let report = Report {
+                    id,
+                    sub: Bytes::from_static(b"001"),
+                    dlvrd: Bytes::from_static(b"001"),
+                    submit_date: Bytes::from_static(b"2612060719"),
+                    done_date: Bytes::from_static(b"2612060720"),
+                    stat: Bytes::from_static(stat),
+                    err: Bytes::from_static(b"000"),
+                    text: Bytes::new(),
+                };
+                sequence += 1;
+                encode(
+                    &Pdu {
+                        sequence_id: sequence,
+                        body: Body::Deliver(Deliver {
+                            msg_id: MsgId([0x59, 0, 0, 0, 0, 0, 0, 0, 1, n]),
+                            is_report: 1,
+                            msg_format: 0,
+                            recv_time: Bytes::from_static(b"20261206072000"),
+                            src_term_id: submit.dest_term_ids[0].clone(),
+                            dest_term_id: submit.src_term_id.clone(),
+                            msg_content: report.to_bytes(),
+                            reserve: Bytes::new(),
+                            tlvs: Vec::new(),
+                        }),
+                    },
+                    &mut out,
+                )
+                .unwrap();
+                log.submits.push(submit.clone());
+            }
+            Body::DeliverResp(resp) => log.deliver_resps.push((resp.msg_id, resp.status)),
+            Body::ActiveTest => send(Body::ActiveTestResp),
+            other => panic!("unexpected {other:?}"),
+        }
+        stream.write_all(&out).await.expect("write");
+    }
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smgp_parts_go_with_pk_tlvs_and_reports_return_as_receipts() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut carrier = carrier_support::carrier(
+        "ctcc",
+        &listener.local_addr().unwrap().to_string(),
+        1_000,
+        1,
+        16,
+    );
+    carrier.protocol = CarrierProtocol::Smgp;
+    carrier.system_id = "10000001".to_owned();
+    carrier.password = SECRET.to_owned();
+    carrier.src_id = "1065900".to_owned();
+    let smgw = tokio::spawn(scripted_smgw(listener, 3, b"UNDELIV"));
+    let gateway = Gateway::start(gateway_config(carrier))
+        .await
+        .expect("gateway");
+    let (client, mut inbound) = upstream(&gateway).await;
+    // 100 Chinese characters: 2 UCS-2 parts; and one short message.
+    let long: String = "中国电信短信网关测试。".repeat(10);
+    let mut ids = Vec::new();
+    for text in [long.as_str(), "hello"] {
+        let response = within("submit", client.submit(submit(text)))
+            .await
+            .expect("submit");
+        assert!(response.is_ok(), "{}", response.status());
+        ids.push(String::from_utf8(response.message_id().unwrap().to_vec()).unwrap());
+    }
+    let mut states = HashMap::new();
+    for _ in 0..2 {
+        let request = within("receipt upstream", inbound.recv())
+            .await
+            .expect("open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        states.insert(receipt.id().unwrap().to_owned(), receipt.state());
+    }
+    for id in &ids {
+        assert_eq!(states[id], Some(MessageState::Undeliverable), "{id}");
+    }
+    let log = within("SMGW done", smgw).await.unwrap();
+    assert_eq!(log.submits.len(), 3);
+    // The long message's two parts carry PkTotal 2 and PkNumber 1, 2 and TP_udhi.
+    let pk = |submit: &smppgate_protocol::smgp::Submit, tag: u16| {
+        submit
+            .tlvs
+            .iter()
+            .find(|t| t.tag == tag)
+            .map(|t| t.value[0])
+    };
+    use smppgate_protocol::smgp::tlv::{PK_NUMBER, PK_TOTAL, TP_UDHI};
+    let mut parts: Vec<(Option<u8>, Option<u8>, Option<u8>)> = log
+        .submits
+        .iter()
+        .map(|s| (pk(s, PK_TOTAL), pk(s, PK_NUMBER), pk(s, TP_UDHI)))
+        .collect();
+    parts.sort_unstable();
+    assert_eq!(
+        parts,
+        [
+            (None, None, None),
+            (Some(2), Some(1), Some(1)),
+            (Some(2), Some(2), Some(1)),
+        ]
+    );
+    for submit in &log.submits {
+        assert_eq!(&submit.src_term_id[..], b"1065900");
+        assert_eq!(submit.need_report, 1);
+    }
+    // Every report answered Status 0 with its own MsgID.
+    assert!(log.deliver_resps.iter().all(|(_, status)| *status == 0));
+    assert_eq!(gateway.stats().to_json()["receipts_matched"], 3);
+    drop(client);
+    gateway.stop(Duration::from_secs(2)).await;
+}

@@ -208,7 +208,8 @@ impl<W: Wire> Task<W> {
                     tracing::info!(carrier = %self.addr, protocol = self.name, %error, "write failed");
                     self.connection_lost();
                 }
-                Wake::Read(Ok(0)) => self.connection_lost(),
+                // The carrier closed the connection, or we close it at once.
+                Wake::Read(Ok(0)) | Wake::Control(Some(Control::Close)) => self.connection_lost(),
                 Wake::Read(Ok(_)) => self.read_frames(),
                 Wake::Read(Err(error)) => {
                     tracing::info!(carrier = %self.addr, protocol = self.name, %error, "read failed");
@@ -231,7 +232,6 @@ impl<W: Wire> Task<W> {
                     requests_open = false;
                     self.terminate();
                 }
-                Wake::Control(Some(Control::Close)) => self.connection_lost(),
                 Wake::Control(Some(Control::Unbind)) => self.terminate(),
                 Wake::Control(None) => control_open = false,
                 Wake::Timer => {
