@@ -91,6 +91,7 @@ pub(super) async fn connect<W: Wire>(
         writer,
         input: BytesMut::with_capacity(8192),
         out: BytesMut::new(),
+        probe: BytesMut::new(),
         pending: HashMap::new(),
         delivers: HashMap::new(),
         held: None,
@@ -144,6 +145,8 @@ struct Task<W: Wire> {
     writer: OwnedWriteHalf,
     input: BytesMut,
     out: BytesMut,
+    /// Where a SUBMIT is encoded once before it enters the window (reused).
+    probe: BytesMut,
     /// Our requests in the window: Sequence_Id → where the answer goes.
     pending: HashMap<u32, Reply>,
     /// DELIVERs handed on and not answered: Sequence_Id → the id DELIVER_RESP echoes.
@@ -173,6 +176,11 @@ impl<W: Wire> Task<W> {
     async fn run(mut self) {
         let mut requests_open = true;
         let mut control_open = true;
+        // One timer, moved when the session's next deadline moves (a fresh timer per
+        // wake-up would be registered and dropped for every packet).
+        let sleep = tokio::time::sleep_until(self.origin);
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         loop {
             self.drain();
             if self.closed.is_some() {
@@ -182,6 +190,12 @@ impl<W: Wire> Task<W> {
                 .session
                 .poll_timeout()
                 .map(|ms| self.origin + Duration::from_millis(ms));
+            if timeout != armed {
+                if let Some(at) = timeout {
+                    sleep.as_mut().reset(at);
+                }
+                armed = timeout;
+            }
             let connected = matches!(
                 self.session.state(),
                 smppgate_protocol::china::session::State::Connected
@@ -200,7 +214,7 @@ impl<W: Wire> Task<W> {
                 Some(answer) = self.answers.recv() => Wake::Answer(answer),
                 request = self.requests.recv(), if can_request => Wake::Request(request),
                 control = self.control.recv(), if control_open => Wake::Control(control),
-                () = tokio::time::sleep_until(timeout.unwrap_or(self.origin)), if timeout.is_some() => Wake::Timer,
+                () = &mut sleep, if armed.is_some() => Wake::Timer,
             };
             match wake {
                 Wake::Written(Ok(_)) => {}
@@ -226,7 +240,18 @@ impl<W: Wire> Task<W> {
                     self.terminate();
                 }
                 Wake::Answer(answer) => self.answer(answer),
-                Wake::Request(Some(request)) => self.request(request),
+                Wake::Request(Some(request)) => {
+                    self.request(request);
+                    // Everything else already waiting and fitting the window goes in the
+                    // same write (one syscall for a burst, as the SMPP driver does).
+                    while self.pending.len() < self.window && self.out.len() < HIGH_WATER {
+                        let Ok(request) = self.requests.try_recv() else {
+                            break;
+                        };
+                        self.request(request);
+                        self.drain();
+                    }
+                }
                 Wake::Request(None) => {
                     // Every handle is gone: end the session.
                     requests_open = false;
@@ -235,6 +260,8 @@ impl<W: Wire> Task<W> {
                 Wake::Control(Some(Control::Unbind)) => self.terminate(),
                 Wake::Control(None) => control_open = false,
                 Wake::Timer => {
+                    // Re-armed on the next turn, even for the same deadline.
+                    armed = None;
                     let now = self.now();
                     self.session.handle_timeout(now);
                 }
@@ -304,8 +331,8 @@ impl<W: Wire> Task<W> {
         };
         // Checked before it enters the window: a packet that cannot be written is
         // answered, never sent half.
-        let mut probe = BytesMut::new();
-        if let Err(error) = self.wire.encode(&pdu, &mut probe) {
+        self.probe.clear();
+        if let Err(error) = self.wire.encode(&pdu, &mut self.probe) {
             tracing::debug!(carrier = %self.addr, protocol = self.name, %error, "SUBMIT cannot be encoded");
             reply.send(Ok(response(
                 0,

@@ -41,18 +41,15 @@ pub(crate) struct Body {
 /// UDH that does not parse, `ESME_RINVMSGLEN` for content over 255 octets.
 pub(crate) fn submit_body(submit_sm: &SubmitSm, gbk: bool) -> Result<Body, CommandStatus> {
     let payload = submit_sm.payload();
-    let (mut udh, text): (Vec<u8>, &[u8]) = if submit_sm.esm_class.udhi() {
-        let (udh, text) = Udh::split(&payload).map_err(|_| CommandStatus::ESME_RINVESMCLASS)?;
-        (payload[..udh.len()].to_vec(), text)
+    let (udh_len, mut concat) = if submit_sm.esm_class.udhi() {
+        let (udh, _) = Udh::split(&payload).map_err(|_| CommandStatus::ESME_RINVESMCLASS)?;
+        (udh.len(), udh.concat())
     } else {
-        (Vec::new(), &payload[..])
+        (0, None)
     };
-    let mut concat = if udh.is_empty() {
-        None
-    } else {
-        Udh::split(&udh).ok().and_then(|(udh, _)| udh.concat())
-    };
-    if udh.is_empty()
+    // A SAR-split part: the Chinese protocols carry concatenation in a UDH only.
+    let mut sar_udh = None;
+    if udh_len == 0
         && let Some(sar) = submit_sm.tlvs.sar()
     {
         let sar = Concat {
@@ -61,37 +58,51 @@ pub(crate) fn submit_body(submit_sm: &SubmitSm, gbk: bool) -> Result<Body, Comma
             total: sar.total_segments,
             seq: sar.segment_seqnum,
         };
-        udh = UdhBytes::concat(sar).as_bytes().to_vec();
+        sar_udh = Some(UdhBytes::concat(sar));
         concat = Some(sar);
     }
-    let (format, octets): (u8, Vec<u8>) = match submit_sm.data_coding {
+    let text = &payload[udh_len..];
+    // What replaces the text, when it must be re-encoded (UCS-2 to a GBK link).
+    let (format, transcoded): (u8, Option<Vec<u8>>) = match submit_sm.data_coding {
         DataCoding::UCS2 if gbk => {
             let text = decode_text(FORMAT_UCS2, text).ok_or(INVALID_DATA_CODING)?;
             let gbk = encode_text(FORMAT_GBK, &text).ok_or(INVALID_DATA_CODING)?;
-            (FORMAT_GBK, gbk)
+            (FORMAT_GBK, Some(gbk))
         }
-        DataCoding::UCS2 => (FORMAT_UCS2, text.to_vec()),
+        DataCoding::UCS2 => (FORMAT_UCS2, None),
         DataCoding::SMSC_DEFAULT | DataCoding::IA5 | DataCoding::LATIN1 if text.is_ascii() => {
-            (FORMAT_ASCII, text.to_vec())
+            (FORMAT_ASCII, None)
         }
-        DataCoding::BINARY | DataCoding::BINARY_2 => (FORMAT_BINARY, text.to_vec()),
+        DataCoding::BINARY | DataCoding::BINARY_2 => (FORMAT_BINARY, None),
         // GSM class group with 8-bit data (bit 2).
-        DataCoding(c) if c & 0xF4 == 0xF4 => (FORMAT_BINARY, text.to_vec()),
-        DataCoding(c) if c & 0xF4 == 0xF0 && text.is_ascii() => (FORMAT_ASCII, text.to_vec()),
+        DataCoding(c) if c & 0xF4 == 0xF4 => (FORMAT_BINARY, None),
+        DataCoding(c) if c & 0xF4 == 0xF0 && text.is_ascii() => (FORMAT_ASCII, None),
         _ => return Err(INVALID_DATA_CODING),
     };
-    let mut content = udh;
-    content.extend_from_slice(&octets);
+    let content = match (&sar_udh, transcoded) {
+        // The common case: the payload as it is, UDH included (no copy).
+        (None, None) => payload.clone(),
+        (sar_udh, transcoded) => {
+            let udh = sar_udh
+                .as_ref()
+                .map_or(&payload[..udh_len], UdhBytes::as_bytes);
+            let text = transcoded.as_deref().unwrap_or(text);
+            let mut out = BytesMut::with_capacity(udh.len() + text.len());
+            out.put_slice(udh);
+            out.put_slice(text);
+            out.freeze()
+        }
+    };
     if content.len() > usize::from(u8::MAX) {
         return Err(CommandStatus::ESME_RINVMSGLEN);
     }
     let (total, number) = concat.map_or((1, 1), |c| (c.total.max(1), c.seq.max(1)));
     Ok(Body {
-        udhi: !content.is_empty() && (submit_sm.esm_class.udhi() || concat.is_some()),
+        udhi: udh_len > 0 || sar_udh.is_some(),
         total,
         number,
         format,
-        content: Bytes::from(content),
+        content,
     })
 }
 
