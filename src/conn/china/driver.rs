@@ -537,3 +537,183 @@ fn response(sequence_number: u32, status: CommandStatus, message_id: Bytes) -> R
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use smppgate_protocol::cmpp::ismg::{Action, Ismg, IsmgConfig};
+    use smppgate_protocol::cmpp::{Body as Cmpp, Deliver, FrameDecoder, Pdu, Version, encode};
+    use smppgate_protocol::command_status::CommandStatus;
+    use smppgate_protocol::pdu::{Body, SubmitSm};
+    use smppgate_protocol::types::Address;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::super::cmpp::CmppWire;
+    use super::super::{SubmitSettings, session_config};
+    use crate::config::{CarrierConfig, CarrierProtocol};
+
+    /// The ISMG end of a test: our codec over a socket.
+    struct Peer {
+        stream: TcpStream,
+        decoder: FrameDecoder,
+        input: BytesMut,
+    }
+
+    impl Peer {
+        async fn next(&mut self) -> Pdu {
+            loop {
+                if let Some(pdu) = self.decoder.decode(&mut self.input).expect("framing") {
+                    return pdu.expect("decodes");
+                }
+                let read = self.stream.read_buf(&mut self.input).await.expect("read");
+                assert!(read > 0, "the link closed");
+            }
+        }
+
+        async fn send(&mut self, pdu: &Pdu) {
+            let mut out = BytesMut::new();
+            encode(pdu, Version::V3, &mut out).unwrap();
+            self.stream.write_all(&out).await.unwrap();
+        }
+    }
+
+    fn carrier() -> CarrierConfig {
+        let mut carrier = CarrierConfig::smpp_defaults();
+        carrier.protocol = CarrierProtocol::Cmpp3;
+        carrier.system_id = "900001".to_owned();
+        carrier.password = "888888".to_owned();
+        carrier
+    }
+
+    /// Logs the link in on a scripted ISMG; returns the link, its inbound stream and the
+    /// ISMG's end.
+    async fn logged_in() -> (crate::conn::Link, crate::esme::Inbound, Peer) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let config = carrier();
+        let connecting = tokio::spawn(async move {
+            super::connect(
+                &addr,
+                CmppWire::new(Version::V3, SubmitSettings::from_config(&config)),
+                session_config(&config),
+            )
+            .await
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut peer = Peer {
+            stream,
+            decoder: FrameDecoder::new(Version::V3),
+            input: BytesMut::new(),
+        };
+        let mut ismg = Ismg::new(IsmgConfig {
+            version: Version::V3,
+            accounts: vec![(Bytes::from_static(b"900001"), Bytes::from_static(b"888888"))],
+            gateway_id: 1,
+            window: 16,
+            response_timeout_ms: 60_000,
+            max_tries: 1,
+        });
+        let connect = peer.next().await;
+        let mut actions = Vec::new();
+        ismg.handle(connect, &crate::sim::utc_now(), 0, &mut actions);
+        for action in actions {
+            if let Action::Send(pdu) = action {
+                peer.send(&pdu).await;
+            }
+        }
+        let (link, inbound) = connecting.await.unwrap().expect("logged in");
+        (link, inbound, peer)
+    }
+
+    #[tokio::test]
+    async fn a_deliver_is_answered_only_when_the_gateway_answers_it() {
+        let (_link, mut inbound, mut peer) = logged_in().await;
+        // An MO, then an ACTIVE_TEST: the link answers the heartbeat at once, the MO only
+        // when the gateway has kept it — so the ACTIVE_TEST_RESP comes first.
+        let mo = Deliver {
+            msg_id: 77,
+            dest_id: Bytes::from_static(b"10690001"),
+            service_id: Bytes::new(),
+            tp_pid: 0,
+            tp_udhi: 0,
+            msg_fmt: 0,
+            src_terminal_id: Bytes::from_static(b"13800138000"),
+            src_terminal_type: 0,
+            registered_delivery: 0,
+            msg_content: Bytes::from_static(b"TD"),
+            link_id: Bytes::new(),
+            reserve: Bytes::new(),
+        };
+        peer.send(&Pdu {
+            sequence_id: 5,
+            body: Cmpp::Deliver(mo),
+        })
+        .await;
+        peer.send(&Pdu {
+            sequence_id: 6,
+            body: Cmpp::ActiveTest,
+        })
+        .await;
+        let request = inbound.recv().await.expect("the MO");
+        let Body::DeliverSm(sm) = &request.pdu.body else {
+            panic!("{request:?}")
+        };
+        assert_eq!(&sm.short_message[..], b"TD");
+        assert_eq!(&sm.source_addr.addr[..], b"13800138000");
+        let first = peer.next().await;
+        assert_eq!(
+            (first.sequence_id, first.body.command_id()),
+            (6, smppgate_protocol::cmpp::CommandId::ActiveTestResp)
+        );
+        request.respond(CommandStatus::ESME_ROK, None).await;
+        let second = peer.next().await;
+        assert_eq!(second.sequence_id, 5);
+        let Cmpp::DeliverResp(resp) = second.body else {
+            panic!("{second:?}")
+        };
+        assert_eq!((resp.msg_id, resp.result), (77, 0));
+    }
+
+    #[tokio::test]
+    async fn a_submit_gets_the_msg_id_and_a_lost_connection_aborts_the_rest() {
+        let (link, _inbound, mut peer) = logged_in().await;
+        let submit = SubmitSm {
+            source_addr: Address::international("10690001"),
+            destination_addr: Address::international("13800138000"),
+            short_message: Bytes::from_static(b"hi"),
+            ..SubmitSm::default()
+        };
+        let first = link.try_request(Body::SubmitSm(submit.clone())).unwrap();
+        let second = link.try_request(Body::SubmitSm(submit)).unwrap();
+        let a = peer.next().await;
+        let b = peer.next().await;
+        assert!(matches!(a.body, Cmpp::Submit(_)) && matches!(b.body, Cmpp::Submit(_)));
+        peer.send(&Pdu {
+            sequence_id: a.sequence_id,
+            body: Cmpp::SubmitResp(smppgate_protocol::cmpp::SubmitResp {
+                msg_id: 12_878_564_852_733_378_560,
+                result: 0,
+            }),
+        })
+        .await;
+        let response = first.await.unwrap().unwrap();
+        assert!(response.is_ok());
+        assert_eq!(
+            response.message_id().unwrap(),
+            &Bytes::from_static(b"12878564852733378560")
+        );
+        // The carrier goes away with the second SUBMIT unanswered: aborted (the pool
+        // sends it again elsewhere), and the link is closed.
+        drop(peer);
+        let lost = second.await.unwrap();
+        assert!(
+            matches!(lost, Err(crate::conn::RequestError::Aborted { .. })),
+            "{lost:?}"
+        );
+        assert_eq!(
+            link.closed().await,
+            smppgate_protocol::session::CloseReason::ConnectionLost
+        );
+    }
+}
