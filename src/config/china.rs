@@ -65,6 +65,12 @@ pub(super) fn default_fee_type() -> String {
     "01".to_owned()
 }
 
+/// `fee_code` when not written: "000000" (0 fen; some gateways refuse a FeeCode of
+/// padding octets).
+pub(super) fn default_fee_code() -> String {
+    "000000".to_owned()
+}
+
 /// `fee_user_type` when not written: 2, the SP pays.
 pub(super) const fn default_fee_user_type() -> u8 {
     2

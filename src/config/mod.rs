@@ -509,8 +509,8 @@ pub struct CarrierConfig {
     /// CMPP FeeType / SMGP FeeType (default "01", free).
     #[serde(default = "china::default_fee_type")]
     pub fee_type: String,
-    /// CMPP FeeCode / SMGP FeeCode, in fen (default empty: 0).
-    #[serde(default)]
+    /// CMPP FeeCode / SMGP FeeCode, in fen (default "000000").
+    #[serde(default = "china::default_fee_code")]
     pub fee_code: String,
     /// CMPP Fee_UserType (default 2, the SP pays).
     #[serde(default = "china::default_fee_user_type")]
@@ -557,7 +557,7 @@ impl CarrierConfig {
             service_id: String::new(),
             src_id: String::new(),
             fee_type: china::default_fee_type(),
-            fee_code: String::new(),
+            fee_code: china::default_fee_code(),
             fee_user_type: china::default_fee_user_type(),
             msg_fmt: MsgFmt::default(),
             node_id: None,
