@@ -370,15 +370,20 @@ impl<W: Wire> Task<W> {
     /// Moves what the session produced: packets to the output buffer, events to their
     /// owners.
     fn drain(&mut self) {
-        while let Some(pdu) = self.session.poll_transmit() {
-            if let Err(error) = self.wire.encode(&pdu, &mut self.out) {
-                // Our own packets (login, heartbeat, answers, checked submits) always
-                // fit; if one does not, the link is broken.
-                tracing::error!(carrier = %self.addr, protocol = self.name, %error, "cannot encode {pdu:?}");
-                self.session.handle_frame_error();
+        // Events can queue packets (a refused DELIVER is answered at once): go round
+        // until both queues are empty.
+        loop {
+            while let Some(pdu) = self.session.poll_transmit() {
+                if let Err(error) = self.wire.encode(&pdu, &mut self.out) {
+                    // Our own packets (login, heartbeat, answers, checked submits) always
+                    // fit; if one does not, the link is broken.
+                    tracing::error!(carrier = %self.addr, protocol = self.name, %error, "cannot encode {pdu:?}");
+                    self.session.handle_frame_error();
+                }
             }
-        }
-        while let Some(event) = self.session.poll_event() {
+            let Some(event) = self.session.poll_event() else {
+                return;
+            };
             self.event(event);
         }
     }
@@ -715,5 +720,47 @@ mod tests {
             link.closed().await,
             smppgate_protocol::session::CloseReason::ConnectionLost
         );
+    }
+
+    #[tokio::test]
+    async fn hostile_bytes_from_the_carrier_close_the_link_and_a_bad_report_is_refused() {
+        let (link, mut inbound, mut peer) = logged_in().await;
+        // A status report whose content is cut: answered Result 1 at once, never handed
+        // to the gateway.
+        let cut = Deliver {
+            msg_id: 9,
+            dest_id: Bytes::from_static(b"10690001"),
+            service_id: Bytes::new(),
+            tp_pid: 0,
+            tp_udhi: 0,
+            msg_fmt: 0,
+            src_terminal_id: Bytes::from_static(b"13800138000"),
+            src_terminal_type: 0,
+            registered_delivery: 1,
+            msg_content: Bytes::from_static(&[0; 20]),
+            link_id: Bytes::new(),
+            reserve: Bytes::new(),
+        };
+        peer.send(&Pdu {
+            sequence_id: 3,
+            body: Cmpp::Deliver(cut),
+        })
+        .await;
+        let answer = peer.next().await;
+        let Cmpp::DeliverResp(resp) = answer.body else {
+            panic!("{answer:?}")
+        };
+        assert_eq!((answer.sequence_id, resp.msg_id, resp.result), (3, 9, 1));
+        assert!(inbound.try_recv().is_none());
+        // A Total_Length below the header: the stream cannot be framed, the link closes.
+        peer.stream
+            .write_all(&[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 1])
+            .await
+            .unwrap();
+        assert_eq!(
+            link.closed().await,
+            smppgate_protocol::session::CloseReason::FramingLost
+        );
+        assert!(inbound.recv().await.is_none(), "the inbound stream ends");
     }
 }
