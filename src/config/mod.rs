@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod checks;
+mod cluster;
 mod duration;
 mod http;
 mod policy;
@@ -28,6 +29,7 @@ pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 
+pub use cluster::{ClusterConfig, MAX_NODES};
 pub use http::{HttpConfig, WebhookMode, parse_byte_size, parse_sha256};
 
 /// The whole file.
@@ -64,6 +66,10 @@ pub struct Config {
     /// Market rules (`[[policy]]`), named by accounts.
     #[serde(default, rename = "policy")]
     pub policies: Vec<PolicyConfig>,
+    /// The replicated backend on NATS JetStream (one node on the embedded store when
+    /// absent).
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// The upstream listener.

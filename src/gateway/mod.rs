@@ -128,11 +128,23 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-/// Opens the store named by the configuration (`:memory:` keeps it in memory).
+/// Opens the store named by the configuration (`:memory:` keeps it in memory; with
+/// `[cluster]` it is the JetStream store).
 ///
 /// # Errors
 /// The store cannot be opened (path, permissions, corruption).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(cluster) = &config.cluster {
+        // docs/cluster.md: the replicated backend; `[store] path` is not used.
+        return Ok(Arc::new(
+            crate::store::JetStreamStore::open(cluster).with_context(|| {
+                format!(
+                    "opening the JetStream store ([cluster] node {})",
+                    cluster.node
+                )
+            })?,
+        ));
+    }
     if config.store.path.as_os_str() == ":memory:" {
         return Ok(Arc::new(crate::store::memory::MemoryStore::new()));
     }
