@@ -375,11 +375,28 @@ impl Backend {
 
     // ---- reads ----
 
+    /// The value of `key`, read from the bucket's stream leader: never stale (a KV `get`
+    /// may be answered by any replica through the direct-get API, and a follower may not
+    /// have applied the last commit yet; a read-modify-write or a backlog read on such an
+    /// answer would lose an update or a message).
     async fn get_raw(&self, bucket: Bucket, key: &str) -> Result<Option<Bytes>, StoreError> {
-        self.kv(bucket)
-            .get(key)
+        let subject = self.names.kv_subject(bucket, key);
+        match self
+            .kv(bucket)
+            .stream
+            .get_last_raw_message_by_subject(&subject)
             .await
-            .map_err(|e| nats_error(&format!("read {}", self.names.bucket(bucket)), e))
+        {
+            Ok(message) => {
+                let deleted = message.headers.get("KV-Operation").is_some();
+                Ok((!deleted).then_some(message.payload))
+            }
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(nats_error(
+                &format!("read {}", self.names.bucket(bucket)),
+                e,
+            )),
+        }
     }
 
     pub(super) async fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
@@ -492,9 +509,19 @@ impl Backend {
             }
         }
         ids.sort_unstable();
-        ids.truncate(limit);
-        let mut records = self.records(ids).await?;
-        records.retain(|record| !record.state.is_final());
+        // A pending key without its record (expired meanwhile) or with a final one is
+        // passed over, and the page filled from the ids after it: a short page means the
+        // end of the backlog to the dispatcher.
+        let mut records = Vec::new();
+        for chunk in ids.chunks(limit.clamp(1, 1024)) {
+            let mut read = self.records(chunk.to_vec()).await?;
+            read.retain(|record| !record.state.is_final());
+            records.extend(read);
+            if records.len() >= limit {
+                records.truncate(limit);
+                break;
+            }
+        }
         Ok(records)
     }
 
