@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
@@ -50,6 +51,9 @@ const SLOT_SHIFT: u32 = 56;
 /// Reads of message records in flight at once (a pending page, a list).
 const READ_CONCURRENCY: usize = 64;
 
+/// How long a listing of the pending set serves the pages after the first.
+const PENDING_LISTING_TTL: Duration = Duration::from_secs(1);
+
 /// Removals per round of an expiry (so commits interleave).
 const EXPIRE_CHUNK: usize = 1024;
 
@@ -65,9 +69,52 @@ pub(super) struct Backend {
     max_id: AtomicU64,
     /// Serialises commits (the read-modify-write of records and counters).
     writer: Mutex<Writer>,
+    /// The records this node committed last.
+    recent: std::sync::Mutex<Recent>,
+    /// The last listing of the pending set, for the pages after the first.
+    pending_listing: Mutex<Option<(Instant, Arc<Vec<u64>>)>>,
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
     /// commit's publishes are dropped as duplicates by the stream.
     run_id: u64,
+}
+
+/// Most records [`Recent`] keeps (the gateway's pool of parts in flight is as large).
+const RECENT_RECORDS: usize = 65_536;
+
+/// The records this node committed last, newest kept: a `get` of one is answered here,
+/// without a round trip. The gateway's writer reads a record by id for each carrier answer
+/// it has no copy of, one at a time; from JetStream that is a request each, and the
+/// writer fell behind the carrier by thousands of answers (whose sends a restart then
+/// repeats). Coherent for what this node writes; a message is changed by the node that
+/// dispatches it (this slice dispatches on one node at a time), so no other node's write
+/// is missed while it is cached.
+#[derive(Default)]
+pub(super) struct Recent {
+    records: HashMap<u64, Arc<MessageRecord>>,
+    order: std::collections::VecDeque<u64>,
+}
+
+impl Recent {
+    fn get(&self, id: u64) -> Option<Arc<MessageRecord>> {
+        self.records.get(&id).cloned()
+    }
+
+    fn insert(&mut self, record: Arc<MessageRecord>) {
+        let id = record.id;
+        if self.records.insert(id, record).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > RECENT_RECORDS {
+            if let Some(old) = self.order.pop_front() {
+                self.records.remove(&old);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        // Its place in `order` goes when it comes up (the map is what is read).
+        self.records.remove(&id);
+    }
 }
 
 /// What the writer caches.
@@ -194,6 +241,8 @@ impl Backend {
             commit_timeout: config.commit_timeout,
             max_id: AtomicU64::new(0),
             writer: Mutex::new(Writer::default()),
+            pending_listing: Mutex::new(None),
+            recent: std::sync::Mutex::new(Recent::default()),
             run_id,
         };
         let slot = backend.claim_slot().await?;
@@ -284,7 +333,7 @@ impl Backend {
             planner.apply(&mut writer, op, msg_id).await?;
         }
         let max_id = planner.max_id;
-        let (writes, stats) = planner.finish(old_max)?;
+        let (writes, stats, records) = planner.finish(old_max)?;
         let started = Instant::now();
         loop {
             match self.execute(&writes).await {
@@ -298,6 +347,10 @@ impl Backend {
         }
         self.max_id.fetch_max(max_id, Ordering::AcqRel);
         writer.stats.extend(stats);
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        for record in records {
+            recent.insert(record);
+        }
         Ok(())
     }
 
@@ -400,10 +453,22 @@ impl Backend {
     }
 
     pub(super) async fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        if let Some(record) = self.recent_record(id) {
+            return Ok(Some(record));
+        }
         self.get_raw(Bucket::Messages, &names::id_key(id))
             .await?
             .map(|bytes| keys::decode_message(&bytes))
             .transpose()
+    }
+
+    /// The record of `id` if this node committed it lately.
+    pub(super) fn recent_record(&self, id: u64) -> Option<MessageRecord> {
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .map(|record| (*record).clone())
     }
 
     pub(super) async fn by_carrier_id(
@@ -496,19 +561,39 @@ impl Backend {
         Ok(records)
     }
 
+    /// Every pending id, sorted. A paged read (`after` > 0) within a second of the
+    /// listing that its first page made reuses it: the pending set has no range read, and
+    /// listing it for every page made reading a backlog of n messages O(n²). An id
+    /// missing from a reused listing was accepted meanwhile and is in the dispatcher's
+    /// hands already; one gone since is passed over by the record read.
+    async fn pending_ids(&self, after: u64) -> Result<Arc<Vec<u64>>, StoreError> {
+        {
+            let cached = self.pending_listing.lock().await;
+            if let Some((at, ids)) = cached.as_ref()
+                && after > 0
+                && at.elapsed() < PENDING_LISTING_TTL
+            {
+                return Ok(Arc::clone(ids));
+            }
+        }
+        let mut ids = Vec::new();
+        for key in self.keys(Bucket::Pending, ">").await? {
+            ids.push(names::parse_id_key(&key)?);
+        }
+        ids.sort_unstable();
+        let ids = Arc::new(ids);
+        *self.pending_listing.lock().await = Some((Instant::now(), Arc::clone(&ids)));
+        Ok(ids)
+    }
+
     pub(super) async fn pending_page(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut ids = Vec::new();
-        for key in self.keys(Bucket::Pending, ">").await? {
-            let id = names::parse_id_key(&key)?;
-            if id > after {
-                ids.push(id);
-            }
-        }
-        ids.sort_unstable();
+        let listing = self.pending_ids(after).await?;
+        let start = listing.partition_point(|&id| id <= after);
+        let ids = &listing[start..];
         // A pending key without its record (expired meanwhile) or with a final one is
         // passed over, and the page filled from the ids after it: a short page means the
         // end of the backlog to the dispatcher.
@@ -651,6 +736,10 @@ impl Backend {
                 }
             }
             self.execute(&writes).await?;
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            for (id, _) in chunk {
+                recent.remove(*id);
+            }
         }
         Ok(removed)
     }
@@ -728,6 +817,13 @@ impl Backend {
         Ok(entries)
     }
 }
+
+/// A commit's writes, the counters to cache and the records to remember once it succeeded.
+type Finished = (
+    Vec<Write>,
+    HashMap<StatsKey, Counters>,
+    Vec<Arc<MessageRecord>>,
+);
 
 /// Builds a commit's writes: records are read once, changed in memory, written once.
 struct Planner<'a> {
@@ -952,11 +1048,9 @@ impl<'a> Planner<'a> {
 
     /// The writes: the changed records and their pending entries, the counters, the
     /// node's highest id; and the counters to cache once the commit succeeded.
-    fn finish(
-        mut self,
-        old_max: u64,
-    ) -> Result<(Vec<Write>, HashMap<StatsKey, Counters>), StoreError> {
+    fn finish(mut self, old_max: u64) -> Result<Finished, StoreError> {
         let records = std::mem::take(&mut self.records);
+        let mut written = Vec::with_capacity(records.len());
         for (id, planned) in &records {
             let key = names::id_key(*id);
             self.put(
@@ -964,6 +1058,7 @@ impl<'a> Planner<'a> {
                 &key,
                 keys::encode_message(&planned.record)?,
             );
+            written.push(Arc::new(planned.record.as_ref().clone()));
             if !planned.sync_pending {
                 // A blind Put that is not final: the pending entry is already there.
             } else if planned.record.state.is_final() {
@@ -984,7 +1079,7 @@ impl<'a> Planner<'a> {
             let key = self.backend.names.max_id_key();
             self.put(Bucket::Nodes, &key, self.max_id.to_be_bytes().to_vec());
         }
-        Ok((self.writes, stats))
+        Ok((self.writes, stats, written))
     }
 }
 

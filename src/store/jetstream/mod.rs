@@ -141,6 +141,9 @@ impl Store for JetStreamStore {
     }
 
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        if let Some(record) = self.backend.recent_record(id) {
+            return Ok(Some(record));
+        }
         self.run(READ_TIMEOUT, move |b| async move { b.get(id).await })
     }
 

@@ -383,3 +383,21 @@ fn a_commit_fails_cleanly_when_the_server_is_gone() {
     assert!(error.to_string().contains("jetstream"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn a_put_after_an_insert_is_what_reads_see() {
+    let Some(server) = Server::start("js-put") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let id = store.max_id().unwrap() + 1;
+    store
+        .commit(&[Op::Insert(Arc::new(message(id, "acme", 1)))])
+        .unwrap();
+    let mut sent = message(id, "acme", 1);
+    sent.state = State::Sent;
+    sent.parts[0] = sent_part("cmcc", "C-9");
+    store.commit(&[Op::Put(Arc::new(sent.clone()))]).unwrap();
+    assert_eq!(store.get(id).unwrap().unwrap(), sent);
+    assert_eq!(store.pending().unwrap(), [sent]);
+}
