@@ -57,6 +57,9 @@ const PENDING_LISTING_TTL: Duration = Duration::from_secs(1);
 /// Removals per round of an expiry (so commits interleave).
 const EXPIRE_CHUNK: usize = 1024;
 
+/// Most expired messages one expiry scan collects before removing them.
+const EXPIRE_SCAN: usize = 16 * EXPIRE_CHUNK;
+
 /// The connected store.
 pub(super) struct Backend {
     client: async_nats::Client,
@@ -695,53 +698,63 @@ impl Backend {
         Ok(items)
     }
 
+    /// Removes final messages accepted before `before`, [`EXPIRE_SCAN`] at most held at
+    /// a time: a scan stops when it has that many, they are removed, and the next scan
+    /// starts again (the removed ones are gone from it). Memory stays bounded whatever
+    /// the send log holds; a scan walks the live records again each round.
     pub(super) async fn expire(&self, before: Millis) -> Result<usize, StoreError> {
-        let mut doomed: Vec<(u64, Vec<String>)> = Vec::new();
-        self.scan(Bucket::Messages, ">", false, &mut |key, value| {
-            let record = keys::decode_message(&value)?;
-            if record.accepted < before && record.state.is_final() {
-                let carrier_keys = record
-                    .parts
-                    .iter()
-                    .filter_map(|part| {
-                        Some(names::carrier_key(
-                            part.carrier.as_deref()?,
-                            part.carrier_id.as_deref()?,
-                        ))
-                    })
-                    .collect();
-                doomed.push((names::parse_id_key(key)?, carrier_keys));
-            }
-            Ok(true)
-        })
-        .await?;
-        let removed = doomed.len();
-        for chunk in doomed.chunks(EXPIRE_CHUNK) {
-            let _writer = self.writer.lock().await;
-            let mut writes = Vec::new();
-            for (id, carrier_keys) in chunk {
-                writes.push(Write::Purge {
-                    bucket: Bucket::Messages,
-                    key: names::id_key(*id),
-                });
-                writes.push(Write::Purge {
-                    bucket: Bucket::Pending,
-                    key: names::id_key(*id),
-                });
-                for key in carrier_keys {
+        let mut removed = 0;
+        loop {
+            let mut doomed: Vec<(u64, Vec<String>)> = Vec::new();
+            self.scan(Bucket::Messages, ">", false, &mut |key, value| {
+                let record = keys::decode_message(&value)?;
+                if record.accepted < before && record.state.is_final() {
+                    let carrier_keys = record
+                        .parts
+                        .iter()
+                        .filter_map(|part| {
+                            Some(names::carrier_key(
+                                part.carrier.as_deref()?,
+                                part.carrier_id.as_deref()?,
+                            ))
+                        })
+                        .collect();
+                    doomed.push((names::parse_id_key(key)?, carrier_keys));
+                }
+                Ok(doomed.len() < EXPIRE_SCAN)
+            })
+            .await?;
+            let last_round = doomed.len() < EXPIRE_SCAN;
+            removed += doomed.len();
+            for chunk in doomed.chunks(EXPIRE_CHUNK) {
+                let _writer = self.writer.lock().await;
+                let mut writes = Vec::new();
+                for (id, carrier_keys) in chunk {
                     writes.push(Write::Purge {
-                        bucket: Bucket::Carrier,
-                        key: key.clone(),
+                        bucket: Bucket::Messages,
+                        key: names::id_key(*id),
                     });
+                    writes.push(Write::Purge {
+                        bucket: Bucket::Pending,
+                        key: names::id_key(*id),
+                    });
+                    for key in carrier_keys {
+                        writes.push(Write::Purge {
+                            bucket: Bucket::Carrier,
+                            key: key.clone(),
+                        });
+                    }
+                }
+                self.execute(&writes).await?;
+                let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+                for (id, _) in chunk {
+                    recent.remove(*id);
                 }
             }
-            self.execute(&writes).await?;
-            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-            for (id, _) in chunk {
-                recent.remove(*id);
+            if last_round {
+                return Ok(removed);
             }
         }
-        Ok(removed)
     }
 
     pub(super) async fn stats(
