@@ -141,6 +141,8 @@ enum Write {
     Purge { bucket: Bucket, key: String },
     /// Remove one outbox item by its stream sequence.
     DeleteOutbox(u64),
+    /// A KV purge marker (the key's history goes, watchers see the removal).
+    PurgeMarker { subject: String },
 }
 
 /// Whether a server of `version` (`2.10.4`) is new enough (2.10 or later).
@@ -378,6 +380,24 @@ impl Backend {
                         None => self.js.publish(subject.clone(), payload.clone()).await,
                     }
                     .map_err(|e| nats_error("publish", e))?;
+                    acks.push(
+                        async move {
+                            ack.await
+                                .map(|_| ())
+                                .map_err(|e| nats_error("publish ack", e))
+                        }
+                        .boxed(),
+                    );
+                }
+                Write::PurgeMarker { subject } => {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("KV-Operation", "PURGE");
+                    headers.insert("Nats-Rollup", "sub");
+                    let ack = self
+                        .js
+                        .publish_with_headers(subject.clone(), headers, Bytes::new())
+                        .await
+                        .map_err(|e| nats_error("publish", e))?;
                     acks.push(
                         async move {
                             ack.await
@@ -1026,9 +1046,11 @@ impl<'a> Planner<'a> {
                 );
             }
             Op::Unsuppress { scope, number } => {
-                self.writes.push(Write::Purge {
-                    bucket: Bucket::Suppressions,
-                    key: names::suppression_key(scope, number)?,
+                // A purge marker, not a stream purge: the other nodes' watches see it
+                // (`watch.rs`). Removals are rare; the markers stay small.
+                let key = names::suppression_key(scope, number)?;
+                self.writes.push(Write::PurgeMarker {
+                    subject: self.backend.names.kv_subject(Bucket::Suppressions, &key),
                 });
             }
             Op::Stats(entries) => {

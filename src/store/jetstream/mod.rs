@@ -21,6 +21,9 @@
 
 mod backend;
 mod names;
+mod watch;
+
+pub use watch::{SuppressionChange, SuppressionWatch, watch_suppressions};
 
 use std::future::Future;
 use std::sync::Arc;

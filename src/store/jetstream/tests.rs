@@ -401,3 +401,61 @@ fn a_put_after_an_insert_is_what_reads_see() {
     assert_eq!(store.get(id).unwrap().unwrap(), sent);
     assert_eq!(store.pending().unwrap(), [sent]);
 }
+
+#[test]
+fn a_suppression_committed_by_one_node_reaches_another_nodes_watch_within_a_second() {
+    let Some(server) = Server::start("js-watch") else {
+        return;
+    };
+    let one = server.open("gw-1");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Open (subscribed) before the first change: the watch starts at new changes.
+    let watch = runtime
+        .block_on(super::SuppressionWatch::open(server.config("gw-2")))
+        .unwrap();
+    runtime.spawn(watch.run(move |change| {
+        let _ = tx.send(change);
+    }));
+    let entry = Suppression {
+        scope: ScopeKey::Account("acme".into()),
+        number: "4915112345678".into(),
+        since: 9,
+        source: SuppressionSource::Cli,
+    };
+    let started = Instant::now();
+    one.commit(&[Op::Suppress(entry.clone())]).unwrap();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("seen within 1 s");
+    assert_eq!(seen, super::SuppressionChange::Added(entry.clone()));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    one.commit(&[Op::Unsuppress {
+        scope: entry.scope.clone(),
+        number: entry.number.clone(),
+    }])
+    .unwrap();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("removal within 1 s");
+    assert_eq!(
+        seen,
+        super::SuppressionChange::Removed {
+            scope: entry.scope.clone(),
+            number: entry.number.clone(),
+        }
+    );
+    // Gone for reads too (the purge marker is not an entry).
+    assert_eq!(one.suppression(&entry.scope, &entry.number).unwrap(), None);
+    let mut listed = 0;
+    one.suppressions(None, &mut |_| {
+        listed += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(listed, 0);
+}
