@@ -135,7 +135,9 @@ impl std::fmt::Debug for Gateway {
 /// The store cannot be opened (path, permissions, corruption).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(cluster) = &config.cluster {
-        // docs/cluster.md: the replicated backend; `[store] path` is not used.
+        // docs/cluster.md: the replicated backend; `[store] path` is not used. Opening
+        // waits for the connection on this thread (once, at start); the store's own
+        // runtime does the I/O, so this cannot deadlock the caller's runtime.
         return Ok(Arc::new(
             crate::store::JetStreamStore::open(cluster).with_context(|| {
                 format!(
