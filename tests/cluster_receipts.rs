@@ -3,7 +3,8 @@
 //! 1–2 s after each submit. A transmitter submits 2 000 messages; the gateway is killed
 //! with SIGKILL while the receipts arrive and another node (`gw-2`, same file otherwise)
 //! starts on the same cluster; a receiver bound to it gets a receipt for every message
-//! (matched through the shared carrier-id bucket, queued in the shared outbox stream).
+//! (matched through the shared carrier-id bucket, queued in the shared outbox stream), and
+//! `smppgate messages show` on gw-2's file finds a message gw-1 accepted.
 //!
 //! Without a nats-server 2.10+ (scripts/install-peers) the test says it skipped.
 
@@ -128,6 +129,24 @@ async fn receipts_reach_a_receiver_on_another_node_after_kill_9() {
     let twice = seen.values().filter(|n| **n > 1).count();
     assert!(twice <= 128, "{twice} receipts came twice");
     eprintln!("{COUNT} receipts on gw-2, {twice} twice");
+    // The send log answers from any node: `messages show` on gw-2's file reads JetStream,
+    // a message that gw-1 accepted included.
+    let out = tokio::task::block_in_place(|| {
+        support::smppgate()
+            .args(["messages", "show", "--json", &ids[0], "--config"])
+            .arg(&second)
+            .output()
+            .expect("run smppgate messages show")
+    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["message_id"], ids[0].as_str(), "{shown}");
+    assert_eq!(shown["account"], "app", "{shown}");
+    assert_eq!(shown["state"], "delivered", "{shown}");
     gateway.terminate();
     let _ = gateway.finish(Duration::from_secs(20));
     let _ = sim.stop();
