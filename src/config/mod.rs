@@ -11,7 +11,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod checks;
-mod cluster;
 mod duration;
 mod http;
 mod policy;
@@ -29,7 +28,10 @@ pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 
+// `[cluster]` (docs/cluster.md).
+mod cluster;
 pub use cluster::{ClusterConfig, MAX_NODES};
+
 pub use http::{HttpConfig, WebhookMode, parse_byte_size, parse_sha256};
 
 /// The whole file.
