@@ -76,6 +76,7 @@ pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     one_default_route(config, findings);
     numbers_claimed_once(config, findings);
     http(config, findings);
+    super::cluster::check(config.cluster.as_ref(), findings);
     super::policy_checks::run(config, findings);
 }
 

@@ -30,6 +30,10 @@ pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
 
+// `[cluster]` (docs/cluster.md).
+mod cluster;
+pub use cluster::{ClusterConfig, MAX_NODES};
+
 pub use http::{HttpConfig, WebhookMode, parse_byte_size, parse_sha256};
 
 /// The whole file.
@@ -66,6 +70,10 @@ pub struct Config {
     /// Market rules (`[[policy]]`), named by accounts.
     #[serde(default, rename = "policy")]
     pub policies: Vec<PolicyConfig>,
+    /// The replicated backend on NATS JetStream (one node on the embedded store when
+    /// absent).
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// The upstream listener.

@@ -16,6 +16,7 @@ use crate::config::{Class, StoreConfig};
 
 mod fjall;
 mod group;
+mod jetstream;
 mod keys;
 mod lock;
 mod raw_bytes;
@@ -27,6 +28,7 @@ mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
+pub use jetstream::{JetStreamStore, SuppressionChange, SuppressionWatch, watch_suppressions};
 pub use retention::{expire_once, now_millis};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 pub use suppression::{ScopeKey, Suppression, SuppressionSource};
