@@ -252,6 +252,8 @@ const DURATION_FIELDS: &[&str] = &[
     "lockout_window",
     "lockout_duration",
     "retention",
+    "stats_retention",
+    "stats_hour_retention",
     "validity",
     "enquire_link_interval",
     "response_timeout",

@@ -46,7 +46,7 @@ use crate::config::{
 use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
-use crate::store::{ListFilter, Store, StoreError};
+use crate::store::{CapWindow, ListFilter, Op, Store, StoreError};
 
 /// A rule that can refuse or defer a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -543,6 +543,9 @@ fn message_text(request: &PolicyRequest<'_>) -> Option<String> {
     )
 }
 
+/// Saved cap counters removed per commit at start.
+const CAP_PRUNE_CHUNK: usize = 1024;
+
 /// Most records per account read back to rebuild the caps after a restart: bounds the
 /// start's memory and time (a cap that counted more recent messages than this per
 /// account undercounts after a restart, never refuses wrongly).
@@ -610,6 +613,52 @@ impl PolicyEngine {
             .into_iter()
             .map(|name| (name.clone(), self.policies[name].reload_blacklist()))
             .collect()
+    }
+
+    /// Takes back the frequency-cap counters saved in the store (before
+    /// [`PolicyEngine::rebuild_caps`] counts the send log: what both hold counts once);
+    /// removes from the store those whose windows are over or whose account no longer
+    /// passes a policy. Answers (entries restored, entries removed). Blocking store I/O.
+    ///
+    /// # Errors
+    /// The store cannot be read or written.
+    pub fn restore_caps(
+        &self,
+        config: &Config,
+        store: &dyn Store,
+        now: WallMillis,
+    ) -> Result<(usize, usize), StoreError> {
+        let policy_of: HashMap<&str, &Arc<CompiledPolicy>> = config
+            .accounts
+            .iter()
+            .filter_map(|account| {
+                let policy = self.policies.get(account.policy.as_deref()?)?;
+                Some((account.system_id.as_str(), policy))
+            })
+            .collect();
+        let mut restored = 0;
+        let mut dead = Vec::new();
+        store.cap_windows(&mut |saved| {
+            let alive = saved.dead_after > now
+                && policy_of
+                    .get(saved.account.as_str())
+                    .is_some_and(|policy| policy.caps.restore(&saved, now));
+            if alive {
+                restored += 1;
+            } else {
+                dead.push(CapWindow {
+                    caps: Vec::new(),
+                    dead_after: saved.dead_after.max(now),
+                    ..saved
+                });
+            }
+            true
+        })?;
+        let removed = dead.len();
+        for chunk in dead.chunks(CAP_PRUNE_CHUNK) {
+            store.commit(&[Op::CapWindows(chunk.to_vec())])?;
+        }
+        Ok((restored, removed))
     }
 
     /// Counts again, after a restart, the messages of the caps' windows that the store
@@ -694,8 +743,15 @@ impl PolicyEngine {
             for report in &reports {
                 log_report(report);
             }
+            let (restored, removed) = engine.restore_caps(&config, &*store, now)?;
             let counted = engine.rebuild_caps(&config, &*store, now)?;
-            tracing::info!(counted, "frequency caps rebuilt from the store");
+            tracing::info!(
+                restored,
+                removed,
+                counted,
+                "frequency caps: saved counters restored (expired ones removed), the send \
+                 log's messages counted"
+            );
             Ok(engine)
         })
         .await??;
@@ -738,6 +794,15 @@ impl Policy for PolicyEngine {
     fn rewrite(&self, account: &Account, class: Class, submit_sm: &SubmitSm) -> Option<SubmitSm> {
         let policy = self.policies.get(account.config.policy.as_deref()?)?;
         policy.append_opt_out_text(class, submit_sm, &account.config.signatures)
+    }
+
+    fn cap_changes(&self, now: WallMillis) -> Vec<CapWindow> {
+        let mut names: Vec<&String> = self.policies.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .flat_map(|name| self.policies[name].caps.changes(now))
+            .collect()
     }
 
     fn check(&self, request: &PolicyRequest<'_>) -> Decision {
@@ -1293,6 +1358,105 @@ mod tests {
             ),
             refused(Rule::Cap, CommandStatus(0x402))
         );
+    }
+
+    #[test]
+    fn a_monthly_cap_holds_across_a_restart_after_the_send_log_dropped_its_records() {
+        use crate::store::FjallStore;
+
+        let monthly = |policy: &mut PolicyConfig| {
+            policy.caps = vec![CapConfig {
+                classes: vec![Class::Marketing],
+                max: 2,
+                per: Duration::from_secs(30 * 24 * 3600),
+                min_gap: None,
+            }];
+        };
+        let mut config = Config::demo();
+        config.accounts[0].system_id = "shop".into();
+        config.accounts[0].policy = Some("cn".into());
+        let day = 24 * 3_600_000;
+        let text = "【示例商城】sale 回T退订";
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let before = fixture(monthly);
+            for n in 0..2 {
+                assert_eq!(
+                    decide(
+                        &before,
+                        &before.shop,
+                        Class::Marketing,
+                        CN,
+                        text,
+                        NOON_CN + n * day
+                    ),
+                    Decision::Accept
+                );
+            }
+            // What housekeeping saves; the store holds no record of the two messages
+            // (the send log's retention removed them).
+            let saved = before.engine.cap_changes(NOON_CN + day);
+            assert_eq!(saved.len(), 1);
+            let store = FjallStore::open(dir.path(), false).unwrap();
+            store.commit(&[Op::CapWindows(saved)]).unwrap();
+        }
+        let store = FjallStore::open(dir.path(), false).unwrap();
+        let later = NOON_CN + 10 * day;
+        // Without the saved counters the third would pass: the test can fail.
+        let forgetful = fixture(monthly);
+        assert_eq!(
+            decide(
+                &forgetful,
+                &forgetful.shop,
+                Class::Marketing,
+                CN,
+                text,
+                later
+            ),
+            Decision::Accept
+        );
+        let after = fixture(monthly);
+        assert_eq!(
+            after.engine.restore_caps(&config, &store, later).unwrap(),
+            (1, 0)
+        );
+        assert_eq!(
+            after.engine.rebuild_caps(&config, &store, later).unwrap(),
+            0
+        );
+        assert_eq!(
+            decide(&after, &after.shop, Class::Marketing, CN, text, later),
+            refused(Rule::Cap, CommandStatus(0x402))
+        );
+        // Another number is not held back.
+        assert_eq!(
+            decide(
+                &after,
+                &after.shop,
+                Class::Marketing,
+                "8613800138001",
+                text,
+                later
+            ),
+            Decision::Accept
+        );
+        // Once the month is over the saved entry is pruned at the next start.
+        let much_later = NOON_CN + 40 * day;
+        let next = fixture(monthly);
+        assert_eq!(
+            next.engine
+                .restore_caps(&config, &store, much_later)
+                .unwrap(),
+            (0, 1)
+        );
+        let mut left = 0;
+        store
+            .cap_windows(&mut |_| {
+                left += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]
