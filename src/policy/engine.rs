@@ -39,6 +39,7 @@ use super::blacklist::{BlacklistError, LoadReport, SharedBlacklist, key};
 use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
+use super::segments::{MessageKey, SegmentJoins};
 use crate::clock::WallMillis;
 use crate::config::{
     Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
@@ -193,6 +194,8 @@ pub struct CompiledPolicy {
     quiet: Option<(QuietWindow, ClassSet)>,
     caps: Caps,
     words: Option<SensitiveWords>,
+    /// Edges of client-segmented parts, for words cut by the client's split.
+    joins: SegmentJoins,
     signature_classes: ClassSet,
     /// Per rule of [`Rule::REFUSING`]: the status it answers.
     statuses: [CommandStatus; 6],
@@ -269,6 +272,7 @@ impl CompiledPolicy {
             }),
             caps: Caps::new(&config.caps),
             words,
+            joins: SegmentJoins::default(),
             signature_classes: class_set(&config.signature_classes),
             statuses,
             config: config.clone(),
@@ -415,7 +419,20 @@ impl CompiledPolicy {
         let mut held = None;
         if let Some(text) = message_text(request) {
             if let Some(words) = &self.words {
-                if let Some(found) = words.find(&text) {
+                let found = words.find(&text).or_else(|| {
+                    let (key, seq) = segment.key(request)?;
+                    let across = self.joins.check(&key, seq, &text, words, request.now, true);
+                    if let Some(found) = &across {
+                        tracing::info!(
+                            account = %account.name,
+                            word = %found.word,
+                            seq,
+                            "a sensitive word across two parts of a client-segmented message"
+                        );
+                    }
+                    across
+                });
+                if let Some(found) = found {
                     if self.config.sensitive_action == SensitiveAction::Hold {
                         held = Some(found.word);
                     } else {
@@ -480,11 +497,13 @@ enum Verdict {
 /// Each segment reaches intake on its own, so the text rules see one segment: the
 /// signature must then begin the first segment, the opt-out text be in the last, and
 /// the caps count the first only. A sensitive word cut in two by the client's split is
-/// not seen (a reassembling intake would be needed for that).
+/// found across the boundary by [`SegmentJoins`] (`policy/segments.rs`).
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     first: bool,
     last: bool,
+    /// The concatenation (reference, total, seq) of a part; `None` for a whole message.
+    concat: Option<(u16, u8, u8)>,
 }
 
 impl Segment {
@@ -492,18 +511,34 @@ impl Segment {
         let whole = Self {
             first: true,
             last: true,
+            concat: None,
         };
         if !submit_sm.esm_class.udhi() {
             return whole;
         }
         let data = crate::gateway::pipeline::user_data(submit_sm);
         match Udh::split(&data).ok().and_then(|(udh, _)| udh.concat()) {
-            Some(concat) => Self {
+            Some(concat) if concat.total > 1 => Self {
                 first: concat.seq <= 1,
                 last: concat.seq >= concat.total,
+                concat: Some((concat.reference, concat.total, concat.seq)),
             },
-            None => whole,
+            _ => whole,
         }
+    }
+
+    /// Which message of `request` this part belongs to, and its number.
+    fn key(self, request: &PolicyRequest<'_>) -> Option<(MessageKey, u8)> {
+        let (reference, total, seq) = self.concat?;
+        Some((
+            MessageKey {
+                account: Arc::clone(&request.account.name),
+                destination: request.destination.to_owned(),
+                reference,
+                total,
+            },
+            seq,
+        ))
     }
 }
 
@@ -1239,6 +1274,45 @@ mod tests {
             check(&parts[0], Class::Otp),
             refused(Rule::Cap, CommandStatus(0x402))
         );
+    }
+
+    #[test]
+    fn a_sensitive_word_cut_by_the_clients_split_is_refused_in_the_part_completing_it() {
+        let f = fixture(|_| {});
+        let part = |reference: u8, seq: u8, text: &str| {
+            let mut data = vec![0x05, 0x00, 0x03, reference, 0x02, seq];
+            data.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+            SubmitSm {
+                data_coding: DataCoding(8),
+                esm_class: smppgate_protocol::types::EsmClass(0x40),
+                short_message: Bytes::from(data),
+                ..SubmitSm::default()
+            }
+        };
+        let check = |submit_sm: &SubmitSm| {
+            f.engine.check(&PolicyRequest {
+                account: &f.shop,
+                class: Class::Marketing,
+                destination: CN,
+                submit_sm,
+                parts: 1,
+                now: NOON_CN,
+            })
+        };
+        assert_eq!(
+            check(&part(9, 1, "【示例商城】双十二大促 法")),
+            Decision::Accept
+        );
+        assert_eq!(
+            check(&part(9, 2, "轮 回T退订")),
+            refused(Rule::Content, CommandStatus(0x403))
+        );
+        // The same two halves the other way round are harmless.
+        assert_eq!(
+            check(&part(10, 1, "【示例商城】双十二大促 轮")),
+            Decision::Accept
+        );
+        assert_eq!(check(&part(10, 2, "法 回T退订")), Decision::Accept);
     }
 
     #[test]
