@@ -147,7 +147,7 @@ fn server(config: &Config, findings: &mut Findings<'_>) {
         store.stats_hour_retention,
         "35days",
     );
-    if store.stats_hour_retention > store.stats_retention {
+    if !store.stats_retention.is_zero() && store.stats_hour_retention > store.stats_retention {
         findings.add(
             "store.stats_hour_retention",
             format!(

@@ -322,14 +322,17 @@ mod tests {
 
     #[test]
     fn statistics_retention_names_the_field_and_the_fix() {
-        let found = problems(
-            "[store]\nstats_retention = \"30days\"\nstats_hour_retention = \"35days\"\n",
-        );
+        let found =
+            problems("[store]\nstats_retention = \"30days\"\nstats_hour_retention = \"35days\"\n");
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("t.toml:3"), "{found:?}");
         assert!(found[0].contains("store.stats_hour_retention"), "{found:?}");
-        assert!(found[0].contains("stats_retention = \"400days\""), "{found:?}");
+        assert!(
+            found[0].contains("stats_retention = \"400days\""),
+            "{found:?}"
+        );
         let found = problems("[store]\nstats_retention = \"0s\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("store.stats_retention"), "{found:?}");
         assert!(found[0].contains("zero"), "{found:?}");
     }
