@@ -166,6 +166,12 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// The stream of a connection task that is not an SMPP one (a CMPP/SMGP link
+    /// translating to SMPP, [`crate::conn::china`]).
+    pub(crate) const fn from_receiver(receiver: mpsc::Receiver<InboundRequest>) -> Self {
+        Self { receiver }
+    }
+
     /// The next request; `None` once the connection is closed and everything was taken.
     pub async fn recv(&mut self) -> Option<InboundRequest> {
         self.receiver.recv().await

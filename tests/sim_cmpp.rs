@@ -392,9 +392,12 @@ fn cli_refuses_flags_it_does_not_take_naming_them() {
     for (args, says) in [
         (
             &["--protocol", "cmpp2", "--tps", "5"][..],
-            "--tps is an SMPP simulator flag",
+            "--tps is not a CMPP simulator flag",
         ),
-        (&["--protocol", "smgp"][..], "expected smpp, cmpp2 or cmpp3"),
+        (
+            &["--protocol", "smtp"][..],
+            "expected smpp, cmpp2, cmpp3, smgp or sgip",
+        ),
         (
             &["--protocol", "cmpp3", "--account", "9000011:x"][..],
             "1 to 6 ASCII characters",

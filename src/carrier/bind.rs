@@ -107,10 +107,11 @@ impl BindSlot {
     }
 }
 
-/// The sessions of one slot: a transceiver, or a transmitter with its receiver.
+/// The sessions of one slot: a transceiver, or a transmitter with its receiver (SMPP),
+/// or one CMPP/SMGP link translated to SMPP at its edge ([`crate::conn::china`]).
 struct Session {
-    transmitter: EsmeClient,
-    receiver: Option<EsmeClient>,
+    transmitter: Link,
+    receiver: Option<Link>,
     inbound: SelectAll<Inbound>,
 }
 
@@ -131,7 +132,7 @@ impl Session {
         let receiver = &*receiver;
         let receiver_closed = async {
             match receiver {
-                Some(receiver) => receiver.link().closed().await,
+                Some(receiver) => receiver.closed().await,
                 None => std::future::pending().await,
             }
         };
@@ -140,7 +141,7 @@ impl Session {
         let mut keeping: Option<BoxFuture<'static, ()>> = None;
         loop {
             tokio::select! {
-                _ = transmitter.link().closed() => return,
+                _ = transmitter.closed() => return,
                 _ = &mut receiver_closed => return,
                 () = async {
                     match keeping.as_mut() {
@@ -176,9 +177,9 @@ impl Session {
     /// Shuts both sessions (at once; requests still in flight are aborted and resubmitted
     /// elsewhere by the pool) and waits until they are closed.
     async fn close(self) {
-        self.transmitter.link().close().await;
+        self.transmitter.close().await;
         if let Some(receiver) = &self.receiver {
-            receiver.link().close().await;
+            receiver.close().await;
         }
     }
 }
@@ -202,6 +203,14 @@ fn esme_config(config: &CarrierConfig, kind: BindKind) -> EsmeConfig {
 
 async fn connect(carrier: &Carrier, stop: &ShutdownSignal) -> Result<Session, ConnectError> {
     let config = &carrier.config;
+    if config.protocol.is_china() {
+        let (link, inbound) = crate::conn::china::connect(&carrier.address, config).await?;
+        return Ok(Session {
+            transmitter: link,
+            receiver: None,
+            inbound: futures::stream::select_all([inbound]),
+        });
+    }
     let open = |kind| {
         EsmeClient::connect_with_shutdown(&carrier.address, esme_config(config, kind), stop.clone())
     };
@@ -214,7 +223,7 @@ async fn connect(carrier: &Carrier, stop: &ShutdownSignal) -> Result<Session, Co
             };
             let (transmitter, inbound) = open(kind).await?;
             Ok(Session {
-                transmitter,
+                transmitter: transmitter.link().clone(),
                 receiver: None,
                 inbound: futures::stream::select_all([inbound]),
             })
@@ -223,8 +232,8 @@ async fn connect(carrier: &Carrier, stop: &ShutdownSignal) -> Result<Session, Co
             let (transmitter, tx_inbound) = open(BindKind::Transmitter).await?;
             match open(BindKind::Receiver).await {
                 Ok((receiver, rx_inbound)) => Ok(Session {
-                    transmitter,
-                    receiver: Some(receiver),
+                    transmitter: transmitter.link().clone(),
+                    receiver: Some(receiver.link().clone()),
                     inbound: futures::stream::select_all([tx_inbound, rx_inbound]),
                 }),
                 Err(error) => {
@@ -266,7 +275,7 @@ pub(crate) async fn run(carrier: Arc<Carrier>, index: usize, mut stop: ShutdownS
                     slot.metrics.reconnects.increment(1);
                     carrier.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                 }
-                carrier.bind_up(index, session.transmitter.link().clone());
+                carrier.bind_up(index, session.transmitter.clone());
                 session.serve(&carrier, &mut stop).await;
                 carrier.bind_down(index);
                 // The old session is gone before the next bind is attempted.

@@ -85,10 +85,14 @@ pub fn summary(file: &str, config: &Config) -> String {
     );
     let _ = writeln!(out, "carriers: {}", config.carriers.len());
     for carrier in &config.carriers {
-        let binds = match carrier.bind {
-            CarrierBind::Transceiver => "transceiver",
-            CarrierBind::TransmitterReceiver => "transmitter+receiver",
-            CarrierBind::Transmitter => "transmitter",
+        let binds = match (carrier.protocol, carrier.bind) {
+            (crate::config::CarrierProtocol::Cmpp2, _) => "CMPP 2.0",
+            (crate::config::CarrierProtocol::Cmpp3, _) => "CMPP 3.0",
+            (crate::config::CarrierProtocol::Smgp, _) => "SMGP 3.0",
+            (crate::config::CarrierProtocol::Sgip, _) => "SGIP 1.2",
+            (_, CarrierBind::Transceiver) => "transceiver",
+            (_, CarrierBind::TransmitterReceiver) => "transmitter+receiver",
+            (_, CarrierBind::Transmitter) => "transmitter",
         };
         let _ = writeln!(
             out,

@@ -165,6 +165,27 @@ fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
     Ok(FjallStore::open(path, false)?)
 }
 
+/// The send log to read: with `[cluster]` in the configuration the JetStream store (any
+/// node's messages: docs/cluster.md), else the embedded store at `path` (returned, for
+/// messages that name it).
+fn open_log(
+    path: &Path,
+    config: Option<&Config>,
+) -> anyhow::Result<(Box<dyn Store>, Option<PathBuf>)> {
+    if let Some(cluster) = config.and_then(|c| c.cluster.as_ref()) {
+        let store = crate::store::JetStreamStore::open(cluster).with_context(|| {
+            format!(
+                "opening the JetStream store ([cluster] node {})",
+                cluster.node
+            )
+        })?;
+        return Ok((Box::new(store), None));
+    }
+    let store = open_at(path)?;
+    let path = store.path().to_path_buf();
+    Ok((Box::new(store), Some(path)))
+}
+
 /// The id style of each account the configuration names; empty without one.
 #[derive(Debug, Default)]
 pub(crate) struct AccountStyles(HashMap<String, IdStyle>);
@@ -255,8 +276,8 @@ pub(crate) fn resolve(
 fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let (path, config) = locate(&args.store)?;
     let styles = AccountStyles::of(config.as_ref());
-    let store = open_at(&path)?;
-    let found = resolve(&store, &styles, &args.id, Some(store.path()))?;
+    let (store, location) = open_log(&path, config.as_ref())?;
+    let found = resolve(&*store, &styles, &args.id, location.as_deref())?;
     if args.json {
         let value = match found.as_slice() {
             [(_, record)] => record_json(record, &styles.display(record)),
@@ -316,7 +337,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         state: args.state.map(State::from),
         limit: args.limit.max(1),
     };
-    let store = open_at(&path)?;
+    let (store, _) = open_log(&path, config.as_ref())?;
     let records = store.list(&filter)?;
     if args.json {
         let all: Vec<Value> = records

@@ -19,6 +19,7 @@ pub mod review;
 pub mod send;
 pub mod serve;
 pub mod sim;
+pub mod sim_china;
 pub mod stats;
 pub mod suppress;
 pub mod text;

@@ -116,6 +116,23 @@ async fn serve(
     // The opt-out list: the engine looks numbers up in it, MO replies and
     // `smppgate suppress` change it.
     let suppressions = crate::gateway::load_suppressions(&store).await?;
+    if let Some(cluster) = config.cluster.clone() {
+        // Other nodes' opt-outs (docs/cluster.md): the shared list's changes, as they come.
+        let set = std::sync::Arc::clone(&suppressions);
+        tokio::spawn(async move {
+            let apply = move |change| match change {
+                crate::store::SuppressionChange::Added(entry) => {
+                    set.insert(&entry.scope, &entry.number);
+                }
+                crate::store::SuppressionChange::Removed { scope, number } => {
+                    set.remove(&scope, &number);
+                }
+            };
+            if let Err(error) = crate::store::watch_suppressions(cluster, apply).await {
+                tracing::error!(%error, "not following the other nodes' suppressions");
+            }
+        });
+    }
     let policies = PolicyEngine::for_gateway(
         &config,
         std::sync::Arc::clone(&store),

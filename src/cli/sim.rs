@@ -26,10 +26,12 @@ use smppgate_protocol::cmpp::Version;
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)]
 pub struct SimArgs {
-    /// Protocol the simulated carrier speaks: smpp, cmpp2 or cmpp3 (China Mobile ISMG)
-    /// [default: smpp]. CMPP takes --listen, --account SP_ID:SECRET, --receipt-delay-ms
-    /// MS, --receipt-states, --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10),
-    /// --window and --max-connections.
+    /// Protocol the simulated carrier speaks: smpp, cmpp2 or cmpp3 (China Mobile ISMG),
+    /// smgp (China Telecom SMGW) or sgip (China Unicom SMG) [default: smpp]. CMPP takes
+    /// --listen, --account SP_ID:SECRET, --receipt-delay-ms MS, --receipt-states,
+    /// --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10), --window and
+    /// --max-connections; SMGP and SGIP take those and --tps, --throttle-status RESULT,
+    /// --disconnect-rate and --mo-rate; SGIP also --report-to and --report-account.
     #[arg(long)]
     pub protocol: Option<String>,
     /// TOML file with any of these settings (keys as the flag names); flags override it.
@@ -122,6 +124,13 @@ pub struct SimArgs {
     /// Mobile-originated messages per second (N/s) to bound receivers.
     #[arg(long)]
     pub mo_rate: Option<String>,
+    /// SGIP: the SP's report listener (HOST:PORT) the simulated SMG connects to (Bind
+    /// LoginType 2) to send Reports and MO.
+    #[arg(long)]
+    pub report_to: Option<String>,
+    /// SGIP: NAME:PASSWORD of the report link's Bind [default: the first --account].
+    #[arg(long)]
+    pub report_account: Option<String>,
     /// Print the counters as a JSON line every S seconds.
     #[arg(long)]
     pub stats_interval: Option<String>,
@@ -171,17 +180,26 @@ impl SimArgs {
 /// When the settings are wrong, the address cannot be bound or the runtime cannot start.
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     super::init_logging();
-    let cmpp = match args.protocol.as_deref() {
+    enum China {
+        Cmpp(CmppSimConfig),
+        Smgp(crate::sim::smgp::SmgpSimConfig),
+        Sgip(crate::sim::sgip::SgipSimConfig),
+    }
+    let china = match args.protocol.as_deref() {
         None | Some("smpp") => None,
-        Some(other) => Some(cmpp_config(other, &args)?),
+        Some("smgp") => Some(China::Smgp(super::sim_china::smgp_config(&args)?)),
+        Some("sgip") => Some(China::Sgip(super::sim_china::sgip_config(&args)?)),
+        Some(other) => Some(China::Cmpp(cmpp_config(other, &args)?)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    match cmpp {
-        Some(config) => runtime.block_on(serve_cmpp(config)),
+    match china {
+        Some(China::Cmpp(config)) => runtime.block_on(serve_cmpp(config)),
+        Some(China::Smgp(config)) => runtime.block_on(super::sim_china::serve_smgp(config)),
+        Some(China::Sgip(config)) => runtime.block_on(super::sim_china::serve_sgip(config)),
         None => runtime.block_on(serve(args)),
     }
 }
@@ -192,10 +210,7 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
     let version = match protocol {
         "cmpp2" => Version::V2,
         "cmpp3" => Version::V3,
-        other => anyhow::bail!(
-            "--protocol {other}: expected smpp, cmpp2 or cmpp3 (the SMGP and SGIP \
-             simulators are not built yet)"
-        ),
+        other => anyhow::bail!("--protocol {other}: expected smpp, cmpp2, cmpp3, smgp or sgip"),
     };
     let smpp_only = [
         ("--scenario", args.scenario.is_some()),
@@ -220,10 +235,12 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
         ("--mo-rate", args.mo_rate.is_some()),
         ("--stats-interval", args.stats_interval.is_some()),
         ("--metrics", args.metrics.is_some()),
+        ("--report-to", args.report_to.is_some()),
+        ("--report-account", args.report_account.is_some()),
     ];
     if let Some((flag, _)) = smpp_only.iter().find(|(_, set)| *set) {
         anyhow::bail!(
-            "{flag} is an SMPP simulator flag; --protocol {protocol} takes --listen, \
+            "{flag} is not a CMPP simulator flag; --protocol {protocol} takes --listen, \
              --account, --receipt-delay-ms, --receipt-states, --error-rate, --window \
              and --max-connections"
         );
@@ -295,13 +312,22 @@ async fn serve_cmpp(config: CmppSimConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_line(line: &str) -> std::io::Result<()> {
+pub(super) fn print_line(line: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")?;
     stdout.flush()
 }
 
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
+    if let Some(flag) = [
+        ("--report-to", args.report_to.is_some()),
+        ("--report-account", args.report_account.is_some()),
+    ]
+    .iter()
+    .find_map(|(flag, set)| set.then_some(flag))
+    {
+        anyhow::bail!("{flag} is for --protocol sgip, not the SMPP simulator");
+    }
     let file = match &args.scenario {
         Some(path) => Scenario::from_file(path).map_err(anyhow::Error::msg)?,
         None => Scenario::default(),

@@ -38,6 +38,11 @@ impl<'a> Findings<'a> {
     }
 
     /// ` (line 14)`, or nothing when the line is unknown.
+    /// Whether `path` is written in the file (not a default).
+    pub(super) fn written(&self, path: &str) -> bool {
+        self.locator.is_written(path)
+    }
+
     pub(super) fn line_note(&self, path: &str) -> String {
         self.locator
             .line(path)
@@ -71,6 +76,7 @@ pub(super) fn run(config: &Config, findings: &mut Findings<'_>) {
     one_default_route(config, findings);
     numbers_claimed_once(config, findings);
     http(config, findings);
+    super::cluster::check(config.cluster.as_ref(), findings);
     super::policy_checks::run(config, findings);
 }
 
@@ -271,28 +277,31 @@ fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'
             );
         }
     }
-    smpp_string(
-        findings,
-        &format!("{path}.system_id"),
-        &carrier.system_id,
-        15,
-        false,
-    );
-    smpp_string(
-        findings,
-        &format!("{path}.password"),
-        &carrier.password,
-        8,
-        false,
-    );
-    // §5.2.3: system_type is at most 13 octets with its NUL.
-    smpp_string(
-        findings,
-        &format!("{path}.system_type"),
-        &carrier.system_type,
-        12,
-        false,
-    );
+    super::china::carrier_fields(path, carrier, findings);
+    if !carrier.protocol.is_china() {
+        smpp_string(
+            findings,
+            &format!("{path}.system_id"),
+            &carrier.system_id,
+            15,
+            false,
+        );
+        smpp_string(
+            findings,
+            &format!("{path}.password"),
+            &carrier.password,
+            8,
+            false,
+        );
+        // §5.2.3: system_type is at most 13 octets with its NUL.
+        smpp_string(
+            findings,
+            &format!("{path}.system_type"),
+            &carrier.system_type,
+            12,
+            false,
+        );
+    }
     at_least_one(findings, &format!("{path}.binds"), carrier.binds, "4");
     window(findings, &format!("{path}.window"), carrier.window);
     if carrier.tps == 0 {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod checks;
+mod china;
 mod duration;
 mod http;
 mod policy;
@@ -20,6 +21,7 @@ mod spans;
 pub mod validate;
 
 pub use checks::{DATA_CODINGS, MAX_WINDOW};
+pub use china::{CarrierProtocol, MsgFmt};
 pub use policy::{
     CapConfig, OptOutScope, OptOutTextMode, PolicyConfig, QuietHours, RejectWith, RuleStatuses,
     SensitiveAction, TimeOfDay, UtcOffset, default_opt_in_keywords, default_opt_out_keywords,
@@ -27,6 +29,10 @@ pub use policy::{
 pub use policy_checks::{MAX_CAP, MAX_CAP_WINDOW};
 
 pub use validate::{ConfigError, Problem};
+
+// `[cluster]` (docs/cluster.md).
+mod cluster;
+pub use cluster::{ClusterConfig, MAX_NODES};
 
 pub use http::{HttpConfig, WebhookMode, parse_byte_size, parse_sha256};
 
@@ -64,6 +70,10 @@ pub struct Config {
     /// Market rules (`[[policy]]`), named by accounts.
     #[serde(default, rename = "policy")]
     pub policies: Vec<PolicyConfig>,
+    /// The replicated backend on NATS JetStream (one node on the embedded store when
+    /// absent).
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// The upstream listener.
@@ -499,9 +509,78 @@ pub struct CarrierConfig {
     /// `failover_after` for some classes (`{ otp = "3s" }`).
     #[serde(default)]
     pub failover_after_by_class: FailoverByClass,
+    /// The protocol the carrier speaks: `smpp` (default), `cmpp2`, `cmpp3`, `smgp`
+    /// (`sgip` is reserved). For the others `system_id` is the login name (CMPP
+    /// Source_Addr, SMGP ClientID) and `password` the shared secret.
+    #[serde(default)]
+    pub protocol: CarrierProtocol,
+    /// CMPP Service_Id / SMGP ServiceID (empty by default).
+    #[serde(default)]
+    pub service_id: String,
+    /// CMPP Src_Id / SMGP SrcTermID: the SP access number. Default: the upstream source
+    /// address; when set, an upstream source that starts with it (the access number
+    /// plus an extension) is kept, any other is replaced by it.
+    #[serde(default)]
+    pub src_id: String,
+    /// CMPP FeeType / SMGP FeeType (default "01", free).
+    #[serde(default = "china::default_fee_type")]
+    pub fee_type: String,
+    /// CMPP FeeCode / SMGP FeeCode, in fen (default "000000").
+    #[serde(default = "china::default_fee_code")]
+    pub fee_code: String,
+    /// CMPP Fee_UserType (default 2, the SP pays).
+    #[serde(default = "china::default_fee_user_type")]
+    pub fee_user_type: u8,
+    /// How text that is not ASCII is sent: `ucs2` (Msg_Fmt 8, default) or `gbk` (15).
+    #[serde(default)]
+    pub msg_fmt: MsgFmt,
+    /// SGIP node id (reserved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<u32>,
+    /// SGIP: where the carrier connects back with reports and MO (reserved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_listen: Option<String>,
 }
 
 impl CarrierConfig {
+    /// A carrier with every optional field at its default (`protocol = "smpp"`); struct
+    /// literals in code end with `..CarrierConfig::smpp_defaults()` so that a new field
+    /// does not touch them.
+    #[must_use]
+    pub fn smpp_defaults() -> Self {
+        Self {
+            name: String::new(),
+            address: String::new(),
+            system_id: String::new(),
+            password: String::new(),
+            system_type: String::new(),
+            bind: CarrierBind::default(),
+            binds: default_binds(),
+            window: default_window(),
+            tps: 1,
+            tls: false,
+            enquire_link_interval: default_enquire_link(),
+            response_timeout: default_response_timeout(),
+            data_coding_default: default_coding(),
+            message_id_style: default_auto(),
+            throttle_backoff: ThrottleBackoff::default(),
+            retry: RetryConfig::default(),
+            transient_statuses: Vec::new(),
+            permanent_statuses: Vec::new(),
+            failover_after: default_failover_after(),
+            failover_after_by_class: FailoverByClass::default(),
+            protocol: CarrierProtocol::Smpp,
+            service_id: String::new(),
+            src_id: String::new(),
+            fee_type: china::default_fee_type(),
+            fee_code: china::default_fee_code(),
+            fee_user_type: china::default_fee_user_type(),
+            msg_fmt: MsgFmt::default(),
+            node_id: None,
+            report_listen: None,
+        }
+    }
+
     /// How long a message of `class` may stay throttled on this carrier before it fails
     /// over.
     #[must_use]
@@ -655,6 +734,7 @@ impl Config {
                 permanent_statuses: Vec::new(),
                 failover_after: default_failover_after(),
                 failover_after_by_class: FailoverByClass::default(),
+                ..CarrierConfig::smpp_defaults()
             }],
             routes: vec![RouteConfig {
                 name: "default".to_owned(),

@@ -13,14 +13,14 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
-    AccountConfig, CarrierConfig, HttpConfig, MetricsConfig, NumbersConfig, PolicyConfig,
-    ReceiptsConfig, RouteConfig, ServerConfig, StoreConfig,
+    AccountConfig, CarrierConfig, ClusterConfig, HttpConfig, MetricsConfig, NumbersConfig,
+    PolicyConfig, ReceiptsConfig, RouteConfig, ServerConfig, StoreConfig,
 };
 
 /// The sections of the file.
 pub(super) const SECTIONS: &[&str] = &[
     "server", "store", "metrics", "numbers", "receipts", "account", "carrier", "route", "http",
-    "policy",
+    "policy", "cluster",
 ];
 
 /// A serde error: where, and serde's message.
@@ -41,6 +41,7 @@ pub(super) fn parse_each(document: &Spanned<DeTable<'_>>) -> Vec<SpannedError> {
             "route" => each::<RouteConfig>(value, &mut errors),
             "http" => one::<HttpConfig>(value, &mut errors),
             "policy" => each::<PolicyConfig>(value, &mut errors),
+            "cluster" => one::<ClusterConfig>(value, &mut errors),
             other => {
                 let expected: Vec<String> = SECTIONS.iter().map(|s| format!("`{s}`")).collect();
                 errors.push((

@@ -83,6 +83,11 @@ impl Locator {
         Some(self.line_starts.partition_point(|start| *start <= offset))
     }
 
+    /// Whether `path` itself is written in the file.
+    pub(super) fn is_written(&self, path: &str) -> bool {
+        self.entries.iter().any(|entry| entry.path == path)
+    }
+
     /// The line of `path`: its key's line, or for a field that is not written (a
     /// default), the line of the nearest enclosing thing that is.
     pub(super) fn line(&self, path: &str) -> Option<usize> {

@@ -13,6 +13,7 @@
 //!   while the session's window has room: callers wait for window space.
 //! * Timers: `sleep_until(poll_timeout())`, in ms since the connection's start.
 
+pub(crate) mod china;
 pub mod driver;
 mod error;
 mod link;

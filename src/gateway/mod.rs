@@ -128,11 +128,25 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-/// Opens the store named by the configuration (`:memory:` keeps it in memory).
+/// Opens the store named by the configuration (`:memory:` keeps it in memory; with
+/// `[cluster]` it is the JetStream store).
 ///
 /// # Errors
 /// The store cannot be opened (path, permissions, corruption).
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(cluster) = &config.cluster {
+        // docs/cluster.md: the replicated backend; `[store] path` is not used. Opening
+        // waits for the connection on this thread (once, at start); the store's own
+        // runtime does the I/O, so this cannot deadlock the caller's runtime.
+        return Ok(Arc::new(
+            crate::store::JetStreamStore::open(cluster).with_context(|| {
+                format!(
+                    "opening the JetStream store ([cluster] node {})",
+                    cluster.node
+                )
+            })?,
+        ));
+    }
     if config.store.path.as_os_str() == ":memory:" {
         return Ok(Arc::new(crate::store::memory::MemoryStore::new()));
     }

@@ -208,8 +208,8 @@ pub fn parse_error_rate(s: &str) -> Result<Vec<(CommandStatus, u32)>, String> {
     Ok(out)
 }
 
-/// `8=10,13=2.5`: CMPP SUBMIT_RESP Results (decimal, 1 to 255) and their share; at most
-/// 100 % in total.
+/// `8=10,13=2.5`: submit Results (CMPP Result, SMGP Status, SGIP Result; decimal, 1 to 255)
+/// and their share; at most 100 % in total.
 ///
 /// # Errors
 /// A message naming the bad part.
@@ -221,8 +221,8 @@ pub fn parse_result_rate(s: &str) -> Result<Vec<(u32, u32)>, String> {
             Ok(r) if (1..=255).contains(&r) => r,
             _ => {
                 return Err(format!(
-                    "bad Result {result:?}: a CMPP SUBMIT_RESP Result is a number from 1 to \
-                     255 (8: flow control)"
+                    "bad Result {result:?}: a submit Result is a number from 1 to 255 \
+                     (flow control: CMPP 8, SMGP 75, SGIP 11)"
                 ));
             }
         };

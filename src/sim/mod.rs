@@ -7,6 +7,7 @@
 //! cheap). Settings live in [`SimConfig`], which later fault-injection flags extend.
 
 mod builtin;
+pub mod china;
 mod clock;
 pub mod cmpp;
 mod counters;
@@ -16,6 +17,8 @@ mod handler;
 mod mo;
 mod receipts;
 pub mod scenario;
+pub mod sgip;
+pub mod smgp;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -166,7 +166,7 @@ fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
 }
 
 /// Reads a key written by [`key`].
-fn parse_key(bytes: &[u8]) -> Option<(ScopeKey, String)> {
+pub(super) fn parse_key(bytes: &[u8]) -> Option<(ScopeKey, String)> {
     let (&tag, rest) = bytes.split_first()?;
     let (scope, rest) = match tag {
         b'a' => {

@@ -827,7 +827,7 @@ fn all_suppressions(store: &dyn Store, scope: Option<&ScopeKey>) -> Vec<(String,
 
 /// Add, replace, remove, look up and list per scope; one scope's entries never show in
 /// another's (not even an account whose name starts another's).
-fn suppression_list(store: &dyn Store) {
+pub(super) fn suppression_list(store: &dyn Store) {
     let shop = ScopeKey::Account("shop".to_owned());
     let shop2 = ScopeKey::Account("shop2".to_owned());
     let sender = ScopeKey::Sender {

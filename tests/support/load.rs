@@ -60,6 +60,15 @@ pub(crate) fn write_config(
     dir: &std::path::Path,
     carrier: std::net::SocketAddr,
 ) -> std::path::PathBuf {
+    write_config_with(dir, carrier, "")
+}
+
+/// [`write_config`] with `extra` sections after it (e.g. `[cluster]`).
+pub(crate) fn write_config_with(
+    dir: &std::path::Path,
+    carrier: std::net::SocketAddr,
+    extra: &str,
+) -> std::path::PathBuf {
     let rest = format!(
         r#"
 
@@ -82,7 +91,7 @@ tps = 100000
 name = "all"
 default = true
 carriers = ["recorder"]
-"#,
+{extra}"#,
     );
     write_gateway_config(dir, &rest)
 }
@@ -215,9 +224,14 @@ impl Load {
     /// Starts it all and returns once about half the messages reached the carrier, with
     /// the gateway's process.
     pub(crate) async fn start_half_way() -> (Self, Proc) {
+        Self::start_half_way_with("").await
+    }
+
+    /// [`Load::start_half_way`] with `extra` configuration sections (e.g. `[cluster]`).
+    pub(crate) async fn start_half_way_with(extra: &str) -> (Self, Proc) {
         let (carrier, recorder) = recording_carrier().await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = write_config(dir.path(), carrier.local_addr());
+        let config = write_config_with(dir.path(), carrier.local_addr(), extra);
         let (gateway, addr) = serve(&config);
         let stop = Arc::new(AtomicBool::new(false));
         let pushers = (0..BINDS)

@@ -19,6 +19,7 @@ pub(crate) mod defer;
 pub(crate) mod flaky_store;
 pub(crate) mod load;
 pub(crate) mod mo_carrier;
+pub(crate) mod nats;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
 /// this bounds the wait).

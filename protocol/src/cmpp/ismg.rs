@@ -26,8 +26,12 @@ pub const RESULT_BAD_STRUCTURE: u32 = 1;
 /// SUBMIT_RESP Result 6: message longer than 140 octets.
 pub const RESULT_TOO_LONG: u32 = 6;
 
-/// Longest Msg_Content of one SUBMIT (one SMS).
+/// Longest Msg_Content of one SUBMIT (one SMS) in 8-bit formats (CMPP 3.0 §7.4.3.3
+/// Msg_Length: "≤ 140 when Msg_Fmt is not 0").
 const MAX_CONTENT: usize = 140;
+/// Longest Msg_Content in Msg_Fmt 0 (ASCII, which the ISMG packs into 7-bit septets):
+/// "< 160 octets" (the same table).
+const MAX_CONTENT_ASCII: usize = 159;
 
 /// An ISMG link's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +241,13 @@ impl Ismg {
                     || submit.pk_number > submit.pk_total
                 {
                     RESULT_BAD_STRUCTURE
-                } else if submit.msg_content.len() > MAX_CONTENT {
+                } else if submit.msg_content.len()
+                    > if submit.msg_fmt == 0 {
+                        MAX_CONTENT_ASCII
+                    } else {
+                        MAX_CONTENT
+                    }
+                {
                     RESULT_TOO_LONG
                 } else {
                     submit_result
@@ -613,6 +623,8 @@ mod tests {
             (submit(2, 3, &[b"1"]), 0, RESULT_BAD_STRUCTURE),
             (submit(0, 0, &[b"1"]), 0, RESULT_BAD_STRUCTURE),
             (submit(1, 1, &[b"1"]), 8, 8),
+            (with_content(8, 141), 0, RESULT_TOO_LONG),
+            (with_content(0, 160), 0, RESULT_TOO_LONG),
         ] {
             out.clear();
             link.handle(pdu, &NOW, injected, &mut out);
@@ -624,7 +636,32 @@ mod tests {
                 })]
             );
         }
-        assert_eq!(link.counts().refused, 3);
+        assert_eq!(link.counts().refused, 5);
+        // Msg_Fmt 0 (ASCII) may take up to 159 octets, the others 140 (§7.4.3.3).
+        for (format, len) in [(0, 159), (8, 140)] {
+            out.clear();
+            link.handle(with_content(format, len), &NOW, 0, &mut out);
+            assert!(
+                matches!(
+                    &out[0],
+                    Action::Send(Pdu {
+                        body: Body::SubmitResp(SubmitResp { result: 0, .. }),
+                        ..
+                    })
+                ),
+                "{out:?}"
+            );
+        }
+    }
+
+    /// A one-part SUBMIT of `len` octets in Msg_Fmt `format`.
+    fn with_content(format: u8, len: usize) -> Pdu {
+        let mut pdu = submit(1, 1, &[b"1"]);
+        if let Body::Submit(submit) = &mut pdu.body {
+            submit.msg_fmt = format;
+            submit.msg_content = Bytes::from(vec![b'a'; len]);
+        }
+        pdu
     }
 
     #[test]

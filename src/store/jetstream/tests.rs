@@ -1,0 +1,461 @@
+//! The [`Store`] contract on [`JetStreamStore`], against a real `nats-server` (one
+//! JetStream server on a free loopback port, in a temporary directory). Without
+//! `nats-server` on the PATH (`scripts/install-tools` installs it) each test says so and
+//! passes without checking: the store cannot be checked without a server.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::store::tests::{TempDir, message};
+use crate::store::{OutboxItem, PartRecord, State, SuppressionSource};
+
+/// The nats-server to run: `$SMPPGATE_NATS_SERVER`, tests/peers/.venv/bin/nats-server
+/// (scripts/install-peers), or the PATH's, if it is 2.10 or later.
+fn nats_server() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("SMPPGATE_NATS_SERVER").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/.venv/bin/nats-server")),
+        Some(PathBuf::from("nats-server")),
+    ];
+    candidates.into_iter().flatten().find(|binary| {
+        Command::new(binary)
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().rsplit('v').next().map(str::to_owned))
+            .is_some_and(|version| super::backend::supported_server(&version))
+    })
+}
+
+/// One `nats-server -js`, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Server {
+    /// Starts one, or `None` (with a message) when `nats-server` is not installed.
+    fn start(name: &str) -> Option<Self> {
+        let Some(binary) = nats_server() else {
+            eprintln!(
+                "SKIPPED: no nats-server 2.10+ (scripts/install-peers installs one in tests/peers/.venv)"
+            );
+            return None;
+        };
+        let dir = TempDir::new(name);
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    fn config(&self, node: &str) -> ClusterConfig {
+        ClusterConfig {
+            nats: vec![format!("nats://127.0.0.1:{}", self.port)],
+            node: node.to_owned(),
+            replicas: 1,
+            ..ClusterConfig::default()
+        }
+    }
+
+    fn open(&self, node: &str) -> JetStreamStore {
+        JetStreamStore::open(&self.config(node)).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn push(account: &str, body: u8) -> Op {
+    Op::OutboxPush(OutboxItem {
+        seq: 0,
+        account: account.to_owned(),
+        deliver_sm: vec![body],
+        queued: 1,
+        attempts: 0,
+    })
+}
+
+fn sent_part(carrier: &str, carrier_id: &str) -> PartRecord {
+    PartRecord {
+        state: State::Sent,
+        carrier: Some(carrier.to_owned()),
+        carrier_id: Some(carrier_id.to_owned()),
+        status: 0,
+        attempts: 1,
+        error: None,
+        updated: 5,
+    }
+}
+
+#[test]
+fn messages_parts_carrier_index_pending_and_list() {
+    let Some(server) = Server::start("js-messages") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let first = store.max_id().unwrap() + 1;
+    let (a, b) = (first, first + 1);
+    store
+        .commit(&[
+            Op::Insert(Arc::new(message(a, "acme", 100))),
+            Op::Insert(Arc::new(message(b, "other", 200))),
+        ])
+        .unwrap();
+    assert_eq!(store.get(a).unwrap().unwrap(), message(a, "acme", 100));
+    assert_eq!(store.max_id().unwrap(), b);
+    assert_eq!(
+        store
+            .pending()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        [a, b]
+    );
+    assert_eq!(store.pending_page(a, 10).unwrap().len(), 1);
+
+    // A part update reads the stored record; the index entry comes with it.
+    store
+        .commit(&[
+            Op::Part {
+                id: a,
+                part: 1,
+                record: sent_part("cmcc", "C-1"),
+            },
+            Op::CarrierId {
+                carrier: "cmcc".into(),
+                carrier_id: "C-1".into(),
+                id: a,
+                part: 1,
+            },
+            Op::State {
+                id: a,
+                state: State::Delivered,
+            },
+        ])
+        .unwrap();
+    let stored = store.get(a).unwrap().unwrap();
+    assert_eq!(stored.parts[1], sent_part("cmcc", "C-1"));
+    assert_eq!(stored.state, State::Delivered);
+    assert_eq!(store.by_carrier_id("cmcc", "C-1").unwrap(), Some((a, 1)));
+    assert_eq!(store.by_carrier_id("cmcc", "C-2").unwrap(), None);
+    // Final: off the pending set.
+    assert_eq!(
+        store
+            .pending()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        [b]
+    );
+
+    // Newest first, filtered.
+    let all = store.list(&ListFilter::default()).unwrap();
+    assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), [b, a]);
+    let acme = store
+        .list(&ListFilter {
+            account: Some("acme".into()),
+            ..ListFilter::default()
+        })
+        .unwrap();
+    assert_eq!(acme.len(), 1);
+    assert_eq!(
+        store
+            .list(&ListFilter {
+                limit: 1,
+                ..ListFilter::default()
+            })
+            .unwrap()[0]
+            .id,
+        b
+    );
+
+    // Expiry removes final messages accepted before the cut, with their index entries.
+    assert_eq!(store.expire(150).unwrap(), 1);
+    assert!(store.get(a).unwrap().is_none());
+    assert_eq!(store.by_carrier_id("cmcc", "C-1").unwrap(), None);
+    assert!(store.get(b).unwrap().is_some());
+}
+
+#[test]
+fn nodes_get_disjoint_id_ranges_and_share_what_they_store() {
+    let Some(server) = Server::start("js-nodes") else {
+        return;
+    };
+    let one = server.open("gw-1");
+    let two = server.open("gw-2");
+    let (max_one, max_two) = (one.max_id().unwrap(), two.max_id().unwrap());
+    assert_ne!(
+        max_one >> 56,
+        max_two >> 56,
+        "each node has its own id range"
+    );
+    one.commit(&[Op::Insert(Arc::new(message(max_one + 1, "acme", 1)))])
+        .unwrap();
+    two.commit(&[Op::Insert(Arc::new(message(max_two + 1, "acme", 2)))])
+        .unwrap();
+    // Either node reads the other's messages and pending set.
+    assert!(two.get(max_one + 1).unwrap().is_some());
+    assert_eq!(one.pending().unwrap().len(), 2);
+    // A suppression added through one node is seen by the other.
+    let entry = Suppression {
+        scope: ScopeKey::Global,
+        number: "4915112345678".into(),
+        since: 9,
+        source: SuppressionSource::Cli,
+    };
+    one.commit(&[Op::Suppress(entry.clone())]).unwrap();
+    assert_eq!(
+        two.suppression(&ScopeKey::Global, "4915112345678").unwrap(),
+        Some(entry)
+    );
+    drop((one, two));
+    // The same name gets its range back, above what it stored.
+    let again = server.open("gw-1");
+    assert_eq!(again.max_id().unwrap(), max_one + 1);
+}
+
+#[test]
+fn outbox_order_cursor_park_and_replay() {
+    let Some(server) = Server::start("js-outbox") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    store
+        .commit(&[push("a", 1), push("a", 2), push("a", 3), push("b", 9)])
+        .unwrap();
+    store.commit(&[push("a", 4)]).unwrap();
+    let bodies = |items: &[OutboxItem]| items.iter().map(|i| i.deliver_sm[0]).collect::<Vec<_>>();
+    let items = store.outbox_after("a", 0, 10).unwrap();
+    assert_eq!(bodies(&items), [1, 2, 3, 4]);
+    // Seqs rise within the account (they are the stream's sequence: shared by accounts,
+    // so not dense: the contract asks only that they rise).
+    let seqs: Vec<u64> = items.iter().map(|i| i.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        bodies(&store.outbox_after("a", seqs[1], 10).unwrap()),
+        [3, 4]
+    );
+    assert_eq!(
+        bodies(&store.outbox_after("a", seqs[0], 2).unwrap()),
+        [2, 3]
+    );
+    assert!(store.outbox_after("a", seqs[3], 10).unwrap().is_empty());
+    assert!(store.outbox_after("a", u64::MAX, 10).unwrap().is_empty());
+    assert_eq!(bodies(&store.outbox("b", 10).unwrap()), [9]);
+
+    let park = |seq: u64, attempts: u32| Op::OutboxPark {
+        account: "a".into(),
+        seq,
+        attempts,
+        status: 0x64,
+        at: 77,
+    };
+    let ack = |seq: u64| Op::OutboxAck {
+        account: "a".into(),
+        seq,
+    };
+    // Parking moves an item out with its attempts and status; parking one acknowledged
+    // earlier in the batch does nothing.
+    store
+        .commit(&[
+            park(seqs[1], 3),
+            ack(seqs[0]),
+            park(seqs[2], 5),
+            park(seqs[0], 1),
+        ])
+        .unwrap();
+    assert_eq!(bodies(&store.outbox_after("a", 0, 10).unwrap()), [4]);
+    let parked = store.parked(Some("a"), 10).unwrap();
+    assert_eq!(
+        parked
+            .iter()
+            .map(|p| (
+                p.item.seq,
+                p.item.deliver_sm[0],
+                p.item.attempts,
+                p.status,
+                p.parked
+            ))
+            .collect::<Vec<_>>(),
+        [(seqs[1], 2, 3, 0x64, 77), (seqs[2], 3, 5, 0x64, 77)]
+    );
+    assert!(store.parked(Some("b"), 10).unwrap().is_empty());
+    assert_eq!(store.parked(None, 10).unwrap().len(), 2);
+
+    // Replay: to the end of the queue, attempts from zero, new rising seqs.
+    store
+        .commit(&[Op::OutboxReplay {
+            account: "a".into(),
+        }])
+        .unwrap();
+    assert!(store.parked(Some("a"), 10).unwrap().is_empty());
+    let items = store.outbox_after("a", seqs[3], 10).unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| (i.deliver_sm[0], i.attempts))
+            .collect::<Vec<_>>(),
+        [(2, 0), (3, 0)]
+    );
+    assert!(items.iter().all(|i| i.seq > seqs[3] && i.account == "a"));
+    // Another node reads the same queue.
+    let two = server.open("gw-2");
+    assert_eq!(bodies(&two.outbox("a", 10).unwrap()), [4, 2, 3]);
+}
+
+#[test]
+fn suppression_list_on_jetstream() {
+    let Some(server) = Server::start("js-suppress") else {
+        return;
+    };
+    crate::store::tests::suppression_list(&server.open("gw-1"));
+}
+
+#[test]
+fn stats_add_up_per_node_and_sum_across_nodes() {
+    let Some(server) = Server::start("js-stats") else {
+        return;
+    };
+    let key = StatsKey::at(3 * crate::store::HOUR_MS, "acme", "default", "cmcc");
+    let counters = |n: u64| Counters {
+        sent: n,
+        ..Counters::default()
+    };
+    let one = server.open("gw-1");
+    one.commit(&[Op::Stats(vec![(key.clone(), counters(2))])])
+        .unwrap();
+    one.commit(&[Op::Stats(vec![(key.clone(), counters(3))])])
+        .unwrap();
+    let two = server.open("gw-2");
+    two.commit(&[Op::Stats(vec![(key.clone(), counters(10))])])
+        .unwrap();
+    let rows = two.stats(0).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, key);
+    assert_eq!(rows[0].1.sent, 15);
+    assert!(one.stats(4).unwrap().is_empty());
+}
+
+#[test]
+fn a_commit_fails_cleanly_when_the_server_is_gone() {
+    let Some(mut server) = Server::start("js-gone") else {
+        return;
+    };
+    let mut config = server.config("gw-1");
+    config.commit_timeout = Duration::from_millis(500);
+    let store = JetStreamStore::open(&config).unwrap();
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let record = message(store.max_id().unwrap() + 1, "acme", 1);
+    let started = Instant::now();
+    let error = store.commit(&[Op::Insert(Arc::new(record))]).unwrap_err();
+    assert!(error.to_string().contains("jetstream"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn a_put_after_an_insert_is_what_reads_see() {
+    let Some(server) = Server::start("js-put") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let id = store.max_id().unwrap() + 1;
+    store
+        .commit(&[Op::Insert(Arc::new(message(id, "acme", 1)))])
+        .unwrap();
+    let mut sent = message(id, "acme", 1);
+    sent.state = State::Sent;
+    sent.parts[0] = sent_part("cmcc", "C-9");
+    store.commit(&[Op::Put(Arc::new(sent.clone()))]).unwrap();
+    assert_eq!(store.get(id).unwrap().unwrap(), sent);
+    assert_eq!(store.pending().unwrap(), [sent]);
+}
+
+#[test]
+fn a_suppression_committed_by_one_node_reaches_another_nodes_watch_within_a_second() {
+    let Some(server) = Server::start("js-watch") else {
+        return;
+    };
+    let one = server.open("gw-1");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Open (subscribed) before the first change: the watch starts at new changes.
+    let watch = runtime
+        .block_on(super::SuppressionWatch::open(server.config("gw-2")))
+        .unwrap();
+    runtime.spawn(watch.run(move |change| {
+        let _ = tx.send(change);
+    }));
+    let entry = Suppression {
+        scope: ScopeKey::Account("acme".into()),
+        number: "4915112345678".into(),
+        since: 9,
+        source: SuppressionSource::Cli,
+    };
+    let started = Instant::now();
+    one.commit(&[Op::Suppress(entry.clone())]).unwrap();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("seen within 1 s");
+    assert_eq!(seen, super::SuppressionChange::Added(entry.clone()));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    one.commit(&[Op::Unsuppress {
+        scope: entry.scope.clone(),
+        number: entry.number.clone(),
+    }])
+    .unwrap();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("removal within 1 s");
+    assert_eq!(
+        seen,
+        super::SuppressionChange::Removed {
+            scope: entry.scope.clone(),
+            number: entry.number.clone(),
+        }
+    );
+    // Gone for reads too (the purge marker is not an entry).
+    assert_eq!(one.suppression(&entry.scope, &entry.number).unwrap(), None);
+    let mut listed = 0;
+    one.suppressions(None, &mut |_| {
+        listed += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(listed, 0);
+}

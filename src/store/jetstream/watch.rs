@@ -1,0 +1,133 @@
+//! Following the shared suppression list: every node commits its opt-outs to one KV bucket;
+//! [`watch_suppressions`] tells a running node about each change any node makes, so an
+//! opt-out received on one node blocks submits on the others within a second (the
+//! gateway keeps the list in memory and reads the store only at start).
+
+use std::time::Duration;
+
+use async_nats::jetstream::kv::Operation;
+use futures::StreamExt;
+
+use super::names::{self, Bucket, Names};
+use crate::config::ClusterConfig;
+use crate::store::{ScopeKey, StoreError, Suppression, suppression};
+
+/// One change of the shared suppression list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuppressionChange {
+    /// Added (or replaced).
+    Added(Suppression),
+    /// Removed.
+    Removed {
+        /// Whose list.
+        scope: ScopeKey,
+        /// E.164 digits.
+        number: String,
+    },
+}
+
+/// Calls `apply` with every change of the suppression bucket from now on, whichever node
+/// made it: [`SuppressionWatch::open`], then [`SuppressionWatch::run`].
+///
+/// # Errors
+/// The first connection or watch fails (later failures are retried).
+pub async fn watch_suppressions(
+    config: ClusterConfig,
+    apply: impl Fn(SuppressionChange) + Send + 'static,
+) -> Result<(), StoreError> {
+    SuppressionWatch::open(config).await?.run(apply).await;
+    Ok(())
+}
+
+/// A watch on the suppression bucket, open: every change from its opening on is seen.
+pub struct SuppressionWatch {
+    js: async_nats::jetstream::Context,
+    bucket: String,
+    watch: async_nats::jetstream::kv::Watch,
+}
+
+impl SuppressionWatch {
+    /// Connects and starts watching (at new changes: the caller loaded the list just
+    /// before).
+    ///
+    /// # Errors
+    /// No connection, or the bucket is not there.
+    pub async fn open(config: ClusterConfig) -> Result<Self, StoreError> {
+        let names = Names {
+            prefix: config.prefix.clone(),
+            node: config.node.clone(),
+        };
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("smppgate {} suppressions", config.node))
+            .connection_timeout(config.connect_timeout)
+            .connect(config.nats.clone())
+            .await
+            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+        let js = async_nats::jetstream::new(client);
+        let bucket = names.bucket(Bucket::Suppressions);
+        let kv = js
+            .get_key_value(&bucket)
+            .await
+            .map_err(|e| StoreError::new(format!("suppression bucket {bucket}: {e}")))?;
+        let watch = kv
+            .watch_all()
+            .await
+            .map_err(|e| StoreError::new(format!("watching {bucket}: {e}")))?;
+        Ok(Self { js, bucket, watch })
+    }
+
+    /// Calls `apply` with each change (this node's own come back too: applying one twice
+    /// does nothing). Runs until the process ends: a broken watch is opened again after a
+    /// second, replaying the bucket's current entries so that nothing made meanwhile is
+    /// missed.
+    pub async fn run(self, apply: impl Fn(SuppressionChange) + Send + 'static) {
+        let Self {
+            js,
+            bucket,
+            mut watch,
+        } = self;
+        loop {
+            while let Some(entry) = watch.next().await {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        tracing::warn!(%error, "suppression watch broken (reopened)");
+                        break;
+                    }
+                };
+                match change(&entry.key, entry.operation, &entry.value) {
+                    Ok(change) => apply(change),
+                    Err(error) => {
+                        tracing::warn!(key = %entry.key, %error, "suppression change ignored");
+                    }
+                }
+            }
+            watch = loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let reopened = match js.get_key_value(&bucket).await {
+                    Ok(kv) => kv.watch_with_history(">").await.map_err(|e| e.to_string()),
+                    Err(error) => Err(error.to_string()),
+                };
+                match reopened {
+                    Ok(watch) => break watch,
+                    Err(error) => tracing::warn!(%error, "suppression watch: reopening failed"),
+                }
+            };
+        }
+    }
+}
+
+/// The change an entry of the bucket stands for.
+fn change(key: &str, operation: Operation, value: &[u8]) -> Result<SuppressionChange, StoreError> {
+    let key_bytes = names::suppression_key_bytes(key)?;
+    match operation {
+        Operation::Put => Ok(SuppressionChange::Added(suppression::decode(
+            &key_bytes, value,
+        )?)),
+        Operation::Delete | Operation::Purge => {
+            let (scope, number) = suppression::parse_key(&key_bytes)
+                .ok_or_else(|| StoreError::new("corrupt suppression key"))?;
+            Ok(SuppressionChange::Removed { scope, number })
+        }
+    }
+}
