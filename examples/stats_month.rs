@@ -2,14 +2,17 @@
 //! month of per-hour delivery counters for ACCOUNTS × 3 routes × 3 carriers (every key
 //! with traffic every hour, latency buckets filled), written as the gateway writes them
 //! (`Op::Stats`, one commit per hour), then `smppgate::stats::query` over 30 days, total
-//! and grouped each way, timed.
+//! and grouped each way, timed: first as written (by hour), then after rolling the days
+//! before today up into day rows (`Store::roll_up_stats`, what housekeeping does), in the
+//! same run.
 //!
 //! ```text
 //! cargo run --release --example stats_month -- [ACCOUNTS] [DIR]
 //! ```
 //!
 //! Prints one JSON line: entries, then per grouping the rows and the query's time in ms
-//! (the best of 5 runs, and the first, which reads from disk into the cache).
+//! by hour and rolled up (the best of 5 runs, and the first, which reads from disk into
+//! the cache), and their ratio.
 
 use std::time::Instant;
 
@@ -60,6 +63,34 @@ fn main() {
         store.commit(&[Op::Stats(batch)]).expect("commit");
     }
     let since = now - HOURS * HOUR_MS;
+    // The same store read twice: by hour (as before day roll-ups), then after rolling up
+    // every day before today, so the two are compared in one run on one machine.
+    let hourly = time_queries(&store, since);
+    let rolled_days = store.roll_up_stats(now / HOUR_MS / 24).expect("roll up");
+    let rolled = time_queries(&store, since);
+    let results: Vec<String> = hourly
+        .iter()
+        .zip(&rolled)
+        .map(
+            |((by, rows_h, first_h, best_h), (_, rows_d, first_d, best_d))| {
+                assert_eq!(rows_h, rows_d, "{by}: same rows either way");
+                format!(
+                    "{{\"by\":\"{by}\",\"rows\":{rows_h},\"hourly_first_ms\":{first_h:.2},\
+                 \"hourly_best_ms\":{best_h:.2},\"rolled_first_ms\":{first_d:.2},\
+                 \"rolled_best_ms\":{best_d:.2},\"speedup\":{:.1}}}",
+                    best_h / best_d
+                )
+            },
+        )
+        .collect();
+    println!(
+        "{{\"entries\":{entries},\"hours\":{HOURS},\"rolled_days\":{rolled_days},\"queries\":[{}]}}",
+        results.join(",")
+    );
+}
+
+/// Per grouping: (name, rows, first run ms, best of 5 ms).
+fn time_queries(store: &FjallStore, since: u64) -> Vec<(String, usize, f64, f64)> {
     let mut results = Vec::new();
     for by in [
         By::Total,
@@ -73,17 +104,11 @@ fn main() {
         let mut rows = 0;
         for _ in 0..5 {
             let start = Instant::now();
-            rows = query(&store, &Query { since, by }).expect("query").len();
+            rows = query(store, &Query { since, by }).expect("query").len();
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }
         let best = times.iter().copied().fold(f64::INFINITY, f64::min);
-        results.push(format!(
-            "{{\"by\":\"{by:?}\",\"rows\":{rows},\"first_ms\":{:.2},\"best_ms\":{best:.2}}}",
-            times[0]
-        ));
+        results.push((format!("{by:?}"), rows, times[0], best));
     }
-    println!(
-        "{{\"entries\":{entries},\"hours\":{HOURS},\"queries\":[{}]}}",
-        results.join(",")
-    );
+    results
 }

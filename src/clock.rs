@@ -5,8 +5,15 @@
 //! [`Clock::system`] reads the system wall clock; [`Clock::starting_at`] starts the wall
 //! clock at a chosen time and lets it advance with tokio's clock, so a test can put the
 //! gateway at 21:59 on a given day and step through hours with `tokio::time::advance`.
+//!
+//! For tests of a whole `serve` process (which cannot share a paused tokio clock),
+//! [`TestClock`]: the system clock plus an offset read from a file named by
+//! `SMPPGATE_TEST_CLOCK` — a fixed start that moves with real time, and jumps when the
+//! test rewrites the file. Test-only: `serve` logs a warning when it is set.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smppgate_protocol::receipt::ReceiptDate;
 use tokio::time::Instant;
@@ -19,6 +26,8 @@ pub type WallMillis = u64;
 pub struct Clock {
     /// `None`: the system clock; `Some((wall, at))`: `wall` at tokio instant `at`.
     fixed: Option<(WallMillis, Instant)>,
+    /// A test's offset to the system clock (ms), which it may change at any time.
+    offset: Option<&'static AtomicI64>,
 }
 
 impl Default for Clock {
@@ -31,7 +40,31 @@ impl Clock {
     /// The system clock.
     #[must_use]
     pub const fn system() -> Self {
-        Self { fixed: None }
+        Self {
+            fixed: None,
+            offset: None,
+        }
+    }
+
+    /// The system clock plus `offset` ms, read at every call (a [`TestClock`]'s).
+    #[must_use]
+    pub const fn offset_by(offset: &'static AtomicI64) -> Self {
+        Self {
+            fixed: None,
+            offset: Some(offset),
+        }
+    }
+
+    /// How long a stage may sleep before it looks at the wall clock again, at most: a
+    /// test clock may jump, and a wait computed from an earlier reading (a deferral until
+    /// 08:00) must notice. `wait` itself otherwise.
+    #[must_use]
+    pub fn recheck(&self, wait: Duration) -> Duration {
+        if self.offset.is_some() {
+            wait.min(TEST_CLOCK_POLL)
+        } else {
+            wait
+        }
     }
 
     /// A wall clock reading `wall_ms` now and advancing with tokio's clock (which a test
@@ -40,6 +73,7 @@ impl Clock {
     pub fn starting_at(wall_ms: WallMillis) -> Self {
         Self {
             fixed: Some((wall_ms, Instant::now())),
+            offset: None,
         }
     }
 
@@ -53,7 +87,12 @@ impl Clock {
     #[must_use]
     pub fn wall_ms(&self) -> WallMillis {
         match self.fixed {
-            None => system_wall_ms(),
+            None => match self.offset {
+                None => system_wall_ms(),
+                Some(offset) => {
+                    system_wall_ms().saturating_add_signed(offset.load(Ordering::Relaxed))
+                }
+            },
             Some((wall, at)) => {
                 let elapsed = Instant::now().saturating_duration_since(at);
                 wall.saturating_add(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
@@ -66,6 +105,70 @@ impl Clock {
     pub fn utc_date(&self) -> ReceiptDate {
         utc_date(self.wall_ms() / 1000)
     }
+}
+
+/// How often a [`TestClock`] reads its file (and the longest a stage sleeps under it).
+const TEST_CLOCK_POLL: Duration = Duration::from_millis(100);
+
+/// The environment variable naming a [`TestClock`]'s file.
+pub const TEST_CLOCK_ENV: &str = "SMPPGATE_TEST_CLOCK";
+
+/// A clock for end-to-end tests of `serve`: its file holds the offset to the system clock
+/// in milliseconds (an integer, may be negative); a test writes `wanted - now` to start
+/// the gateway at a chosen time, and writes it again to jump. Never for production: the
+/// file is read every 100 ms by [`TestClock::follow`].
+#[derive(Debug)]
+pub struct TestClock {
+    path: PathBuf,
+    offset: &'static AtomicI64,
+}
+
+impl TestClock {
+    /// The test clock of `SMPPGATE_TEST_CLOCK`, when set, with the file's offset read
+    /// now.
+    ///
+    /// # Errors
+    /// The file cannot be read or does not hold an integer.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let Some(path) = std::env::var_os(TEST_CLOCK_ENV) else {
+            return Ok(None);
+        };
+        let path = PathBuf::from(path);
+        let offset = read_offset(&path)?;
+        // One per process, for its life: leaked so that `Clock` stays `Copy`.
+        let offset: &'static AtomicI64 = Box::leak(Box::new(AtomicI64::new(offset)));
+        Ok(Some(Self { path, offset }))
+    }
+
+    /// The gateway's clock.
+    #[must_use]
+    pub const fn clock(&self) -> Clock {
+        Clock::offset_by(self.offset)
+    }
+
+    /// Reads the file again every 100 ms until the process ends (a file that cannot be
+    /// read keeps the last offset).
+    pub async fn follow(self) {
+        loop {
+            tokio::time::sleep(TEST_CLOCK_POLL).await;
+            let path = self.path.clone();
+            if let Ok(Ok(offset)) = tokio::task::spawn_blocking(move || read_offset(&path)).await {
+                self.offset.store(offset, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn read_offset(path: &std::path::Path) -> Result<i64, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{TEST_CLOCK_ENV}: reading {}: {e}", path.display()))?;
+    text.trim().parse().map_err(|e| {
+        format!(
+            "{TEST_CLOCK_ENV}: {} holds {:?}, not an offset in ms: {e}",
+            path.display(),
+            text.trim()
+        )
+    })
 }
 
 /// The system wall clock in milliseconds since the epoch.

@@ -1,7 +1,8 @@
 //! Delivery statistics for operators: sent, delivered, failed, expired, refused by rule,
 //! the delivery rate and the submit → receipt p50/p99, over a time range and grouped by
 //! account, route, carrier, day or hour. Read from the store's per-hour counters
-//! (`store/stats.rs`), so a month is at most 720 hours of entries: milliseconds.
+//! (`store/stats.rs`) and, for every grouping but by hour, its per-day roll-ups of the
+//! days that are over: a month is about 30 day rows and today's hours per key.
 //!
 //! [`query`] is the one function behind `smppgate stats` (and the HTTP API's
 //! `GET /v1/stats` next).
@@ -90,7 +91,14 @@ impl Row {
 /// # Errors
 /// The store's read failed.
 pub fn query(store: &dyn Store, query: &Query) -> Result<Vec<Row>, StoreError> {
-    Ok(rows(store.stats(query.since / HOUR_MS)?, query.by))
+    let from_hour = query.since / HOUR_MS;
+    let entries = if query.by == By::Hour {
+        store.stats(from_hour)?
+    } else {
+        // Whole days rolled up: about 30 rows per key for a month, not 720.
+        store.stats_coarse(from_hour)?
+    };
+    Ok(rows(entries, query.by))
 }
 
 /// Groups counters by `by` (what [`query`] does with what it read).

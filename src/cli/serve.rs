@@ -99,7 +99,20 @@ async fn serve(
     }
     let terminate = terminate_signal().context("installing signal handlers")?;
     let store = crate::gateway::open_store(&config)?;
-    let clock = crate::clock::Clock::system();
+    // Test-only: a clock offset from a file (tests/serve_quiet_hours.rs).
+    let clock = match crate::clock::TestClock::from_env().map_err(anyhow::Error::msg)? {
+        Some(test_clock) => {
+            let clock = test_clock.clock();
+            tracing::warn!(
+                wall_ms = clock.wall_ms(),
+                "{} is set: the gateway runs on a test clock, not for production",
+                crate::clock::TEST_CLOCK_ENV
+            );
+            tokio::spawn(test_clock.follow());
+            clock
+        }
+        None => crate::clock::Clock::system(),
+    };
     // The opt-out list: the engine looks numbers up in it, MO replies and
     // `smppgate suppress` change it.
     let suppressions = crate::gateway::load_suppressions(&store).await?;

@@ -141,6 +141,28 @@ fn server(config: &Config, findings: &mut Findings<'_>) {
     );
     not_zero_time(findings, "store.retention", store.retention, "7days");
     not_zero_time(findings, "store.validity", store.validity, "72h");
+    not_zero_time(
+        findings,
+        "store.stats_retention",
+        store.stats_retention,
+        "400days",
+    );
+    not_zero_time(
+        findings,
+        "store.stats_hour_retention",
+        store.stats_hour_retention,
+        "35days",
+    );
+    if !store.stats_retention.is_zero() && store.stats_hour_retention > store.stats_retention {
+        findings.add(
+            "store.stats_hour_retention",
+            format!(
+                "longer than store.stats_retention ({}): hours are summed into days, so \
+                 keep days at least as long, e.g. stats_retention = \"400days\"",
+                humantime::format_duration(store.stats_retention)
+            ),
+        );
+    }
     let country = &config.numbers.default_country;
     if !numbers::is_country_code(country) {
         findings.add(

@@ -145,6 +145,12 @@ pub struct StoreConfig {
     /// fsync each commit (turn off only for benchmarks: an acknowledged message may then
     /// be lost on power failure).
     pub fsync: bool,
+    /// Delivery statistics (`smppgate stats`) are kept per day this long.
+    #[serde(with = "duration")]
+    pub stats_retention: Duration,
+    /// ... and per hour this long (`--by hour`); older hours live on in their day's row.
+    #[serde(with = "duration")]
+    pub stats_hour_retention: Duration,
 }
 
 impl Default for StoreConfig {
@@ -156,6 +162,8 @@ impl Default for StoreConfig {
             max_batch: 4096,
             max_pending: 1_000_000,
             fsync: true,
+            stats_retention: Duration::from_secs(400 * 24 * 3600),
+            stats_hour_retention: Duration::from_secs(35 * 24 * 3600),
         }
     }
 }

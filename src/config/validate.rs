@@ -252,6 +252,8 @@ const DURATION_FIELDS: &[&str] = &[
     "lockout_window",
     "lockout_duration",
     "retention",
+    "stats_retention",
+    "stats_hour_retention",
     "validity",
     "enquire_link_interval",
     "response_timeout",
@@ -316,6 +318,23 @@ mod tests {
         );
         assert_eq!(a.failover_after(Class::Marketing), Duration::from_secs(20));
         assert_eq!(b.failover_after(Class::Otp), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn statistics_retention_names_the_field_and_the_fix() {
+        let found =
+            problems("[store]\nstats_retention = \"30days\"\nstats_hour_retention = \"35days\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("t.toml:3"), "{found:?}");
+        assert!(found[0].contains("store.stats_hour_retention"), "{found:?}");
+        assert!(
+            found[0].contains("stats_retention = \"400days\""),
+            "{found:?}"
+        );
+        let found = problems("[store]\nstats_retention = \"0s\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("store.stats_retention"), "{found:?}");
+        assert!(found[0].contains("zero"), "{found:?}");
     }
 
     #[test]

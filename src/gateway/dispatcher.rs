@@ -187,11 +187,11 @@ impl Dispatcher {
     /// How long to wait for nothing: the next deferral, or a retry while spilled.
     fn next_wait(&self) -> Option<Duration> {
         let now = self.parts.clock.wall_ms();
-        let deferred = self
-            .wakeups
-            .values()
-            .min()
-            .map(|at| Duration::from_millis(at.saturating_sub(now)));
+        let deferred = self.wakeups.values().min().map(|at| {
+            self.parts
+                .clock
+                .recheck(Duration::from_millis(at.saturating_sub(now)))
+        });
         let retry = (!self.spilled.is_empty()).then_some(RETRY);
         match (deferred, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),

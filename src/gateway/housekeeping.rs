@@ -1,6 +1,10 @@
 //! Periodic work on the store: validity expiry (the writer marks the messages expired
-//! and sends their EXPIRED receipts), retention (final messages removed), and the early
-//! receipts an earlier run kept, once their TTL has passed. Reads run off the runtime
+//! and sends their EXPIRED receipts), retention (final messages removed), the delivery
+//! statistics (days that are over rolled up into day rows; hours and days past
+//! `stats_hour_retention` / `stats_retention` removed), the frequency-cap counters
+//! changed since the last save (every few minutes; over ones pruned daily, see
+//! `policy/caps.rs`), and the early receipts an earlier run kept, once their TTL has
+//! passed. Reads run off the runtime
 //! threads; what changes goes through the writer's queue (awaited: backpressure, never a
 //! spawned task).
 
@@ -10,11 +14,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::policy::Policy;
 use super::stats::{Stats, store_error};
 use super::writer::{EARLY, EARLY_MAX, Event};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{Op, Store};
+use crate::store::{CapWindow, HOUR_MS, Op, Store};
 
 /// Pending records read per page while looking for expired ones.
 const PAGE: usize = 1024;
@@ -25,6 +30,8 @@ pub(crate) struct HousekeepingParts {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) writer: mpsc::Sender<Event>,
     pub(crate) stats: Arc<Stats>,
+    /// Whose frequency-cap counters are saved.
+    pub(crate) policy: Arc<dyn Policy>,
     pub(crate) clock: Clock,
     pub(crate) cancel: CancellationToken,
 }
@@ -35,8 +42,19 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     let validity = millis(store_config.validity);
     let retention = store_config.retention;
     let early_ttl = millis(parts.config.receipts.early_ttl);
+    let stats_retention = (
+        millis(store_config.stats_hour_retention),
+        millis(store_config.stats_retention),
+    );
     // Scan for expiry every minute, or more often when validity is short.
     let every = Duration::from_millis((validity / 4).clamp(1_000, 60_000));
+    // Cap counters: saved far more often than the send log drops records (the log keeps
+    // them for `retention`), so the two together miss nothing across a restart.
+    let cap_save_every = (millis(retention) / 4).clamp(60_000, 600_000);
+    let mut caps = CapSaves {
+        saved_at: parts.clock.wall_ms(),
+        pruned_at: parts.clock.wall_ms(),
+    };
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -48,6 +66,18 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         if expire_pending(&parts, now, validity).await.is_err() {
             return; // the writer is gone: stopping
         }
+        if now.saturating_sub(caps.saved_at) >= cap_save_every {
+            caps.saved_at = now;
+            if save_caps(&parts, now).await.is_err() {
+                return;
+            }
+        }
+        if now.saturating_sub(caps.pruned_at) >= CAP_PRUNE_EVERY {
+            caps.pruned_at = now;
+            if prune_caps(&parts, now).await.is_err() {
+                return;
+            }
+        }
         // Refusals counted while the writer had nothing to commit.
         if let Some(op) = parts.stats.delivery.take() {
             if parts.writer.send(Event::Ops(vec![op])).await.is_err() {
@@ -57,6 +87,7 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         let store = Arc::clone(&parts.store);
         let cleanup = tokio::task::spawn_blocking(move || {
             let removed = crate::store::expire_once(&*store, retention, now)?;
+            stats_upkeep(&*store, stats_retention, now)?;
             // Early receipts kept in the store are done with after the TTL (matched, or
             // kept as unmatched by the writer).
             let done: Vec<Op> = store
@@ -84,6 +115,99 @@ pub(crate) async fn run(parts: HousekeepingParts) {
             Err(_) => {}
         }
     }
+}
+
+/// Saved cap counters are pruned (those whose windows are over) this often.
+const CAP_PRUNE_EVERY: u64 = 24 * HOUR_MS;
+
+/// Cap counters written per writer event.
+const CAP_CHUNK: usize = 1024;
+
+/// When the cap counters were last saved and pruned.
+struct CapSaves {
+    saved_at: u64,
+    pruned_at: u64,
+}
+
+/// Writes the cap counters changed since the last save (read off the runtime threads:
+/// the walk visits every entry); `Err` when the writer is gone.
+async fn save_caps(parts: &HousekeepingParts, now: u64) -> Result<(), ()> {
+    let policy = Arc::clone(&parts.policy);
+    let Ok(changes) = tokio::task::spawn_blocking(move || policy.cap_changes(now)).await else {
+        return Ok(());
+    };
+    send_caps(parts, changes).await
+}
+
+/// Removes the saved cap counters whose windows are over (those the policy dropped from
+/// memory without a save). A removal only takes what was dead by its time, so one
+/// queued behind a fresher save leaves that save.
+async fn prune_caps(parts: &HousekeepingParts, now: u64) -> Result<(), ()> {
+    let store = Arc::clone(&parts.store);
+    let dead = tokio::task::spawn_blocking(move || {
+        let mut dead = Vec::new();
+        store
+            .cap_windows(&mut |saved| {
+                if saved.dead_after <= now {
+                    dead.push(CapWindow {
+                        caps: Vec::new(),
+                        ..saved
+                    });
+                }
+                true
+            })
+            .map(|()| dead)
+    })
+    .await;
+    match dead {
+        Ok(Ok(dead)) => {
+            if !dead.is_empty() {
+                tracing::info!(removed = dead.len(), "frequency caps: over counters pruned");
+            }
+            send_caps(parts, dead).await
+        }
+        Ok(Err(error)) => {
+            store_error(&parts.stats, "cap prune", &error);
+            Ok(())
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+async fn send_caps(parts: &HousekeepingParts, windows: Vec<CapWindow>) -> Result<(), ()> {
+    let mut windows = windows.into_iter().peekable();
+    while windows.peek().is_some() {
+        let chunk: Vec<CapWindow> = windows.by_ref().take(CAP_CHUNK).collect();
+        parts
+            .writer
+            .send(Event::Ops(vec![Op::CapWindows(chunk)]))
+            .await
+            .map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+/// Rolls the days before today up and trims hour and day rows past their retention
+/// (`(hours, days)` in ms).
+fn stats_upkeep(
+    store: &dyn Store,
+    (hour_retention, day_retention): (u64, u64),
+    now: u64,
+) -> Result<(), crate::store::StoreError> {
+    const DAY_MS: u64 = 24 * HOUR_MS;
+    let rolled = store.roll_up_stats(now / DAY_MS)?;
+    let trimmed = store.trim_stats(
+        now.saturating_sub(hour_retention) / HOUR_MS,
+        now.saturating_sub(day_retention) / DAY_MS,
+    )?;
+    if rolled > 0 || trimmed > 0 {
+        tracing::info!(
+            rolled,
+            trimmed,
+            "delivery statistics: days rolled up, rows trimmed"
+        );
+    }
+    Ok(())
 }
 
 /// Sends the writer every pending message whose validity is over (see
@@ -164,6 +288,64 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn statistics_roll_up_and_are_trimmed_by_their_retention_as_the_clock_moves() {
+        use crate::store::{Counters, FjallStore, StatsKey};
+        const DAY: u64 = 24 * HOUR_MS;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FjallStore::open(dir.path(), false).unwrap());
+        // T0 is 2026-12-06 07:00 UTC. One count an hour from 10 days before it.
+        let today = T0 / DAY * DAY;
+        let sent = |n| Counters {
+            sent: n,
+            ..Counters::default()
+        };
+        for hour in (today - 10 * DAY) / HOUR_MS..T0 / HOUR_MS {
+            let key = StatsKey::at(hour * HOUR_MS, "demo", "r", "c");
+            store.commit(&[Op::Stats(vec![(key, sent(1))])]).unwrap();
+        }
+        let mut config = Config::demo();
+        config.store.stats_hour_retention = Duration::from_millis(3 * DAY);
+        config.store.stats_retention = Duration::from_millis(7 * DAY);
+        let (writer, _events) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(HousekeepingParts {
+            config: Arc::new(config),
+            store: Arc::clone(&store) as Arc<dyn Store>,
+            writer,
+            stats: Arc::new(Stats::default()),
+            policy: Arc::new(super::super::policy::PassThrough),
+            clock: Clock::starting_at(T0),
+            cancel: cancel.clone(),
+        }));
+        let sum = |rows: Vec<(StatsKey, Counters)>| rows.iter().map(|(_, c)| c.sent).sum::<u64>();
+        let oldest_hour = |rows: &[(StatsKey, Counters)]| rows.iter().map(|(k, _)| k.hour).min();
+        // The first round runs at once (the tick's first fire).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Days before today are rolled up; day rows are kept 7 days (from today - 7),
+        // hours 3 days back from now (T0 - 72 h), but only of days rolled up.
+        let coarse = store.stats_coarse(0).unwrap();
+        assert_eq!(
+            sum(coarse.clone()),
+            7 * 24 + 7,
+            "days -7 .. -1, and today's hours"
+        );
+        assert_eq!(oldest_hour(&coarse), Some((today - 7 * DAY) / HOUR_MS));
+        let hours = store.stats(0).unwrap();
+        assert_eq!(oldest_hour(&hours), Some((T0 - 3 * DAY) / HOUR_MS));
+        assert_eq!(hours.len(), 3 * 24);
+        // A day later (the clock injected, moved by tokio's): one more day of each gone,
+        // today's hours now a day row.
+        tokio::time::sleep(Duration::from_millis(DAY)).await;
+        let coarse = store.stats_coarse(0).unwrap();
+        assert_eq!(sum(coarse.clone()), 6 * 24 + 7);
+        assert_eq!(oldest_hour(&coarse), Some((today - 6 * DAY) / HOUR_MS));
+        let hours = store.stats(0).unwrap();
+        assert_eq!(oldest_hour(&hours), Some((T0 - 2 * DAY) / HOUR_MS));
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn each_pending_message_expires_at_its_own_time() {
         let store = Arc::new(MemoryStore::new());
         let hour = crate::store::HOUR_MS;
@@ -187,6 +369,7 @@ mod tests {
             store,
             writer,
             stats: Arc::new(Stats::default()),
+            policy: Arc::new(super::super::policy::PassThrough),
             clock: Clock::starting_at(T0),
             cancel: cancel.clone(),
         }));

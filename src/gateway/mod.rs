@@ -333,7 +333,7 @@ impl Gateway {
             default_country: config.numbers.default_country.clone(),
             ids,
             group: Arc::clone(&group),
-            policy,
+            policy: Arc::clone(&policy),
             backlog: Arc::clone(&backlog),
             dispatch: dispatch_tx,
             missed: Arc::clone(&missed),
@@ -436,6 +436,7 @@ impl Gateway {
             store: Arc::clone(&store),
             writer: event_tx,
             stats: Arc::clone(&stats),
+            policy,
             clock,
             cancel: housekeeping_stop.clone(),
         }));

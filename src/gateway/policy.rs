@@ -10,6 +10,7 @@ use smppgate_protocol::pdu::SubmitSm;
 use super::accounts::Account;
 use crate::clock::WallMillis;
 use crate::config::Class;
+use crate::store::CapWindow;
 
 /// What a policy sees of a message.
 #[derive(Debug)]
@@ -84,6 +85,13 @@ pub trait Policy: Send + Sync + 'static {
         _submit_sm: &SubmitSm,
     ) -> Option<SubmitSm> {
         None
+    }
+
+    /// The frequency-cap counters changed since the last call, for the store (see
+    /// `policy/caps.rs`): housekeeping saves them every few minutes so that a cap window
+    /// longer than the send log's retention survives a restart. None by default.
+    fn cap_changes(&self, _now: WallMillis) -> Vec<CapWindow> {
+        Vec::new()
     }
 }
 

@@ -11,12 +11,19 @@
 //! history.
 //!
 //! A message is counted when the policy accepts it, at the time it will be sent (a
-//! deferred one at the end of its deferral). After a restart the counters are rebuilt
-//! from the store's records of the window ([`Caps::rebuild`]), rather than persisted on
-//! every acceptance: the records are already durable (the acceptance itself is the
-//! write), so a second write per message would cost the hot path for nothing. The
-//! store's `retention` bounds what can be rebuilt: a cap window longer than it counts
-//! only what the store still holds.
+//! deferred one at the end of its deferral). Across a restart the counters come back
+//! from two sources, neither written on the hot path:
+//! - the send log: the records of the window still held are counted again
+//!   (`PolicyEngine::rebuild_caps`); the acceptance itself is that write;
+//! - the saved counters: entries changed since the last save are written to the store
+//!   every few minutes ([`Caps::changes`], the gateway's housekeeping), so a window longer
+//!   than the log's `retention` (4 marketing messages in 30 days, records kept 7) keeps
+//!   what the log has dropped. A save is minutes old at most, far younger than anything
+//!   the log drops, so the two together miss nothing.
+//!
+//! Both hold the same recent messages: a time already counted is not counted again
+//! ([`Caps::count`] skips it), so nothing counts twice (two messages to one number in
+//! the same millisecond count as one after a restart).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,6 +33,7 @@ use dashmap::DashMap;
 
 use crate::clock::WallMillis;
 use crate::config::{CapConfig, Class};
+use crate::store::{CapSignature, CapTimes, CapWindow};
 
 /// One cap, compiled.
 #[derive(Debug, Clone)]
@@ -42,9 +50,26 @@ pub struct Caps {
     caps: Vec<Cap>,
     /// The longest window or gap: an entry with nothing newer can go.
     longest: u64,
-    counters: DashMap<(Arc<str>, u64), Vec<VecDeque<WallMillis>>>,
+    counters: DashMap<(Arc<str>, u64), Counted>,
     /// Entries after the last sweep; the next sweep comes at twice this.
     swept_at: AtomicUsize,
+}
+
+/// The times of one (account, number), per cap, and whether they changed since the last
+/// save.
+#[derive(Debug, Clone)]
+struct Counted {
+    times: Vec<VecDeque<WallMillis>>,
+    dirty: bool,
+}
+
+impl Counted {
+    fn new(caps: usize) -> Self {
+        Self {
+            times: vec![VecDeque::new(); caps],
+            dirty: false,
+        }
+    }
 }
 
 /// Which cap refused a message.
@@ -111,7 +136,7 @@ impl Caps {
         }
         match self.counters.get(&(Arc::clone(account), number)) {
             None => Ok(()),
-            Some(entry) => self.verdict(&entry, class, at),
+            Some(entry) => self.verdict(&entry.times, class, at),
         }
     }
 
@@ -133,29 +158,33 @@ impl Caps {
         let mut entry = self
             .counters
             .entry((Arc::clone(account), number))
-            .or_insert_with(|| vec![VecDeque::new(); self.caps.len()]);
-        self.verdict(&entry, class, at)?;
-        self.record(&mut entry, class, at);
+            .or_insert_with(|| Counted::new(self.caps.len()));
+        self.verdict(&entry.times, class, at)?;
+        self.record(&mut entry.times, class, at, false);
+        entry.dirty = true;
         drop(entry);
         self.maybe_sweep(at);
         Ok(())
     }
 
-    /// Counts a message accepted earlier without checking (rebuilding after a restart).
+    /// Counts a message accepted earlier without checking (rebuilding after a restart);
+    /// a cap that holds `at` already (from the saved counters) does not count it again.
     pub fn count(&self, account: &Arc<str>, number: u64, class: Class, at: WallMillis) {
         if self.applies_to(class) {
             let mut entry = self
                 .counters
                 .entry((Arc::clone(account), number))
-                .or_insert_with(|| vec![VecDeque::new(); self.caps.len()]);
-            self.record(&mut entry, class, at);
+                .or_insert_with(|| Counted::new(self.caps.len()));
+            self.record(&mut entry.times, class, at, true);
+            entry.dirty = true;
         }
     }
 
-    /// Adds `at` to the times of every cap counting `class`; each keeps at most its `max`.
-    fn record(&self, entry: &mut [VecDeque<WallMillis>], class: Class, at: WallMillis) {
+    /// Adds `at` to the times of every cap counting `class` (not where it is already,
+    /// when `once`); each keeps at most its `max`.
+    fn record(&self, entry: &mut [VecDeque<WallMillis>], class: Class, at: WallMillis, once: bool) {
         for (cap, times) in self.caps.iter().zip(entry.iter_mut()) {
-            if cap.classes[class.index()] {
+            if cap.classes[class.index()] && !(once && times.contains(&at)) {
                 // Kept in time order even when a deferred message is counted ahead.
                 let at_index = times.partition_point(|&t| t <= at);
                 times.insert(at_index, at);
@@ -199,8 +228,11 @@ impl Caps {
             return;
         }
         let longest = self.longest;
-        self.counters.retain(|_, per_cap| {
-            per_cap
+        // An entry dropped here may still be saved in the store: it is dead there too
+        // (its `dead_after` has passed), and goes with the store's next prune.
+        self.counters.retain(|_, counted| {
+            counted
+                .times
                 .iter()
                 .flatten()
                 .any(|&t| t.saturating_add(longest) > now)
@@ -219,6 +251,93 @@ impl Caps {
     #[must_use]
     pub const fn longest_ms(&self) -> u64 {
         self.longest
+    }
+
+    /// The entries changed since the last call, as the store keeps them (an entry with
+    /// nothing left in any window as a removal); marks them saved. An entry changed
+    /// while this runs is either taken now or stays marked for the next call.
+    #[must_use]
+    pub fn changes(&self, now: WallMillis) -> Vec<CapWindow> {
+        let mut changed = Vec::new();
+        for mut entry in self.counters.iter_mut() {
+            if !entry.dirty {
+                continue;
+            }
+            entry.dirty = false;
+            let (account, number) = entry.key();
+            // A removal (nothing live) removes what was saved up to now.
+            let mut window = CapWindow {
+                account: account.to_string(),
+                number: *number,
+                dead_after: now,
+                caps: Vec::new(),
+            };
+            for (cap, times) in self.caps.iter().zip(&entry.times) {
+                let reach = cap.per.max(cap.min_gap);
+                let live: Vec<WallMillis> = times
+                    .iter()
+                    .copied()
+                    .filter(|&t| t.saturating_add(reach) > now)
+                    .collect();
+                if let Some(&last) = live.last() {
+                    if window.caps.is_empty() {
+                        window.dead_after = 0;
+                    }
+                    window.dead_after = window.dead_after.max(last.saturating_add(reach));
+                    window.caps.push(CapTimes {
+                        cap: cap.signature(),
+                        times: live,
+                    });
+                }
+            }
+            changed.push(window);
+        }
+        changed
+    }
+
+    /// Takes back saved counters (before the send log is counted again, at start);
+    /// answers whether any of its caps is still one of these (a cap whose definition
+    /// changed starts afresh).
+    pub fn restore(&self, saved: &CapWindow, now: WallMillis) -> bool {
+        let mut restored = false;
+        let mut entry = self
+            .counters
+            .entry((Arc::from(saved.account.as_str()), saved.number))
+            .or_insert_with(|| Counted::new(self.caps.len()));
+        for (cap, times) in self.caps.iter().zip(entry.times.iter_mut()) {
+            let signature = cap.signature();
+            let reach = cap.per.max(cap.min_gap);
+            for stored in saved.caps.iter().filter(|c| c.cap == signature) {
+                for &at in &stored.times {
+                    if at.saturating_add(reach) > now && !times.contains(&at) {
+                        let at_index = times.partition_point(|&t| t <= at);
+                        times.insert(at_index, at);
+                        restored = true;
+                    }
+                }
+                while times.len() > cap.max {
+                    times.pop_front();
+                }
+            }
+        }
+        restored
+    }
+}
+
+impl Cap {
+    fn signature(&self) -> CapSignature {
+        let classes = self
+            .classes
+            .iter()
+            .enumerate()
+            .filter(|(_, on)| **on)
+            .fold(0u8, |bits, (index, _)| bits | (1 << index));
+        CapSignature {
+            classes,
+            max: u32::try_from(self.max).unwrap_or(u32::MAX),
+            per: self.per,
+            min_gap: self.min_gap,
+        }
     }
 }
 
@@ -349,5 +468,65 @@ mod tests {
             caps.count(&shop, 7, Class::Otp, n);
         }
         assert!(caps.check(&shop, 7, Class::Otp, 10).is_err());
+    }
+
+    #[test]
+    fn saved_counters_come_back_once_and_a_changed_cap_starts_afresh() {
+        let caps = issue_caps();
+        let shop: Arc<str> = Arc::from("shop");
+        let day = 24 * H;
+        // Two marketing messages 10 and 5 days ago, and OTPs an hour ago.
+        let now = 100 * day;
+        caps.take(&shop, 1, Class::Marketing, now - 10 * day)
+            .unwrap();
+        caps.take(&shop, 1, Class::Marketing, now - 5 * day)
+            .unwrap();
+        caps.take(&shop, 2, Class::Otp, now - 2 * H).unwrap();
+        let saved = caps.changes(now);
+        assert_eq!(saved.len(), 2);
+        assert!(caps.changes(now).is_empty(), "saved: nothing changed since");
+        let marketing = saved.iter().find(|w| w.number == 1).unwrap();
+        assert_eq!(marketing.caps.len(), 1);
+        assert_eq!(marketing.caps[0].times, [now - 10 * day, now - 5 * day]);
+        assert_eq!(marketing.dead_after, now - 5 * day + 30 * day);
+        // The OTP ones are out of their windows (1 h, 24 h): only the day cap's is left;
+        // once that is over too, the entry is saved as a removal.
+        let otp = saved.iter().find(|w| w.number == 2).unwrap();
+        assert_eq!(otp.caps.len(), 1);
+        caps.take(&shop, 2, Class::Otp, now - 2 * H + 1).unwrap();
+        let gone = caps.changes(now + 2 * day);
+        assert!(gone[0].caps.is_empty(), "{gone:?}");
+
+        // After a restart: the saved counters, then the send log's records of the last
+        // 7 days (the one 5 days ago again, and one new): counted once each.
+        let restarted = issue_caps();
+        assert!(restarted.restore(marketing, now));
+        restarted.count(&shop, 1, Class::Marketing, now - 5 * day);
+        assert_eq!(
+            restarted.take(&shop, 1, Class::Marketing, now),
+            Ok(()),
+            "3 of 4, none within 72 h"
+        );
+        restarted
+            .take(&shop, 1, Class::Marketing, now + 4 * day)
+            .unwrap();
+        assert_eq!(
+            restarted.take(&shop, 1, Class::Marketing, now + 8 * day),
+            Err(CapHit {
+                index: 2,
+                gap: false
+            }),
+            "the fifth in 30 days, two of them from before the restart"
+        );
+        // The cap redefined (5 a month): the saved times are another cap's.
+        let changed = Caps::new(&[CapConfig {
+            classes: vec![Class::Marketing],
+            max: 5,
+            per: Duration::from_millis(30 * day),
+            min_gap: Some(Duration::from_millis(72 * H)),
+        }]);
+        assert!(!changed.restore(marketing, now));
+        // Times out of their window by now are not restored.
+        assert!(!issue_caps().restore(marketing, now + 40 * day));
     }
 }

@@ -39,6 +39,7 @@ use super::blacklist::{BlacklistError, LoadReport, SharedBlacklist, key};
 use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
+use super::segments::{MessageKey, SegmentJoins};
 use crate::clock::WallMillis;
 use crate::config::{
     Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
@@ -46,7 +47,7 @@ use crate::config::{
 use crate::gateway::accounts::Account;
 use crate::gateway::policy::{Decision, Policy, PolicyRequest};
 use crate::numbers::normalise;
-use crate::store::{ListFilter, Store, StoreError};
+use crate::store::{CapWindow, ListFilter, Op, Store, StoreError};
 
 /// A rule that can refuse or defer a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,6 +194,8 @@ pub struct CompiledPolicy {
     quiet: Option<(QuietWindow, ClassSet)>,
     caps: Caps,
     words: Option<SensitiveWords>,
+    /// Edges of client-segmented parts, for words cut by the client's split.
+    joins: SegmentJoins,
     signature_classes: ClassSet,
     /// Per rule of [`Rule::REFUSING`]: the status it answers.
     statuses: [CommandStatus; 6],
@@ -269,6 +272,7 @@ impl CompiledPolicy {
             }),
             caps: Caps::new(&config.caps),
             words,
+            joins: SegmentJoins::default(),
             signature_classes: class_set(&config.signature_classes),
             statuses,
             config: config.clone(),
@@ -415,7 +419,20 @@ impl CompiledPolicy {
         let mut held = None;
         if let Some(text) = message_text(request) {
             if let Some(words) = &self.words {
-                if let Some(found) = words.find(&text) {
+                let found = words.find(&text).or_else(|| {
+                    let (key, seq) = segment.key(request)?;
+                    let across = self.joins.check(&key, seq, &text, words, request.now, true);
+                    if let Some(found) = &across {
+                        tracing::info!(
+                            account = %account.name,
+                            word = %found.word,
+                            seq,
+                            "a sensitive word across two parts of a client-segmented message"
+                        );
+                    }
+                    across
+                });
+                if let Some(found) = found {
                     if self.config.sensitive_action == SensitiveAction::Hold {
                         held = Some(found.word);
                     } else {
@@ -480,11 +497,13 @@ enum Verdict {
 /// Each segment reaches intake on its own, so the text rules see one segment: the
 /// signature must then begin the first segment, the opt-out text be in the last, and
 /// the caps count the first only. A sensitive word cut in two by the client's split is
-/// not seen (a reassembling intake would be needed for that).
+/// found across the boundary by [`SegmentJoins`] (`policy/segments.rs`).
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     first: bool,
     last: bool,
+    /// The concatenation (reference, total, seq) of a part; `None` for a whole message.
+    concat: Option<(u16, u8, u8)>,
 }
 
 impl Segment {
@@ -492,18 +511,34 @@ impl Segment {
         let whole = Self {
             first: true,
             last: true,
+            concat: None,
         };
         if !submit_sm.esm_class.udhi() {
             return whole;
         }
         let data = crate::gateway::pipeline::user_data(submit_sm);
         match Udh::split(&data).ok().and_then(|(udh, _)| udh.concat()) {
-            Some(concat) => Self {
+            Some(concat) if concat.total > 1 => Self {
                 first: concat.seq <= 1,
                 last: concat.seq >= concat.total,
+                concat: Some((concat.reference, concat.total, concat.seq)),
             },
-            None => whole,
+            _ => whole,
         }
+    }
+
+    /// Which message of `request` this part belongs to, and its number.
+    fn key(self, request: &PolicyRequest<'_>) -> Option<(MessageKey, u8)> {
+        let (reference, total, seq) = self.concat?;
+        Some((
+            MessageKey {
+                account: Arc::clone(&request.account.name),
+                destination: request.destination.to_owned(),
+                reference,
+                total,
+            },
+            seq,
+        ))
     }
 }
 
@@ -542,6 +577,9 @@ fn message_text(request: &PolicyRequest<'_>) -> Option<String> {
         }),
     )
 }
+
+/// Saved cap counters removed per commit at start.
+const CAP_PRUNE_CHUNK: usize = 1024;
 
 /// Most records per account read back to rebuild the caps after a restart: bounds the
 /// start's memory and time (a cap that counted more recent messages than this per
@@ -610,6 +648,52 @@ impl PolicyEngine {
             .into_iter()
             .map(|name| (name.clone(), self.policies[name].reload_blacklist()))
             .collect()
+    }
+
+    /// Takes back the frequency-cap counters saved in the store (before
+    /// [`PolicyEngine::rebuild_caps`] counts the send log: what both hold counts once);
+    /// removes from the store those whose windows are over or whose account no longer
+    /// passes a policy. Answers (entries restored, entries removed). Blocking store I/O.
+    ///
+    /// # Errors
+    /// The store cannot be read or written.
+    pub fn restore_caps(
+        &self,
+        config: &Config,
+        store: &dyn Store,
+        now: WallMillis,
+    ) -> Result<(usize, usize), StoreError> {
+        let policy_of: HashMap<&str, &Arc<CompiledPolicy>> = config
+            .accounts
+            .iter()
+            .filter_map(|account| {
+                let policy = self.policies.get(account.policy.as_deref()?)?;
+                Some((account.system_id.as_str(), policy))
+            })
+            .collect();
+        let mut restored = 0;
+        let mut dead = Vec::new();
+        store.cap_windows(&mut |saved| {
+            let alive = saved.dead_after > now
+                && policy_of
+                    .get(saved.account.as_str())
+                    .is_some_and(|policy| policy.caps.restore(&saved, now));
+            if alive {
+                restored += 1;
+            } else {
+                dead.push(CapWindow {
+                    caps: Vec::new(),
+                    dead_after: saved.dead_after.max(now),
+                    ..saved
+                });
+            }
+            true
+        })?;
+        let removed = dead.len();
+        for chunk in dead.chunks(CAP_PRUNE_CHUNK) {
+            store.commit(&[Op::CapWindows(chunk.to_vec())])?;
+        }
+        Ok((restored, removed))
     }
 
     /// Counts again, after a restart, the messages of the caps' windows that the store
@@ -694,8 +778,15 @@ impl PolicyEngine {
             for report in &reports {
                 log_report(report);
             }
+            let (restored, removed) = engine.restore_caps(&config, &*store, now)?;
             let counted = engine.rebuild_caps(&config, &*store, now)?;
-            tracing::info!(counted, "frequency caps rebuilt from the store");
+            tracing::info!(
+                restored,
+                removed,
+                counted,
+                "frequency caps: saved counters restored (expired ones removed), the send \
+                 log's messages counted"
+            );
             Ok(engine)
         })
         .await??;
@@ -738,6 +829,15 @@ impl Policy for PolicyEngine {
     fn rewrite(&self, account: &Account, class: Class, submit_sm: &SubmitSm) -> Option<SubmitSm> {
         let policy = self.policies.get(account.config.policy.as_deref()?)?;
         policy.append_opt_out_text(class, submit_sm, &account.config.signatures)
+    }
+
+    fn cap_changes(&self, now: WallMillis) -> Vec<CapWindow> {
+        let mut names: Vec<&String> = self.policies.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .flat_map(|name| self.policies[name].caps.changes(now))
+            .collect()
     }
 
     fn check(&self, request: &PolicyRequest<'_>) -> Decision {
@@ -1177,6 +1277,45 @@ mod tests {
     }
 
     #[test]
+    fn a_sensitive_word_cut_by_the_clients_split_is_refused_in_the_part_completing_it() {
+        let f = fixture(|_| {});
+        let part = |reference: u8, seq: u8, text: &str| {
+            let mut data = vec![0x05, 0x00, 0x03, reference, 0x02, seq];
+            data.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+            SubmitSm {
+                data_coding: DataCoding(8),
+                esm_class: smppgate_protocol::types::EsmClass(0x40),
+                short_message: Bytes::from(data),
+                ..SubmitSm::default()
+            }
+        };
+        let check = |submit_sm: &SubmitSm| {
+            f.engine.check(&PolicyRequest {
+                account: &f.shop,
+                class: Class::Marketing,
+                destination: CN,
+                submit_sm,
+                parts: 1,
+                now: NOON_CN,
+            })
+        };
+        assert_eq!(
+            check(&part(9, 1, "【示例商城】双十二大促 法")),
+            Decision::Accept
+        );
+        assert_eq!(
+            check(&part(9, 2, "轮 回T退订")),
+            refused(Rule::Content, CommandStatus(0x403))
+        );
+        // The same two halves the other way round are harmless.
+        assert_eq!(
+            check(&part(10, 1, "【示例商城】双十二大促 轮")),
+            Decision::Accept
+        );
+        assert_eq!(check(&part(10, 2, "法 回T退订")), Decision::Accept);
+    }
+
+    #[test]
     fn append_adds_the_opt_out_text_before_splitting() {
         let f = fixture(|policy| policy.marketing_opt_out_mode = OptOutTextMode::Append);
         let rewrite = |text: &str, class| f.engine.rewrite(&f.shop, class, &ucs2(text));
@@ -1293,6 +1432,105 @@ mod tests {
             ),
             refused(Rule::Cap, CommandStatus(0x402))
         );
+    }
+
+    #[test]
+    fn a_monthly_cap_holds_across_a_restart_after_the_send_log_dropped_its_records() {
+        use crate::store::FjallStore;
+
+        let monthly = |policy: &mut PolicyConfig| {
+            policy.caps = vec![CapConfig {
+                classes: vec![Class::Marketing],
+                max: 2,
+                per: Duration::from_secs(30 * 24 * 3600),
+                min_gap: None,
+            }];
+        };
+        let mut config = Config::demo();
+        config.accounts[0].system_id = "shop".into();
+        config.accounts[0].policy = Some("cn".into());
+        let day = 24 * 3_600_000;
+        let text = "【示例商城】sale 回T退订";
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let before = fixture(monthly);
+            for n in 0..2 {
+                assert_eq!(
+                    decide(
+                        &before,
+                        &before.shop,
+                        Class::Marketing,
+                        CN,
+                        text,
+                        NOON_CN + n * day
+                    ),
+                    Decision::Accept
+                );
+            }
+            // What housekeeping saves; the store holds no record of the two messages
+            // (the send log's retention removed them).
+            let saved = before.engine.cap_changes(NOON_CN + day);
+            assert_eq!(saved.len(), 1);
+            let store = FjallStore::open(dir.path(), false).unwrap();
+            store.commit(&[Op::CapWindows(saved)]).unwrap();
+        }
+        let store = FjallStore::open(dir.path(), false).unwrap();
+        let later = NOON_CN + 10 * day;
+        // Without the saved counters the third would pass: the test can fail.
+        let forgetful = fixture(monthly);
+        assert_eq!(
+            decide(
+                &forgetful,
+                &forgetful.shop,
+                Class::Marketing,
+                CN,
+                text,
+                later
+            ),
+            Decision::Accept
+        );
+        let after = fixture(monthly);
+        assert_eq!(
+            after.engine.restore_caps(&config, &store, later).unwrap(),
+            (1, 0)
+        );
+        assert_eq!(
+            after.engine.rebuild_caps(&config, &store, later).unwrap(),
+            0
+        );
+        assert_eq!(
+            decide(&after, &after.shop, Class::Marketing, CN, text, later),
+            refused(Rule::Cap, CommandStatus(0x402))
+        );
+        // Another number is not held back.
+        assert_eq!(
+            decide(
+                &after,
+                &after.shop,
+                Class::Marketing,
+                "8613800138001",
+                text,
+                later
+            ),
+            Decision::Accept
+        );
+        // Once the month is over the saved entry is pruned at the next start.
+        let much_later = NOON_CN + 40 * day;
+        let next = fixture(monthly);
+        assert_eq!(
+            next.engine
+                .restore_caps(&config, &store, much_later)
+                .unwrap(),
+            (0, 1)
+        );
+        let mut left = 0;
+        store
+            .cap_windows(&mut |_| {
+                left += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]

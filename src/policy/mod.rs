@@ -7,5 +7,6 @@ pub mod caps;
 pub mod content;
 pub mod engine;
 pub mod quiet_hours;
+pub mod segments;
 pub mod suppression;
 pub mod suppression_control;

@@ -12,6 +12,10 @@
 //!   (`store/suppression.rs` has the layout);
 //! - `stats`: (hour, account, route, carrier) → postcard ([`StatsKey`], [`Counters`]), the
 //!   delivery statistics (`store/stats.rs`), added to in the commits of the outcomes;
+//! - `stats_days`: the same per day (the key's hour is the day's first), rolled up from
+//!   `stats` once a day is over (`fjall/stats_days.rs`);
+//! - `cap_windows`: (account, number) → postcard [`CapWindow`], the frequency-cap
+//!   counters (`store/cap_windows.rs`), written by the policy's periodic save;
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
 //!   after the items are acknowledged and the process restarts).
 //!
@@ -29,9 +33,11 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey,
-    StatsKey, Store, StoreError, Suppression, keys, suppression,
+    CapWindow, Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord,
+    ScopeKey, StatsKey, Store, StoreError, Suppression, cap_windows, keys, suppression,
 };
+
+mod stats_days;
 
 /// Messages removed per [`Store::expire`] commit (so commits from the gateway interleave).
 const EXPIRE_CHUNK: usize = 1024;
@@ -46,6 +52,8 @@ pub struct FjallStore {
     /// Serialises the read-modify-write of commits and expiry.
     writer: Mutex<Writer>,
     max_id: AtomicU64,
+    /// The first day (since the epoch) not rolled up into `stats_days`.
+    stats_rolled: AtomicU64,
     _lock: LockFile,
 }
 
@@ -58,6 +66,8 @@ pub(super) struct Open {
     pub(super) parked: PartitionHandle,
     pub(super) suppressions: PartitionHandle,
     pub(super) stats: PartitionHandle,
+    pub(super) stats_days: PartitionHandle,
+    pub(super) cap_windows: PartitionHandle,
     pub(super) meta: PartitionHandle,
 }
 
@@ -107,6 +117,8 @@ impl Open {
             parked: partition("parked")?,
             suppressions: partition("suppressions")?,
             stats: partition("stats")?,
+            stats_days: partition("stats_days")?,
+            cap_windows: partition("cap_windows")?,
             meta: partition("meta")?,
             keyspace,
         })
@@ -149,12 +161,14 @@ impl FjallStore {
             .transpose()?
             .unwrap_or(0);
         let max_id = open.meta_u64(keys::MAX_ID)?.unwrap_or(0).max(last_key);
+        let stats_rolled = open.meta_u64(keys::STATS_ROLLED)?.unwrap_or(0);
         Ok(Self {
             path,
             fsync,
             open: RwLock::new(Some(Arc::new(open))),
             writer: Mutex::new(Writer::default()),
             max_id: AtomicU64::new(max_id),
+            stats_rolled: AtomicU64::new(stats_rolled),
             _lock: lock,
         })
     }
@@ -228,6 +242,9 @@ struct Planner<'a> {
     acked: HashSet<Vec<u8>>,
     /// Statistics this batch adds to, read once and written once.
     stats: HashMap<StatsKey, Counters>,
+    /// Day rows this batch adds to: outcomes counted in an hour of a day already rolled up
+    /// (rare: a clock stepped back, a tally flushed after midnight).
+    late_days: stats_days::LateDays,
     max_id: u64,
 }
 
@@ -398,6 +415,7 @@ impl<'a> Planner<'a> {
                         }
                     };
                     stored.merge(counters);
+                    self.late_days.add(self.open, key, counters)?;
                 }
             }
             Op::OutboxReplay { account } => {
@@ -429,6 +447,27 @@ impl<'a> Planner<'a> {
                 self.batch
                     .remove(&self.open.suppressions, suppression::key(scope, number)?);
             }
+            Op::CapWindows(windows) => {
+                for window in windows {
+                    let key = cap_windows::key(&window.account, window.number)?;
+                    if window.caps.is_empty() {
+                        // Only what was dead by then: a fresher save stays.
+                        let stored = self
+                            .open
+                            .cap_windows
+                            .get(&key)
+                            .map_err(|e| engine_error("read cap windows", &e))?
+                            .map(|value| keys::decode::<CapWindow>("cap window", &value))
+                            .transpose()?;
+                        if stored.is_some_and(|s| s.dead_after <= window.dead_after) {
+                            self.batch.remove(&self.open.cap_windows, key);
+                        }
+                    } else {
+                        self.batch
+                            .insert(&self.open.cap_windows, key, keys::encode(window)?);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -459,6 +498,7 @@ impl<'a> Planner<'a> {
                 keys::encode(&(key, counters))?,
             );
         }
+        self.late_days.write(self.open, &mut self.batch)?;
         if self.max_id > old_max_id {
             self.batch.insert(
                 &self.open.meta,
@@ -492,6 +532,7 @@ impl Store for FjallStore {
             seqs: HashMap::new(),
             acked: HashSet::new(),
             stats: HashMap::new(),
+            late_days: stats_days::LateDays::new(self.stats_rolled.load(Ordering::Acquire)),
             max_id: old_max_id,
         };
         for op in ops {
@@ -701,6 +742,29 @@ impl Store for FjallStore {
                 keys::decode("stats", &value)
             })
             .collect()
+    }
+
+    fn cap_windows(&self, visit: &mut dyn FnMut(CapWindow) -> bool) -> Result<(), StoreError> {
+        let open = self.handles()?;
+        for entry in open.cap_windows.iter() {
+            let (_, value) = entry.map_err(|e| engine_error("read cap windows", &e))?;
+            if !visit(keys::decode("cap window", &value)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn stats_coarse(&self, from_hour: u64) -> Result<Vec<(StatsKey, Counters)>, StoreError> {
+        stats_days::read_coarse(&*self.handles()?, from_hour)
+    }
+
+    fn roll_up_stats(&self, before_day: u64) -> Result<u64, StoreError> {
+        self.roll_up_days(before_day)
+    }
+
+    fn trim_stats(&self, hours_before: u64, days_before: u64) -> Result<usize, StoreError> {
+        self.trim_stats_rows(hours_before, days_before)
     }
 
     fn max_id(&self) -> Result<u64, StoreError> {

@@ -72,6 +72,16 @@ pub(super) fn outbox(account: &str, seq: u64) -> Result<Vec<u8>, StoreError> {
 /// `meta`: the highest message id.
 pub(super) const MAX_ID: &[u8] = b"max_id";
 
+/// `meta`: the first day (since the epoch) whose hours are not rolled up into
+/// `stats_days`.
+pub(super) const STATS_ROLLED: &[u8] = b"stats_rolled";
+
+/// `meta`: the first hour whose `stats` rows are kept (those before were trimmed).
+pub(super) const STATS_HOURS_FROM: &[u8] = b"stats_hours_from";
+
+/// `meta`: the first day whose `stats_days` rows are kept.
+pub(super) const STATS_DAYS_FROM: &[u8] = b"stats_days_from";
+
 /// `meta`: the last outbox seq of an account.
 pub(super) fn outbox_seq(account: &str) -> Result<Vec<u8>, StoreError> {
     let mut key = b"outbox_seq:".to_vec();

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, StatsKey,
-    Store, StoreError, Suppression, SuppressionSource,
+    CapWindow, Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey,
+    StatsKey, Store, StoreError, Suppression, SuppressionSource,
 };
 
 #[derive(Debug, Default)]
@@ -21,6 +21,7 @@ struct Inner {
     /// (scope, number) → (since, source), in the fjall store's order.
     suppressions: BTreeMap<(ScopeKey, String), (Millis, SuppressionSource)>,
     stats: BTreeMap<StatsKey, Counters>,
+    cap_windows: BTreeMap<(String, u64), CapWindow>,
     max_id: u64,
 }
 
@@ -113,6 +114,22 @@ impl Inner {
             Op::Stats(entries) => {
                 for (key, counters) in entries {
                     self.stats.entry(key.clone()).or_default().merge(counters);
+                }
+            }
+            Op::CapWindows(windows) => {
+                for window in windows {
+                    let key = (window.account.clone(), window.number);
+                    if window.caps.is_empty() {
+                        if self
+                            .cap_windows
+                            .get(&key)
+                            .is_some_and(|stored| stored.dead_after <= window.dead_after)
+                        {
+                            self.cap_windows.remove(&key);
+                        }
+                    } else {
+                        self.cap_windows.insert(key, window.clone());
+                    }
                 }
             }
             Op::OutboxReplay { account } => {
@@ -258,6 +275,28 @@ impl Store for MemoryStore {
             .filter(|(key, _)| key.hour >= from_hour)
             .map(|(key, counters)| (key.clone(), counters.clone()))
             .collect())
+    }
+
+    fn cap_windows(&self, visit: &mut dyn FnMut(CapWindow) -> bool) -> Result<(), StoreError> {
+        let windows: Vec<CapWindow> = {
+            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.cap_windows.values().cloned().collect()
+        };
+        for window in windows {
+            if !visit(window) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// No day rows here: hours are what every grouping reads, so they are kept as long
+    /// as days would be.
+    fn trim_stats(&self, _hours_before: u64, days_before: u64) -> Result<usize, StoreError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = inner.stats.len();
+        inner.stats.retain(|key, _| key.hour >= days_before * 24);
+        Ok(before - inner.stats.len())
     }
 
     fn max_id(&self) -> Result<u64, StoreError> {

@@ -1051,3 +1051,90 @@ fn stats_add_up_across_commits_and_a_reopen_and_read_from_an_hour_on() {
     assert_eq!(store.stats(10).unwrap().len(), 3);
     assert!(store.stats(12).unwrap().is_empty());
 }
+
+#[test]
+fn stats_roll_up_into_days_read_coarse_and_trim() {
+    let dir = TempDir::new("stats-days");
+    let key = |hour: u64, account: &str| StatsKey::at(hour * HOUR_MS, account, "r", "c");
+    let sent = |n: u64| Counters {
+        sent: n,
+        ..Counters::default()
+    };
+    let total = |rows: &[(StatsKey, Counters)]| rows.iter().map(|(_, c)| c.sent).sum::<u64>();
+    // Day 100 (hours 2400..2424) and day 101, one count an hour; a quiet day 102; 103.
+    let day = |d: u64| d * 24;
+    {
+        let store = open(&dir);
+        for hour in day(100)..day(102) {
+            store
+                .commit(&[Op::Stats(vec![
+                    (key(hour, "a"), sent(1)),
+                    (key(hour, "b"), sent(2)),
+                ])])
+                .unwrap();
+        }
+        store
+            .commit(&[Op::Stats(vec![(key(day(103) + 5, "a"), sent(7))])])
+            .unwrap();
+        // Before any roll-up the coarse read is the hours.
+        assert_eq!(store.stats_coarse(day(100)).unwrap().len(), 2 * 48 + 1);
+        // Days 100 and 101 had rows; 102 none; 103 is "today".
+        assert_eq!(store.roll_up_stats(103).unwrap(), 2);
+        assert_eq!(store.roll_up_stats(103).unwrap(), 0, "once");
+    }
+    let store = open(&dir);
+    let coarse = store.stats_coarse(day(100)).unwrap();
+    assert_eq!(
+        coarse,
+        vec![
+            (key(day(100), "a"), sent(24)),
+            (key(day(100), "b"), sent(48)),
+            (key(day(101), "a"), sent(24)),
+            (key(day(101), "b"), sent(48)),
+            (key(day(103) + 5, "a"), sent(7)),
+        ]
+    );
+    // By hour is still by hour; the sums agree.
+    assert_eq!(total(&store.stats(day(100)).unwrap()), total(&coarse));
+    // A partial first day reads its hours, then the whole days.
+    let from_noon = store.stats_coarse(day(100) + 12).unwrap();
+    assert_eq!(total(&from_noon), 12 * 3 + 72 + 7);
+    assert_eq!(from_noon[0].0, key(day(100) + 12, "a"));
+    // An outcome counted late, in an hour of a day rolled up: its day row follows.
+    store
+        .commit(&[Op::Stats(vec![(key(day(101) + 23, "b"), sent(100))])])
+        .unwrap();
+    assert_eq!(total(&store.stats_coarse(day(101)).unwrap()), 72 + 100 + 7);
+    assert_eq!(total(&store.stats(day(101)).unwrap()), 72 + 100 + 7);
+    // Trim: hours before day 101, days before day 101. Hours of day 103 (not rolled
+    // up) are never trimmed, whatever is asked.
+    let removed = store.trim_stats(day(101), 101).unwrap();
+    assert_eq!(removed, 48 + 2);
+    assert!(
+        store
+            .stats(0)
+            .unwrap()
+            .iter()
+            .all(|(k, _)| k.hour >= day(101))
+    );
+    assert_eq!(total(&store.stats_coarse(0).unwrap()), 72 + 100 + 7);
+    assert_eq!(
+        store.trim_stats(day(104), 0).unwrap(),
+        48,
+        "day 101's hours, not 103's"
+    );
+    assert_eq!(
+        store.stats(0).unwrap(),
+        vec![(key(day(103) + 5, "a"), sent(7))]
+    );
+    // Day 101's hours are gone: a query from its noon counts the whole day row.
+    assert_eq!(
+        total(&store.stats_coarse(day(101) + 12).unwrap()),
+        72 + 100 + 7
+    );
+    assert_eq!(
+        store.trim_stats(day(104), 0).unwrap(),
+        0,
+        "nothing left to trim"
+    );
+}

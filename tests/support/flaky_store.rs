@@ -81,4 +81,22 @@ impl Store for FlakyStore {
     ) -> Result<Vec<(smppgate::store::StatsKey, smppgate::store::Counters)>, StoreError> {
         self.inner.stats(from_hour)
     }
+    fn stats_coarse(
+        &self,
+        from_hour: u64,
+    ) -> Result<Vec<(smppgate::store::StatsKey, smppgate::store::Counters)>, StoreError> {
+        self.inner.stats_coarse(from_hour)
+    }
+    fn cap_windows(
+        &self,
+        visit: &mut dyn FnMut(smppgate::store::CapWindow) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.cap_windows(visit)
+    }
+    fn roll_up_stats(&self, before_day: u64) -> Result<u64, StoreError> {
+        self.inner.roll_up_stats(before_day)
+    }
+    fn trim_stats(&self, hours_before: u64, days_before: u64) -> Result<usize, StoreError> {
+        self.inner.trim_stats(hours_before, days_before)
+    }
 }

@@ -1077,6 +1077,11 @@ impl<'a> Planner<'a> {
                     stored.merge(counters);
                 }
             }
+            Op::CapWindows(_) => {
+                // The cluster store keeps no saved cap counters yet: after a restart the
+                // caps are rebuilt from the send log alone (`[store] retention` bounds
+                // them, as before docs/adr/0016).
+            }
         }
         Ok(())
     }
