@@ -366,7 +366,9 @@ impl Account {
         let ops = std::mem::take(&mut self.ops);
         let acks = std::mem::take(&mut self.acks);
         let group = Arc::clone(&self.shared.group);
-        self.commit = Some(Box::pin(async move { (group.commit(ops).await, acks) }));
+        self.commit = Some(Box::pin(
+            async move { (group.commit_bulk(ops).await, acks) },
+        ));
     }
 
     fn committed(&self, result: Result<(), StoreError>, acks: u64) {

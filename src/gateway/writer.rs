@@ -1035,14 +1035,14 @@ impl Writer {
             CommandStatus::ESME_ROK
         } else {
             let mut delay = Duration::from_millis(50);
-            let mut result = self.group.commit(ops.clone()).await;
+            let mut result = self.group.commit_bulk(ops.clone()).await;
             for _ in 0..5 {
                 if result.is_ok() {
                     break;
                 }
                 tokio::time::sleep(delay).await;
                 delay *= 2;
-                result = self.group.commit(ops.clone()).await;
+                result = self.group.commit_bulk(ops.clone()).await;
             }
             match result {
                 Ok(()) => CommandStatus::ESME_ROK,

@@ -226,7 +226,7 @@ async fn run_account(shared: Arc<Shared>, account: Arc<Account>) {
                     seq: item.seq,
                 })
                 .collect();
-            if let Err(error) = shared.group.commit(acks).await {
+            if let Err(error) = shared.group.commit_bulk(acks).await {
                 // Posted, not recorded: the batch goes again (at least once).
                 tracing::warn!(%error, account = %account.name, "webhook: recording the delivery failed");
             } else {
@@ -253,7 +253,7 @@ async fn run_account(shared: Arc<Shared>, account: Arc<Account>) {
                     at: now,
                 })
                 .collect();
-            if shared.group.commit(park).await.is_ok() {
+            if shared.group.commit_bulk(park).await.is_ok() {
                 parked.increment(items.len() as u64);
                 attempts = 0;
                 failing_since = None;

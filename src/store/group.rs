@@ -8,6 +8,16 @@
 //! The queue is bounded (`max_batch` requests). When it is full, [`GroupCommit::commit`]
 //! and [`GroupCommit::commit_nowait`] wait for room: the store's speed is the gateway's
 //! speed, and memory does not grow.
+//!
+//! Two lanes share the thread and its fsync. The *intake* lane ([`GroupCommit::commit`])
+//! carries writes a client is waiting on (a submit_sm_resp is held until its message is
+//! durable, OTPs among them); the *bulk* lane ([`GroupCommit::commit_bulk`]) carries the
+//! receipt writer's outcomes, the outbox's acknowledgements and the like, which nobody
+//! upstream waits on. Each commit takes the intake lane's requests first and fills up to
+//! `max_batch` ops from the bulk lane, so an intake write never queues behind bulk
+//! requests (issue #15 §4: an OTP's commit waited behind the writer's carrier outcomes);
+//! it waits at most for the one commit already under way, and the bulk writes still ride
+//! the same fsync. Each lane is bounded by itself (`max_batch` requests).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -67,6 +77,7 @@ impl GroupCommitStats {
 #[derive(Debug)]
 pub struct GroupCommit {
     sender: mpsc::Sender<Request>,
+    bulk: mpsc::Sender<Request>,
     stats: Arc<Mutex<GroupCommitStats>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -81,14 +92,22 @@ impl GroupCommit {
     pub fn start(store: Arc<dyn Store>, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
         let (sender, receiver) = mpsc::channel(max_batch);
+        let (bulk, bulk_receiver) = mpsc::channel(max_batch);
         let stats = Arc::new(Mutex::new(GroupCommitStats::new()));
         let thread_stats = Arc::clone(&stats);
         let thread = std::thread::Builder::new()
             .name("store-commit".to_owned())
-            .spawn(move || run(&*store, receiver, max_batch, &thread_stats))
+            .spawn(move || {
+                let lanes = Lanes {
+                    intake: receiver,
+                    bulk: bulk_receiver,
+                };
+                run(&*store, lanes, max_batch, &thread_stats);
+            })
             .unwrap_or_else(|e| panic!("cannot spawn the store commit thread: {e}"));
         Self {
             sender,
+            bulk,
             stats,
             thread: Mutex::new(Some(thread)),
         }
@@ -112,15 +131,33 @@ impl GroupCommit {
         done.await.map_err(|_| stopped())?
     }
 
-    /// Queues `ops` without waiting for the commit (state updates that a crash may lose
-    /// and that are then redone). Waits only while the queue is full. An `async fn`, not
-    /// a blocking one: blocking there would stall a runtime thread and every connection on
-    /// it.
+    /// Like [`GroupCommit::commit`] on the bulk lane: for writes no client is waiting on
+    /// (carrier outcomes, receipts, outbox acknowledgements). A commit takes the intake
+    /// lane's requests before these, and fills the rest of its batch with them.
+    ///
+    /// # Errors
+    /// As [`GroupCommit::commit`].
+    pub async fn commit_bulk(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.bulk
+            .send(Request {
+                ops,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
+
+    /// Queues `ops` on the bulk lane without waiting for the commit (state updates that a
+    /// crash may lose and that are then redone). Waits only while the queue is full. An
+    /// `async fn`, not a blocking one: blocking there would stall a runtime thread and
+    /// every connection on it.
     ///
     /// # Errors
     /// The commit thread has stopped.
     pub async fn commit_nowait(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        self.sender
+        self.bulk
             .send(Request { ops, reply: None })
             .await
             .map_err(|_| stopped())
@@ -132,7 +169,7 @@ impl GroupCommit {
     /// # Errors
     /// The queue is full or the commit thread has stopped; `ops` come back.
     pub fn try_commit_nowait(&self, ops: Vec<Op>) -> Result<(), Vec<Op>> {
-        self.sender
+        self.bulk
             .try_send(Request { ops, reply: None })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(request)
@@ -140,10 +177,11 @@ impl GroupCommit {
             })
     }
 
-    /// Requests waiting for the commit thread.
+    /// Requests waiting for the commit thread (both lanes).
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.sender.max_capacity() - self.sender.capacity()
+        (self.sender.max_capacity() - self.sender.capacity())
+            + (self.bulk.max_capacity() - self.bulk.capacity())
     }
 
     /// A copy of the statistics so far.
@@ -158,8 +196,14 @@ impl GroupCommit {
     /// Commits everything queued, then stops the thread. Other handles' later requests
     /// fail with "stopped".
     pub fn shutdown(self) {
-        let Self { sender, thread, .. } = self;
+        let Self {
+            sender,
+            bulk,
+            thread,
+            ..
+        } = self;
         drop(sender);
+        drop(bulk);
         if let Some(thread) = thread.lock().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = thread.join();
         }
@@ -170,28 +214,51 @@ fn stopped() -> StoreError {
     StoreError::new("the store's commit thread has stopped")
 }
 
-/// The commit thread: until every sender is gone and the queue is empty.
-fn run(
-    store: &dyn Store,
-    mut receiver: mpsc::Receiver<Request>,
-    max_batch: usize,
-    stats: &Mutex<GroupCommitStats>,
-) {
+/// The commit thread's two queues.
+struct Lanes {
+    intake: mpsc::Receiver<Request>,
+    bulk: mpsc::Receiver<Request>,
+}
+
+impl Lanes {
+    /// The next request, the intake lane's first; `None` once both lanes are closed and
+    /// empty.
+    fn wait(&mut self) -> Option<Request> {
+        futures::executor::block_on(async {
+            tokio::select! {
+                biased;
+                Some(request) = self.intake.recv() => Some(request),
+                Some(request) = self.bulk.recv() => Some(request),
+                else => None,
+            }
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.intake.len() + self.bulk.len()
+    }
+}
+
+/// The commit thread: until every sender of both lanes is gone and both are empty.
+fn run(store: &dyn Store, mut lanes: Lanes, max_batch: usize, stats: &Mutex<GroupCommitStats>) {
     let mut ops: Vec<Op> = Vec::with_capacity(max_batch);
     let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
-    while let Some(first) = receiver.blocking_recv() {
+    while let Some(first) = lanes.wait() {
         let mut requests = 1u64;
         take(first, &mut ops, &mut replies);
-        while ops.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(request) => {
-                    requests += 1;
-                    take(request, &mut ops, &mut replies);
+        // The intake lane first: a client waits on each of those.
+        for lane in [&mut lanes.intake, &mut lanes.bulk] {
+            while ops.len() < max_batch {
+                match lane.try_recv() {
+                    Ok(request) => {
+                        requests += 1;
+                        take(request, &mut ops, &mut replies);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
-        metrics::gauge!("smppgate_store_pending_commits").set(receiver.len() as f64);
+        metrics::gauge!("smppgate_store_pending_commits").set(lanes.len() as f64);
         let started = Instant::now();
         let outcome = store.commit(&ops);
         let took = started.elapsed();
@@ -240,4 +307,137 @@ fn record(
     stats
         .commit_micros
         .saturating_record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as std_mpsc;
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::store::tests::message;
+    use crate::store::{
+        ListFilter, MessageRecord, Millis, OutboxItem, ParkedItem, ScopeKey, Suppression,
+    };
+
+    /// Holds its first commit until the test opens the gate; records each commit's ids.
+    struct GatedStore {
+        inner: MemoryStore,
+        started: Mutex<Option<std_mpsc::Sender<()>>>,
+        gate: Mutex<Option<std_mpsc::Receiver<()>>>,
+        batches: Mutex<Vec<Vec<u64>>>,
+    }
+
+    impl Store for GatedStore {
+        fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+            if let Some(started) = self.started.lock().unwrap().take() {
+                started.send(()).unwrap();
+                let gate = self.gate.lock().unwrap().take().unwrap();
+                gate.recv_timeout(Duration::from_secs(10)).unwrap();
+            }
+            let ids = ops
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Insert(record) => Some(record.id),
+                    _ => None,
+                })
+                .collect();
+            self.batches.lock().unwrap().push(ids);
+            self.inner.commit(ops)
+        }
+        fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+            self.inner.get(id)
+        }
+        fn by_carrier_id(&self, c: &str, i: &str) -> Result<Option<(u64, u16)>, StoreError> {
+            self.inner.by_carrier_id(c, i)
+        }
+        fn pending_page(&self, a: u64, l: usize) -> Result<Vec<MessageRecord>, StoreError> {
+            self.inner.pending_page(a, l)
+        }
+        fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+            self.inner.list(filter)
+        }
+        fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+            self.inner.outbox(account, limit)
+        }
+        fn outbox_after(&self, a: &str, s: u64, l: usize) -> Result<Vec<OutboxItem>, StoreError> {
+            self.inner.outbox_after(a, s, l)
+        }
+        fn parked(&self, a: Option<&str>, l: usize) -> Result<Vec<ParkedItem>, StoreError> {
+            self.inner.parked(a, l)
+        }
+        fn expire(&self, before: Millis) -> Result<usize, StoreError> {
+            self.inner.expire(before)
+        }
+        fn max_id(&self) -> Result<u64, StoreError> {
+            self.inner.max_id()
+        }
+        fn suppression(&self, s: &ScopeKey, n: &str) -> Result<Option<Suppression>, StoreError> {
+            self.inner.suppression(s, n)
+        }
+        fn suppressions(
+            &self,
+            scope: Option<&ScopeKey>,
+            visit: &mut dyn FnMut(Suppression) -> bool,
+        ) -> Result<(), StoreError> {
+            self.inner.suppressions(scope, visit)
+        }
+    }
+
+    fn insert(id: u64) -> Vec<Op> {
+        vec![Op::Insert(Arc::new(message(id, "a", id)))]
+    }
+
+    async fn until_queued(group: &GroupCommit, n: usize) {
+        for _ in 0..10_000 {
+            if group.queued() == n {
+                return;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("{} requests queued, expected {n}", group.queued());
+    }
+
+    /// Issue #15 §4: an intake write (an OTP's submit_sm_resp waits on it) is taken before
+    /// bulk writes queued ahead of it, and still shares their commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_intake_lane_goes_before_queued_bulk_writes() {
+        let (started_tx, started) = std_mpsc::channel();
+        let (open, gate) = std_mpsc::channel();
+        let store = Arc::new(GatedStore {
+            inner: MemoryStore::new(),
+            started: Mutex::new(Some(started_tx)),
+            gate: Mutex::new(Some(gate)),
+            batches: Mutex::new(Vec::new()),
+        });
+        // Two ops a commit at most.
+        let group = Arc::new(GroupCommit::start(Arc::clone(&store) as Arc<dyn Store>, 2));
+        let mut tasks = tokio::task::JoinSet::new();
+        let g = Arc::clone(&group);
+        tasks.spawn(async move { g.commit_bulk(insert(1)).await });
+        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .unwrap();
+        // While the first commit runs: two bulk writes, then an intake write.
+        for (n, id) in [(1, 2), (2, 3)] {
+            let g = Arc::clone(&group);
+            tasks.spawn(async move { g.commit_bulk(insert(id)).await });
+            until_queued(&group, n).await;
+        }
+        let g = Arc::clone(&group);
+        tasks.spawn(async move { g.commit(insert(4)).await });
+        until_queued(&group, 3).await;
+        open.send(()).unwrap();
+        while let Some(outcome) = tasks.join_next().await {
+            outcome.unwrap().unwrap();
+        }
+        // FIFO would have committed [2, 3] then [4].
+        assert_eq!(
+            *store.batches.lock().unwrap(),
+            vec![vec![1], vec![4, 2], vec![3]]
+        );
+        Arc::into_inner(group).unwrap().shutdown();
+    }
 }
