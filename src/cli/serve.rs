@@ -176,18 +176,7 @@ fn on_hangup(engine: Option<std::sync::Arc<PolicyEngine>>) -> std::io::Result<()
                 let reloaded =
                     tokio::task::spawn_blocking(move || engine.reload_blacklists()).await;
                 for (policy, outcome) in reloaded.unwrap_or_default() {
-                    match outcome {
-                        Ok(Some(report)) => {
-                            tracing::info!(%policy, lines = report.lines, skipped = report.problem_count(), "blacklist reloaded");
-                            for problem in &report.problems {
-                                tracing::warn!(%policy, "blacklist line skipped: {problem}");
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(error) => {
-                            tracing::error!(%policy, %error, "blacklist reload failed; the previous list stays");
-                        }
-                    }
+                    crate::gateway::operations::log_reload(&policy, &outcome);
                 }
             }
         });

@@ -43,6 +43,7 @@ mod gauges;
 mod housekeeping;
 pub mod ids;
 pub(crate) mod intake;
+pub(crate) mod operations;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
@@ -311,8 +312,20 @@ impl Gateway {
             routes,
         ));
 
-        let (review_writer, review_missed, review_router) =
-            (event_tx.clone(), Arc::clone(&missed), router.clone());
+        let webhook_wake = Arc::new(Notify::new());
+        // The operator's actions, for the control socket and the admin HTTP API.
+        let ops = Arc::new(operations::Operations {
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            suppressions: Arc::clone(&suppressions),
+            engine: Arc::clone(&policy).engine(),
+            writer: event_tx.clone(),
+            missed: Arc::clone(&missed),
+            router: router.clone(),
+            default_country: config.numbers.default_country.clone(),
+            outbox_wake: Arc::clone(&outbox_wake),
+            webhook_wake: Arc::clone(&webhook_wake),
+        });
         let intake = Arc::new(Intake::new(IntakeParts {
             accounts: Arc::clone(&accounts),
             router,
@@ -339,6 +352,7 @@ impl Gateway {
                     clock,
                     carriers: Arc::clone(&carriers),
                     stats: Arc::clone(&stats),
+                    ops: Arc::clone(&ops),
                 })
                 .await
                 .context("starting the HTTP listener")?,
@@ -397,17 +411,9 @@ impl Gateway {
                         listener,
                         control::ControlParts {
                             path,
-                            store: Arc::clone(&store),
-                            group: Arc::clone(&group),
-                            suppressions: Arc::clone(&suppressions),
+                            ops: Arc::clone(&ops),
                             tracker: tracker.clone(),
                             cancel: control_stop.clone(),
-                            review: control::ReviewParts {
-                                writer: review_writer,
-                                missed: review_missed,
-                                router: review_router,
-                                default_country: config.numbers.default_country.clone(),
-                            },
                         },
                     ));
                 }

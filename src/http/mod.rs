@@ -10,6 +10,7 @@
 //! `http.max_connections` connections, headers within `http.header_timeout`.
 
 mod admin;
+mod admin_write;
 mod auth;
 mod errors;
 mod idempotency;
@@ -64,6 +65,8 @@ pub(crate) struct HttpParts {
     pub(crate) carriers: Arc<crate::carrier::Carriers>,
     /// The gateway's counters, read by the status page.
     pub(crate) stats: Arc<crate::gateway::Stats>,
+    /// The operator's actions (the admin write endpoints).
+    pub(crate) ops: Arc<crate::gateway::operations::Operations>,
 }
 
 struct Shared {
@@ -78,6 +81,7 @@ struct Shared {
     stats: Arc<crate::gateway::Stats>,
     started: std::time::Instant,
     rates: Arc<status_page::Rates>,
+    ops: Arc<crate::gateway::operations::Operations>,
 }
 
 /// The running HTTP listener.
@@ -128,6 +132,7 @@ impl HttpServer {
             stats: Arc::clone(&parts.stats),
             started: std::time::Instant::now(),
             rates: Arc::clone(&rates),
+            ops: parts.ops,
         });
         let listener = tokio::net::TcpListener::bind(&parts.http.listen)
             .await
@@ -195,6 +200,19 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin::stats))
         .routes(utoipa_axum::routes!(admin::carriers))
         .routes(utoipa_axum::routes!(admin::parked))
+        .routes(utoipa_axum::routes!(
+            admin_write::suppressions,
+            admin_write::add_suppression
+        ))
+        .routes(utoipa_axum::routes!(admin_write::remove_suppression))
+        .routes(utoipa_axum::routes!(admin_write::import))
+        .routes(utoipa_axum::routes!(admin_write::export))
+        .routes(utoipa_axum::routes!(admin_write::blacklisted))
+        .routes(utoipa_axum::routes!(admin_write::reload_blacklists))
+        .routes(utoipa_axum::routes!(admin_write::review_list))
+        .routes(utoipa_axum::routes!(admin_write::review_release))
+        .routes(utoipa_axum::routes!(admin_write::review_refuse))
+        .routes(utoipa_axum::routes!(admin_write::replay))
         .routes(utoipa_axum::routes!(status_page::status_page))
         .split_for_parts()
 }

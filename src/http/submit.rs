@@ -73,16 +73,21 @@ enum CodingField {
 /// # Errors
 /// [`ApiError::BadRequest`].
 pub(crate) fn parse(body: &[u8]) -> Result<SubmitRequest, ApiError> {
+    parse_json(body)
+}
+
+/// A JSON body as `T`, or a 400 naming the field path (serde_json's recursion limit
+/// refuses deeply nested input with an error, never a stack overflow).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let request: SubmitRequest =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.inner().to_string();
-            ApiError::BadRequest {
-                field: (path != ".").then_some(path),
-                message,
-            }
-        })?;
+    let request: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::BadRequest {
+            field: (path != ".").then_some(path),
+            message,
+        }
+    })?;
     deserializer.end().map_err(|error| ApiError::BadRequest {
         field: None,
         message: error.to_string(),
