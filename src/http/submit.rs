@@ -192,8 +192,14 @@ pub(crate) fn prepare(
     // A webhook account gets every receipt: the carrier is asked for one.
     let registered_delivery = RegisteredDelivery(u8::from(account.config.webhook_url.is_some()));
     let template = SubmitSm {
+        // service_type is at most 5 characters (SMPP 3.4 §5.2.11): the short names that
+        // `Class::parse` reads back ("notification" and "marketing" would not encode).
         service_type: request.class.map_or_else(Bytes::new, |class| {
-            Bytes::from_static(class.as_str().as_bytes())
+            Bytes::from_static(match class {
+                Class::Otp => b"otp",
+                Class::Notification => b"ntf",
+                Class::Marketing => b"mkt",
+            })
         }),
         source_addr: address(&from),
         registered_delivery,
