@@ -413,10 +413,129 @@ fn admin_write_routes_are_in_the_openapi_document() {
         ("post", "/v1/review/{id}/release"),
         ("post", "/v1/review/{id}/refuse"),
         ("post", "/v1/parked/replay"),
+        ("post", "/v1/carriers/{name}/pause"),
+        ("post", "/v1/carriers/{name}/resume"),
     ] {
         assert!(
             document["paths"][path][method].is_object(),
             "{method} {path} missing from the OpenAPI document"
         );
     }
+}
+
+/// Waits until `recorder` has seen a message with `text`.
+async fn seen(recorder: &support::load::Recorder, text: &str) -> bool {
+    recorder.seen.lock().unwrap().get(text.as_bytes()).is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_carrier_keeps_its_binds_and_its_route_goes_past_it_until_resumed() {
+    use reqwest::Method;
+    let (first, first_seen) = recording_carrier().await;
+    let (second, second_seen) = recording_carrier().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = config(&first, dir.path());
+    config.accounts[0].policy = None;
+    config.policies.clear();
+    let mut backup = config.carriers[0].clone();
+    backup.name = "backup".into();
+    backup.address = second.local_addr().to_string();
+    let primary = config.carriers[0].name.clone();
+    config.carriers.push(backup);
+    config.routes[0].carriers = vec![primary.clone(), "backup".into()];
+    config.validate().expect("valid configuration");
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let api = Api {
+        base: format!("http://{}", gateway.http_addr().expect("HTTP listener")),
+        client: reqwest::Client::new(),
+    };
+    let carrier_state = |body: &Value, name: &str| {
+        body["carriers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("carrier {name} in {body}"))
+    };
+    within("both carriers bound", async {
+        loop {
+            let (_, body) = api.json(Method::GET, "/v1/carriers", None).await;
+            if carrier_state(&body, &primary)["binds_up"].as_u64() >= Some(1)
+                && carrier_state(&body, "backup")["binds_up"].as_u64() >= Some(1)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let submit = |text: &str| {
+        api.call(
+            Method::POST,
+            "/v1/messages",
+            Some(KEY),
+            Some((
+                "application/json",
+                json!({"to": "+8613800000001", "text": text}).to_string(),
+            )),
+        )
+    };
+
+    let (status, body) = api
+        .json(Method::POST, &format!("/v1/carriers/{primary}/pause"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["changed"], true, "{body}");
+    let (_, body) = api.json(Method::GET, "/v1/carriers", None).await;
+    let state = carrier_state(&body, &primary);
+    assert_eq!(state["paused_by_operator"], true, "{body}");
+    assert!(
+        state["binds_up"].as_u64() >= Some(1),
+        "binds stay up: {body}"
+    );
+    let (_, page) = api.call(Method::GET, "/", Some(ADMIN), None).await;
+    assert!(
+        String::from_utf8_lossy(&page).contains("paused by operator"),
+        "the status page shows it"
+    );
+
+    assert_eq!(submit("while paused").await.0, 202);
+    within("the backup carrier takes it", async {
+        while !seen(&second_seen, "while paused").await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(!seen(&first_seen, "while paused").await);
+
+    let (status, body) = api
+        .json(
+            Method::POST,
+            &format!("/v1/carriers/{primary}/resume"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &body["changed"]), (200, &json!(true)), "{body}");
+    assert_eq!(submit("after resume").await.0, 202);
+    within("the primary takes it again", async {
+        while !seen(&first_seen, "after resume").await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let (status, _) = api
+        .json(Method::POST, "/v1/carriers/nowhere/pause", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/v1/carriers/{primary}/pause"),
+            Some(KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    gateway.stop(Duration::from_secs(4)).await;
 }

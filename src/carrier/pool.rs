@@ -125,6 +125,9 @@ pub(crate) struct Carrier {
     pub(crate) live: AtomicUsize,
     /// Bind slots whose first attempt has not ended.
     pub(crate) starting: AtomicUsize,
+    /// Paused by the operator (`POST /v1/carriers/{name}/pause`): its binds stay up, it
+    /// takes no new submits; its routes go past it as past a carrier that is down.
+    paused: AtomicBool,
     /// The dispatchers of the routes using this carrier.
     wakers: Mutex<Vec<Arc<Notify>>>,
     pub(crate) counters: CarrierCounters,
@@ -188,6 +191,11 @@ impl Carrier {
 
     fn is_up(&self) -> bool {
         self.live.load(Ordering::Acquire) > 0
+    }
+
+    /// Paused by the operator: sends nothing new (what is in flight is answered).
+    fn is_paused_by_operator(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
     }
 
     /// A window slot on the live bind with the fewest outstanding requests, then a rate
@@ -376,6 +384,7 @@ impl Carrier {
             "tps": self.config.tps,
             "rate": (rate * 10.0).round() / 10.0,
             "paused": paused,
+            "paused_by_operator": self.is_paused_by_operator(),
             "throttle_events": throttle_events,
             "submits": get(&c.submits),
             "accepted": get(&c.accepted),
@@ -590,6 +599,11 @@ impl Route {
         let mut past = Vec::new();
         for position in min..self.carriers.len() {
             let carrier = self.carrier(position);
+            // A carrier the operator paused is gone past as one that is down (not waited
+            // for as one still starting).
+            if carrier.is_paused_by_operator() {
+                continue;
+            }
             if !carrier.is_up() {
                 if carrier.is_starting() {
                     break;
@@ -1250,6 +1264,7 @@ impl Carriers {
                 refusal: Mutex::new(Refusal::default()),
                 origin,
                 next_bind: AtomicUsize::new(0),
+                paused: AtomicBool::new(false),
                 live: AtomicUsize::new(0),
                 starting: AtomicUsize::new(binds),
                 wakers: Mutex::new(Vec::new()),
@@ -1432,6 +1447,43 @@ impl Carriers {
     /// until `deadline`, ends the rest with [`FailReason::Shutdown`], then unbinds.
     pub async fn drain(&self, deadline: Duration) {
         self.inner.drain(deadline).await;
+    }
+
+    /// Pauses (`true`) or resumes carrier `name`, as Kannel's `suspend`/`resume`: a
+    /// paused carrier keeps its binds up (enquire_link goes on) and takes no new submit;
+    /// its routes send to their next carrier, or keep the messages queued (and on disk
+    /// past the lanes) as for a carrier that is down. What is in flight is answered. Not
+    /// kept across a restart: a restarted gateway sends to every configured carrier.
+    /// Returns whether it was paused before; `None` for an unknown carrier.
+    pub fn set_paused(&self, name: &str, paused: bool) -> Option<bool> {
+        let carrier = self
+            .inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)?;
+        let before = carrier.paused.swap(paused, Ordering::AcqRel);
+        if before != paused {
+            tracing::warn!(
+                carrier = name,
+                "{} by the operator",
+                if paused { "paused" } else { "resumed" }
+            );
+        }
+        // Its routes look again: past it now, or to it again.
+        carrier.wake_routes();
+        Some(before)
+    }
+
+    /// Whether the operator paused carrier `name` (`None`: no such carrier).
+    #[must_use]
+    pub fn is_paused(&self, name: &str) -> Option<bool> {
+        self.inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)
+            .map(|carrier| carrier.is_paused_by_operator())
     }
 
     /// Counters per carrier and bind, queues per route.

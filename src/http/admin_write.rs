@@ -637,6 +637,60 @@ pub(crate) async fn replay(
     json_or_error(result)
 }
 
+fn set_paused(shared: &Shared, headers: &HeaderMap, name: &str, paused: bool) -> Response {
+    let result = (|| {
+        admin(shared, headers)?;
+        let before = shared
+            .carriers
+            .set_paused(name, paused)
+            .ok_or_else(|| ApiError::NotFound(format!("no carrier `{name}` is configured")))?;
+        Ok(json!({ "carrier": name, "paused": paused, "changed": before != paused }))
+    })();
+    json_or_error(result)
+}
+
+/// Pauses a carrier, as Kannel's `suspend`: its binds stay up, it takes no new submit;
+/// its routes send to their next carrier or keep the messages queued (on disk past the
+/// lanes) as for a carrier that is down. Not kept across a restart.
+#[utoipa::path(
+    post,
+    path = "/v1/carriers/{name}/pause",
+    params(("name" = String, Path, description = "The carrier's name")),
+    responses(
+        (status = 200, description = "`{\"carrier\": name, \"paused\": true, \"changed\": bool}`", body = Object),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "An account's key", body = openapi::ErrorBody),
+        (status = 404, description = "No such carrier", body = openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn pause_carrier(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    set_paused(&shared, &headers, &name, true)
+}
+
+/// Resumes a paused carrier: its routes send to it again at once.
+#[utoipa::path(
+    post,
+    path = "/v1/carriers/{name}/resume",
+    params(("name" = String, Path, description = "The carrier's name")),
+    responses(
+        (status = 200, description = "`{\"carrier\": name, \"paused\": false, \"changed\": bool}`", body = Object),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "An account's key", body = openapi::ErrorBody),
+        (status = 404, description = "No such carrier", body = openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn resume_carrier(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    set_paused(&shared, &headers, &name, false)
+}
+
 /// The body, or 413 / 400.
 fn body_of(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {

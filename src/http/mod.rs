@@ -213,6 +213,8 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin_write::review_release))
         .routes(utoipa_axum::routes!(admin_write::review_refuse))
         .routes(utoipa_axum::routes!(admin_write::replay))
+        .routes(utoipa_axum::routes!(admin_write::pause_carrier))
+        .routes(utoipa_axum::routes!(admin_write::resume_carrier))
         .routes(utoipa_axum::routes!(status_page::status_page))
         .split_for_parts()
 }

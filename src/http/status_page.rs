@@ -337,7 +337,9 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
             .map(|b| b["live"].as_bool().unwrap_or(false))
             .collect();
         let window: u64 = binds.iter().map(|b| u(b, "outstanding")).sum();
-        let throttle = if carrier["paused"].as_bool() == Some(true) {
+        let throttle = if carrier["paused_by_operator"].as_bool() == Some(true) {
+            "<span class=\"down\">paused by operator</span>"
+        } else if carrier["paused"].as_bool() == Some(true) {
             "<span class=\"down\">paused</span>"
         } else if carrier["refusing_by_throttle"].as_bool() == Some(true) {
             "<span class=\"down\">refusing</span>"
