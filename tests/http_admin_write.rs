@@ -415,6 +415,7 @@ fn admin_write_routes_are_in_the_openapi_document() {
         ("post", "/v1/parked/replay"),
         ("post", "/v1/carriers/{name}/pause"),
         ("post", "/v1/carriers/{name}/resume"),
+        ("post", "/v1/reload"),
     ] {
         assert!(
             document["paths"][path][method].is_object(),

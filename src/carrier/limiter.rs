@@ -223,6 +223,22 @@ impl Flow {
         (self.rate + self.policy.rate_increase * self.tps * seconds).min(self.tps)
     }
 
+    /// The contracted rate now (`tps`, changed by a reload).
+    pub(crate) fn tps(&self) -> f64 {
+        self.tps
+    }
+
+    /// A new contracted rate (a configuration reload): the current rate keeps its share
+    /// of the contract (a carrier recovering from throttles stays as far below it), and
+    /// what is already scheduled stays scheduled.
+    pub(crate) fn set_tps(&mut self, tps: u32, now: u64) {
+        self.recover(now);
+        let share = self.rate / self.tps;
+        self.tps = f64::from(tps.max(1));
+        self.rate = (share * self.tps).clamp(self.floor(), self.tps);
+        self.gcra.set_rate(self.rate);
+    }
+
     /// Whether the carrier is paused at `now`.
     pub(crate) fn is_paused(&self, now: u64) -> bool {
         now < self.paused_until

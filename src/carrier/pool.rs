@@ -343,10 +343,15 @@ impl Carrier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_refusing(self.now_ns(), shortest);
-        let (rate, paused, throttle_events) = {
+        let (rate, paused, throttle_events, tps) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();
-            (flow.rate_at(now), flow.is_paused(now), flow.reactions())
+            (
+                flow.rate_at(now),
+                flow.is_paused(now),
+                flow.reactions(),
+                flow.tps(),
+            )
         };
         let mut by_status = self
             .by_status
@@ -381,7 +386,7 @@ impl Carrier {
             "name": &*self.name,
             "address": self.address,
             "binds_up": self.live.load(Ordering::Relaxed),
-            "tps": self.config.tps,
+            "tps": tps,
             "rate": (rate * 10.0).round() / 10.0,
             "paused": paused,
             "paused_by_operator": self.is_paused_by_operator(),
@@ -1473,6 +1478,25 @@ impl Carriers {
         // Its routes look again: past it now, or to it again.
         carrier.wake_routes();
         Some(before)
+    }
+
+    /// Gives carrier `name` a new contracted TPS (a configuration reload); `None` for an
+    /// unknown carrier.
+    pub fn set_tps(&self, name: &str, tps: u32) -> Option<()> {
+        let carrier = self
+            .inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)?;
+        let now = carrier.now_ns();
+        carrier
+            .flow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_tps(tps, now);
+        carrier.wake_routes();
+        Some(())
     }
 
     /// Whether the operator paused carrier `name` (`None`: no such carrier).

@@ -47,6 +47,7 @@ pub(crate) mod operations;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+pub mod reload;
 pub mod review;
 mod schedule;
 mod stats;
@@ -118,6 +119,8 @@ pub struct Gateway {
     webhooks_stop: CancellationToken,
     /// The opt-out suppression list in force (MO replies and the CLI change it).
     suppressions: Arc<Suppressions>,
+    /// The operator's actions (control socket, admin API, SIGHUP).
+    ops: Arc<operations::Operations>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -126,6 +129,21 @@ impl std::fmt::Debug for Gateway {
             .field("listen", &self.server.local_addr())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// Reloads a running gateway's configuration ([`Gateway::reload`]).
+#[derive(Debug, Clone)]
+pub struct ReloadHandle(Arc<operations::Operations>);
+
+impl ReloadHandle {
+    /// As [`Gateway::reload`].
+    ///
+    /// # Errors
+    /// No file, or a file `check-config` refuses: nothing applied.
+    pub async fn reload(&self) -> Result<serde_json::Value, reload::ReloadError> {
+        let (report, lists) = self.0.reload_config().await?;
+        Ok(reload::answer(&report, &lists))
     }
 }
 
@@ -325,6 +343,11 @@ impl Gateway {
             default_country: config.numbers.default_country.clone(),
             outbox_wake: Arc::clone(&outbox_wake),
             webhook_wake: Arc::clone(&webhook_wake),
+            reload: reload::Reloader::new(
+                Arc::clone(&config),
+                Arc::clone(&accounts),
+                Arc::clone(&carriers),
+            ),
         });
         let intake = Arc::new(Intake::new(IntakeParts {
             accounts: Arc::clone(&accounts),
@@ -460,7 +483,30 @@ impl Gateway {
             webhooks,
             webhooks_stop,
             suppressions,
+            ops,
         })
+    }
+
+    /// Where `POST /v1/reload` and [`Gateway::reload`] read the configuration again (as
+    /// `serve` read it, its command-line overrides applied). Without one a reload is
+    /// refused.
+    pub fn set_config_source(&self, source: reload::ConfigSource) {
+        self.ops.reload.set_source(source);
+    }
+
+    /// Reads the configuration again (SIGHUP): applies what can change live, reads the
+    /// policies' blacklists again, and returns the answer `POST /v1/reload` gives.
+    ///
+    /// # Errors
+    /// No file, or a file `check-config` refuses: nothing applied.
+    pub async fn reload(&self) -> Result<serde_json::Value, reload::ReloadError> {
+        self.reload_handle().reload().await
+    }
+
+    /// A handle that reloads while the gateway runs (SIGHUP's task holds one).
+    #[must_use]
+    pub fn reload_handle(&self) -> ReloadHandle {
+        ReloadHandle(Arc::clone(&self.ops))
     }
 
     /// The HTTP API's address, when `[http]` is configured.

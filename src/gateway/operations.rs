@@ -39,6 +39,8 @@ pub(crate) struct Operations {
     pub(crate) outbox_wake: Arc<Notify>,
     /// Wakes the webhook sink (replayed items).
     pub(crate) webhook_wake: Arc<Notify>,
+    /// `POST /v1/reload`, SIGHUP.
+    pub(crate) reload: super::reload::Reloader,
 }
 
 impl std::fmt::Debug for Operations {
@@ -197,6 +199,26 @@ impl Operations {
             log_reload(policy, outcome);
         }
         reloaded
+    }
+
+    /// Reads the configuration file again (see [`super::reload`]) and the policies'
+    /// blacklists; answers what was applied, what needs a restart, and each list's
+    /// outcome.
+    ///
+    /// # Errors
+    /// No file, or a file `check-config` refuses: nothing applied.
+    pub(crate) async fn reload_config(
+        &self,
+    ) -> Result<
+        (
+            super::reload::ReloadReport,
+            Vec<(String, Result<Option<LoadReport>, BlacklistError>)>,
+        ),
+        super::reload::ReloadError,
+    > {
+        let report = self.reload.reload().await?;
+        let lists = self.reload_blacklists().await;
+        Ok((report, lists))
     }
 
     /// The policies whose blacklist holds `e164` (sorted).

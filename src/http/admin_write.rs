@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::admin::admin;
 use super::errors::ApiError;
@@ -472,11 +472,8 @@ pub(crate) async fn reload_blacklists(
     let result = async {
         admin(&shared, &headers)?;
         let reloaded = shared.ops.reload_blacklists().await;
-        let policies: Vec<Value> = reloaded
-            .iter()
-            .map(|(policy, outcome)| reload_report(policy, outcome))
-            .collect();
-        Ok(json!({ "policies": policies }))
+        let answer = crate::gateway::reload::answer(&Default::default(), &reloaded);
+        Ok(json!({ "policies": answer["blacklists"] }))
     }
     .await;
     json_or_error(result)
@@ -691,6 +688,42 @@ pub(crate) async fn resume_carrier(
     set_paused(&shared, &headers, &name, false)
 }
 
+/// Reads the configuration file again: what can change without dropping a bind is put
+/// in force (account TPS and API keys, the admin token, carrier TPS, the policies'
+/// blacklist files), the rest is named as needing a restart. A file `check-config`
+/// refuses is refused whole, nothing applied.
+#[utoipa::path(
+    post,
+    path = "/v1/reload",
+    responses(
+        (status = 200, description = "`{\"applied\": [paths], \"restart_needed\": [paths], \"blacklists\": [...]}`", body = Object),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "An account's key", body = openapi::ErrorBody),
+        (status = 409, description = "Started without a configuration file", body = openapi::ErrorBody),
+        (status = 422, description = "The file fails check-config (`problems` lists each); nothing applied", body = openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn reload(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(error) = admin(&shared, &headers) {
+        return error.into_response();
+    }
+    match shared.ops.reload_config().await {
+        Ok((report, lists)) => {
+            axum::Json(crate::gateway::reload::answer(&report, &lists)).into_response()
+        }
+        Err(crate::gateway::reload::ReloadError::Invalid { problems }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "error": "invalid_configuration",
+                "message": "the configuration fails check-config; nothing was applied",
+                "problems": problems,
+            })),
+        )
+            .into_response(),
+        Err(error) => ApiError::Conflict(error.to_string()).into_response(),
+    }
+}
+
 /// The body, or 413 / 400.
 fn body_of(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
@@ -703,25 +736,4 @@ fn body_of(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes
             }
         }
     })
-}
-
-/// A value of the blacklist reload answer.
-pub(crate) fn reload_report(
-    policy: &str,
-    outcome: &Result<
-        Option<crate::policy::blacklist::LoadReport>,
-        crate::policy::blacklist::BlacklistError,
-    >,
-) -> Value {
-    match outcome {
-        Ok(Some(report)) => json!({
-            "policy": policy,
-            "ok": true,
-            "lines": report.lines,
-            "skipped": report.problem_count(),
-            "problems": report.problems.iter().take(100).map(ToString::to_string).collect::<Vec<_>>(),
-        }),
-        Ok(None) => json!({ "policy": policy, "ok": true, "blacklist": false }),
-        Err(error) => json!({ "policy": policy, "ok": false, "error": error.to_string() }),
-    }
 }

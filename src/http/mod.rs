@@ -70,7 +70,8 @@ pub(crate) struct HttpParts {
 }
 
 struct Shared {
-    keys: Keys,
+    /// Swapped whole when a reload changes API keys or the admin token.
+    keys: arc_swap::ArcSwap<Keys>,
     intake: Arc<Intake>,
     store: Arc<dyn Store>,
     idempotency: Arc<Idempotency>,
@@ -92,6 +93,7 @@ pub struct HttpServer {
     server: JoinHandle<()>,
     sweeper: JoinHandle<()>,
     sampler: JoinHandle<()>,
+    keys: JoinHandle<()>,
 }
 
 impl HttpServer {
@@ -118,10 +120,10 @@ impl HttpServer {
         }
         let rates: Arc<status_page::Rates> = Arc::default();
         let shared = Arc::new(Shared {
-            keys: Keys::new(
+            keys: arc_swap::ArcSwap::from_pointee(Keys::new(
                 parts.intake.accounts(),
                 parts.http.admin_token_hash.as_deref(),
-            ),
+            )),
             intake: parts.intake,
             store: Arc::clone(&parts.store),
             idempotency: Arc::new(idempotency),
@@ -139,6 +141,7 @@ impl HttpServer {
             .with_context(|| format!("binding http.listen {}", parts.http.listen))?;
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
+        let shared_for_keys = Arc::clone(&shared);
         let app = router(
             shared,
             usize::try_from(parts.http.max_body).unwrap_or(usize::MAX),
@@ -159,6 +162,7 @@ impl HttpServer {
             cancel.clone(),
         ));
         let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
+        let keys = tokio::spawn(follow_keys(shared_for_keys, cancel.clone()));
         tracing::info!(%addr, "HTTP API listening");
         Ok(Self {
             addr,
@@ -166,6 +170,7 @@ impl HttpServer {
             server,
             sweeper,
             sampler,
+            keys,
         })
     }
 
@@ -186,6 +191,7 @@ impl HttpServer {
         }
         let _ = self.sweeper.await;
         let _ = self.sampler.await;
+        let _ = self.keys.await;
     }
 }
 
@@ -215,6 +221,7 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin_write::replay))
         .routes(utoipa_axum::routes!(admin_write::pause_carrier))
         .routes(utoipa_axum::routes!(admin_write::resume_carrier))
+        .routes(utoipa_axum::routes!(admin_write::reload))
         .routes(utoipa_axum::routes!(status_page::status_page))
         .split_for_parts()
 }
@@ -243,6 +250,29 @@ fn router(shared: Arc<Shared>, max_body: usize) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Swaps in the key table of each configuration a reload puts in force (API keys and the
+/// admin token change without a restart).
+async fn follow_keys(shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut configs = shared.ops.reload.subscribe();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = configs.changed() => if changed.is_err() { return },
+        }
+        let config = Arc::clone(&configs.borrow_and_update());
+        let admin = config
+            .http
+            .as_ref()
+            .and_then(|h| h.admin_token_hash.as_deref());
+        shared.keys.store(Arc::new(Keys::of_config(
+            shared.intake.accounts(),
+            &config.accounts,
+            admin,
+        )));
+        tracing::info!("HTTP keys reloaded");
+    }
 }
 
 /// Removes idempotent answers over 24 h old from the store, a page at a time.
@@ -342,7 +372,7 @@ async fn submit_inner(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Caller::Account(account) = shared.keys.caller(headers)? else {
+    let Caller::Account(account) = shared.keys.load().caller(headers)? else {
         return Err(ApiError::Forbidden(
             "the admin token reads; messages are sent with an account's key".to_owned(),
         ));
@@ -487,7 +517,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let caller = shared.keys.caller(&headers)?;
+        let caller = shared.keys.load().caller(&headers)?;
         messages::show(
             Arc::clone(&shared.store),
             Arc::clone(&shared.styles),
@@ -524,7 +554,7 @@ async fn list(
     query: Result<Query<messages::ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
-        let caller = shared.keys.caller(&headers)?;
+        let caller = shared.keys.load().caller(&headers)?;
         let query = query_params(query)?;
         messages::list(
             Arc::clone(&shared.store),

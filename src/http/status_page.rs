@@ -183,7 +183,7 @@ fn challenge() -> Response {
     )
 )]
 pub(crate) async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match shared.keys.admin_or_basic(&headers) {
+    match shared.keys.load().admin_or_basic(&headers) {
         Ok(Caller::Admin) => {}
         Ok(Caller::Account(_)) => {
             return ApiError::Forbidden(
