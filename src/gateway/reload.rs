@@ -276,20 +276,6 @@ fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_names_each_changed_leaf_and_nothing_else() {
-        let old = serde_json::json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "gone": true});
-        let new = serde_json::json!({"a": 1, "b": {"c": [1, 3], "d": "x"}, "new": 0});
-        let mut out = Vec::new();
-        diff("root", &old, &new, &mut out);
-        assert_eq!(out, ["root.b.c", "root.gone", "root.new"]);
-    }
-}
-
 /// The JSON answer of a reload: `applied`, `restart_needed`, and each policy's blacklist
 /// outcome.
 #[must_use]
@@ -319,4 +305,18 @@ pub fn answer(
         "restart_needed": report.restart_needed,
         "blacklists": blacklists,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_names_each_changed_leaf_and_nothing_else() {
+        let old = serde_json::json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "gone": true});
+        let new = serde_json::json!({"a": 1, "b": {"c": [1, 3], "d": "x"}, "new": 0});
+        let mut out = Vec::new();
+        diff("root", &old, &new, &mut out);
+        assert_eq!(out, ["root.b.c", "root.gone", "root.new"]);
+    }
 }
