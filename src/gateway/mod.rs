@@ -252,6 +252,7 @@ impl Gateway {
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
         let missed = Arc::new(Missed::default());
         let outbox_wake = Arc::new(Notify::new());
+        let webhook_wake = Arc::new(Notify::new());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
 
@@ -266,6 +267,7 @@ impl Gateway {
             in_pool: Arc::clone(&in_pool),
             backlog: Arc::clone(&backlog),
             outbox_wake: Arc::clone(&outbox_wake),
+            webhook_wake: Arc::clone(&webhook_wake),
             stats: Arc::clone(&stats),
             clock,
             finish: writer_finish.clone(),
@@ -330,7 +332,6 @@ impl Gateway {
             routes,
         ));
 
-        let webhook_wake = Arc::new(Notify::new());
         // The operator's actions, for the control socket and the admin HTTP API.
         let ops = Arc::new(operations::Operations {
             store: Arc::clone(&store),
@@ -422,6 +423,7 @@ impl Gateway {
             group: Arc::clone(&group),
             clock,
             cancel: webhooks_stop.clone(),
+            wake: webhook_wake,
         })
         .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).
