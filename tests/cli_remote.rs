@@ -162,6 +162,35 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
     );
     assert!(replay.status.success(), "{replay:?}");
 
+    // SIGHUP reads the file again: a new API key is in force without a restart.
+    const NEW_KEY: &str = "sgk_cli_remote_rotated_key";
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&key_hash(KEY), &key_hash(NEW_KEY))).unwrap();
+    gateway.signal("HUP");
+    let status_with = |key: &'static str| {
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{api}/v1/messages"))
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .body(json!({"to": "+8613800138000", "text": "rotated"}).to_string())
+                .send()
+                .await
+                .expect("answer")
+                .status()
+                .as_u16()
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status_with(NEW_KEY) != 202 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new key is not in force after SIGHUP"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status_with(KEY), 401, "the old key is gone");
+
     gateway.terminate();
     let _ = gateway.finish(Duration::from_secs(15));
     drop(sim);

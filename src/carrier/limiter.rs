@@ -314,6 +314,23 @@ mod tests {
     }
 
     #[test]
+    fn a_new_contract_keeps_the_share_a_throttled_carrier_is_at() {
+        let mut flow = Flow::new(500, policy(), 0);
+        flow.set_tps(1_000, 0);
+        assert!((flow.tps() - 1_000.0).abs() < 1e-9);
+        assert!(
+            (flow.rate() - 1_000.0).abs() < 1e-9,
+            "unthrottled: the whole contract"
+        );
+        // Halved by a throttle, then the contract is cut to 400: half of it.
+        assert!(flow.on_throttle(SECOND, SECOND - MS));
+        flow.set_tps(400, SECOND);
+        assert!((flow.rate() - 200.0).abs() < 1e-9, "{}", flow.rate());
+        // Recovery climbs to the new contract, not the old one.
+        assert!((flow.rate_at(60 * SECOND) - 400.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn throttle_pauses_halves_and_recovers() {
         let mut flow = Flow::new(500, policy(), 0);
         assert!(flow.on_throttle(SECOND, SECOND - MS));
