@@ -21,6 +21,9 @@ use crate::policy::engine::PolicyEngine;
 use crate::policy::suppression::Suppressions;
 use crate::store::{GroupCommit, Op, Store};
 
+/// Most parked items a replay counts per queue (it moves them all).
+pub(crate) const COUNT_LIMIT: usize = 10_000;
+
 /// The running gateway's handles that the operator's actions need.
 pub(crate) struct Operations {
     pub(crate) store: Arc<dyn Store>,
@@ -136,7 +139,9 @@ impl Operations {
     }
 
     /// Moves every parked item of `account` (its SMPP items and its webhook events) back
-    /// to the end of its queues and wakes the sinks; returns how many.
+    /// to the end of its queues and wakes the sinks; returns how many (counted up to
+    /// [`COUNT_LIMIT`] a queue: the count reads the items, the move is one store op
+    /// whatever their number).
     ///
     /// # Errors
     /// The store failed.

@@ -628,7 +628,12 @@ pub(crate) async fn replay(
             ));
         }
         let replayed = shared.ops.replay_parked(&query.account).await?;
-        Ok(json!({ "account": query.account, "replayed": replayed }))
+        Ok(json!({
+            "account": query.account,
+            "replayed": replayed,
+            // Counted up to a limit a queue; all of them were moved.
+            "at_least": replayed >= crate::gateway::operations::COUNT_LIMIT,
+        }))
     }
     .await;
     json_or_error(result)
