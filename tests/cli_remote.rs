@@ -1,7 +1,8 @@
 //! The CLI against a running gateway (`--api URL`, the admin token from `--token` or
 //! `SMPPGATE_ADMIN_TOKEN`): a real `smppgate serve` holds its store, so `messages show`
-//! without `--api` is refused ("in use"), and with it the message is shown as the
-//! gateway has it; `messages list`, `receipts parked` and `receipts replay` go the same
+//! without `--api` and without a token is refused ("in use"); with `--api`, or with
+//! `--config` and the token in the environment (the file's `[http]` listener is asked),
+//! the message is shown as the gateway has it; `messages list`, `receipts parked` and `receipts replay` go the same
 //! way; a wrong token is named.
 
 mod support;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use smppgate::http::key_hash;
-use support::{Sim, one_carrier_route, serve, smppgate, write_gateway_config};
+use support::{Sim, free_port, one_carrier_route, serve, smppgate, write_gateway_config};
 
 const KEY: &str = "sgk_cli_remote_test_key";
 const ADMIN: &str = "sga_cli_remote_admin_token";
@@ -21,7 +22,7 @@ fn write_config(dir: &Path, carrier: &str) -> std::path::PathBuf {
     let rest = format!(
         r#"
 [http]
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:{port}"
 admin_token_hash = "{admin}"
 
 [[account]]
@@ -31,6 +32,7 @@ api_keys = ["{key}"]
 "#,
         admin = key_hash(ADMIN),
         key = key_hash(KEY),
+        port = free_port(),
     ) + &one_carrier_route("sim", carrier, "tps = 1000");
     write_gateway_config(dir, &rest)
 }
@@ -93,6 +95,21 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
         None,
     );
     assert!(!direct.status.success(), "{direct:?}");
+    // … unless the admin token is in the environment: then the configuration's [http]
+    // listener is asked.
+    let auto = cli(
+        &[
+            "messages",
+            "show",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            &id,
+        ],
+        Some(ADMIN),
+    );
+    let auto: Value = serde_json::from_str(&ok(&auto)).expect("JSON");
+    assert_eq!(auto["message_id"], id.as_str(), "{auto}");
     // … and through the API the message is there, as the gateway has it.
     let shown: Value = serde_json::from_str(&ok(&cli(
         &[

@@ -259,7 +259,9 @@ pub(crate) fn resolve(
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    if let Some(remote) = super::remote::Remote::of(&args.api)? {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
         let value = remote.get(
             &format!("/v1/messages/{}", super::remote::segment(&args.id)),
             &[],
@@ -328,7 +330,9 @@ pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    if let Some(remote) = super::remote::Remote::of(&args.api)? {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
         return list_remote(&remote, args);
     }
     let (path, config) = locate(&args.store)?;

@@ -117,7 +117,9 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
 /// One JSON line per parked item (see [`parked_json`]).
 fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
     use crate::store::Store as _;
-    if let Some(remote) = super::remote::Remote::of(&args.api)? {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
         let mut query = vec![("limit", args.limit.clamp(1, 1_000).to_string())];
         if let Some(account) = &args.account {
             query.push(("account", account.clone()));
@@ -140,7 +142,9 @@ fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    if let Some(remote) = super::remote::Remote::of(&args.api)? {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
         let answer = remote.post("/v1/parked/replay", &[("account", args.account.clone())])?;
         eprintln!(
             "{} parked items of {} queued again (the running gateway sends them now)",

@@ -77,6 +77,38 @@ impl Remote {
         }))
     }
 
+    /// Without `--api`: the gateway running on the store `store` names, when it holds
+    /// that store, its configuration has an `[http]` listener and the admin token is in
+    /// the environment (the store cannot be read while it runs).
+    #[must_use]
+    pub fn for_running(store: &super::messages::StoreArgs) -> Option<Self> {
+        let path = store.config.as_ref()?;
+        let config = crate::config::Config::load(path).ok()?;
+        let http = config.http.as_ref()?;
+        if !crate::store::in_use(&config.store.path) {
+            return None;
+        }
+        let token = std::env::var(TOKEN_ENV).ok()?;
+        let listen: std::net::SocketAddr = http.listen.parse().ok()?;
+        if listen.port() == 0 {
+            // A port picked at start: only the gateway's own output names it.
+            return None;
+        }
+        let ip = match listen.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        let api = format!("http://{}", std::net::SocketAddr::new(ip, listen.port()));
+        eprintln!("the gateway is running: asking its HTTP API at {api}");
+        Self::of(&ApiArgs {
+            api: Some(api),
+            token: Some(token),
+        })
+        .ok()
+        .flatten()
+    }
+
     /// `GET path` as JSON.
     ///
     /// # Errors

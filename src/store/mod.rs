@@ -27,6 +27,7 @@ mod tests;
 
 pub use self::fjall::FjallStore;
 pub use group::{GroupCommit, GroupCommitStats};
+pub use lock::in_use;
 pub use retention::{expire_once, now_millis};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 pub use suppression::{ScopeKey, Suppression, SuppressionSource};
