@@ -180,7 +180,7 @@ async fn a_reload_applies_what_it_can_live_names_the_rest_and_refuses_a_bad_file
         assert_eq!(status, 202, "{body}");
     }
     let (_, carriers) = call(&base, ADMIN, Method::GET, "/v1/carriers", None).await;
-    assert_eq!(carriers["carriers"][0]["tps"], 50.0, "{carriers}");
+    assert_eq!(carriers["carriers"][0]["tps"], 50, "{carriers}");
     // The same file again: only the restart-needing changes are left to report.
     let (_, body) = call(&base, ADMIN, Method::POST, "/v1/reload", None).await;
     assert_eq!(body["applied"], json!([]), "{body}");

@@ -386,7 +386,8 @@ impl Carrier {
             "name": &*self.name,
             "address": self.address,
             "binds_up": self.live.load(Ordering::Relaxed),
-            "tps": tps,
+            // The contract now (a reload may have changed it), whole messages a second.
+            "tps": tps.round() as u64,
             "rate": (rate * 10.0).round() / 10.0,
             "paused": paused,
             "paused_by_operator": self.is_paused_by_operator(),
