@@ -227,6 +227,10 @@ fn on_hangup(reload: crate::gateway::ReloadHandle) -> std::io::Result<()> {
             while hangup.recv().await.is_some() {
                 match reload.reload().await {
                     Ok(answer) => tracing::info!(%answer, "SIGHUP: configuration reloaded"),
+                    Err(crate::gateway::reload::ReloadError::NoFile) => {
+                        let lists = reload.reload_blacklists().await;
+                        tracing::info!(%lists, "SIGHUP: no configuration file; blacklists reloaded");
+                    }
                     Err(error) => tracing::error!(%error, "SIGHUP: reload refused"),
                 }
             }

@@ -145,6 +145,13 @@ impl ReloadHandle {
         let (report, lists) = self.0.reload_config().await?;
         Ok(reload::answer(&report, &lists))
     }
+
+    /// Reads the policies' blacklist files again only (a gateway started without a
+    /// configuration file still reloads its lists on SIGHUP).
+    pub async fn reload_blacklists(&self) -> serde_json::Value {
+        let lists = self.0.reload_blacklists().await;
+        reload::answer(&reload::ReloadReport::default(), &lists)["blacklists"].take()
+    }
 }
 
 /// Opens the store named by the configuration (`:memory:` keeps it in memory).
