@@ -463,22 +463,43 @@ async fn the_openapi_document_names_every_route_and_each_is_served() {
     assert_eq!(
         operations,
         [
+            "DELETE /v1/suppressions/{scope}/{number}",
             "GET /",
             "GET /openapi.json",
+            "GET /v1/blacklist/{number}",
             "GET /v1/carriers",
             "GET /v1/messages",
             "GET /v1/messages/{id}",
             "GET /v1/parked",
+            "GET /v1/review",
             "GET /v1/stats",
+            "GET /v1/suppressions",
+            "GET /v1/suppressions/export",
+            "POST /v1/blacklist/reload",
+            "POST /v1/carriers/{name}/pause",
+            "POST /v1/carriers/{name}/resume",
             "POST /v1/messages",
+            "POST /v1/parked/replay",
+            "POST /v1/reload",
+            "POST /v1/review/{id}/refuse",
+            "POST /v1/review/{id}/release",
+            "POST /v1/suppressions",
+            "POST /v1/suppressions/import",
         ]
     );
     // Each documented operation is served (whatever it answers, not "no such route").
     for operation in &operations {
         let (method, path) = operation.split_once(' ').unwrap();
-        let url = format!("{base}{}", path.replace("{id}", "1"));
+        let url = format!(
+            "{base}{}",
+            path.replace("{id}", "1")
+                .replace("{scope}", "global")
+                .replace("{number}", "8613800138000")
+                .replace("{name}", "sim")
+        );
         let request = match method {
             "GET" => client.get(url),
+            "DELETE" => client.delete(url),
             _ => client.post(url).body("{}"),
         };
         let response = within(operation, request.bearer_auth(KEY).send())

@@ -223,6 +223,22 @@ impl Flow {
         (self.rate + self.policy.rate_increase * self.tps * seconds).min(self.tps)
     }
 
+    /// The contracted rate now (`tps`, changed by a reload).
+    pub(crate) fn tps(&self) -> f64 {
+        self.tps
+    }
+
+    /// A new contracted rate (a configuration reload): the current rate keeps its share
+    /// of the contract (a carrier recovering from throttles stays as far below it), and
+    /// what is already scheduled stays scheduled.
+    pub(crate) fn set_tps(&mut self, tps: u32, now: u64) {
+        self.recover(now);
+        let share = self.rate / self.tps;
+        self.tps = f64::from(tps.max(1));
+        self.rate = (share * self.tps).clamp(self.floor(), self.tps);
+        self.gcra.set_rate(self.rate);
+    }
+
     /// Whether the carrier is paused at `now`.
     pub(crate) fn is_paused(&self, now: u64) -> bool {
         now < self.paused_until
@@ -295,6 +311,23 @@ mod tests {
             rate_decrease: 0.5,
             rate_increase: 0.1,
         }
+    }
+
+    #[test]
+    fn a_new_contract_keeps_the_share_a_throttled_carrier_is_at() {
+        let mut flow = Flow::new(500, policy(), 0);
+        flow.set_tps(1_000, 0);
+        assert!((flow.tps() - 1_000.0).abs() < 1e-9);
+        assert!(
+            (flow.rate() - 1_000.0).abs() < 1e-9,
+            "unthrottled: the whole contract"
+        );
+        // Halved by a throttle, then the contract is cut to 400: half of it.
+        assert!(flow.on_throttle(SECOND, SECOND - MS));
+        flow.set_tps(400, SECOND);
+        assert!((flow.rate() - 200.0).abs() < 1e-9, "{}", flow.rate());
+        // Recovery climbs to the new contract, not the old one.
+        assert!((flow.rate_at(60 * SECOND) - 400.0).abs() < 1e-9);
     }
 
     #[test]

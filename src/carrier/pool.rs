@@ -125,6 +125,9 @@ pub(crate) struct Carrier {
     pub(crate) live: AtomicUsize,
     /// Bind slots whose first attempt has not ended.
     pub(crate) starting: AtomicUsize,
+    /// Paused by the operator (`POST /v1/carriers/{name}/pause`): its binds stay up, it
+    /// takes no new submits; its routes go past it as past a carrier that is down.
+    paused: AtomicBool,
     /// The dispatchers of the routes using this carrier.
     wakers: Mutex<Vec<Arc<Notify>>>,
     pub(crate) counters: CarrierCounters,
@@ -188,6 +191,11 @@ impl Carrier {
 
     fn is_up(&self) -> bool {
         self.live.load(Ordering::Acquire) > 0
+    }
+
+    /// Paused by the operator: sends nothing new (what is in flight is answered).
+    fn is_paused_by_operator(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
     }
 
     /// A window slot on the live bind with the fewest outstanding requests, then a rate
@@ -335,10 +343,15 @@ impl Carrier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_refusing(self.now_ns(), shortest);
-        let (rate, paused, throttle_events) = {
+        let (rate, paused, throttle_events, tps) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();
-            (flow.rate_at(now), flow.is_paused(now), flow.reactions())
+            (
+                flow.rate_at(now),
+                flow.is_paused(now),
+                flow.reactions(),
+                flow.tps(),
+            )
         };
         let mut by_status = self
             .by_status
@@ -373,9 +386,11 @@ impl Carrier {
             "name": &*self.name,
             "address": self.address,
             "binds_up": self.live.load(Ordering::Relaxed),
-            "tps": self.config.tps,
+            // The contract now (a reload may have changed it), whole messages a second.
+            "tps": tps.round() as u64,
             "rate": (rate * 10.0).round() / 10.0,
             "paused": paused,
+            "paused_by_operator": self.is_paused_by_operator(),
             "throttle_events": throttle_events,
             "submits": get(&c.submits),
             "accepted": get(&c.accepted),
@@ -590,6 +605,11 @@ impl Route {
         let mut past = Vec::new();
         for position in min..self.carriers.len() {
             let carrier = self.carrier(position);
+            // A carrier the operator paused is gone past as one that is down (not waited
+            // for as one still starting).
+            if carrier.is_paused_by_operator() {
+                continue;
+            }
             if !carrier.is_up() {
                 if carrier.is_starting() {
                     break;
@@ -1250,6 +1270,7 @@ impl Carriers {
                 refusal: Mutex::new(Refusal::default()),
                 origin,
                 next_bind: AtomicUsize::new(0),
+                paused: AtomicBool::new(false),
                 live: AtomicUsize::new(0),
                 starting: AtomicUsize::new(binds),
                 wakers: Mutex::new(Vec::new()),
@@ -1432,6 +1453,62 @@ impl Carriers {
     /// until `deadline`, ends the rest with [`FailReason::Shutdown`], then unbinds.
     pub async fn drain(&self, deadline: Duration) {
         self.inner.drain(deadline).await;
+    }
+
+    /// Pauses (`true`) or resumes carrier `name`, as Kannel's `suspend`/`resume`: a
+    /// paused carrier keeps its binds up (enquire_link goes on) and takes no new submit;
+    /// its routes send to their next carrier, or keep the messages queued (and on disk
+    /// past the lanes) as for a carrier that is down. What is in flight is answered. Not
+    /// kept across a restart: a restarted gateway sends to every configured carrier.
+    /// Returns whether it was paused before; `None` for an unknown carrier.
+    pub fn set_paused(&self, name: &str, paused: bool) -> Option<bool> {
+        let carrier = self
+            .inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)?;
+        let before = carrier.paused.swap(paused, Ordering::AcqRel);
+        if before != paused {
+            tracing::warn!(
+                carrier = name,
+                "{} by the operator",
+                if paused { "paused" } else { "resumed" }
+            );
+        }
+        // Its routes look again: past it now, or to it again.
+        carrier.wake_routes();
+        Some(before)
+    }
+
+    /// Gives carrier `name` a new contracted TPS (a configuration reload); `None` for an
+    /// unknown carrier.
+    pub fn set_tps(&self, name: &str, tps: u32) -> Option<()> {
+        let carrier = self
+            .inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)?;
+        let now = carrier.now_ns();
+        carrier
+            .flow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_tps(tps, now);
+        carrier.wake_routes();
+        Some(())
+    }
+
+    /// Whether the operator paused carrier `name` (`None`: no such carrier).
+    #[must_use]
+    pub fn is_paused(&self, name: &str) -> Option<bool> {
+        self.inner
+            .shared
+            .carriers
+            .iter()
+            .find(|carrier| &*carrier.name == name)
+            .map(|carrier| carrier.is_paused_by_operator())
     }
 
     /// Counters per carrier and bind, queues per route.

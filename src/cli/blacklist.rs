@@ -124,7 +124,7 @@ fn reload(path: &Path, store: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     rustix::process::kill_process(target, rustix::process::Signal::HUP)
         .with_context(|| format!("signalling the gateway (pid {pid})"))?;
     println!(
-        "sent SIGHUP to the gateway (pid {pid}): it reloads its blacklists and logs the outcome"
+        "sent SIGHUP to the gateway (pid {pid}): it reads its configuration and blacklists again and logs the outcome (POST /v1/reload answers it)"
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -59,6 +59,9 @@ pub struct ShowArgs {
     /// Which store.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Or which running gateway.
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -73,6 +76,9 @@ pub struct ListArgs {
     /// Which store.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Or which running gateway.
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
     /// Accepted within this long (`10m`, `2h`) or since this time (RFC 3339).
     #[arg(long)]
     pub since: Option<String>,
@@ -274,6 +280,26 @@ pub(crate) fn resolve(
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
+        let value = remote.get(
+            &format!("/v1/messages/{}", super::remote::segment(&args.id)),
+            &[],
+        )?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            let all = value.as_array().cloned().unwrap_or_else(|| vec![value]);
+            for (index, one) in all.iter().enumerate() {
+                if index > 0 {
+                    println!();
+                }
+                print!("{}", show_text_json(one));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let (path, config) = locate(&args.store)?;
     let styles = AccountStyles::of(config.as_ref());
     let (store, location) = open_log(&path, config.as_ref())?;
@@ -325,6 +351,11 @@ pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
+        return list_remote(&remote, args);
+    }
     let (path, config) = locate(&args.store)?;
     let styles = AccountStyles::of(config.as_ref());
     let filter = ListFilter {
@@ -373,6 +404,122 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `messages list --api`: the same filters, asked of the running gateway (pages of at
+/// most 1 000 until `--limit`).
+fn list_remote(remote: &super::remote::Remote, args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if let Some(since) = &args.since {
+        query.push(("since", since.clone()));
+    }
+    if let Some(account) = &args.account {
+        query.push(("account", account.clone()));
+    }
+    if let Some(state) = args.state {
+        query.push(("state", state_name(State::from(state)).to_owned()));
+    }
+    let mut messages: Vec<Value> = Vec::new();
+    let mut cursor: Option<u64> = None;
+    while messages.len() < args.limit.max(1) {
+        let mut page_query = query.clone();
+        page_query.push((
+            "limit",
+            (args.limit.max(1) - messages.len()).min(1_000).to_string(),
+        ));
+        if let Some(cursor) = cursor {
+            page_query.push(("cursor", cursor.to_string()));
+        }
+        let page = remote.get("/v1/messages", &page_query)?;
+        if let Some(items) = page["messages"].as_array() {
+            messages.extend(items.iter().cloned());
+        }
+        match page["next_cursor"].as_u64() {
+            Some(next) if cursor != Some(next) => cursor = Some(next),
+            _ => break,
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&messages)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:<24} {:<16} {:<12} {:<9} {:>5}  carriers",
+        "id", "accepted", "account", "class", "state", "parts"
+    );
+    let text = |value: &Value| value.as_str().unwrap_or("-").to_owned();
+    for message in &messages {
+        println!(
+            "{:<20} {:<24} {:<16} {:<12} {:<9} {:>5}  {}",
+            text(&message["message_id"]),
+            text(&message["accepted"]),
+            text(&message["account"]),
+            text(&message["class"]),
+            text(&message["state"]),
+            message["part_count"],
+            carriers_json(message).join(" ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `carrier:carrier_id` of each part of a message's JSON form.
+fn carriers_json(message: &Value) -> Vec<String> {
+    message["parts"]
+        .as_array()
+        .map(|parts| {
+            parts
+                .iter()
+                .map(
+                    |part| match (part["carrier"].as_str(), part["carrier_id"].as_str()) {
+                        (Some(carrier), Some(id)) => format!("{carrier}:{id}"),
+                        (Some(carrier), None) => carrier.to_owned(),
+                        _ => "-".to_owned(),
+                    },
+                )
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A message's JSON form (`GET /v1/messages/{id}`) as `show` prints a record.
+fn show_text_json(message: &Value) -> String {
+    use std::fmt::Write as _;
+    let text = |value: &Value| match value {
+        Value::Null => "-".to_owned(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    for (label, key) in [
+        ("id", "message_id"),
+        ("account", "account"),
+        ("accepted", "accepted"),
+        ("class", "class"),
+        ("state", "state"),
+        ("route", "route_taken"),
+        ("not before", "not_before"),
+        ("expires", "expires"),
+        ("refused by", "refused_by_rule"),
+        ("held for", "held_for_word"),
+    ] {
+        if !message[key].is_null() {
+            let _ = writeln!(out, "{label:<11} {}", text(&message[key]));
+        }
+    }
+    for part in message["parts"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "part {:<6} {:<9} carrier {} id {} attempts {} {}",
+            text(&part["part"]),
+            text(&part["state"]),
+            text(&part["carrier"]),
+            text(&part["carrier_id"]),
+            text(&part["attempts"]),
+            text(&part["error"]),
+        );
+    }
+    out
 }
 
 pub(crate) fn time(millis: Millis) -> String {

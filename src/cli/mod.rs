@@ -15,6 +15,7 @@ pub mod hash_password;
 pub mod messages;
 pub mod pdu;
 pub mod receipt;
+pub mod remote;
 pub mod review;
 pub mod send;
 pub mod serve;

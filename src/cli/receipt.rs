@@ -24,7 +24,8 @@ pub enum ReceiptCommand {
     Unmatched(UnmatchedArgs),
     /// List the receipts and MO messages parked because their account kept refusing them.
     Parked(ParkedArgs),
-    /// Queue an account's parked items again, at the end of its outbox (gateway stopped).
+    /// Queue an account's parked items again, at the end of its outbox (the store of a
+    /// stopped gateway, or a running one with --api).
     Replay(ReplayArgs),
 }
 
@@ -34,6 +35,9 @@ pub struct ParkedArgs {
     /// Which store.
     #[command(flatten)]
     pub store: super::messages::StoreArgs,
+    /// Or which running gateway.
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
     /// Only this account.
     #[arg(long)]
     pub account: Option<String>,
@@ -48,6 +52,9 @@ pub struct ReplayArgs {
     /// Which store.
     #[command(flatten)]
     pub store: super::messages::StoreArgs,
+    /// Or which running gateway (its outbox sends the items at once).
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
     /// The account whose parked items go back to its outbox.
     #[arg(long)]
     pub account: String,
@@ -110,6 +117,21 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
 /// One JSON line per parked item (see [`parked_json`]).
 fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
     use crate::store::Store as _;
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
+        let mut query = vec![("limit", args.limit.clamp(1, 1_000).to_string())];
+        if let Some(account) = &args.account {
+            query.push(("account", account.clone()));
+        }
+        let answer = remote.get("/v1/parked", &query)?;
+        let items = answer["parked"].as_array().cloned().unwrap_or_default();
+        for item in &items {
+            println!("{item}");
+        }
+        eprintln!("{} parked items", items.len());
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = super::messages::open(&args.store)?;
     let items = store.parked(args.account.as_deref(), args.limit)?;
     for item in &items {
@@ -120,6 +142,16 @@ fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let remote = super::remote::Remote::of(&args.api)?
+        .or_else(|| super::remote::Remote::for_running(&args.store));
+    if let Some(remote) = remote {
+        let answer = remote.post("/v1/parked/replay", &[("account", args.account.clone())])?;
+        eprintln!(
+            "{} parked items of {} queued again (the running gateway sends them now)",
+            answer["replayed"], args.account
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = super::messages::open(&args.store)?;
     let count = replay_parked(&store, &args.account)?;
     eprintln!(

@@ -45,15 +45,40 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     super::init_logging_at("info");
     let demo = args.config.is_none();
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
+    // The file as `serve` reads it, the command line's overrides applied: read again by
+    // `POST /v1/reload` and SIGHUP.
+    let source: Option<crate::gateway::reload::ConfigSource> = args.config.clone().map(|path| {
+        let (listen, store, http_listen, metrics) = (
+            args.listen.clone(),
+            args.store.clone(),
+            args.http_listen.clone(),
+            args.metrics.clone(),
+        );
+        let source: crate::gateway::reload::ConfigSource = std::sync::Arc::new(move || {
+            let mut config = Config::load(&path)?;
+            override_with(
+                &mut config,
+                listen.as_deref(),
+                store.as_deref(),
+                http_listen.as_deref(),
+                metrics.as_deref(),
+            );
+            Ok(config)
+        });
+        source
+    });
+    let mut config = match &source {
+        Some(source) => source()?,
         None => Config::demo(),
     };
-    if let Some(listen) = args.listen {
-        config.server.listen = listen;
-    }
-    if let Some(store) = args.store {
-        config.store.path = store;
+    if demo {
+        override_with(
+            &mut config,
+            args.listen.as_deref(),
+            args.store.as_deref(),
+            None,
+            args.metrics.as_deref(),
+        );
     }
     // The demo serves the HTTP API too, with a key made for this run.
     let demo_key = demo.then(|| {
@@ -64,24 +89,52 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.http = Some(crate::config::HttpConfig::default());
         key
     });
-    if let Some(listen) = args.http_listen {
-        config
-            .http
-            .get_or_insert_with(crate::config::HttpConfig::default)
-            .listen = listen;
-    }
-    if let Some(metrics) = args.metrics {
-        config.metrics = Some(crate::config::MetricsConfig { listen: metrics });
+    if demo {
+        if let Some(listen) = &args.http_listen {
+            config
+                .http
+                .get_or_insert_with(crate::config::HttpConfig::default)
+                .listen
+                .clone_from(listen);
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, demo_key, args.grace))
+    runtime.block_on(serve(config, source, demo_key, args.grace))
+}
+
+/// The command line's overrides of the file's settings.
+fn override_with(
+    config: &mut Config,
+    listen: Option<&str>,
+    store: Option<&std::path::Path>,
+    http_listen: Option<&str>,
+    metrics: Option<&str>,
+) {
+    if let Some(listen) = listen {
+        config.server.listen = listen.to_owned();
+    }
+    if let Some(store) = store {
+        config.store.path = store.to_owned();
+    }
+    if let Some(listen) = http_listen {
+        config
+            .http
+            .get_or_insert_with(crate::config::HttpConfig::default)
+            .listen = listen.to_owned();
+    }
+    if let Some(metrics) = metrics {
+        config.metrics = Some(crate::config::MetricsConfig {
+            listen: metrics.to_owned(),
+        });
+    }
 }
 
 async fn serve(
     config: Config,
+    source: Option<crate::gateway::reload::ConfigSource>,
     demo_key: Option<String>,
     grace: Duration,
 ) -> anyhow::Result<ExitCode> {
@@ -146,7 +199,11 @@ async fn serve(
     };
     let gateway =
         Gateway::start_with_suppressions(config.clone(), store, hook, clock, suppressions).await?;
-    on_hangup(policies).context("installing the SIGHUP handler")?;
+    drop(policies);
+    if let Some(source) = source {
+        gateway.set_config_source(source);
+    }
+    on_hangup(gateway.reload_handle()).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");
     if let Some(http) = gateway.http_addr() {
@@ -185,11 +242,12 @@ async fn serve(
 }
 
 /// SIGHUP (systemd's `ExecReload`, `smppgate blacklist reload`, or `kill -HUP`) must not
-/// stop the gateway, as its default action would, without draining. With market-rule
-/// policies, every policy reads its blacklist files again and swaps the new list in;
-/// binds stay up, lookups never wait; a policy whose files cannot be read keeps its
-/// list, and the log says why. Nothing else is re-read yet (a restart drains).
-fn on_hangup(engine: Option<std::sync::Arc<PolicyEngine>>) -> std::io::Result<()> {
+/// stop the gateway, as its default action would, without draining. It reads the
+/// configuration file again as `POST /v1/reload` does: what can change live is put in
+/// force (account and carrier TPS, API keys, the admin token, the policies' blacklist
+/// files), the rest is logged as needing a restart; a file `check-config` refuses is
+/// refused whole (logged), nothing applied. Binds stay up; lookups never wait.
+fn on_hangup(reload: crate::gateway::ReloadHandle) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -197,32 +255,18 @@ fn on_hangup(engine: Option<std::sync::Arc<PolicyEngine>>) -> std::io::Result<()
         // Ends with the runtime; one reload at a time (a burst of signals coalesces).
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
-                let Some(engine) = engine.clone() else {
-                    tracing::warn!(
-                        "SIGHUP: no policy lists to reload; the configuration is unchanged (restart to apply changes)"
-                    );
-                    continue;
-                };
-                let reloaded =
-                    tokio::task::spawn_blocking(move || engine.reload_blacklists()).await;
-                for (policy, outcome) in reloaded.unwrap_or_default() {
-                    match outcome {
-                        Ok(Some(report)) => {
-                            tracing::info!(%policy, lines = report.lines, skipped = report.problem_count(), "blacklist reloaded");
-                            for problem in &report.problems {
-                                tracing::warn!(%policy, "blacklist line skipped: {problem}");
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(error) => {
-                            tracing::error!(%policy, %error, "blacklist reload failed; the previous list stays");
-                        }
+                match reload.reload().await {
+                    Ok(answer) => tracing::info!(%answer, "SIGHUP: configuration reloaded"),
+                    Err(crate::gateway::reload::ReloadError::NoFile) => {
+                        let lists = reload.reload_blacklists().await;
+                        tracing::info!(%lists, "SIGHUP: no configuration file; blacklists reloaded");
                     }
+                    Err(error) => tracing::error!(%error, "SIGHUP: reload refused"),
                 }
             }
         });
     }
     #[cfg(not(unix))]
-    drop(engine);
+    drop(reload);
     Ok(())
 }

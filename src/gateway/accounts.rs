@@ -26,7 +26,8 @@ pub struct Account {
     pub name: Arc<str>,
     credential: Credential,
     allowed: Vec<IpNet>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    /// Swapped whole by a configuration reload (`tps`); read without a lock.
+    limiter: arc_swap::ArcSwapOption<DefaultDirectRateLimiter>,
     /// Binds open now.
     pub binds: AtomicUsize,
     /// Submits that passed the TPS check (for the TPS-in-use gauge).
@@ -81,12 +82,7 @@ impl Account {
             .iter()
             .filter_map(|text| parse_net(text))
             .collect();
-        let limiter = NonZeroU32::new(config.tps).map(|tps| {
-            // Burst of a tenth of a second (at least 1): a client's window of parts may
-            // arrive together without being refused.
-            let burst = NonZeroU32::new((config.tps / 10).max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::direct(Quota::per_second(tps).allow_burst(burst))
-        });
+        let limiter = arc_swap::ArcSwapOption::new(limiter_of(config.tps).map(Arc::new));
         let accepted_counter = metrics::counter!(
             "smppgate_upstream_accepted_total",
             "account" => config.system_id.clone()
@@ -141,7 +137,11 @@ impl Account {
     /// Takes one submit from the account's TPS budget; `false`: over the limit.
     #[must_use]
     pub fn take_token(&self) -> bool {
-        let ok = self.limiter.as_ref().is_none_or(|l| l.check().is_ok());
+        let ok = self
+            .limiter
+            .load()
+            .as_ref()
+            .is_none_or(|l| l.check().is_ok());
         if ok {
             self.submits.fetch_add(1, Ordering::Relaxed);
         }
@@ -167,6 +167,24 @@ impl Account {
 }
 
 /// IPv4-mapped IPv6 addresses compare as IPv4.
+/// The per-account limiter of `tps` (0: none).
+fn limiter_of(tps: u32) -> Option<DefaultDirectRateLimiter> {
+    NonZeroU32::new(tps).map(|rate| {
+        // Burst of a tenth of a second (at least 1): a client's window of parts may
+        // arrive together without being refused.
+        let burst = NonZeroU32::new((tps / 10).max(1)).unwrap_or(NonZeroU32::MIN);
+        RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+    })
+}
+
+impl Account {
+    /// A new TPS (a configuration reload): a fresh limiter swapped in; lookups never
+    /// wait.
+    pub fn set_tps(&self, tps: u32) {
+        self.limiter.store(limiter_of(tps).map(Arc::new));
+    }
+}
+
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),

@@ -17,14 +17,10 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::intake::Missed;
+use super::operations::Operations;
 use super::review::{Action, HeldEntry, scan_held};
-use super::writer::Event;
-use crate::carrier::Router;
-use crate::policy::blacklist::key as pack;
-use crate::policy::suppression::Suppressions;
 use crate::policy::suppression_control::{MAX_LINE, MAX_OPS, Reply, Request, WireEntry, WireOp};
-use crate::store::{GroupCommit, ScopeKey, Store, StoreError};
+use crate::store::{ScopeKey, StoreError};
 
 /// Connections served at once.
 const CONNECTIONS: usize = 4;
@@ -32,22 +28,10 @@ const CONNECTIONS: usize = 4;
 /// What the control task needs.
 pub(crate) struct ControlParts {
     pub(crate) path: PathBuf,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) group: Arc<GroupCommit>,
-    pub(crate) suppressions: Arc<Suppressions>,
+    /// The operator's actions (shared with the admin HTTP API).
+    pub(crate) ops: Arc<Operations>,
     pub(crate) tracker: TaskTracker,
     pub(crate) cancel: CancellationToken,
-    /// `smppgate review`: decisions go to the receipt writer, released messages to the
-    /// dispatcher (through `missed`, read from the store on `route`).
-    pub(crate) review: ReviewParts,
-}
-
-/// What `smppgate review` needs of the running gateway.
-pub(crate) struct ReviewParts {
-    pub(crate) writer: mpsc::Sender<Event>,
-    pub(crate) missed: Arc<Missed>,
-    pub(crate) router: Router,
-    pub(crate) default_country: String,
 }
 
 /// Binds the socket (replacing a stale one: the caller holds the store's lock).
@@ -185,27 +169,18 @@ async fn apply(parts: &ControlParts, wire: &[WireOp]) -> Reply {
     }
     let mut ops = Vec::with_capacity(wire.len());
     for op in wire {
-        let number = match op {
-            WireOp::Add(entry) => &entry.number,
-            WireOp::Remove { number, .. } => number,
-        };
-        if pack(number.as_bytes()).is_none() {
-            return Reply::Error(format!("`{number}` is not 1 to 15 E.164 digits"));
-        }
         match op.to_op() {
             Ok(op) => ops.push(op),
             Err(error) => return Reply::Error(error),
         }
     }
-    let n = ops.len();
-    if let Err(error) = parts.group.commit(ops.clone()).await {
-        return Reply::Error(error.to_string());
+    match parts.ops.apply_suppressions(ops).await {
+        Ok(n) => {
+            tracing::info!(changes = n, "suppression list changed by the CLI");
+            Reply::Ok(n)
+        }
+        Err(error) => Reply::Error(error.to_string()),
     }
-    for op in &ops {
-        parts.suppressions.apply(op);
-    }
-    tracing::info!(changes = n, "suppression list changed by the CLI");
-    Reply::Ok(n)
 }
 
 async fn get(parts: &ControlParts, scope: &str, number: String) -> Reply {
@@ -213,7 +188,7 @@ async fn get(parts: &ControlParts, scope: &str, number: String) -> Reply {
         Ok(scope) => scope,
         Err(error) => return Reply::Error(error),
     };
-    let store = Arc::clone(&parts.store);
+    let store = Arc::clone(&parts.ops.store);
     match tokio::task::spawn_blocking(move || store.suppression(&scope, &number)).await {
         Ok(Ok(entry)) => Reply::Entry(entry.as_ref().map(WireEntry::from)),
         Ok(Err(error)) => Reply::Error(error.to_string()),
@@ -231,7 +206,7 @@ async fn list(
         Ok(scope) => scope,
         Err(error) => return write_line(write, &Reply::Error(error)).await,
     };
-    let store = Arc::clone(&parts.store);
+    let store = Arc::clone(&parts.ops.store);
     let scan = move |visit: &mut dyn FnMut(WireEntry) -> bool| {
         store.suppressions(scope.as_ref(), &mut |entry| visit(WireEntry::from(&entry)))
     };
@@ -244,7 +219,7 @@ async fn held(
     account: Option<String>,
     write: &mut tokio::net::unix::OwnedWriteHalf,
 ) -> bool {
-    let store = Arc::clone(&parts.store);
+    let store = Arc::clone(&parts.ops.store);
     let scan = move |visit: &mut dyn FnMut(HeldEntry) -> bool| {
         scan_held(&*store, account.as_deref(), visit)
     };
@@ -279,31 +254,8 @@ async fn stream<T: Send + 'static>(
 /// Has the receipt writer release or refuse a held message; a released one then goes
 /// to the dispatcher.
 async fn review(parts: &ControlParts, id: u64, action: Action) -> Reply {
-    let review = &parts.review;
-    let (done, answer) = tokio::sync::oneshot::channel();
-    if review
-        .writer
-        .send(Event::Review { id, action, done })
-        .await
-        .is_err()
-    {
-        return Reply::Error("the gateway is stopping".into());
+    match parts.ops.review(id, action, "the CLI").await {
+        Ok(()) => Reply::Ok(1),
+        Err(error) => Reply::Error(error.to_string()),
     }
-    let record = match answer.await {
-        Ok(Ok(record)) => record,
-        Ok(Err(error)) => return Reply::Error(error),
-        Err(_) => return Reply::Error("the gateway is stopping".into()),
-    };
-    super::review::counted(&record.account, action);
-    tracing::info!(id, account = %record.account, "held message {} by the CLI", action.done());
-    if action == Action::Release {
-        let route = super::dispatcher::request_of(&record).and_then(|request| {
-            super::dispatcher::route_of(&review.router, &review.default_country, &record, &request)
-        });
-        match route {
-            Some(route) => review.missed.add(&route, record.class, record.id),
-            None => tracing::warn!(id, "released message has no route now: left pending"),
-        }
-    }
-    Reply::Ok(1)
 }

@@ -43,9 +43,11 @@ mod gauges;
 mod housekeeping;
 pub mod ids;
 pub(crate) mod intake;
+pub(crate) mod operations;
 mod outbox;
 pub mod pipeline;
 pub mod policy;
+pub mod reload;
 pub mod review;
 mod schedule;
 mod stats;
@@ -117,6 +119,8 @@ pub struct Gateway {
     webhooks_stop: CancellationToken,
     /// The opt-out suppression list in force (MO replies and the CLI change it).
     suppressions: Arc<Suppressions>,
+    /// The operator's actions (control socket, admin API, SIGHUP).
+    ops: Arc<operations::Operations>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -125,6 +129,28 @@ impl std::fmt::Debug for Gateway {
             .field("listen", &self.server.local_addr())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// Reloads a running gateway's configuration ([`Gateway::reload`]).
+#[derive(Debug, Clone)]
+pub struct ReloadHandle(Arc<operations::Operations>);
+
+impl ReloadHandle {
+    /// As [`Gateway::reload`].
+    ///
+    /// # Errors
+    /// No file, or a file `check-config` refuses: nothing applied.
+    pub async fn reload(&self) -> Result<serde_json::Value, reload::ReloadError> {
+        let (report, lists) = self.0.reload_config().await?;
+        Ok(reload::answer(&report, &lists))
+    }
+
+    /// Reads the policies' blacklist files again only (a gateway started without a
+    /// configuration file still reloads its lists on SIGHUP).
+    pub async fn reload_blacklists(&self) -> serde_json::Value {
+        let lists = self.0.reload_blacklists().await;
+        reload::answer(&reload::ReloadReport::default(), &lists)["blacklists"].take()
     }
 }
 
@@ -247,6 +273,7 @@ impl Gateway {
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
         let missed = Arc::new(Missed::default());
         let outbox_wake = Arc::new(Notify::new());
+        let webhook_wake = Arc::new(Notify::new());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
 
@@ -261,6 +288,7 @@ impl Gateway {
             in_pool: Arc::clone(&in_pool),
             backlog: Arc::clone(&backlog),
             outbox_wake: Arc::clone(&outbox_wake),
+            webhook_wake: Arc::clone(&webhook_wake),
             stats: Arc::clone(&stats),
             clock,
             finish: writer_finish.clone(),
@@ -325,8 +353,24 @@ impl Gateway {
             routes,
         ));
 
-        let (review_writer, review_missed, review_router) =
-            (event_tx.clone(), Arc::clone(&missed), router.clone());
+        // The operator's actions, for the control socket and the admin HTTP API.
+        let ops = Arc::new(operations::Operations {
+            store: Arc::clone(&store),
+            group: Arc::clone(&group),
+            suppressions: Arc::clone(&suppressions),
+            engine: Arc::clone(&policy).engine(),
+            writer: event_tx.clone(),
+            missed: Arc::clone(&missed),
+            router: router.clone(),
+            default_country: config.numbers.default_country.clone(),
+            outbox_wake: Arc::clone(&outbox_wake),
+            webhook_wake: Arc::clone(&webhook_wake),
+            reload: reload::Reloader::new(
+                Arc::clone(&config),
+                Arc::clone(&accounts),
+                Arc::clone(&carriers),
+            ),
+        });
         let intake = Arc::new(Intake::new(IntakeParts {
             accounts: Arc::clone(&accounts),
             router,
@@ -353,6 +397,7 @@ impl Gateway {
                     clock,
                     carriers: Arc::clone(&carriers),
                     stats: Arc::clone(&stats),
+                    ops: Arc::clone(&ops),
                 })
                 .await
                 .context("starting the HTTP listener")?,
@@ -399,6 +444,7 @@ impl Gateway {
             group: Arc::clone(&group),
             clock,
             cancel: webhooks_stop.clone(),
+            wake: webhook_wake,
         })
         .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).
@@ -411,17 +457,9 @@ impl Gateway {
                         listener,
                         control::ControlParts {
                             path,
-                            store: Arc::clone(&store),
-                            group: Arc::clone(&group),
-                            suppressions: Arc::clone(&suppressions),
+                            ops: Arc::clone(&ops),
                             tracker: tracker.clone(),
                             cancel: control_stop.clone(),
-                            review: control::ReviewParts {
-                                writer: review_writer,
-                                missed: review_missed,
-                                router: review_router,
-                                default_country: config.numbers.default_country.clone(),
-                            },
                         },
                     ));
                 }
@@ -469,7 +507,30 @@ impl Gateway {
             webhooks,
             webhooks_stop,
             suppressions,
+            ops,
         })
+    }
+
+    /// Where `POST /v1/reload` and [`Gateway::reload`] read the configuration again (as
+    /// `serve` read it, its command-line overrides applied). Without one a reload is
+    /// refused.
+    pub fn set_config_source(&self, source: reload::ConfigSource) {
+        self.ops.reload.set_source(source);
+    }
+
+    /// Reads the configuration again (SIGHUP): applies what can change live, reads the
+    /// policies' blacklists again, and returns the answer `POST /v1/reload` gives.
+    ///
+    /// # Errors
+    /// No file, or a file `check-config` refuses: nothing applied.
+    pub async fn reload(&self) -> Result<serde_json::Value, reload::ReloadError> {
+        self.reload_handle().reload().await
+    }
+
+    /// A handle that reloads while the gateway runs (SIGHUP's task holds one).
+    #[must_use]
+    pub fn reload_handle(&self) -> ReloadHandle {
+        ReloadHandle(Arc::clone(&self.ops))
     }
 
     /// The HTTP API's address, when `[http]` is configured.

@@ -93,6 +93,14 @@ pub trait Policy: Send + Sync + 'static {
     fn cap_changes(&self, _now: WallMillis) -> Vec<CapWindow> {
         Vec::new()
     }
+
+    /// The market-rules engine behind this hook, when it is one: the admin API looks
+    /// numbers up in its blacklists and reloads them.
+    fn engine(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<crate::policy::engine::PolicyEngine>> {
+        None
+    }
 }
 
 /// Accepts everything.

@@ -269,6 +269,8 @@ pub(crate) struct WriterParts {
     pub(crate) in_pool: Arc<InPool>,
     pub(crate) backlog: Arc<Backlog>,
     pub(crate) outbox_wake: Arc<Notify>,
+    /// Wakes the webhook sink when a commit queued webhook events.
+    pub(crate) webhook_wake: Arc<Notify>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
     /// Cancelled when the writer is to apply what is queued and return.
@@ -286,6 +288,7 @@ pub(crate) struct Writer {
     in_pool: Arc<InPool>,
     backlog: Arc<Backlog>,
     outbox_wake: Arc<Notify>,
+    webhook_wake: Arc<Notify>,
     stats: Arc<Stats>,
     clock: Clock,
     /// The current record of messages not final (authoritative: only this task changes
@@ -345,6 +348,7 @@ impl Writer {
             in_pool: Arc::clone(&parts.in_pool),
             backlog: Arc::clone(&parts.backlog),
             outbox_wake: Arc::clone(&parts.outbox_wake),
+            webhook_wake: Arc::clone(&parts.webhook_wake),
             stats: Arc::clone(&parts.stats),
             clock: parts.clock,
             records: BTreeMap::new(),
@@ -1031,6 +1035,9 @@ impl Writer {
         // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
         crate::http::webhook::route_to_webhooks(&mut ops, &self.accounts);
         let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
+        let hooked = ops.iter().any(|op| {
+            matches!(op, Op::OutboxPush(item) if crate::http::webhook::is_hook_queue(&item.account))
+        });
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK
         } else {
@@ -1097,6 +1104,9 @@ impl Writer {
         }
         if pushed {
             self.outbox_wake.notify_one();
+        }
+        if hooked {
+            self.webhook_wake.notify_one();
         }
     }
 }
@@ -1477,6 +1487,7 @@ mod tests {
             in_pool: Arc::new(InPool::new(16)),
             backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
             outbox_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
             stats: Arc::new(Stats::default()),
             clock: Clock::system(),
             finish: CancellationToken::new(),
@@ -1524,6 +1535,7 @@ mod tests {
             in_pool: Arc::new(InPool::new(16)),
             backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
             outbox_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
             stats: Arc::new(Stats::default()),
             clock,
             finish: CancellationToken::new(),

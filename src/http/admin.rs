@@ -20,7 +20,7 @@ pub(crate) const MAX_PARKED: usize = 1_000;
 
 /// Only the admin token passes.
 pub(crate) fn admin(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    match shared.keys.caller(headers)? {
+    match shared.keys.load().caller(headers)? {
         Caller::Admin => Ok(()),
         Caller::Account(_) => Err(ApiError::Forbidden(
             "this is for the admin token (`smppgate api-key new --admin`), not an account's key"

@@ -49,6 +49,31 @@ impl Keys {
         Self { keys }
     }
 
+    /// From a reloaded configuration: each account's `api_keys` as `configs` lists them,
+    /// for the running account of the same name (accounts added by the file wait for a
+    /// restart), and the admin token's hash.
+    pub(crate) fn of_config(
+        accounts: &Accounts,
+        configs: &[crate::config::AccountConfig],
+        admin_hash: Option<&str>,
+    ) -> Self {
+        let mut keys: Vec<([u8; 32], Option<Arc<Account>>)> = configs
+            .iter()
+            .filter_map(|config| Some((config, accounts.get(config.system_id.as_bytes())?)))
+            .flat_map(|(config, account)| {
+                config
+                    .api_keys
+                    .iter()
+                    .filter_map(|key| parse_sha256(key))
+                    .map(|hash| (hash, Some(Arc::clone(account))))
+            })
+            .collect();
+        if let Some(hash) = admin_hash.and_then(parse_sha256) {
+            keys.push((hash, None));
+        }
+        Self { keys }
+    }
+
     /// The caller named by the `Authorization: Bearer` header.
     ///
     /// # Errors

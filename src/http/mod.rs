@@ -10,6 +10,7 @@
 //! `http.max_connections` connections, headers within `http.header_timeout`.
 
 mod admin;
+mod admin_write;
 mod auth;
 mod errors;
 mod idempotency;
@@ -64,10 +65,13 @@ pub(crate) struct HttpParts {
     pub(crate) carriers: Arc<crate::carrier::Carriers>,
     /// The gateway's counters, read by the status page.
     pub(crate) stats: Arc<crate::gateway::Stats>,
+    /// The operator's actions (the admin write endpoints).
+    pub(crate) ops: Arc<crate::gateway::operations::Operations>,
 }
 
 struct Shared {
-    keys: Keys,
+    /// Swapped whole when a reload changes API keys or the admin token.
+    keys: arc_swap::ArcSwap<Keys>,
     intake: Arc<Intake>,
     store: Arc<dyn Store>,
     idempotency: Arc<Idempotency>,
@@ -78,6 +82,7 @@ struct Shared {
     stats: Arc<crate::gateway::Stats>,
     started: std::time::Instant,
     rates: Arc<status_page::Rates>,
+    ops: Arc<crate::gateway::operations::Operations>,
 }
 
 /// The running HTTP listener.
@@ -88,6 +93,7 @@ pub struct HttpServer {
     server: JoinHandle<()>,
     sweeper: JoinHandle<()>,
     sampler: JoinHandle<()>,
+    keys: JoinHandle<()>,
 }
 
 impl HttpServer {
@@ -114,10 +120,10 @@ impl HttpServer {
         }
         let rates: Arc<status_page::Rates> = Arc::default();
         let shared = Arc::new(Shared {
-            keys: Keys::new(
+            keys: arc_swap::ArcSwap::from_pointee(Keys::new(
                 parts.intake.accounts(),
                 parts.http.admin_token_hash.as_deref(),
-            ),
+            )),
             intake: parts.intake,
             store: Arc::clone(&parts.store),
             idempotency: Arc::new(idempotency),
@@ -128,12 +134,14 @@ impl HttpServer {
             stats: Arc::clone(&parts.stats),
             started: std::time::Instant::now(),
             rates: Arc::clone(&rates),
+            ops: parts.ops,
         });
         let listener = tokio::net::TcpListener::bind(&parts.http.listen)
             .await
             .with_context(|| format!("binding http.listen {}", parts.http.listen))?;
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
+        let shared_for_keys = Arc::clone(&shared);
         let app = router(
             shared,
             usize::try_from(parts.http.max_body).unwrap_or(usize::MAX),
@@ -154,6 +162,7 @@ impl HttpServer {
             cancel.clone(),
         ));
         let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
+        let keys = tokio::spawn(follow_keys(shared_for_keys, cancel.clone()));
         tracing::info!(%addr, "HTTP API listening");
         Ok(Self {
             addr,
@@ -161,6 +170,7 @@ impl HttpServer {
             server,
             sweeper,
             sampler,
+            keys,
         })
     }
 
@@ -181,6 +191,7 @@ impl HttpServer {
         }
         let _ = self.sweeper.await;
         let _ = self.sampler.await;
+        let _ = self.keys.await;
     }
 }
 
@@ -195,6 +206,22 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin::stats))
         .routes(utoipa_axum::routes!(admin::carriers))
         .routes(utoipa_axum::routes!(admin::parked))
+        .routes(utoipa_axum::routes!(
+            admin_write::suppressions,
+            admin_write::add_suppression
+        ))
+        .routes(utoipa_axum::routes!(admin_write::remove_suppression))
+        .routes(utoipa_axum::routes!(admin_write::import))
+        .routes(utoipa_axum::routes!(admin_write::export))
+        .routes(utoipa_axum::routes!(admin_write::blacklisted))
+        .routes(utoipa_axum::routes!(admin_write::reload_blacklists))
+        .routes(utoipa_axum::routes!(admin_write::review_list))
+        .routes(utoipa_axum::routes!(admin_write::review_release))
+        .routes(utoipa_axum::routes!(admin_write::review_refuse))
+        .routes(utoipa_axum::routes!(admin_write::replay))
+        .routes(utoipa_axum::routes!(admin_write::pause_carrier))
+        .routes(utoipa_axum::routes!(admin_write::resume_carrier))
+        .routes(utoipa_axum::routes!(admin_write::reload))
         .routes(utoipa_axum::routes!(status_page::status_page))
         .split_for_parts()
 }
@@ -223,6 +250,29 @@ fn router(shared: Arc<Shared>, max_body: usize) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Swaps in the key table of each configuration a reload puts in force (API keys and the
+/// admin token change without a restart).
+async fn follow_keys(shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut configs = shared.ops.reload.subscribe();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = configs.changed() => if changed.is_err() { return },
+        }
+        let config = Arc::clone(&configs.borrow_and_update());
+        let admin = config
+            .http
+            .as_ref()
+            .and_then(|h| h.admin_token_hash.as_deref());
+        shared.keys.store(Arc::new(Keys::of_config(
+            shared.intake.accounts(),
+            &config.accounts,
+            admin,
+        )));
+        tracing::info!("HTTP keys reloaded");
+    }
 }
 
 /// Removes idempotent answers over 24 h old from the store, a page at a time.
@@ -322,7 +372,7 @@ async fn submit_inner(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Caller::Account(account) = shared.keys.caller(headers)? else {
+    let Caller::Account(account) = shared.keys.load().caller(headers)? else {
         return Err(ApiError::Forbidden(
             "the admin token reads; messages are sent with an account's key".to_owned(),
         ));
@@ -467,7 +517,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let caller = shared.keys.caller(&headers)?;
+        let caller = shared.keys.load().caller(&headers)?;
         messages::show(
             Arc::clone(&shared.store),
             Arc::clone(&shared.styles),
@@ -504,7 +554,7 @@ async fn list(
     query: Result<Query<messages::ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
-        let caller = shared.keys.caller(&headers)?;
+        let caller = shared.keys.load().caller(&headers)?;
         let query = query_params(query)?;
         messages::list(
             Arc::clone(&shared.store),

@@ -183,7 +183,7 @@ fn challenge() -> Response {
     )
 )]
 pub(crate) async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match shared.keys.admin_or_basic(&headers) {
+    match shared.keys.load().admin_or_basic(&headers) {
         Ok(Caller::Admin) => {}
         Ok(Caller::Account(_)) => {
             return ApiError::Forbidden(
@@ -337,7 +337,9 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
             .map(|b| b["live"].as_bool().unwrap_or(false))
             .collect();
         let window: u64 = binds.iter().map(|b| u(b, "outstanding")).sum();
-        let throttle = if carrier["paused"].as_bool() == Some(true) {
+        let throttle = if carrier["paused_by_operator"].as_bool() == Some(true) {
+            "<span class=\"down\">paused by operator</span>"
+        } else if carrier["paused"].as_bool() == Some(true) {
             "<span class=\"down\">paused</span>"
         } else if carrier["refusing_by_throttle"].as_bool() == Some(true) {
             "<span class=\"down\">refusing</span>"

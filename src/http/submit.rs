@@ -73,16 +73,21 @@ enum CodingField {
 /// # Errors
 /// [`ApiError::BadRequest`].
 pub(crate) fn parse(body: &[u8]) -> Result<SubmitRequest, ApiError> {
+    parse_json(body)
+}
+
+/// A JSON body as `T`, or a 400 naming the field path (serde_json's recursion limit
+/// refuses deeply nested input with an error, never a stack overflow).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let request: SubmitRequest =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.inner().to_string();
-            ApiError::BadRequest {
-                field: (path != ".").then_some(path),
-                message,
-            }
-        })?;
+    let request: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::BadRequest {
+            field: (path != ".").then_some(path),
+            message,
+        }
+    })?;
     deserializer.end().map_err(|error| ApiError::BadRequest {
         field: None,
         message: error.to_string(),
@@ -187,8 +192,14 @@ pub(crate) fn prepare(
     // A webhook account gets every receipt: the carrier is asked for one.
     let registered_delivery = RegisteredDelivery(u8::from(account.config.webhook_url.is_some()));
     let template = SubmitSm {
+        // service_type is at most 5 characters (SMPP 3.4 §5.2.11): the short names that
+        // `Class::parse` reads back ("notification" and "marketing" would not encode).
         service_type: request.class.map_or_else(Bytes::new, |class| {
-            Bytes::from_static(class.as_str().as_bytes())
+            Bytes::from_static(match class {
+                Class::Otp => b"otp",
+                Class::Notification => b"ntf",
+                Class::Marketing => b"mkt",
+            })
         }),
         source_addr: address(&from),
         registered_delivery,

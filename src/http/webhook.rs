@@ -42,8 +42,12 @@ pub const BATCH: usize = 100;
 pub const LINGER_MS: u64 = 1_000;
 /// How long a POST may take.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often an idle account's queue is looked at (the linger bounds it anyway).
-const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// Whether `queue` is an account's webhook queue.
+#[must_use]
+pub fn is_hook_queue(queue: &str) -> bool {
+    queue.starts_with("~hook:")
+}
 
 /// The store queue of an account's webhook events.
 #[must_use]
@@ -94,6 +98,9 @@ pub(crate) struct WebhookParts {
     pub(crate) group: Arc<GroupCommit>,
     pub(crate) clock: Clock,
     pub(crate) cancel: CancellationToken,
+    /// Notified by the receipt writer after a commit that queued webhook events (and by
+    /// a replay of parked ones): an idle account's task waits for it, it does not poll.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 struct Shared {
@@ -124,10 +131,32 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
         cancel: parts.cancel,
         client,
     });
+    let mut wakes = Vec::new();
     for account in parts.accounts.iter() {
         if account.config.webhook_url.is_some() {
-            tracker.spawn(run_account(Arc::clone(&shared), Arc::clone(account)));
+            let wake = Arc::new(tokio::sync::Notify::new());
+            wakes.push(Arc::clone(&wake));
+            tracker.spawn(run_account(Arc::clone(&shared), Arc::clone(account), wake));
         }
+    }
+    // Fans the shared wake out, as the SMPP outbox does: this task is its only waiter,
+    // and each account's own Notify keeps the permit while the account is busy posting,
+    // so no wake is lost. (Which account's events came does not matter: an account with
+    // nothing queued reads an empty page and waits again.)
+    if !wakes.is_empty() {
+        let (wake, cancel) = (parts.wake, shared.cancel.clone());
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = wake.notified() => {
+                        for account in &wakes {
+                            account.notify_one();
+                        }
+                    }
+                }
+            }
+        });
     }
     tracker.close();
     Ok(tracker)
@@ -140,7 +169,7 @@ async fn pause(cancel: &CancellationToken, wait: Duration) -> bool {
     }
 }
 
-async fn run_account(shared: Arc<Shared>, account: Arc<Account>) {
+async fn run_account(shared: Arc<Shared>, account: Arc<Account>, wake: Arc<tokio::sync::Notify>) {
     let (Some(url), Some(secret)) = (
         account.config.webhook_url.clone(),
         account.config.webhook_secret.clone(),
@@ -170,8 +199,11 @@ async fn run_account(shared: Arc<Shared>, account: Arc<Account>) {
             }
         };
         let Some(oldest) = items.first().map(|item| item.queued) else {
-            if !pause(&shared.cancel, IDLE_POLL).await {
-                return;
+            // Nothing queued: wait for the writer's wake (a permit stored since the read
+            // above is taken at once).
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = wake.notified() => {}
             }
             continue;
         };

@@ -826,6 +826,10 @@ pub fn log_report(report: &PolicyReport) {
 }
 
 impl Policy for PolicyEngine {
+    fn engine(self: Arc<Self>) -> Option<Arc<PolicyEngine>> {
+        Some(self)
+    }
+
     fn rewrite(&self, account: &Account, class: Class, submit_sm: &SubmitSm) -> Option<SubmitSm> {
         let policy = self.policies.get(account.config.policy.as_deref()?)?;
         policy.append_opt_out_text(class, submit_sm, &account.config.signatures)

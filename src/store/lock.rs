@@ -55,3 +55,24 @@ impl LockFile {
         Ok(Self { _file: file })
     }
 }
+
+/// Whether a running process holds the store in `dir` (its `LOCK` is locked). Takes the
+/// lock for an instant when it is free; creates nothing.
+#[must_use]
+pub fn in_use(dir: &Path) -> bool {
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("LOCK"))
+    else {
+        return false;
+    };
+    match FileExt::try_lock(&file) {
+        Ok(()) => {
+            let _ = FileExt::unlock(&file);
+            false
+        }
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
+    }
+}

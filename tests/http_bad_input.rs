@@ -1,0 +1,174 @@
+//! Hostile HTTP input against a real gateway (in process, a recording carrier on
+//! 127.0.0.1): 100 000 nested `[` is a 400, not a stack overflow; a body over
+//! `http.max_body` is a 413 (submit and admin import); 10 000 requests with wrong keys
+//! are each answered 401 while a good client's submits are all served. How much the
+//! wrong keys slow the good client is measured in `scripts/bench-http` (not here: no
+//! timing is asserted in a test).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use smppgate::config::{Config, HttpConfig};
+use smppgate::gateway::Gateway;
+use smppgate::http::key_hash;
+use smppgate::smsc::SmscServer;
+use support::load::recording_carrier;
+use support::within;
+
+const KEY: &str = "sgk_test_key_of_the_demo_account";
+const ADMIN: &str = "sga_test_admin_token";
+const MAX_BODY: u64 = 1 << 20;
+
+fn config(carrier: &SmscServer) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".into();
+    config.store.path = ":memory:".into();
+    config.carriers[0].address = carrier.local_addr().to_string();
+    config.accounts[0].api_keys = vec![key_hash(KEY)];
+    config.accounts[0].tps = 0;
+    config.http = Some(HttpConfig {
+        listen: "127.0.0.1:0".into(),
+        admin_token_hash: Some(key_hash(ADMIN)),
+        max_body: MAX_BODY,
+        ..HttpConfig::default()
+    });
+    config.validate().expect("valid configuration");
+    config
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    content_type: &str,
+    body: String,
+) -> (u16, Value) {
+    let response = within(
+        "POST",
+        client
+            .post(url)
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body)
+            .send(),
+    )
+    .await
+    .expect("answer");
+    let status = response.status().as_u16();
+    let body = within("body", response.bytes()).await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_nesting_is_400_and_oversized_bodies_413() {
+    let (carrier, _recorder) = recording_carrier().await;
+    let gateway = Gateway::start(config(&carrier)).await.expect("gateway");
+    let base = format!("http://{}", gateway.http_addr().expect("HTTP listener"));
+    let client = reqwest::Client::new();
+
+    // 100 000 `[` (within max_body): refused by the parser's depth limit, answered.
+    let deep = format!(
+        "{{\"to\": {}1{}, \"text\": \"x\"}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(deep.len() < MAX_BODY as usize);
+    let url = format!("{base}/v1/messages");
+    let (status, body) = post(&client, &url, KEY, "application/json", deep.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("recursion"),
+        "{body}"
+    );
+    let unclosed = "[".repeat(100_000);
+    let (status, _) = post(&client, &url, KEY, "application/json", unclosed).await;
+    assert_eq!(status, 400);
+    let admin_url = format!("{base}/v1/suppressions");
+    let (status, _) = post(&client, &admin_url, ADMIN, "application/json", deep).await;
+    assert_eq!(status, 400);
+
+    // Over max_body: 413, on submit and on the admin import.
+    let big = json!({"to": "1", "text": "x".repeat(MAX_BODY as usize + 1)}).to_string();
+    let (status, body) = post(&client, &url, KEY, "application/json", big).await;
+    assert_eq!(status, 413, "{body}");
+    let csv = "8613800000001,global\n".repeat(60_000);
+    assert!(csv.len() > MAX_BODY as usize);
+    let import = format!("{base}/v1/suppressions/import");
+    let (status, body) = post(&client, &import, ADMIN, "text/csv", csv).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(gateway.suppressions().len(), 0, "nothing imported");
+
+    // The gateway still serves.
+    let good = json!({"to": "+8613800138000", "text": "still here"}).to_string();
+    assert_eq!(
+        post(&client, &url, KEY, "application/json", good).await.0,
+        202
+    );
+    gateway.stop(Duration::from_secs(4)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_wrong_keys_are_refused_while_a_good_client_is_served() {
+    const WRONG: usize = 10_000;
+    const GOOD: usize = 200;
+    let (carrier, recorder) = recording_carrier().await;
+    let gateway = Gateway::start(config(&carrier)).await.expect("gateway");
+    let url = format!(
+        "http://{}/v1/messages",
+        gateway.http_addr().expect("HTTP listener")
+    );
+    let client = reqwest::Client::new();
+    let body = json!({"to": "+8613800138000", "text": "good"}).to_string();
+
+    let unauthorized = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (0..16)
+        .map(|worker| {
+            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            let unauthorized = Arc::clone(&unauthorized);
+            tokio::spawn(async move {
+                for n in (worker..WRONG).step_by(16) {
+                    let key = format!("sgk_wrong_{n}");
+                    let (status, _) =
+                        post(&client, &url, &key, "application/json", body.clone()).await;
+                    assert_eq!(status, 401, "wrong key {n}");
+                    unauthorized.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for _ in 0..GOOD {
+        let (status, answer) = post(&client, &url, KEY, "application/json", body.clone()).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["messages"][0]["status"], "accepted", "{answer}");
+        served += 1;
+    }
+    for attacker in attackers {
+        within("the wrong keys are answered", attacker)
+            .await
+            .expect("no attacker panicked");
+    }
+    assert_eq!(unauthorized.load(Ordering::Relaxed), WRONG);
+    assert_eq!(served, GOOD);
+    within("the good client's messages reach the carrier", async {
+        loop {
+            let n = recorder
+                .seen
+                .lock()
+                .unwrap()
+                .get(&b"good"[..])
+                .copied()
+                .unwrap_or(0);
+            if n as usize >= GOOD {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    gateway.stop(Duration::from_secs(4)).await;
+}
