@@ -308,7 +308,7 @@ pub(crate) async fn connect(
 enum Wake {
     Written(std::io::Result<usize>),
     Read(std::io::Result<usize>),
-    Request(Option<Request>),
+    Request(Option<Box<Request>>),
     Control(Option<Control>),
     Timer,
 }
@@ -372,7 +372,7 @@ impl Task {
             let wake = tokio::select! {
                 written = self.writer.write_buf(&mut self.out), if !self.out.is_empty() => Wake::Written(written),
                 read = self.reader.read_buf(&mut self.input) => Wake::Read(read),
-                request = self.requests.recv(), if can_request => Wake::Request(request),
+                request = self.requests.recv(), if can_request => Wake::Request(request.map(Box::new)),
                 control = self.control.recv(), if control_open => Wake::Control(control),
                 () = &mut sleep, if armed.is_some() => Wake::Timer,
             };
@@ -389,7 +389,7 @@ impl Task {
                     self.connection_lost();
                 }
                 Wake::Request(Some(request)) => {
-                    self.request(request);
+                    self.request(*request);
                     while self.pending.len() < self.window && self.out.len() < HIGH_WATER {
                         let Ok(request) = self.requests.try_recv() else {
                             break;

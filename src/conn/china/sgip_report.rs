@@ -329,10 +329,10 @@ impl Connection {
                 answers: answers.clone(),
             }),
         };
-        match self.inbound.try_send(request) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(request)) => self.held = Some(request),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        // Closed: the carrier is stopping; the dropped request is answered node busy and
+        // the SMG sends it again later.
+        if let Err(mpsc::error::TrySendError::Full(request)) = self.inbound.try_send(request) {
+            self.held = Some(request);
         }
     }
 }
