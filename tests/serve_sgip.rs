@@ -300,3 +300,103 @@ async fn cmpp3_primary_throttles_and_messages_fail_over_to_the_sgip_backup_with_
     let _ = sgip.shutdown(Duration::from_secs(1)).await;
     let _ = cmpp.shutdown(Duration::from_secs(1)).await;
 }
+
+/// Real processes: PyPI `smpplib` as the upstream application, through `smppgate serve
+/// --config` to `smppgate sim --protocol sgip --report-to <report_listen>`: its long GSM
+/// and UCS-2 messages (parts it split itself, with UDH) go as SGIP Submits, the simulator
+/// binds back to the gateway's report listener (LoginType 2, the report account) and
+/// every part's receipt comes back with the id the client was given and stat DELIVRD.
+#[test]
+fn smpplib_through_serve_to_the_sgip_simulator_gets_every_receipt() {
+    let report_listen = free_port();
+    let sim = support::Sim::start(&[
+        "--protocol",
+        "sgip",
+        "--account",
+        "sp01:secret",
+        "--report-to",
+        &report_listen,
+        "--report-account",
+        "smg01:rsecret",
+        "--receipt-delay-ms",
+        "20",
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rest = format!(
+        r#"
+
+[[account]]
+system_id = "pyesme"
+password = "secret"
+
+[[carrier]]
+name = "cu"
+protocol = "sgip"
+address = "{sim}"
+system_id = "sp01"
+password = "secret"
+node_id = 3020012345
+report_listen = "{report_listen}"
+report_system_id = "smg01"
+report_password = "rsecret"
+src_id = "1555"
+binds = 2
+window = 16
+tps = 5000
+
+[[route]]
+name = "all"
+default = true
+carriers = ["cu"]
+"#,
+        sim = sim.addr,
+    );
+    let config = support::write_gateway_config(dir.path(), &rest);
+    let (gateway, addr) = support::serve(&config);
+    let mut py = support::python("smpplib_client.py");
+    py.args([addr.ip().to_string(), addr.port().to_string()])
+        .args([
+            "--system-id",
+            "pyesme",
+            "--password",
+            "secret",
+            "--timeout",
+            "20",
+        ]);
+    let py = support::run("smpplib_client.py", py).success_json();
+    assert_eq!(py["ok"], true, "{py}");
+    let submits = py["submits"].as_array().expect("submits");
+    let ids: Vec<&str> = submits
+        .iter()
+        .map(|s| {
+            assert_eq!(s["status"], 0, "{s}");
+            s["message_id"].as_str().expect("message_id")
+        })
+        .collect();
+    let receipts = py["receipts"].as_array().expect("receipts");
+    assert_eq!(receipts.len(), ids.len(), "one receipt per part: {py}");
+    for r in receipts {
+        let id = r["receipted_message_id"].as_str().expect("id");
+        assert!(ids.contains(&id), "receipt for an unknown id: {r}");
+        assert_eq!(r["stat"], "DELIVRD", "{r}");
+    }
+    gateway.terminate();
+    let stats = gateway.finish(Duration::from_secs(20)).success_json();
+    assert_eq!(
+        stats["receipts_matched"].as_u64(),
+        Some(ids.len() as u64),
+        "{stats}"
+    );
+    let counters = sim.stop();
+    assert_eq!(
+        counters["submits"].as_u64(),
+        Some(ids.len() as u64),
+        "{counters}"
+    );
+    assert_eq!(counters["logins"], 2, "{counters}");
+    assert_eq!(
+        counters["reports_sent"].as_u64(),
+        Some(ids.len() as u64),
+        "{counters}"
+    );
+}

@@ -26,7 +26,9 @@ use smppgate_protocol::session::CloseReason;
 use smppgate_protocol::sgip::session::{
     CloseReason as SgipClose, Event, Initiator, InitiatorConfig, InitiatorState, Now, Role,
 };
-use smppgate_protocol::sgip::{Body, FrameDecoder, Report, Sequence, Submit, encode, report_state};
+use smppgate_protocol::sgip::{
+    Body, FrameDecoder, Report, Sequence, Sequencer, Submit, encode, report_state,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -49,6 +51,28 @@ const FLUSH_GRACE: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ChargeNumber when the SP pays (SGIP 1.2 §4.2.3.3: 21 zeros).
 const SP_PAYS: &[u8; 21] = b"000000000000000000000";
+
+/// Counters each link of a node takes from (see [`sequencer`]).
+const BLOCK: u32 = 1 << 22;
+
+/// The sequencer of a new link of `node_id`: a Report is matched by its Submit's triple,
+/// so no two links of one node in this process (bind slots, a link bound again within the
+/// same second) may hand out the same one. Each link starts at the next block of
+/// 4,194,304 counters of its node; two triples can only meet if a link sends more than
+/// that in one second, or 1,024 links of one node open within the same second.
+pub(crate) fn sequencer(node_id: u32) -> Sequencer {
+    static NEXT: std::sync::Mutex<Option<HashMap<u32, u32>>> = std::sync::Mutex::new(None);
+    let mut next = NEXT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let block = next
+        .get_or_insert_with(HashMap::new)
+        .entry(node_id)
+        .or_insert(0);
+    let start = *block;
+    *block = block.wrapping_add(BLOCK);
+    Sequencer::resume(node_id, start)
+}
 
 /// What an SGIP Submit takes from the carrier's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,15 +268,18 @@ pub(crate) async fn connect(
     let settings = SgipSettings::from_config(config);
     let window = config.window.max(1);
     let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
-    let mut session = Initiator::new(InitiatorConfig {
-        role: Role::Sp,
-        node_id: settings.node_id,
-        login_name: Bytes::copy_from_slice(config.system_id.as_bytes()),
-        login_password: Bytes::copy_from_slice(config.password.as_bytes()),
-        window,
-        response_timeout_ms: millis(config.response_timeout),
-        idle_timeout_ms: 0,
-    });
+    let mut session = Initiator::with_sequencer(
+        InitiatorConfig {
+            role: Role::Sp,
+            node_id: settings.node_id,
+            login_name: Bytes::copy_from_slice(config.system_id.as_bytes()),
+            login_password: Bytes::copy_from_slice(config.password.as_bytes()),
+            window,
+            response_timeout_ms: millis(config.response_timeout),
+            idle_timeout_ms: 0,
+        },
+        sequencer(settings.node_id),
+    );
     let (requests_tx, requests) = mpsc::channel(window.clamp(1, 4096));
     let (control_tx, control) = mpsc::channel(4);
     let (state, state_rx) = watch::channel(LinkState::Opening);
@@ -667,6 +694,17 @@ mod tests {
             submit(&settings, &none),
             Err(CommandStatus::ESME_RINVDSTADR)
         );
+    }
+
+    #[test]
+    fn two_links_of_one_node_never_hand_out_the_same_triple() {
+        let mut a = sequencer(3_000_000_001);
+        let mut b = sequencer(3_000_000_001);
+        let mut other = sequencer(3_000_000_002);
+        let (x, y) = (a.next(1_206_112_233), b.next(1_206_112_233));
+        assert_ne!(message_id(x), message_id(y));
+        assert_eq!(y.counter.wrapping_sub(x.counter), BLOCK);
+        assert_eq!(other.next(1).counter, 1);
     }
 
     #[test]
