@@ -336,3 +336,146 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use smppgate_protocol::command_status::CommandStatus;
+    use smppgate_protocol::pdu::Body as SmppBody;
+    use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
+    use smppgate_protocol::sgip::{Bind, Body, FrameDecoder, Pdu, Report, Sequence, encode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::config::{CarrierConfig, CarrierProtocol};
+    use crate::shutdown::Shutdown;
+
+    struct Smg {
+        stream: TcpStream,
+        decoder: FrameDecoder,
+        input: BytesMut,
+        counter: u32,
+    }
+
+    impl Smg {
+        async fn send(&mut self, body: Body) -> Sequence {
+            self.counter += 1;
+            let sequence = Sequence {
+                node_id: 2_000,
+                time: 1_206_112_233,
+                counter: self.counter,
+            };
+            let mut out = BytesMut::new();
+            encode(&Pdu { sequence, body }, &mut out).unwrap();
+            self.stream.write_all(&out).await.unwrap();
+            sequence
+        }
+
+        async fn next(&mut self) -> Option<Pdu> {
+            loop {
+                if let Some(pdu) = self.decoder.decode(&mut self.input).expect("framing") {
+                    return Some(pdu.expect("decodes"));
+                }
+                let read = self.stream.read_buf(&mut self.input).await.ok()?;
+                if read == 0 {
+                    return None;
+                }
+            }
+        }
+    }
+
+    async fn smg(
+        addr: std::net::SocketAddr,
+        name: &'static [u8],
+        password: &'static [u8],
+    ) -> (Smg, u8) {
+        let mut smg = Smg {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            decoder: FrameDecoder::default(),
+            input: BytesMut::new(),
+            counter: 0,
+        };
+        smg.send(Body::Bind(Bind {
+            login_type: 2,
+            login_name: Bytes::from_static(name),
+            login_password: Bytes::from_static(password),
+            reserve: Bytes::new(),
+        }))
+        .await;
+        let Some(Pdu {
+            body: Body::BindResp(resp),
+            ..
+        }) = smg.next().await
+        else {
+            panic!("no Bind_Resp")
+        };
+        (smg, resp.result)
+    }
+
+    fn report(counter: u32) -> Body {
+        Body::Report(Report {
+            submit_sequence: Sequence {
+                node_id: 3_020_012_345,
+                time: 1_206_112_233,
+                counter,
+            },
+            report_type: 0,
+            user_number: Bytes::from_static(b"13000000000"),
+            state: 0,
+            error_code: 0,
+            reserve: Bytes::new(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_report_is_answered_only_after_the_gateway_answers_and_a_refusal_is_node_busy() {
+        let mut config = CarrierConfig::smpp_defaults();
+        config.name = "cu".to_owned();
+        config.protocol = CarrierProtocol::Sgip;
+        config.system_id = "sp01".to_owned();
+        config.password = "secret".to_owned();
+        config.node_id = Some(3_020_012_345);
+        config.report_listen = Some("127.0.0.1:0".to_owned());
+        let stop = Shutdown::new();
+        let (addr, mut inbound) = super::listen(&config, stop.signal()).await.unwrap();
+
+        // Wrong password: Bind_Resp 1 and the connection closes.
+        let (mut wrong, result) = smg(addr, b"sp01", b"nope").await;
+        assert_eq!(result, 1);
+        assert!(wrong.next().await.is_none(), "closed after a refused Bind");
+
+        // The report credentials default to the SP's.
+        let (mut smg, result) = smg(addr, b"sp01", b"secret").await;
+        assert_eq!(result, 0);
+        let first = smg.send(report(7)).await;
+        let request = inbound.recv().await.expect("the receipt");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).unwrap();
+        assert_eq!(receipt.id(), Some("3020012345-1206112233-7"));
+        assert_eq!(receipt.state(), Some(MessageState::Delivered));
+        assert!(matches!(request.pdu.body, SmppBody::DeliverSm(_)));
+        // Not answered yet: a second Report is handed on, and no Report_Resp came first.
+        let second = smg.send(report(8)).await;
+        let refused = inbound.recv().await.expect("the second receipt");
+        refused.respond(CommandStatus::ESME_RX_T_APPN, None).await;
+        let answer = smg.next().await.unwrap();
+        assert_eq!(answer.sequence, second);
+        assert!(
+            matches!(answer.body, Body::ReportResp(ref r) if r.result == 11),
+            "{answer:?}"
+        );
+        request.respond(CommandStatus::ESME_ROK, None).await;
+        let answer = smg.next().await.unwrap();
+        assert_eq!(answer.sequence, first);
+        assert!(
+            matches!(answer.body, Body::ReportResp(ref r) if r.result == 0),
+            "{answer:?}"
+        );
+
+        // Stopping unbinds the SMG's connection and ends the stream.
+        stop.trigger();
+        let unbind = smg.next().await.unwrap();
+        assert!(matches!(unbind.body, Body::Unbind), "{unbind:?}");
+        drop(smg);
+        assert!(inbound.recv().await.is_none());
+    }
+}
