@@ -400,3 +400,51 @@ carriers = ["cu"]
         "{counters}"
     );
 }
+
+/// The SMG releases an idle Submit link with Unbind (SGIP 1.2 §5.1): the bind slot goes
+/// down and binds again at once, and the next messages go and come back as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smg_unbind_of_an_idle_link_is_a_rebind_and_nothing_is_lost() {
+    let report_listen = free_port();
+    let sim = SgipSim::start(SgipSimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        accounts: vec![(Bytes::from_static(b"sp01"), Bytes::from_static(b"secret"))],
+        report_to: Some(report_listen.clone()),
+        report_account: (Bytes::from_static(b"smg01"), Bytes::from_static(b"rsecret")),
+        receipt_delay: Duration::from_millis(10),
+        idle_timeout: Duration::from_millis(300),
+        ..SgipSimConfig::default()
+    })
+    .await
+    .expect("sgip sim");
+    let gateway = Gateway::start(gateway_config(vec![sgip_carrier(
+        "cu",
+        &sim,
+        &report_listen,
+    )]))
+    .await
+    .expect("gateway");
+    let (client, mut inbound) = upstream(&gateway).await;
+    let (first, _) = submit_and_collect(&client, &mut inbound, &["before"], 0).await;
+    let counters = sim.counters();
+    within(
+        "the SMG unbinds the idle link, the gateway binds again",
+        async {
+            while counters.idle_closed.load(Ordering::Relaxed) < 1
+                || counters.logins.load(Ordering::Relaxed) < 2
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        },
+    )
+    .await;
+    let (second, _) = submit_and_collect(&client, &mut inbound, &["after 1", "after 2"], 0).await;
+    for (id, state) in first.iter().chain(&second) {
+        assert_eq!(*state, Some(MessageState::Delivered), "{id}");
+    }
+    assert_eq!(counters.submits.load(Ordering::Relaxed), 3);
+    assert_eq!(gateway.stats().to_json()["receipts_matched"], 3);
+    drop(client);
+    gateway.stop(Duration::from_secs(2)).await;
+    let _ = sim.shutdown(Duration::from_secs(1)).await;
+}
