@@ -304,6 +304,7 @@ pub(crate) async fn connect(
         decoder: FrameDecoder::default(),
         input: BytesMut::with_capacity(8192),
         out: BytesMut::new(),
+        probe: BytesMut::new(),
         pending: HashMap::new(),
         requests,
         control,
@@ -350,6 +351,8 @@ struct Task {
     decoder: FrameDecoder,
     input: BytesMut,
     out: BytesMut,
+    /// Where a Submit is encoded once before it enters the window (reused).
+    probe: BytesMut,
     /// Submits in the window: sequence → where the answer goes.
     pending: HashMap<Sequence, Reply>,
     requests: mpsc::Receiver<Request>,
@@ -500,8 +503,8 @@ impl Task {
             sequence: Sequence::default(),
             body: Body::Submit(Box::new(submit)),
         };
-        let mut scratch = BytesMut::new();
-        if let Err(error) = encode(&probe, &mut scratch) {
+        self.probe.clear();
+        if let Err(error) = encode(&probe, &mut self.probe) {
             tracing::debug!(carrier = %self.addr, %error, "Submit cannot be encoded");
             reply.send(Ok(response(
                 0,
