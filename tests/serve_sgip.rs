@@ -448,3 +448,108 @@ async fn an_smg_unbind_of_an_idle_link_is_a_rebind_and_nothing_is_lost() {
     gateway.stop(Duration::from_secs(2)).await;
     let _ = sim.shutdown(Duration::from_secs(1)).await;
 }
+
+/// Issue #18's end to end as real processes: PyPI `smpplib` through `smppgate serve
+/// --config` to a route of `sim --protocol cmpp3 --error-rate 8=100` (CMPP flow control
+/// to every SUBMIT) with `sim --protocol sgip` as backup: every part goes out on the SGIP
+/// simulator after `failover_after`, and every receipt returns with the client's id.
+#[test]
+fn smpplib_through_serve_fails_over_from_a_throttling_cmpp3_sim_to_the_sgip_sim() {
+    let cmpp = support::Sim::start(&[
+        "--protocol",
+        "cmpp3",
+        "--account",
+        "900001:888888",
+        "--error-rate",
+        "8=100",
+    ]);
+    let report_listen = free_port();
+    let sgip = support::Sim::start(&[
+        "--protocol",
+        "sgip",
+        "--account",
+        "sp01:secret",
+        "--report-to",
+        &report_listen,
+        "--receipt-delay-ms",
+        "20",
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rest = format!(
+        r#"
+
+[[account]]
+system_id = "pyesme"
+password = "secret"
+
+[[carrier]]
+name = "cmcc"
+protocol = "cmpp3"
+address = "{cmpp}"
+system_id = "900001"
+password = "888888"
+src_id = "1555"
+tps = 5000
+failover_after = "1s"
+
+[[carrier]]
+name = "cu"
+protocol = "sgip"
+address = "{sgip}"
+system_id = "sp01"
+password = "secret"
+node_id = 3020012345
+report_listen = "{report_listen}"
+src_id = "1555"
+tps = 5000
+
+[[route]]
+name = "all"
+default = true
+carriers = ["cmcc", "cu"]
+"#,
+        cmpp = cmpp.addr,
+        sgip = sgip.addr,
+    );
+    let config = support::write_gateway_config(dir.path(), &rest);
+    let (gateway, addr) = support::serve(&config);
+    let mut py = support::python("smpplib_client.py");
+    py.args([addr.ip().to_string(), addr.port().to_string()])
+        .args([
+            "--system-id",
+            "pyesme",
+            "--password",
+            "secret",
+            "--timeout",
+            "20",
+        ]);
+    let py = support::run("smpplib_client.py", py).success_json();
+    assert_eq!(py["ok"], true, "{py}");
+    let submits = py["submits"].as_array().expect("submits");
+    let ids: Vec<&str> = submits
+        .iter()
+        .map(|s| s["message_id"].as_str().expect("message_id"))
+        .collect();
+    let receipts = py["receipts"].as_array().expect("receipts");
+    assert_eq!(receipts.len(), ids.len(), "one receipt per part: {py}");
+    for r in receipts {
+        let id = r["receipted_message_id"].as_str().expect("id");
+        assert!(ids.contains(&id), "receipt for an unknown id: {r}");
+        assert_eq!(r["stat"], "DELIVRD", "{r}");
+    }
+    gateway.terminate();
+    let stats = gateway.finish(Duration::from_secs(20)).success_json();
+    assert_eq!(
+        stats["receipts_matched"].as_u64(),
+        Some(ids.len() as u64),
+        "{stats}"
+    );
+    let sgip = sgip.stop();
+    assert_eq!(sgip["submits"].as_u64(), Some(ids.len() as u64), "{sgip}");
+    let cmpp = cmpp.stop();
+    assert!(
+        cmpp["errors_injected"].as_u64().unwrap_or(0) >= ids.len() as u64,
+        "every part was throttled on CMPP first: {cmpp}"
+    );
+    assert_eq!(cmpp["reports_sent"], 0, "{cmpp}");
+}
