@@ -15,12 +15,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use smppgate::carrier::Class;
 use smppgate::config::{CarrierConfig, CarrierProtocol, Config};
 use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
 use smppgate::gateway::Gateway;
 use smppgate::sim::china::CarrierFaults;
 use smppgate::sim::cmpp::{CmppSim, CmppSimConfig};
 use smppgate::sim::sgip::{SgipSim, SgipSimConfig};
+use smppgate::sim::{Sim, SimConfig};
 use smppgate_protocol::cmpp::Version;
 use smppgate_protocol::pdu::{Body, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
@@ -552,4 +554,40 @@ carriers = ["cmcc", "cu"]
         "every part was throttled on CMPP first: {cmpp}"
     );
     assert_eq!(cmpp["reports_sent"], 0, "{cmpp}");
+}
+
+/// A wrong SP password is a refused Bind (Result 1): the carrier's `bind_rejected` alert
+/// and long back-off, not a reconnect loop, and the traffic goes to the SMPP backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_sp_password_is_a_refused_bind_and_traffic_goes_to_the_backup() {
+    let report_listen = free_port();
+    let sim = sgip_sim(&report_listen, Vec::new(), None).await;
+    let backup = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let mut primary = sgip_carrier("cu", &sim, &report_listen);
+    primary.password = "wrong".to_owned();
+    primary.binds = 2;
+    let (carriers, recorder) = carrier_support::start(&carrier_support::config(vec![
+        primary,
+        carrier_support::carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    carrier_support::submit_many(&carriers, 0, 20, Class::Notification);
+    recorder.wait_for(20, Duration::from_secs(20)).await;
+    recorder.assert_all_accepted(20);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "backup");
+    }
+    let stats = carriers.stats();
+    let p = &stats["carriers"][0];
+    assert_eq!(p["binds_up"], 0, "{p}");
+    assert_eq!(p["bind_rejections"], 2, "{p}");
+    assert_eq!(p["bind_attempts"], 2, "{p}");
+    assert_eq!(sim.counters().logins_refused.load(Ordering::Relaxed), 2);
+    assert_eq!(sim.counters().submits.load(Ordering::Relaxed), 0);
+    carriers.drain(Duration::from_secs(2)).await;
 }
