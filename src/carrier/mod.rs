@@ -22,6 +22,7 @@ mod limiter;
 mod metrics;
 mod pool;
 mod refusal;
+mod reports;
 mod retry;
 mod route;
 

@@ -87,6 +87,19 @@ pub enum StartError {
         /// The missing carrier.
         carrier: String,
     },
+    /// An SGIP carrier's report listener cannot listen.
+    #[error(
+        "carrier {carrier}: cannot listen on report_listen {addr}: {cause}; free the port \
+         or write another IP:port this host has (and register it with the carrier)"
+    )]
+    ReportListen {
+        /// The carrier.
+        carrier: String,
+        /// `report_listen`.
+        addr: String,
+        /// The error.
+        cause: std::io::Error,
+    },
 }
 
 /// Counters of one carrier (relaxed atomics, for [`Carriers::stats`]).
@@ -1340,6 +1353,27 @@ impl Carriers {
                 tasks.push(tokio::spawn(bind::run(
                     Arc::clone(carrier),
                     index,
+                    stop.signal(),
+                )));
+            }
+        }
+        for carrier in &shared.carriers {
+            if carrier.config.protocol == crate::config::CarrierProtocol::Sgip {
+                // The SMG connects back here with reports and MO (docs/pipeline.md).
+                let listening =
+                    crate::conn::china::sgip_report::listen(&carrier.config, stop.signal()).await;
+                let (_, inbound) = listening.map_err(|cause| {
+                    // The binds already started end with the pool that never was.
+                    stop.trigger();
+                    StartError::ReportListen {
+                        carrier: carrier.name.to_string(),
+                        addr: carrier.config.report_listen.clone().unwrap_or_default(),
+                        cause,
+                    }
+                })?;
+                tasks.push(tokio::spawn(super::reports::run(
+                    Arc::clone(carrier),
+                    inbound,
                     stop.signal(),
                 )));
             }

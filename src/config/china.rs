@@ -24,7 +24,8 @@ pub enum CarrierProtocol {
     Cmpp3,
     /// SMGP 3.0 (China Telecom).
     Smgp,
-    /// SGIP 1.2 (China Unicom): reserved, not supported yet.
+    /// SGIP 1.2 (China Unicom): a Submit link to the SMG and a report listener it
+    /// connects back to (`report_listen`).
     Sgip,
 }
 
@@ -97,7 +98,16 @@ const CHINA_ONLY: &[&str] = &[
     "msg_fmt",
 ];
 /// Keys of SGIP only.
-const SGIP_ONLY: &[&str] = &["node_id", "report_listen"];
+const SGIP_ONLY: &[&str] = &[
+    "node_id",
+    "report_listen",
+    "report_system_id",
+    "report_password",
+];
+/// SGIP Login Name / Login Password: 16 octets.
+const SGIP_LOGIN_MAX: usize = 16;
+/// SGIP ServiceType: 10 octets; SPNumber: 21; FeeValue: 6.
+const SGIP_SERVICE_TYPE_MAX: usize = 10;
 
 /// The checks of a carrier's protocol-specific keys.
 pub(super) fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'_>) {
@@ -143,11 +153,7 @@ pub(super) fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut
         }
     }
     if protocol == CarrierProtocol::Sgip {
-        findings.add(
-            format!("{path}.protocol"),
-            "SGIP 1.2 carriers are not yet supported; reach China Unicom through an SMPP \
-             or CMPP link for now",
-        );
+        sgip_fields(path, carrier, findings);
         return;
     }
     if carrier.address == "sim" {
@@ -245,6 +251,152 @@ pub(super) fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut
     }
 }
 
+/// The checks of an SGIP carrier: Login Name and Password (16 octets each, sent in
+/// clear), the node id, the report listener and its Bind's credentials, and the Submit
+/// fields (ServiceType 10, SPNumber 21, FeeType 0–4, FeeValue 6 digits).
+fn sgip_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'_>) {
+    if carrier.address == "sim" {
+        findings.add(
+            format!("{path}.address"),
+            "the built-in simulated carrier speaks SMPP; for an SGIP carrier start \
+             `smppgate sim --protocol sgip --report-to <report_listen>` and write its \
+             host:port here",
+        );
+    }
+    let login = "the Login Name the SMG gave the SP";
+    fixed(
+        findings,
+        &format!("{path}.system_id"),
+        &carrier.system_id,
+        SGIP_LOGIN_MAX,
+        true,
+        login,
+    );
+    fixed(
+        findings,
+        &format!("{path}.password"),
+        &carrier.password,
+        SGIP_LOGIN_MAX,
+        true,
+        "the Login Password the SMG gave the SP",
+    );
+    match carrier.node_id {
+        None | Some(0) => findings.add(
+            format!("{path}.node_id"),
+            "missing; write the SP node id China Unicom assigned (3 + area code + the \
+             five-digit corp id, e.g. node_id = 3020012345): it begins every sequence \
+             number and its last five digits are the Submit's CorpId",
+        ),
+        Some(_) => {}
+    }
+    match carrier.report_listen.as_deref() {
+        None => findings.add(
+            format!("{path}.report_listen"),
+            "missing; write the IP:port the SMG connects back to with reports and MO \
+             (e.g. report_listen = \"0.0.0.0:8802\"), the address registered with the \
+             carrier",
+        ),
+        Some(listen) => {
+            if listen.parse::<std::net::SocketAddr>().is_err() {
+                findings.add(
+                    format!("{path}.report_listen"),
+                    format!(
+                        "`{listen}` is not IP:port; write e.g. \"0.0.0.0:8802\" (an IP \
+                         address this host has, not a name)"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(name) = &carrier.report_system_id {
+        fixed(
+            findings,
+            &format!("{path}.report_system_id"),
+            name,
+            SGIP_LOGIN_MAX,
+            true,
+            "the Login Name the SMG binds to report_listen with (or remove the key: \
+             system_id is used)",
+        );
+    }
+    if let Some(password) = &carrier.report_password {
+        fixed(
+            findings,
+            &format!("{path}.report_password"),
+            password,
+            SGIP_LOGIN_MAX,
+            true,
+            "the Login Password the SMG binds to report_listen with (or remove the key: \
+             password is used)",
+        );
+    }
+    fixed(
+        findings,
+        &format!("{path}.service_id"),
+        &carrier.service_id,
+        SGIP_SERVICE_TYPE_MAX,
+        false,
+        "the ServiceType the carrier assigned",
+    );
+    fixed(
+        findings,
+        &format!("{path}.src_id"),
+        &carrier.src_id,
+        SRC_ID_MAX,
+        false,
+        "the SP number (e.g. 10655xxxx) the handset sees",
+    );
+    if !carrier.src_id.bytes().all(|b| b.is_ascii_digit()) {
+        findings.add(
+            format!("{path}.src_id"),
+            format!(
+                "`{}` is not a number; write the SP number in digits, e.g. \"10655001\"",
+                carrier.src_id
+            ),
+        );
+    }
+    if sgip_fee_type(&carrier.fee_type).is_none() {
+        findings.add(
+            format!("{path}.fee_type"),
+            format!(
+                "`{}` is not an SGIP FeeType; write \"0\" (channel fee only), \"1\" (free, \
+                 the default), \"2\" (per message), \"3\" (monthly) or \"4\" (the SP \
+                 charges)",
+                carrier.fee_type
+            ),
+        );
+    }
+    if carrier.fee_code.len() > 6 || !carrier.fee_code.bytes().all(|b| b.is_ascii_digit()) {
+        findings.add(
+            format!("{path}.fee_code"),
+            format!(
+                "`{}` is not a FeeValue in fen of at most 6 digits; write e.g. \"0\" or \
+                 \"10\"",
+                carrier.fee_code
+            ),
+        );
+    }
+    if carrier.fee_user_type > 3 {
+        findings.add(
+            format!("{path}.fee_user_type"),
+            format!(
+                "{} is not a payer; write 0 (the destination pays), 2 (the SP pays: \
+                 ChargeNumber all zeros) or 1/3 (the SMG's default)",
+                carrier.fee_user_type
+            ),
+        );
+    }
+}
+
+/// An SGIP FeeType (one octet, 0–4) from `fee_type` ("01" and "1" are both 1).
+#[must_use]
+pub fn sgip_fee_type(fee_type: &str) -> Option<u8> {
+    if fee_type.is_empty() || fee_type.len() > 2 || !fee_type.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    fee_type.parse::<u8>().ok().filter(|t| *t <= 4)
+}
+
 /// A fixed-width, NUL-padded field: printable ASCII of at most `max` octets.
 fn fixed(
     findings: &mut Findings<'_>,
@@ -305,6 +457,28 @@ mod tests {
     }
 
     #[test]
+    fn an_sgip_carrier_with_node_id_and_report_listen_is_valid() {
+        let text = "[[carrier]]\nname = \"cu\"\naddress = \"10.0.0.3:8801\"\ntps = 100\n\
+                    protocol = \"sgip\"\nsystem_id = \"sp01\"\npassword = \"s3cret\"\n\
+                    node_id = 3020012345\nreport_listen = \"0.0.0.0:8802\"\n\
+                    report_system_id = \"smg01\"\n";
+        assert_eq!(problems(text), Vec::<String>::new());
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let carrier = &config.carriers[0];
+        assert_eq!(carrier.node_id, Some(3_020_012_345));
+        assert_eq!(carrier.report_system_id.as_deref(), Some("smg01"));
+        assert_eq!(carrier.report_password, None);
+        assert_eq!(super::sgip_fee_type(&carrier.fee_type), Some(1));
+        // A Login Name over 16 octets names the field and the fix.
+        let long = text.replace("sp01", "an-sp-name-that-is-long");
+        assert!(
+            problems(&long)[0].starts_with("t.toml:6: carrier[0].system_id: `an-sp-name"),
+            "{:?}",
+            problems(&long)
+        );
+    }
+
+    #[test]
     fn china_problems_name_file_line_and_field() {
         let text = "[[carrier]]\nname = \"cmcc\"\naddress = \"10.0.0.1:7890\"\ntps = 100\n\
                     protocol = \"cmpp2\"\nsystem_id = \"9012345\"\npassword = \"\"\n\
@@ -312,7 +486,8 @@ mod tests {
                     [[carrier]]\nname = \"smsc\"\naddress = \"10.0.0.2:2775\"\ntps = 100\n\
                     service_id = \"MI\"\n\n\
                     [[carrier]]\nname = \"cu\"\naddress = \"10.0.0.3:8801\"\ntps = 100\n\
-                    protocol = \"sgip\"\nsystem_id = \"u\"\npassword = \"p\"\n";
+                    protocol = \"sgip\"\nsystem_id = \"u\"\npassword = \"p\"\n\
+                    report_listen = \"localhost:8802\"\nfee_type = \"7\"\n";
         let found = problems(text);
         let expect = [
             "t.toml:6: carrier[0].system_id: `9012345` is 7 octets; the field holds at most 6",
@@ -321,7 +496,9 @@ mod tests {
             "t.toml:9: carrier[0].fee_type: `1` is not a two-digit fee type",
             "t.toml:10: carrier[0].node_id: `node_id` is an SGIP setting",
             "t.toml:16: carrier[1].service_id: `service_id` is a setting of the Chinese carrier",
-            "t.toml:22: carrier[2].protocol: SGIP 1.2 carriers are not yet supported",
+            "t.toml:18: carrier[2].node_id: missing; write the SP node id",
+            "t.toml:25: carrier[2].report_listen: `localhost:8802` is not IP:port",
+            "t.toml:26: carrier[2].fee_type: `7` is not an SGIP FeeType",
         ];
         for start in expect {
             assert!(

@@ -21,7 +21,7 @@ mod spans;
 pub mod validate;
 
 pub use checks::{DATA_CODINGS, MAX_WINDOW};
-pub use china::{CarrierProtocol, MsgFmt};
+pub use china::{CarrierProtocol, MsgFmt, sgip_fee_type};
 pub use policy::{
     CapConfig, OptOutScope, OptOutTextMode, PolicyConfig, QuietHours, RejectWith, RuleStatuses,
     SensitiveAction, TimeOfDay, UtcOffset, default_opt_in_keywords, default_opt_out_keywords,
@@ -510,8 +510,8 @@ pub struct CarrierConfig {
     #[serde(default)]
     pub failover_after_by_class: FailoverByClass,
     /// The protocol the carrier speaks: `smpp` (default), `cmpp2`, `cmpp3`, `smgp`
-    /// (`sgip` is reserved). For the others `system_id` is the login name (CMPP
-    /// Source_Addr, SMGP ClientID) and `password` the shared secret.
+    /// or `sgip`. For the others `system_id` is the login name (CMPP Source_Addr, SMGP
+    /// ClientID, SGIP Login Name) and `password` the shared secret.
     #[serde(default)]
     pub protocol: CarrierProtocol,
     /// CMPP Service_Id / SMGP ServiceID (empty by default).
@@ -534,12 +534,18 @@ pub struct CarrierConfig {
     /// How text that is not ASCII is sent: `ucs2` (Msg_Fmt 8, default) or `gbk` (15).
     #[serde(default)]
     pub msg_fmt: MsgFmt,
-    /// SGIP node id (reserved).
+    /// SGIP: the SP's node id, the first word of every sequence triple (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<u32>,
-    /// SGIP: where the carrier connects back with reports and MO (reserved).
+    /// SGIP: where the carrier connects back with reports and MO (`IP:port`, required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_listen: Option<String>,
+    /// SGIP: the Login Name the SMG binds to `report_listen` with (default `system_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_system_id: Option<String>,
+    /// SGIP: the Login Password of that Bind (default `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_password: Option<String>,
 }
 
 impl CarrierConfig {
@@ -578,6 +584,8 @@ impl CarrierConfig {
             msg_fmt: MsgFmt::default(),
             node_id: None,
             report_listen: None,
+            report_system_id: None,
+            report_password: None,
         }
     }
 

@@ -360,7 +360,8 @@ mod tests {
                  enquire_link_interval, response_timeout, data_coding_default, message_id_style, \
                  throttle_backoff, retry, transient_statuses, permanent_statuses, \
                  failover_after, failover_after_by_class, protocol, service_id, src_id, fee_type, \
-                 fee_code, fee_user_type, msg_fmt, node_id, report_listen",
+                 fee_code, fee_user_type, msg_fmt, node_id, report_listen, report_system_id, \
+                 report_password",
                 "t.toml:11: carrier[1].bind: `trx` is not allowed here; write one of: \
                  transceiver, transmitter_receiver, transmitter",
             ]

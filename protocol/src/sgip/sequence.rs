@@ -68,6 +68,16 @@ impl Sequencer {
         }
     }
 
+    /// A sequencer for `node_id` whose first counter is `after + 1`: to go on from where
+    /// another left off, or to give each of several links of one node its own range.
+    #[must_use]
+    pub const fn resume(node_id: u32, after: u32) -> Self {
+        Self {
+            node_id,
+            counter: after,
+        }
+    }
+
     /// The node id written into every triple.
     #[must_use]
     pub const fn node_id(&self) -> u32 {
@@ -89,6 +99,14 @@ impl Sequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumed_sequencer_goes_on_after_the_given_counter() {
+        let mut sequencer = Sequencer::resume(7, 1 << 22);
+        assert_eq!(sequencer.next(1).counter, (1 << 22) + 1);
+        let mut wrapped = Sequencer::resume(7, u32::MAX);
+        assert_eq!(wrapped.next(1).counter, 0);
+    }
 
     #[test]
     fn octets_and_display() {

@@ -16,6 +16,8 @@
 
 pub(crate) mod cmpp;
 mod driver;
+pub(crate) mod sgip;
+pub(crate) mod sgip_report;
 pub(crate) mod smgp;
 mod translate;
 
@@ -179,7 +181,8 @@ pub(crate) async fn connect(
         CarrierProtocol::Smgp => {
             driver::connect(addr, smgp::SmgpWire::new(settings), session).await
         }
-        // SGIP is refused by check-config; SMPP never comes here.
+        CarrierProtocol::Sgip => sgip::connect(addr, config).await,
+        // SMPP never comes here.
         _ => {
             driver::connect(
                 addr,

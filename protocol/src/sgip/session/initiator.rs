@@ -74,6 +74,14 @@ impl Initiator {
     #[must_use]
     pub fn new(config: InitiatorConfig) -> Self {
         let sequencer = Sequencer::new(config.node_id);
+        Self::with_sequencer(config, sequencer)
+    }
+
+    /// A link that has sent nothing yet, numbering with `sequencer` (whose node id wins
+    /// over `config.node_id`): several links of one node (bind slots, a re-bound link)
+    /// must not hand out the same triple, since a Report is matched by it.
+    #[must_use]
+    pub fn with_sequencer(config: InitiatorConfig, sequencer: Sequencer) -> Self {
         Self {
             config,
             state: InitiatorState::Idle,
