@@ -3,7 +3,8 @@
 //! stat:DDDDDDD err:EEE Text:…`, 122 octets, where the id is the Submit_Resp's 10-octet
 //! MsgID in binary. Some gateways write the id as 20 hex digits instead; both are read.
 //! The other fields are found by name, so a gateway's spacing or capitalisation does not
-//! matter.
+//! matter, nor the spellings seen in the field: `submit_date:`/`done_date:` for the dates
+//! and `txt:` for the text (Lihuanghe/SMSGate writes those).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -31,14 +32,15 @@ pub struct Report {
     pub text: Bytes,
 }
 
-const KEYS: [&[u8]; 7] = [
-    b"sub:",
-    b"dlvrd:",
-    b"submit date:",
-    b"done date:",
-    b"stat:",
-    b"err:",
-    b"text:",
+/// Each field's names, the spec's first; the last field (the text) runs to the end.
+const KEYS: [&[&[u8]]; 7] = [
+    &[b"sub:"],
+    &[b"dlvrd:"],
+    &[b"submit date:", b"submit_date:"],
+    &[b"done date:", b"done_date:"],
+    &[b"stat:"],
+    &[b"err:"],
+    &[b"text:", b"txt:"],
 ];
 
 impl Report {
@@ -74,8 +76,14 @@ impl Report {
         };
         let rest = content.slice(rest_at..);
         let mut values: [Bytes; 7] = Default::default();
-        for (slot, key) in values.iter_mut().zip(KEYS) {
-            *slot = field(&rest, key);
+        for (index, (slot, names)) in values.iter_mut().zip(KEYS).enumerate() {
+            let to_end = index == KEYS.len() - 1;
+            *slot = names
+                .iter()
+                .map(|name| field(&rest, name, to_end))
+                .find(|value| value.is_some())
+                .flatten()
+                .unwrap_or_default();
         }
         let [sub, dlvrd, submit_date, done_date, stat, err, text] = values;
         Ok(Self {
@@ -112,16 +120,14 @@ impl Report {
     }
 }
 
-/// The value after `key` (case-insensitive), up to the next space (the text: to the end).
-fn field(rest: &Bytes, key: &[u8]) -> Bytes {
-    let Some(start) = rest
+/// The value after `key` (case-insensitive), up to the next space (`to_end`: to the end);
+/// `None` when `key` is not there.
+fn field(rest: &Bytes, key: &[u8], to_end: bool) -> Option<Bytes> {
+    let start = rest
         .windows(key.len())
         .position(|window| window.eq_ignore_ascii_case(key))
-        .map(|at| at + key.len())
-    else {
-        return Bytes::new();
-    };
-    let end = if key == b"text:" {
+        .map(|at| at + key.len())?;
+    let end = if to_end {
         rest.len()
     } else {
         rest[start..]
@@ -129,7 +135,7 @@ fn field(rest: &Bytes, key: &[u8]) -> Bytes {
             .position(|b| *b == b' ')
             .map_or(rest.len(), |len| start + len)
     };
-    rest.slice(start..end)
+    Some(rest.slice(start..end))
 }
 
 #[cfg(test)]
@@ -166,6 +172,34 @@ mod tests {
         assert_eq!(&report.stat[..], b"UNDELIV");
         assert_eq!(&report.err[..], b"006");
         assert!(report.text.is_empty());
+    }
+
+    /// A report taken from an independent implementation's tests: Lihuanghe/SMSGate,
+    /// src/test/java/com/zx/sms/codec/smgp/TestSMGPMsgIdUtil.java (`testMsgid`): binary id,
+    /// `submit_date:`/`done_date:` with underscores, `txt:` with GBK text.
+    #[test]
+    fn smsgate_report_with_underscored_dates_and_txt() {
+        let hex = "69643a6495c36ac4ea6b00000b7375623a30303120646c7672643a303031207375626d69745f\
+                   646174653a3138303730353232303720646f6e655f646174653a313830373035323230372073\
+                   7461743a44454c49565244206572723a303030207478743ad6d0b9fa306138616535";
+        let hex: String = hex.split_whitespace().collect();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let report = Report::parse(&Bytes::from(bytes)).unwrap();
+        assert_eq!(
+            report.id,
+            MsgId([0x64, 0x95, 0xc3, 0x6a, 0xc4, 0xea, 0x6b, 0x00, 0x00, 0x0b])
+        );
+        assert_eq!(&report.sub[..], b"001");
+        assert_eq!(&report.dlvrd[..], b"001");
+        assert_eq!(&report.submit_date[..], b"1807052207");
+        assert_eq!(&report.done_date[..], b"1807052207");
+        assert_eq!(&report.stat[..], b"DELIVRD");
+        assert_eq!(&report.err[..], b"000");
+        // "中国" in GBK, then ASCII.
+        assert_eq!(&report.text[..], b"\xd6\xd0\xb9\xfa0a8ae5");
     }
 
     #[test]
