@@ -80,9 +80,7 @@ impl Report {
             let to_end = index == KEYS.len() - 1;
             *slot = names
                 .iter()
-                .map(|name| field(&rest, name, to_end))
-                .find(|value| value.is_some())
-                .flatten()
+                .find_map(|name| field(&rest, name, to_end))
                 .unwrap_or_default();
         }
         let [sub, dlvrd, submit_date, done_date, stat, err, text] = values;
