@@ -355,33 +355,7 @@ carriers = ["cu"]
     );
     let config = support::write_gateway_config(dir.path(), &rest);
     let (gateway, addr) = support::serve(&config);
-    let mut py = support::python("smpplib_client.py");
-    py.args([addr.ip().to_string(), addr.port().to_string()])
-        .args([
-            "--system-id",
-            "pyesme",
-            "--password",
-            "secret",
-            "--timeout",
-            "20",
-        ]);
-    let py = support::run("smpplib_client.py", py).success_json();
-    assert_eq!(py["ok"], true, "{py}");
-    let submits = py["submits"].as_array().expect("submits");
-    let ids: Vec<&str> = submits
-        .iter()
-        .map(|s| {
-            assert_eq!(s["status"], 0, "{s}");
-            s["message_id"].as_str().expect("message_id")
-        })
-        .collect();
-    let receipts = py["receipts"].as_array().expect("receipts");
-    assert_eq!(receipts.len(), ids.len(), "one receipt per part: {py}");
-    for r in receipts {
-        let id = r["receipted_message_id"].as_str().expect("id");
-        assert!(ids.contains(&id), "receipt for an unknown id: {r}");
-        assert_eq!(r["stat"], "DELIVRD", "{r}");
-    }
+    let ids = support::smpplib_all_delivered(addr);
     gateway.terminate();
     let stats = gateway.finish(Duration::from_secs(20)).success_json();
     assert_eq!(
@@ -515,30 +489,7 @@ carriers = ["cmcc", "cu"]
     );
     let config = support::write_gateway_config(dir.path(), &rest);
     let (gateway, addr) = support::serve(&config);
-    let mut py = support::python("smpplib_client.py");
-    py.args([addr.ip().to_string(), addr.port().to_string()])
-        .args([
-            "--system-id",
-            "pyesme",
-            "--password",
-            "secret",
-            "--timeout",
-            "20",
-        ]);
-    let py = support::run("smpplib_client.py", py).success_json();
-    assert_eq!(py["ok"], true, "{py}");
-    let submits = py["submits"].as_array().expect("submits");
-    let ids: Vec<&str> = submits
-        .iter()
-        .map(|s| s["message_id"].as_str().expect("message_id"))
-        .collect();
-    let receipts = py["receipts"].as_array().expect("receipts");
-    assert_eq!(receipts.len(), ids.len(), "one receipt per part: {py}");
-    for r in receipts {
-        let id = r["receipted_message_id"].as_str().expect("id");
-        assert!(ids.contains(&id), "receipt for an unknown id: {r}");
-        assert_eq!(r["stat"], "DELIVRD", "{r}");
-    }
+    let ids = support::smpplib_all_delivered(addr);
     gateway.terminate();
     let stats = gateway.finish(Duration::from_secs(20)).success_json();
     assert_eq!(

@@ -304,6 +304,43 @@ pub(crate) fn run(name: &str, command: Command) -> Finished {
     Proc::spawn(name, command).finish(RUN_TIMEOUT)
 }
 
+/// Runs PyPI smpplib's client (`smpplib_client.py`) as `pyesme`/`secret` against `addr`,
+/// asserts every submit was answered ESME_ROK and every part got one DELIVRD receipt naming
+/// its id; returns the ids.
+pub(crate) fn smpplib_all_delivered(addr: SocketAddr) -> Vec<String> {
+    let mut py = python("smpplib_client.py");
+    py.args([addr.ip().to_string(), addr.port().to_string()])
+        .args([
+            "--system-id",
+            "pyesme",
+            "--password",
+            "secret",
+            "--timeout",
+            "20",
+        ]);
+    let py = run("smpplib_client.py", py).success_json();
+    assert_eq!(py["ok"], true, "{py}");
+    let submits = py["submits"].as_array().expect("submits");
+    let ids: Vec<String> = submits
+        .iter()
+        .map(|s| {
+            assert_eq!(s["status"], 0, "{s}");
+            s["message_id"].as_str().expect("message_id").to_owned()
+        })
+        .collect();
+    let receipts = py["receipts"].as_array().expect("receipts");
+    assert_eq!(receipts.len(), ids.len(), "one receipt per part: {py}");
+    for r in receipts {
+        let id = r["receipted_message_id"].as_str().expect("id");
+        assert!(
+            ids.iter().any(|i| i == id),
+            "receipt for an unknown id: {r}"
+        );
+        assert_eq!(r["stat"], "DELIVRD", "{r}");
+    }
+    ids
+}
+
 /// A running `smppgate sim`.
 pub(crate) struct Sim {
     proc: Proc,
