@@ -79,6 +79,9 @@ pub(super) struct Backend {
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
     /// commit's publishes are dropped as duplicates by the stream.
     run_id: u64,
+    /// This node's slot (set once by `connect`): the pending set it reads is its own
+    /// (ids `slot << SLOT_SHIFT ..`), so two active nodes never both send one message.
+    slot: AtomicU64,
 }
 
 /// Most records [`Recent`] keeps (the gateway's pool of parts in flight is as large).
@@ -249,8 +252,10 @@ impl Backend {
             pending_listing: Mutex::new(None),
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
+            slot: AtomicU64::new(0),
         };
         let slot = backend.claim_slot().await?;
+        backend.slot.store(slot, Ordering::Release);
         let stored = backend
             .kv(Bucket::Nodes)
             .get(backend.names.max_id_key())
@@ -599,9 +604,15 @@ impl Backend {
                 return Ok(Arc::clone(ids));
             }
         }
+        // Only this node's messages (docs/cluster.md "Several active nodes"): another
+        // node's backlog is its own to send, or its successor's under the same name.
+        let slot = self.slot.load(Ordering::Acquire);
         let mut ids = Vec::new();
         for key in self.keys(Bucket::Pending, ">").await? {
-            ids.push(names::parse_id_key(&key)?);
+            let id = names::parse_id_key(&key)?;
+            if id >> SLOT_SHIFT == slot {
+                ids.push(id);
+            }
         }
         ids.sort_unstable();
         let ids = Arc::new(ids);
