@@ -183,6 +183,8 @@ carriers = ["mo"]
 /// The status of a marketing submit to the subscriber through `tx`.
 async fn marketing(tx: &EsmeClient) -> u32 {
     let submit = SubmitSm {
+        // service_type "mkt": the marketing class (the opt-out list applies to it).
+        service_type: Bytes::from_static(b"mkt"),
         source_addr: Address::international("10690000"),
         destination_addr: Address::international(SUBSCRIBER),
         short_message: Bytes::from_static(b"20% off this week"),

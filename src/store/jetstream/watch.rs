@@ -86,6 +86,7 @@ impl SuppressionWatch {
             bucket,
             mut watch,
         } = self;
+        tracing::debug!(%bucket, "following the shared suppression list");
         loop {
             while let Some(entry) = watch.next().await {
                 let entry = match entry {
@@ -96,7 +97,10 @@ impl SuppressionWatch {
                     }
                 };
                 match change(&entry.key, entry.operation, &entry.value) {
-                    Ok(change) => apply(change),
+                    Ok(change) => {
+                        tracing::debug!(?change, "suppression change in the shared list");
+                        apply(change);
+                    }
                     Err(error) => {
                         tracing::warn!(key = %entry.key, %error, "suppression change ignored");
                     }
