@@ -91,9 +91,10 @@ const RECENT_RECORDS: usize = 65_536;
 /// without a round trip. The gateway's writer reads a record by id for each carrier answer
 /// it has no copy of, one at a time; from JetStream that is a request each, and the
 /// writer fell behind the carrier by thousands of answers (whose sends a restart then
-/// repeats). Coherent for what this node writes; a message is changed by the node that
-/// dispatches it (this slice dispatches on one node at a time), so no other node's write
-/// is missed while it is cached.
+/// repeats). Coherent for what this node writes; a message is dispatched only by the node
+/// that accepted it (its id range), so no other node's dispatch write is missed while it
+/// is cached. A receipt that a carrier sends on another node's bind is applied by that
+/// node: a later write here from the cache may overwrite it (docs/cluster.md, not built).
 #[derive(Default)]
 pub(super) struct Recent {
     records: HashMap<u64, Arc<MessageRecord>>,
