@@ -106,10 +106,25 @@ async fn submit_all(addr: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_of_submits_on_node_a_reach_a_receiver_on_node_b() {
+    receipts_across_nodes(&["--receipt-delay-ms", "100-500"], false).await;
+}
+
+/// The carrier sends each receipt on another of its binds than the submitting one: some
+/// arrive on node B's carrier binds and are matched there (the shared carrier-id bucket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_sent_on_another_nodes_carrier_bind_are_matched_there() {
+    receipts_across_nodes(
+        &["--receipt-delay-ms", "100-500", "--receipt-bind", "other"],
+        true,
+    )
+    .await;
+}
+
+async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool) {
     let Some(cluster) = NatsCluster::start() else {
         return;
     };
-    let sim = Sim::start(&["--receipt-delay-ms", "100-500"]);
+    let sim = Sim::start(sim_args);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let rest = receipts_rest(&sim.addr.to_string());
     let config_a = node_config(dir_a.path(), &rest, &cluster, "gw-1");
@@ -142,10 +157,28 @@ async fn receipts_of_submits_on_node_a_reach_a_receiver_on_node_b() {
     let twice = seen.values().filter(|n| **n > 1).count();
     assert_eq!(twice, 0, "{twice} receipts came twice");
     eprintln!("{COUNT} submits on gw-1, {COUNT} receipts on gw-2");
+    let (mut matched, mut forwarded) = (Vec::new(), Vec::new());
     for node in [node_a, node_b] {
         node.terminate();
         let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
-        assert!(finished.status.success(), "{}", finished.stderr);
+        let report = finished.success_json();
+        matched.push(report["receipts_matched"].as_u64().unwrap_or(0));
+        forwarded.push(report["forwarded"].as_u64().unwrap_or(0));
+    }
+    eprintln!("receipts matched per node {matched:?}, forwarded per node {forwarded:?}");
+    // Node B (the receiver's) forwarded them; node A, with no receiver, none.
+    assert_eq!(forwarded, [0, COUNT as u64], "forwarded per node");
+    // Every receipt was matched once, by whichever node its carrier bind belongs to.
+    assert_eq!(
+        matched.iter().sum::<u64>(),
+        COUNT as u64,
+        "matched per node: {matched:?}"
+    );
+    if receipts_on_b {
+        assert!(
+            matched[1] > 0,
+            "no receipt came in on node B's binds: {matched:?}"
+        );
     }
     let _ = sim.stop();
 }
