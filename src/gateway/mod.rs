@@ -547,7 +547,6 @@ impl Gateway {
 
     /// Wakes the outbox stages (SMPP and webhook): items were queued in the store by
     /// someone else (another node of a `[cluster]`, docs/cluster.md).
-    #[must_use]
     pub fn outbox_waker(&self) -> impl Fn() + Send + Sync + 'static {
         let (smpp, webhook) = (
             Arc::clone(&self.ops.outbox_wake),
