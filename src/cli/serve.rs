@@ -203,6 +203,15 @@ async fn serve(
     if let Some(source) = source {
         gateway.set_config_source(source);
     }
+    if let Some(cluster) = config.cluster.clone() {
+        // Receipts and MO that other nodes queue for accounts bound here (docs/cluster.md).
+        let wake = gateway.outbox_waker();
+        tokio::spawn(async move {
+            if let Err(error) = crate::store::watch_outbox(cluster, wake).await {
+                tracing::error!(%error, "not following the other nodes' outbox items");
+            }
+        });
+    }
     on_hangup(gateway.reload_handle()).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();
     println!("listening on {addr}");

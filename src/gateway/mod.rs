@@ -545,6 +545,19 @@ impl Gateway {
         &self.suppressions
     }
 
+    /// Wakes the outbox stages (SMPP and webhook): items were queued in the store by
+    /// someone else (another node of a `[cluster]`, docs/cluster.md).
+    pub fn outbox_waker(&self) -> impl Fn() + Send + Sync + 'static {
+        let (smpp, webhook) = (
+            Arc::clone(&self.ops.outbox_wake),
+            Arc::clone(&self.ops.webhook_wake),
+        );
+        move || {
+            smpp.notify_one();
+            webhook.notify_one();
+        }
+    }
+
     /// The upstream listener's address.
     #[must_use]
     pub fn local_addr(&self) -> std::net::SocketAddr {

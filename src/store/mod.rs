@@ -30,7 +30,9 @@ mod tests;
 pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
-pub use jetstream::{JetStreamStore, SuppressionChange, SuppressionWatch, watch_suppressions};
+pub use jetstream::{
+    JetStreamStore, SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions,
+};
 pub use lock::in_use;
 pub use retention::{expire_once, now_millis};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};

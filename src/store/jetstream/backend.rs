@@ -79,6 +79,9 @@ pub(super) struct Backend {
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
     /// commit's publishes are dropped as duplicates by the stream.
     run_id: u64,
+    /// This node's slot (set once by `connect`): the pending set it reads is its own
+    /// (ids `slot << SLOT_SHIFT ..`), so two active nodes never both send one message.
+    slot: AtomicU64,
 }
 
 /// Most records [`Recent`] keeps (the gateway's pool of parts in flight is as large).
@@ -88,9 +91,10 @@ const RECENT_RECORDS: usize = 65_536;
 /// without a round trip. The gateway's writer reads a record by id for each carrier answer
 /// it has no copy of, one at a time; from JetStream that is a request each, and the
 /// writer fell behind the carrier by thousands of answers (whose sends a restart then
-/// repeats). Coherent for what this node writes; a message is changed by the node that
-/// dispatches it (this slice dispatches on one node at a time), so no other node's write
-/// is missed while it is cached.
+/// repeats). Coherent for what this node writes; a message is dispatched only by the node
+/// that accepted it (its id range), so no other node's dispatch write is missed while it
+/// is cached. A receipt that a carrier sends on another node's bind is applied by that
+/// node: a later write here from the cache may overwrite it (docs/cluster.md, not built).
 #[derive(Default)]
 pub(super) struct Recent {
     records: HashMap<u64, Arc<MessageRecord>>,
@@ -249,8 +253,10 @@ impl Backend {
             pending_listing: Mutex::new(None),
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
+            slot: AtomicU64::new(0),
         };
         let slot = backend.claim_slot().await?;
+        backend.slot.store(slot, Ordering::Release);
         let stored = backend
             .kv(Bucket::Nodes)
             .get(backend.names.max_id_key())
@@ -599,9 +605,15 @@ impl Backend {
                 return Ok(Arc::clone(ids));
             }
         }
+        // Only this node's messages (docs/cluster.md "Several active nodes"): another
+        // node's backlog is its own to send, or its successor's under the same name.
+        let slot = self.slot.load(Ordering::Acquire);
         let mut ids = Vec::new();
         for key in self.keys(Bucket::Pending, ">").await? {
-            ids.push(names::parse_id_key(&key)?);
+            let id = names::parse_id_key(&key)?;
+            if id >> SLOT_SHIFT == slot {
+                ids.push(id);
+            }
         }
         ids.sort_unstable();
         let ids = Arc::new(ids);

@@ -23,7 +23,7 @@ mod backend;
 mod names;
 mod watch;
 
-pub use watch::{SuppressionChange, SuppressionWatch, watch_suppressions};
+pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
 use std::future::Future;
 use std::sync::Arc;

@@ -86,6 +86,7 @@ impl SuppressionWatch {
             bucket,
             mut watch,
         } = self;
+        tracing::debug!(%bucket, "following the shared suppression list");
         loop {
             while let Some(entry) = watch.next().await {
                 let entry = match entry {
@@ -96,7 +97,10 @@ impl SuppressionWatch {
                     }
                 };
                 match change(&entry.key, entry.operation, &entry.value) {
-                    Ok(change) => apply(change),
+                    Ok(change) => {
+                        tracing::debug!(?change, "suppression change in the shared list");
+                        apply(change);
+                    }
                     Err(error) => {
                         tracing::warn!(key = %entry.key, %error, "suppression change ignored");
                     }
@@ -128,6 +132,56 @@ fn change(key: &str, operation: Operation, value: &[u8]) -> Result<SuppressionCh
             let (scope, number) = suppression::parse_key(&key_bytes)
                 .ok_or_else(|| StoreError::new("corrupt suppression key"))?;
             Ok(SuppressionChange::Removed { scope, number })
+        }
+    }
+}
+
+/// How often a node reads its accounts' outboxes even without a notice (a notice missed
+/// while its NATS connection was down): one read per account served, bounded in cost.
+const OUTBOX_REREAD: Duration = Duration::from_secs(5);
+
+/// Calls `wake` whenever any node queues an outbox item (a receipt or MO for some
+/// account), and at least every [`OUTBOX_REREAD`]: the outbox stream is shared, so a
+/// receipt that node A matched is queued for the account's receiver bound on node B, whose
+/// outbox task then reads it. A core NATS subscription on the stream's subjects (no
+/// consumer state on the servers); the items themselves are read from the stream.
+///
+/// # Errors
+/// The first connection or subscription fails (later failures are retried by the client).
+pub async fn watch_outbox(
+    config: ClusterConfig,
+    wake: impl Fn() + Send + 'static,
+) -> Result<(), StoreError> {
+    let names = Names {
+        prefix: config.prefix.clone(),
+        node: config.node.clone(),
+    };
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("smppgate {} outbox", config.node))
+        .connection_timeout(config.connect_timeout)
+        .connect(config.nats.clone())
+        .await
+        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+    let subject = names.outbox_subjects();
+    let mut notices = client
+        .subscribe(subject.clone())
+        .await
+        .map_err(|e| StoreError::new(format!("subscribing to {subject}: {e}")))?;
+    let mut reread = tokio::time::interval(OUTBOX_REREAD);
+    reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            notice = notices.next() => {
+                if notice.is_none() {
+                    tracing::warn!(%subject, "outbox notices ended (re-reading every {:?})", OUTBOX_REREAD);
+                    loop {
+                        reread.tick().await;
+                        wake();
+                    }
+                }
+                wake();
+            }
+            _ = reread.tick() => wake(),
         }
     }
 }

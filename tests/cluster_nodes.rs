@@ -1,0 +1,297 @@
+//! Two gateway nodes active at once on one 3-node NATS JetStream cluster (`replicas = 3`),
+//! real processes (docs/cluster.md "Several active nodes"):
+//!
+//! - A transmitter submits 1 000 messages through node A (`gw-1`, its carrier a `smppgate
+//!   sim` sending a receipt for each) while the same account is bound as a receiver on
+//!   node B (`gw-2`): B's client gets every receipt (A matches them and queues them in the
+//!   shared outbox stream; B's outbox task is woken by the stream's subjects).
+//! - An opt-out MO ("退订") that the carrier sends to node A blocks a marketing submit to
+//!   that number on node B within one second (the shared suppression bucket, followed by a
+//!   KV watch on each node).
+//!
+//! Both nodes start on an empty cluster (a node dispatches only its own pending set).
+//! Without a nats-server 2.10+ (scripts/install-peers) each test says it skipped.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate_protocol::pdu::{DeliverSm, SubmitSm};
+use smppgate_protocol::receipt::DeliveryReceipt;
+use smppgate_protocol::session::BindKind;
+use smppgate_protocol::types::{Address, DataCoding, RegisteredDelivery};
+use support::mo_carrier::{carrier_session, quiet_carrier};
+use support::nats::NatsCluster;
+use support::{Sim, serve, write_gateway_config};
+
+const COUNT: usize = 1_000;
+
+/// A node's configuration in a directory of its own (each node its control socket).
+fn node_config(dir: &Path, rest: &str, cluster: &NatsCluster, node: &str) -> PathBuf {
+    let text = format!("{rest}{}", cluster.gateway_section(node, 3));
+    write_gateway_config(dir, &text)
+}
+
+fn receipts_rest(carrier: &str) -> String {
+    format!(
+        r#"
+
+[[account]]
+system_id = "app"
+password = "pw"
+window = 128
+
+[[carrier]]
+name = "sim"
+address = "{carrier}"
+system_id = "gw"
+password = "x"
+binds = 2
+window = 64
+tps = 100000
+
+[[route]]
+name = "all"
+default = true
+carriers = ["sim"]
+"#
+    )
+}
+
+async fn client(
+    addr: &str,
+    system_id: &str,
+    password: &str,
+    kind: BindKind,
+) -> (EsmeClient, smppgate::esme::Inbound) {
+    let mut config = EsmeConfig::new(system_id, password);
+    config.bind = kind;
+    config.window = 128;
+    tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
+        .await
+        .expect("bind in time")
+        .expect("bind")
+}
+
+async fn submit_all(addr: &str) -> Vec<String> {
+    let (tx, _none) = client(addr, "app", "pw", BindKind::Transmitter).await;
+    let mut sends = futures::stream::iter((0..COUNT).map(|n| {
+        let tx = tx.clone();
+        async move {
+            let submit = SubmitSm {
+                source_addr: Address::international("10690000"),
+                destination_addr: Address::international("8613800138000"),
+                registered_delivery: RegisteredDelivery(1),
+                short_message: Bytes::from(format!("two nodes {n}")),
+                ..SubmitSm::default()
+            };
+            let response = tx.submit(submit).await.expect("response");
+            assert!(response.is_ok(), "{}", response.status());
+            String::from_utf8(response.message_id().unwrap().to_vec()).unwrap()
+        }
+    }))
+    .buffer_unordered(128);
+    let mut ids = Vec::with_capacity(COUNT);
+    while let Some(id) = sends.next().await {
+        ids.push(id);
+    }
+    tx.unbind().await;
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_of_submits_on_node_a_reach_a_receiver_on_node_b() {
+    receipts_across_nodes(&["--receipt-delay-ms", "100-500"], false).await;
+}
+
+/// The carrier sends each receipt on another of its binds than the submitting one: some
+/// arrive on node B's carrier binds and are matched there (the shared carrier-id bucket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_sent_on_another_nodes_carrier_bind_are_matched_there() {
+    receipts_across_nodes(
+        &["--receipt-delay-ms", "100-500", "--receipt-bind", "other"],
+        true,
+    )
+    .await;
+}
+
+async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool) {
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    let sim = Sim::start(sim_args);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let rest = receipts_rest(&sim.addr.to_string());
+    let config_a = node_config(dir_a.path(), &rest, &cluster, "gw-1");
+    let config_b = node_config(dir_b.path(), &rest, &cluster, "gw-2");
+    let (node_a, addr_a) = serve(&config_a);
+    let (node_b, addr_b) = serve(&config_b);
+
+    // The receiver binds on B before anything is submitted on A.
+    let (_rx, mut inbound) = client(&addr_b.to_string(), "app", "pw", BindKind::Receiver).await;
+    let ids = submit_all(&addr_a.to_string()).await;
+    let mut seen: HashMap<String, u32> = ids.iter().map(|id| (id.clone(), 0)).collect();
+    assert_eq!(seen.len(), COUNT, "message ids are distinct");
+    let mut distinct = 0;
+    while distinct < COUNT {
+        let request = tokio::time::timeout(Duration::from_secs(30), inbound.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {distinct} of {COUNT} receipts on node B"))
+            .expect("inbound open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        let id = receipt.id().expect("id").to_owned();
+        let n = seen
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("receipt for unknown id {id}"));
+        if *n == 0 {
+            distinct += 1;
+        }
+        *n += 1;
+    }
+    // Nothing was lost or in flight across a failure: each receipt once.
+    let twice = seen.values().filter(|n| **n > 1).count();
+    assert_eq!(twice, 0, "{twice} receipts came twice");
+    eprintln!("{COUNT} submits on gw-1, {COUNT} receipts on gw-2");
+    let (mut matched, mut forwarded) = (Vec::new(), Vec::new());
+    for node in [node_a, node_b] {
+        node.terminate();
+        let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
+        let report = finished.success_json();
+        matched.push(report["receipts_matched"].as_u64().unwrap_or(0));
+        forwarded.push(report["forwarded"].as_u64().unwrap_or(0));
+    }
+    eprintln!("receipts matched per node {matched:?}, forwarded per node {forwarded:?}");
+    // Node B (the receiver's) forwarded them; node A, with no receiver, none.
+    assert_eq!(forwarded, [0, COUNT as u64], "forwarded per node");
+    // Every receipt was matched once, by whichever node its carrier bind belongs to.
+    assert_eq!(
+        matched.iter().sum::<u64>(),
+        COUNT as u64,
+        "matched per node: {matched:?}"
+    );
+    if receipts_on_b {
+        assert!(
+            matched[1] > 0,
+            "no receipt came in on node B's binds: {matched:?}"
+        );
+    }
+    let _ = sim.stop();
+}
+
+const SUBSCRIBER: &str = "8613900001111";
+
+fn opt_out_rest(carrier: std::net::SocketAddr) -> String {
+    format!(
+        r#"
+[[account]]
+system_id = "shop"
+password = "secret"
+numbers = ["10690000"]
+policy = "cn-marketing"
+
+[[policy]]
+name = "cn-marketing"
+
+[[carrier]]
+name = "mo"
+address = "{carrier}"
+system_id = "gw"
+password = "x"
+binds = 1
+tps = 1000
+
+[[route]]
+name = "all"
+default = true
+carriers = ["mo"]
+"#
+    )
+}
+
+/// The status of a marketing submit to the subscriber through `tx`.
+async fn marketing(tx: &EsmeClient) -> u32 {
+    let submit = SubmitSm {
+        // service_type "mkt": the marketing class (the opt-out list applies to it).
+        service_type: Bytes::from_static(b"mkt"),
+        source_addr: Address::international("10690000"),
+        destination_addr: Address::international(SUBSCRIBER),
+        short_message: Bytes::from_static(b"20% off this week"),
+        ..SubmitSm::default()
+    };
+    let response = support::within("submit answered", tx.submit(submit))
+        .await
+        .expect("response");
+    response.status().0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opt_out_on_node_a_blocks_marketing_on_node_b_within_a_second() {
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    // Each node its own carrier: the MO reaches node A only.
+    let (carrier_a, server_a) = quiet_carrier().await;
+    let (_carrier_b, server_b) = quiet_carrier().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config_a = node_config(
+        dir_a.path(),
+        &opt_out_rest(server_a.local_addr()),
+        &cluster,
+        "gw-1",
+    );
+    let config_b = node_config(
+        dir_b.path(),
+        &opt_out_rest(server_b.local_addr()),
+        &cluster,
+        "gw-2",
+    );
+    let (node_a, _addr_a) = tokio::task::block_in_place(|| serve(&config_a));
+    let (node_b, addr_b) = tokio::task::block_in_place(|| serve(&config_b));
+    let session_a = carrier_session(&carrier_a).await;
+    let (tx, _none) = client(&addr_b.to_string(), "shop", "secret", BindKind::Transmitter).await;
+    assert_eq!(marketing(&tx).await, 0, "marketing goes before the reply");
+
+    let mo = DeliverSm {
+        source_addr: Address::international(SUBSCRIBER),
+        destination_addr: Address::international("10690000"),
+        data_coding: DataCoding(8),
+        short_message: Bytes::from(
+            "退订"
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes)
+                .collect::<Vec<u8>>(),
+        ),
+        ..DeliverSm::default()
+    };
+    let answer = support::within("deliver_sm answered", session_a.deliver(mo)).await;
+    assert!(answer.unwrap().is_ok(), "node A refused the MO");
+    // Node A answered the MO: the opt-out is committed. Node B refuses within a second.
+    let answered = Instant::now();
+    let mut tries = 0;
+    let status = loop {
+        tries += 1;
+        let status = marketing(&tx).await;
+        if status == 0x400 || answered.elapsed() > Duration::from_secs(1) {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = answered.elapsed();
+    assert_eq!(
+        status, 0x400,
+        "node B still sends marketing {took:?} after node A took the opt-out ({tries} tries)"
+    );
+    assert!(took <= Duration::from_millis(1_100), "{took:?}");
+    eprintln!("node B refused marketing {took:?} after the opt-out on node A ({tries} tries)");
+    tx.unbind().await;
+    for node in [node_a, node_b] {
+        node.terminate();
+        let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
+        assert!(finished.status.success(), "{}", finished.stderr);
+    }
+}
