@@ -51,7 +51,18 @@ fn park_one(config: &Config, account: &str) {
         .commit(&[Op::OutboxPush(OutboxItem {
             seq: 0,
             account: account.to_owned(),
-            deliver_sm: b"not a deliver_sm".to_vec(),
+            // A well-formed receipt: replayed, it waits in the outbox for a receiver
+            // (an undecodable one would be parked again at once, racing the check).
+            deliver_sm: smppgate_protocol::codec::encode_to_bytes(
+                &smppgate_protocol::pdu::Pdu::new(
+                    1,
+                    smppgate_protocol::pdu::Body::DeliverSm(
+                        smppgate_protocol::pdu::DeliverSm::default(),
+                    ),
+                ),
+            )
+            .expect("encodes")
+            .to_vec(),
             queued: 1_000,
             attempts: 0,
         })])
