@@ -528,7 +528,8 @@ async fn smgp_parts_go_with_pk_tlvs_and_reports_return_as_receipts() {
     carrier.system_id = "10000001".to_owned();
     carrier.password = SECRET.to_owned();
     carrier.src_id = "1065900".to_owned();
-    let smgw = tokio::spawn(scripted_smgw(listener, 3, b"UNDELIV"));
+    // The carrier's own code (not an SMPP state): carried through to the upstream.
+    let smgw = tokio::spawn(scripted_smgw(listener, 3, b"MK:0001"));
     let gateway = Gateway::start(gateway_config(carrier))
         .await
         .expect("gateway");
@@ -549,9 +550,12 @@ async fn smgp_parts_go_with_pk_tlvs_and_reports_return_as_receipts() {
             .await
             .expect("open");
         let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        assert_eq!(receipt.text.stat.as_deref(), Some("MK:0001"), "{receipt:?}");
+        assert_eq!(receipt.text.err_code(), Some(1), "{receipt:?}");
         states.insert(receipt.id().unwrap().to_owned(), receipt.state());
     }
     for id in &ids {
+        // message_state: the SMPP state of a carrier code.
         assert_eq!(states[id], Some(MessageState::Undeliverable), "{id}");
     }
     let log = within("SMGW done", smgw).await.unwrap();

@@ -805,6 +805,10 @@ pub struct ReceiptBuilder {
     pub date_digits: DateDigits,
     /// `stat:` and message_state.
     pub state: MessageState,
+    /// The `stat:` text when it is not `state`'s own code: a carrier's code carried
+    /// through (the Chinese carriers' `MK:0001`, `DB:0140`, …); message_state stays
+    /// `state`.
+    pub stat_text: Option<String>,
     /// `err:` (written as three digits at least).
     pub err: u16,
     /// `text:` — the start of the original message; truncated to 20 characters.
@@ -829,6 +833,7 @@ impl ReceiptBuilder {
             done_date: None,
             date_digits: DateDigits::Ten,
             state,
+            stat_text: None,
             err: 0,
             text: String::new(),
             capitalised_text_key: false,
@@ -857,7 +862,7 @@ impl ReceiptBuilder {
         out.push_str(" done date:");
         date(self.done_date, &mut out);
         out.push_str(" stat:");
-        out.push_str(self.state.stat());
+        out.push_str(self.stat_text.as_deref().unwrap_or(self.state.stat()));
         out.push_str(" err:");
         push_padded(&mut out, u64::from(self.err), 3);
         out.push_str(if self.capitalised_text_key {

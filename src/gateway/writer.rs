@@ -176,6 +176,35 @@ enum Inbound {
 pub(crate) struct PartReceipt {
     state: State,
     err: u16,
+    /// The carrier's own `stat:` code when it is not an SMPP state name (see
+    /// [`carrier_stat`]): carried through to the upstream receipt.
+    stat: Option<[u8; 7]>,
+}
+
+/// A receipt's `stat:` when it is a carrier's own code rather than an SMPP state name:
+/// seven printable ASCII characters that are not all digits, such as the Chinese
+/// carriers' `MK:0001`, `DB:0140`, `MA:0054` (CMPP/SMGP Stat, passed on by their links
+/// and by SMPP aggregators). The record keeps it so the upstream receipt says what the
+/// carrier said; message_state still gives the SMPP state.
+fn carrier_stat(stat: Option<&str>) -> Option<[u8; 7]> {
+    let stat = stat?.trim();
+    let code: [u8; 7] = stat.as_bytes().try_into().ok()?;
+    let printable = code.iter().all(u8::is_ascii_graphic);
+    let digits = code.iter().all(u8::is_ascii_digit);
+    (printable && !digits && MessageState::from_stat(stat).is_none()).then_some(code)
+}
+
+/// What a part's `error` holds for its upstream receipt: the carrier's own `stat:` code
+/// (with its last three characters as `err:` when they are digits), or the `err:` code.
+fn receipt_code(error: Option<&str>) -> (Option<String>, u16) {
+    match error {
+        Some(code) if carrier_stat(Some(code)).is_some() => {
+            let err = code.get(4..).and_then(|d| d.parse().ok()).unwrap_or(0);
+            (Some(code.to_owned()), err)
+        }
+        Some(err) => (None, err.parse().unwrap_or(0)),
+        None => (None, 0),
+    }
 }
 
 /// The pool's [`Events`]: outcomes and inbound requests into the writer's queues.
@@ -622,9 +651,16 @@ impl Writer {
     ) -> Option<(Vec<String>, Option<PartReceipt>)> {
         let style = self.style(carrier);
         let candidates = receipt.id_candidates(style, style)?;
-        let part_receipt = receipt.state().and_then(state_of).map(|state| PartReceipt {
+        let stat = carrier_stat(receipt.text.stat.as_deref());
+        // A carrier's own code without a message_state TLV counts as undeliverable.
+        let state = receipt
+            .state()
+            .and_then(state_of)
+            .or_else(|| stat.map(|_| State::Failed));
+        let part_receipt = state.map(|state| PartReceipt {
             state,
             err: u16::try_from(receipt.text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
+            stat,
         });
         // Also try the text id in the other base: carriers write decimal in the text and
         // hex in the TLV (or the reverse).
@@ -726,7 +762,10 @@ impl Writer {
             return; // a duplicate receipt
         }
         slot.state = receipt.state;
-        slot.error = Some(format!("{:03}", receipt.err));
+        slot.error = Some(match receipt.stat {
+            Some(code) => String::from_utf8_lossy(&code).into_owned(),
+            None => format!("{:03}", receipt.err),
+        });
         slot.updated = now;
         self.part_final(id, part);
         self.settle(id);
@@ -1154,7 +1193,9 @@ fn upstream_receipt(
     builder.done_date = Some(now);
     builder.sub = 1;
     builder.dlvrd = u16::from(state == State::Delivered);
-    builder.err = err.and_then(|e| e.parse().ok()).unwrap_or(0);
+    let (stat_text, err) = receipt_code(err);
+    builder.stat_text = stat_text;
+    builder.err = err;
     let text = super::pipeline::user_data(&request);
     builder.text = String::from_utf8_lossy(&text[..text.len().min(20)]).into_owned();
     let mut tlv_id = id.into_bytes();
@@ -1209,7 +1250,7 @@ fn unmatched_item(
 pub(crate) const EARLY: &str = "~early";
 
 /// A receipt kept in a pseudo-account's outbox: source_addr the carrier, the text its
-/// normalised id, stat and err.
+/// normalised id, stat and err (and in `text:` the carrier's own stat code, if any).
 fn kept_receipt(
     account: &str,
     carrier: &str,
@@ -1220,11 +1261,21 @@ fn kept_receipt(
     let deliver_sm = DeliverSm {
         source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
         esm_class: EsmClass(0x04),
-        short_message: Bytes::from(format!(
-            "id:{id} stat:{} err:{:03}",
-            receipt_state(receipt.state).stat(),
-            receipt.err
-        )),
+        // A carrier's own stat code goes in `text:` (`stat:` keeps the SMPP state, which
+        // `kept_early` reads back).
+        short_message: Bytes::from(match &receipt.stat {
+            Some(code) => format!(
+                "id:{id} stat:{} err:{:03} text:{}",
+                receipt_state(receipt.state).stat(),
+                receipt.err,
+                String::from_utf8_lossy(code)
+            ),
+            None => format!(
+                "id:{id} stat:{} err:{:03}",
+                receipt_state(receipt.state).stat(),
+                receipt.err
+            ),
+        }),
         ..DeliverSm::default()
     };
     outbox_item(account, &deliver_sm, queued)
@@ -1251,6 +1302,7 @@ pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::
                 receipt: PartReceipt {
                     state,
                     err: u16::try_from(text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
+                    stat: carrier_stat(text.text.as_deref()),
                 },
                 seq: item.seq,
             })
@@ -1555,6 +1607,41 @@ mod tests {
         ops.iter()
             .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == account))
             .count()
+    }
+
+    /// A carrier's own stat code (MK:0001) is kept for the upstream receipt, with its last
+    /// three digits as err:; SMPP state names and plain numbers are not such codes; an
+    /// early receipt kept in the store keeps the code and its SMPP state.
+    #[test]
+    fn a_carriers_own_stat_code_is_carried_through() {
+        assert_eq!(carrier_stat(Some("MK:0001")), Some(*b"MK:0001"));
+        assert_eq!(carrier_stat(Some(" DB:0140 ")), Some(*b"DB:0140"));
+        for not_a_code in ["DELIVRD", "undeliv", "0000000", "MK 0001", "MK:00001", ""] {
+            assert_eq!(carrier_stat(Some(not_a_code)), None, "{not_a_code}");
+        }
+        assert_eq!(
+            receipt_code(Some("MK:0001")),
+            (Some("MK:0001".to_owned()), 1)
+        );
+        assert_eq!(receipt_code(Some("021")), (None, 21));
+        assert_eq!(receipt_code(None), (None, 0));
+        let mut builder = ReceiptBuilder::new("42", MessageState::Undeliverable);
+        builder.stat_text = Some("MK:0001".to_owned());
+        builder.err = 1;
+        assert!(builder.format_text().contains(" stat:MK:0001 err:001 "));
+        let receipt = PartReceipt {
+            state: State::Failed,
+            err: 1,
+            stat: Some(*b"MK:0001"),
+        };
+        let item = kept_receipt(EARLY, "cmcc", "42", receipt, 0).expect("encodes");
+        let pdu = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)).expect("pdu");
+        let Body::DeliverSm(kept) = pdu.body else {
+            panic!("not a deliver_sm");
+        };
+        let text = smppgate_protocol::receipt::ReceiptText::parse(&kept.short_message);
+        assert_eq!(text.state().and_then(state_of), Some(State::Failed));
+        assert_eq!(carrier_stat(text.text.as_deref()), Some(*b"MK:0001"));
     }
 
     /// An early receipt waits `[receipts] early_ttl` for its submit_sm_resp (time from
