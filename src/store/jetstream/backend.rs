@@ -156,6 +156,24 @@ pub(super) fn supported_server(version: &str) -> bool {
     (major, minor) >= (2, 10)
 }
 
+/// How often creating a stream or bucket is tried again while the cluster forms.
+const FORMING_RETRY: Duration = Duration::from_millis(200);
+
+/// Whether JetStream refused because its cluster is still forming (a server not yet a
+/// peer, no meta leader yet) rather than for good.
+fn still_forming(error: &str) -> bool {
+    [
+        "no suitable peers",
+        "peer offline",
+        "temporarily unavailable",
+        "insufficient resources",
+        "error code 10005",
+        "error code 10008",
+    ]
+    .iter()
+    .any(|sign| error.contains(sign))
+}
+
 fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("jetstream {what}: {error}"))
 }
@@ -201,6 +219,9 @@ impl Backend {
             prefix: config.prefix.clone(),
             node: config.node.clone(),
         };
+        // A cluster whose servers start with the gateway may not place replicas yet:
+        // wait for it (bounded) instead of exiting.
+        let forming_until = Instant::now() + config.connect_timeout * 2;
         let mut buckets = HashMap::new();
         for bucket in Bucket::ALL {
             let kv_config = kv::Config {
@@ -215,29 +236,44 @@ impl Backend {
                 num_replicas: config.replicas,
                 ..Default::default()
             };
-            let store = match js.create_key_value(kv_config).await {
-                Ok(store) => store,
-                // Created by another node (with its settings): use it as it is.
-                Err(create) => js.get_key_value(names.bucket(bucket)).await.map_err(|e| {
-                    nats_error(
-                        &format!("bucket {}", names.bucket(bucket)),
-                        format!("{create}; {e}"),
-                    )
-                })?,
+            let store = loop {
+                let outcome = match js.create_key_value(kv_config.clone()).await {
+                    Ok(store) => Ok(store),
+                    // Created by another node (with its settings): use it as it is.
+                    Err(create) => js
+                        .get_key_value(names.bucket(bucket))
+                        .await
+                        .map_err(|e| format!("{create}; {e}")),
+                };
+                match outcome {
+                    Ok(store) => break store,
+                    Err(e) if still_forming(&e) && Instant::now() < forming_until => {
+                        tokio::time::sleep(FORMING_RETRY).await;
+                    }
+                    Err(e) => {
+                        return Err(nats_error(&format!("bucket {}", names.bucket(bucket)), e));
+                    }
+                }
             };
             buckets.insert(bucket_key(bucket), store);
         }
-        let outbox = js
-            .get_or_create_stream(stream::Config {
-                name: names.outbox_stream(),
-                subjects: vec![names.outbox_subjects()],
-                storage: StorageType::File,
-                num_replicas: config.replicas,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| nats_error(&format!("stream {}", names.outbox_stream()), e))?;
+        let outbox_config = stream::Config {
+            name: names.outbox_stream(),
+            subjects: vec![names.outbox_subjects()],
+            storage: StorageType::File,
+            num_replicas: config.replicas,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        let outbox = loop {
+            match js.get_or_create_stream(outbox_config.clone()).await {
+                Ok(outbox) => break outbox,
+                Err(e) if still_forming(&e.to_string()) && Instant::now() < forming_until => {
+                    tokio::time::sleep(FORMING_RETRY).await;
+                }
+                Err(e) => return Err(nats_error(&format!("stream {}", names.outbox_stream()), e)),
+            }
+        };
         let run_id = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -1144,5 +1180,19 @@ mod tests {
         assert!(super::supported_server("3.0.0"));
         assert!(!super::supported_server("2.9.10"));
         assert!(!super::supported_server("garbage"));
+    }
+
+    /// The answer a 3-server cluster gave a gateway that started with it (seen in CI-like
+    /// runs) is waited out; a refusal for good is not.
+    #[test]
+    fn a_forming_cluster_is_waited_for_and_a_real_refusal_is_not() {
+        assert!(super::still_forming(
+            "bucket creation failed: jetstream error: no suitable peers for placement, peer \
+             offline (code 400, error code 10005)"
+        ));
+        assert!(!super::still_forming(
+            "jetstream error: stream name already in use with a different configuration \
+             (code 400, error code 10058)"
+        ));
     }
 }
