@@ -3,6 +3,9 @@
 //! one task per connection (at most `max_connections`), reading frames through the
 //! capped [`FrameDecoder`], writing what the link answers, and sending each owed status
 //! report (Stat DELIVRD, or drawn from `receipt_states`) once its delay has passed and the report window has room.
+//! Faults shared with SMGP and SGIP ([`super::china`]): a SUBMIT rate per SP id (`tps`,
+//! answered `throttle_result`, default Result 8), random disconnects and MO DELIVERs in
+//! ASCII, UCS-2 and GBK through the same window.
 //!
 //! Bounded: the read buffer holds at most one frame beyond what was decoded (the decoder
 //! refuses a length over its cap before buffering it), each connection keeps at most
