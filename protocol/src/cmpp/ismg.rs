@@ -851,4 +851,42 @@ mod timeout_tests {
         );
         assert!(out.is_empty());
     }
+
+    #[test]
+    fn mo_takes_a_window_place_and_is_not_sent_again() {
+        let mut link = open_link(Version::V3, 3);
+        let pdu = link
+            .mo(
+                b"13300000001",
+                8,
+                Bytes::from_static(&[0x90, 0x00]),
+                &NOW,
+                0,
+            )
+            .expect("an MO");
+        let Body::Deliver(deliver) = &pdu.body else {
+            panic!("{pdu:?}")
+        };
+        assert_eq!(deliver.registered_delivery, 0);
+        assert_eq!(deliver.msg_fmt, 8);
+        assert_eq!(&deliver.dest_id[..], b"900001", "to the SP logged in");
+        assert_eq!(&deliver.src_terminal_id[..], b"13300000001");
+        assert_eq!(link.in_flight(), 1);
+        assert_eq!(
+            link.handle_timeout(1_000),
+            Expired {
+                retry: Vec::new(),
+                dropped: 1
+            },
+            "an unanswered MO is given up, not sent again"
+        );
+        // Over 140 octets, or a number wider than the terminal id: not sent.
+        let long = Bytes::from(vec![b'a'; 141]);
+        assert!(link.mo(b"1", 0, long, &NOW, 0).is_none());
+        assert!(link.mo(&[b'1'; 33], 0, Bytes::new(), &NOW, 0).is_none());
+        // Not before login.
+        let mut fresh = open_link(Version::V2, 3);
+        fresh.login = None;
+        assert!(fresh.mo(b"1", 0, Bytes::new(), &NOW, 0).is_none());
+    }
 }
