@@ -391,8 +391,8 @@ async fn hostile_frames_are_answered_or_closed() {
 fn cli_refuses_flags_it_does_not_take_naming_them() {
     for (args, says) in [
         (
-            &["--protocol", "cmpp2", "--tps", "5"][..],
-            "--tps is not a CMPP simulator flag",
+            &["--protocol", "cmpp2", "--system-id", "x"][..],
+            "--system-id is not a CMPP simulator flag",
         ),
         (
             &["--protocol", "smtp"][..],
@@ -411,6 +411,11 @@ fn cli_refuses_flags_it_does_not_take_naming_them() {
             "a number from 1 to 255",
         ),
         (&["--protocol", "cmpp2", "--window", "0"][..], "--window 0"),
+        (&["--protocol", "cmpp3", "--tps", "fast"][..], "--tps fast"),
+        (
+            &["--protocol", "cmpp3", "--mo-rate", "lots"][..],
+            "--mo-rate lots",
+        ),
     ] {
         let output = support::smppgate()
             .arg("sim")
@@ -476,4 +481,193 @@ async fn an_unanswered_report_is_sent_again_then_dropped() {
     assert_eq!(counters["reports_sent"], 2, "{counters}");
     assert_eq!(counters["response_timeouts"], 2, "{counters}");
     assert_eq!(counters["reports_dropped"], 1, "{counters}");
+}
+
+#[tokio::test]
+async fn over_the_tps_submits_get_result_8() {
+    // 1 per second: of a burst of 10, the first passes and the rest get Result 8.
+    let sim = sim_with(CmppSimConfig {
+        version: Version::V3,
+        tps: Some(1),
+        ..CmppSimConfig::default()
+    })
+    .await;
+    let mut client = Client::connect(&sim, Version::V3).await;
+    assert_eq!(client.login(b"123456", b"", 0x30).await, 0);
+    for sequence_id in 10..20 {
+        client
+            .send(
+                sequence_id,
+                submit(Version::V3, Bytes::from_static(b"hi"), 1, 1),
+            )
+            .await;
+    }
+    let mut results = Vec::new();
+    while results.len() < 10 {
+        let pdu = client.next().await.expect("packet");
+        match pdu.body {
+            Body::SubmitResp(resp) => results.push(resp.result),
+            Body::Deliver(deliver) => {
+                client
+                    .send(
+                        pdu.sequence_id,
+                        Body::DeliverResp(DeliverResp {
+                            msg_id: deliver.msg_id,
+                            result: 0,
+                        }),
+                    )
+                    .await;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(results[0], 0, "{results:?}");
+    assert!(results[1..].iter().all(|r| *r == 8), "{results:?}");
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["throttled"], 9, "{counters}");
+    assert_eq!(counters["submits"], 1, "{counters}");
+
+    // Another Result asked for with --throttle-status.
+    let sim = sim_with(CmppSimConfig {
+        version: Version::V2,
+        tps: Some(1),
+        throttle_result: Some(9),
+        ..CmppSimConfig::default()
+    })
+    .await;
+    let mut client = Client::connect(&sim, Version::V2).await;
+    assert_eq!(client.login(b"123456", b"", 0x20).await, 0);
+    for sequence_id in 10..12 {
+        client
+            .send(
+                sequence_id,
+                submit(Version::V2, Bytes::from_static(b"hi"), 1, 1),
+            )
+            .await;
+    }
+    let mut results = Vec::new();
+    while results.len() < 2 {
+        if let Body::SubmitResp(resp) = client.next().await.expect("packet").body {
+            results.push(resp.result);
+        }
+    }
+    assert_eq!(results, [0, 9]);
+    sim.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn mo_arrives_in_ascii_ucs2_and_gbk() {
+    for version in [Version::V2, Version::V3] {
+        let sim = sim_with(CmppSimConfig {
+            version,
+            mo_rate: Some(100),
+            // One MO in flight at a time: the next waits for our DELIVER_RESP.
+            window: 1,
+            ..CmppSimConfig::default()
+        })
+        .await;
+        let mut client = Client::connect(&sim, version).await;
+        assert_eq!(client.login(b"123456", b"", version.octet()).await, 0);
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            let pdu = client.next().await.expect("MO");
+            let Body::Deliver(deliver) = pdu.body else {
+                panic!("{pdu:?}")
+            };
+            assert_eq!(deliver.registered_delivery, 0, "an MO, not a report");
+            assert_eq!(&deliver.dest_id[..], b"123456", "to the SP logged in");
+            assert!(!deliver.src_terminal_id.is_empty());
+            seen.push((deliver.msg_fmt, deliver.msg_content.clone()));
+            client
+                .send(
+                    pdu.sequence_id,
+                    Body::DeliverResp(DeliverResp {
+                        msg_id: deliver.msg_id,
+                        result: 0,
+                    }),
+                )
+                .await;
+        }
+        assert_eq!(
+            seen[0],
+            (0, Bytes::from_static(b"Hello, is this the pizza place?"))
+        );
+        assert_eq!(seen[1], (0, Bytes::from_static(b"TD")));
+        assert_eq!(
+            seen[2],
+            (8, Bytes::from_static(&[0x90, 0x00, 0x8b, 0xa2])),
+            "退订 in UCS-2"
+        );
+        assert_eq!(
+            seen[3],
+            (15, Bytes::from_static(&[0xc4, 0xe3, 0xba, 0xc3])),
+            "你好 in GBK"
+        );
+        // Our answers free the window (and are counted) once the sim has read them.
+        within("the DELIVER_RESPs read", async {
+            while sim.counters().deliver_resps.load(Ordering::Relaxed) < 4 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        let counters = sim.shutdown(Duration::from_secs(2)).await;
+        assert!(counters["mo_sent"].as_u64() >= Some(4), "{counters}");
+        assert_eq!(counters["response_timeouts"], 0, "{counters}");
+    }
+}
+
+#[tokio::test]
+async fn no_mo_before_login_nor_past_the_window() {
+    let sim = sim_with(CmppSimConfig {
+        mo_rate: Some(1000),
+        window: 2,
+        ..CmppSimConfig::default()
+    })
+    .await;
+    let mut client = Client::connect(&sim, Version::V3).await;
+    // Nothing arrives before the CONNECT: the first packet is its answer.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(client.login(b"123456", b"", 0x30).await, 0);
+    // Two MO unanswered fill the window; then nothing more until one is answered.
+    let mut first = None;
+    for _ in 0..2 {
+        let pdu = client.next().await.expect("MO");
+        assert!(matches!(pdu.body, Body::Deliver(_)), "{pdu:?}");
+        first.get_or_insert(pdu);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(sim.counters().mo_sent.load(Ordering::Relaxed), 2);
+    let first = first.expect("an MO");
+    let Body::Deliver(deliver) = first.body else {
+        unreachable!()
+    };
+    client
+        .send(
+            first.sequence_id,
+            Body::DeliverResp(DeliverResp {
+                msg_id: deliver.msg_id,
+                result: 0,
+            }),
+        )
+        .await;
+    let pdu = client.next().await.expect("the next MO");
+    assert!(matches!(pdu.body, Body::Deliver(_)), "{pdu:?}");
+    sim.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn links_are_dropped_at_the_disconnect_rate() {
+    // 10 000 % a minute: a link lives 0.6 s on average.
+    let sim = sim_with(CmppSimConfig {
+        disconnect_rate: Some(1_000_000),
+        ..CmppSimConfig::default()
+    })
+    .await;
+    // Not logged in (a drop may come before any answer): the idle timeout is 180 s, so
+    // only the random disconnect closes it; without a TERMINATE.
+    let mut client = Client::connect(&sim, Version::V3).await;
+    assert_eq!(client.next().await, None);
+    let counters = sim.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(counters["disconnects"], 1, "{counters}");
+    assert_eq!(counters["terminates"], 0, "{counters}");
 }

@@ -29,9 +29,9 @@ pub struct SimArgs {
     /// Protocol the simulated carrier speaks: smpp, cmpp2 or cmpp3 (China Mobile ISMG),
     /// smgp (China Telecom SMGW) or sgip (China Unicom SMG) [default: smpp]. CMPP takes
     /// --listen, --account SP_ID:SECRET, --receipt-delay-ms MS, --receipt-states,
-    /// --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10), --window and
-    /// --max-connections; SMGP and SGIP take those and --tps, --throttle-status RESULT,
-    /// --disconnect-rate and --mo-rate; SGIP also --report-to and --report-account.
+    /// --error-rate RESULT=PERCENT (CMPP Results, e.g. 8=10), --tps, --throttle-status
+    /// RESULT [default: 8], --disconnect-rate, --mo-rate, --window and --max-connections;
+    /// SMGP and SGIP take the same; SGIP also --report-to and --report-account.
     #[arg(long)]
     pub protocol: Option<String>,
     /// TOML file with any of these settings (keys as the flag names); flags override it.
@@ -219,8 +219,6 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
         ("--id-format", args.id_format.is_some()),
         ("--id-len", args.id_len.is_some()),
         ("--tls-cert", args.tls_cert.is_some()),
-        ("--tps", args.tps.is_some()),
-        ("--throttle-status", args.throttle_status.is_some()),
         ("--receipt-id-style", args.receipt_id_style.is_some()),
         ("--receipt-format", args.receipt_format.is_some()),
         ("--receipt-bind", args.receipt_bind.is_some()),
@@ -228,11 +226,9 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
         ("--resp-delay-ms", args.resp_delay_ms.is_some()),
         ("--drop-after", args.drop_after.is_some()),
         ("--silent-after", args.silent_after.is_some()),
-        ("--disconnect-rate", args.disconnect_rate.is_some()),
         ("--reject-bind-after", args.reject_bind_after.is_some()),
         ("--max-binds", args.max_binds.is_some()),
         ("--max-binds-status", args.max_binds_status.is_some()),
-        ("--mo-rate", args.mo_rate.is_some()),
         ("--stats-interval", args.stats_interval.is_some()),
         ("--metrics", args.metrics.is_some()),
         ("--report-to", args.report_to.is_some()),
@@ -241,8 +237,8 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
     if let Some((flag, _)) = smpp_only.iter().find(|(_, set)| *set) {
         anyhow::bail!(
             "{flag} is not a CMPP simulator flag; --protocol {protocol} takes --listen, \
-             --account, --receipt-delay-ms, --receipt-states, --error-rate, --window \
-             and --max-connections"
+             --account, --receipt-delay-ms, --receipt-states, --error-rate, --tps, \
+             --throttle-status, --disconnect-rate, --mo-rate, --window and --max-connections"
         );
     }
     let mut config = CmppSimConfig {
@@ -281,14 +277,14 @@ fn cmpp_config(protocol: &str, args: &SimArgs) -> anyhow::Result<CmppSimConfig> 
     if let Some(ms) = number("--receipt-delay-ms", &args.receipt_delay_ms, 0)? {
         config.receipt_delay = Duration::from_millis(ms);
     }
-    if let Some(rates) = &args.error_rate {
-        config.error_rate = crate::sim::faults::parse_result_rate(rates)
-            .map_err(|e| anyhow::anyhow!("--error-rate {rates}: {e}"))?;
-    }
-    if let Some(states) = &args.receipt_states {
-        config.receipt_states = crate::sim::faults::parse_states(states)
-            .map_err(|e| anyhow::anyhow!("--receipt-states {states}: {e}"))?;
-    }
+    // Parsed as for SMGP and SGIP (the same flags, the same errors).
+    let faults = super::sim_china::faults(args)?;
+    config.error_rate = faults.error_rate;
+    config.receipt_states = faults.receipt_states;
+    config.tps = faults.tps;
+    config.throttle_result = faults.throttle_result;
+    config.disconnect_rate = faults.disconnect_rate;
+    config.mo_rate = faults.mo_rate;
     if let Some(window) = number("--window", &args.window, 1)? {
         config.window = usize::try_from(window).unwrap_or(usize::MAX);
     }

@@ -120,7 +120,8 @@ fn account(flag: &str, value: &str, protocol: China) -> anyhow::Result<(Bytes, B
     ))
 }
 
-fn faults(args: &SimArgs) -> anyhow::Result<CarrierFaults> {
+/// The fault flags the Chinese-carrier simulators share (CMPP takes them too).
+pub(super) fn faults(args: &SimArgs) -> anyhow::Result<CarrierFaults> {
     let mut faults = CarrierFaults::default();
     if let Some(rates) = &args.error_rate {
         faults.error_rate = crate::sim::faults::parse_result_rate(rates)

@@ -3,6 +3,9 @@
 //! one task per connection (at most `max_connections`), reading frames through the
 //! capped [`FrameDecoder`], writing what the link answers, and sending each owed status
 //! report (Stat DELIVRD, or drawn from `receipt_states`) once its delay has passed and the report window has room.
+//! Faults shared with SMGP and SGIP ([`super::china`]): a SUBMIT rate per SP id (`tps`,
+//! answered `throttle_result`, default Result 8), random disconnects and MO DELIVERs in
+//! ASCII, UCS-2 and GBK through the same window.
 //!
 //! Bounded: the read buffer holds at most one frame beyond what was decoded (the decoder
 //! refuses a length over its cap before buffering it), each connection keeps at most
@@ -28,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use super::china::{CarrierFaults, Throttles, mo_message};
 use super::faults::{draw_error, pick};
 use super::utc_now;
 
@@ -63,6 +67,16 @@ pub struct CmppSimConfig {
     /// Final report states by weight (`--receipt-states DELIVRD=90,UNDELIV=10`); empty:
     /// all DELIVRD.
     pub receipt_states: Vec<(MessageState, u32)>,
+    /// Accepted SUBMITs per second per Source_Addr, across its links (GCRA); the excess
+    /// gets `throttle_result`.
+    pub tps: Option<u32>,
+    /// The Result for a SUBMIT over `tps` (and for one that finds the report queue full);
+    /// `None`: 8, flow control.
+    pub throttle_result: Option<u32>,
+    /// Expected disconnects per link per minute, in basis points (Poisson).
+    pub disconnect_rate: Option<u32>,
+    /// MO DELIVERs per second per logged-in link.
+    pub mo_rate: Option<u32>,
 }
 
 impl Default for CmppSimConfig {
@@ -81,6 +95,10 @@ impl Default for CmppSimConfig {
             idle_timeout: Duration::from_secs(180),
             error_rate: Vec::new(),
             receipt_states: Vec::new(),
+            tps: None,
+            throttle_result: None,
+            disconnect_rate: None,
+            mo_rate: None,
         }
     }
 }
@@ -102,6 +120,12 @@ pub struct CmppCounters {
     pub submits_refused: AtomicU64,
     /// SUBMITs given an injected Result (`--error-rate`).
     pub errors_injected: AtomicU64,
+    /// SUBMITs over `tps` (or finding the report queue full): the throttle Result.
+    pub throttled: AtomicU64,
+    /// Links dropped at random (`--disconnect-rate`).
+    pub disconnects: AtomicU64,
+    /// MO DELIVERs sent.
+    pub mo_sent: AtomicU64,
     /// Status-report DELIVERs sent.
     pub reports_sent: AtomicU64,
     /// DELIVER_RESPs received.
@@ -137,6 +161,9 @@ impl CmppCounters {
             "submits": n(&self.submits),
             "submits_refused": n(&self.submits_refused),
             "errors_injected": n(&self.errors_injected),
+            "throttled": n(&self.throttled),
+            "disconnects": n(&self.disconnects),
+            "mo_sent": n(&self.mo_sent),
             "reports_sent": n(&self.reports_sent),
             "deliver_resps": n(&self.deliver_resps),
             "active_tests": n(&self.active_tests),
@@ -221,6 +248,7 @@ async fn accept_loop(
 ) {
     let mut links = JoinSet::new();
     let mut next_gateway_id: u32 = 0;
+    let throttles = Arc::new(Throttles::new(config.tps));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -246,6 +274,7 @@ async fn accept_loop(
                     Arc::clone(&config),
                     next_gateway_id,
                     Arc::clone(&counters),
+                    Arc::clone(&throttles),
                     stopped.clone(),
                 ));
             }
@@ -263,6 +292,8 @@ struct Link {
     owed: VecDeque<(Instant, OwedReport)>,
     out: BytesMut,
     closing: Option<&'static str>,
+    /// The SUBMIT rate limiters, shared by all links.
+    throttles: Arc<Throttles>,
 }
 
 impl Link {
@@ -280,6 +311,7 @@ async fn link(
     config: Arc<CmppSimConfig>,
     gateway_id: u32,
     counters: Arc<CmppCounters>,
+    throttles: Arc<Throttles>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
@@ -288,6 +320,17 @@ async fn link(
     let mut actions = Vec::new();
     let start = Instant::now();
     let mut idle_deadline = start + config.idle_timeout;
+    let disconnect_at = CarrierFaults {
+        disconnect_rate: config.disconnect_rate,
+        ..CarrierFaults::default()
+    }
+    .next_disconnect(start);
+    let mo_every = config
+        .mo_rate
+        .filter(|r| *r > 0)
+        .map(|r| Duration::from_secs_f64(1.0 / f64::from(r)));
+    let mut next_mo = mo_every.map(|every| start + every);
+    let mut mo_count = 0usize;
     let mut link = Link {
         ismg: Ismg::new(IsmgConfig {
             version: config.version,
@@ -301,6 +344,7 @@ async fn link(
         owed: VecDeque::new(),
         out: BytesMut::new(),
         closing: None,
+        throttles,
     };
     loop {
         if !link.out.is_empty() {
@@ -319,6 +363,7 @@ async fn link(
             .front()
             .filter(|_| link.ismg.can_report())
             .map(|(at, _)| *at);
+        let mo_at = next_mo.filter(|_| link.ismg.can_report());
         let resend_at = link
             .ismg
             .poll_timeout()
@@ -356,6 +401,20 @@ async fn link(
                     link.owed.push_front((now, owed));
                 }
             }
+            () = tokio::time::sleep_until(mo_at.unwrap_or(start)), if mo_at.is_some() => {
+                let (from, format, content) = mo_message(mo_count);
+                mo_count += 1;
+                if let Some(pdu) = link.ismg.mo(from.as_bytes(), format, content, &utc_now(), millis(start.elapsed())) {
+                    bump(&counters.mo_sent);
+                    link.send(&pdu);
+                }
+                next_mo = next_mo.zip(mo_every).map(|(at, every)| (at + every).max(Instant::now()));
+            }
+            () = tokio::time::sleep_until(disconnect_at.unwrap_or(start)), if disconnect_at.is_some() => {
+                bump(&counters.disconnects);
+                tracing::info!("CMPP link {peer}: dropped (--disconnect-rate)");
+                link.closing = Some("random disconnect");
+            }
             () = tokio::time::sleep_until(idle_deadline) => {
                 bump(&counters.idle_closed);
                 tracing::info!("CMPP link {peer}: nothing received for {:?}", config.idle_timeout);
@@ -387,6 +446,7 @@ fn read_frames(
     counters: &CmppCounters,
     peer: SocketAddr,
 ) {
+    let throttle = config.throttle_result.unwrap_or(RESULT_FLOW_CONTROL);
     while link.closing.is_none() {
         let pdu = match decoder.decode(input) {
             Ok(None) => return,
@@ -416,14 +476,21 @@ fn read_frames(
             }
         };
         count_request(&pdu, counters);
-        let full = link.owed.len() + MAX_DESTINATIONS > config.receipt_queue;
-        let result = if full {
-            RESULT_FLOW_CONTROL
-        } else if matches!(pdu.body, Body::Submit(_))
-            && let Some(result) = draw_error(&config.error_rate)
-        {
+        let result = if !matches!(pdu.body, Body::Submit(_)) {
+            0
+        } else if link.owed.len() + MAX_DESTINATIONS > config.receipt_queue {
+            bump(&counters.throttled);
+            throttle
+        } else if let Some(result) = draw_error(&config.error_rate) {
             bump(&counters.errors_injected);
             result
+        } else if !link
+            .ismg
+            .login()
+            .is_none_or(|name| link.throttles.allow(name))
+        {
+            bump(&counters.throttled);
+            throttle
         } else {
             0
         };

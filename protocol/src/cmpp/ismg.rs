@@ -101,8 +101,9 @@ pub struct Ismg {
     /// Msg_Id sequence within the second.
     msg_sequence: u16,
     next_sequence_id: u32,
-    /// Report DELIVERs sent and unanswered: Sequence_Id, when sent (ms), the report.
-    in_flight: VecDeque<(u32, u64, OwedReport)>,
+    /// DELIVERs sent and unanswered: Sequence_Id, when sent (ms), the report (`None`: an
+    /// MO, not sent again).
+    in_flight: VecDeque<(u32, u64, Option<OwedReport>)>,
     counts: IsmgCounts,
 }
 
@@ -111,7 +112,7 @@ pub struct Ismg {
 pub struct Expired {
     /// Reports to send again (their `tries` counts the sends so far).
     pub retry: Vec<OwedReport>,
-    /// Reports sent `max_tries` times without an answer: given up.
+    /// Reports sent `max_tries` times, and MO sent once, without an answer: given up.
     pub dropped: usize,
 }
 
@@ -363,7 +364,7 @@ impl Ismg {
         let sequence_id = self.sequence_id();
         let mut sent = owed.clone();
         sent.tries = sent.tries.saturating_add(1);
-        self.in_flight.push_back((sequence_id, now_ms, sent));
+        self.in_flight.push_back((sequence_id, now_ms, Some(sent)));
         Some(Pdu {
             sequence_id,
             body: Body::Deliver(Deliver {
@@ -376,6 +377,48 @@ impl Ismg {
                 src_terminal_id: cut(&owed.dest_terminal_id, terminal),
                 src_terminal_type: 0,
                 registered_delivery: 1,
+                msg_content: content,
+                link_id: Bytes::new(),
+                reserve: Bytes::new(),
+            }),
+        })
+    }
+
+    /// An MO DELIVER (Registered_Delivery 0) from subscriber `from` to the SP logged in,
+    /// Msg_Fmt `msg_fmt` (0 ASCII, 8 UCS-2, 15 GBK), at `now`; it takes a place in the
+    /// window until its DELIVER_RESP. `None` while [`Ismg::can_report`] is false, or when
+    /// `content` is over 140 octets or `from` over the terminal id's width.
+    #[must_use]
+    pub fn mo(
+        &mut self,
+        from: &[u8],
+        msg_fmt: u8,
+        content: Bytes,
+        now: &ReceiptDate,
+        now_ms: u64,
+    ) -> Option<Pdu> {
+        if !self.can_report()
+            || content.len() > 140
+            || from.len() > self.config.version.terminal_id_len()
+        {
+            return None;
+        }
+        let dest_id = self.login.clone()?;
+        let msg_id = self.msg_id(now);
+        let sequence_id = self.sequence_id();
+        self.in_flight.push_back((sequence_id, now_ms, None));
+        Some(Pdu {
+            sequence_id,
+            body: Body::Deliver(Deliver {
+                msg_id,
+                dest_id,
+                service_id: Bytes::new(),
+                tp_pid: 0,
+                tp_udhi: 0,
+                msg_fmt,
+                src_terminal_id: Bytes::copy_from_slice(from),
+                src_terminal_type: 0,
+                registered_delivery: 0,
                 msg_content: content,
                 link_id: Bytes::new(),
                 reserve: Bytes::new(),
@@ -399,12 +442,12 @@ impl Ismg {
             if sent.saturating_add(self.config.response_timeout_ms) > now_ms {
                 break;
             }
-            if let Some((_, _, owed)) = self.in_flight.pop_front() {
-                if owed.tries >= self.config.max_tries {
-                    expired.dropped += 1;
-                } else {
+            match self.in_flight.pop_front() {
+                Some((_, _, Some(owed))) if owed.tries < self.config.max_tries => {
                     expired.retry.push(owed);
                 }
+                Some(_) => expired.dropped += 1,
+                None => {}
             }
         }
         expired
@@ -807,5 +850,43 @@ mod timeout_tests {
             "the second is the oldest now"
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn mo_takes_a_window_place_and_is_not_sent_again() {
+        let mut link = open_link(Version::V3, 3);
+        let pdu = link
+            .mo(
+                b"13300000001",
+                8,
+                Bytes::from_static(&[0x90, 0x00]),
+                &NOW,
+                0,
+            )
+            .expect("an MO");
+        let Body::Deliver(deliver) = &pdu.body else {
+            panic!("{pdu:?}")
+        };
+        assert_eq!(deliver.registered_delivery, 0);
+        assert_eq!(deliver.msg_fmt, 8);
+        assert_eq!(&deliver.dest_id[..], b"900001", "to the SP logged in");
+        assert_eq!(&deliver.src_terminal_id[..], b"13300000001");
+        assert_eq!(link.in_flight(), 1);
+        assert_eq!(
+            link.handle_timeout(1_000),
+            Expired {
+                retry: Vec::new(),
+                dropped: 1
+            },
+            "an unanswered MO is given up, not sent again"
+        );
+        // Over 140 octets, or a number wider than the terminal id: not sent.
+        let long = Bytes::from(vec![b'a'; 141]);
+        assert!(link.mo(b"1", 0, long, &NOW, 0).is_none());
+        assert!(link.mo(&[b'1'; 33], 0, Bytes::new(), &NOW, 0).is_none());
+        // Not before login.
+        let mut fresh = open_link(Version::V2, 3);
+        fresh.login = None;
+        assert!(fresh.mo(b"1", 0, Bytes::new(), &NOW, 0).is_none());
     }
 }
