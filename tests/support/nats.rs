@@ -124,6 +124,20 @@ impl NatsCluster {
         }
     }
 
+    /// The end of each server's log (for a failure message).
+    fn logs(&self) -> String {
+        (0..self.servers.len())
+            .map(|index| {
+                let path = self._dir.path().join(format!("n{index}.log"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("== n{index}\n{}", tail.join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Waits until every live server answers `/healthz` with 200 (JetStream enabled and,
     /// clustered, current with a meta leader).
     pub(crate) fn wait_ready(&self) {
@@ -133,7 +147,8 @@ impl NatsCluster {
             while !healthy(&addr) {
                 assert!(
                     Instant::now() < deadline,
-                    "nats server {addr} not healthy within {READY_TIMEOUT:?}"
+                    "nats server {addr} not healthy within {READY_TIMEOUT:?}; logs:\n{}",
+                    self.logs()
                 );
                 std::thread::sleep(Duration::from_millis(100));
             }
