@@ -125,9 +125,11 @@ async fn receipts_reach_a_receiver_on_another_node_after_kill_9() {
         }
         *n += 1;
     }
-    // A receipt forwarded but not yet acknowledged when killed may come again.
+    // A receipt the dead node kept but had not yet answered to the carrier comes again
+    // (the carrier re-sends it to gw-2): at most what was in flight on the carrier binds,
+    // 2 binds x the simulator's deliver_sm window of 256.
     let twice = seen.values().filter(|n| **n > 1).count();
-    assert!(twice <= 128, "{twice} receipts came twice");
+    assert!(twice <= 2 * 256, "{twice} receipts came twice");
     eprintln!("{COUNT} receipts on gw-2, {twice} twice");
     // The send log answers from any node: `messages show` on gw-2's file reads JetStream,
     // a message that gw-1 accepted included.
