@@ -84,18 +84,29 @@ impl MessageState {
     /// some SMSCs use (`DELIVERED`, `UNDELIVERABLE`, `REJECTED`, `ACCEPTED`, `FAILED`…).
     #[must_use]
     pub fn from_stat(stat: &str) -> Option<Self> {
-        let upper = stat.trim().to_ascii_uppercase();
-        Some(match upper.as_str() {
-            "ENROUTE" | "EN_ROUTE" => Self::Enroute,
-            "DELIVRD" | "DELIVERED" => Self::Delivered,
-            "EXPIRED" => Self::Expired,
-            "DELETED" => Self::Deleted,
-            "UNDELIV" | "UNDELIVERABLE" | "UNDELIVERED" | "FAILED" => Self::Undeliverable,
-            "ACCEPTD" | "ACCEPTED" => Self::Accepted,
-            "UNKNOWN" => Self::Unknown,
-            "REJECTD" | "REJECTED" => Self::Rejected,
-            _ => return None,
-        })
+        // Compared in place (no upper-cased copy): this runs for every receipt.
+        const NAMES: [(&str, MessageState); 15] = [
+            ("DELIVRD", MessageState::Delivered),
+            ("UNDELIV", MessageState::Undeliverable),
+            ("EXPIRED", MessageState::Expired),
+            ("REJECTD", MessageState::Rejected),
+            ("ENROUTE", MessageState::Enroute),
+            ("DELETED", MessageState::Deleted),
+            ("ACCEPTD", MessageState::Accepted),
+            ("UNKNOWN", MessageState::Unknown),
+            ("EN_ROUTE", MessageState::Enroute),
+            ("DELIVERED", MessageState::Delivered),
+            ("UNDELIVERABLE", MessageState::Undeliverable),
+            ("UNDELIVERED", MessageState::Undeliverable),
+            ("FAILED", MessageState::Undeliverable),
+            ("ACCEPTED", MessageState::Accepted),
+            ("REJECTED", MessageState::Rejected),
+        ];
+        let stat = stat.trim();
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(stat))
+            .map(|(_, state)| *state)
     }
 
     /// Whether this state is final (everything except `ENROUTE` and `ACCEPTD`).
