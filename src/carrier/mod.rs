@@ -25,6 +25,7 @@ mod refusal;
 mod reports;
 mod retry;
 mod route;
+mod share;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use crate::config::Class;
 use crate::conn::InboundRequest;
 pub use pool::{Carriers, LANE_CAPACITY, StartError};
 pub use route::Router;
+pub use share::Share;
 
 /// One segment to send.
 #[derive(Debug, Clone, PartialEq)]

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -54,6 +54,7 @@ use super::metrics::{CarrierMetrics, RouteMetrics};
 use super::refusal::Refusal;
 use super::retry::{StatusTable, Verdict, backoff};
 use super::route::Router;
+use super::share::Share;
 use super::{Class, Events, FailReason, Outcome, OutcomeResult, Submission, SubmitError};
 use crate::config::{CarrierConfig, Config};
 use crate::conn::{PendingResponse, RequestError};
@@ -127,6 +128,9 @@ pub(crate) struct Carrier {
     /// `host:port` of its SMSC.
     pub(crate) address: String,
     statuses: StatusTable,
+    /// The contracted TPS (the file's, or a reload's): the whole cluster's. The limiter
+    /// in `flow` runs at this node's [`Share`] of it.
+    contract: AtomicU32,
     flow: Mutex<Flow>,
     /// Whether it is refusing by throttle (only throttles for a `failover_after`).
     refusal: Mutex<Refusal>,
@@ -150,6 +154,19 @@ pub(crate) struct Carrier {
     by_status: Mutex<BTreeMap<u32, u64>>,
     pub(crate) metrics: CarrierMetrics,
     pub(crate) events: Arc<dyn Events>,
+}
+
+impl Carrier {
+    /// Runs the limiter at `share` of the contract.
+    fn apply_share(&self, share: Share) {
+        let tps = share.of_tps(self.contract.load(Ordering::Relaxed));
+        let now = self.now_ns();
+        self.flow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_tps(tps, now);
+        self.wake_routes();
+    }
 }
 
 impl std::fmt::Debug for Carrier {
@@ -356,7 +373,7 @@ impl Carrier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_refusing(self.now_ns(), shortest);
-        let (rate, paused, throttle_events, tps) = {
+        let (rate, paused, throttle_events, node_tps) = {
             let flow = self.flow.lock().unwrap_or_else(PoisonError::into_inner);
             let now = self.now_ns();
             (
@@ -400,7 +417,10 @@ impl Carrier {
             "address": self.address,
             "binds_up": self.live.load(Ordering::Relaxed),
             // The contract now (a reload may have changed it), whole messages a second.
-            "tps": tps.round() as u64,
+            "tps": self.contract.load(Ordering::Relaxed),
+            // This node's part of it (all of it on one node; `[cluster]` splits it among
+            // the live nodes, docs/cluster.md).
+            "node_tps": node_tps.round() as u64,
             "rate": (rate * 10.0).round() / 10.0,
             "paused": paused,
             "paused_by_operator": self.is_paused_by_operator(),
@@ -544,6 +564,9 @@ struct Shared {
     events: Arc<dyn Events>,
     /// Past the drain deadline: whatever comes back is not sent again.
     closed: AtomicBool,
+    /// This node's part of every carrier's contract (`[cluster]`: changed as nodes come
+    /// and go).
+    share: Mutex<Share>,
 }
 
 /// One route: lanes, retries, and the carriers in order of preference.
@@ -1279,6 +1302,7 @@ impl Carriers {
                 config: carrier.clone(),
                 address: carrier.address.clone(),
                 statuses,
+                contract: AtomicU32::new(carrier.tps),
                 flow: Mutex::new(Flow::new(carrier.tps, policy, 0)),
                 refusal: Mutex::new(Refusal::default()),
                 origin,
@@ -1298,6 +1322,7 @@ impl Carriers {
             carriers,
             events,
             closed: AtomicBool::new(false),
+            share: Mutex::new(Share::WHOLE),
         });
         let mut routes = Vec::new();
         for route in &config.routes {
@@ -1516,22 +1541,38 @@ impl Carriers {
     }
 
     /// Gives carrier `name` a new contracted TPS (a configuration reload); `None` for an
-    /// unknown carrier.
+    /// unknown carrier. This node sends its [`Share`] of it.
     pub fn set_tps(&self, name: &str, tps: u32) -> Option<()> {
-        let carrier = self
-            .inner
-            .shared
+        let shared = &self.inner.shared;
+        let carrier = shared
             .carriers
             .iter()
             .find(|carrier| &*carrier.name == name)?;
-        let now = carrier.now_ns();
-        carrier
-            .flow
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .set_tps(tps, now);
-        carrier.wake_routes();
+        carrier.contract.store(tps, Ordering::Relaxed);
+        let share = *shared.share.lock().unwrap_or_else(PoisonError::into_inner);
+        carrier.apply_share(share);
         Some(())
+    }
+
+    /// Sends this node's `share` of every carrier's contract from now on (`[cluster]`: the
+    /// live nodes changed). Each limiter keeps its place in the throttle recovery, as for
+    /// a reload.
+    pub fn set_share(&self, share: Share) {
+        let shared = &self.inner.shared;
+        let mut current = shared.share.lock().unwrap_or_else(PoisonError::into_inner);
+        if *current == share {
+            return;
+        }
+        *current = share;
+        for carrier in &shared.carriers {
+            carrier.apply_share(share);
+        }
+        drop(current);
+        tracing::info!(
+            node = share.index + 1,
+            of = share.of,
+            "carrier TPS split among the live nodes"
+        );
     }
 
     /// Whether the operator paused carrier `name` (`None`: no such carrier).

@@ -204,6 +204,19 @@ async fn serve(
         gateway.set_config_source(source);
     }
     if let Some(cluster) = config.cluster.clone() {
+        // The live nodes (docs/cluster.md "Node liveness and takeover"): the carrier TPS
+        // split, dead nodes' backlogs taken over; a node whose slot another took stops.
+        let (membership, live) =
+            tokio::sync::watch::channel(crate::store::Membership::alone(&cluster.node));
+        gateway.follow_membership(live.clone());
+        tokio::spawn(async move {
+            if let Err(error) = crate::store::follow_liveness(cluster, membership).await {
+                tracing::error!(%error, "not following node liveness: no TPS split, no takeover");
+            }
+        });
+        tokio::spawn(fenced_exit(live));
+    }
+    if let Some(cluster) = config.cluster.clone() {
         // Receipts and MO that other nodes queue for accounts bound here (docs/cluster.md).
         let wake = gateway.outbox_waker();
         tokio::spawn(async move {
@@ -279,3 +292,19 @@ fn on_hangup(reload: crate::gateway::ReloadHandle) -> std::io::Result<()> {
     drop(reload);
     Ok(())
 }
+
+/// Ends the process when another node took this node's slot over (it counted this node
+/// as dead): what this node still holds in memory is the survivor's to send now. Started
+/// again, the node claims a fresh slot (docs/cluster.md "Node liveness and takeover").
+async fn fenced_exit(mut live: tokio::sync::watch::Receiver<crate::store::Membership>) {
+    if live.wait_for(|membership| membership.fenced).await.is_ok() {
+        tracing::error!(
+            "another node took this node's slot over (no heartbeat seen for node_ttl): exiting; start it again"
+        );
+        eprintln!("smppgate: fenced: another node took this node's messages over; exiting");
+        std::process::exit(FENCED_EXIT);
+    }
+}
+
+/// `serve`'s exit status when fenced (EX_TEMPFAIL: start it again).
+const FENCED_EXIT: i32 = 75;

@@ -35,6 +35,15 @@ pub struct ClusterConfig {
     /// nothing): at least the longest validity.
     #[serde(with = "super::duration")]
     pub carrier_id_ttl: Duration,
+    /// How often this node writes its heartbeat to `<prefix>_live` (docs/cluster.md
+    /// "Node liveness").
+    #[serde(with = "super::duration")]
+    pub heartbeat: Duration,
+    /// How long after its last heartbeat a node counts as dead: the other nodes then
+    /// split its carrier TPS among themselves and one of them takes its backlog over.
+    /// At least 2 × `heartbeat` (one late heartbeat is not a death).
+    #[serde(with = "super::duration")]
+    pub node_ttl: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -47,6 +56,8 @@ impl Default for ClusterConfig {
             commit_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             carrier_id_ttl: Duration::from_secs(7 * 24 * 3600),
+            heartbeat: Duration::from_secs(2),
+            node_ttl: Duration::from_secs(6),
         }
     }
 }
@@ -139,6 +150,19 @@ pub(super) fn check(cluster: Option<&ClusterConfig>, findings: &mut Findings<'_>
         cluster.carrier_id_ttl,
         "7d",
     );
+    not_zero_time(findings, "cluster.heartbeat", cluster.heartbeat, "2s");
+    if !cluster.heartbeat.is_zero() && cluster.node_ttl < cluster.heartbeat * 2 {
+        findings.add(
+            "cluster.node_ttl",
+            format!(
+                "{} is less than twice `heartbeat` ({}): one late heartbeat would count the node \
+                 as dead and another would take its messages over; write at least {}, e.g. 3 × heartbeat",
+                humantime::format_duration(cluster.node_ttl),
+                humantime::format_duration(cluster.heartbeat),
+                humantime::format_duration(cluster.heartbeat * 2),
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +225,20 @@ commit_timeout = "0s"
             assert!(at.contains(&expected), "{expected:?} in {found:#?}");
         }
         assert!(!at.iter().any(|(_, f)| *f == "cluster.nats[1]"));
+        // A node TTL that one late heartbeat would run out.
+        let ttl = problems("[cluster]\nnode = \"gw-1\"\nheartbeat = \"2s\"\nnode_ttl = \"3s\"\n");
+        let ttl = ttl
+            .iter()
+            .find(|p| p.field == "cluster.node_ttl")
+            .expect("node_ttl refused");
+        assert_eq!(ttl.line, Some(4), "{ttl}");
+        assert!(ttl.message.contains("at least 4s"), "{ttl}");
+        let zero = problems("[cluster]\nnode = \"gw-1\"\nheartbeat = \"0s\"\n");
+        assert!(
+            zero.iter()
+                .any(|p| p.field == "cluster.heartbeat" && p.line == Some(3)),
+            "{zero:#?}"
+        );
         let node = found.iter().find(|p| p.field == "cluster.node").unwrap();
         assert!(node.message.contains("node = \"gw-1\""), "{node}");
         // No node name at all: each node must be told apart.

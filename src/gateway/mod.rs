@@ -43,6 +43,7 @@ mod gauges;
 mod housekeeping;
 pub mod ids;
 pub(crate) mod intake;
+mod membership;
 pub(crate) mod operations;
 mod outbox;
 pub mod pipeline;
@@ -543,6 +544,33 @@ impl Gateway {
     #[must_use]
     pub fn suppressions(&self) -> &Arc<Suppressions> {
         &self.suppressions
+    }
+
+    /// Follows the live nodes of a `[cluster]` (`store::follow_liveness`): splits each
+    /// carrier's TPS among them and reads the backlog again when this node took a dead
+    /// node's messages over (docs/cluster.md "Node liveness and takeover").
+    pub fn follow_membership(
+        &self,
+        membership: tokio::sync::watch::Receiver<crate::store::Membership>,
+    ) {
+        let routes = self
+            .ops
+            .reload
+            .subscribe()
+            .borrow()
+            .routes
+            .iter()
+            .map(|route| Arc::from(route.name.as_str()))
+            .collect();
+        self.tracker
+            .spawn(membership::run(membership::MembershipParts {
+                membership,
+                carriers: Arc::clone(&self.carriers),
+                missed: Arc::clone(&self.ops.missed),
+                routes,
+                // Stops with the dispatcher (what it does matters to no later stage).
+                cancel: self.dispatcher_stop.child_token(),
+            }));
     }
 
     /// Wakes the outbox stages (SMPP and webhook): items were queued in the store by

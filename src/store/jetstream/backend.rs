@@ -79,8 +79,10 @@ pub(super) struct Backend {
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
     /// commit's publishes are dropped as duplicates by the stream.
     run_id: u64,
-    /// This node's slot (set once by `connect`): the pending set it reads is its own
-    /// (ids `slot << SLOT_SHIFT ..`), so two active nodes never both send one message.
+    /// This node's slot (set once by `connect`): the range its new ids come from. The
+    /// pending set it reads is that of every slot it owns (liveness.rs: its own, and
+    /// those of dead nodes it took over), so two active nodes never both send one
+    /// message.
     slot: AtomicU64,
 }
 
@@ -92,8 +94,9 @@ const RECENT_RECORDS: usize = 65_536;
 /// it has no copy of, one at a time; from JetStream that is a request each, and the
 /// writer fell behind the carrier by thousands of answers (whose sends a restart then
 /// repeats). Coherent for what this node writes; a message is dispatched only by the node
-/// that accepted it (its id range), so no other node's dispatch write is missed while it
-/// is cached. A receipt that a carrier sends on another node's bind is applied by that
+/// that owns its id range (the one that accepted it, or the survivor that took the slot
+/// over once that one was dead, liveness.rs), so no other node's dispatch write is
+/// missed while it is cached. A receipt that a carrier sends on another node's bind is applied by that
 /// node: a later write here from the cache may overwrite it (docs/cluster.md, not built).
 #[derive(Default)]
 pub(super) struct Recent {
@@ -301,9 +304,15 @@ impl Backend {
             .map(|bytes| keys::parse_u64(&bytes))
             .transpose()?
             .unwrap_or(0);
-        backend
-            .max_id
-            .store(stored.max(slot << SLOT_SHIFT), Ordering::Release);
+        // A node that comes back after its slot was taken over has a fresh slot: the
+        // highest id of its old one is not where it counts on from.
+        let first = slot << SLOT_SHIFT;
+        let next = if stored >> SLOT_SHIFT == slot {
+            stored.max(first)
+        } else {
+            first
+        };
+        backend.max_id.store(next, Ordering::Release);
         tracing::info!(node = %backend.names.node, slot, "jetstream store open");
         Ok(backend)
     }
@@ -641,13 +650,14 @@ impl Backend {
                 return Ok(Arc::clone(ids));
             }
         }
-        // Only this node's messages (docs/cluster.md "Several active nodes"): another
-        // node's backlog is its own to send, or its successor's under the same name.
-        let slot = self.slot.load(Ordering::Acquire);
+        // Only the messages of the slots this node owns: its own and those it took over
+        // from dead nodes (liveness.rs). Read at each listing: a slot taken from this node
+        // (it was counted dead) is left out from then on.
+        let slots = super::liveness::owned_slots(self.kv(Bucket::Nodes), &self.names.node).await?;
         let mut ids = Vec::new();
         for key in self.keys(Bucket::Pending, ">").await? {
             let id = names::parse_id_key(&key)?;
-            if id >> SLOT_SHIFT == slot {
+            if slots.contains(&(id >> SLOT_SHIFT)) {
                 ids.push(id);
             }
         }

@@ -20,9 +20,11 @@
 //! failed commit is tried again until `commit_timeout`.
 
 mod backend;
+mod liveness;
 mod names;
 mod watch;
 
+pub use liveness::{Membership, follow_liveness};
 pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
 use std::future::Future;

@@ -32,7 +32,7 @@ fn nats_server() -> Option<PathBuf> {
 }
 
 /// One `nats-server -js`, killed on drop.
-struct Server {
+pub(super) struct Server {
     child: Child,
     port: u16,
     _dir: TempDir,
@@ -40,7 +40,7 @@ struct Server {
 
 impl Server {
     /// Starts one, or `None` (with a message) when `nats-server` is not installed.
-    fn start(name: &str) -> Option<Self> {
+    pub(super) fn start(name: &str) -> Option<Self> {
         let Some(binary) = nats_server() else {
             eprintln!(
                 "SKIPPED: no nats-server 2.10+ (scripts/install-peers installs one in tests/peers/.venv)"
@@ -73,7 +73,7 @@ impl Server {
         })
     }
 
-    fn config(&self, node: &str) -> ClusterConfig {
+    pub(super) fn config(&self, node: &str) -> ClusterConfig {
         ClusterConfig {
             nats: vec![format!("nats://127.0.0.1:{}", self.port)],
             node: node.to_owned(),
@@ -82,7 +82,7 @@ impl Server {
         }
     }
 
-    fn open(&self, node: &str) -> JetStreamStore {
+    pub(super) fn open(&self, node: &str) -> JetStreamStore {
         JetStreamStore::open(&self.config(node)).unwrap()
     }
 }

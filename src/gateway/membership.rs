@@ -1,0 +1,60 @@
+//! What a `[cluster]` node does when the live nodes change (docs/cluster.md "Node
+//! liveness and takeover"): the membership itself is followed by the store
+//! (`store::follow_liveness`), and this stage puts it in force here.
+//!
+//! - Each carrier's limiter runs at this node's [`Share`] of its contract, so the live
+//!   nodes together send the contract (re-applied at each change, as a reload would).
+//! - When this node took a dead node's slot over, every route is read from the store
+//!   again from the start: the slot's pending messages are part of this node's backlog
+//!   now, and the dispatcher finds them as it finds a backlog after a restart.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::intake::Missed;
+use crate::carrier::{Carriers, Class, Share};
+use crate::store::Membership;
+
+/// What the stage acts on.
+pub(crate) struct MembershipParts {
+    pub(crate) membership: watch::Receiver<Membership>,
+    pub(crate) carriers: Arc<Carriers>,
+    pub(crate) missed: Arc<Missed>,
+    pub(crate) routes: Vec<Arc<str>>,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Runs until cancelled or until the membership's sender is gone.
+pub(crate) async fn run(parts: MembershipParts) {
+    let MembershipParts {
+        mut membership,
+        carriers,
+        missed,
+        routes,
+        cancel,
+    } = parts;
+    let mut taken = 0;
+    loop {
+        let now = membership.borrow_and_update().clone();
+        let (index, of) = now.place();
+        carriers.set_share(Share { index, of });
+        if now.taken > taken {
+            taken = now.taken;
+            for route in &routes {
+                for class in Class::ALL {
+                    missed.add(route, class, 0);
+                }
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = membership.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
