@@ -105,6 +105,8 @@ fn slot_number(key: &str) -> Option<u64> {
 struct Slot {
     key: String,
     owner: String,
+    /// The value is the owner's bare name: its own id range (not one it took over).
+    own: bool,
     revision: u64,
 }
 
@@ -126,6 +128,7 @@ async fn read_slots(nodes: &kv::Store) -> Result<Vec<Slot>, StoreError> {
         if let Some(entry) = entry.filter(|e| e.operation == Operation::Put) {
             slots.push(Slot {
                 owner: String::from_utf8_lossy(slot_owner(&entry.value)).into_owned(),
+                own: slot_owner(&entry.value) == &entry.value[..],
                 key,
                 revision: entry.revision,
             });
@@ -336,6 +339,16 @@ async fn look_at_slots(
         taken: 0,
         fenced: false,
     };
+    // The store claimed a slot under this node's bare name before liveness started: none
+    // now means another node took it over in between (this node restarted just after it
+    // was counted dead).
+    if !slots.iter().any(|slot| slot.own && slot.owner == me) {
+        tracing::error!(
+            "this node's own slot was taken over (the others saw no heartbeat for node_ttl): \
+             it stops sending; start it again"
+        );
+        seen.fenced = true;
+    }
     for slot in &slots {
         if owned.contains(&slot.key) && slot.owner != me {
             tracing::error!(
@@ -600,5 +613,25 @@ mod tests {
                 .unwrap();
         });
         wait(&mut rx_back, "gw-1 fenced", &|m| m.fenced);
+
+        // A node whose slot is taken after its store claimed it and before its liveness
+        // started (it came back just as it was counted dead): fenced at the first look.
+        let late = server.open("gw-4");
+        assert_eq!((late.max_id().unwrap() + 1) >> 56, 4);
+        runtime.block_on(async {
+            let js = async_nats::jetstream::new(
+                async_nats::connect(server.config("x").nats[0].as_str())
+                    .await
+                    .unwrap(),
+            );
+            let nodes = js.get_key_value("smppgate_nodes").await.unwrap();
+            nodes
+                .put("slot.4", Bytes::from_static(b"gw-2 (taken from gw-4)"))
+                .await
+                .unwrap();
+        });
+        let (tx_late, mut rx_late) = watch::channel(Membership::alone("gw-4"));
+        runtime.spawn(follow_liveness(config("gw-4"), tx_late));
+        wait(&mut rx_late, "gw-4 fenced at once", &|m| m.fenced);
     }
 }
