@@ -96,8 +96,9 @@ const RECENT_RECORDS: usize = 65_536;
 /// repeats). Coherent for what this node writes; a message is dispatched only by the node
 /// that owns its id range (the one that accepted it, or the survivor that took the slot
 /// over once that one was dead, liveness.rs), so no other node's dispatch write is
-/// missed while it is cached. A receipt that a carrier sends on another node's bind is applied by that
-/// node: a later write here from the cache may overwrite it (docs/cluster.md, not built).
+/// missed while it is cached. A receipt that a carrier sends on another node's bind is
+/// applied by that node: a later write here from the cache may overwrite it
+/// (docs/cluster.md, not built).
 #[derive(Default)]
 pub(super) struct Recent {
     records: HashMap<u64, Arc<MessageRecord>>,
