@@ -162,6 +162,20 @@ mod tests {
     }
 
     #[test]
+    fn a_replaced_table_is_seen_by_every_clone() {
+        let router = Router::new(&[route("cn", &["86"], false), route("rest", &[], true)]);
+        let intake = router.clone();
+        assert_eq!(intake.route(None, "+8613800138000").as_deref(), Some("cn"));
+        router.replace(&[route("rest", &[], true), route("uk", &["44"], false)]);
+        assert_eq!(
+            intake.route(None, "+8613800138000").as_deref(),
+            Some("rest")
+        );
+        assert_eq!(intake.route(None, "+447946000000").as_deref(), Some("uk"));
+        assert_eq!(intake.route(Some("cn"), ""), None);
+    }
+
+    #[test]
     fn no_default_no_route() {
         let table = RouteTable::new(&[route("cn", &["86"], false)]);
         assert_eq!(table.lookup("4479460000"), None);

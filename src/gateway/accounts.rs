@@ -487,6 +487,38 @@ mod tests {
     }
 
     #[test]
+    fn a_replaced_table_keeps_unchanged_accounts_and_the_counts_of_changed_ones() {
+        let demo = crate::config::Config::demo().accounts.remove(0);
+        let named = |name: &str| AccountConfig {
+            system_id: name.to_owned(),
+            ..demo.clone()
+        };
+        let accounts = Accounts::new(&[named("shop"), named("gone"), named("same")]);
+        let shop = accounts.get(b"shop").unwrap();
+        let same = accounts.get(b"same").unwrap();
+        assert!(shop.try_add_bind());
+        let mut changed = named("shop");
+        changed.password = Some("new".to_owned());
+        changed.password_hash = None;
+        changed.max_binds = 1;
+        let changes = accounts.replace(&[changed, named("same"), named("fresh")]);
+        let names =
+            |list: &[Arc<Account>]| list.iter().map(|a| a.name.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&changes.added), ["fresh"]);
+        assert_eq!(names(&changes.removed), ["gone"]);
+        assert_eq!(names(&changes.changed), ["shop"]);
+        assert!(accounts.get(b"gone").is_none());
+        assert!(Arc::ptr_eq(&accounts.get(b"same").unwrap(), &same));
+        let renewed = accounts.get(b"shop").unwrap();
+        assert!(renewed.verify_password(b"new") && !shop.verify_password(b"new"));
+        // The bind made before the reload counts against the new max_binds, and is
+        // released from the same count by the version it bound as.
+        assert!(!renewed.try_add_bind());
+        shop.remove_bind();
+        assert!(renewed.try_add_bind());
+    }
+
+    #[test]
     fn lockout_after_limit_then_expires() {
         let config = ServerConfig {
             lockout_failures: 3,

@@ -1265,6 +1265,60 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_the_counts_of_unchanged_caps_and_reads_the_lists_again() {
+        let f = fixture(|_| {});
+        let otp = "【示例商城】code 1234";
+        for n in 0..5 {
+            assert_eq!(
+                decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + n),
+                Decision::Accept
+            );
+        }
+        let rebuilt = |edit: &dyn Fn(&mut PolicyConfig)| {
+            let mut policy = f.engine.policy("cn").unwrap().config.clone();
+            edit(&mut policy);
+            let mut config = Config::demo();
+            config.policies = vec![policy];
+            PolicyEngine::build(&config, Arc::new(NoSuppressions))
+                .unwrap()
+                .0
+        };
+        // The same caps, a word added to the list file: the counts go on, the word is
+        // refused from the next message.
+        let words = f
+            .engine
+            .policy("cn")
+            .unwrap()
+            .config
+            .sensitive_words
+            .clone()
+            .unwrap();
+        std::fs::write(&words, "法轮\nfalun\ncasino\n").unwrap();
+        assert_eq!(f.engine.adopt(rebuilt(&|_| {})), ["cn"]);
+        assert_eq!(
+            decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 10),
+            refused(Rule::Cap, CommandStatus(0x402))
+        );
+        assert!(matches!(
+            decide(
+                &f,
+                &f.shop,
+                Class::Notification,
+                CN,
+                "【示例商城】casino",
+                NOON_CN
+            ),
+            Decision::Reject { .. }
+        ));
+        // A changed cap starts counting afresh.
+        f.engine.adopt(rebuilt(&|policy| policy.caps[0].max = 6));
+        assert_eq!(
+            decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 11),
+            Decision::Accept
+        );
+    }
+
+    #[test]
     fn a_client_segmented_message_is_judged_as_one() {
         let f = fixture(|_| {});
         // 8-bit concatenation UDH: reference 7, 3 parts.
