@@ -160,12 +160,10 @@ async fn a_reload_applies_what_it_can_live_names_the_rest_and_refuses_a_bad_file
         );
     }
     let restart = strings(&body["restart_needed"]);
-    for change in ["carrier[sim].binds"] {
-        assert!(
-            restart.iter().any(|a| a == change),
-            "{change} needs a restart: {body}"
-        );
-    }
+    assert!(
+        restart.iter().any(|a| a == "carrier[sim].binds"),
+        "carrier[sim].binds needs a restart: {body}"
+    );
     assert!(
         !body.to_string().contains("changed"),
         "no value in the answer: {body}"
