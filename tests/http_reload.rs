@@ -518,6 +518,24 @@ async fn a_route_change_sends_the_next_message_by_the_other_carrier() {
     assert!(body.to_string().contains("nowhere"), "{body}");
     assert!(shop.submit(submit_sm("still b")).await.unwrap().is_ok());
     assert_eq!(sent_to("still b").await, "b");
+
+    // A route to a carrier the same file adds: a valid file, but the carrier waits for a
+    // restart and so does the route; the running routes are unchanged.
+    std::fs::write(
+        &path,
+        text.replace("carriers = [\"b\"]", "carriers = [\"c\"]")
+            + &format!(
+                "\n[[carrier]]\nname = \"c\"\naddress = \"{a}\"\nsystem_id = \"gw\"\npassword = \"x\"\ntps = 1000\n"
+            ),
+    )
+    .unwrap();
+    let body = reload(&base).await;
+    let restart = strings(&body["restart_needed"]);
+    for change in ["carrier[c] (added)", "route[all].carriers"] {
+        assert!(restart.iter().any(|r| r == change), "{change}: {body}");
+    }
+    assert!(shop.submit(submit_sm("b again")).await.unwrap().is_ok());
+    assert_eq!(sent_to("b again").await, "b");
     gateway.stop(Duration::from_secs(4)).await;
 }
 

@@ -1223,6 +1223,9 @@ impl Inner {
             return;
         }
         self.stopping.store(true, Ordering::Release);
+        // A reload starting routes now either finished (they are in the set read below)
+        // or sees `stopping` and starts none.
+        drop(self.reroute.lock().unwrap_or_else(PoisonError::into_inner));
         let end = Instant::now() + deadline;
         let routes = self.routes.load_full();
         while Instant::now() < end && !routes.all.iter().all(|r| r.is_idle()) {
@@ -1482,6 +1485,13 @@ impl Carriers {
     ) -> Result<Vec<String>, StartError> {
         let inner = &self.inner;
         let _one = inner.reroute.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.stopping.load(Ordering::Acquire) {
+            return Ok(Vec::new());
+        }
+        // Every route checked before any is built: a refusal leaves no trace.
+        for config in routes {
+            carrier_indices(config, &inner.shared)?;
+        }
         let old = inner.routes.load_full();
         let mut listed = Vec::with_capacity(routes.len());
         let mut started = Vec::new();
@@ -1497,9 +1507,6 @@ impl Carriers {
                     started.push(config.name.clone());
                 }
             }
-        }
-        if inner.stopping.load(Ordering::Acquire) {
-            return Ok(Vec::new());
         }
         let mut by_name = old.by_name.clone();
         let mut all = old.all.clone();
