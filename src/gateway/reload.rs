@@ -192,7 +192,7 @@ impl Reloader {
         }
         self.carriers(running, new, &mut next, &mut report);
         self.routes(running, new, &mut next, &mut report);
-        self.policies(running, new, built, &mut report);
+        self.policies(running, new, built, &mut next, &mut report);
         self.accounts(running, new, &mut next, &mut report);
         for change in &report.applied {
             tracing::info!(%change, "configuration reloaded: in force");
@@ -281,6 +281,7 @@ impl Reloader {
         running: &Config,
         new: &Config,
         built: PolicyEngine,
+        next: &mut Config,
         report: &mut ReloadReport,
     ) {
         let mut changed = Vec::new();
@@ -291,20 +292,9 @@ impl Reloader {
             |p| p.name.as_str(),
             &mut changed,
         );
-        // The MO side (opt-out replies) reads these once, at start.
-        let mo_side = |path: &String| {
-            path.ends_with(".opt_out_keywords")
-                || path.ends_with(".opt_in_keywords")
-                || path.ends_with(".opt_out_scope")
-        };
-        if let Some(engine) = &self.live.engine {
-            engine.adopt(built);
-            let (restart, live): (Vec<String>, Vec<String>) =
-                changed.into_iter().partition(mo_side);
-            report.applied.extend(live);
-            report.restart_needed.extend(restart);
-        } else if new.accounts.iter().any(|a| a.policy.is_some()) {
+        let Some(engine) = &self.live.engine else {
             // Started without market rules: the pass-through stays until a restart.
+            next.policies.clone_from(&running.policies);
             report.restart_needed.extend(changed);
             for account in new.accounts.iter().filter(|a| a.policy.is_some()) {
                 report.restart_needed.push(format!(
@@ -312,7 +302,33 @@ impl Reloader {
                     account.system_id
                 ));
             }
+            return;
+        };
+        engine.adopt(built);
+        // The MO side (opt-out replies) reads these once, at start: they stay as they
+        // were in `next`, so a later reload names them again.
+        for policy in &mut next.policies {
+            if let Some(was) = running.policies.iter().find(|p| p.name == policy.name) {
+                policy.opt_out_keywords.clone_from(&was.opt_out_keywords);
+                policy.opt_in_keywords.clone_from(&was.opt_in_keywords);
+                policy.opt_out_scope = was.opt_out_scope;
+            } else if !policy.opt_out_keywords.is_empty() || !policy.opt_in_keywords.is_empty() {
+                // An added policy's keywords are not in force either.
+                report
+                    .restart_needed
+                    .push(format!("policy[{}].opt_out_keywords", policy.name));
+                policy.opt_out_keywords.clear();
+                policy.opt_in_keywords.clear();
+            }
         }
+        let mo_side = |path: &String| {
+            path.ends_with(".opt_out_keywords")
+                || path.ends_with(".opt_in_keywords")
+                || path.ends_with(".opt_out_scope")
+        };
+        let (restart, live): (Vec<String>, Vec<String>) = changed.into_iter().partition(mo_side);
+        report.applied.extend(live);
+        report.restart_needed.extend(restart);
     }
 
     /// Accounts, by system_id: the table swapped whole (see the module documentation).
