@@ -574,6 +574,8 @@ struct Route {
     name: Arc<str>,
     /// Indices into `Shared::carriers`, preferred first.
     carriers: Vec<usize>,
+    /// Its `queue` setting (a reload that changes it or `carriers` starts a new route).
+    queue: usize,
     lanes: Mutex<Lanes<Job>>,
     /// Jobs waiting for a retry, by due time.
     retries: Mutex<BTreeMap<(Instant, u64), Job>>,
@@ -1211,10 +1213,26 @@ impl Route {
     }
 }
 
+/// The routes in force and every route started.
+struct RouteSet {
+    /// By name. A route a reload removed stays here (no new message is routed to it,
+    /// what was already handed to it by name is still sent by its carriers).
+    by_name: std::collections::HashMap<Arc<str>, Arc<Route>>,
+    /// The configuration's routes, in its order (for the stats).
+    listed: Vec<Arc<Route>>,
+    /// Every route started, replaced ones too: each finishes what it holds, and the
+    /// drain waits for all of them.
+    all: Vec<Arc<Route>>,
+}
+
 struct Inner {
     shared: Arc<Shared>,
-    routes: Vec<Arc<Route>>,
+    /// The routes, swapped whole by [`Carriers::set_routes`] (a reload); read without a
+    /// lock.
+    routes: arc_swap::ArcSwap<RouteSet>,
     router: Router,
+    /// One [`Carriers::set_routes`] at a time.
+    reroute: Mutex<()>,
     stopping: AtomicBool,
     stop: Shutdown,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -1228,12 +1246,16 @@ impl Inner {
             return;
         }
         self.stopping.store(true, Ordering::Release);
+        // A reload starting routes now either finished (they are in the set read below)
+        // or sees `stopping` and starts none.
+        drop(self.reroute.lock().unwrap_or_else(PoisonError::into_inner));
         let end = Instant::now() + deadline;
-        while Instant::now() < end && !self.routes.iter().all(|r| r.is_idle()) {
+        let routes = self.routes.load_full();
+        while Instant::now() < end && !routes.all.iter().all(|r| r.is_idle()) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         self.shared.closed.store(true, Ordering::Release);
-        for route in &self.routes {
+        for route in &routes.all {
             route.abandon();
             route.wake.notify_one();
         }
@@ -1326,51 +1348,7 @@ impl Carriers {
         });
         let mut routes = Vec::new();
         for route in &config.routes {
-            let mut indices = Vec::new();
-            for name in &route.carriers {
-                let found = shared
-                    .carriers
-                    .iter()
-                    .position(|c| &*c.name == name.as_str())
-                    .ok_or_else(|| StartError::UnknownCarrier {
-                        route: route.name.clone(),
-                        carrier: name.clone(),
-                    })?;
-                indices.push(found);
-            }
-            let windows: usize = indices
-                .iter()
-                .map(|i| {
-                    shared.carriers[*i]
-                        .binds
-                        .iter()
-                        .map(|b| b.window)
-                        .sum::<usize>()
-                })
-                .sum();
-            let name: Arc<str> = Arc::from(route.name.as_str());
-            let wake = Arc::new(Notify::new());
-            for i in &indices {
-                shared.carriers[*i]
-                    .wakers
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(Arc::clone(&wake));
-            }
-            routes.push(Arc::new(Route {
-                metrics: RouteMetrics::new(&name),
-                name,
-                carriers: indices,
-                lanes: Mutex::new(Lanes::new(route.queue.max(1))),
-                retries: Mutex::new(BTreeMap::new()),
-                throttled: Mutex::new(BTreeMap::new()),
-                retry_seq: AtomicU64::new(0),
-                lanes_turn: AtomicBool::new(false),
-                held: AtomicUsize::new(0),
-                hold_cap: windows * 2 + 64,
-                wake,
-                shared: Arc::clone(&shared),
-            }));
+            routes.push(new_route(route, &shared)?);
         }
         let mut tasks = Vec::new();
         for carrier in &shared.carriers {
@@ -1408,8 +1386,16 @@ impl Carriers {
         }
         let inner = Arc::new(Inner {
             shared,
-            routes,
+            routes: arc_swap::ArcSwap::from_pointee(RouteSet {
+                by_name: routes
+                    .iter()
+                    .map(|r| (Arc::clone(&r.name), Arc::clone(r)))
+                    .collect(),
+                listed: routes.clone(),
+                all: routes,
+            }),
             router: Router::new(&config.routes),
+            reroute: Mutex::new(()),
             stopping: AtomicBool::new(false),
             stop,
             tasks: Mutex::new(tasks),
@@ -1440,12 +1426,16 @@ impl Carriers {
             return Err(SubmitError::Stopping);
         }
         let destination = std::str::from_utf8(&submission.submit_sm.destination_addr.addr);
-        let index = match (&submission.route, destination) {
-            (Some(name), _) => self.route_index(Some(name), ""),
-            (None, Ok(destination)) => self.route_index(None, destination),
+        let routes = inner.routes.load();
+        let route = match (&submission.route, destination) {
+            (Some(name), _) => routes.by_name.get(name),
+            (None, Ok(destination)) => inner
+                .router
+                .route(None, destination)
+                .and_then(|name| routes.by_name.get(&name)),
             (None, Err(_)) => None,
         };
-        let Some(route) = index.map(|i| &inner.routes[i]) else {
+        let Some(route) = route else {
             let what = submission.route.as_deref().map_or_else(
                 || {
                     String::from_utf8_lossy(&submission.submit_sm.destination_addr.addr)
@@ -1486,10 +1476,6 @@ impl Carriers {
         Ok(())
     }
 
-    fn route_index(&self, name: Option<&str>, destination: &str) -> Option<usize> {
-        self.inner.router.index(name, destination)
-    }
-
     /// Room left in the lane of `class` on the route named `route` (0 for an unknown
     /// route or a stopping pool). The gateway's dispatcher asks before it reads more of a
     /// route's backlog from the store.
@@ -1499,13 +1485,74 @@ impl Carriers {
         if inner.stopping.load(Ordering::Acquire) {
             return 0;
         }
-        inner.router.index(Some(route), "").map_or(0, |index| {
-            inner.routes[index]
+        inner.routes.load().by_name.get(route).map_or(0, |route| {
+            route
                 .lanes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .room(class)
         })
+    }
+
+    /// Puts `routes` in force (a configuration reload): a route whose carriers and queue
+    /// are unchanged keeps running as it is; a new or changed one starts (lanes and a
+    /// dispatcher of its own) and takes the new messages of its name, while the route it
+    /// replaces sends what it holds already on its old carriers; a removed route takes no
+    /// new message by destination, and still sends what is handed to it by name. The
+    /// prefix table is swapped whole. Answers the names of the routes started.
+    ///
+    /// # Errors
+    /// [`StartError::UnknownCarrier`]: a route names a carrier this pool does not run
+    /// (one the file adds needs a restart); nothing is changed.
+    pub fn set_routes(
+        &self,
+        routes: &[crate::config::RouteConfig],
+    ) -> Result<Vec<String>, StartError> {
+        let inner = &self.inner;
+        let _one = inner.reroute.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.stopping.load(Ordering::Acquire) {
+            return Ok(Vec::new());
+        }
+        // Every route checked before any is built: a refusal leaves no trace.
+        for config in routes {
+            carrier_indices(config, &inner.shared)?;
+        }
+        let old = inner.routes.load_full();
+        let mut listed = Vec::with_capacity(routes.len());
+        let mut started = Vec::new();
+        for config in routes {
+            let kept = old.by_name.get(config.name.as_str()).filter(|route| {
+                route.queue == config.queue.max(1)
+                    && carrier_indices(config, &inner.shared).is_ok_and(|i| i == route.carriers)
+            });
+            match kept {
+                Some(route) => listed.push(Arc::clone(route)),
+                None => {
+                    listed.push(new_route(config, &inner.shared)?);
+                    started.push(config.name.clone());
+                }
+            }
+        }
+        let mut by_name = old.by_name.clone();
+        let mut all = old.all.clone();
+        let mut tasks = inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        for route in &listed {
+            if by_name
+                .insert(Arc::clone(&route.name), Arc::clone(route))
+                .is_none_or(|before| !Arc::ptr_eq(&before, route))
+            {
+                all.push(Arc::clone(route));
+                tasks.push(tokio::spawn(dispatch(Arc::clone(route))));
+            }
+        }
+        drop(tasks);
+        inner.routes.store(Arc::new(RouteSet {
+            by_name,
+            listed,
+            all,
+        }));
+        inner.router.replace(routes);
+        Ok(started)
     }
 
     /// Stops taking submissions, sends what is queued and waits for what is in flight
@@ -1591,16 +1638,79 @@ impl Carriers {
     pub fn stats(&self) -> Value {
         json!({
             "carriers": self.inner.shared.carriers.iter().map(|c| c.stats()).collect::<Vec<_>>(),
-            "routes": self.inner.routes.iter().map(|r| r.stats()).collect::<Vec<_>>(),
+            "routes": self.inner.routes.load().listed.iter().map(|r| r.stats()).collect::<Vec<_>>(),
         })
     }
+}
+
+/// The positions in the pool of the carriers `route` names, in its order.
+fn carrier_indices(
+    route: &crate::config::RouteConfig,
+    shared: &Shared,
+) -> Result<Vec<usize>, StartError> {
+    route
+        .carriers
+        .iter()
+        .map(|name| {
+            shared
+                .carriers
+                .iter()
+                .position(|c| &*c.name == name.as_str())
+                .ok_or_else(|| StartError::UnknownCarrier {
+                    route: route.name.clone(),
+                    carrier: name.clone(),
+                })
+        })
+        .collect()
+}
+
+/// A route's lanes and state (its dispatcher is spawned by the caller).
+fn new_route(
+    route: &crate::config::RouteConfig,
+    shared: &Arc<Shared>,
+) -> Result<Arc<Route>, StartError> {
+    let indices = carrier_indices(route, shared)?;
+    let windows: usize = indices
+        .iter()
+        .map(|i| {
+            shared.carriers[*i]
+                .binds
+                .iter()
+                .map(|b| b.window)
+                .sum::<usize>()
+        })
+        .sum();
+    let name: Arc<str> = Arc::from(route.name.as_str());
+    let wake = Arc::new(Notify::new());
+    for i in &indices {
+        shared.carriers[*i]
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&wake));
+    }
+    Ok(Arc::new(Route {
+        metrics: RouteMetrics::new(&name),
+        name,
+        carriers: indices,
+        queue: route.queue.max(1),
+        lanes: Mutex::new(Lanes::new(route.queue.max(1))),
+        retries: Mutex::new(BTreeMap::new()),
+        throttled: Mutex::new(BTreeMap::new()),
+        retry_seq: AtomicU64::new(0),
+        lanes_turn: AtomicBool::new(false),
+        held: AtomicUsize::new(0),
+        hold_cap: windows * 2 + 64,
+        wake,
+        shared: Arc::clone(shared),
+    }))
 }
 
 impl Drop for Carriers {
     fn drop(&mut self) {
         self.watcher.abort();
         self.inner.shared.closed.store(true, Ordering::Release);
-        for route in &self.inner.routes {
+        for route in &self.inner.routes.load().all {
             route.wake.notify_one();
         }
         self.inner.stop.trigger();

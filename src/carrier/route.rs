@@ -46,18 +46,24 @@ impl RouteTable {
 /// Routes by destination or by name, built from the configuration alone: intake resolves
 /// a message's route once, before it is persisted, and the pool finds the route it is
 /// handed with the same table. Indices are the routes' positions in the configuration.
+///
+/// Clones share one table, swapped whole by [`Router::replace`] (a configuration
+/// reload): a lookup is an `ArcSwap` load, never a lock.
 #[derive(Debug, Clone)]
 pub struct Router {
-    table: std::sync::Arc<RouteTable>,
-    names: std::sync::Arc<[std::sync::Arc<str>]>,
-    by_name: std::sync::Arc<std::collections::HashMap<std::sync::Arc<str>, usize>>,
+    tables: std::sync::Arc<arc_swap::ArcSwap<Tables>>,
 }
 
-impl Router {
-    /// From the `[[route]]`s.
-    #[must_use]
-    pub fn new(routes: &[RouteConfig]) -> Self {
-        let names: std::sync::Arc<[std::sync::Arc<str>]> = routes
+#[derive(Debug)]
+struct Tables {
+    table: RouteTable,
+    names: Vec<std::sync::Arc<str>>,
+    by_name: std::collections::HashMap<std::sync::Arc<str>, usize>,
+}
+
+impl Tables {
+    fn new(routes: &[RouteConfig]) -> Self {
+        let names: Vec<std::sync::Arc<str>> = routes
             .iter()
             .map(|r| std::sync::Arc::from(r.name.as_str()))
             .collect();
@@ -67,27 +73,54 @@ impl Router {
             .map(|(index, name)| (std::sync::Arc::clone(name), index))
             .collect();
         Self {
-            table: std::sync::Arc::new(RouteTable::new(routes)),
+            table: RouteTable::new(routes),
             names,
-            by_name: std::sync::Arc::new(by_name),
+            by_name,
         }
+    }
+}
+
+impl Router {
+    /// From the `[[route]]`s.
+    #[must_use]
+    pub fn new(routes: &[RouteConfig]) -> Self {
+        Self {
+            tables: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(Tables::new(routes))),
+        }
+    }
+
+    /// Puts `routes` in force for every clone of this router (a reload): the next
+    /// lookup uses them.
+    pub fn replace(&self, routes: &[RouteConfig]) {
+        self.tables.store(std::sync::Arc::new(Tables::new(routes)));
+    }
+
+    /// The names of the routes in force, in the configuration's order.
+    #[must_use]
+    pub fn names(&self) -> Vec<std::sync::Arc<str>> {
+        self.tables.load().names.clone()
     }
 
     /// The position of the route named `name` when given (and configured), else of the
     /// route of `destination` (E.164 digits): longest prefix, then the default route.
     #[must_use]
     pub fn index(&self, name: Option<&str>, destination: &str) -> Option<usize> {
+        let tables = self.tables.load();
         match name {
-            Some(name) => self.by_name.get(name).copied(),
-            None => self.table.lookup(destination),
+            Some(name) => tables.by_name.get(name).copied(),
+            None => tables.table.lookup(destination),
         }
     }
 
     /// As [`Router::index`], the route's name.
     #[must_use]
     pub fn route(&self, name: Option<&str>, destination: &str) -> Option<std::sync::Arc<str>> {
-        self.index(name, destination)
-            .and_then(|i| self.names.get(i).cloned())
+        let tables = self.tables.load();
+        match name {
+            Some(name) => tables.by_name.get(name).copied(),
+            None => tables.table.lookup(destination),
+        }
+        .and_then(|i| tables.names.get(i).cloned())
     }
 }
 
@@ -126,6 +159,20 @@ mod tests {
         assert_eq!(table.lookup("008613912345678"), Some(1));
         assert_eq!(table.lookup("8615012345678"), Some(0));
         assert_eq!(table.lookup("4479460000"), Some(2));
+    }
+
+    #[test]
+    fn a_replaced_table_is_seen_by_every_clone() {
+        let router = Router::new(&[route("cn", &["86"], false), route("rest", &[], true)]);
+        let intake = router.clone();
+        assert_eq!(intake.route(None, "+8613800138000").as_deref(), Some("cn"));
+        router.replace(&[route("rest", &[], true), route("uk", &["44"], false)]);
+        assert_eq!(
+            intake.route(None, "+8613800138000").as_deref(),
+            Some("rest")
+        );
+        assert_eq!(intake.route(None, "+447946000000").as_deref(), Some("uk"));
+        assert_eq!(intake.route(Some("cn"), ""), None);
     }
 
     #[test]

@@ -77,10 +77,11 @@ fn check(number: &str, path: &Path) -> anyhow::Result<ExitCode> {
     let (config, engine, _) = engine(path)?;
     let e164 = crate::numbers::normalise(number, &config.numbers.default_country)
         .with_context(|| format!("`{number}` is not a phone number"))?;
-    let mut listed: Vec<&str> = engine
+    let mut listed: Vec<String> = engine
         .policies()
+        .into_iter()
         .filter(|policy| policy.blacklisted(&e164))
-        .map(|policy| policy.name())
+        .map(|policy| policy.name().to_owned())
         .collect();
     listed.sort_unstable();
     if listed.is_empty() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use dashmap::DashMap;
@@ -28,10 +29,11 @@ pub struct Account {
     allowed: Vec<IpNet>,
     /// Swapped whole by a configuration reload (`tps`); read without a lock.
     limiter: arc_swap::ArcSwapOption<DefaultDirectRateLimiter>,
-    /// Binds open now.
-    pub binds: AtomicUsize,
-    /// Submits that passed the TPS check (for the TPS-in-use gauge).
-    pub submits: std::sync::atomic::AtomicU64,
+    /// Binds open now (shared with the account's next version after a reload, so a
+    /// bind made before it is released from the same count).
+    pub binds: Arc<AtomicUsize>,
+    /// Submits that passed the TPS check (for the TPS-in-use gauge; shared as `binds`).
+    pub submits: Arc<std::sync::atomic::AtomicU64>,
     /// `smppgate_upstream_accepted_total{account}`, registered once: the submit path
     /// must not format a label per message.
     pub(crate) accepted_counter: metrics::Counter,
@@ -99,9 +101,24 @@ impl Account {
             credential,
             allowed,
             limiter,
-            binds: AtomicUsize::new(0),
-            submits: std::sync::atomic::AtomicU64::new(0),
+            binds: Arc::new(AtomicUsize::new(0)),
+            submits: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
+    }
+
+    /// The account's next version after a reload changed its settings: a fresh
+    /// credential, allow-list and settings, the same bind and submit counts, and the same
+    /// TPS budget when `tps` did not change (otherwise a fresh limiter).
+    #[must_use]
+    pub fn renewed(config: AccountConfig, old: &Self) -> Self {
+        let same_tps = config.tps == old.config.tps;
+        let mut next = Self::new(config);
+        next.binds = Arc::clone(&old.binds);
+        next.submits = Arc::clone(&old.submits);
+        if same_tps {
+            next.limiter.store(old.limiter.load_full());
+        }
+        next
     }
 
     /// Whether `password` is right. Argon2 verification is deliberately slow (tens of
@@ -206,10 +223,22 @@ fn parse_net(text: &str) -> Option<IpNet> {
     parsed
 }
 
-/// All accounts by system_id.
+/// All accounts by system_id: the table is swapped whole by a configuration reload
+/// ([`Accounts::replace`]); a lookup is an `ArcSwap` load, never a lock.
 #[derive(Debug, Default)]
 pub struct Accounts {
-    by_id: HashMap<Box<[u8]>, Arc<Account>>,
+    by_id: ArcSwap<HashMap<Box<[u8]>, Arc<Account>>>,
+}
+
+/// What [`Accounts::replace`] changed.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    /// Accounts the new table has and the old one had not.
+    pub added: Vec<Arc<Account>>,
+    /// Accounts of the old table the new one has not (their sessions are unbound).
+    pub removed: Vec<Arc<Account>>,
+    /// Accounts whose settings changed (the new versions).
+    pub changed: Vec<Arc<Account>>,
 }
 
 impl Accounts {
@@ -225,18 +254,56 @@ impl Accounts {
                 )
             })
             .collect();
-        Self { by_id }
+        Self {
+            by_id: ArcSwap::from_pointee(by_id),
+        }
     }
 
     /// The account binding as `system_id`.
     #[must_use]
-    pub fn get(&self, system_id: &[u8]) -> Option<&Arc<Account>> {
-        self.by_id.get(system_id)
+    pub fn get(&self, system_id: &[u8]) -> Option<Arc<Account>> {
+        self.by_id.load().get(system_id).cloned()
     }
 
-    /// Every account.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Account>> {
-        self.by_id.values()
+    /// Every account (the table in force now).
+    pub fn iter(&self) -> std::vec::IntoIter<Arc<Account>> {
+        let table = self.by_id.load_full();
+        let accounts: Vec<Arc<Account>> = table.values().cloned().collect();
+        accounts.into_iter()
+    }
+
+    /// Puts `configs` in force (a reload): an account whose settings are the same keeps
+    /// its `Arc`; a changed one gets a new version sharing its counts
+    /// ([`Account::renewed`]); the table is swapped whole. Sessions look their account up
+    /// per request, so settings read per message apply to the next message.
+    pub fn replace(&self, configs: &[AccountConfig]) -> AccountChanges {
+        let old = self.by_id.load_full();
+        let mut changes = AccountChanges::default();
+        let mut next = HashMap::with_capacity(configs.len());
+        for config in configs {
+            let key: Box<[u8]> = Box::from(config.system_id.as_bytes());
+            let account = match old.get(&key) {
+                Some(account) if account.config == *config => Arc::clone(account),
+                Some(account) => {
+                    let renewed = Arc::new(Account::renewed(config.clone(), account));
+                    changes.changed.push(Arc::clone(&renewed));
+                    renewed
+                }
+                None => {
+                    let added = Arc::new(Account::new(config.clone()));
+                    changes.added.push(Arc::clone(&added));
+                    added
+                }
+            };
+            next.insert(key, account);
+        }
+        changes.removed = old
+            .iter()
+            .filter(|(key, _)| !next.contains_key(*key))
+            .map(|(_, account)| Arc::clone(account))
+            .collect();
+        self.by_id.store(Arc::new(next));
+        changes
     }
 }
 
@@ -417,6 +484,38 @@ mod tests {
         assert!(!a.try_add_bind());
         a.remove_bind();
         assert!(a.try_add_bind());
+    }
+
+    #[test]
+    fn a_replaced_table_keeps_unchanged_accounts_and_the_counts_of_changed_ones() {
+        let demo = crate::config::Config::demo().accounts.remove(0);
+        let named = |name: &str| AccountConfig {
+            system_id: name.to_owned(),
+            ..demo.clone()
+        };
+        let accounts = Accounts::new(&[named("shop"), named("gone"), named("same")]);
+        let shop = accounts.get(b"shop").unwrap();
+        let same = accounts.get(b"same").unwrap();
+        assert!(shop.try_add_bind());
+        let mut changed = named("shop");
+        changed.password = Some("new".to_owned());
+        changed.password_hash = None;
+        changed.max_binds = 1;
+        let changes = accounts.replace(&[changed, named("same"), named("fresh")]);
+        let names =
+            |list: &[Arc<Account>]| list.iter().map(|a| a.name.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&changes.added), ["fresh"]);
+        assert_eq!(names(&changes.removed), ["gone"]);
+        assert_eq!(names(&changes.changed), ["shop"]);
+        assert!(accounts.get(b"gone").is_none());
+        assert!(Arc::ptr_eq(&accounts.get(b"same").unwrap(), &same));
+        let renewed = accounts.get(b"shop").unwrap();
+        assert!(renewed.verify_password(b"new") && !shop.verify_password(b"new"));
+        // The bind made before the reload counts against the new max_binds, and is
+        // released from the same count by the version it bound as.
+        assert!(!renewed.try_add_bind());
+        shop.remove_bind();
+        assert!(renewed.try_add_bind());
     }
 
     #[test]

@@ -23,28 +23,45 @@ use tokio::sync::Notify;
 /// Messages per account that no carrier has taken yet.
 #[derive(Debug)]
 pub(crate) struct Backlog {
-    pending: HashMap<Arc<str>, AtomicU64>,
+    /// Per account; a reload that adds accounts swaps in a larger table (the counters of
+    /// the others are the same `Arc`s).
+    pending: arc_swap::ArcSwap<HashMap<Arc<str>, Arc<AtomicU64>>>,
     max_pending: u64,
 }
 
 impl Backlog {
     pub(crate) fn new(accounts: impl Iterator<Item = Arc<str>>, max_pending: u64) -> Self {
         Self {
-            pending: accounts.map(|a| (a, AtomicU64::new(0))).collect(),
+            pending: arc_swap::ArcSwap::from_pointee(
+                accounts.map(|a| (a, Arc::new(AtomicU64::new(0)))).collect(),
+            ),
             max_pending: max_pending.max(1),
         }
     }
 
+    /// Counts the messages of `account` from now on (an account a reload added; one
+    /// counted already keeps its count). Only the reloader calls it, one at a time.
+    pub(crate) fn add_account(&self, account: &Arc<str>) {
+        let table = self.pending.load();
+        if table.contains_key(account) {
+            return;
+        }
+        let mut next = HashMap::clone(&table);
+        next.insert(Arc::clone(account), Arc::new(AtomicU64::new(0)));
+        self.pending.store(Arc::new(next));
+    }
+
     /// Counts messages found pending at start.
     pub(crate) fn add_existing(&self, account: &str, n: u64) {
-        if let Some(counter) = self.pending.get(account) {
+        if let Some(counter) = self.pending.load().get(account) {
             counter.fetch_add(n, Ordering::Relaxed);
         }
     }
 
     /// A place for one more message of `account`, or `false` past the limit.
     pub(crate) fn reserve(&self, account: &str) -> bool {
-        let Some(counter) = self.pending.get(account) else {
+        let table = self.pending.load();
+        let Some(counter) = table.get(account) else {
             return true;
         };
         if counter.fetch_add(1, Ordering::AcqRel) >= self.max_pending {
@@ -56,7 +73,7 @@ impl Backlog {
 
     /// A message left the backlog (final, or never persisted).
     pub(crate) fn release(&self, account: &str) {
-        if let Some(counter) = self.pending.get(account) {
+        if let Some(counter) = self.pending.load().get(account) {
             let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
                 Some(n.saturating_sub(1))
             });
@@ -66,6 +83,7 @@ impl Backlog {
     /// Pending messages of `account`.
     pub(crate) fn pending(&self, account: &str) -> u64 {
         self.pending
+            .load()
             .get(account)
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
@@ -73,6 +91,7 @@ impl Backlog {
     /// Pending messages of every account.
     pub(crate) fn total(&self) -> u64 {
         self.pending
+            .load()
             .values()
             .map(|c| c.load(Ordering::Relaxed))
             .sum()

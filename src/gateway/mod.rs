@@ -368,8 +368,15 @@ impl Gateway {
             webhook_wake: Arc::clone(&webhook_wake),
             reload: reload::Reloader::new(
                 Arc::clone(&config),
-                Arc::clone(&accounts),
-                Arc::clone(&carriers),
+                reload::LiveParts {
+                    accounts: Arc::clone(&accounts),
+                    carriers: Arc::clone(&carriers),
+                    backlog: Arc::clone(&backlog),
+                    router: router.clone(),
+                    missed: Arc::clone(&missed),
+                    engine: Arc::clone(&policy).engine(),
+                    max_window: max_window(&config),
+                },
             ),
         });
         let intake = Arc::new(Intake::new(IntakeParts {
@@ -413,12 +420,21 @@ impl Gateway {
             store: Arc::clone(&store),
             stats: Arc::clone(&stats),
         });
+        let unbind_stop = cancel.child_token();
         let server_config = server_config(&config);
         let outbox_window = server_config.conn.session.window_size;
         let server = SmscServer::bind(&config.server.listen, server_config, upstream)
             .await
             .context("starting the upstream listener")?;
 
+        // Sessions of the accounts a reload removes are unbound (first on stop: the
+        // listener's shutdown unbinds the rest).
+        tracker.spawn(reload::unbind_removed(
+            Arc::clone(server.registry()),
+            Arc::clone(&accounts),
+            ops.reload.subscribe(),
+            unbind_stop.clone(),
+        ));
         let outbox_stop = cancel.child_token();
         let receipts = &config.receipts;
         let outbox = tracker.spawn(outbox::run(outbox::OutboxDeps {
@@ -428,6 +444,7 @@ impl Gateway {
             wake: outbox_wake,
             accounts: accounts.iter().map(|a| Arc::clone(&a.name)).collect(),
             forwarded: Arc::clone(&stats.forwarded),
+            reloads: ops.reload.subscribe(),
             clock,
             cancel: outbox_stop.clone(),
             retry: outbox::RetryPolicy {
@@ -446,6 +463,7 @@ impl Gateway {
             clock,
             cancel: webhooks_stop.clone(),
             wake: webhook_wake,
+            reloads: ops.reload.subscribe(),
         })
         .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).
@@ -744,13 +762,23 @@ fn count_pending(
     }
 }
 
+/// The listener's most owed responses per session: the largest account window at start.
+fn max_window(config: &Config) -> usize {
+    config
+        .accounts
+        .iter()
+        .map(|a| a.window)
+        .max()
+        .unwrap_or(64)
+        .max(1)
+}
+
 fn server_config(config: &Config) -> ServerConfig {
     let mut server = ServerConfig {
         max_connections: config.server.max_connections,
         ..ServerConfig::default()
     };
-    let max_window = config.accounts.iter().map(|a| a.window).max().unwrap_or(64);
-    server.conn.session.max_owed_responses = max_window.max(1);
+    server.conn.session.max_owed_responses = max_window(config);
     let idle_ms = u64::try_from(config.server.idle_timeout.as_millis()).unwrap_or(u64::MAX);
     // An unbound connection gets idle_timeout to bind; a bound one is probed with
     // enquire_link and closed when it does not answer (half-open sockets).

@@ -234,6 +234,7 @@ impl Operations {
         };
         let mut names: Vec<String> = engine
             .policies()
+            .into_iter()
             .filter(|policy| policy.blacklisted(e164))
             .map(|policy| policy.name().to_owned())
             .collect();

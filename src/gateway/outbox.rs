@@ -53,6 +53,8 @@ pub(crate) struct OutboxDeps {
     pub wake: Arc<Notify>,
     /// The accounts served.
     pub accounts: Vec<Arc<str>>,
+    /// The configuration each reload puts in force: an account it adds gets its task.
+    pub reloads: tokio::sync::watch::Receiver<Arc<crate::config::Config>>,
     /// Items delivered (acks committed), for the exit report.
     pub forwarded: Arc<AtomicU64>,
     /// Back-off timing and park times.
@@ -90,13 +92,19 @@ pub(crate) async fn run(deps: OutboxDeps) {
     });
     let tracker = TaskTracker::new();
     let mut wakes = Vec::with_capacity(deps.accounts.len());
-    for account in deps.accounts {
+    let mut served = HashSet::new();
+    let start = |account: Arc<str>, wakes: &mut Vec<Arc<Notify>>| {
         let wake = Arc::new(Notify::new());
         wakes.push(Arc::clone(&wake));
         let queue = Queue::new(Arc::clone(&account), deps.retry);
         tracker.spawn(Account::new(Arc::clone(&shared), account, wake, queue).run());
+    };
+    for account in deps.accounts {
+        served.insert(Arc::clone(&account));
+        start(account, &mut wakes);
     }
-    tracker.close();
+    let mut reloads = deps.reloads;
+    let mut reloading = true;
     // Fans the shared wake out: this task is its only waiter, so a `notify_one` cannot
     // go to the wrong account, and each account's own Notify keeps the permit while the
     // account is busy, so no wake is lost.
@@ -110,9 +118,29 @@ pub(crate) async fn run(deps: OutboxDeps) {
                 }
                 notified.set(deps.wake.notified());
             }
+            changed = reloads.changed(), if reloading => {
+                if changed.is_err() {
+                    reloading = false;
+                    continue;
+                }
+                // An account a reload added: its task from now on (a removed account's
+                // task stays: what is queued for it waits in the store, listed).
+                let config = Arc::clone(&reloads.borrow_and_update());
+                for added in &config.accounts {
+                    if !served.contains(added.system_id.as_str()) {
+                        let name: Arc<str> = Arc::from(added.system_id.as_str());
+                        served.insert(Arc::clone(&name));
+                        start(name, &mut wakes);
+                        if let Some(wake) = wakes.last() {
+                            wake.notify_one();
+                        }
+                    }
+                }
+            }
             () = deps.cancel.cancelled() => break,
         }
     }
+    tracker.close();
     tracker.wait().await;
 }
 

@@ -30,12 +30,24 @@ impl Drop for Slot {
     }
 }
 
+/// A bound upstream connection, as it bound.
+pub(crate) struct Bound {
+    /// Requests being processed (its window in use).
+    in_use: Arc<AtomicU64>,
+    /// The account's `window` when it bound: a reload changes the window of the binds
+    /// made after it, a session keeps the one it bound with.
+    limit: u64,
+    /// The account version it bound as: its bind is released from that count even when
+    /// a reload changed or removed the account meanwhile.
+    account: Arc<Account>,
+}
+
 /// The SMPP listener's handler.
 pub(crate) struct Upstream {
     pub(crate) intake: Arc<Intake>,
     pub(crate) lockout: Lockout,
-    /// Requests being processed per upstream connection (its window).
-    pub(crate) windows: DashMap<u64, Arc<AtomicU64>>,
+    /// Each bound upstream connection: its window and the account it bound as.
+    pub(crate) windows: DashMap<u64, Bound>,
     /// Wakes the outbox when a receiver binds.
     pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
     pub(crate) store: Arc<dyn Store>,
@@ -57,7 +69,7 @@ impl Upstream {
         refusal(reason)
     }
 
-    fn check_bind(&self, request: &BindRequest) -> Result<&Arc<Account>, BindRefusal> {
+    fn check_bind(&self, request: &BindRequest) -> Result<Arc<Account>, BindRefusal> {
         let ip = request.peer_addr.ip();
         if self.lockout.is_locked(ip, Instant::now()) {
             return Err(BindRefusal::LockedOut);
@@ -87,7 +99,9 @@ impl Upstream {
         Ok(account)
     }
 
-    fn account_of(&self, session: &SessionInfo) -> Option<&Arc<Account>> {
+    /// The account in force for a bound session (a reload may have renewed it, its
+    /// settings apply to the next message); `None` once a reload removed it.
+    fn account_of(&self, session: &SessionInfo) -> Option<Arc<Account>> {
         self.intake.accounts().get(&session.system_id)
     }
 
@@ -96,24 +110,24 @@ impl Upstream {
         let Some(account) = self.account_of(session) else {
             return Reply::Ready(Err(CommandStatus::ESME_RINVBNDSTS));
         };
-        let Some(window) = self
+        let Some((window, limit)) = self
             .windows
             .get(&session.connection_id)
-            .map(|w| Arc::clone(&w))
+            .map(|bound| (Arc::clone(&bound.in_use), bound.limit))
         else {
             return Reply::Ready(Err(CommandStatus::ESME_RINVBNDSTS));
         };
-        if window.fetch_add(1, Ordering::AcqRel) >= account.config.window as u64 {
+        if window.fetch_add(1, Ordering::AcqRel) >= limit {
             window.fetch_sub(1, Ordering::AcqRel);
             let status = match account.config.window_full_status {
                 WindowFullStatus::MsgQFull => CommandStatus::ESME_RMSGQFUL,
                 WindowFullStatus::Throttled => CommandStatus::ESME_RTHROTTLED,
             };
-            return Reply::Ready(Err(self.intake.refuse(account, status.into()).status));
+            return Reply::Ready(Err(self.intake.refuse(&account, status.into()).status));
         }
         let slot = Slot(window);
         let started = std::time::Instant::now();
-        let checked = match self.intake.check(account, submit_sm) {
+        let checked = match self.intake.check(&account, submit_sm) {
             Ok(checked) => checked,
             Err(refusal) => return Reply::Ready(Err(refusal.status)),
         };
@@ -151,8 +165,14 @@ impl SmscHandler for Upstream {
         match self.check_bind(request) {
             Ok(account) => {
                 self.lockout.succeed(request.peer_addr.ip());
-                self.windows
-                    .insert(request.connection_id, Arc::new(AtomicU64::new(0)));
+                self.windows.insert(
+                    request.connection_id,
+                    Bound {
+                        in_use: Arc::new(AtomicU64::new(0)),
+                        limit: account.config.window as u64,
+                        account: Arc::clone(&account),
+                    },
+                );
                 tracing::info!(account = %account.name, peer = %request.peer_addr, kind = ?request.kind, "bound");
                 metrics::counter!("smppgate_binds_total", "account" => account.name.to_string())
                     .increment(1);
@@ -169,9 +189,8 @@ impl SmscHandler for Upstream {
     }
 
     fn on_bind_abandoned(&self, session: &SessionInfo) {
-        self.windows.remove(&session.connection_id);
-        if let Some(account) = self.account_of(session) {
-            account.remove_bind();
+        if let Some((_, bound)) = self.windows.remove(&session.connection_id) {
+            bound.account.remove_bind();
         }
     }
 

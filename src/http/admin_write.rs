@@ -694,9 +694,9 @@ pub(crate) async fn resume_carrier(
 }
 
 /// Reads the configuration file again: what can change without dropping a bind is put
-/// in force (account TPS and API keys, the admin token, carrier TPS, the policies'
-/// blacklist files), the rest is named as needing a restart. A file `check-config`
-/// refuses is refused whole, nothing applied.
+/// in force (accounts added, removed and changed, routes, policies and their lists, the
+/// admin token, carrier TPS; see `gateway/reload.rs`), the rest is named as needing a
+/// restart. A file `check-config` refuses is refused whole, nothing applied.
 #[utoipa::path(
     post,
     path = "/v1/reload",

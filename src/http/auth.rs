@@ -35,12 +35,15 @@ impl Keys {
         let mut keys: Vec<([u8; 32], Option<Arc<Account>>)> = accounts
             .iter()
             .flat_map(|account| {
-                account
+                let hashes: Vec<[u8; 32]> = account
                     .config
                     .api_keys
                     .iter()
                     .filter_map(|key| parse_sha256(key))
-                    .map(|hash| (hash, Some(Arc::clone(account))))
+                    .collect();
+                hashes
+                    .into_iter()
+                    .map(move |hash| (hash, Some(Arc::clone(&account))))
             })
             .collect();
         if let Some(hash) = admin_hash.and_then(parse_sha256) {
@@ -65,7 +68,7 @@ impl Keys {
                     .api_keys
                     .iter()
                     .filter_map(|key| parse_sha256(key))
-                    .map(|hash| (hash, Some(Arc::clone(account))))
+                    .map(move |hash| (hash, Some(Arc::clone(&account))))
             })
             .collect();
         if let Some(hash) = admin_hash.and_then(parse_sha256) {

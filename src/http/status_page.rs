@@ -366,7 +366,7 @@ fn render(shared: &Shared, delivery: Option<&[crate::stats::Row]>) -> String {
     html.push_str(
         "<h2>Accounts</h2><table><tr><th>account</th><th>binds</th><th></th><th>submits</th></tr>",
     );
-    let mut accounts: Vec<_> = shared.intake.accounts().iter().cloned().collect();
+    let mut accounts: Vec<_> = shared.intake.accounts().iter().collect();
     accounts.sort_by(|a, b| a.name.cmp(&b.name));
     for account in &accounts {
         let binds = account.binds.load(Ordering::Relaxed);

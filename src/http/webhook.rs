@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::{HttpConfig, IdStyle, WebhookMode};
-use crate::gateway::accounts::{Account, Accounts};
+use crate::gateway::accounts::Accounts;
 use crate::gateway::ids::{format_id, parse_id};
 use crate::store::{GroupCommit, Op, OutboxItem, Store};
 
@@ -101,6 +101,9 @@ pub(crate) struct WebhookParts {
     /// Notified by the receipt writer after a commit that queued webhook events (and by
     /// a replay of parked ones): an idle account's task waits for it, it does not poll.
     pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// The configuration each reload puts in force: an account that gains a
+    /// `webhook_url` gets its task (url, secret and mode are read per batch).
+    pub(crate) reloads: tokio::sync::watch::Receiver<Arc<crate::config::Config>>,
 }
 
 struct Shared {
@@ -132,32 +135,61 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
         client,
     });
     let mut wakes = Vec::new();
+    let mut served = std::collections::HashSet::new();
     for account in parts.accounts.iter() {
         if account.config.webhook_url.is_some() {
             let wake = Arc::new(tokio::sync::Notify::new());
             wakes.push(Arc::clone(&wake));
-            tracker.spawn(run_account(Arc::clone(&shared), Arc::clone(account), wake));
+            served.insert(Arc::clone(&account.name));
+            tracker.spawn(run_account(
+                Arc::clone(&shared),
+                Arc::clone(&parts.accounts),
+                Arc::clone(&account.name),
+                wake,
+            ));
         }
     }
     // Fans the shared wake out, as the SMPP outbox does: this task is its only waiter,
     // and each account's own Notify keeps the permit while the account is busy posting,
     // so no wake is lost. (Which account's events came does not matter: an account with
-    // nothing queued reads an empty page and waits again.)
-    if !wakes.is_empty() {
-        let (wake, cancel) = (parts.wake, shared.cancel.clone());
-        tracker.spawn(async move {
-            loop {
-                tokio::select! {
-                    () = cancel.cancelled() => return,
-                    () = wake.notified() => {
-                        for account in &wakes {
-                            account.notify_one();
+    // nothing queued reads an empty page and waits again.) A reload that gives an
+    // account a `webhook_url` starts its task here.
+    let (wake, cancel) = (parts.wake, shared.cancel.clone());
+    let (accounts, mut reloads, spawner) = (parts.accounts, parts.reloads, tracker.clone());
+    tracker.spawn(async move {
+        let mut reloading = true;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = wake.notified() => {
+                    for account in &wakes {
+                        account.notify_one();
+                    }
+                }
+                changed = reloads.changed(), if reloading => {
+                    if changed.is_err() {
+                        reloading = false;
+                        continue;
+                    }
+                    reloads.borrow_and_update();
+                    for account in accounts.iter() {
+                        if account.config.webhook_url.is_some() && !served.contains(&account.name) {
+                            served.insert(Arc::clone(&account.name));
+                            let wake = Arc::new(tokio::sync::Notify::new());
+                            wake.notify_one();
+                            wakes.push(Arc::clone(&wake));
+                            spawner.spawn(run_account(
+                                Arc::clone(&shared),
+                                Arc::clone(&accounts),
+                                Arc::clone(&account.name),
+                                wake,
+                            ));
                         }
                     }
                 }
             }
-        });
-    }
+        }
+    });
     tracker.close();
     Ok(tracker)
 }
@@ -169,20 +201,34 @@ async fn pause(cancel: &CancellationToken, wait: Duration) -> bool {
     }
 }
 
-async fn run_account(shared: Arc<Shared>, account: Arc<Account>, wake: Arc<tokio::sync::Notify>) {
-    let (Some(url), Some(secret)) = (
-        account.config.webhook_url.clone(),
-        account.config.webhook_secret.clone(),
-    ) else {
-        return;
-    };
-    let queue = hook_queue(&account.name);
-    let delivered = metrics::counter!("smppgate_webhook_events_total", "account" => account.name.to_string(), "outcome" => "delivered");
-    let failed = metrics::counter!("smppgate_webhook_posts_failed_total", "account" => account.name.to_string());
+/// One webhook account's task. The account is looked up per batch: a reload's
+/// `webhook_url`, `webhook_secret` and id style apply to the next post; while it has no
+/// URL (a reload removed it, or the account) its queued events wait in the store.
+async fn run_account(
+    shared: Arc<Shared>,
+    accounts: Arc<Accounts>,
+    name: Arc<str>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let queue = hook_queue(&name);
+    let delivered = metrics::counter!("smppgate_webhook_events_total", "account" => name.to_string(), "outcome" => "delivered");
+    let failed =
+        metrics::counter!("smppgate_webhook_posts_failed_total", "account" => name.to_string());
     let parked = metrics::counter!("smppgate_outbox_parked_total", "account" => queue.clone());
     let mut attempts: u32 = 0;
     let mut failing_since: Option<u64> = None;
     while !shared.cancel.is_cancelled() {
+        let Some((account, url, secret)) = accounts.get(name.as_bytes()).and_then(|account| {
+            let url = account.config.webhook_url.clone()?;
+            let secret = account.config.webhook_secret.clone()?;
+            Some((account, url, secret))
+        }) else {
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = wake.notified() => {}
+            }
+            continue;
+        };
         let items = {
             let store = Arc::clone(&shared.store);
             let queue = queue.clone();

@@ -192,10 +192,13 @@ pub struct CompiledPolicy {
     blacklist_classes: ClassSet,
     opt_out_classes: ClassSet,
     quiet: Option<(QuietWindow, ClassSet)>,
-    caps: Caps,
+    /// Shared with the policy's next version when a reload leaves `caps` unchanged (the
+    /// counts go on).
+    caps: Arc<Caps>,
     words: Option<SensitiveWords>,
-    /// Edges of client-segmented parts, for words cut by the client's split.
-    joins: SegmentJoins,
+    /// Edges of client-segmented parts, for words cut by the client's split (carried
+    /// over by a reload).
+    joins: Arc<SegmentJoins>,
     signature_classes: ClassSet,
     /// Per rule of [`Rule::REFUSING`]: the status it answers.
     statuses: [CommandStatus; 6],
@@ -270,9 +273,9 @@ impl CompiledPolicy {
                     class_set(&quiet.classes),
                 )
             }),
-            caps: Caps::new(&config.caps),
+            caps: Arc::new(Caps::new(&config.caps)),
             words,
-            joins: SegmentJoins::default(),
+            joins: Arc::default(),
             signature_classes: class_set(&config.signature_classes),
             statuses,
             config: config.clone(),
@@ -383,7 +386,7 @@ impl CompiledPolicy {
 
     /// Its frequency caps.
     #[must_use]
-    pub const fn caps(&self) -> &Caps {
+    pub fn caps(&self) -> &Caps {
         &self.caps
     }
 
@@ -588,14 +591,15 @@ pub const REBUILD_LIMIT: usize = 1_000_000;
 
 /// Every policy of a configuration, and which account passes which.
 pub struct PolicyEngine {
-    policies: HashMap<String, Arc<CompiledPolicy>>,
+    /// Swapped whole by a reload ([`PolicyEngine::adopt`]); read without a lock.
+    policies: arc_swap::ArcSwap<HashMap<String, Arc<CompiledPolicy>>>,
     suppressions: Arc<dyn SuppressionList>,
 }
 
 impl std::fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyEngine")
-            .field("policies", &self.policies.keys().collect::<Vec<_>>())
+            .field("policies", &self.policies.load().keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -620,33 +624,59 @@ impl PolicyEngine {
         }
         Ok((
             Self {
-                policies,
+                policies: arc_swap::ArcSwap::from_pointee(policies),
                 suppressions,
             },
             reports,
         ))
     }
 
-    /// The policy named `name`.
-    #[must_use]
-    pub fn policy(&self, name: &str) -> Option<&Arc<CompiledPolicy>> {
-        self.policies.get(name)
+    /// Puts the policies of `built` (a reloaded file, built and checked whole) in force,
+    /// every one of them: settings and word lists as the file has them now. A policy
+    /// whose `caps` are the same keeps its counters; the segment edges of messages being
+    /// received are carried over. Policies the file no longer has go (an account that
+    /// still named one was refused by the checks). Answers the names now in force.
+    pub fn adopt(&self, built: Self) -> Vec<String> {
+        let old = self.policies.load_full();
+        let built = built.policies.into_inner();
+        let mut next = Arc::try_unwrap(built).unwrap_or_else(|shared| HashMap::clone(&shared));
+        for (name, policy) in &mut next {
+            // Built just now and held nowhere else: always unique.
+            if let (Some(before), Some(compiled)) = (old.get(name), Arc::get_mut(policy)) {
+                if before.config.caps == compiled.config.caps {
+                    compiled.caps = Arc::clone(&before.caps);
+                }
+                compiled.joins = Arc::clone(&before.joins);
+            }
+        }
+        let mut names: Vec<String> = next.keys().cloned().collect();
+        names.sort();
+        self.policies.store(Arc::new(next));
+        names
     }
 
-    /// Every policy, by name.
-    pub fn policies(&self) -> impl Iterator<Item = &Arc<CompiledPolicy>> {
-        self.policies.values()
+    /// The policy named `name`.
+    #[must_use]
+    pub fn policy(&self, name: &str) -> Option<Arc<CompiledPolicy>> {
+        self.policies.load().get(name).cloned()
+    }
+
+    /// Every policy in force.
+    #[must_use]
+    pub fn policies(&self) -> Vec<Arc<CompiledPolicy>> {
+        self.policies.load().values().cloned().collect()
     }
 
     /// Reloads every policy's blacklist (SIGHUP, `smppgate blacklist reload`); a policy
     /// whose files cannot be read keeps its list. Blocking file I/O.
     #[must_use]
     pub fn reload_blacklists(&self) -> Vec<(String, Result<Option<LoadReport>, BlacklistError>)> {
-        let mut names: Vec<&String> = self.policies.keys().collect();
+        let policies = self.policies.load_full();
+        let mut names: Vec<&String> = policies.keys().collect();
         names.sort();
         names
             .into_iter()
-            .map(|name| (name.clone(), self.policies[name].reload_blacklist()))
+            .map(|name| (name.clone(), policies[name].reload_blacklist()))
             .collect()
     }
 
@@ -663,11 +693,12 @@ impl PolicyEngine {
         store: &dyn Store,
         now: WallMillis,
     ) -> Result<(usize, usize), StoreError> {
+        let policies = self.policies.load_full();
         let policy_of: HashMap<&str, &Arc<CompiledPolicy>> = config
             .accounts
             .iter()
             .filter_map(|account| {
-                let policy = self.policies.get(account.policy.as_deref()?)?;
+                let policy = policies.get(account.policy.as_deref()?)?;
                 Some((account.system_id.as_str(), policy))
             })
             .collect();
@@ -709,8 +740,9 @@ impl PolicyEngine {
         now: WallMillis,
     ) -> Result<usize, StoreError> {
         let mut counted = 0;
+        let policies = self.policies.load_full();
         for account in &config.accounts {
-            let Some(policy) = account.policy.as_deref().and_then(|n| self.policies.get(n)) else {
+            let Some(policy) = account.policy.as_deref().and_then(|n| policies.get(n)) else {
                 continue;
             };
             let longest = policy.caps.longest_ms();
@@ -749,6 +781,7 @@ impl PolicyEngine {
     #[must_use]
     pub fn blacklist_files(&self) -> Vec<PathBuf> {
         self.policies
+            .load()
             .values()
             .flat_map(|p| p.config.blacklists.iter().cloned())
             .collect()
@@ -831,16 +864,18 @@ impl Policy for PolicyEngine {
     }
 
     fn rewrite(&self, account: &Account, class: Class, submit_sm: &SubmitSm) -> Option<SubmitSm> {
-        let policy = self.policies.get(account.config.policy.as_deref()?)?;
+        let policies = self.policies.load();
+        let policy = policies.get(account.config.policy.as_deref()?)?;
         policy.append_opt_out_text(class, submit_sm, &account.config.signatures)
     }
 
     fn cap_changes(&self, now: WallMillis) -> Vec<CapWindow> {
-        let mut names: Vec<&String> = self.policies.keys().collect();
+        let policies = self.policies.load_full();
+        let mut names: Vec<&String> = policies.keys().collect();
         names.sort();
         names
             .into_iter()
-            .flat_map(|name| self.policies[name].caps.changes(now))
+            .flat_map(|name| policies[name].caps.changes(now))
             .collect()
     }
 
@@ -848,7 +883,8 @@ impl Policy for PolicyEngine {
         let Some(name) = &request.account.config.policy else {
             return Decision::Accept;
         };
-        let Some(policy) = self.policies.get(name) else {
+        let policies = self.policies.load();
+        let Some(policy) = policies.get(name) else {
             // The configuration checks that the name exists; built in code, it may not.
             return Decision::Accept;
         };
@@ -1225,6 +1261,60 @@ mod tests {
         assert_eq!(
             decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 10),
             refused(Rule::Cap, CommandStatus(0x402))
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_the_counts_of_unchanged_caps_and_reads_the_lists_again() {
+        let f = fixture(|_| {});
+        let otp = "【示例商城】code 1234";
+        for n in 0..5 {
+            assert_eq!(
+                decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + n),
+                Decision::Accept
+            );
+        }
+        let rebuilt = |edit: &dyn Fn(&mut PolicyConfig)| {
+            let mut policy = f.engine.policy("cn").unwrap().config.clone();
+            edit(&mut policy);
+            let mut config = Config::demo();
+            config.policies = vec![policy];
+            PolicyEngine::build(&config, Arc::new(NoSuppressions))
+                .unwrap()
+                .0
+        };
+        // The same caps, a word added to the list file: the counts go on, the word is
+        // refused from the next message.
+        let words = f
+            .engine
+            .policy("cn")
+            .unwrap()
+            .config
+            .sensitive_words
+            .clone()
+            .unwrap();
+        std::fs::write(&words, "法轮\nfalun\ncasino\n").unwrap();
+        assert_eq!(f.engine.adopt(rebuilt(&|_| {})), ["cn"]);
+        assert_eq!(
+            decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 10),
+            refused(Rule::Cap, CommandStatus(0x402))
+        );
+        assert!(matches!(
+            decide(
+                &f,
+                &f.shop,
+                Class::Notification,
+                CN,
+                "【示例商城】casino",
+                NOON_CN
+            ),
+            Decision::Reject { .. }
+        ));
+        // A changed cap starts counting afresh.
+        f.engine.adopt(rebuilt(&|policy| policy.caps[0].max = 6));
+        assert_eq!(
+            decide(&f, &f.shop, Class::Otp, CN, otp, NOON_CN + 11),
+            Decision::Accept
         );
     }
 
