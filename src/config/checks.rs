@@ -682,6 +682,18 @@ fn http(config: &Config, findings: &mut Findings<'_>) {
             "1024",
         );
         not_zero_time(findings, "http.header_timeout", http.header_timeout, "10s");
+        at_least_one(
+            findings,
+            "http.auth_failures_per_second",
+            http.auth_failures_per_second as usize,
+            "10",
+        );
+        at_least_one(
+            findings,
+            "http.auth_failure_burst",
+            http.auth_failure_burst as usize,
+            "100",
+        );
         not_zero_time(
             findings,
             "http.webhook_retry_initial",

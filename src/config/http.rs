@@ -23,6 +23,13 @@ pub struct HttpConfig {
     /// (slow clients cannot hold connections open).
     #[serde(with = "super::duration")]
     pub header_timeout: Duration,
+    /// Requests with a wrong or missing key answered `401` per second from one source
+    /// address (an IPv6 /64); past that (and `auth_failure_burst`) they get `429` and
+    /// their connection is closed. A good key is served whatever its address did.
+    pub auth_failures_per_second: u32,
+    /// How many wrong keys one address may send at once before the per-second limit
+    /// applies.
+    pub auth_failure_burst: u32,
     /// The first wait before a webhook batch that failed (not 2xx, timeout, refused) is
     /// posted again; it doubles (with jitter) up to `webhook_retry_max`.
     #[serde(with = "super::duration")]
@@ -44,6 +51,8 @@ impl Default for HttpConfig {
             max_body: 1 << 20,
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
+            auth_failures_per_second: 10,
+            auth_failure_burst: 100,
             webhook_retry_initial: Duration::from_secs(1),
             webhook_retry_max: Duration::from_secs(600),
             webhook_park_after: Duration::from_secs(24 * 3600),

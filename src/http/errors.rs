@@ -1,9 +1,47 @@
 //! The API's error answers: one JSON shape, `{"error": code, "message": text, "field":
 //! path}`, with the HTTP status each case gets.
 
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::json;
+
+/// The `401` body, the same for every wrong key: built once, nothing formatted per
+/// request (a flood of wrong keys costs no JSON work).
+const UNAUTHORIZED_BODY: &[u8] = br#"{"error":"unauthorized","message":"send `Authorization: Bearer <key>` with a key of this gateway"}"#;
+/// The `429` of an address over its failed-authentication limit.
+const TOO_MANY_FAILURES_BODY: &[u8] = br#"{"error":"too_many_auth_failures","message":"too many requests with a wrong key from this address; retry later"}"#;
+
+/// A JSON answer with a static body and these extra headers.
+fn static_json(
+    status: StatusCode,
+    body: &'static [u8],
+    headers: &[(header::HeaderName, &'static str)],
+) -> Response {
+    let mut response = Response::new(Body::from(Bytes::from_static(body)));
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    map.reserve(3);
+    map.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in headers {
+        map.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `429`, `Retry-After: 1` and `Connection: close`: an address over its limit of failed
+/// authentications (`http.auth_failures_per_second`).
+pub(crate) fn too_many_failures() -> Response {
+    static_json(
+        StatusCode::TOO_MANY_REQUESTS,
+        TOO_MANY_FAILURES_BODY,
+        &[(header::RETRY_AFTER, "1"), (header::CONNECTION, "close")],
+    )
+}
 
 /// Why a request was not served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +128,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self == Self::Unauthorized {
+            return static_json(
+                StatusCode::UNAUTHORIZED,
+                UNAUTHORIZED_BODY,
+                &[(header::WWW_AUTHENTICATE, "Bearer")],
+            );
+        }
         let status = self.status();
         let mut body = json!({ "error": self.code(), "message": self.message() });
         if let Self::BadRequest {
@@ -99,15 +144,10 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        match &self {
-            Self::TooManyRequests { retry_after } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            }
-            Self::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
+        if let Self::TooManyRequests { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         response
     }

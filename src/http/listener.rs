@@ -1,11 +1,17 @@
 //! The accept loop of the HTTP API: bounded connections, a deadline for each request's
-//! headers, and a graceful stop.
+//! headers, a limit on failed authentications per source address, and a graceful stop.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use hyper::service::Service as _;
 use tokio_util::sync::CancellationToken;
+
+use super::auth_failures::{AuthFailures, Verdict};
 
 /// What one client may hold.
 pub(super) struct Limits {
@@ -21,6 +27,7 @@ pub(super) async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    failures: Arc<AuthFailures>,
     cancel: CancellationToken,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.connections));
@@ -33,10 +40,10 @@ pub(super) async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, most likely: wait instead of spinning.
                     tracing::warn!(%error, "HTTP accept failed");
@@ -50,10 +57,17 @@ pub(super) async fn serve(
         builder
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(limits.header_timeout);
-        let connection = builder.serve_connection(
-            hyper_util::rt::TokioIo::new(stream),
-            hyper_util::service::TowerToHyperService::new(app.clone()),
-        );
+        let app = hyper_util::service::TowerToHyperService::new(app.clone());
+        let (failures, address) = (Arc::clone(&failures), peer.ip());
+        let service = hyper::service::service_fn(move |request| {
+            let answer = app.call(request);
+            let failures = Arc::clone(&failures);
+            async move {
+                let response = answer.await?;
+                Ok::<_, std::convert::Infallible>(counted(response, &failures, address))
+            }
+        });
+        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         // Bounded by the permits: one task per open connection, at most `connections`.
         tokio::spawn(async move {
@@ -63,4 +77,17 @@ pub(super) async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// A `401` is counted against its source address; over the address's limit it becomes a
+/// `429` that closes the connection (the flooder pays a new connection for its next
+/// tries). Every other answer passes untouched.
+fn counted(response: Response, failures: &AuthFailures, address: IpAddr) -> Response {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return response;
+    }
+    match failures.failed(address) {
+        Verdict::Unauthorized => response,
+        Verdict::Limited => super::errors::too_many_failures(),
+    }
 }

@@ -12,6 +12,7 @@
 mod admin;
 mod admin_write;
 mod auth;
+mod auth_failures;
 mod errors;
 mod idempotency;
 mod listener;
@@ -27,8 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -153,6 +153,10 @@ impl HttpServer {
                 connections: parts.http.max_connections.max(1),
                 header_timeout: parts.http.header_timeout,
             },
+            Arc::new(auth_failures::AuthFailures::new(
+                parts.http.auth_failures_per_second,
+                parts.http.auth_failure_burst,
+            )),
             cancel.clone(),
         ));
         let sampler = tokio::spawn(status_page::sample(
@@ -356,12 +360,8 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         (status = 503, description = "The store failed; nothing accepted", body = openapi::ErrorBody),
     )
 )]
-async fn submit(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match submit_inner(&shared, &headers, body).await {
+async fn submit(State(shared): State<Arc<Shared>>, request: axum::extract::Request) -> Response {
+    match submit_inner(&shared, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -369,15 +369,17 @@ async fn submit(
 
 async fn submit_inner(
     shared: &Shared,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let Caller::Account(account) = shared.keys.load().caller(headers)? else {
+    // The key before the body: a wrong key is refused without reading (or waiting for) it.
+    let Caller::Account(account) = shared.keys.load().caller(request.headers())? else {
         return Err(ApiError::Forbidden(
             "the admin token reads; messages are sent with an account's key".to_owned(),
         ));
     };
     let started = std::time::Instant::now();
+    let key_header = request.headers().get("idempotency-key").cloned();
+    let body = Bytes::from_request(request, &()).await;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(shared.max_body)
@@ -388,7 +390,7 @@ async fn submit_inner(
             }
         }
     })?;
-    let key = match headers.get("idempotency-key") {
+    let key = match &key_header {
         None => None,
         Some(value) => Some(
             value
@@ -485,7 +487,7 @@ async fn submit_inner(
         ));
     }
     let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-    let answer = Bytes::from(submit::answer(&prepared, &outcomes).to_string());
+    let answer = Bytes::from(submit::answer(&prepared, &outcomes));
     if let Some(claim) = claim {
         if let Err(error) = shared
             .idempotency

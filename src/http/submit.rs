@@ -6,8 +6,7 @@
 use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{SM_LENGTH_MAX, SubmitSm};
 use smppgate_protocol::text::{Coding, TextConfig, encode};
@@ -79,6 +78,11 @@ pub(crate) fn parse(body: &[u8]) -> Result<SubmitRequest, ApiError> {
 /// A JSON body as `T`, or a 400 naming the field path (serde_json's recursion limit
 /// refuses deeply nested input with an error, never a stack overflow).
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // The common case, a good body, without tracking the path; a bad one is parsed again
+    // with it, to name the field.
+    if let Ok(request) = serde_json::from_slice(body) {
+        return Ok(request);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let request: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -304,36 +308,97 @@ pub(crate) enum Outcome {
     },
 }
 
-/// The 202 body.
-pub(crate) fn answer(prepared: &Prepared, outcomes: &[Outcome]) -> Value {
-    let messages: Vec<Value> = prepared
+/// One destination's entry in the 202 body.
+#[derive(Serialize)]
+struct AnswerItem<'a> {
+    to: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<usize>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<std::borrow::Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_ref: Option<&'a str>,
+}
+
+/// The 202 body, serialised straight from the outcomes (no `serde_json::Value` tree in
+/// between: one allocation for the text).
+pub(crate) fn answer(prepared: &Prepared, outcomes: &[Outcome]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        messages: Vec<AnswerItem<'a>>,
+    }
+    let client_ref = prepared.client_ref.as_deref();
+    let messages = prepared
         .destinations
         .iter()
         .zip(outcomes)
-        .map(|(to, outcome)| {
-            let mut value = match outcome {
-                Outcome::Accepted { id, parts } => {
-                    json!({"to": to, "id": id, "parts": parts, "status": "accepted"})
-                }
-                Outcome::Rejected { status, rule } => json!({
-                    "to": to,
-                    "status": "rejected",
-                    "code": rule.clone().unwrap_or_else(|| status.name_or_hex().into_owned()),
-                    "reason": status.description(),
-                }),
-            };
-            if let Some(client_ref) = &prepared.client_ref {
-                value["client_ref"] = json!(client_ref);
-            }
-            value
+        .map(|(to, outcome)| match outcome {
+            Outcome::Accepted { id, parts } => AnswerItem {
+                to,
+                id: Some(id),
+                parts: Some(*parts),
+                status: "accepted",
+                code: None,
+                reason: None,
+                client_ref,
+            },
+            Outcome::Rejected { status, rule } => AnswerItem {
+                to,
+                id: None,
+                parts: None,
+                status: "rejected",
+                code: Some(
+                    rule.as_deref()
+                        .map_or_else(|| status.name_or_hex(), Into::into),
+                ),
+                reason: Some(status.description()),
+                client_ref,
+            },
         })
         .collect();
-    json!({ "messages": messages })
+    // Strings and numbers only: serialising cannot fail.
+    serde_json::to_vec(&Answer { messages }).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    #[test]
+    fn the_answer_names_each_destination_s_outcome() {
+        let prepared = prepare(
+            parse(br#"{"to": ["+8613800138000", "x"], "text": "hi", "client_ref": "r1"}"#).unwrap(),
+            &account(false),
+            0,
+        )
+        .unwrap();
+        let outcomes = [
+            Outcome::Accepted {
+                id: "42".to_owned(),
+                parts: 1,
+            },
+            Outcome::Rejected {
+                status: CommandStatus::ESME_RINVDSTADR,
+                rule: None,
+            },
+        ];
+        let answer: Value = serde_json::from_slice(&answer(&prepared, &outcomes)).unwrap();
+        assert_eq!(
+            answer,
+            json!({"messages": [
+                {"to": "+8613800138000", "id": "42", "parts": 1, "status": "accepted", "client_ref": "r1"},
+                {"to": "x", "status": "rejected", "code": "ESME_RINVDSTADR",
+                 "reason": CommandStatus::ESME_RINVDSTADR.description(), "client_ref": "r1"},
+            ]})
+        );
+    }
 
     fn account(webhook: bool) -> Account {
         let mut config = crate::config::Config::demo().accounts[0].clone();
