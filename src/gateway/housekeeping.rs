@@ -2,11 +2,10 @@
 //! and sends their EXPIRED receipts), retention (final messages removed), the delivery
 //! statistics (days that are over rolled up into day rows; hours and days past
 //! `stats_hour_retention` / `stats_retention` removed), the frequency-cap counters
-//! changed since the last save (every few minutes; over ones pruned daily, see
-//! `policy/caps.rs`), and the early receipts an earlier run kept, once their TTL has
-//! passed. Reads run off the runtime
-//! threads; what changes goes through the writer's queue (awaited: backpressure, never a
-//! spawned task).
+//! changed since the last save (every few minutes and at a clean stop; over ones pruned
+//! daily, see `policy/caps.rs`), and the early receipts an earlier run kept, once their
+//! TTL has passed. Reads run off the runtime threads; what changes goes through the
+//! writer's queue (awaited: backpressure, never a spawned task).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +58,15 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            () = parts.cancel.cancelled() => return,
+            () = parts.cancel.cancelled() => {
+                // A clean stop saves what changed since the last save (the writer stops
+                // after housekeeping and commits it): a cap longer than the send log's
+                // retention then holds across a restart however soon it comes (issue
+                // #15; docs/adr/0016). A `kill -9` loses only unsaved counts, which the
+                // send log still holds for `retention`.
+                let _ = save_caps(&parts, parts.clock.wall_ms()).await;
+                return;
+            }
             _ = tick.tick() => {}
         }
         let now = parts.clock.wall_ms();

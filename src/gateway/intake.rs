@@ -20,6 +20,7 @@ use smppgate_protocol::pdu::SubmitSm;
 use tokio::sync::{Notify, mpsc};
 
 use super::accounts::{Account, Accounts};
+use super::assembly::Waiting;
 use super::backlog::Backlog;
 use super::ids::MessageIds;
 use super::policy::{Decision, Policy, PolicyRequest};
@@ -28,6 +29,7 @@ use super::writer::Event;
 use crate::carrier::Router;
 use crate::clock::Clock;
 use crate::config::Class;
+use crate::policy::segments::{PartOf, Settled};
 use crate::store::{GroupCommit, MessageRecord, Op, PartRecord, State};
 
 /// A message for the dispatcher: accepted, durable, split.
@@ -72,6 +74,8 @@ pub(crate) struct Checked {
     route: Arc<str>,
     parts: Vec<SubmitSm>,
     account: Arc<Account>,
+    /// A part of a client-segmented message stored awaiting the rest of it.
+    part_of: Option<PartOf>,
 }
 
 impl Checked {
@@ -120,6 +124,8 @@ pub(crate) struct IntakeParts {
     pub(crate) dispatch: mpsc::Sender<Dispatch>,
     pub(crate) missed: Arc<Missed>,
     pub(crate) writer: mpsc::Sender<Event>,
+    /// Client-segmented messages being received (`gateway/assembly.rs`).
+    pub(crate) waiting: Arc<Waiting>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
     /// The store's `validity` in ms (a message's default validity).
@@ -219,14 +225,35 @@ impl Intake {
         let mut refused_by_receipt = None;
         let mut held = None;
         let mut deferred_by = None;
-        let not_before = match p.policy.check(&PolicyRequest {
+        let request = PolicyRequest {
             account,
             class,
             destination: &e164,
             submit_sm,
             parts: parts.len(),
             now,
-        }) {
+        };
+        let decision = p.policy.check(&request);
+        // A part of a client-segmented message its policy judges whole: it waits for the
+        // rest when it passed; when it did not, the rest ends as it did.
+        let mut part_of = p.policy.part_of(&request);
+        let settled = match &decision {
+            Decision::Accept | Decision::Defer { .. } => None,
+            Decision::Reject { status, rule } | Decision::RejectByReceipt { status, rule } => {
+                Some(Settled::Refused {
+                    status: status.0,
+                    rule: rule.clone(),
+                })
+            }
+            Decision::Hold { word, .. } => Some(Settled::Held { word: word.clone() }),
+        };
+        if let Some(settled) = settled {
+            if let Some(part) = part_of.take() {
+                p.waiting.parts.settle(&part.key, class, settled, now);
+                p.waiting.wake.notify_one();
+            }
+        }
+        let not_before = match decision {
             Decision::Accept => 0,
             Decision::Reject { status, rule } => {
                 tracing::info!(account = %account.name, %rule, status = %status, "refused by policy");
@@ -284,6 +311,8 @@ impl Intake {
         };
         if let Some(word) = held {
             super::review::hold(&mut record, &word);
+        } else if part_of.is_some() {
+            super::review::await_parts(&mut record);
         }
         if let Some(status) = refused_by_receipt {
             // Final before it is stored: never dispatched; the writer settles it into a
@@ -299,6 +328,7 @@ impl Intake {
             route,
             parts,
             account: Arc::clone(account),
+            part_of,
         })
     }
 
@@ -315,6 +345,7 @@ impl Intake {
             route,
             parts,
             account,
+            part_of,
         } = checked;
         if !p.backlog.reserve(&account.name) {
             tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
@@ -341,6 +372,14 @@ impl Intake {
         // The writer caches the record instead of reading it back when the outcomes come;
         // a full queue only costs it a store read.
         let _ = p.writer.try_send(Event::Accepted(record));
+        if let Some(part) = part_of {
+            // Durable, acknowledged, not sent: it waits for the rest of its message
+            // (`gateway/assembly.rs`).
+            if p.waiting.parts.arrived(part, id, class, p.clock.wall_ms()) {
+                p.waiting.wake.notify_one();
+            }
+            return Ok(id);
+        }
         if held {
             // Durable and counted against the backlog; sent when an operator releases it.
             metrics::gauge!("smppgate_review_held").increment(1.0);

@@ -35,6 +35,7 @@
 //! stop; it is sent after the restart.
 
 pub mod accounts;
+mod assembly;
 mod backlog;
 mod control;
 mod delivery;
@@ -354,6 +355,21 @@ impl Gateway {
             routes,
         ));
 
+        // Client-segmented messages held until complete (policies with sensitive words).
+        let waiting = Arc::new(assembly::Waiting::default());
+        tracker.spawn(assembly::run(assembly::AssemblyParts {
+            waiting: Arc::clone(&waiting),
+            policy: Arc::clone(&policy),
+            accounts: Arc::clone(&accounts),
+            store: Arc::clone(&store),
+            writer: event_tx.clone(),
+            missed: Arc::clone(&missed),
+            router: router.clone(),
+            default_country: config.numbers.default_country.clone(),
+            clock,
+            cancel: dispatcher_stop.clone(),
+        }));
+
         // The operator's actions, for the control socket and the admin HTTP API.
         let ops = Arc::new(operations::Operations {
             store: Arc::clone(&store),
@@ -390,6 +406,7 @@ impl Gateway {
             dispatch: dispatch_tx,
             missed: Arc::clone(&missed),
             writer: event_tx.clone(),
+            waiting,
             stats: Arc::clone(&stats),
             clock,
             validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),

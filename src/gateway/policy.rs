@@ -10,6 +10,7 @@ use smppgate_protocol::pdu::SubmitSm;
 use super::accounts::Account;
 use crate::clock::WallMillis;
 use crate::config::Class;
+use crate::policy::segments::PartOf;
 use crate::store::CapWindow;
 
 /// What a policy sees of a message.
@@ -70,6 +71,27 @@ pub enum Decision {
     },
 }
 
+/// How a client-segmented message judged whole ends (see `policy/segments.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whole {
+    /// Every part goes.
+    Release,
+    /// Every part ends `stat:REJECTD` with `err:` the status's code.
+    Refuse {
+        /// The status whose code the receipts carry.
+        status: CommandStatus,
+        /// The rule, for the log and the metrics.
+        rule: String,
+        /// What matched.
+        word: String,
+    },
+    /// Every part is held for an operator's review.
+    Hold {
+        /// What matched.
+        word: String,
+    },
+}
+
 /// The hook. Called on the submitting connection's task: must be quick.
 pub trait Policy: Send + Sync + 'static {
     /// The decision for one message.
@@ -85,6 +107,19 @@ pub trait Policy: Send + Sync + 'static {
         _submit_sm: &SubmitSm,
     ) -> Option<SubmitSm> {
         None
+    }
+
+    /// The part of a client-segmented message that `request` is, when the policy judges
+    /// such messages whole: intake then stores it awaiting the rest of its message
+    /// (`gateway/assembly.rs`). `None` by default.
+    fn part_of(&self, _request: &PolicyRequest<'_>) -> Option<PartOf> {
+        None
+    }
+
+    /// The judgement of a whole client-segmented message of `account`: `texts` are the
+    /// runs of consecutive parts' text. Releases by default.
+    fn judge_whole(&self, _account: &Account, _texts: &[String]) -> Whole {
+        Whole::Release
     }
 
     /// The frequency-cap counters changed since the last call, for the store (see

@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dispatcher::request_of;
+use super::policy::Whole;
 use crate::policy::engine::Rule;
 use crate::store::{MessageRecord, Millis, State, Store, StoreError};
 
@@ -73,6 +74,52 @@ impl HeldEntry {
     }
 }
 
+/// What the parts' `error` says of a part stored awaiting the rest of its
+/// client-segmented message (`gateway/assembly.rs`): held, but not for review.
+pub const AWAITING_PARTS: &str = "awaiting parts";
+
+/// Marks a just-checked part of a client-segmented message as awaiting the rest of it:
+/// durable and pending like a held message, never dispatched, not in `review list`.
+pub(crate) fn await_parts(record: &mut MessageRecord) {
+    hold(record, AWAITING_PARTS);
+}
+
+/// Whether `record` is a part awaiting the rest of its message.
+#[must_use]
+pub fn awaits_parts(record: &MessageRecord) -> bool {
+    record.state == State::Held
+        && record.parts.first().and_then(|p| p.error.as_deref()) == Some(AWAITING_PARTS)
+}
+
+/// Ends the wait of a part whose message was judged whole: released, its parts are
+/// `Accepted`; refused, final `Rejected` with `status` (the caller settles the record);
+/// held, held for review for the word. Answers whether it was awaiting (else unchanged).
+pub(crate) fn assembled(record: &mut MessageRecord, whole: &Whole, now: Millis) -> bool {
+    if !awaits_parts(record) {
+        return false;
+    }
+    match whole {
+        Whole::Release => {
+            for part in &mut record.parts {
+                part.state = State::Accepted;
+                part.error = None;
+                part.updated = now;
+            }
+            record.state = State::Accepted;
+        }
+        Whole::Refuse { status, .. } => {
+            for part in &mut record.parts {
+                part.state = State::Rejected;
+                part.status = status.0;
+                part.error = Some(format!("{:03x}", status.0 & 0xFFF));
+                part.updated = now;
+            }
+        }
+        Whole::Hold { word } => hold(record, word),
+    }
+    true
+}
+
 /// Marks a just-checked record held for `word`.
 pub(crate) fn hold(record: &mut MessageRecord, word: &str) {
     record.state = State::Held;
@@ -82,10 +129,10 @@ pub(crate) fn hold(record: &mut MessageRecord, word: &str) {
     }
 }
 
-/// The word a held record was held for (`None` when it is not held).
+/// The word a held record was held for (`None` when it is not held for review).
 #[must_use]
 pub fn held_word(record: &MessageRecord) -> Option<&str> {
-    if record.state != State::Held {
+    if record.state != State::Held || awaits_parts(record) {
         return None;
     }
     Some(
@@ -102,9 +149,10 @@ pub fn held_word(record: &MessageRecord) -> Option<&str> {
 /// (the record's overall state is for the caller to settle, as for a refusal by receipt).
 ///
 /// # Errors
-/// The record is not held (never held, or already released or refused).
+/// The record is not held for review (never held, already released or refused, or a
+/// part awaiting the rest of its message).
 pub fn apply(record: &mut MessageRecord, action: Action, now: Millis) -> Result<(), String> {
-    if record.state != State::Held {
+    if held_word(record).is_none() {
         return Err(format!(
             "message {} is not held for review (it is {:?})",
             record.id, record.state
@@ -245,6 +293,51 @@ mod tests {
             && p.error.as_deref() == Some("403")));
         // Settled by the caller.
         assert_eq!(r.state, State::Held);
+    }
+
+    #[test]
+    fn a_part_awaiting_its_message_is_not_for_review_and_ends_with_its_message() {
+        let mut r = record();
+        await_parts(&mut r);
+        assert!(awaits_parts(&r) && r.state == State::Held && !r.state.is_final());
+        assert_eq!(held_word(&r), None, "not in review list");
+        assert!(
+            apply(&mut r, Action::Release, 5).is_err(),
+            "not an operator's"
+        );
+        let mut released = r.clone();
+        assert!(assembled(&mut released, &Whole::Release, 6));
+        assert_eq!(released.state, State::Accepted);
+        assert!(
+            released
+                .parts
+                .iter()
+                .all(|p| p.state == State::Accepted && p.error.is_none())
+        );
+        assert!(!assembled(&mut released, &Whole::Release, 7), "once");
+        let mut refused = r.clone();
+        let status = smppgate_protocol::command_status::CommandStatus(0x403);
+        let whole = Whole::Refuse {
+            status,
+            rule: "content".into(),
+            word: "w".into(),
+        };
+        assert!(assembled(&mut refused, &whole, 6));
+        assert!(
+            refused
+                .parts
+                .iter()
+                .all(|p| p.state == State::Rejected && p.error.as_deref() == Some("403"))
+        );
+        let mut held = r;
+        assert!(assembled(
+            &mut held,
+            &Whole::Hold {
+                word: "法轮".into()
+            },
+            6
+        ));
+        assert_eq!(held_word(&held), Some("法轮"));
     }
 
     #[test]

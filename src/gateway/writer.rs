@@ -49,6 +49,9 @@ use crate::store::{GroupCommit, MessageRecord, Op, OutboxItem, State, Store};
 pub(crate) type ReviewResult = Result<Arc<MessageRecord>, String>;
 /// Where a review decision is answered.
 pub(crate) type ReviewAnswer = tokio::sync::oneshot::Sender<ReviewResult>;
+/// Where the end of a client-segmented message judged whole is answered, once committed:
+/// the records released (for the dispatcher); none when the commit failed.
+pub(crate) type AssembledAnswer = tokio::sync::oneshot::Sender<Vec<Arc<MessageRecord>>>;
 
 /// One thing for the writer.
 #[derive(Debug)]
@@ -68,6 +71,14 @@ pub(crate) enum Event {
         id: u64,
         action: super::review::Action,
         done: ReviewAnswer,
+    },
+    /// The parts of a client-segmented message judged whole (`gateway/assembly.rs`):
+    /// those still awaiting it are released, refused (REJECTD receipts) or held for
+    /// review together; answered once committed.
+    Assembled {
+        ids: Vec<u64>,
+        whole: super::policy::Whole,
+        done: AssembledAnswer,
     },
     /// Writes of another stage that need no answer (housekeeping), in order with the
     /// writer's own.
@@ -343,6 +354,8 @@ pub(crate) struct Writer {
     finished: Vec<Arc<str>>,
     /// Review decisions of this batch, answered once it is committed.
     reviewed: Vec<(ReviewAnswer, ReviewResult)>,
+    /// Client-segmented messages judged whole in this batch, answered once committed.
+    assembled: Vec<(AssembledAnswer, Vec<Arc<MessageRecord>>)>,
     reassembler: Reassembler,
     /// What an open multipart MO's parts share beyond the reassembler's key (bounded by
     /// its open messages): carrier, data_coding and the addresses as received.
@@ -392,6 +405,7 @@ impl Writer {
             settled_parts: Vec::new(),
             finished: Vec::new(),
             reviewed: Vec::new(),
+            assembled: Vec::new(),
             // An MO whose parts do not all come within the TTL goes to its account
             // incomplete rather than nowhere.
             reassembler: Reassembler::new(ReassemblyConfig {
@@ -446,6 +460,9 @@ impl Writer {
                     if !self.records.contains_key(id) =>
                 {
                     ids.push(*id);
+                }
+                Event::Assembled { ids: parts, .. } => {
+                    ids.extend(parts.iter().filter(|id| !self.records.contains_key(id)));
                 }
                 Event::Inbound(carrier, request) => {
                     let parsed = self.parse(carrier, &request.pdu.body);
@@ -537,6 +554,7 @@ impl Writer {
             }
             Event::Ops(ops) => self.ops.extend(ops),
             Event::Review { id, action, done } => self.review(id, action, done),
+            Event::Assembled { ids, whole, done } => self.assembled(ids, &whole, done),
             Event::Replay {
                 carrier,
                 key,
@@ -894,6 +912,32 @@ impl Writer {
         self.reviewed.push((done, result));
     }
 
+    /// Ends the wait of the parts of a client-segmented message judged whole; the
+    /// answer (the records released) waits for the batch's commit.
+    fn assembled(&mut self, ids: Vec<u64>, whole: &super::policy::Whole, done: AssembledAnswer) {
+        use super::policy::Whole;
+        let now = self.now();
+        let mut released = Vec::new();
+        for id in ids {
+            let Some(record) = self.record(id) else {
+                continue; // unknown, or final already (expired meanwhile)
+            };
+            if !super::review::assembled(record, whole, now) {
+                continue;
+            }
+            match whole {
+                Whole::Release => released.push(id),
+                Whole::Refuse { .. } => self.settle(id),
+                Whole::Hold { .. } => metrics::gauge!("smppgate_review_held").increment(1.0),
+            }
+        }
+        let released = released
+            .iter()
+            .filter_map(|id| self.records.get(id).cloned())
+            .collect();
+        self.assembled.push((done, released));
+    }
+
     fn expire(&mut self, id: u64) {
         let now = self.now();
         let Some(record) = self.record(id) else {
@@ -1111,6 +1155,9 @@ impl Writer {
         self.settled_parts.clear();
         for account in self.finished.drain(..) {
             self.backlog.release(&account);
+        }
+        for (done, released) in self.assembled.drain(..) {
+            let _ = done.send(if status.is_ok() { released } else { Vec::new() });
         }
         for (done, result) in self.reviewed.drain(..) {
             let result = if status.is_ok() {

@@ -39,13 +39,13 @@ use super::blacklist::{BlacklistError, LoadReport, SharedBlacklist, key};
 use super::caps::{CapHit, Caps};
 use super::content::{ContentError, SensitiveWords, WordListReport};
 use super::quiet_hours::QuietWindow;
-use super::segments::{MessageKey, SegmentJoins};
+use super::segments::{MessageKey, PartOf};
 use crate::clock::WallMillis;
 use crate::config::{
     Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
 };
 use crate::gateway::accounts::Account;
-use crate::gateway::policy::{Decision, Policy, PolicyRequest};
+use crate::gateway::policy::{Decision, Policy, PolicyRequest, Whole};
 use crate::numbers::normalise;
 use crate::store::{CapWindow, ListFilter, Op, Store, StoreError};
 
@@ -196,9 +196,6 @@ pub struct CompiledPolicy {
     /// counts go on).
     caps: Arc<Caps>,
     words: Option<SensitiveWords>,
-    /// Edges of client-segmented parts, for words cut by the client's split (carried
-    /// over by a reload).
-    joins: Arc<SegmentJoins>,
     signature_classes: ClassSet,
     /// Per rule of [`Rule::REFUSING`]: the status it answers.
     statuses: [CommandStatus; 6],
@@ -275,7 +272,6 @@ impl CompiledPolicy {
             }),
             caps: Arc::new(Caps::new(&config.caps)),
             words,
-            joins: Arc::default(),
             signature_classes: class_set(&config.signature_classes),
             statuses,
             config: config.clone(),
@@ -390,6 +386,37 @@ impl CompiledPolicy {
         &self.caps
     }
 
+    /// The part of a client-segmented message `request` is, when this policy judges such
+    /// a message whole (it has sensitive words): the part then waits for the rest
+    /// (`policy/segments.rs`). `None` for a whole message, binary data, or no words.
+    #[must_use]
+    pub fn part_of(&self, request: &PolicyRequest<'_>) -> Option<PartOf> {
+        self.words.as_ref()?;
+        let (key, seq) = Segment::of(request.submit_sm).key(request)?;
+        let text = message_text(request)?;
+        Some(PartOf { key, seq, text })
+    }
+
+    /// The judgement of a whole client-segmented message, `texts` being its runs of
+    /// consecutive parts' text (all of it when it came complete).
+    #[must_use]
+    pub fn judge_whole(&self, texts: &[String]) -> Whole {
+        let Some(words) = &self.words else {
+            return Whole::Release;
+        };
+        match texts.iter().find_map(|text| words.find(text)) {
+            None => Whole::Release,
+            Some(found) if self.config.sensitive_action == SensitiveAction::Hold => {
+                Whole::Hold { word: found.word }
+            }
+            Some(found) => Whole::Refuse {
+                status: Rule::Content.status(),
+                rule: Rule::Content.name().to_owned(),
+                word: found.word,
+            },
+        }
+    }
+
     fn evaluate(&self, request: &PolicyRequest<'_>, suppressions: &dyn SuppressionList) -> Verdict {
         let class = request.class;
         let e164 = request.destination;
@@ -421,21 +448,10 @@ impl CompiledPolicy {
         // one (and takes its cap place), so what an operator releases is sendable.
         let mut held = None;
         if let Some(text) = message_text(request) {
+            // A word cut by the client's split is found when the whole message is judged
+            // (`policy/segments.rs`): its parts wait for it.
             if let Some(words) = &self.words {
-                let found = words.find(&text).or_else(|| {
-                    let (key, seq) = segment.key(request)?;
-                    let across = self.joins.check(&key, seq, &text, words, request.now, true);
-                    if let Some(found) = &across {
-                        tracing::info!(
-                            account = %account.name,
-                            word = %found.word,
-                            seq,
-                            "a sensitive word across two parts of a client-segmented message"
-                        );
-                    }
-                    across
-                });
-                if let Some(found) = found {
+                if let Some(found) = words.find(&text) {
                     if self.config.sensitive_action == SensitiveAction::Hold {
                         held = Some(found.word);
                     } else {
@@ -500,7 +516,8 @@ enum Verdict {
 /// Each segment reaches intake on its own, so the text rules see one segment: the
 /// signature must then begin the first segment, the opt-out text be in the last, and
 /// the caps count the first only. A sensitive word cut in two by the client's split is
-/// found across the boundary by [`SegmentJoins`] (`policy/segments.rs`).
+/// found when the parts, held until the message is complete, are judged together
+/// (`policy/segments.rs`, [`CompiledPolicy::part_of`]).
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     first: bool,
@@ -646,7 +663,6 @@ impl PolicyEngine {
                 if before.config.caps == compiled.config.caps {
                     compiled.caps = Arc::clone(&before.caps);
                 }
-                compiled.joins = Arc::clone(&before.joins);
             }
         }
         let mut names: Vec<String> = next.keys().cloned().collect();
@@ -867,6 +883,35 @@ impl Policy for PolicyEngine {
         let policies = self.policies.load();
         let policy = policies.get(account.config.policy.as_deref()?)?;
         policy.append_opt_out_text(class, submit_sm, &account.config.signatures)
+    }
+
+    fn part_of(&self, request: &PolicyRequest<'_>) -> Option<PartOf> {
+        self.policy(request.account.config.policy.as_deref()?)?
+            .part_of(request)
+    }
+
+    fn judge_whole(&self, account: &Account, texts: &[String]) -> Whole {
+        let Some(policy) = account
+            .config
+            .policy
+            .as_deref()
+            .and_then(|name| self.policy(name))
+        else {
+            return Whole::Release;
+        };
+        let whole = policy.judge_whole(texts);
+        match &whole {
+            Whole::Release => {}
+            Whole::Hold { word } => {
+                decision_counted(&account.name, Rule::Content, "held");
+                tracing::info!(account = %account.name, %word, "a client-segmented message held for review whole");
+            }
+            Whole::Refuse { word, .. } => {
+                decision_counted(&account.name, Rule::Content, "rejected");
+                tracing::info!(account = %account.name, %word, "a client-segmented message refused whole");
+            }
+        }
+        whole
     }
 
     fn cap_changes(&self, now: WallMillis) -> Vec<CapWindow> {
@@ -1371,7 +1416,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sensitive_word_cut_by_the_clients_split_is_refused_in_the_part_completing_it() {
+    fn a_sensitive_word_cut_by_the_clients_split_is_found_when_the_parts_are_judged_whole() {
         let f = fixture(|_| {});
         let part = |reference: u8, seq: u8, text: &str| {
             let mut data = vec![0x05, 0x00, 0x03, reference, 0x02, seq];
@@ -1383,30 +1428,58 @@ mod tests {
                 ..SubmitSm::default()
             }
         };
-        let check = |submit_sm: &SubmitSm| {
-            f.engine.check(&PolicyRequest {
-                account: &f.shop,
-                class: Class::Marketing,
-                destination: CN,
-                submit_sm,
-                parts: 1,
-                now: NOON_CN,
-            })
+        let request = |submit_sm| PolicyRequest {
+            account: &f.shop,
+            class: Class::Marketing,
+            destination: CN,
+            submit_sm,
+            parts: 1,
+            now: NOON_CN,
         };
+        let first = part(9, 1, "【示例商城】双十二大促 法");
+        let second = part(9, 2, "轮 回T退订");
+        // Each part passes alone, and is a part of a message judged whole.
+        for submit_sm in [&first, &second] {
+            assert_eq!(f.engine.check(&request(submit_sm)), Decision::Accept);
+        }
+        let one = f.engine.part_of(&request(&first)).expect("judged whole");
+        let two = f.engine.part_of(&request(&second)).expect("judged whole");
+        assert_eq!((one.key.reference, one.key.total, one.seq), (9, 2, 1));
+        assert_eq!(one.key, two.key);
+        assert_eq!(two.seq, 2);
+        // The whole, joined in part order, holds the word; the other way round it does not.
+        let joined = format!("{}{}", one.text, two.text);
         assert_eq!(
-            check(&part(9, 1, "【示例商城】双十二大促 法")),
-            Decision::Accept
+            f.engine.judge_whole(&f.shop, &[joined]),
+            Whole::Refuse {
+                status: CommandStatus(0x403),
+                rule: "content".into(),
+                word: "法轮".into()
+            }
         );
+        let reversed = format!("{}{}", two.text, one.text);
+        assert_eq!(f.engine.judge_whole(&f.shop, &[reversed]), Whole::Release);
+        // A whole message is not a part; neither is any message without sensitive words.
+        let whole = ucs2("【示例商城】法");
+        assert!(f.engine.part_of(&request(&whole)).is_none());
+        let no_words = fixture(|policy| policy.sensitive_words = None);
+        assert!(
+            no_words
+                .engine
+                .part_of(&PolicyRequest {
+                    account: &no_words.shop,
+                    ..request(&first)
+                })
+                .is_none()
+        );
+        // `sensitive_action = "hold"`: the whole is held for the word.
+        let hold = fixture(|policy| policy.sensitive_action = crate::config::SensitiveAction::Hold);
         assert_eq!(
-            check(&part(9, 2, "轮 回T退订")),
-            refused(Rule::Content, CommandStatus(0x403))
+            hold.engine.judge_whole(&hold.shop, &["大促 法轮".into()]),
+            Whole::Hold {
+                word: "法轮".into()
+            }
         );
-        // The same two halves the other way round are harmless.
-        assert_eq!(
-            check(&part(10, 1, "【示例商城】双十二大促 轮")),
-            Decision::Accept
-        );
-        assert_eq!(check(&part(10, 2, "法 回T退订")), Decision::Accept);
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //! `max_batch` ops from the bulk lane, so an intake write never queues behind bulk
 //! requests (issue #15 §4: an OTP's commit waited behind the writer's carrier outcomes);
 //! it waits at most for the one commit already under way, and the bulk writes still ride
-//! the same fsync. Each lane is bounded by itself (`max_batch` requests).
+//! the same fsync. A commit that carries intake requests takes bulk ops only up to
+//! [`BULK_BESIDE_INTAKE`] beyond them (at least one bulk request), so the commit a client
+//! waits on is not lengthened by a backlog of outcomes; a commit without intake requests
+//! takes up to `max_batch`. Each lane is bounded by itself (`max_batch` requests).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -29,6 +32,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Op, Store, StoreError};
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+/// Bulk ops a commit carrying intake requests takes beyond them (issue #15 §4: each op
+/// lengthens the write an OTP's submit_sm_resp waits for); the rest go in the next one.
+const BULK_BESIDE_INTAKE: usize = 256;
 
 struct Request {
     ops: Vec<Op>,
@@ -221,14 +228,14 @@ struct Lanes {
 }
 
 impl Lanes {
-    /// The next request, the intake lane's first; `None` once both lanes are closed and
-    /// empty.
-    fn wait(&mut self) -> Option<Request> {
+    /// The next request, the intake lane's first, and whether it is the intake lane's;
+    /// `None` once both lanes are closed and empty.
+    fn wait(&mut self) -> Option<(Request, bool)> {
         futures::executor::block_on(async {
             tokio::select! {
                 biased;
-                Some(request) = self.intake.recv() => Some(request),
-                Some(request) = self.bulk.recv() => Some(request),
+                Some(request) = self.intake.recv() => Some((request, true)),
+                Some(request) = self.bulk.recv() => Some((request, false)),
                 else => None,
             }
         })
@@ -243,19 +250,32 @@ impl Lanes {
 fn run(store: &dyn Store, mut lanes: Lanes, max_batch: usize, stats: &Mutex<GroupCommitStats>) {
     let mut ops: Vec<Op> = Vec::with_capacity(max_batch);
     let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
-    while let Some(first) = lanes.wait() {
+    while let Some((first, mut carries_intake)) = lanes.wait() {
         let mut requests = 1u64;
         take(first, &mut ops, &mut replies);
         // The intake lane first: a client waits on each of those.
-        for lane in [&mut lanes.intake, &mut lanes.bulk] {
-            while ops.len() < max_batch {
-                match lane.try_recv() {
-                    Ok(request) => {
-                        requests += 1;
-                        take(request, &mut ops, &mut replies);
-                    }
-                    Err(_) => break,
+        while ops.len() < max_batch {
+            match lanes.intake.try_recv() {
+                Ok(request) => {
+                    requests += 1;
+                    carries_intake = true;
+                    take(request, &mut ops, &mut replies);
                 }
+                Err(_) => break,
+            }
+        }
+        let bulk_limit = if carries_intake {
+            (ops.len() + BULK_BESIDE_INTAKE).min(max_batch)
+        } else {
+            max_batch
+        };
+        while ops.len() < bulk_limit {
+            match lanes.bulk.try_recv() {
+                Ok(request) => {
+                    requests += 1;
+                    take(request, &mut ops, &mut replies);
+                }
+                Err(_) => break,
             }
         }
         metrics::gauge!("smppgate_store_pending_commits").set(lanes.len() as f64);
@@ -438,6 +458,50 @@ mod tests {
             *store.batches.lock().unwrap(),
             vec![vec![1], vec![4, 2], vec![3]]
         );
+        Arc::into_inner(group).unwrap().shutdown();
+    }
+
+    /// A commit that carries an intake write takes at most `BULK_BESIDE_INTAKE` bulk ops
+    /// beside it, however many are queued and however large `max_batch` is.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_carrying_intake_takes_a_bounded_share_of_bulk_writes() {
+        let (started_tx, started) = std_mpsc::channel();
+        let (open, gate) = std_mpsc::channel();
+        let store = Arc::new(GatedStore {
+            inner: MemoryStore::new(),
+            started: Mutex::new(Some(started_tx)),
+            gate: Mutex::new(Some(gate)),
+            batches: Mutex::new(Vec::new()),
+        });
+        let queued = BULK_BESIDE_INTAKE + 100;
+        let group = Arc::new(GroupCommit::start(
+            Arc::clone(&store) as Arc<dyn Store>,
+            4 * queued,
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        let g = Arc::clone(&group);
+        tasks.spawn(async move { g.commit_bulk(insert(1)).await });
+        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .unwrap();
+        for id in 0..queued {
+            let g = Arc::clone(&group);
+            let id = 10 + u64::try_from(id).unwrap();
+            tasks.spawn(async move { g.commit_bulk(insert(id)).await });
+        }
+        until_queued(&group, queued).await;
+        let g = Arc::clone(&group);
+        tasks.spawn(async move { g.commit(insert(2)).await });
+        until_queued(&group, queued + 1).await;
+        open.send(()).unwrap();
+        while let Some(outcome) = tasks.join_next().await {
+            outcome.unwrap().unwrap();
+        }
+        let batches = store.batches.lock().unwrap().clone();
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![1, 1 + BULK_BESIDE_INTAKE, 100], "{batches:?}");
+        assert_eq!(batches[1][0], 2, "the intake write first");
         Arc::into_inner(group).unwrap().shutdown();
     }
 }

@@ -5,8 +5,10 @@ reports each submit_sm_resp, for the market-rules tests.
     smpplib_policy.py HOST PORT --system-id ID --password PW --messages JSON [--timeout 20]
 
 JSON is a list of {"to": "+86…", "text": "…", "service_type": "otp", "receipt": true,
-"wait": false} (service_type, receipt and wait optional; "wait": false asks for a receipt
-without waiting for it, for a message held back). --wait-receipts ID,… also waits for
+"wait": false, "split": true} (service_type, receipt, wait and split optional; "wait": false
+asks for a receipt without waiting for it, for a message held back; "split": true has
+smpplib cut a long text itself, UCS-2 parts with a concatenation UDH, one submit_sm each,
+reported as one submit per part with "part": N). --wait-receipts ID,… also waits for
 the receipts of messages submitted earlier (by another session). Each text goes as one UCS-2 short_message
 (data_coding 8). Prints one JSON line {"ok", "bind", "submits": [{"to", "status",
 "message_id"}], "receipts": [{"id", "stat", "err"}], "errors"}; exits 0 when every message
@@ -24,6 +26,7 @@ import time
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
+import smpplib.gsm
 import smpplib.smpp
 
 
@@ -79,31 +82,44 @@ def main():
         client.connect()
         resp = client.bind_transceiver(system_id=args.system_id, password=args.password)
         result["bind"] = {"status": int(resp.status)}
+        wanted = [w for w in args.wait_receipts.split(",") if w]
         for message in messages:
-            pdu = client.send_message(
-                service_type=message.get("service_type", ""),
-                source_addr_ton=smpplib.consts.SMPP_TON_INTL,
-                source_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
-                source_addr="10690000",
-                dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
-                dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
-                destination_addr=message["to"],
-                short_message=message["text"].encode("utf-16-be"),
-                data_coding=smpplib.consts.SMPP_ENCODING_ISO10646,
-                registered_delivery=1 if message.get("receipt") else 0,
-            )
-            resp = wait_response("submit_sm_resp", pdu.sequence)
-            message_id = getattr(resp, "message_id", None)
-            if isinstance(message_id, bytes):
-                message_id = message_id.decode("latin-1")
-            result["submits"].append(
-                {"to": message["to"], "status": int(resp.status), "message_id": message_id or None}
-            )
-        wanted = [
-            s["message_id"]
-            for s, m in zip(result["submits"], messages)
-            if m.get("receipt") and m.get("wait", True) and s["status"] == 0
-        ] + [w for w in args.wait_receipts.split(",") if w]
+            if message.get("split"):
+                parts, coding, esm_class = smpplib.gsm.make_parts(
+                    message["text"], encoding=smpplib.consts.SMPP_ENCODING_ISO10646
+                )
+            else:
+                parts = [message["text"].encode("utf-16-be")]
+                coding, esm_class = smpplib.consts.SMPP_ENCODING_ISO10646, 0
+            for number, short_message in enumerate(parts, start=1):
+                pdu = client.send_message(
+                    service_type=message.get("service_type", ""),
+                    source_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                    source_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
+                    source_addr="10690000",
+                    dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                    dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
+                    destination_addr=message["to"],
+                    short_message=short_message,
+                    data_coding=coding,
+                    esm_class=esm_class,
+                    registered_delivery=1 if message.get("receipt") else 0,
+                )
+                resp = wait_response("submit_sm_resp", pdu.sequence)
+                message_id = getattr(resp, "message_id", None)
+                if isinstance(message_id, bytes):
+                    message_id = message_id.decode("latin-1")
+                submit = {
+                    "to": message["to"],
+                    "status": int(resp.status),
+                    "message_id": message_id or None,
+                }
+                if message.get("split"):
+                    submit["part"] = number
+                    submit["parts"] = len(parts)
+                result["submits"].append(submit)
+                if message.get("receipt") and message.get("wait", True) and submit["status"] == 0:
+                    wanted.append(submit["message_id"])
         while any(w not in [r["id"] for r in result["receipts"]] for w in wanted):
             link = smpplib.smpp.make_pdu("enquire_link", client=client)
             client.send_pdu(link)
