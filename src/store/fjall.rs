@@ -762,6 +762,7 @@ impl Store for FjallStore {
             let mut batch = open.keyspace.batch().durability(Some(PersistMode::Buffer));
             let mut scanned = 0;
             let mut done = true;
+            let mut max_id_kept = false;
             // The updates of the same ids, read alongside (both partitions are in id order).
             let mut updates = open.updates.range(keys::message(from)..).peekable();
             for entry in open.messages.range(keys::message(from)..) {
@@ -782,15 +783,20 @@ impl Store for FjallStore {
                     if next_id > id {
                         break;
                     }
-                    if let Some(Ok((_, update))) = updates.next()
-                        && next_id == id
-                    {
-                        record = keys::apply_update(record, &update)?;
-                        updated = true;
+                    if let Some(Ok((update_key, update))) = updates.next() {
+                        if next_id == id {
+                            record = keys::apply_update(record, &update)?;
+                            updated = true;
+                        } else {
+                            // An update whose message is gone (a write that raced an
+                            // earlier expiry): nothing reads it.
+                            batch.remove(&open.updates, update_key);
+                        }
                     }
                 }
                 if record.state.is_final() {
-                    if batch.is_empty() {
+                    if !max_id_kept {
+                        max_id_kept = true;
                         // The highest id outlives the messages that held it (ids keep
                         // rising after a restart): commits leave it to the last key.
                         batch.insert(

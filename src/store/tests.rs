@@ -391,6 +391,9 @@ fn expire_removes_old_final_messages_and_their_index() {
     assert_eq!(store.max_id().unwrap(), 3010);
 }
 
+/// The first byte of an `updates` value of the first layout.
+const UPDATE_V1_FOR_TESTS: u8 = 1;
+
 /// The record as the layout before `updates` wrote it (the whole record under `messages`
 /// at every change): postcard of the record, then its two tails.
 fn previous_layout(record: &MessageRecord) -> Vec<u8> {
@@ -552,6 +555,11 @@ fn retention_removes_updates_too_and_keeps_the_highest_id() {
             .map(|entry| keys::message_id(&entry.unwrap().0).unwrap())
             .collect();
         assert_eq!(left, (1..=19).step_by(2).collect::<Vec<_>>());
+        // An update left behind without its message (a write that raced an expiry) goes
+        // with the next expiry that passes its id.
+        let mut orphan = Vec::from([UPDATE_V1_FOR_TESTS]);
+        orphan.extend(keys::encode_message(&message(2, "a", 1_000)).unwrap());
+        open.updates.insert(keys::message(2), orphan).unwrap();
         // The last message goes too: the highest id must survive it.
         let mut last = message(19, "a", 1_000);
         last.state = State::Failed;
@@ -1324,4 +1332,46 @@ fn stats_roll_up_into_days_read_coarse_and_trim() {
         0,
         "nothing left to trim"
     );
+}
+
+/// The bytes a change after acceptance writes, before (the whole record) and now (the
+/// update), for records shaped like `smpp-loadtest --mix short-gsm=50,long-gsm=50`'s
+/// messages through `serve` (one part each: a long text comes as three submit_sm with a
+/// UDH): the update is well under half of the record for a long one. Not timed; run with
+/// `--nocapture` for the sizes (docs/benchmarks/gateway.md quotes them).
+#[test]
+fn an_update_is_a_fraction_of_a_loadtest_record() {
+    // Header 16 + the submit_sm's fields for "12345" -> "447700900123" (34) + the text.
+    for (text, most) in [(62usize, 0.55f64), (159, 0.3)] {
+        let mut record = MessageRecord {
+            account: "lt".to_owned(),
+            class: Class::Notification,
+            request: vec![0x41; 16 + 34 + text],
+            part_count: 1,
+            wants_receipt: true,
+            state: State::Delivered,
+            route_taken: "all".to_owned(),
+            expires: 1_765_000_000_000,
+            parts: vec![PartRecord {
+                state: State::Delivered,
+                carrier: Some("sim".to_owned()),
+                carrier_id: Some("0001e240".to_owned()),
+                status: 0,
+                attempts: 1,
+                error: Some("000".to_owned()),
+                updated: 1_765_000_000_123,
+            }],
+            ..message(123_456, "lt", 1_765_000_000_000)
+        };
+        record.accepted = 1_765_000_000_000;
+        let whole = keys::encode_message(&record).unwrap().len();
+        let mut update = Vec::new();
+        keys::encode_update_into(&record, &mut update).unwrap();
+        println!(
+            "text {text} B: record {whole} B, update {} B ({:.2})",
+            update.len(),
+            update.len() as f64 / whole as f64
+        );
+        assert!((update.len() as f64) < whole as f64 * most);
+    }
 }
