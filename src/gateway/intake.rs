@@ -413,13 +413,14 @@ pub(crate) fn references_for(id: u64) -> smppgate_protocol::text::ReferenceGener
     smppgate_protocol::text::ReferenceGenerator::new(u16::try_from(id % 65_536).unwrap_or(0))
 }
 
-/// The bytes a record keeps of its upstream request (re-split after a restart).
+/// The bytes a record keeps of its upstream request (re-split after a restart): encoded
+/// once into a buffer of the exact size, which the record then owns (no second copy).
 fn request_bytes(submit_sm: &SubmitSm) -> Option<Vec<u8>> {
     let pdu = smppgate_protocol::pdu::Pdu::new(
         1,
         smppgate_protocol::pdu::Body::SubmitSm(submit_sm.clone()),
     );
-    smppgate_protocol::codec::encode_to_bytes(&pdu)
-        .ok()
-        .map(|b| b.to_vec())
+    let mut buf = bytes::BytesMut::new();
+    smppgate_protocol::codec::encode(&pdu, &mut buf).ok()?;
+    Some(Vec::from(buf))
 }

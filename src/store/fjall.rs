@@ -2,7 +2,14 @@
 //! (docs/adr/0002-storage-engine.md says why).
 //!
 //! Partitions (fjall's column families, committed together atomically):
-//! - `messages`: id → postcard [`MessageRecord`];
+//! - `messages`: id → postcard [`MessageRecord`] as accepted (written once, request and
+//!   all);
+//! - `updates`: id → the record's later state, everything but its request (a version byte,
+//!   then the record's encoding with an empty request; `keys::encode_update_into`). A
+//!   message's record is its `messages` value overlaid with its `updates` value when there
+//!   is one: the carrier's answer and the receipt rewrite about half the bytes they did
+//!   when each wrote the whole record (docs/adr/0018-record-updates.md). Stores written
+//!   before this partition existed have none, and read as before;
 //! - `carrier`: (carrier, carrier id) → (id, part);
 //! - `pending`: id → nothing, for every message not final, so a restart reads only those;
 //! - `outbox`: (account, seq) → postcard [`OutboxItem`];
@@ -17,12 +24,13 @@
 //! - `cap_windows`: (account, number) → postcard [`CapWindow`], the frequency-cap
 //!   counters (`store/cap_windows.rs`), written by the policy's periodic save;
 //! - `meta`: the highest id and each account's last outbox seq (so seqs keep rising
-//!   after the items are acknowledged and the process restarts).
+//!   after the items are acknowledged and the process restarts). The highest id is written
+//!   only by expiry, before it removes messages: until then the last key of `messages` is
+//!   the highest id, so commits need not write it.
 //!
 //! One process at a time: fjall does not guard against a second one, so the directory
 //! holds a `LOCK` file with the owner's pid, locked while the store is open.
 
-use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -60,6 +68,7 @@ pub struct FjallStore {
 pub(super) struct Open {
     keyspace: Keyspace,
     pub(super) messages: PartitionHandle,
+    pub(super) updates: PartitionHandle,
     pub(super) carrier: PartitionHandle,
     pub(super) pending: PartitionHandle,
     pub(super) outbox: PartitionHandle,
@@ -111,6 +120,7 @@ impl Open {
         };
         Ok(Self {
             messages: partition("messages")?,
+            updates: partition("updates")?,
             carrier: partition("carrier")?,
             pending: partition("pending")?,
             outbox: partition("outbox")?,
@@ -125,11 +135,27 @@ impl Open {
     }
 
     fn get_message(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
-        self.messages
-            .get(keys::message(id))
+        let key = keys::message(id);
+        let Some(bytes) = self
+            .messages
+            .get(key)
             .map_err(|e| engine_error("read message", &e))?
-            .map(|bytes| keys::decode_message(&bytes))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        self.with_update(keys::decode_message(&bytes)?).map(Some)
+    }
+
+    /// `record` (as accepted) with its `updates` value applied, when it has one.
+    fn with_update(&self, record: MessageRecord) -> Result<MessageRecord, StoreError> {
+        match self
+            .updates
+            .get(keys::message(record.id))
+            .map_err(|e| engine_error("read update", &e))?
+        {
+            Some(update) => keys::apply_update(record, &update),
+            None => Ok(record),
+        }
     }
 
     fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
@@ -237,6 +263,8 @@ struct Planner<'a> {
     open: &'a Open,
     batch: Batch,
     records: HashMap<u64, Planned<'a>>,
+    /// Every record is encoded here, then copied into the batch (one allocation each).
+    buf: Vec<u8>,
     seqs: HashMap<String, u64>,
     /// Outbox keys acknowledged earlier in this batch (a park after them finds nothing).
     acked: HashSet<Vec<u8>>,
@@ -249,10 +277,39 @@ struct Planner<'a> {
 }
 
 /// A record to write, and whether its pending entry must be written too (always after an
-/// `Insert` or a read-modify-write; after a blind `Put` only when it became final).
+/// `Insert` or a read-modify-write; after a blind `Put` only when it became final). Small
+/// (the record is borrowed or boxed): the map moves it around as it grows.
 struct Planned<'a> {
-    record: Cow<'a, MessageRecord>,
+    record: Held<'a>,
     sync_pending: bool,
+    /// Whether this batch writes the message's `messages` value (it was inserted in it):
+    /// later changes in the batch go into that value, not into an update.
+    whole: bool,
+}
+
+/// A planned record: the op's own, or a copy being changed.
+enum Held<'a> {
+    Borrowed(&'a MessageRecord),
+    Owned(Box<MessageRecord>),
+}
+
+impl Held<'_> {
+    fn get(&self) -> &MessageRecord {
+        match self {
+            Self::Borrowed(record) => record,
+            Self::Owned(record) => record,
+        }
+    }
+
+    fn to_mut(&mut self) -> &mut MessageRecord {
+        if let Self::Borrowed(record) = *self {
+            *self = Self::Owned(Box::new(record.clone()));
+        }
+        match self {
+            Self::Owned(record) => record,
+            Self::Borrowed(_) => unreachable!("made owned above"),
+        }
+    }
 }
 
 impl<'a> Planner<'a> {
@@ -267,8 +324,9 @@ impl<'a> Planner<'a> {
                 Some(record) => Ok(Some(
                     entry
                         .insert(Planned {
-                            record: Cow::Owned(record),
+                            record: Held::Owned(Box::new(record)),
                             sync_pending: true,
+                            whole: false,
                         })
                         .record
                         .to_mut(),
@@ -290,7 +348,12 @@ impl<'a> Planner<'a> {
             },
         };
         let seq = last + 1;
-        self.seqs.insert(account.to_owned(), seq);
+        match self.seqs.get_mut(account) {
+            Some(stored) => *stored = seq,
+            None => {
+                self.seqs.insert(account.to_owned(), seq);
+            }
+        }
         Ok(seq)
     }
 
@@ -301,20 +364,24 @@ impl<'a> Planner<'a> {
                 self.records.insert(
                     record.id,
                     Planned {
-                        record: Cow::Borrowed(record.as_ref()),
+                        record: Held::Borrowed(record),
                         sync_pending: true,
+                        whole: true,
                     },
                 );
             }
             Op::Put(record) => {
                 self.max_id = self.max_id.max(record.id);
-                let sync_pending = self.records.get(&record.id).is_some_and(|p| p.sync_pending)
-                    || record.state.is_final();
+                let earlier = self.records.get(&record.id);
+                let sync_pending =
+                    earlier.is_some_and(|p| p.sync_pending) || record.state.is_final();
+                let whole = earlier.is_some_and(|p| p.whole);
                 self.records.insert(
                     record.id,
                     Planned {
-                        record: Cow::Borrowed(&**record),
+                        record: Held::Borrowed(record),
                         sync_pending,
+                        whole,
                     },
                 );
             }
@@ -338,8 +405,8 @@ impl<'a> Planner<'a> {
             } => {
                 self.batch.insert(
                     &self.open.carrier,
-                    keys::carrier(carrier, carrier_id)?,
-                    keys::carrier_value(*id, *part).to_vec(),
+                    &keys::carrier(carrier, carrier_id)?[..],
+                    &keys::carrier_value(*id, *part)[..],
                 );
             }
             Op::State { id, state } => {
@@ -351,19 +418,16 @@ impl<'a> Planner<'a> {
             }
             Op::OutboxPush(item) => {
                 let seq = self.next_seq(writer, &item.account)?;
-                let item = OutboxItem {
-                    seq,
-                    ..item.clone()
-                };
+                keys::encode_outbox_into(item, seq, &mut self.buf)?;
                 self.batch.insert(
                     &self.open.outbox,
-                    keys::outbox(&item.account, seq)?,
-                    keys::encode(&item)?,
+                    &keys::outbox(&item.account, seq)?[..],
+                    &self.buf[..],
                 );
             }
             Op::OutboxAck { account, seq } => {
                 let key = keys::outbox(account, *seq)?;
-                self.batch.remove(&self.open.outbox, key.clone());
+                self.batch.remove(&self.open.outbox, &key[..]);
                 self.acked.insert(key);
             }
             Op::OutboxPark {
@@ -473,22 +537,25 @@ impl<'a> Planner<'a> {
     }
 
     /// Writes the changed records, the pending set and the counters into the batch.
-    fn finish(mut self, old_max_id: u64) -> Result<(Batch, HashMap<String, u64>), StoreError> {
+    fn finish(mut self) -> Result<(Batch, HashMap<String, u64>), StoreError> {
         for (id, planned) in &self.records {
             let key = keys::message(*id);
-            let record = &*planned.record;
-            self.batch.insert(
-                &self.open.messages,
-                key.to_vec(),
-                keys::encode_message(record)?,
-            );
+            let record = planned.record.get();
+            if planned.whole {
+                keys::encode_message_into(record, &[], true, &mut self.buf)?;
+                self.batch
+                    .insert(&self.open.messages, &key[..], &self.buf[..]);
+            } else {
+                keys::encode_update_into(record, &mut self.buf)?;
+                self.batch
+                    .insert(&self.open.updates, &key[..], &self.buf[..]);
+            }
             if !planned.sync_pending {
                 // A blind Put that is not final: the pending entry is already there.
             } else if record.state.is_final() {
-                self.batch.remove(&self.open.pending, key.to_vec());
+                self.batch.remove(&self.open.pending, &key[..]);
             } else {
-                self.batch
-                    .insert(&self.open.pending, key.to_vec(), Vec::new());
+                self.batch.insert(&self.open.pending, &key[..], &[][..]);
             }
         }
         for (key, counters) in &self.stats {
@@ -499,13 +566,6 @@ impl<'a> Planner<'a> {
             );
         }
         self.late_days.write(self.open, &mut self.batch)?;
-        if self.max_id > old_max_id {
-            self.batch.insert(
-                &self.open.meta,
-                keys::MAX_ID.to_vec(),
-                self.max_id.to_be_bytes().to_vec(),
-            );
-        }
         for (account, seq) in &self.seqs {
             self.batch.insert(
                 &self.open.meta,
@@ -529,6 +589,7 @@ impl Store for FjallStore {
             batch: open.keyspace.batch().durability(Some(self.durability())),
             open: &open,
             records: HashMap::with_capacity(ops.len()),
+            buf: Vec::with_capacity(512),
             seqs: HashMap::new(),
             acked: HashSet::new(),
             stats: HashMap::new(),
@@ -539,7 +600,7 @@ impl Store for FjallStore {
             planner.apply(&writer, op)?;
         }
         let max_id = planner.max_id;
-        let (batch, seqs) = planner.finish(old_max_id)?;
+        let (batch, seqs) = planner.finish()?;
         self.commit_batch(batch)?;
         // Only what is durable is cached.
         self.max_id.store(max_id, Ordering::Release);
@@ -601,10 +662,12 @@ impl Store for FjallStore {
                 break;
             }
             let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
+            // `accepted` never changes: the update is read only for a record in range.
             let record = keys::decode_message(&value)?;
             if filter.since.is_some_and(|since| record.accepted < since) {
                 break;
             }
+            let record = open.with_update(record)?;
             if filter
                 .account
                 .as_ref()
@@ -699,17 +762,53 @@ impl Store for FjallStore {
             let mut batch = open.keyspace.batch().durability(Some(PersistMode::Buffer));
             let mut scanned = 0;
             let mut done = true;
+            let mut max_id_kept = false;
+            // The updates of the same ids, read alongside (both partitions are in id order).
+            let mut updates = open.updates.range(keys::message(from)..).peekable();
             for entry in open.messages.range(keys::message(from)..) {
                 let (key, value) = entry.map_err(|e| engine_error("read messages", &e))?;
                 let id = keys::message_id(&key)?;
-                let record = keys::decode_message(&value)?;
+                let mut record = keys::decode_message(&value)?;
                 if record.accepted >= before {
                     break;
                 }
                 from = id.saturating_add(1);
                 scanned += 1;
+                let mut updated = false;
+                while let Some(next) = updates.peek() {
+                    let next_id = match next {
+                        Ok((key, _)) => keys::message_id(key)?,
+                        Err(e) => return Err(engine_error("read updates", e)),
+                    };
+                    if next_id > id {
+                        break;
+                    }
+                    if let Some(Ok((update_key, update))) = updates.next() {
+                        if next_id == id {
+                            record = keys::apply_update(record, &update)?;
+                            updated = true;
+                        } else {
+                            // An update whose message is gone (a write that raced an
+                            // earlier expiry): nothing reads it.
+                            batch.remove(&open.updates, update_key);
+                        }
+                    }
+                }
                 if record.state.is_final() {
+                    if !max_id_kept {
+                        max_id_kept = true;
+                        // The highest id outlives the messages that held it (ids keep
+                        // rising after a restart): commits leave it to the last key.
+                        batch.insert(
+                            &open.meta,
+                            keys::MAX_ID,
+                            &self.max_id.load(Ordering::Acquire).to_be_bytes()[..],
+                        );
+                    }
                     batch.remove(&open.messages, key);
+                    if updated {
+                        batch.remove(&open.updates, &keys::message(id)[..]);
+                    }
                     batch.remove(&open.pending, keys::message(id).to_vec());
                     for part in &record.parts {
                         if let (Some(carrier), Some(carrier_id)) = (&part.carrier, &part.carrier_id)

@@ -1,7 +1,13 @@
 //! Key and value layouts of the embedded store (big-endian integers, so byte order is
 //! numeric order; strings length-prefixed, so no separator can be confused with content).
 
-use super::{MessageRecord, RecordTail, RecordTail2, StatsKey, StoreError};
+use serde::Serialize;
+
+use super::{
+    MessageRecord, Millis, OutboxItem, PartRecord, RecordTail, RecordTail2, State, StatsKey,
+    StoreError,
+};
+use crate::config::Class;
 
 /// `messages`: id.
 pub(super) fn message(id: u64) -> [u8; 8] {
@@ -129,17 +135,89 @@ pub(super) fn stats(key: &StatsKey) -> Result<Vec<u8>, StoreError> {
 /// every record written so far still decodes (and an older build reads the prefix it
 /// knows).
 pub(super) fn encode_message(record: &MessageRecord) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::with_capacity(256);
+    encode_message_into(record, &[], true, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// A record's first encoding, field for field, borrowed (so nothing is cloned to encode
+/// it) and with the request optional: an `updates` value leaves it out.
+#[derive(Serialize)]
+struct RecordView<'a> {
+    id: u64,
+    account: &'a str,
+    accepted: Millis,
+    class: Class,
+    route: &'a Option<String>,
+    request: ByteString<'a>,
+    part_count: u16,
+    wants_receipt: bool,
+    state: State,
+    parts: &'a [PartRecord],
+    not_before: Millis,
+}
+
+/// [`RecordTail`], borrowed.
+#[derive(Serialize)]
+struct TailView<'a> {
+    expires: Millis,
+    route_taken: &'a str,
+}
+
+/// [`RecordTail2`], borrowed.
+#[derive(Serialize)]
+struct Tail2View<'a> {
+    client_ref: Option<&'a str>,
+    deferred_by: Option<&'a str>,
+}
+
+/// Bytes written as one byte string (as `raw_bytes` writes the record's request).
+struct ByteString<'a>(&'a [u8]);
+
+impl Serialize for ByteString<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+/// Replaces `buf` with `prefix` and the encoding of `record` ([`encode_message`]'s
+/// layout), its request left empty unless `with_request`. `buf` keeps its allocation from
+/// one record to the next: the planner encodes every record of a batch through one buffer.
+pub(super) fn encode_message_into(
+    record: &MessageRecord,
+    prefix: &[u8],
+    with_request: bool,
+    buf: &mut Vec<u8>,
+) -> Result<(), StoreError> {
     let failed = |e: postcard::Error| StoreError::new(format!("encode: {e}"));
-    let tail = RecordTail {
+    let view = RecordView {
+        id: record.id,
+        account: &record.account,
+        accepted: record.accepted,
+        class: record.class,
+        route: &record.route,
+        request: ByteString(if with_request { &record.request } else { &[] }),
+        part_count: record.part_count,
+        wants_receipt: record.wants_receipt,
+        state: record.state,
+        parts: &record.parts,
+        not_before: record.not_before,
+    };
+    let tail = TailView {
         expires: record.expires,
-        route_taken: record.route_taken.clone(),
+        route_taken: &record.route_taken,
     };
-    let bytes = postcard::to_extend(&tail, encode(record)?).map_err(failed)?;
-    let tail2 = RecordTail2 {
-        client_ref: record.client_ref.clone(),
-        deferred_by: record.deferred_by.clone(),
+    let tail2 = Tail2View {
+        client_ref: record.client_ref.as_deref(),
+        deferred_by: record.deferred_by.as_deref(),
     };
-    postcard::to_extend(&tail2, bytes).map_err(failed)
+    let mut out = std::mem::take(buf);
+    out.clear();
+    out.extend_from_slice(prefix);
+    let out = postcard::to_extend(&view, out).map_err(failed)?;
+    let out = postcard::to_extend(&tail, out).map_err(failed)?;
+    *buf = postcard::to_extend(&tail2, out).map_err(failed)?;
+    Ok(())
 }
 
 /// Decodes a message record written by [`encode_message`] or by the first encoding
@@ -163,9 +241,88 @@ pub(super) fn decode_message(bytes: &[u8]) -> Result<MessageRecord, StoreError> 
     Ok(record)
 }
 
+/// [`OutboxItem`]'s encoding, borrowed.
+#[derive(Serialize)]
+struct OutboxView<'a> {
+    seq: u64,
+    account: &'a str,
+    deliver_sm: ByteString<'a>,
+    queued: Millis,
+    attempts: u32,
+}
+
+/// Replaces `buf` with the encoding of `item` (as [`encode`] writes it) with `seq` as its
+/// seq: the item is not copied to set it.
+pub(super) fn encode_outbox_into(
+    item: &OutboxItem,
+    seq: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let view = OutboxView {
+        seq,
+        account: &item.account,
+        deliver_sm: ByteString(&item.deliver_sm),
+        queued: item.queued,
+        attempts: item.attempts,
+    };
+    let mut out = std::mem::take(buf);
+    out.clear();
+    *buf = postcard::to_extend(&view, out).map_err(|e| StoreError::new(format!("encode: {e}")))?;
+    Ok(())
+}
+
+/// The first byte of an `updates` value: its layout (1: a record as [`encode_message`]
+/// writes it, with an empty request). A later layout takes the next number.
+const UPDATE_V1: u8 = 1;
+
+/// Replaces `buf` with the `updates` value of `record`: everything but its request, which
+/// stays in the `messages` value written once at acceptance (about half of a record).
+pub(super) fn encode_update_into(
+    record: &MessageRecord,
+    buf: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    encode_message_into(record, &[UPDATE_V1], false, buf)
+}
+
+/// The record of a `messages` value (`base`) updated by its `updates` value: every field
+/// from the update, the request from the base.
+pub(super) fn apply_update(
+    base: MessageRecord,
+    update: &[u8],
+) -> Result<MessageRecord, StoreError> {
+    match update.split_first() {
+        Some((&UPDATE_V1, rest)) => Ok(MessageRecord {
+            request: base.request,
+            ..decode_message(rest)?
+        }),
+        Some((version, _)) => Err(StoreError::new(format!(
+            "message {}: update of unknown layout {version}",
+            base.id
+        ))),
+        None => Err(StoreError::new(format!(
+            "message {}: empty update",
+            base.id
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outbox_item_encodes_the_same_through_its_view() {
+        let item = OutboxItem {
+            seq: 0,
+            account: "acc".to_owned(),
+            deliver_sm: vec![1, 2, 3, 0xff],
+            queued: 77,
+            attempts: 2,
+        };
+        let mut buf = vec![9; 3];
+        encode_outbox_into(&item, 300, &mut buf).unwrap();
+        assert_eq!(buf, encode(&OutboxItem { seq: 300, ..item }).unwrap());
+    }
 
     #[test]
     fn keys_round_trip_and_order() {

@@ -391,6 +391,201 @@ fn expire_removes_old_final_messages_and_their_index() {
     assert_eq!(store.max_id().unwrap(), 3010);
 }
 
+/// The first byte of an `updates` value of the first layout.
+const UPDATE_V1_FOR_TESTS: u8 = 1;
+
+/// The record as the layout before `updates` wrote it (the whole record under `messages`
+/// at every change): postcard of the record, then its two tails.
+fn previous_layout(record: &MessageRecord) -> Vec<u8> {
+    let tail = RecordTail {
+        expires: record.expires,
+        route_taken: record.route_taken.clone(),
+    };
+    let tail2 = RecordTail2 {
+        client_ref: record.client_ref.clone(),
+        deferred_by: record.deferred_by.clone(),
+    };
+    let bytes = postcard::to_allocvec(record).unwrap();
+    let bytes = postcard::to_extend(&tail, bytes).unwrap();
+    postcard::to_extend(&tail2, bytes).unwrap()
+}
+
+fn full_record(id: u64) -> MessageRecord {
+    MessageRecord {
+        route: Some("r".to_owned()),
+        expires: 99,
+        route_taken: "all".to_owned(),
+        client_ref: Some("ref".to_owned()),
+        deferred_by: Some("quiet_hours".to_owned()),
+        ..message(id, "a", 1_000)
+    }
+}
+
+/// A store written by the previous layout (whole records under `messages`, no `updates`)
+/// reads the same, and takes updates on top: the encoding of a record has not changed.
+#[test]
+fn a_record_of_the_previous_layout_still_reads_and_updates() {
+    let dir = TempDir::new("previous-layout");
+    let mut sent = full_record(1);
+    sent.state = State::Sent;
+    sent.parts[0] = sent_part("cmcc", "x1");
+    assert_eq!(keys::encode_message(&sent).unwrap(), previous_layout(&sent));
+    {
+        let store = open(&dir);
+        let open = store.handles().unwrap();
+        open.messages
+            .insert(keys::message(1), previous_layout(&sent))
+            .unwrap();
+        open.pending.insert(keys::message(1), Vec::new()).unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.get(1).unwrap().as_ref(), Some(&sent));
+    assert_eq!(store.pending().unwrap(), vec![sent.clone()]);
+    assert_eq!(
+        store.list(&ListFilter::default()).unwrap(),
+        vec![sent.clone()]
+    );
+    assert_eq!(store.max_id().unwrap(), 1);
+    let mut delivered = sent.clone();
+    delivered.state = State::Delivered;
+    delivered.parts[0].state = State::Delivered;
+    store
+        .commit(&[Op::Put(Arc::new(delivered.clone()))])
+        .unwrap();
+    assert_eq!(store.get(1).unwrap(), Some(delivered));
+    assert!(store.pending().unwrap().is_empty());
+}
+
+/// A change after acceptance is written as an update without the request (about half a
+/// record), and the record read back after a restart is the accepted one with the update
+/// applied: request from the first write, everything else from the update.
+#[test]
+fn updates_leave_out_the_request_and_apply_after_a_restart() {
+    let dir = TempDir::new("updates");
+    let accepted = full_record(7);
+    let mut sent = accepted.clone();
+    sent.state = State::Sent;
+    sent.parts[1] = sent_part("cmcc", "x7");
+    sent.not_before = 5;
+    {
+        let store = open(&dir);
+        store
+            .commit(&[Op::Insert(Arc::new(accepted.clone()))])
+            .unwrap();
+        store.commit(&[Op::Put(Arc::new(sent.clone()))]).unwrap();
+        let open = store.handles().unwrap();
+        let whole = open.messages.get(keys::message(7)).unwrap().unwrap();
+        let update = open.updates.get(keys::message(7)).unwrap().unwrap();
+        assert_eq!(keys::decode_message(&whole).unwrap(), accepted);
+        assert!(
+            update.len() + accepted.request.len() <= whole.len() + 8,
+            "update of {} bytes for a record of {}",
+            update.len(),
+            whole.len()
+        );
+    }
+    let store = open(&dir);
+    assert_eq!(store.get(7).unwrap().as_ref(), Some(&sent));
+    assert_eq!(store.pending().unwrap(), vec![sent.clone()]);
+    assert_eq!(
+        store.list(&ListFilter::default()).unwrap(),
+        vec![sent.clone()]
+    );
+    // A part update after the restart reads the merged record and writes an update.
+    store
+        .commit(&[
+            Op::Part {
+                id: 7,
+                part: 0,
+                record: sent_part("cmcc", "x8"),
+            },
+            Op::State {
+                id: 7,
+                state: State::Delivered,
+            },
+        ])
+        .unwrap();
+    let mut delivered = sent;
+    delivered.parts[0] = sent_part("cmcc", "x8");
+    delivered.state = State::Delivered;
+    assert_eq!(store.get(7).unwrap(), Some(delivered));
+    assert!(store.pending().unwrap().is_empty());
+    // An Insert and a Put of the same message in one commit: one whole record, no update.
+    let mut other = full_record(8);
+    store
+        .commit(&[Op::Insert(Arc::new(other.clone())), {
+            other.state = State::Sent;
+            Op::Put(Arc::new(other.clone()))
+        }])
+        .unwrap();
+    let open = store.handles().unwrap();
+    assert!(open.updates.get(keys::message(8)).unwrap().is_none());
+    assert_eq!(store.get(8).unwrap(), Some(other));
+}
+
+/// Expiry removes a message's update with it, keeps the highest id across a restart once
+/// the newest messages are gone, and an update of an unknown layout is an error.
+#[test]
+fn retention_removes_updates_too_and_keeps_the_highest_id() {
+    let dir = TempDir::new("expire-updates");
+    {
+        let store = open(&dir);
+        let mut ops = Vec::new();
+        for id in 1..=20u64 {
+            ops.push(Op::Insert(Arc::new(message(id, "a", 1_000))));
+        }
+        store.commit(&ops).unwrap();
+        let mut ops = Vec::new();
+        for id in 1..=20u64 {
+            let mut record = message(id, "a", 1_000);
+            // Even ids delivered, odd ones sent and still waiting for a receipt.
+            record.state = if id % 2 == 0 {
+                State::Delivered
+            } else {
+                State::Sent
+            };
+            ops.push(Op::Put(Arc::new(record)));
+        }
+        store.commit(&ops).unwrap();
+        assert_eq!(store.expire(10_000).unwrap(), 10);
+        let open = store.handles().unwrap();
+        let left: Vec<u64> = open
+            .updates
+            .iter()
+            .map(|entry| keys::message_id(&entry.unwrap().0).unwrap())
+            .collect();
+        assert_eq!(left, (1..=19).step_by(2).collect::<Vec<_>>());
+        // An update left behind without its message (a write that raced an expiry) goes
+        // with the next expiry that passes its id.
+        let mut orphan = Vec::from([UPDATE_V1_FOR_TESTS]);
+        orphan.extend(keys::encode_message(&message(2, "a", 1_000)).unwrap());
+        open.updates.insert(keys::message(2), orphan).unwrap();
+        // The last message goes too: the highest id must survive it.
+        let mut last = message(19, "a", 1_000);
+        last.state = State::Failed;
+        store.commit(&[Op::Put(Arc::new(last))]).unwrap();
+        let mut ops = Vec::new();
+        for id in (1..=17u64).step_by(2) {
+            ops.push(Op::State {
+                id,
+                state: State::Delivered,
+            });
+        }
+        store.commit(&ops).unwrap();
+        assert_eq!(store.expire(10_000).unwrap(), 10);
+        assert_eq!(open.updates.iter().count(), 0);
+        assert_eq!(open.messages.iter().count(), 0);
+    }
+    let store = open(&dir);
+    assert_eq!(store.max_id().unwrap(), 20);
+    store
+        .commit(&[Op::Insert(Arc::new(message(21, "a", 1_000)))])
+        .unwrap();
+    let open = store.handles().unwrap();
+    open.updates.insert(keys::message(21), vec![9, 1]).unwrap();
+    assert!(store.get(21).is_err());
+}
+
 #[test]
 fn corrupt_record_is_an_error_not_a_panic() {
     let dir = TempDir::new("corrupt");
@@ -1137,4 +1332,47 @@ fn stats_roll_up_into_days_read_coarse_and_trim() {
         0,
         "nothing left to trim"
     );
+}
+
+/// The bytes a change after acceptance writes, before (the whole record) and now (the
+/// update), for records shaped like `smpp-loadtest --mix short-gsm=50,long-gsm=50`'s
+/// messages through `serve` (one part each: a long text comes as three submit_sm with a
+/// UDH): the update is well under half of the record for a long one. Not timed; run with
+/// `--nocapture` for the sizes (docs/benchmarks/gateway.md quotes them).
+#[test]
+fn an_update_is_a_fraction_of_a_loadtest_record() {
+    // Header 16 + the submit_sm's fields for "12345" -> "447700900123" (34) + the text.
+    // (text bytes, most percent of the record the update may be)
+    for (text, most) in [(62usize, 55usize), (159, 30)] {
+        let mut record = MessageRecord {
+            account: "lt".to_owned(),
+            class: Class::Notification,
+            request: vec![0x41; 16 + 34 + text],
+            part_count: 1,
+            wants_receipt: true,
+            state: State::Delivered,
+            route_taken: "all".to_owned(),
+            expires: 1_765_000_000_000,
+            parts: vec![PartRecord {
+                state: State::Delivered,
+                carrier: Some("sim".to_owned()),
+                carrier_id: Some("0001e240".to_owned()),
+                status: 0,
+                attempts: 1,
+                error: Some("000".to_owned()),
+                updated: 1_765_000_000_123,
+            }],
+            ..message(123_456, "lt", 1_765_000_000_000)
+        };
+        record.accepted = 1_765_000_000_000;
+        let whole = keys::encode_message(&record).unwrap().len();
+        let mut update = Vec::new();
+        keys::encode_update_into(&record, &mut update).unwrap();
+        println!(
+            "text {text} B: record {whole} B, update {} B ({} %)",
+            update.len(),
+            update.len() * 100 / whole
+        );
+        assert!(update.len() * 100 < whole * most);
+    }
 }
