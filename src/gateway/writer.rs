@@ -1056,6 +1056,32 @@ impl Writer {
         }
     }
 
+    /// Records another node wrote while this task held them (a receipt that came in on
+    /// its carrier bind) were merged with it by the clustered store: the copies here are
+    /// stale, so they are dropped, read again and settled (every part may be final now,
+    /// the message's state and receipt still to follow), and that is committed. A round
+    /// merges again only when another node wrote in between; bounded all the same.
+    async fn settle_merged(&mut self) {
+        const ROUNDS: usize = 4;
+        for _ in 0..ROUNDS {
+            let merged = self.store.take_merged();
+            if merged.is_empty() {
+                return;
+            }
+            for id in &merged {
+                self.records.remove(id);
+            }
+            let events: Vec<Event> = merged.into_iter().map(Event::Settle).collect();
+            self.prefetch(&[], &events).await;
+            for event in &events {
+                if let Event::Settle(id) = event {
+                    self.settle(*id);
+                }
+            }
+            self.finish().await;
+        }
+    }
+
     /// Commits the batch, then answers the carriers' deliver_sm.
     async fn finish(&mut self) {
         // One blind write of each changed record (no read-modify-write in the store).
@@ -1403,6 +1429,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
         {
             writer.tick();
             writer.finish().await;
+            writer.settle_merged().await;
             return;
         }
         let due = writer.next_due();
@@ -1438,6 +1465,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
             // Both queues ended, or told to finish and nothing is left.
             writer.tick();
             writer.finish().await;
+            writer.settle_merged().await;
             return;
         }
         writer.prefetch(&outcomes, &events).await;
@@ -1449,6 +1477,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
             writer.apply(event);
         }
         writer.finish().await;
+        writer.settle_merged().await;
     }
 }
 

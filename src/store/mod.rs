@@ -330,6 +330,14 @@ pub trait Store: Send + Sync + 'static {
     /// Read failure.
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError>;
 
+    /// Ids of the records whose write another node's write overtook since the last call
+    /// (the clustered store writes conditionally and merges, docs/cluster.md): the
+    /// caller's copies of them are stale, and a merged one may have every part final
+    /// while the message is not yet. A store with one writer never merges.
+    fn take_merged(&self) -> Vec<u64> {
+        Vec::new()
+    }
+
     /// The (message, part) a carrier's id belongs to.
     ///
     /// # Errors

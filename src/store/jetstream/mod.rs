@@ -20,6 +20,7 @@
 //! failed commit is tried again until `commit_timeout`.
 
 mod backend;
+mod merge;
 mod names;
 mod watch;
 
@@ -211,6 +212,10 @@ impl Store for JetStreamStore {
 
     fn max_id(&self) -> Result<u64, StoreError> {
         Ok(self.backend.max_id())
+    }
+
+    fn take_merged(&self) -> Vec<u64> {
+        self.backend.take_merged()
     }
 
     fn suppression(
