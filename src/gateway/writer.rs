@@ -107,6 +107,9 @@ fn partial_key(message: &ReassembledMessage) -> PartialKey {
 #[derive(Debug, Default)]
 pub(crate) struct EarlyReceipts {
     held: HashMap<CarrierKey, (u64, PartReceipt)>,
+    /// With several nodes, when each held receipt is next looked up in the store again
+    /// (its response may have been recorded by the node that sent the part).
+    recheck: HashMap<CarrierKey, u64>,
 }
 
 /// (carrier, normalised carrier message id).
@@ -160,6 +163,12 @@ const RECENT_IDS: usize = 262_144;
 
 /// Most early receipts held at once.
 pub(crate) const EARLY_MAX: usize = 100_000;
+
+/// With several nodes, how often a held receipt is looked up in the store again.
+const EARLY_RECHECK_MS: u64 = 1_000;
+
+/// Held receipts looked up again per batch at most (a lookup is a store read each).
+const EARLY_RECHECK_MAX: usize = 512;
 
 /// A carrier deliver_sm, read once per batch.
 #[derive(Debug)]
@@ -330,6 +339,8 @@ pub(crate) struct Writer {
     /// Carrier-id lookups read from the store for this batch.
     looked_up: CarrierIds,
     early: EarlyReceipts,
+    /// Held receipts this batch's prefetch looked up again.
+    rechecked: Vec<CarrierKey>,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
     parsed: std::collections::VecDeque<Inbound>,
     /// `smppgate_receipts_matched_total` handles by (carrier, primary reading, stat).
@@ -385,6 +396,7 @@ impl Writer {
             index: CarrierIds::default(),
             looked_up: CarrierIds::default(),
             early: EarlyReceipts::default(),
+            rechecked: Vec::new(),
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
             ops: Vec::new(),
@@ -435,6 +447,11 @@ impl Writer {
         self.parsed.clear();
         let mut ids: Vec<u64> = Vec::new();
         let mut keys: Vec<(Arc<str>, String)> = Vec::new();
+        // With several nodes a receipt may come in here before the node that sent its
+        // part recorded the response: nothing here would ever match it, so the held ones
+        // are looked up in the store again, each once a second ([`Writer::match_held`]).
+        self.rechecked = self.early.due_for_recheck(self.now(), EARLY_RECHECK_MAX);
+        keys.extend(self.rechecked.iter().cloned());
         for outcome in outcomes {
             if !self.records.contains_key(&outcome.id) {
                 ids.push(outcome.id);
@@ -727,6 +744,11 @@ impl Writer {
         let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
         if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
+        }
+        if self.config.cluster.is_some() {
+            self.early
+                .recheck
+                .insert((Arc::clone(carrier), key.clone()), now + EARLY_RECHECK_MS);
         }
         self.early.held.insert(
             (Arc::clone(carrier), key),
@@ -1349,9 +1371,25 @@ impl EarlyReceipts {
         if self.held.is_empty() {
             return None;
         }
-        self.held
-            .remove(&(Arc::clone(carrier), id.to_owned()))
-            .map(|(_, r)| r)
+        let key = (Arc::clone(carrier), id.to_owned());
+        self.recheck.remove(&key);
+        self.held.remove(&key).map(|(_, r)| r)
+    }
+
+    /// Up to `limit` held receipts due to be looked up in the store again; each is next
+    /// due [`EARLY_RECHECK_MS`] later (so past the limit the others come next).
+    fn due_for_recheck(&mut self, now: u64, limit: usize) -> Vec<CarrierKey> {
+        let due: Vec<CarrierKey> = self
+            .recheck
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .take(limit)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &due {
+            self.recheck.insert(key.clone(), now + EARLY_RECHECK_MS);
+        }
+        due
     }
 
     /// Takes the receipts past their TTL (they are unmatched).
@@ -1365,6 +1403,7 @@ impl EarlyReceipts {
         expired
             .into_iter()
             .filter_map(|key| {
+                self.recheck.remove(&key);
                 let (_, receipt) = self.held.remove(&key)?;
                 tracing::warn!(carrier = %key.0, carrier_id = %key.1, "receipt matched no message");
                 Some((key, receipt))
@@ -1374,9 +1413,24 @@ impl EarlyReceipts {
 }
 
 impl Writer {
+    /// The held receipts that [`Writer::prefetch`] looked up again and found recorded
+    /// (by another node) are applied.
+    fn match_held(&mut self) {
+        for (carrier, key) in std::mem::take(&mut self.rechecked) {
+            let Some((id, part)) = self.lookup(&carrier, &key) else {
+                continue;
+            };
+            if let Some(receipt) = self.early.take(&carrier, &key) {
+                bump(&self.stats.receipts_matched);
+                self.apply_receipt(id, part, receipt);
+            }
+        }
+    }
+
     /// Time-driven work: multipart MOs past their TTL go out incomplete; early receipts
     /// past theirs are kept as unmatched.
     fn tick(&mut self) {
+        self.match_held();
         let now = self.now();
         self.expire_partial(now);
         let unmatched = self.early.expire(now);
