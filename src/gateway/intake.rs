@@ -22,7 +22,7 @@ use tokio::sync::{Notify, mpsc};
 use super::accounts::{Account, Accounts};
 use super::backlog::Backlog;
 use super::ids::MessageIds;
-use super::policy::{Decision, Policy, PolicyRequest};
+use super::policy::{CapClaim, Decision, Policy, PolicyRequest};
 use super::stats::{Stats, bump, store_error};
 use super::writer::Event;
 use crate::carrier::Router;
@@ -72,6 +72,8 @@ pub(crate) struct Checked {
     route: Arc<str>,
     parts: Vec<SubmitSm>,
     account: Arc<Account>,
+    /// Its place in the cluster's shared cap counters, taken before it is stored.
+    cap: Option<CapClaim>,
 }
 
 impl Checked {
@@ -124,6 +126,8 @@ pub(crate) struct IntakeParts {
     pub(crate) clock: Clock,
     /// The store's `validity` in ms (a message's default validity).
     pub(crate) validity: u64,
+    /// With `[cluster]`: the frequency-cap counters every node shares.
+    pub(crate) shared_caps: Option<Arc<crate::store::SharedCaps>>,
 }
 
 /// The intake stage.
@@ -219,15 +223,20 @@ impl Intake {
         let mut refused_by_receipt = None;
         let mut held = None;
         let mut deferred_by = None;
-        let not_before = match p.policy.check(&PolicyRequest {
+        let policy_request = PolicyRequest {
             account,
             class,
             destination: &e164,
             submit_sm,
             parts: parts.len(),
             now,
-        }) {
-            Decision::Accept => 0,
+        };
+        let mut cap = None;
+        let not_before = match p.policy.check(&policy_request) {
+            Decision::Accept => {
+                cap = p.policy.cap_claim(&policy_request);
+                0
+            }
             Decision::Reject { status, rule } => {
                 tracing::info!(account = %account.name, %rule, status = %status, "refused by policy");
                 return Err(Refusal {
@@ -237,11 +246,13 @@ impl Intake {
                 });
             }
             Decision::Defer { until, rule } => {
+                cap = p.policy.cap_claim(&policy_request);
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 deferred_by = Some(rule);
                 until
             }
             Decision::Hold { rule, word, until } => {
+                cap = p.policy.cap_claim(&policy_request);
                 tracing::info!(account = %account.name, id, %rule, %word, "held for review");
                 held = Some(word);
                 until
@@ -299,6 +310,7 @@ impl Intake {
             route,
             parts,
             account: Arc::clone(account),
+            cap,
         })
     }
 
@@ -315,7 +327,29 @@ impl Intake {
             route,
             parts,
             account,
+            cap,
         } = checked;
+        if let (Some(claim), Some(shared)) = (cap, &p.shared_caps) {
+            // Counted on every node's count before it is stored: a refusal here is
+            // answered like the policy's own.
+            match claim.take(shared).await {
+                Ok(None) => {}
+                Ok(Some(status)) => {
+                    return Err(self.refuse(
+                        &account,
+                        Refusal {
+                            status,
+                            rule: Some(crate::policy::engine::Rule::Cap.name().to_owned()),
+                            route: Some(route),
+                        },
+                    ));
+                }
+                Err(error) => {
+                    store_error(&p.stats, "shared caps", &error);
+                    return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));
+                }
+            }
+        }
         if !p.backlog.reserve(&account.name) {
             tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
             return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));

@@ -242,6 +242,15 @@ impl Gateway {
         suppressions: Arc<Suppressions>,
     ) -> anyhow::Result<Self> {
         let cpu_at_start = process_cpu_micros();
+        // With `[cluster]` the caps count in counters every node shares (issue #17).
+        let shared_caps = match &config.cluster {
+            Some(cluster) => Some(Arc::new(
+                crate::store::SharedCaps::open(cluster)
+                    .await
+                    .context("opening the shared cap counters")?,
+            )),
+            None => None,
+        };
         let config = Arc::new(config);
         let stats = Arc::new(Stats::default());
         let group = Arc::new(GroupCommit::start(
@@ -385,6 +394,7 @@ impl Gateway {
             stats: Arc::clone(&stats),
             clock,
             validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
+            shared_caps,
         }));
         let http = match &config.http {
             Some(http) => Some(

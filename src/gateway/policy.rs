@@ -70,6 +70,24 @@ pub enum Decision {
     },
 }
 
+/// A place a message takes in its policy's frequency caps, counted in the cluster's
+/// shared counters (`[cluster]`): the policy has judged everything else; intake takes the
+/// place ([`CapClaim::take`]) before the message is stored, and refuses it when a cap is
+/// full on any node's count.
+#[derive(Debug, Clone)]
+pub struct CapClaim {
+    /// The account's policy (its caps judge).
+    pub policy: std::sync::Arc<crate::policy::engine::CompiledPolicy>,
+    /// The account.
+    pub account: std::sync::Arc<str>,
+    /// The destination, as the caps key it.
+    pub number: u64,
+    /// The message's class.
+    pub class: Class,
+    /// When it will be sent.
+    pub at: WallMillis,
+}
+
 /// The hook. Called on the submitting connection's task: must be quick.
 pub trait Policy: Send + Sync + 'static {
     /// The decision for one message.
@@ -84,6 +102,13 @@ pub trait Policy: Send + Sync + 'static {
         _class: Class,
         _submit_sm: &SubmitSm,
     ) -> Option<SubmitSm> {
+        None
+    }
+
+    /// The place `request` must take in shared cap counters, when its caps count in the
+    /// cluster's rather than here (only once [`Policy::check`] accepted it). None by
+    /// default.
+    fn cap_claim(&self, _request: &PolicyRequest<'_>) -> Option<CapClaim> {
         None
     }
 

@@ -20,10 +20,12 @@
 //! failed commit is tried again until `commit_timeout`.
 
 mod backend;
+mod caps;
 mod merge;
 mod names;
 mod watch;
 
+pub use caps::SharedCaps;
 pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
 use std::future::Future;
