@@ -84,6 +84,10 @@ use crate::store::{GroupCommit, Store};
 /// Most parts in the carrier pool whose outcome is not durable yet; the outcome queue
 /// is larger, so an outcome never finds it full.
 const IN_POOL_CAP: usize = 65_536;
+
+/// With `[cluster]`: how long an account's outbox lease outlives its holder's last
+/// renewal (a dead node's accounts are delivered by another node after this).
+const OUTBOX_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// The writer's queue of everything but outcomes (deliver_sm from carriers wait here).
 const EVENT_QUEUE: usize = 16_384;
 /// Messages between intake and the dispatcher (beyond: read from the store).
@@ -429,6 +433,15 @@ impl Gateway {
             .context("starting the upstream listener")?;
 
         let outbox_stop = cancel.child_token();
+        // With `[cluster]`: one node at a time delivers an account's outbox.
+        let outbox_leases = match &config.cluster {
+            Some(cluster) => Some(Arc::new(outbox::lease::Leases::new(
+                crate::store::OutboxLeases::open(cluster, OUTBOX_LEASE_TTL)
+                    .await
+                    .context("opening the outbox leases")?,
+            ))),
+            None => None,
+        };
         let receipts = &config.receipts;
         let outbox = tracker.spawn(outbox::run(outbox::OutboxDeps {
             store: Arc::clone(&store),
@@ -445,6 +458,7 @@ impl Gateway {
                 max: receipts.outbox_retry_max,
             },
             window: outbox_window,
+            leases: outbox_leases,
         }));
         let webhooks_stop = cancel.child_token();
         let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {

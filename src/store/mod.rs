@@ -31,8 +31,8 @@ pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
 pub use jetstream::{
-    JetStreamStore, SharedCaps, SuppressionChange, SuppressionWatch, watch_outbox,
-    watch_suppressions,
+    JetStreamStore, Lease, OutboxLeases, SharedCaps, SuppressionChange, SuppressionWatch,
+    watch_outbox, watch_suppressions,
 };
 pub use lock::in_use;
 pub use retention::{expire_once, now_millis};

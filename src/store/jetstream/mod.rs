@@ -23,9 +23,11 @@ mod backend;
 mod caps;
 mod merge;
 mod names;
+mod outbox_lease;
 mod watch;
 
 pub use caps::SharedCaps;
+pub use outbox_lease::{Lease, OutboxLeases};
 pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
 use std::future::Future;
