@@ -246,14 +246,30 @@ impl Gateway {
         suppressions: Arc<Suppressions>,
     ) -> anyhow::Result<Self> {
         let cpu_at_start = process_cpu_micros();
-        // With `[cluster]` the caps count in counters every node shares (issue #17).
-        let shared_caps = match &config.cluster {
-            Some(cluster) => Some(Arc::new(
-                crate::store::SharedCaps::open(cluster)
-                    .await
-                    .context("opening the shared cap counters")?,
-            )),
-            None => None,
+        // With `[cluster]` the caps count in counters every node shares, and one node at
+        // a time delivers an account's outbox (issue #17): both opened at once (each a
+        // connection and a bucket to create or find).
+        let (shared_caps, outbox_leases) = match &config.cluster {
+            Some(cluster) => {
+                let any_caps = config.policies.iter().any(|p| !p.caps.is_empty());
+                let caps = async {
+                    if any_caps {
+                        crate::store::SharedCaps::open(cluster).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                let leases = crate::store::OutboxLeases::open(cluster, OUTBOX_LEASE_TTL);
+                let (caps, leases) = tokio::join!(caps, leases);
+                (
+                    caps.context("opening the shared cap counters")?
+                        .map(Arc::new),
+                    Some(Arc::new(outbox::lease::Leases::new(
+                        leases.context("opening the outbox leases")?,
+                    ))),
+                )
+            }
+            None => (None, None),
         };
         let config = Arc::new(config);
         let stats = Arc::new(Stats::default());
@@ -433,15 +449,6 @@ impl Gateway {
             .context("starting the upstream listener")?;
 
         let outbox_stop = cancel.child_token();
-        // With `[cluster]`: one node at a time delivers an account's outbox.
-        let outbox_leases = match &config.cluster {
-            Some(cluster) => Some(Arc::new(outbox::lease::Leases::new(
-                crate::store::OutboxLeases::open(cluster, OUTBOX_LEASE_TTL)
-                    .await
-                    .context("opening the outbox leases")?,
-            ))),
-            None => None,
-        };
         let receipts = &config.receipts;
         let outbox = tracker.spawn(outbox::run(outbox::OutboxDeps {
             store: Arc::clone(&store),
