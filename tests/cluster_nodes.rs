@@ -78,7 +78,16 @@ async fn client(
         .expect("bind")
 }
 
-async fn submit_all(addr: &str) -> Vec<String> {
+/// Text of message `n`: one part, or (`long`) two parts of GSM text (250 > 160 septets).
+fn text(n: usize, long: bool) -> Bytes {
+    if long {
+        Bytes::from(format!("two nodes {n} ").repeat(30).into_bytes()[..250].to_vec())
+    } else {
+        Bytes::from(format!("two nodes {n}"))
+    }
+}
+
+async fn submit_all(addr: &str, long: bool) -> Vec<String> {
     let (tx, _none) = client(addr, "app", "pw", BindKind::Transmitter).await;
     let mut sends = futures::stream::iter((0..COUNT).map(|n| {
         let tx = tx.clone();
@@ -87,7 +96,7 @@ async fn submit_all(addr: &str) -> Vec<String> {
                 source_addr: Address::international("10690000"),
                 destination_addr: Address::international("8613800138000"),
                 registered_delivery: RegisteredDelivery(1),
-                short_message: Bytes::from(format!("two nodes {n}")),
+                short_message: text(n, long),
                 ..SubmitSm::default()
             };
             let response = tx.submit(submit).await.expect("response");
@@ -106,7 +115,7 @@ async fn submit_all(addr: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_of_submits_on_node_a_reach_a_receiver_on_node_b() {
-    receipts_across_nodes(&["--receipt-delay-ms", "100-500"], false).await;
+    receipts_across_nodes(&["--receipt-delay-ms", "100-500"], false, false).await;
 }
 
 /// The carrier sends each receipt on another of its binds than the submitting one: some
@@ -116,11 +125,28 @@ async fn receipts_sent_on_another_nodes_carrier_bind_are_matched_there() {
     receipts_across_nodes(
         &["--receipt-delay-ms", "100-500", "--receipt-bind", "other"],
         true,
+        false,
     )
     .await;
 }
 
-async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool) {
+/// Issue #17 (record-cache coherence): two-part messages dispatched by node A whose
+/// receipts come in on either node's carrier binds. Each node writes the parts' receipts
+/// it matched; node A its outcomes, from its cached copy. Every part ends delivered in the
+/// send log and every message's receipt reaches the client: none lost to a write from a
+/// stale copy (before the conditional writes, a message whose receipts were split between
+/// the nodes stayed `sent`, its receipt never queued).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_receipts_split_between_nodes_are_all_recorded_and_sent() {
+    receipts_across_nodes(
+        &["--receipt-delay-ms", "100-500", "--receipt-bind", "other"],
+        true,
+        true,
+    )
+    .await;
+}
+
+async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool, long: bool) {
     let Some(cluster) = NatsCluster::start() else {
         return;
     };
@@ -134,7 +160,7 @@ async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool) {
 
     // The receiver binds on B before anything is submitted on A.
     let (_rx, mut inbound) = client(&addr_b.to_string(), "app", "pw", BindKind::Receiver).await;
-    let ids = submit_all(&addr_a.to_string()).await;
+    let ids = submit_all(&addr_a.to_string(), long).await;
     let mut seen: HashMap<String, u32> = ids.iter().map(|id| (id.clone(), 0)).collect();
     assert_eq!(seen.len(), COUNT, "message ids are distinct");
     let mut distinct = 0;
@@ -164,16 +190,43 @@ async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool) {
         let report = finished.success_json();
         matched.push(report["receipts_matched"].as_u64().unwrap_or(0));
         forwarded.push(report["forwarded"].as_u64().unwrap_or(0));
+        eprintln!(
+            "receipts early {}, unmatched {}",
+            report["receipts_early"], report["receipts_unmatched"]
+        );
     }
     eprintln!("receipts matched per node {matched:?}, forwarded per node {forwarded:?}");
     // Node B (the receiver's) forwarded them; node A, with no receiver, none.
     assert_eq!(forwarded, [0, COUNT as u64], "forwarded per node");
     // Every receipt was matched once, by whichever node its carrier bind belongs to.
+    let parts = if long { 2 } else { 1 };
     assert_eq!(
         matched.iter().sum::<u64>(),
-        COUNT as u64,
+        (COUNT * parts) as u64,
         "matched per node: {matched:?}"
     );
+    if long {
+        // The send log, as `messages list` reads it from the cluster: every part delivered.
+        let listed = support::smppgate()
+            .args(["messages", "list", "--json", "--limit", "5000", "--config"])
+            .arg(&config_a)
+            .output()
+            .expect("run smppgate messages list");
+        assert!(listed.status.success(), "{listed:?}");
+        let records: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).expect("JSON");
+        assert_eq!(records.len(), COUNT, "messages in the send log");
+        for record in &records {
+            let parts = record["parts"].as_array().expect("parts");
+            assert_eq!(parts.len(), 2, "{record}");
+            assert!(
+                record["state"] == "delivered"
+                    && parts
+                        .iter()
+                        .all(|p| p["state"] == "delivered" && !p["carrier_id"].is_null()),
+                "not every part delivered: {record}"
+            );
+        }
+    }
     if receipts_on_b {
         assert!(
             matched[1] > 0,

@@ -23,7 +23,7 @@ use super::accounts::{Account, Accounts};
 use super::assembly::Waiting;
 use super::backlog::Backlog;
 use super::ids::MessageIds;
-use super::policy::{Decision, Policy, PolicyRequest};
+use super::policy::{CapClaim, Decision, Policy, PolicyRequest};
 use super::stats::{Stats, bump, store_error};
 use super::writer::Event;
 use crate::carrier::Router;
@@ -76,6 +76,8 @@ pub(crate) struct Checked {
     account: Arc<Account>,
     /// A part of a client-segmented message stored awaiting the rest of it.
     part_of: Option<PartOf>,
+    /// Its place in the cluster's shared cap counters, taken before it is stored.
+    cap: Option<CapClaim>,
 }
 
 impl Checked {
@@ -130,6 +132,8 @@ pub(crate) struct IntakeParts {
     pub(crate) clock: Clock,
     /// The store's `validity` in ms (a message's default validity).
     pub(crate) validity: u64,
+    /// With `[cluster]`: the frequency-cap counters every node shares.
+    pub(crate) shared_caps: Option<Arc<crate::store::SharedCaps>>,
 }
 
 /// The intake stage.
@@ -225,7 +229,7 @@ impl Intake {
         let mut refused_by_receipt = None;
         let mut held = None;
         let mut deferred_by = None;
-        let request = PolicyRequest {
+        let policy_request = PolicyRequest {
             account,
             class,
             destination: &e164,
@@ -233,10 +237,10 @@ impl Intake {
             parts: parts.len(),
             now,
         };
-        let decision = p.policy.check(&request);
+        let decision = p.policy.check(&policy_request);
         // A part of a client-segmented message its policy judges whole: it waits for the
         // rest when it passed; when it did not, the rest ends as it did.
-        let mut part_of = p.policy.part_of(&request);
+        let mut part_of = p.policy.part_of(&policy_request);
         let settled = match &decision {
             Decision::Accept | Decision::Defer { .. } => None,
             Decision::Reject { status, rule } | Decision::RejectByReceipt { status, rule } => {
@@ -253,8 +257,12 @@ impl Intake {
                 p.waiting.wake.notify_one();
             }
         }
+        let mut cap = None;
         let not_before = match decision {
-            Decision::Accept => 0,
+            Decision::Accept => {
+                cap = p.policy.cap_claim(&policy_request);
+                0
+            }
             Decision::Reject { status, rule } => {
                 tracing::info!(account = %account.name, %rule, status = %status, "refused by policy");
                 return Err(Refusal {
@@ -264,11 +272,13 @@ impl Intake {
                 });
             }
             Decision::Defer { until, rule } => {
+                cap = p.policy.cap_claim(&policy_request);
                 tracing::debug!(id, %rule, until, "deferred by policy");
                 deferred_by = Some(rule);
                 until
             }
             Decision::Hold { rule, word, until } => {
+                cap = p.policy.cap_claim(&policy_request);
                 tracing::info!(account = %account.name, id, %rule, %word, "held for review");
                 held = Some(word);
                 until
@@ -329,6 +339,7 @@ impl Intake {
             parts,
             account: Arc::clone(account),
             part_of,
+            cap,
         })
     }
 
@@ -346,7 +357,29 @@ impl Intake {
             parts,
             account,
             part_of,
+            cap,
         } = checked;
+        if let (Some(claim), Some(shared)) = (cap, &p.shared_caps) {
+            // Counted on every node's count before it is stored: a refusal here is
+            // answered like the policy's own.
+            match claim.take(shared).await {
+                Ok(None) => {}
+                Ok(Some(status)) => {
+                    return Err(self.refuse(
+                        &account,
+                        Refusal {
+                            status,
+                            rule: Some(crate::policy::engine::Rule::Cap.name().to_owned()),
+                            route: Some(route),
+                        },
+                    ));
+                }
+                Err(error) => {
+                    store_error(&p.stats, "shared caps", &error);
+                    return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));
+                }
+            }
+        }
         if !p.backlog.reserve(&account.name) {
             tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
             return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));

@@ -86,6 +86,10 @@ use crate::store::{GroupCommit, Store};
 /// Most parts in the carrier pool whose outcome is not durable yet; the outcome queue
 /// is larger, so an outcome never finds it full.
 const IN_POOL_CAP: usize = 65_536;
+
+/// With `[cluster]`: how long an account's outbox lease outlives its holder's last
+/// renewal (a dead node's accounts are delivered by another node after this).
+const OUTBOX_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// The writer's queue of everything but outcomes (deliver_sm from carriers wait here).
 const EVENT_QUEUE: usize = 16_384;
 /// Messages between intake and the dispatcher (beyond: read from the store).
@@ -244,6 +248,31 @@ impl Gateway {
         suppressions: Arc<Suppressions>,
     ) -> anyhow::Result<Self> {
         let cpu_at_start = process_cpu_micros();
+        // With `[cluster]` the caps count in counters every node shares, and one node at
+        // a time delivers an account's outbox (issue #17): both opened at once (each a
+        // connection and a bucket to create or find).
+        let (shared_caps, outbox_leases) = match &config.cluster {
+            Some(cluster) => {
+                let any_caps = config.policies.iter().any(|p| !p.caps.is_empty());
+                let caps = async {
+                    if any_caps {
+                        crate::store::SharedCaps::open(cluster).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                let leases = crate::store::OutboxLeases::open(cluster, OUTBOX_LEASE_TTL);
+                let (caps, leases) = tokio::join!(caps, leases);
+                (
+                    caps.context("opening the shared cap counters")?
+                        .map(Arc::new),
+                    Some(Arc::new(outbox::lease::Leases::new(
+                        leases.context("opening the outbox leases")?,
+                    ))),
+                )
+            }
+            None => (None, None),
+        };
         let config = Arc::new(config);
         let stats = Arc::new(Stats::default());
         let group = Arc::new(GroupCommit::start(
@@ -410,6 +439,7 @@ impl Gateway {
             stats: Arc::clone(&stats),
             clock,
             validity: u64::try_from(config.store.validity.as_millis()).unwrap_or(u64::MAX),
+            shared_caps,
         }));
         let http = match &config.http {
             Some(http) => Some(
@@ -470,6 +500,7 @@ impl Gateway {
                 max: receipts.outbox_retry_max,
             },
             window: outbox_window,
+            leases: outbox_leases,
         }));
         let webhooks_stop = cancel.child_token();
         let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {

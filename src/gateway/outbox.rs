@@ -17,6 +17,7 @@
 //! Bounds: per account at most [`queue::MAX_HELD`] items in memory, at most `window` in
 //! flight per session, one store read and one commit at a time.
 
+pub(crate) mod lease;
 mod queue;
 
 use std::collections::{HashMap, HashSet};
@@ -65,6 +66,9 @@ pub(crate) struct OutboxDeps {
     pub retry: RetryPolicy,
     /// Most deliver_sm outstanding per session (the server's window for them).
     pub window: usize,
+    /// With `[cluster]`: an account's items are sent only while this node holds its
+    /// lease (`outbox/lease.rs`).
+    pub leases: Option<Arc<lease::Leases>>,
 }
 
 /// What every account task shares.
@@ -76,6 +80,8 @@ struct Shared {
     clock: Clock,
     cancel: CancellationToken,
     window: usize,
+    leases: Option<Arc<lease::Leases>>,
+    retry: RetryPolicy,
 }
 
 /// Runs the stage until `cancel`, then until every account task has its items in flight
@@ -89,8 +95,19 @@ pub(crate) async fn run(deps: OutboxDeps) {
         clock: deps.clock,
         cancel: deps.cancel.clone(),
         window: deps.window.max(1),
+        leases: deps.leases.clone(),
+        retry: deps.retry,
     });
     let tracker = TaskTracker::new();
+    if let Some(leases) = deps.leases {
+        tracker.spawn(lease::run(
+            leases,
+            Arc::clone(&shared.registry),
+            deps.accounts.clone(),
+            Arc::clone(&deps.wake),
+            deps.cancel.clone(),
+        ));
+    }
     let mut wakes = Vec::with_capacity(deps.accounts.len());
     let mut served = HashSet::new();
     let start = |account: Arc<str>, wakes: &mut Vec<Arc<Notify>>| {
@@ -174,6 +191,9 @@ struct Account {
     parked: metrics::Counter,
     /// `smppgate_outbox_maybe_duplicate_total`: items sent again after a lost answer.
     maybe_duplicate: metrics::Counter,
+    /// With leases: how many times this node had taken the account's lease when the
+    /// queue was last read afresh.
+    lease_taken: u64,
 }
 
 impl Account {
@@ -197,7 +217,29 @@ impl Account {
             held,
             parked,
             maybe_duplicate,
+            lease_taken: 0,
         }
+    }
+
+    /// Whether this node sends the account's items now: always on one node; with
+    /// `[cluster]` while it holds the account's lease. A lease taken again (the other
+    /// node delivered meanwhile) reads the queue afresh once nothing is in flight.
+    fn may_send(&mut self, now: tokio::time::Instant) -> bool {
+        let Some(leases) = &self.shared.leases else {
+            return true;
+        };
+        let (holds, taken) = leases.holds(&self.account, now);
+        if !holds {
+            return false;
+        }
+        if taken != self.lease_taken {
+            if !self.sends.is_empty() || self.read.is_some() {
+                return false;
+            }
+            self.lease_taken = taken;
+            self.queue = Queue::new(Arc::clone(&self.account), self.shared.retry);
+        }
+        true
     }
 
     async fn run(mut self) {
@@ -205,7 +247,7 @@ impl Account {
         let mut cancelled = false;
         loop {
             let now = self.shared.clock.now();
-            if !cancelled {
+            if !cancelled && self.may_send(now) {
                 self.queue.promote(now);
                 self.start_read(now);
                 self.send_ready();

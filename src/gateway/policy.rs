@@ -90,6 +90,22 @@ pub enum Whole {
         /// What matched.
         word: String,
     },
+/// A place a message takes in its policy's frequency caps, counted in the cluster's
+/// shared counters (`[cluster]`): the policy has judged everything else; intake takes the
+/// place ([`CapClaim::take`]) before the message is stored, and refuses it when a cap is
+/// full on any node's count.
+#[derive(Debug, Clone)]
+pub struct CapClaim {
+    /// The account's policy (its caps judge).
+    pub policy: std::sync::Arc<crate::policy::engine::CompiledPolicy>,
+    /// The account.
+    pub account: std::sync::Arc<str>,
+    /// The destination, as the caps key it.
+    pub number: u64,
+    /// The message's class.
+    pub class: Class,
+    /// When it will be sent.
+    pub at: WallMillis,
 }
 
 /// The hook. Called on the submitting connection's task: must be quick.
@@ -120,6 +136,13 @@ pub trait Policy: Send + Sync + 'static {
     /// runs of consecutive parts' text. Releases by default.
     fn judge_whole(&self, _account: &Account, _texts: &[String]) -> Whole {
         Whole::Release
+    }
+
+    /// The place `request` must take in shared cap counters, when its caps count in the
+    /// cluster's rather than here (only once [`Policy::check`] accepted it). None by
+    /// default.
+    fn cap_claim(&self, _request: &PolicyRequest<'_>) -> Option<CapClaim> {
+        None
     }
 
     /// The frequency-cap counters changed since the last call, for the store (see

@@ -118,6 +118,9 @@ fn partial_key(message: &ReassembledMessage) -> PartialKey {
 #[derive(Debug, Default)]
 pub(crate) struct EarlyReceipts {
     held: HashMap<CarrierKey, (u64, PartReceipt)>,
+    /// With several nodes, when each held receipt is next looked up in the store again
+    /// (its response may have been recorded by the node that sent the part).
+    recheck: HashMap<CarrierKey, u64>,
 }
 
 /// (carrier, normalised carrier message id).
@@ -171,6 +174,12 @@ const RECENT_IDS: usize = 262_144;
 
 /// Most early receipts held at once.
 pub(crate) const EARLY_MAX: usize = 100_000;
+
+/// With several nodes, how often a held receipt is looked up in the store again.
+const EARLY_RECHECK_MS: u64 = 1_000;
+
+/// Held receipts looked up again per batch at most (a lookup is a store read each).
+const EARLY_RECHECK_MAX: usize = 512;
 
 /// A carrier deliver_sm, read once per batch.
 #[derive(Debug)]
@@ -341,6 +350,8 @@ pub(crate) struct Writer {
     /// Carrier-id lookups read from the store for this batch.
     looked_up: CarrierIds,
     early: EarlyReceipts,
+    /// Held receipts this batch's prefetch looked up again.
+    rechecked: Vec<CarrierKey>,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
     parsed: std::collections::VecDeque<Inbound>,
     /// `smppgate_receipts_matched_total` handles by (carrier, primary reading, stat).
@@ -398,6 +409,7 @@ impl Writer {
             index: CarrierIds::default(),
             looked_up: CarrierIds::default(),
             early: EarlyReceipts::default(),
+            rechecked: Vec::new(),
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
             ops: Vec::new(),
@@ -449,6 +461,11 @@ impl Writer {
         self.parsed.clear();
         let mut ids: Vec<u64> = Vec::new();
         let mut keys: Vec<(Arc<str>, String)> = Vec::new();
+        // With several nodes a receipt may come in here before the node that sent its
+        // part recorded the response: nothing here would ever match it, so the held ones
+        // are looked up in the store again, each once a second ([`Writer::match_held`]).
+        self.rechecked = self.early.due_for_recheck(self.now(), EARLY_RECHECK_MAX);
+        keys.extend(self.rechecked.iter().cloned());
         for outcome in outcomes {
             if !self.records.contains_key(&outcome.id) {
                 ids.push(outcome.id);
@@ -745,6 +762,11 @@ impl Writer {
         let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
         if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
+        }
+        if self.config.cluster.is_some() {
+            self.early
+                .recheck
+                .insert((Arc::clone(carrier), key.clone()), now + EARLY_RECHECK_MS);
         }
         self.early.held.insert(
             (Arc::clone(carrier), key),
@@ -1100,6 +1122,32 @@ impl Writer {
         }
     }
 
+    /// Records another node wrote while this task held them (a receipt that came in on
+    /// its carrier bind) were merged with it by the clustered store: the copies here are
+    /// stale, so they are dropped, read again and settled (every part may be final now,
+    /// the message's state and receipt still to follow), and that is committed. A round
+    /// merges again only when another node wrote in between; bounded all the same.
+    async fn settle_merged(&mut self) {
+        const ROUNDS: usize = 4;
+        for _ in 0..ROUNDS {
+            let merged = self.store.take_merged();
+            if merged.is_empty() {
+                return;
+            }
+            for id in &merged {
+                self.records.remove(id);
+            }
+            let events: Vec<Event> = merged.into_iter().map(Event::Settle).collect();
+            self.prefetch(&[], &events).await;
+            for event in &events {
+                if let Event::Settle(id) = event {
+                    self.settle(*id);
+                }
+            }
+            self.finish().await;
+        }
+    }
+
     /// Commits the batch, then answers the carriers' deliver_sm.
     async fn finish(&mut self) {
         // One blind write of each changed record (no read-modify-write in the store).
@@ -1370,9 +1418,25 @@ impl EarlyReceipts {
         if self.held.is_empty() {
             return None;
         }
-        self.held
-            .remove(&(Arc::clone(carrier), id.to_owned()))
-            .map(|(_, r)| r)
+        let key = (Arc::clone(carrier), id.to_owned());
+        self.recheck.remove(&key);
+        self.held.remove(&key).map(|(_, r)| r)
+    }
+
+    /// Up to `limit` held receipts due to be looked up in the store again; each is next
+    /// due [`EARLY_RECHECK_MS`] later (so past the limit the others come next).
+    fn due_for_recheck(&mut self, now: u64, limit: usize) -> Vec<CarrierKey> {
+        let due: Vec<CarrierKey> = self
+            .recheck
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .take(limit)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &due {
+            self.recheck.insert(key.clone(), now + EARLY_RECHECK_MS);
+        }
+        due
     }
 
     /// Takes the receipts past their TTL (they are unmatched).
@@ -1386,6 +1450,7 @@ impl EarlyReceipts {
         expired
             .into_iter()
             .filter_map(|key| {
+                self.recheck.remove(&key);
                 let (_, receipt) = self.held.remove(&key)?;
                 tracing::warn!(carrier = %key.0, carrier_id = %key.1, "receipt matched no message");
                 Some((key, receipt))
@@ -1395,9 +1460,24 @@ impl EarlyReceipts {
 }
 
 impl Writer {
+    /// The held receipts that [`Writer::prefetch`] looked up again and found recorded
+    /// (by another node) are applied.
+    fn match_held(&mut self) {
+        for (carrier, key) in std::mem::take(&mut self.rechecked) {
+            let Some((id, part)) = self.lookup(&carrier, &key) else {
+                continue;
+            };
+            if let Some(receipt) = self.early.take(&carrier, &key) {
+                bump(&self.stats.receipts_matched);
+                self.apply_receipt(id, part, receipt);
+            }
+        }
+    }
+
     /// Time-driven work: multipart MOs past their TTL go out incomplete; early receipts
     /// past theirs are kept as unmatched.
     fn tick(&mut self) {
+        self.match_held();
         let now = self.now();
         self.expire_partial(now);
         let unmatched = self.early.expire(now);
@@ -1450,6 +1530,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
         {
             writer.tick();
             writer.finish().await;
+            writer.settle_merged().await;
             return;
         }
         let due = writer.next_due();
@@ -1485,6 +1566,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
             // Both queues ended, or told to finish and nothing is left.
             writer.tick();
             writer.finish().await;
+            writer.settle_merged().await;
             return;
         }
         writer.prefetch(&outcomes, &events).await;
@@ -1496,6 +1578,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
             writer.apply(event);
         }
         writer.finish().await;
+        writer.settle_merged().await;
     }
 }
 

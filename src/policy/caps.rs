@@ -180,6 +180,56 @@ impl Caps {
         }
     }
 
+    /// As [`Caps::take`] on counters kept elsewhere (the cluster's shared ones, see
+    /// `store/jetstream/caps.rs`): `stored` holds each cap's times by its definition;
+    /// when the message passes they are changed in place (its time added, times out of
+    /// every window dropped; a cap whose definition changed starts afresh).
+    ///
+    /// # Errors
+    /// The first cap it would break; `stored` is left as it was.
+    pub fn take_stored(
+        &self,
+        stored: &mut Vec<CapTimes>,
+        class: Class,
+        at: WallMillis,
+    ) -> Result<(), CapHit> {
+        if !self.applies_to(class) {
+            return Ok(());
+        }
+        let mut times: Vec<VecDeque<WallMillis>> = self
+            .caps
+            .iter()
+            .map(|cap| {
+                let signature = cap.signature();
+                let reach = cap.per.max(cap.min_gap);
+                stored
+                    .iter()
+                    .find(|c| c.cap == signature)
+                    .map(|c| {
+                        c.times
+                            .iter()
+                            .copied()
+                            .filter(|&t| t.saturating_add(reach) > at)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.verdict(&times, class, at)?;
+        self.record(&mut times, class, at, false);
+        *stored = self
+            .caps
+            .iter()
+            .zip(times)
+            .filter(|(_, times)| !times.is_empty())
+            .map(|(cap, times)| CapTimes {
+                cap: cap.signature(),
+                times: times.into(),
+            })
+            .collect();
+        Ok(())
+    }
+
     /// Adds `at` to the times of every cap counting `class` (not where it is already,
     /// when `once`); each keeps at most its `max`.
     fn record(&self, entry: &mut [VecDeque<WallMillis>], class: Class, at: WallMillis, once: bool) {
@@ -365,6 +415,45 @@ mod tests {
             cap(&[Class::Otp], 10, 24, None),
             cap(&[Class::Marketing], 4, 30 * 24, Some(72)),
         ])
+    }
+
+    /// The cluster's shared counters (issue #17): two nodes' caps judge one stored entry;
+    /// the sixth OTP in the hour is refused whichever judges it, and nothing is written
+    /// for it; once the hour has slid the next one passes and the old times are dropped.
+    #[test]
+    fn stored_counters_are_judged_and_changed_like_the_local_ones() {
+        let (one, two) = (issue_caps(), issue_caps());
+        let start = 1_000 * H;
+        let mut stored = Vec::new();
+        for n in 0..5 {
+            let caps = if n % 2 == 0 { &one } else { &two };
+            caps.take_stored(&mut stored, Class::Otp, start + n * 60_000)
+                .unwrap();
+        }
+        let before = stored.clone();
+        let hit = two
+            .take_stored(&mut stored, Class::Otp, start + 10 * 60_000)
+            .unwrap_err();
+        assert_eq!(
+            hit,
+            CapHit {
+                index: 0,
+                gap: false
+            }
+        );
+        assert_eq!(stored, before, "a refused message is not counted");
+        // Marketing is not counted by the OTP caps: nothing changes for it either way.
+        one.take_stored(&mut stored, Class::Marketing, start + 11 * 60_000)
+            .unwrap();
+        one.take_stored(&mut stored, Class::Otp, start + H + 60_000)
+            .unwrap();
+        let hourly = stored
+            .iter()
+            .find(|c| c.cap.per == H && c.cap.classes == 1)
+            .unwrap();
+        // The two first times (start, start + 1 min) have left the window.
+        assert_eq!(hourly.times.len(), 4, "{hourly:?}");
+        assert!(hourly.times.iter().all(|&t| t > start + 60_000));
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::config::{
     Class, Config, OptOutScope, OptOutTextMode, PolicyConfig, RejectWith, SensitiveAction,
 };
 use crate::gateway::accounts::Account;
-use crate::gateway::policy::{Decision, Policy, PolicyRequest, Whole};
+use crate::gateway::policy::{CapClaim, Decision, Policy, PolicyRequest, Whole};
 use crate::numbers::normalise;
 use crate::store::{CapWindow, ListFilter, Op, Store, StoreError};
 
@@ -417,7 +417,35 @@ impl CompiledPolicy {
         }
     }
 
-    fn evaluate(&self, request: &PolicyRequest<'_>, suppressions: &dyn SuppressionList) -> Verdict {
+    /// When the message will be sent: now, or at the end of its quiet-hours deferral.
+    fn send_at(&self, request: &PolicyRequest<'_>) -> WallMillis {
+        self.quiet
+            .as_ref()
+            .and_then(|(window, classes)| {
+                classes[request.class.index()]
+                    .then(|| window.deferred_until(request.destination, request.now))
+                    .flatten()
+            })
+            .unwrap_or(request.now)
+    }
+
+    /// The number a cap counts `request` under: its destination's key, for a whole
+    /// message or the first part of one the client segmented, of a class a cap counts.
+    fn cap_number(&self, request: &PolicyRequest<'_>) -> Option<u64> {
+        if !self.caps.applies_to(request.class) {
+            return None;
+        }
+        key(request.destination.as_bytes()).filter(|_| Segment::of(request.submit_sm).first)
+    }
+
+    /// `local_caps`: the caps count here (one node); otherwise they are left to the
+    /// cluster's shared counters ([`Policy::cap_claim`]).
+    fn evaluate(
+        &self,
+        request: &PolicyRequest<'_>,
+        suppressions: &dyn SuppressionList,
+        local_caps: bool,
+    ) -> Verdict {
         let class = request.class;
         let e164 = request.destination;
         let account = request.account;
@@ -438,7 +466,7 @@ impl CompiledPolicy {
         let send_at = deferred.unwrap_or(request.now);
         let segment = Segment::of(request.submit_sm);
         // A message the client segmented itself is counted once, by its first part.
-        let number = key(e164.as_bytes()).filter(|_| segment.first);
+        let number = key(e164.as_bytes()).filter(|_| segment.first && local_caps);
         if let Some(number) = number {
             if let Err(hit) = self.caps.check(&account.name, number, class, send_at) {
                 return Verdict::Refuse(Rule::Cap, Some(cap_detail(hit)));
@@ -490,6 +518,39 @@ impl CompiledPolicy {
             (None, Some(until)) => Verdict::Defer(until),
             (None, None) => Verdict::Accept,
         }
+    }
+}
+
+impl CapClaim {
+    /// Takes the place in the shared counters: `Ok(None)` when counted, `Ok(Some(status))`
+    /// when a cap refused it (logged and counted as the policy's refusals are).
+    ///
+    /// # Errors
+    /// The shared counters could not be read or written: nothing was counted.
+    pub async fn take(
+        &self,
+        shared: &crate::store::SharedCaps,
+    ) -> Result<Option<CommandStatus>, StoreError> {
+        let caps = self.policy.caps();
+        let verdict = shared
+            .take(self.policy.name(), &self.account, self.number, |stored| {
+                caps.take_stored(stored, self.class, self.at)
+            })
+            .await?;
+        let Err(hit) = verdict else {
+            return Ok(None);
+        };
+        decision_counted(&self.account, Rule::Cap, "rejected");
+        let status = self.policy.status_of(Rule::Cap);
+        tracing::info!(
+            account = %self.account,
+            policy = %self.policy.name(),
+            rule = Rule::Cap.name(),
+            detail = %cap_detail(hit),
+            status = %status,
+            "market rule refused a message (the cluster's shared cap counters)"
+        );
+        Ok(Some(status))
     }
 }
 
@@ -611,6 +672,9 @@ pub struct PolicyEngine {
     /// Swapped whole by a reload ([`PolicyEngine::adopt`]); read without a lock.
     policies: arc_swap::ArcSwap<HashMap<String, Arc<CompiledPolicy>>>,
     suppressions: Arc<dyn SuppressionList>,
+    /// With `[cluster]`: the caps count in the cluster's shared counters (intake takes
+    /// the place through [`Policy::cap_claim`] before the message is stored), not here.
+    shared_caps: bool,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -643,6 +707,7 @@ impl PolicyEngine {
             Self {
                 policies: arc_swap::ArcSwap::from_pointee(policies),
                 suppressions,
+                shared_caps: config.cluster.is_some(),
             },
             reports,
         ))
@@ -914,6 +979,22 @@ impl Policy for PolicyEngine {
         whole
     }
 
+    fn cap_claim(&self, request: &PolicyRequest<'_>) -> Option<CapClaim> {
+        if !self.shared_caps {
+            return None;
+        }
+        let name = request.account.config.policy.as_ref()?;
+        let policy = self.policy(name)?;
+        let number = policy.cap_number(request)?;
+        Some(CapClaim {
+            policy: Arc::clone(&policy),
+            account: Arc::clone(&request.account.name),
+            number,
+            class: request.class,
+            at: policy.send_at(request),
+        })
+    }
+
     fn cap_changes(&self, now: WallMillis) -> Vec<CapWindow> {
         let policies = self.policies.load_full();
         let mut names: Vec<&String> = policies.keys().collect();
@@ -933,7 +1014,7 @@ impl Policy for PolicyEngine {
             // The configuration checks that the name exists; built in code, it may not.
             return Decision::Accept;
         };
-        match policy.evaluate(request, &*self.suppressions) {
+        match policy.evaluate(request, &*self.suppressions, !self.shared_caps) {
             Verdict::Accept => Decision::Accept,
             Verdict::Defer(until) => {
                 decision_counted(&request.account.name, Rule::QuietHours, "deferred");
@@ -1718,7 +1799,7 @@ mod tests {
         let submit_sm = ucs2("法轮");
         let request = marketing_at_noon(&f, &submit_sm);
         assert!(matches!(
-            compiled.evaluate(&request, &NoSuppressions),
+            compiled.evaluate(&request, &NoSuppressions, true),
             Verdict::Accept
         ));
     }
@@ -1755,7 +1836,7 @@ mod tests {
         let submit_sm = ucs2("【示例商城】法 轮 大促 回T退订");
         let request = marketing_at_noon(&f, &submit_sm);
         assert!(matches!(
-            compiled.evaluate(&request, &NoSuppressions),
+            compiled.evaluate(&request, &NoSuppressions, true),
             Verdict::Refuse(Rule::Content, Some(word)) if word == "法轮"
         ));
     }

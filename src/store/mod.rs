@@ -31,8 +31,8 @@ pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
 pub use jetstream::{
-    JetStreamStore, Membership, SuppressionChange, SuppressionWatch, follow_liveness, watch_outbox,
-    watch_suppressions,
+    JetStreamStore, Lease, Membership, OutboxLeases, SharedCaps, SuppressionChange,
+    SuppressionWatch, follow_liveness, watch_outbox, watch_suppressions,
 };
 pub use lock::in_use;
 pub use retention::{expire_once, now_millis};
@@ -330,6 +330,14 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Ids of the records whose write another node's write overtook since the last call
+    /// (the clustered store writes conditionally and merges, docs/cluster.md): the
+    /// caller's copies of them are stale, and a merged one may have every part final
+    /// while the message is not yet. A store with one writer never merges.
+    fn take_merged(&self) -> Vec<u64> {
+        Vec::new()
+    }
 
     /// The (message, part) a carrier's id belongs to.
     ///

@@ -84,35 +84,54 @@ pub(super) struct Backend {
     /// those of dead nodes it took over), so two active nodes never both send one
     /// message.
     slot: AtomicU64,
+    /// Ids of records whose write was merged with another node's since the gateway last
+    /// asked (`take_merged`): its copies of them are stale. At most one commit's records
+    /// between two asks, and dropped past [`RECENT_RECORDS`] (the gateway's cache is
+    /// smaller; a stale copy only costs another merge).
+    merged: std::sync::Mutex<Vec<u64>>,
+}
+
+/// What one round of a commit's writes came to.
+#[derive(Default)]
+struct Executed {
+    /// Each record written, with its new revision.
+    revisions: HashMap<u64, u64>,
+    /// Records another node wrote since they were read here: to merge and write again.
+    conflicts: Vec<u64>,
 }
 
 /// Most records [`Recent`] keeps (the gateway's pool of parts in flight is as large).
 const RECENT_RECORDS: usize = 65_536;
 
-/// The records this node committed last, newest kept: a `get` of one is answered here,
-/// without a round trip. The gateway's writer reads a record by id for each carrier answer
-/// it has no copy of, one at a time; from JetStream that is a request each, and the
-/// writer fell behind the carrier by thousands of answers (whose sends a restart then
-/// repeats). Coherent for what this node writes; a message is dispatched only by the node
-/// that owns its id range (the one that accepted it, or the survivor that took the slot
-/// over once that one was dead, liveness.rs), so no other node's dispatch write is
-/// missed while it is cached. A receipt that a carrier sends on another node's bind is
-/// applied by that node: a later write here from the cache may overwrite it
-/// (docs/cluster.md, not built).
+/// Rounds of merging one commit's records with other nodes' writes before it fails (a
+/// round loses only to a write that came in between its read and its write).
+const MERGE_ROUNDS: usize = 16;
+
+/// The records this node committed or read last, newest kept, each with its KV revision:
+/// a `get` of one is answered here, without a round trip. The gateway's writer reads a
+/// record by id for each carrier answer it has no copy of, one at a time; from JetStream
+/// that is a request each, and the writer fell behind the carrier by thousands of answers
+/// (whose sends a restart then repeats). Another node may write a record cached here (a
+/// receipt that came in on its carrier bind): every record write is conditional on the
+/// revision kept here, and one that lost to another node's write is merged with it
+/// (`merge.rs`) and written again. A cached copy may be stale; a write from it never
+/// overwrites what another node wrote. A message is dispatched only by the node that owns its id
+/// range (the one that accepted it, or the survivor that took the slot over once that one
+/// was dead, liveness.rs).
 #[derive(Default)]
 pub(super) struct Recent {
-    records: HashMap<u64, Arc<MessageRecord>>,
+    records: HashMap<u64, (Arc<MessageRecord>, u64)>,
     order: std::collections::VecDeque<u64>,
 }
 
 impl Recent {
-    fn get(&self, id: u64) -> Option<Arc<MessageRecord>> {
+    fn get(&self, id: u64) -> Option<(Arc<MessageRecord>, u64)> {
         self.records.get(&id).cloned()
     }
 
-    fn insert(&mut self, record: Arc<MessageRecord>) {
+    fn insert(&mut self, record: Arc<MessageRecord>, revision: u64) {
         let id = record.id;
-        if self.records.insert(id, record).is_none() {
+        if self.records.insert(id, (record, revision)).is_none() {
             self.order.push_back(id);
         }
         while self.order.len() > RECENT_RECORDS {
@@ -139,6 +158,13 @@ struct Writer {
 
 /// One write of a commit.
 enum Write {
+    /// A message record, conditional on the revision it was read at (`None`: a new one,
+    /// or blind).
+    Record {
+        id: u64,
+        payload: Bytes,
+        expected: Option<u64>,
+    },
     /// Publish to a subject (a KV put, or an outbox push with its dedup id).
     Publish {
         subject: String,
@@ -294,6 +320,7 @@ impl Backend {
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
             slot: AtomicU64::new(0),
+            merged: std::sync::Mutex::new(Vec::new()),
         };
         let slot = backend.claim_slot().await?;
         backend.slot.store(slot, Ordering::Release);
@@ -390,32 +417,129 @@ impl Backend {
             planner.apply(&mut writer, op, msg_id).await?;
         }
         let max_id = planner.max_id;
-        let (writes, stats, records) = planner.finish(old_max)?;
+        let (mut writes, stats, mut records) = planner.finish(old_max)?;
         let started = Instant::now();
+        let mut merges = 0;
         loop {
-            match self.execute(&writes).await {
-                Ok(()) => break,
+            let executed = match self.execute(&writes).await {
+                Ok(executed) => executed,
                 Err(error) if started.elapsed() < self.commit_timeout => {
                     tracing::warn!(%error, "jetstream commit failed; trying again");
                     tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
                 }
                 Err(error) => return Err(error),
+            };
+            {
+                let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+                for (id, revision) in &executed.revisions {
+                    if let Some(record) = records.get(id) {
+                        recent.insert(Arc::clone(record), *revision);
+                    }
+                }
             }
+            if executed.conflicts.is_empty() {
+                break;
+            }
+            merges += 1;
+            if merges > MERGE_ROUNDS {
+                return Err(StoreError::new(format!(
+                    "jetstream commit: {} records still written by another node after {MERGE_ROUNDS} merges",
+                    executed.conflicts.len()
+                )));
+            }
+            writes = self
+                .merge_conflicts(&executed.conflicts, &mut records)
+                .await?;
         }
         self.max_id.fetch_max(max_id, Ordering::AcqRel);
         writer.stats.extend(stats);
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        for record in records {
-            recent.insert(record);
-        }
         Ok(())
     }
 
+    /// The writes that replace a round's conflicting record writes: each record read
+    /// again (from the stream leader), merged with this commit's version, conditional on
+    /// the revision just read. A record gone meanwhile (expired) is not written again.
+    async fn merge_conflicts(
+        &self,
+        conflicts: &[u64],
+        records: &mut HashMap<u64, Arc<MessageRecord>>,
+    ) -> Result<Vec<Write>, StoreError> {
+        let mut writes = Vec::with_capacity(conflicts.len() * 2);
+        let reads =
+            futures::future::join_all(conflicts.iter().map(|id| self.read_record(*id))).await;
+        let mut merged_ids = Vec::with_capacity(conflicts.len());
+        for (id, read) in conflicts.iter().zip(reads) {
+            let key = names::id_key(*id);
+            let Some((stored, revision)) = read? else {
+                records.remove(id);
+                writes.push(Write::Purge {
+                    bucket: Bucket::Pending,
+                    key,
+                });
+                continue;
+            };
+            let Some(ours) = records.get(id) else {
+                continue;
+            };
+            let merged = super::merge::merge_record(&stored, ours);
+            writes.push(Write::Record {
+                id: *id,
+                payload: Bytes::from(keys::encode_message(&merged)?),
+                expected: Some(revision),
+            });
+            writes.push(pending_write(&self.names, *id, merged.state.is_final()));
+            records.insert(*id, Arc::new(merged));
+            merged_ids.push(*id);
+        }
+        tracing::debug!(
+            records = merged_ids.len(),
+            "records merged with another node's writes"
+        );
+        let mut merged = self.merged.lock().unwrap_or_else(PoisonError::into_inner);
+        merged.extend(merged_ids);
+        if merged.len() > RECENT_RECORDS {
+            let excess = merged.len() - RECENT_RECORDS;
+            merged.drain(..excess);
+        }
+        Ok(writes)
+    }
+
+    /// Ids of the records merged with another node's writes since the last call.
+    pub(super) fn take_merged(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.merged.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// One round: every publish sent, then every ack (and API answer) awaited together.
-    async fn execute(&self, writes: &[Write]) -> Result<(), StoreError> {
+    /// A record write that lost to another node's (wrong last sequence) is reported, not
+    /// failed: the rest of the round stands.
+    async fn execute(&self, writes: &[Write]) -> Result<Executed, StoreError> {
         let mut acks: Vec<BoxFuture<'_, Result<(), StoreError>>> = Vec::with_capacity(writes.len());
+        let mut record_acks = Vec::new();
         for write in writes {
             match write {
+                Write::Record {
+                    id,
+                    payload,
+                    expected,
+                } => {
+                    let subject = self.names.kv_subject(Bucket::Messages, &names::id_key(*id));
+                    let ack = match expected {
+                        Some(revision) => {
+                            let mut headers = HeaderMap::new();
+                            headers.insert(
+                                "Nats-Expected-Last-Subject-Sequence",
+                                revision.to_string().as_str(),
+                            );
+                            self.js
+                                .publish_with_headers(subject, headers, payload.clone())
+                                .await
+                        }
+                        None => self.js.publish(subject, payload.clone()).await,
+                    }
+                    .map_err(|e| nats_error("publish", e))?;
+                    record_acks.push(async move { (*id, ack.await) });
+                }
                 Write::Publish {
                     subject,
                     payload,
@@ -497,8 +621,25 @@ impl Backend {
                 }
             }
         }
-        try_join_all(acks).await?;
-        Ok(())
+        let (records, others) =
+            futures::future::join(futures::future::join_all(record_acks), try_join_all(acks)).await;
+        others?;
+        let mut executed = Executed::default();
+        for (id, ack) in records {
+            match ack {
+                Ok(ack) => {
+                    executed.revisions.insert(id, ack.sequence);
+                }
+                Err(e)
+                    if e.kind()
+                        == async_nats::jetstream::context::PublishErrorKind::WrongLastSequence =>
+                {
+                    executed.conflicts.push(id);
+                }
+                Err(e) => return Err(nats_error("publish ack", e)),
+            }
+        }
+        Ok(executed)
     }
 
     // ---- reads ----
@@ -528,22 +669,62 @@ impl Backend {
     }
 
     pub(super) async fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
-        if let Some(record) = self.recent_record(id) {
-            return Ok(Some(record));
-        }
-        self.get_raw(Bucket::Messages, &names::id_key(id))
+        Ok(self
+            .get_revisioned(id)
             .await?
-            .map(|bytes| keys::decode_message(&bytes))
-            .transpose()
+            .map(|(record, _)| (*record).clone()))
     }
 
-    /// The record of `id` if this node committed it lately.
+    /// The record of `id` and its revision: this node's copy, or read (and kept).
+    async fn get_revisioned(
+        &self,
+        id: u64,
+    ) -> Result<Option<(Arc<MessageRecord>, u64)>, StoreError> {
+        if let Some(cached) = self
+            .recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(Some(cached));
+        }
+        let Some((record, revision)) = self.read_record(id).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(Arc::clone(&record), revision);
+        Ok(Some((record, revision)))
+    }
+
+    /// The stored record of `id` and its revision, from the stream leader (not the cache).
+    async fn read_record(&self, id: u64) -> Result<Option<(MessageRecord, u64)>, StoreError> {
+        let subject = self.names.kv_subject(Bucket::Messages, &names::id_key(id));
+        match self
+            .kv(Bucket::Messages)
+            .stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+        {
+            Ok(message) if message.headers.get("KV-Operation").is_some() => Ok(None),
+            Ok(message) => Ok(Some((
+                keys::decode_message(&message.payload)?,
+                message.sequence,
+            ))),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(nats_error("read messages", e)),
+        }
+    }
+
+    /// The record of `id` if this node committed or read it lately.
     pub(super) fn recent_record(&self, id: u64) -> Option<MessageRecord> {
         self.recent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(id)
-            .map(|record| (*record).clone())
+            .map(|(record, _)| (*record).clone())
     }
 
     pub(super) async fn by_carrier_id(
@@ -910,12 +1091,30 @@ impl Backend {
     }
 }
 
-/// A commit's writes, the counters to cache and the records to remember once it succeeded.
+/// A commit's writes, the counters to cache and the records it writes (to remember, or
+/// to merge when another node wrote one meanwhile).
 type Finished = (
     Vec<Write>,
     HashMap<StatsKey, Counters>,
-    Vec<Arc<MessageRecord>>,
+    HashMap<u64, Arc<MessageRecord>>,
 );
+
+/// The write that keeps the pending set in step with a record's state.
+fn pending_write(names: &Names, id: u64, is_final: bool) -> Write {
+    let key = names::id_key(id);
+    if is_final {
+        Write::Purge {
+            bucket: Bucket::Pending,
+            key,
+        }
+    } else {
+        Write::Publish {
+            subject: names.kv_subject(Bucket::Pending, &key),
+            payload: Bytes::new(),
+            msg_id: None,
+        }
+    }
+}
 
 /// Builds a commit's writes: records are read once, changed in memory, written once.
 struct Planner<'a> {
@@ -929,21 +1128,24 @@ struct Planner<'a> {
     max_id: u64,
 }
 
-/// As the embedded store's: a record to write, and whether its pending entry must be.
+/// As the embedded store's: a record to write, and whether its pending entry must be;
+/// and the revision the write is conditional on (`None`: a new record).
 struct Planned<'a> {
     record: Cow<'a, MessageRecord>,
     sync_pending: bool,
+    base: Option<u64>,
 }
 
 impl<'a> Planner<'a> {
     async fn record(&mut self, id: u64) -> Result<Option<&mut MessageRecord>, StoreError> {
         if let Entry::Vacant(entry) = self.records.entry(id) {
-            let Some(record) = self.backend.get(id).await? else {
+            let Some((record, revision)) = self.backend.get_revisioned(id).await? else {
                 return Ok(None);
             };
             entry.insert(Planned {
-                record: Cow::Owned(record),
+                record: Cow::Owned((*record).clone()),
                 sync_pending: true,
+                base: Some(revision),
             });
         }
         Ok(self.records.get_mut(&id).map(|planned| {
@@ -987,18 +1189,49 @@ impl<'a> Planner<'a> {
                     Planned {
                         record: Cow::Borrowed(record.as_ref()),
                         sync_pending: true,
+                        base: None,
                     },
                 );
             }
             Op::Put(record) => {
                 self.max_id = self.max_id.max(record.id);
-                let sync_pending = self.records.get(&record.id).is_some_and(|p| p.sync_pending)
-                    || record.state.is_final();
+                let earlier = self
+                    .records
+                    .get(&record.id)
+                    .map(|p| (p.sync_pending, p.base));
+                let sync_pending = earlier.is_some_and(|(sync, _)| sync) || record.state.is_final();
+                // Conditional on the revision this node last saw of it: the copy it was
+                // changed from (another node may have written since; `commit` merges).
+                let base = match earlier {
+                    Some((_, base)) => base,
+                    None => self
+                        .backend
+                        .recent
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get(record.id)
+                        .map(|(_, revision)| revision),
+                };
+                let (record, base) = match base {
+                    Some(base) => (Cow::Borrowed(&**record), Some(base)),
+                    None if earlier.is_some() => (Cow::Borrowed(&**record), None),
+                    // Not seen here lately: merged with what is stored now (a merge
+                    // keeps whatever is further along, so it is right whichever copy
+                    // this one came from).
+                    None => match self.backend.read_record(record.id).await? {
+                        Some((stored, revision)) => (
+                            Cow::Owned(super::merge::merge_record(&stored, record)),
+                            Some(revision),
+                        ),
+                        None => (Cow::Borrowed(&**record), None),
+                    },
+                };
                 self.records.insert(
                     record.id,
                     Planned {
-                        record: Cow::Borrowed(&**record),
+                        record,
                         sync_pending,
+                        base,
                     },
                 );
             }
@@ -1149,15 +1382,15 @@ impl<'a> Planner<'a> {
     /// node's highest id; and the counters to cache once the commit succeeded.
     fn finish(mut self, old_max: u64) -> Result<Finished, StoreError> {
         let records = std::mem::take(&mut self.records);
-        let mut written = Vec::with_capacity(records.len());
+        let mut written = HashMap::with_capacity(records.len());
         for (id, planned) in &records {
             let key = names::id_key(*id);
-            self.put(
-                Bucket::Messages,
-                &key,
-                keys::encode_message(&planned.record)?,
-            );
-            written.push(Arc::new(planned.record.as_ref().clone()));
+            self.writes.push(Write::Record {
+                id: *id,
+                payload: Bytes::from(keys::encode_message(&planned.record)?),
+                expected: planned.base,
+            });
+            written.insert(*id, Arc::new(planned.record.as_ref().clone()));
             if !planned.sync_pending {
                 // A blind Put that is not final: the pending entry is already there.
             } else if planned.record.state.is_final() {

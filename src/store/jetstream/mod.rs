@@ -21,10 +21,15 @@
 
 mod backend;
 mod liveness;
+mod caps;
+mod merge;
 mod names;
+mod outbox_lease;
 mod watch;
 
 pub use liveness::{Membership, follow_liveness};
+pub use caps::SharedCaps;
+pub use outbox_lease::{Lease, OutboxLeases};
 pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
 use std::future::Future;
@@ -213,6 +218,10 @@ impl Store for JetStreamStore {
 
     fn max_id(&self) -> Result<u64, StoreError> {
         Ok(self.backend.max_id())
+    }
+
+    fn take_merged(&self) -> Vec<u64> {
+        self.backend.take_merged()
     }
 
     fn suppression(

@@ -471,3 +471,58 @@ fn a_suppression_committed_by_one_node_reaches_another_nodes_watch_within_a_seco
     .unwrap();
     assert_eq!(listed, 0);
 }
+
+/// Issue #17 (record-cache coherence): node 1 dispatched a two-part message; the receipt
+/// of part 0 came in on node 2's carrier bind, and node 2 wrote it; node 1 then records
+/// part 1's outcome on its own copy, from before that receipt. The receipt stays, and so
+/// does every carrier id; the last receipt (node 2, on its stale copy) completes it.
+#[test]
+fn a_receipt_written_by_another_node_is_not_overwritten_by_a_stale_copy() {
+    let Some(server) = Server::start("js-coherence") else {
+        return;
+    };
+    let one = server.open("gw-1");
+    let two = server.open("gw-2");
+    let id = one.max_id().unwrap() + 1;
+    let mut held_by_one = message(id, "acme", 1);
+    one.commit(&[Op::Insert(Arc::new(held_by_one.clone()))])
+        .unwrap();
+    held_by_one.parts[0] = sent_part("cmcc", "C-0");
+    held_by_one.state = State::Sent;
+    one.commit(&[Op::Put(Arc::new(held_by_one.clone()))])
+        .unwrap();
+
+    // Node 2 reads it (its writer's prefetch) and applies part 0's receipt.
+    let mut held_by_two = two.get(id).unwrap().unwrap();
+    held_by_two.parts[0].state = State::Delivered;
+    held_by_two.parts[0].updated = 7;
+    two.commit(&[Op::Put(Arc::new(held_by_two.clone()))])
+        .unwrap();
+    assert!(two.take_merged().is_empty(), "nothing to merge yet");
+
+    // Node 1, from its copy: part 1 accepted by the carrier.
+    held_by_one.parts[1] = sent_part("cmcc", "C-1");
+    held_by_one.parts[1].updated = 8;
+    one.commit(&[Op::Put(Arc::new(held_by_one.clone()))])
+        .unwrap();
+    let stored = one.get(id).unwrap().unwrap();
+    assert_eq!(stored.parts[0].state, State::Delivered, "{stored:?}");
+    assert_eq!(stored.parts[1].state, State::Sent, "{stored:?}");
+    assert_eq!(stored.parts[1].carrier_id.as_deref(), Some("C-1"));
+    assert_eq!(one.take_merged(), [id], "node 1 is told its copy was stale");
+
+    // Node 2, from its copy (part 1 still `Accepted`, no carrier id): part 1's receipt.
+    held_by_two.parts[1].state = State::Delivered;
+    held_by_two.parts[1].updated = 9;
+    two.commit(&[Op::Put(Arc::new(held_by_two))]).unwrap();
+    assert_eq!(two.take_merged(), [id]);
+    // What any node reads now (a third store: nothing cached).
+    let three = server.open("gw-3");
+    let stored = three.get(id).unwrap().unwrap();
+    assert!(
+        stored.parts.iter().all(|p| p.state == State::Delivered),
+        "{stored:?}"
+    );
+    assert_eq!(stored.parts[0].carrier_id.as_deref(), Some("C-0"));
+    assert_eq!(stored.parts[1].carrier_id.as_deref(), Some("C-1"));
+}
