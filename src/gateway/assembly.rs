@@ -93,7 +93,7 @@ async fn judge(parts: &AssemblyParts, ready: Ready) -> Result<(), ()> {
         },
         Some(Settled::Held { word }) => Whole::Hold { word },
         None => match parts.accounts.get(ready.key.account.as_bytes()) {
-            Some(account) => parts.policy.judge_whole(account, &ready.texts),
+            Some(account) => parts.policy.judge_whole(&account, &ready.texts),
             // The account is gone from the configuration: sent as it came.
             None => Whole::Release,
         },
@@ -167,7 +167,7 @@ async fn rebuild(parts: &AssemblyParts) -> Result<usize, StoreError> {
             continue;
         };
         let request = PolicyRequest {
-            account,
+            account: &account,
             class: record.class,
             destination: &e164,
             submit_sm: &submit_sm,

@@ -90,6 +90,8 @@ pub enum Whole {
         /// What matched.
         word: String,
     },
+}
+
 /// A place a message takes in its policy's frequency caps, counted in the cluster's
 /// shared counters (`[cluster]`): the policy has judged everything else; intake takes the
 /// place ([`CapClaim::take`]) before the message is stored, and refuses it when a cap is

@@ -20,15 +20,15 @@
 //! failed commit is tried again until `commit_timeout`.
 
 mod backend;
-mod liveness;
 mod caps;
+mod liveness;
 mod merge;
 mod names;
 mod outbox_lease;
 mod watch;
 
-pub use liveness::{Membership, follow_liveness};
 pub use caps::SharedCaps;
+pub use liveness::{Membership, follow_liveness};
 pub use outbox_lease::{Lease, OutboxLeases};
 pub use watch::{SuppressionChange, SuppressionWatch, watch_outbox, watch_suppressions};
 
