@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use smppgate_protocol::codec::{DEFAULT_MAX_FRAME, FrameDecoder, encode};
@@ -36,6 +37,9 @@ use super::link::{
     empty_response,
 };
 use crate::shutdown::ShutdownSignal;
+
+/// Most answers taken in one wake-up before the task writes and looks at its other inputs.
+const MAX_ANSWERS_PER_WAKE: usize = 1024;
 
 /// Settings of one connection besides the session's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,14 +281,17 @@ where
                 self.finish(reason).await;
                 return reason;
             }
-            let deadline = self.session.poll_timeout();
-            if deadline != armed {
-                if let Some(ms) = deadline {
-                    sleep
-                        .as_mut()
-                        .reset(self.origin + Duration::from_millis(ms));
-                }
-                armed = deadline;
+            // Re-arming takes a lock on tokio's timer wheel, and the earliest deadline moves
+            // with nearly every response: the timer is moved only when the deadline comes
+            // earlier. One that fires before the session's deadline finds nothing due and is
+            // armed again from `poll_timeout`; with no deadline left it stays as it is.
+            if let Some(ms) = self.session.poll_timeout()
+                && armed.is_none_or(|at| ms < at)
+            {
+                sleep
+                    .as_mut()
+                    .reset(self.origin + Duration::from_millis(ms));
+                armed = Some(ms);
             }
             let unwritten = self.out.len() + self.writing.len();
             let can_read = unwritten < self.write_hard_limit && self.stalled.is_empty();
@@ -313,8 +320,8 @@ where
                         self.end(Control::Unbind);
                     }
                 },
-                Some(answer) = self.answers.recv() => self.answer(answer),
-                Some(answer) = self.later.next(), if !self.later.is_empty() => self.answer(answer),
+                Some(answer) = self.answers.recv() => self.take_answers(answer),
+                Some(answer) = self.later.next(), if !self.later.is_empty() => self.take_answers(answer),
                 read = self.reader.read_buf(&mut self.in_buf), if can_read => match read {
                     Ok(0) => self.session.handle_disconnect(),
                     Ok(_) => self.handle_input(),
@@ -407,8 +414,34 @@ where
         }
     }
 
-    fn answer(&mut self, answer: Answer) {
-        self.respond(answer.sequence_number, answer.status, answer.body);
+    /// Answers `first` and every other answer that is ready now (from the application's
+    /// channel or a finished [`Handling::Later`]), so that the responses a wake-up finds
+    /// go out in one write: a group commit finishes tens of submit_sm at once, and the
+    /// receipt writer answers a batch of deliver_sm together. At most `MAX_ANSWERS_PER_WAKE`
+    /// (both sources are bounded anyway), so timers and reads get their turn.
+    fn take_answers(&mut self, first: Answer) {
+        let now = self.now();
+        self.answer_at(first, now);
+        for _ in 1..MAX_ANSWERS_PER_WAKE {
+            if let Ok(answer) = self.answers.try_recv() {
+                self.answer_at(answer, now);
+                continue;
+            }
+            if self.later.is_empty() {
+                break;
+            }
+            // Polling with a no-op waker is fine: the `select!` polls `later` again with the
+            // task's waker before the task sleeps, and a future woken meanwhile stays in
+            // FuturesUnordered's ready queue.
+            match self.later.next().now_or_never() {
+                Some(Some(answer)) => self.answer_at(answer, now),
+                _ => break,
+            }
+        }
+    }
+
+    fn answer_at(&mut self, answer: Answer, now: u64) {
+        self.respond_at(answer.sequence_number, answer.status, answer.body, now);
     }
 
     fn respond(&mut self, sequence_number: u32, status: CommandStatus, body: Body) {
