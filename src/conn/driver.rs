@@ -729,3 +729,171 @@ async fn has_room(sender: Option<&mpsc::Sender<InboundRequest>>) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use smppgate_protocol::pdu::{SubmitSm, SubmitSmResp};
+    use smppgate_protocol::session::Role;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
+    /// Counts the `poll_write` calls that took bytes (each one a `write` syscall on a
+    /// socket) and passes the bytes on.
+    struct CountingWriter {
+        inner: DuplexStream,
+        writes: Arc<Mutex<usize>>,
+    }
+
+    impl AsyncWrite for CountingWriter {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                *self.writes.lock().unwrap() += 1;
+            }
+            polled
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// An SMSC that answers each submit_sm later, when `gate` opens; tells `seen` of each.
+    struct Gated {
+        gate: watch::Receiver<bool>,
+        seen: mpsc::Sender<u32>,
+    }
+
+    impl Hooks for Gated {
+        fn bind_requested(&mut self, _: BindKind, _: &Bind) -> Result<BindResp, CommandStatus> {
+            Ok(BindResp {
+                system_id: Bytes::from_static(b"test"),
+                ..BindResp::default()
+            })
+        }
+
+        fn request(&mut self, pdu: &Pdu) -> Handling {
+            let _ = self.seen.try_send(pdu.sequence_number);
+            let mut gate = self.gate.clone();
+            let id = Bytes::from(pdu.sequence_number.to_string());
+            Handling::Later(Box::pin(async move {
+                let _ = gate.wait_for(|open| *open).await;
+                let body = Body::SubmitSmResp(SubmitSmResp {
+                    message_id: id,
+                    ..SubmitSmResp::default()
+                });
+                (CommandStatus::ESME_ROK, body)
+            }))
+        }
+    }
+
+    fn frame(pdu: &Pdu) -> BytesMut {
+        let mut out = BytesMut::new();
+        encode(pdu, &mut out).unwrap();
+        out
+    }
+
+    /// Reads PDUs from `peer` until `count` arrived.
+    async fn read_pdus(peer: &mut DuplexStream, buf: &mut BytesMut, count: usize) -> Vec<Pdu> {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME);
+        let mut pdus = Vec::new();
+        while pdus.len() < count {
+            while let Some(pdu) = decoder.decode(buf).unwrap() {
+                pdus.push(pdu.unwrap());
+            }
+            if pdus.len() < count {
+                assert_ne!(peer.read_buf(buf).await.unwrap(), 0, "connection closed");
+            }
+        }
+        pdus
+    }
+
+    /// The answers a wake-up finds ready (here: 64 submit_sm whose commit finished at once)
+    /// leave in one write, not one write per response.
+    #[tokio::test]
+    async fn answers_ready_together_go_out_in_one_write() {
+        const SUBMITS: u32 = 64;
+        let (driver_in, mut peer_out) = tokio::io::duplex(1 << 20);
+        let (mut peer_in, driver_out) = tokio::io::duplex(1 << 20);
+        let writes = Arc::new(Mutex::new(0));
+        let (open, gate) = watch::channel(false);
+        let (seen_tx, mut seen) = mpsc::channel(SUBMITS as usize);
+        let shutdown = crate::shutdown::Shutdown::new();
+        let signal = shutdown.signal();
+        let config = ConnConfig::default();
+        let channels = Channels::new(config.session.window_size);
+        // Held: without a handle the task unbinds at once.
+        let _link = channels.link();
+        let setup = Setup {
+            session: Session::new(Role::Smsc, config.session.clone(), 0),
+            origin: Instant::now(),
+            channels,
+            inbound: None,
+            hooks: Gated {
+                gate,
+                seen: seen_tx,
+            },
+            shutdown: signal,
+        };
+        let writer = CountingWriter {
+            inner: driver_out,
+            writes: Arc::clone(&writes),
+        };
+        let task = spawn(driver_in, writer, &config, setup);
+
+        let bind = Pdu::new(
+            1,
+            Body::BindTransceiver(Bind {
+                system_id: Bytes::from_static(b"client"),
+                password: Bytes::from_static(b"x"),
+                interface_version: 0x34,
+                ..Bind::default()
+            }),
+        );
+        peer_out.write_all(&frame(&bind)).await.unwrap();
+        let mut buf = BytesMut::new();
+        let answer = read_pdus(&mut peer_in, &mut buf, 1).await;
+        assert_eq!(answer[0].command_id(), CommandId::BindTransceiverResp);
+        assert!(answer[0].command_status.is_ok());
+
+        let mut submits = BytesMut::new();
+        for sequence_number in 2..2 + SUBMITS {
+            submits.extend_from_slice(&frame(&Pdu::new(
+                sequence_number,
+                Body::SubmitSm(SubmitSm::default()),
+            )));
+        }
+        peer_out.write_all(&submits).await.unwrap();
+        for _ in 0..SUBMITS {
+            seen.recv().await.unwrap();
+        }
+        let before = *writes.lock().unwrap();
+        open.send_replace(true);
+        let responses = read_pdus(&mut peer_in, &mut buf, SUBMITS as usize).await;
+        assert!(
+            responses
+                .iter()
+                .all(|p| p.command_id() == CommandId::SubmitSmResp && p.command_status.is_ok())
+        );
+        let written = *writes.lock().unwrap() - before;
+        assert_eq!(
+            written, 1,
+            "{SUBMITS} responses ready together took {written} writes"
+        );
+
+        shutdown.trigger();
+        drop(peer_out);
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+}
