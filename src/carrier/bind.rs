@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::SelectAll;
+use futures::{FutureExt, StreamExt};
 use smppgate_protocol::pdu::Body;
 use smppgate_protocol::session::BindKind;
 
@@ -115,6 +115,38 @@ struct Session {
     inbound: SelectAll<Inbound>,
 }
 
+/// Hands `request` to the gateway, then, while the gateway keeps each at once (room in
+/// its queue), the further requests already read, up to [`HAND_ON_PER_WAKE`]: a burst of
+/// receipts goes on in one wake-up instead of one `select!` round each. Leaves in
+/// `keeping` the one the gateway has no room for yet. `false` when the inbound stream
+/// ended.
+fn hand_on(
+    carrier: &Carrier,
+    inbound: &mut SelectAll<Inbound>,
+    request: crate::conn::InboundRequest,
+    keeping: &mut Option<BoxFuture<'static, ()>>,
+) -> bool {
+    let mut kept = carrier.events.inbound(&carrier.name, request);
+    for _ in 0..HAND_ON_PER_WAKE {
+        // A no-op waker is fine for both polls: a pending one is polled again by the
+        // caller's `select!` with the task's waker before the task sleeps.
+        if kept.as_mut().now_or_never().is_none() {
+            *keeping = Some(kept);
+            return true;
+        }
+        match inbound.next().now_or_never() {
+            Some(Some(request)) => kept = carrier.events.inbound(&carrier.name, request),
+            Some(None) => return false,
+            None => return true,
+        }
+    }
+    *keeping = Some(kept);
+    true
+}
+
+/// Most inbound requests [`hand_on`] passes on in one go.
+const HAND_ON_PER_WAKE: usize = 256;
+
 impl Session {
     /// Waits until either session closes, handing inbound requests on meanwhile, or
     /// until `stop` (then unbinds gracefully).
@@ -130,6 +162,11 @@ impl Session {
             inbound,
         } = self;
         let receiver = &*receiver;
+        let transmitter = &*transmitter;
+        // Pinned once: `Link::closed` registers a waiter on the link's state, and a new one
+        // per loop round would cost two locks per deliver_sm.
+        let transmitter_closed = transmitter.closed();
+        tokio::pin!(transmitter_closed);
         let receiver_closed = async {
             match receiver {
                 Some(receiver) => receiver.closed().await,
@@ -141,7 +178,7 @@ impl Session {
         let mut keeping: Option<BoxFuture<'static, ()>> = None;
         loop {
             tokio::select! {
-                _ = transmitter.closed() => return,
+                _ = &mut transmitter_closed => return,
                 _ = &mut receiver_closed => return,
                 () = async {
                     match keeping.as_mut() {
@@ -150,7 +187,11 @@ impl Session {
                     }
                 }, if keeping.is_some() => keeping = None,
                 request = inbound.next(), if keeping.is_none() => match request {
-                    Some(request) => keeping = Some(carrier.events.inbound(&carrier.name, request)),
+                    Some(request) => {
+                        if !hand_on(carrier, inbound, request, &mut keeping) {
+                            return;
+                        }
+                    }
                     None => return,
                 },
                 () = stop.wait() => {

@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use smppgate_protocol::codec::{DEFAULT_MAX_FRAME, FrameDecoder, encode};
@@ -36,6 +37,9 @@ use super::link::{
     empty_response,
 };
 use crate::shutdown::ShutdownSignal;
+
+/// Most answers taken in one wake-up before the task writes and looks at its other inputs.
+const MAX_ANSWERS_PER_WAKE: usize = 1024;
 
 /// Settings of one connection besides the session's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,14 +281,17 @@ where
                 self.finish(reason).await;
                 return reason;
             }
-            let deadline = self.session.poll_timeout();
-            if deadline != armed {
-                if let Some(ms) = deadline {
-                    sleep
-                        .as_mut()
-                        .reset(self.origin + Duration::from_millis(ms));
-                }
-                armed = deadline;
+            // Re-arming takes a lock on tokio's timer wheel, and the earliest deadline moves
+            // with nearly every response: the timer is moved only when the deadline comes
+            // earlier. One that fires before the session's deadline finds nothing due and is
+            // armed again from `poll_timeout`; with no deadline left it stays as it is.
+            if let Some(ms) = self.session.poll_timeout()
+                && armed.is_none_or(|at| ms < at)
+            {
+                sleep
+                    .as_mut()
+                    .reset(self.origin + Duration::from_millis(ms));
+                armed = Some(ms);
             }
             let unwritten = self.out.len() + self.writing.len();
             let can_read = unwritten < self.write_hard_limit && self.stalled.is_empty();
@@ -313,8 +320,8 @@ where
                         self.end(Control::Unbind);
                     }
                 },
-                Some(answer) = self.answers.recv() => self.answer(answer),
-                Some(answer) = self.later.next(), if !self.later.is_empty() => self.answer(answer),
+                Some(answer) = self.answers.recv() => self.take_answers(answer),
+                Some(answer) = self.later.next(), if !self.later.is_empty() => self.take_answers(answer),
                 read = self.reader.read_buf(&mut self.in_buf), if can_read => match read {
                     Ok(0) => self.session.handle_disconnect(),
                     Ok(_) => self.handle_input(),
@@ -407,8 +414,34 @@ where
         }
     }
 
-    fn answer(&mut self, answer: Answer) {
-        self.respond(answer.sequence_number, answer.status, answer.body);
+    /// Answers `first` and every other answer that is ready now (from the application's
+    /// channel or a finished [`Handling::Later`]), so that the responses a wake-up finds
+    /// go out in one write: a group commit finishes tens of submit_sm at once, and the
+    /// receipt writer answers a batch of deliver_sm together. At most `MAX_ANSWERS_PER_WAKE`
+    /// (both sources are bounded anyway), so timers and reads get their turn.
+    fn take_answers(&mut self, first: Answer) {
+        let now = self.now();
+        self.answer_at(first, now);
+        for _ in 1..MAX_ANSWERS_PER_WAKE {
+            if let Ok(answer) = self.answers.try_recv() {
+                self.answer_at(answer, now);
+                continue;
+            }
+            if self.later.is_empty() {
+                break;
+            }
+            // Polling with a no-op waker is fine: the `select!` polls `later` again with the
+            // task's waker before the task sleeps, and a future woken meanwhile stays in
+            // FuturesUnordered's ready queue.
+            match self.later.next().now_or_never() {
+                Some(Some(answer)) => self.answer_at(answer, now),
+                _ => break,
+            }
+        }
+    }
+
+    fn answer_at(&mut self, answer: Answer, now: u64) {
+        self.respond_at(answer.sequence_number, answer.status, answer.body, now);
     }
 
     fn respond(&mut self, sequence_number: u32, status: CommandStatus, body: Body) {
@@ -694,5 +727,173 @@ async fn has_room(sender: Option<&mpsc::Sender<InboundRequest>>) -> bool {
     match sender {
         Some(sender) => sender.reserve().await.is_ok(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use smppgate_protocol::pdu::{SubmitSm, SubmitSmResp};
+    use smppgate_protocol::session::Role;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
+    /// Counts the `poll_write` calls that took bytes (each one a `write` syscall on a
+    /// socket) and passes the bytes on.
+    struct CountingWriter {
+        inner: DuplexStream,
+        writes: Arc<Mutex<usize>>,
+    }
+
+    impl AsyncWrite for CountingWriter {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                *self.writes.lock().unwrap() += 1;
+            }
+            polled
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// An SMSC that answers each submit_sm later, when `gate` opens; tells `seen` of each.
+    struct Gated {
+        gate: watch::Receiver<bool>,
+        seen: mpsc::Sender<u32>,
+    }
+
+    impl Hooks for Gated {
+        fn bind_requested(&mut self, _: BindKind, _: &Bind) -> Result<BindResp, CommandStatus> {
+            Ok(BindResp {
+                system_id: Bytes::from_static(b"test"),
+                ..BindResp::default()
+            })
+        }
+
+        fn request(&mut self, pdu: &Pdu) -> Handling {
+            let _ = self.seen.try_send(pdu.sequence_number);
+            let mut gate = self.gate.clone();
+            let id = Bytes::from(pdu.sequence_number.to_string());
+            Handling::Later(Box::pin(async move {
+                let _ = gate.wait_for(|open| *open).await;
+                let body = Body::SubmitSmResp(SubmitSmResp {
+                    message_id: id,
+                    ..SubmitSmResp::default()
+                });
+                (CommandStatus::ESME_ROK, body)
+            }))
+        }
+    }
+
+    fn frame(pdu: &Pdu) -> BytesMut {
+        let mut out = BytesMut::new();
+        encode(pdu, &mut out).unwrap();
+        out
+    }
+
+    /// Reads PDUs from `peer` until `count` arrived.
+    async fn read_pdus(peer: &mut DuplexStream, buf: &mut BytesMut, count: usize) -> Vec<Pdu> {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME);
+        let mut pdus = Vec::new();
+        while pdus.len() < count {
+            while let Some(pdu) = decoder.decode(buf).unwrap() {
+                pdus.push(pdu.unwrap());
+            }
+            if pdus.len() < count {
+                assert_ne!(peer.read_buf(buf).await.unwrap(), 0, "connection closed");
+            }
+        }
+        pdus
+    }
+
+    /// The answers a wake-up finds ready (here: 64 submit_sm whose commit finished at once)
+    /// leave in one write, not one write per response.
+    #[tokio::test]
+    async fn answers_ready_together_go_out_in_one_write() {
+        const SUBMITS: u32 = 64;
+        let (driver_in, mut peer_out) = tokio::io::duplex(1 << 20);
+        let (mut peer_in, driver_out) = tokio::io::duplex(1 << 20);
+        let writes = Arc::new(Mutex::new(0));
+        let (open, gate) = watch::channel(false);
+        let (seen_tx, mut seen) = mpsc::channel(SUBMITS as usize);
+        let shutdown = crate::shutdown::Shutdown::new();
+        let signal = shutdown.signal();
+        let config = ConnConfig::default();
+        let channels = Channels::new(config.session.window_size);
+        // Held: without a handle the task unbinds at once.
+        let _link = channels.link();
+        let setup = Setup {
+            session: Session::new(Role::Smsc, config.session.clone(), 0),
+            origin: Instant::now(),
+            channels,
+            inbound: None,
+            hooks: Gated {
+                gate,
+                seen: seen_tx,
+            },
+            shutdown: signal,
+        };
+        let writer = CountingWriter {
+            inner: driver_out,
+            writes: Arc::clone(&writes),
+        };
+        let task = spawn(driver_in, writer, &config, setup);
+
+        let bind = Pdu::new(
+            1,
+            Body::BindTransceiver(Bind {
+                system_id: Bytes::from_static(b"client"),
+                password: Bytes::from_static(b"x"),
+                interface_version: 0x34,
+                ..Bind::default()
+            }),
+        );
+        peer_out.write_all(&frame(&bind)).await.unwrap();
+        let mut buf = BytesMut::new();
+        let answer = read_pdus(&mut peer_in, &mut buf, 1).await;
+        assert_eq!(answer[0].command_id(), CommandId::BindTransceiverResp);
+        assert!(answer[0].command_status.is_ok());
+
+        let mut submits = BytesMut::new();
+        for sequence_number in 2..2 + SUBMITS {
+            submits.extend_from_slice(&frame(&Pdu::new(
+                sequence_number,
+                Body::SubmitSm(SubmitSm::default()),
+            )));
+        }
+        peer_out.write_all(&submits).await.unwrap();
+        for _ in 0..SUBMITS {
+            seen.recv().await.unwrap();
+        }
+        let before = *writes.lock().unwrap();
+        open.send_replace(true);
+        let responses = read_pdus(&mut peer_in, &mut buf, SUBMITS as usize).await;
+        assert!(
+            responses
+                .iter()
+                .all(|p| p.command_id() == CommandId::SubmitSmResp && p.command_status.is_ok())
+        );
+        let written = *writes.lock().unwrap() - before;
+        assert_eq!(
+            written, 1,
+            "{SUBMITS} responses ready together took {written} writes"
+        );
+
+        shutdown.trigger();
+        drop(peer_out);
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
 }

@@ -4,11 +4,12 @@
 //! ([`crate::smsc`]) are thin layers over it.
 //!
 //! * Reading decodes every complete frame of a read before reading again.
-//! * Writing is batched: everything the session queued while handling one wake-up is
-//!   encoded into one buffer and handed to a writer task (bounded channel), so a peer that
-//!   does not read never stops us from reading its responses. Past a high-water mark of
-//!   unwritten output the driver stops taking application requests (backpressure); past a
-//!   hard limit it stops reading too.
+//! * Writing is batched: everything the session queued while handling one wake-up (every
+//!   answer ready at that moment included) is encoded into one buffer and written with one
+//!   `write` when the socket takes it; a write the socket cannot take yet stays pending as
+//!   one arm of the task's `select!`, so a peer that does not read never stops us from
+//!   reading its responses. Past a high-water mark of unwritten output the driver stops
+//!   taking application requests (backpressure); past a hard limit it stops reading too.
 //! * Application requests arrive on a bounded channel that the driver only takes from
 //!   while the session's window has room: callers wait for window space.
 //! * Timers: `sleep_until(poll_timeout())`, in ms since the connection's start.
