@@ -18,7 +18,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
-use async_nats::jetstream::stream::StorageType;
 use bytes::Bytes;
 
 use super::names::token;
@@ -61,32 +60,9 @@ impl SharedCaps {
     /// # Errors
     /// No connection within `connect_timeout`, or the bucket cannot be made.
     pub async fn open(config: &ClusterConfig) -> Result<Self, StoreError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("smppgate {} caps", config.node))
-            .connection_timeout(config.connect_timeout)
-            .connect(config.nats.clone())
-            .await
-            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-        let js = async_nats::jetstream::new(client);
         let name = bucket(config);
-        let kv = match js
-            .create_key_value(kv::Config {
-                bucket: name.clone(),
-                history: 1,
-                max_age: crate::config::MAX_CAP_WINDOW,
-                storage: StorageType::File,
-                num_replicas: config.replicas,
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(kv) => kv,
-            // Made by another node (with its settings): used as it is.
-            Err(create) => js
-                .get_key_value(&name)
-                .await
-                .map_err(|e| StoreError::new(format!("cap bucket {name}: {create}; {e}")))?,
-        };
+        let (_js, kv) =
+            super::side_bucket(config, "caps", &name, crate::config::MAX_CAP_WINDOW).await?;
         Ok(Self {
             kv,
             timeout: config.commit_timeout,

@@ -30,7 +30,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv::{self, Operation};
-use async_nats::jetstream::stream::StorageType;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -228,32 +227,9 @@ pub async fn follow_liveness(
         prefix: config.prefix.clone(),
         node: config.node.clone(),
     };
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("smppgate {} liveness", config.node))
-        .connection_timeout(config.connect_timeout)
-        .connect(config.nats.clone())
-        .await
-        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-    let js = async_nats::jetstream::new(client);
     let bucket = live_bucket(&config.prefix);
-    let live = match js
-        .create_key_value(kv::Config {
-            bucket: bucket.clone(),
-            history: 1,
-            max_age: config.node_ttl,
-            storage: StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(live) => live,
-        // Made by another node (its `node_ttl`: each node still expires by its own).
-        Err(create) => js
-            .get_key_value(&bucket)
-            .await
-            .map_err(|e| StoreError::new(format!("liveness bucket {bucket}: {create}; {e}")))?,
-    };
+    // A bucket made by another node keeps its `node_ttl`: each node still expires by its own.
+    let (js, live) = super::side_bucket(&config, "liveness", &bucket, config.node_ttl).await?;
     let nodes_bucket = names.bucket(Bucket::Nodes);
     let nodes = js
         .get_key_value(&nodes_bucket)

@@ -272,3 +272,46 @@ impl std::fmt::Debug for JetStreamStore {
 
 #[cfg(test)]
 mod tests;
+
+/// A NATS connection of its own for one of the store's side parts (`purpose` names it in
+/// the server's connection list) and its KV bucket `bucket`, created with `max_age` and
+/// the cluster's replicas when missing; a bucket another node made is used as it is, with
+/// its settings.
+async fn side_bucket(
+    config: &ClusterConfig,
+    purpose: &str,
+    bucket: &str,
+    max_age: Duration,
+) -> Result<
+    (
+        async_nats::jetstream::Context,
+        async_nats::jetstream::kv::Store,
+    ),
+    StoreError,
+> {
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("smppgate {} {purpose}", config.node))
+        .connection_timeout(config.connect_timeout)
+        .connect(config.nats.clone())
+        .await
+        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+    let js = async_nats::jetstream::new(client);
+    let kv = match js
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: bucket.to_owned(),
+            history: 1,
+            max_age,
+            storage: async_nats::jetstream::stream::StorageType::File,
+            num_replicas: config.replicas,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(kv) => kv,
+        Err(create) => js
+            .get_key_value(bucket)
+            .await
+            .map_err(|e| StoreError::new(format!("{purpose} bucket {bucket}: {create}; {e}")))?,
+    };
+    Ok((js, kv))
+}

@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
-use async_nats::jetstream::stream::StorageType;
 use bytes::Bytes;
 
 use super::names::token;
@@ -49,31 +48,8 @@ impl OutboxLeases {
     /// # Errors
     /// No connection within `connect_timeout`, or the bucket cannot be made.
     pub async fn open(config: &ClusterConfig, ttl: Duration) -> Result<Self, StoreError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("smppgate {} outbox leases", config.node))
-            .connection_timeout(config.connect_timeout)
-            .connect(config.nats.clone())
-            .await
-            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-        let js = async_nats::jetstream::new(client);
         let name = format!("{}_outbox_owners", config.prefix);
-        let kv = match js
-            .create_key_value(kv::Config {
-                bucket: name.clone(),
-                history: 1,
-                max_age: ttl,
-                storage: StorageType::File,
-                num_replicas: config.replicas,
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(kv) => kv,
-            Err(create) => js
-                .get_key_value(&name)
-                .await
-                .map_err(|e| StoreError::new(format!("lease bucket {name}: {create}; {e}")))?,
-        };
+        let (_js, kv) = super::side_bucket(config, "outbox leases", &name, ttl).await?;
         Ok(Self {
             kv,
             node: Bytes::from(config.node.clone()),
