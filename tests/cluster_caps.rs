@@ -19,7 +19,7 @@ use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::Address;
 use support::mo_carrier::quiet_carrier;
 use support::nats::NatsCluster;
-use support::{serve, write_gateway_config};
+use support::{serve_node, write_gateway_config};
 
 const NUMBER: &str = "8613800138000";
 
@@ -94,8 +94,8 @@ async fn an_otp_cap_holds_across_two_nodes() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let config_a = node_config(dir_a.path(), server_a.local_addr(), &cluster, "gw-1");
     let config_b = node_config(dir_b.path(), server_b.local_addr(), &cluster, "gw-2");
-    let (node_a, addr_a) = tokio::task::block_in_place(|| serve(&config_a));
-    let (node_b, addr_b) = tokio::task::block_in_place(|| serve(&config_b));
+    let (node_a, addr_a) = tokio::task::block_in_place(|| serve_node(&config_a));
+    let (node_b, addr_b) = tokio::task::block_in_place(|| serve_node(&config_b));
     let nodes = [
         transmitter(&addr_a.to_string()).await,
         transmitter(&addr_b.to_string()).await,

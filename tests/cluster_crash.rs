@@ -21,7 +21,7 @@ use support::load::{
     BINDS, CARRIER_BINDS, CARRIER_WINDOW, Load, PER_BIND, Recorder, UPSTREAM_WINDOW, WRITER_BATCH,
 };
 use support::nats::NatsCluster;
-use support::serve;
+use support::serve_node;
 
 /// Waits (at most a minute) until the carrier has `n` distinct texts.
 async fn wait_received(recorder: &Recorder, n: usize) -> bool {
@@ -122,7 +122,7 @@ async fn the_gateway_killed_mid_load_is_replaced_under_its_name_and_sends_everyt
 
     // A node takes over under the dead node's name (docs/cluster.md: a node sends the
     // backlog of its own name; on another machine this is the same file).
-    let (gateway, _addr) = serve(&load.config);
+    let (gateway, _addr) = serve_node(&load.config);
     let duplicates = check_delivered(&recorder, &acked, &sent).await;
     // A duplicate is a part the carrier accepted whose outcome was not yet committed when
     // the process died: in a carrier window, or in the writer's current batch.

@@ -108,7 +108,7 @@ fn serve(config: &Path) -> (Proc, std::net::SocketAddr) {
         .arg(config)
         .env("RUST_LOG", "warn,smppgate::carrier::pool=info");
     let mut proc = Proc::spawn("smppgate serve", command);
-    let addr = proc.listening();
+    let addr = proc.listening_within(support::CLUSTER_START_TIMEOUT);
     (proc, addr)
 }
 

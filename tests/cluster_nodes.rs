@@ -27,7 +27,7 @@ use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding, RegisteredDelivery};
 use support::mo_carrier::{carrier_session, quiet_carrier};
 use support::nats::NatsCluster;
-use support::{Sim, serve, write_gateway_config};
+use support::{Sim, serve_node, write_gateway_config};
 
 const COUNT: usize = 1_000;
 
@@ -155,8 +155,8 @@ async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool, long: boo
     let rest = receipts_rest(&sim.addr.to_string());
     let config_a = node_config(dir_a.path(), &rest, &cluster, "gw-1");
     let config_b = node_config(dir_b.path(), &rest, &cluster, "gw-2");
-    let (node_a, addr_a) = serve(&config_a);
-    let (node_b, addr_b) = serve(&config_b);
+    let (node_a, addr_a) = serve_node(&config_a);
+    let (node_b, addr_b) = serve_node(&config_b);
 
     // The receiver binds on B before anything is submitted on A.
     let (_rx, mut inbound) = client(&addr_b.to_string(), "app", "pw", BindKind::Receiver).await;
@@ -303,8 +303,8 @@ async fn an_opt_out_on_node_a_blocks_marketing_on_node_b_within_a_second() {
         &cluster,
         "gw-2",
     );
-    let (node_a, _addr_a) = tokio::task::block_in_place(|| serve(&config_a));
-    let (node_b, addr_b) = tokio::task::block_in_place(|| serve(&config_b));
+    let (node_a, _addr_a) = tokio::task::block_in_place(|| serve_node(&config_a));
+    let (node_b, addr_b) = tokio::task::block_in_place(|| serve_node(&config_b));
     let session_a = carrier_session(&carrier_a).await;
     let (tx, _none) = client(&addr_b.to_string(), "shop", "secret", BindKind::Transmitter).await;
     assert_eq!(marketing(&tx).await, 0, "marketing goes before the reply");

@@ -20,7 +20,7 @@ use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
 use support::nats::NatsCluster;
-use support::{Sim, serve, write_gateway_config};
+use support::{Sim, serve_node, write_gateway_config};
 
 const COUNT: usize = 1_000;
 
@@ -113,8 +113,8 @@ async fn receivers_on_two_nodes_get_each_receipt_once() {
     let carrier = sim.addr.to_string();
     let config_a = node_config(dir_a.path(), &carrier, &cluster, "gw-1");
     let config_b = node_config(dir_b.path(), &carrier, &cluster, "gw-2");
-    let (node_a, addr_a) = serve(&config_a);
-    let (node_b, addr_b) = serve(&config_b);
+    let (node_a, addr_a) = serve_node(&config_a);
+    let (node_b, addr_b) = serve_node(&config_b);
 
     let (_rx_a, mut inbound_a) = client(&addr_a.to_string(), BindKind::Receiver).await;
     let (_rx_b, mut inbound_b) = client(&addr_b.to_string(), BindKind::Receiver).await;

@@ -21,7 +21,7 @@ use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
 use support::nats::NatsCluster;
-use support::{Sim, serve, write_gateway_config};
+use support::{Sim, serve_node, write_gateway_config};
 
 const COUNT: usize = 2_000;
 
@@ -98,7 +98,7 @@ async fn receipts_reach_a_receiver_on_another_node_after_kill_9() {
     let sim = Sim::start(&["--receipt-delay-ms", "1000-2000"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), &sim, &cluster.gateway_section("gw-1", 3));
-    let (gateway, addr) = serve(&config);
+    let (gateway, addr) = serve_node(&config);
     let ids = submit_all(&addr.to_string()).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
     gateway.kill9();
@@ -106,7 +106,7 @@ async fn receipts_reach_a_receiver_on_another_node_after_kill_9() {
     let second = dir.path().join("gw-2.toml");
     let text = std::fs::read_to_string(&config).expect("read config");
     std::fs::write(&second, text.replace("node = \"gw-1\"", "node = \"gw-2\"")).unwrap();
-    let (gateway, addr) = serve(&second);
+    let (gateway, addr) = serve_node(&second);
     let (_rx, mut inbound) = client(&addr.to_string(), BindKind::Receiver).await;
     let mut seen: HashMap<String, u32> = ids.iter().map(|id| (id.clone(), 0)).collect();
     let mut distinct = 0;

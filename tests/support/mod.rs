@@ -31,6 +31,10 @@ pub(crate) async fn within<T>(what: &str, future: impl std::future::Future<Outpu
 
 /// How long a server gets to print its `listening on` line.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// As [`START_TIMEOUT`], for a gateway node on a freshly started three-server NATS
+/// cluster: its first start creates every bucket as a replicated group, each waiting for
+/// a leader election, which on a loaded two-core CI machine took more than 10 s.
+pub(crate) const CLUSTER_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a peer script may run (each script also has its own, shorter, timeout).
 pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(25);
 
@@ -200,7 +204,12 @@ impl Proc {
 
     /// Waits for `listening on ADDR` and returns ADDR.
     pub(crate) fn listening(&mut self) -> SocketAddr {
-        let line = self.wait_line(START_TIMEOUT, |l| l.starts_with("listening on "));
+        self.listening_within(START_TIMEOUT)
+    }
+
+    /// As [`Proc::listening`], waiting up to `timeout`.
+    pub(crate) fn listening_within(&mut self, timeout: Duration) -> SocketAddr {
+        let line = self.wait_line(timeout, |l| l.starts_with("listening on "));
         let addr = line["listening on ".len()..].trim();
         let addr: SocketAddr = addr
             .parse()
@@ -450,6 +459,15 @@ pub(crate) fn serve(config: &Path) -> (Proc, SocketAddr) {
     command.arg("serve").arg("--config").arg(config);
     let mut proc = Proc::spawn("smppgate serve", command);
     let addr = proc.listening();
+    (proc, addr)
+}
+
+/// As [`serve`], for a node of a NATS cluster (waits up to [`CLUSTER_START_TIMEOUT`]).
+pub(crate) fn serve_node(config: &Path) -> (Proc, SocketAddr) {
+    let mut command = smppgate();
+    command.arg("serve").arg("--config").arg(config);
+    let mut proc = Proc::spawn("smppgate serve", command);
+    let addr = proc.listening_within(CLUSTER_START_TIMEOUT);
     (proc, addr)
 }
 

@@ -252,8 +252,11 @@ impl Backend {
         // A cluster whose servers start with the gateway may not place replicas yet:
         // wait for it (bounded) instead of exiting.
         let forming_until = Instant::now() + config.connect_timeout * 2;
-        let mut buckets = HashMap::new();
-        for bucket in Bucket::ALL {
+        let started = Instant::now();
+        // Every bucket and the outbox stream is its own replicated group: created at once
+        // (a fresh three-server cluster elects each group's leader in its own round, so
+        // one after the other a cold start took seconds per group on a busy machine).
+        let opened = try_join_all(Bucket::ALL.into_iter().map(|bucket| {
             let kv_config = kv::Config {
                 bucket: names.bucket(bucket),
                 history: 1,
@@ -266,27 +269,29 @@ impl Backend {
                 num_replicas: config.replicas,
                 ..Default::default()
             };
-            let store = loop {
-                let outcome = match js.create_key_value(kv_config.clone()).await {
-                    Ok(store) => Ok(store),
-                    // Created by another node (with its settings): use it as it is.
-                    Err(create) => js
-                        .get_key_value(names.bucket(bucket))
-                        .await
-                        .map_err(|e| format!("{create}; {e}")),
-                };
-                match outcome {
-                    Ok(store) => break store,
-                    Err(e) if still_forming(&e) && Instant::now() < forming_until => {
-                        tokio::time::sleep(FORMING_RETRY).await;
-                    }
-                    Err(e) => {
-                        return Err(nats_error(&format!("bucket {}", names.bucket(bucket)), e));
+            let (js, names) = (&js, &names);
+            async move {
+                loop {
+                    let outcome = match js.create_key_value(kv_config.clone()).await {
+                        Ok(store) => Ok(store),
+                        // Created by another node (with its settings): use it as it is.
+                        Err(create) => js
+                            .get_key_value(names.bucket(bucket))
+                            .await
+                            .map_err(|e| format!("{create}; {e}")),
+                    };
+                    match outcome {
+                        Ok(store) => return Ok((bucket_key(bucket), store)),
+                        Err(e) if still_forming(&e) && Instant::now() < forming_until => {
+                            tokio::time::sleep(FORMING_RETRY).await;
+                        }
+                        Err(e) => {
+                            return Err(nats_error(&format!("bucket {}", names.bucket(bucket)), e));
+                        }
                     }
                 }
-            };
-            buckets.insert(bucket_key(bucket), store);
-        }
+            }
+        }));
         let outbox_config = stream::Config {
             name: names.outbox_stream(),
             subjects: vec![names.outbox_subjects()],
@@ -295,15 +300,27 @@ impl Backend {
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         };
-        let outbox = loop {
-            match js.get_or_create_stream(outbox_config.clone()).await {
-                Ok(outbox) => break outbox,
-                Err(e) if still_forming(&e.to_string()) && Instant::now() < forming_until => {
-                    tokio::time::sleep(FORMING_RETRY).await;
+        let outbox = async {
+            loop {
+                match js.get_or_create_stream(outbox_config.clone()).await {
+                    Ok(outbox) => return Ok(outbox),
+                    Err(e) if still_forming(&e.to_string()) && Instant::now() < forming_until => {
+                        tokio::time::sleep(FORMING_RETRY).await;
+                    }
+                    Err(e) => {
+                        return Err(nats_error(&format!("stream {}", names.outbox_stream()), e));
+                    }
                 }
-                Err(e) => return Err(nats_error(&format!("stream {}", names.outbox_stream()), e)),
             }
         };
+        let (opened, outbox) = futures::future::try_join(opened, outbox).await?;
+        let buckets: HashMap<_, _> = opened.into_iter().collect();
+        tracing::info!(
+            buckets = buckets.len(),
+            replicas = config.replicas,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "jetstream buckets and outbox stream open"
+        );
         let run_id = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
