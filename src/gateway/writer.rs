@@ -1172,16 +1172,23 @@ impl Writer {
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK
         } else {
+            // A failed commit hands the ops back for the next try (no copy of every
+            // batch kept for the rare failure).
             let mut delay = Duration::from_millis(50);
-            let mut result = self.group.commit_bulk(ops.clone()).await;
+            let mut result = self.group.commit_bulk_or_back(ops).await;
             for _ in 0..5 {
-                if result.is_ok() {
+                let Err((error, back)) = result else { break };
+                if back.is_empty() {
+                    // The ops went with a stopped commit thread: nothing to try again
+                    // (an empty commit would pass for this batch's).
+                    result = Err((error, back));
                     break;
                 }
                 tokio::time::sleep(delay).await;
                 delay *= 2;
-                result = self.group.commit_bulk(ops.clone()).await;
+                result = self.group.commit_bulk_or_back(back).await;
             }
+            let result = result.map_err(|(error, _)| error);
             match result {
                 Ok(()) => CommandStatus::ESME_ROK,
                 Err(error) => {

@@ -459,12 +459,22 @@ async fn submit_inner(
     if checked.is_empty() && outcomes.iter().all(throttled) {
         return Err(ApiError::TooManyRequests { retry_after: 1 });
     }
-    // Persisted together: the group commit takes them in as few commits as it can.
-    let persisted = futures::future::join_all(checked.into_iter().map(|(index, one)| async move {
-        let parts = one.part_count();
-        (index, parts, intake.persist(one).await)
-    }))
-    .await;
+    // Persisted together: the group commit takes them in as few commits as it can. One
+    // destination (the common request) is awaited as it is, without join_all's set.
+    let persisted = if checked.len() == 1 {
+        let mut persisted = Vec::with_capacity(1);
+        for (index, one) in checked {
+            let parts = one.part_count();
+            persisted.push((index, parts, intake.persist(one).await));
+        }
+        persisted
+    } else {
+        futures::future::join_all(checked.into_iter().map(|(index, one)| async move {
+            let parts = one.part_count();
+            (index, parts, intake.persist(one).await)
+        }))
+        .await
+    };
     let mut store_failed = false;
     for (index, parts, result) in persisted {
         outcomes[index] = Some(match result {

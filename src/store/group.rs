@@ -31,7 +31,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Op, Store, StoreError};
 
-type Reply = oneshot::Sender<Result<(), StoreError>>;
+type Reply = oneshot::Sender<Result<(), Refused>>;
+
+/// A failed commit's answer: the error, and the ops of the request when its caller asked
+/// for them back ([`GroupCommit::commit_bulk_or_back`]) to try again without a copy.
+struct Refused {
+    error: StoreError,
+    ops: Vec<Op>,
+}
 
 /// Bulk ops a commit carrying intake requests takes beyond them (issue #15 §4: each op
 /// lengthens the write an OTP's submit_sm_resp waits for); the rest go in the next one.
@@ -40,6 +47,8 @@ const BULK_BESIDE_INTAKE: usize = 256;
 struct Request {
     ops: Vec<Op>,
     reply: Option<Reply>,
+    /// Whether a failed commit hands `ops` back (else they are dropped with it).
+    wants_back: bool,
 }
 
 /// Counters and histograms of the commits so far.
@@ -132,10 +141,11 @@ impl GroupCommit {
             .send(Request {
                 ops,
                 reply: Some(reply),
+                wants_back: false,
             })
             .await
             .map_err(|_| stopped())?;
-        done.await.map_err(|_| stopped())?
+        done.await.map_err(|_| stopped())?.map_err(|r| r.error)
     }
 
     /// Like [`GroupCommit::commit`] on the bulk lane: for writes no client is waiting on
@@ -150,10 +160,37 @@ impl GroupCommit {
             .send(Request {
                 ops,
                 reply: Some(reply),
+                wants_back: false,
             })
             .await
             .map_err(|_| stopped())?;
-        done.await.map_err(|_| stopped())?
+        done.await.map_err(|_| stopped())?.map_err(|r| r.error)
+    }
+
+    /// Like [`GroupCommit::commit_bulk`], giving `ops` back when the commit fails, so a
+    /// caller that tries again needs no copy of every batch for the rare failure.
+    ///
+    /// # Errors
+    /// As [`GroupCommit::commit`], with `ops` (empty when the commit thread has stopped
+    /// with them).
+    pub async fn commit_bulk_or_back(&self, ops: Vec<Op>) -> Result<(), (StoreError, Vec<Op>)> {
+        let (reply, done) = oneshot::channel();
+        if let Err(refused) = self
+            .bulk
+            .send(Request {
+                ops,
+                reply: Some(reply),
+                wants_back: true,
+            })
+            .await
+        {
+            return Err((stopped(), refused.0.ops));
+        }
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Refused { error, ops })) => Err((error, ops)),
+            Err(_) => Err((stopped(), Vec::new())),
+        }
     }
 
     /// Queues `ops` on the bulk lane without waiting for the commit (state updates that a
@@ -165,7 +202,11 @@ impl GroupCommit {
     /// The commit thread has stopped.
     pub async fn commit_nowait(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         self.bulk
-            .send(Request { ops, reply: None })
+            .send(Request {
+                ops,
+                reply: None,
+                wants_back: false,
+            })
             .await
             .map_err(|_| stopped())
     }
@@ -177,7 +218,11 @@ impl GroupCommit {
     /// The queue is full or the commit thread has stopped; `ops` come back.
     pub fn try_commit_nowait(&self, ops: Vec<Op>) -> Result<(), Vec<Op>> {
         self.bulk
-            .try_send(Request { ops, reply: None })
+            .try_send(Request {
+                ops,
+                reply: None,
+                wants_back: false,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(request)
                 | mpsc::error::TrySendError::Closed(request) => request.ops,
@@ -249,7 +294,9 @@ impl Lanes {
 /// The commit thread: until every sender of both lanes is gone and both are empty.
 fn run(store: &dyn Store, mut lanes: Lanes, max_batch: usize, stats: &Mutex<GroupCommitStats>) {
     let mut ops: Vec<Op> = Vec::with_capacity(max_batch);
-    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
+    // Every request's reply (none for the no-wait ones), where its ops start in `ops`,
+    // and whether it wants them back on a failure.
+    let mut replies: Vec<(Option<Reply>, usize, bool)> = Vec::with_capacity(max_batch);
     while let Some((first, mut carries_intake)) = lanes.wait() {
         let mut requests = 1u64;
         take(first, &mut ops, &mut replies);
@@ -286,18 +333,39 @@ fn run(store: &dyn Store, mut lanes: Lanes, max_batch: usize, stats: &Mutex<Grou
         if let Err(error) = &outcome {
             tracing::error!(%error, ops = ops.len(), requests, "store commit failed");
         }
-        // Dropped before the callers resume: they may change what the ops shared with them.
-        ops.clear();
-        for reply in replies.drain(..) {
-            // A caller that went away does not need its answer.
-            let _ = reply.send(outcome.clone());
+        match outcome {
+            Ok(()) => {
+                // Dropped before the callers resume: they may change what the ops shared
+                // with them.
+                ops.clear();
+                for (reply, _, _) in replies.drain(..) {
+                    // A caller that went away does not need its answer.
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+            }
+            Err(error) => {
+                // Last request first: each takes the tail of `ops` from its start.
+                for (reply, start, wants_back) in replies.drain(..).rev() {
+                    let tail = ops.split_off(start.min(ops.len()));
+                    if let Some(reply) = reply {
+                        let ops = if wants_back { tail } else { Vec::new() };
+                        let _ = reply.send(Err(Refused {
+                            error: error.clone(),
+                            ops,
+                        }));
+                    }
+                }
+                ops.clear();
+            }
         }
     }
 }
 
-fn take(request: Request, ops: &mut Vec<Op>, replies: &mut Vec<Reply>) {
+fn take(request: Request, ops: &mut Vec<Op>, replies: &mut Vec<(Option<Reply>, usize, bool)>) {
+    replies.push((request.reply, ops.len(), request.wants_back));
     ops.extend(request.ops);
-    replies.extend(request.reply);
 }
 
 #[allow(clippy::cast_precision_loss)] // batch sizes are far below 2^52
@@ -346,6 +414,8 @@ mod tests {
         started: Mutex<Option<std_mpsc::Sender<()>>>,
         gate: Mutex<Option<std_mpsc::Receiver<()>>>,
         batches: Mutex<Vec<Vec<u64>>>,
+        /// Fails the commits while set (after the gate).
+        failing: Mutex<bool>,
     }
 
     impl Store for GatedStore {
@@ -354,6 +424,9 @@ mod tests {
                 started.send(()).unwrap();
                 let gate = self.gate.lock().unwrap().take().unwrap();
                 gate.recv_timeout(Duration::from_secs(10)).unwrap();
+            }
+            if *self.failing.lock().unwrap() {
+                return Err(StoreError::new("disk full"));
             }
             let ids = ops
                 .iter()
@@ -430,6 +503,7 @@ mod tests {
             started: Mutex::new(Some(started_tx)),
             gate: Mutex::new(Some(gate)),
             batches: Mutex::new(Vec::new()),
+            failing: Mutex::new(false),
         });
         // Two ops a commit at most.
         let group = Arc::new(GroupCommit::start(Arc::clone(&store) as Arc<dyn Store>, 2));
@@ -472,6 +546,7 @@ mod tests {
             started: Mutex::new(Some(started_tx)),
             gate: Mutex::new(Some(gate)),
             batches: Mutex::new(Vec::new()),
+            failing: Mutex::new(false),
         });
         let queued = BULK_BESIDE_INTAKE + 100;
         let group = Arc::new(GroupCommit::start(
@@ -502,6 +577,69 @@ mod tests {
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![1, 1 + BULK_BESIDE_INTAKE, 100], "{batches:?}");
         assert_eq!(batches[1][0], 2, "the intake write first");
+        Arc::into_inner(group).unwrap().shutdown();
+    }
+
+    /// A failed commit hands each `commit_bulk_or_back` caller exactly its own ops (the
+    /// writer tries them again without having copied them), whatever else shared the
+    /// commit; the other callers get the error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_hands_each_caller_its_own_ops_back() {
+        let (started_tx, started) = std_mpsc::channel();
+        let (open, gate) = std_mpsc::channel();
+        let store = Arc::new(GatedStore {
+            inner: MemoryStore::new(),
+            started: Mutex::new(Some(started_tx)),
+            gate: Mutex::new(Some(gate)),
+            batches: Mutex::new(Vec::new()),
+            failing: Mutex::new(true),
+        });
+        let group = Arc::new(GroupCommit::start(Arc::clone(&store) as Arc<dyn Store>, 64));
+        let g = Arc::clone(&group);
+        let first = tokio::spawn(async move { g.commit_bulk(insert(1)).await });
+        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .unwrap();
+        // Queued while the first commit is held, so they share the next one: a caller
+        // wanting its ops back, a no-wait one, another wanting them back, a plain one.
+        let g = Arc::clone(&group);
+        let two = tokio::spawn(async move {
+            g.commit_bulk_or_back(vec![
+                Op::Insert(Arc::new(message(2, "a", 2))),
+                Op::Insert(Arc::new(message(3, "a", 3))),
+            ])
+            .await
+        });
+        until_queued(&group, 1).await;
+        group.commit_nowait(insert(4)).await.unwrap();
+        until_queued(&group, 2).await;
+        let g = Arc::clone(&group);
+        let five = tokio::spawn(async move { g.commit_bulk_or_back(insert(5)).await });
+        until_queued(&group, 3).await;
+        let g = Arc::clone(&group);
+        let six = tokio::spawn(async move { g.commit_bulk(insert(6)).await });
+        until_queued(&group, 4).await;
+        open.send(()).unwrap();
+        assert!(first.await.unwrap().is_err());
+        let ids = |ops: &[Op]| -> Vec<u64> {
+            ops.iter()
+                .filter_map(|op| match op {
+                    Op::Insert(record) => Some(record.id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (error, back) = two.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("disk full"), "{error}");
+        assert_eq!(ids(&back), [2, 3]);
+        let (_, back) = five.await.unwrap().unwrap_err();
+        assert_eq!(ids(&back), [5]);
+        assert!(six.await.unwrap().is_err());
+        // The store works again: the handed-back ops commit as they are.
+        *store.failing.lock().unwrap() = false;
+        group.commit_bulk_or_back(back).await.unwrap();
+        assert!(store.get(5).unwrap().is_some());
         Arc::into_inner(group).unwrap().shutdown();
     }
 }
