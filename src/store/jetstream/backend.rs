@@ -187,11 +187,11 @@ pub(super) fn supported_server(version: &str) -> bool {
 }
 
 /// How often creating a stream or bucket is tried again while the cluster forms.
-const FORMING_RETRY: Duration = Duration::from_millis(200);
+pub(super) const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether JetStream refused because its cluster is still forming (a server not yet a
 /// peer, no meta leader yet) rather than for good.
-fn still_forming(error: &str) -> bool {
+pub(super) fn still_forming(error: &str) -> bool {
     [
         "no suitable peers",
         "peer offline",

@@ -296,22 +296,31 @@ async fn side_bucket(
         .await
         .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
     let js = async_nats::jetstream::new(client);
-    let kv = match js
-        .create_key_value(async_nats::jetstream::kv::Config {
-            bucket: bucket.to_owned(),
-            history: 1,
-            max_age,
-            storage: async_nats::jetstream::stream::StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(kv) => kv,
-        Err(create) => js
-            .get_key_value(bucket)
-            .await
-            .map_err(|e| StoreError::new(format!("{purpose} bucket {bucket}: {create}; {e}")))?,
+    let kv_config = async_nats::jetstream::kv::Config {
+        bucket: bucket.to_owned(),
+        history: 1,
+        max_age,
+        storage: async_nats::jetstream::stream::StorageType::File,
+        num_replicas: config.replicas,
+        ..Default::default()
     };
-    Ok((js, kv))
+    // As the store's own buckets: a cluster still placing replicas ("no suitable peers",
+    // "peer offline") is waited for, bounded, rather than failing the start.
+    let forming_until = std::time::Instant::now() + config.connect_timeout * 2;
+    loop {
+        let outcome = match js.create_key_value(kv_config.clone()).await {
+            Ok(kv) => Ok(kv),
+            Err(create) => js
+                .get_key_value(bucket)
+                .await
+                .map_err(|e| format!("{create}; {e}")),
+        };
+        match outcome {
+            Ok(kv) => return Ok((js, kv)),
+            Err(e) if backend::still_forming(&e) && std::time::Instant::now() < forming_until => {
+                tokio::time::sleep(backend::FORMING_RETRY).await;
+            }
+            Err(e) => return Err(StoreError::new(format!("{purpose} bucket {bucket}: {e}"))),
+        }
+    }
 }
