@@ -96,7 +96,7 @@ impl SmscHandler for Counting {
     fn submit_sm(&self, _s: &SessionInfo, _p: &Pdu, submit_sm: &SubmitSm) -> Reply<MessageId> {
         self.submits.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_waiters();
-        let id = Bytes::from(submit_sm.short_message.clone());
+        let id = submit_sm.short_message.clone();
         let mut hold = self.hold.subscribe();
         if !*hold.borrow_and_update() {
             return Reply::Ready(Ok(id));
