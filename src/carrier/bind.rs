@@ -560,7 +560,15 @@ pub(crate) async fn run(carrier: Arc<Carrier>, index: usize, mut stop: ShutdownS
 impl Carrier {
     fn bind_up(&self, index: usize, link: Link) {
         self.binds[index].set_link(Some(link));
-        self.live.fetch_add(1, Ordering::AcqRel);
+        let live = self.live.fetch_add(1, Ordering::AcqRel) + 1;
+        if (*self.held.borrow()).is_some_and(|held| held.binds == live) {
+            tracing::info!(
+                carrier = %self.name,
+                binds = live,
+                of = self.binds.len(),
+                "this node's part of the carrier's binds is up"
+            );
+        }
         self.metrics.binds_up.increment(1.0);
         self.metrics.bind_rejected.set(0.0);
         self.wake_routes();
