@@ -6,8 +6,8 @@
 
 mod carrier_support;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +20,7 @@ use smppgate::smsc::{
     SmscServer,
 };
 use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Pdu, SubmitSm};
+use smppgate_protocol::pdu::{Body, DeliverSm, Pdu, SubmitSm};
 use smppgate_protocol::session::{CloseReason, SessionStats};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -35,6 +35,8 @@ struct Counting {
     changed: Notify,
     /// While true, submit_sm are answered only when it turns false.
     hold: watch::Sender<bool>,
+    /// The bound sessions, to send them deliver_sm.
+    sessions: Mutex<Vec<SessionHandle>>,
 }
 
 impl Counting {
@@ -45,6 +47,7 @@ impl Counting {
             submits: AtomicU64::new(0),
             changed: Notify::new(),
             hold: watch::Sender::new(false),
+            sessions: Mutex::new(Vec::new()),
         })
     }
 
@@ -78,7 +81,11 @@ impl SmscHandler for Counting {
         Ok(Bytes::from_static(b"counting"))
     }
 
-    fn on_bound(&self, _session: &SessionHandle) {
+    fn on_bound(&self, session: &SessionHandle) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(session.clone());
         self.active.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_waiters();
     }
@@ -208,6 +215,25 @@ async fn a_shrink_with_submits_in_flight_loses_none_and_sends_none_twice() {
         "a surplus bind closed before its window was answered"
     );
     assert_eq!(recorder.count(), 0);
+    // A receipt arriving on any bind, a surplus one included, is read and answered.
+    let sessions = smsc
+        .sessions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    assert_eq!(sessions.len(), 4);
+    for session in &sessions {
+        let response = tokio::time::timeout(
+            Duration::from_secs(5),
+            session
+                .link()
+                .request(Body::DeliverSm(DeliverSm::default())),
+        )
+        .await
+        .expect("deliver_sm answered within 5 s")
+        .expect("deliver_sm answered");
+        assert_eq!(response.status(), CommandStatus::ESME_ROK);
+    }
 
     smsc.hold.send_replace(false);
     recorder.wait_for(50, Duration::from_secs(10)).await;
