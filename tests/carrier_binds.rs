@@ -157,6 +157,13 @@ async fn a_pool_holds_its_share_of_the_binds_and_opens_them_again() {
     assert_eq!(stats["binds_held"], 2, "{stats}");
     assert_eq!(stats["share"]["node"], 1, "{stats}");
     assert_eq!(stats["share"]["of"], 2, "{stats}");
+    let held: Vec<bool> = stats["binds"]
+        .as_array()
+        .expect("binds")
+        .iter()
+        .map(|bind| bind["held"] == true)
+        .collect();
+    assert_eq!(held, [true, true, false, false], "{stats}");
     assert_eq!(
         smsc.unbound.load(Ordering::SeqCst),
         2,

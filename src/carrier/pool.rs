@@ -446,6 +446,8 @@ impl Carrier {
             .iter()
             .map(|(status, n)| (CommandStatus(*status).name_or_hex().into_owned(), json!(n)))
             .collect();
+        let share = *self.share.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = (*self.held.borrow()).map(|held| held.binds);
         let binds: Vec<Value> = self
             .binds
             .iter()
@@ -453,6 +455,8 @@ impl Carrier {
             .map(|(index, slot)| {
                 json!({
                     "bind": index,
+                    // Whether this node holds this slot under the split (`[cluster]`).
+                    "held": held.is_some_and(|held| index < held),
                     "live": slot.is_live(),
                     "outstanding": slot.outstanding.load(Ordering::Relaxed),
                     "submits": get(&slot.submits),
@@ -462,8 +466,6 @@ impl Carrier {
                 })
             })
             .collect();
-        let share = *self.share.lock().unwrap_or_else(PoisonError::into_inner);
-        let held = (*self.held.borrow()).map(|held| held.binds);
         json!({
             "name": &*self.name,
             "address": self.address,
