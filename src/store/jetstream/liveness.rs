@@ -250,12 +250,16 @@ pub async fn follow_liveness(
     // history (the nodes already live) comes before it in the watch, so the first
     // membership published already counts them (the pool opens its binds on it).
     let history = async {
+        // An old heartbeat of this node (a restart within `node_ttl`) may come early in
+        // the history: the look waits until the history is read (`delta` 0) too.
+        let mut saw_me = false;
         while let Some(Ok(entry)) = watch.next().await {
             match entry.operation {
                 Operation::Put => tracker.saw(&entry.key, Instant::now()),
                 Operation::Delete | Operation::Purge => tracker.gone(&entry.key),
             }
-            if entry.key == me {
+            saw_me |= entry.key == me;
+            if saw_me && entry.delta == 0 {
                 break;
             }
         }
