@@ -303,3 +303,45 @@ async fn a_cluster_node_opens_no_bind_before_its_share_and_a_joiner_waits_for_th
     );
     carriers.drain(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_surplus_bind_whose_window_is_not_answered_closes_after_the_response_timeout() {
+    let (server, smsc) = counting_smsc().await;
+    let address = server.local_addr().to_string();
+    let mut slow = carrier("c", &address, 10_000, 4, 1);
+    slow.response_timeout = Duration::from_secs(1);
+    // Every bind times out while the SMSC holds its answers: enough attempts to outlast it.
+    slow.retry.max_attempts = 30;
+    let (carriers, recorder) = start(&config(vec![slow])).await;
+    smsc.bound(4).await;
+    pool_binds_up(&carriers, 4).await;
+
+    // One unanswered submit on each bind.
+    smsc.hold.send_replace(true);
+    for id in 0..4 {
+        carriers
+            .submit(stamped(id, 0, Class::Marketing))
+            .expect("queued");
+    }
+    smsc.wait("4 submits in flight", |s| {
+        s.submits.load(Ordering::SeqCst) == 4
+    })
+    .await;
+    let told = Instant::now();
+    carriers.set_share(Share { index: 0, of: 2 });
+    smsc.bound(2).await;
+    // The window waits for the response timeout (1 s), then the unbind; this SMSC still
+    // owes the answers, so it answers the unbind only when our session's unbind timeout
+    // (5 s) closes it: bounded, not for ever.
+    let took = told.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
+        "the surplus binds closed {took:?} after the split (window 1 s + unbind 5 s)"
+    );
+    // The unanswered submits were timed out and go again: each ends accepted (a timeout
+    // is an attempt, as on any bind).
+    smsc.hold.send_replace(false);
+    recorder.wait_for(4, Duration::from_secs(10)).await;
+    recorder.assert_all_accepted(4);
+    carriers.drain(Duration::from_secs(5)).await;
+}
