@@ -99,14 +99,14 @@ carriers = ["c"]
     write_gateway_config(dir, &rest)
 }
 
-/// `smppgate serve`, logging the TPS split (info) besides warnings.
+/// `smppgate serve`, logging the carrier binds and TPS split (info) besides warnings.
 fn serve(config: &Path) -> (Proc, std::net::SocketAddr) {
     let mut command = support::smppgate();
     command
         .arg("serve")
         .arg("--config")
         .arg(config)
-        .env("RUST_LOG", "warn,smppgate::carrier::pool=info");
+        .env("RUST_LOG", "warn,smppgate::carrier=info");
     let mut proc = Proc::spawn("smppgate serve", command);
     let addr = proc.listening_within(support::CLUSTER_START_TIMEOUT);
     (proc, addr)
@@ -159,9 +159,12 @@ async fn two_nodes(
         tps,
         &cluster.gateway_section("gw-2", 3),
     ));
-    // Each runs at its half of the contract once it sees the other's heartbeat.
+    // Each runs at its half of the contract once it sees the other's heartbeat; gw-2
+    // holds its half of the binds a few seconds after it started (gw-1 closes its
+    // surplus first).
     logged(&one.0, "of=2").await;
     logged(&two.0, "of=2").await;
+    logged(&two.0, "this node's part of the carrier's binds is up").await;
     [one, two]
 }
 

@@ -150,13 +150,24 @@ async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool, long: boo
     let Some(cluster) = NatsCluster::start() else {
         return;
     };
-    let sim = Sim::start(sim_args);
+    let sim_args: Vec<&str> = sim_args
+        .iter()
+        .copied()
+        .chain(["--stats-interval", "0.2"])
+        .collect();
+    let mut sim = Sim::start(&sim_args);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let rest = receipts_rest(&sim.addr.to_string());
     let config_a = node_config(dir_a.path(), &rest, &cluster, "gw-1");
     let config_b = node_config(dir_b.path(), &rest, &cluster, "gw-2");
     let (node_a, addr_a) = serve_node(&config_a);
+    // The carrier's 2 binds: both on A alone, then one each (docs/cluster.md "Carrier
+    // binds and TPS across nodes"); B's opens a few seconds after it starts.
+    let active = |s: &serde_json::Value| s["sessions_active"].as_u64().unwrap_or(0);
+    let made = |s: &serde_json::Value| s["binds"].as_u64().unwrap_or(0);
+    sim.stats_until(Duration::from_secs(30), |s| active(s) == 2);
     let (node_b, addr_b) = serve_node(&config_b);
+    sim.stats_until(Duration::from_secs(30), |s| made(s) >= 3 && active(s) == 2);
 
     // The receiver binds on B before anything is submitted on A.
     let (_rx, mut inbound) = client(&addr_b.to_string(), "app", "pw", BindKind::Receiver).await;

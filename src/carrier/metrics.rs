@@ -13,6 +13,7 @@
 //! | `smppgate_carrier_bind_failures_total` | carrier, bind | counter |
 //! | `smppgate_carrier_bind_rejected` | carrier | gauge (alert: 1 while the carrier refuses binds) |
 //! | `smppgate_carrier_binds_up` | carrier | gauge |
+//! | `smppgate_carrier_binds_held` | carrier | gauge (binds this node holds under the split among the live nodes, `[cluster]`; all of `binds` on one node) |
 //! | `smppgate_carrier_retries_total` | carrier | counter |
 //! | `smppgate_carrier_failovers_total` | carrier | counter |
 //! | `smppgate_carrier_throttle_bypass_total` | carrier | counter (messages sent past it while it refused by throttle; also counted as failovers) |
@@ -35,6 +36,7 @@ pub(crate) struct CarrierMetrics {
     pub(crate) throttle_events: Counter,
     pub(crate) bind_rejected: Gauge,
     pub(crate) binds_up: Gauge,
+    pub(crate) binds_held: Gauge,
     pub(crate) retries: Counter,
     pub(crate) failovers: Counter,
     pub(crate) throttle_bypasses: Counter,
@@ -52,6 +54,7 @@ impl CarrierMetrics {
             throttle_events: counter!("smppgate_carrier_throttle_events_total", "carrier" => carrier.clone()),
             bind_rejected: gauge!("smppgate_carrier_bind_rejected", "carrier" => carrier.clone()),
             binds_up: gauge!("smppgate_carrier_binds_up", "carrier" => carrier.clone()),
+            binds_held: gauge!("smppgate_carrier_binds_held", "carrier" => carrier.clone()),
             retries: counter!("smppgate_carrier_retries_total", "carrier" => carrier.clone()),
             failovers: counter!("smppgate_carrier_failovers_total", "carrier" => carrier.clone()),
             throttle_bypasses: counter!("smppgate_carrier_throttle_bypass_total", "carrier" => carrier.clone()),

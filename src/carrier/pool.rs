@@ -43,11 +43,11 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::Body;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::bind::{self, BindSlot};
+use super::bind::{self, BindSlot, Held};
 use super::lanes::Lanes;
 use super::limiter::{Flow, ThrottlePolicy};
 use super::metrics::{CarrierMetrics, RouteMetrics};
@@ -67,6 +67,12 @@ pub const LANE_CAPACITY: usize = 10_000;
 /// How long [`Carriers`] drains when the shutdown signal given to [`Carriers::start`]
 /// fires.
 const SIGNAL_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long a node waits before it opens binds that a join gave it (its first ones
+/// included): the other nodes look at the live set once a second and close their
+/// surplus binds (at once when idle, within a response when busy) first, so a carrier
+/// that limits binds per account does not refuse the newcomer's.
+const JOIN_GRACE: Duration = Duration::from_secs(3);
 
 /// Why [`Carriers::start`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +141,12 @@ pub(crate) struct Carrier {
     /// Whether it is refusing by throttle (only throttles for a `failover_after`).
     refusal: Mutex<Refusal>,
     origin: Instant,
+    /// Every slot of its `binds`; this node opens the first [`Held::binds`] of them.
     pub(crate) binds: Vec<BindSlot>,
+    /// The slots this node holds now (`None`: not known yet, `[cluster]` start).
+    pub(crate) held: watch::Sender<Option<Held>>,
+    /// This node's place among the live nodes (`None` before the first look).
+    share: Mutex<Option<Share>>,
     /// Where the search for the least loaded bind starts (round robin on ties).
     next_bind: AtomicUsize,
     /// Binds up now.
@@ -157,6 +168,45 @@ pub(crate) struct Carrier {
 }
 
 impl Carrier {
+    /// Holds this node's `share` of the binds: opens the slots it gained (after
+    /// [`JOIN_GRACE`] when `joining`), retires the surplus ones (bind.rs).
+    fn hold(&self, share: Share, joining: bool) {
+        let binds = self.binds.len();
+        let count = share.of_binds(binds);
+        *self.share.lock().unwrap_or_else(PoisonError::into_inner) = Some(share);
+        self.held.send_if_modified(|held| {
+            let grows = held.is_none_or(|h| count > h.binds);
+            let next = Held {
+                binds: count,
+                not_before: (joining && grows).then(|| Instant::now() + JOIN_GRACE),
+            };
+            let changed = held.is_none_or(|h| h.binds != count);
+            if changed {
+                *held = Some(next);
+            }
+            changed
+        });
+        #[allow(clippy::cast_precision_loss)]
+        self.metrics.binds_held.set(count as f64);
+        if binds < share.of {
+            tracing::warn!(
+                carrier = %self.name,
+                binds,
+                nodes = share.of,
+                total = share.total_binds(binds),
+                "fewer binds than live nodes: each node keeps one, so the carrier sees more binds than its `binds`"
+            );
+        }
+    }
+
+    /// Whether the binds are split among several live nodes now.
+    pub(crate) fn is_split(&self) -> bool {
+        self.share
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|share| share.of > 1)
+    }
+
     /// Runs the limiter at `share` of the contract.
     fn apply_share(&self, share: Share) {
         let tps = share.of_tps(self.contract.load(Ordering::Relaxed));
@@ -396,6 +446,8 @@ impl Carrier {
             .iter()
             .map(|(status, n)| (CommandStatus(*status).name_or_hex().into_owned(), json!(n)))
             .collect();
+        let share = *self.share.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = (*self.held.borrow()).map(|held| held.binds);
         let binds: Vec<Value> = self
             .binds
             .iter()
@@ -403,6 +455,8 @@ impl Carrier {
             .map(|(index, slot)| {
                 json!({
                     "bind": index,
+                    // Whether this node holds this slot under the split (`[cluster]`).
+                    "held": held.is_some_and(|held| index < held),
                     "live": slot.is_live(),
                     "outstanding": slot.outstanding.load(Ordering::Relaxed),
                     "submits": get(&slot.submits),
@@ -416,6 +470,12 @@ impl Carrier {
             "name": &*self.name,
             "address": self.address,
             "binds_up": self.live.load(Ordering::Relaxed),
+            // The carrier's `binds` (the cluster's total), this node's part of them (all
+            // of them on one node; null on a `[cluster]` node before its first look at
+            // the live nodes), and its place among the live nodes (docs/cluster.md).
+            "binds_total": self.binds.len(),
+            "binds_held": held,
+            "share": share.map(|share| json!({"node": share.index + 1, "of": share.of})),
             // The contract now (a reload may have changed it), whole messages a second.
             "tps": self.contract.load(Ordering::Relaxed),
             // This node's part of it (all of it on one node; `[cluster]` splits it among
@@ -564,9 +624,9 @@ struct Shared {
     events: Arc<dyn Events>,
     /// Past the drain deadline: whatever comes back is not sent again.
     closed: AtomicBool,
-    /// This node's part of every carrier's contract (`[cluster]`: changed as nodes come
-    /// and go).
-    share: Mutex<Share>,
+    /// This node's part of every carrier's binds and contract (`[cluster]`: changed as
+    /// nodes come and go; `None` before the first look at the live nodes).
+    share: Mutex<Option<Share>>,
 }
 
 /// One route: lanes, retries, and the carriers in order of preference.
@@ -1296,6 +1356,30 @@ impl Carriers {
         events: Arc<dyn Events>,
         shutdown: ShutdownSignal,
     ) -> Result<Self, StartError> {
+        Self::start_with(config, events, shutdown, Some(Share::WHOLE)).await
+    }
+
+    /// As [`Carriers::start`] for a node of a `[cluster]`: no bind opens before the first
+    /// [`Carriers::set_share`] says which part of each carrier's binds this node holds
+    /// (opening all of them first would take the places of the nodes already bound).
+    /// Messages wait meanwhile, as for binds still coming up.
+    ///
+    /// # Errors
+    /// As [`Carriers::start`].
+    pub async fn start_in_cluster(
+        config: &Config,
+        events: Arc<dyn Events>,
+        shutdown: ShutdownSignal,
+    ) -> Result<Self, StartError> {
+        Self::start_with(config, events, shutdown, None).await
+    }
+
+    async fn start_with(
+        config: &Config,
+        events: Arc<dyn Events>,
+        shutdown: ShutdownSignal,
+        share: Option<Share>,
+    ) -> Result<Self, StartError> {
         let stop = Shutdown::new();
         let mut carriers = Vec::new();
         for carrier in &config.carriers {
@@ -1320,6 +1404,11 @@ impl Carriers {
                 binds: (0..binds)
                     .map(|i| BindSlot::new(&name, i, carrier.window))
                     .collect(),
+                held: watch::Sender::new(share.map(|share| Held {
+                    binds: share.of_binds(binds),
+                    not_before: None,
+                })),
+                share: Mutex::new(share),
                 name,
                 config: carrier.clone(),
                 address: carrier.address.clone(),
@@ -1344,7 +1433,7 @@ impl Carriers {
             carriers,
             events,
             closed: AtomicBool::new(false),
-            share: Mutex::new(Share::WHOLE),
+            share: Mutex::new(share),
         });
         let mut routes = Vec::new();
         for route in &config.routes {
@@ -1597,28 +1686,34 @@ impl Carriers {
             .find(|carrier| &*carrier.name == name)?;
         carrier.contract.store(tps, Ordering::Relaxed);
         let share = *shared.share.lock().unwrap_or_else(PoisonError::into_inner);
-        carrier.apply_share(share);
+        carrier.apply_share(share.unwrap_or(Share::WHOLE));
         Some(())
     }
 
-    /// Sends this node's `share` of every carrier's contract from now on (`[cluster]`: the
-    /// live nodes changed). Each limiter keeps its place in the throttle recovery, as for
-    /// a reload.
+    /// Holds this node's `share` of every carrier's binds and sends its share of every
+    /// contract from now on (`[cluster]`: the live nodes changed). Binds it gained open
+    /// (after a few seconds when nodes joined, so the others close theirs first); surplus
+    /// ones stop taking submits, drain their window and unbind; nothing in flight fails.
+    /// Each limiter keeps its place in the throttle recovery, as for a reload.
     pub fn set_share(&self, share: Share) {
         let shared = &self.inner.shared;
         let mut current = shared.share.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current == share {
+        if *current == Some(share) {
             return;
         }
-        *current = share;
+        // Nodes joined (or this one did): the others must see it and close their
+        // surplus binds before this node opens more. Nodes left: their binds are gone.
+        let joining = share.of > 1 && current.is_none_or(|before| share.of >= before.of);
+        *current = Some(share);
         for carrier in &shared.carriers {
+            carrier.hold(share, joining);
             carrier.apply_share(share);
         }
         drop(current);
         tracing::info!(
             node = share.index + 1,
             of = share.of,
-            "carrier TPS split among the live nodes"
+            "carrier binds and TPS split among the live nodes"
         );
     }
 

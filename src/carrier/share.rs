@@ -1,11 +1,17 @@
-//! A node's share of each carrier's contracted TPS when several gateway nodes send to it
-//! (`[cluster]`, docs/cluster.md "Carrier TPS across nodes").
+//! A node's share of each carrier's binds and contracted TPS when several gateway nodes
+//! send to it (`[cluster]`, docs/cluster.md "Carrier TPS across nodes").
 //!
-//! Every live node binds every carrier; the contract is the cluster's total, so each
-//! node's limiter gets a part of it. The parts are whole messages per second and add up to
-//! the contract exactly: node `index` of `of` (live nodes sorted by name, so every node
-//! computes the same split without talking to the others) gets `tps / of`, and the first
-//! `tps % of` nodes one more. Two nodes on 200/s: 100 + 100; three: 67 + 67 + 66.
+//! The carrier's `binds` and `tps` are the cluster's totals (a carrier counts binds per
+//! account, and its contract is one rate), so each node holds a part of the binds and its
+//! limiter runs at a part of the contract. Both are split the same way, in whole units
+//! that add up to the total exactly: node `index` of `of` (live nodes sorted by name, so
+//! every node computes the same split without talking to the others) gets `total / of`,
+//! and the first `total % of` nodes one more. Two nodes on 200/s and 4 binds: 100 + 100
+//! and 2 + 2; three: 67 + 67 + 66 and 2 + 1 + 1.
+//!
+//! Each part is at least 1: a node with no bind could not send what it accepted, and a
+//! limiter needs a rate. With fewer binds than nodes the carrier then sees one bind per
+//! node ([`Share::total_binds`]), more than its `binds`; `serve` warns about it.
 
 /// Which part of the contract this node sends: it is node `index` of `of` live nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,24 @@ impl Share {
         let index = u32::try_from(self.index).unwrap_or(u32::MAX);
         let extra = u32::from(index < contract % of);
         (contract / of + extra).max(1)
+    }
+}
+
+impl Share {
+    /// This node's part of a carrier's `binds`: at least 1 (with fewer binds than
+    /// nodes, each node keeps one).
+    #[must_use]
+    pub fn of_binds(self, binds: usize) -> usize {
+        let of = self.of.max(1);
+        let extra = usize::from(self.index < binds % of);
+        (binds / of + extra).max(1)
+    }
+
+    /// The binds the carrier sees from all the live nodes together: `binds`, or one per
+    /// node when there are fewer binds than nodes.
+    #[must_use]
+    pub fn total_binds(self, binds: usize) -> usize {
+        binds.max(self.of.max(1))
     }
 }
 
@@ -61,6 +85,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn bind_parts(binds: usize, of: usize) -> Vec<usize> {
+        (0..of)
+            .map(|index| Share { index, of }.of_binds(binds))
+            .collect()
+    }
+
+    #[test]
+    fn the_bind_parts_add_up_to_the_binds() {
+        assert_eq!(bind_parts(4, 1), [4]);
+        assert_eq!(bind_parts(4, 2), [2, 2]);
+        assert_eq!(bind_parts(4, 3), [2, 1, 1]);
+        assert_eq!(bind_parts(5, 2), [3, 2]);
+        for binds in 1..=17 {
+            for of in 1..=binds {
+                let parts = bind_parts(binds, of);
+                assert_eq!(
+                    parts.iter().sum::<usize>(),
+                    binds,
+                    "{binds} binds, {of} nodes"
+                );
+                assert!(parts.iter().all(|part| *part >= 1));
+                assert_eq!(Share { index: 0, of }.total_binds(binds), binds);
+            }
+        }
+    }
+
+    #[test]
+    fn with_fewer_binds_than_nodes_each_node_keeps_one() {
+        assert_eq!(bind_parts(2, 3), [1, 1, 1]);
+        assert_eq!(Share { index: 2, of: 3 }.total_binds(2), 3);
+        assert_eq!(Share { index: 0, of: 0 }.of_binds(4), 4);
+        assert_eq!(Share::WHOLE.total_binds(4), 4);
     }
 
     #[test]

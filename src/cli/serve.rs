@@ -204,14 +204,15 @@ async fn serve(
         gateway.set_config_source(source);
     }
     if let Some(cluster) = config.cluster.clone() {
-        // The live nodes (docs/cluster.md "Node liveness and takeover"): the carrier TPS
-        // split, dead nodes' backlogs taken over; a node whose slot another took stops.
+        // The live nodes (docs/cluster.md "Node liveness and takeover"): the carrier binds
+        // and TPS split, dead nodes' backlogs taken over; a node whose slot another took
+        // stops.
         let (membership, live) =
             tokio::sync::watch::channel(crate::store::Membership::alone(&cluster.node));
         gateway.follow_membership(live.clone());
         tokio::spawn(async move {
             if let Err(error) = crate::store::follow_liveness(cluster, membership).await {
-                tracing::error!(%error, "not following node liveness: no TPS split, no takeover");
+                tracing::error!(%error, "not following node liveness: no split of the carrier binds and TPS (this node holds them all), no takeover");
             }
         });
         tokio::spawn(fenced_exit(live));

@@ -40,7 +40,7 @@ pub struct ClusterConfig {
     #[serde(with = "super::duration")]
     pub heartbeat: Duration,
     /// How long after its last heartbeat a node counts as dead: the other nodes then
-    /// split its carrier TPS among themselves and one of them takes its backlog over.
+    /// split its carrier binds and TPS among themselves and one of them takes its backlog over.
     /// At least 2 × `heartbeat` (one late heartbeat is not a death).
     #[serde(with = "super::duration")]
     pub node_ttl: Duration,

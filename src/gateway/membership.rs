@@ -2,8 +2,11 @@
 //! liveness and takeover"): the membership itself is followed by the store
 //! (`store::follow_liveness`), and this stage puts it in force here.
 //!
-//! - Each carrier's limiter runs at this node's [`Share`] of its contract, so the live
-//!   nodes together send the contract (re-applied at each change, as a reload would).
+//! - This node holds its [`Share`] of each carrier's binds and its limiter runs at its
+//!   share of the contract, so the live nodes together open the carrier's `binds` and
+//!   send its contract (re-applied at each change, as a reload would). The first share
+//!   is the first one the store publishes (the pool opens no bind before it); when the
+//!   store stops following the live nodes before that, this node takes the whole.
 //! - When this node took a dead node's slot over, every route is read from the store
 //!   again from the start: the slot's pending messages are part of this node's backlog
 //!   now, and the dispatcher finds them as it finds a backlog after a restart.
@@ -35,6 +38,18 @@ pub(crate) async fn run(parts: MembershipParts) {
         routes,
         cancel,
     } = parts;
+    // The watch's initial value is this node alone, before anyone looked: wait for the
+    // store's first look (the pool holds no bind until then).
+    tokio::select! {
+        () = cancel.cancelled() => return,
+        changed = membership.changed() => {
+            if changed.is_err() {
+                tracing::warn!("node liveness not followed: this node holds every carrier's binds");
+                carriers.set_share(Share::WHOLE);
+                return;
+            }
+        }
+    }
     let mut taken = 0;
     loop {
         let now = membership.borrow_and_update().clone();

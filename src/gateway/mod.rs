@@ -346,18 +346,18 @@ impl Gateway {
         let sims = crate::sim::start_builtin(&mut carrier_config)
             .await
             .context("starting the built-in simulated carriers")?;
-        let carriers = Arc::new(
-            Carriers::start(
-                &carrier_config,
-                Arc::new(PoolEvents {
-                    outcomes: outcome_tx.clone(),
-                    events: event_tx.clone(),
-                }),
-                ShutdownSignal::never(),
-            )
-            .await
-            .context("starting the carrier pools")?,
-        );
+        let pool_events = Arc::new(PoolEvents {
+            outcomes: outcome_tx.clone(),
+            events: event_tx.clone(),
+        });
+        // A `[cluster]` node opens its binds once it knows its part of them
+        // (`follow_membership`, docs/cluster.md "Carrier binds and TPS across nodes").
+        let carriers = if config.cluster.is_some() {
+            Carriers::start_in_cluster(&carrier_config, pool_events, ShutdownSignal::never()).await
+        } else {
+            Carriers::start(&carrier_config, pool_events, ShutdownSignal::never()).await
+        };
+        let carriers = Arc::new(carriers.context("starting the carrier pools")?);
 
         let dispatcher_stop = cancel.child_token();
         let routes: Vec<Arc<str>> = config
@@ -613,7 +613,7 @@ impl Gateway {
     }
 
     /// Follows the live nodes of a `[cluster]` (`store::follow_liveness`): splits each
-    /// carrier's TPS among them and reads the backlog again when this node took a dead
+    /// carrier's binds and TPS among them and reads the backlog again when this node took a dead
     /// node's messages over (docs/cluster.md "Node liveness and takeover").
     pub fn follow_membership(
         &self,

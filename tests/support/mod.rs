@@ -366,6 +366,15 @@ impl Sim {
         Self { proc, addr }
     }
 
+    /// Reads the counter lines (started with `--stats-interval`) until one satisfies
+    /// `done`, within `limit`; that line.
+    pub(crate) fn stats_until(&mut self, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let line = self.proc.wait_line(limit, |line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
+        });
+        serde_json::from_str(&line).expect("a counters line")
+    }
+
     /// `HOST` and `PORT` as two arguments.
     pub(crate) fn host_port(&self) -> [String; 2] {
         [self.addr.ip().to_string(), self.addr.port().to_string()]

@@ -246,6 +246,33 @@ pub async fn follow_liveness(
     let mut state = Membership::alone(&me);
     // The slots this node owned at its last look: one gone to another node = fenced.
     let mut owned: HashSet<String> = HashSet::new();
+    // The first look comes after this node's own first heartbeat is read back: the
+    // history (the nodes already live) comes before it in the watch, so the first
+    // membership published already counts them (the pool opens its binds on it).
+    let history = async {
+        // An old heartbeat of this node (a restart within `node_ttl`) may come early in
+        // the history: the look waits until the history is read (`delta` 0) too.
+        let mut saw_me = false;
+        while let Some(Ok(entry)) = watch.next().await {
+            match entry.operation {
+                Operation::Put => tracker.saw(&entry.key, Instant::now()),
+                Operation::Delete | Operation::Purge => tracker.gone(&entry.key),
+            }
+            saw_me |= entry.key == me;
+            if saw_me && entry.delta == 0 {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(config.node_ttl, history)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "own heartbeat not read back within node_ttl: the first look may miss live nodes"
+        );
+    }
+    let mut first = true;
     let mut check = tokio::time::interval(config.heartbeat.min(Duration::from_secs(1)));
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(%bucket, heartbeat = ?config.heartbeat, node_ttl = ?config.node_ttl, "following node liveness");
@@ -276,7 +303,9 @@ pub async fn follow_liveness(
                     }
                     Err(error) => tracing::warn!(%error, "node slots not read (tried again)"),
                 }
-                if next != state {
+                // The first look is published even when it is "alone": the gateway waits
+                // for it before opening carrier binds.
+                if next != state || std::mem::take(&mut first) {
                     if next.live != state.live {
                         tracing::info!(live = ?next.live, "live nodes changed");
                     }
