@@ -294,6 +294,26 @@ impl CompiledPolicy {
             .map_or(rule.status(), |at| self.statuses[at])
     }
 
+    /// The decision that refuses a message by `rule`, as `reject_with` says: the status
+    /// in the submit's answer, or accepted and answered by a REJECTD receipt. One place
+    /// for both the policy's own check and the cluster's shared caps
+    /// ([`CapClaim::take`]), so that they answer alike.
+    #[must_use]
+    pub fn refusal(&self, rule: Rule) -> Decision {
+        match self.config.reject_with {
+            RejectWith::Status => Decision::Reject {
+                status: self.status_of(rule),
+                rule: rule.name().to_owned(),
+            },
+            // The receipt's `err:` is the rule's own code (`401`), whatever status the
+            // policy maps the rule to for status answers.
+            RejectWith::Receipt => Decision::RejectByReceipt {
+                status: rule.status(),
+                rule: rule.name().to_owned(),
+            },
+        }
+    }
+
     /// Whether its blacklist holds `e164`.
     #[must_use]
     pub fn blacklisted(&self, e164: &str) -> bool {
@@ -522,15 +542,17 @@ impl CompiledPolicy {
 }
 
 impl CapClaim {
-    /// Takes the place in the shared counters: `Ok(None)` when counted, `Ok(Some(status))`
-    /// when a cap refused it (logged and counted as the policy's refusals are).
+    /// Takes the place in the shared counters: `Ok(None)` when counted, `Ok(Some(refusal))`
+    /// when a cap refused it (logged and counted as the policy's refusals are; a
+    /// [`Decision::Reject`] or, `reject_with = "receipt"`, a [`Decision::RejectByReceipt`],
+    /// as [`CompiledPolicy::refusal`] answers for a cap counted on one node).
     ///
     /// # Errors
     /// The shared counters could not be read or written: nothing was counted.
     pub async fn take(
         &self,
         shared: &crate::store::SharedCaps,
-    ) -> Result<Option<CommandStatus>, StoreError> {
+    ) -> Result<Option<Decision>, StoreError> {
         let caps = self.policy.caps();
         let verdict = shared
             .take(self.policy.name(), &self.account, self.number, |stored| {
@@ -550,7 +572,7 @@ impl CapClaim {
             status = %status,
             "market rule refused a message (the cluster's shared cap counters)"
         );
-        Ok(Some(status))
+        Ok(Some(self.policy.refusal(Rule::Cap)))
     }
 }
 
@@ -1050,18 +1072,7 @@ impl Policy for PolicyEngine {
                     status = %status,
                     "market rule refused a message"
                 );
-                match policy.config.reject_with {
-                    RejectWith::Status => Decision::Reject {
-                        status,
-                        rule: rule.name().to_owned(),
-                    },
-                    // The receipt's `err:` is the rule's own code (`401`), whatever
-                    // status the policy maps the rule to for status answers.
-                    RejectWith::Receipt => Decision::RejectByReceipt {
-                        status: rule.status(),
-                        rule: rule.name().to_owned(),
-                    },
-                }
+                policy.refusal(rule)
             }
         }
     }
