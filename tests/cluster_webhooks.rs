@@ -13,6 +13,10 @@
 //!    renewal) and posts the rest. Duplicates: at most what the dead node had in flight,
 //!    one batch (`webhook::BATCH`, 100 events) posted and not yet recorded as delivered.
 //!
+//! 3. `webhook_mode = "both"`, the account's receiver bound on `gw-2` only: 150 submits
+//!    through each node; every receipt reaches the receiver once (the account's SMPP
+//!    lease, on `gw-2`) and the webhook once (the webhook queue's lease, on either node).
+//!
 //! Without a nats-server 2.10+ (scripts/install-peers) the test says it skipped.
 
 mod support;
@@ -32,6 +36,7 @@ use smppgate::config::ClusterConfig;
 use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::store::OutboxLeases;
 use smppgate_protocol::pdu::SubmitSm;
+use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
 use support::nats::NatsCluster;
@@ -95,7 +100,14 @@ async fn hook() -> (Arc<Hook>, String) {
     (hook, url)
 }
 
-fn node_config(dir: &Path, carrier: &str, url: &str, cluster: &NatsCluster, node: &str) -> PathBuf {
+fn node_config(
+    dir: &Path,
+    carrier: &str,
+    url: &str,
+    cluster: &NatsCluster,
+    node: &str,
+    mode: &str,
+) -> PathBuf {
     let rest = format!(
         r#"
 [[account]]
@@ -104,6 +116,7 @@ password = "pw"
 window = 128
 webhook_url = "{url}"
 webhook_secret = "a-webhook-secret-of-the-test"
+webhook_mode = "{mode}"
 
 [[carrier]]
 name = "sim"
@@ -166,8 +179,8 @@ async fn webhook_events_are_posted_once_across_nodes_and_follow_a_kill() {
     let sim = Sim::start(&["--receipt-delay-ms", "200-6000"]);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let carrier = sim.addr.to_string();
-    let config_a = node_config(dir_a.path(), &carrier, &url, &cluster, "gw-1");
-    let config_b = node_config(dir_b.path(), &carrier, &url, &cluster, "gw-2");
+    let config_a = node_config(dir_a.path(), &carrier, &url, &cluster, "gw-1", "webhook");
+    let config_b = node_config(dir_b.path(), &carrier, &url, &cluster, "gw-2", "webhook");
     let (node_a, addr_a) = serve_node(&config_a);
     let (node_b, addr_b) = serve_node(&config_b);
 
@@ -238,5 +251,92 @@ async fn webhook_events_are_posted_once_across_nodes_and_follow_a_kill() {
     survivor_proc.terminate();
     let finished = tokio::task::block_in_place(|| survivor_proc.finish(Duration::from_secs(20)));
     assert!(finished.status.success(), "{}", finished.stderr);
+    let _ = sim.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mode_both_the_bind_and_the_webhook_each_get_every_receipt_once() {
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    let (hook, url) = hook().await;
+    let sim = Sim::start(&["--receipt-delay-ms", "100-500"]);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let carrier = sim.addr.to_string();
+    let config_a = node_config(dir_a.path(), &carrier, &url, &cluster, "gw-1", "both");
+    let config_b = node_config(dir_b.path(), &carrier, &url, &cluster, "gw-2", "both");
+    let (node_a, addr_a) = serve_node(&config_a);
+    let (node_b, addr_b) = serve_node(&config_b);
+    let mut config = EsmeConfig::new("app", "pw");
+    config.bind = BindKind::Receiver;
+    config.window = 128;
+    let (_rx, mut inbound) = tokio::time::timeout(
+        Duration::from_secs(10),
+        EsmeClient::connect(&addr_b.to_string(), config),
+    )
+    .await
+    .expect("bind in time")
+    .expect("bind");
+    let (ids_a, ids_b) = tokio::join!(
+        submit(addr_a.to_string(), FIRST / 4 * 3, "a"),
+        submit(addr_b.to_string(), FIRST / 4 * 3, "b"),
+    );
+    let ids: Vec<String> = ids_a.into_iter().chain(ids_b).collect();
+    let mut at_bind: HashMap<String, u32> = HashMap::new();
+    let distinct_at_bind =
+        |at_bind: &HashMap<String, u32>| ids.iter().filter(|id| at_bind.contains_key(*id)).count();
+    while distinct_at_bind(&at_bind) < ids.len() {
+        let request = tokio::time::timeout(Duration::from_secs(30), inbound.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} of {} receipts at the bind",
+                    distinct_at_bind(&at_bind),
+                    ids.len()
+                )
+            })
+            .expect("inbound open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        *at_bind
+            .entry(receipt.id().expect("id").to_owned())
+            .or_insert(0) += 1;
+    }
+    hook.wait_all(&ids, Duration::from_secs(60)).await;
+    // Second copies would come within a linger (1 s) or a lease round (2 s).
+    while let Ok(Some(request)) = tokio::time::timeout(Duration::from_secs(3), inbound.recv()).await
+    {
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        *at_bind
+            .entry(receipt.id().expect("id").to_owned())
+            .or_insert(0) += 1;
+    }
+    let bind_twice = at_bind.values().filter(|n| **n > 1).count();
+    let hook_twice = ids.iter().filter(|id| hook.count(id) > 1).count();
+    let observer = ClusterConfig {
+        nats: cluster.urls(),
+        node: "test-observer".into(),
+        replicas: 3,
+        ..ClusterConfig::default()
+    };
+    let leases = OutboxLeases::open(&observer, LEASE_TTL)
+        .await
+        .expect("lease bucket");
+    let (smpp, webhook) = (
+        leases.holder("app").await.expect("read the lease"),
+        leases.holder("~hook:app").await.expect("read the lease"),
+    );
+    eprintln!(
+        "{} receipts: at the bind {bind_twice} twice, at the webhook {hook_twice} twice; \
+         SMPP lease {smpp:?}, webhook lease {webhook:?}",
+        ids.len()
+    );
+    assert_eq!(smpp.as_deref(), Some("gw-2"), "the node with the receiver");
+    assert_eq!(bind_twice, 0, "receipts twice at the bind");
+    assert_eq!(hook_twice, 0, "receipts twice at the webhook");
+    for node in [node_a, node_b] {
+        node.terminate();
+        let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
+        assert!(finished.status.success(), "{}", finished.stderr);
+    }
     let _ = sim.stop();
 }
