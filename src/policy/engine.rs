@@ -1642,6 +1642,45 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_answers_as_reject_with_says_for_the_shared_caps_too() {
+        // `CapClaim::take` (the cluster's shared counters) answers with `refusal`, as
+        // `check` does: the status mapped by `statuses`, or a receipt with the rule's code.
+        let f = fixture(|policy| policy.statuses.cap = Some("0x58".into()));
+        let policy = f.engine.policy("cn").unwrap();
+        assert_eq!(
+            policy.refusal(Rule::Cap),
+            Decision::Reject {
+                status: CommandStatus::ESME_RTHROTTLED,
+                rule: "cap".into()
+            }
+        );
+        let f = fixture(|policy| {
+            policy.statuses.cap = Some("0x58".into());
+            policy.reject_with = RejectWith::Receipt;
+        });
+        let policy = f.engine.policy("cn").unwrap();
+        assert_eq!(
+            policy.refusal(Rule::Cap),
+            Decision::RejectByReceipt {
+                status: CommandStatus(0x402),
+                rule: "cap".into()
+            }
+        );
+        assert_eq!(
+            decide(
+                &f,
+                &f.shop,
+                Class::Otp,
+                "8613900000000",
+                "【示例商城】x",
+                NOON_CN
+            ),
+            policy.refusal(Rule::Blacklist),
+            "the policy's own check answers alike"
+        );
+    }
+
+    #[test]
     fn caps_are_rebuilt_from_the_store_after_a_restart() {
         use crate::store::memory::MemoryStore;
         use crate::store::{MessageRecord, Op, State};
