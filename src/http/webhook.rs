@@ -13,14 +13,14 @@
 //! replayed like SMPP items). So events arrive at least once and in order per account.
 //!
 //! One task per account: a slow or dead endpoint holds back only its own account.
+//! Signature: `X-Smppgate-Timestamp: <unix seconds>` and `X-Smppgate-Signature:
+//! v1=<hex HMAC-SHA256("<timestamp>.<body>", webhook_secret)>` (the Stripe/Slack scheme:
+//! receivers check it and refuse old timestamps, so a replayed request is refused).
 //!
 //! With `[cluster]` every node runs the task and one posts: the node holding the lease of
 //! the account's webhook queue (`gateway/outbox/lease.rs`, kept by the SMPP outbox's
 //! lease keeper). A post started under the lease and finished after it moved may be
 //! posted again by the new holder: at most one batch per move.
-//! Signature: `X-Smppgate-Timestamp: <unix seconds>` and `X-Smppgate-Signature:
-//! v1=<hex HMAC-SHA256("<timestamp>.<body>", webhook_secret)>` (the Stripe/Slack scheme:
-//! receivers check it and refuse old timestamps, so a replayed request is refused).
 
 use std::sync::Arc;
 use std::time::Duration;
