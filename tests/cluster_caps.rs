@@ -149,6 +149,21 @@ async fn alternate(cluster: &NatsCluster, policy_extra: &str, kind: BindKind) ->
 }
 
 impl Run {
+    /// The end of each node's stderr (for a failure message).
+    fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(index, node)| {
+                let text = node.stderr();
+                let tail: Vec<&str> = text.lines().rev().take(20).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("== gw-{}\n{}", index + 1, tail.join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     fn statuses(&self) -> Vec<u32> {
         self.answers.iter().map(|(status, _)| *status).collect()
     }
@@ -173,7 +188,12 @@ async fn an_otp_cap_holds_across_two_nodes() {
     let run = alternate(&cluster, "", BindKind::Transmitter).await;
     let statuses = run.statuses();
     eprintln!("statuses, alternating gw-1 / gw-2: {statuses:x?}");
-    assert_eq!(&statuses[..5], [0; 5], "the first five pass: {statuses:x?}");
+    assert_eq!(
+        &statuses[..5],
+        [0; 5],
+        "the first five pass: {statuses:x?}\n{}",
+        run.logs()
+    );
     assert_eq!(
         &statuses[5..],
         [0x402, 0x402],
@@ -190,7 +210,12 @@ async fn a_shared_cap_refusal_is_answered_by_receipt_when_the_policy_says_so() {
     let mut run = alternate(&cluster, "reject_with = \"receipt\"", BindKind::Transceiver).await;
     let statuses = run.statuses();
     eprintln!("statuses, alternating gw-1 / gw-2: {statuses:x?}");
-    assert_eq!(statuses, [0; 7], "all seven acknowledged: {statuses:x?}");
+    assert_eq!(
+        statuses,
+        [0; 7],
+        "all seven acknowledged: {statuses:x?}\n{}",
+        run.logs()
+    );
     let refused: Vec<String> = run.answers[5..].iter().map(|(_, id)| id.clone()).collect();
     // The quiet carrier sends no receipts: the only ones are the two refusals', through
     // the account's outbox (delivered by the node holding its lease, either client).
