@@ -156,10 +156,6 @@ pub(crate) fn locate(args: &StoreArgs) -> anyhow::Result<(PathBuf, Option<Config
     })
 }
 
-pub(crate) fn open(args: &StoreArgs) -> anyhow::Result<FjallStore> {
-    open_at(&locate(args)?.0)
-}
-
 fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
     if !path.is_dir() {
         bail!(
@@ -171,6 +167,34 @@ fn open_at(path: &Path) -> anyhow::Result<FjallStore> {
     Ok(FjallStore::open(path, false)?)
 }
 
+/// The store a command reads: with `[cluster]` in the configuration the JetStream store
+/// (every node's messages, statistics, outboxes), else the embedded store (read-only use).
+pub(crate) fn open_any(args: &StoreArgs) -> anyhow::Result<Box<dyn Store>> {
+    let (path, config) = locate(args)?;
+    Ok(open_log(&path, config.as_ref())?.0)
+}
+
+/// The `[cluster]` section of the configuration `args` names, if it has one: commands
+/// then work on JetStream, not on a store directory.
+pub(crate) fn cluster_of(args: &StoreArgs) -> anyhow::Result<Option<crate::config::ClusterConfig>> {
+    if args.store.is_some() {
+        return Ok(None);
+    }
+    Ok(locate(args)?.1.and_then(|config| config.cluster))
+}
+
+/// Opens the JetStream store of `cluster` for a command.
+pub(crate) fn open_cluster(
+    cluster: &crate::config::ClusterConfig,
+) -> anyhow::Result<crate::store::JetStreamStore> {
+    crate::store::JetStreamStore::open(cluster).with_context(|| {
+        format!(
+            "opening the JetStream store ([cluster] node {})",
+            cluster.node
+        )
+    })
+}
+
 /// The send log to read: with `[cluster]` in the configuration the JetStream store (any
 /// node's messages: docs/cluster.md), else the embedded store at `path` (returned, for
 /// messages that name it).
@@ -179,13 +203,7 @@ fn open_log(
     config: Option<&Config>,
 ) -> anyhow::Result<(Box<dyn Store>, Option<PathBuf>)> {
     if let Some(cluster) = config.and_then(|c| c.cluster.as_ref()) {
-        let store = crate::store::JetStreamStore::open(cluster).with_context(|| {
-            format!(
-                "opening the JetStream store ([cluster] node {})",
-                cluster.node
-            )
-        })?;
-        return Ok((Box::new(store), None));
+        return Ok((Box::new(open_cluster(cluster)?), None));
     }
     let store = open_at(path)?;
     let path = store.path().to_path_buf();

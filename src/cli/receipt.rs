@@ -116,7 +116,6 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
 
 /// One JSON line per parked item (see [`parked_json`]).
 fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
-    use crate::store::Store as _;
     let remote = super::remote::Remote::of(&args.api)?
         .or_else(|| super::remote::Remote::for_running(&args.store));
     if let Some(remote) = remote {
@@ -132,7 +131,7 @@ fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} parked items", items.len());
         return Ok(ExitCode::SUCCESS);
     }
-    let store = super::messages::open(&args.store)?;
+    let store = super::messages::open_any(&args.store)?;
     let items = store.parked(args.account.as_deref(), args.limit)?;
     for item in &items {
         println!("{}", parked_json(item));
@@ -152,8 +151,8 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let store = super::messages::open(&args.store)?;
-    let count = replay_parked(&store, &args.account)?;
+    let store = super::messages::open_any(&args.store)?;
+    let count = replay_parked(&*store, &args.account)?;
     eprintln!(
         "{count} parked items of {} queued again (delivered when the gateway runs)",
         args.account
@@ -222,8 +221,7 @@ pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
 
 /// One JSON line per unmatched receipt: carrier, its text, when it was given up on.
 fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
-    use crate::store::Store as _;
-    let store = super::messages::open(&args.store)?;
+    let store = super::messages::open_any(&args.store)?;
     let which = if args.mo {
         crate::gateway::UNROUTED_MO
     } else {

@@ -6,13 +6,18 @@
 //! once); with it stopped, it works on the store (a released message is sent when the
 //! gateway starts; refusing then needs `--config`, for the account's receipt settings).
 //! Ids are our decimal message ids, as `review list` prints them.
+//!
+//! With `[cluster]` in the configuration, `list` reads JetStream (every node's held
+//! messages); `release` and `refuse` need the node that holds the message's backlog (its
+//! dispatcher sends a released message, its writer queues a refused one's receipt), so
+//! they answer with the HTTP admin call that does it on a running node.
 
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
-use super::messages::{StoreArgs, locate, time};
+use super::messages::{StoreArgs, cluster_of, locate, open_cluster, time};
 use crate::clock::Clock;
 use crate::gateway::review::{Action, HeldEntry, apply, scan_held, settle_refused};
 use crate::policy::suppression_control::Client;
@@ -85,7 +90,16 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let (path, _) = locate(&args.store)?;
     println!("id\taccount\tdestination\tword\tsince");
     let account = args.account.as_deref();
-    let count = if let Some(mut client) = Client::connect(&path) {
+    let count = if let Some(cluster) = cluster_of(&args.store)? {
+        let store = open_cluster(&cluster)?;
+        let mut count = 0;
+        scan_held(&store, account, &mut |entry| {
+            println!("{}", line(&entry));
+            count += 1;
+            true
+        })?;
+        count
+    } else if let Some(mut client) = Client::connect(&path) {
         client.held(account, &mut |entry| println!("{}", line(&entry)))?
     } else {
         let store = open(&path)?;
@@ -112,6 +126,17 @@ fn open(path: &std::path::Path) -> anyhow::Result<FjallStore> {
 }
 
 fn decide(args: &IdArgs, action: Action) -> anyhow::Result<ExitCode> {
+    if cluster_of(&args.store)?.is_some() {
+        let verb = match action {
+            Action::Release => "release",
+            Action::Refuse => "refuse",
+        };
+        bail!(
+            "with [cluster], `review {verb}` needs a running node: POST /v1/review/{}/{verb} \
+             on a node's HTTP admin API (Authorization: Bearer <admin token>)",
+            args.id
+        );
+    }
     let (path, config) = locate(&args.store)?;
     if let Some(mut client) = Client::connect(&path) {
         client.review(args.id, action)?;

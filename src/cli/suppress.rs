@@ -2,7 +2,9 @@
 //!
 //! With the gateway stopped the command works on the store directly; with it running,
 //! through the gateway's control socket in the store directory (changes are then in
-//! force at once; docs/adr/0007-suppression-cli.md). Numbers are normalised as
+//! force at once; docs/adr/0007-suppression-cli.md). With `[cluster]` in the
+//! configuration it works on the shared list in JetStream, running nodes or not: every
+//! running node follows that bucket (a change is in force on each within a second). Numbers are normalised as
 //! destinations are (`--config` gives the default country for national forms).
 //!
 //! The CSV of `import` / `export`: `number,scope,since,source` with a header line; on
@@ -18,11 +20,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
-use super::messages::{StoreArgs, locate, time};
+use super::messages::{StoreArgs, locate, open_cluster, time};
 use crate::policy::suppression_control::{Client, MAX_OPS};
-use crate::store::{
-    FjallStore, Op, ScopeKey, Store as _, Suppression, SuppressionSource, now_millis,
-};
+use crate::store::{FjallStore, Op, ScopeKey, Store, Suppression, SuppressionSource, now_millis};
 
 /// Arguments of `smppgate suppress`.
 #[derive(Debug, Args)]
@@ -125,19 +125,25 @@ pub struct FileArgs {
     pub file: PathBuf,
 }
 
-/// Where the list is: a running gateway, or the store itself.
+/// Where the list is: a running gateway, or the store itself (embedded, or JetStream's
+/// shared list with `[cluster]`).
 enum Target {
     Gateway(Client),
-    Store(FjallStore),
+    Store(Box<dyn Store>),
 }
 
 impl Target {
-    /// The gateway listening on the store's socket, or else the store opened for writing.
+    /// With `[cluster]` the shared list; else the gateway listening on the store's
+    /// socket, or else the store opened for writing.
     fn open(args: &StoreArgs) -> anyhow::Result<(Self, String)> {
         let (path, config) = locate(args)?;
+        let cluster = config.as_ref().and_then(|c| c.cluster.clone());
         let country = config
             .map(|c| c.numbers.default_country)
             .unwrap_or_default();
+        if let Some(cluster) = cluster {
+            return Ok((Self::Store(Box::new(open_cluster(&cluster)?)), country));
+        }
         if let Some(client) = Client::connect(&path) {
             return Ok((Self::Gateway(client), country));
         }
@@ -147,7 +153,10 @@ impl Target {
                 path.display()
             );
         }
-        Ok((Self::Store(FjallStore::open(&path, true)?), country))
+        Ok((
+            Self::Store(Box::new(FjallStore::open(&path, true)?)),
+            country,
+        ))
     }
 
     fn apply(&mut self, ops: &[Op]) -> anyhow::Result<usize> {

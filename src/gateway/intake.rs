@@ -325,13 +325,7 @@ impl Intake {
             super::review::await_parts(&mut record);
         }
         if let Some(status) = refused_by_receipt {
-            // Final before it is stored: never dispatched; the writer settles it into a
-            // REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
-            for part in &mut record.parts {
-                part.state = State::Rejected;
-                part.status = status.0;
-                part.error = Some(format!("{:03x}", status.0 & 0xFFF));
-            }
+            refuse_by_receipt(&mut record, status);
         }
         Ok(Checked {
             record,
@@ -352,27 +346,51 @@ impl Intake {
     pub(crate) async fn persist(&self, checked: Checked) -> Result<u64, Refusal> {
         let p = &self.parts;
         let Checked {
-            record,
+            mut record,
             route,
             parts,
             account,
-            part_of,
+            mut part_of,
             cap,
         } = checked;
         if let (Some(claim), Some(shared)) = (cap, &p.shared_caps) {
             // Counted on every node's count before it is stored: a refusal here is
-            // answered like the policy's own.
+            // answered like the policy's own (`reject_with`: a status, or a receipt).
             match claim.take(shared).await {
                 Ok(None) => {}
-                Ok(Some(status)) => {
+                Ok(Some(Decision::RejectByReceipt { status, rule })) => {
+                    tracing::info!(account = %account.name, id = record.id, %rule, status = %status, "refused by policy, answered by receipt");
+                    if let Some(part) = part_of.take() {
+                        // The rest of a client-segmented message ends as this part did.
+                        let now = p.clock.wall_ms();
+                        let settled = Settled::Refused {
+                            status: status.0,
+                            rule,
+                        };
+                        p.waiting
+                            .parts
+                            .settle(&part.key, record.class, settled, now);
+                        p.waiting.wake.notify_one();
+                    }
+                    // Not held, not awaiting its parts (the policy's check put it there
+                    // before the cap was counted): final, settled into its receipt.
+                    record.state = State::Accepted;
+                    refuse_by_receipt(&mut record, status);
+                }
+                Ok(Some(Decision::Reject { status, rule })) => {
                     return Err(self.refuse(
                         &account,
                         Refusal {
                             status,
-                            rule: Some(crate::policy::engine::Rule::Cap.name().to_owned()),
+                            rule: Some(rule),
                             route: Some(route),
                         },
                     ));
+                }
+                Ok(Some(other)) => {
+                    // `CapClaim::take` refuses or counts; nothing else.
+                    tracing::error!(?other, "shared caps answered neither a count nor a refusal");
+                    return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));
                 }
                 Err(error) => {
                     store_error(&p.stats, "shared caps", &error);
@@ -437,6 +455,17 @@ impl Intake {
             p.missed.add(&dispatch.route, dispatch.class, dispatch.id);
         }
         Ok(id)
+    }
+}
+
+/// Makes `record` final before it is stored, refused by a market rule answered by
+/// receipt (`reject_with = "receipt"`): never dispatched; the writer settles it into a
+/// REJECTD receipt whose `err:` is the rule's code (0x403 → `403`).
+fn refuse_by_receipt(record: &mut MessageRecord, status: CommandStatus) {
+    for part in &mut record.parts {
+        part.state = State::Rejected;
+        part.status = status.0;
+        part.error = Some(format!("{:03x}", status.0 & 0xFFF));
     }
 }
 

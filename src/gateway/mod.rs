@@ -46,7 +46,7 @@ pub mod ids;
 pub(crate) mod intake;
 mod membership;
 pub(crate) mod operations;
-mod outbox;
+pub(crate) mod outbox;
 pub mod pipeline;
 pub mod policy;
 pub mod reload;
@@ -500,7 +500,9 @@ impl Gateway {
                 max: receipts.outbox_retry_max,
             },
             window: outbox_window,
-            leases: outbox_leases,
+            leases: outbox_leases.clone(),
+            hooks: Arc::clone(&accounts),
+            hook_wake: Arc::clone(&webhook_wake),
         }));
         let webhooks_stop = cancel.child_token();
         let webhooks = crate::http::webhook::start(crate::http::webhook::WebhookParts {
@@ -512,6 +514,7 @@ impl Gateway {
             cancel: webhooks_stop.clone(),
             wake: webhook_wake,
             reloads: ops.reload.subscribe(),
+            leases: outbox_leases,
         })
         .context("starting the webhook sink")?;
         // `smppgate suppress` reaches the running gateway here (a store on disk only).

@@ -69,6 +69,10 @@ pub(crate) struct OutboxDeps {
     /// With `[cluster]`: an account's items are sent only while this node holds its
     /// lease (`outbox/lease.rs`).
     pub leases: Option<Arc<lease::Leases>>,
+    /// With leases: the accounts in force, whose webhook queues' leases are kept here too
+    /// (the webhook sink sends under them), and the sink's wake.
+    pub hooks: Arc<crate::gateway::accounts::Accounts>,
+    pub hook_wake: Arc<Notify>,
 }
 
 /// What every account task shares.
@@ -100,13 +104,14 @@ pub(crate) async fn run(deps: OutboxDeps) {
     });
     let tracker = TaskTracker::new();
     if let Some(leases) = deps.leases {
-        tracker.spawn(lease::run(
+        tracker.spawn(lease::run(lease::LeaseParts {
             leases,
-            Arc::clone(&shared.registry),
-            deps.accounts.clone(),
-            Arc::clone(&deps.wake),
-            deps.cancel.clone(),
-        ));
+            registry: Arc::clone(&shared.registry),
+            accounts: deps.accounts.clone(),
+            hooks: deps.hooks,
+            wakes: [Arc::clone(&deps.wake), deps.hook_wake],
+            cancel: deps.cancel.clone(),
+        }));
     }
     let mut wakes = Vec::with_capacity(deps.accounts.len());
     let mut served = HashSet::new();

@@ -16,6 +16,11 @@
 //! Signature: `X-Smppgate-Timestamp: <unix seconds>` and `X-Smppgate-Signature:
 //! v1=<hex HMAC-SHA256("<timestamp>.<body>", webhook_secret)>` (the Stripe/Slack scheme:
 //! receivers check it and refuse old timestamps, so a replayed request is refused).
+//!
+//! With `[cluster]` every node runs the task and one posts: the node holding the lease of
+//! the account's webhook queue (`gateway/outbox/lease.rs`, kept by the SMPP outbox's
+//! lease keeper). A post started under the lease and finished after it moved may be
+//! posted again by the new holder: at most one batch per move.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +109,9 @@ pub(crate) struct WebhookParts {
     /// The configuration each reload puts in force: an account that gains a
     /// `webhook_url` gets its task (url, secret and mode are read per batch).
     pub(crate) reloads: tokio::sync::watch::Receiver<Arc<crate::config::Config>>,
+    /// With `[cluster]`: an account's events are posted only while this node holds its
+    /// webhook queue's lease.
+    pub(crate) leases: Option<Arc<crate::gateway::outbox::lease::Leases>>,
 }
 
 struct Shared {
@@ -113,6 +121,17 @@ struct Shared {
     clock: Clock,
     cancel: CancellationToken,
     client: reqwest::Client,
+    leases: Option<Arc<crate::gateway::outbox::lease::Leases>>,
+}
+
+impl Shared {
+    /// Whether this node posts `queue`'s events now: always on one node; with
+    /// `[cluster]` while it holds the queue's lease.
+    fn may_post(&self, queue: &str) -> bool {
+        self.leases
+            .as_ref()
+            .is_none_or(|leases| leases.holds(queue, tokio::time::Instant::now()).0)
+    }
 }
 
 /// Runs one task per webhook account until `cancel`.
@@ -133,6 +152,7 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
         clock: parts.clock,
         cancel: parts.cancel,
         client,
+        leases: parts.leases,
     });
     let mut wakes = Vec::new();
     let mut served = std::collections::HashSet::new();
@@ -229,6 +249,20 @@ async fn run_account(
             }
             continue;
         };
+        if !shared.may_post(&queue) {
+            // Another node posts (or nobody holds the lease yet): the lease keeper wakes
+            // this task when it takes the lease; a round's time at the latest.
+            let round = shared
+                .leases
+                .as_ref()
+                .map_or(Duration::from_secs(1), |leases| leases.every());
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(round) => {}
+            }
+            continue;
+        }
         let items = {
             let store = Arc::clone(&shared.store);
             let queue = queue.clone();
@@ -276,6 +310,10 @@ async fn run_account(
             .await
             .unwrap_or_default()
         };
+        if !shared.may_post(&queue) {
+            // The lease lapsed meanwhile: the holder posts these.
+            continue;
+        }
         let body = Bytes::from(Value::Array(events).to_string());
         let timestamp = shared.clock.wall_ms() / 1000;
         let outcome = shared

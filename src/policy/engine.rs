@@ -294,6 +294,26 @@ impl CompiledPolicy {
             .map_or(rule.status(), |at| self.statuses[at])
     }
 
+    /// The decision that refuses a message by `rule`, as `reject_with` says: the status
+    /// in the submit's answer, or accepted and answered by a REJECTD receipt. One place
+    /// for both the policy's own check and the cluster's shared caps
+    /// ([`CapClaim::take`]), so that they answer alike.
+    #[must_use]
+    pub fn refusal(&self, rule: Rule) -> Decision {
+        match self.config.reject_with {
+            RejectWith::Status => Decision::Reject {
+                status: self.status_of(rule),
+                rule: rule.name().to_owned(),
+            },
+            // The receipt's `err:` is the rule's own code (`401`), whatever status the
+            // policy maps the rule to for status answers.
+            RejectWith::Receipt => Decision::RejectByReceipt {
+                status: rule.status(),
+                rule: rule.name().to_owned(),
+            },
+        }
+    }
+
     /// Whether its blacklist holds `e164`.
     #[must_use]
     pub fn blacklisted(&self, e164: &str) -> bool {
@@ -522,15 +542,17 @@ impl CompiledPolicy {
 }
 
 impl CapClaim {
-    /// Takes the place in the shared counters: `Ok(None)` when counted, `Ok(Some(status))`
-    /// when a cap refused it (logged and counted as the policy's refusals are).
+    /// Takes the place in the shared counters: `Ok(None)` when counted, `Ok(Some(refusal))`
+    /// when a cap refused it (logged and counted as the policy's refusals are; a
+    /// [`Decision::Reject`] or, `reject_with = "receipt"`, a [`Decision::RejectByReceipt`],
+    /// as [`CompiledPolicy::refusal`] answers for a cap counted on one node).
     ///
     /// # Errors
     /// The shared counters could not be read or written: nothing was counted.
     pub async fn take(
         &self,
         shared: &crate::store::SharedCaps,
-    ) -> Result<Option<CommandStatus>, StoreError> {
+    ) -> Result<Option<Decision>, StoreError> {
         let caps = self.policy.caps();
         let verdict = shared
             .take(self.policy.name(), &self.account, self.number, |stored| {
@@ -550,7 +572,7 @@ impl CapClaim {
             status = %status,
             "market rule refused a message (the cluster's shared cap counters)"
         );
-        Ok(Some(status))
+        Ok(Some(self.policy.refusal(Rule::Cap)))
     }
 }
 
@@ -1050,18 +1072,7 @@ impl Policy for PolicyEngine {
                     status = %status,
                     "market rule refused a message"
                 );
-                match policy.config.reject_with {
-                    RejectWith::Status => Decision::Reject {
-                        status,
-                        rule: rule.name().to_owned(),
-                    },
-                    // The receipt's `err:` is the rule's own code (`401`), whatever
-                    // status the policy maps the rule to for status answers.
-                    RejectWith::Receipt => Decision::RejectByReceipt {
-                        status: rule.status(),
-                        rule: rule.name().to_owned(),
-                    },
-                }
+                policy.refusal(rule)
             }
         }
     }
@@ -1628,6 +1639,45 @@ mod tests {
         let policy = f.engine.policy("cn").unwrap();
         assert_eq!(policy.status_of(Rule::Cap), CommandStatus::ESME_RTHROTTLED);
         assert_eq!(policy.status_of(Rule::Content), CommandStatus(0x403));
+    }
+
+    #[test]
+    fn a_refusal_answers_as_reject_with_says_for_the_shared_caps_too() {
+        // `CapClaim::take` (the cluster's shared counters) answers with `refusal`, as
+        // `check` does: the status mapped by `statuses`, or a receipt with the rule's code.
+        let f = fixture(|policy| policy.statuses.cap = Some("0x58".into()));
+        let policy = f.engine.policy("cn").unwrap();
+        assert_eq!(
+            policy.refusal(Rule::Cap),
+            Decision::Reject {
+                status: CommandStatus::ESME_RTHROTTLED,
+                rule: "cap".into()
+            }
+        );
+        let f = fixture(|policy| {
+            policy.statuses.cap = Some("0x58".into());
+            policy.reject_with = RejectWith::Receipt;
+        });
+        let policy = f.engine.policy("cn").unwrap();
+        assert_eq!(
+            policy.refusal(Rule::Cap),
+            Decision::RejectByReceipt {
+                status: CommandStatus(0x402),
+                rule: "cap".into()
+            }
+        );
+        assert_eq!(
+            decide(
+                &f,
+                &f.shop,
+                Class::Otp,
+                "8613900000000",
+                "【示例商城】x",
+                NOON_CN
+            ),
+            policy.refusal(Rule::Blacklist),
+            "the policy's own check answers alike"
+        );
     }
 
     #[test]

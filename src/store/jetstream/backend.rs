@@ -339,7 +339,21 @@ impl Backend {
             slot: AtomicU64::new(0),
             merged: std::sync::Mutex::new(Vec::new()),
         };
-        let slot = backend.claim_slot().await?;
+        // A bucket just created may not have its leader yet: its first read answers "no
+        // responders" for a moment (seen on a loaded CI machine with a cold 3-server
+        // cluster). Tried again, as creating it is, while the cluster forms.
+        let slot = loop {
+            match backend.claim_slot().await {
+                Ok(slot) => break slot,
+                Err(e)
+                    if e.to_string().contains("no responders")
+                        && Instant::now() < forming_until =>
+                {
+                    tokio::time::sleep(FORMING_RETRY).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         backend.slot.store(slot, Ordering::Release);
         let stored = backend
             .kv(Bucket::Nodes)

@@ -28,6 +28,15 @@ use crate::store::{CapTimes, StoreError, keys};
 /// another node counted a message to this number in between).
 const ROUNDS: usize = 32;
 
+/// How long a take waits before asking again when no server answered.
+const NOT_YET: Duration = Duration::from_millis(100);
+
+/// Whether NATS had no responder for the request: nothing was read or written (a
+/// bucket just created whose servers are not yet listening, a leader being elected).
+fn no_responders(error: &impl std::fmt::Display) -> bool {
+    error.to_string().contains("no responders")
+}
+
 /// The shared counters, connected.
 pub struct SharedCaps {
     kv: kv::Store,
@@ -85,12 +94,19 @@ impl SharedCaps {
     ) -> Result<Result<(), E>, StoreError> {
         let key = key(policy, account, number);
         let rounds = async {
-            for _ in 0..ROUNDS {
-                let entry = self
-                    .kv
-                    .entry(&key)
-                    .await
-                    .map_err(|e| StoreError::new(format!("read cap counters: {e}")))?;
+            let mut round = 0;
+            while round < ROUNDS {
+                let entry = match self.kv.entry(&key).await {
+                    Ok(entry) => entry,
+                    Err(e) if no_responders(&e) => {
+                        // The bucket's servers do not answer yet (just created, its
+                        // leader being elected): again, within the timeout.
+                        tokio::time::sleep(NOT_YET).await;
+                        continue;
+                    }
+                    Err(e) => return Err(StoreError::new(format!("read cap counters: {e}"))),
+                };
+                round += 1;
                 let (mut counted, revision) = match entry {
                     Some(entry) if entry.operation == Operation::Put => (
                         keys::decode::<Vec<CapTimes>>("cap counters", &entry.value)?,
@@ -103,10 +119,15 @@ impl SharedCaps {
                     return Ok(Err(refused));
                 }
                 let value = Bytes::from(keys::encode(&counted)?);
+                // A write nobody received (no responders) was not applied: read again.
                 let lost = match revision {
                     Some(revision) => match self.kv.update(&key, value, revision).await {
                         Ok(_) => false,
                         Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => true,
+                        Err(e) if no_responders(&e) => {
+                            tokio::time::sleep(NOT_YET).await;
+                            true
+                        }
                         Err(e) => {
                             return Err(StoreError::new(format!("write cap counters: {e}")));
                         }
@@ -114,6 +135,10 @@ impl SharedCaps {
                     None => match self.kv.create(&key, value).await {
                         Ok(_) => false,
                         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => true,
+                        Err(e) if no_responders(&e) => {
+                            tokio::time::sleep(NOT_YET).await;
+                            true
+                        }
                         Err(e) => {
                             return Err(StoreError::new(format!("write cap counters: {e}")));
                         }

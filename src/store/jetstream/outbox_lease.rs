@@ -100,6 +100,22 @@ impl OutboxLeases {
         }
     }
 
+    /// The node holding the lease of `account` (or of a webhook queue, `~hook:NAME`),
+    /// if any (for operators and tests: which node delivers it).
+    ///
+    /// # Errors
+    /// NATS failed.
+    pub async fn holder(&self, account: &str) -> Result<Option<String>, StoreError> {
+        let entry = self
+            .kv
+            .entry(token(account.as_bytes()))
+            .await
+            .map_err(|e| StoreError::new(format!("read outbox lease: {e}")))?;
+        Ok(entry
+            .filter(|entry| entry.operation == Operation::Put)
+            .map(|entry| String::from_utf8_lossy(&entry.value).into_owned()))
+    }
+
     /// Gives `account`'s lease up (written by this node at `revision`), so that a node
     /// with receivers takes it at once rather than after it expires.
     ///
