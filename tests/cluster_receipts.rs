@@ -14,12 +14,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt as _;
 use smppgate::esme::{EsmeClient, EsmeConfig};
-use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
-use smppgate_protocol::types::{Address, RegisteredDelivery};
 use support::nats::NatsCluster;
 use support::{Sim, serve_node, write_gateway_config};
 
@@ -64,29 +61,10 @@ async fn client(addr: &str, kind: BindKind) -> (EsmeClient, smppgate::esme::Inbo
 }
 
 async fn submit_all(addr: &str) -> Vec<String> {
-    let (tx, _none) = client(addr, BindKind::Transmitter).await;
-    let mut sends = futures::stream::iter((0..COUNT).map(|n| {
-        let tx = tx.clone();
-        async move {
-            let submit = SubmitSm {
-                source_addr: Address::international("10690000"),
-                destination_addr: Address::international("8613800138000"),
-                registered_delivery: RegisteredDelivery(1),
-                short_message: Bytes::from(format!("cluster {n}")),
-                ..SubmitSm::default()
-            };
-            let response = tx.submit(submit).await.expect("response");
-            assert!(response.is_ok(), "{}", response.status());
-            String::from_utf8(response.message_id().unwrap().to_vec()).unwrap()
-        }
-    }))
-    .buffer_unordered(128);
-    let mut ids = Vec::with_capacity(COUNT);
-    while let Some(id) = sends.next().await {
-        ids.push(id);
-    }
-    tx.unbind().await;
-    ids
+    support::submit::with_receipts(addr, "app", "pw", COUNT, |n| {
+        Bytes::from(format!("cluster {n}"))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

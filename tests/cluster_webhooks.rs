@@ -30,15 +30,12 @@ use axum::body::Bytes as Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use futures::StreamExt as _;
 use serde_json::Value;
 use smppgate::config::ClusterConfig;
 use smppgate::esme::{EsmeClient, EsmeConfig};
 use smppgate::store::OutboxLeases;
-use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
-use smppgate_protocol::types::{Address, RegisteredDelivery};
 use support::nats::NatsCluster;
 use support::{Sim, serve_node, write_gateway_config};
 
@@ -138,36 +135,10 @@ carriers = ["sim"]
 }
 
 async fn submit(addr: String, count: usize, tag: &'static str) -> Vec<String> {
-    let mut config = EsmeConfig::new("app", "pw");
-    config.bind = BindKind::Transmitter;
-    config.window = 128;
-    let (tx, _none) =
-        tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(&addr, config))
-            .await
-            .expect("bind in time")
-            .expect("bind");
-    let mut sends = futures::stream::iter((0..count).map(|n| {
-        let tx = tx.clone();
-        async move {
-            let submit = SubmitSm {
-                source_addr: Address::international("10690000"),
-                destination_addr: Address::international("8613800138000"),
-                registered_delivery: RegisteredDelivery(1),
-                short_message: Bytes::from(format!("webhook {tag} {n}")),
-                ..SubmitSm::default()
-            };
-            let response = tx.submit(submit).await.expect("response");
-            assert!(response.is_ok(), "{}", response.status());
-            String::from_utf8(response.message_id().unwrap().to_vec()).unwrap()
-        }
-    }))
-    .buffer_unordered(128);
-    let mut ids = Vec::with_capacity(count);
-    while let Some(id) = sends.next().await {
-        ids.push(id);
-    }
-    tx.unbind().await;
-    ids
+    support::submit::with_receipts(&addr, "app", "pw", count, |n| {
+        Bytes::from(format!("webhook {tag} {n}"))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ pub(crate) mod flaky_store;
 pub(crate) mod load;
 pub(crate) mod mo_carrier;
 pub(crate) mod nats;
+pub(crate) mod submit;
 
 /// `future`, or a panic naming `what` after 60 s (tests wait on events, never on sleeps;
 /// this bounds the wait).
