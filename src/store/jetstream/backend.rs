@@ -187,6 +187,10 @@ pub(super) fn supported_server(version: &str) -> bool {
 }
 
 /// How often creating a stream or bucket is tried again while the cluster forms.
+/// How long a batch read of an outbox waits for its next item (see
+/// `Backend::outbox_after`).
+const OUTBOX_READ_WAIT: Duration = Duration::from_millis(500);
+
 pub(super) const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether JetStream refused because its cluster is still forming (a server not yet a
@@ -938,8 +942,12 @@ impl Backend {
         Ok(records)
     }
 
-    /// The outbox items of `account` after `after`, oldest first: each a direct read of
-    /// the next message of the account's subject (one request each; see docs/cluster.md).
+    /// The outbox items of `account` after `after`, oldest first, at most `limit`: the
+    /// first by a direct read of the next message of the account's subject (the common
+    /// case, one item or none, in one request); when there is one and `limit` allows more,
+    /// the rest through one ordered consumer on the subject from just after it — not one
+    /// request per item, each waiting for the one before (which bounded receipt delivery
+    /// to one round trip per receipt; docs/benchmarks/cluster.md).
     pub(super) async fn outbox_after(
         &self,
         account: &str,
@@ -948,24 +956,66 @@ impl Backend {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let subject = self.names.outbox_subject(account);
         let mut items = Vec::new();
-        let mut next = after.saturating_add(1);
-        while items.len() < limit && next < u64::MAX {
-            let message = match self
-                .outbox
-                .raw_message_builder()
-                .sequence(next)
-                .next_by_subject(subject.clone())
-                .send()
-                .await
-            {
-                Ok(message) => message,
-                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => break,
-                Err(e) => return Err(nats_error("read outbox", e)),
+        let first = after.saturating_add(1);
+        if limit == 0 || first == u64::MAX {
+            return Ok(items);
+        }
+        let message = match self
+            .outbox
+            .raw_message_builder()
+            .sequence(first)
+            .next_by_subject(subject.clone())
+            .send()
+            .await
+        {
+            Ok(message) => message,
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(items),
+            Err(e) => return Err(nats_error("read outbox", e)),
+        };
+        let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
+        item.seq = message.sequence;
+        let next = message.sequence.saturating_add(1);
+        items.push(item);
+        if items.len() >= limit || next == u64::MAX {
+            return Ok(items);
+        }
+        let consumer = self
+            .outbox
+            .create_consumer(OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: subject,
+                replay_policy: ReplayPolicy::Instant,
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: next,
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| nats_error("outbox consumer", e))?;
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(items);
+        }
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| nats_error("read outbox", e))?;
+        while items.len() < limit {
+            // Bounded: an item counted as pending when the consumer was made may be
+            // deleted (acknowledged by another node) before it is delivered; what is
+            // read so far is returned, the next read goes on from it.
+            let Ok(Some(message)) = tokio::time::timeout(OUTBOX_READ_WAIT, messages.next()).await
+            else {
+                break;
             };
+            let message = message.map_err(|e| nats_error("read outbox", e))?;
+            let info = message.info().map_err(|e| nats_error("read outbox", e))?;
+            let (sequence, pending) = (info.stream_sequence, info.pending);
             let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
-            item.seq = message.sequence;
-            next = message.sequence.saturating_add(1);
+            item.seq = sequence;
             items.push(item);
+            if pending == 0 {
+                break;
+            }
         }
         Ok(items)
     }
