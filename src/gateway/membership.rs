@@ -29,6 +29,10 @@ pub(crate) struct MembershipParts {
     pub(crate) cancel: CancellationToken,
 }
 
+/// How long the pool waits for the store's first look at the live nodes before it opens
+/// every bind of this node's own accord.
+const FIRST_LOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Runs until cancelled or until the membership's sender is gone.
 pub(crate) async fn run(parts: MembershipParts) {
     let MembershipParts {
@@ -40,8 +44,17 @@ pub(crate) async fn run(parts: MembershipParts) {
     } = parts;
     // The watch's initial value is this node alone, before anyone looked: wait for the
     // store's first look (the pool holds no bind until then).
+    // Bounded: a node that cannot look (its liveness bucket not answering) would send
+    // nothing at all; after FIRST_LOOK_WAIT it holds the whole share (the watch's value
+    // is this node alone) until a look comes.
     tokio::select! {
         () = cancel.cancelled() => return,
+        () = tokio::time::sleep(FIRST_LOOK_WAIT) => {
+            tracing::warn!(
+                wait = ?FIRST_LOOK_WAIT,
+                "no look at the live nodes yet: this node holds every carrier's binds until one comes"
+            );
+        }
         changed = membership.changed() => {
             if changed.is_err() {
                 tracing::warn!("node liveness not followed: this node holds every carrier's binds");

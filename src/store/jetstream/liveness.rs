@@ -109,6 +109,9 @@ struct Slot {
     revision: u64,
 }
 
+/// Longest one look at the node slots may take before the look goes on without it.
+const LOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Every `slot.<n>` of the nodes bucket.
 async fn read_slots(nodes: &kv::Store) -> Result<Vec<Slot>, StoreError> {
     let keys: Vec<String> = nodes
@@ -296,12 +299,15 @@ pub async fn follow_liveness(
                 let now = Instant::now();
                 let mut next = state.clone();
                 next.live = tracker.live(now);
-                match look_at_slots(&nodes, &tracker, &mut owned, now).await {
-                    Ok(SlotsSeen { taken, fenced }) => {
+                // Bounded: a slot listing that hangs must not hold the look (the first
+                // one opens the carrier binds) nor the next ones.
+                match tokio::time::timeout(LOOK_TIMEOUT, look_at_slots(&nodes, &tracker, &mut owned, now)).await {
+                    Ok(Ok(SlotsSeen { taken, fenced })) => {
                         next.taken += taken;
                         next.fenced |= fenced;
                     }
-                    Err(error) => tracing::warn!(%error, "node slots not read (tried again)"),
+                    Ok(Err(error)) => tracing::warn!(%error, "node slots not read (tried again)"),
+                    Err(_) => tracing::warn!(timeout = ?LOOK_TIMEOUT, "node slots not read in time (tried again)"),
                 }
                 // The first look is published even when it is "alone": the gateway waits
                 // for it before opening carrier binds.
