@@ -191,11 +191,11 @@ pub(super) fn supported_server(version: &str) -> bool {
 /// `Backend::outbox_after`).
 const OUTBOX_READ_WAIT: Duration = Duration::from_millis(500);
 
-pub(super) const FORMING_RETRY: Duration = Duration::from_millis(200);
+const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether JetStream refused because its cluster is still forming (a server not yet a
 /// peer, no meta leader yet) rather than for good.
-pub(super) fn still_forming(error: &str) -> bool {
+fn still_forming(error: &str) -> bool {
     [
         "no suitable peers",
         "peer offline",
@@ -210,6 +210,32 @@ pub(super) fn still_forming(error: &str) -> bool {
 
 fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("jetstream {what}: {error}"))
+}
+
+/// Creates the KV bucket `config` describes, or opens it as another node created it
+/// (with that node's settings), waiting while the cluster is still placing replicas
+/// ([`still_forming`]) until `forming_until`; the error's text otherwise.
+pub(super) async fn create_or_open_bucket(
+    js: &Context,
+    config: kv::Config,
+    forming_until: Instant,
+) -> Result<kv::Store, String> {
+    loop {
+        let outcome = match js.create_key_value(config.clone()).await {
+            Ok(store) => Ok(store),
+            Err(create) => js
+                .get_key_value(config.bucket.as_str())
+                .await
+                .map_err(|e| format!("{create}; {e}")),
+        };
+        match outcome {
+            Ok(store) => return Ok(store),
+            Err(e) if still_forming(&e) && Instant::now() < forming_until => {
+                tokio::time::sleep(FORMING_RETRY).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn bucket_key(bucket: Bucket) -> &'static str {
@@ -275,25 +301,10 @@ impl Backend {
             };
             let (js, names) = (&js, &names);
             async move {
-                loop {
-                    let outcome = match js.create_key_value(kv_config.clone()).await {
-                        Ok(store) => Ok(store),
-                        // Created by another node (with its settings): use it as it is.
-                        Err(create) => js
-                            .get_key_value(names.bucket(bucket))
-                            .await
-                            .map_err(|e| format!("{create}; {e}")),
-                    };
-                    match outcome {
-                        Ok(store) => return Ok((bucket_key(bucket), store)),
-                        Err(e) if still_forming(&e) && Instant::now() < forming_until => {
-                            tokio::time::sleep(FORMING_RETRY).await;
-                        }
-                        Err(e) => {
-                            return Err(nats_error(&format!("bucket {}", names.bucket(bucket)), e));
-                        }
-                    }
-                }
+                create_or_open_bucket(js, kv_config, forming_until)
+                    .await
+                    .map(|store| (bucket_key(bucket), store))
+                    .map_err(|e| nats_error(&format!("bucket {}", names.bucket(bucket)), e))
             }
         }));
         let outbox_config = stream::Config {

@@ -307,20 +307,8 @@ async fn side_bucket(
     // As the store's own buckets: a cluster still placing replicas ("no suitable peers",
     // "peer offline") is waited for, bounded, rather than failing the start.
     let forming_until = std::time::Instant::now() + config.connect_timeout * 2;
-    loop {
-        let outcome = match js.create_key_value(kv_config.clone()).await {
-            Ok(kv) => Ok(kv),
-            Err(create) => js
-                .get_key_value(bucket)
-                .await
-                .map_err(|e| format!("{create}; {e}")),
-        };
-        match outcome {
-            Ok(kv) => return Ok((js, kv)),
-            Err(e) if backend::still_forming(&e) && std::time::Instant::now() < forming_until => {
-                tokio::time::sleep(backend::FORMING_RETRY).await;
-            }
-            Err(e) => return Err(StoreError::new(format!("{purpose} bucket {bucket}: {e}"))),
-        }
-    }
+    let kv = backend::create_or_open_bucket(&js, kv_config, forming_until)
+        .await
+        .map_err(|e| StoreError::new(format!("{purpose} bucket {bucket}: {e}")))?;
+    Ok((js, kv))
 }
