@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate::esme::EsmeClient;
 use smppgate_protocol::pdu::{DeliverSm, SubmitSm};
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding};
 use support::mo_carrier::{carrier_session, quiet_carrier};
 use support::nats::NatsCluster;
+use support::submit::bind as client;
 use support::{Sim, serve_node, write_gateway_config};
 
 const COUNT: usize = 1_000;
@@ -60,21 +61,6 @@ default = true
 carriers = ["sim"]
 "#
     )
-}
-
-async fn client(
-    addr: &str,
-    system_id: &str,
-    password: &str,
-    kind: BindKind,
-) -> (EsmeClient, smppgate::esme::Inbound) {
-    let mut config = EsmeConfig::new(system_id, password);
-    config.bind = kind;
-    config.window = 128;
-    tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
-        .await
-        .expect("bind in time")
-        .expect("bind")
 }
 
 /// Text of message `n`: one part, or (`long`) two parts of GSM text (250 > 160 septets).

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
+use smppgate::esme::{EsmeClient, Inbound};
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use support::nats::NatsCluster;
@@ -49,13 +49,7 @@ carriers = ["sim"]
 }
 
 async fn client(addr: &str, kind: BindKind) -> (EsmeClient, Inbound) {
-    let mut config = EsmeConfig::new("app", "pw");
-    config.bind = kind;
-    config.window = 128;
-    tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
-        .await
-        .expect("bind in time")
-        .expect("bind")
+    support::submit::bind(addr, "app", "pw", kind).await
 }
 
 async fn submit_all(addr: &str) -> Vec<String> {

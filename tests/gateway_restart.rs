@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate::esme::EsmeClient;
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use support::{Sim, serve, write_gateway_config};
@@ -46,13 +46,7 @@ carriers = ["sim"]
 }
 
 async fn client(addr: &str, kind: BindKind) -> (EsmeClient, smppgate::esme::Inbound) {
-    let mut config = EsmeConfig::new("app", "pw");
-    config.bind = kind;
-    config.window = 128;
-    tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
-        .await
-        .expect("bind in time")
-        .expect("bind")
+    support::submit::bind(addr, "app", "pw", kind).await
 }
 
 async fn submit_all(addr: &str) -> Vec<String> {

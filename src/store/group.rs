@@ -477,6 +477,39 @@ mod tests {
         }
     }
 
+    impl GatedStore {
+        /// A store whose first commit waits for the returned sender (it says on the
+        /// returned receiver when that commit has begun), failing every commit while
+        /// `failing`.
+        fn new(failing: bool) -> (Arc<Self>, std_mpsc::Receiver<()>, std_mpsc::Sender<()>) {
+            let (started_tx, started) = std_mpsc::channel();
+            let (open, gate) = std_mpsc::channel();
+            let store = Arc::new(Self {
+                inner: MemoryStore::new(),
+                started: Mutex::new(Some(started_tx)),
+                gate: Mutex::new(Some(gate)),
+                batches: Mutex::new(Vec::new()),
+                failing: Mutex::new(failing),
+            });
+            (store, started, open)
+        }
+    }
+
+    /// A bulk commit of message 1, returned once the store holds it (so what the test
+    /// queues next waits behind it).
+    async fn hold_first_commit(
+        group: &Arc<GroupCommit>,
+        started: std_mpsc::Receiver<()>,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let g = Arc::clone(group);
+        let first = tokio::spawn(async move { g.commit_bulk(insert(1)).await });
+        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .unwrap();
+        first
+    }
+
     fn insert(id: u64) -> Vec<Op> {
         vec![Op::Insert(Arc::new(message(id, "a", id)))]
     }
@@ -496,24 +529,11 @@ mod tests {
     /// bulk writes queued ahead of it, and still shares their commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_intake_lane_goes_before_queued_bulk_writes() {
-        let (started_tx, started) = std_mpsc::channel();
-        let (open, gate) = std_mpsc::channel();
-        let store = Arc::new(GatedStore {
-            inner: MemoryStore::new(),
-            started: Mutex::new(Some(started_tx)),
-            gate: Mutex::new(Some(gate)),
-            batches: Mutex::new(Vec::new()),
-            failing: Mutex::new(false),
-        });
+        let (store, started, open) = GatedStore::new(false);
         // Two ops a commit at most.
         let group = Arc::new(GroupCommit::start(Arc::clone(&store) as Arc<dyn Store>, 2));
+        let first = hold_first_commit(&group, started).await;
         let mut tasks = tokio::task::JoinSet::new();
-        let g = Arc::clone(&group);
-        tasks.spawn(async move { g.commit_bulk(insert(1)).await });
-        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
-            .await
-            .unwrap()
-            .unwrap();
         // While the first commit runs: two bulk writes, then an intake write.
         for (n, id) in [(1, 2), (2, 3)] {
             let g = Arc::clone(&group);
@@ -524,6 +544,7 @@ mod tests {
         tasks.spawn(async move { g.commit(insert(4)).await });
         until_queued(&group, 3).await;
         open.send(()).unwrap();
+        first.await.unwrap().unwrap();
         while let Some(outcome) = tasks.join_next().await {
             outcome.unwrap().unwrap();
         }
@@ -539,27 +560,14 @@ mod tests {
     /// beside it, however many are queued and however large `max_batch` is.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_commit_carrying_intake_takes_a_bounded_share_of_bulk_writes() {
-        let (started_tx, started) = std_mpsc::channel();
-        let (open, gate) = std_mpsc::channel();
-        let store = Arc::new(GatedStore {
-            inner: MemoryStore::new(),
-            started: Mutex::new(Some(started_tx)),
-            gate: Mutex::new(Some(gate)),
-            batches: Mutex::new(Vec::new()),
-            failing: Mutex::new(false),
-        });
+        let (store, started, open) = GatedStore::new(false);
         let queued = BULK_BESIDE_INTAKE + 100;
         let group = Arc::new(GroupCommit::start(
             Arc::clone(&store) as Arc<dyn Store>,
             4 * queued,
         ));
+        let first = hold_first_commit(&group, started).await;
         let mut tasks = tokio::task::JoinSet::new();
-        let g = Arc::clone(&group);
-        tasks.spawn(async move { g.commit_bulk(insert(1)).await });
-        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
-            .await
-            .unwrap()
-            .unwrap();
         for id in 0..queued {
             let g = Arc::clone(&group);
             let id = 10 + u64::try_from(id).unwrap();
@@ -570,6 +578,7 @@ mod tests {
         tasks.spawn(async move { g.commit(insert(2)).await });
         until_queued(&group, queued + 1).await;
         open.send(()).unwrap();
+        first.await.unwrap().unwrap();
         while let Some(outcome) = tasks.join_next().await {
             outcome.unwrap().unwrap();
         }
@@ -585,22 +594,9 @@ mod tests {
     /// commit; the other callers get the error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_commit_hands_each_caller_its_own_ops_back() {
-        let (started_tx, started) = std_mpsc::channel();
-        let (open, gate) = std_mpsc::channel();
-        let store = Arc::new(GatedStore {
-            inner: MemoryStore::new(),
-            started: Mutex::new(Some(started_tx)),
-            gate: Mutex::new(Some(gate)),
-            batches: Mutex::new(Vec::new()),
-            failing: Mutex::new(true),
-        });
+        let (store, started, open) = GatedStore::new(true);
         let group = Arc::new(GroupCommit::start(Arc::clone(&store) as Arc<dyn Store>, 64));
-        let g = Arc::clone(&group);
-        let first = tokio::spawn(async move { g.commit_bulk(insert(1)).await });
-        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
-            .await
-            .unwrap()
-            .unwrap();
+        let first = hold_first_commit(&group, started).await;
         // Queued while the first commit is held, so they share the next one: a caller
         // wanting its ops back, a no-wait one, another wanting them back, a plain one.
         let g = Arc::clone(&group);

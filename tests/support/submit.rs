@@ -3,11 +3,27 @@
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate::esme::{EsmeClient, EsmeConfig, Inbound};
 use smppgate_protocol::pdu::SubmitSm;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
 use std::time::Duration;
+
+/// Binds `system_id` / `password` at `addr` as `kind` with a window of 128, within 10 s.
+pub(crate) async fn bind(
+    addr: &str,
+    system_id: &str,
+    password: &str,
+    kind: BindKind,
+) -> (EsmeClient, Inbound) {
+    let mut config = EsmeConfig::new(system_id, password);
+    config.bind = kind;
+    config.window = 128;
+    tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
+        .await
+        .expect("bind in time")
+        .expect("bind")
+}
 
 /// Binds `system_id` / `password` at `addr` as a transmitter (window 128), submits
 /// `count` messages from 10690000 to 8613800138000 asking for a receipt, message `n`
@@ -20,14 +36,7 @@ pub(crate) async fn with_receipts(
     count: usize,
     text: impl Fn(usize) -> Bytes,
 ) -> Vec<String> {
-    let mut config = EsmeConfig::new(system_id, password);
-    config.bind = BindKind::Transmitter;
-    config.window = 128;
-    let (tx, _none) =
-        tokio::time::timeout(Duration::from_secs(10), EsmeClient::connect(addr, config))
-            .await
-            .expect("bind in time")
-            .expect("bind");
+    let (tx, _none) = bind(addr, system_id, password, BindKind::Transmitter).await;
     let mut sends = futures::stream::iter((0..count).map(|n| {
         let tx = tx.clone();
         let submit = SubmitSm {
