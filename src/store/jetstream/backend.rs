@@ -28,10 +28,12 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::consumer::push::OrderedConfig;
-use async_nats::jetstream::consumer::{DeliverPolicy, ReplayPolicy};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, ReplayPolicy, pull};
 use async_nats::jetstream::context::{Context, ContextBuilder, PublishAckFuture};
 use async_nats::jetstream::kv;
+use async_nats::jetstream::response::Response;
 use async_nats::jetstream::stream::{self, LastRawMessageErrorKind, StorageType};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -76,6 +78,8 @@ pub(super) struct Backend {
     recent: std::sync::Mutex<Recent>,
     /// The last listing of the pending set, for the pages after the first.
     pending_listing: Mutex<Option<(Instant, Arc<Vec<u64>>)>>,
+    /// Per account, the pull consumer its last outbox read left off with (`outbox_after`).
+    outbox_readers: std::sync::Mutex<HashMap<String, OutboxReader>>,
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
     /// commit's publishes are dropped as duplicates by the stream.
     run_id: u64,
@@ -89,6 +93,54 @@ pub(super) struct Backend {
     /// between two asks, and dropped past [`RECENT_RECORDS`] (the gateway's cache is
     /// smaller; a stale copy only costs another merge).
     merged: std::sync::Mutex<Vec<u64>>,
+}
+
+/// An account's outbox reader: a pull consumer (no acks, in memory, one replica) on the
+/// account's subject, whose next fetch starts at stream sequence `next`.
+struct OutboxReader {
+    consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
+    next: u64,
+}
+
+/// What one fetch of an outbox reader got.
+struct Fetched {
+    items: Vec<OutboxItem>,
+    /// Whether the fetch ended as the servers ended it (the reader is where `next` says).
+    whole: bool,
+}
+
+impl OutboxReader {
+    /// At most `limit` items from `next` on (those there now; it does not wait for more).
+    async fn fetch(&mut self, limit: usize) -> Result<Fetched, StoreError> {
+        let mut messages = self
+            .consumer
+            .fetch()
+            .max_messages(limit)
+            .messages()
+            .await
+            .map_err(|e| nats_error("read outbox", e))?;
+        let mut items = Vec::new();
+        loop {
+            let Ok(next) = tokio::time::timeout(OUTBOX_READ_WAIT, messages.next()).await else {
+                return Ok(Fetched {
+                    items,
+                    whole: false,
+                });
+            };
+            let Some(message) = next else {
+                return Ok(Fetched { items, whole: true });
+            };
+            let message = message.map_err(|e| nats_error("read outbox", e))?;
+            let sequence = message
+                .info()
+                .map_err(|e| nats_error("read outbox", e))?
+                .stream_sequence;
+            let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
+            item.seq = sequence;
+            self.next = sequence.saturating_add(1);
+            items.push(item);
+        }
+    }
 }
 
 /// What one round of a commit's writes came to.
@@ -186,11 +238,22 @@ pub(super) fn supported_server(version: &str) -> bool {
     (major, minor) >= (2, 10)
 }
 
-/// How often creating a stream or bucket is tried again while the cluster forms.
-/// How long a batch read of an outbox waits for its next item (see
+/// How long an outbox read waits for the next item of a fetch (see
 /// `Backend::outbox_after`).
 const OUTBOX_READ_WAIT: Duration = Duration::from_millis(500);
 
+/// How long the servers keep an outbox reader's consumer that nothing fetched from (a
+/// node that stopped, an account no longer read).
+const OUTBOX_READER_IDLE: Duration = Duration::from_secs(60);
+
+/// Most accounts whose outbox reader is kept (past it the readers are dropped and made
+/// again on their next read).
+const OUTBOX_READERS: usize = 4096;
+
+/// How long deleting a dropped outbox reader's consumer may take.
+const READ_WAIT_DELETE: Duration = Duration::from_secs(5);
+
+/// How often creating a stream or bucket is tried again while the cluster forms.
 const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether JetStream refused because its cluster is still forming (a server not yet a
@@ -349,6 +412,7 @@ impl Backend {
             max_id: AtomicU64::new(0),
             writer: Mutex::new(Writer::default()),
             pending_listing: Mutex::new(None),
+            outbox_readers: std::sync::Mutex::new(HashMap::new()),
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
             slot: AtomicU64::new(0),
@@ -646,24 +710,7 @@ impl Backend {
                 }
                 Write::DeleteOutbox(seq) => {
                     let seq = *seq;
-                    acks.push(
-                        async move {
-                            match self.outbox.delete_message(seq).await {
-                                Ok(_) => Ok(()),
-                                Err(error) => {
-                                    // Deleted already (an earlier try of this commit, or
-                                    // another node's ack): done.
-                                    let text = error.to_string();
-                                    if text.contains("not found") || text.contains("10057") {
-                                        Ok(())
-                                    } else {
-                                        Err(nats_error("outbox delete", error))
-                                    }
-                                }
-                            }
-                        }
-                        .boxed(),
-                    );
+                    acks.push(self.delete_outbox(seq).boxed());
                 }
             }
         }
@@ -686,6 +733,32 @@ impl Backend {
             }
         }
         Ok(executed)
+    }
+
+    /// Deletes outbox item `seq` without erasing it: the stream API's default (what
+    /// async-nats's `delete_message` asks for) overwrites the item on disk, and the servers
+    /// do that by rewriting the whole block file it is in, with an fsync, for each item;
+    /// with receipts that made a server spend about a millisecond of CPU per message and
+    /// JetStream fall to a few hundred messages a second (docs/benchmarks/cluster.md). An
+    /// item deleted already (an earlier try of this commit, another node's ack) is done.
+    async fn delete_outbox(&self, seq: u64) -> Result<(), StoreError> {
+        let subject = format!("STREAM.MSG.DELETE.{}", self.names.outbox_stream());
+        let request = serde_json::json!({ "seq": seq, "no_erase": true });
+        let response: Response<stream::DeleteStatus> = self
+            .js
+            .request(subject, &request)
+            .await
+            .map_err(|e| nats_error("outbox delete", e))?;
+        match response {
+            Response::Ok(_) => Ok(()),
+            Response::Err { error }
+                if error.error_code() == ErrorCode::STREAM_MESSAGE_DELETE_FAILED
+                    || error.to_string().contains("not found") =>
+            {
+                Ok(())
+            }
+            Response::Err { error } => Err(nats_error("outbox delete", error)),
+        }
     }
 
     // ---- reads ----
@@ -953,82 +1026,110 @@ impl Backend {
         Ok(records)
     }
 
-    /// The outbox items of `account` after `after`, oldest first, at most `limit`: the
-    /// first by a direct read of the next message of the account's subject (the common
-    /// case, one item or none, in one request); when there is one and `limit` allows more,
-    /// the rest through one ordered consumer on the subject from just after it — not one
-    /// request per item, each waiting for the one before (which bounded receipt delivery
-    /// to one round trip per receipt; docs/benchmarks/cluster.md).
+    /// The outbox items of `account` after `after`, oldest first, at most `limit`: one
+    /// fetch of at most `limit` messages from a pull consumer on the account's subject,
+    /// kept between reads (the next read, from just after the last item this one
+    /// returned, fetches on from where it stopped: one request a read). A read from
+    /// anywhere else makes a new consumer there. The servers send no more than the fetch
+    /// asks for: the ordered push consumer this replaced was sent every item from `after`
+    /// on, whatever the limit, so each read of a backlog of n items moved all n (with
+    /// receipts the servers spent 1 ms of CPU a message; docs/benchmarks/cluster.md).
     pub(super) async fn outbox_after(
         &self,
         account: &str,
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let subject = self.names.outbox_subject(account);
-        let mut items = Vec::new();
         let first = after.saturating_add(1);
         if limit == 0 || first == u64::MAX {
-            return Ok(items);
+            return Ok(Vec::new());
         }
-        let message = match self
-            .outbox
-            .raw_message_builder()
-            .sequence(first)
-            .next_by_subject(subject.clone())
-            .send()
-            .await
-        {
-            Ok(message) => message,
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(items),
-            Err(e) => return Err(nats_error("read outbox", e)),
+        let kept = self
+            .outbox_readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(account);
+        let reader = match kept {
+            Some(reader) if reader.next == first => Some(reader),
+            Some(stale) => {
+                self.drop_outbox_reader(stale);
+                None
+            }
+            None => None,
         };
-        let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
-        item.seq = message.sequence;
-        let next = message.sequence.saturating_add(1);
-        items.push(item);
-        if items.len() >= limit || next == u64::MAX {
-            return Ok(items);
+        // A kept consumer the servers dropped meanwhile (idle past OUTBOX_READER_IDLE, a
+        // server restart) fails the fetch: made again once, from the same place.
+        let (reader, fetched) = match reader {
+            Some(mut reader) => match reader.fetch(limit).await {
+                Ok(fetched) => (reader, fetched),
+                Err(error) => {
+                    tracing::debug!(account, %error, "outbox reader made again");
+                    self.drop_outbox_reader(reader);
+                    let mut reader = self.new_outbox_reader(account, first).await?;
+                    let fetched = reader.fetch(limit).await?;
+                    (reader, fetched)
+                }
+            },
+            None => {
+                let mut reader = self.new_outbox_reader(account, first).await?;
+                let fetched = reader.fetch(limit).await?;
+                (reader, fetched)
+            }
+        };
+        let Fetched { items, whole } = fetched;
+        if whole {
+            let mut readers = self
+                .outbox_readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if readers.len() >= OUTBOX_READERS {
+                readers.clear();
+            }
+            readers.insert(account.to_owned(), reader);
+        } else {
+            // The fetch ended early (a wait ran out): the consumer may have sent items
+            // this read did not get. The next read starts a new one after the last item
+            // returned.
+            self.drop_outbox_reader(reader);
         }
+        Ok(items)
+    }
+
+    async fn new_outbox_reader(
+        &self,
+        account: &str,
+        first: u64,
+    ) -> Result<OutboxReader, StoreError> {
         let consumer = self
             .outbox
-            .create_consumer(OrderedConfig {
-                deliver_subject: self.client.new_inbox(),
-                filter_subject: subject,
-                replay_policy: ReplayPolicy::Instant,
+            .create_consumer(pull::Config {
+                filter_subject: self.names.outbox_subject(account),
                 deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: next,
+                    start_sequence: first,
                 },
+                ack_policy: AckPolicy::None,
+                replay_policy: ReplayPolicy::Instant,
+                inactive_threshold: OUTBOX_READER_IDLE,
+                memory_storage: true,
+                num_replicas: 1,
                 ..Default::default()
             })
             .await
             .map_err(|e| nats_error("outbox consumer", e))?;
-        if consumer.cached_info().num_pending == 0 {
-            return Ok(items);
-        }
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| nats_error("read outbox", e))?;
-        while items.len() < limit {
-            // Bounded: an item counted as pending when the consumer was made may be
-            // deleted (acknowledged by another node) before it is delivered; what is
-            // read so far is returned, the next read goes on from it.
-            let Ok(Some(message)) = tokio::time::timeout(OUTBOX_READ_WAIT, messages.next()).await
-            else {
-                break;
-            };
-            let message = message.map_err(|e| nats_error("read outbox", e))?;
-            let info = message.info().map_err(|e| nats_error("read outbox", e))?;
-            let (sequence, pending) = (info.stream_sequence, info.pending);
-            let mut item: OutboxItem = keys::decode("outbox item", &message.payload)?;
-            item.seq = sequence;
-            items.push(item);
-            if pending == 0 {
-                break;
-            }
-        }
-        Ok(items)
+        Ok(OutboxReader {
+            consumer,
+            next: first,
+        })
+    }
+
+    /// Deletes a reader's consumer, in the background (nothing waits on it; one the
+    /// servers cannot delete now goes when idle).
+    fn drop_outbox_reader(&self, reader: OutboxReader) {
+        let stream = self.outbox.clone();
+        let name = reader.consumer.cached_info().name.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(READ_WAIT_DELETE, stream.delete_consumer(&name)).await;
+        });
     }
 
     pub(super) async fn parked(
