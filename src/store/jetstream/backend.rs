@@ -761,6 +761,19 @@ impl Backend {
         }
     }
 
+    /// The highest stream sequence any consumer of the outbox stream was sent (tests: an
+    /// outbox read moves no more than it asks for).
+    #[cfg(test)]
+    pub(super) async fn outbox_sent_up_to(&self) -> Result<u64, StoreError> {
+        let mut consumers = self.outbox.consumers();
+        let mut highest = 0;
+        while let Some(info) = consumers.next().await {
+            let info = info.map_err(|e| nats_error("outbox consumers", e))?;
+            highest = highest.max(info.delivered.stream_sequence);
+        }
+        Ok(highest)
+    }
+
     // ---- reads ----
 
     /// The value of `key`, read from the bucket's stream leader: never stale (a KV `get`

@@ -346,6 +346,56 @@ fn outbox_order_cursor_park_and_replay() {
     assert_eq!(bodies(&two.outbox("a", 10).unwrap()), [4, 2, 3]);
 }
 
+/// An outbox read asks the servers for no more than its limit, and the next read from
+/// where it stopped goes on from there: past an item another node acknowledged meanwhile,
+/// through items queued since; a read from anywhere else starts there.
+#[test]
+fn an_outbox_read_moves_no_more_than_its_limit_and_pages_on_from_where_it_stopped() {
+    let Some(server) = Server::start("js-outbox-pages") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let ops: Vec<Op> = (0..100).map(|body| push("a", body)).collect();
+    store.commit(&ops).unwrap();
+    let bodies = |items: &[OutboxItem]| items.iter().map(|i| i.deliver_sm[0]).collect::<Vec<_>>();
+    let first = store.outbox_after("a", 0, 10).unwrap();
+    assert_eq!(bodies(&first), (0..10).collect::<Vec<u8>>());
+    // The servers sent the reader these ten, not the ninety behind them.
+    let sent = store
+        .run(READ_TIMEOUT, |b| async move { b.outbox_sent_up_to().await })
+        .unwrap();
+    assert_eq!(sent, first[9].seq);
+
+    // Another node acknowledges an item ahead of the reader; two more are queued.
+    let two = server.open("gw-2");
+    let ahead = two.outbox_after("a", first[9].seq, 3).unwrap();
+    assert_eq!(bodies(&ahead), [10, 11, 12]);
+    two.commit(&[Op::OutboxAck {
+        account: "a".into(),
+        seq: ahead[2].seq,
+    }])
+    .unwrap();
+    store.commit(&[push("a", 100), push("a", 101)]).unwrap();
+    let mut read = Vec::new();
+    let mut after = first[9].seq;
+    loop {
+        let page = store.outbox_after("a", after, 10).unwrap();
+        assert!(page.len() <= 10);
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        read.extend(bodies(&page));
+    }
+    let expected: Vec<u8> = (10..=101).filter(|&body| body != 12).collect();
+    assert_eq!(read, expected);
+
+    // A read from an earlier place (a sink that starts over) gets what is there.
+    assert_eq!(
+        bodies(&store.outbox_after("a", first[4].seq, 3).unwrap()),
+        [5, 6, 7]
+    );
+    assert_eq!(bodies(&store.outbox_after("a", 0, 2).unwrap()), [0, 1]);
+}
+
 #[test]
 fn suppression_list_on_jetstream() {
     let Some(server) = Server::start("js-suppress") else {
