@@ -8,7 +8,9 @@
 //!   marketing submit to the number refused 0x400), `check` and `list` see the entry,
 //!   `remove` lifts it within a second;
 //! - `review list` lists the message the node holds for review;
-//! - `stats --json` counts what the node sent and got receipts for.
+//! - `stats --json` counts what the node sent and got receipts for;
+//! - receipts a client refused are parked in JetStream, `receipt parked` lists them, and
+//!   `receipt replay` queues them again: the running node's receiver gets them.
 //!
 //! Without a nats-server 2.10+ (scripts/install-peers) the test says it skipped.
 
@@ -21,7 +23,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 use smppgate::esme::{EsmeClient, EsmeConfig};
+use smppgate_protocol::command_status::CommandStatus;
+use smppgate_protocol::pdu::Body;
 use smppgate_protocol::pdu::SubmitSm;
+use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding, RegisteredDelivery};
 use support::nats::NatsCluster;
@@ -29,7 +34,7 @@ use support::{Sim, serve_node, smppgate, write_gateway_config};
 
 const SUBSCRIBER: &str = "8613900001111";
 
-fn node_config(dir: &Path, carrier: &str, nats: &NatsCluster) -> PathBuf {
+fn node_config(dir: &Path, carrier: &str, nats: &NatsCluster, extra: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("lists")).unwrap();
     std::fs::write(dir.join("lists/words.txt"), "法轮\n").unwrap();
     let rest = format!(
@@ -55,6 +60,7 @@ tps = 5000
 name = "all"
 default = true
 carriers = ["sim"]
+{extra}
 {}"#,
         nats.gateway_section("gw-1", 1)
     );
@@ -131,7 +137,7 @@ async fn operator_commands_work_on_jetstream_beside_a_running_node() {
     };
     let sim = Sim::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = node_config(dir.path(), &sim.addr.to_string(), &nats);
+    let config = node_config(dir.path(), &sim.addr.to_string(), &nats, "");
     let (node, addr) = tokio::task::block_in_place(|| serve_node(&config));
     let mut esme = EsmeConfig::new("shop", "secret");
     esme.bind = BindKind::Transceiver;
@@ -217,6 +223,113 @@ async fn operator_commands_work_on_jetstream_beside_a_running_node() {
     ok(&cli(&["receipt", "unmatched"], &config));
 
     tx.unbind().await;
+    node.terminate();
+    let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
+    assert!(finished.status.success(), "{}", finished.stderr);
+    let _ = sim.stop();
+}
+
+/// The ids of the first `count` receipts on `inbound` (each answered `status`).
+async fn receipts(
+    inbound: &mut smppgate::esme::Inbound,
+    count: usize,
+    status: Option<CommandStatus>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    while ids.len() < count {
+        let request = support::within("a receipt", inbound.recv())
+            .await
+            .expect("bound");
+        let Body::DeliverSm(_) = &request.pdu.body else {
+            continue;
+        };
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        ids.push(receipt.id().expect("an id").to_owned());
+        if let Some(status) = status {
+            request.respond(status, None).await;
+        }
+    }
+    ids
+}
+
+/// Receipts a client refuses are parked on JetStream after `outbox_max_attempts`;
+/// `receipt parked` lists them and `receipt replay` (the CLI, beside the running node)
+/// puts them back: the node's new receiver gets each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_receipts_are_parked_and_replayed_on_jetstream() {
+    const COUNT: usize = 3;
+    let Some(nats) = NatsCluster::start_single() else {
+        return;
+    };
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = node_config(
+        dir.path(),
+        &sim.addr.to_string(),
+        &nats,
+        "[receipts]\noutbox_max_attempts = 2\noutbox_retry_initial = \"100ms\"\noutbox_retry_max = \"200ms\"\n",
+    );
+    let (node, addr) = tokio::task::block_in_place(|| serve_node(&config));
+
+    // A client that refuses every receipt (ESME_RX_T_APPN): each is tried twice, then
+    // parked.
+    let mut esme = EsmeConfig::new("shop", "secret");
+    esme.bind = BindKind::Transceiver;
+    esme.auto_respond = false;
+    let (tx, mut inbound) = support::within("bind", EsmeClient::connect(&addr.to_string(), esme))
+        .await
+        .expect("bind");
+    let mut submitted = Vec::new();
+    for n in 0..COUNT {
+        let (status, id) = submit(&tx, b"", &format!("code {n}")).await;
+        assert_eq!(status, 0);
+        submitted.push(id);
+    }
+    let refused = receipts(&mut inbound, COUNT * 2, Some(CommandStatus::ESME_RX_T_APPN)).await;
+    let mut refused_once: Vec<String> = refused.clone();
+    refused_once.sort();
+    refused_once.dedup();
+    submitted.sort();
+    assert_eq!(
+        refused_once, submitted,
+        "each receipt offered, and refused, twice"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let parked = loop {
+        let output = cli(&["receipt", "parked", "--account", "shop"], &config);
+        let stdout = ok(&output);
+        if stdout.lines().count() == COUNT {
+            break stdout;
+        }
+        assert!(Instant::now() < deadline, "parked: {stdout}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for id in &submitted {
+        assert!(parked.contains(id.as_str()), "{id} not in {parked}");
+    }
+    assert!(parked.contains("ESME_RX_T_APPN"), "{parked}");
+    tx.unbind().await;
+    drop(inbound);
+
+    // A receiver that takes them; replay from the CLI.
+    let mut esme = EsmeConfig::new("shop", "secret");
+    esme.bind = BindKind::Receiver;
+    let (rx, mut inbound) = support::within("bind", EsmeClient::connect(&addr.to_string(), esme))
+        .await
+        .expect("bind");
+    let replay = cli(&["receipt", "replay", "--account", "shop"], &config);
+    ok(&replay);
+    assert!(
+        String::from_utf8_lossy(&replay.stderr).contains(&format!("{COUNT} parked items")),
+        "{replay:?}"
+    );
+    let mut delivered = receipts(&mut inbound, COUNT, None).await;
+    delivered.sort();
+    assert_eq!(delivered, submitted);
+    let after = cli(&["receipt", "parked", "--account", "shop"], &config);
+    assert_eq!(ok(&after).lines().count(), 0, "{after:?}");
+
+    rx.unbind().await;
     node.terminate();
     let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
     assert!(finished.status.success(), "{}", finished.stderr);
