@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::policy::Policy;
 use super::stats::{Stats, store_error};
-use super::writer::{EARLY, EARLY_MAX, Event};
+use super::writer::{EARLY_MAX, Event, own_early_account};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{CapWindow, HOUR_MS, Op, Store};
@@ -41,6 +41,7 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     let validity = millis(store_config.validity);
     let retention = store_config.retention;
     let early_ttl = millis(parts.config.receipts.early_ttl);
+    let early_account = own_early_account(&parts.config);
     let stats_retention = (
         millis(store_config.stats_hour_retention),
         millis(store_config.stats_retention),
@@ -92,17 +93,18 @@ pub(crate) async fn run(parts: HousekeepingParts) {
             }
         }
         let store = Arc::clone(&parts.store);
+        let early_account = early_account.clone();
         let cleanup = tokio::task::spawn_blocking(move || {
             let removed = crate::store::expire_once(&*store, retention, now)?;
             stats_upkeep(&*store, stats_retention, now)?;
             // Early receipts kept in the store are done with after the TTL (matched, or
             // kept as unmatched by the writer).
             let done: Vec<Op> = store
-                .outbox(EARLY, EARLY_MAX)?
+                .outbox(&early_account, EARLY_MAX)?
                 .into_iter()
                 .filter(|item| now.saturating_sub(item.queued) > early_ttl)
                 .map(|item| Op::OutboxAck {
-                    account: EARLY.to_owned(),
+                    account: early_account.clone(),
                     seq: item.seq,
                 })
                 .collect();

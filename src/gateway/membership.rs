@@ -9,16 +9,22 @@
 //!   store stops following the live nodes before that, this node takes the whole.
 //! - When this node took a dead node's slot over, every route is read from the store
 //!   again from the start: the slot's pending messages are part of this node's backlog
-//!   now, and the dispatcher finds them as it finds a backlog after a restart.
+//!   now, and the dispatcher finds them as it finds a backlog after a restart. And the
+//!   early receipts the dead node held (kept under its own early account) are replayed
+//!   through this node's writer: a receipt that came in on the dead node's carrier bind
+//!   before the response to its submit was recorded (possibly here) still matches.
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use tokio::sync::mpsc;
+
 use super::intake::Missed;
+use super::writer::{self, Event};
 use crate::carrier::{Carriers, Class, Share};
-use crate::store::Membership;
+use crate::store::{Membership, Store};
 
 /// What the stage acts on.
 pub(crate) struct MembershipParts {
@@ -26,6 +32,9 @@ pub(crate) struct MembershipParts {
     pub(crate) carriers: Arc<Carriers>,
     pub(crate) missed: Arc<Missed>,
     pub(crate) routes: Vec<Arc<str>>,
+    /// Where the dead nodes' early receipts are read from, and whom they go to.
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) writer: mpsc::Sender<Event>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -40,6 +49,8 @@ pub(crate) async fn run(parts: MembershipParts) {
         carriers,
         missed,
         routes,
+        store,
+        writer,
         cancel,
     } = parts;
     // The watch's initial value is this node alone, before anyone looked: wait for the
@@ -64,6 +75,7 @@ pub(crate) async fn run(parts: MembershipParts) {
         }
     }
     let mut taken = 0;
+    let mut adopted = 0;
     loop {
         let now = membership.borrow_and_update().clone();
         let (index, of) = now.place();
@@ -76,6 +88,10 @@ pub(crate) async fn run(parts: MembershipParts) {
                 }
             }
         }
+        for dead in now.adopted.iter().skip(adopted) {
+            adopt_early_receipts(&store, &writer, dead).await;
+        }
+        adopted = adopted.max(now.adopted.len());
         tokio::select! {
             () = cancel.cancelled() => return,
             changed = membership.changed() => {
@@ -83,6 +99,41 @@ pub(crate) async fn run(parts: MembershipParts) {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Replays the early receipts node `dead` kept through this node's writer (each acked
+/// under the dead node's account, matched or held again under this node's own). A read
+/// that fails is logged: the receipts stay in the store (`smppgate receipt unmatched`
+/// shows what never matched).
+async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Event>, dead: &str) {
+    let account = writer::early_account(Some(dead));
+    let read = {
+        let store = Arc::clone(store);
+        let account = account.clone();
+        tokio::task::spawn_blocking(move || writer::kept_early(&*store, &account)).await
+    };
+    match read {
+        Ok(Ok(events)) => {
+            if !events.is_empty() {
+                tracing::warn!(
+                    dead,
+                    receipts = events.len(),
+                    "early receipts of a node taken over: matched here now"
+                );
+            }
+            for event in events {
+                if writer.send(event).await.is_err() {
+                    return;
+                }
+            }
+        }
+        Ok(Err(error)) => {
+            tracing::error!(dead, %account, %error, "early receipts of a node taken over not read");
+        }
+        Err(error) => {
+            tracing::error!(dead, %account, %error, "early receipts of a node taken over not read");
         }
     }
 }

@@ -332,7 +332,8 @@ impl Gateway {
         // Early receipts an earlier run kept go first, before any new event.
         let kept = {
             let store = Arc::clone(&store);
-            tokio::task::spawn_blocking(move || writer::kept_early(&*store))
+            let account = writer::own_early_account(&config);
+            tokio::task::spawn_blocking(move || writer::kept_early(&*store, &account))
                 .await
                 .context("reading kept receipts")?
                 .context("reading kept receipts")?
@@ -637,6 +638,8 @@ impl Gateway {
                 carriers: Arc::clone(&self.carriers),
                 missed: Arc::clone(&self.ops.missed),
                 routes,
+                store: Arc::clone(&self.ops.store),
+                writer: self.ops.writer.clone(),
                 // Stops with the dispatcher (what it does matters to no later stage).
                 cancel: self.dispatcher_stop.child_token(),
             }));

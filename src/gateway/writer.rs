@@ -83,9 +83,12 @@ pub(crate) enum Event {
     /// Writes of another stage that need no answer (housekeeping), in order with the
     /// writer's own.
     Ops(Vec<Op>),
-    /// An early receipt kept in the store by an earlier run (it had not matched when that
-    /// run stopped): matched now, or held again.
+    /// An early receipt kept in the store by an earlier run, or by a dead node this one
+    /// took over (it had not matched when that one stopped): matched now, or held again
+    /// (kept under this node's own early account). `account` is the pseudo-account it was
+    /// kept under.
     Replay {
+        account: Arc<str>,
         carrier: Arc<str>,
         key: String,
         receipt: PartReceipt,
@@ -350,6 +353,8 @@ pub(crate) struct Writer {
     /// Carrier-id lookups read from the store for this batch.
     looked_up: CarrierIds,
     early: EarlyReceipts,
+    /// The pseudo-account this node keeps its early receipts under ([`own_early_account`]).
+    early_account: String,
     /// Held receipts this batch's prefetch looked up again.
     rechecked: Vec<CarrierKey>,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
@@ -409,6 +414,7 @@ impl Writer {
             index: CarrierIds::default(),
             looked_up: CarrierIds::default(),
             early: EarlyReceipts::default(),
+            early_account: own_early_account(&parts.config),
             rechecked: Vec::new(),
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
@@ -573,11 +579,12 @@ impl Writer {
             Event::Review { id, action, done } => self.review(id, action, done),
             Event::Assembled { ids, whole, done } => self.assembled(ids, &whole, done),
             Event::Replay {
+                account,
                 carrier,
                 key,
                 receipt,
                 seq,
-            } => self.replay(&carrier, key, receipt, seq),
+            } => self.replay(&account, &carrier, key, receipt, seq),
         }
     }
 
@@ -760,7 +767,7 @@ impl Writer {
             return;
         }
         let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        if let Some(item) = kept_receipt(EARLY, carrier, &key, receipt, now) {
+        if let Some(item) = kept_receipt(&self.early_account, carrier, &key, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
         }
         if self.config.cluster.is_some() {
@@ -774,9 +781,16 @@ impl Writer {
         );
     }
 
-    fn replay(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt, seq: u64) {
+    fn replay(
+        &mut self,
+        account: &str,
+        carrier: &Arc<str>,
+        key: String,
+        receipt: PartReceipt,
+        seq: u64,
+    ) {
         self.ops.push(Op::OutboxAck {
-            account: EARLY.to_owned(),
+            account: account.to_owned(),
             seq,
         });
         if let Some((id, part)) = self.lookup(carrier, &key) {
@@ -1351,6 +1365,22 @@ fn unmatched_item(
 /// restart; items leave it when replayed at start or after the TTL.
 pub(crate) const EARLY: &str = "~early";
 
+/// The pseudo-account that keeps the early receipts of node `node` ([`EARLY`] for a node
+/// on the embedded store): each cluster node keeps its own, so a node's start replays
+/// only what it held (not what live nodes hold, which both would then match), and a node
+/// that takes a dead one over replays the dead node's (`gateway::membership`).
+pub(crate) fn early_account(node: Option<&str>) -> String {
+    match node {
+        Some(node) => format!("{EARLY}.{node}"),
+        None => EARLY.to_owned(),
+    }
+}
+
+/// This gateway's own early account.
+pub(crate) fn own_early_account(config: &crate::config::Config) -> String {
+    early_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
+}
+
 /// A receipt kept in a pseudo-account's outbox: source_addr the carrier, the text its
 /// normalised id, stat and err (and in `text:` the carrier's own stat code, if any).
 fn kept_receipt(
@@ -1383,12 +1413,17 @@ fn kept_receipt(
     outbox_item(account, &deliver_sm, queued)
 }
 
-/// The early receipts an earlier run kept, to replay through the writer at start.
+/// The early receipts kept under `account` (by an earlier run, or a dead node), to
+/// replay through the writer.
 ///
 /// # Errors
 /// The store cannot be read.
-pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::StoreError> {
-    let items = store.outbox(EARLY, EARLY_MAX)?;
+pub(crate) fn kept_early(
+    store: &dyn Store,
+    account: &str,
+) -> Result<Vec<Event>, crate::store::StoreError> {
+    let items = store.outbox(account, EARLY_MAX)?;
+    let account: Arc<str> = Arc::from(account);
     Ok(items
         .into_iter()
         .filter_map(|item| {
@@ -1399,6 +1434,7 @@ pub(crate) fn kept_early(store: &dyn Store) -> Result<Vec<Event>, crate::store::
             let text = smppgate_protocol::receipt::ReceiptText::parse(&deliver_sm.short_message);
             let state = text.state().and_then(state_of)?;
             Some(Event::Replay {
+                account: Arc::clone(&account),
                 carrier: Arc::from(String::from_utf8_lossy(&deliver_sm.source_addr.addr).as_ref()),
                 key: text.id.clone()?,
                 receipt: PartReceipt {

@@ -238,6 +238,9 @@ pub(super) fn supported_server(version: &str) -> bool {
     (major, minor) >= (2, 10)
 }
 
+/// How long a scan waits for its next message before it fails (see `Backend::scan`).
+const SCAN_WAIT: Duration = Duration::from_secs(3);
+
 /// How long an outbox read waits for the next item of a fetch (see
 /// `Backend::outbox_after`).
 const OUTBOX_READ_WAIT: Duration = Duration::from_millis(500);
@@ -901,7 +904,23 @@ impl Backend {
             .messages()
             .await
             .map_err(|e| nats_error("scan", e))?;
-        while let Some(message) = messages.next().await {
+        // Bounded: a key counted as pending when the consumer was made may be removed
+        // (a message went final, a key expired) before it is delivered, and then the
+        // message that says "nothing pending" never comes. The scan fails after
+        // SCAN_WAIT without a message (a caller tries again, with a new consumer), rather
+        // than waiting out READ_TIMEOUT (a stop waited on it) — never a short answer
+        // that looks whole.
+        loop {
+            let message = match tokio::time::timeout(SCAN_WAIT, messages.next()).await {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(StoreError::new(format!(
+                        "scan of {}: nothing delivered for {SCAN_WAIT:?} (keys removed while it ran; tried again)",
+                        self.names.bucket(bucket)
+                    )));
+                }
+            };
             let message = message.map_err(|e| nats_error("scan", e))?;
             let pending = message.info().map_err(|e| nats_error("scan", e))?.pending;
             let deleted = message

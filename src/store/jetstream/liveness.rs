@@ -48,6 +48,9 @@ pub struct Membership {
     /// Slots this node took over from dead nodes since it started: each time it grows,
     /// the dispatcher reads the backlog again (the new slot's messages are in it now).
     pub taken: u64,
+    /// The dead nodes whose slots this node took over, each once: the early receipts
+    /// they held are this node's to match now (`gateway::membership`).
+    pub adopted: Vec<String>,
     /// Another node took this node's slot (it counted this node as dead): this node must
     /// stop sending and start again (docs/cluster.md).
     pub fenced: bool,
@@ -61,6 +64,7 @@ impl Membership {
             me: me.to_owned(),
             live: vec![me.to_owned()],
             taken: 0,
+            adopted: Vec::new(),
             fenced: false,
         }
     }
@@ -302,9 +306,14 @@ pub async fn follow_liveness(
                 // Bounded: a slot listing that hangs must not hold the look (the first
                 // one opens the carrier binds) nor the next ones.
                 match tokio::time::timeout(LOOK_TIMEOUT, look_at_slots(&nodes, &tracker, &mut owned, now)).await {
-                    Ok(Ok(SlotsSeen { taken, fenced })) => {
+                    Ok(Ok(SlotsSeen { taken, fenced, from })) => {
                         next.taken += taken;
                         next.fenced |= fenced;
+                        for owner in from {
+                            if !next.adopted.contains(&owner) {
+                                next.adopted.push(owner);
+                            }
+                        }
                     }
                     Ok(Err(error)) => tracing::warn!(%error, "node slots not read (tried again)"),
                     Err(_) => tracing::warn!(timeout = ?LOOK_TIMEOUT, "node slots not read in time (tried again)"),
@@ -334,6 +343,8 @@ struct SlotsSeen {
     taken: u64,
     /// One of this node's slots is another's now.
     fenced: bool,
+    /// The owners of the slots taken over.
+    from: Vec<String>,
 }
 
 /// Takes over the slots of dead owners (when this node may), and notices a slot of its
@@ -349,6 +360,7 @@ async fn look_at_slots(
     let mut seen = SlotsSeen {
         taken: 0,
         fenced: false,
+        from: Vec::new(),
     };
     // The store claimed a slot under this node's bare name before liveness started: none
     // now means another node took it over in between (this node restarted just after it
@@ -401,6 +413,7 @@ async fn look_at_slots(
                 );
                 owned.insert(slot.key.clone());
                 seen.taken += 1;
+                seen.from.push(slot.owner.clone());
             }
             // Another survivor was first (or the owner came back and rewrote it).
             Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
@@ -518,6 +531,7 @@ mod tests {
             me: "gw-2".into(),
             live: vec!["gw-1".into(), "gw-2".into(), "gw-3".into()],
             taken: 0,
+            adopted: Vec::new(),
             fenced: false,
         };
         assert_eq!(membership.place(), (1, 3));
@@ -583,6 +597,11 @@ mod tests {
         let died = Instant::now();
         let after = wait(&mut rx_two, "gw-2 takes gw-1 over", &|m| m.taken == 1);
         assert_eq!(after.live, ["gw-2"]);
+        assert_eq!(
+            after.adopted,
+            ["gw-1"],
+            "whose early receipts gw-2 now matches"
+        );
         assert!(
             died.elapsed() < Duration::from_secs(5),
             "{:?}",
