@@ -238,8 +238,13 @@ pub(super) fn supported_server(version: &str) -> bool {
     (major, minor) >= (2, 10)
 }
 
-/// How long a scan waits for its next message before it fails (see `Backend::scan`).
-const SCAN_WAIT: Duration = Duration::from_secs(3);
+/// How long a scan waits for its next message before it asks whether any is left (see
+/// `Backend::scan`).
+const SCAN_WAIT: Duration = Duration::from_millis(500);
+
+/// How long a scan waits without a message, while the stream says some are left,
+/// before it fails.
+const SCAN_STALL: Duration = Duration::from_secs(10);
 
 /// How long an outbox read waits for the next item of a fetch (see
 /// `Backend::outbox_after`).
@@ -904,25 +909,42 @@ impl Backend {
             .messages()
             .await
             .map_err(|e| nats_error("scan", e))?;
-        // Bounded: a key counted as pending when the consumer was made may be removed
-        // (a message went final, a key expired) before it is delivered, and then the
-        // message that says "nothing pending" never comes. The scan fails after
-        // SCAN_WAIT without a message (a caller tries again, with a new consumer), rather
-        // than waiting out READ_TIMEOUT (a stop waited on it) — never a short answer
-        // that looks whole.
+        // A key counted as pending when the consumer was made may be removed (a message
+        // went final, a key expired) before it is delivered, and then the message that
+        // says "nothing pending" never comes. After SCAN_WAIT without a message the scan
+        // asks the stream whether anything is left after the last message it got: if
+        // not, it is whole; if so, it waits on, and fails after SCAN_STALL of silence
+        // (a caller tries again) — never a short answer that looks whole, never a wait
+        // of READ_TIMEOUT (a stop waited on one).
+        let filter_subject = format!("{prefix}{filter}");
+        let mut last_seq = 0;
+        let mut silent = Duration::ZERO;
         loop {
             let message = match tokio::time::timeout(SCAN_WAIT, messages.next()).await {
                 Ok(Some(message)) => message,
                 Ok(None) => break,
                 Err(_) => {
-                    return Err(StoreError::new(format!(
-                        "scan of {}: nothing delivered for {SCAN_WAIT:?} (keys removed while it ran; tried again)",
-                        self.names.bucket(bucket)
-                    )));
+                    if self
+                        .nothing_after(bucket, &filter_subject, last_seq)
+                        .await?
+                    {
+                        break;
+                    }
+                    silent += SCAN_WAIT;
+                    if silent >= SCAN_STALL {
+                        return Err(StoreError::new(format!(
+                            "scan of {}: nothing delivered for {silent:?}",
+                            self.names.bucket(bucket)
+                        )));
+                    }
+                    continue;
                 }
             };
+            silent = Duration::ZERO;
             let message = message.map_err(|e| nats_error("scan", e))?;
-            let pending = message.info().map_err(|e| nats_error("scan", e))?.pending;
+            let info = message.info().map_err(|e| nats_error("scan", e))?;
+            let pending = info.pending;
+            last_seq = info.stream_sequence;
             let deleted = message
                 .headers
                 .as_ref()
@@ -938,6 +960,29 @@ impl Backend {
             }
         }
         Ok(())
+    }
+
+    /// Whether `bucket`'s stream holds no message on `subject` (a filter) after sequence
+    /// `after`.
+    async fn nothing_after(
+        &self,
+        bucket: Bucket,
+        subject: &str,
+        after: u64,
+    ) -> Result<bool, StoreError> {
+        match self
+            .kv(bucket)
+            .stream
+            .raw_message_builder()
+            .sequence(after.saturating_add(1))
+            .next_by_subject(subject.to_owned())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(true),
+            Err(e) => Err(nats_error("scan", e)),
+        }
     }
 
     /// The keys of `bucket` under `filter`, sorted.
