@@ -61,11 +61,25 @@ fn serve(config: &Path) -> Proc {
     proc
 }
 
-/// Reads the simulator's counter lines until one satisfies `done` (within `limit`).
-fn stats_until(sim: &mut Proc, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let line = sim.wait_line(limit, |line| {
+/// Reads the simulator's counter lines until one satisfies `done` (within `limit`); on
+/// timeout panics with the last counters and `nodes`' logs.
+fn stats_until(
+    sim: &mut Proc,
+    limit: Duration,
+    nodes: &[&Proc],
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let line = sim.try_wait_line(limit, |line| {
         serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
     });
+    let Some(line) = line else {
+        let logs: Vec<String> = nodes.iter().map(|node| node.stderr()).collect();
+        panic!(
+            "the carrier's counters did not get there within {limit:?}; last: {:?}\nnodes:\n{}",
+            sim.last_seen(),
+            logs.join("\n----\n")
+        );
+    };
     serde_json::from_str(&line).expect("a counters line")
 }
 
@@ -98,7 +112,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
         carrier,
         &cluster.gateway_section("gw-1", 3),
     ));
-    let alone = stats_until(&mut sim, Duration::from_secs(30), |s| {
+    let alone = stats_until(&mut sim, Duration::from_secs(30), &[&one], |s| {
         count(s, "sessions_active") == BINDS
     });
     assert_eq!(count(&alone, "binds_rejected"), 0, "{alone}");
@@ -109,7 +123,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
         carrier,
         &cluster.gateway_section("gw-2", 3),
     ));
-    let both = stats_until(&mut sim, Duration::from_secs(30), |s| {
+    let both = stats_until(&mut sim, Duration::from_secs(30), &[&one, &two], |s| {
         count(s, "binds") >= BINDS + 2 && count(s, "sessions_active") == BINDS
             || count(s, "binds_rejected") > 0
             || count(s, "sessions_active") > BINDS
@@ -121,7 +135,13 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
         one.stderr(),
         two.stderr()
     );
-    assert_eq!(count(&both, "binds"), BINDS + 2, "{both}");
+    assert_eq!(
+        count(&both, "binds"),
+        BINDS + 2,
+        "{both}\ngw-1:\n{}\ngw-2:\n{}",
+        one.stderr(),
+        two.stderr()
+    );
     assert_eq!(count(&both, "sessions_active"), BINDS, "{both}");
     assert!(
         one.stderr().contains("surplus bind closed"),
@@ -130,7 +150,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
     );
     // And it stays so (a second of counter lines).
     let settled = Instant::now() + Duration::from_secs(1);
-    let later = stats_until(&mut sim, Duration::from_secs(5), |_| {
+    let later = stats_until(&mut sim, Duration::from_secs(5), &[&one, &two], |_| {
         Instant::now() >= settled
     });
     assert_eq!(count(&later, "sessions_active"), BINDS, "{later}");
@@ -140,14 +160,15 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
     // gw-1 dies: gw-2 counts it dead after node_ttl (6 s) and opens the other 2.
     one.kill9();
     let killed = Instant::now();
-    let survivor = stats_until(&mut sim, Duration::from_secs(20), |s| {
+    let survivor = stats_until(&mut sim, Duration::from_secs(20), &[&two], |s| {
         count(s, "binds") >= BINDS + 4 && count(s, "sessions_active") == BINDS
     });
     let took = killed.elapsed();
     eprintln!("the survivor held all {BINDS} binds {took:?} after the kill: {survivor}");
     assert!(
         took <= Duration::from_secs(10),
-        "the survivor took {took:?} to hold all the binds"
+        "the survivor took {took:?} to hold all the binds\ngw-2:\n{}",
+        two.stderr()
     );
     assert_eq!(count(&survivor, "binds_rejected"), 0, "{survivor}");
     two.kill9();

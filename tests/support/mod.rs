@@ -174,6 +174,31 @@ impl Proc {
             .clone()
     }
 
+    /// The last stdout line read.
+    #[allow(dead_code)] // not every test binary uses it
+    pub(crate) fn last_seen(&self) -> Option<&str> {
+        self.seen.last().map(String::as_str)
+    }
+
+    /// The first stdout line `accept` takes within `timeout`, or `None` (timed out, or
+    /// stdout closed first).
+    #[allow(dead_code)] // not every test binary uses it
+    pub(crate) fn try_wait_line(
+        &mut self,
+        timeout: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if accept(&line) {
+                return Some(line);
+            }
+        }
+    }
+
     /// Waits for the first stdout line `accept` takes, up to `timeout`; panics (with the
     /// output so far) on timeout or when stdout closes first.
     pub(crate) fn wait_line(&mut self, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
