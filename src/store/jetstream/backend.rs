@@ -1142,16 +1142,10 @@ impl Backend {
                 Err(error) => {
                     tracing::debug!(account, %error, "outbox reader made again");
                     self.drop_outbox_reader(reader);
-                    let mut reader = self.new_outbox_reader(account, first).await?;
-                    let fetched = reader.fetch(limit).await?;
-                    (reader, fetched)
+                    self.fetch_with_new_reader(account, first, limit).await?
                 }
             },
-            None => {
-                let mut reader = self.new_outbox_reader(account, first).await?;
-                let fetched = reader.fetch(limit).await?;
-                (reader, fetched)
-            }
+            None => self.fetch_with_new_reader(account, first, limit).await?,
         };
         let Fetched { items, whole } = fetched;
         if whole {
@@ -1170,6 +1164,18 @@ impl Backend {
             self.drop_outbox_reader(reader);
         }
         Ok(items)
+    }
+
+    /// A new reader of `account`'s outbox from `first`, and its first fetch.
+    async fn fetch_with_new_reader(
+        &self,
+        account: &str,
+        first: u64,
+        limit: usize,
+    ) -> Result<(OutboxReader, Fetched), StoreError> {
+        let mut reader = self.new_outbox_reader(account, first).await?;
+        let fetched = reader.fetch(limit).await?;
+        Ok((reader, fetched))
     }
 
     async fn new_outbox_reader(
