@@ -130,7 +130,18 @@ impl OutboxReader {
             let Some(message) = next else {
                 return Ok(Fetched { items, whole: true });
             };
-            let message = message.map_err(|e| nats_error("read outbox", e))?;
+            // An error after some items: those are returned (the reader is not kept, the
+            // next read starts after them); before any, the read fails (nothing moved).
+            let message = match message {
+                Ok(message) => message,
+                Err(_) if !items.is_empty() => {
+                    return Ok(Fetched {
+                        items,
+                        whole: false,
+                    });
+                }
+                Err(e) => return Err(nats_error("read outbox", e)),
+            };
             let sequence = message
                 .info()
                 .map_err(|e| nats_error("read outbox", e))?
@@ -257,6 +268,11 @@ const OUTBOX_READER_IDLE: Duration = Duration::from_secs(60);
 /// Most accounts whose outbox reader is kept (past it the readers are dropped and made
 /// again on their next read).
 const OUTBOX_READERS: usize = 4096;
+
+/// Pulls a new outbox reader may fail (not ready yet) before its read fails, and the wait
+/// between them.
+const NEW_READER_TRIES: u32 = 20;
+const NEW_READER_WAIT: Duration = Duration::from_millis(100);
 
 /// How long deleting a dropped outbox reader's consumer may take.
 const READ_WAIT_DELETE: Duration = Duration::from_secs(5);
@@ -1173,9 +1189,26 @@ impl Backend {
         first: u64,
         limit: usize,
     ) -> Result<(OutboxReader, Fetched), StoreError> {
+        // A consumer just made on a replicated stream may not answer its first pull yet
+        // (503, no responders: a gateway start that read its kept receipts then failed
+        // in a test on a fresh 3-server cluster). Pulled again, bounded (a failed fetch
+        // moved nothing: `OutboxReader::fetch`).
         let mut reader = self.new_outbox_reader(account, first).await?;
-        let fetched = reader.fetch(limit).await?;
-        Ok((reader, fetched))
+        let mut tries = 0;
+        loop {
+            match reader.fetch(limit).await {
+                Ok(fetched) => return Ok((reader, fetched)),
+                Err(error) if tries < NEW_READER_TRIES => {
+                    tries += 1;
+                    tracing::debug!(account, %error, tries, "outbox reader not ready yet");
+                    tokio::time::sleep(NEW_READER_WAIT).await;
+                }
+                Err(error) => {
+                    self.drop_outbox_reader(reader);
+                    return Err(error);
+                }
+            }
+        }
     }
 
     async fn new_outbox_reader(
