@@ -31,10 +31,16 @@ impl Share {
     /// per node per second (docs/cluster.md).
     #[must_use]
     pub fn of_tps(self, contract: u32) -> u32 {
-        let of = u32::try_from(self.of.max(1)).unwrap_or(u32::MAX);
-        let index = u32::try_from(self.index).unwrap_or(u32::MAX);
-        let extra = u32::from(index < contract % of);
-        (contract / of + extra).max(1)
+        let contract = usize::try_from(contract).unwrap_or(usize::MAX);
+        u32::try_from(self.part(contract)).unwrap_or(u32::MAX)
+    }
+
+    /// This node's part of `total` (see the module documentation): `total / of`, one
+    /// more for the first `total % of` nodes, at least 1.
+    fn part(self, total: usize) -> usize {
+        let of = self.of.max(1);
+        let extra = usize::from(self.index < total % of);
+        (total / of + extra).max(1)
     }
 }
 
@@ -43,9 +49,7 @@ impl Share {
     /// nodes, each node keeps one).
     #[must_use]
     pub fn of_binds(self, binds: usize) -> usize {
-        let of = self.of.max(1);
-        let extra = usize::from(self.index < binds % of);
-        (binds / of + extra).max(1)
+        self.part(binds)
     }
 
     /// The binds the carrier sees from all the live nodes together: `binds`, or one per
