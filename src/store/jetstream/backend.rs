@@ -275,13 +275,19 @@ const NEW_READER_TRIES: u32 = 20;
 const NEW_READER_WAIT: Duration = Duration::from_millis(100);
 
 /// How long deleting a dropped outbox reader's consumer may take.
-const READ_WAIT_DELETE: Duration = Duration::from_secs(5);
+const READER_DELETE_WAIT: Duration = Duration::from_secs(5);
 
 /// How often creating a stream or bucket is tried again while the cluster forms.
 const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether JetStream refused because its cluster is still forming (a server not yet a
 /// peer, no meta leader yet) rather than for good.
+/// Whether NATS had no responder for a request: nothing was read or written (a bucket
+/// just created whose servers are not listening yet, a leader being elected).
+pub(super) fn no_responders(error: &impl std::fmt::Display) -> bool {
+    error.to_string().contains("no responders")
+}
+
 fn still_forming(error: &str) -> bool {
     [
         "no suitable peers",
@@ -448,10 +454,7 @@ impl Backend {
         let slot = loop {
             match backend.claim_slot().await {
                 Ok(slot) => break slot,
-                Err(e)
-                    if e.to_string().contains("no responders")
-                        && Instant::now() < forming_until =>
-                {
+                Err(e) if no_responders(&e) && Instant::now() < forming_until => {
                     tokio::time::sleep(FORMING_RETRY).await;
                 }
                 Err(e) => return Err(e),
@@ -1172,7 +1175,10 @@ impl Backend {
             if readers.len() >= OUTBOX_READERS {
                 readers.clear();
             }
-            readers.insert(account.to_owned(), reader);
+            // Another read of the account that ran meanwhile left its own: one is kept.
+            if let Some(displaced) = readers.insert(account.to_owned(), reader) {
+                self.drop_outbox_reader(displaced);
+            }
         } else {
             // The fetch ended early (a wait ran out): the consumer may have sent items
             // this read did not get. The next read starts a new one after the last item
@@ -1244,7 +1250,7 @@ impl Backend {
         let stream = self.outbox.clone();
         let name = reader.consumer.cached_info().name.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(READ_WAIT_DELETE, stream.delete_consumer(&name)).await;
+            let _ = tokio::time::timeout(READER_DELETE_WAIT, stream.delete_consumer(&name)).await;
         });
     }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
 use bytes::Bytes;
 
+use super::backend::no_responders;
 use super::names::token;
 use crate::config::ClusterConfig;
 use crate::store::{CapTimes, StoreError, keys};
@@ -30,12 +31,6 @@ const ROUNDS: usize = 32;
 
 /// How long a take waits before asking again when no server answered.
 const NOT_YET: Duration = Duration::from_millis(100);
-
-/// Whether NATS had no responder for the request: nothing was read or written (a
-/// bucket just created whose servers are not yet listening, a leader being elected).
-fn no_responders(error: &impl std::fmt::Display) -> bool {
-    error.to_string().contains("no responders")
-}
 
 /// The shared counters, connected.
 pub struct SharedCaps {
