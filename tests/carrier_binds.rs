@@ -188,6 +188,21 @@ async fn a_pool_holds_its_share_of_the_binds_and_opens_them_again() {
     carriers.drain(Duration::from_secs(5)).await;
 }
 
+/// Holds the SMSC's answers back and submits marketing messages `0..count`; returns once
+/// all of them are in flight on the binds.
+async fn fill_unanswered(carriers: &Carriers, smsc: &Counting, count: u64) {
+    smsc.hold.send_replace(true);
+    for id in 0..count {
+        carriers
+            .submit(stamped(id, 0, Class::Marketing))
+            .expect("queued");
+    }
+    smsc.wait(&format!("{count} submits in flight"), |s| {
+        s.submits.load(Ordering::SeqCst) == count
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_shrink_with_submits_in_flight_loses_none_and_sends_none_twice() {
     let (server, smsc) = counting_smsc().await;
@@ -197,16 +212,7 @@ async fn a_shrink_with_submits_in_flight_loses_none_and_sends_none_twice() {
     pool_binds_up(&carriers, 4).await;
 
     // Every window full, the answers held back.
-    smsc.hold.send_replace(true);
-    for id in 0..40 {
-        carriers
-            .submit(stamped(id, 0, Class::Marketing))
-            .expect("queued");
-    }
-    smsc.wait("40 submits in flight", |s| {
-        s.submits.load(Ordering::SeqCst) == 40
-    })
-    .await;
+    fill_unanswered(&carriers, &smsc, 40).await;
 
     carriers.set_share(Share { index: 0, of: 2 });
     // The surplus binds take nothing new and wait for their windows.
@@ -317,16 +323,7 @@ async fn a_surplus_bind_whose_window_is_not_answered_closes_after_the_response_t
     pool_binds_up(&carriers, 4).await;
 
     // One unanswered submit on each bind.
-    smsc.hold.send_replace(true);
-    for id in 0..4 {
-        carriers
-            .submit(stamped(id, 0, Class::Marketing))
-            .expect("queued");
-    }
-    smsc.wait("4 submits in flight", |s| {
-        s.submits.load(Ordering::SeqCst) == 4
-    })
-    .await;
+    fill_unanswered(&carriers, &smsc, 4).await;
     let told = Instant::now();
     carriers.set_share(Share { index: 0, of: 2 });
     smsc.bound(2).await;
