@@ -3,26 +3,26 @@
 //! answers by status. Used by `scripts/bench-http` next to `smpp-loadtest` through the
 //! same gateway.
 //!
-//! A plain hyper HTTP/1.1 client, one connection per task, one request in flight on
-//! each: the load generator shares the machine's cores with the gateway, so it does as
-//! little per request as it can (no connection pool, the body formatted into one
-//! string). A connection the server closes (a `429` with `Connection: close`) is opened
+//! A minimal HTTP/1.1 client (httparse for the answers' heads), one connection per task,
+//! one request in flight on each: the load generator shares the machine's cores with the
+//! gateway, so it does as little per request as it can (no connection pool, no second
+//! task per connection, the request formatted into one buffer and written with one
+//! system call). A connection the server closes (a `429` with `Connection: close`) is opened
 //! again. `--rate` paces the requests (open loop) instead of sending as fast as answers
 //! come; `--local-address` picks the source address (127.0.0.2 for a second client on
 //! loopback).
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use http_body_util::BodyExt as _;
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Arguments.
 #[derive(Debug, Parser)]
@@ -63,15 +63,11 @@ struct Shared {
     rate: f64,
     started: Instant,
     next: AtomicU64,
-    accepted: AtomicU64,
-    errors: AtomicU64,
-    /// Answers by status; 0: no answer (the connection failed).
-    statuses: Mutex<BTreeMap<u16, u64>>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -110,42 +106,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
         rate: args.rate,
         started: Instant::now(),
         next: AtomicU64::new(0),
-        accepted: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        statuses: Mutex::new(BTreeMap::new()),
     });
     let tasks: Vec<_> = (0..args.connections)
         .map(|_| tokio::spawn(connection(Arc::clone(&shared))))
         .collect();
     let mut latency = Histogram::<u64>::new(3)?;
+    let (mut accepted, mut errors) = (0, 0);
+    let mut statuses = BTreeMap::<String, u64>::new();
     for task in tasks {
-        if let Ok(h) = task.await {
-            latency.add(&h)?;
+        if let Ok(counted) = task.await {
+            latency.add(&counted.latency)?;
+            accepted += counted.accepted;
+            errors += counted.errors;
+            for (status, n) in counted.statuses {
+                let name = if status == 0 {
+                    "failed".to_owned()
+                } else {
+                    status.to_string()
+                };
+                *statuses.entry(name).or_default() += n;
+            }
         }
     }
     let seconds = shared.started.elapsed().as_secs_f64();
-    let accepted = shared.accepted.load(Ordering::Relaxed);
-    let statuses = shared
-        .statuses
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .map(|(status, n)| {
-            let name = if *status == 0 {
-                "failed".to_owned()
-            } else {
-                status.to_string()
-            };
-            (name, *n)
-        })
-        .collect::<BTreeMap<String, u64>>();
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let report = serde_json::json!({
         "connections": args.connections,
         "batch": args.batch,
         "requests": args.requests,
         "accepted": accepted,
-        "errors": shared.errors.load(Ordering::Relaxed),
+        "errors": errors,
         "statuses": statuses,
         "seconds": (seconds * 1000.0).round() / 1000.0,
         "rate": (accepted as f64 / seconds).round(),
@@ -157,52 +147,81 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one connection task counted.
+struct Counted {
+    latency: Histogram<u64>,
+    accepted: u64,
+    errors: u64,
+    /// Answers by status; 0: no answer (the connection failed).
+    statuses: BTreeMap<u16, u64>,
+}
+
 /// One connection: takes the next request number until all are sent; opens the
 /// connection again when the server closed it.
-async fn connection(shared: Arc<Shared>) -> Histogram<u64> {
-    let mut latency = Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("3 digits"));
-    let mut sender: Option<SendRequest<String>> = None;
+async fn connection(shared: Arc<Shared>) -> Counted {
+    let mut counted = Counted {
+        latency: Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("3 digits")),
+        accepted: 0,
+        errors: 0,
+        statuses: BTreeMap::new(),
+    };
+    let mut open: Option<Exchange> = None;
+    let mut request = Vec::with_capacity(512);
     loop {
         let n = shared.next.fetch_add(1, Ordering::Relaxed);
         if n >= shared.total {
-            return latency;
+            return counted;
         }
         if shared.rate > 0.0 {
             #[allow(clippy::cast_precision_loss)] // request numbers far below 2^52
             let at = shared.started + Duration::from_secs_f64(n as f64 / shared.rate);
             tokio::time::sleep_until(at.into()).await;
         }
-        let body = body(n, shared.batch);
+        shared.request(&mut request, n);
         let sent = Instant::now();
-        let status = match send(&shared, &mut sender, body).await {
-            Ok((status, answer)) => {
+        let status = match send(&shared, &mut open, &request).await {
+            Ok(Answer {
+                status,
+                body,
+                close,
+            }) => {
+                if close {
+                    open = None;
+                }
                 if status == 202 {
-                    let ok = bytes_count(&answer, b"\"accepted\"");
-                    shared.accepted.fetch_add(ok, Ordering::Relaxed);
-                    if ok < shared.batch {
-                        shared
-                            .errors
-                            .fetch_add(shared.batch - ok, Ordering::Relaxed);
-                    }
+                    let ok = bytes_count(&body, b"\"accepted\"");
+                    counted.accepted += ok;
+                    counted.errors += shared.batch.saturating_sub(ok);
                 } else {
-                    shared.errors.fetch_add(shared.batch, Ordering::Relaxed);
+                    counted.errors += shared.batch;
                 }
                 status
             }
             Err(_) => {
-                sender = None;
-                shared.errors.fetch_add(shared.batch, Ordering::Relaxed);
+                open = None;
+                counted.errors += shared.batch;
                 0
             }
         };
         let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let _ = latency.record(micros.max(1));
-        *shared
-            .statuses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(status)
-            .or_default() += 1;
+        let _ = counted.latency.record(micros.max(1));
+        *counted.statuses.entry(status).or_default() += 1;
+    }
+}
+
+impl Shared {
+    /// Request `n` as it goes on the wire, written into `out`.
+    fn request(&self, out: &mut Vec<u8>, n: u64) {
+        let body = body(n, self.batch);
+        out.clear();
+        let _ = write!(
+            out,
+            "POST /v1/messages HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            self.host,
+            self.authorization,
+            body.len()
+        );
     }
 }
 
@@ -220,34 +239,95 @@ fn body(n: u64, batch: u64) -> String {
     }
 }
 
-/// Sends one request on the connection (opened first when there is none, or the server
-/// closed it); the status and the body.
-async fn send(
-    shared: &Shared,
-    sender: &mut Option<SendRequest<String>>,
-    body: String,
-) -> anyhow::Result<(u16, bytes::Bytes)> {
-    if let Some(open) = sender.as_mut() {
-        if open.ready().await.is_err() {
-            *sender = None;
-        }
-    }
-    let open = match sender {
-        Some(open) => open,
-        None => sender.insert(connect(shared).await?),
-    };
-    let request = hyper::Request::post("/v1/messages")
-        .header(HOST, &shared.host)
-        .header(AUTHORIZATION, &shared.authorization)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body)?;
-    let response = open.send_request(request).await?;
-    let status = response.status().as_u16();
-    let answer = response.into_body().collect().await?.to_bytes();
-    Ok((status, answer))
+/// The most an answer's head may take, and its body.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// One keep-alive HTTP/1.1 connection, one request at a time: the request written with
+/// one `write_all`, the answer's head parsed with httparse and its body read to its
+/// `Content-Length` (the gateway's answers have one; a chunked answer is an error). One
+/// task per connection and no copy of the request: the generator's cost per request is
+/// the two system calls and one wake-up that any HTTP/1.1 client pays.
+struct Exchange {
+    stream: tokio::net::TcpStream,
+    /// Bytes read and not yet taken.
+    read: Vec<u8>,
 }
 
-async fn connect(shared: &Shared) -> anyhow::Result<SendRequest<String>> {
+/// An answer.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    /// The server closes the connection after it (`Connection: close`).
+    close: bool,
+}
+
+/// Sends one request on the connection (opened first when there is none, or the server
+/// closed it); its answer.
+async fn send(
+    shared: &Shared,
+    open: &mut Option<Exchange>,
+    request: &[u8],
+) -> anyhow::Result<Answer> {
+    let exchange = match open {
+        Some(exchange) => exchange,
+        None => open.insert(Exchange {
+            stream: connect(shared).await?,
+            read: Vec::with_capacity(4096),
+        }),
+    };
+    exchange.stream.write_all(request).await?;
+    exchange.answer().await
+}
+
+impl Exchange {
+    async fn answer(&mut self) -> anyhow::Result<Answer> {
+        let (head, status, length, close) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response.parse(&self.read)? {
+                let mut length = 0;
+                let mut close = false;
+                for header in response.headers.iter() {
+                    if header.name.eq_ignore_ascii_case("content-length") {
+                        length = std::str::from_utf8(header.value)?.trim().parse()?;
+                    } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+                        anyhow::bail!("a chunked answer (only Content-Length is read)");
+                    } else if header.name.eq_ignore_ascii_case("connection") {
+                        close = header.value.eq_ignore_ascii_case(b"close");
+                    }
+                }
+                anyhow::ensure!(length <= MAX_BODY, "an answer of {length} bytes");
+                break (head, response.code.unwrap_or(0), length, close);
+            }
+            anyhow::ensure!(
+                self.read.len() < MAX_HEAD,
+                "an answer head over {MAX_HEAD} bytes"
+            );
+            self.fill().await?;
+        };
+        while self.read.len() < head + length {
+            self.fill().await?;
+        }
+        let body = self.read[head..head + length].to_vec();
+        self.read.drain(..head + length);
+        Ok(Answer {
+            status,
+            body,
+            close,
+        })
+    }
+
+    /// Reads what has arrived; an error at the end of the stream.
+    async fn fill(&mut self) -> anyhow::Result<()> {
+        self.read.reserve(4096);
+        let n = self.stream.read_buf(&mut self.read).await?;
+        anyhow::ensure!(n > 0, "the server closed the connection");
+        Ok(())
+    }
+}
+
+async fn connect(shared: &Shared) -> anyhow::Result<tokio::net::TcpStream> {
     let stream = match shared.local {
         None => tokio::net::TcpStream::connect(shared.addr).await?,
         Some(local) => {
@@ -261,12 +341,7 @@ async fn connect(shared: &Shared) -> anyhow::Result<SendRequest<String>> {
         }
     };
     stream.set_nodelay(true)?;
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    // Ends when the server closes the connection or `sender` is dropped: at most one per
-    // connection task.
-    tokio::spawn(connection);
-    Ok(sender)
+    Ok(stream)
 }
 
 /// How often `needle` occurs in `haystack`.
@@ -275,4 +350,68 @@ fn bytes_count(haystack: &[u8], needle: &[u8]) -> u64 {
         .windows(needle.len())
         .filter(|w| *w == needle)
         .count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    /// Answers split anywhere (here inside a head) and two in one read are each read
+    /// whole, with their status, body and `Connection: close`; a chunked answer and a
+    /// connection closed mid-answer are errors.
+    #[tokio::test]
+    async fn answers_are_read_whole_however_they_arrive() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            stream
+                .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-le")
+                .await
+                .unwrap();
+            stream.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stream
+                .write_all(
+                    b"ngth: 5\r\n\r\nhelloHTTP/1.1 429 Too Many Requests\r\n\
+                      Connection: close\r\nContent-Length: 2\r\n\r\nno\
+                      HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+                )
+                .await
+                .unwrap();
+        });
+        let mut exchange = Exchange {
+            stream: tokio::net::TcpStream::connect(addr).await.unwrap(),
+            read: Vec::new(),
+        };
+        let first = exchange.answer().await.unwrap();
+        assert_eq!(
+            (first.status, &first.body[..], first.close),
+            (202, &b"hello"[..], false)
+        );
+        let second = exchange.answer().await.unwrap();
+        assert_eq!(
+            (second.status, &second.body[..], second.close),
+            (429, &b"no"[..], true)
+        );
+        assert!(exchange.answer().await.is_err(), "chunked");
+        server.await.unwrap();
+        let mut closed = Exchange {
+            stream: {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                tokio::spawn(async move {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 9\r\n\r\nhal")
+                        .await;
+                });
+                tokio::net::TcpStream::connect(addr).await.unwrap()
+            },
+            read: Vec::new(),
+        };
+        assert!(closed.answer().await.is_err(), "closed mid-body");
+    }
 }
