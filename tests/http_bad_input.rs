@@ -112,6 +112,54 @@ async fn deep_nesting_is_400_and_oversized_bodies_413() {
     gateway.stop(Duration::from_secs(4)).await;
 }
 
+/// A body sent too slowly is cut off with `408` after `http.request_timeout`: on the
+/// submit endpoint (which the listener serves without the router) as on a routed one
+/// (the admin import); a good client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_too_slowly_is_answered_408_on_every_route() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (carrier, _recorder) = recording_carrier().await;
+    let mut config = config(&carrier);
+    if let Some(http) = config.http.as_mut() {
+        http.request_timeout = Duration::from_millis(500);
+    }
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().expect("HTTP listener");
+    let mut slow = Vec::new();
+    for (path, key, content_type) in [
+        ("/v1/messages", KEY, "application/json"),
+        ("/v1/suppressions/import", ADMIN, "text/csv"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // The headers promise 100 bytes; 10 come, then nothing.
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n{{\"to\": \"1\""
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        slow.push((path, stream));
+    }
+    // Served meanwhile.
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/v1/messages");
+    let good = json!({"to": "+8613800138000", "text": "not held up"}).to_string();
+    assert_eq!(
+        post(&client, &url, KEY, "application/json", good).await.0,
+        202
+    );
+    for (path, mut stream) in slow {
+        let mut answer = vec![0; 1024];
+        let n = within(path, stream.read(&mut answer))
+            .await
+            .expect("answered");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+    }
+    assert_eq!(gateway.suppressions().len(), 0, "nothing imported");
+    gateway.stop(Duration::from_secs(4)).await;
+}
+
 /// Issue #16: 10 000 requests with wrong keys from one address (127.0.0.2) while a good
 /// client on another (127.0.0.1) submits. The first `auth_failure_burst` wrong keys are
 /// answered 401; past the limit the flooder gets 429 and its connection is closed; the

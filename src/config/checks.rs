@@ -682,6 +682,12 @@ fn http(config: &Config, findings: &mut Findings<'_>) {
             "1024",
         );
         not_zero_time(findings, "http.header_timeout", http.header_timeout, "10s");
+        not_zero_time(
+            findings,
+            "http.request_timeout",
+            http.request_timeout,
+            "30s",
+        );
         at_least_one(
             findings,
             "http.auth_failures_per_second",

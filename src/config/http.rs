@@ -23,6 +23,10 @@ pub struct HttpConfig {
     /// (slow clients cannot hold connections open).
     #[serde(with = "super::duration")]
     pub header_timeout: Duration,
+    /// The longest one request may take, its body included: a client that sends its
+    /// body too slowly (or a request that cannot be answered in time) gets `408`.
+    #[serde(with = "super::duration")]
+    pub request_timeout: Duration,
     /// Requests with a wrong or missing key answered `401` per second from one source
     /// address (an IPv6 /64); past that (and `auth_failure_burst`) they get `429` and
     /// their connection is closed. A good key is served whatever its address did.
@@ -51,6 +55,7 @@ impl Default for HttpConfig {
             max_body: 1 << 20,
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             auth_failures_per_second: 10,
             auth_failure_burst: 100,
             webhook_retry_initial: Duration::from_secs(1),

@@ -13,6 +13,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth_failures::{AuthFailures, Verdict};
 
+/// What the connections serve: `POST /v1/messages` goes straight to `submit` (the same
+/// handler and layers as in `app`, without the router's per-request work), everything
+/// else through the router.
+pub(super) struct Services<S> {
+    pub(super) app: Router,
+    pub(super) submit: S,
+}
+
+/// Whether `request` is the submit endpoint's.
+fn is_submit<B>(request: &hyper::Request<B>) -> bool {
+    request.method() == hyper::Method::POST && request.uri().path() == "/v1/messages"
+}
+
 /// What one client may hold.
 pub(super) struct Limits {
     pub(super) connections: usize,
@@ -23,13 +36,23 @@ pub(super) struct Limits {
 /// accept queue until one closes), each closed when its request headers do not arrive
 /// within `limits.header_timeout`. On `cancel`, stops accepting and lets each connection
 /// finish the request it is serving. (`axum::serve` has neither bound.)
-pub(super) async fn serve(
+pub(super) async fn serve<S>(
     listener: tokio::net::TcpListener,
-    app: Router,
+    services: Services<S>,
     limits: Limits,
     failures: Arc<AuthFailures>,
     cancel: CancellationToken,
-) {
+) where
+    S: tower::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = Response,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone
+        + Send
+        + 'static,
+{
+    use tower::ServiceExt as _;
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
@@ -57,10 +80,15 @@ pub(super) async fn serve(
         builder
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(limits.header_timeout);
-        let app = hyper_util::service::TowerToHyperService::new(app.clone());
+        let app = hyper_util::service::TowerToHyperService::new(services.app.clone());
+        let submit = services.submit.clone();
         let (failures, address) = (Arc::clone(&failures), peer.ip());
         let service = hyper::service::service_fn(move |request| {
-            let answer = app.call(request);
+            let answer = if is_submit(&request) {
+                futures::future::Either::Left(submit.clone().oneshot(request))
+            } else {
+                futures::future::Either::Right(app.call(request))
+            };
             let failures = Arc::clone(&failures);
             async move {
                 let response = answer.await?;
