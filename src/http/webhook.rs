@@ -6,7 +6,8 @@
 //! account's webhook queue [`hook_queue`] (`~hook:NAME`, see [`route_to_webhooks`]) in
 //! the same commit that produced it; this sink reads the oldest items (at most
 //! [`BATCH`], waiting up to [`LINGER_MS`] for a batch to fill), posts them as one JSON
-//! array, and removes them from the store only after a 2xx. Anything else — another
+//! array, and removes them from the store only after a 2xx (reading the next batches and
+//! acknowledging the last while it posts: see [`run_account`]). Anything else — another
 //! status, no answer within 10 s, a refused connection — posts the same batch again after
 //! a back-off that doubles with jitter (`http.webhook_retry_initial` …
 //! `webhook_retry_max`); a batch failing for `webhook_park_after` is parked (listed and
@@ -221,34 +222,68 @@ async fn pause(cancel: &CancellationToken, wait: Duration) -> bool {
     }
 }
 
-/// One webhook account's task. The account is looked up per batch: a reload's
-/// `webhook_url`, `webhook_secret` and id style apply to the next post; while it has no
-/// URL (a reload removed it, or the account) its queued events wait in the store.
+/// Batches read and signed ahead of the one being posted.
+const READ_AHEAD: usize = 2;
+
+/// A batch read from the account's webhook queue, its body built.
+struct Batch {
+    /// The items' seqs, oldest first (what a 2xx acknowledges, or a park moves).
+    seqs: Vec<u64>,
+    body: Bytes,
+}
+
+/// How posting a batch ended.
+enum Posted {
+    /// A 2xx: the batch is to be acknowledged.
+    Delivered,
+    /// Failing for `webhook_park_after`: parked.
+    Parked,
+    /// Not posted and not to be: the account lost its URL, this node the queue's lease,
+    /// or the parking could not be recorded. Read the queue again from its oldest item.
+    Again,
+    /// Stopping.
+    Stop,
+}
+
+/// One webhook account's task: a pipeline of three steps, so that a batch's POST is not
+/// held up by the store. A reader reads the queue ahead of the posts (at most
+/// [`READ_AHEAD`] batches, from the oldest item, then on from the last it read) and
+/// builds each batch's body; this task posts the batches one at a time, in order (a
+/// batch is posted only after the one before it was answered 2xx or parked), and has
+/// each delivered batch acknowledged in the store while it posts the next (one
+/// acknowledgement under way at a time). Anything that breaks the sequence — an
+/// acknowledgement that failed, a lost lease, a removed URL — starts the pipeline again
+/// from the queue's oldest item: at least once, in order.
+///
+/// The account is looked up per batch: a reload's `webhook_url`, `webhook_secret` and
+/// id style apply to the next post; while it has no URL (a reload removed it, or the
+/// account) its queued events wait in the store.
 async fn run_account(
     shared: Arc<Shared>,
     accounts: Arc<Accounts>,
     name: Arc<str>,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    let queue = hook_queue(&name);
+    let queue: Arc<str> = hook_queue(&name).into();
     let delivered = metrics::counter!("smppgate_webhook_events_total", "account" => name.to_string(), "outcome" => "delivered");
-    let failed =
-        metrics::counter!("smppgate_webhook_posts_failed_total", "account" => name.to_string());
-    let parked = metrics::counter!("smppgate_outbox_parked_total", "account" => queue.clone());
-    let mut attempts: u32 = 0;
-    let mut failing_since: Option<u64> = None;
+    let mut failures = Failures {
+        attempts: 0,
+        since: None,
+        failed: metrics::counter!("smppgate_webhook_posts_failed_total", "account" => name.to_string()),
+        parked: metrics::counter!("smppgate_outbox_parked_total", "account" => queue.to_string()),
+    };
     while !shared.cancel.is_cancelled() {
-        let Some((account, url, secret)) = accounts.get(name.as_bytes()).and_then(|account| {
-            let url = account.config.webhook_url.clone()?;
-            let secret = account.config.webhook_secret.clone()?;
-            Some((account, url, secret))
-        }) else {
+        if accounts
+            .get(name.as_bytes())
+            .and_then(|account| account.config.webhook_url.clone())
+            .is_none()
+        {
             tokio::select! {
                 () = shared.cancel.cancelled() => return,
                 () = wake.notified() => {}
             }
             continue;
-        };
+        }
         if !shared.may_post(&queue) {
             // Another node posts (or nobody holds the lease yet): the lease keeper wakes
             // this task when it takes the lease; a round's time at the latest.
@@ -263,17 +298,97 @@ async fn run_account(
             }
             continue;
         }
+        let (ahead, mut batches) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let reader = tokio::spawn(read_ahead(
+            Arc::clone(&shared),
+            Arc::clone(&accounts),
+            Arc::clone(&name),
+            Arc::clone(&queue),
+            Arc::clone(&wake),
+            ahead,
+        ));
+        let mut acking: Option<tokio::task::JoinHandle<bool>> = None;
+        let stop = loop {
+            let batch = tokio::select! {
+                () = shared.cancel.cancelled() => break true,
+                batch = batches.recv() => batch,
+            };
+            // None: the reader stopped (cancelled, or the store failed): again.
+            let Some(batch) = batch else { break false };
+            match post(&shared, &accounts, &name, &queue, &batch, &mut failures).await {
+                Posted::Delivered => {
+                    if let Some(previous) = acking.take() {
+                        if !previous.await.unwrap_or(false) {
+                            break false;
+                        }
+                    }
+                    let (shared, queue, delivered) =
+                        (Arc::clone(&shared), Arc::clone(&queue), delivered.clone());
+                    acking = Some(tokio::spawn(async move {
+                        let count = batch.seqs.len() as u64;
+                        let acks = batch
+                            .seqs
+                            .into_iter()
+                            .map(|seq| Op::OutboxAck {
+                                account: queue.to_string(),
+                                seq,
+                            })
+                            .collect();
+                        match shared.group.commit_bulk(acks).await {
+                            Ok(()) => {
+                                delivered.increment(count);
+                                true
+                            }
+                            Err(error) => {
+                                // Posted, not recorded: the batch goes again (at least once).
+                                tracing::warn!(%error, account = %queue, "webhook: recording the delivery failed");
+                                false
+                            }
+                        }
+                    }));
+                }
+                Posted::Parked => {}
+                Posted::Again => break false,
+                Posted::Stop => break true,
+            }
+        };
+        reader.abort();
+        if let Some(acking) = acking {
+            let _ = acking.await;
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Reads `queue` ahead of the posts: from its oldest item, then on from the last item
+/// read; waits for the writer's wake when it is empty and lets a small batch fill for up
+/// to [`LINGER_MS`]. Ends when the poster is gone, on `cancel`, or when the store fails
+/// (after a second: the poster starts again from the oldest item).
+async fn read_ahead(
+    shared: Arc<Shared>,
+    accounts: Arc<Accounts>,
+    name: Arc<str>,
+    queue: Arc<str>,
+    wake: Arc<tokio::sync::Notify>,
+    batches: tokio::sync::mpsc::Sender<Batch>,
+) {
+    let mut after: Option<u64> = None;
+    loop {
         let items = {
             let store = Arc::clone(&shared.store);
-            let queue = queue.clone();
-            match tokio::task::spawn_blocking(move || store.outbox(&queue, BATCH)).await {
+            let queue = Arc::clone(&queue);
+            let read = tokio::task::spawn_blocking(move || match after {
+                None => store.outbox(&queue, BATCH),
+                Some(after) => store.outbox_after(&queue, after, BATCH),
+            });
+            match read.await {
                 Ok(Ok(items)) => items,
                 Ok(Err(error)) => {
-                    tracing::warn!(%error, account = %account.name, "webhook: reading the queue failed");
-                    if !pause(&shared.cancel, Duration::from_secs(1)).await {
-                        return;
-                    }
-                    continue;
+                    tracing::warn!(%error, account = %name, "webhook: reading the queue failed");
+                    let _ = pause(&shared.cancel, Duration::from_secs(1)).await;
+                    return;
                 }
                 Err(_) => return,
             }
@@ -283,13 +398,13 @@ async fn run_account(
             // above is taken at once).
             tokio::select! {
                 () = shared.cancel.cancelled() => return,
+                () = batches.closed() => return,
                 () = wake.notified() => {}
             }
             continue;
         };
-        let now = shared.clock.wall_ms();
-        let age = now.saturating_sub(oldest);
-        if items.len() < BATCH && age < LINGER_MS && attempts == 0 {
+        let age = shared.clock.wall_ms().saturating_sub(oldest);
+        if items.len() < BATCH && age < LINGER_MS {
             // Let the batch fill, no longer than the linger.
             let wait = Duration::from_millis((LINGER_MS - age).min(250));
             if !pause(&shared.cancel, wait).await {
@@ -297,24 +412,60 @@ async fn run_account(
             }
             continue;
         }
-        let events = {
-            let store = Arc::clone(&shared.store);
-            let items = items.clone();
-            let style = account.config.id_style;
-            tokio::task::spawn_blocking(move || {
-                items
-                    .iter()
-                    .filter_map(|item| event(&*store, item, style))
-                    .collect::<Vec<Value>>()
-            })
-            .await
-            .unwrap_or_default()
-        };
-        if !shared.may_post(&queue) {
-            // The lease lapsed meanwhile: the holder posts these.
-            continue;
+        let style = accounts
+            .get(name.as_bytes())
+            .map(|account| account.config.id_style)
+            .unwrap_or_default();
+        let store = Arc::clone(&shared.store);
+        let built = tokio::task::spawn_blocking(move || {
+            let events: Vec<Value> = items
+                .iter()
+                .filter_map(|item| event(&*store, item, style))
+                .collect();
+            Batch {
+                seqs: items.iter().map(|item| item.seq).collect(),
+                body: Bytes::from(Value::Array(events).to_string()),
+            }
+        });
+        let Ok(batch) = built.await else { return };
+        after = batch.seqs.last().copied().or(after);
+        if batches.send(batch).await.is_err() {
+            return;
         }
-        let body = Bytes::from(Value::Array(events).to_string());
+    }
+}
+
+/// A webhook account's run of failed posts.
+struct Failures {
+    attempts: u32,
+    since: Option<u64>,
+    failed: metrics::Counter,
+    parked: metrics::Counter,
+}
+
+/// Posts `batch` until a 2xx, retrying after a back-off, and parks it once it has been
+/// failing for `webhook_park_after`.
+async fn post(
+    shared: &Shared,
+    accounts: &Accounts,
+    name: &str,
+    queue: &str,
+    batch: &Batch,
+    failures: &mut Failures,
+) -> Posted {
+    loop {
+        let Some((url, secret)) = accounts.get(name.as_bytes()).and_then(|account| {
+            Some((
+                account.config.webhook_url.clone()?,
+                account.config.webhook_secret.clone()?,
+            ))
+        }) else {
+            return Posted::Again;
+        };
+        if !shared.may_post(queue) {
+            // The lease moved: the new holder posts this batch.
+            return Posted::Again;
+        }
         let timestamp = shared.clock.wall_ms() / 1000;
         let outcome = shared
             .client
@@ -323,63 +474,51 @@ async fn run_account(
             .header("x-smppgate-timestamp", timestamp.to_string())
             .header(
                 "x-smppgate-signature",
-                signature(secret.as_bytes(), timestamp, &body),
+                signature(secret.as_bytes(), timestamp, &batch.body),
             )
-            .body(body)
+            .body(batch.body.clone())
             .send()
             .await;
         let status = match &outcome {
-            Ok(response) if response.status().is_success() => None,
-            Ok(response) => Some(u32::from(response.status().as_u16())),
-            Err(_) => Some(0),
+            Ok(response) if response.status().is_success() => {
+                failures.attempts = 0;
+                failures.since = None;
+                return Posted::Delivered;
+            }
+            Ok(response) => u32::from(response.status().as_u16()),
+            Err(_) => 0,
         };
         let now = shared.clock.wall_ms();
-        let Some(status) = status else {
-            let acks: Vec<Op> = items
-                .iter()
-                .map(|item| Op::OutboxAck {
-                    account: queue.clone(),
-                    seq: item.seq,
-                })
-                .collect();
-            if let Err(error) = shared.group.commit_bulk(acks).await {
-                // Posted, not recorded: the batch goes again (at least once).
-                tracing::warn!(%error, account = %account.name, "webhook: recording the delivery failed");
-            } else {
-                delivered.increment(items.len() as u64);
-            }
-            attempts = 0;
-            failing_since = None;
-            continue;
-        };
-        failed.increment(1);
-        attempts = attempts.saturating_add(1);
-        let since = *failing_since.get_or_insert(now);
+        failures.failed.increment(1);
+        failures.attempts = failures.attempts.saturating_add(1);
+        let since = *failures.since.get_or_insert(now);
         let park_after =
             u64::try_from(shared.http.webhook_park_after.as_millis()).unwrap_or(u64::MAX);
         if now.saturating_sub(since) >= park_after {
-            tracing::warn!(account = %account.name, items = items.len(), status, "webhook: failing too long, batch parked");
-            let park: Vec<Op> = items
+            tracing::warn!(account = %name, items = batch.seqs.len(), status, "webhook: failing too long, batch parked");
+            let park: Vec<Op> = batch
+                .seqs
                 .iter()
-                .map(|item| Op::OutboxPark {
-                    account: queue.clone(),
-                    seq: item.seq,
-                    attempts,
+                .map(|&seq| Op::OutboxPark {
+                    account: queue.to_owned(),
+                    seq,
+                    attempts: failures.attempts,
                     status,
                     at: now,
                 })
                 .collect();
-            if shared.group.commit_bulk(park).await.is_ok() {
-                parked.increment(items.len() as u64);
-                attempts = 0;
-                failing_since = None;
-                continue;
+            if shared.group.commit_bulk(park).await.is_err() {
+                return Posted::Again;
             }
+            failures.parked.increment(batch.seqs.len() as u64);
+            failures.attempts = 0;
+            failures.since = None;
+            return Posted::Parked;
         }
-        let wait = backoff(&shared.http, attempts);
-        tracing::info!(account = %account.name, status, attempts, ?wait, "webhook: post failed, retrying");
+        let wait = backoff(&shared.http, failures.attempts);
+        tracing::info!(account = %name, status, attempts = failures.attempts, ?wait, "webhook: post failed, retrying");
         if !pause(&shared.cancel, wait).await {
-            return;
+            return Posted::Stop;
         }
     }
 }
