@@ -1,7 +1,8 @@
 //! Signed webhooks against real receivers (small axum servers on 127.0.0.1): receipts of
 //! HTTP-submitted messages reach the account's webhook, signed and verifiable; a receiver
 //! that fails for a while then recovers gets every event once, in order; a receiver that
-//! never answers holds back no other account.
+//! never answers holds back no other account; the next batch is posted while the last
+//! one's acknowledgement is still being written.
 
 mod support;
 
@@ -32,6 +33,8 @@ struct Receiver {
     hang: bool,
     /// Posts that arrived (answered or not).
     arrived: AtomicUsize,
+    /// When set, the first post is answered only once this is notified.
+    first_held: Option<tokio::sync::Notify>,
 }
 
 async fn receive(
@@ -39,7 +42,10 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    receiver.arrived.fetch_add(1, Ordering::SeqCst);
+    let arrived = receiver.arrived.fetch_add(1, Ordering::SeqCst);
+    if let (0, Some(first_held)) = (arrived, &receiver.first_held) {
+        first_held.notified().await;
+    }
     if receiver.hang {
         std::future::pending::<()>().await;
     }
@@ -300,5 +306,77 @@ async fn webhook_mode_both_sends_receipts_to_the_bind_and_the_webhook() {
     assert_eq!(receipt.id().unwrap(), ids[0]);
     let events = hook.wait_for(1).await;
     assert_eq!(events[0]["id"].as_str().unwrap(), ids[0]);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+/// The sink's pipeline: while the store is still writing the acknowledgement of a
+/// delivered batch, the next batch is posted (a slow commit does not hold the posts back);
+/// every event arrives once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_batch_is_posted_while_the_last_one_is_being_acknowledged() {
+    use smppgate::store::Store as _;
+    use support::flaky_store::FlakyStore;
+
+    let (hook, url) = receiver(Receiver {
+        first_held: Some(tokio::sync::Notify::new()),
+        ..Receiver::default()
+    })
+    .await;
+    let store = Arc::new(FlakyStore::default());
+    store.hold_acks(true);
+    let gateway = Gateway::start_with_store(
+        config(&[("shop", "key-shop", &url)]),
+        Arc::clone(&store) as Arc<dyn smppgate::store::Store>,
+    )
+    .await
+    .expect("gateway");
+    let numbers: Vec<String> = (0..150).map(|n| format!("8613800{n:06}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let ids = submit(&gateway, "key-shop", &numbers).await;
+    // Every receipt queued for the webhook (two batches: 100 and 50) before the first
+    // post is answered, so that nothing else waits behind the held acknowledgement.
+    within("150 receipts queued for the webhook", async {
+        while store.inner.outbox("~hook:shop", 1_000).unwrap().len() < 150 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    hook.first_held.as_ref().unwrap().notify_one();
+    // (The store holds an acknowledgement for up to 30 s; this waits 10.)
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while hook.arrived.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the second batch posted while the first one's acknowledgement is held");
+    assert_eq!(
+        store.acks_waiting.load(Ordering::SeqCst),
+        1,
+        "the first batch's acknowledgement is being written"
+    );
+    assert_eq!(
+        store.inner.outbox("~hook:shop", 1_000).unwrap().len(),
+        150,
+        "nothing acknowledged yet"
+    );
+    store.hold_acks(false);
+    let events = hook.wait_for(150).await;
+    let got: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let sent: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut sorted_got = got.clone();
+    sorted_got.sort_unstable();
+    let mut sorted_sent = sent.clone();
+    sorted_sent.sort_unstable();
+    assert_eq!(sorted_got, sorted_sent, "each event once");
+    let posts = hook.posts.lock().unwrap().clone();
+    assert_eq!(
+        posts
+            .iter()
+            .map(|p| serde_json::from_slice::<Vec<Value>>(&p.2).unwrap().len())
+            .collect::<Vec<_>>(),
+        vec![100, 50],
+        "two posts, in order"
+    );
     gateway.stop(Duration::from_secs(5)).await;
 }

@@ -1,7 +1,10 @@
 //! A store whose commits fail while `failing` is set (a full disk), for the tests of
-//! what a store failure is answered with.
+//! what a store failure is answered with; and whose commits of outbox acknowledgements
+//! can be held (a slow disk under the sinks).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use smppgate::store::memory::MemoryStore;
 use smppgate::store::{
@@ -14,11 +17,22 @@ use smppgate::store::{
 pub(crate) struct FlakyStore {
     pub(crate) inner: MemoryStore,
     pub(crate) failing: AtomicBool,
+    /// While true, a commit carrying an outbox acknowledgement waits (at most 30 s), and
+    /// `acks_waiting` counts it.
+    holding_acks: Mutex<bool>,
+    released: Condvar,
+    pub(crate) acks_waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl FlakyStore {
     pub(crate) fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Holds (true) or lets go (false) the commits of outbox acknowledgements.
+    pub(crate) fn hold_acks(&self, hold: bool) {
+        *self.holding_acks.lock().unwrap() = hold;
+        self.released.notify_all();
     }
 }
 
@@ -26,6 +40,17 @@ impl Store for FlakyStore {
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::new("No space left on device (injected)"));
+        }
+        if ops.iter().any(|op| matches!(op, Op::OutboxAck { .. })) {
+            let held = self.holding_acks.lock().unwrap();
+            if *held {
+                self.acks_waiting.fetch_add(1, Ordering::SeqCst);
+                let _ = self
+                    .released
+                    .wait_timeout_while(held, Duration::from_secs(30), |held| *held)
+                    .unwrap();
+                self.acks_waiting.fetch_sub(1, Ordering::SeqCst);
+            }
         }
         self.inner.commit(ops)
     }
