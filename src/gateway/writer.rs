@@ -562,6 +562,23 @@ impl Writer {
         }
     }
 
+    /// Takes the records intake handed over in this batch before anything is read: an
+    /// outcome in the same batch for a message accepted in it (the usual case under load:
+    /// carriers answer within a batch's time) then finds its record here instead of
+    /// reading it from the store.
+    fn take_accepted(&mut self, events: &mut Vec<Event>) {
+        events.retain(|event| match event {
+            Event::Accepted(record) => {
+                // Never replaces a record this task already holds (it would be older).
+                self.records
+                    .entry(record.id)
+                    .or_insert_with(|| Arc::clone(record));
+                false
+            }
+            _ => true,
+        });
+    }
+
     fn apply(&mut self, event: Event) {
         match event {
             Event::Accepted(record) => {
@@ -1612,6 +1629,7 @@ pub(crate) async fn run(mut parts: WriterParts) {
             writer.settle_merged().await;
             return;
         }
+        writer.take_accepted(&mut events);
         writer.prefetch(&outcomes, &events).await;
         writer.tick();
         for outcome in outcomes.drain(..) {
@@ -1780,6 +1798,60 @@ mod tests {
         ops.iter()
             .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == account))
             .count()
+    }
+
+    /// An outcome that comes in the same batch as its message's hand-over from intake
+    /// finds the record handed over, nothing is read for it: here the store does not have
+    /// the record at all, so a read would find nothing and the outcome would be lost.
+    #[tokio::test]
+    async fn an_outcome_in_the_batch_of_its_messages_hand_over_reads_nothing() {
+        let (parts, outcomes, events) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let store = Arc::clone(&parts.store);
+        let record = MessageRecord {
+            id: 7,
+            account: parts.config.accounts[0].system_id.clone(),
+            accepted: 1_767_225_600_000,
+            class: crate::config::Class::Otp,
+            route: None,
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: false,
+            state: State::Accepted,
+            parts: vec![crate::store::PartRecord::default()],
+            not_before: 0,
+            expires: 0,
+            route_taken: "all".into(),
+            client_ref: None,
+            deferred_by: None,
+        };
+        // Both queued before the writer runs: one batch.
+        events
+            .send(Event::Accepted(Arc::new(record)))
+            .await
+            .unwrap();
+        outcomes
+            .send(Outcome {
+                id: 7,
+                part: 0,
+                carrier: Arc::from("sim"),
+                result: OutcomeResult::Accepted {
+                    message_id: Bytes::from_static(b"5f3a"),
+                },
+                attempts: 1,
+                failovers: 0,
+            })
+            .await
+            .unwrap();
+        drop((outcomes, events));
+        tokio::time::timeout(Duration::from_secs(5), run(parts))
+            .await
+            .expect("the writer ends when its senders are gone");
+        let written = store
+            .get(7)
+            .unwrap()
+            .expect("the record, written with its outcome");
+        assert_eq!(written.parts[0].carrier_id.as_deref(), Some("5f3a"));
+        assert_eq!(written.parts[0].state, State::Sent);
     }
 
     /// A carrier's own stat code (MK:0001) is kept for the upstream receipt, with its last
