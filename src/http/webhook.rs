@@ -21,7 +21,8 @@
 //! With `[cluster]` every node runs the task and one posts: the node holding the lease of
 //! the account's webhook queue (`gateway/outbox/lease.rs`, kept by the SMPP outbox's
 //! lease keeper). A post started under the lease and finished after it moved may be
-//! posted again by the new holder: at most one batch per move.
+//! posted again by the new holder, and so may the batch before it when its
+//! acknowledgement was still being written: at most two batches per move.
 
 use std::sync::Arc;
 use std::time::Duration;
