@@ -6,8 +6,10 @@
 //! [`messages`] (the send log), [`idempotency`] (`Idempotency-Key`), [`errors`] (the
 //! error answers), [`webhook`] (the signed webhook sink). The router is axum with
 //! tower-http layers: a body limit (`http.max_body`, 413), a timeout per request
-//! (`http.request_timeout`: a slow body is cut off, 408), tracing; the accept loop is ours (hyper): at most
-//! `http.max_connections` connections, headers within `http.header_timeout`.
+//! (`http.request_timeout`: a slow body is cut off, 408), tracing; the accept loop is
+//! ours (hyper): at most `http.max_connections` connections, headers within
+//! `http.header_timeout`, and `POST /v1/messages` sent past the router to the same
+//! handler behind the same layers.
 
 mod admin;
 mod admin_write;

@@ -223,7 +223,8 @@ async fn pause(cancel: &CancellationToken, wait: Duration) -> bool {
     }
 }
 
-/// Batches read and signed ahead of the one being posted.
+/// Batches read and built ahead of the one being posted (each is signed when posted:
+/// the signature covers the time of the post).
 const READ_AHEAD: usize = 2;
 
 /// A batch read from the account's webhook queue, its body built.
