@@ -287,6 +287,62 @@ async fn an_idempotent_retry_sends_once_even_after_a_restart() {
     assert_eq!(seen(&carrier, "once only", 2).await, 2);
 }
 
+/// A request's messages and its idempotent answer are one commit: when the commit that
+/// would keep the answer fails, its messages are not kept either (503, nothing sent), so
+/// the client's retry with the same key, after a restart, sends each message once. (Were
+/// they two commits, the messages would be kept without the answer and the retry would
+/// send them again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messages_and_their_idempotent_answer_are_kept_together_or_not_at_all() {
+    let carrier = carrier().await;
+    let store = Arc::new(FlakyStore::default());
+    store
+        .failing_answers
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let gateway = Gateway::start_with_store(
+        config(&carrier, ":memory:"),
+        Arc::clone(&store) as Arc<dyn Store>,
+    )
+    .await
+    .expect("gateway");
+    let api = Api::of(&gateway);
+    let body =
+        json!({"to": ["8613800138020", "8613800138021"], "text": "kept together"}).to_string();
+    let (status, _, answer) = api.post(Some(KEY), Some("order-7"), body.clone()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        store.inner.list(&Default::default()).unwrap().is_empty(),
+        "no message kept without its answer"
+    );
+    gateway.stop(Duration::from_secs(5)).await;
+
+    // The disk has room again; the client retries after the restart.
+    store
+        .failing_answers
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let gateway = Gateway::start_with_store(
+        config(&carrier, ":memory:"),
+        Arc::clone(&store) as Arc<dyn Store>,
+    )
+    .await
+    .expect("gateway again");
+    let api = Api::of(&gateway);
+    let (status, _, answer) = api.post(Some(KEY), Some("order-7"), body.clone()).await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, headers, again) = api.post(Some(KEY), Some("order-7"), body).await;
+    assert_eq!(status, 202);
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again, answer);
+    assert_eq!(store.inner.list(&Default::default()).unwrap().len(), 2);
+    assert_eq!(seen(&carrier, "kept together", 2).await, 2);
+    gateway.stop(Duration::from_secs(5)).await;
+    assert_eq!(
+        seen(&carrier, "kept together", 2).await,
+        2,
+        "each sent once"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_has_its_status() {
     let carrier = carrier().await;

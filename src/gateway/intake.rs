@@ -80,6 +80,23 @@ pub(crate) struct Checked {
     cap: Option<CapClaim>,
 }
 
+/// A checked message whose places are taken (shared caps, durable backlog), to be
+/// written: [`Intake::persist`] and [`Intake::persist_with`].
+pub(crate) struct Reserved {
+    record: Arc<MessageRecord>,
+    route: Arc<str>,
+    parts: Vec<SubmitSm>,
+    account: Arc<Account>,
+    part_of: Option<PartOf>,
+}
+
+impl Reserved {
+    /// Its insert (the record is shared with the writer, not copied).
+    fn insert(&self) -> Op {
+        Op::Insert(Arc::clone(&self.record))
+    }
+}
+
 impl Checked {
     /// How many parts it goes as.
     pub(crate) fn part_count(&self) -> usize {
@@ -344,6 +361,49 @@ impl Intake {
     /// `ESME_RMSGQFUL` past the account's durable backlog limit; `ESME_RSYSERR` when the
     /// store failed: nothing was acknowledged. Counted.
     pub(crate) async fn persist(&self, checked: Checked) -> Result<u64, Refusal> {
+        let reserved = self.reserve(checked).await?;
+        match self.parts.group.commit(vec![reserved.insert()]).await {
+            Ok(()) => Ok(self.committed(reserved).await),
+            Err(error) => Err(self.not_committed(reserved, &error)),
+        }
+    }
+
+    /// [`Intake::persist`] for several messages and `more` ops written with them in one
+    /// commit (all or none: the HTTP API's stored idempotent answer goes in the same
+    /// commit as the messages it answers). `more` is given each message's id or refusal
+    /// before the commit. Returns each message's id or refusal, in order.
+    pub(crate) async fn persist_with(
+        &self,
+        checked: Vec<Checked>,
+        more: impl FnOnce(&[Result<u64, &Refusal>]) -> Vec<Op>,
+    ) -> Vec<Result<u64, Refusal>> {
+        let reserved: Vec<Result<Reserved, Refusal>> =
+            futures::future::join_all(checked.into_iter().map(|one| self.reserve(one))).await;
+        let ids: Vec<Result<u64, &Refusal>> = reserved
+            .iter()
+            .map(|one| one.as_ref().map(|r| r.record.id))
+            .collect();
+        let mut ops = more(&ids);
+        ops.extend(reserved.iter().flatten().map(Reserved::insert));
+        let written = if ops.is_empty() {
+            Ok(())
+        } else {
+            self.parts.group.commit(ops).await
+        };
+        let mut results = Vec::with_capacity(reserved.len());
+        for one in reserved {
+            results.push(match (one, &written) {
+                (Err(refusal), _) => Err(refusal),
+                (Ok(reserved), Ok(())) => Ok(self.committed(reserved).await),
+                (Ok(reserved), Err(error)) => Err(self.not_committed(reserved, error)),
+            });
+        }
+        results
+    }
+
+    /// Takes a checked message's places before it is written: its count in the cluster's
+    /// shared caps, its place in the account's durable backlog.
+    async fn reserve(&self, checked: Checked) -> Result<Reserved, Refusal> {
         let p = &self.parts;
         let Checked {
             mut record,
@@ -402,16 +462,39 @@ impl Intake {
             tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
             return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));
         }
+        Ok(Reserved {
+            record: Arc::new(record),
+            route,
+            parts,
+            account,
+            part_of,
+        })
+    }
+
+    /// A reserved message whose commit failed: its backlog place is given back; the
+    /// refusal to answer (nothing was acknowledged).
+    fn not_committed(&self, reserved: Reserved, error: &crate::store::StoreError) -> Refusal {
+        let p = &self.parts;
+        p.backlog.release(&reserved.account.name);
+        store_error(&p.stats, "accept", error);
+        self.refuse(&reserved.account, CommandStatus::ESME_RSYSERR.into())
+    }
+
+    /// A reserved message now durable: counted, handed to the writer, then to the
+    /// dispatcher (or left to wait for its other parts, or for review). Its id.
+    async fn committed(&self, reserved: Reserved) -> u64 {
+        let p = &self.parts;
+        let Reserved {
+            record,
+            route,
+            parts,
+            account,
+            part_of,
+        } = reserved;
         let id = record.id;
         let class = record.class;
         let not_before = record.not_before;
         let expires = record.expires;
-        let record = Arc::new(record);
-        if let Err(error) = p.group.commit(vec![Op::Insert(Arc::clone(&record))]).await {
-            p.backlog.release(&account.name);
-            store_error(&p.stats, "accept", &error);
-            return Err(self.refuse(&account, CommandStatus::ESME_RSYSERR.into()));
-        }
         bump(&p.stats.accepted);
         account.accepted_counter.increment(1);
         tracing::debug!(id, parts = parts.len(), %route, "accepted");
@@ -429,18 +512,18 @@ impl Intake {
             if p.waiting.parts.arrived(part, id, class, p.clock.wall_ms()) {
                 p.waiting.wake.notify_one();
             }
-            return Ok(id);
+            return id;
         }
         if held {
             // Durable and counted against the backlog; sent when an operator releases it.
             metrics::gauge!("smppgate_review_held").increment(1.0);
-            return Ok(id);
+            return id;
         }
         if refused {
             // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
             // to a full queue (the writer releases the backlog place when it settles).
             let _ = p.writer.send(Event::Settle(id)).await;
-            return Ok(id);
+            return id;
         }
         let dispatch = Dispatch {
             id,
@@ -454,7 +537,7 @@ impl Intake {
             // Durable already: the dispatcher reads it from the store.
             p.missed.add(&dispatch.route, dispatch.class, dispatch.id);
         }
-        Ok(id)
+        id
     }
 }
 

@@ -9,9 +9,12 @@
 //! at most [`MAX_KEYS`] answers are held; past that the oldest is forgotten first (and
 //! counted), as one that is over 24 h old is.
 //!
-//! The messages are committed before their answer is, so a crash between the two
-//! commits (no answer reached the client) lets a retry send them again: the window is
-//! one group commit long.
+//! A request's messages and its answer are written in one commit
+//! ([`Idempotency::stored`] goes with the messages' inserts through
+//! `Intake::persist_with`): on the embedded store, whose commits are atomic, a crash
+//! leaves both or neither, so a retry after it either gets the first answer or is the
+//! first request. (On JetStream a commit's publishes are not one transaction: a node
+//! that dies in the middle of one may leave the messages without their answer.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{GroupCommit, Op, OutboxItem, Store, StoreError};
+use crate::store::{Op, OutboxItem, Store, StoreError};
 
 /// The reserved outbox name the answers are kept under.
 pub(crate) const IDEMPOTENCY: &str = "~idempotency";
@@ -100,7 +103,6 @@ impl Drop for Claim {
 #[derive(Debug)]
 pub(crate) struct Idempotency {
     inner: Mutex<Inner>,
-    group: Arc<GroupCommit>,
 }
 
 impl Idempotency {
@@ -108,11 +110,7 @@ impl Idempotency {
     ///
     /// # Errors
     /// Store read or write failures.
-    pub(crate) fn load(
-        store: &dyn Store,
-        group: Arc<GroupCommit>,
-        now: u64,
-    ) -> Result<(Self, Vec<Op>), StoreError> {
+    pub(crate) fn load(store: &dyn Store, now: u64) -> Result<(Self, Vec<Op>), StoreError> {
         let mut inner = Inner::default();
         let mut stale = Vec::new();
         let mut after = 0;
@@ -153,7 +151,6 @@ impl Idempotency {
         Ok((
             Self {
                 inner: Mutex::new(inner),
-                group,
             },
             stale,
         ))
@@ -201,38 +198,18 @@ impl Idempotency {
         }
     }
 
-    /// Remembers the answer of a claimed key: durable when this returns `Ok`.
+    /// The store op that keeps a claimed key's answer: the caller commits it with the
+    /// messages it answers (one commit: a crash leaves both or neither), then calls
+    /// [`Idempotency::remember`].
     ///
     /// # Errors
-    /// The store failed: the answer is remembered until the restart only.
-    pub(crate) async fn finish(
-        &self,
-        mut claim: Claim,
+    /// The answer cannot be encoded.
+    pub(crate) fn stored(
+        claim: &Claim,
         status: u16,
         answer: &[u8],
         now: u64,
-    ) -> Result<(), StoreError> {
-        claim.done = true;
-        let answer: Arc<[u8]> = Arc::from(answer);
-        {
-            let mut inner = self.lock();
-            inner.entries.insert(
-                claim.key.clone(),
-                Entry::Done {
-                    body_hash: claim.body_hash,
-                    status,
-                    answer: Arc::clone(&answer),
-                    at: now,
-                },
-            );
-            inner.order.push_back((now, claim.key.clone()));
-            while inner.order.len() > MAX_KEYS {
-                if let Some((_, key)) = inner.order.pop_front() {
-                    inner.entries.remove(&key);
-                    metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
-                }
-            }
-        }
+    ) -> Result<Op, StoreError> {
         let stored = Stored {
             account: claim.key.0.to_string(),
             key: claim.key.1.clone(),
@@ -242,15 +219,37 @@ impl Idempotency {
             at: now,
         };
         let bytes = postcard::to_allocvec(&stored).map_err(|e| StoreError::new(e.to_string()))?;
-        self.group
-            .commit(vec![Op::OutboxPush(OutboxItem {
-                seq: 0,
-                account: IDEMPOTENCY.to_owned(),
-                deliver_sm: bytes,
-                queued: now,
-                attempts: 0,
-            })])
-            .await
+        Ok(Op::OutboxPush(OutboxItem {
+            seq: 0,
+            account: IDEMPOTENCY.to_owned(),
+            deliver_sm: bytes,
+            queued: now,
+            attempts: 0,
+        }))
+    }
+
+    /// Remembers the answer of a claimed key whose [`Idempotency::stored`] op is
+    /// committed: a retry gets it from now on.
+    pub(crate) fn remember(&self, mut claim: Claim, status: u16, answer: &[u8], now: u64) {
+        claim.done = true;
+        let answer: Arc<[u8]> = Arc::from(answer);
+        let mut inner = self.lock();
+        inner.entries.insert(
+            claim.key.clone(),
+            Entry::Done {
+                body_hash: claim.body_hash,
+                status,
+                answer,
+                at: now,
+            },
+        );
+        inner.order.push_back((now, claim.key.clone()));
+        while inner.order.len() > MAX_KEYS {
+            if let Some((_, key)) = inner.order.pop_front() {
+                inner.entries.remove(&key);
+                metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
+            }
+        }
     }
 
     /// How many answers are held.
@@ -304,9 +303,7 @@ mod tests {
     use crate::store::memory::MemoryStore;
 
     fn setup(store: &Arc<MemoryStore>) -> Arc<Idempotency> {
-        let dyn_store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
-        let group = Arc::new(GroupCommit::start(Arc::clone(&dyn_store), 16));
-        let (idempotency, stale) = Idempotency::load(&*dyn_store, group, 0).unwrap();
+        let (idempotency, stale) = Idempotency::load(&**store, 0).unwrap();
         assert!(stale.is_empty());
         Arc::new(idempotency)
     }
@@ -323,7 +320,10 @@ mod tests {
             idempotency.begin(&shop, "k1", b"body", 11),
             Begin::InFlight
         ));
-        idempotency.finish(claim, 202, b"answer", 12).await.unwrap();
+        // Committed (with the messages, in the gateway), then remembered.
+        let op = Idempotency::stored(&claim, 202, b"answer", 12).unwrap();
+        store.commit(&[op]).unwrap();
+        idempotency.remember(claim, 202, b"answer", 12);
         assert!(matches!(
             idempotency.begin(&shop, "k1", b"body", 13),
             Begin::Replay { status: 202, ref answer } if &answer[..] == b"answer"
@@ -341,8 +341,7 @@ mod tests {
 
         // A restart: read back from the store.
         let dyn_store: Arc<dyn Store> = Arc::clone(&store) as Arc<dyn Store>;
-        let group = Arc::new(GroupCommit::start(Arc::clone(&dyn_store), 16));
-        let (again, stale) = Idempotency::load(&*dyn_store, group, 1000).unwrap();
+        let (again, stale) = Idempotency::load(&*dyn_store, 1000).unwrap();
         assert!(stale.is_empty());
         let again = Arc::new(again);
         assert!(matches!(

@@ -105,8 +105,7 @@ impl HttpServer {
         let now = parts.clock.wall_ms();
         let (idempotency, stale) = {
             let store = Arc::clone(&parts.store);
-            let group = Arc::clone(&parts.group);
-            tokio::task::spawn_blocking(move || Idempotency::load(&*store, group, now))
+            tokio::task::spawn_blocking(move || Idempotency::load(&*store, now))
                 .await
                 .context("reading idempotency keys")?
                 .context("reading idempotency keys")?
@@ -504,57 +503,71 @@ async fn submit_inner(
     if checked.is_empty() && outcomes.iter().all(throttled) {
         return Err(ApiError::TooManyRequests { retry_after: 1 });
     }
-    // Persisted together: the group commit takes them in as few commits as it can. One
-    // destination (the common request) is awaited as it is, without join_all's set.
-    let persisted = if checked.len() == 1 {
-        let mut persisted = Vec::with_capacity(1);
-        for (index, one) in checked {
-            let parts = one.part_count();
-            persisted.push((index, parts, intake.persist(one).await));
-        }
-        persisted
-    } else {
-        futures::future::join_all(checked.into_iter().map(|(index, one)| async move {
-            let parts = one.part_count();
-            (index, parts, intake.persist(one).await)
-        }))
-        .await
-    };
-    let mut store_failed = false;
-    for (index, parts, result) in persisted {
-        outcomes[index] = Some(match result {
-            Ok(id) => Outcome::Accepted {
-                id: format_id(id, account.config.id_style),
-                parts,
-            },
-            Err(refusal) => {
-                store_failed |= refusal.status == CommandStatus::ESME_RSYSERR;
-                Outcome::Rejected {
-                    status: refusal.status,
-                    rule: refusal.rule,
-                }
+    // Written in one commit, with the answer kept for the Idempotency-Key when there is
+    // one: a crash leaves the messages and their answer both or neither (on the embedded
+    // store, whose commits are atomic). The answer is built from the ids before the
+    // commit; used only if the commit holds.
+    let (indices, checked): (Vec<usize>, Vec<_>) = checked.into_iter().unzip();
+    let part_counts: Vec<usize> = checked
+        .iter()
+        .map(crate::gateway::intake::Checked::part_count)
+        .collect();
+    let style = account.config.id_style;
+    let mut pending: Option<(Bytes, bool)> = None;
+    let persisted = intake
+        .persist_with(checked, |ids| {
+            let mut outcomes = outcomes.clone();
+            for ((index, parts), id) in indices.iter().zip(&part_counts).zip(ids) {
+                outcomes[*index] = Some(accepted_or_not(id.map_err(Clone::clone), *parts, style));
             }
-        });
-    }
-    if store_failed {
+            let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+            let answer = Bytes::from(submit::answer(&prepared, &outcomes));
+            let stored = claim.as_ref().and_then(|claim| {
+                Idempotency::stored(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
+                    .inspect_err(|error| {
+                        tracing::error!(%error, "encoding an idempotent answer failed");
+                    })
+                    .ok()
+            });
+            pending = Some((answer, stored.is_some()));
+            stored.into_iter().collect()
+        })
+        .await;
+    if persisted.iter().any(
+        |result| matches!(result, Err(refusal) if refusal.status == CommandStatus::ESME_RSYSERR),
+    ) {
         return Err(ApiError::Unavailable(
             "the store failed; retry later (with the same Idempotency-Key)".to_owned(),
         ));
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-    let answer = Bytes::from(submit::answer(&prepared, &outcomes));
-    if let Some(claim) = claim {
-        if let Err(error) = shared
+    let Some((answer, kept)) = pending else {
+        return Err(ApiError::Unavailable("no answer was built".to_owned()));
+    };
+    if let (Some(claim), true) = (claim, kept) {
+        shared
             .idempotency
-            .finish(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
-            .await
-        {
-            // The messages are durable; the key is remembered until a restart.
-            tracing::error!(%error, account = %account.name, "storing an idempotency key failed");
-        }
+            .remember(claim, StatusCode::ACCEPTED.as_u16(), &answer, now);
     }
     account.submit_latency.record(started.elapsed());
     Ok(json_response(StatusCode::ACCEPTED, answer))
+}
+
+/// A destination's entry in the answer: its id in the account's style, or why not.
+fn accepted_or_not(
+    result: Result<u64, crate::gateway::intake::Refusal>,
+    parts: usize,
+    style: crate::config::IdStyle,
+) -> Outcome {
+    match result {
+        Ok(id) => Outcome::Accepted {
+            id: format_id(id, style),
+            parts,
+        },
+        Err(refusal) => Outcome::Rejected {
+            status: refusal.status,
+            rule: refusal.rule,
+        },
+    }
 }
 
 /// One message's life (as `smppgate messages show --json`), by the id the client got.

@@ -22,6 +22,9 @@ pub(crate) struct FlakyStore {
     holding_acks: Mutex<bool>,
     released: Condvar,
     pub(crate) acks_waiting: std::sync::atomic::AtomicUsize,
+    /// While set, a commit that writes an HTTP idempotent answer fails (whatever else it
+    /// carries): the disk fills at that very commit.
+    pub(crate) failing_answers: AtomicBool,
 }
 
 impl FlakyStore {
@@ -38,7 +41,12 @@ impl FlakyStore {
 
 impl Store for FlakyStore {
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
+        if self.failing.load(Ordering::SeqCst)
+            || (self.failing_answers.load(Ordering::SeqCst)
+                && ops
+                    .iter()
+                    .any(|op| matches!(op, Op::OutboxPush(item) if item.account == "~idempotency")))
+        {
             return Err(StoreError::new("No space left on device (injected)"));
         }
         if ops.iter().any(|op| matches!(op, Op::OutboxAck { .. })) {
