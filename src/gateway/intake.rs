@@ -377,8 +377,16 @@ impl Intake {
         checked: Vec<Checked>,
         more: impl FnOnce(&[Result<u64, &Refusal>]) -> Vec<Op>,
     ) -> Vec<Result<u64, Refusal>> {
-        let reserved: Vec<Result<Reserved, Refusal>> =
-            futures::future::join_all(checked.into_iter().map(|one| self.reserve(one))).await;
+        // One message (the common HTTP request) is awaited as it is, without join_all's set.
+        let reserved: Vec<Result<Reserved, Refusal>> = if checked.len() == 1 {
+            let mut reserved = Vec::with_capacity(1);
+            for one in checked {
+                reserved.push(self.reserve(one).await);
+            }
+            reserved
+        } else {
+            futures::future::join_all(checked.into_iter().map(|one| self.reserve(one))).await
+        };
         let ids: Vec<Result<u64, &Refusal>> = reserved
             .iter()
             .map(|one| one.as_ref().map(|r| r.record.id))
