@@ -296,15 +296,19 @@ async fn an_idempotent_retry_sends_once_even_after_a_restart() {
 async fn the_messages_and_their_idempotent_answer_are_kept_together_or_not_at_all() {
     let carrier = carrier().await;
     let store = Arc::new(FlakyStore::default());
-    store
-        .failing_answers
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    let gateway = Gateway::start_with_store(
-        config(&carrier, ":memory:"),
-        Arc::clone(&store) as Arc<dyn Store>,
-    )
-    .await
-    .expect("gateway");
+    let answers_fail = |failing: bool| {
+        store
+            .failing_answers
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    };
+    let start = || {
+        Gateway::start_with_store(
+            config(&carrier, ":memory:"),
+            Arc::clone(&store) as Arc<dyn Store>,
+        )
+    };
+    answers_fail(true);
+    let gateway = start().await.expect("gateway");
     let api = Api::of(&gateway);
     let body =
         json!({"to": ["8613800138020", "8613800138021"], "text": "kept together"}).to_string();
@@ -317,15 +321,8 @@ async fn the_messages_and_their_idempotent_answer_are_kept_together_or_not_at_al
     gateway.stop(Duration::from_secs(5)).await;
 
     // The disk has room again; the client retries after the restart.
-    store
-        .failing_answers
-        .store(false, std::sync::atomic::Ordering::SeqCst);
-    let gateway = Gateway::start_with_store(
-        config(&carrier, ":memory:"),
-        Arc::clone(&store) as Arc<dyn Store>,
-    )
-    .await
-    .expect("gateway again");
+    answers_fail(false);
+    let gateway = start().await.expect("gateway again");
     let api = Api::of(&gateway);
     let (status, _, answer) = api.post(Some(KEY), Some("order-7"), body.clone()).await;
     assert_eq!(status, 202, "{answer}");
