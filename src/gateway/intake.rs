@@ -368,15 +368,16 @@ impl Intake {
         }
     }
 
-    /// [`Intake::persist`] for several messages and `more` ops written with them in one
+    /// [`Intake::persist`] for several messages and the ops `more` adds, written in one
     /// commit (all or none: the HTTP API's stored idempotent answer goes in the same
     /// commit as the messages it answers). `more` is given each message's id or refusal
-    /// before the commit. Returns each message's id or refusal, in order.
-    pub(crate) async fn persist_with(
+    /// before the commit and returns its ops and what it made of them (the answer).
+    /// Returns each message's id or refusal, in order, and `more`'s value.
+    pub(crate) async fn persist_with<T>(
         &self,
         checked: Vec<Checked>,
-        more: impl FnOnce(&[Result<u64, &Refusal>]) -> Vec<Op>,
-    ) -> Vec<Result<u64, Refusal>> {
+        more: impl FnOnce(&[Result<u64, &Refusal>]) -> (Vec<Op>, T),
+    ) -> (Vec<Result<u64, Refusal>>, T) {
         // One message (the common HTTP request) is awaited as it is, without join_all's set.
         let reserved: Vec<Result<Reserved, Refusal>> = if checked.len() == 1 {
             let mut reserved = Vec::with_capacity(1);
@@ -391,7 +392,7 @@ impl Intake {
             .iter()
             .map(|one| one.as_ref().map(|r| r.record.id))
             .collect();
-        let mut ops = more(&ids);
+        let (mut ops, made) = more(&ids);
         ops.extend(reserved.iter().flatten().map(Reserved::insert));
         let written = if ops.is_empty() {
             Ok(())
@@ -406,7 +407,7 @@ impl Intake {
                 (Ok(reserved), Err(error)) => Err(self.not_committed(reserved, error)),
             });
         }
-        results
+        (results, made)
     }
 
     /// Takes a checked message's places before it is written: its count in the cluster's

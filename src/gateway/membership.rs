@@ -114,26 +114,26 @@ async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Even
         let account = account.clone();
         tokio::task::spawn_blocking(move || writer::kept_early(&*store, &account)).await
     };
-    match read {
-        Ok(Ok(events)) => {
-            if !events.is_empty() {
-                tracing::warn!(
-                    dead,
-                    receipts = events.len(),
-                    "early receipts of a node taken over: matched here now"
-                );
-            }
-            for event in events {
-                if writer.send(event).await.is_err() {
-                    return;
-                }
-            }
-        }
-        Ok(Err(error)) => {
-            tracing::error!(dead, %account, %error, "early receipts of a node taken over not read");
-        }
+    let events = match read
+        .map_err(|e| e.to_string())
+        .and_then(|read| read.map_err(|e| e.to_string()))
+    {
+        Ok(events) => events,
         Err(error) => {
             tracing::error!(dead, %account, %error, "early receipts of a node taken over not read");
+            return;
+        }
+    };
+    if !events.is_empty() {
+        tracing::warn!(
+            dead,
+            receipts = events.len(),
+            "early receipts of a node taken over: matched here now"
+        );
+    }
+    for event in events {
+        if writer.send(event).await.is_err() {
+            return;
         }
     }
 }

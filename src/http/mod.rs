@@ -513,12 +513,11 @@ async fn submit_inner(
         .map(crate::gateway::intake::Checked::part_count)
         .collect();
     let style = account.config.id_style;
-    let mut pending: Option<(Bytes, bool)> = None;
-    let persisted = intake
+    let (persisted, (answer, kept)) = intake
         .persist_with(checked, |ids| {
-            let mut outcomes = outcomes.clone();
+            let mut outcomes = outcomes;
             for ((index, parts), id) in indices.iter().zip(&part_counts).zip(ids) {
-                outcomes[*index] = Some(accepted_or_not(id.map_err(Clone::clone), *parts, style));
+                outcomes[*index] = Some(accepted_or_not(*id, *parts, style));
             }
             let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
             let answer = Bytes::from(submit::answer(&prepared, &outcomes));
@@ -529,8 +528,8 @@ async fn submit_inner(
                     })
                     .ok()
             });
-            pending = Some((answer, stored.is_some()));
-            stored.into_iter().collect()
+            let kept = stored.is_some();
+            (stored.into_iter().collect(), (answer, kept))
         })
         .await;
     if persisted.iter().any(
@@ -540,9 +539,6 @@ async fn submit_inner(
             "the store failed; retry later (with the same Idempotency-Key)".to_owned(),
         ));
     }
-    let Some((answer, kept)) = pending else {
-        return Err(ApiError::Unavailable("no answer was built".to_owned()));
-    };
     if let (Some(claim), true) = (claim, kept) {
         shared
             .idempotency
@@ -554,7 +550,7 @@ async fn submit_inner(
 
 /// A destination's entry in the answer: its id in the account's style, or why not.
 fn accepted_or_not(
-    result: Result<u64, crate::gateway::intake::Refusal>,
+    result: Result<u64, &crate::gateway::intake::Refusal>,
     parts: usize,
     style: crate::config::IdStyle,
 ) -> Outcome {
@@ -565,7 +561,7 @@ fn accepted_or_not(
         },
         Err(refusal) => Outcome::Rejected {
             status: refusal.status,
-            rule: refusal.rule,
+            rule: refusal.rule.clone(),
         },
     }
 }
