@@ -280,16 +280,20 @@ const READER_DELETE_WAIT: Duration = Duration::from_secs(5);
 /// How often creating a stream or bucket is tried again while the cluster forms.
 const FORMING_RETRY: Duration = Duration::from_millis(200);
 
-/// Whether JetStream refused because its cluster is still forming (a server not yet a
-/// peer, no meta leader yet) rather than for good.
 /// Whether NATS had no responder for a request: nothing was read or written (a bucket
 /// just created whose servers are not listening yet, a leader being elected).
 pub(super) fn no_responders(error: &impl std::fmt::Display) -> bool {
     error.to_string().contains("no responders")
 }
 
+/// Whether JetStream refused because its cluster is still forming (a server not yet a
+/// peer, no meta leader yet) rather than for good. A request that timed out counts: a
+/// cluster without a meta leader leaves JetStream API requests unanswered (a cold
+/// three-server cluster on a loaded 2-core CI machine did, for the outbox stream).
+/// Creating a stream or bucket again is safe: it opens what the first try made.
 fn still_forming(error: &str) -> bool {
     [
+        "timed out",
         "no suitable peers",
         "peer offline",
         "temporarily unavailable",
@@ -1749,6 +1753,7 @@ mod tests {
             "bucket creation failed: jetstream error: no suitable peers for placement, peer \
              offline (code 400, error code 10005)"
         ));
+        assert!(super::still_forming("jetstream request timed out"));
         assert!(!super::still_forming(
             "jetstream error: stream name already in use with a different configuration \
              (code 400, error code 10058)"
