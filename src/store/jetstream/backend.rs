@@ -305,6 +305,12 @@ fn still_forming(error: &str) -> bool {
     .any(|sign| error.contains(sign))
 }
 
+/// Whether a request made while the store opens failed for a reason that passes once
+/// the cluster has formed (no responder yet, no leader yet, unanswered).
+fn starting_up(error: &impl std::fmt::Display) -> bool {
+    no_responders(error) || still_forming(&error.to_string())
+}
+
 fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("jetstream {what}: {error}"))
 }
@@ -453,26 +459,34 @@ impl Backend {
             merged: std::sync::Mutex::new(Vec::new()),
         };
         // A bucket just created may not have its leader yet: its first read answers "no
-        // responders" for a moment (seen on a loaded CI machine with a cold 3-server
-        // cluster). Tried again, as creating it is, while the cluster forms.
+        // responders" or goes unanswered for a moment (seen on a loaded CI machine with a
+        // cold 3-server cluster). Tried again, as creating it is, while the cluster forms.
         let slot = loop {
             match backend.claim_slot().await {
                 Ok(slot) => break slot,
-                Err(e) if no_responders(&e) && Instant::now() < forming_until => {
+                Err(e) if starting_up(&e) && Instant::now() < forming_until => {
                     tokio::time::sleep(FORMING_RETRY).await;
                 }
                 Err(e) => return Err(e),
             }
         };
         backend.slot.store(slot, Ordering::Release);
-        let stored = backend
-            .kv(Bucket::Nodes)
-            .get(backend.names.max_id_key())
-            .await
-            .map_err(|e| nats_error("read node max id", e))?
-            .map(|bytes| keys::parse_u64(&bytes))
-            .transpose()?
-            .unwrap_or(0);
+        let stored = loop {
+            match backend
+                .kv(Bucket::Nodes)
+                .get(backend.names.max_id_key())
+                .await
+            {
+                Ok(value) => break value,
+                Err(e) if starting_up(&e) && Instant::now() < forming_until => {
+                    tokio::time::sleep(FORMING_RETRY).await;
+                }
+                Err(e) => return Err(nats_error("read node max id", e)),
+            }
+        }
+        .map(|bytes| keys::parse_u64(&bytes))
+        .transpose()?
+        .unwrap_or(0);
         // A node that comes back after its slot was taken over has a fresh slot: the
         // highest id of its old one is not where it counts on from.
         let first = slot << SLOT_SHIFT;
