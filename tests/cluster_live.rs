@@ -296,6 +296,17 @@ async fn a_killed_nodes_backlog_is_sent_by_the_survivor_without_a_restart() {
         "{}",
         log(&two)
     );
+    // gw-1's backlog counts in gw-2's (its `max_pending` bound and backlog gauge) from
+    // the takeover on.
+    let counted: u64 = log(&two)
+        .lines()
+        .find(|line| line.contains("the backlog of a slot taken over"))
+        .and_then(|line| line.split("counted=").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of the slot taken over:\n{}", log(&two)));
+    assert!(counted > 0, "gw-1's backlog counted as 0");
+    eprintln!("gw-2 counted {counted} messages of gw-1's backlog as its own");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = recorder
         .seen

@@ -15,10 +15,13 @@
 //!   outcome never finds that queue full.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
+
+use crate::store::{State, Store, StoreError};
 
 /// Messages per account that no carrier has taken yet.
 #[derive(Debug)]
@@ -51,11 +54,48 @@ impl Backlog {
         self.pending.store(Arc::new(next));
     }
 
-    /// Counts messages found pending at start.
-    pub(crate) fn add_existing(&self, account: &str, n: u64) {
-        if let Some(counter) = self.pending.load().get(account) {
-            counter.fetch_add(n, Ordering::Relaxed);
+    /// Counts the messages the store holds pending with ids in `ids` that no carrier has
+    /// taken yet (held for review included: they keep their place until an operator
+    /// decides): the whole backlog at start, a dead node's slot when this node took it
+    /// over. Answers how many it counted, and how many of them are held. Blocking (store
+    /// reads).
+    ///
+    /// # Errors
+    /// A store read failed (nothing is counted then).
+    pub(crate) fn count_existing(
+        &self,
+        store: &dyn Store,
+        ids: Range<u64>,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut held = 0;
+        let mut cursor = ids.start.saturating_sub(1);
+        'pages: loop {
+            let page = store.pending_page(cursor, 4096)?;
+            let Some(last) = page.last().map(|r| r.id) else {
+                break;
+            };
+            for record in &page {
+                if record.id >= ids.end {
+                    break 'pages;
+                }
+                if record.id < ids.start || !matches!(record.state, State::Accepted | State::Held) {
+                    continue;
+                }
+                *counts.entry(record.account.clone()).or_insert(0) += 1;
+                held += u64::from(record.state == State::Held);
+            }
+            cursor = last;
         }
+        let table = self.pending.load();
+        let mut counted = 0;
+        for (account, n) in counts {
+            if let Some(counter) = table.get(account.as_str()) {
+                counter.fetch_add(n, Ordering::Relaxed);
+                counted += n;
+            }
+        }
+        Ok((counted, held))
     }
 
     /// A place for one more message of `account`, or `false` past the limit.
@@ -184,6 +224,48 @@ mod tests {
         backlog.release("a");
         assert!(backlog.reserve("a"));
         assert_eq!(backlog.pending("a"), 2);
+    }
+
+    /// What a node owes at start, and what it owes more when it takes a dead node's id
+    /// range over: the messages no carrier took yet (held for review included), per
+    /// account, only those in the range.
+    #[test]
+    fn existing_messages_are_counted_per_account_within_a_range() {
+        use crate::store::memory::MemoryStore;
+        use crate::store::tests::message;
+        use crate::store::{Op, State};
+
+        let store = MemoryStore::new();
+        let (own, dead) = (1 << 56, 2 << 56);
+        let with = |id: u64, account: &str, state: State| {
+            let mut record = message(id, account, 1);
+            record.state = state;
+            Op::Insert(Arc::new(record))
+        };
+        store
+            .commit(&[
+                with(own + 1, "a", State::Accepted),
+                with(dead + 1, "a", State::Accepted),
+                with(dead + 2, "b", State::Held),
+                with(dead + 3, "b", State::Sent),
+                with(dead + 4, "c", State::Accepted),
+                with((3 << 56) + 1, "a", State::Accepted),
+            ])
+            .unwrap();
+        let backlog = Backlog::new(["a", "b"].into_iter().map(Arc::from), 100);
+        assert_eq!(backlog.count_existing(&store, 0..dead).unwrap(), (1, 0));
+        assert_eq!((backlog.pending("a"), backlog.pending("b")), (1, 0));
+        let (counted, held) = backlog.count_existing(&store, dead..3 << 56).unwrap();
+        assert_eq!(
+            (counted, held),
+            (2, 1),
+            "the accepted one of a known account, the held one"
+        );
+        assert_eq!(
+            (backlog.pending("a"), backlog.pending("b"), backlog.total()),
+            (2, 1, 3),
+            "the sent one and the next range's are not owed; an unknown account is not counted"
+        );
     }
 
     #[test]

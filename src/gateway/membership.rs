@@ -7,9 +7,11 @@
 //!   send its contract (re-applied at each change, as a reload would). The first share
 //!   is the first one the store publishes (the pool opens no bind before it); when the
 //!   store stops following the live nodes before that, this node takes the whole.
-//! - When this node took a dead node's slot over, every route is read from the store
-//!   again from the start: the slot's pending messages are part of this node's backlog
-//!   now, and the dispatcher finds them as it finds a backlog after a restart. And the
+//! - When this node took a dead node's slot over, the slot's pending messages are part of
+//!   this node's backlog now: they are counted into it per account (so `[store]
+//!   max_pending` bounds what this node owes, theirs included, and the backlog gauge shows
+//!   them), then every route is read from the store again from the start and the
+//!   dispatcher finds them as it finds a backlog after a restart. And the
 //!   early receipts the dead node held (kept under its own early account) are replayed
 //!   through this node's writer: a receipt that came in on the dead node's carrier bind
 //!   before the response to its submit was recorded (possibly here) still matches.
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::mpsc;
 
+use super::backlog::Backlog;
 use super::intake::Missed;
 use super::writer::{self, Event};
 use crate::carrier::{Carriers, Class, Share};
@@ -32,6 +35,8 @@ pub(crate) struct MembershipParts {
     pub(crate) carriers: Arc<Carriers>,
     pub(crate) missed: Arc<Missed>,
     pub(crate) routes: Vec<Arc<str>>,
+    /// What this node owes per account: a slot taken over adds its pending messages.
+    pub(crate) backlog: Arc<Backlog>,
     /// Where the dead nodes' early receipts are read from, and whom they go to.
     pub(crate) store: Arc<dyn Store>,
     pub(crate) writer: mpsc::Sender<Event>,
@@ -49,6 +54,7 @@ pub(crate) async fn run(parts: MembershipParts) {
         carriers,
         missed,
         routes,
+        backlog,
         store,
         writer,
         cancel,
@@ -80,8 +86,13 @@ pub(crate) async fn run(parts: MembershipParts) {
         let now = membership.borrow_and_update().clone();
         let (index, of) = now.place();
         carriers.set_share(Share { index, of });
-        if now.taken > taken {
-            taken = now.taken;
+        if now.taken.len() > taken {
+            // Counted before the dispatcher reads them: a message it sends and the writer
+            // releases is then always one that was counted.
+            for &slot in &now.taken[taken..] {
+                count_slot(&store, &backlog, slot).await;
+            }
+            taken = now.taken.len();
             for route in &routes {
                 for class in Class::ALL {
                     missed.add(route, class, 0);
@@ -99,6 +110,39 @@ pub(crate) async fn run(parts: MembershipParts) {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Adds the pending messages of node slot `slot` (taken over) to this node's backlog.
+/// A read that fails is logged and leaves the count as it was: the messages are still
+/// sent; only the bound of `max_pending` is looser until a restart counts them.
+async fn count_slot(store: &Arc<dyn Store>, backlog: &Arc<Backlog>, slot: u64) {
+    let counted = {
+        let (store, backlog) = (Arc::clone(store), Arc::clone(backlog));
+        tokio::task::spawn_blocking(move || {
+            store.owned_messages_changed();
+            backlog.count_existing(&*store, Membership::slot_ids(slot))
+        })
+        .await
+    };
+    match counted
+        .map_err(|e| e.to_string())
+        .and_then(|counted| counted.map_err(|e| e.to_string()))
+    {
+        Ok((counted, held)) => {
+            if held > 0 {
+                metrics::gauge!("smppgate_review_held").increment(held as f64);
+            }
+            tracing::warn!(
+                slot,
+                counted,
+                backlog = backlog.total(),
+                "the backlog of a slot taken over is this node's now"
+            );
+        }
+        Err(error) => {
+            tracing::error!(slot, %error, "the backlog of a slot taken over not counted (its messages are still sent)");
         }
     }
 }

@@ -127,6 +127,8 @@ pub struct Gateway {
     suppressions: Arc<Suppressions>,
     /// The operator's actions (control socket, admin API, SIGHUP).
     ops: Arc<operations::Operations>,
+    /// Counted up when this node takes a dead node's slot over (its backlog is ours).
+    backlog: Arc<Backlog>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -281,23 +283,22 @@ impl Gateway {
         ));
         let accounts = Arc::new(Accounts::new(&config.accounts));
         let router = Router::new(&config.routes);
-        let (max_id, pending) = {
-            let store = Arc::clone(&store);
+        let backlog = Arc::new(Backlog::new(
+            accounts.iter().map(|a| Arc::clone(&a.name)),
+            config.store.max_pending,
+        ));
+        let max_id = {
+            let (store, backlog) = (Arc::clone(&store), Arc::clone(&backlog));
             tokio::task::spawn_blocking(move || {
-                Ok::<_, crate::store::StoreError>((store.max_id()?, count_pending(&*store)?))
+                let (_, held) = backlog.count_existing(&*store, 0..u64::MAX)?;
+                metrics::gauge!("smppgate_review_held").set(held as f64);
+                store.max_id()
             })
             .await
             .context("reading the store")?
             .context("reading the store")?
         };
         let ids = Arc::new(MessageIds::new(max_id, clock.wall_ms()));
-        let backlog = Arc::new(Backlog::new(
-            accounts.iter().map(|a| Arc::clone(&a.name)),
-            config.store.max_pending,
-        ));
-        for (account, n) in pending {
-            backlog.add_existing(&account, n);
-        }
         let in_pool = Arc::new(InPool::new(IN_POOL_CAP));
         let (outcome_tx, outcome_rx) = mpsc::channel(IN_POOL_CAP + 1024);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
@@ -551,7 +552,7 @@ impl Gateway {
         }));
         tracker.spawn(gauges::run(
             accounts,
-            backlog,
+            Arc::clone(&backlog),
             Arc::clone(&stats),
             cancel.child_token(),
         ));
@@ -579,6 +580,7 @@ impl Gateway {
             webhooks_stop,
             suppressions,
             ops,
+            backlog,
         })
     }
 
@@ -638,6 +640,7 @@ impl Gateway {
                 carriers: Arc::clone(&self.carriers),
                 missed: Arc::clone(&self.ops.missed),
                 routes,
+                backlog: Arc::clone(&self.backlog),
                 store: Arc::clone(&self.ops.store),
                 writer: self.ops.writer.clone(),
                 // Stops with the dispatcher (what it does matters to no later stage).
@@ -780,40 +783,6 @@ pub async fn load_suppressions(store: &Arc<dyn Store>) -> anyhow::Result<Arc<Sup
         .context("reading the suppression list")?
         .context("reading the suppression list")?;
     Ok(Arc::new(set))
-}
-
-/// Messages per account that no carrier has taken yet (the backlog at start); sets the
-/// `smppgate_review_held` gauge to the held ones among them.
-fn count_pending(
-    store: &dyn Store,
-) -> Result<std::collections::HashMap<String, u64>, crate::store::StoreError> {
-    let mut counts = std::collections::HashMap::new();
-    let mut held = 0.0;
-    let mut cursor = 0;
-    loop {
-        let page = store.pending_page(cursor, 4096)?;
-        let Some(last) = page.last().map(|r| r.id) else {
-            metrics::gauge!("smppgate_review_held").set(held);
-            return Ok(counts);
-        };
-        for record in page
-            .iter()
-            // Held messages keep their backlog place until an operator releases or
-            // refuses them.
-            .filter(|r| {
-                matches!(
-                    r.state,
-                    crate::store::State::Accepted | crate::store::State::Held
-                )
-            })
-        {
-            *counts.entry(record.account.clone()).or_insert(0) += 1;
-            if record.state == crate::store::State::Held {
-                held += 1.0;
-            }
-        }
-        cursor = last;
-    }
 }
 
 /// The listener's most owed responses per session: the largest account window at start.

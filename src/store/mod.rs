@@ -25,7 +25,7 @@ mod retention;
 mod stats;
 mod suppression;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
@@ -365,6 +365,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// The messages this node owns grew by a dead node's (a `[cluster]` node took a slot
+    /// over): what [`Store::pending_page`] kept of earlier listings is stale. Nothing to
+    /// do for a store that reads ranges.
+    fn owned_messages_changed(&self) {}
 
     /// Messages matching `filter`, newest first.
     ///

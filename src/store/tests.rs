@@ -32,7 +32,7 @@ impl Drop for TempDir {
     }
 }
 
-pub(super) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord {
+pub(crate) fn message(id: u64, account: &str, accepted: Millis) -> MessageRecord {
     MessageRecord {
         id,
         account: account.to_owned(),

@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -48,13 +48,38 @@ use crate::store::{
 };
 
 /// Ids of node slot `n` start at `n << SLOT_SHIFT`.
-const SLOT_SHIFT: u32 = 56;
+pub(super) const SLOT_SHIFT: u32 = 56;
 
 /// Reads of message records in flight at once (a pending page, a list).
 const READ_CONCURRENCY: usize = 64;
 
 /// How long a listing of the pending set serves the pages after the first.
 const PENDING_LISTING_TTL: Duration = Duration::from_secs(1);
+
+/// How many of the ids this node inserted last are kept for a reused listing.
+const INSERTED_LOG: usize = 65_536;
+
+/// A listing of the pending set, and how much of [`Inserted`] it holds.
+struct PendingListing {
+    at: Instant,
+    ids: Arc<Vec<u64>>,
+    /// The position in [`Inserted`] up to which the ids are in `ids`.
+    seen: u64,
+}
+
+/// The ids of the messages this node inserted (not final), in commit order: the
+/// newest [`INSERTED_LOG`] of them, the first at position `base`.
+#[derive(Default)]
+struct Inserted {
+    base: u64,
+    ids: VecDeque<u64>,
+}
+
+impl Inserted {
+    fn end(&self) -> u64 {
+        self.base + self.ids.len() as u64
+    }
+}
 
 /// Removals per round of an expiry (so commits interleave).
 const EXPIRE_CHUNK: usize = 1024;
@@ -77,7 +102,9 @@ pub(super) struct Backend {
     /// The records this node committed last.
     recent: std::sync::Mutex<Recent>,
     /// The last listing of the pending set, for the pages after the first.
-    pending_listing: Mutex<Option<(Instant, Arc<Vec<u64>>)>>,
+    pending_listing: Mutex<Option<PendingListing>>,
+    /// The messages this node inserted lately, for the listing to take in.
+    inserted: std::sync::Mutex<Inserted>,
     /// Per account, the pull consumer its last outbox read left off with (`outbox_after`).
     outbox_readers: std::sync::Mutex<HashMap<String, OutboxReader>>,
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
@@ -452,6 +479,7 @@ impl Backend {
             max_id: AtomicU64::new(0),
             writer: Mutex::new(Writer::default()),
             pending_listing: Mutex::new(None),
+            inserted: std::sync::Mutex::new(Inserted::default()),
             outbox_readers: std::sync::Mutex::new(HashMap::new()),
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
@@ -609,7 +637,26 @@ impl Backend {
         }
         self.max_id.fetch_max(max_id, Ordering::AcqRel);
         writer.stats.extend(stats);
+        // Durable now: a listing reused from before this commit takes these in.
+        let mut inserted = self.inserted.lock().unwrap_or_else(PoisonError::into_inner);
+        for op in ops {
+            if let Op::Insert(record) = op
+                && !record.state.is_final()
+            {
+                if inserted.ids.len() == INSERTED_LOG {
+                    inserted.ids.pop_front();
+                    inserted.base += 1;
+                }
+                inserted.ids.push_back(record.id);
+            }
+        }
         Ok(())
+    }
+
+    /// The slots this node owns changed (it took a dead node's over): the next page
+    /// lists the pending set again instead of going on with a listing that lacks them.
+    pub(super) async fn forget_pending_listing(&self) {
+        *self.pending_listing.lock().await = None;
     }
 
     /// The writes that replace a round's conflicting record writes: each record read
@@ -1052,19 +1099,42 @@ impl Backend {
 
     /// Every pending id, sorted. A paged read (`after` > 0) within a second of the
     /// listing that its first page made reuses it: the pending set has no range read, and
-    /// listing it for every page made reading a backlog of n messages O(n²). An id
-    /// missing from a reused listing was accepted meanwhile and is in the dispatcher's
-    /// hands already; one gone since is passed over by the record read.
+    /// listing it for every page made reading a backlog of n messages O(n²). The messages
+    /// this node inserted since are merged in (only this node inserts into the slots it
+    /// owns), so a short page still means the end of the backlog: the dispatcher drops a
+    /// spilled route on it, and a message accepted meanwhile would otherwise wait for the
+    /// next listing from the start. One gone since is passed over by the record read.
     async fn pending_ids(&self, after: u64) -> Result<Arc<Vec<u64>>, StoreError> {
-        {
-            let cached = self.pending_listing.lock().await;
-            if let Some((at, ids)) = cached.as_ref()
-                && after > 0
-                && at.elapsed() < PENDING_LISTING_TTL
+        if after > 0 {
+            let mut cached = self.pending_listing.lock().await;
+            if let Some(listing) = cached.as_mut()
+                && listing.at.elapsed() < PENDING_LISTING_TTL
             {
-                return Ok(Arc::clone(ids));
+                let inserted = self.inserted.lock().unwrap_or_else(PoisonError::into_inner);
+                if listing.seen >= inserted.base {
+                    let skip = usize::try_from(listing.seen - inserted.base).unwrap_or(usize::MAX);
+                    let new: Vec<u64> = inserted.ids.iter().skip(skip).copied().collect();
+                    listing.seen = inserted.end();
+                    drop(inserted);
+                    if !new.is_empty() {
+                        let mut ids = Vec::with_capacity(listing.ids.len() + new.len());
+                        ids.extend_from_slice(&listing.ids);
+                        ids.extend(new);
+                        ids.sort_unstable();
+                        ids.dedup();
+                        listing.ids = Arc::new(ids);
+                    }
+                    return Ok(Arc::clone(&listing.ids));
+                }
             }
         }
+        // What is inserted from here on is merged into this listing when it is reused
+        // (an id both listed and merged counts once).
+        let seen = self
+            .inserted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .end();
         // Only the messages of the slots this node owns: its own and those it took over
         // from dead nodes (liveness.rs). Read at each listing: a slot taken from this node
         // (it was counted dead) is left out from then on.
@@ -1078,7 +1148,11 @@ impl Backend {
         }
         ids.sort_unstable();
         let ids = Arc::new(ids);
-        *self.pending_listing.lock().await = Some((Instant::now(), Arc::clone(&ids)));
+        *self.pending_listing.lock().await = Some(PendingListing {
+            at: Instant::now(),
+            ids: Arc::clone(&ids),
+            seen,
+        });
         Ok(ids)
     }
 

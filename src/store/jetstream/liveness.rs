@@ -45,9 +45,10 @@ pub struct Membership {
     pub me: String,
     /// The live nodes' names, sorted, this node included.
     pub live: Vec<String>,
-    /// Slots this node took over from dead nodes since it started: each time it grows,
-    /// the dispatcher reads the backlog again (the new slot's messages are in it now).
-    pub taken: u64,
+    /// The slots this node took over from dead nodes since it started, in that order:
+    /// each time one is added, this node counts its pending messages into its backlog and
+    /// the dispatcher reads the backlog again (the slot's messages are in it now).
+    pub taken: Vec<u64>,
     /// The dead nodes whose slots this node took over, each once: the early receipts
     /// they held are this node's to match now (`gateway::membership`).
     pub adopted: Vec<String>,
@@ -63,10 +64,17 @@ impl Membership {
         Self {
             me: me.to_owned(),
             live: vec![me.to_owned()],
-            taken: 0,
+            taken: Vec::new(),
             adopted: Vec::new(),
             fenced: false,
         }
+    }
+
+    /// The message ids of node slot `slot` (a slot in [`Membership::taken`]).
+    #[must_use]
+    pub fn slot_ids(slot: u64) -> std::ops::Range<u64> {
+        let shift = super::backend::SLOT_SHIFT;
+        slot << shift..(slot + 1) << shift
     }
 
     /// This node's place among the live nodes (sorted by name, from 0) and their count:
@@ -307,7 +315,7 @@ pub async fn follow_liveness(
                 // one opens the carrier binds) nor the next ones.
                 match tokio::time::timeout(LOOK_TIMEOUT, look_at_slots(&nodes, &tracker, &mut owned, now)).await {
                     Ok(Ok(SlotsSeen { taken, fenced, from })) => {
-                        next.taken += taken;
+                        next.taken.extend(taken);
                         next.fenced |= fenced;
                         for owner in from {
                             if !next.adopted.contains(&owner) {
@@ -339,8 +347,8 @@ pub async fn follow_liveness(
 
 /// What one look at the slots did.
 struct SlotsSeen {
-    /// Slots taken over.
-    taken: u64,
+    /// The numbers of the slots taken over.
+    taken: Vec<u64>,
     /// One of this node's slots is another's now.
     fenced: bool,
     /// The owners of the slots taken over.
@@ -358,7 +366,7 @@ async fn look_at_slots(
     let slots = read_slots(nodes).await?;
     let me = tracker.me.as_str();
     let mut seen = SlotsSeen {
-        taken: 0,
+        taken: Vec::new(),
         fenced: false,
         from: Vec::new(),
     };
@@ -412,7 +420,7 @@ async fn look_at_slots(
                     "took over a dead node's slot: its pending messages are sent from here"
                 );
                 owned.insert(slot.key.clone());
-                seen.taken += 1;
+                seen.taken.extend(slot_number(&slot.key));
                 seen.from.push(slot.owner.clone());
             }
             // Another survivor was first (or the owner came back and rewrote it).
@@ -530,7 +538,7 @@ mod tests {
         let membership = Membership {
             me: "gw-2".into(),
             live: vec!["gw-1".into(), "gw-2".into(), "gw-3".into()],
-            taken: 0,
+            taken: Vec::new(),
             adopted: Vec::new(),
             fenced: false,
         };
@@ -590,13 +598,16 @@ mod tests {
         let both = wait(&mut rx_two, "gw-2 sees both", &|m| m.live.len() == 2);
         assert_eq!(both.live, ["gw-1", "gw-2"]);
         assert_eq!(both.place(), (1, 2));
-        assert_eq!(rx_one.borrow().taken, 0);
+        assert!(rx_one.borrow().taken.is_empty());
 
         // gw-1 dies (its heartbeats stop).
         node_one.abort();
         let died = Instant::now();
-        let after = wait(&mut rx_two, "gw-2 takes gw-1 over", &|m| m.taken == 1);
+        let after = wait(&mut rx_two, "gw-2 takes gw-1 over", &|m| {
+            !m.taken.is_empty()
+        });
         assert_eq!(after.live, ["gw-2"]);
+        assert_eq!(after.taken, [1], "gw-1's slot, once");
         assert_eq!(
             after.adopted,
             ["gw-1"],

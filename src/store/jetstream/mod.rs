@@ -174,6 +174,13 @@ impl Store for JetStreamStore {
         })
     }
 
+    fn owned_messages_changed(&self) {
+        let _ = self.run(READ_TIMEOUT, move |b| async move {
+            b.forget_pending_listing().await;
+            Ok(())
+        });
+    }
+
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         let filter = filter.clone();
         self.run(READ_TIMEOUT, move |b| async move { b.list(&filter).await })

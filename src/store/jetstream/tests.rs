@@ -630,3 +630,37 @@ fn a_receipt_written_by_another_node_is_not_overwritten_by_a_stale_copy() {
     assert_eq!(stored.parts[0].carrier_id.as_deref(), Some("C-0"));
     assert_eq!(stored.parts[1].carrier_id.as_deref(), Some("C-1"));
 }
+
+/// The dispatcher reads a spilled route in pages and takes a short page for the end of
+/// the backlog. A message accepted between two pages of one pass (a listing reused for
+/// the next page) is in that pass: it is not left behind until the next listing from
+/// the start.
+#[test]
+fn a_message_inserted_between_two_pages_is_in_the_next_one() {
+    let Some(server) = Server::start("js-pages") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let first = store.max_id().unwrap() + 1;
+    let insert = |id: u64| {
+        store
+            .commit(&[Op::Insert(Arc::new(message(id, "acme", 1)))])
+            .unwrap();
+    };
+    insert(first);
+    insert(first + 1);
+    let ids = |page: Vec<MessageRecord>| page.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.pending_page(0, 1).unwrap()), [first]);
+    insert(first + 2);
+    assert_eq!(
+        ids(store.pending_page(first, 256).unwrap()),
+        [first + 1, first + 2],
+        "the page after the first (same listing) has the message inserted since"
+    );
+    // A pass that starts inside the set after the node's slots changed lists again.
+    store.owned_messages_changed();
+    assert_eq!(
+        ids(store.pending_page(first + 1, 256).unwrap()),
+        [first + 2]
+    );
+}
