@@ -166,25 +166,33 @@ async fn serve(
         }
         None => crate::clock::Clock::system(),
     };
+    // Other nodes' opt-outs (docs/cluster.md): the shared list's changes, as they come.
+    // The watch is open before the list is read, so a change made in between is in the
+    // list or in the watch (applied twice it is the same); opened after, an opt-out
+    // another node took while this one started was missed until its next start.
+    let watch = match config.cluster.clone() {
+        Some(cluster) => match crate::store::SuppressionWatch::open(cluster).await {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                tracing::error!(%error, "not following the other nodes' suppressions");
+                None
+            }
+        },
+        None => None,
+    };
     // The opt-out list: the engine looks numbers up in it, MO replies and
     // `smppgate suppress` change it.
     let suppressions = crate::gateway::load_suppressions(&store).await?;
-    if let Some(cluster) = config.cluster.clone() {
-        // Other nodes' opt-outs (docs/cluster.md): the shared list's changes, as they come.
+    if let Some(watch) = watch {
         let set = std::sync::Arc::clone(&suppressions);
-        tokio::spawn(async move {
-            let apply = move |change| match change {
-                crate::store::SuppressionChange::Added(entry) => {
-                    set.insert(&entry.scope, &entry.number);
-                }
-                crate::store::SuppressionChange::Removed { scope, number } => {
-                    set.remove(&scope, &number);
-                }
-            };
-            if let Err(error) = crate::store::watch_suppressions(cluster, apply).await {
-                tracing::error!(%error, "not following the other nodes' suppressions");
+        tokio::spawn(watch.run(move |change| match change {
+            crate::store::SuppressionChange::Added(entry) => {
+                set.insert(&entry.scope, &entry.number);
             }
-        });
+            crate::store::SuppressionChange::Removed { scope, number } => {
+                set.remove(&scope, &number);
+            }
+        }));
     }
     let policies = PolicyEngine::for_gateway(
         &config,

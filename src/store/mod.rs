@@ -32,7 +32,7 @@ pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
 pub use jetstream::{
     JetStreamStore, Lease, Membership, OutboxLeases, SharedCaps, SuppressionChange,
-    SuppressionWatch, follow_liveness, watch_outbox, watch_suppressions,
+    SuppressionWatch, follow_liveness, watch_outbox,
 };
 pub use lock::in_use;
 pub use retention::{expire_once, now_millis};

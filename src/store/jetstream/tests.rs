@@ -534,9 +534,6 @@ fn a_suppression_committed_by_one_node_reaches_another_nodes_watch_within_a_seco
     let watch = runtime
         .block_on(super::SuppressionWatch::open(server.config("gw-2")))
         .unwrap();
-    runtime.spawn(watch.run(move |change| {
-        let _ = tx.send(change);
-    }));
     let entry = Suppression {
         scope: ScopeKey::Account("acme".into()),
         number: "4915112345678".into(),
@@ -544,7 +541,12 @@ fn a_suppression_committed_by_one_node_reaches_another_nodes_watch_within_a_seco
         source: SuppressionSource::Cli,
     };
     let started = Instant::now();
+    // A change made after the watch opened and before it runs (while `serve` reads the
+    // list) is delivered when it runs.
     one.commit(&[Op::Suppress(entry.clone())]).unwrap();
+    runtime.spawn(watch.run(move |change| {
+        let _ = tx.send(change);
+    }));
     let seen = rx
         .recv_timeout(Duration::from_secs(1))
         .expect("seen within 1 s");

@@ -1,5 +1,5 @@
 //! Following the shared suppression list: every node commits its opt-outs to one KV bucket;
-//! [`watch_suppressions`] tells a running node about each change any node makes, so an
+//! [`SuppressionWatch`] tells a running node about each change any node makes, so an
 //! opt-out received on one node blocks submits on the others within a second (the
 //! gateway keeps the list in memory and reads the store only at start).
 
@@ -26,19 +26,6 @@ pub enum SuppressionChange {
     },
 }
 
-/// Calls `apply` with every change of the suppression bucket from now on, whichever node
-/// made it: [`SuppressionWatch::open`], then [`SuppressionWatch::run`].
-///
-/// # Errors
-/// The first connection or watch fails (later failures are retried).
-pub async fn watch_suppressions(
-    config: ClusterConfig,
-    apply: impl Fn(SuppressionChange) + Send + 'static,
-) -> Result<(), StoreError> {
-    SuppressionWatch::open(config).await?.run(apply).await;
-    Ok(())
-}
-
 /// A watch on the suppression bucket, open: every change from its opening on is seen.
 pub struct SuppressionWatch {
     js: async_nats::jetstream::Context,
@@ -47,8 +34,9 @@ pub struct SuppressionWatch {
 }
 
 impl SuppressionWatch {
-    /// Connects and starts watching (at new changes: the caller loaded the list just
-    /// before).
+    /// Connects and starts watching at new changes: open it *before* reading the list,
+    /// so that a change made in between is in one or the other (a change applied twice
+    /// gives the same list), then [`SuppressionWatch::run`] it.
     ///
     /// # Errors
     /// No connection, or the bucket is not there.
