@@ -275,7 +275,7 @@ pub(crate) fn resolve(
     }
     let mut found: Vec<(IdStyle, MessageRecord)> = Vec::new();
     for &(reading, id) in &candidates {
-        let Some(record) = store.get(id)? else {
+        let Some(record) = store.get_latest(id)? else {
             continue;
         };
         if styles.counts(reading, &record.account) && found.iter().all(|(_, r)| r.id != id) {

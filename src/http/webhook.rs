@@ -563,7 +563,7 @@ fn receipt_event(
 ) -> Value {
     let receipt = ReceiptText::parse(&deliver_sm.short_message);
     let id = receipt.id.clone().unwrap_or_default();
-    let record = parse_id(id.as_bytes(), style).and_then(|n| store.get(n).ok().flatten());
+    let record = parse_id(id.as_bytes(), style).and_then(|n| store.get_latest(n).ok().flatten());
     let carrier = record
         .as_ref()
         .and_then(|r| r.parts.iter().find_map(|p| p.carrier.clone()));

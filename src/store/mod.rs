@@ -331,6 +331,18 @@ pub trait Store: Send + Sync + 'static {
     /// Read failure.
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError>;
 
+    /// A message by id as stored now, for readers who show it (`messages show`, the HTTP
+    /// lookup, webhook events): on a `[cluster]` [`Store::get`] may answer from the
+    /// copy this node last wrote, older than what another node wrote since (a receipt
+    /// that came in on its carrier bind). The same as `get` for a store that keeps no
+    /// such copies.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn get_latest(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.get(id)
+    }
+
     /// Ids of the records whose write another node's write overtook since the last call
     /// (the clustered store writes conditionally and merges, docs/cluster.md): the
     /// caller's copies of them are stale, and a merged one may have every part final

@@ -899,6 +899,12 @@ impl Backend {
             .map(|(record, _)| (*record).clone()))
     }
 
+    /// The record of `id` as the stream holds it now (this node's copy is not read, nor
+    /// changed: its writes stay conditional on the revision it wrote).
+    pub(super) async fn get_latest(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        Ok(self.read_record(id).await?.map(|(record, _)| record))
+    }
+
     /// The record of `id` and its revision: this node's copy, or read (and kept).
     async fn get_revisioned(
         &self,

@@ -157,6 +157,10 @@ impl Store for JetStreamStore {
         self.run(READ_TIMEOUT, move |b| async move { b.get(id).await })
     }
 
+    fn get_latest(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.run(READ_TIMEOUT, move |b| async move { b.get_latest(id).await })
+    }
+
     fn by_carrier_id(
         &self,
         carrier: &str,

@@ -622,6 +622,13 @@ fn a_receipt_written_by_another_node_is_not_overwritten_by_a_stale_copy() {
     held_by_two.parts[1].updated = 9;
     two.commit(&[Op::Put(Arc::new(held_by_two))]).unwrap();
     assert_eq!(two.take_merged(), [id]);
+    // Node 1's copy is older than what node 2 wrote: its lookups (`messages show`, the
+    // HTTP API) read what is stored.
+    let shown = one.get_latest(id).unwrap().unwrap();
+    assert!(
+        shown.parts.iter().all(|p| p.state == State::Delivered),
+        "node 1 shows its stale copy: {shown:?}"
+    );
     // What any node reads now (a third store: nothing cached).
     let three = server.open("gw-3");
     let stored = three.get(id).unwrap().unwrap();
