@@ -322,3 +322,89 @@ async fn an_opt_out_on_node_a_blocks_marketing_on_node_b_within_a_second() {
         assert!(finished.status.success(), "{}", finished.stderr);
     }
 }
+
+/// Issue #16's `Idempotency-Key` on a cluster: a client whose request was answered by node
+/// A retries through node B (its load balancer moved it, or A died after answering). B
+/// answers with A's first answer and sends nothing (each node takes in the answers the
+/// others store, from the shared outbox stream). Before, B knew only its own keys and
+/// accepted the retry as a new request: the message went twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_retry_through_the_other_node_gets_the_first_answer() {
+    const KEY: &str = "sgk_cluster_idempotency_key";
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    let sim = Sim::start(&[]);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut apis = Vec::new();
+    let mut nodes = Vec::new();
+    for (dir, node) in dirs.iter().zip(["gw-1", "gw-2"]) {
+        let rest = format!(
+            "\n[http]\nlisten = \"127.0.0.1:{port}\"\n\n[[account]]\nsystem_id = \"app\"\n\
+             password = \"pw\"\napi_keys = [\"{key}\"]\n{route}",
+            port = support::free_port(),
+            key = smppgate::http::key_hash(KEY),
+            route = support::one_carrier_route("sim", &sim.addr.to_string(), "tps = 1000"),
+        );
+        let config = node_config(dir.path(), &rest, &cluster, node);
+        let (mut proc, _) = tokio::task::block_in_place(|| serve_node(&config));
+        let line = tokio::task::block_in_place(|| {
+            proc.wait_line(Duration::from_secs(10), |l| l.starts_with("http: "))
+        });
+        apis.push(line["http: ".len()..].trim().to_owned());
+        nodes.push(proc);
+    }
+    let http = reqwest::Client::new();
+    let post = |api: &str, body: String| {
+        http.post(format!("{api}/v1/messages"))
+            .bearer_auth(KEY)
+            .header("Idempotency-Key", "order-4711")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let request = serde_json::json!({"to": "+8613800138000", "text": "your code is 4711"});
+    let first = support::within("node A answers", post(&apis[0], request.to_string()))
+        .await
+        .expect("node A");
+    assert_eq!(first.status(), 202);
+    let first = first.text().await.expect("body");
+    // Node B takes the answer in within a second. Probed with a body that is not JSON:
+    // while B does not know the key the probe is new there and refused as malformed
+    // (400, nothing kept); once B knows it, the key's first body differs (422).
+    let started = Instant::now();
+    loop {
+        let probe = support::within("node B answers", post(&apis[1], "{".to_owned()))
+            .await
+            .expect("node B");
+        if probe.status() == 422 {
+            break;
+        }
+        assert_eq!(probe.status(), 400, "a probe was taken as a request");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "node B does not know node A's key after {:?} (answered {})",
+            started.elapsed(),
+            probe.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("node B knew node A's key {:?} after", started.elapsed());
+    let retry = support::within("node B answers", post(&apis[1], request.to_string()))
+        .await
+        .expect("node B");
+    assert_eq!(retry.status(), 202);
+    assert_eq!(
+        retry
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(retry.text().await.expect("body"), first, "the first answer");
+    for node in nodes {
+        node.terminate();
+        let _ = node.finish(Duration::from_secs(20));
+    }
+    let _ = sim.stop();
+}

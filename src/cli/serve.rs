@@ -227,9 +227,12 @@ async fn serve(
     }
     if let Some(cluster) = config.cluster.clone() {
         // Receipts and MO that other nodes queue for accounts bound here (docs/cluster.md).
+        // And the HTTP API's idempotent answers other nodes store (a retry that lands
+        // here gets the first answer).
         let wake = gateway.outbox_waker();
+        let follower = gateway.idempotency_follower();
         tokio::spawn(async move {
-            if let Err(error) = crate::store::watch_outbox(cluster, wake).await {
+            if let Err(error) = crate::store::watch_outbox(cluster, wake, follower).await {
                 tracing::error!(%error, "not following the other nodes' outbox items");
             }
         });

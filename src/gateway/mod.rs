@@ -661,6 +661,15 @@ impl Gateway {
         }
     }
 
+    /// The HTTP API's follower of the idempotent answers other `[cluster]` nodes store
+    /// (`store::watch_outbox`), when `[http]` is configured.
+    #[must_use]
+    pub fn idempotency_follower(&self) -> Option<crate::store::OutboxFollower> {
+        self.http
+            .as_ref()
+            .map(crate::http::HttpServer::idempotency_follower)
+    }
+
     /// The upstream listener's address.
     #[must_use]
     pub fn local_addr(&self) -> std::net::SocketAddr {

@@ -253,6 +253,40 @@ impl Idempotency {
     }
 
     /// How many answers are held.
+    /// An answer another node stored (its outbox item, seen on the shared stream of a
+    /// `[cluster]`): a retry that reaches this node gets it too. A key this node knows
+    /// already (its own answer, a request it is serving) is left as it is.
+    pub(crate) fn learn(&self, item: &[u8], now: u64) {
+        let Ok(stored) = postcard::from_bytes::<Stored>(item) else {
+            tracing::warn!("an idempotent answer from another node does not decode: ignored");
+            return;
+        };
+        if now.saturating_sub(stored.at) >= KEEP_MS {
+            return;
+        }
+        let key: Key = (Arc::from(stored.account.as_str()), stored.key);
+        let mut inner = self.lock();
+        if inner.entries.contains_key(&key) {
+            return;
+        }
+        inner.order.push_back((stored.at, key.clone()));
+        inner.entries.insert(
+            key,
+            Entry::Done {
+                body_hash: stored.body_hash,
+                status: stored.status,
+                answer: Arc::from(stored.answer),
+                at: stored.at,
+            },
+        );
+        while inner.order.len() > MAX_KEYS {
+            if let Some((_, key)) = inner.order.pop_front() {
+                inner.entries.remove(&key);
+                metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
+            }
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().order.len()
@@ -361,6 +395,45 @@ mod tests {
             stale_in_store(&*dyn_store, 11 + KEEP_MS, 10).unwrap().len(),
             0
         );
+    }
+
+    /// On a `[cluster]` each node takes in the answers the others store (the outbox
+    /// items it sees on the shared stream): a retry that reaches another node is answered
+    /// as the first time. A key the node is serving itself is not overwritten; an answer
+    /// over 24 h old or that does not decode is not taken.
+    #[tokio::test]
+    async fn an_answer_stored_by_another_node_is_taken_in() {
+        let shop: Arc<str> = Arc::from("shop");
+        let first = setup(&Arc::new(MemoryStore::new()));
+        let Begin::New(claim) = first.begin(&shop, "k1", b"body", 10) else {
+            panic!("first use")
+        };
+        let Op::OutboxPush(item) = Idempotency::stored(&claim, 202, b"answer", 12).unwrap() else {
+            panic!("an outbox item")
+        };
+        let other = setup(&Arc::new(MemoryStore::new()));
+        other.learn(b"\xff not postcard", 13);
+        other.learn(&item.deliver_sm, 12 + KEEP_MS);
+        assert!(matches!(
+            other.begin(&shop, "k1", b"body", 12 + KEEP_MS),
+            Begin::New(_)
+        ));
+        let other = setup(&Arc::new(MemoryStore::new()));
+        other.learn(&item.deliver_sm, 13);
+        assert!(matches!(
+            other.begin(&shop, "k1", b"body", 14),
+            Begin::Replay { status: 202, ref answer } if &answer[..] == b"answer"
+        ));
+        assert!(matches!(
+            other.begin(&shop, "k1", b"other body", 14),
+            Begin::Mismatch
+        ));
+        // The node that serves the key sees its own item come back: it stays its own.
+        first.learn(&item.deliver_sm, 13);
+        assert!(matches!(
+            first.begin(&shop, "k1", b"body", 14),
+            Begin::InFlight
+        ));
     }
 
     #[tokio::test]

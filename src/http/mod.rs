@@ -94,6 +94,8 @@ pub struct HttpServer {
     sweeper: JoinHandle<()>,
     sampler: JoinHandle<()>,
     keys: JoinHandle<()>,
+    idempotency: Arc<Idempotency>,
+    clock: Clock,
 }
 
 impl HttpServer {
@@ -165,6 +167,7 @@ impl HttpServer {
             cancel.clone(),
         ));
         let sweeper = tokio::spawn(sweep(parts.store, parts.group, parts.clock, cancel.clone()));
+        let idempotency = Arc::clone(&shared_for_keys.idempotency);
         let keys = tokio::spawn(follow_keys(shared_for_keys, cancel.clone()));
         tracing::info!(%addr, "HTTP API listening");
         Ok(Self {
@@ -174,7 +177,21 @@ impl HttpServer {
             sweeper,
             sampler,
             keys,
+            idempotency,
+            clock: parts.clock,
         })
+    }
+
+    /// What a `[cluster]` node hands the shared outbox stream's follower
+    /// (`store::watch_outbox`): the idempotent answers other nodes store, so that a retry
+    /// that a load balancer sends to this node gets the first answer and sends nothing.
+    #[must_use]
+    pub fn idempotency_follower(&self) -> crate::store::OutboxFollower {
+        let (idempotency, clock) = (Arc::clone(&self.idempotency), self.clock);
+        crate::store::OutboxFollower {
+            account: idempotency::IDEMPOTENCY.to_owned(),
+            on_item: Box::new(move |item| idempotency.learn(&item.deliver_sm, clock.wall_ms())),
+        }
     }
 
     /// The bound address.

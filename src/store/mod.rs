@@ -31,7 +31,7 @@ pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
 pub use jetstream::{
-    JetStreamStore, Lease, Membership, OutboxLeases, SharedCaps, SuppressionChange,
+    JetStreamStore, Lease, Membership, OutboxFollower, OutboxLeases, SharedCaps, SuppressionChange,
     SuppressionWatch, follow_liveness, watch_outbox,
 };
 pub use lock::in_use;

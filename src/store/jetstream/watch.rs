@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use super::names::{self, Bucket, Names};
 use crate::config::ClusterConfig;
-use crate::store::{ScopeKey, StoreError, Suppression, suppression};
+use crate::store::{OutboxItem, ScopeKey, StoreError, Suppression, keys, suppression};
 
 /// One change of the shared suppression list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,17 +128,36 @@ fn change(key: &str, operation: Operation, value: &[u8]) -> Result<SuppressionCh
 /// while its NATS connection was down): one read per account served, bounded in cost.
 const OUTBOX_REREAD: Duration = Duration::from_secs(5);
 
+/// One outbox whose items a node takes in as any node queues them (not an account's:
+/// the HTTP API's idempotent answers), with what to do with each.
+pub struct OutboxFollower {
+    /// The outbox (a reserved name).
+    pub account: String,
+    /// Called with each item queued in it, this node's own included.
+    pub on_item: Box<dyn Fn(&OutboxItem) + Send + Sync>,
+}
+
+impl std::fmt::Debug for OutboxFollower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxFollower")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Calls `wake` whenever any node queues an outbox item (a receipt or MO for some
 /// account), and at least every [`OUTBOX_REREAD`]: the outbox stream is shared, so a
 /// receipt that node A matched is queued for the account's receiver bound on node B, whose
 /// outbox task then reads it. A core NATS subscription on the stream's subjects (no
-/// consumer state on the servers); the items themselves are read from the stream.
+/// consumer state on the servers); the items themselves are read from the stream. The
+/// items of `follower`'s outbox are handed to it instead (they wake nobody).
 ///
 /// # Errors
 /// The first connection or subscription fails (later failures are retried by the client).
 pub async fn watch_outbox(
     config: ClusterConfig,
     wake: impl Fn() + Send + 'static,
+    follower: Option<OutboxFollower>,
 ) -> Result<(), StoreError> {
     let names = Names {
         prefix: config.prefix.clone(),
@@ -150,6 +169,9 @@ pub async fn watch_outbox(
         .connect(config.nats.clone())
         .await
         .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+    let followed = follower
+        .as_ref()
+        .map(|follower| names.outbox_subject(&follower.account));
     let subject = names.outbox_subjects();
     let mut notices = client
         .subscribe(subject.clone())
@@ -166,6 +188,15 @@ pub async fn watch_outbox(
                         reread.tick().await;
                         wake();
                     }
+                }
+                if let (Some(notice), Some(follower)) = (&notice, &follower)
+                    && followed.as_deref() == Some(notice.subject.as_str())
+                {
+                    match keys::decode::<OutboxItem>("outbox item", &notice.payload) {
+                        Ok(item) => (follower.on_item)(&item),
+                        Err(error) => tracing::warn!(%error, "an item of {} does not decode", follower.account),
+                    }
+                    continue;
                 }
                 wake();
             }
