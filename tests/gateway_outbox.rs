@@ -22,6 +22,7 @@ use smppgate_protocol::pdu::{Body, SubmitSm};
 use smppgate_protocol::receipt::DeliveryReceipt;
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, RegisteredDelivery};
+use support::flaky_store::FlakyStore;
 use support::within;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -278,4 +279,66 @@ async fn two_receiver_binds_of_an_account_share_its_receipts() {
         "one bind carried (almost) everything: {per_bind:?}"
     );
     let _ = gateway.stop(Duration::from_secs(5)).await;
+}
+
+/// Receipts queued for one account wake that account's outbox task only: another
+/// account's task, bound and idle, does not read its (empty) queue for each batch the
+/// receipt writer commits. (Before, every queued batch woke every account: N accounts,
+/// N reads per batch; on a cluster each read is a round trip to NATS.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_for_one_account_wake_only_that_accounts_outbox() {
+    const COUNT: usize = 300;
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(1),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let store = Arc::new(FlakyStore::default());
+    let mut config = config(sim.local_addr());
+    let demo = config.accounts[0].clone();
+    config.accounts.push(smppgate::config::AccountConfig {
+        system_id: "quiet".into(),
+        password: Some("pw".into()),
+        ..demo
+    });
+    let gateway = Gateway::start_with_store(config, Arc::clone(&store) as Arc<dyn Store>)
+        .await
+        .expect("gateway");
+    let mut quiet = EsmeConfig::new("quiet", "pw");
+    quiet.bind = BindKind::Receiver;
+    let (_quiet, _quiet_inbound) = within(
+        "bind quiet",
+        EsmeClient::connect(&gateway.local_addr().to_string(), quiet),
+    )
+    .await
+    .expect("bind quiet");
+    let (client, mut inbound) = bind(&gateway, BindKind::Transceiver, true).await;
+    // Settled: the start's and the binds' reads are done.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quiet_before = store.reads_of("quiet");
+    let demo_before = store.reads_of("demo");
+    let mut sends = FuturesUnordered::new();
+    for n in 0..COUNT {
+        sends.push(submit_id(&client, format!("ok {n}")));
+        if sends.len() >= 64 {
+            sends.next().await;
+        }
+    }
+    while sends.next().await.is_some() {}
+    for _ in 0..COUNT {
+        within("a receipt", inbound.recv()).await.expect("receipt");
+    }
+    let (quiet_reads, demo_reads) = (
+        store.reads_of("quiet") - quiet_before,
+        store.reads_of("demo") - demo_before,
+    );
+    eprintln!("{COUNT} receipts: demo's queue read {demo_reads} times, quiet's {quiet_reads}");
+    assert!(demo_reads >= 2, "demo read {demo_reads} times");
+    assert_eq!(
+        quiet_reads, 0,
+        "quiet's empty queue was read for demo's receipts"
+    );
+    gateway.stop(Duration::from_secs(5)).await;
 }

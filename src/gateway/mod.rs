@@ -54,13 +54,14 @@ pub mod review;
 mod schedule;
 mod stats;
 mod upstream;
+pub(crate) mod wakes;
 mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -304,8 +305,8 @@ impl Gateway {
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
         let missed = Arc::new(Missed::default());
-        let outbox_wake = Arc::new(Notify::new());
-        let webhook_wake = Arc::new(Notify::new());
+        let outbox_wake = wakes::Wakes::new();
+        let webhook_wake = wakes::Wakes::new();
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
 
@@ -649,15 +650,19 @@ impl Gateway {
     }
 
     /// Wakes the outbox stages (SMPP and webhook): items were queued in the store by
-    /// someone else (another node of a `[cluster]`, docs/cluster.md).
-    pub fn outbox_waker(&self) -> impl Fn() + Send + Sync + 'static {
+    /// someone else (another node of a `[cluster]`, docs/cluster.md), in the named store
+    /// queue (that account's task is woken) or anywhere (`None`: every account's).
+    pub fn outbox_waker(&self) -> impl Fn(Option<&str>) + Send + Sync + 'static {
         let (smpp, webhook) = (
             Arc::clone(&self.ops.outbox_wake),
             Arc::clone(&self.ops.webhook_wake),
         );
-        move || {
-            smpp.notify_one();
-            webhook.notify_one();
+        move |queue| match queue {
+            Some(queue) => wakes::Wakes::queued(&smpp, &webhook, queue),
+            None => {
+                smpp.every();
+                webhook.every();
+            }
         }
     }
 

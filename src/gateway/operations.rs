@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use super::intake::Missed;
 use super::review::Action;
@@ -39,9 +39,9 @@ pub(crate) struct Operations {
     pub(crate) router: Router,
     pub(crate) default_country: String,
     /// Wakes the SMPP outbox (replayed items).
-    pub(crate) outbox_wake: Arc<Notify>,
+    pub(crate) outbox_wake: Arc<super::wakes::Wakes>,
     /// Wakes the webhook sink (replayed items).
-    pub(crate) webhook_wake: Arc<Notify>,
+    pub(crate) webhook_wake: Arc<super::wakes::Wakes>,
     /// `POST /v1/reload`, SIGHUP.
     pub(crate) reload: super::reload::Reloader,
 }
@@ -183,8 +183,9 @@ impl Operations {
             .commit(ops)
             .await
             .map_err(|error| OpError::Unavailable(error.to_string()))?;
-        self.outbox_wake.notify_one();
-        self.webhook_wake.notify_one();
+        // The account's SMPP queue and its webhook queue (both may have had parked items).
+        self.outbox_wake.account(account);
+        self.webhook_wake.account(account);
         tracing::info!(account, items = total, "parked items queued again");
         Ok(total)
     }

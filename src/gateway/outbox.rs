@@ -30,6 +30,8 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use smppgate_protocol::pdu::DeliverSm;
 use tokio::sync::Notify;
+
+use super::wakes::Wakes;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -49,9 +51,9 @@ pub(crate) struct OutboxDeps {
     pub group: Arc<GroupCommit>,
     /// The bound sessions, by system_id.
     pub registry: Arc<Registry>,
-    /// Notified (`notify_one`: the permit is kept until the stage takes it) when items were
-    /// queued or a receiver / transceiver bound; it reaches every account.
-    pub wake: Arc<Notify>,
+    /// Woken when items were queued for an account or its receiver / transceiver bound
+    /// (that account's task), or for every account.
+    pub wake: Arc<Wakes>,
     /// The accounts served.
     pub accounts: Vec<Arc<str>>,
     /// The configuration each reload puts in force: an account it adds gets its task.
@@ -72,7 +74,7 @@ pub(crate) struct OutboxDeps {
     /// With leases: the accounts in force, whose webhook queues' leases are kept here too
     /// (the webhook sink sends under them), and the sink's wake.
     pub hooks: Arc<crate::gateway::accounts::Accounts>,
-    pub hook_wake: Arc<Notify>,
+    pub hook_wake: Arc<Wakes>,
 }
 
 /// What every account task shares.
@@ -113,33 +115,24 @@ pub(crate) async fn run(deps: OutboxDeps) {
             cancel: deps.cancel.clone(),
         }));
     }
-    let mut wakes = Vec::with_capacity(deps.accounts.len());
     let mut served = HashSet::new();
-    let start = |account: Arc<str>, wakes: &mut Vec<Arc<Notify>>| {
-        let wake = Arc::new(Notify::new());
-        wakes.push(Arc::clone(&wake));
+    let start = |account: Arc<str>| {
+        let wake = deps.wake.register(&account);
         let queue = Queue::new(Arc::clone(&account), deps.retry);
         tracker.spawn(Account::new(Arc::clone(&shared), account, wake, queue).run());
     };
     for account in deps.accounts {
         served.insert(Arc::clone(&account));
-        start(account, &mut wakes);
+        start(account);
     }
     let mut reloads = deps.reloads;
     let mut reloading = true;
-    // Fans the shared wake out: this task is its only waiter, so a `notify_one` cannot
-    // go to the wrong account, and each account's own Notify keeps the permit while the
-    // account is busy, so no wake is lost.
-    let mut notified = pin!(deps.wake.notified());
+    // Fans a wake of every account out (this task is its only waiter); a wake of one
+    // account goes to its task directly (`Wakes::account`).
+    let mut fan_out = pin!(deps.wake.fan_out());
     loop {
-        notified.as_mut().enable();
         tokio::select! {
-            () = &mut notified => {
-                for wake in &wakes {
-                    wake.notify_one();
-                }
-                notified.set(deps.wake.notified());
-            }
+            () = &mut fan_out => fan_out.set(deps.wake.fan_out()),
             changed = reloads.changed(), if reloading => {
                 if changed.is_err() {
                     reloading = false;
@@ -152,10 +145,8 @@ pub(crate) async fn run(deps: OutboxDeps) {
                     if !served.contains(added.system_id.as_str()) {
                         let name: Arc<str> = Arc::from(added.system_id.as_str());
                         served.insert(Arc::clone(&name));
-                        start(name, &mut wakes);
-                        if let Some(wake) = wakes.last() {
-                            wake.notify_one();
-                        }
+                        start(Arc::clone(&name));
+                        deps.wake.account(&name);
                     }
                 }
             }

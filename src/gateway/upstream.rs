@@ -49,7 +49,7 @@ pub(crate) struct Upstream {
     /// Each bound upstream connection: its window and the account it bound as.
     pub(crate) windows: DashMap<u64, Bound>,
     /// Wakes the outbox when a receiver binds.
-    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    pub(crate) outbox_wake: Arc<super::wakes::Wakes>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) stats: Arc<Stats>,
 }
@@ -184,7 +184,9 @@ impl SmscHandler for Upstream {
 
     fn on_bound(&self, session: &SessionHandle) {
         if session.info().can_receive() {
-            self.outbox_wake.notify_one();
+            if let Ok(account) = std::str::from_utf8(&session.info().system_id) {
+                self.outbox_wake.account(account);
+            }
         }
     }
 

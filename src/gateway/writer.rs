@@ -29,7 +29,7 @@ use smppgate_protocol::text::{
 };
 use smppgate_protocol::tlv::{Tlv, TlvTag, Tlvs};
 use smppgate_protocol::types::{DataCoding, EsmClass};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::accounts::Accounts;
@@ -320,9 +320,9 @@ pub(crate) struct WriterParts {
     pub(crate) group: Arc<GroupCommit>,
     pub(crate) in_pool: Arc<InPool>,
     pub(crate) backlog: Arc<Backlog>,
-    pub(crate) outbox_wake: Arc<Notify>,
+    pub(crate) outbox_wake: Arc<super::wakes::Wakes>,
     /// Wakes the webhook sink when a commit queued webhook events.
-    pub(crate) webhook_wake: Arc<Notify>,
+    pub(crate) webhook_wake: Arc<super::wakes::Wakes>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
     /// Cancelled when the writer is to apply what is queued and return.
@@ -339,8 +339,8 @@ pub(crate) struct Writer {
     group: Arc<GroupCommit>,
     in_pool: Arc<InPool>,
     backlog: Arc<Backlog>,
-    outbox_wake: Arc<Notify>,
-    webhook_wake: Arc<Notify>,
+    outbox_wake: Arc<super::wakes::Wakes>,
+    webhook_wake: Arc<super::wakes::Wakes>,
     stats: Arc<Stats>,
     clock: Clock,
     /// The current record of messages not final (authoritative: only this task changes
@@ -1196,10 +1196,16 @@ impl Writer {
         let mut ops = std::mem::take(&mut self.ops);
         // Webhook accounts' receipts and MO go to their webhook queue (too, for "both").
         crate::http::webhook::route_to_webhooks(&mut ops, &self.accounts);
-        let pushed = ops.iter().any(|op| matches!(op, Op::OutboxPush(_)));
-        let hooked = ops.iter().any(|op| {
-            matches!(op, Op::OutboxPush(item) if crate::http::webhook::is_hook_queue(&item.account))
-        });
+        // The queues that get items: their tasks are woken once the commit holds (a
+        // handful of names per batch, not one per item).
+        let mut queued: Vec<String> = Vec::new();
+        for op in &ops {
+            if let Op::OutboxPush(item) = op
+                && !queued.contains(&item.account)
+            {
+                queued.push(item.account.clone());
+            }
+        }
         let status = if ops.is_empty() {
             CommandStatus::ESME_ROK
         } else {
@@ -1274,11 +1280,8 @@ impl Writer {
         if self.index.len() > RECENT_IDS {
             self.index.clear();
         }
-        if pushed {
-            self.outbox_wake.notify_one();
-        }
-        if hooked {
-            self.webhook_wake.notify_one();
+        for queue in &queued {
+            super::wakes::Wakes::queued(&self.outbox_wake, &self.webhook_wake, queue);
         }
     }
 }
@@ -1729,8 +1732,8 @@ mod tests {
             group: Arc::new(GroupCommit::start(Arc::clone(&store), 64)),
             in_pool: Arc::new(InPool::new(16)),
             backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
-            outbox_wake: Arc::new(Notify::new()),
-            webhook_wake: Arc::new(Notify::new()),
+            outbox_wake: super::super::wakes::Wakes::new(),
+            webhook_wake: super::super::wakes::Wakes::new(),
             stats: Arc::new(Stats::default()),
             clock: Clock::system(),
             finish: CancellationToken::new(),
@@ -1777,8 +1780,8 @@ mod tests {
             store,
             in_pool: Arc::new(InPool::new(16)),
             backlog: Arc::new(Backlog::new(std::iter::empty(), 10)),
-            outbox_wake: Arc::new(Notify::new()),
-            webhook_wake: Arc::new(Notify::new()),
+            outbox_wake: super::super::wakes::Wakes::new(),
+            webhook_wake: super::super::wakes::Wakes::new(),
             stats: Arc::new(Stats::default()),
             clock,
             finish: CancellationToken::new(),

@@ -56,6 +56,12 @@ pub fn is_hook_queue(queue: &str) -> bool {
     queue.starts_with("~hook:")
 }
 
+/// The account of a webhook queue (`None`: not one).
+#[must_use]
+pub fn hook_account(queue: &str) -> Option<&str> {
+    queue.strip_prefix("~hook:")
+}
+
 /// The store queue of an account's webhook events.
 #[must_use]
 pub fn hook_queue(account: &str) -> String {
@@ -107,7 +113,7 @@ pub(crate) struct WebhookParts {
     pub(crate) cancel: CancellationToken,
     /// Notified by the receipt writer after a commit that queued webhook events (and by
     /// a replay of parked ones): an idle account's task waits for it, it does not poll.
-    pub(crate) wake: Arc<tokio::sync::Notify>,
+    pub(crate) wake: Arc<crate::gateway::wakes::Wakes>,
     /// The configuration each reload puts in force: an account that gains a
     /// `webhook_url` gets its task (url, secret and mode are read per batch).
     pub(crate) reloads: tokio::sync::watch::Receiver<Arc<crate::config::Config>>,
@@ -156,12 +162,10 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
         client,
         leases: parts.leases,
     });
-    let mut wakes = Vec::new();
     let mut served = std::collections::HashSet::new();
     for account in parts.accounts.iter() {
         if account.config.webhook_url.is_some() {
-            let wake = Arc::new(tokio::sync::Notify::new());
-            wakes.push(Arc::clone(&wake));
+            let wake = parts.wake.register(&account.name);
             served.insert(Arc::clone(&account.name));
             tracker.spawn(run_account(
                 Arc::clone(&shared),
@@ -171,10 +175,8 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
             ));
         }
     }
-    // Fans the shared wake out, as the SMPP outbox does: this task is its only waiter,
-    // and each account's own Notify keeps the permit while the account is busy posting,
-    // so no wake is lost. (Which account's events came does not matter: an account with
-    // nothing queued reads an empty page and waits again.) A reload that gives an
+    // Fans a wake of every account out, as the SMPP outbox does (this task is its only
+    // waiter); a wake of one account goes to its task directly. A reload that gives an
     // account a `webhook_url` starts its task here.
     let (wake, cancel) = (parts.wake, shared.cancel.clone());
     let (accounts, mut reloads, spawner) = (parts.accounts, parts.reloads, tracker.clone());
@@ -183,11 +185,7 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = wake.notified() => {
-                    for account in &wakes {
-                        account.notify_one();
-                    }
-                }
+                () = wake.fan_out() => {}
                 changed = reloads.changed(), if reloading => {
                     if changed.is_err() {
                         reloading = false;
@@ -197,9 +195,8 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
                     for account in accounts.iter() {
                         if account.config.webhook_url.is_some() && !served.contains(&account.name) {
                             served.insert(Arc::clone(&account.name));
-                            let wake = Arc::new(tokio::sync::Notify::new());
+                            let wake = wake.register(&account.name);
                             wake.notify_one();
-                            wakes.push(Arc::clone(&wake));
                             spawner.spawn(run_account(
                                 Arc::clone(&shared),
                                 Arc::clone(&accounts),

@@ -25,11 +25,33 @@ pub(crate) struct FlakyStore {
     /// While set, a commit that writes an HTTP idempotent answer fails (whatever else it
     /// carries): the disk fills at that very commit.
     pub(crate) failing_answers: AtomicBool,
+    /// Outbox reads (`outbox`, `outbox_after`) per queue.
+    pub(crate) outbox_reads: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 impl FlakyStore {
     pub(crate) fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times queue `account` was read.
+    #[allow(dead_code)] // not every test binary reads it
+    pub(crate) fn reads_of(&self, account: &str) -> usize {
+        self.outbox_reads
+            .lock()
+            .unwrap()
+            .get(account)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn count_read(&self, account: &str) {
+        *self
+            .outbox_reads
+            .lock()
+            .unwrap()
+            .entry(account.to_owned())
+            .or_insert(0) += 1;
     }
 
     /// Holds (true) or lets go (false) the commits of outbox acknowledgements.
@@ -75,6 +97,7 @@ impl Store for FlakyStore {
         self.inner.list(filter)
     }
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.count_read(account);
         self.inner.outbox(account, limit)
     }
     fn outbox_after(
@@ -83,6 +106,7 @@ impl Store for FlakyStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.count_read(account);
         self.inner.outbox_after(account, after, limit)
     }
     fn parked(&self, account: Option<&str>, limit: usize) -> Result<Vec<ParkedItem>, StoreError> {

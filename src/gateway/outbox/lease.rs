@@ -27,7 +27,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -203,7 +202,7 @@ pub(crate) struct LeaseParts {
     /// webhook queue's lease.
     pub(crate) hooks: Arc<Accounts>,
     /// Notified when a lease was taken: the SMPP outbox stage and the webhook sink.
-    pub(crate) wakes: [Arc<Notify>; 2],
+    pub(crate) wakes: [Arc<crate::gateway::wakes::Wakes>; 2],
     pub(crate) cancel: CancellationToken,
 }
 
@@ -221,7 +220,7 @@ pub(crate) async fn run(parts: LeaseParts) {
     loop {
         if leases.round(&registry, &accounts, &hooks).await {
             for wake in &wakes {
-                wake.notify_one();
+                wake.every();
             }
         }
         tokio::select! {

@@ -156,7 +156,7 @@ impl std::fmt::Debug for OutboxFollower {
 /// The first connection or subscription fails (later failures are retried by the client).
 pub async fn watch_outbox(
     config: ClusterConfig,
-    wake: impl Fn() + Send + 'static,
+    wake: impl Fn(Option<&str>) + Send + 'static,
     follower: Option<OutboxFollower>,
 ) -> Result<(), StoreError> {
     let names = Names {
@@ -186,7 +186,7 @@ pub async fn watch_outbox(
                     tracing::warn!(%subject, "outbox notices ended (re-reading every {:?})", OUTBOX_REREAD);
                     loop {
                         reread.tick().await;
-                        wake();
+                        wake(None);
                     }
                 }
                 if let (Some(notice), Some(follower)) = (&notice, &follower)
@@ -198,9 +198,15 @@ pub async fn watch_outbox(
                     }
                     continue;
                 }
-                wake();
+                // The account whose queue got the item (its task alone reads).
+                let queue = notice
+                    .as_ref()
+                    .and_then(|notice| notice.subject.as_str().rsplit('.').next())
+                    .and_then(|token| names::untoken(token).ok())
+                    .and_then(|bytes| String::from_utf8(bytes).ok());
+                wake(queue.as_deref());
             }
-            _ = reread.tick() => wake(),
+            _ = reread.tick() => wake(None),
         }
     }
 }
