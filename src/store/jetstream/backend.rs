@@ -63,7 +63,10 @@ const INSERTED_LOG: usize = 65_536;
 struct PendingListing {
     at: Instant,
     ids: Arc<Vec<u64>>,
-    /// The position in [`Inserted`] up to which the ids are in `ids`.
+    /// What this node inserted since (sorted; an id may be in `ids` too): kept apart so
+    /// that a large listing is not copied for each page.
+    added: Arc<Vec<u64>>,
+    /// The position in [`Inserted`] up to which the ids are in `ids` or `added`.
     seen: u64,
 }
 
@@ -366,6 +369,20 @@ pub(super) async fn create_or_open_bucket(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The ids of two sorted lists in order, each once.
+fn merged<'a>(a: &'a [u64], b: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+    let (mut a, mut b) = (a.iter().copied().peekable(), b.iter().copied().peekable());
+    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+        (Some(x), Some(y)) if x == y => {
+            a.next();
+            b.next()
+        }
+        (Some(x), Some(y)) if y < x => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 fn bucket_key(bucket: Bucket) -> &'static str {
@@ -1110,7 +1127,7 @@ impl Backend {
     /// owns), so a short page still means the end of the backlog: the dispatcher drops a
     /// spilled route on it, and a message accepted meanwhile would otherwise wait for the
     /// next listing from the start. One gone since is passed over by the record read.
-    async fn pending_ids(&self, after: u64) -> Result<Arc<Vec<u64>>, StoreError> {
+    async fn pending_ids(&self, after: u64) -> Result<(Arc<Vec<u64>>, Arc<Vec<u64>>), StoreError> {
         if after > 0 {
             let mut cached = self.pending_listing.lock().await;
             if let Some(listing) = cached.as_mut()
@@ -1123,14 +1140,14 @@ impl Backend {
                     listing.seen = inserted.end();
                     drop(inserted);
                     if !new.is_empty() {
-                        let mut ids = Vec::with_capacity(listing.ids.len() + new.len());
-                        ids.extend_from_slice(&listing.ids);
-                        ids.extend(new);
-                        ids.sort_unstable();
-                        ids.dedup();
-                        listing.ids = Arc::new(ids);
+                        let mut added = Vec::with_capacity(listing.added.len() + new.len());
+                        added.extend_from_slice(&listing.added);
+                        added.extend(new);
+                        added.sort_unstable();
+                        added.dedup();
+                        listing.added = Arc::new(added);
                     }
-                    return Ok(Arc::clone(&listing.ids));
+                    return Ok((Arc::clone(&listing.ids), Arc::clone(&listing.added)));
                 }
             }
         }
@@ -1157,9 +1174,10 @@ impl Backend {
         *self.pending_listing.lock().await = Some(PendingListing {
             at: Instant::now(),
             ids: Arc::clone(&ids),
+            added: Arc::default(),
             seen,
         });
-        Ok(ids)
+        Ok((ids, Arc::default()))
     }
 
     pub(super) async fn pending_page(
@@ -1167,15 +1185,21 @@ impl Backend {
         after: u64,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let listing = self.pending_ids(after).await?;
-        let start = listing.partition_point(|&id| id <= after);
-        let ids = &listing[start..];
+        let (listing, added) = self.pending_ids(after).await?;
+        let listed = &listing[listing.partition_point(|&id| id <= after)..];
+        let added = &added[added.partition_point(|&id| id <= after)..];
+        let mut ids = merged(listed, added);
         // A pending key without its record (expired meanwhile) or with a final one is
         // passed over, and the page filled from the ids after it: a short page means the
         // end of the backlog to the dispatcher.
         let mut records = Vec::new();
-        for chunk in ids.chunks(limit.clamp(1, 1024)) {
-            let mut read = self.records(chunk.to_vec()).await?;
+        let chunk_size = limit.clamp(1, 1024);
+        loop {
+            let chunk: Vec<u64> = ids.by_ref().take(chunk_size).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut read = self.records(chunk).await?;
             read.retain(|record| !record.state.is_final());
             records.extend(read);
             if records.len() >= limit {
@@ -1830,6 +1854,14 @@ impl<'a> Planner<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn merged_lists_keep_order_and_take_each_id_once() {
+        let ids: Vec<u64> = super::merged(&[1, 4, 6, 9], &[2, 4, 10]).collect();
+        assert_eq!(ids, [1, 2, 4, 6, 9, 10]);
+        assert_eq!(super::merged(&[], &[3]).collect::<Vec<_>>(), [3]);
+        assert_eq!(super::merged(&[3], &[]).collect::<Vec<_>>(), [3]);
+    }
+
     #[test]
     fn servers_before_2_10_are_refused() {
         assert!(super::supported_server("2.10.0"));
