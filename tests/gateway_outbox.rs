@@ -44,6 +44,17 @@ fn config(carrier: std::net::SocketAddr) -> Config {
     config
 }
 
+/// A simulated carrier that sends each receipt 1 ms after its submit.
+async fn fast_sim() -> Sim {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: Duration::from_millis(1),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim")
+}
+
 /// A message whose receipt's `text:` (its first 20 characters) says what the client does.
 fn message(text: String) -> SubmitSm {
     SubmitSm {
@@ -111,13 +122,7 @@ async fn submit_id(client: &EsmeClient, text: String) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_receipts_are_parked_without_holding_up_the_rest_and_replay_delivers_them() {
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".into(),
-        receipt_delay: Duration::from_millis(1),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = fast_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
@@ -228,13 +233,7 @@ async fn refused_receipts_are_parked_without_holding_up_the_rest_and_replay_deli
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_receiver_binds_of_an_account_share_its_receipts() {
     const COUNT: usize = 400;
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".into(),
-        receipt_delay: Duration::from_millis(1),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = fast_sim().await;
     let mut config = config(sim.local_addr());
     config.store.path = ":memory:".into();
     let gateway = Gateway::start(config).await.expect("gateway");
@@ -288,13 +287,7 @@ async fn two_receiver_binds_of_an_account_share_its_receipts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_for_one_account_wake_only_that_accounts_outbox() {
     const COUNT: usize = 300;
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".into(),
-        receipt_delay: Duration::from_millis(1),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = fast_sim().await;
     let store = Arc::new(FlakyStore::default());
     let mut config = config(sim.local_addr());
     let demo = config.accounts[0].clone();

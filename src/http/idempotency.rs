@@ -66,6 +66,23 @@ struct Inner {
     order: VecDeque<(u64, Key)>,
 }
 
+impl Inner {
+    /// An answer read back (at start, or another node's): known from now on.
+    fn insert_stored(&mut self, stored: Stored) {
+        let key: Key = (Arc::from(stored.account.as_str()), stored.key);
+        self.order.push_back((stored.at, key.clone()));
+        self.entries.insert(
+            key,
+            Entry::Done {
+                body_hash: stored.body_hash,
+                status: stored.status,
+                answer: Arc::from(stored.answer),
+                at: stored.at,
+            },
+        );
+    }
+}
+
 /// What a request with a key does.
 #[derive(Debug)]
 pub(crate) enum Begin {
@@ -123,17 +140,7 @@ impl Idempotency {
             for item in page {
                 match postcard::from_bytes::<Stored>(&item.deliver_sm) {
                     Ok(stored) if now.saturating_sub(stored.at) < KEEP_MS => {
-                        let key: Key = (Arc::from(stored.account.as_str()), stored.key);
-                        inner.order.push_back((stored.at, key.clone()));
-                        inner.entries.insert(
-                            key,
-                            Entry::Done {
-                                body_hash: stored.body_hash,
-                                status: stored.status,
-                                answer: Arc::from(stored.answer),
-                                at: stored.at,
-                            },
-                        );
+                        inner.insert_stored(stored);
                     }
                     _ => stale.push(Op::OutboxAck {
                         account: IDEMPOTENCY.to_owned(),
@@ -264,21 +271,14 @@ impl Idempotency {
         if now.saturating_sub(stored.at) >= KEEP_MS {
             return;
         }
-        let key: Key = (Arc::from(stored.account.as_str()), stored.key);
         let mut inner = self.lock();
-        if inner.entries.contains_key(&key) {
+        if inner
+            .entries
+            .contains_key(&(Arc::from(stored.account.as_str()), stored.key.clone()))
+        {
             return;
         }
-        inner.order.push_back((stored.at, key.clone()));
-        inner.entries.insert(
-            key,
-            Entry::Done {
-                body_hash: stored.body_hash,
-                status: stored.status,
-                answer: Arc::from(stored.answer),
-                at: stored.at,
-            },
-        );
+        inner.insert_stored(stored);
         while inner.order.len() > MAX_KEYS {
             if let Some((_, key)) = inner.order.pop_front() {
                 inner.entries.remove(&key);
