@@ -184,8 +184,9 @@ impl SmscHandler for Upstream {
 
     fn on_bound(&self, session: &SessionHandle) {
         if session.info().can_receive() {
-            if let Ok(account) = std::str::from_utf8(&session.info().system_id) {
-                self.outbox_wake.account(account);
+            // By the account's name (the key its outbox task is woken under).
+            if let Some(account) = self.account_of(session.info()) {
+                self.outbox_wake.account(&account.name);
             }
         }
     }
