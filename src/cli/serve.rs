@@ -205,6 +205,19 @@ async fn serve(
         Some(engine) => engine.clone(),
         None => std::sync::Arc::new(crate::gateway::policy::PassThrough),
     };
+    // Other nodes' outbox items (docs/cluster.md), subscribed before the gateway starts:
+    // an idempotent answer another node stores while this one starts is buffered, not
+    // missed; the items wake this node's outbox tasks once it runs (below).
+    let outbox_watch = match &config.cluster {
+        Some(cluster) => match crate::store::OutboxWatch::open(cluster).await {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                tracing::error!(%error, "not following the other nodes' outbox items");
+                None
+            }
+        },
+        None => None,
+    };
     let gateway =
         Gateway::start_with_suppressions(config.clone(), store, hook, clock, suppressions).await?;
     drop(policies);
@@ -225,17 +238,11 @@ async fn serve(
         });
         tokio::spawn(fenced_exit(live));
     }
-    if let Some(cluster) = config.cluster.clone() {
-        // Receipts and MO that other nodes queue for accounts bound here (docs/cluster.md).
-        // And the HTTP API's idempotent answers other nodes store (a retry that lands
-        // here gets the first answer).
-        let wake = gateway.outbox_waker();
-        let follower = gateway.idempotency_follower();
-        tokio::spawn(async move {
-            if let Err(error) = crate::store::watch_outbox(cluster, wake, follower).await {
-                tracing::error!(%error, "not following the other nodes' outbox items");
-            }
-        });
+    if let Some(watch) = outbox_watch {
+        // Receipts and MO that other nodes queue for accounts bound here, and the HTTP
+        // API's idempotent answers other nodes store (a retry that lands here gets the
+        // first answer).
+        tokio::spawn(watch.run(gateway.outbox_waker(), gateway.idempotency_follower()));
     }
     on_hangup(gateway.reload_handle()).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();

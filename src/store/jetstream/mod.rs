@@ -30,7 +30,7 @@ mod watch;
 pub use caps::SharedCaps;
 pub use liveness::{Membership, follow_liveness};
 pub use outbox_lease::{Lease, OutboxLeases};
-pub use watch::{OutboxFollower, SuppressionChange, SuppressionWatch, watch_outbox};
+pub use watch::{OutboxFollower, OutboxWatch, SuppressionChange, SuppressionWatch};
 
 use std::future::Future;
 use std::sync::Arc;

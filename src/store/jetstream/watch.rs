@@ -145,68 +145,106 @@ impl std::fmt::Debug for OutboxFollower {
     }
 }
 
-/// Calls `wake` whenever any node queues an outbox item (a receipt or MO for some
-/// account), and at least every [`OUTBOX_REREAD`]: the outbox stream is shared, so a
-/// receipt that node A matched is queued for the account's receiver bound on node B, whose
-/// outbox task then reads it. A core NATS subscription on the stream's subjects (no
-/// consumer state on the servers); the items themselves are read from the stream. The
-/// items of `follower`'s outbox are handed to it instead (they wake nobody).
-///
-/// # Errors
-/// The first connection or subscription fails (later failures are retried by the client).
-pub async fn watch_outbox(
-    config: ClusterConfig,
-    wake: impl Fn(Option<&str>) + Send + 'static,
-    follower: Option<OutboxFollower>,
-) -> Result<(), StoreError> {
-    let names = Names {
-        prefix: config.prefix.clone(),
-        node: config.node.clone(),
-    };
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("smppgate {} outbox", config.node))
-        .connection_timeout(config.connect_timeout)
-        .connect(config.nats.clone())
-        .await
-        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-    let followed = follower
-        .as_ref()
-        .map(|follower| names.outbox_subject(&follower.account));
-    let subject = names.outbox_subjects();
-    let mut notices = client
-        .subscribe(subject.clone())
-        .await
-        .map_err(|e| StoreError::new(format!("subscribing to {subject}: {e}")))?;
-    let mut reread = tokio::time::interval(OUTBOX_REREAD);
-    reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            notice = notices.next() => {
-                if notice.is_none() {
-                    tracing::warn!(%subject, "outbox notices ended (re-reading every {:?})", OUTBOX_REREAD);
-                    loop {
-                        reread.tick().await;
-                        wake(None);
+/// The outbox stream's notices, subscribed: what any node queues from the subscription
+/// on is seen (buffered until [`OutboxWatch::run`]). Opened before the gateway starts, so
+/// that an idempotent answer another node stores meanwhile is not missed.
+pub struct OutboxWatch {
+    names: Names,
+    subject: String,
+    notices: async_nats::Subscriber,
+    /// Kept with the subscription (its connection).
+    _client: async_nats::Client,
+}
+
+impl std::fmt::Debug for OutboxWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxWatch")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboxWatch {
+    /// Connects and subscribes to the outbox stream's subjects (a core NATS subscription:
+    /// no consumer state on the servers; the items themselves are read from the stream).
+    ///
+    /// # Errors
+    /// The connection or the subscription fails.
+    pub async fn open(config: &ClusterConfig) -> Result<Self, StoreError> {
+        let names = Names {
+            prefix: config.prefix.clone(),
+            node: config.node.clone(),
+        };
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("smppgate {} outbox", config.node))
+            .connection_timeout(config.connect_timeout)
+            .connect(config.nats.clone())
+            .await
+            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+        let subject = names.outbox_subjects();
+        let notices = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| StoreError::new(format!("subscribing to {subject}: {e}")))?;
+        Ok(Self {
+            names,
+            subject,
+            notices,
+            _client: client,
+        })
+    }
+
+    /// Calls `wake` whenever any node queues an outbox item (a receipt or MO for some
+    /// account: with its queue's name), and at least every [`OUTBOX_REREAD`] (without):
+    /// the outbox stream is shared, so a receipt that node A matched is queued for the
+    /// account's receiver bound on node B, whose outbox task then reads it. The items of
+    /// `follower`'s outbox are handed to it instead (they wake nobody). Runs until the
+    /// process ends.
+    pub async fn run(
+        self,
+        wake: impl Fn(Option<&str>) + Send + 'static,
+        follower: Option<OutboxFollower>,
+    ) {
+        let Self {
+            names,
+            subject,
+            mut notices,
+            _client,
+        } = self;
+        let followed = follower
+            .as_ref()
+            .map(|follower| names.outbox_subject(&follower.account));
+        let mut reread = tokio::time::interval(OUTBOX_REREAD);
+        reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                notice = notices.next() => {
+                    if notice.is_none() {
+                        tracing::warn!(%subject, "outbox notices ended (re-reading every {:?})", OUTBOX_REREAD);
+                        loop {
+                            reread.tick().await;
+                            wake(None);
+                        }
                     }
-                }
-                if let (Some(notice), Some(follower)) = (&notice, &follower)
-                    && followed.as_deref() == Some(notice.subject.as_str())
-                {
-                    match keys::decode::<OutboxItem>("outbox item", &notice.payload) {
-                        Ok(item) => (follower.on_item)(&item),
-                        Err(error) => tracing::warn!(%error, "an item of {} does not decode", follower.account),
+                    if let (Some(notice), Some(follower)) = (&notice, &follower)
+                        && followed.as_deref() == Some(notice.subject.as_str())
+                    {
+                        match keys::decode::<OutboxItem>("outbox item", &notice.payload) {
+                            Ok(item) => (follower.on_item)(&item),
+                            Err(error) => tracing::warn!(%error, "an item of {} does not decode", follower.account),
+                        }
+                        continue;
                     }
-                    continue;
+                    // The account whose queue got the item (its task alone reads).
+                    let queue = notice
+                        .as_ref()
+                        .and_then(|notice| notice.subject.as_str().rsplit('.').next())
+                        .and_then(|token| names::untoken(token).ok())
+                        .and_then(|bytes| String::from_utf8(bytes).ok());
+                    wake(queue.as_deref());
                 }
-                // The account whose queue got the item (its task alone reads).
-                let queue = notice
-                    .as_ref()
-                    .and_then(|notice| notice.subject.as_str().rsplit('.').next())
-                    .and_then(|token| names::untoken(token).ok())
-                    .and_then(|bytes| String::from_utf8(bytes).ok());
-                wake(queue.as_deref());
+                _ = reread.tick() => wake(None),
             }
-            _ = reread.tick() => wake(None),
         }
     }
 }
