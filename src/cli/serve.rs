@@ -170,14 +170,18 @@ async fn serve(
     // The watch is open before the list is read, so a change made in between is in the
     // list or in the watch (applied twice it is the same); opened after, an opt-out
     // another node took while this one started was missed until its next start.
+    // A first open that fails is tried again in the background (that watch replays the
+    // bucket, for what changed since the list was read): a node must not go on without
+    // the other nodes' opt-outs.
     let watch = match config.cluster.clone() {
-        Some(cluster) => match crate::store::SuppressionWatch::open(cluster).await {
-            Ok(watch) => Some(watch),
-            Err(error) => {
-                tracing::error!(%error, "not following the other nodes' suppressions");
-                None
-            }
-        },
+        Some(cluster) => Some(
+            crate::store::SuppressionWatch::open(cluster.clone())
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "the shared suppression list is not followed yet (tried again every second)");
+                    cluster
+                }),
+        ),
         None => None,
     };
     // The opt-out list: the engine looks numbers up in it, MO replies and
@@ -185,14 +189,22 @@ async fn serve(
     let suppressions = crate::gateway::load_suppressions(&store).await?;
     if let Some(watch) = watch {
         let set = std::sync::Arc::clone(&suppressions);
-        tokio::spawn(watch.run(move |change| match change {
-            crate::store::SuppressionChange::Added(entry) => {
-                set.insert(&entry.scope, &entry.number);
-            }
-            crate::store::SuppressionChange::Removed { scope, number } => {
-                set.remove(&scope, &number);
-            }
-        }));
+        tokio::spawn(async move {
+            let watch = match watch {
+                Ok(watch) => watch,
+                Err(cluster) => crate::store::SuppressionWatch::open_later(cluster).await,
+            };
+            watch
+                .run(move |change| match change {
+                    crate::store::SuppressionChange::Added(entry) => {
+                        set.insert(&entry.scope, &entry.number);
+                    }
+                    crate::store::SuppressionChange::Removed { scope, number } => {
+                        set.remove(&scope, &number);
+                    }
+                })
+                .await;
+        });
     }
     let policies = PolicyEngine::for_gateway(
         &config,
@@ -208,14 +220,13 @@ async fn serve(
     // Other nodes' outbox items (docs/cluster.md), subscribed before the gateway starts:
     // an idempotent answer another node stores while this one starts is buffered, not
     // missed; the items wake this node's outbox tasks once it runs (below).
+    // A first subscription that fails is tried again in the background (meanwhile the
+    // outboxes are read every second).
     let outbox_watch = match &config.cluster {
-        Some(cluster) => match crate::store::OutboxWatch::open(cluster).await {
-            Ok(watch) => Some(watch),
-            Err(error) => {
-                tracing::error!(%error, "not following the other nodes' outbox items");
-                None
-            }
-        },
+        Some(cluster) => Some(crate::store::OutboxWatch::open(cluster).await.map_err(|error| {
+            tracing::error!(%error, "the other nodes' outbox items are not followed yet (tried again every second)");
+            cluster.clone()
+        })),
         None => None,
     };
     let gateway =
@@ -242,7 +253,14 @@ async fn serve(
         // Receipts and MO that other nodes queue for accounts bound here, and the HTTP
         // API's idempotent answers other nodes store (a retry that lands here gets the
         // first answer).
-        tokio::spawn(watch.run(gateway.outbox_waker(), gateway.idempotency_follower()));
+        let (wake, follower) = (gateway.outbox_waker(), gateway.idempotency_follower());
+        tokio::spawn(async move {
+            let watch = match watch {
+                Ok(watch) => watch,
+                Err(cluster) => crate::store::OutboxWatch::open_later(cluster, &wake).await,
+            };
+            watch.run(wake, follower).await;
+        });
     }
     on_hangup(gateway.reload_handle()).context("installing the SIGHUP handler")?;
     let addr = gateway.local_addr();

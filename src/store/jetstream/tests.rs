@@ -673,3 +673,35 @@ fn a_message_inserted_between_two_pages_is_in_the_next_one() {
         [first + 2]
     );
 }
+
+/// A node whose first watch on the suppression bucket failed opens one later that first
+/// replays the bucket: an opt-out taken before that (while the node read its list
+/// without a watch) is applied.
+#[test]
+fn a_suppression_watch_opened_later_replays_the_list() {
+    let Some(server) = Server::start("js-watch-later") else {
+        return;
+    };
+    let one = server.open("gw-1");
+    let entry = Suppression {
+        scope: ScopeKey::Global,
+        number: "8613800138000".into(),
+        since: 3,
+        source: SuppressionSource::Cli,
+    };
+    one.commit(&[Op::Suppress(entry.clone())]).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let watch = runtime.block_on(super::SuppressionWatch::open_later(server.config("gw-2")));
+    let (tx, rx) = std::sync::mpsc::channel();
+    runtime.spawn(watch.run(move |change| {
+        let _ = tx.send(change);
+    }));
+    let seen = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the entry replayed");
+    assert_eq!(seen, super::SuppressionChange::Added(entry));
+}

@@ -41,6 +41,28 @@ impl SuppressionWatch {
     /// # Errors
     /// No connection, or the bucket is not there.
     pub async fn open(config: ClusterConfig) -> Result<Self, StoreError> {
+        Self::connect(config, false).await
+    }
+
+    /// For a node whose first [`SuppressionWatch::open`] failed (it read the list without
+    /// a watch): opens one, tried every second until it works, that first replays the
+    /// bucket's entries, so that what changed since the list was read is applied too.
+    pub async fn open_later(config: ClusterConfig) -> Self {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match Self::connect(config.clone(), true).await {
+                Ok(watch) => {
+                    tracing::info!("following the shared suppression list now");
+                    return watch;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "shared suppression list: watch not open yet (tried again)");
+                }
+            }
+        }
+    }
+
+    async fn connect(config: ClusterConfig, replay: bool) -> Result<Self, StoreError> {
         let names = Names {
             prefix: config.prefix.clone(),
             node: config.node.clone(),
@@ -57,10 +79,12 @@ impl SuppressionWatch {
             .get_key_value(&bucket)
             .await
             .map_err(|e| StoreError::new(format!("suppression bucket {bucket}: {e}")))?;
-        let watch = kv
-            .watch_all()
-            .await
-            .map_err(|e| StoreError::new(format!("watching {bucket}: {e}")))?;
+        let watch = if replay {
+            kv.watch_with_history(">").await
+        } else {
+            kv.watch_all().await
+        }
+        .map_err(|e| StoreError::new(format!("watching {bucket}: {e}")))?;
         Ok(Self { js, bucket, watch })
     }
 
@@ -192,6 +216,25 @@ impl OutboxWatch {
             notices,
             _client: client,
         })
+    }
+
+    /// For a node whose first [`OutboxWatch::open`] failed: tried every second until it
+    /// works; meanwhile every account's outbox is woken at each try (its items may have
+    /// come from another node).
+    pub async fn open_later(config: ClusterConfig, wake: &impl Fn(Option<&str>)) -> Self {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            wake(None);
+            match Self::open(&config).await {
+                Ok(watch) => {
+                    tracing::info!("following the other nodes' outbox items now");
+                    return watch;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "outbox notices: subscription not made yet (tried again)");
+                }
+            }
+        }
     }
 
     /// Calls `wake` whenever any node queues an outbox item (a receipt or MO for some
