@@ -284,6 +284,20 @@ impl std::fmt::Debug for JetStreamStore {
 #[cfg(test)]
 mod tests;
 
+/// A connection of this node to NATS for one `purpose` (named so in the server's
+/// connection list: `smppgate gw-1 outbox`).
+pub(super) async fn connect(
+    config: &ClusterConfig,
+    purpose: &str,
+) -> Result<async_nats::Client, StoreError> {
+    async_nats::ConnectOptions::new()
+        .name(format!("smppgate {} {purpose}", config.node))
+        .connection_timeout(config.connect_timeout)
+        .connect(config.nats.clone())
+        .await
+        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))
+}
+
 /// A NATS connection of its own for one of the store's side parts (`purpose` names it in
 /// the server's connection list) and its KV bucket `bucket`, created with `max_age` and
 /// the cluster's replicas when missing; a bucket another node made is used as it is, with
@@ -300,13 +314,7 @@ async fn side_bucket(
     ),
     StoreError,
 > {
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("smppgate {} {purpose}", config.node))
-        .connection_timeout(config.connect_timeout)
-        .connect(config.nats.clone())
-        .await
-        .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-    let js = async_nats::jetstream::new(client);
+    let js = async_nats::jetstream::new(connect(config, purpose).await?);
     let kv_config = async_nats::jetstream::kv::Config {
         bucket: bucket.to_owned(),
         history: 1,

@@ -67,13 +67,7 @@ impl SuppressionWatch {
             prefix: config.prefix.clone(),
             node: config.node.clone(),
         };
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("smppgate {} suppressions", config.node))
-            .connection_timeout(config.connect_timeout)
-            .connect(config.nats.clone())
-            .await
-            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
-        let js = async_nats::jetstream::new(client);
+        let js = async_nats::jetstream::new(super::connect(&config, "suppressions").await?);
         let bucket = names.bucket(Bucket::Suppressions);
         let kv = js
             .get_key_value(&bucket)
@@ -199,12 +193,7 @@ impl OutboxWatch {
             prefix: config.prefix.clone(),
             node: config.node.clone(),
         };
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("smppgate {} outbox", config.node))
-            .connection_timeout(config.connect_timeout)
-            .connect(config.nats.clone())
-            .await
-            .map_err(|e| StoreError::new(format!("connecting to NATS: {e}")))?;
+        let client = super::connect(config, "outbox").await?;
         let subject = names.outbox_subjects();
         let notices = client
             .subscribe(subject.clone())
