@@ -68,6 +68,9 @@ struct PendingListing {
     added: Arc<Vec<u64>>,
     /// The position in [`Inserted`] up to which the ids are in `ids` or `added`.
     seen: u64,
+    /// [`Backend::owned_changes`] when the listing began: one made before the slots this
+    /// node owns changed lacks a slot's messages and is not reused.
+    owned: u64,
 }
 
 /// The ids of the messages this node inserted (not final), in commit order: the
@@ -108,6 +111,8 @@ pub(super) struct Backend {
     pending_listing: Mutex<Option<PendingListing>>,
     /// The messages this node inserted lately, for the listing to take in.
     inserted: std::sync::Mutex<Inserted>,
+    /// Counts the changes of the slots this node owns (it took a dead node's over).
+    owned_changes: AtomicU64,
     /// Per account, the pull consumer its last outbox read left off with (`outbox_after`).
     outbox_readers: std::sync::Mutex<HashMap<String, OutboxReader>>,
     /// `Nats-Msg-Id` of outbox publishes: `<node>.<start>.<batch>.<op>`, so a retried
@@ -497,6 +502,7 @@ impl Backend {
             writer: Mutex::new(Writer::default()),
             pending_listing: Mutex::new(None),
             inserted: std::sync::Mutex::new(Inserted::default()),
+            owned_changes: AtomicU64::new(0),
             outbox_readers: std::sync::Mutex::new(HashMap::new()),
             recent: std::sync::Mutex::new(Recent::default()),
             run_id,
@@ -670,10 +676,10 @@ impl Backend {
         Ok(())
     }
 
-    /// The slots this node owns changed (it took a dead node's over): the next page
-    /// lists the pending set again instead of going on with a listing that lacks them.
-    pub(super) async fn forget_pending_listing(&self) {
-        *self.pending_listing.lock().await = None;
+    /// The slots this node owns changed (it took a dead node's over): no listing begun
+    /// before is reused, the next page lists the pending set again.
+    pub(super) fn owned_slots_changed(&self) {
+        self.owned_changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The writes that replace a round's conflicting record writes: each record read
@@ -1132,6 +1138,7 @@ impl Backend {
             let mut cached = self.pending_listing.lock().await;
             if let Some(listing) = cached.as_mut()
                 && listing.at.elapsed() < PENDING_LISTING_TTL
+                && listing.owned == self.owned_changes.load(Ordering::Acquire)
             {
                 let inserted = self.inserted.lock().unwrap_or_else(PoisonError::into_inner);
                 if listing.seen >= inserted.base {
@@ -1152,7 +1159,9 @@ impl Backend {
             }
         }
         // What is inserted from here on is merged into this listing when it is reused
-        // (an id both listed and merged counts once).
+        // (an id both listed and merged counts once); a change of the owned slots from
+        // here on keeps it from being reused.
+        let owned = self.owned_changes.load(Ordering::Acquire);
         let seen = self
             .inserted
             .lock()
@@ -1176,6 +1185,7 @@ impl Backend {
             ids: Arc::clone(&ids),
             added: Arc::default(),
             seen,
+            owned,
         });
         Ok((ids, Arc::default()))
     }

@@ -70,11 +70,14 @@ impl Membership {
         }
     }
 
-    /// The message ids of node slot `slot` (a slot in [`Membership::taken`]).
+    /// The message ids of node slot `slot` (a slot in [`Membership::taken`]). The last
+    /// slot's range ends at `u64::MAX` (it does not wrap to 0); a number past the last
+    /// slot (a corrupt `slot.<n>` key) has none.
     #[must_use]
     pub fn slot_ids(slot: u64) -> std::ops::Range<u64> {
-        let shift = super::backend::SLOT_SHIFT;
-        slot << shift..(slot + 1) << shift
+        let size = 1u64 << super::backend::SLOT_SHIFT;
+        let start = slot.saturating_mul(size);
+        start..start.saturating_add(size)
     }
 
     /// This node's place among the live nodes (sorted by name, from 0) and their count:
@@ -531,6 +534,15 @@ mod tests {
         assert_eq!(slot_owner(&taken), b"gw-2");
         assert_eq!(slot_number("slot.12"), Some(12));
         assert_eq!(slot_number("max.gw-1"), None);
+    }
+
+    #[test]
+    fn slot_ranges_follow_each_other_and_never_wrap() {
+        assert_eq!(Membership::slot_ids(1), 1 << 56..2 << 56);
+        assert_eq!(Membership::slot_ids(2).start, Membership::slot_ids(1).end);
+        assert_eq!(Membership::slot_ids(255), 255 << 56..u64::MAX);
+        assert!(Membership::slot_ids(256).is_empty());
+        assert!(Membership::slot_ids(u64::MAX).is_empty());
     }
 
     #[test]

@@ -179,10 +179,7 @@ impl Store for JetStreamStore {
     }
 
     fn owned_messages_changed(&self) {
-        let _ = self.run(READ_TIMEOUT, move |b| async move {
-            b.forget_pending_listing().await;
-            Ok(())
-        });
+        self.backend.owned_slots_changed();
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
