@@ -58,7 +58,7 @@ impl Backlog {
     /// taken yet (held for review included: they keep their place until an operator
     /// decides): the whole backlog at start, a dead node's slot when this node took it
     /// over. Answers how many it counted, and how many of them are held. Blocking (store
-    /// reads).
+    /// reads from the range's start: every page holds ids at or above it).
     ///
     /// # Errors
     /// A store read failed (nothing is counted then).
@@ -79,7 +79,7 @@ impl Backlog {
                 if record.id >= ids.end {
                     break 'pages;
                 }
-                if record.id < ids.start || !matches!(record.state, State::Accepted | State::Held) {
+                if !matches!(record.state, State::Accepted | State::Held) {
                     continue;
                 }
                 *counts.entry(record.account.clone()).or_insert(0) += 1;

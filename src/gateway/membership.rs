@@ -114,21 +114,26 @@ pub(crate) async fn run(parts: MembershipParts) {
     }
 }
 
+/// A store call run off the runtime's threads; its failure (or the task's) as text.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Adds the pending messages of node slot `slot` (taken over) to this node's backlog.
 /// A read that fails is logged and leaves the count as it was: the messages are still
 /// sent; only the bound of `max_pending` is looser until a restart counts them.
 async fn count_slot(store: &Arc<dyn Store>, backlog: &Arc<Backlog>, slot: u64) {
-    let counted = {
-        let (store, backlog) = (Arc::clone(store), Arc::clone(backlog));
-        tokio::task::spawn_blocking(move || {
-            store.owned_messages_changed();
-            backlog.count_existing(&*store, Membership::slot_ids(slot))
-        })
-        .await
-    };
-    match counted
-        .map_err(|e| e.to_string())
-        .and_then(|counted| counted.map_err(|e| e.to_string()))
+    let (store, counter) = (Arc::clone(store), Arc::clone(backlog));
+    match blocking(move || {
+        store.owned_messages_changed();
+        counter.count_existing(&*store, Membership::slot_ids(slot))
+    })
+    .await
     {
         Ok((counted, held)) => {
             if held > 0 {
@@ -154,14 +159,10 @@ async fn count_slot(store: &Arc<dyn Store>, backlog: &Arc<Backlog>, slot: u64) {
 async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Event>, dead: &str) {
     let account = writer::early_account(Some(dead));
     let read = {
-        let store = Arc::clone(store);
-        let account = account.clone();
-        tokio::task::spawn_blocking(move || writer::kept_early(&*store, &account)).await
+        let (store, account) = (Arc::clone(store), account.clone());
+        blocking(move || writer::kept_early(&*store, &account)).await
     };
-    let events = match read
-        .map_err(|e| e.to_string())
-        .and_then(|read| read.map_err(|e| e.to_string()))
-    {
+    let events = match read {
         Ok(events) => events,
         Err(error) => {
             tracing::error!(dead, %account, %error, "early receipts of a node taken over not read");

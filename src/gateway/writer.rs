@@ -569,22 +569,22 @@ impl Writer {
     fn take_accepted(&mut self, events: &mut Vec<Event>) {
         events.retain(|event| match event {
             Event::Accepted(record) => {
-                // Never replaces a record this task already holds (it would be older).
-                self.records
-                    .entry(record.id)
-                    .or_insert_with(|| Arc::clone(record));
+                self.accepted(Arc::clone(record));
                 false
             }
             _ => true,
         });
     }
 
+    /// A record intake handed over. Never replaces one this task already holds (it
+    /// would be older).
+    fn accepted(&mut self, record: Arc<MessageRecord>) {
+        self.records.entry(record.id).or_insert(record);
+    }
+
     fn apply(&mut self, event: Event) {
         match event {
-            Event::Accepted(record) => {
-                // Never replaces a record this task already holds (it would be older).
-                self.records.entry(record.id).or_insert(record);
-            }
+            Event::Accepted(record) => self.accepted(record),
             Event::Inbound(carrier, request) => self.inbound(&carrier, *request),
             Event::Expire(id) => self.expire(id),
             Event::Settle(id) => {

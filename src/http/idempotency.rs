@@ -67,6 +67,18 @@ struct Inner {
 }
 
 impl Inner {
+    /// Forgets the oldest answers past [`MAX_KEYS`]; how many.
+    fn evict_past_bound(&mut self) -> u64 {
+        let mut evicted = 0;
+        while self.order.len() > MAX_KEYS {
+            if let Some((_, key)) = self.order.pop_front() {
+                self.entries.remove(&key);
+                evicted += 1;
+            }
+        }
+        evicted
+    }
+
     /// An answer read back (at start, or another node's): known from now on.
     fn insert_stored(&mut self, stored: Stored) {
         let key: Key = (Arc::from(stored.account.as_str()), stored.key);
@@ -150,11 +162,7 @@ impl Idempotency {
             }
         }
         // Over the bound (a smaller MAX_KEYS than the last run's): the oldest go.
-        while inner.order.len() > MAX_KEYS {
-            if let Some((_, key)) = inner.order.pop_front() {
-                inner.entries.remove(&key);
-            }
-        }
+        inner.evict_past_bound();
         Ok((
             Self {
                 inner: Mutex::new(inner),
@@ -251,15 +259,12 @@ impl Idempotency {
             },
         );
         inner.order.push_back((now, claim.key.clone()));
-        while inner.order.len() > MAX_KEYS {
-            if let Some((_, key)) = inner.order.pop_front() {
-                inner.entries.remove(&key);
-                metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
-            }
+        let evicted = inner.evict_past_bound();
+        if evicted > 0 {
+            metrics::counter!("smppgate_http_idempotency_evicted_total").increment(evicted);
         }
     }
 
-    /// How many answers are held.
     /// An answer another node stored (its outbox item, seen on the shared stream of a
     /// `[cluster]`): a retry that reaches this node gets it too. A key this node knows
     /// already (its own answer, a request it is serving) is left as it is.
@@ -279,14 +284,13 @@ impl Idempotency {
             return;
         }
         inner.insert_stored(stored);
-        while inner.order.len() > MAX_KEYS {
-            if let Some((_, key)) = inner.order.pop_front() {
-                inner.entries.remove(&key);
-                metrics::counter!("smppgate_http_idempotency_evicted_total").increment(1);
-            }
+        let evicted = inner.evict_past_bound();
+        if evicted > 0 {
+            metrics::counter!("smppgate_http_idempotency_evicted_total").increment(evicted);
         }
     }
 
+    /// How many answers are held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().order.len()

@@ -50,22 +50,25 @@ pub const LINGER_MS: u64 = 1_000;
 /// How long a POST may take.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What an account's webhook queue is named: this and the account's name.
+const HOOK_PREFIX: &str = "~hook:";
+
 /// Whether `queue` is an account's webhook queue.
 #[must_use]
 pub fn is_hook_queue(queue: &str) -> bool {
-    queue.starts_with("~hook:")
+    hook_account(queue).is_some()
 }
 
 /// The account of a webhook queue (`None`: not one).
 #[must_use]
 pub fn hook_account(queue: &str) -> Option<&str> {
-    queue.strip_prefix("~hook:")
+    queue.strip_prefix(HOOK_PREFIX)
 }
 
 /// The store queue of an account's webhook events.
 #[must_use]
 pub fn hook_queue(account: &str) -> String {
-    format!("~hook:{account}")
+    format!("{HOOK_PREFIX}{account}")
 }
 
 /// Moves (or, `webhook_mode = "both"`, copies) the outbox items of webhook accounts to
