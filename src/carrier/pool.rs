@@ -1583,6 +1583,21 @@ impl Carriers {
         })
     }
 
+    /// Whether this node can send on the route named `route` now: one of its carriers has
+    /// a bind up here and is not paused by the operator. A `[cluster]` node pulls a
+    /// route's work queue only then, so the messages go to the nodes that can send them.
+    #[must_use]
+    pub fn can_send(&self, route: &str) -> bool {
+        let inner = &self.inner;
+        inner.routes.load().by_name.get(route).is_some_and(|route| {
+            route.carriers.iter().any(|&index| {
+                inner.shared.carriers.get(index).is_some_and(|carrier| {
+                    carrier.live.load(Ordering::Acquire) > 0 && !carrier.is_paused_by_operator()
+                })
+            })
+        })
+    }
+
     /// Puts `routes` in force (a configuration reload): a route whose carriers and queue
     /// are unchanged keeps running as it is; a new or changed one starts (lanes and a
     /// dispatcher of its own) and takes the new messages of its name, while the route it

@@ -44,6 +44,13 @@ pub struct ClusterConfig {
     /// At least 2 × `heartbeat` (one late heartbeat is not a death).
     #[serde(with = "super::duration")]
     pub node_ttl: Duration,
+    /// How long a node may hold a message it pulled from a route's work queue without a
+    /// word before JetStream hands it to another node (docs/cluster.md "Dispatch"): a node
+    /// that died mid-send has its messages sent by the others after this. The node
+    /// extends it every third of it while the carrier has the message, so a slow carrier
+    /// or a long retry does not count.
+    #[serde(with = "super::duration")]
+    pub ack_wait: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -58,6 +65,7 @@ impl Default for ClusterConfig {
             carrier_id_ttl: Duration::from_secs(7 * 24 * 3600),
             heartbeat: Duration::from_secs(2),
             node_ttl: Duration::from_secs(6),
+            ack_wait: Duration::from_secs(30),
         }
     }
 }
@@ -151,6 +159,16 @@ pub(super) fn check(cluster: Option<&ClusterConfig>, findings: &mut Findings<'_>
         "7d",
     );
     not_zero_time(findings, "cluster.heartbeat", cluster.heartbeat, "2s");
+    if cluster.ack_wait < Duration::from_secs(1) {
+        findings.add(
+            "cluster.ack_wait",
+            format!(
+                "{}: a node extends its hold on the messages it sends every third of it, so \
+                 it needs at least 1s; write e.g. ack_wait = \"30s\"",
+                humantime::format_duration(cluster.ack_wait)
+            ),
+        );
+    }
     if !cluster.heartbeat.is_zero() && cluster.node_ttl < cluster.heartbeat * 2 {
         findings.add(
             "cluster.node_ttl",

@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
-use crate::store::{State, Store, StoreError};
+use std::time::Duration;
+
+use crate::store::{Settle, State, Store, StoreError, WorkQueue, WorkToken};
 
 /// Messages per account that no carrier has taken yet.
 #[derive(Debug)]
@@ -152,62 +154,209 @@ pub(crate) enum Taken {
 /// (message id, part index).
 pub(crate) type PartKey = (u64, u16);
 
-/// Parts in the carrier pool whose outcome is not durable yet.
-#[derive(Debug)]
+/// Parts in the carrier pool whose outcome is not durable yet; on a `[cluster]` node also
+/// the work-queue deliveries they came with ([`Claim`]), answered once every part of
+/// theirs is settled.
 pub(crate) struct InPool {
-    parts: Mutex<HashSet<PartKey>>,
+    inner: Mutex<Inner>,
     cap: usize,
     /// Notified when parts leave (room for the dispatcher).
     pub(crate) room: Notify,
+    /// Where claims are answered (`[cluster]`).
+    queue: Option<Arc<dyn WorkQueue>>,
+}
+
+impl std::fmt::Debug for InPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InPool")
+            .field("cap", &self.cap)
+            .field("queue", &self.queue.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    parts: HashSet<PartKey>,
+    claims: HashMap<u64, Claim>,
+}
+
+/// A work-queue delivery of a message this node is sending: answered
+/// [`Settle::Done`] once each part it placed is settled, or handed back
+/// ([`Settle::Later`]) when some found no room.
+#[derive(Debug)]
+struct Claim {
+    token: WorkToken,
+    /// Parts placed and not settled yet.
+    left: usize,
+    /// Some part found no room: the message goes back to the queue for the rest.
+    rest: bool,
+}
+
+/// How soon a message handed back with parts still to send is delivered again.
+pub(crate) const REST_DELAY: Duration = Duration::from_millis(100);
+
+impl Claim {
+    fn answer(self) -> (WorkToken, Settle) {
+        let how = if self.rest {
+            Settle::Later(REST_DELAY)
+        } else {
+            Settle::Done
+        };
+        (self.token, how)
+    }
 }
 
 impl InPool {
+    #[cfg(test)]
     pub(crate) fn new(cap: usize) -> Self {
+        Self::with_queue(cap, None)
+    }
+
+    /// A set whose claims are answered on `queue` (a `[cluster]` node).
+    pub(crate) fn with_queue(cap: usize, queue: Option<Arc<dyn WorkQueue>>) -> Self {
         Self {
-            parts: Mutex::new(HashSet::new()),
+            inner: Mutex::new(Inner::default()),
             cap,
             room: Notify::new(),
+            queue,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<PartKey>> {
-        self.parts.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes a place for `key` (one lock: the check and the insert together).
     pub(crate) fn insert(&self, key: PartKey) -> Taken {
-        let mut parts = self.lock();
-        if parts.contains(&key) {
+        let mut inner = self.lock();
+        if inner.parts.contains(&key) {
             Taken::Already
-        } else if parts.len() >= self.cap {
+        } else if inner.parts.len() >= self.cap {
             Taken::Full
         } else {
-            parts.insert(key);
+            inner.parts.insert(key);
             Taken::Now
         }
     }
 
     /// Whether another part fits.
     pub(crate) fn has_room(&self) -> bool {
-        self.lock().len() < self.cap
+        self.free() > 0
     }
 
-    /// Parts whose outcome is now durable (or that were handed back unsent).
+    /// How many more parts fit.
+    pub(crate) fn free(&self) -> usize {
+        self.cap.saturating_sub(self.lock().parts.len())
+    }
+
+    /// Parts handed back unsent (the pool had no room): no outcome, no claim answered.
     pub(crate) fn remove(&self, keys: &[PartKey]) {
         if keys.is_empty() {
             return;
         }
-        let mut parts = self.lock();
+        let mut inner = self.lock();
         for key in keys {
-            parts.remove(key);
+            inner.parts.remove(key);
         }
-        drop(parts);
+        drop(inner);
+        self.room.notify_one();
+    }
+
+    /// Parts whose outcome is now durable (the writer, after its commit): they leave the
+    /// set, and the claims they end are answered.
+    pub(crate) fn settled(&self, keys: &[PartKey]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut inner = self.lock();
+        let mut answers = Vec::new();
+        for key in keys {
+            inner.parts.remove(key);
+            if let Some(answer) = inner.end_part(key.0, false) {
+                answers.push(answer);
+            }
+        }
+        drop(inner);
+        self.answer(answers);
         self.room.notify_one();
     }
 
     /// Runs `f` with the set locked (the dispatcher checks and re-reads under it).
     pub(crate) fn with<R>(&self, f: impl FnOnce(&HashSet<PartKey>) -> R) -> R {
-        f(&self.lock())
+        f(&self.lock().parts)
+    }
+
+    /// Registers a delivery of message `id` whose `parts` the dispatcher is about to
+    /// place; each then ends by [`InPool::settled`] or [`InPool::not_placed`].
+    pub(crate) fn claim(&self, id: u64, token: WorkToken, parts: usize) {
+        if parts == 0 {
+            self.answer(vec![(token, Settle::Done)]);
+            return;
+        }
+        let claim = Claim {
+            token,
+            left: parts,
+            rest: false,
+        };
+        if let Some(old) = self.lock().claims.insert(id, claim) {
+            // Not expected (a delivery of a claimed message renews it instead).
+            tracing::warn!(id, "a claimed message was claimed again");
+            self.answer(vec![(old.token, Settle::Working)]);
+        }
+    }
+
+    /// A claimed part that will not be settled: it found no room (`rest`: the message
+    /// goes back to the queue for it), or it was settled already.
+    pub(crate) fn not_placed(&self, id: u64, rest: bool) {
+        let answer = self.lock().end_part(id, rest);
+        self.answer(answer.into_iter().collect());
+    }
+
+    /// A new delivery of message `id` while this node still sends it (JetStream thought
+    /// the hold had lapsed): the claim is answered on the new delivery from now on.
+    /// False when `id` is not claimed here.
+    pub(crate) fn renew(&self, id: u64, token: &WorkToken) -> bool {
+        match self.lock().claims.get_mut(&id) {
+            Some(claim) => {
+                claim.token = token.clone();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether message `id` is claimed here.
+    pub(crate) fn claimed(&self, id: u64) -> bool {
+        self.lock().claims.contains_key(&id)
+    }
+
+    /// The deliveries held now (their hold is extended while the carrier has them).
+    pub(crate) fn claim_tokens(&self) -> Vec<WorkToken> {
+        self.lock()
+            .claims
+            .values()
+            .map(|claim| claim.token.clone())
+            .collect()
+    }
+
+    fn answer(&self, answers: Vec<(WorkToken, Settle)>) {
+        if let (Some(queue), false) = (&self.queue, answers.is_empty()) {
+            queue.settle(answers);
+        }
+    }
+}
+
+impl Inner {
+    /// One part of claim `id` ended; its answer when it was the last.
+    fn end_part(&mut self, id: u64, rest: bool) -> Option<(WorkToken, Settle)> {
+        let claim = self.claims.get_mut(&id)?;
+        claim.rest |= rest;
+        claim.left = claim.left.saturating_sub(1);
+        if claim.left > 0 {
+            return None;
+        }
+        self.claims.remove(&id).map(Claim::answer)
     }
 }
 

@@ -92,7 +92,7 @@ impl Recent {
 type Spill = (usize, Arc<str>);
 
 /// How handing a part over went.
-enum Placed {
+pub(super) enum Placed {
     Yes,
     /// It was in the pool already (a scan took it): nothing to do.
     Already,
@@ -280,44 +280,7 @@ impl Dispatcher {
         route: &Arc<str>,
         submit_sm: SubmitSm,
     ) -> Placed {
-        let in_pool = &self.parts.in_pool;
-        // In the set before the pool has it: its outcome may come at once.
-        match in_pool.insert((id, part)) {
-            Taken::Now => {}
-            Taken::Already => return Placed::Already,
-            Taken::Full => return Placed::NoRoom,
-        }
-        let submission = Submission {
-            id,
-            part,
-            class,
-            route: Some(Arc::clone(route)),
-            submit_sm,
-        };
-        match self.parts.pool.submit(submission) {
-            Ok(()) => Placed::Yes,
-            Err(SubmitError::QueueFull { .. } | SubmitError::Stopping) => {
-                in_pool.remove(&[(id, part)]);
-                Placed::NoRoom
-            }
-            Err(SubmitError::NoRoute(what)) => {
-                in_pool.remove(&[(id, part)]);
-                tracing::warn!(id, part, %what, "no route takes this part: failed");
-                let outcome = Outcome {
-                    id,
-                    part,
-                    carrier: Arc::from(""),
-                    result: OutcomeResult::Failed {
-                        status: CommandStatus::ESME_RINVDSTADR,
-                        reason: FailReason::Permanent,
-                    },
-                    attempts: 0,
-                    failovers: 0,
-                };
-                let _ = self.parts.outcomes.send(outcome).await;
-                Placed::Yes
-            }
-        }
+        place(&self.parts, id, part, class, route, submit_sm).await
     }
 
     /// Takes what intake has queued (up to a batch), without waiting.
@@ -507,6 +470,55 @@ impl Dispatcher {
                 Err(())
             }
             Err(_) => Err(()),
+        }
+    }
+}
+
+/// Hands one part to the pool (the [`InPool`] place taken first).
+pub(super) async fn place(
+    parts: &DispatcherParts,
+    id: u64,
+    part: u16,
+    class: Class,
+    route: &Arc<str>,
+    submit_sm: SubmitSm,
+) -> Placed {
+    let in_pool = &parts.in_pool;
+    // In the set before the pool has it: its outcome may come at once.
+    match in_pool.insert((id, part)) {
+        Taken::Now => {}
+        Taken::Already => return Placed::Already,
+        Taken::Full => return Placed::NoRoom,
+    }
+    let submission = Submission {
+        id,
+        part,
+        class,
+        route: Some(Arc::clone(route)),
+        submit_sm,
+    };
+    match parts.pool.submit(submission) {
+        Ok(()) => Placed::Yes,
+        Err(SubmitError::QueueFull { .. } | SubmitError::Stopping) => {
+            in_pool.remove(&[(id, part)]);
+            Placed::NoRoom
+        }
+        Err(SubmitError::NoRoute(what)) => {
+            in_pool.remove(&[(id, part)]);
+            tracing::warn!(id, part, %what, "no route takes this part: failed");
+            let outcome = Outcome {
+                id,
+                part,
+                carrier: Arc::from(""),
+                result: OutcomeResult::Failed {
+                    status: CommandStatus::ESME_RINVDSTADR,
+                    reason: FailReason::Permanent,
+                },
+                attempts: 0,
+                failovers: 0,
+            };
+            let _ = parts.outcomes.send(outcome).await;
+            Placed::Yes
         }
     }
 }

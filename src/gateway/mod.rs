@@ -49,6 +49,7 @@ pub(crate) mod operations;
 pub(crate) mod outbox;
 pub mod pipeline;
 pub mod policy;
+mod queued;
 pub mod reload;
 pub mod review;
 mod schedule;
@@ -300,7 +301,10 @@ impl Gateway {
             .context("reading the store")?
         };
         let ids = Arc::new(MessageIds::new(max_id, clock.wall_ms()));
-        let in_pool = Arc::new(InPool::new(IN_POOL_CAP));
+        // A `[cluster]` store keeps per-route work queues that every node pulls from
+        // (`queued.rs`); one node reads its own backlog (`dispatcher.rs`).
+        let work_queue = store.work_queue();
+        let in_pool = Arc::new(InPool::with_queue(IN_POOL_CAP, work_queue.clone()));
         let (outcome_tx, outcome_rx) = mpsc::channel(IN_POOL_CAP + 1024);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
@@ -368,24 +372,26 @@ impl Gateway {
             .iter()
             .map(|r| Arc::from(r.name.as_str()))
             .collect();
-        let dispatcher = tracker.spawn(dispatcher::run(
-            dispatcher::DispatcherParts {
-                rx: dispatch_rx,
-                missed: Arc::clone(&missed),
-                pool: Arc::clone(&carriers),
-                store: Arc::clone(&store),
-                router: router.clone(),
-                default_country: config.numbers.default_country.clone(),
-                in_pool: Arc::clone(&in_pool),
-                outcomes: outcome_tx,
-                writer: event_tx.clone(),
-                first_id: ids.peek(),
-                stats: Arc::clone(&stats),
-                clock,
-                cancel: dispatcher_stop.clone(),
-            },
-            routes,
-        ));
+        let dispatcher_parts = dispatcher::DispatcherParts {
+            rx: dispatch_rx,
+            missed: Arc::clone(&missed),
+            pool: Arc::clone(&carriers),
+            store: Arc::clone(&store),
+            router: router.clone(),
+            default_country: config.numbers.default_country.clone(),
+            in_pool: Arc::clone(&in_pool),
+            outcomes: outcome_tx,
+            writer: event_tx.clone(),
+            first_id: ids.peek(),
+            stats: Arc::clone(&stats),
+            clock,
+            cancel: dispatcher_stop.clone(),
+        };
+        let dispatcher = match work_queue {
+            // Intake's direct hand-off is closed: the store queues what intake stores.
+            Some(queue) => tracker.spawn(queued::run(dispatcher_parts, queue, routes)),
+            None => tracker.spawn(dispatcher::run(dispatcher_parts, routes)),
+        };
 
         // Client-segmented messages held until complete (policies with sensitive words).
         let waiting = Arc::new(assembly::Waiting::default());

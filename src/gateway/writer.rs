@@ -514,14 +514,9 @@ impl Writer {
             }
             ids.sort_unstable();
             ids.dedup();
-            let mut records = Vec::new();
             // A record this task holds is read again only when its carrier id had left the
             // in-memory index; the held one wins below (it is newer).
-            for id in ids {
-                if let Some(record) = store.get(id)? {
-                    records.push(record);
-                }
-            }
+            let records: Vec<MessageRecord> = store.get_many(&ids)?.into_iter().flatten().collect();
             Ok::<_, crate::store::StoreError>((found, records))
         })
         .await;
@@ -1238,7 +1233,7 @@ impl Writer {
         if status.is_ok() {
             // Durable now: the parts leave the pool's set (a scan may take one that came
             // back unsent), the final messages their backlog places.
-            self.in_pool.remove(&self.settled_parts);
+            self.in_pool.settled(&self.settled_parts);
         } else {
             // Not durable: the parts stay in the set, so nothing takes them again in
             // this run; after a restart they are pending and go again.
@@ -1555,7 +1550,8 @@ impl Writer {
     }
 
     /// When something is due without an event: the next multipart MO or early receipt
-    /// to expire.
+    /// to expire, or the next early receipt to look up again (`[cluster]`: its response
+    /// may be recorded by another node, which sends this one no event when it is).
     fn next_due(&self) -> Option<tokio::time::Instant> {
         let now = self.now();
         let mo = self.reassembler.next_expiry_ms();
@@ -1564,6 +1560,7 @@ impl Writer {
             .held
             .values()
             .map(|(deadline, _)| *deadline)
+            .chain(self.early.recheck.values().copied())
             .min();
         let at = match (mo, early) {
             (Some(a), Some(b)) => a.min(b),

@@ -26,6 +26,7 @@ mod stats;
 mod suppression;
 #[cfg(test)]
 pub(crate) mod tests;
+mod work_queue;
 
 pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
@@ -38,6 +39,7 @@ pub use lock::in_use;
 pub use retention::{expire_once, now_millis};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 pub use suppression::{ScopeKey, Suppression, SuppressionSource};
+pub use work_queue::{QueueItem, Room, Settle, Work, WorkQueue, WorkToken};
 
 /// Opens the configured store (the engine is fjall: docs/adr/0002-storage-engine.md).
 ///
@@ -343,6 +345,24 @@ pub trait Store: Send + Sync + 'static {
         self.get(id)
     }
 
+    /// [`Store::get`] of each of `ids`, in order (a networked store reads them all at
+    /// once): the receipt writer reads the records a batch needs.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn get_many(&self, ids: &[u64]) -> Result<Vec<Option<MessageRecord>>, StoreError> {
+        ids.iter().map(|id| self.get(*id)).collect()
+    }
+
+    /// [`Store::get_latest`] of each of `ids`, in order (a networked store reads them all
+    /// at once): the dispatcher of a `[cluster]` node reads what it pulled.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn get_latest_many(&self, ids: &[u64]) -> Result<Vec<Option<MessageRecord>>, StoreError> {
+        ids.iter().map(|id| self.get_latest(*id)).collect()
+    }
+
     /// Ids of the records whose write another node's write overtook since the last call
     /// (the clustered store writes conditionally and merges, docs/cluster.md): the
     /// caller's copies of them are stale, and a merged one may have every part final
@@ -382,6 +402,13 @@ pub trait Store: Send + Sync + 'static {
     /// over): what [`Store::pending_page`] kept of earlier listings is stale. Nothing to
     /// do for a store that reads ranges.
     fn owned_messages_changed(&self) {}
+
+    /// The dispatch work queue, for a store shared by several nodes (`[cluster]`): the
+    /// dispatcher then pulls from it instead of reading the pending set
+    /// ([`WorkQueue`]). `None` (the default): one node, which reads its backlog itself.
+    fn work_queue(&self) -> Option<Arc<dyn WorkQueue>> {
+        None
+    }
 
     /// Messages matching `filter`, newest first.
     ///

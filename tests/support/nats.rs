@@ -135,7 +135,11 @@ impl NatsCluster {
             .map(|u| format!("\"{u}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        format!("\n[cluster]\nnats = [{nats}]\nnode = \"{node}\"\nreplicas = {replicas}\n")
+        // A dead node's unanswered queue deliveries go to the others after `ack_wait`:
+        // 5 s here (30 s by default) keeps the kill -9 tests short.
+        format!(
+            "\n[cluster]\nnats = [{nats}]\nnode = \"{node}\"\nreplicas = {replicas}\nack_wait = \"5s\"\n"
+        )
     }
 
     /// Kills server `index` with SIGKILL (no shutdown, no flush) and reaps it.

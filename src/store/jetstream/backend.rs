@@ -41,7 +41,7 @@ use futures::future::{BoxFuture, FutureExt, try_join_all};
 use tokio::sync::Mutex;
 
 use super::names::{self, Bucket, Names};
-use crate::config::ClusterConfig;
+use crate::config::{Class, ClusterConfig};
 use crate::store::{
     Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord, ScopeKey,
     StatsKey, StoreError, Suppression, keys, suppression,
@@ -95,9 +95,15 @@ const EXPIRE_SCAN: usize = 16 * EXPIRE_CHUNK;
 
 /// The connected store.
 pub(super) struct Backend {
-    client: async_nats::Client,
-    js: Context,
-    names: Names,
+    pub(super) client: async_nats::Client,
+    pub(super) js: Context,
+    pub(super) names: Names,
+    /// The dispatch work queues opened (`dispatch.rs`).
+    pub(super) routes: super::dispatch::Routes,
+    /// Copies of each stream this node creates.
+    pub(super) replicas: usize,
+    /// How long a pulled queue item is held without an answer.
+    pub(super) ack_wait: Duration,
     buckets: HashMap<&'static str, kv::Store>,
     outbox: stream::Stream,
     commit_timeout: Duration,
@@ -275,6 +281,12 @@ enum Write {
     DeleteOutbox(u64),
     /// A KV purge marker (the key's history goes, watchers see the removal).
     PurgeMarker { subject: String },
+    /// A message's item on its route's dispatch queue (`dispatch.rs`).
+    Enqueue {
+        route: String,
+        class: Class,
+        id: u64,
+    },
 }
 
 /// Whether a server of `version` (`2.10.4`) is new enough (2.10 or later).
@@ -346,7 +358,7 @@ fn starting_up(error: &impl std::fmt::Display) -> bool {
     no_responders(error) || still_forming(&error.to_string())
 }
 
-fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
+pub(super) fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("jetstream {what}: {error}"))
 }
 
@@ -508,6 +520,9 @@ impl Backend {
             run_id,
             slot: AtomicU64::new(0),
             merged: std::sync::Mutex::new(Vec::new()),
+            routes: super::dispatch::Routes::default(),
+            replicas: config.replicas,
+            ack_wait: config.ack_wait,
         };
         // A bucket just created may not have its leader yet: its first read answers "no
         // responders" or goes unanswered for a moment (seen on a loaded CI machine with a
@@ -826,6 +841,9 @@ impl Backend {
                 Write::DeleteOutbox(seq) => {
                     let seq = *seq;
                     acks.push(self.delete_outbox(seq).boxed());
+                }
+                Write::Enqueue { route, class, id } => {
+                    acks.push(self.publish_item(route, *class, *id).await?.boxed());
                 }
             }
         }
@@ -1631,6 +1649,14 @@ impl<'a> Planner<'a> {
         match op {
             Op::Insert(record) => {
                 self.max_id = self.max_id.max(record.id);
+                if super::dispatch::ready(record) {
+                    // Queued with the insert: acknowledged upstream only once both hold.
+                    self.writes.push(Write::Enqueue {
+                        route: record.route_taken.clone(),
+                        class: record.class,
+                        id: record.id,
+                    });
+                }
                 self.records.insert(
                     record.id,
                     Planned {

@@ -21,6 +21,7 @@
 
 mod backend;
 mod caps;
+mod dispatch;
 mod liveness;
 mod merge;
 mod names;
@@ -38,10 +39,10 @@ use std::time::Duration;
 
 use self::backend::Backend;
 use super::{
-    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, StatsKey,
-    Store, StoreError, Suppression,
+    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, QueueItem, Room,
+    ScopeKey, Settle, StatsKey, Store, StoreError, Suppression, Work, WorkQueue, WorkToken,
 };
-use crate::config::ClusterConfig;
+use crate::config::{Class, ClusterConfig};
 
 /// Time a read may take before it fails (a commit has `commit_timeout`, plus this).
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -139,6 +140,49 @@ fn wait<T: Send + 'static>(
         .map_err(|_| StoreError::new("jetstream runtime stopped"))?
 }
 
+/// The dispatch work queues of a [`JetStreamStore`] (`dispatch.rs`), run on its runtime.
+struct Queue {
+    backend: Arc<Backend>,
+    handle: tokio::runtime::Handle,
+}
+
+impl WorkQueue for Queue {
+    fn follow(
+        &self,
+        route: Arc<str>,
+        class: Class,
+        room: Room,
+        into: tokio::sync::mpsc::Sender<Work>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        let backend = Arc::clone(&self.backend);
+        self.handle.spawn(async move {
+            backend.follow(route, class, room, into, cancel).await;
+        });
+    }
+
+    fn enqueue(&self, items: &[QueueItem]) -> Result<(), StoreError> {
+        let items = items.to_vec();
+        wait(&self.handle, READ_TIMEOUT, {
+            let backend = Arc::clone(&self.backend);
+            async move { backend.enqueue(&items).await }
+        })
+    }
+
+    fn settle(&self, answers: Vec<(WorkToken, Settle)>) {
+        if answers.is_empty() {
+            return;
+        }
+        let backend = Arc::clone(&self.backend);
+        self.handle
+            .spawn(async move { backend.settle(answers).await });
+    }
+
+    fn ack_wait(&self) -> Duration {
+        self.backend.ack_wait
+    }
+}
+
 impl Store for JetStreamStore {
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
         if ops.is_empty() {
@@ -161,6 +205,20 @@ impl Store for JetStreamStore {
         self.run(READ_TIMEOUT, move |b| async move { b.get_latest(id).await })
     }
 
+    fn get_many(&self, ids: &[u64]) -> Result<Vec<Option<MessageRecord>>, StoreError> {
+        let ids = ids.to_vec();
+        self.run(READ_TIMEOUT, move |b| async move {
+            futures::future::try_join_all(ids.iter().map(|id| b.get(*id))).await
+        })
+    }
+
+    fn get_latest_many(&self, ids: &[u64]) -> Result<Vec<Option<MessageRecord>>, StoreError> {
+        let ids = ids.to_vec();
+        self.run(READ_TIMEOUT, move |b| async move {
+            futures::future::try_join_all(ids.iter().map(|id| b.get_latest(*id))).await
+        })
+    }
+
     fn by_carrier_id(
         &self,
         carrier: &str,
@@ -180,6 +238,13 @@ impl Store for JetStreamStore {
 
     fn owned_messages_changed(&self) {
         self.backend.owned_slots_changed();
+    }
+
+    fn work_queue(&self) -> Option<Arc<dyn WorkQueue>> {
+        Some(Arc::new(Queue {
+            backend: Arc::clone(&self.backend),
+            handle: self.handle.clone(),
+        }))
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {

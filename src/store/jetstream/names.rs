@@ -77,6 +77,37 @@ impl Names {
     }
 
     /// The outbox stream (`<prefix>_outbox`).
+    /// A route's dispatch work-queue stream (`<prefix>_route_x<hex>`).
+    pub(super) fn route_stream(&self, route: &str) -> String {
+        format!("{}_route_{}", self.prefix, token(route.as_bytes()))
+    }
+
+    /// The subjects of a route's stream (`<prefix>.route.x<hex>.>`).
+    pub(super) fn route_subjects(&self, route: &str) -> String {
+        format!("{}.route.{}.>", self.prefix, token(route.as_bytes()))
+    }
+
+    /// The items of one class of a route (`<prefix>.route.x<hex>.<class>.*`): what its
+    /// consumer pulls.
+    pub(super) fn route_class_filter(&self, route: &str, class: &str) -> String {
+        format!(
+            "{}.route.{}.{class}.*",
+            self.prefix,
+            token(route.as_bytes())
+        )
+    }
+
+    /// A message's item: one subject per message, so the stream's limit of one message
+    /// per subject keeps a message queued at most once.
+    pub(super) fn route_item(&self, route: &str, class: &str, id: u64) -> String {
+        format!(
+            "{}.route.{}.{class}.{}",
+            self.prefix,
+            token(route.as_bytes()),
+            id_key(id)
+        )
+    }
+
     pub(super) fn outbox_stream(&self) -> String {
         format!("{}_outbox", self.prefix)
     }

@@ -705,3 +705,106 @@ fn a_suppression_watch_opened_later_replays_the_list() {
         .expect("the entry replayed");
     assert_eq!(seen, super::SuppressionChange::Added(entry));
 }
+
+/// The dispatch work queue (`dispatch.rs`): a message ready to go is queued with its
+/// insert and at most once; a delivery nobody answers goes to another node after
+/// `ack_wait`; one answered done is off the queue; one handed back comes back.
+#[test]
+fn the_route_queue_holds_a_message_once_and_gives_an_unanswered_one_to_another_node() {
+    use crate::store::{Settle, Work};
+    let Some(server) = Server::start("js-queue") else {
+        return;
+    };
+    let config = |node: &str| ClusterConfig {
+        ack_wait: Duration::from_secs(1),
+        ..server.config(node)
+    };
+    let a = JetStreamStore::open(&config("gw-1")).unwrap();
+    let b = JetStreamStore::open(&config("gw-2")).unwrap();
+    let (queue_a, queue_b) = (a.work_queue().unwrap(), b.work_queue().unwrap());
+    let ready = |id: u64| {
+        let mut record = message(id, "acme", 1);
+        record.route_taken = "cn".to_owned();
+        record
+    };
+    let first = (1 << 56) + 1;
+    let mut held = ready(first + 1);
+    crate::gateway::review::hold(&mut held, "word");
+    a.commit(&[
+        Op::Insert(Arc::new(ready(first))),
+        Op::Insert(Arc::new(held)),
+    ])
+    .unwrap();
+    // Queued again (a sweep): refused by the stream as queued already, not an error.
+    let route: Arc<str> = Arc::from("cn");
+    queue_a
+        .enqueue(&[(Arc::clone(&route), Class::Otp, first)])
+        .unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let (tx_a, mut rx_a) = tokio::sync::mpsc::channel::<Work>(16);
+    let (tx_b, mut rx_b) = tokio::sync::mpsc::channel::<Work>(16);
+    queue_a.follow(
+        Arc::clone(&route),
+        Class::Otp,
+        Arc::new(|| 10),
+        tx_a,
+        cancel.clone(),
+    );
+    let next = |rx: &mut tokio::sync::mpsc::Receiver<Work>, within_ms: u64| {
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_millis(within_ms), rx.recv())
+                .await
+                .ok()
+                .flatten()
+        })
+    };
+    let work = next(&mut rx_a, 5000).expect("node A pulls the queued message");
+    assert_eq!(
+        (work.id, work.class, work.delivered),
+        (first, Class::Otp, 1)
+    );
+    // (Less than ack_wait: a copy would have come with the first.)
+    assert!(
+        next(&mut rx_a, 500).is_none(),
+        "queued once: the held message is not queued, the second enqueue made no copy"
+    );
+    // Node A goes quiet without an answer (as if killed): node B gets it after ack_wait.
+    cancel.cancel();
+    let cancel_b = tokio_util::sync::CancellationToken::new();
+    queue_b.follow(
+        Arc::clone(&route),
+        Class::Otp,
+        Arc::new(|| 10),
+        tx_b,
+        cancel_b.clone(),
+    );
+    let again = next(&mut rx_b, 5000).expect("node B gets what node A did not answer");
+    assert_eq!((again.id, again.delivered), (first, 2));
+    // Handed back: it comes again after the delay.
+    queue_b.settle(vec![(
+        again.token,
+        Settle::Later(Duration::from_millis(300)),
+    )]);
+    let back = next(&mut rx_b, 5000).expect("handed back, delivered again");
+    assert_eq!(back.id, first);
+    // Kept with progress answers past ack_wait, then done: off the queue for good.
+    for _ in 0..3 {
+        queue_b.settle(vec![(back.token.clone(), Settle::Working)]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(next(&mut rx_b, 0).is_none(), "held by progress answers");
+    queue_b.settle(vec![(back.token, Settle::Done)]);
+    assert!(
+        next(&mut rx_b, 1500).is_none(),
+        "answered done: not delivered again"
+    );
+    // Done means off the queue: the same message may be queued again (released later).
+    queue_b
+        .enqueue(&[(Arc::clone(&route), Class::Otp, first)])
+        .unwrap();
+    let requeued = next(&mut rx_b, 5000).expect("queued again after done");
+    assert_eq!((requeued.id, requeued.delivered), (first, 1));
+    cancel_b.cancel();
+}
