@@ -296,6 +296,13 @@ async fn a_killed_nodes_backlog_is_sent_by_the_survivor_without_a_restart() {
         "{}",
         log(&two)
     );
+    // What gw-1 had pulled from the route's work queue and not answered came to gw-2
+    // after ack_wait (the queue's redelivery, not a listing of gw-1's pending set).
+    assert!(
+        log(&two).contains("messages another node took and did not answer in time"),
+        "no redelivery from the work queue on the survivor:\n{}",
+        log(&two)
+    );
     // gw-1's backlog counts in gw-2's (its `max_pending` bound and backlog gauge) from
     // the takeover on.
     let counted: u64 = log(&two)

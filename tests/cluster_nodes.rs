@@ -9,7 +9,8 @@
 //!   that number on node B within one second (the shared suppression bucket, followed by a
 //!   KV watch on each node).
 //!
-//! Both nodes start on an empty cluster (a node dispatches only its own pending set).
+//! Both nodes start on an empty cluster and both send (each pulls from the route's work
+//! queue; the carrier's binds are split between them).
 //! Without a nats-server 2.10+ (scripts/install-peers) each test says it skipped.
 
 mod support;

@@ -251,6 +251,13 @@ commit_timeout = "0s"
             .expect("node_ttl refused");
         assert_eq!(ttl.line, Some(4), "{ttl}");
         assert!(ttl.message.contains("at least 4s"), "{ttl}");
+        let wait = problems("[cluster]\nnode = \"gw-1\"\nack_wait = \"500ms\"\n");
+        let wait = wait
+            .iter()
+            .find(|p| p.field == "cluster.ack_wait")
+            .expect("an ack_wait under a second refused");
+        assert_eq!(wait.line, Some(3), "{wait}");
+        assert!(wait.message.contains("ack_wait = \"30s\""), "{wait}");
         let zero = problems("[cluster]\nnode = \"gw-1\"\nheartbeat = \"0s\"\n");
         assert!(
             zero.iter()

@@ -221,6 +221,15 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
             return;
         }
     };
+    let again = fresh.iter().filter(|work| work.delivered > 1).count();
+    if again > 0 {
+        // A node that took them did not answer within ack_wait (it died, or was cut off).
+        metrics::counter!("smppgate_dispatch_redelivered_total").increment(again as u64);
+        tracing::info!(
+            messages = again,
+            "messages another node took and did not answer in time, handled here"
+        );
+    }
     let now = parts.clock.wall_ms();
     let mut answers = Vec::new();
     let mut moves: Vec<(WorkToken, QueueItem)> = Vec::new();
@@ -339,9 +348,6 @@ fn plan(parts: &DispatcherParts, work: &Work, record: Option<&MessageRecord>, no
 async fn send(parts: &DispatcherParts, work: Work, todo: Vec<(u16, SubmitSm)>) {
     let in_pool = &parts.in_pool;
     in_pool.claim(work.id, work.token, todo.len());
-    if work.delivered > 1 {
-        metrics::counter!("smppgate_dispatch_redelivered_total").increment(1);
-    }
     let mut room = true;
     for (part, submit_sm) in todo {
         if !room {
