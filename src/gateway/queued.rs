@@ -225,7 +225,7 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
     if again > 0 {
         // A node that took them did not answer within ack_wait (it died, or was cut off).
         metrics::counter!("smppgate_dispatch_redelivered_total").increment(again as u64);
-        tracing::info!(
+        tracing::warn!(
             messages = again,
             "messages another node took and did not answer in time, handled here"
         );
