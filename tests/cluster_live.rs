@@ -41,7 +41,11 @@ struct Stamps {
 }
 
 impl SmscHandler for Stamps {
-    fn authenticate(&self, _request: &BindRequest) -> Result<Bytes, CommandStatus> {
+    fn authenticate(&self, request: &BindRequest) -> Result<Bytes, CommandStatus> {
+        // A node configured with system_id "refused" never gets a bind.
+        if &request.bind.system_id[..] == b"refused" {
+            return Err(CommandStatus::ESME_RBINDFAIL);
+        }
         Ok(Bytes::from_static(b"carrier"))
     }
 
@@ -72,6 +76,17 @@ impl Stamps {
 /// One node's configuration in `dir`: the account `load`, carrier `c` at `carrier` with
 /// `tps`, the cluster section.
 fn node_config(dir: &Path, carrier: std::net::SocketAddr, tps: u32, cluster: &str) -> PathBuf {
+    node_config_as(dir, carrier, tps, cluster, "gw")
+}
+
+/// [`node_config`] binding to the carrier as `system_id`.
+fn node_config_as(
+    dir: &Path,
+    carrier: std::net::SocketAddr,
+    tps: u32,
+    cluster: &str,
+    system_id: &str,
+) -> PathBuf {
     let rest = format!(
         r#"
 
@@ -84,7 +99,7 @@ window = {UPSTREAM_WINDOW}
 [[carrier]]
 name = "c"
 address = "{carrier}"
-system_id = "gw"
+system_id = "{system_id}"
 password = "x"
 binds = {CARRIER_BINDS}
 window = {CARRIER_WINDOW}
@@ -246,6 +261,72 @@ async fn carrier_tps_is_split_across_two_nodes_and_the_survivor_takes_the_whole_
     for pusher in pushers {
         let _ = pusher.await;
     }
+    two.kill9();
+}
+
+/// A live node whose binds to the carrier are refused leaves it the nodes that can send:
+/// the bound node sends the whole contract (each heartbeat says which carriers its node
+/// is bound to; the contract is split among those), and the messages accepted by the
+/// node that cannot send go through the other (it does not pull the route's queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_a_carrier_bind_leaves_the_whole_contract_to_the_bound_one() {
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    let stamps = Arc::new(Stamps::default());
+    let carrier = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&stamps))
+        .await
+        .expect("carrier listens");
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (one, addr_one) = serve(&node_config(
+        dirs[0].path(),
+        carrier.local_addr(),
+        CONTRACT,
+        &cluster.gateway_section("gw-1", 3),
+    ));
+    let (two, addr_two) = serve(&node_config_as(
+        dirs[1].path(),
+        carrier.local_addr(),
+        CONTRACT,
+        &cluster.gateway_section("gw-2", 3),
+        "refused",
+    ));
+    logged(&one, "of=2").await;
+    logged(&two, "of=2").await;
+    // gw-1 learns from the heartbeats that it is the only node bound to `c`.
+    logged(
+        &one,
+        "carrier TPS split among the nodes with a bind up to it",
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let pushers: Vec<_> = [(addr_one, 0), (addr_two, 1)]
+        .into_iter()
+        .map(|(addr, bind)| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
+        .collect();
+    while stamps.count() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let sent = stamps.between(from, from + Duration::from_secs(10));
+    let contract_10s = f64::from(CONTRACT) * 10.0;
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = sent as f64 / contract_10s;
+    eprintln!(
+        "one of two nodes bound: {sent} submits in 10 s at a {CONTRACT}/s contract ({ratio:.3} of it)"
+    );
+    assert!(
+        (0.95..=1.05).contains(&ratio),
+        "the bound node sent {sent} in 10 s: not within 5 % of the whole {contract_10s} \
+         (half of it: the unbound node's part unused)"
+    );
+    stop.store(true, Ordering::Relaxed);
+    for pusher in pushers {
+        let _ = pusher.await;
+    }
+    one.kill9();
     two.kill9();
 }
 

@@ -147,6 +147,10 @@ pub(crate) struct Carrier {
     pub(crate) held: watch::Sender<Option<Held>>,
     /// This node's place among the live nodes (`None` before the first look).
     share: Mutex<Option<Share>>,
+    /// This node's place among the live nodes with a bind up to this carrier, when it
+    /// has one (`[cluster]`): the contract is split among those (docs/cluster.md); `None`
+    /// splits it as the binds are, among the live nodes.
+    tps_share: Mutex<Option<Share>>,
     /// Where the search for the least loaded bind starts (round robin on ties).
     next_bind: AtomicUsize,
     /// Binds up now.
@@ -207,8 +211,14 @@ impl Carrier {
             .is_some_and(|share| share.of > 1)
     }
 
-    /// Runs the limiter at `share` of the contract.
+    /// Runs the limiter at this node's part of the contract: its place among the nodes
+    /// bound to this carrier when known, else `share` (among the live nodes).
     fn apply_share(&self, share: Share) {
+        let share = self
+            .tps_share
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or(share);
         let tps = share.of_tps(self.contract.load(Ordering::Relaxed));
         let now = self.now_ns();
         self.flow
@@ -1409,6 +1419,7 @@ impl Carriers {
                     not_before: None,
                 })),
                 share: Mutex::new(share),
+                tps_share: Mutex::new(None),
                 name,
                 config: carrier.clone(),
                 address: carrier.address.clone(),
@@ -1730,6 +1741,62 @@ impl Carriers {
             of = share.of,
             "carrier binds and TPS split among the live nodes"
         );
+    }
+
+    /// Splits carrier `name`'s contract among the live nodes that have a bind up to it:
+    /// this node is `share` of them (`None`: it has none up, and keeps its part among the
+    /// live nodes, which it cannot use meanwhile). So a node whose binds to a carrier are
+    /// down leaves its part of the contract to the nodes that can send (`[cluster]`).
+    pub fn set_tps_share(&self, name: &str, share: Option<Share>) {
+        let shared = &self.inner.shared;
+        let Some(carrier) = shared.carriers.iter().find(|c| &*c.name == name) else {
+            return;
+        };
+        {
+            let mut current = carrier
+                .tps_share
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if *current == share {
+                return;
+            }
+            *current = share;
+        }
+        let live = *shared.share.lock().unwrap_or_else(PoisonError::into_inner);
+        carrier.apply_share(live.unwrap_or(Share::WHOLE));
+        if let Some(share) = share {
+            tracing::info!(
+                carrier = name,
+                node = share.index + 1,
+                of = share.of,
+                tps = share.of_tps(carrier.contract.load(Ordering::Relaxed)),
+                "carrier TPS split among the nodes with a bind up to it"
+            );
+        }
+    }
+
+    /// Every carrier's name.
+    #[must_use]
+    pub fn carrier_names(&self) -> Vec<String> {
+        self.inner
+            .shared
+            .carriers
+            .iter()
+            .map(|carrier| carrier.name.to_string())
+            .collect()
+    }
+
+    /// The carriers this node has a bind up to now (a `[cluster]` node tells the others
+    /// with its heartbeat).
+    #[must_use]
+    pub fn bound_carriers(&self) -> Vec<String> {
+        self.inner
+            .shared
+            .carriers
+            .iter()
+            .filter(|carrier| carrier.live.load(Ordering::Acquire) > 0)
+            .map(|carrier| carrier.name.to_string())
+            .collect()
     }
 
     /// Whether the operator paused carrier `name` (`None`: no such carrier).

@@ -242,8 +242,9 @@ async fn serve(
         let (membership, live) =
             tokio::sync::watch::channel(crate::store::Membership::alone(&cluster.node));
         gateway.follow_membership(live.clone());
+        let bound = gateway.bound_carriers();
         tokio::spawn(async move {
-            if let Err(error) = crate::store::follow_liveness(cluster, membership).await {
+            if let Err(error) = crate::store::follow_liveness(cluster, membership, bound).await {
                 tracing::error!(%error, "not following node liveness: no split of the carrier binds and TPS (this node holds them all), no takeover");
             }
         });

@@ -2,9 +2,11 @@
 //! liveness and takeover"): the membership itself is followed by the store
 //! (`store::follow_liveness`), and this stage puts it in force here.
 //!
-//! - This node holds its [`Share`] of each carrier's binds and its limiter runs at its
-//!   share of the contract, so the live nodes together open the carrier's `binds` and
-//!   send its contract (re-applied at each change, as a reload would). The first share
+//! - This node holds its [`Share`] of each carrier's binds (among the live nodes) and its
+//!   limiter runs at its share of the contract among the live nodes *bound to that
+//!   carrier* (their heartbeats say which), so the live nodes together open the
+//!   carrier's `binds` and send its contract, and a node whose binds are down leaves its
+//!   part to the others (re-applied at each change, as a reload would). The first share
 //!   is the first one the store publishes (the pool opens no bind before it); when the
 //!   store stops following the live nodes before that, this node takes the whole.
 //! - When this node took a dead node's slot over, the slot's pending messages are part of
@@ -86,6 +88,12 @@ pub(crate) async fn run(parts: MembershipParts) {
         let now = membership.borrow_and_update().clone();
         let (index, of) = now.place();
         carriers.set_share(Share { index, of });
+        // Each carrier's contract among the nodes bound to it (a node whose binds to it
+        // are down leaves its part to the others).
+        for name in carriers.carrier_names() {
+            let place = now.tps_place(&name);
+            carriers.set_tps_share(&name, place.map(|(index, of)| Share { index, of }));
+        }
         if now.taken.len() > taken {
             // Counted before the dispatcher reads them: a message it sends and the writer
             // releases is then always one that was counted.

@@ -625,6 +625,14 @@ impl Gateway {
         &self.suppressions
     }
 
+    /// The carriers this node has a bind up to, for its heartbeat (`[cluster]`: each
+    /// carrier's contract is split among the nodes bound to it).
+    #[must_use]
+    pub fn bound_carriers(&self) -> crate::store::Bound {
+        let carriers = Arc::clone(&self.carriers);
+        Arc::new(move || carriers.bound_carriers())
+    }
+
     /// Follows the live nodes of a `[cluster]` (`store::follow_liveness`): splits each
     /// carrier's binds and TPS among them and reads the backlog again when this node took a dead
     /// node's messages over (docs/cluster.md "Node liveness and takeover").

@@ -32,8 +32,8 @@ pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
 pub use group::{GroupCommit, GroupCommitStats};
 pub use jetstream::{
-    JetStreamStore, Lease, Membership, OutboxFollower, OutboxLeases, OutboxWatch, SharedCaps,
-    SuppressionChange, SuppressionWatch, follow_liveness,
+    Bound, JetStreamStore, Lease, Membership, OutboxFollower, OutboxLeases, OutboxWatch,
+    SharedCaps, SuppressionChange, SuppressionWatch, follow_liveness,
 };
 pub use lock::in_use;
 pub use retention::{expire_once, now_millis};

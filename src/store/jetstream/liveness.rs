@@ -55,6 +55,9 @@ pub struct Membership {
     /// Another node took this node's slot (it counted this node as dead): this node must
     /// stop sending and start again (docs/cluster.md).
     pub fenced: bool,
+    /// The carriers each live node has a bind up to, as its last heartbeat said: each
+    /// carrier's contract is split among the nodes bound to it.
+    pub bound: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Membership {
@@ -67,6 +70,7 @@ impl Membership {
             taken: Vec::new(),
             adopted: Vec::new(),
             fenced: false,
+            bound: std::collections::BTreeMap::new(),
         }
     }
 
@@ -90,6 +94,25 @@ impl Membership {
             .position(|name| *name == self.me)
             .unwrap_or(0);
         (index, self.live.len().max(1))
+    }
+
+    /// This node's place among the live nodes bound to `carrier` (sorted by name, from 0)
+    /// and their count; `None` when this node has no bind up to it (its binds are still
+    /// opening, or the carrier refuses them): it then sends nothing there, and the nodes
+    /// that can share the whole contract.
+    #[must_use]
+    pub fn tps_place(&self, carrier: &str) -> Option<(usize, usize)> {
+        let bound: Vec<&String> = self
+            .live
+            .iter()
+            .filter(|node| {
+                self.bound
+                    .get(*node)
+                    .is_some_and(|carriers| carriers.iter().any(|c| c == carrier))
+            })
+            .collect();
+        let index = bound.iter().position(|node| **node == self.me)?;
+        Some((index, bound.len()))
     }
 }
 
@@ -173,6 +196,8 @@ struct Tracker {
     started: Instant,
     /// Each node's last heartbeat seen here; entries older than `ttl` are dropped.
     seen: HashMap<String, Instant>,
+    /// What each node's last heartbeat said: the carriers it has a bind up to.
+    bound: HashMap<String, Vec<String>>,
 }
 
 impl Tracker {
@@ -182,6 +207,7 @@ impl Tracker {
             ttl,
             started: now,
             seen: HashMap::new(),
+            bound: HashMap::new(),
         }
     }
 
@@ -189,8 +215,27 @@ impl Tracker {
         self.seen.insert(node.to_owned(), now);
     }
 
+    /// A heartbeat of `node` with its value (the carriers it is bound to, one per line).
+    fn heard(&mut self, node: &str, value: &[u8], now: Instant) {
+        self.saw(node, now);
+        let carriers = String::from_utf8_lossy(value)
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect();
+        self.bound.insert(node.to_owned(), carriers);
+    }
+
     fn gone(&mut self, node: &str) {
         self.seen.remove(node);
+        self.bound.remove(node);
+    }
+
+    /// The carriers each of `live` last said it is bound to.
+    fn bound_of(&self, live: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+        live.iter()
+            .filter_map(|node| Some((node.clone(), self.bound.get(node)?.clone())))
+            .collect()
     }
 
     fn alive(&self, node: &str, now: Instant) -> bool {
@@ -205,6 +250,8 @@ impl Tracker {
         let ttl = self.ttl;
         self.seen
             .retain(|_, at| now.saturating_duration_since(*at) < ttl);
+        let seen = &self.seen;
+        self.bound.retain(|node, _| seen.contains_key(node));
         let mut live: Vec<String> = self.seen.keys().cloned().collect();
         if !self.seen.contains_key(&self.me) {
             live.push(self.me.clone());
@@ -226,6 +273,9 @@ impl Tracker {
     }
 }
 
+/// The carriers this node has a bind up to now (its heartbeat tells the other nodes).
+pub type Bound = std::sync::Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
 /// The liveness bucket's name.
 fn live_bucket(prefix: &str) -> String {
     format!("{prefix}_live")
@@ -240,6 +290,7 @@ fn live_bucket(prefix: &str) -> String {
 pub async fn follow_liveness(
     config: ClusterConfig,
     membership: watch::Sender<Membership>,
+    bound: Bound,
 ) -> Result<(), StoreError> {
     let names = Names {
         prefix: config.prefix.clone(),
@@ -257,7 +308,7 @@ pub async fn follow_liveness(
         .watch_with_history(">")
         .await
         .map_err(|e| StoreError::new(format!("watching {bucket}: {e}")))?;
-    let heartbeat = Heartbeat::start(live.clone(), &config);
+    let heartbeat = Heartbeat::start(live.clone(), &config, bound);
 
     let me = config.node.clone();
     let mut tracker = Tracker::new(&me, config.node_ttl, Instant::now());
@@ -273,7 +324,7 @@ pub async fn follow_liveness(
         let mut saw_me = false;
         while let Some(Ok(entry)) = watch.next().await {
             match entry.operation {
-                Operation::Put => tracker.saw(&entry.key, Instant::now()),
+                Operation::Put => tracker.heard(&entry.key, &entry.value, Instant::now()),
                 Operation::Delete | Operation::Purge => tracker.gone(&entry.key),
             }
             saw_me |= entry.key == me;
@@ -298,7 +349,7 @@ pub async fn follow_liveness(
         tokio::select! {
             entry = watch.next() => match entry {
                 Some(Ok(entry)) => match entry.operation {
-                    Operation::Put => tracker.saw(&entry.key, Instant::now()),
+                    Operation::Put => tracker.heard(&entry.key, &entry.value, Instant::now()),
                     Operation::Delete | Operation::Purge => tracker.gone(&entry.key),
                 },
                 Some(Err(error)) => {
@@ -314,6 +365,7 @@ pub async fn follow_liveness(
                 let now = Instant::now();
                 let mut next = state.clone();
                 next.live = tracker.live(now);
+                next.bound = tracker.bound_of(&next.live);
                 // Bounded: a slot listing that hangs must not hold the look (the first
                 // one opens the carrier binds) nor the next ones.
                 match tokio::time::timeout(LOOK_TIMEOUT, look_at_slots(&nodes, &tracker, &mut owned, now)).await {
@@ -453,15 +505,16 @@ async fn reopen(live: &kv::Store) -> kv::Watch {
 struct Heartbeat(tokio::task::JoinHandle<()>);
 
 impl Heartbeat {
-    fn start(live: kv::Store, config: &ClusterConfig) -> Self {
+    fn start(live: kv::Store, config: &ClusterConfig, bound: Bound) -> Self {
         let (node, every) = (config.node.clone(), config.heartbeat);
         Self(tokio::spawn(async move {
             let mut beat = tokio::time::interval(every);
             beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 beat.tick().await;
-                // The value says nothing the key does not; a put is the heartbeat.
-                match tokio::time::timeout(every, live.put(&node, Bytes::new())).await {
+                // The put is the heartbeat; its value the carriers this node is bound to.
+                let value = Bytes::from(bound().join("\n"));
+                match tokio::time::timeout(every, live.put(&node, value)).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(error)) => tracing::warn!(%error, "heartbeat not written"),
                     Err(_) => tracing::warn!("heartbeat not written within {every:?}"),
@@ -553,6 +606,7 @@ mod tests {
             taken: Vec::new(),
             adopted: Vec::new(),
             fenced: false,
+            bound: std::collections::BTreeMap::new(),
         };
         assert_eq!(membership.place(), (1, 3));
         assert_eq!(Membership::alone("gw-9").place(), (0, 1));
@@ -593,8 +647,24 @@ mod tests {
             .unwrap();
         let (tx_one, rx_one) = watch::channel(Membership::alone("gw-1"));
         let (tx_two, mut rx_two) = watch::channel(Membership::alone("gw-2"));
-        let node_one = runtime.spawn(follow_liveness(config("gw-1"), tx_one));
-        runtime.spawn(follow_liveness(config("gw-2"), tx_two));
+        // gw-1 has a bind up to carrier `c`, gw-2 to `d` and, later, to `c` too.
+        let two_bound_c = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bound_two: Bound = {
+            let two_bound_c = Arc::clone(&two_bound_c);
+            Arc::new(move || {
+                let mut carriers = vec!["d".to_owned()];
+                if two_bound_c.load(std::sync::atomic::Ordering::Relaxed) {
+                    carriers.push("c".to_owned());
+                }
+                carriers
+            })
+        };
+        let node_one = runtime.spawn(follow_liveness(
+            config("gw-1"),
+            tx_one,
+            Arc::new(|| vec!["c".to_owned()]),
+        ));
+        runtime.spawn(follow_liveness(config("gw-2"), tx_two, bound_two));
         let wait =
             |rx: &mut watch::Receiver<Membership>, what: &str, f: &dyn Fn(&Membership) -> bool| {
                 runtime.block_on(async {
@@ -607,10 +677,22 @@ mod tests {
                     }
                 })
             };
-        let both = wait(&mut rx_two, "gw-2 sees both", &|m| m.live.len() == 2);
+        let both = wait(&mut rx_two, "gw-2 sees both", &|m| {
+            m.live.len() == 2 && m.bound.len() == 2
+        });
         assert_eq!(both.live, ["gw-1", "gw-2"]);
         assert_eq!(both.place(), (1, 2));
         assert!(rx_one.borrow().taken.is_empty());
+        // Each carrier's contract goes to the nodes bound to it: `c` all to gw-1, `d` all
+        // to gw-2, until gw-2's bind to `c` is up too (its next heartbeat says so).
+        assert_eq!(both.tps_place("c"), None, "gw-2 has no bind to c");
+        assert_eq!(both.tps_place("d"), Some((0, 1)));
+        assert_eq!(rx_one.borrow().tps_place("c"), Some((0, 1)));
+        two_bound_c.store(true, std::sync::atomic::Ordering::Relaxed);
+        let shared = wait(&mut rx_two, "gw-2's bind to c heard", &|m| {
+            m.tps_place("c").is_some()
+        });
+        assert_eq!(shared.tps_place("c"), Some((1, 2)));
 
         // gw-1 dies (its heartbeats stop).
         node_one.abort();
@@ -651,7 +733,7 @@ mod tests {
 
         // A node that runs while another takes its slot: fenced.
         let (tx_back, mut rx_back) = watch::channel(Membership::alone("gw-1"));
-        runtime.spawn(follow_liveness(config("gw-1"), tx_back));
+        runtime.spawn(follow_liveness(config("gw-1"), tx_back, Arc::new(Vec::new)));
         wait(&mut rx_back, "gw-1 sees both again", &|m| m.live.len() == 2);
         runtime.block_on(async {
             let js = async_nats::jetstream::new(
@@ -684,7 +766,7 @@ mod tests {
                 .unwrap();
         });
         let (tx_late, mut rx_late) = watch::channel(Membership::alone("gw-4"));
-        runtime.spawn(follow_liveness(config("gw-4"), tx_late));
+        runtime.spawn(follow_liveness(config("gw-4"), tx_late, Arc::new(Vec::new)));
         wait(&mut rx_late, "gw-4 fenced at once", &|m| m.fenced);
     }
 }

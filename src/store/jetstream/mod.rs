@@ -29,7 +29,7 @@ mod outbox_lease;
 mod watch;
 
 pub use caps::SharedCaps;
-pub use liveness::{Membership, follow_liveness};
+pub use liveness::{Bound, Membership, follow_liveness};
 pub use outbox_lease::{Lease, OutboxLeases};
 pub use watch::{OutboxFollower, OutboxWatch, SuppressionChange, SuppressionWatch};
 
