@@ -7,8 +7,9 @@
 //! from the same durable consumer, so a message goes to one node, and to another one
 //! when that node dies holding it (after `ack_wait`).
 //!
-//! A pulled message is read again from the store (the leader's copy, not this node's:
-//! another node may have sent it before dying) and its parts still `Accepted` are
+//! A pulled message is read again: as stored (the leader's copy) when a node may have
+//! sent it already (a redelivery, a sweep's item: [`Work::verify`]), else from this
+//! node's copy when it has one (the message it accepted itself); its parts still `Accepted` are
 //! claimed ([`InPool::claim`]) and handed to the pool. The delivery is answered done
 //! only when the writer has committed the outcome of each of them, and its hold is
 //! extended every third of `ack_wait` until then. A message with nothing left to send is
@@ -21,6 +22,7 @@
 //! this node owns (at start, when it takes a dead node's slot over, after a reload, on a
 //! release); the queue keeps a message once, so a sweep never makes a second copy.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -207,9 +209,27 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
     if fresh.is_empty() {
         return;
     }
-    let ids: Vec<u64> = fresh.iter().map(|work| work.id).collect();
+    // What a node may have sent already is read as stored; the rest (a first delivery of
+    // an item queued with its insert) from this node's copy when it has one.
+    let (verify, plain): (Vec<u64>, Vec<u64>) = {
+        let (verify, plain): (Vec<&Work>, Vec<&Work>) = fresh.iter().partition(|w| w.verify);
+        (
+            verify.iter().map(|w| w.id).collect(),
+            plain.iter().map(|w| w.id).collect(),
+        )
+    };
     let store = Arc::clone(&parts.store);
-    let records = match tokio::task::spawn_blocking(move || store.get_latest_many(&ids)).await {
+    let read = tokio::task::spawn_blocking(move || {
+        let mut records: HashMap<u64, MessageRecord> = HashMap::new();
+        for record in store.get_latest_many(&verify)?.into_iter().flatten() {
+            records.insert(record.id, record);
+        }
+        for record in store.get_many(&plain)?.into_iter().flatten() {
+            records.insert(record.id, record);
+        }
+        Ok::<_, crate::store::StoreError>(records)
+    });
+    let mut records = match read.await {
         Ok(Ok(records)) => records,
         Ok(Err(error)) => {
             store_error(&parts.stats, "dispatcher read", &error);
@@ -233,7 +253,8 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
     let now = parts.clock.wall_ms();
     let mut answers = Vec::new();
     let mut moves: Vec<(WorkToken, QueueItem)> = Vec::new();
-    for (work, record) in fresh.into_iter().zip(records) {
+    for work in fresh {
+        let record = records.remove(&work.id);
         match plan(parts, &work, record.as_ref(), now) {
             Plan::Answer(how) => answers.push((work.token, how)),
             Plan::Expire => {

@@ -34,6 +34,12 @@ pub struct Work {
     /// How many times the queue has delivered it (more than 1: a node before this one
     /// took it and did not answer, or it was put back).
     pub delivered: u64,
+    /// Whether a node may have sent it since it was queued: a redelivery, or an item a
+    /// sweep queued (it read the message pending, and a node may have sent it and
+    /// answered its item before the sweep's item was queued). Such a message is read
+    /// from the stored record, not from a node's own copy. A first delivery of an item
+    /// queued with the message's insert can only be the first time any node has it.
+    pub verify: bool,
     /// What answers this delivery.
     pub token: WorkToken,
 }

@@ -843,7 +843,7 @@ impl Backend {
                     acks.push(self.delete_outbox(seq).boxed());
                 }
                 Write::Enqueue { route, class, id } => {
-                    acks.push(self.publish_item(route, *class, *id).await?.boxed());
+                    acks.push(self.publish_item(route, *class, *id, false).await?.boxed());
                 }
             }
         }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy, pull};
 use async_nats::jetstream::context::PublishAckFuture;
@@ -25,6 +26,10 @@ use super::backend::{Backend, nats_error};
 use super::names;
 use crate::config::Class;
 use crate::store::{MessageRecord, QueueItem, Room, Settle, State, StoreError, Work, WorkToken};
+
+/// The header of an item queued by [`Backend::enqueue`] (a sweep, a move to another
+/// route) rather than with its message's insert (`Work::verify`).
+const SWEPT: &str = "Smppgate-Swept";
 
 /// Most messages one pull asks for.
 const PULL_BATCH: usize = 256;
@@ -132,14 +137,20 @@ impl Backend {
         route: &str,
         class: Class,
         id: u64,
+        swept: bool,
     ) -> Result<impl Future<Output = Result<(), StoreError>> + use<>, StoreError> {
         self.route_consumers(route).await?;
         let subject = self.names.route_item(route, class.as_str(), id);
-        let ack: PublishAckFuture = self
-            .js
-            .publish(subject, Bytes::new())
-            .await
-            .map_err(|e| nats_error("queue", e))?;
+        let ack: PublishAckFuture = if swept {
+            let mut headers = HeaderMap::new();
+            headers.insert(SWEPT, "1");
+            self.js
+                .publish_with_headers(subject, headers, Bytes::new())
+                .await
+        } else {
+            self.js.publish(subject, Bytes::new()).await
+        }
+        .map_err(|e| nats_error("queue", e))?;
         Ok(async move {
             match ack.await {
                 Ok(_) => Ok(()),
@@ -153,7 +164,7 @@ impl Backend {
     pub(super) async fn enqueue(&self, items: &[QueueItem]) -> Result<(), StoreError> {
         let mut acks = Vec::with_capacity(items.len());
         for (route, class, id) in items {
-            acks.push(self.publish_item(route, *class, *id).await?);
+            acks.push(self.publish_item(route, *class, *id, true).await?);
         }
         futures::future::try_join_all(acks).await?;
         Ok(())
@@ -231,11 +242,16 @@ impl Backend {
                 let delivered = message
                     .info()
                     .map_or(1, |info| u64::try_from(info.delivered).unwrap_or(1));
+                let swept = message
+                    .headers
+                    .as_ref()
+                    .is_some_and(|headers| headers.get(SWEPT).is_some());
                 let work = Work {
                     id,
                     route: Arc::clone(&route),
                     class,
                     delivered,
+                    verify: swept || delivered > 1,
                     token: WorkToken(Arc::from(reply.as_str())),
                 };
                 if into.send(work).await.is_err() {

@@ -765,6 +765,10 @@ fn the_route_queue_holds_a_message_once_and_gives_an_unanswered_one_to_another_n
         (work.id, work.class, work.delivered),
         (first, Class::Otp, 1)
     );
+    assert!(
+        !work.verify,
+        "queued with its insert, delivered first: no node had it"
+    );
     // (Less than ack_wait: a copy would have come with the first.)
     assert!(
         next(&mut rx_a, 500).is_none(),
@@ -782,6 +786,7 @@ fn the_route_queue_holds_a_message_once_and_gives_an_unanswered_one_to_another_n
     );
     let again = next(&mut rx_b, 5000).expect("node B gets what node A did not answer");
     assert_eq!((again.id, again.delivered), (first, 2));
+    assert!(again.verify, "a redelivery: node A may have sent it");
     // Handed back: it comes again after the delay.
     queue_b.settle(vec![(
         again.token,
@@ -806,5 +811,6 @@ fn the_route_queue_holds_a_message_once_and_gives_an_unanswered_one_to_another_n
         .unwrap();
     let requeued = next(&mut rx_b, 5000).expect("queued again after done");
     assert_eq!((requeued.id, requeued.delivered), (first, 1));
+    assert!(requeued.verify, "queued by a sweep: read as stored");
     cancel_b.cancel();
 }
