@@ -41,6 +41,11 @@ impl<T> Lanes<T> {
     }
 
     /// How many more `class` items fit.
+    /// How many items a lane holds.
+    pub(crate) const fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub(crate) fn room(&self, class: Class) -> usize {
         self.capacity
             .saturating_sub(self.queues[class.index()].len())

@@ -1594,6 +1594,23 @@ impl Carriers {
         })
     }
 
+    /// How many messages a lane of the route named `route` holds (0: no such route).
+    #[must_use]
+    pub fn lane_capacity(&self, route: &str) -> usize {
+        self.inner
+            .routes
+            .load()
+            .by_name
+            .get(route)
+            .map_or(0, |route| {
+                route
+                    .lanes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .capacity()
+            })
+    }
+
     /// Whether this node can send on the route named `route` now: one of its carriers has
     /// a bind up here and is not paused by the operator. A `[cluster]` node pulls a
     /// route's work queue only then, so the messages go to the nodes that can send them.

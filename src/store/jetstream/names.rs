@@ -76,20 +76,14 @@ impl Names {
         format!("$KV.{}.{key}", self.bucket(bucket))
     }
 
-    /// The outbox stream (`<prefix>_outbox`).
-    /// A route's dispatch work-queue stream (`<prefix>_route_x<hex>`).
-    pub(super) fn route_stream(&self, route: &str) -> String {
-        format!("{}_route_{}", self.prefix, token(route.as_bytes()))
+    /// The dispatch work-queue stream of one class of a route
+    /// (`<prefix>_route_x<hex>_<class>`).
+    pub(super) fn route_stream(&self, route: &str, class: &str) -> String {
+        format!("{}_route_{}_{class}", self.prefix, token(route.as_bytes()))
     }
 
-    /// The subjects of a route's stream (`<prefix>.route.x<hex>.>`).
-    pub(super) fn route_subjects(&self, route: &str) -> String {
-        format!("{}.route.{}.>", self.prefix, token(route.as_bytes()))
-    }
-
-    /// The items of one class of a route (`<prefix>.route.x<hex>.<class>.*`): what its
-    /// consumer pulls.
-    pub(super) fn route_class_filter(&self, route: &str, class: &str) -> String {
+    /// The subjects of that stream (`<prefix>.route.x<hex>.<class>.*`).
+    pub(super) fn route_subjects(&self, route: &str, class: &str) -> String {
         format!(
             "{}.route.{}.{class}.*",
             self.prefix,
@@ -108,6 +102,7 @@ impl Names {
         )
     }
 
+    /// The outbox stream (`<prefix>_outbox`).
     pub(super) fn outbox_stream(&self) -> String {
         format!("{}_outbox", self.prefix)
     }
