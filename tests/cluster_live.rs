@@ -372,11 +372,6 @@ async fn a_killed_nodes_backlog_is_sent_by_the_survivor_without_a_restart() {
         String::from_utf8_lossy(&missing[0]),
         two.stderr()
     );
-    assert!(
-        log(&two).contains("took over a dead node's slot"),
-        "{}",
-        log(&two)
-    );
     // What gw-1 had pulled from the route's work queue and not answered came to gw-2
     // after ack_wait (the queue's redelivery, not a listing of gw-1's pending set).
     assert!(
@@ -384,8 +379,12 @@ async fn a_killed_nodes_backlog_is_sent_by_the_survivor_without_a_restart() {
         "no redelivery from the work queue on the survivor:\n{}",
         log(&two)
     );
-    // gw-1's backlog counts in gw-2's (its `max_pending` bound and backlog gauge) from
-    // the takeover on.
+    // gw-2 takes gw-1's slot over after node_ttl (its expiry and review listings, its
+    // early receipts) and counts what of gw-1's backlog is still pending into its own
+    // (its `max_pending` bound and backlog gauge): by then the queues may have sent it
+    // all (sending no longer waits for the takeover), so the count may be 0.
+    logged(&two, "took over a dead node's slot").await;
+    logged(&two, "the backlog of a slot taken over").await;
     let counted: u64 = log(&two)
         .lines()
         .find(|line| line.contains("the backlog of a slot taken over"))
@@ -393,7 +392,6 @@ async fn a_killed_nodes_backlog_is_sent_by_the_survivor_without_a_restart() {
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count of the slot taken over:\n{}", log(&two)));
-    assert!(counted > 0, "gw-1's backlog counted as 0");
     eprintln!("gw-2 counted {counted} messages of gw-1's backlog as its own");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = recorder

@@ -45,6 +45,9 @@ pub(crate) struct MembershipParts {
     pub(crate) cancel: CancellationToken,
 }
 
+/// How often a node on work queues counts its backlog again (see `run`).
+const RECOUNT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long the pool waits for the store's first look at the live nodes before it opens
 /// every bind of this node's own accord.
 const FIRST_LOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -84,6 +87,11 @@ pub(crate) async fn run(parts: MembershipParts) {
     }
     let mut taken = 0;
     let mut adopted = 0;
+    // With work queues another node may send (and release) what this node accepted:
+    // the backlog counts are taken from the store again now and then.
+    let queued = store.work_queue().is_some();
+    let mut recount = tokio::time::interval(RECOUNT);
+    recount.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let now = membership.borrow_and_update().clone();
         let (index, of) = now.place();
@@ -95,8 +103,8 @@ pub(crate) async fn run(parts: MembershipParts) {
             carriers.set_tps_share(&name, place.map(|(index, of)| Share { index, of }));
         }
         if now.taken.len() > taken {
-            // Counted before the dispatcher reads them: a message it sends and the writer
-            // releases is then always one that was counted.
+            // What of the dead node's backlog is still pending counts here now (the
+            // work queues may have sent some already; the recount below keeps it true).
             for &slot in &now.taken[taken..] {
                 count_slot(&store, &backlog, slot).await;
             }
@@ -111,11 +119,21 @@ pub(crate) async fn run(parts: MembershipParts) {
             adopt_early_receipts(&store, &writer, dead).await;
         }
         adopted = adopted.max(now.adopted.len());
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            changed = membership.changed() => {
-                if changed.is_err() {
-                    return;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = membership.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                _ = recount.tick(), if queued => {
+                    let (store, backlog) = (Arc::clone(&store), Arc::clone(&backlog));
+                    match blocking(move || backlog.recount(&*store)).await {
+                        Ok(total) => tracing::debug!(total, "backlog counted again"),
+                        Err(error) => tracing::warn!(%error, "backlog not counted again"),
+                    }
                 }
             }
         }
