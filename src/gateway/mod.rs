@@ -304,6 +304,18 @@ impl Gateway {
         // A `[cluster]` store keeps per-route work queues that every node pulls from
         // (`queued.rs`); one node reads its own backlog (`dispatcher.rs`).
         let work_queue = store.work_queue();
+        if let Some(queue) = &work_queue {
+            let queue = Arc::clone(queue);
+            let routes: Vec<Arc<str>> = config
+                .routes
+                .iter()
+                .map(|r| Arc::from(r.name.as_str()))
+                .collect();
+            tokio::task::spawn_blocking(move || queue.open(&routes))
+                .await
+                .context("opening the route work queues")?
+                .context("opening the route work queues")?;
+        }
         let in_pool = Arc::new(InPool::with_queue(IN_POOL_CAP, work_queue.clone()));
         let (outcome_tx, outcome_rx) = mpsc::channel(IN_POOL_CAP + 1024);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);

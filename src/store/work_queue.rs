@@ -99,6 +99,13 @@ pub trait WorkQueue: Send + Sync {
     /// `ack_wait`, which finds the outcome recorded).
     fn settle(&self, answers: Vec<(WorkToken, Settle)>);
 
+    /// Opens (creates when missing) the queues of `routes`, before the gateway takes
+    /// messages. Blocking.
+    ///
+    /// # Errors
+    /// The servers did not create them in time.
+    fn open(&self, routes: &[Arc<str>]) -> Result<(), StoreError>;
+
     /// How long a delivery is held without an answer.
     fn ack_wait(&self) -> Duration;
 }

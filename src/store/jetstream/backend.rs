@@ -338,7 +338,7 @@ pub(super) fn no_responders(error: &impl std::fmt::Display) -> bool {
 /// cluster without a meta leader leaves JetStream API requests unanswered (a cold
 /// three-server cluster on a loaded 2-core CI machine did, for the outbox stream).
 /// Creating a stream or bucket again is safe: it opens what the first try made.
-fn still_forming(error: &str) -> bool {
+pub(super) fn still_forming(error: &str) -> bool {
     [
         "timed out",
         "no suitable peers",

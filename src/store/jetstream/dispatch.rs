@@ -131,6 +131,33 @@ impl Backend {
         Ok(consumers)
     }
 
+    /// Opens the queues of `routes` (created when missing) before any message is queued,
+    /// trying again while the cluster is still placing them, up to `until`: a queue
+    /// created by the first commit that needs it would make that commit wait for the
+    /// servers to place three streams (seconds on a loaded machine, a fresh cluster).
+    pub(super) async fn open_routes(
+        &self,
+        routes: &[Arc<str>],
+        until: std::time::Instant,
+    ) -> Result<(), StoreError> {
+        for route in routes {
+            loop {
+                match self.route_consumers(route).await {
+                    Ok(_) => break,
+                    Err(error)
+                        if (super::backend::still_forming(&error.to_string())
+                            || error.to_string().contains("no responders"))
+                            && std::time::Instant::now() < until =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Publishes the item of message `id` (its route's queue opened first); the ack says
     /// whether it is queued (a message queued already counts as queued).
     pub(super) async fn publish_item(

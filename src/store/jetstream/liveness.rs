@@ -645,7 +645,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let (tx_one, rx_one) = watch::channel(Membership::alone("gw-1"));
+        let (tx_one, mut rx_one) = watch::channel(Membership::alone("gw-1"));
         let (tx_two, mut rx_two) = watch::channel(Membership::alone("gw-2"));
         // gw-1 has a bind up to carrier `c`, gw-2 to `d` and, later, to `c` too.
         let two_bound_c = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -687,7 +687,10 @@ mod tests {
         // to gw-2, until gw-2's bind to `c` is up too (its next heartbeat says so).
         assert_eq!(both.tps_place("c"), None, "gw-2 has no bind to c");
         assert_eq!(both.tps_place("d"), Some((0, 1)));
-        assert_eq!(rx_one.borrow().tps_place("c"), Some((0, 1)));
+        let one_sees = wait(&mut rx_one, "gw-1 hears its own heartbeat", &|m| {
+            m.tps_place("c").is_some()
+        });
+        assert_eq!(one_sees.tps_place("c"), Some((0, 1)));
         two_bound_c.store(true, std::sync::atomic::Ordering::Relaxed);
         let shared = wait(&mut rx_two, "gw-2's bind to c heard", &|m| {
             m.tps_place("c").is_some()

@@ -181,6 +181,17 @@ impl WorkQueue for Queue {
     fn ack_wait(&self) -> Duration {
         self.backend.ack_wait
     }
+
+    fn open(&self, routes: &[Arc<str>]) -> Result<(), StoreError> {
+        let routes = routes.to_vec();
+        let backend = Arc::clone(&self.backend);
+        let until = std::time::Instant::now() + READ_TIMEOUT;
+        wait(
+            &self.handle,
+            READ_TIMEOUT + Duration::from_secs(5),
+            async move { backend.open_routes(&routes, until).await },
+        )
+    }
 }
 
 impl Store for JetStreamStore {
