@@ -57,6 +57,30 @@ impl SmscHandler for Stamps {
 }
 
 impl Stamps {
+    /// A carrier on loopback that stamps each submit.
+    async fn carrier() -> (Arc<Self>, SmscServer) {
+        let stamps = Arc::new(Self::default());
+        let carrier = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&stamps))
+            .await
+            .expect("carrier listens");
+        (stamps, carrier)
+    }
+
+    /// Once submits arrive: 2 s of ramp-up, then the submits of the next 10 s and their
+    /// share of [`CONTRACT`] × 10.
+    async fn ten_seconds_after_ramp_up(&self) -> (usize, f64) {
+        while self.count() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let from = Instant::now();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let sent = self.between(from, from + Duration::from_secs(10));
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = sent as f64 / (f64::from(CONTRACT) * 10.0);
+        (sent, ratio)
+    }
+
     /// Submits so far.
     fn count(&self) -> usize {
         self.at.lock().unwrap_or_else(PoisonError::into_inner).len()
@@ -188,10 +212,7 @@ async fn carrier_tps_is_split_across_two_nodes_and_the_survivor_takes_the_whole_
     let Some(cluster) = NatsCluster::start() else {
         return;
     };
-    let stamps = Arc::new(Stamps::default());
-    let carrier = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&stamps))
-        .await
-        .expect("carrier listens");
+    let (stamps, carrier) = Stamps::carrier().await;
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let [(one, addr_one), (two, addr_two)] =
         two_nodes(&cluster, carrier.local_addr(), CONTRACT, &dirs).await;
@@ -202,17 +223,9 @@ async fn carrier_tps_is_split_across_two_nodes_and_the_survivor_takes_the_whole_
         .into_iter()
         .map(|(addr, bind)| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
         .collect();
-    while stamps.count() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Both nodes send at their share: 10 s at the contract after 2 s of ramp-up.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let from = Instant::now();
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let both = stamps.between(from, from + Duration::from_secs(10));
+    // Both nodes send at their share.
+    let (both, ratio) = stamps.ten_seconds_after_ramp_up().await;
     let contract_10s = f64::from(CONTRACT) * 10.0;
-    #[allow(clippy::cast_precision_loss)]
-    let ratio = both as f64 / contract_10s;
     eprintln!("two nodes: {both} submits in 10 s at a {CONTRACT}/s contract ({ratio:.3} of it)");
     assert!(
         (0.95..=1.05).contains(&ratio),
@@ -273,10 +286,7 @@ async fn a_node_without_a_carrier_bind_leaves_the_whole_contract_to_the_bound_on
     let Some(cluster) = NatsCluster::start() else {
         return;
     };
-    let stamps = Arc::new(Stamps::default());
-    let carrier = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&stamps))
-        .await
-        .expect("carrier listens");
+    let (stamps, carrier) = Stamps::carrier().await;
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let (one, addr_one) = serve(&node_config(
         dirs[0].path(),
@@ -304,16 +314,8 @@ async fn a_node_without_a_carrier_bind_leaves_the_whole_contract_to_the_bound_on
         .into_iter()
         .map(|(addr, bind)| tokio::spawn(push(addr, bind, Arc::clone(&stop))))
         .collect();
-    while stamps.count() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let from = Instant::now();
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let sent = stamps.between(from, from + Duration::from_secs(10));
+    let (sent, ratio) = stamps.ten_seconds_after_ramp_up().await;
     let contract_10s = f64::from(CONTRACT) * 10.0;
-    #[allow(clippy::cast_precision_loss)]
-    let ratio = sent as f64 / contract_10s;
     eprintln!(
         "one of two nodes bound: {sent} submits in 10 s at a {CONTRACT}/s contract ({ratio:.3} of it)"
     );

@@ -251,9 +251,15 @@ impl Dispatcher {
         }
         for (part, submit_sm) in message.parts.into_iter().enumerate() {
             let part = u16::try_from(part).unwrap_or(u16::MAX);
-            match self
-                .place(message.id, part, message.class, &message.route, submit_sm)
-                .await
+            match place(
+                &self.parts,
+                message.id,
+                part,
+                message.class,
+                &message.route,
+                submit_sm,
+            )
+            .await
             {
                 Placed::Yes | Placed::Already => {}
                 Placed::NoRoom => {
@@ -269,18 +275,6 @@ impl Dispatcher {
     fn expire(&self, id: u64) {
         tracing::debug!(id, "validity over before it could go: expired");
         let _ = self.parts.writer.try_send(Event::Expire(id));
-    }
-
-    /// Hands one part to the pool.
-    async fn place(
-        &self,
-        id: u64,
-        part: u16,
-        class: Class,
-        route: &Arc<str>,
-        submit_sm: SubmitSm,
-    ) -> Placed {
-        place(&self.parts, id, part, class, route, submit_sm).await
     }
 
     /// Takes what intake has queued (up to a batch), without waiting.
@@ -336,10 +330,7 @@ impl Dispatcher {
         let mut refused_at = None;
         'candidates: for candidate in page.candidates {
             for (part, submit_sm) in candidate.parts {
-                match self
-                    .place(candidate.id, part, class, &key.1, submit_sm)
-                    .await
-                {
+                match place(&self.parts, candidate.id, part, class, &key.1, submit_sm).await {
                     Placed::Yes => {
                         self.parts
                             .stats

@@ -313,24 +313,10 @@ impl Backend {
 mod tests {
     #[test]
     fn only_a_record_ready_to_go_is_queued_with_its_insert() {
-        use crate::store::{MessageRecord, PartRecord, State};
-        let mut record = MessageRecord {
-            id: 1,
-            account: "a".to_owned(),
-            accepted: 0,
-            class: crate::config::Class::Otp,
-            route: None,
-            request: Vec::new(),
-            part_count: 1,
-            wants_receipt: true,
-            state: State::Accepted,
-            parts: vec![PartRecord::default()],
-            not_before: 0,
-            expires: 0,
-            route_taken: "cn".to_owned(),
-            client_ref: None,
-            deferred_by: None,
-        };
+        use crate::store::{PartRecord, State};
+        let mut record = crate::store::tests::message(1, "a", 0);
+        record.route_taken = "cn".to_owned();
+        record.parts = vec![PartRecord::default()];
         assert!(super::ready(&record));
         record.state = State::Held;
         record.parts[0].state = State::Held;
