@@ -304,13 +304,13 @@ impl Gateway {
         // A `[cluster]` store keeps per-route work queues that every node pulls from
         // (`queued.rs`); one node reads its own backlog (`dispatcher.rs`).
         let work_queue = store.work_queue();
+        let routes: Vec<Arc<str>> = config
+            .routes
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
         if let Some(queue) = &work_queue {
-            let queue = Arc::clone(queue);
-            let routes: Vec<Arc<str>> = config
-                .routes
-                .iter()
-                .map(|r| Arc::from(r.name.as_str()))
-                .collect();
+            let (queue, routes) = (Arc::clone(queue), routes.clone());
             tokio::task::spawn_blocking(move || queue.open(&routes))
                 .await
                 .context("opening the route work queues")?
@@ -379,11 +379,6 @@ impl Gateway {
         let carriers = Arc::new(carriers.context("starting the carrier pools")?);
 
         let dispatcher_stop = cancel.child_token();
-        let routes: Vec<Arc<str>> = config
-            .routes
-            .iter()
-            .map(|r| Arc::from(r.name.as_str()))
-            .collect();
         let dispatcher_parts = dispatcher::DispatcherParts {
             rx: dispatch_rx,
             missed: Arc::clone(&missed),

@@ -38,7 +38,7 @@ use super::stats::store_error;
 use super::writer::Event;
 use crate::carrier::{Carriers, Class};
 use crate::store::{
-    MessageRecord, QueueItem, Room, Settle, State, Store, Work, WorkQueue, WorkToken,
+    Membership, MessageRecord, QueueItem, Room, Settle, State, Store, Work, WorkQueue, WorkToken,
 };
 
 /// The most room a lane waits for before it pulls again (see [`room`]).
@@ -218,13 +218,10 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
     }
     // What a node may have sent already is read as stored; the rest (a first delivery of
     // an item queued with its insert) from this node's copy when it has one.
-    let (verify, plain): (Vec<u64>, Vec<u64>) = {
-        let (verify, plain): (Vec<&Work>, Vec<&Work>) = fresh.iter().partition(|w| w.verify);
-        (
-            verify.iter().map(|w| w.id).collect(),
-            plain.iter().map(|w| w.id).collect(),
-        )
-    };
+    let (mut verify, mut plain) = (Vec::new(), Vec::new());
+    for work in &fresh {
+        if work.verify { &mut verify } else { &mut plain }.push(work.id);
+    }
     let store = Arc::clone(&parts.store);
     let read = tokio::task::spawn_blocking(move || {
         let mut records: HashMap<u64, MessageRecord> = HashMap::new();
@@ -250,11 +247,14 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
     };
     let again = fresh.iter().filter(|work| work.delivered > 1).count();
     if again > 0 {
-        // A node that took them did not answer within ack_wait (it died, or was cut off).
+        // Handed back (not due yet, no room, record not written yet) or not answered
+        // within ack_wait by the node that took them (it died, or was cut off): the
+        // queue's delivery count does not say which, so this is not a warning (a
+        // deferred campaign is handed back every hour).
         metrics::counter!("smppgate_dispatch_redelivered_total").increment(again as u64);
-        tracing::warn!(
+        tracing::info!(
             messages = again,
-            "messages another node took and did not answer in time, handled here"
+            "messages delivered again (handed back, or not answered in time by the node that took them)"
         );
     }
     let now = parts.clock.wall_ms();
@@ -384,7 +384,10 @@ async fn send(parts: &DispatcherParts, work: Work, todo: Vec<(u16, SubmitSm)>) {
         }
         match place(parts, work.id, part, work.class, &work.route, submit_sm).await {
             Placed::Yes => {
-                if work.id < parts.first_id {
+                // Accepted here by an earlier run (not another node's message).
+                if work.id < parts.first_id
+                    && Membership::slot_of(work.id) == Membership::slot_of(parts.first_id)
+                {
                     parts
                         .stats
                         .resent_after_restart

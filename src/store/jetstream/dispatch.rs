@@ -50,7 +50,11 @@ type Consumers = Arc<[Consumer<pull::Config>; 3]>;
 /// The routes whose queue this node has opened.
 #[derive(Default)]
 pub(super) struct Routes {
-    open: tokio::sync::Mutex<HashMap<String, Consumers>>,
+    /// Looked up for every message queued (a plain lock, held for the lookup only).
+    open: std::sync::Mutex<HashMap<String, Consumers>>,
+    /// Held while a route's streams are created (one creation at a time, no lock held
+    /// on the lookups meanwhile).
+    creating: tokio::sync::Mutex<()>,
 }
 
 /// Whether a record is stored ready to go (queued with its insert): not held for
@@ -79,9 +83,20 @@ fn queued_already(error: &impl std::fmt::Display) -> bool {
 impl Backend {
     /// The consumers of `route`'s queue, the stream and consumers created when missing.
     pub(super) async fn route_consumers(&self, route: &str) -> Result<Consumers, StoreError> {
-        let mut open = self.routes.open.lock().await;
-        if let Some(consumers) = open.get(route) {
-            return Ok(Arc::clone(consumers));
+        let opened = |routes: &Routes| {
+            routes
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(route)
+                .cloned()
+        };
+        if let Some(consumers) = opened(&self.routes) {
+            return Ok(consumers);
+        }
+        let _creating = self.routes.creating.lock().await;
+        if let Some(consumers) = opened(&self.routes) {
+            return Ok(consumers);
         }
         let names = &self.names;
         let mut consumers = Vec::with_capacity(3);
@@ -127,7 +142,11 @@ impl Backend {
             .try_into()
             .map_err(|_| StoreError::new("one consumer per class"))?;
         let consumers = Arc::new(consumers);
-        open.insert(route.to_owned(), Arc::clone(&consumers));
+        self.routes
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(route.to_owned(), Arc::clone(&consumers));
         Ok(consumers)
     }
 

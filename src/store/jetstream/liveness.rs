@@ -74,6 +74,12 @@ impl Membership {
         }
     }
 
+    /// The node slot message `id` was given by.
+    #[must_use]
+    pub const fn slot_of(id: u64) -> u64 {
+        id >> super::backend::SLOT_SHIFT
+    }
+
     /// The message ids of node slot `slot` (a slot in [`Membership::taken`]). The last
     /// slot's range ends at `u64::MAX` (it does not wrap to 0); a number past the last
     /// slot (a corrupt `slot.<n>` key) has none.
