@@ -99,45 +99,46 @@ impl Backend {
             return Ok(consumers);
         }
         let names = &self.names;
-        let mut consumers = Vec::with_capacity(3);
-        for class in Class::ALL {
-            // A stream per class, its one consumer unfiltered: a filtered consumer on a
-            // stream of one subject per message has the server match the filter against
-            // every queued subject for each message it hands out (measured: twice the
-            // servers' CPU per message).
-            let stream_name = names.route_stream(route, class.as_str());
-            let config = stream::Config {
-                name: stream_name.clone(),
-                subjects: vec![names.route_subjects(route, class.as_str())],
-                retention: RetentionPolicy::WorkQueue,
-                storage: StorageType::File,
-                num_replicas: self.replicas,
-                max_messages_per_subject: 1,
-                discard: DiscardPolicy::New,
-                discard_new_per_subject: true,
-                ..Default::default()
-            };
-            let stream = self
-                .js
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| nats_error(&format!("stream {stream_name}"), e))?;
-            let consumer = stream
-                .get_or_create_consumer(
-                    "dispatch",
-                    pull::Config {
-                        durable_name: Some("dispatch".to_owned()),
-                        ack_policy: AckPolicy::Explicit,
-                        ack_wait: self.ack_wait,
-                        deliver_policy: DeliverPolicy::All,
-                        max_ack_pending: MAX_ACK_PENDING,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(|e| nats_error(&format!("consumer dispatch of {stream_name}"), e))?;
-            consumers.push(consumer);
-        }
+        // The three classes' streams and consumers are made at once (each a round of the
+        // servers' placement, seconds on a loaded machine with a fresh cluster).
+        let consumers =
+            futures::future::try_join_all(Class::ALL.into_iter().map(|class| async move {
+                // A stream per class, its one consumer unfiltered: no filter for the server
+                // to match against the queued subjects (one per message) on each delivery.
+                let stream_name = names.route_stream(route, class.as_str());
+                let config = stream::Config {
+                    name: stream_name.clone(),
+                    subjects: vec![names.route_subjects(route, class.as_str())],
+                    retention: RetentionPolicy::WorkQueue,
+                    storage: StorageType::File,
+                    num_replicas: self.replicas,
+                    max_messages_per_subject: 1,
+                    discard: DiscardPolicy::New,
+                    discard_new_per_subject: true,
+                    ..Default::default()
+                };
+                let stream = self
+                    .js
+                    .get_or_create_stream(config)
+                    .await
+                    .map_err(|e| nats_error(&format!("stream {stream_name}"), e))?;
+                let consumer = stream
+                    .get_or_create_consumer(
+                        "dispatch",
+                        pull::Config {
+                            durable_name: Some("dispatch".to_owned()),
+                            ack_policy: AckPolicy::Explicit,
+                            ack_wait: self.ack_wait,
+                            deliver_policy: DeliverPolicy::All,
+                            max_ack_pending: MAX_ACK_PENDING,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| nats_error(&format!("consumer dispatch of {stream_name}"), e))?;
+                Ok::<_, StoreError>(consumer)
+            }))
+            .await?;
         let consumers: [Consumer<pull::Config>; 3] = consumers
             .try_into()
             .map_err(|_| StoreError::new("one consumer per class"))?;
