@@ -120,7 +120,11 @@ fn partial_key(message: &ReassembledMessage) -> PartialKey {
 /// the time they give up waiting.
 #[derive(Debug, Default)]
 pub(crate) struct EarlyReceipts {
-    held: HashMap<CarrierKey, (u64, PartReceipt)>,
+    held: HashMap<CarrierKey, Held>,
+    /// The other readings of a held receipt's id (the text id in both bases, when the
+    /// TLV's reading is the primary one) → its primary key: a response whose id only
+    /// one of them matches (a carrier configured with the wrong id style) still finds it.
+    aliases: HashMap<CarrierKey, String>,
     /// With several nodes, when each held receipt is next looked up in the store again
     /// (its response may have been recorded by the node that sent the part).
     recheck: HashMap<CarrierKey, u64>,
@@ -128,6 +132,14 @@ pub(crate) struct EarlyReceipts {
 
 /// (carrier, normalised carrier message id).
 type CarrierKey = (Arc<str>, String);
+
+/// One early receipt: when it gives up waiting, what it says, its id's other readings.
+#[derive(Debug)]
+struct Held {
+    deadline: u64,
+    receipt: PartReceipt,
+    aliases: Vec<String>,
+}
 
 /// Carrier message ids → (message, part), per carrier, looked up by `&str`: no key is
 /// built per lookup.
@@ -759,13 +771,17 @@ impl Writer {
             }
         }
         bump(&self.stats.receipts_early);
-        let primary = keys.into_iter().next().unwrap_or_default();
-        self.hold_early(carrier, primary, part_receipt);
+        self.hold_early(carrier, keys, part_receipt);
     }
 
-    /// Holds a receipt that matched nothing yet, in memory for matching and in the store
-    /// (committed before the carrier's deliver_sm is answered) so a crash does not lose it.
-    fn hold_early(&mut self, carrier: &Arc<str>, key: String, receipt: PartReceipt) {
+    /// Holds a receipt that matched nothing yet, in memory for matching (under each of
+    /// `keys`, its id's readings, most likely first) and in the store (committed before
+    /// the carrier's deliver_sm is answered) so a crash does not lose it.
+    fn hold_early(&mut self, carrier: &Arc<str>, mut keys: Vec<String>, receipt: PartReceipt) {
+        if keys.is_empty() {
+            keys.push(String::new());
+        }
+        let key = keys.remove(0);
         let now = self.now();
         if self.early.held.len() >= EARLY_MAX {
             // Bounded: past the limit a receipt cannot wait for its response. It is kept
@@ -787,9 +803,11 @@ impl Writer {
                 .recheck
                 .insert((Arc::clone(carrier), key.clone()), now + EARLY_RECHECK_MS);
         }
-        self.early.held.insert(
+        self.early.hold(
             (Arc::clone(carrier), key),
-            (now.saturating_add(ttl_ms), receipt),
+            now.saturating_add(ttl_ms),
+            receipt,
+            keys,
         );
     }
 
@@ -809,7 +827,7 @@ impl Writer {
             bump(&self.stats.receipts_matched);
             self.apply_receipt(id, part, receipt);
         } else {
-            self.hold_early(carrier, key, receipt);
+            self.hold_early(carrier, vec![key], receipt);
         }
     }
 
@@ -1472,17 +1490,55 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 impl EarlyReceipts {
+    fn hold(&mut self, key: CarrierKey, deadline: u64, receipt: PartReceipt, aliases: Vec<String>) {
+        // A second receipt for the same id replaces the first, aliases included.
+        self.remove(&key);
+        let mut kept = Vec::with_capacity(aliases.len());
+        for alias in aliases {
+            if alias != key.1 && !kept.contains(&alias) {
+                self.aliases
+                    .insert((Arc::clone(&key.0), alias.clone()), key.1.clone());
+                kept.push(alias);
+            }
+        }
+        self.held.insert(
+            key,
+            Held {
+                deadline,
+                receipt,
+                aliases: kept,
+            },
+        );
+    }
+
+    /// Removes a held receipt by its primary key, with its aliases and recheck time.
+    fn remove(&mut self, key: &CarrierKey) -> Option<PartReceipt> {
+        let held = self.held.remove(key)?;
+        self.recheck.remove(key);
+        for alias in held.aliases {
+            let alias = (Arc::clone(&key.0), alias);
+            if self.aliases.get(&alias) == Some(&key.1) {
+                self.aliases.remove(&alias);
+            }
+        }
+        Some(held.receipt)
+    }
+
+    /// The receipt held under `id`, as its primary key or one of its aliases.
     fn take(&mut self, carrier: &Arc<str>, id: &str) -> Option<PartReceipt> {
         if self.held.is_empty() {
             return None;
         }
-        let key = (Arc::clone(carrier), id.to_owned());
-        self.recheck.remove(&key);
-        self.held.remove(&key).map(|(_, r)| r)
+        let mut key = (Arc::clone(carrier), id.to_owned());
+        if !self.held.contains_key(&key) {
+            key.1 = self.aliases.get(&key)?.clone();
+        }
+        self.remove(&key)
     }
 
-    /// Up to `limit` held receipts due to be looked up in the store again; each is next
-    /// due [`EARLY_RECHECK_MS`] later (so past the limit the others come next).
+    /// The keys (aliases included) of up to `limit` held receipts due to be looked up in
+    /// the store again; each is next due [`EARLY_RECHECK_MS`] later (so past the limit
+    /// the others come next).
     fn due_for_recheck(&mut self, now: u64, limit: usize) -> Vec<CarrierKey> {
         let due: Vec<CarrierKey> = self
             .recheck
@@ -1491,10 +1547,15 @@ impl EarlyReceipts {
             .take(limit)
             .map(|(key, _)| key.clone())
             .collect();
-        for key in &due {
+        let mut keys = Vec::with_capacity(due.len());
+        for key in due {
             self.recheck.insert(key.clone(), now + EARLY_RECHECK_MS);
+            if let Some(held) = self.held.get(&key) {
+                keys.extend(held.aliases.iter().map(|a| (Arc::clone(&key.0), a.clone())));
+            }
+            keys.push(key);
         }
-        due
+        keys
     }
 
     /// Takes the receipts past their TTL (they are unmatched).
@@ -1502,14 +1563,13 @@ impl EarlyReceipts {
         let expired: Vec<CarrierKey> = self
             .held
             .iter()
-            .filter(|(_, (deadline, _))| *deadline <= now)
+            .filter(|(_, held)| held.deadline <= now)
             .map(|(key, _)| key.clone())
             .collect();
         expired
             .into_iter()
             .filter_map(|key| {
-                self.recheck.remove(&key);
-                let (_, receipt) = self.held.remove(&key)?;
+                let receipt = self.remove(&key)?;
                 tracing::warn!(carrier = %key.0, carrier_id = %key.1, "receipt matched no message");
                 Some((key, receipt))
             })
@@ -1559,7 +1619,7 @@ impl Writer {
             .early
             .held
             .values()
-            .map(|(deadline, _)| *deadline)
+            .map(|held| held.deadline)
             .chain(self.early.recheck.values().copied())
             .min();
         let at = match (mo, early) {
@@ -1916,6 +1976,70 @@ mod tests {
         assert!(writer.early.held.is_empty());
         assert_eq!(pushed_to(&writer.ops, UNMATCHED), 1);
         assert_eq!(writer.stats.receipts_unmatched.load(Ordering::Relaxed), 1);
+    }
+
+    /// A carrier configured `hex` that answers decimal ids (hex in the receipt's TLV,
+    /// decimal in its text): a receipt that comes before its submit_sm_resp is held under
+    /// every reading of its id, so the response, whose id only the text's reading
+    /// matches, still finds it; and once matched none of its readings holds anything.
+    #[test]
+    fn an_early_receipt_is_found_by_any_reading_of_its_id() {
+        let (mut parts, _o, _e) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let mut config = (*parts.config).clone();
+        config.carriers[0].message_id_style = config::IdStyle::Hex;
+        parts.config = Arc::new(config);
+        let mut writer = Writer::new(&parts);
+        let record = MessageRecord {
+            id: 7,
+            account: parts.config.accounts[0].system_id.clone(),
+            accepted: 1_767_225_600_000,
+            class: crate::config::Class::Otp,
+            route: None,
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: false,
+            state: State::Accepted,
+            parts: vec![crate::store::PartRecord::default()],
+            not_before: 0,
+            expires: 0,
+            route_taken: "all".into(),
+            client_ref: None,
+            deferred_by: None,
+        };
+        writer.apply(Event::Accepted(Arc::new(record)));
+        let mut receipt = DeliverSm {
+            esm_class: EsmClass(0x04),
+            short_message: Bytes::from_static(
+                b"id:12345 sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:UNDELIV err:001 text:",
+            ),
+            ..DeliverSm::default()
+        };
+        receipt.tlvs = smppgate_protocol::tlv::Tlvs::builder()
+            .push(smppgate_protocol::tlv::Tlv::ReceiptedMessageId(
+                Bytes::from_static(b"3039"),
+            ))
+            .build()
+            .unwrap();
+        let sim: Arc<str> = Arc::from(parts.config.carriers[0].name.as_str());
+        writer.apply(Event::Inbound(Arc::clone(&sim), deliver(receipt)));
+        assert_eq!(writer.early.held.len(), 1, "held, waiting for its response");
+        assert!(!writer.early.aliases.is_empty(), "{:?}", writer.early);
+        writer.outcome(Outcome {
+            id: 7,
+            part: 0,
+            carrier: sim,
+            result: OutcomeResult::Accepted {
+                message_id: Bytes::from_static(b"12345"),
+            },
+            attempts: 1,
+            failovers: 0,
+        });
+        assert_eq!(writer.stats.receipts_matched.load(Ordering::Relaxed), 1);
+        let record = writer.record(7).expect("in the batch");
+        assert_eq!(record.parts[0].state, State::Failed, "the receipt applied");
+        assert!(writer.early.held.is_empty(), "{:?}", writer.early);
+        assert!(writer.early.aliases.is_empty(), "{:?}", writer.early);
+        assert!(writer.early.recheck.is_empty(), "{:?}", writer.early);
     }
 
     /// A two-part MO whose second part never comes goes out incomplete once
