@@ -425,7 +425,10 @@ impl Intake {
         if let (Some(claim), Some(shared)) = (cap, &p.shared_caps) {
             // Counted on every node's count before it is stored: a refusal here is
             // answered like the policy's own (`reject_with`: a status, or a receipt).
-            match claim.take(shared).await {
+            // Boxed: the cluster's claim is a large future, and inline it would make every
+            // submit's future (boxed per submit_sm by the SMPP server) that much larger,
+            // on a single node too.
+            match Box::pin(claim.take(shared)).await {
                 Ok(None) => {}
                 Ok(Some(Decision::RejectByReceipt { status, rule })) => {
                     tracing::info!(account = %account.name, id = record.id, %rule, status = %status, "refused by policy, answered by receipt");

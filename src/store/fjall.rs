@@ -586,7 +586,10 @@ impl Store for FjallStore {
         let open = self.handles()?;
         let old_max_id = self.max_id.load(Ordering::Acquire);
         let mut planner = Planner {
-            batch: open.keyspace.batch().durability(Some(self.durability())),
+            // Sized up front (an op writes one to three items): grown from empty, a large
+            // batch was re-copied at each doubling, onto fresh pages the kernel zeroes.
+            batch: Batch::with_capacity(open.keyspace.clone(), ops.len() * 2 + 8)
+                .durability(Some(self.durability())),
             open: &open,
             records: HashMap::with_capacity(ops.len()),
             buf: Vec::with_capacity(512),
