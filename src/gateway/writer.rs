@@ -90,7 +90,8 @@ pub(crate) enum Event {
     Replay {
         account: Arc<str>,
         carrier: Arc<str>,
-        key: String,
+        /// The id as the receipt was held: its primary reading first, then the others.
+        keys: Vec<String>,
         receipt: PartReceipt,
         seq: u64,
     },
@@ -541,8 +542,12 @@ impl Writer {
                     }
                     self.parsed.push_back(parsed);
                 }
-                Event::Replay { carrier, key, .. } => {
-                    self.wants(carrier, std::slice::from_ref(key), &mut ids, &mut keys);
+                Event::Replay {
+                    carrier,
+                    keys: held,
+                    ..
+                } => {
+                    self.wants(carrier, held, &mut ids, &mut keys);
                 }
                 _ => {}
             }
@@ -640,10 +645,10 @@ impl Writer {
             Event::Replay {
                 account,
                 carrier,
-                key,
+                keys,
                 receipt,
                 seq,
-            } => self.replay(&account, &carrier, key, receipt, seq),
+            } => self.replay(&account, &carrier, keys, receipt, seq),
         }
     }
 
@@ -830,7 +835,7 @@ impl Writer {
             return;
         }
         let ttl_ms = u64::try_from(self.config.receipts.early_ttl.as_millis()).unwrap_or(u64::MAX);
-        if let Some(item) = kept_receipt(&self.early_account, carrier, &key, receipt, now) {
+        if let Some(item) = kept_receipt(&self.early_account, carrier, &key, &keys, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
         }
         if self.config.cluster.is_some() {
@@ -850,7 +855,7 @@ impl Writer {
         &mut self,
         account: &str,
         carrier: &Arc<str>,
-        key: String,
+        keys: Vec<String>,
         receipt: PartReceipt,
         seq: u64,
     ) {
@@ -858,11 +863,11 @@ impl Writer {
             account: account.to_owned(),
             seq,
         });
-        if let Some((id, part)) = self.lookup(carrier, &key) {
+        if let Some((id, part)) = keys.iter().find_map(|key| self.lookup(carrier, key)) {
             bump(&self.stats.receipts_matched);
             self.apply_receipt(id, part, receipt);
         } else {
-            self.hold_early(carrier, vec![key], receipt);
+            self.hold_early(carrier, keys, receipt);
         }
     }
 
@@ -1428,7 +1433,7 @@ fn unmatched_item(
     receipt: PartReceipt,
     queued: u64,
 ) -> Option<OutboxItem> {
-    kept_receipt(UNMATCHED, carrier, id, receipt, queued)
+    kept_receipt(UNMATCHED, carrier, id, &[], receipt, queued)
 }
 
 /// The pseudo-account whose outbox keeps early receipts (not matched yet) across a
@@ -1451,16 +1456,32 @@ pub(crate) fn own_early_account(config: &crate::config::Config) -> String {
     early_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
 }
 
+/// The vendor-range TLV (SMPP 3.4 §5.3.2: 0x1400–0x3FFF) in which a kept early receipt
+/// carries the other readings of its id, one per line. Kept items never leave the
+/// gateway's pseudo-accounts.
+const KEPT_ALIASES: smppgate_protocol::tlv::TlvTag = smppgate_protocol::tlv::TlvTag(0x1401);
+
 /// A receipt kept in a pseudo-account's outbox: source_addr the carrier, the text its
-/// normalised id, stat and err (and in `text:` the carrier's own stat code, if any).
+/// normalised id, stat and err (and in `text:` the carrier's own stat code, if any); the
+/// id's other readings (`aliases`, for an early receipt) in [`KEPT_ALIASES`], so that
+/// after a restart a response matching only one of them still finds it.
 fn kept_receipt(
     account: &str,
     carrier: &str,
     id: &str,
+    aliases: &[String],
     receipt: PartReceipt,
     queued: u64,
 ) -> Option<OutboxItem> {
+    let mut tlvs = smppgate_protocol::tlv::Tlvs::default();
+    if !aliases.is_empty() {
+        tlvs = smppgate_protocol::tlv::Tlvs::builder()
+            .push_raw(KEPT_ALIASES, aliases.join("\n").as_bytes())
+            .build()
+            .ok()?;
+    }
     let deliver_sm = DeliverSm {
+        tlvs,
         source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
         esm_class: EsmClass(0x04),
         // A carrier's own stat code goes in `text:` (`stat:` keeps the SMPP state, which
@@ -1503,10 +1524,19 @@ pub(crate) fn kept_early(
             };
             let text = smppgate_protocol::receipt::ReceiptText::parse(&deliver_sm.short_message);
             let state = text.state().and_then(state_of)?;
+            let mut keys = vec![text.id.clone()?];
+            if let Some(aliases) = deliver_sm.tlvs.get(KEPT_ALIASES) {
+                keys.extend(
+                    String::from_utf8_lossy(&aliases)
+                        .split('\n')
+                        .filter(|alias| !alias.is_empty())
+                        .map(str::to_owned),
+                );
+            }
             Some(Event::Replay {
                 account: Arc::clone(&account),
                 carrier: Arc::from(String::from_utf8_lossy(&deliver_sm.source_addr.addr).as_ref()),
-                key: text.id.clone()?,
+                keys,
                 receipt: PartReceipt {
                     state,
                     err: u16::try_from(text.err_code().unwrap_or(0)).unwrap_or(u16::MAX),
@@ -1976,7 +2006,7 @@ mod tests {
             err: 1,
             stat: Some(*b"MK:0001"),
         };
-        let item = kept_receipt(EARLY, "cmcc", "42", receipt, 0).expect("encodes");
+        let item = kept_receipt(EARLY, "cmcc", "42", &[], receipt, 0).expect("encodes");
         let pdu = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)).expect("pdu");
         let Body::DeliverSm(kept) = pdu.body else {
             panic!("not a deliver_sm");
@@ -2018,15 +2048,17 @@ mod tests {
     /// A carrier configured `hex` that answers decimal ids (hex in the receipt's TLV,
     /// decimal in its text): a receipt that comes before its submit_sm_resp is held under
     /// every reading of its id, so the response, whose id only the text's reading
-    /// matches, still finds it; and once matched none of its readings holds anything.
+    /// matches, still finds it; once matched none of its readings holds anything. The
+    /// same after a restart: the kept receipt carries its other readings, and a fresh
+    /// writer replaying it matches the response by one of them.
     #[test]
     fn an_early_receipt_is_found_by_any_reading_of_its_id() {
         let (mut parts, _o, _e) = test_parts(Clock::starting_at(1_767_225_600_000));
         let mut config = (*parts.config).clone();
         config.carriers[0].message_id_style = config::IdStyle::Hex;
         parts.config = Arc::new(config);
-        let mut writer = Writer::new(&parts);
-        let record = MessageRecord {
+        let sim: Arc<str> = Arc::from(parts.config.carriers[0].name.as_str());
+        let record = Arc::new(MessageRecord {
             id: 7,
             account: parts.config.accounts[0].system_id.clone(),
             accepted: 1_767_225_600_000,
@@ -2042,8 +2074,31 @@ mod tests {
             route_taken: "all".into(),
             client_ref: None,
             deferred_by: None,
+        });
+        let response = || Outcome {
+            id: 7,
+            part: 0,
+            carrier: Arc::clone(&sim),
+            result: OutcomeResult::Accepted {
+                message_id: Bytes::from_static(b"12345"),
+            },
+            attempts: 1,
+            failovers: 0,
         };
-        writer.apply(Event::Accepted(Arc::new(record)));
+        // `stats` is shared by both writers (one `parts`).
+        let matched = |writer: &mut Writer, so_far: u64| {
+            assert_eq!(
+                writer.stats.receipts_matched.load(Ordering::Relaxed),
+                so_far
+            );
+            let record = writer.record(7).expect("in the batch");
+            assert_eq!(record.parts[0].state, State::Failed, "the receipt applied");
+            assert!(writer.early.held.is_empty(), "{:?}", writer.early);
+            assert!(writer.early.aliases.is_empty(), "{:?}", writer.early);
+            assert!(writer.early.recheck.is_empty(), "{:?}", writer.early);
+        };
+        let mut writer = Writer::new(&parts);
+        writer.apply(Event::Accepted(Arc::clone(&record)));
         let mut receipt = DeliverSm {
             esm_class: EsmClass(0x04),
             short_message: Bytes::from_static(
@@ -2057,26 +2112,35 @@ mod tests {
             ))
             .build()
             .unwrap();
-        let sim: Arc<str> = Arc::from(parts.config.carriers[0].name.as_str());
         writer.apply(Event::Inbound(Arc::clone(&sim), deliver(receipt)));
         assert_eq!(writer.early.held.len(), 1, "held, waiting for its response");
         assert!(!writer.early.aliases.is_empty(), "{:?}", writer.early);
-        writer.outcome(Outcome {
-            id: 7,
-            part: 0,
-            carrier: sim,
-            result: OutcomeResult::Accepted {
-                message_id: Bytes::from_static(b"12345"),
-            },
-            attempts: 1,
-            failovers: 0,
-        });
-        assert_eq!(writer.stats.receipts_matched.load(Ordering::Relaxed), 1);
-        let record = writer.record(7).expect("in the batch");
-        assert_eq!(record.parts[0].state, State::Failed, "the receipt applied");
-        assert!(writer.early.held.is_empty(), "{:?}", writer.early);
-        assert!(writer.early.aliases.is_empty(), "{:?}", writer.early);
-        assert!(writer.early.recheck.is_empty(), "{:?}", writer.early);
+        // What a restart finds: the receipt as kept in the store.
+        let kept: Vec<Op> = writer
+            .ops
+            .iter()
+            .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == EARLY))
+            .cloned()
+            .collect();
+        assert_eq!(kept.len(), 1);
+        parts.store.commit(&kept).unwrap();
+        writer.outcome(response());
+        matched(&mut writer, 1);
+
+        let mut restarted = Writer::new(&parts);
+        restarted.apply(Event::Accepted(record));
+        let replayed = kept_early(&*parts.store, EARLY).unwrap();
+        assert_eq!(replayed.len(), 1);
+        for event in replayed {
+            restarted.apply(event);
+        }
+        assert_eq!(
+            restarted.early.held.len(),
+            1,
+            "held again after the restart"
+        );
+        restarted.outcome(response());
+        matched(&mut restarted, 2);
     }
 
     /// The recent carrier ids are bounded by generations: past the bound, the last
