@@ -1921,6 +1921,21 @@ mod tests {
         })
     }
 
+    /// A one-part message of the test account, accepted, no receipt asked.
+    fn one_part(id: u64, parts: &WriterParts) -> MessageRecord {
+        let mut record = crate::store::tests::message(
+            id,
+            &parts.config.accounts[0].system_id,
+            1_767_225_600_000,
+        );
+        record.request = Vec::new();
+        record.part_count = 1;
+        record.parts.truncate(1);
+        record.wants_receipt = false;
+        record.route_taken = "all".into();
+        record
+    }
+
     fn pushed_to(ops: &[Op], account: &str) -> usize {
         ops.iter()
             .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == account))
@@ -1934,23 +1949,7 @@ mod tests {
     async fn an_outcome_in_the_batch_of_its_messages_hand_over_reads_nothing() {
         let (parts, outcomes, events) = test_parts(Clock::starting_at(1_767_225_600_000));
         let store = Arc::clone(&parts.store);
-        let record = MessageRecord {
-            id: 7,
-            account: parts.config.accounts[0].system_id.clone(),
-            accepted: 1_767_225_600_000,
-            class: crate::config::Class::Otp,
-            route: None,
-            request: Vec::new(),
-            part_count: 1,
-            wants_receipt: false,
-            state: State::Accepted,
-            parts: vec![crate::store::PartRecord::default()],
-            not_before: 0,
-            expires: 0,
-            route_taken: "all".into(),
-            client_ref: None,
-            deferred_by: None,
-        };
+        let record = one_part(7, &parts);
         // Both queued before the writer runs: one batch.
         events
             .send(Event::Accepted(Arc::new(record)))
@@ -2058,23 +2057,7 @@ mod tests {
         config.carriers[0].message_id_style = config::IdStyle::Hex;
         parts.config = Arc::new(config);
         let sim: Arc<str> = Arc::from(parts.config.carriers[0].name.as_str());
-        let record = Arc::new(MessageRecord {
-            id: 7,
-            account: parts.config.accounts[0].system_id.clone(),
-            accepted: 1_767_225_600_000,
-            class: crate::config::Class::Otp,
-            route: None,
-            request: Vec::new(),
-            part_count: 1,
-            wants_receipt: false,
-            state: State::Accepted,
-            parts: vec![crate::store::PartRecord::default()],
-            not_before: 0,
-            expires: 0,
-            route_taken: "all".into(),
-            client_ref: None,
-            deferred_by: None,
-        });
+        let record = Arc::new(one_part(7, &parts));
         let response = || Outcome {
             id: 7,
             part: 0,
