@@ -838,14 +838,15 @@ impl Writer {
         if let Some(item) = kept_receipt(&self.early_account, carrier, &key, &keys, receipt, now) {
             self.ops.push(Op::OutboxPush(item));
         }
-        if self.config.cluster.is_some() {
-            self.early
-                .recheck
-                .insert((Arc::clone(carrier), key.clone()), now + EARLY_RECHECK_MS);
-        }
+        let recheck = self
+            .config
+            .cluster
+            .is_some()
+            .then_some(now + EARLY_RECHECK_MS);
         self.early.hold(
             (Arc::clone(carrier), key),
             now.saturating_add(ttl_ms),
+            recheck,
             receipt,
             keys,
         );
@@ -1473,13 +1474,15 @@ fn kept_receipt(
     receipt: PartReceipt,
     queued: u64,
 ) -> Option<OutboxItem> {
-    let mut tlvs = smppgate_protocol::tlv::Tlvs::default();
-    if !aliases.is_empty() {
-        tlvs = smppgate_protocol::tlv::Tlvs::builder()
+    // Without its aliases (a TLV over 64 KiB) rather than not kept at all.
+    let tlvs = if aliases.is_empty() {
+        smppgate_protocol::tlv::Tlvs::default()
+    } else {
+        smppgate_protocol::tlv::Tlvs::builder()
             .push_raw(KEPT_ALIASES, aliases.join("\n").as_bytes())
             .build()
-            .ok()?;
-    }
+            .unwrap_or_default()
+    };
     let deliver_sm = DeliverSm {
         tlvs,
         source_addr: smppgate_protocol::types::Address::international(carrier.to_owned()),
@@ -1557,9 +1560,22 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 impl EarlyReceipts {
-    fn hold(&mut self, key: CarrierKey, deadline: u64, receipt: PartReceipt, aliases: Vec<String>) {
-        // A second receipt for the same id replaces the first, aliases included.
+    /// Holds `receipt` under `key` and its `aliases` until `deadline`, looked up in the
+    /// store again from `recheck` on (with several nodes).
+    fn hold(
+        &mut self,
+        key: CarrierKey,
+        deadline: u64,
+        recheck: Option<u64>,
+        receipt: PartReceipt,
+        aliases: Vec<String>,
+    ) {
+        // A second receipt for the same id replaces the first, aliases included (its
+        // recheck time is set after: removing the first takes the first's away).
         self.remove(&key);
+        if let Some(at) = recheck {
+            self.recheck.insert(key.clone(), at);
+        }
         let mut kept = Vec::with_capacity(aliases.len());
         for alias in aliases {
             if alias != key.1 && !kept.contains(&alias) {
@@ -2124,6 +2140,27 @@ mod tests {
         );
         restarted.outcome(response());
         matched(&mut restarted, 2);
+    }
+
+    /// A second early receipt for the same id replaces the first and keeps a recheck time
+    /// (with several nodes its response may be recorded by another node, which sends this
+    /// one no event); taking it by an alias leaves nothing behind.
+    #[test]
+    fn a_replaced_early_receipt_keeps_its_recheck_time() {
+        let carrier: Arc<str> = Arc::from("sim");
+        let key = (Arc::clone(&carrier), "3039".to_owned());
+        let receipt = PartReceipt {
+            state: State::Delivered,
+            err: 0,
+            stat: None,
+        };
+        let mut early = EarlyReceipts::default();
+        early.hold(key.clone(), 10, Some(5), receipt, vec!["12345".into()]);
+        early.hold(key.clone(), 20, Some(6), receipt, vec!["12345".into()]);
+        assert_eq!(early.recheck.get(&key), Some(&6), "{early:?}");
+        assert_eq!(early.held.len(), 1);
+        assert!(early.take(&carrier, "12345").is_some(), "by its alias");
+        assert!(early.held.is_empty() && early.aliases.is_empty() && early.recheck.is_empty());
     }
 
     /// The recent carrier ids are bounded by generations: past the bound, the last
