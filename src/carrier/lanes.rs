@@ -40,12 +40,12 @@ impl<T> Lanes<T> {
         Ok(())
     }
 
-    /// How many more `class` items fit.
     /// How many items a lane holds.
     pub(crate) const fn capacity(&self) -> usize {
         self.capacity
     }
 
+    /// How many more `class` items fit.
     pub(crate) fn room(&self, class: Class) -> usize {
         self.capacity
             .saturating_sub(self.queues[class.index()].len())

@@ -1581,33 +1581,27 @@ impl Carriers {
     /// route's backlog from the store.
     #[must_use]
     pub fn room(&self, route: &str, class: Class) -> usize {
-        let inner = &self.inner;
-        if inner.stopping.load(Ordering::Acquire) {
-            return 0;
-        }
-        inner.routes.load().by_name.get(route).map_or(0, |route| {
-            route
-                .lanes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .room(class)
-        })
+        self.lane_room(route, class).0
     }
 
-    /// How many messages a lane of the route named `route` holds (0: no such route).
+    /// [`Carriers::room`], and how many messages a lane of the route holds, read under
+    /// one lock ((0, 0) for an unknown route).
     #[must_use]
-    pub fn lane_capacity(&self, route: &str) -> usize {
-        self.inner
+    pub fn lane_room(&self, route: &str, class: Class) -> (usize, usize) {
+        let inner = &self.inner;
+        inner
             .routes
             .load()
             .by_name
             .get(route)
-            .map_or(0, |route| {
-                route
-                    .lanes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .capacity()
+            .map_or((0, 0), |route| {
+                let lanes = route.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+                let room = if inner.stopping.load(Ordering::Acquire) {
+                    0
+                } else {
+                    lanes.room(class)
+                };
+                (room, lanes.capacity())
             })
     }
 

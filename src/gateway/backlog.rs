@@ -99,38 +99,7 @@ impl Backlog {
         }
         Ok(total)
     }
-}
 
-/// The messages pending in the store with ids in `ids` that no carrier has taken yet,
-/// per account, and how many of them are held.
-fn pending_counts(
-    store: &dyn Store,
-    ids: Range<u64>,
-) -> Result<(HashMap<String, u64>, u64), StoreError> {
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    let mut held = 0;
-    let mut cursor = ids.start.saturating_sub(1);
-    'pages: loop {
-        let page = store.pending_page(cursor, 4096)?;
-        let Some(last) = page.last().map(|r| r.id) else {
-            break;
-        };
-        for record in &page {
-            if record.id >= ids.end {
-                break 'pages;
-            }
-            if !matches!(record.state, State::Accepted | State::Held) {
-                continue;
-            }
-            *counts.entry(record.account.clone()).or_insert(0) += 1;
-            held += u64::from(record.state == State::Held);
-        }
-        cursor = last;
-    }
-    Ok((counts, held))
-}
-
-impl Backlog {
     /// A place for one more message of `account`, or `false` past the limit.
     pub(crate) fn reserve(&self, account: &str) -> bool {
         let table = self.pending.load();
@@ -169,6 +138,35 @@ impl Backlog {
             .map(|c| c.load(Ordering::Relaxed))
             .sum()
     }
+}
+
+/// The messages pending in the store with ids in `ids` that no carrier has taken yet,
+/// per account, and how many of them are held.
+fn pending_counts(
+    store: &dyn Store,
+    ids: Range<u64>,
+) -> Result<(HashMap<String, u64>, u64), StoreError> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut held = 0;
+    let mut cursor = ids.start.saturating_sub(1);
+    'pages: loop {
+        let page = store.pending_page(cursor, 4096)?;
+        let Some(last) = page.last().map(|r| r.id) else {
+            break;
+        };
+        for record in &page {
+            if record.id >= ids.end {
+                break 'pages;
+            }
+            if !matches!(record.state, State::Accepted | State::Held) {
+                continue;
+            }
+            *counts.entry(record.account.clone()).or_insert(0) += 1;
+            held += u64::from(record.state == State::Held);
+        }
+        cursor = last;
+    }
+    Ok((counts, held))
 }
 
 /// What [`InPool::insert`] did.

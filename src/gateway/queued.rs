@@ -185,8 +185,9 @@ fn room(pool: &Arc<Carriers>, in_pool: &Arc<InPool>, route: &Arc<str>, class: Cl
         if !pool.can_send(&route) {
             return 0;
         }
-        let room = pool.room(&route, class).min(in_pool.free());
-        let batch = (pool.lane_capacity(&route) / 4).clamp(1, PULL_AT);
+        let (room, capacity) = pool.lane_room(&route, class);
+        let room = room.min(in_pool.free());
+        let batch = (capacity / 4).clamp(1, PULL_AT);
         if room >= batch { room } else { 0 }
     })
 }

@@ -325,7 +325,7 @@ const NEW_READER_WAIT: Duration = Duration::from_millis(100);
 const READER_DELETE_WAIT: Duration = Duration::from_secs(5);
 
 /// How often creating a stream or bucket is tried again while the cluster forms.
-const FORMING_RETRY: Duration = Duration::from_millis(200);
+pub(super) const FORMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Whether NATS had no responder for a request: nothing was read or written (a bucket
 /// just created whose servers are not listening yet, a leader being elected).
@@ -338,7 +338,7 @@ pub(super) fn no_responders(error: &impl std::fmt::Display) -> bool {
 /// cluster without a meta leader leaves JetStream API requests unanswered (a cold
 /// three-server cluster on a loaded 2-core CI machine did, for the outbox stream).
 /// Creating a stream or bucket again is safe: it opens what the first try made.
-pub(super) fn still_forming(error: &str) -> bool {
+fn still_forming(error: &str) -> bool {
     [
         "timed out",
         "no suitable peers",
@@ -354,7 +354,7 @@ pub(super) fn still_forming(error: &str) -> bool {
 
 /// Whether a request made while the store opens failed for a reason that passes once
 /// the cluster has formed (no responder yet, no leader yet, unanswered).
-fn starting_up(error: &impl std::fmt::Display) -> bool {
+pub(super) fn starting_up(error: &impl std::fmt::Display) -> bool {
     no_responders(error) || still_forming(&error.to_string())
 }
 

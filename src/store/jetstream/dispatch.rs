@@ -165,11 +165,10 @@ impl Backend {
                 match self.route_consumers(route).await {
                     Ok(_) => break,
                     Err(error)
-                        if (super::backend::still_forming(&error.to_string())
-                            || error.to_string().contains("no responders"))
+                        if super::backend::starting_up(&error)
                             && std::time::Instant::now() < until =>
                     {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        tokio::time::sleep(super::backend::FORMING_RETRY).await;
                     }
                     Err(error) => return Err(error),
                 }
