@@ -18,10 +18,10 @@ use super::stats::{Stats, store_error};
 use super::writer::{EARLY_MAX, Event, own_early_account};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{CapWindow, HOUR_MS, Op, Store};
+use crate::store::{CapWindow, ExpiryBound, HOUR_MS, Op, Store};
 
-/// Pending records read per page while looking for expired ones.
-const PAGE: usize = 1024;
+/// Pending messages the expiry scan looks at per store call.
+const EXPIRY_PAGE: usize = 4096;
 
 /// What housekeeping needs.
 pub(crate) struct HousekeepingParts {
@@ -220,24 +220,33 @@ fn stats_upkeep(
 }
 
 /// Sends the writer every pending message whose validity is over (see
-/// [`super::schedule::expiry_of`]), page by page.
+/// [`super::schedule::expiry_of`]): those whose own expiry passed since the last scan,
+/// then those whose store validity has, oldest first, page by page. A store that can
+/// tell (fjall) hands over only those two kinds: the scan does not read the records of
+/// the millions of messages that may be awaiting their receipts.
 async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> Result<(), ()> {
+    let due = ExpiryBound { now, validity };
+    let mut by_store = false;
     let mut cursor = 0;
     loop {
         let store = Arc::clone(&parts.store);
-        let page = tokio::task::spawn_blocking(move || store.pending_page(cursor, PAGE)).await;
-        let records = match page {
-            Ok(Ok(records)) => records,
+        let page = tokio::task::spawn_blocking(move || {
+            if by_store {
+                store.expiry_page(cursor, EXPIRY_PAGE, due)
+            } else {
+                store.own_expiries(due, EXPIRY_PAGE)
+            }
+        })
+        .await;
+        let page = match page {
+            Ok(Ok(page)) => page,
             Ok(Err(error)) => {
                 store_error(&parts.stats, "expiry scan", &error);
                 return Ok(());
             }
             Err(_) => return Ok(()),
         };
-        let Some(last) = records.last().map(|r| r.id) else {
-            return Ok(());
-        };
-        for record in &records {
+        for record in &page.candidates {
             if now >= super::schedule::expiry_of(record, validity) {
                 parts
                     .writer
@@ -246,10 +255,12 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
                     .map_err(|_| ())?;
             }
         }
-        if records.len() < PAGE {
-            return Ok(());
+        match page.next {
+            Some(next) if by_store => cursor = next,
+            Some(_) => {}
+            None if by_store => return Ok(()),
+            None => by_store = true,
         }
-        cursor = last;
     }
 }
 
@@ -354,18 +365,17 @@ mod tests {
         task.await.unwrap();
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn each_pending_message_expires_at_its_own_time() {
-        let store = Arc::new(MemoryStore::new());
+    /// Ids rise with acceptance, as intake gives them.
+    async fn expires_each_at_its_own_time(store: Arc<dyn Store>) {
         let hour = crate::store::HOUR_MS;
         store
             .commit(&[
+                // Its own time not kept: the store's validity (72 h), 30 s from now.
+                pending(1, T0 - 72 * hour + 30_000, 0),
                 // Its own validity: one minute.
-                pending(1, T0, T0 + 60_000),
+                pending(2, T0, T0 + 60_000),
                 // Its own validity: two hours.
-                pending(2, T0, T0 + 2 * hour),
-                // Written before records had their own: the store's validity (72 h).
-                pending(3, T0 - 72 * hour + 30_000, 0),
+                pending(3, T0, T0 + 2 * hour),
                 pending(4, T0, 0),
                 // At a carrier already: its receipt may come late; the store's validity.
                 sent(5, T0, T0 + 60_000),
@@ -393,8 +403,21 @@ mod tests {
         }
         expired.sort_unstable();
         expired.dedup();
-        assert_eq!(expired, [1, 3]);
+        assert_eq!(expired, [1, 2]);
         cancel.cancel();
         task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_pending_message_expires_at_its_own_time() {
+        expires_each_at_its_own_time(Arc::new(MemoryStore::new())).await;
+    }
+
+    /// The same on fjall, whose scan reads only the records of messages that may be due.
+    #[tokio::test(start_paused = true)]
+    async fn each_pending_message_expires_at_its_own_time_on_fjall() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::FjallStore::open(dir.path(), false).unwrap();
+        expires_each_at_its_own_time(Arc::new(store)).await;
     }
 }

@@ -261,4 +261,64 @@ mod tests {
         let later = times_of("000001000000000R", "").unwrap();
         assert_eq!(later.expires, later.not_before + VALIDITY);
     }
+
+    /// The expiry scan's two halves ([`crate::store::ExpiryBound`]: the store's validity
+    /// passed, or the message's own expiry) never pass over a message that
+    /// [`expiry_of`] says is due, in any state, with or without its own `expires` on
+    /// either side of the store's, at any time around them; and the store's validity is
+    /// the exact expiry of a message without its own.
+    #[test]
+    fn the_expiry_scans_bound_never_passes_over_a_due_message() {
+        use crate::store::{ExpiryBound, MessageRecord, State};
+        let accepted = NOW;
+        let states = [
+            State::Accepted,
+            State::Sent,
+            State::Delivered,
+            State::Failed,
+            State::Expired,
+        ];
+        let owns = [
+            0,
+            1,
+            HOUR,
+            VALIDITY - 1,
+            VALIDITY,
+            VALIDITY + 1,
+            2 * VALIDITY,
+        ];
+        for state in states {
+            for own in owns {
+                let expires = if own == 0 { 0 } else { accepted + own };
+                let record = MessageRecord {
+                    state,
+                    expires,
+                    ..crate::store::tests::message(1, "a", accepted)
+                };
+                let expiry = expiry_of(&record, VALIDITY);
+                for now in [
+                    expiry - 1,
+                    expiry,
+                    expiry + 1,
+                    accepted,
+                    accepted + 2 * VALIDITY,
+                ] {
+                    let bound = ExpiryBound {
+                        now,
+                        validity: VALIDITY,
+                    };
+                    if now >= expiry {
+                        assert!(
+                            bound.by_store(accepted) || bound.own(expires),
+                            "{state:?} own {own} now {now}: due, passed over"
+                        );
+                    }
+                    if own == 0 {
+                        assert!(!bound.own(0));
+                        assert_eq!(bound.by_store(accepted), now >= expiry);
+                    }
+                }
+            }
+        }
+    }
 }

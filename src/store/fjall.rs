@@ -11,7 +11,12 @@
 //!   when each wrote the whole record (docs/adr/0018-record-updates.md). Stores written
 //!   before this partition existed have none, and read as before;
 //! - `carrier`: (carrier, carrier id) → (id, part);
-//! - `pending`: id → nothing, for every message not final, so a restart reads only those;
+//! - `pending`: id → accepted, for every message not final, so a restart reads only
+//!   those, and the expiry scan stops at the first one the store's validity does not make
+//!   due (stores written before kept nothing there: those records are read);
+//! - `expiry`: (expires, id) → nothing, for every message with its own `expires`, so the
+//!   expiry scan finds those whose own expiry passed by time; removed with the message
+//!   by retention;
 //! - `outbox`: (account, seq) → postcard [`OutboxItem`];
 //! - `parked`: (account, seq) → postcard [`ParkedItem`], the dead-letter area: items an
 //!   account refused too often, out of its outbox's way until replayed;
@@ -41,8 +46,9 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    CapWindow, Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, PartRecord,
-    ScopeKey, StatsKey, Store, StoreError, Suppression, cap_windows, keys, suppression,
+    CapWindow, Counters, ExpiryBound, ExpiryPage, ListFilter, MessageRecord, Millis, Op,
+    OutboxItem, ParkedItem, PartRecord, ScopeKey, StatsKey, Store, StoreError, Suppression,
+    cap_windows, keys, suppression,
 };
 
 mod stats_days;
@@ -71,6 +77,7 @@ pub(super) struct Open {
     pub(super) updates: PartitionHandle,
     pub(super) carrier: PartitionHandle,
     pub(super) pending: PartitionHandle,
+    pub(super) expiry: PartitionHandle,
     pub(super) outbox: PartitionHandle,
     pub(super) parked: PartitionHandle,
     pub(super) suppressions: PartitionHandle,
@@ -123,6 +130,7 @@ impl Open {
             updates: partition("updates")?,
             carrier: partition("carrier")?,
             pending: partition("pending")?,
+            expiry: partition("expiry")?,
             outbox: partition("outbox")?,
             parked: partition("parked")?,
             suppressions: partition("suppressions")?,
@@ -545,6 +553,13 @@ impl<'a> Planner<'a> {
                 keys::encode_message_into(record, &[], true, &mut self.buf)?;
                 self.batch
                     .insert(&self.open.messages, &key[..], &self.buf[..]);
+                if record.expires != 0 {
+                    self.batch.insert(
+                        &self.open.expiry,
+                        keys::expiry(record.expires, *id),
+                        &[][..],
+                    );
+                }
             } else {
                 keys::encode_update_into(record, &mut self.buf)?;
                 self.batch
@@ -555,7 +570,17 @@ impl<'a> Planner<'a> {
             } else if record.state.is_final() {
                 self.batch.remove(&self.open.pending, &key[..]);
             } else {
-                self.batch.insert(&self.open.pending, &key[..], &[][..]);
+                self.batch
+                    .insert(&self.open.pending, &key[..], keys::pending_value(record));
+                if !planned.whole && record.expires != 0 {
+                    // A message accepted before its store kept own expiries (its pending
+                    // entry had no time): the scan by time must find it from now on.
+                    self.batch.insert(
+                        &self.open.expiry,
+                        keys::expiry(record.expires, *id),
+                        &[][..],
+                    );
+                }
             }
         }
         for (key, counters) in &self.stats {
@@ -648,6 +673,97 @@ impl Store for FjallStore {
             }
         }
         Ok(records)
+    }
+
+    fn expiry_page(
+        &self,
+        after: u64,
+        limit: usize,
+        due: ExpiryBound,
+    ) -> Result<ExpiryPage, StoreError> {
+        let open = self.handles()?;
+        let mut page = ExpiryPage::default();
+        let Some(start) = after.checked_add(1) else {
+            return Ok(page);
+        };
+        for (seen, entry) in open.pending.range(keys::message(start)..).enumerate() {
+            if seen >= limit {
+                return Ok(page);
+            }
+            let (key, value) = entry.map_err(|e| engine_error("read pending", &e))?;
+            let id = keys::message_id(&key)?;
+            page.next = Some(id);
+            // Ids rise with acceptance: the first message whose store validity has not
+            // run out ends the scan (a wall clock stepped back delays expiry by the
+            // step). An empty value is from a store written before the time was kept
+            // there: its record is read, and those all come first.
+            if keys::parse_pending_value(&value).is_some_and(|accepted| !due.by_store(accepted)) {
+                break;
+            }
+            match open.get_message(id)? {
+                Some(record) if !record.state.is_final() => page.candidates.push(record),
+                _ => {}
+            }
+        }
+        page.next = None;
+        Ok(page)
+    }
+
+    fn own_expiries(&self, due: ExpiryBound, limit: usize) -> Result<ExpiryPage, StoreError> {
+        let open = self.handles()?;
+        let mut page = ExpiryPage::default();
+        // An own expiry older than the store's validity is also past the store's (a
+        // message expires no later than it was accepted): `expiry_page` finds those.
+        let floor = keys::expiry(due.now.saturating_sub(due.validity), 0);
+        let start = match open
+            .meta
+            .get(keys::EXPIRY_SCANNED)
+            .map_err(|e| engine_error("read meta", &e))?
+        {
+            Some(scanned) if scanned[..] > floor[..] => {
+                let (expires, id) = keys::parse_expiry(&scanned)?;
+                match id.checked_add(1) {
+                    Some(id) => keys::expiry(expires, id),
+                    None => keys::expiry(expires.saturating_add(1), 0),
+                }
+            }
+            _ => floor,
+        };
+        let end = keys::expiry(due.now, u64::MAX);
+        if start > end {
+            return Ok(page);
+        }
+        let mut last = None;
+        for (seen, entry) in open.expiry.range(start..=end).enumerate() {
+            let (key, _) = entry.map_err(|e| engine_error("read expiry", &e))?;
+            let (_, id) = keys::parse_expiry(&key)?;
+            if seen >= limit {
+                page.next = Some(id);
+                break;
+            }
+            last = Some(key);
+            // Most messages are final by their expiry: the small pending entry says so
+            // without reading the record.
+            if open
+                .pending
+                .get(keys::message(id))
+                .map_err(|e| engine_error("read pending", &e))?
+                .is_none()
+            {
+                continue;
+            }
+            match open.get_message(id)? {
+                Some(record) if !record.state.is_final() => page.candidates.push(record),
+                _ => {}
+            }
+        }
+        if let Some(last) = last {
+            // Losing this to a power cut only hands some messages over again: no fsync.
+            let mut batch = open.keyspace.batch().durability(Some(PersistMode::Buffer));
+            batch.insert(&open.meta, keys::EXPIRY_SCANNED, &*last);
+            self.commit_batch(batch)?;
+        }
+        Ok(page)
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
@@ -813,6 +929,9 @@ impl Store for FjallStore {
                         batch.remove(&open.updates, &keys::message(id)[..]);
                     }
                     batch.remove(&open.pending, keys::message(id).to_vec());
+                    if record.expires != 0 {
+                        batch.remove(&open.expiry, keys::expiry(record.expires, id));
+                    }
                     for part in &record.parts {
                         if let (Some(carrier), Some(carrier_id)) = (&part.carrier, &part.carrier_id)
                         {

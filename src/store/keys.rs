@@ -47,6 +47,40 @@ pub(super) fn carrier_value(id: u64, part: u16) -> [u8; 10] {
     value
 }
 
+/// `pending` value: the message's `accepted`, so that the expiry scan
+/// ([`super::Store::expiry_page`]) can stop at the first message that the store's
+/// validity does not make due, without reading records. Fixed when the message is
+/// accepted.
+pub(super) fn pending_value(record: &MessageRecord) -> [u8; 8] {
+    record.accepted.to_be_bytes()
+}
+
+/// Reads a value written by [`pending_value`]: `None` for the empty values of stores
+/// written before it (their records are read).
+pub(super) fn parse_pending_value(value: &[u8]) -> Option<Millis> {
+    Some(u64::from_be_bytes(value.try_into().ok()?))
+}
+
+/// `expiry`: (expires, id), for every message with its own `expires`.
+pub(super) fn expiry(expires: Millis, id: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&expires.to_be_bytes());
+    key[8..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// Reads a key written by [`expiry`].
+pub(super) fn parse_expiry(key: &[u8]) -> Result<(Millis, u64), StoreError> {
+    let bytes: [u8; 16] = key
+        .try_into()
+        .map_err(|_| StoreError::new(format!("corrupt expiry key ({} bytes)", key.len())))?;
+    let (expires, id) = bytes.split_at(8);
+    Ok((
+        u64::from_be_bytes(expires.try_into().unwrap_or_default()),
+        u64::from_be_bytes(id.try_into().unwrap_or_default()),
+    ))
+}
+
 /// Reads a value written by [`carrier_value`].
 pub(super) fn parse_carrier_value(value: &[u8]) -> Result<(u64, u16), StoreError> {
     let bytes: [u8; 10] = value.try_into().map_err(|_| {
@@ -77,6 +111,10 @@ pub(super) fn outbox(account: &str, seq: u64) -> Result<Vec<u8>, StoreError> {
 
 /// `meta`: the highest message id.
 pub(super) const MAX_ID: &[u8] = b"max_id";
+
+/// `meta`: the last `expiry` key the scan of own expiries passed
+/// ([`super::Store::own_expiries`]).
+pub(super) const EXPIRY_SCANNED: &[u8] = b"expiry_scanned";
 
 /// `meta`: the first day (since the epoch) whose hours are not rolled up into
 /// `stats_days`.

@@ -1376,3 +1376,144 @@ fn an_update_is_a_fraction_of_a_loadtest_record() {
         assert!(update.len() * 100 < whole * most);
     }
 }
+
+/// The expiry scan's candidates at `now`, as housekeeping gathers them: own expiries
+/// page after page of `limit`, then by acceptance.
+fn expiry_candidates(store: &dyn Store, limit: usize, now: Millis) -> (Vec<u64>, Vec<u64>) {
+    let due = ExpiryBound {
+        now,
+        validity: EXPIRY_VALIDITY,
+    };
+    let mut own = Vec::new();
+    loop {
+        let page = store.own_expiries(due, limit).unwrap();
+        own.extend(page.candidates.iter().map(|r| r.id));
+        if page.next.is_none() {
+            break;
+        }
+    }
+    let mut by_store = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.expiry_page(after, limit, due).unwrap();
+        by_store.extend(page.candidates.iter().map(|r| r.id));
+        match page.next {
+            Some(next) => after = next,
+            None => return (own, by_store),
+        }
+    }
+}
+
+const EXPIRY_VALIDITY: Millis = 72 * 60 * MINUTE;
+const MINUTE: Millis = 60_000;
+const T: Millis = 1_800_000_000_000;
+
+/// Pending: 1 (from an older store: no time kept), 2 (no own expiry), 3 (own, in 10
+/// minutes), 5 (own, later than the store's validity), 6 (accepted an hour later); 4 is
+/// final (its own expiry in 5 minutes).
+fn expiry_scan_store(dir: &TempDir) -> (FjallStore, Vec<Op>) {
+    let store = open(dir);
+    let own = |id, expires| MessageRecord {
+        expires,
+        ..message(id, "a", T)
+    };
+    let inserts: Vec<Op> = [
+        message(2, "a", T),
+        own(3, T + 10 * MINUTE),
+        own(4, T + 5 * MINUTE),
+        own(5, T + EXPIRY_VALIDITY + 120 * MINUTE),
+        message(6, "a", T + 60 * MINUTE),
+    ]
+    .into_iter()
+    .map(|r| Op::Insert(Arc::new(r)))
+    .collect();
+    store.commit(&inserts).unwrap();
+    let mut delivered = own(4, T + 5 * MINUTE);
+    delivered.state = State::Delivered;
+    store.commit(&[Op::Put(Arc::new(delivered))]).unwrap();
+    {
+        let open = store.handles().unwrap();
+        let legacy = message(1, "a", T - 60 * MINUTE);
+        open.messages
+            .insert(keys::message(1), keys::encode_message(&legacy).unwrap())
+            .unwrap();
+        open.pending.insert(keys::message(1), Vec::new()).unwrap();
+    }
+    (store, inserts)
+}
+
+/// The expiry scan hands over the messages whose own expiry passed since its last
+/// call, by time, and those whose store validity passed, stopping at the first that
+/// is not (ids rise with acceptance), without reading any other record; a pending
+/// entry of an older store (no time kept) hands its message over to be checked from
+/// the record; final messages never; pages of any size add up to the same; where it
+/// got survives a restart; retention removes a message's own-expiry entry with it.
+#[test]
+fn the_expiry_scan_reads_only_messages_that_may_be_due() {
+    for limit in [1, 2, 4096] {
+        let dir = TempDir::new("expiry-scan");
+        let (store, _) = expiry_scan_store(&dir);
+        let scan = |now| expiry_candidates(&store, limit, now);
+        assert_eq!(scan(T), (vec![], vec![1]), "limit {limit}");
+        assert_eq!(scan(T + 10 * MINUTE), (vec![3], vec![1]), "limit {limit}");
+        // Handed over once.
+        assert_eq!(scan(T + 10 * MINUTE), (vec![], vec![1]), "limit {limit}");
+        assert_eq!(
+            scan(T + EXPIRY_VALIDITY),
+            (vec![], vec![1, 2, 3, 5]),
+            "limit {limit}"
+        );
+        assert_eq!(
+            scan(T + 60 * MINUTE + EXPIRY_VALIDITY),
+            (vec![], vec![1, 2, 3, 5, 6]),
+            "limit {limit}"
+        );
+    }
+    let dir = TempDir::new("expiry-scan-reopen");
+    {
+        let (store, _) = expiry_scan_store(&dir);
+        assert_eq!(expiry_candidates(&store, 8, T + 10 * MINUTE).0, [3]);
+    }
+    let store = open(&dir);
+    assert_eq!(
+        expiry_candidates(&store, 8, T + 10 * MINUTE).0,
+        [] as [u64; 0]
+    );
+    let late = MessageRecord {
+        expires: T + 61 * MINUTE,
+        ..message(7, "a", T + 60 * MINUTE)
+    };
+    store.commit(&[Op::Insert(Arc::new(late))]).unwrap();
+    assert_eq!(expiry_candidates(&store, 8, T + 61 * MINUTE).0, [7]);
+    // Retention takes the final message 4 and its own-expiry entry.
+    let open = store.handles().unwrap();
+    assert!(
+        open.expiry
+            .get(keys::expiry(T + 5 * MINUTE, 4))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.expire(T + 1).unwrap(), 1);
+    assert!(
+        open.expiry
+            .get(keys::expiry(T + 5 * MINUTE, 4))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        open.expiry
+            .get(keys::expiry(T + 10 * MINUTE, 3))
+            .unwrap()
+            .is_some()
+    );
+
+    // The default reads every pending record and has no own expiries.
+    let memory = crate::store::memory::MemoryStore::default();
+    memory
+        .commit(&expiry_scan_store(&TempDir::new("x")).1)
+        .unwrap();
+    assert_eq!(
+        expiry_candidates(&memory, 2, T),
+        (vec![], vec![2, 3, 4, 5, 6])
+    );
+}
