@@ -104,8 +104,8 @@ struct Dispatcher {
     parts: DispatcherParts,
     /// Spilled (route, class) → the id the next page starts after.
     spilled: BTreeMap<Spill, u64>,
-    /// Deferred messages: (route, class) → when to look again.
-    wakeups: HashMap<Spill, u64>,
+    /// Deferred messages: when to look at each (route, class) again, and from where.
+    wakeups: Wakeups,
     recent: Recent,
 }
 
@@ -122,7 +122,61 @@ struct Page {
     expired: Vec<u64>,
     last: u64,
     read: usize,
-    earliest_deferred: Option<u64>,
+    /// The earliest time a deferred message of the page is due, and the first such
+    /// message's id (the page is in id order).
+    earliest_deferred: Option<(u64, u64)>,
+}
+
+/// When to read the backlog of a (route, class) again for its deferred messages, and
+/// from which id: the lowest of the deferred messages it has seen. Reading from the
+/// start instead read every pending record, the millions awaiting their receipts
+/// included, each time a deferral fell due (a quiet-hours window ending, each scheduled
+/// time).
+#[derive(Debug, Default)]
+struct Wakeups {
+    by_key: HashMap<Spill, Wakeup>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Wakeup {
+    /// When the first of them is due.
+    at: u64,
+    /// The lowest id among them.
+    from: u64,
+}
+
+impl Wakeups {
+    /// Message `id` of `key` waits until `until`.
+    fn defer(&mut self, key: Spill, until: u64, id: u64) {
+        let wakeup = self.by_key.entry(key).or_insert(Wakeup {
+            at: until,
+            from: id,
+        });
+        wakeup.at = wakeup.at.min(until);
+        wakeup.from = wakeup.from.min(id);
+    }
+
+    /// The keys due at `now`, each with the cursor its read starts after; forgotten
+    /// here (the read finds those still waiting and defers them again).
+    fn due(&mut self, now: u64) -> Vec<(Spill, u64)> {
+        let due: Vec<Spill> = self
+            .by_key
+            .iter()
+            .filter(|(_, wakeup)| wakeup.at <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|key| {
+                let wakeup = self.by_key.remove(&key)?;
+                Some((key, wakeup.from.saturating_sub(1)))
+            })
+            .collect()
+    }
+
+    /// When the next one is due.
+    fn next(&self) -> Option<u64> {
+        self.by_key.values().map(|wakeup| wakeup.at).min()
+    }
 }
 
 fn spill_key(route: &Arc<str>, class: Class) -> Spill {
@@ -138,7 +192,7 @@ pub(crate) async fn run(parts: DispatcherParts, routes: Vec<Arc<str>>) {
     let mut dispatcher = Dispatcher {
         parts,
         spilled: BTreeMap::new(),
-        wakeups: HashMap::new(),
+        wakeups: Wakeups::default(),
         recent: Recent::default(),
     };
     // After a restart everything pending is on disk only: read every route from there.
@@ -187,7 +241,7 @@ impl Dispatcher {
     /// How long to wait for nothing: the next deferral, or a retry while spilled.
     fn next_wait(&self) -> Option<Duration> {
         let now = self.parts.clock.wall_ms();
-        let deferred = self.wakeups.values().min().map(|at| {
+        let deferred = self.wakeups.next().map(|at| {
             self.parts
                 .clock
                 .recheck(Duration::from_millis(at.saturating_sub(now)))
@@ -201,22 +255,11 @@ impl Dispatcher {
 
     fn due_wakeups(&mut self) {
         let now = self.parts.clock.wall_ms();
-        let due: Vec<Spill> = self
-            .wakeups
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in due {
-            self.wakeups.remove(&key);
-            // Deferred messages may be anywhere in the backlog: read it from the start.
-            self.spilled.insert(key, 0);
+        for (key, from) in self.wakeups.due(now) {
+            // From the first deferred message on (or from where a read already is).
+            let cursor = self.spilled.entry(key).or_insert(from);
+            *cursor = (*cursor).min(from);
         }
-    }
-
-    fn defer(&mut self, key: Spill, until: u64) {
-        let at = self.wakeups.entry(key).or_insert(until);
-        *at = (*at).min(until);
     }
 
     /// Reads (route, class) from the store from `id` on (rewinding an existing cursor).
@@ -237,7 +280,7 @@ impl Dispatcher {
         }
         if message.not_before > self.parts.clock.wall_ms() {
             // It waits on disk; the route is read again when it is due.
-            self.defer(key, message.not_before);
+            self.wakeups.defer(key, message.not_before, message.id);
             return;
         }
         if let Some(cursor) = self.spilled.get_mut(&key) {
@@ -321,8 +364,8 @@ impl Dispatcher {
         let Ok(page) = self.read_page(key, cursor).await else {
             return false;
         };
-        if let Some(at) = page.earliest_deferred {
-            self.defer(key.clone(), at);
+        if let Some((at, first)) = page.earliest_deferred {
+            self.wakeups.defer(key.clone(), at, first);
         }
         for id in page.expired {
             self.expire(id);
@@ -408,7 +451,9 @@ impl Dispatcher {
                     continue;
                 }
                 if record.not_before > now {
-                    let at = page.earliest_deferred.get_or_insert(record.not_before);
+                    let (at, _) = page
+                        .earliest_deferred
+                        .get_or_insert((record.not_before, record.id));
                     *at = (*at).min(record.not_before);
                     continue;
                 }
@@ -538,5 +583,38 @@ async fn sleep(wait: Option<Duration>) {
     match wait {
         Some(wait) => tokio::time::sleep(wait).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(route: &str, class: Class) -> Spill {
+        spill_key(&Arc::from(route), class)
+    }
+
+    /// A deferral's read starts at the lowest deferred id of its (route, class), not at
+    /// the start of the backlog; it falls due at the earliest time; other keys keep
+    /// theirs; a due key is forgotten until deferred again.
+    #[test]
+    fn a_deferral_is_read_from_its_first_deferred_message() {
+        let mut wakeups = Wakeups::default();
+        let otp = key("cn", Class::Otp);
+        let marketing = key("cn", Class::Marketing);
+        wakeups.defer(otp.clone(), 5_000, 900);
+        wakeups.defer(otp.clone(), 3_000, 1_200);
+        wakeups.defer(otp.clone(), 9_000, 700);
+        wakeups.defer(marketing.clone(), 4_000, 50);
+        assert_eq!(wakeups.next(), Some(3_000));
+        assert!(wakeups.due(2_999).is_empty());
+        assert_eq!(wakeups.due(3_000), [(otp.clone(), 699)]);
+        assert_eq!(wakeups.next(), Some(4_000));
+        assert!(wakeups.due(3_999).is_empty());
+        assert_eq!(wakeups.due(10_000), [(marketing, 49)]);
+        assert_eq!(wakeups.next(), None);
+        // Id 1 (ids start at 1): read from the start.
+        wakeups.defer(otp.clone(), 1, 1);
+        assert_eq!(wakeups.due(1), [(otp, 0)]);
     }
 }
