@@ -19,6 +19,16 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     let (mut gateway, addr, metrics) = serve_demo(dir.path());
     let hint = gateway.wait_line(Duration::from_secs(5), |l| l.starts_with("demo set-up"));
     assert!(hint.contains("demo"), "{hint}");
+    // Transparent huge pages are off for the gateway (docs/adr/0003-allocator.md), where
+    // the kernel says (Linux 5.0+: `THP_enabled` in the process status).
+    let status = std::fs::read_to_string(format!("/proc/{}/status", gateway.pid()));
+    if let Some(line) = status
+        .iter()
+        .flat_map(|s| s.lines())
+        .find(|l| l.starts_with("THP_enabled"))
+    {
+        assert!(line.ends_with('0'), "{line}");
+    }
 
     let (client, mut inbound) = bind_demo(addr).await;
     let response = client

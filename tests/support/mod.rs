@@ -121,6 +121,12 @@ pub(crate) struct Proc {
 }
 
 impl Proc {
+    /// The process id.
+    #[allow(dead_code)] // not every test binary that includes support reads it
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Spawns `command` with stdin closed and stdout / stderr captured.
     pub(crate) fn spawn(name: &str, mut command: Command) -> Self {
         let mut child = command
