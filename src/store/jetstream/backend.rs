@@ -327,6 +327,9 @@ const READER_DELETE_WAIT: Duration = Duration::from_secs(5);
 /// How often creating a stream or bucket is tried again while the cluster forms.
 pub(super) const FORMING_RETRY: Duration = Duration::from_millis(200);
 
+/// Tries at making a scan's consumer while the cluster does not answer (see `scan`).
+const SCAN_CONSUMER_TRIES: u32 = 4;
+
 /// Whether NATS had no responder for a request: nothing was read or written (a bucket
 /// just created whose servers are not listening yet, a leader being elected).
 pub(super) fn no_responders(error: &impl std::fmt::Display) -> bool {
@@ -1020,19 +1023,34 @@ impl Backend {
         visit: &mut (dyn FnMut(&str, Bytes) -> Result<bool, StoreError> + Send),
     ) -> Result<(), StoreError> {
         let prefix = format!("$KV.{}.", self.names.bucket(bucket));
-        let consumer = self
-            .kv(bucket)
-            .stream
-            .create_consumer(OrderedConfig {
-                deliver_subject: self.client.new_inbox(),
-                filter_subject: format!("{prefix}{filter}"),
-                headers_only,
-                replay_policy: ReplayPolicy::Instant,
-                deliver_policy: DeliverPolicy::LastPerSubject,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| nats_error("scan consumer", e))?;
+        // A consumer request that times out while the cluster is busy or still electing
+        // (a gateway starting beside a cold three-server cluster on a loaded machine
+        // failed its first read so, and exited) is asked again a few times: an ordered
+        // consumer left behind by a lost answer is removed by the server when idle.
+        let mut tries = 0;
+        let consumer = loop {
+            tries += 1;
+            match self
+                .kv(bucket)
+                .stream
+                .create_consumer(OrderedConfig {
+                    deliver_subject: self.client.new_inbox(),
+                    filter_subject: format!("{prefix}{filter}"),
+                    headers_only,
+                    replay_policy: ReplayPolicy::Instant,
+                    deliver_policy: DeliverPolicy::LastPerSubject,
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(consumer) => break consumer,
+                Err(e) if tries < SCAN_CONSUMER_TRIES && starting_up(&e) => {
+                    tracing::warn!(error = %e, tries, "jetstream scan consumer: asked again");
+                    tokio::time::sleep(FORMING_RETRY).await;
+                }
+                Err(e) => return Err(nats_error("scan consumer", e)),
+            }
+        };
         if consumer.cached_info().num_pending == 0 {
             return Ok(());
         }
