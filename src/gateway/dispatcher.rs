@@ -159,18 +159,15 @@ impl Wakeups {
     /// The keys due at `now`, each with the cursor its read starts after; forgotten
     /// here (the read finds those still waiting and defers them again).
     fn due(&mut self, now: u64) -> Vec<(Spill, u64)> {
-        let due: Vec<Spill> = self
-            .by_key
-            .iter()
-            .filter(|(_, wakeup)| wakeup.at <= now)
-            .map(|(key, _)| key.clone())
-            .collect();
-        due.into_iter()
-            .filter_map(|key| {
-                let wakeup = self.by_key.remove(&key)?;
-                Some((key, wakeup.from.saturating_sub(1)))
-            })
-            .collect()
+        let mut due = Vec::new();
+        self.by_key.retain(|key, wakeup| {
+            let waits = wakeup.at > now;
+            if !waits {
+                due.push((key.clone(), wakeup.from.saturating_sub(1)));
+            }
+            waits
+        });
+        due
     }
 
     /// When the next one is due.

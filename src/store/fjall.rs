@@ -166,6 +166,14 @@ impl Open {
         }
     }
 
+    /// Message `id`'s record when it is not final (a pending key left by an expiry, or a
+    /// message gone, reads `None`).
+    fn get_pending(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        Ok(self
+            .get_message(id)?
+            .filter(|record| !record.state.is_final()))
+    }
+
     fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
         self.meta
             .get(key)
@@ -553,13 +561,6 @@ impl<'a> Planner<'a> {
                 keys::encode_message_into(record, &[], true, &mut self.buf)?;
                 self.batch
                     .insert(&self.open.messages, &key[..], &self.buf[..]);
-                if record.expires != 0 {
-                    self.batch.insert(
-                        &self.open.expiry,
-                        keys::expiry(record.expires, *id),
-                        &[][..],
-                    );
-                }
             } else {
                 keys::encode_update_into(record, &mut self.buf)?;
                 self.batch
@@ -572,9 +573,10 @@ impl<'a> Planner<'a> {
             } else {
                 self.batch
                     .insert(&self.open.pending, &key[..], keys::pending_value(record));
-                if !planned.whole && record.expires != 0 {
-                    // A message accepted before its store kept own expiries (its pending
-                    // entry had no time): the scan by time must find it from now on.
+                // With its pending entry, its own expiry's (written again with each
+                // change of a message not final: one accepted before the store kept them
+                // is found by time from then on).
+                if record.expires != 0 {
                     self.batch.insert(
                         &self.open.expiry,
                         keys::expiry(record.expires, *id),
@@ -665,12 +667,9 @@ impl Store for FjallStore {
             }
             let (key, _) = entry.map_err(|e| engine_error("read pending", &e))?;
             let id = keys::message_id(&key)?;
-            match open.get_message(id)? {
-                Some(record) if !record.state.is_final() => records.push(record),
-                // A pending key without its message (or a final one) is left over from an
-                // expiry; the message itself is what counts.
-                _ => {}
-            }
+            // A pending key without its message (or a final one) is left over from an
+            // expiry; the message itself is what counts.
+            records.extend(open.get_pending(id)?);
         }
         Ok(records)
     }
@@ -700,10 +699,7 @@ impl Store for FjallStore {
             if keys::parse_pending_value(&value).is_some_and(|accepted| !due.by_store(accepted)) {
                 break;
             }
-            match open.get_message(id)? {
-                Some(record) if !record.state.is_final() => page.candidates.push(record),
-                _ => {}
-            }
+            page.candidates.extend(open.get_pending(id)?);
         }
         page.next = None;
         Ok(page)
@@ -752,10 +748,7 @@ impl Store for FjallStore {
             {
                 continue;
             }
-            match open.get_message(id)? {
-                Some(record) if !record.state.is_final() => page.candidates.push(record),
-                _ => {}
-            }
+            page.candidates.extend(open.get_pending(id)?);
         }
         if let Some(last) = last {
             // Losing this to a power cut only hands some messages over again: no fsync.

@@ -318,8 +318,6 @@ impl StoreError {
     }
 }
 
-/// A storage engine. Synchronous: called from the group-commit thread and from
-/// blocking tasks.
 /// What the expiry scan asks of the store ([`Store::own_expiries`],
 /// [`Store::expiry_page`]): the time and the store's default validity.
 ///
@@ -360,6 +358,8 @@ pub struct ExpiryPage {
     pub next: Option<u64>,
 }
 
+/// A storage engine. Synchronous: called from the group-commit thread and from
+/// blocking tasks.
 pub trait Store: Send + Sync + 'static {
     /// Applies `ops` atomically and makes them durable (fsync when configured).
     ///

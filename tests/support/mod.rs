@@ -122,7 +122,6 @@ pub(crate) struct Proc {
 
 impl Proc {
     /// The process id.
-    #[allow(dead_code)] // not every test binary that includes support reads it
     pub(crate) fn pid(&self) -> u32 {
         self.pid
     }
