@@ -95,6 +95,25 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
         None,
     );
     assert!(!direct.status.success(), "{direct:?}");
+    let said = String::from_utf8_lossy(&direct.stderr);
+    assert!(
+        said.contains("SMPPGATE_ADMIN_TOKEN") && said.contains(&api),
+        "the refusal names the token's place and the API: {said}"
+    );
+    // With `--store`, the address the gateway recorded beside its store is asked.
+    let by_store = cli(
+        &[
+            "messages",
+            "show",
+            "--json",
+            "--store",
+            dir.path().join("store").to_str().unwrap(),
+            &id,
+        ],
+        Some(ADMIN),
+    );
+    let by_store: Value = serde_json::from_str(&ok(&by_store)).expect("JSON");
+    assert_eq!(by_store["message_id"], id.as_str(), "{by_store}");
     // … unless the admin token is in the environment: then the configuration's [http]
     // listener is asked.
     let auto = cli(

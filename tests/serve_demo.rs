@@ -1,6 +1,7 @@
 //! The README's main command: `smppgate serve` with no configuration starts the demo
 //! (account demo/demo, store under ./data, a built-in simulated carrier); a client binds,
-//! sends, and gets its receipt; SIGTERM stops it cleanly. With `--metrics`, Prometheus
+//! sends, and gets its receipt; the CLI finds the running demo's HTTP API from the store it
+//! holds; SIGTERM stops it cleanly. With `--metrics`, Prometheus
 //! metrics are served.
 
 mod support;
@@ -51,6 +52,37 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     assert_eq!(receipt.id(), Some(id.as_str()));
     assert_eq!(receipt.state(), Some(MessageState::Delivered));
 
+    // The CLI cannot open the store the demo holds: it asks the demo's HTTP API, which
+    // the demo recorded beside the store (its port was picked at start), with the admin
+    // token the demo printed; without the token it says where to put it.
+    let token = gateway.wait_line(Duration::from_secs(5), |l| {
+        l.starts_with("demo admin token (this run only): ")
+    });
+    let token = token.rsplit(' ').next().unwrap().trim().to_owned();
+    let cli = |token: Option<&str>| {
+        let mut command = support::smppgate();
+        command
+            .args(["messages", "show", "--json", &id])
+            .current_dir(dir.path())
+            .env_remove("SMPPGATE_ADMIN_TOKEN");
+        if let Some(token) = token {
+            command.env("SMPPGATE_ADMIN_TOKEN", token);
+        }
+        command.output().expect("run smppgate")
+    };
+    let shown = cli(Some(&token));
+    assert!(shown.status.success(), "{shown:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(shown["message_id"], id.as_str(), "{shown}");
+    assert_eq!(shown["account"], "demo", "{shown}");
+    let refused = cli(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        stderr.contains("SMPPGATE_ADMIN_TOKEN") && stderr.contains("http://127.0.0.1:"),
+        "{stderr}"
+    );
+
     let page = http_get(&metrics, "/metrics");
     assert!(page.contains("200 OK"), "{page}");
     assert!(page.contains("smppgate_upstream_accepted_total"), "{page}");
@@ -79,4 +111,8 @@ async fn the_demo_takes_a_bind_a_message_and_gives_its_receipt() {
     let stats = finished.json();
     assert_eq!(stats["accepted"], 1, "{stats}");
     assert!(dir.path().join("data").is_dir(), "the demo store is ./data");
+    assert!(
+        !dir.path().join("data/API").exists(),
+        "the API's address is withdrawn at the stop"
+    );
 }

@@ -298,8 +298,7 @@ pub(crate) fn resolve(
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let remote = super::remote::Remote::of(&args.api)?
-        .or_else(|| super::remote::Remote::for_running(&args.store));
+    let remote = super::remote::Remote::choose(&args.api, &args.store)?;
     if let Some(remote) = remote {
         let value = remote.get(
             &format!("/v1/messages/{}", super::remote::segment(&args.id)),
@@ -369,8 +368,7 @@ pub(crate) fn parse_since(since: &str, now: Millis) -> anyhow::Result<Millis> {
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let remote = super::remote::Remote::of(&args.api)?
-        .or_else(|| super::remote::Remote::for_running(&args.store));
+    let remote = super::remote::Remote::choose(&args.api, &args.store)?;
     if let Some(remote) = remote {
         return list_remote(&remote, args);
     }

@@ -116,8 +116,7 @@ pub fn run(args: ReceiptArgs) -> anyhow::Result<ExitCode> {
 
 /// One JSON line per parked item (see [`parked_json`]).
 fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
-    let remote = super::remote::Remote::of(&args.api)?
-        .or_else(|| super::remote::Remote::for_running(&args.store));
+    let remote = super::remote::Remote::choose(&args.api, &args.store)?;
     if let Some(remote) = remote {
         let mut query = vec![("limit", args.limit.clamp(1, 1_000).to_string())];
         if let Some(account) = &args.account {
@@ -141,8 +140,7 @@ fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let remote = super::remote::Remote::of(&args.api)?
-        .or_else(|| super::remote::Remote::for_running(&args.store));
+    let remote = super::remote::Remote::choose(&args.api, &args.store)?;
     if let Some(remote) = remote {
         let answer = remote.post("/v1/parked/replay", &[("account", args.account.clone())])?;
         eprintln!(

@@ -77,36 +77,55 @@ impl Remote {
         }))
     }
 
-    /// Without `--api`: the gateway running on the store `store` names, when it holds
-    /// that store, its configuration has an `[http]` listener and the admin token is in
-    /// the environment (the store cannot be read while it runs).
-    #[must_use]
-    pub fn for_running(store: &super::messages::StoreArgs) -> Option<Self> {
-        let path = store.config.as_ref()?;
-        let config = crate::config::Config::load(path).ok()?;
-        let http = config.http.as_ref()?;
-        if !crate::store::in_use(&config.store.path) {
-            return None;
+    /// The client for `api` (`--api`), else for the gateway running on the store `store`
+    /// names (the store cannot be read while it runs), else `None`: read the store.
+    ///
+    /// # Errors
+    /// See [`Self::of`]; and a running gateway whose API is known while the admin token
+    /// is not (the error says where to put it).
+    pub fn choose(
+        api: &ApiArgs,
+        store: &super::messages::StoreArgs,
+    ) -> anyhow::Result<Option<Self>> {
+        match Self::of(api)? {
+            Some(remote) => Ok(Some(remote)),
+            None => Self::for_running(store),
         }
-        let token = std::env::var(TOKEN_ENV).ok()?;
-        let listen: std::net::SocketAddr = http.listen.parse().ok()?;
-        if listen.port() == 0 {
-            // A port picked at start: only the gateway's own output names it.
-            return None;
-        }
-        let ip = match listen.ip() {
-            std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-            ip => ip,
+    }
+
+    /// Without `--api`: the gateway holding the store `store` names, asked at its
+    /// configuration's `[http]` listener or at the address it recorded beside the store
+    /// (the demo `serve`, a port picked at start), with the admin token from the
+    /// environment. `None` when no gateway holds the store or none of them says where its
+    /// API is.
+    fn for_running(store: &super::messages::StoreArgs) -> anyhow::Result<Option<Self>> {
+        let Ok((path, config)) = super::messages::locate(store) else {
+            // The caller's own reading of the configuration names what is wrong.
+            return Ok(None);
         };
-        let api = format!("http://{}", std::net::SocketAddr::new(ip, listen.port()));
+        if !crate::store::in_use(&path) {
+            return Ok(None);
+        }
+        // (Without `--config`, `config` is the demo's, which names no listener.)
+        let configured = config
+            .as_ref()
+            .and_then(|config| config.http.as_ref())
+            .and_then(|http| listener_url(&http.listen));
+        let Some(api) = configured.or_else(|| crate::store::announced_api(&path)) else {
+            return Ok(None);
+        };
+        let Ok(token) = std::env::var(TOKEN_ENV) else {
+            bail!(
+                "the store {} is held by a running gateway, whose HTTP API is at {api}: put its \
+                 admin token in {TOKEN_ENV} (or pass --api {api} --token TOKEN)",
+                path.display()
+            );
+        };
         eprintln!("the gateway is running: asking its HTTP API at {api}");
         Self::of(&ApiArgs {
             api: Some(api),
             token: Some(token),
         })
-        .ok()
-        .flatten()
     }
 
     /// `GET path` as JSON.
@@ -172,4 +191,22 @@ pub fn segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// The URL to reach an `[http] listen` address at: an unspecified address is asked on
+/// loopback; `None` for a port picked at start (only the gateway's output names it).
+fn listener_url(listen: &str) -> Option<String> {
+    let listen: std::net::SocketAddr = listen.parse().ok()?;
+    if listen.port() == 0 {
+        return None;
+    }
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Some(format!(
+        "http://{}",
+        std::net::SocketAddr::new(ip, listen.port())
+    ))
 }

@@ -80,14 +80,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.metrics.as_deref(),
         );
     }
-    // The demo serves the HTTP API too, with a key made for this run.
+    // The demo serves the HTTP API too, with an account key and an admin token made for
+    // this run.
     let demo_key = demo.then(|| {
         let key = super::api_key::new_key(false);
+        let admin = super::api_key::new_key(true);
         config.accounts[0]
             .api_keys
             .push(crate::http::key_hash(&key));
-        config.http = Some(crate::config::HttpConfig::default());
-        key
+        config.http = Some(crate::config::HttpConfig {
+            admin_token_hash: Some(crate::http::key_hash(&admin)),
+            ..crate::config::HttpConfig::default()
+        });
+        DemoKeys { key, admin }
     });
     if demo {
         if let Some(listen) = &args.http_listen {
@@ -104,6 +109,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(serve(config, source, demo_key, args.grace))
+}
+
+/// The demo's credentials, made for one run and printed once.
+struct DemoKeys {
+    /// The demo account's API key.
+    key: String,
+    /// The admin token.
+    admin: String,
 }
 
 /// Transparent huge pages off for this process (docs/adr/0003-allocator.md, 2026-12-07):
@@ -147,7 +160,7 @@ fn override_with(
 async fn serve(
     config: Config,
     source: Option<crate::gateway::reload::ConfigSource>,
-    demo_key: Option<String>,
+    demo_key: Option<DemoKeys>,
     grace: Duration,
 ) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = &config.metrics {
@@ -281,7 +294,13 @@ async fn serve(
     if let Some(http) = gateway.http_addr() {
         println!("http: http://{http}");
     }
-    if let Some(key) = demo_key {
+    // Beside the store it holds: where the CLI asks instead of opening it.
+    let api_url = gateway.http_addr().map(|http| format!("http://{http}"));
+    let own_store = config.cluster.is_none() && config.store.path.is_dir();
+    if own_store {
+        crate::store::announce_api(&config.store.path, api_url.as_deref());
+    }
+    if let Some(DemoKeys { key, admin }) = demo_key {
         tracing::warn!(
             "demo set-up: account demo/demo with a clear-text password; use --config for anything real"
         );
@@ -297,6 +316,11 @@ async fn serve(
             println!(
                 "try: curl -H 'Authorization: Bearer {key}' -d '{{\"to\":\"+8613800138000\",\"text\":\"hello\"}}' http://{http}/v1/messages"
             );
+            println!("demo admin token (this run only): {admin}");
+            println!(
+                "try: {}={admin} smppgate messages list --since 10m",
+                super::remote::TOKEN_ENV
+            );
         }
     } else {
         println!(
@@ -309,6 +333,9 @@ async fn serve(
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
     let stats = gateway.stop(grace).await;
+    if own_store && api_url.is_some() {
+        crate::store::announce_api(&config.store.path, None);
+    }
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }

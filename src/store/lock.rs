@@ -1,6 +1,7 @@
 //! The store directory's `LOCK` file: one process at a time (an advisory `flock`, freed by
 //! the kernel when the process dies, even by SIGKILL), and the owner's pid for the error
-//! a second process prints.
+//! a second process prints. Beside it, `API`: the running gateway's HTTP API address, so
+//! the CLI, which cannot open a held store, knows whom to ask instead.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -41,9 +42,9 @@ impl LockFile {
             let pid = pid.trim();
             let pid = if pid.is_empty() { "unknown" } else { pid };
             return Err(StoreError::new(format!(
-                "the store {} is in use by a running gateway (pid {pid}); stop it or use the \
-                 gateway's admin endpoint",
-                dir.display()
+                "the store {} is in use by a running gateway (pid {pid}); stop it, or ask it \
+                 over its HTTP API: `--api URL` with the admin token in SMPPGATE_ADMIN_TOKEN",
+                dir.display(),
             )));
         }
         let written = file
@@ -75,4 +76,35 @@ pub fn in_use(dir: &Path) -> bool {
         Err(TryLockError::WouldBlock) => true,
         Err(TryLockError::Error(_)) => false,
     }
+}
+
+/// The file in a store directory that names its gateway's HTTP API.
+const API_FILE: &str = "API";
+
+/// Records in `dir` that the gateway holding it answers its HTTP API at `url`, or (`None`)
+/// that it has none (a file left by an earlier run is removed). Best effort: without the
+/// file the CLI asks for `--api`.
+pub fn announce_api(dir: &Path, url: Option<&str>) {
+    let path = dir.join(API_FILE);
+    let result = match url {
+        Some(url) => std::fs::write(&path, format!("{url}\n")),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        },
+    };
+    if let Err(error) = result {
+        tracing::warn!(path = %path.display(), %error, "the HTTP API's address is not recorded beside the store; the CLI will need --api");
+    }
+}
+
+/// The HTTP API address the gateway holding `dir` recorded, while one holds it.
+#[must_use]
+pub fn announced_api(dir: &Path) -> Option<String> {
+    if !in_use(dir) {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join(API_FILE)).ok()?;
+    let url = text.trim();
+    (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_owned())
 }

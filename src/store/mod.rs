@@ -35,7 +35,7 @@ pub use jetstream::{
     Bound, JetStreamStore, Lease, Membership, OutboxFollower, OutboxLeases, OutboxWatch,
     SharedCaps, SuppressionChange, SuppressionWatch, follow_liveness,
 };
-pub use lock::in_use;
+pub use lock::{announce_api, announced_api, in_use};
 pub use retention::{expire_once, now_millis};
 pub use stats::{Counters, HOUR_MS, Latency, StatsKey};
 pub use suppression::{ScopeKey, Suppression, SuppressionSource};
