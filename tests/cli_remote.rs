@@ -149,6 +149,14 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
         String::from_utf8_lossy(&wrong.stderr).contains("401"),
         "{wrong:?}"
     );
+    let broken = cli(
+        &["messages", "show", "--api", &api, &id],
+        Some(&format!("{ADMIN}\n{ADMIN}")),
+    );
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("a line break"),
+        "{broken:?}"
+    );
     let none = cli(&["messages", "show", "--api", &api, &id], None);
     assert!(
         String::from_utf8_lossy(&none.stderr).contains("SMPPGATE_ADMIN_TOKEN"),

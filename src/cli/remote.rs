@@ -57,6 +57,12 @@ impl Remote {
                 )
             })?,
         };
+        if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+            bail!(
+                "the admin token ({TOKEN_ENV} or --token) has characters an HTTP header cannot \
+                 carry (a line break, a control character): give the token alone"
+            );
+        }
         let base = api.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("--api {api}: write the URL with http:// or https://");
