@@ -332,10 +332,12 @@ async fn serve(
     }
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
-    let stats = gateway.stop(grace).await;
     if own_store && api_url.is_some() {
+        // Withdrawn while the store is still held: a gateway started on it after this
+        // one lets go records its own.
         crate::store::announce_api(&config.store.path, None);
     }
+    let stats = gateway.stop(grace).await;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }
