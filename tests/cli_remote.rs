@@ -139,6 +139,23 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
     .expect("JSON");
     assert_eq!(shown["message_id"], id.as_str(), "{shown}");
     assert_eq!(shown["account"], "shop", "{shown}");
+    // `--http` with the address alone, as the issue spells it.
+    let bare = ok(&cli(
+        &[
+            "messages",
+            "show",
+            "--http",
+            api.trim_start_matches("http://"),
+            &id,
+        ],
+        Some(ADMIN),
+    ));
+    assert!(bare.contains(&id), "{bare}");
+    let bad = cli(&["messages", "show", "--api", "ftp://x", &id], Some(ADMIN));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("http:// or https://"),
+        "{bad:?}"
+    );
     // The token from the environment; the text form.
     let text = ok(&cli(&["messages", "show", "--api", &api, &id], Some(ADMIN)));
     assert!(text.contains(&id) && text.contains("shop"), "{text}");

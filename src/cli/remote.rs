@@ -21,9 +21,10 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// `--api` and `--token`.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
-    /// Ask the running gateway's HTTP API at this URL (`http://127.0.0.1:8080`) instead of
-    /// opening the store (which a running gateway holds).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["store", "config"])]
+    /// Ask the running gateway's HTTP API at this URL (`http://127.0.0.1:8080`, or its
+    /// address alone: `127.0.0.1:8080`) instead of opening the store (which a running
+    /// gateway holds).
+    #[arg(long, visible_alias = "http", value_name = "URL", conflicts_with_all = ["store", "config"])]
     pub api: Option<String>,
     /// The admin token for `--api` (default: the SMPPGATE_ADMIN_TOKEN environment
     /// variable).
@@ -63,10 +64,17 @@ impl Remote {
                  carry (a line break, a control character): give the token alone"
             );
         }
-        let base = api.trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            bail!("--api {api}: write the URL with http:// or https://");
-        }
+        let base = api.trim_end_matches('/');
+        let base = if base.starts_with("http://") || base.starts_with("https://") {
+            base.to_owned()
+        } else if !base.contains("://") && reqwest::Url::parse(&format!("http://{base}")).is_ok() {
+            // An address alone (`127.0.0.1:8080`, `gw1:8080`): plain HTTP.
+            format!("http://{base}")
+        } else {
+            bail!(
+                "--api {api}: write the URL with http:// or https://, or the address alone (127.0.0.1:8080)"
+            );
+        };
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
