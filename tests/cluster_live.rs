@@ -178,6 +178,22 @@ async fn logged(node: &Proc, text: &str) {
     }
 }
 
+/// Waits (at most 30 s) until one line of `node`'s log has every one of `parts`.
+async fn logged_line(node: &Proc, parts: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log(node)
+        .lines()
+        .any(|line| parts.iter().all(|part| line.contains(part)))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no line with {parts:?} in the log within 30 s:\n{}",
+            node.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Two nodes on `cluster` in front of `carrier` with contract `tps`, each seeing the other.
 async fn two_nodes(
     cluster: &NatsCluster,
@@ -203,6 +219,19 @@ async fn two_nodes(
     logged(&one.0, "of=2").await;
     logged(&two.0, "of=2").await;
     logged(&two.0, "this node's part of the carrier's binds is up").await;
+    // … and each knows from the other's heartbeat that both have a bind up to the
+    // carrier: until then the first holds the whole contract (it was the only one bound),
+    // and the two together send more than it for a heartbeat or so.
+    for node in [&one.0, &two.0] {
+        logged_line(
+            node,
+            &[
+                "carrier TPS split among the nodes with a bind up to it",
+                "of=2",
+            ],
+        )
+        .await;
+    }
     [one, two]
 }
 

@@ -406,6 +406,41 @@ impl Sim {
         serde_json::from_str(&line).expect("a counters line")
     }
 
+    /// As [`Sim::stats_until`]; on a timeout the panic shows, besides the simulator's
+    /// lines, the standard error of `procs` (the gateways that were to bind to it: what
+    /// they logged is what tells why they did not).
+    #[allow(dead_code)] // not every test binary uses it
+    pub(crate) fn stats_until_showing(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+        procs: &[&Proc],
+    ) -> Value {
+        let line = self.proc.try_wait_line(limit, |line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
+        });
+        let Some(line) = line else {
+            let last = self.proc.last_seen().unwrap_or_default().to_owned();
+            let logs: Vec<String> = procs
+                .iter()
+                .map(|proc| {
+                    let all = proc.stderr();
+                    // The end, where it stopped; on a char boundary.
+                    let mut from = all.len().saturating_sub(16_384);
+                    while !all.is_char_boundary(from) {
+                        from += 1;
+                    }
+                    format!("--- {} stderr (end):\n{}", proc.name, &all[from..])
+                })
+                .collect();
+            panic!(
+                "smppgate sim: no expected counters within {limit:?}; last: {last}\n{}",
+                logs.join("\n")
+            );
+        };
+        serde_json::from_str(&line).expect("a counters line")
+    }
+
     /// `HOST` and `PORT` as two arguments.
     pub(crate) fn host_port(&self) -> [String; 2] {
         [self.addr.ip().to_string(), self.addr.port().to_string()]
