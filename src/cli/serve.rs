@@ -318,7 +318,7 @@ async fn serve(
             );
             println!("demo admin token (this run only): {admin}");
             println!(
-                "try: {}={admin} smppgate messages list --since 10m",
+                "try: {}={admin} cargo run --release -- messages list --since 10m",
                 super::remote::TOKEN_ENV
             );
         }
