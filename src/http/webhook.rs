@@ -419,10 +419,19 @@ async fn read_ahead(
             .map(|account| account.config.id_style)
             .unwrap_or_default();
         let store = Arc::clone(&shared.store);
+        let account = Arc::clone(&name);
         let built = tokio::task::spawn_blocking(move || {
             let events: Vec<Value> = items
                 .iter()
-                .filter_map(|item| event(&*store, item, style))
+                .filter_map(|item| {
+                    let event = event(&*store, item, style);
+                    if event.is_none() {
+                        // Written by this gateway, so only a damaged store gets here:
+                        // said, not passed over in silence.
+                        tracing::error!(account = %account, seq = item.seq, "webhook: a queued item is not a deliver_sm this gateway can read; acknowledged without being posted");
+                    }
+                    event
+                })
                 .collect();
             Batch {
                 seqs: items.iter().map(|item| item.seq).collect(),
