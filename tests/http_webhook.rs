@@ -380,3 +380,48 @@ async fn the_next_batch_is_posted_while_the_last_one_is_being_acknowledged() {
     );
     gateway.stop(Duration::from_secs(5)).await;
 }
+
+/// An item of a webhook queue that is not a readable deliver_sm (only a damaged store has
+/// one: the gateway writes them) is parked, as the SMPP outbox parks one, and listed; the
+/// events behind it are posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_queued_item_is_parked_and_the_rest_are_posted() {
+    use smppgate::store::{Op, OutboxItem, Store};
+    let (hook, url) = receiver(Receiver::default()).await;
+    let store: Arc<dyn Store> = Arc::new(smppgate::store::memory::MemoryStore::new());
+    let queue = smppgate::http::webhook::hook_queue("shop");
+    store
+        .commit(&[Op::OutboxPush(OutboxItem {
+            seq: 0,
+            account: queue.clone(),
+            deliver_sm: b"not a PDU".to_vec(),
+            queued: 1,
+            attempts: 0,
+        })])
+        .unwrap();
+    let gateway =
+        Gateway::start_with_store(config(&[("shop", "key-shop", &url)]), Arc::clone(&store))
+            .await
+            .expect("gateway");
+    let ids = submit(&gateway, "key-shop", &["8613800138000"]).await;
+    let events = hook.wait_for(1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["id"], ids[0].as_str(), "{events:?}");
+    let parked = within("the park", async {
+        loop {
+            let parked = store.parked(Some(&queue), 10).unwrap();
+            if !parked.is_empty() {
+                return parked;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].item.deliver_sm, b"not a PDU");
+    assert!(
+        store.outbox(&queue, 10).unwrap().is_empty(),
+        "nothing left queued"
+    );
+    gateway.stop(Duration::from_secs(5)).await;
+}

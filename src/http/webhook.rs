@@ -31,6 +31,7 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::{Body, DeliverSm};
 use smppgate_protocol::receipt::ReceiptText;
 use smppgate_protocol::text::TextConfig;
@@ -419,29 +420,67 @@ async fn read_ahead(
             .map(|account| account.config.id_style)
             .unwrap_or_default();
         let store = Arc::clone(&shared.store);
-        let account = Arc::clone(&name);
         let built = tokio::task::spawn_blocking(move || {
-            let events: Vec<Value> = items
-                .iter()
-                .filter_map(|item| {
-                    let event = event(&*store, item, style);
-                    if event.is_none() {
-                        // Written by this gateway, so only a damaged store gets here:
-                        // said, not passed over in silence.
-                        tracing::error!(account = %account, seq = item.seq, "webhook: a queued item is not a deliver_sm this gateway can read; acknowledged without being posted");
+            let mut events = Vec::with_capacity(items.len());
+            let mut seqs = Vec::with_capacity(items.len());
+            let mut broken = Vec::new();
+            for item in &items {
+                match event(&*store, item, style) {
+                    Some(event) => {
+                        events.push(event);
+                        seqs.push(item.seq);
                     }
-                    event
-                })
-                .collect();
-            Batch {
-                seqs: items.iter().map(|item| item.seq).collect(),
-                body: Bytes::from(Value::Array(events).to_string()),
+                    None => broken.push((item.seq, item.attempts)),
+                }
             }
+            let last = items.last().map(|item| item.seq);
+            let batch = Batch {
+                seqs,
+                body: Bytes::from(Value::Array(events).to_string()),
+            };
+            (batch, broken, last)
         });
-        let Ok(batch) = built.await else { return };
-        after = batch.seqs.last().copied().or(after);
+        let Ok((batch, broken, last)) = built.await else {
+            return;
+        };
+        if !broken.is_empty() && !park_broken(&shared, &name, &queue, broken).await {
+            return;
+        }
+        after = last.or(after);
+        if batch.seqs.is_empty() {
+            continue;
+        }
         if batches.send(batch).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Parks queued items that are not a deliver_sm this gateway can read (written by it, so
+/// only a damaged store has them), as the SMPP outbox does: listed with `receipts parked`,
+/// never posted nor dropped in silence. `false` when the store refused (the reader then
+/// starts again).
+async fn park_broken(shared: &Shared, name: &str, queue: &str, broken: Vec<(u64, u32)>) -> bool {
+    let now = shared.clock.wall_ms();
+    for &(seq, _) in &broken {
+        tracing::error!(account = %name, seq, "webhook: a queued item is not a deliver_sm this gateway can read: parked");
+    }
+    let park = broken
+        .into_iter()
+        .map(|(seq, attempts)| Op::OutboxPark {
+            account: queue.to_owned(),
+            seq,
+            attempts,
+            status: CommandStatus::ESME_RSYSERR.0,
+            at: now,
+        })
+        .collect();
+    match shared.group.commit_bulk(park).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, account = %name, "webhook: parking unreadable items failed");
+            let _ = pause(&shared.cancel, Duration::from_secs(1)).await;
+            false
         }
     }
 }
