@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::{Counters, HOUR_MS, Millis, StatsKey, Store, StoreError};
 
@@ -41,7 +41,7 @@ pub struct Query {
 }
 
 /// One row of the answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// The group (account, route, carrier, `YYYY-MM-DD`, `YYYY-MM-DD hh:00`; `total`).
     pub group: String,

@@ -189,6 +189,23 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
         "{missing:?}"
     );
 
+    // The delivery statistics, asked of the running gateway (found from --config).
+    let stats: Value = serde_json::from_str(&ok(&cli(
+        &[
+            "stats",
+            "--json",
+            "--by",
+            "account",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        Some(ADMIN),
+    )))
+    .expect("JSON");
+    assert!(stats.is_array(), "{stats}");
+    let table = ok(&cli(&["stats", "--api", &api], Some(ADMIN)));
+    assert!(table.contains("delivered"), "{table}");
+
     // The list, the parked items, a replay.
     let listed: Value = serde_json::from_str(&ok(&cli(
         &[

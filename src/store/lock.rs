@@ -43,7 +43,8 @@ impl LockFile {
             let pid = if pid.is_empty() { "unknown" } else { pid };
             return Err(StoreError::new(format!(
                 "the store {} is in use by a running gateway (pid {pid}); stop it, or ask it \
-                 over its HTTP API: `--api URL` with the admin token in SMPPGATE_ADMIN_TOKEN",
+                 over its HTTP API (`--api URL` where the command has it, with the admin \
+                 token in SMPPGATE_ADMIN_TOKEN)",
                 dir.display(),
             )));
         }
