@@ -206,6 +206,25 @@ fn messages_show_and_receipts_go_to_a_running_gateway_over_http() {
     let table = ok(&cli(&["stats", "--api", &api], Some(ADMIN)));
     assert!(table.contains("delivered"), "{table}");
 
+    // The receipts that matched nothing, and the MO no account owns.
+    for mo in [false, true] {
+        let mut args = vec!["receipts", "unmatched", "--api", &api];
+        if mo {
+            args.push("--mo");
+        }
+        let unmatched = cli(&args, Some(ADMIN));
+        assert!(unmatched.status.success(), "{unmatched:?}");
+        let said = String::from_utf8_lossy(&unmatched.stderr);
+        assert!(
+            said.contains(if mo {
+                "0 unrouted MO"
+            } else {
+                "0 unmatched receipts"
+            }),
+            "{said}"
+        );
+    }
+
     // The list, the parked items, a replay.
     let listed: Value = serde_json::from_str(&ok(&cli(
         &[

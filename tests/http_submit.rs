@@ -528,6 +528,7 @@ async fn the_openapi_document_names_every_route_and_each_is_served() {
             "GET /v1/stats",
             "GET /v1/suppressions",
             "GET /v1/suppressions/export",
+            "GET /v1/unmatched",
             "POST /v1/blacklist/reload",
             "POST /v1/carriers/{name}/pause",
             "POST /v1/carriers/{name}/resume",

@@ -66,6 +66,9 @@ pub struct UnmatchedArgs {
     /// Which store.
     #[command(flatten)]
     pub store: super::messages::StoreArgs,
+    /// Or which running gateway.
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
     /// At most this many, oldest first.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -217,52 +220,85 @@ pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
     line
 }
 
-/// One JSON line per unmatched receipt: carrier, its text, when it was given up on.
+/// One JSON line per unmatched receipt: carrier, its text, when it was given up on (or,
+/// `--mo`, per MO for a number no account owns).
 fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
-    let store = super::messages::open_any(&args.store)?;
-    let which = if args.mo {
-        crate::gateway::UNROUTED_MO
-    } else {
-        crate::gateway::UNMATCHED
-    };
-    let items = store.outbox(which, args.limit)?;
-    for item in &items {
-        let Ok(pdu) = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
-        else {
-            continue;
-        };
-        let smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) = pdu.body else {
-            continue;
-        };
-        let line = if args.mo {
-            let text = smppgate_protocol::text::decode(
-                deliver_sm.data_coding.0,
-                &deliver_sm.payload(),
-                0,
-                smppgate_protocol::text::TextConfig::default(),
-            );
-            json!({
-                "source": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
-                "destination": String::from_utf8_lossy(&deliver_sm.destination_addr.addr),
-                "text": text,
-                "received_at_ms": item.queued,
-            })
-        } else {
-            json!({
-                "carrier": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
-                "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
-                "unmatched_at_ms": item.queued,
-            })
-        };
-        println!("{line}");
-    }
     let what = if args.mo {
         "unrouted MO messages"
     } else {
         "unmatched receipts"
     };
-    eprintln!("{} {what}", items.len());
+    if let Some(remote) = super::remote::Remote::choose(&args.api, &args.store)? {
+        let answer = remote.get(
+            "/v1/unmatched",
+            &[
+                ("mo", args.mo.to_string()),
+                ("limit", args.limit.clamp(1, 1_000).to_string()),
+            ],
+        )?;
+        let items = answer["unmatched"].as_array().cloned().unwrap_or_default();
+        for item in &items {
+            println!("{item}");
+        }
+        eprintln!("{} {what}", items.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = super::messages::open_any(&args.store)?;
+    let lines = unmatched_lines(&*store, args.mo, args.limit)?;
+    for line in &lines {
+        println!("{line}");
+    }
+    eprintln!("{} {what}", lines.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The oldest `limit` carrier receipts that matched no message (`mo`: MO messages for
+/// numbers no account owns), as `smppgate receipts unmatched` prints them and `GET
+/// /v1/unmatched` answers them.
+///
+/// # Errors
+/// Read failure.
+pub fn unmatched_lines(
+    store: &dyn crate::store::Store,
+    mo: bool,
+    limit: usize,
+) -> Result<Vec<Value>, crate::store::StoreError> {
+    let which = if mo {
+        crate::gateway::UNROUTED_MO
+    } else {
+        crate::gateway::UNMATCHED
+    };
+    let items = store.outbox(which, limit)?;
+    Ok(items
+        .iter()
+        .filter_map(|item| {
+            let pdu = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
+                .ok()?;
+            let smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) = pdu.body else {
+                return None;
+            };
+            Some(if mo {
+                let text = smppgate_protocol::text::decode(
+                    deliver_sm.data_coding.0,
+                    &deliver_sm.payload(),
+                    0,
+                    smppgate_protocol::text::TextConfig::default(),
+                );
+                json!({
+                    "source": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
+                    "destination": String::from_utf8_lossy(&deliver_sm.destination_addr.addr),
+                    "text": text,
+                    "received_at_ms": item.queued,
+                })
+            } else {
+                json!({
+                    "carrier": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
+                    "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
+                    "unmatched_at_ms": item.queued,
+                })
+            })
+        })
+        .collect())
 }
 
 /// The JSON document `receipt parse` prints.

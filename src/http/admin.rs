@@ -159,3 +159,54 @@ pub(crate) async fn parked(
     .await;
     json_or_error(result)
 }
+
+/// `GET /v1/unmatched` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnmatchedQuery {
+    /// The MO messages for numbers no account owns instead of the receipts.
+    mo: Option<bool>,
+    /// At most this many (default and most: 1 000).
+    limit: Option<usize>,
+}
+
+/// Carrier receipts that matched no message (kept in the store), or (`mo=true`) the MO
+/// messages for numbers no account owns, oldest first, as `smppgate receipts unmatched`
+/// lists them.
+#[utoipa::path(
+    get,
+    path = "/v1/unmatched",
+    params(
+        ("mo" = Option<bool>, Query, description = "The MO messages for numbers no account owns instead"),
+        ("limit" = Option<usize>, Query, description = "At most this many (default and most 1 000)"),
+    ),
+    responses(
+        (status = 200, description = "`{\"unmatched\": [...]}`", body = Object),
+        (status = 400, description = "A bad parameter", body = openapi::ErrorBody),
+        (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
+        (status = 403, description = "An account's key", body = openapi::ErrorBody),
+        (status = 503, description = "The store failed", body = openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn unmatched(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    query: Result<Query<UnmatchedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        admin(&shared, &headers)?;
+        let query = query_params(query)?;
+        let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
+        let mo = query.mo.unwrap_or(false);
+        let store = Arc::clone(&shared.store);
+        let lines = tokio::task::spawn_blocking(move || {
+            crate::cli::receipt::unmatched_lines(&*store, mo, limit)
+        })
+        .await
+        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
+        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        Ok(json!({ "unmatched": lines }))
+    }
+    .await;
+    json_or_error(result)
+}

@@ -226,6 +226,7 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(admin::stats))
         .routes(utoipa_axum::routes!(admin::carriers))
         .routes(utoipa_axum::routes!(admin::parked))
+        .routes(utoipa_axum::routes!(admin::unmatched))
         .routes(utoipa_axum::routes!(
             admin_write::suppressions,
             admin_write::add_suppression
