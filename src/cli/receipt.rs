@@ -126,12 +126,7 @@ fn parked(args: &ParkedArgs) -> anyhow::Result<ExitCode> {
             query.push(("account", account.clone()));
         }
         let answer = remote.get("/v1/parked", &query)?;
-        let items = answer["parked"].as_array().cloned().unwrap_or_default();
-        for item in &items {
-            println!("{item}");
-        }
-        eprintln!("{} parked items", items.len());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(print_lines(&answer["parked"], "parked items"));
     }
     let store = super::messages::open_any(&args.store)?;
     let items = store.parked(args.account.as_deref(), args.limit)?;
@@ -220,6 +215,17 @@ pub fn parked_json(parked: &crate::store::ParkedItem) -> Value {
     line
 }
 
+/// Prints each element of the API's array `items` as a JSON line, and how many there were
+/// (`N what`) on standard error.
+fn print_lines(items: &Value, what: &str) -> ExitCode {
+    let items = items.as_array().map_or(&[][..], Vec::as_slice);
+    for item in items {
+        println!("{item}");
+    }
+    eprintln!("{} {what}", items.len());
+    ExitCode::SUCCESS
+}
+
 /// One JSON line per unmatched receipt: carrier, its text, when it was given up on (or,
 /// `--mo`, per MO for a number no account owns).
 fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
@@ -236,12 +242,7 @@ fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
                 ("limit", args.limit.clamp(1, 1_000).to_string()),
             ],
         )?;
-        let items = answer["unmatched"].as_array().cloned().unwrap_or_default();
-        for item in &items {
-            println!("{item}");
-        }
-        eprintln!("{} {what}", items.len());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(print_lines(&answer["unmatched"], what));
     }
     let store = super::messages::open_any(&args.store)?;
     let lines = unmatched_lines(&*store, args.mo, args.limit)?;

@@ -39,19 +39,28 @@ pub(crate) struct StatsQuery {
     by: Option<String>,
 }
 
+/// Runs the store read `read` off the async threads; a failure answers 503.
+async fn store_read<T: Send + 'static>(
+    shared: &Shared,
+    read: impl FnOnce(&dyn crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(&shared.store);
+    tokio::task::spawn_blocking(move || read(&*store))
+        .await
+        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
+        .map_err(|error| ApiError::Unavailable(error.to_string()))
+}
+
 /// Reads `stats::query` off the async threads.
 pub(crate) async fn stats_rows(
     shared: &Shared,
     since: u64,
     by: crate::stats::By,
 ) -> Result<Vec<crate::stats::Row>, ApiError> {
-    let store = Arc::clone(&shared.store);
-    tokio::task::spawn_blocking(move || {
-        crate::stats::query(&*store, &crate::stats::Query { since, by })
+    store_read(shared, move |store| {
+        crate::stats::query(store, &crate::stats::Query { since, by })
     })
     .await
-    .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-    .map_err(|error| ApiError::Unavailable(error.to_string()))
 }
 
 /// Delivery statistics: sent, delivered, failed, expired, refused by rule, delivery
@@ -147,12 +156,10 @@ pub(crate) async fn parked(
         admin(&shared, &headers)?;
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
-        let store = Arc::clone(&shared.store);
-        let items =
-            tokio::task::spawn_blocking(move || store.parked(query.account.as_deref(), limit))
-                .await
-                .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-                .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        let items = store_read(&shared, move |store| {
+            store.parked(query.account.as_deref(), limit)
+        })
+        .await?;
         let parked: Vec<Value> = items.iter().map(crate::cli::receipt::parked_json).collect();
         Ok(json!({ "parked": parked }))
     }
@@ -198,13 +205,10 @@ pub(crate) async fn unmatched(
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
         let mo = query.mo.unwrap_or(false);
-        let store = Arc::clone(&shared.store);
-        let lines = tokio::task::spawn_blocking(move || {
-            crate::cli::receipt::unmatched_lines(&*store, mo, limit)
+        let lines = store_read(&shared, move |store| {
+            crate::cli::receipt::unmatched_lines(store, mo, limit)
         })
-        .await
-        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        .await?;
         Ok(json!({ "unmatched": lines }))
     }
     .await;
