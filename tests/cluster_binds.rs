@@ -61,28 +61,6 @@ fn serve(config: &Path) -> Proc {
     proc
 }
 
-/// Reads the simulator's counter lines until one satisfies `done` (within `limit`); on
-/// timeout panics with the last counters and `nodes`' logs.
-fn stats_until(
-    sim: &mut Proc,
-    limit: Duration,
-    nodes: &[&Proc],
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let line = sim.try_wait_line(limit, |line| {
-        serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
-    });
-    let Some(line) = line else {
-        let logs: Vec<String> = nodes.iter().map(|node| node.stderr()).collect();
-        panic!(
-            "the carrier's counters did not get there within {limit:?}; last: {:?}\nnodes:\n{}",
-            sim.last_seen(),
-            logs.join("\n----\n")
-        );
-    };
-    serde_json::from_str(&line).expect("a counters line")
-}
-
 fn count(stats: &Value, key: &str) -> u64 {
     stats[key].as_u64().unwrap_or(0)
 }
@@ -112,7 +90,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
         carrier,
         &cluster.gateway_section("gw-1", 3),
     ));
-    let alone = stats_until(&mut sim, Duration::from_secs(30), &[&one], |s| {
+    let alone = support::counters_until(&mut sim, Duration::from_secs(30), &[&one], |s| {
         count(s, "sessions_active") == BINDS
     });
     assert_eq!(count(&alone, "binds_rejected"), 0, "{alone}");
@@ -123,7 +101,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
         carrier,
         &cluster.gateway_section("gw-2", 3),
     ));
-    let both = stats_until(&mut sim, Duration::from_secs(30), &[&one, &two], |s| {
+    let both = support::counters_until(&mut sim, Duration::from_secs(30), &[&one, &two], |s| {
         count(s, "binds") >= BINDS + 2 && count(s, "sessions_active") == BINDS
             || count(s, "binds_rejected") > 0
             || count(s, "sessions_active") > BINDS
@@ -150,7 +128,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
     );
     // And it stays so (a second of counter lines).
     let settled = Instant::now() + Duration::from_secs(1);
-    let later = stats_until(&mut sim, Duration::from_secs(5), &[&one, &two], |_| {
+    let later = support::counters_until(&mut sim, Duration::from_secs(5), &[&one, &two], |_| {
         Instant::now() >= settled
     });
     assert_eq!(count(&later, "sessions_active"), BINDS, "{later}");
@@ -160,7 +138,7 @@ fn the_binds_are_spread_over_the_live_nodes_and_the_survivor_takes_them_all() {
     // gw-1 dies: gw-2 counts it dead after node_ttl (6 s) and opens the other 2.
     one.kill9();
     let killed = Instant::now();
-    let survivor = stats_until(&mut sim, Duration::from_secs(20), &[&two], |s| {
+    let survivor = support::counters_until(&mut sim, Duration::from_secs(20), &[&two], |s| {
         count(s, "binds") >= BINDS + 4 && count(s, "sessions_active") == BINDS
     });
     let took = killed.elapsed();

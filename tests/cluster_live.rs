@@ -167,15 +167,7 @@ fn log(node: &Proc) -> String {
 
 /// Waits (at most 30 s) until `node`'s log has `text`.
 async fn logged(node: &Proc, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !log(node).contains(text) {
-        assert!(
-            Instant::now() < deadline,
-            "no `{text}` in the log within 30 s:\n{}",
-            node.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    logged_line(node, &[text]).await;
 }
 
 /// Waits (at most 30 s) until one line of `node`'s log has every one of `parts`.

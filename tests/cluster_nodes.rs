@@ -129,13 +129,11 @@ async fn receipts_across_nodes(sim_args: &[&str], receipts_on_b: bool, long: boo
     // binds and TPS across nodes"); B's opens a few seconds after it starts.
     let active = |s: &serde_json::Value| s["sessions_active"].as_u64().unwrap_or(0);
     let made = |s: &serde_json::Value| s["binds"].as_u64().unwrap_or(0);
-    sim.stats_until_showing(Duration::from_secs(30), |s| active(s) == 2, &[&node_a]);
+    sim.stats_until(Duration::from_secs(30), &[&node_a], |s| active(s) == 2);
     let (node_b, addr_b) = serve_node(&config_b);
-    sim.stats_until_showing(
-        Duration::from_secs(30),
-        |s| made(s) >= 3 && active(s) == 2,
-        &[&node_a, &node_b],
-    );
+    sim.stats_until(Duration::from_secs(30), &[&node_a, &node_b], |s| {
+        made(s) >= 3 && active(s) == 2
+    });
 
     // The receiver binds on B before anything is submitted on A.
     let (_rx, mut inbound) = client(&addr_b.to_string(), "app", "pw", BindKind::Receiver).await;

@@ -246,11 +246,7 @@ fn unmatched(args: &UnmatchedArgs) -> anyhow::Result<ExitCode> {
     }
     let store = super::messages::open_any(&args.store)?;
     let lines = unmatched_lines(&*store, args.mo, args.limit)?;
-    for line in &lines {
-        println!("{line}");
-    }
-    eprintln!("{} {what}", lines.len());
-    Ok(ExitCode::SUCCESS)
+    Ok(print_lines(&Value::Array(lines), what))
 }
 
 /// The oldest `limit` carrier receipts that matched no message (`mo`: MO messages for
@@ -272,13 +268,18 @@ pub fn unmatched_lines(
     let items = store.outbox(which, limit)?;
     Ok(items
         .iter()
-        .filter_map(|item| {
-            let pdu = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
-                .ok()?;
-            let smppgate_protocol::pdu::Body::DeliverSm(deliver_sm) = pdu.body else {
-                return None;
+        .map(|item| {
+            let decoded =
+                smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
+                    .map(|pdu| pdu.body);
+            let Ok(smppgate_protocol::pdu::Body::DeliverSm(deliver_sm)) = decoded else {
+                // Listed as such (as `receipts parked` lists one), not left out.
+                return json!({
+                    "undecodable": item.deliver_sm.len(),
+                    "queued_at_ms": item.queued,
+                });
             };
-            Some(if mo {
+            if mo {
                 let text = smppgate_protocol::text::decode(
                     deliver_sm.data_coding.0,
                     &deliver_sm.payload(),
@@ -297,7 +298,7 @@ pub fn unmatched_lines(
                     "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
                     "unmatched_at_ms": item.queued,
                 })
-            })
+            }
         })
         .collect())
 }
@@ -337,4 +338,53 @@ pub fn parse_json(args: &ParseArgs) -> Value {
         "text": receipt.text,
         "unrecognised": receipt.unrecognised.iter().map(|f| json!({"key": f.key, "value": f.value})).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Op, OutboxItem, Store as _};
+
+    /// An unmatched receipt is listed with its carrier and text; a stored item that does
+    /// not decode is listed as undecodable, not left out.
+    #[test]
+    fn unmatched_lines_list_every_item() {
+        let store = crate::store::memory::MemoryStore::new();
+        let deliver_sm = smppgate_protocol::pdu::DeliverSm {
+            source_addr: smppgate_protocol::types::Address::international("sim"),
+            short_message: bytes::Bytes::from_static(b"id:7 stat:DELIVRD"),
+            ..smppgate_protocol::pdu::DeliverSm::default()
+        };
+        let pdu = smppgate_protocol::pdu::Pdu::new(
+            1,
+            smppgate_protocol::pdu::Body::DeliverSm(deliver_sm),
+        );
+        let item = |deliver_sm: Vec<u8>, queued| {
+            Op::OutboxPush(OutboxItem {
+                seq: 0,
+                account: crate::gateway::UNMATCHED.to_owned(),
+                deliver_sm,
+                queued,
+                attempts: 0,
+            })
+        };
+        store
+            .commit(&[
+                item(
+                    smppgate_protocol::codec::encode_to_bytes(&pdu)
+                        .unwrap()
+                        .to_vec(),
+                    10,
+                ),
+                item(b"not a PDU".to_vec(), 20),
+            ])
+            .unwrap();
+        let lines = unmatched_lines(&store, false, 10).unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["carrier"], "sim");
+        assert_eq!(lines[0]["receipt"], "id:7 stat:DELIVRD");
+        assert_eq!(lines[0]["unmatched_at_ms"], 10);
+        assert_eq!(lines[1]["undecodable"], 9);
+        assert_eq!(lines[1]["queued_at_ms"], 20);
+    }
 }

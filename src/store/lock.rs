@@ -99,12 +99,10 @@ pub fn announce_api(dir: &Path, url: Option<&str>) {
     }
 }
 
-/// The HTTP API address the gateway holding `dir` recorded, while one holds it.
+/// The HTTP API address the gateway holding `dir` recorded (ask [`in_use`] first: the
+/// file of a gateway that was killed stays behind).
 #[must_use]
 pub fn announced_api(dir: &Path) -> Option<String> {
-    if !in_use(dir) {
-        return None;
-    }
     let text = std::fs::read_to_string(dir.join(API_FILE)).ok()?;
     let url = text.trim();
     (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_owned())

@@ -398,47 +398,14 @@ impl Sim {
     }
 
     /// Reads the counter lines (started with `--stats-interval`) until one satisfies
-    /// `done`, within `limit`; that line.
-    pub(crate) fn stats_until(&mut self, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-        let line = self.proc.wait_line(limit, |line| {
-            serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
-        });
-        serde_json::from_str(&line).expect("a counters line")
-    }
-
-    /// As [`Sim::stats_until`]; on a timeout the panic shows, besides the simulator's
-    /// lines, the standard error of `procs` (the gateways that were to bind to it: what
-    /// they logged is what tells why they did not).
-    #[allow(dead_code)] // not every test binary uses it
-    pub(crate) fn stats_until_showing(
+    /// `done`, within `limit`; that line. See [`counters_until`].
+    pub(crate) fn stats_until(
         &mut self,
         limit: Duration,
+        nodes: &[&Proc],
         done: impl Fn(&Value) -> bool,
-        procs: &[&Proc],
     ) -> Value {
-        let line = self.proc.try_wait_line(limit, |line| {
-            serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
-        });
-        let Some(line) = line else {
-            let last = self.proc.last_seen().unwrap_or_default().to_owned();
-            let logs: Vec<String> = procs
-                .iter()
-                .map(|proc| {
-                    let all = proc.stderr();
-                    // The end, where it stopped; on a char boundary.
-                    let mut from = all.len().saturating_sub(16_384);
-                    while !all.is_char_boundary(from) {
-                        from += 1;
-                    }
-                    format!("--- {} stderr (end):\n{}", proc.name, &all[from..])
-                })
-                .collect();
-            panic!(
-                "smppgate sim: no expected counters within {limit:?}; last: {last}\n{}",
-                logs.join("\n")
-            );
-        };
-        serde_json::from_str(&line).expect("a counters line")
+        counters_until(&mut self.proc, limit, nodes, done)
     }
 
     /// `HOST` and `PORT` as two arguments.
@@ -544,6 +511,42 @@ pub(crate) fn serve_node(config: &Path) -> (Proc, SocketAddr) {
     let mut proc = Proc::spawn("smppgate serve", command);
     let addr = proc.listening_within(CLUSTER_START_TIMEOUT);
     (proc, addr)
+}
+
+/// Reads a simulator's counter lines (`smppgate sim --stats-interval`) until one satisfies
+/// `done`, within `limit`; that line. On a timeout (or when its output ends) panics with
+/// the last counters and the end of `nodes`' logs: the gateways that were to bind to it,
+/// whose logs tell why they did not.
+#[allow(dead_code)] // not every test binary uses it
+pub(crate) fn counters_until(
+    sim: &mut Proc,
+    limit: Duration,
+    nodes: &[&Proc],
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let line = sim.try_wait_line(limit, |line| {
+        serde_json::from_str::<Value>(line).is_ok_and(|stats| done(&stats))
+    });
+    let Some(line) = line else {
+        let logs: Vec<String> = nodes
+            .iter()
+            .map(|node| {
+                let all = node.stderr();
+                // The end, where it stopped; on a char boundary.
+                let mut from = all.len().saturating_sub(16_384);
+                while !all.is_char_boundary(from) {
+                    from += 1;
+                }
+                format!("--- {} stderr (end):\n{}", node.name, &all[from..])
+            })
+            .collect();
+        panic!(
+            "the carrier's counters did not get there within {limit:?}; last: {:?}\n{}",
+            sim.last_seen(),
+            logs.join("\n")
+        );
+    };
+    serde_json::from_str(&line).expect("a counters line")
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, let go: another process may take it).
