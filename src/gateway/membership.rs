@@ -48,6 +48,19 @@ pub(crate) struct MembershipParts {
 /// How often a node on work queues counts its backlog again (see `run`).
 const RECOUNT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A recount reads every pending record (one JetStream read each: seconds for a large
+/// backlog after an outage). The next waits this many times as long as the last took, when
+/// that is longer than [`RECOUNT`] (at most [`RECOUNT_MAX`]): counting takes at most a
+/// twentieth of the time.
+const RECOUNT_SHARE: u32 = 20;
+const RECOUNT_MAX: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// How long after a recount that took `took` the next one starts.
+fn next_recount(took: std::time::Duration) -> std::time::Duration {
+    took.saturating_mul(RECOUNT_SHARE)
+        .clamp(RECOUNT, RECOUNT_MAX)
+}
+
 /// How long the pool waits for the store's first look at the live nodes before it opens
 /// every bind of this node's own accord.
 const FIRST_LOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -90,8 +103,7 @@ pub(crate) async fn run(parts: MembershipParts) {
     // With work queues another node may send (and release) what this node accepted:
     // the backlog counts are taken from the store again now and then.
     let queued = store.work_queue().is_some();
-    let mut recount = tokio::time::interval(RECOUNT);
-    recount.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut recount_at = tokio::time::Instant::now() + RECOUNT;
     loop {
         let now = membership.borrow_and_update().clone();
         let (index, of) = now.place();
@@ -128,12 +140,14 @@ pub(crate) async fn run(parts: MembershipParts) {
                     }
                     break;
                 }
-                _ = recount.tick(), if queued => {
+                () = tokio::time::sleep_until(recount_at), if queued => {
                     let (store, backlog) = (Arc::clone(&store), Arc::clone(&backlog));
+                    let started = tokio::time::Instant::now();
                     match blocking(move || backlog.recount(&*store)).await {
-                        Ok(total) => tracing::debug!(total, "backlog counted again"),
+                        Ok(total) => tracing::debug!(total, took = ?started.elapsed(), "backlog counted again"),
                         Err(error) => tracing::warn!(%error, "backlog not counted again"),
                     }
+                    recount_at = tokio::time::Instant::now() + next_recount(started.elapsed());
                 }
             }
         }
@@ -206,5 +220,24 @@ async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Even
         if writer.send(event).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{RECOUNT, RECOUNT_MAX, next_recount};
+
+    #[test]
+    fn a_slow_recount_is_repeated_less_often() {
+        assert_eq!(next_recount(Duration::from_millis(40)), RECOUNT);
+        assert_eq!(next_recount(Duration::from_millis(1_500)), RECOUNT);
+        // 500 000 pending records read in 6 s: the next count in 2 minutes, not 30 s.
+        assert_eq!(
+            next_recount(Duration::from_secs(6)),
+            Duration::from_secs(120)
+        );
+        assert_eq!(next_recount(Duration::MAX), RECOUNT_MAX);
     }
 }

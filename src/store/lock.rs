@@ -84,11 +84,16 @@ const API_FILE: &str = "API";
 
 /// Records in `dir` that the gateway holding it answers its HTTP API at `url`, or (`None`)
 /// that it has none (a file left by an earlier run is removed). Best effort: without the
-/// file the CLI asks for `--api`.
+/// file the CLI asks for `--api`. Written beside and renamed into place, so a reader sees
+/// the whole address or none (never an empty file between the truncation and the write).
 pub fn announce_api(dir: &Path, url: Option<&str>) {
     let path = dir.join(API_FILE);
     let result = match url {
-        Some(url) => std::fs::write(&path, format!("{url}\n")),
+        Some(url) => {
+            let partial = dir.join(format!("{API_FILE}.partial"));
+            std::fs::write(&partial, format!("{url}\n"))
+                .and_then(|()| std::fs::rename(&partial, &path))
+        }
         None => match std::fs::remove_file(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             other => other,
@@ -106,4 +111,35 @@ pub fn announced_api(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(API_FILE)).ok()?;
     let url = text.trim();
     (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_address_is_recorded_whole_and_withdrawn() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(announced_api(dir.path()), None);
+        announce_api(dir.path(), Some("http://127.0.0.1:8080"));
+        assert_eq!(
+            announced_api(dir.path()).as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        // A second start replaces the address; nothing is left beside it.
+        announce_api(dir.path(), Some("http://127.0.0.1:9090"));
+        assert_eq!(
+            announced_api(dir.path()).as_deref(),
+            Some("http://127.0.0.1:9090")
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [API_FILE]);
+        announce_api(dir.path(), None);
+        assert_eq!(announced_api(dir.path()), None);
+        // Withdrawing what is not there is no error.
+        announce_api(dir.path(), None);
+    }
 }
