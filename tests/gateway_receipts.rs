@@ -618,3 +618,68 @@ async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_
     assert_eq!(&mo.payload()[..], b"first third");
     assert_eq!(&mo.destination_addr.addr[..], b"10690000");
 }
+
+/// A client that asks for no receipt: the gateway still asks the carrier for one on every
+/// part (`carrier.request_receipts`, on by default), so the message ends delivered in the
+/// store (its state, `messages show`, the delivery statistics) and the client gets no
+/// deliver_sm. With the setting off the carrier is asked for none and the message stays
+/// `sent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_carrier_is_asked_for_receipts_the_client_did_not_want() {
+    for request_receipts in [true, false] {
+        let sim = Sim::start(SimConfig {
+            listen: "127.0.0.1:0".into(),
+            receipt_delay: Duration::from_millis(5),
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
+        config.carriers[0].request_receipts = request_receipts;
+        let gateway = Gateway::start(config).await.expect("gateway");
+        let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+        // Messages 0 and 3 are 3 parts long: 2 × 3 + 3 = 9 parts.
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let mut pdu = submit(n);
+            pdu.registered_delivery = RegisteredDelivery(0);
+            let response = within("submit", client.submit(pdu)).await.unwrap();
+            assert!(response.is_ok(), "{}", response.status());
+            let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+            ids.push(u64::from_str_radix(&id, 16).unwrap());
+        }
+        let expected = if request_receipts {
+            State::Delivered
+        } else {
+            State::Sent
+        };
+        let store = gateway.store();
+        within("every message settled", async {
+            loop {
+                let states: Vec<_> = ids
+                    .iter()
+                    .map(|&id| store.get(id).unwrap().map(|r| r.state))
+                    .collect();
+                if states.iter().all(|s| *s == Some(expected)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        // The client asked for none: none comes (and, with the setting off, the carrier
+        // sends none either).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            inbound.try_recv().is_none(),
+            "a receipt the client did not ask for"
+        );
+        let counters = sim.counters().to_json();
+        let receipts = if request_receipts { 9 } else { 0 };
+        assert_eq!(counters["receipts_sent"], receipts, "{counters}");
+        let stats = gateway.stats().to_json();
+        assert_eq!(stats["receipts_matched"], receipts, "{stats}");
+        drop((client, gateway));
+        let _ = sim.shutdown(Duration::from_secs(1)).await;
+    }
+}

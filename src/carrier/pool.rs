@@ -924,8 +924,11 @@ impl Route {
         let slot = &carrier.binds[bind];
         // The clone is a few reference counts (the fields are `Bytes`); the job keeps
         // its own for a retry.
-        let body = Body::SubmitSm(job.submission.submit_sm.clone());
-        let Some(response) = slot.try_request(body) else {
+        let mut submit_sm = job.submission.submit_sm.clone();
+        if carrier.config.request_receipts {
+            submit_sm.registered_delivery = submit_sm.registered_delivery.with_receipt();
+        }
+        let Some(response) = slot.try_request(Body::SubmitSm(submit_sm)) else {
             // The bind went down since the reservation (or its task is gone): try again
             // shortly, by which time it is marked down.
             slot.release();

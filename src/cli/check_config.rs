@@ -96,13 +96,18 @@ pub fn summary(file: &str, config: &Config) -> String {
         };
         let _ = writeln!(
             out,
-            "  {}: {}, {} {binds} binds × window {}, {} tps{}",
+            "  {}: {}, {} {binds} binds × window {}, {} tps{}{}",
             carrier.name,
             carrier.address,
             carrier.binds,
             carrier.window,
             carrier.tps,
-            if carrier.tls { ", TLS" } else { "" }
+            if carrier.tls { ", TLS" } else { "" },
+            if carrier.request_receipts {
+                ""
+            } else {
+                ", receipts only where the client asks"
+            }
         );
     }
     let _ = writeln!(out, "routes: {}", config.routes.len());

@@ -489,6 +489,12 @@ pub struct CarrierConfig {
     /// How its message ids are written (receipt matching).
     #[serde(default = "default_auto")]
     pub message_id_style: IdStyle,
+    /// Ask this carrier for a delivery receipt on every part, whatever the client asked
+    /// (a client that asked for none gets none: the receipt only settles the message, for
+    /// its state, `messages show`, `GET /v1/messages/{id}` and the delivery statistics).
+    /// `false`: the client's `registered_delivery` goes to the carrier as it is.
+    #[serde(default = "default_true")]
+    pub request_receipts: bool,
     /// Reaction to throttling.
     #[serde(default)]
     pub throttle_backoff: ThrottleBackoff,
@@ -569,6 +575,7 @@ impl CarrierConfig {
             response_timeout: default_response_timeout(),
             data_coding_default: default_coding(),
             message_id_style: default_auto(),
+            request_receipts: true,
             throttle_backoff: ThrottleBackoff::default(),
             retry: RetryConfig::default(),
             transient_statuses: Vec::new(),

@@ -358,7 +358,7 @@ mod tests {
                 "t.toml:5: carrier[0].windoww: unknown field `windoww`; valid fields here: name, \
                  address, system_id, password, system_type, bind, binds, window, tps, tls, \
                  enquire_link_interval, response_timeout, data_coding_default, message_id_style, \
-                 throttle_backoff, retry, transient_statuses, permanent_statuses, \
+                 request_receipts, throttle_backoff, retry, transient_statuses, permanent_statuses, \
                  failover_after, failover_after_by_class, protocol, service_id, src_id, fee_type, \
                  fee_code, fee_user_type, msg_fmt, node_id, report_listen, report_system_id, \
                  report_password",

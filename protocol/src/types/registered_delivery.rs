@@ -46,6 +46,18 @@ impl RegisteredDelivery {
         matches!(self.0 & 0x03, 1 | 2)
     }
 
+    /// The same request with an SMSC receipt on final success or failure (bits 1–0 set
+    /// to 01) where it asked for none (00, or the reserved 11). A request for receipts on
+    /// failure only is kept, and so are bits 7–2.
+    #[must_use]
+    pub const fn with_receipt(self) -> Self {
+        if self.wants_receipt() {
+            self
+        } else {
+            Self(self.0 & !0x03 | Self::RECEIPT_ON_SUCCESS_OR_FAILURE)
+        }
+    }
+
     /// The SME acknowledgement bits 3–2, in place (0x04 delivery, 0x08 user, 0x0C both).
     #[must_use]
     pub const fn sme_ack(self) -> u8 {
@@ -62,6 +74,31 @@ impl RegisteredDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receipt_is_added_only_where_none_was_asked() {
+        assert_eq!(
+            RegisteredDelivery(0x00).with_receipt(),
+            RegisteredDelivery(0x01)
+        );
+        assert_eq!(
+            RegisteredDelivery(0x03).with_receipt(),
+            RegisteredDelivery(0x01)
+        );
+        // The SME acknowledgements and the intermediate notification stay.
+        assert_eq!(
+            RegisteredDelivery(0x1C).with_receipt(),
+            RegisteredDelivery(0x1D)
+        );
+        assert_eq!(
+            RegisteredDelivery(0x01).with_receipt(),
+            RegisteredDelivery(0x01)
+        );
+        assert_eq!(
+            RegisteredDelivery(0x12).with_receipt(),
+            RegisteredDelivery(0x12)
+        );
+    }
 
     #[test]
     fn bits() {
