@@ -408,6 +408,118 @@ mod tests {
         Account::new(config)
     }
 
+    mod any_request {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::super::*;
+
+        /// A field's value: mostly one of `good`, sometimes one of `bad`, any text or the
+        /// wrong type.
+        fn field(
+            good: &'static [&'static str],
+            bad: &'static [&'static str],
+        ) -> impl Strategy<Value = Value> {
+            prop_oneof![
+                16 => proptest::sample::select(good).prop_map(|s| json!(s)),
+                1 => proptest::sample::select(bad).prop_map(|s| json!(s)),
+                1 => "\\PC{0,30}".prop_map(|s| json!(s)),
+                1 => any::<i64>().prop_map(|n| json!(n)),
+            ]
+        }
+
+        /// An optional field: absent, null, or [`field`].
+        fn optional(
+            good: &'static [&'static str],
+            bad: &'static [&'static str],
+        ) -> impl Strategy<Value = Option<Value>> {
+            prop_oneof![
+                2 => Just(None),
+                1 => Just(Some(Value::Null)),
+                4 => field(good, bad).prop_map(Some),
+            ]
+        }
+
+        fn request() -> impl Strategy<Value = Value> {
+            let to = prop_oneof![
+                4 => field(&["+8613800138000", "8613800138000", "10086"], &["", "123456789012345678901"]),
+                1 => proptest::collection::vec("[+0-9]{1,20}", 0..4).prop_map(|v| json!(v)),
+            ];
+            let text = prop_oneof![
+                "\\PC{1,400}",
+                "[a-z€{}\\[\\]~^|\\\\ ]{150,170}",
+                "[验证码😀a]{60,80}",
+            ];
+            (
+                to,
+                text,
+                optional(
+                    &["10690001", "MyShop", ""],
+                    &["a sender far too long to send"],
+                ),
+                optional(&["otp", "notification", "marketing"], &["spam"]),
+                optional(
+                    &["2030-01-01T00:00:00Z", "2099-12-31T23:59:59+08:00"],
+                    &["2001-01-01T00:00:00Z", "2999-12-31T23:59:59Z"],
+                ),
+                optional(
+                    &["1h", "30m", "99days", "1s"],
+                    &["100days", "0s", "forever"],
+                ),
+                optional(&["auto", "gsm7", "ucs2"], &["latin1"]),
+            )
+                .prop_map(|(to, text, from, class, schedule_at, validity, coding)| {
+                    let mut body = json!({"to": to, "text": text});
+                    for (name, value) in [
+                        ("from", from),
+                        ("class", class),
+                        ("schedule_at", schedule_at),
+                        ("validity", validity),
+                        ("coding", coding),
+                    ] {
+                        if let Some(value) = value {
+                            body[name] = value;
+                        }
+                    }
+                    body
+                })
+        }
+
+        proptest! {
+            /// Whatever a client sends, the request is refused with a 400 or becomes
+            /// submit_sm that encode and decode back unchanged: nothing accepted here can
+            /// fail later in intake (which encodes it for the store), and nothing panics.
+            #[test]
+            fn a_request_is_refused_or_becomes_sendable_submit_sm(
+                body in request(),
+                noise in proptest::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let _ = parse(&noise);
+                let Ok(request) = parse(&serde_json::to_vec(&body).unwrap()) else {
+                    return Ok(());
+                };
+                // 2026-12-07: the schedule_at values before it are in the past.
+                let Ok(prepared) = prepare(request, &super::account(false), 1_796_630_400_000)
+                else {
+                    return Ok(());
+                };
+                prop_assert_eq!(prepared.destinations.len(), prepared.submit_sm.len());
+                for submit_sm in &prepared.submit_sm {
+                    let pdu = smppgate_protocol::pdu::Pdu::new(
+                        1,
+                        smppgate_protocol::pdu::Body::SubmitSm(submit_sm.clone()),
+                    );
+                    let mut buf = bytes::BytesMut::new();
+                    smppgate_protocol::codec::encode(&pdu, &mut buf)
+                        .map_err(|e| TestCaseError::fail(format!("{e:?}: {body}")))?;
+                    let decoded = smppgate_protocol::codec::decode(buf.clone().freeze())
+                        .map_err(|e| TestCaseError::fail(format!("{e:?}: {body}")))?;
+                    prop_assert_eq!(decoded.body, pdu.body);
+                }
+            }
+        }
+    }
+
     #[test]
     fn field_paths_in_errors() {
         let error = parse(br#"{"to": ["+86138", 5], "text": "hi"}"#).unwrap_err();
