@@ -44,6 +44,13 @@ async fn upstream(gateway: &Gateway, kind: BindKind) -> (EsmeClient, Inbound) {
     .expect("bind")
 }
 
+/// Nothing more comes upstream in the next 300 ms (an absence: there is no event to wait
+/// for).
+async fn nothing_more(inbound: &mut Inbound, what: &str) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(inbound.try_recv().is_none(), "{what}");
+}
+
 fn submit(n: usize) -> SubmitSm {
     // Every third message is 3 GSM parts long.
     let text = if n % 3 == 0 {
@@ -107,8 +114,7 @@ async fn run_case(
         assert!(slot.is_none(), "second receipt for {id}");
         *slot = receipt.state();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(inbound.try_recv().is_none(), "more receipts than messages");
+    nothing_more(&mut inbound, "more receipts than messages").await;
     let stats = gateway.stats().to_json();
     assert_eq!(stats["receipts_matched"], 10 * 3 + 20, "{stats}");
     assert_eq!(stats["receipts_unmatched"], 0, "{stats}");
@@ -271,8 +277,7 @@ async fn receipts_wait_for_an_absent_client_and_arrive_once() {
         assert!(ids.contains(&id), "unknown id");
         assert!(seen.insert(id), "a receipt came twice");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(inbound.try_recv().is_none());
+    nothing_more(&mut inbound, "more receipts than messages").await;
     drop(gateway);
 }
 
@@ -508,11 +513,7 @@ async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_anothe
         }
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        demo_in.try_recv().is_none(),
-        "acknowledged receipt sent again"
-    );
+    nothing_more(&mut demo_in, "acknowledged receipt sent again").await;
 }
 
 #[test]
@@ -669,11 +670,7 @@ async fn the_carrier_is_asked_for_receipts_the_client_did_not_want() {
         .await;
         // The client asked for none: none comes (and, with the setting off, the carrier
         // sends none either).
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(
-            inbound.try_recv().is_none(),
-            "a receipt the client did not ask for"
-        );
+        nothing_more(&mut inbound, "a receipt the client did not ask for").await;
         let counters = sim.counters().to_json();
         let receipts = if request_receipts { 9 } else { 0 };
         assert_eq!(counters["receipts_sent"], receipts, "{counters}");
