@@ -44,6 +44,17 @@ async fn upstream(gateway: &Gateway, kind: BindKind) -> (EsmeClient, Inbound) {
     .expect("bind")
 }
 
+/// A simulated carrier that sends each receipt asked for after `delay`.
+async fn receipting_sim(delay: Duration) -> Sim {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".into(),
+        receipt_delay: delay,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim")
+}
+
 /// Nothing more comes upstream in the next 300 ms (an absence: there is no event to wait
 /// for).
 async fn nothing_more(inbound: &mut Inbound, what: &str) {
@@ -228,13 +239,7 @@ async fn mixed_final_states_worst_part_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_wait_for_an_absent_client_and_arrive_once() {
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".into(),
-        receipt_delay: Duration::from_millis(1),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = receipting_sim(Duration::from_millis(1)).await;
     let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
     config.carriers[0].window = 256;
     let gateway = Gateway::start(config).await.expect("gateway");
@@ -447,13 +452,7 @@ async fn a_message_past_its_validity_gets_an_expired_receipt_upstream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_another() {
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".into(),
-        receipt_delay: Duration::from_millis(5),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = receipting_sim(Duration::from_millis(5)).await;
     let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
     let mut other = config.accounts[0].clone();
     other.system_id = "other".into();
@@ -628,13 +627,7 @@ async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_carrier_is_asked_for_receipts_the_client_did_not_want() {
     for request_receipts in [true, false] {
-        let sim = Sim::start(SimConfig {
-            listen: "127.0.0.1:0".into(),
-            receipt_delay: Duration::from_millis(5),
-            ..SimConfig::default()
-        })
-        .await
-        .expect("sim");
+        let sim = receipting_sim(Duration::from_millis(5)).await;
         let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
         config.carriers[0].request_receipts = request_receipts;
         let gateway = Gateway::start(config).await.expect("gateway");

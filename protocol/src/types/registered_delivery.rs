@@ -77,27 +77,20 @@ mod tests {
 
     #[test]
     fn a_receipt_is_added_only_where_none_was_asked() {
-        assert_eq!(
-            RegisteredDelivery(0x00).with_receipt(),
-            RegisteredDelivery(0x01)
-        );
-        assert_eq!(
-            RegisteredDelivery(0x03).with_receipt(),
-            RegisteredDelivery(0x01)
-        );
-        // The SME acknowledgements and the intermediate notification stay.
-        assert_eq!(
-            RegisteredDelivery(0x1C).with_receipt(),
-            RegisteredDelivery(0x1D)
-        );
-        assert_eq!(
-            RegisteredDelivery(0x01).with_receipt(),
-            RegisteredDelivery(0x01)
-        );
-        assert_eq!(
-            RegisteredDelivery(0x12).with_receipt(),
-            RegisteredDelivery(0x12)
-        );
+        // (asked, sent): the SME acknowledgements and the intermediate notification stay.
+        for (asked, sent) in [
+            (0x00, 0x01),
+            (0x03, 0x01),
+            (0x1C, 0x1D),
+            (0x01, 0x01),
+            (0x12, 0x12),
+        ] {
+            assert_eq!(
+                RegisteredDelivery(asked).with_receipt(),
+                RegisteredDelivery(sent),
+                "{asked:#04x}"
+            );
+        }
     }
 
     #[test]
