@@ -228,6 +228,19 @@ async fn single_and_batch_submits_are_accepted_and_reach_the_carrier() {
     let (_, all) = api.get(ADMIN, "/v1/messages").await;
     assert_eq!(all["messages"].as_array().unwrap().len(), 4);
     assert_eq!(api.get(KEY, "/v1/messages?state=lost").await.0, 400);
+    // Every state the store has can be asked for (held: the review queue's).
+    let (status, held) = api.get(KEY, "/v1/messages?state=held").await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["messages"].as_array().unwrap().len(), 0);
+    // A bad time names the field and what to write, not a CLI flag.
+    let (status, bad) = api.get(KEY, "/v1/messages?since=yesterday").await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["field"], "since", "{bad}");
+    let message = bad["message"].as_str().unwrap();
+    assert!(
+        message.contains("RFC 3339") && !message.contains("--"),
+        "{message}"
+    );
     gateway.stop(Duration::from_secs(5)).await;
 }
 

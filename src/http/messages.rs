@@ -88,7 +88,7 @@ fn with_to(mut value: Value, record: &MessageRecord) -> Value {
 pub(crate) struct ListQuery {
     /// Accepted within this long (`10m`) or since this RFC 3339 time.
     since: Option<String>,
-    /// `accepted`, `sent`, `delivered`, `failed`, `expired`, `rejected`, `unknown`.
+    /// `accepted`, `sent`, `delivered`, `failed`, `expired`, `rejected`, `unknown`, `held`.
     state: Option<String>,
     /// Only this destination (digits, with or without `+`).
     to: Option<String>,
@@ -96,7 +96,9 @@ pub(crate) struct ListQuery {
     account: Option<String>,
     /// At most this many (default 50, at most 1 000).
     limit: Option<usize>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page. A page reads at most 10 000 messages, so
+    /// with a narrow filter it may hold fewer than `limit` (even none) and still have a
+    /// `next_cursor`: follow it until it is `null`.
     cursor: Option<u64>,
 }
 
@@ -109,6 +111,7 @@ fn parse_state(text: &str) -> Option<State> {
         "expired" => State::Expired,
         "rejected" => State::Rejected,
         "unknown" => State::Unknown,
+        "held" => State::Held,
         _ => return None,
     })
 }
@@ -128,8 +131,15 @@ pub(crate) async fn list(
         .since
         .as_deref()
         .map(|since| {
-            crate::cli::messages::parse_since(since, now_ms)
-                .map_err(|error| ApiError::bad("since", format!("{error:#}")))
+            crate::cli::messages::parse_since(since, now_ms).map_err(|error| {
+                ApiError::bad(
+                    "since",
+                    format!(
+                        "`{since}`: write a duration (10m, 2h) or an RFC 3339 time ({})",
+                        error.root_cause()
+                    ),
+                )
+            })
         })
         .transpose()?;
     let state = query
@@ -139,7 +149,7 @@ pub(crate) async fn list(
             parse_state(text).ok_or_else(|| {
                 ApiError::bad(
                     "state",
-                    format!("`{text}`: write accepted, sent, delivered, failed, expired, rejected or unknown"),
+                    format!("`{text}`: write accepted, sent, delivered, failed, expired, rejected, unknown or held"),
                 )
             })
         })
@@ -152,31 +162,24 @@ pub(crate) async fn list(
     let to = query.to.map(|to| to.trim_start_matches('+').to_owned());
     let cursor = query.cursor;
     tokio::task::spawn_blocking(move || {
-        let records = store
-            .list(&ListFilter {
-                since,
-                account,
-                state,
-                limit: MAX_SCAN,
-            })
-            .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-        let mut page: Vec<&MessageRecord> = records
-            .iter()
-            .filter(|record| cursor.is_none_or(|cursor| record.id < cursor))
-            .filter(|record| {
-                to.as_deref().is_none_or(|to| {
-                    destination(record).is_some_and(|d| d.trim_start_matches('+') == to)
-                })
-            })
-            .take(limit + 1)
-            .collect();
-        let more = page.len() > limit;
-        page.truncate(limit);
-        let next_cursor = if more {
-            page.last().map(|r| r.id)
-        } else {
-            None
+        let filter = ListFilter {
+            since,
+            account,
+            state,
+            limit,
         };
+        let keep = |record: &MessageRecord| {
+            to.as_deref().is_none_or(|to| {
+                destination(record).is_some_and(|d| d.trim_start_matches('+') == to)
+            })
+        };
+        // At most MAX_SCAN records read per page, however few match: a page may then
+        // hold fewer than `limit`, with a `next_cursor` to go on from.
+        let page = store
+            .list_page(&filter, cursor, MAX_SCAN, &keep)
+            .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        let next_cursor = page.next;
+        let page = page.records;
         let messages: Vec<Value> = page
             .iter()
             .map(|record| with_to(record_json(record, &styles.display(record)), record))

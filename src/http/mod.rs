@@ -620,11 +620,11 @@ async fn show(
     path = "/v1/messages",
     params(
         ("since" = Option<String>, Query, description = "Accepted within this long (`10m`) or since this RFC 3339 time"),
-        ("state" = Option<String>, Query, description = "accepted, sent, delivered, failed, expired, rejected, unknown"),
+        ("state" = Option<String>, Query, description = "accepted, sent, delivered, failed, expired, rejected, unknown, held"),
         ("to" = Option<String>, Query, description = "Only this destination"),
         ("account" = Option<String>, Query, description = "Only this account (admin token)"),
         ("limit" = Option<usize>, Query, description = "At most this many (default 50, at most 1 000)"),
-        ("cursor" = Option<u64>, Query, description = "The previous page's next_cursor"),
+        ("cursor" = Option<u64>, Query, description = "The previous page's next_cursor. A request reads at most 10 000 messages: with a narrow filter a page may hold fewer than `limit`, even none, and still have a next_cursor; follow it until it is null"),
     ),
     responses(
         (status = 200, description = "A page", body = openapi::MessagePage),

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    CapWindow, Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey,
-    StatsKey, Store, StoreError, Suppression, SuppressionSource,
+    CapWindow, Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, ParkedItem,
+    ScopeKey, StatsKey, Store, StoreError, Suppression, SuppressionSource,
 };
 
 #[derive(Debug, Default)]
@@ -211,6 +211,25 @@ impl Store for MemoryStore {
             .take(limit)
             .map(|m| MessageRecord::clone(m))
             .collect())
+    }
+
+    fn list_page(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        max_scan: usize,
+        keep: &dyn Fn(&MessageRecord) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let records = inner
+            .messages
+            .range((
+                std::ops::Bound::Unbounded,
+                before.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            ))
+            .rev()
+            .map(|(_, m)| Ok(MessageRecord::clone(m)));
+        super::page_of(records, filter, max_scan, keep)
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

@@ -305,6 +305,60 @@ pub struct ListFilter {
     pub limit: usize,
 }
 
+impl ListFilter {
+    /// Whether `record` passes the account and state filters (`since` ends a scan
+    /// instead: see [`page_of`]).
+    fn matches(&self, record: &MessageRecord) -> bool {
+        self.account.as_ref().is_none_or(|a| *a == record.account)
+            && self.state.is_none_or(|s| s == record.state)
+    }
+}
+
+/// A page of [`Store::list_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPage {
+    /// Newest first.
+    pub records: Vec<MessageRecord>,
+    /// Where the next page starts (the ids below this one), or `None`: nothing more.
+    pub next: Option<u64>,
+}
+
+/// The page of `records` (newest first, each below the page's start) that pass `filter`
+/// and `keep`: at most `filter.limit` (at least 1) of them, from at most `max_scan` read
+/// (at least 1). A page cut by either has `next`; a record accepted before
+/// `filter.since` ends it (nothing older can be newer than `since`).
+///
+/// # Errors
+/// The first read failure among `records`.
+pub(crate) fn page_of(
+    records: impl Iterator<Item = Result<MessageRecord, StoreError>>,
+    filter: &ListFilter,
+    max_scan: usize,
+    keep: &dyn Fn(&MessageRecord) -> bool,
+) -> Result<ListPage, StoreError> {
+    let limit = filter.limit.max(1);
+    let mut page = ListPage::default();
+    for (read, record) in records.enumerate() {
+        let record = record?;
+        if filter.since.is_some_and(|since| record.accepted < since) {
+            break;
+        }
+        let id = record.id;
+        if filter.matches(&record) && keep(&record) {
+            if page.records.len() == limit {
+                page.next = page.records.last().map(|r| r.id);
+                break;
+            }
+            page.records.push(record);
+        }
+        if read + 1 >= max_scan.max(1) {
+            page.next = Some(id);
+            break;
+        }
+    }
+    Ok(page)
+}
+
 /// Why the store failed (the gateway answers ESME_RSYSERR and acknowledges nothing).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
@@ -501,6 +555,21 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Read failure.
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// A page of messages with ids below `before` (from the newest with `None`), newest
+    /// first, that match `filter` and `keep` ([`page_of`]): the HTTP API's listing, whose
+    /// pages follow each other through [`ListPage::next`] and never read more than
+    /// `max_scan` records each, however few match.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn list_page(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        max_scan: usize,
+        keep: &dyn Fn(&MessageRecord) -> bool,
+    ) -> Result<ListPage, StoreError>;
 
     /// Up to `limit` outbox items of `account`, oldest first.
     ///

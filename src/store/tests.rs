@@ -346,6 +346,97 @@ fn list_filters_newest_first() {
     );
 }
 
+/// Every page of `filter` from the newest on, through `next`, each read from at most
+/// `max_scan` records.
+fn pages(
+    store: &dyn Store,
+    filter: &ListFilter,
+    max_scan: usize,
+    keep: &dyn Fn(&MessageRecord) -> bool,
+) -> Vec<Vec<u64>> {
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_page(filter, before, max_scan, keep).unwrap();
+        pages.push(page.records.iter().map(|r| r.id).collect());
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return pages,
+        }
+        assert!(pages.len() <= 200, "pages without end");
+    }
+}
+
+/// `list_page` (the HTTP API's listing): pages follow each other without a gap or an
+/// overlap, none reads more than `max_scan` records (a narrow filter gives short or empty
+/// pages that still go on), and `since` ends the listing.
+fn list_pages(store: &dyn Store) {
+    let ops: Vec<Op> = (1..=100)
+        .map(|id| {
+            let account = if id % 2 == 0 { "even" } else { "odd" };
+            Op::Insert(Arc::new(message(id, account, id * 100)))
+        })
+        .collect();
+    store.commit(&ops).unwrap();
+    let all = |_: &MessageRecord| true;
+    let odd = ListFilter {
+        account: Some("odd".to_owned()),
+        limit: 7,
+        ..ListFilter::default()
+    };
+    let odd_pages = pages(store, &odd, 10, &all);
+    for page in &odd_pages {
+        assert!(page.len() <= 5, "{page:?}: more than 10 records read");
+    }
+    let listed: Vec<u64> = odd_pages.concat();
+    assert_eq!(
+        listed,
+        (1..=100).rev().filter(|id| id % 2 == 1).collect::<Vec<_>>()
+    );
+    // Full pages where the scan allows: limit 7 of 50 odd messages in 100 records read.
+    let full = pages(store, &odd, 1_000, &all);
+    assert_eq!(
+        full.iter().map(Vec::len).collect::<Vec<_>>(),
+        [7, 7, 7, 7, 7, 7, 7, 1]
+    );
+    // Nothing matches: ten empty pages of ten records read each, then the end.
+    let none = ListFilter {
+        state: Some(State::Delivered),
+        limit: 50,
+        ..ListFilter::default()
+    };
+    let empty = pages(store, &none, 10, &all);
+    assert!(empty.iter().all(Vec::is_empty));
+    assert!((10..=11).contains(&empty.len()), "{} pages", empty.len());
+    // `keep` (the API's destination filter) and `since`.
+    let fifths = |r: &MessageRecord| r.id % 5 == 0;
+    let recent = ListFilter {
+        since: Some(5_000),
+        limit: 3,
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        pages(store, &recent, 1_000, &fifths),
+        [
+            vec![100, 95, 90],
+            vec![85, 80, 75],
+            vec![70, 65, 60],
+            vec![55, 50]
+        ]
+    );
+}
+
+#[test]
+fn list_pages_in_fjall() {
+    let dir = TempDir::new("list-pages");
+    list_pages(&open(&dir));
+}
+
+#[test]
+fn list_pages_in_memory() {
+    list_pages(&memory::MemoryStore::new());
+}
+
 #[test]
 fn expire_removes_old_final_messages_and_their_index() {
     let dir = TempDir::new("expire");
@@ -634,6 +725,15 @@ impl Store for FlakyStore {
     }
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.list(filter)
+    }
+    fn list_page(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        max_scan: usize,
+        keep: &dyn Fn(&MessageRecord) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.list_page(filter, before, max_scan, keep)
     }
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         self.inner.outbox(account, limit)

@@ -1290,6 +1290,40 @@ impl Backend {
         Ok(records)
     }
 
+    /// The messages with ids below `before` that match `filter`, highest id first, at most
+    /// `cap` of them (the scan reads the whole bucket and holds at most twice `cap`). By id,
+    /// not by acceptance time (ids rise with time within a node only): pages read from
+    /// one id on follow each other without a gap or an overlap.
+    pub(super) async fn list_below(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        cap: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let cap = cap.max(1);
+        let mut records: Vec<MessageRecord> = Vec::new();
+        let highest_first = |records: &mut Vec<MessageRecord>| {
+            records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
+            records.truncate(cap);
+        };
+        self.scan(Bucket::Messages, ">", false, &mut |_, value| {
+            let record = keys::decode_message(&value)?;
+            let wanted = before.is_none_or(|before| record.id < before)
+                && filter.since.is_none_or(|since| record.accepted >= since)
+                && filter.matches(&record);
+            if wanted {
+                records.push(record);
+                if records.len() >= cap.saturating_mul(2) {
+                    highest_first(&mut records);
+                }
+            }
+            Ok(true)
+        })
+        .await?;
+        highest_first(&mut records);
+        Ok(records)
+    }
+
     /// The outbox items of `account` after `after`, oldest first, at most `limit`: one
     /// fetch of at most `limit` messages from a pull consumer on the account's subject,
     /// kept between reads (the next read, from just after the last item this one

@@ -39,8 +39,8 @@ use std::time::Duration;
 
 use self::backend::Backend;
 use super::{
-    Counters, ListFilter, MessageRecord, Millis, Op, OutboxItem, ParkedItem, QueueItem, Room,
-    ScopeKey, Settle, StatsKey, Store, StoreError, Suppression, Work, WorkQueue, WorkToken,
+    Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, ParkedItem, QueueItem,
+    Room, ScopeKey, Settle, StatsKey, Store, StoreError, Suppression, Work, WorkQueue, WorkToken,
 };
 use crate::config::{Class, ClusterConfig};
 
@@ -261,6 +261,26 @@ impl Store for JetStreamStore {
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         let filter = filter.clone();
         self.run(READ_TIMEOUT, move |b| async move { b.list(&filter).await })
+    }
+
+    fn list_page(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        max_scan: usize,
+        keep: &dyn Fn(&MessageRecord) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        let scan = filter.clone();
+        let records = self.run(READ_TIMEOUT, move |b| async move {
+            b.list_below(&scan, before, max_scan).await
+        })?;
+        // Filtered by time in the scan: by id, acceptance times are not in order across
+        // the nodes, so `since` must not end the page.
+        let rest = ListFilter {
+            since: None,
+            ..filter.clone()
+        };
+        super::page_of(records.into_iter().map(Ok), &rest, max_scan, keep)
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

@@ -196,6 +196,21 @@ fn messages_parts_carrier_index_pending_and_list() {
         b
     );
 
+    // Pages by id (the HTTP API's listing), one message each: b, then a, then the end.
+    let all = |_: &MessageRecord| true;
+    let one = ListFilter {
+        limit: 1,
+        ..ListFilter::default()
+    };
+    let first = store.list_page(&one, None, 10, &all).unwrap();
+    assert_eq!(first.records.iter().map(|m| m.id).collect::<Vec<_>>(), [b]);
+    let second = store.list_page(&one, first.next, 10, &all).unwrap();
+    assert_eq!(second.records.iter().map(|m| m.id).collect::<Vec<_>>(), [a]);
+    assert_eq!(second.next, None);
+    let only_a = store.list_page(&one, None, 10, &|m| m.id == a).unwrap();
+    assert_eq!(only_a.records.len(), 1);
+    assert_eq!(only_a.records[0].id, a);
+
     // Expiry removes final messages accepted before the cut, with their index entries.
     assert_eq!(store.expire(150).unwrap(), 1);
     assert!(store.get(a).unwrap().is_none());
