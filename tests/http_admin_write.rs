@@ -342,7 +342,21 @@ async fn admin_writes_change_the_running_gateway() {
     assert_eq!(status, 200, "{body}");
     let held = body["held"].as_array().expect("held");
     assert_eq!(held.len(), 2, "{body}");
+    assert_eq!(body["next_cursor"], Value::Null, "{body}");
     assert_eq!(held[0]["word"], "forbidden", "{body}");
+    // A page at a time: the second page starts after the first's last.
+    let (_, page) = api.json(Method::GET, "/v1/review?limit=1", None).await;
+    assert_eq!(page["held"].as_array().unwrap().len(), 1, "{page}");
+    let cursor = page["next_cursor"].as_u64().expect("a next page");
+    let (_, rest) = api
+        .json(
+            Method::GET,
+            &format!("/v1/review?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(rest["held"][0]["id"], held[1]["id"], "{rest}");
+    assert_eq!(rest["next_cursor"], Value::Null, "{rest}");
     let (first, second) = (
         held[0]["id"].as_u64().unwrap(),
         held[1]["id"].as_u64().unwrap(),

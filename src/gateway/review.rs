@@ -202,20 +202,67 @@ pub fn scan_held(
     account: Option<&str>,
     visit: &mut dyn FnMut(HeldEntry) -> bool,
 ) -> Result<(), StoreError> {
-    let mut cursor = 0;
+    scan_pending(store, 0, &mut |record| {
+        if account.is_some_and(|a| a != record.account) {
+            return true;
+        }
+        HeldEntry::of(record).is_none_or(&mut *visit)
+    })
+}
+
+/// The held messages (of `account`) with ids above `after`, oldest first: at most `limit`
+/// of them, from at most `max_scan` pending records read (however few are held: the
+/// pending set holds every message awaiting its receipt too), and where the next page
+/// starts (`None`: nothing more).
+///
+/// # Errors
+/// Read failure.
+pub(crate) fn held_page(
+    store: &dyn Store,
+    account: Option<&str>,
+    after: u64,
+    limit: usize,
+    max_scan: usize,
+) -> Result<(Vec<HeldEntry>, Option<u64>), StoreError> {
+    let mut held: Vec<HeldEntry> = Vec::new();
+    let mut next = None;
+    let mut read = 0;
+    scan_pending(store, after, &mut |record| {
+        read += 1;
+        if account.is_none_or(|a| a == record.account) {
+            if let Some(entry) = HeldEntry::of(record) {
+                if held.len() >= limit.max(1) {
+                    next = held.last().map(|e| e.id);
+                    return false;
+                }
+                held.push(entry);
+            }
+        }
+        if read >= max_scan.max(1) {
+            next = Some(record.id);
+            return false;
+        }
+        true
+    })?;
+    Ok((held, next))
+}
+
+/// Calls `visit` with each pending record with an id above `after`, oldest first, until
+/// it returns `false`; a page of the store at a time.
+fn scan_pending(
+    store: &dyn Store,
+    after: u64,
+    visit: &mut dyn FnMut(&MessageRecord) -> bool,
+) -> Result<(), StoreError> {
+    let mut cursor = after;
     loop {
         let page = store.pending_page(cursor, 1024)?;
         let Some(last) = page.last().map(|r| r.id) else {
             return Ok(());
         };
         for record in &page {
-            if account.is_some_and(|a| a != record.account) {
-                continue;
-            }
-            if let Some(entry) = HeldEntry::of(record) {
-                if !visit(entry) {
-                    return Ok(());
-                }
+            if !visit(record) {
+                return Ok(());
             }
         }
         cursor = last;
@@ -256,6 +303,46 @@ mod tests {
             client_ref: None,
             deferred_by: None,
         }
+    }
+
+    /// `GET /v1/review`'s pages: none reads more than `max_scan` pending records, and
+    /// together they list every held message once, oldest first.
+    #[test]
+    fn held_pages_read_a_bounded_part_of_the_pending_set() {
+        use crate::store::Op;
+        let store = crate::store::memory::MemoryStore::new();
+        let ops: Vec<Op> = (1..=30)
+            .map(|id| {
+                let mut r = MessageRecord { id, ..record() };
+                if [5, 25, 26].contains(&id) {
+                    hold(&mut r, "word");
+                }
+                Op::Insert(std::sync::Arc::new(r))
+            })
+            .collect();
+        store.commit(&ops).unwrap();
+        let mut pages = Vec::new();
+        let mut after = 0;
+        loop {
+            let (held, next) = held_page(&store, None, after, 1, 10).unwrap();
+            let ids: Vec<u64> = held.iter().map(|e| e.id).collect();
+            // Read from just after `after`: at most ten records on.
+            assert!(
+                ids.iter().all(|&id| id > after && id <= after + 10),
+                "{ids:?}"
+            );
+            pages.push(ids);
+            match next {
+                Some(next) => after = next,
+                None => break,
+            }
+            assert!(pages.len() < 10, "{pages:?}");
+        }
+        assert_eq!(pages.concat(), [5, 25, 26]);
+        assert!(pages.iter().any(Vec::is_empty), "{pages:?}");
+        // Another account's are left out.
+        let (none, _) = held_page(&store, Some("other"), 0, 10, 100).unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]

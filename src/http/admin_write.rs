@@ -24,7 +24,7 @@ use super::admin::admin;
 use super::errors::ApiError;
 use super::{Shared, json_or_error, openapi, query_params};
 use crate::gateway::operations::OpError;
-use crate::gateway::review::{Action, HeldEntry, scan_held};
+use crate::gateway::review::{Action, held_page};
 use crate::policy::suppression_control::WireEntry;
 use crate::store::{Op, ScopeKey, Suppression, SuppressionSource};
 
@@ -485,7 +485,12 @@ pub(crate) async fn reload_blacklists(
 pub(crate) struct ReviewQuery {
     account: Option<String>,
     limit: Option<usize>,
+    cursor: Option<u64>,
 }
+
+/// Most pending records one `GET /v1/review` reads (the pending set holds every message
+/// awaiting its receipt, of which few are held).
+const REVIEW_SCAN: usize = 10_000;
 
 /// The messages held for review (rule 7's `sensitive_action = "hold"`), oldest first.
 #[utoipa::path(
@@ -494,9 +499,10 @@ pub(crate) struct ReviewQuery {
     params(
         ("account" = Option<String>, Query, description = "Only this account"),
         ("limit" = Option<usize>, Query, description = "At most this many (default and most 1 000)"),
+        ("cursor" = Option<u64>, Query, description = "The previous page's next_cursor. A request reads at most 10 000 pending messages (most of them awaiting their receipts, not held): a page may hold fewer than `limit`, even none, and still have a next_cursor; follow it until it is null"),
     ),
     responses(
-        (status = 200, description = "`{\"held\": [{id, account, destination, word, since}]}` (ids decimal, as `smppgate review list`)", body = Object),
+        (status = 200, description = "`{\"held\": [{id, account, destination, word, since}], \"next_cursor\": n | null}` (ids decimal, as `smppgate review list`)", body = Object),
         (status = 400, description = "A bad parameter", body = openapi::ErrorBody),
         (status = 401, description = "No key, or a wrong one", body = openapi::ErrorBody),
         (status = 403, description = "An account's key", body = openapi::ErrorBody),
@@ -513,18 +519,19 @@ pub(crate) async fn review_list(
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
         let store = Arc::clone(&shared.ops.store);
-        let held = tokio::task::spawn_blocking(move || {
-            let mut held: Vec<HeldEntry> = Vec::new();
-            scan_held(&*store, query.account.as_deref(), &mut |entry| {
-                held.push(entry);
-                held.len() < limit
-            })
-            .map(|()| held)
+        let (held, next) = tokio::task::spawn_blocking(move || {
+            held_page(
+                &*store,
+                query.account.as_deref(),
+                query.cursor.unwrap_or(0),
+                limit,
+                REVIEW_SCAN,
+            )
         })
         .await
         .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
         .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-        Ok(json!({ "held": held }))
+        Ok(json!({ "held": held, "next_cursor": next }))
     }
     .await;
     json_or_error(result)
