@@ -89,8 +89,7 @@ pub(crate) async fn stats(
         admin(&shared, &headers)?;
         let query = query_params(query)?;
         let since_text = query.since.as_deref().unwrap_or("24h");
-        let since = crate::cli::messages::parse_since(since_text, shared.clock.wall_ms())
-            .map_err(|error| ApiError::bad("since", format!("{error:#}")))?;
+        let since = super::messages::since_param(since_text, shared.clock.wall_ms())?;
         let by_text = query.by.as_deref().unwrap_or("total");
         let by = <crate::stats::By as clap::ValueEnum>::from_str(by_text, false).map_err(|_| {
             ApiError::bad(

@@ -102,6 +102,19 @@ pub(crate) struct ListQuery {
     cursor: Option<u64>,
 }
 
+/// A `since` parameter (`10m`, an RFC 3339 time) as wall ms, or a 400 naming it.
+pub(crate) fn since_param(since: &str, now_ms: u64) -> Result<u64, ApiError> {
+    crate::cli::messages::parse_since(since, now_ms).map_err(|error| {
+        ApiError::bad(
+            "since",
+            format!(
+                "`{since}`: write a duration (10m, 2h) or an RFC 3339 time ({})",
+                error.root_cause()
+            ),
+        )
+    })
+}
+
 fn parse_state(text: &str) -> Option<State> {
     Some(match text {
         "accepted" => State::Accepted,
@@ -130,17 +143,7 @@ pub(crate) async fn list(
     let since = query
         .since
         .as_deref()
-        .map(|since| {
-            crate::cli::messages::parse_since(since, now_ms).map_err(|error| {
-                ApiError::bad(
-                    "since",
-                    format!(
-                        "`{since}`: write a duration (10m, 2h) or an RFC 3339 time ({})",
-                        error.root_cause()
-                    ),
-                )
-            })
-        })
+        .map(|since| since_param(since, now_ms))
         .transpose()?;
     let state = query
         .state
