@@ -135,7 +135,10 @@ async fn admin_reads_answer_the_admin_token_only() {
         "{body}"
     );
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(message.contains("RFC 3339") && !message.contains("--"), "{body}");
+    assert!(
+        message.contains("RFC 3339") && !message.contains("--"),
+        "{body}"
+    );
     let (status, _) = get(&base, Some(ADMIN), "/v1/stats?bogus=1").await;
     assert_eq!(status, 400);
 
