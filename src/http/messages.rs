@@ -12,7 +12,7 @@ use smppgate_protocol::pdu::Body;
 use super::auth::Caller;
 use super::errors::ApiError;
 use crate::cli::messages::{AccountStyles, reading_name, record_json, resolve};
-use crate::store::{ListFilter, MessageRecord, State, Store};
+use crate::store::{ListFilter, MessageRecord, PageRead, State, Store};
 
 /// Most records one listing reads from the store before filtering by `to` and `cursor`
 /// (the work of one request is bounded; narrow with `since` or `state` to go further).
@@ -179,7 +179,12 @@ pub(crate) async fn list(
         // At most MAX_SCAN records read per page, however few match: a page may then
         // hold fewer than `limit`, with a `next_cursor` to go on from.
         let page = store
-            .list_page(&filter, cursor, MAX_SCAN, &keep)
+            .list_page(&PageRead {
+                filter: &filter,
+                before: cursor,
+                max_scan: MAX_SCAN,
+                keep: &keep,
+            })
             .map_err(|error| ApiError::Unavailable(error.to_string()))?;
         let next_cursor = page.next;
         let page = page.records;

@@ -47,8 +47,8 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 use super::lock::LockFile;
 use super::{
     CapWindow, Counters, ExpiryBound, ExpiryPage, ListFilter, ListPage, MessageRecord, Millis, Op,
-    OutboxItem, ParkedItem, PartRecord, ScopeKey, StatsKey, Store, StoreError, Suppression,
-    cap_windows, keys, suppression,
+    OutboxItem, PageRead, ParkedItem, PartRecord, ScopeKey, StatsKey, Store, StoreError,
+    Suppression, cap_windows, keys, suppression,
 };
 
 mod stats_days;
@@ -793,15 +793,9 @@ impl Store for FjallStore {
         Ok(records)
     }
 
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError> {
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
         let open = self.handles()?;
-        let end = before.map_or(std::ops::Bound::Unbounded, |before| {
+        let end = read.before.map_or(std::ops::Bound::Unbounded, |before| {
             std::ops::Bound::Excluded(keys::message(before))
         });
         // Newest first from the page's start; the update is read only for a record in
@@ -813,12 +807,16 @@ impl Store for FjallStore {
             .map(|entry| {
                 let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
                 let record = keys::decode_message(&value)?;
-                if filter.since.is_some_and(|since| record.accepted < since) {
+                if read
+                    .filter
+                    .since
+                    .is_some_and(|since| record.accepted < since)
+                {
                     return Ok(record);
                 }
                 open.with_update(record)
             });
-        super::page_of(records, filter, max_scan, keep)
+        super::page_of(records, read)
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

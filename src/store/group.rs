@@ -405,7 +405,8 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use crate::store::tests::message;
     use crate::store::{
-        ListFilter, ListPage, MessageRecord, Millis, OutboxItem, ParkedItem, ScopeKey, Suppression,
+        ListFilter, ListPage, MessageRecord, Millis, OutboxItem, PageRead, ParkedItem, ScopeKey,
+        Suppression,
     };
 
     /// Holds its first commit until the test opens the gate; records each commit's ids.
@@ -450,14 +451,8 @@ mod tests {
         fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
             self.inner.list(filter)
         }
-        fn list_page(
-            &self,
-            filter: &ListFilter,
-            before: Option<u64>,
-            max_scan: usize,
-            keep: &dyn Fn(&MessageRecord) -> bool,
-        ) -> Result<ListPage, StoreError> {
-            self.inner.list_page(filter, before, max_scan, keep)
+        fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
+            self.inner.list_page(read)
         }
         fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
             self.inner.outbox(account, limit)

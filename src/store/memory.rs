@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    CapWindow, Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, ParkedItem,
-    ScopeKey, StatsKey, Store, StoreError, Suppression, SuppressionSource,
+    CapWindow, Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead,
+    ParkedItem, ScopeKey, StatsKey, Store, StoreError, Suppression, SuppressionSource,
 };
 
 #[derive(Debug, Default)]
@@ -213,23 +213,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError> {
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let records = inner
             .messages
             .range((
                 std::ops::Bound::Unbounded,
-                before.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+                read.before
+                    .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
             ))
             .rev()
             .map(|(_, m)| Ok(MessageRecord::clone(m)));
-        super::page_of(records, filter, max_scan, keep)
+        super::page_of(records, read)
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

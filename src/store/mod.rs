@@ -314,6 +314,30 @@ impl ListFilter {
     }
 }
 
+/// What [`Store::list_page`] reads: the messages with ids below `before` (from the
+/// newest with `None`), newest first, that match `filter` and `keep`.
+#[derive(Clone, Copy)]
+pub struct PageRead<'a> {
+    /// Time, account, state; `limit` is the page's size.
+    pub filter: &'a ListFilter,
+    /// Where the page starts (the previous page's [`ListPage::next`]).
+    pub before: Option<u64>,
+    /// Most records read for the page.
+    pub max_scan: usize,
+    /// A further test of each record (the API's destination).
+    pub keep: &'a dyn Fn(&MessageRecord) -> bool,
+}
+
+impl std::fmt::Debug for PageRead<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageRead")
+            .field("filter", self.filter)
+            .field("before", &self.before)
+            .field("max_scan", &self.max_scan)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A page of [`Store::list_page`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListPage {
@@ -323,19 +347,23 @@ pub struct ListPage {
     pub next: Option<u64>,
 }
 
-/// The page of `records` (newest first, each below the page's start) that pass `filter`
-/// and `keep`: at most `filter.limit` (at least 1) of them, from at most `max_scan` read
-/// (at least 1). A page cut by either has `next`; a record accepted before
+/// The page of `records` (newest first, each below the page's start) that pass the
+/// read's `filter` and `keep`: at most `filter.limit` (at least 1) of them, from at most
+/// `max_scan` read (at least 1). A page cut by either has `next`; a record accepted before
 /// `filter.since` ends it (nothing older can be newer than `since`).
 ///
 /// # Errors
 /// The first read failure among `records`.
 pub(crate) fn page_of(
     records: impl Iterator<Item = Result<MessageRecord, StoreError>>,
-    filter: &ListFilter,
-    max_scan: usize,
-    keep: &dyn Fn(&MessageRecord) -> bool,
+    read: &PageRead<'_>,
 ) -> Result<ListPage, StoreError> {
+    let PageRead {
+        filter,
+        max_scan,
+        keep,
+        ..
+    } = *read;
     let limit = filter.limit.max(1);
     let mut page = ListPage::default();
     for (read, record) in records.enumerate() {
@@ -556,20 +584,13 @@ pub trait Store: Send + Sync + 'static {
     /// Read failure.
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError>;
 
-    /// A page of messages with ids below `before` (from the newest with `None`), newest
-    /// first, that match `filter` and `keep` ([`page_of`]): the HTTP API's listing, whose
+    /// A page of messages ([`PageRead`], [`page_of`]): the HTTP API's listing, whose
     /// pages follow each other through [`ListPage::next`] and never read more than
     /// `max_scan` records each, however few match.
     ///
     /// # Errors
     /// Read failure.
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError>;
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError>;
 
     /// Up to `limit` outbox items of `account`, oldest first.
     ///

@@ -357,7 +357,14 @@ fn pages(
     let mut pages = Vec::new();
     let mut before = None;
     loop {
-        let page = store.list_page(filter, before, max_scan, keep).unwrap();
+        let page = store
+            .list_page(&PageRead {
+                filter,
+                before,
+                max_scan,
+                keep,
+            })
+            .unwrap();
         pages.push(page.records.iter().map(|r| r.id).collect());
         match page.next {
             Some(next) => before = Some(next),
@@ -726,14 +733,8 @@ impl Store for FlakyStore {
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.list(filter)
     }
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError> {
-        self.inner.list_page(filter, before, max_scan, keep)
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
+        self.inner.list_page(read)
     }
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         self.inner.outbox(account, limit)

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use smppgate::store::memory::MemoryStore;
 use smppgate::store::{
-    ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, ParkedItem, ScopeKey, Store,
-    StoreError, Suppression,
+    ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead, ParkedItem, ScopeKey,
+    Store, StoreError, Suppression,
 };
 
 /// A store whose commits fail while `failing` is set (a full disk).
@@ -96,14 +96,8 @@ impl Store for FlakyStore {
     fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.list(filter)
     }
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError> {
-        self.inner.list_page(filter, before, max_scan, keep)
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
+        self.inner.list_page(read)
     }
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         self.count_read(account);

@@ -1262,48 +1262,37 @@ impl Backend {
         } else {
             filter.limit
         };
-        // Newest first by acceptance time (ids rise with time within a node only). At most
-        // twice the limit is held: past it the oldest are dropped.
-        let mut records: Vec<MessageRecord> = Vec::new();
-        let newest_first = |records: &mut Vec<MessageRecord>| {
-            records.sort_unstable_by_key(|r| std::cmp::Reverse((r.accepted, r.id)));
-            records.truncate(limit);
-        };
-        self.scan(Bucket::Messages, ">", false, &mut |_, value| {
-            let record = keys::decode_message(&value)?;
-            let wanted = filter.since.is_none_or(|since| record.accepted >= since)
-                && filter
-                    .account
-                    .as_ref()
-                    .is_none_or(|account| *account == record.account)
-                && filter.state.is_none_or(|state| state == record.state);
-            if wanted {
-                records.push(record);
-                if records.len() >= limit.saturating_mul(2) {
-                    newest_first(&mut records);
-                }
-            }
-            Ok(true)
-        })
-        .await?;
-        newest_first(&mut records);
-        Ok(records)
+        // Newest first by acceptance time (ids rise with time within a node only).
+        self.top_messages(filter, None, limit, |r| (r.accepted, r.id))
+            .await
     }
 
     /// The messages with ids below `before` that match `filter`, highest id first, at most
-    /// `cap` of them (the scan reads the whole bucket and holds at most twice `cap`). By id,
-    /// not by acceptance time (ids rise with time within a node only): pages read from
-    /// one id on follow each other without a gap or an overlap.
+    /// `cap` of them. By id, not by acceptance time (ids rise with time within a node
+    /// only): pages read from one id on follow each other without a gap or an overlap.
     pub(super) async fn list_below(
         &self,
         filter: &ListFilter,
         before: Option<u64>,
         cap: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let cap = cap.max(1);
+        self.top_messages(filter, before, cap.max(1), |r| (r.id, 0))
+            .await
+    }
+
+    /// The messages with ids below `before` that match `filter`, highest `rank` first, at
+    /// most `cap` of them. The scan reads the whole bucket and holds at most twice `cap`:
+    /// past it the lowest are dropped.
+    async fn top_messages(
+        &self,
+        filter: &ListFilter,
+        before: Option<u64>,
+        cap: usize,
+        rank: fn(&MessageRecord) -> (u64, u64),
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut records: Vec<MessageRecord> = Vec::new();
         let highest_first = |records: &mut Vec<MessageRecord>| {
-            records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
+            records.sort_unstable_by_key(|r| std::cmp::Reverse(rank(r)));
             records.truncate(cap);
         };
         self.scan(Bucket::Messages, ">", false, &mut |_, value| {

@@ -39,8 +39,9 @@ use std::time::Duration;
 
 use self::backend::Backend;
 use super::{
-    Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, ParkedItem, QueueItem,
-    Room, ScopeKey, Settle, StatsKey, Store, StoreError, Suppression, Work, WorkQueue, WorkToken,
+    Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead, ParkedItem,
+    QueueItem, Room, ScopeKey, Settle, StatsKey, Store, StoreError, Suppression, Work, WorkQueue,
+    WorkToken,
 };
 use crate::config::{Class, ClusterConfig};
 
@@ -263,14 +264,8 @@ impl Store for JetStreamStore {
         self.run(READ_TIMEOUT, move |b| async move { b.list(&filter).await })
     }
 
-    fn list_page(
-        &self,
-        filter: &ListFilter,
-        before: Option<u64>,
-        max_scan: usize,
-        keep: &dyn Fn(&MessageRecord) -> bool,
-    ) -> Result<ListPage, StoreError> {
-        let scan = filter.clone();
+    fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
+        let (scan, before, max_scan) = (read.filter.clone(), read.before, read.max_scan);
         let records = self.run(READ_TIMEOUT, move |b| async move {
             b.list_below(&scan, before, max_scan).await
         })?;
@@ -278,9 +273,15 @@ impl Store for JetStreamStore {
         // the nodes, so `since` must not end the page.
         let rest = ListFilter {
             since: None,
-            ..filter.clone()
+            ..read.filter.clone()
         };
-        super::page_of(records.into_iter().map(Ok), &rest, max_scan, keep)
+        super::page_of(
+            records.into_iter().map(Ok),
+            &PageRead {
+                filter: &rest,
+                ..*read
+            },
+        )
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

@@ -202,12 +202,22 @@ fn messages_parts_carrier_index_pending_and_list() {
         limit: 1,
         ..ListFilter::default()
     };
-    let first = store.list_page(&one, None, 10, &all).unwrap();
+    let read = |before, keep: &dyn Fn(&MessageRecord) -> bool| {
+        store
+            .list_page(&PageRead {
+                filter: &one,
+                before,
+                max_scan: 10,
+                keep,
+            })
+            .unwrap()
+    };
+    let first = read(None, &all);
     assert_eq!(first.records.iter().map(|m| m.id).collect::<Vec<_>>(), [b]);
-    let second = store.list_page(&one, first.next, 10, &all).unwrap();
+    let second = read(first.next, &all);
     assert_eq!(second.records.iter().map(|m| m.id).collect::<Vec<_>>(), [a]);
     assert_eq!(second.next, None);
-    let only_a = store.list_page(&one, None, 10, &|m| m.id == a).unwrap();
+    let only_a = read(None, &|m| m.id == a);
     assert_eq!(only_a.records.len(), 1);
     assert_eq!(only_a.records[0].id, a);
 
