@@ -113,7 +113,7 @@ fn the_promql_scanner_finds_metric_names() {
         ["smppgate_store_commit_seconds_bucket"]
     );
     let alerts = alert_exprs();
-    assert_eq!(alerts.len(), 5, "{alerts:?}");
+    assert_eq!(alerts.len(), 6, "{alerts:?}");
     assert!(
         alerts
             .iter()

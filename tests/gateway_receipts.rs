@@ -673,3 +673,36 @@ async fn the_carrier_is_asked_for_receipts_the_client_did_not_want() {
         let _ = sim.shutdown(Duration::from_secs(1)).await;
     }
 }
+
+/// A client that asks for receipts and binds no receiver: its receipts wait in the outbox
+/// for the store's retention, then are dropped, so such a client cannot fill the disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_no_receiver_takes_are_dropped_after_the_retention() {
+    let sim = receipting_sim(Duration::from_millis(1)).await;
+    let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
+    // Housekeeping looks every second with a short validity.
+    config.store.validity = Duration::from_secs(4);
+    config.store.retention = Duration::from_secs(2);
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let (client, _inbound) = upstream(&gateway, BindKind::Transmitter).await;
+    for n in 1..=5 {
+        let response = within("submit", client.submit(submit(n))).await.unwrap();
+        assert!(response.is_ok(), "{}", response.status());
+    }
+    let store = gateway.store();
+    within("the receipts queued", async {
+        while store.outbox("demo", 10).unwrap().len() < 5 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    within("the receipts dropped after the retention", async {
+        while !store.outbox("demo", 10).unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(gateway.stats().to_json()["forwarded"], 0);
+    drop((client, gateway));
+    let _ = sim.shutdown(Duration::from_secs(1)).await;
+}

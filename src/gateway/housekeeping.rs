@@ -55,6 +55,12 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         saved_at: parts.clock.wall_ms(),
         pruned_at: parts.clock.wall_ms(),
     };
+    // Served as 0 from the start, not absent until something is dropped (the alert on
+    // it must see it).
+    for account in &parts.config.accounts {
+        metrics::counter!("smppgate_outbox_expired_total", "account" => account.system_id.clone())
+            .increment(0);
+    }
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -85,6 +91,13 @@ pub(crate) async fn run(parts: HousekeepingParts) {
             if prune_caps(&parts, now).await.is_err() {
                 return;
             }
+        }
+        let retention_ms = millis(retention);
+        if expire_outboxes(&parts, now.saturating_sub(retention_ms))
+            .await
+            .is_err()
+        {
+            return;
         }
         // Refusals counted while the writer had nothing to commit.
         if let Some(op) = parts.stats.delivery.take() {
@@ -124,6 +137,92 @@ pub(crate) async fn run(parts: HousekeepingParts) {
             Err(_) => {}
         }
     }
+}
+
+/// Outbox items read per store call when looking for those past the retention.
+const OUTBOX_PAGE: usize = 4096;
+
+/// Most outbox items one account drops per round (a client that asks for receipts and
+/// never binds a receiver at 1 000 messages a second queues 60 000 a minute: a round a
+/// minute keeps up with it).
+const OUTBOX_EXPIRE_MAX: usize = 65_536;
+
+/// The removals of `account`'s queued outbox items (receipts and MO not yet delivered)
+/// queued before `before`, oldest first, at most `max`: a client that asks for receipts
+/// and never binds a receiver must not grow the store without bound. The queue is in
+/// queueing order, so the read stops at the first item that is young enough.
+///
+/// # Errors
+/// The store's reads.
+fn outbox_past_retention(
+    store: &dyn Store,
+    account: &str,
+    before: u64,
+    max: usize,
+) -> Result<Vec<Op>, crate::store::StoreError> {
+    let mut ops = Vec::new();
+    let mut after = 0;
+    while ops.len() < max {
+        let page = store.outbox_after(account, after, OUTBOX_PAGE.min(max - ops.len()))?;
+        let Some(last) = page.last().map(|item| item.seq) else {
+            break;
+        };
+        let full = page.len() == OUTBOX_PAGE.min(max - ops.len());
+        for item in page {
+            if item.queued >= before {
+                return Ok(ops);
+            }
+            ops.push(Op::OutboxAck {
+                account: account.to_owned(),
+                seq: item.seq,
+            });
+        }
+        if !full {
+            break;
+        }
+        after = last;
+    }
+    Ok(ops)
+}
+
+/// Drops every account's outbox items past the retention (see [`outbox_past_retention`]),
+/// counted in `smppgate_outbox_expired_total{account}` and logged. `Err` when the writer
+/// is gone.
+///
+/// Not on a `[cluster]` node: there an account's outbox is a JetStream subject read through
+/// a consumer its outbox task keeps, which a read from the start here would replace.
+async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), ()> {
+    if parts.config.cluster.is_some() {
+        return Ok(());
+    }
+    for account in &parts.config.accounts {
+        let store = Arc::clone(&parts.store);
+        let name = account.system_id.clone();
+        let ops = tokio::task::spawn_blocking(move || {
+            outbox_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)
+        })
+        .await;
+        let ops = match ops {
+            Ok(Ok(ops)) => ops,
+            Ok(Err(error)) => {
+                store_error(&parts.stats, "outbox retention", &error);
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if ops.is_empty() {
+            continue;
+        }
+        tracing::warn!(
+            account = %account.system_id,
+            dropped = ops.len(),
+            "outbox items older than the store's retention dropped undelivered: the account's receiver has not taken them (is one bound?)"
+        );
+        metrics::counter!("smppgate_outbox_expired_total", "account" => account.system_id.clone())
+            .increment(ops.len() as u64);
+        parts.writer.send(Event::Ops(ops)).await.map_err(|_| ())?;
+    }
+    Ok(())
 }
 
 /// Saved cap counters are pruned (those whose windows are over) this often.
@@ -276,6 +375,59 @@ mod tests {
     use crate::store::{MessageRecord, PartRecord, State};
 
     const T0: u64 = 1_796_540_400_000;
+
+    /// An account that never takes its receipts: the items queued before the cut are
+    /// dropped (oldest first, at most `max` a round), the younger ones and another
+    /// account's are kept, and a store with nothing old answers nothing.
+    #[test]
+    fn outbox_items_past_the_retention_are_dropped_oldest_first() {
+        let store = MemoryStore::new();
+        let item = |account: &str, queued| {
+            Op::OutboxPush(crate::store::OutboxItem {
+                seq: 0,
+                account: account.to_owned(),
+                deliver_sm: vec![1, 2, 3],
+                queued,
+                attempts: 0,
+            })
+        };
+        let mut ops: Vec<Op> = (0..10_000).map(|n| item("away", T0 + n)).collect();
+        ops.push(item("other", T0));
+        store.commit(&ops).unwrap();
+        let seqs = |ops: &[Op]| -> Vec<u64> {
+            ops.iter()
+                .map(|op| match op {
+                    Op::OutboxAck { account, seq } if account == "away" => *seq,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let all: Vec<u64> = store
+            .outbox("away", 20_000)
+            .unwrap()
+            .iter()
+            .map(|i| i.seq)
+            .collect();
+        // Queued before T0 + 9 000: the first 9 000, over three pages.
+        let dropped = outbox_past_retention(&store, "away", T0 + 9_000, 65_536).unwrap();
+        assert_eq!(seqs(&dropped), all[..9_000]);
+        // At most `max` a round.
+        let some = outbox_past_retention(&store, "away", T0 + 9_000, 5_000).unwrap();
+        assert_eq!(seqs(&some), all[..5_000]);
+        assert!(
+            outbox_past_retention(&store, "away", T0, 65_536)
+                .unwrap()
+                .is_empty()
+        );
+        store.commit(&dropped).unwrap();
+        assert_eq!(store.outbox("away", 20_000).unwrap().len(), 1_000);
+        assert!(
+            outbox_past_retention(&store, "away", T0 + 9_000, 65_536)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.outbox("other", 10).unwrap().len(), 1);
+    }
 
     fn pending(id: u64, accepted: u64, expires: u64) -> Op {
         Op::Insert(Arc::new(MessageRecord {
