@@ -185,6 +185,29 @@ fn outbox_past_retention(
     Ok(ops)
 }
 
+/// The removals of `account`'s parked items (refused too often, see
+/// `smppgate receipts parked`) first queued before `before`, at most `max`: parked items
+/// are kept for the store's retention, as the messages they tell of.
+///
+/// # Errors
+/// The store's read.
+fn parked_past_retention(
+    store: &dyn Store,
+    account: &str,
+    before: u64,
+    max: usize,
+) -> Result<Vec<Op>, crate::store::StoreError> {
+    Ok(store
+        .parked(Some(account), max)?
+        .into_iter()
+        .take_while(|parked| parked.item.queued < before)
+        .map(|parked| Op::ParkedDrop {
+            account: account.to_owned(),
+            seq: parked.item.seq,
+        })
+        .collect())
+}
+
 /// Drops every account's outbox items past the retention (see [`outbox_past_retention`]),
 /// counted in `smppgate_outbox_expired_total{account}` and logged. `Err` when the writer
 /// is gone.
@@ -198,26 +221,39 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
     for account in &parts.config.accounts {
         let store = Arc::clone(&parts.store);
         let name = account.system_id.clone();
-        let ops = tokio::task::spawn_blocking(move || {
-            outbox_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)
+        let found = tokio::task::spawn_blocking(move || {
+            let queued = outbox_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
+            let parked = parked_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
+            Ok::<_, crate::store::StoreError>((queued, parked))
         })
         .await;
-        let ops = match ops {
-            Ok(Ok(ops)) => ops,
+        let (queued, parked) = match found {
+            Ok(Ok(found)) => found,
             Ok(Err(error)) => {
                 store_error(&parts.stats, "outbox retention", &error);
                 continue;
             }
             Err(_) => continue,
         };
+        if !queued.is_empty() {
+            tracing::warn!(
+                account = %account.system_id,
+                dropped = queued.len(),
+                "outbox items older than the store's retention dropped undelivered: the account's receiver has not taken them (is one bound?)"
+            );
+        }
+        if !parked.is_empty() {
+            tracing::warn!(
+                account = %account.system_id,
+                dropped = parked.len(),
+                "parked outbox items older than the store's retention dropped"
+            );
+        }
+        let mut ops = queued;
+        ops.extend(parked);
         if ops.is_empty() {
             continue;
         }
-        tracing::warn!(
-            account = %account.system_id,
-            dropped = ops.len(),
-            "outbox items older than the store's retention dropped undelivered: the account's receiver has not taken them (is one bound?)"
-        );
         metrics::counter!("smppgate_outbox_expired_total", "account" => account.system_id.clone())
             .increment(ops.len() as u64);
         parts.writer.send(Event::Ops(ops)).await.map_err(|_| ())?;
@@ -427,6 +463,37 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(store.outbox("other", 10).unwrap().len(), 1);
+        // Parked items go by their first queueing too.
+        let first = store.outbox("away", 2).unwrap();
+        store
+            .commit(
+                &first
+                    .iter()
+                    .map(|item| Op::OutboxPark {
+                        account: "away".to_owned(),
+                        seq: item.seq,
+                        attempts: 5,
+                        status: 8,
+                        at: T0 + 20_000,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        assert!(
+            parked_past_retention(&store, "away", T0 + 9_000, 10)
+                .unwrap()
+                .is_empty()
+        );
+        let parked = parked_past_retention(&store, "away", T0 + 9_001, 10).unwrap();
+        assert_eq!(
+            parked,
+            [Op::ParkedDrop {
+                account: "away".to_owned(),
+                seq: first[0].seq,
+            }]
+        );
+        store.commit(&parked).unwrap();
+        assert_eq!(store.parked(Some("away"), 10).unwrap().len(), 1);
     }
 
     fn pending(id: u64, accepted: u64, expires: u64) -> Op {

@@ -498,6 +498,10 @@ impl<'a> Planner<'a> {
                     self.late_days.add(self.open, key, counters)?;
                 }
             }
+            Op::ParkedDrop { account, seq } => {
+                self.batch
+                    .remove(&self.open.parked, keys::outbox(account, *seq)?);
+            }
             Op::OutboxReplay { account } => {
                 for entry in self.open.parked.prefix(keys::outbox_prefix(account)?) {
                     let (key, value) = entry.map_err(|e| engine_error("read parked", &e))?;

@@ -132,6 +132,9 @@ impl Inner {
                     }
                 }
             }
+            Op::ParkedDrop { account, seq } => {
+                self.parked.remove(&(account.clone(), *seq));
+            }
             Op::OutboxReplay { account } => {
                 let range = (account.clone(), 0)..=(account.clone(), u64::MAX);
                 let keys: Vec<_> = self.parked.range(range).map(|(k, _)| k.clone()).collect();

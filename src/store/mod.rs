@@ -268,6 +268,13 @@ pub enum Op {
         /// When.
         at: Millis,
     },
+    /// Remove a parked item (nothing when it is not there): past the store's retention.
+    ParkedDrop {
+        /// Account.
+        account: String,
+        /// Its seq.
+        seq: u64,
+    },
     /// Move every parked item of the account back to the end of its outbox, oldest first,
     /// with fresh seqs and no attempts.
     OutboxReplay {

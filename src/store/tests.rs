@@ -1056,6 +1056,18 @@ fn outbox_cursor_park_and_replay(store: &dyn Store) {
         [(5, 2, 0), (6, 3, 0)]
     );
     assert!(items.iter().all(|i| i.account == "a" && i.queued == 1));
+    // A parked item dropped (past the retention); dropping one not there changes nothing.
+    store.commit(&[push("c", 20)]).unwrap();
+    let seq = store.outbox_after("c", 0, 1).unwrap()[0].seq;
+    store.commit(&[park("c", seq, 1)]).unwrap();
+    assert_eq!(store.parked(Some("c"), 10).unwrap().len(), 1);
+    let drop = |seq| Op::ParkedDrop {
+        account: "c".to_owned(),
+        seq,
+    };
+    store.commit(&[drop(seq), drop(99)]).unwrap();
+    assert!(store.parked(Some("c"), 10).unwrap().is_empty());
+    assert_eq!(store.parked(Some("b"), 10).unwrap().len(), 1);
 }
 
 #[test]

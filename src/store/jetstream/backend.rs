@@ -1824,6 +1824,12 @@ impl<'a> Planner<'a> {
                 self.acked.insert(*seq);
                 self.writes.push(Write::DeleteOutbox(*seq));
             }
+            Op::ParkedDrop { account, seq } => {
+                self.writes.push(Write::Purge {
+                    bucket: Bucket::Parked,
+                    key: names::parked_key(account, *seq),
+                });
+            }
             Op::OutboxReplay { account } => {
                 let filter = format!("{}.*", names::parked_account(account));
                 let parked_keys = self.backend.keys(Bucket::Parked, &filter).await?;

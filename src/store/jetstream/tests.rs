@@ -345,6 +345,16 @@ fn outbox_order_cursor_park_and_replay() {
     );
     assert!(store.parked(Some("b"), 10).unwrap().is_empty());
     assert_eq!(store.parked(None, 10).unwrap().len(), 2);
+    // A parked item dropped (past the retention); the other stays.
+    let kept = parked[1].item.seq;
+    store
+        .commit(&[Op::ParkedDrop {
+            account: "a".into(),
+            seq: parked[0].item.seq,
+        }])
+        .unwrap();
+    let left = store.parked(Some("a"), 10).unwrap();
+    assert_eq!(left.iter().map(|p| p.item.seq).collect::<Vec<_>>(), [kept]);
 
     // Replay: to the end of the queue, attempts from zero, new rising seqs.
     store
@@ -359,12 +369,12 @@ fn outbox_order_cursor_park_and_replay() {
             .iter()
             .map(|i| (i.deliver_sm[0], i.attempts))
             .collect::<Vec<_>>(),
-        [(2, 0), (3, 0)]
+        [(3, 0)]
     );
     assert!(items.iter().all(|i| i.seq > seqs[3] && i.account == "a"));
     // Another node reads the same queue.
     let two = server.open("gw-2");
-    assert_eq!(bodies(&two.outbox("a", 10).unwrap()), [4, 2, 3]);
+    assert_eq!(bodies(&two.outbox("a", 10).unwrap()), [4, 3]);
 }
 
 /// An outbox read asks the servers for no more than its limit, and the next read from
