@@ -63,7 +63,8 @@ fn park_one(config: &Config, account: &str) {
             )
             .expect("encodes")
             .to_vec(),
-            queued: 1_000,
+            // Now: an item past the store's retention is dropped by housekeeping.
+            queued: smppgate::store::now_millis(),
             attempts: 0,
         })])
         .expect("pushed");
@@ -74,7 +75,7 @@ fn park_one(config: &Config, account: &str) {
             seq,
             attempts: 5,
             status: 0x58,
-            at: 2_000,
+            at: smppgate::store::now_millis(),
         }])
         .expect("parked");
 }
