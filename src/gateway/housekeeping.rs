@@ -209,7 +209,8 @@ fn parked_past_retention(
 }
 
 /// Drops every account's outbox items past the retention (see [`outbox_past_retention`]),
-/// counted in `smppgate_outbox_expired_total{account}` and logged. `Err` when the writer
+/// counted in `smppgate_outbox_expired_total{account}` (the queue's name: the account's,
+/// or `~hook:` and it for its webhook queue, as `smppgate_outbox_parked_total`) and logged. `Err` when the writer
 /// is gone.
 ///
 /// Not on a `[cluster]` node: there an account's outbox is a JetStream subject read through
@@ -218,9 +219,18 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
     if parts.config.cluster.is_some() {
         return Ok(());
     }
-    for account in &parts.config.accounts {
+    // Each account's SMPP queue and, with a webhook, its webhook queue (whose items park
+    // after `webhook_park_after`, and whose parked items go here).
+    let queues = parts.config.accounts.iter().flat_map(|account| {
+        let hook = account
+            .webhook_url
+            .is_some()
+            .then(|| crate::http::webhook::hook_queue(&account.system_id));
+        std::iter::once(account.system_id.clone()).chain(hook)
+    });
+    for queue in queues {
         let store = Arc::clone(&parts.store);
-        let name = account.system_id.clone();
+        let name = queue.clone();
         let found = tokio::task::spawn_blocking(move || {
             let queued = outbox_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
             let parked = parked_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
@@ -237,14 +247,14 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
         };
         if !queued.is_empty() {
             tracing::warn!(
-                account = %account.system_id,
+                queue = %queue,
                 dropped = queued.len(),
                 "outbox items older than the store's retention dropped undelivered: the account's receiver has not taken them (is one bound?)"
             );
         }
         if !parked.is_empty() {
             tracing::warn!(
-                account = %account.system_id,
+                queue = %queue,
                 dropped = parked.len(),
                 "parked outbox items older than the store's retention dropped"
             );
@@ -254,7 +264,7 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
         if ops.is_empty() {
             continue;
         }
-        metrics::counter!("smppgate_outbox_expired_total", "account" => account.system_id.clone())
+        metrics::counter!("smppgate_outbox_expired_total", "account" => queue)
             .increment(ops.len() as u64);
         parts.writer.send(Event::Ops(ops)).await.map_err(|_| ())?;
     }
