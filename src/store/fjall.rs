@@ -46,9 +46,9 @@ use ::fjall::{Batch, Config, Keyspace, PartitionCreateOptions, PartitionHandle, 
 
 use super::lock::LockFile;
 use super::{
-    CapWindow, Counters, ExpiryBound, ExpiryPage, ListFilter, ListPage, MessageRecord, Millis, Op,
-    OutboxItem, PageRead, ParkedItem, PartRecord, ScopeKey, StatsKey, Store, StoreError,
-    Suppression, cap_windows, keys, suppression,
+    CapWindow, Counters, ExpiryBound, ExpiryPage, ListPage, MessageRecord, Millis, Op, OutboxItem,
+    PageRead, ParkedItem, PartRecord, ScopeKey, StatsKey, Store, StoreError, Suppression,
+    cap_windows, keys, suppression,
 };
 
 mod stats_days;
@@ -761,40 +761,6 @@ impl Store for FjallStore {
             self.commit_batch(batch)?;
         }
         Ok(page)
-    }
-
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        let open = self.handles()?;
-        let limit = if filter.limit == 0 {
-            usize::MAX
-        } else {
-            filter.limit
-        };
-        let mut records = Vec::new();
-        // Ids rise with acceptance time, so newest first is id order reversed, and the
-        // scan stops at the first message older than `since`.
-        for entry in open.messages.iter().rev() {
-            if records.len() >= limit {
-                break;
-            }
-            let (_, value) = entry.map_err(|e| engine_error("read messages", &e))?;
-            // `accepted` never changes: the update is read only for a record in range.
-            let record = keys::decode_message(&value)?;
-            if filter.since.is_some_and(|since| record.accepted < since) {
-                break;
-            }
-            let record = open.with_update(record)?;
-            if filter
-                .account
-                .as_ref()
-                .is_some_and(|account| *account != record.account)
-                || filter.state.is_some_and(|state| state != record.state)
-            {
-                continue;
-            }
-            records.push(record);
-        }
-        Ok(records)
     }
 
     fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {

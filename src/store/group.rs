@@ -405,8 +405,7 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use crate::store::tests::message;
     use crate::store::{
-        ListFilter, ListPage, MessageRecord, Millis, OutboxItem, PageRead, ParkedItem, ScopeKey,
-        Suppression,
+        ListPage, MessageRecord, Millis, OutboxItem, PageRead, ParkedItem, ScopeKey, Suppression,
     };
 
     /// Holds its first commit until the test opens the gate; records each commit's ids.
@@ -447,9 +446,6 @@ mod tests {
         }
         fn pending_page(&self, a: u64, l: usize) -> Result<Vec<MessageRecord>, StoreError> {
             self.inner.pending_page(a, l)
-        }
-        fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-            self.inner.list(filter)
         }
         fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
             self.inner.list_page(read)

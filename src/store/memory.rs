@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    CapWindow, Counters, ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead,
-    ParkedItem, ScopeKey, StatsKey, Store, StoreError, Suppression, SuppressionSource,
+    CapWindow, Counters, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead, ParkedItem,
+    ScopeKey, StatsKey, Store, StoreError, Suppression, SuppressionSource,
 };
 
 #[derive(Debug, Default)]
@@ -194,25 +194,6 @@ impl Store for MemoryStore {
             .filter_map(|id| inner.messages.get(id).map(|m| MessageRecord::clone(m)))
             .filter(|m| !m.state.is_final())
             .take(limit)
-            .collect())
-    }
-
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let limit = if filter.limit == 0 {
-            usize::MAX
-        } else {
-            filter.limit
-        };
-        Ok(inner
-            .messages
-            .values()
-            .rev()
-            .filter(|m| filter.since.is_none_or(|since| m.accepted >= since))
-            .filter(|m| filter.account.as_ref().is_none_or(|a| &m.account == a))
-            .filter(|m| filter.state.is_none_or(|s| m.state == s))
-            .take(limit)
-            .map(|m| MessageRecord::clone(m))
             .collect())
     }
 

@@ -585,11 +585,30 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
-    /// Messages matching `filter`, newest first.
+    /// Messages matching `filter`, newest first (`limit` 0: all of them). One
+    /// [`Store::list_page`] without a bound on what it reads, unless a store orders its
+    /// listing otherwise.
     ///
     /// # Errors
     /// Read failure.
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError>;
+    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        let all = ListFilter {
+            limit: if filter.limit == 0 {
+                usize::MAX
+            } else {
+                filter.limit
+            },
+            ..filter.clone()
+        };
+        Ok(self
+            .list_page(&PageRead {
+                filter: &all,
+                before: None,
+                max_scan: usize::MAX,
+                keep: &|_| true,
+            })?
+            .records)
+    }
 
     /// A page of messages ([`PageRead`], [`page_of`]): the HTTP API's listing, whose
     /// pages follow each other through [`ListPage::next`] and never read more than

@@ -730,9 +730,6 @@ impl Store for FlakyStore {
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.pending_page(after, limit)
     }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.list(filter)
-    }
     fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
         self.inner.list_page(read)
     }

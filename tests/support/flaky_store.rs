@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use smppgate::store::memory::MemoryStore;
 use smppgate::store::{
-    ListFilter, ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead, ParkedItem, ScopeKey,
-    Store, StoreError, Suppression,
+    ListPage, MessageRecord, Millis, Op, OutboxItem, PageRead, ParkedItem, ScopeKey, Store,
+    StoreError, Suppression,
 };
 
 /// A store whose commits fail while `failing` is set (a full disk).
@@ -92,9 +92,6 @@ impl Store for FlakyStore {
     }
     fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
         self.inner.pending_page(after, limit)
-    }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        self.inner.list(filter)
     }
     fn list_page(&self, read: &PageRead<'_>) -> Result<ListPage, StoreError> {
         self.inner.list_page(read)
