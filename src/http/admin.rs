@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::errors::ApiError;
-use super::{Shared, json_or_error, openapi, query_params};
+use super::{Shared, json_or_error, openapi, query_params, store_read};
 
 /// Most parked items one answer lists.
 pub(crate) const MAX_PARKED: usize = 1_000;
@@ -39,25 +39,13 @@ pub(crate) struct StatsQuery {
     by: Option<String>,
 }
 
-/// Runs the store read `read` off the async threads; a failure answers 503.
-async fn store_read<T: Send + 'static>(
-    shared: &Shared,
-    read: impl FnOnce(&dyn crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(&shared.store);
-    tokio::task::spawn_blocking(move || read(&*store))
-        .await
-        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-        .map_err(|error| ApiError::Unavailable(error.to_string()))
-}
-
 /// Reads `stats::query` off the async threads.
 pub(crate) async fn stats_rows(
     shared: &Shared,
     since: u64,
     by: crate::stats::By,
 ) -> Result<Vec<crate::stats::Row>, ApiError> {
-    store_read(shared, move |store| {
+    store_read(&shared.store, move |store| {
         crate::stats::query(store, &crate::stats::Query { since, by })
     })
     .await
@@ -155,7 +143,7 @@ pub(crate) async fn parked(
         admin(&shared, &headers)?;
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
-        let items = store_read(&shared, move |store| {
+        let items = store_read(&shared.store, move |store| {
             store.parked(query.account.as_deref(), limit)
         })
         .await?;
@@ -204,7 +192,7 @@ pub(crate) async fn unmatched(
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PARKED).clamp(1, MAX_PARKED);
         let mo = query.mo.unwrap_or(false);
-        let lines = store_read(&shared, move |store| {
+        let lines = store_read(&shared.store, move |store| {
             crate::cli::receipt::unmatched_lines(store, mo, limit)
         })
         .await?;

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::admin::admin;
 use super::errors::ApiError;
-use super::{Shared, json_or_error, openapi, query_params};
+use super::{Shared, json_or_error, openapi, query_params, store_read};
 use crate::gateway::operations::OpError;
 use crate::gateway::review::{Action, held_page};
 use crate::policy::suppression_control::WireEntry;
@@ -103,8 +103,7 @@ pub(crate) async fn suppressions(
             .transpose()?;
         let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
         let skip = query.cursor.unwrap_or(0);
-        let store = Arc::clone(&shared.ops.store);
-        let (entries, more) = tokio::task::spawn_blocking(move || {
+        let (entries, more) = store_read(&shared.ops.store, move |store| {
             if let (Some(scope), Some(number)) = (&scope, &number) {
                 let entry = store.suppression(scope, number)?;
                 return Ok((entry.into_iter().collect::<Vec<_>>(), false));
@@ -129,11 +128,9 @@ pub(crate) async fn suppressions(
                 entries.push(entry);
                 true
             })?;
-            Ok::<_, crate::store::StoreError>((entries, more))
+            Ok((entries, more))
         })
-        .await
-        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        .await?;
         let next = more.then(|| skip + entries.len());
         let entries: Vec<WireEntry> = entries.iter().map(WireEntry::from).collect();
         Ok(json!({ "entries": entries, "next_cursor": next }))
@@ -219,14 +216,12 @@ pub(crate) async fn remove_suppression(
         admin(&shared, &headers)?;
         let scope = scope_of("scope", &scope)?;
         let number = number_of(&shared, "number", &number)?;
-        let store = Arc::clone(&shared.ops.store);
         let (lookup_scope, lookup_number) = (scope.clone(), number.clone());
-        let listed =
-            tokio::task::spawn_blocking(move || store.suppression(&lookup_scope, &lookup_number))
-                .await
-                .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-                .map_err(|error| ApiError::Unavailable(error.to_string()))?
-                .is_some();
+        let listed = store_read(&shared.ops.store, move |store| {
+            store.suppression(&lookup_scope, &lookup_number)
+        })
+        .await?
+        .is_some();
         let text = format!("{scope} {number}");
         shared
             .ops
@@ -518,19 +513,16 @@ pub(crate) async fn review_list(
         admin(&shared, &headers)?;
         let query = query_params(query)?;
         let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-        let store = Arc::clone(&shared.ops.store);
-        let (held, next) = tokio::task::spawn_blocking(move || {
+        let (held, next) = store_read(&shared.ops.store, move |store| {
             held_page(
-                &*store,
+                store,
                 query.account.as_deref(),
                 query.cursor.unwrap_or(0),
                 limit,
                 REVIEW_SCAN,
             )
         })
-        .await
-        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-        .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+        .await?;
         Ok(json!({ "held": held, "next_cursor": next }))
     }
     .await;

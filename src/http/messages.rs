@@ -164,7 +164,7 @@ pub(crate) async fn list(
     };
     let to = query.to.map(|to| to.trim_start_matches('+').to_owned());
     let cursor = query.cursor;
-    tokio::task::spawn_blocking(move || {
+    super::store_read(&store, move |store| {
         let filter = ListFilter {
             since,
             account,
@@ -178,22 +178,18 @@ pub(crate) async fn list(
         };
         // At most MAX_SCAN records read per page, however few match: a page may then
         // hold fewer than `limit`, with a `next_cursor` to go on from.
-        let page = store
-            .list_page(&PageRead {
-                filter: &filter,
-                before: cursor,
-                max_scan: MAX_SCAN,
-                keep: &keep,
-            })
-            .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-        let next_cursor = page.next;
-        let page = page.records;
+        let page = store.list_page(&PageRead {
+            filter: &filter,
+            before: cursor,
+            max_scan: MAX_SCAN,
+            keep: &keep,
+        })?;
         let messages: Vec<Value> = page
+            .records
             .iter()
             .map(|record| with_to(record_json(record, &styles.display(record)), record))
             .collect();
-        Ok(json!({ "messages": messages, "next_cursor": next_cursor }))
+        Ok(json!({ "messages": messages, "next_cursor": page.next }))
     })
     .await
-    .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
 }

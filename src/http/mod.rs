@@ -247,6 +247,19 @@ fn documented() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// Runs the store read `read` off the async threads; a store failure (or the read's task
+/// gone) answers 503.
+pub(crate) async fn store_read<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    read: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || read(&*store))
+        .await
+        .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
+        .map_err(|error| ApiError::Unavailable(error.to_string()))
+}
+
 /// The OpenAPI document as served.
 #[must_use]
 pub fn openapi_document() -> String {
