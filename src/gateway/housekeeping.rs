@@ -112,15 +112,12 @@ pub(crate) async fn run(parts: HousekeepingParts) {
             stats_upkeep(&*store, stats_retention, now)?;
             // Early receipts kept in the store are done with after the TTL (matched, or
             // kept as unmatched by the writer).
-            let done: Vec<Op> = store
-                .outbox(&early_account, EARLY_MAX)?
-                .into_iter()
-                .filter(|item| now.saturating_sub(item.queued) > early_ttl)
-                .map(|item| Op::OutboxAck {
-                    account: early_account.clone(),
-                    seq: item.seq,
-                })
-                .collect();
+            let done = queued_before(
+                &*store,
+                &early_account,
+                now.saturating_sub(early_ttl),
+                EARLY_MAX,
+            )?;
             Ok::<_, crate::store::StoreError>((removed, done))
         })
         .await;
@@ -147,14 +144,15 @@ const OUTBOX_PAGE: usize = 4096;
 /// minute keeps up with it).
 const OUTBOX_EXPIRE_MAX: usize = 65_536;
 
-/// The removals of `account`'s queued outbox items (receipts and MO not yet delivered)
-/// queued before `before`, oldest first, at most `max`: a client that asks for receipts
-/// and never binds a receiver must not grow the store without bound. The queue is in
-/// queueing order, so the read stops at the first item that is young enough.
+/// The removals of `account`'s queued outbox items (receipts and MO not yet delivered,
+/// or a pseudo-account's early receipts) queued before `before`, oldest first, at most
+/// `max`: past the store's retention (a client that asks for receipts and never binds a
+/// receiver must not grow the store without bound), or past the early receipts' TTL.
+/// The queue is in queueing order, so the read stops at the first item young enough.
 ///
 /// # Errors
 /// The store's reads.
-fn outbox_past_retention(
+fn queued_before(
     store: &dyn Store,
     account: &str,
     before: u64,
@@ -191,7 +189,7 @@ fn outbox_past_retention(
 ///
 /// # Errors
 /// The store's read.
-fn parked_past_retention(
+fn parked_before(
     store: &dyn Store,
     account: &str,
     before: u64,
@@ -208,7 +206,7 @@ fn parked_past_retention(
         .collect())
 }
 
-/// Drops every account's outbox items past the retention (see [`outbox_past_retention`]),
+/// Drops every account's outbox items past the retention (see [`queued_before`]),
 /// counted in `smppgate_outbox_expired_total{account}` (the queue's name: the account's,
 /// or `~hook:` and it for its webhook queue, as `smppgate_outbox_parked_total`) and logged. `Err` when the writer
 /// is gone.
@@ -232,8 +230,8 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
         let store = Arc::clone(&parts.store);
         let name = queue.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let queued = outbox_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
-            let parked = parked_past_retention(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
+            let queued = queued_before(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
+            let parked = parked_before(&*store, &name, before, OUTBOX_EXPIRE_MAX)?;
             Ok::<_, crate::store::StoreError>((queued, parked))
         })
         .await;
@@ -455,20 +453,20 @@ mod tests {
             .map(|i| i.seq)
             .collect();
         // Queued before T0 + 9 000: the first 9 000, over three pages.
-        let dropped = outbox_past_retention(&store, "away", T0 + 9_000, 65_536).unwrap();
+        let dropped = queued_before(&store, "away", T0 + 9_000, 65_536).unwrap();
         assert_eq!(seqs(&dropped), all[..9_000]);
         // At most `max` a round.
-        let some = outbox_past_retention(&store, "away", T0 + 9_000, 5_000).unwrap();
+        let some = queued_before(&store, "away", T0 + 9_000, 5_000).unwrap();
         assert_eq!(seqs(&some), all[..5_000]);
         assert!(
-            outbox_past_retention(&store, "away", T0, 65_536)
+            queued_before(&store, "away", T0, 65_536)
                 .unwrap()
                 .is_empty()
         );
         store.commit(&dropped).unwrap();
         assert_eq!(store.outbox("away", 20_000).unwrap().len(), 1_000);
         assert!(
-            outbox_past_retention(&store, "away", T0 + 9_000, 65_536)
+            queued_before(&store, "away", T0 + 9_000, 65_536)
                 .unwrap()
                 .is_empty()
         );
@@ -490,11 +488,11 @@ mod tests {
             )
             .unwrap();
         assert!(
-            parked_past_retention(&store, "away", T0 + 9_000, 10)
+            parked_before(&store, "away", T0 + 9_000, 10)
                 .unwrap()
                 .is_empty()
         );
-        let parked = parked_past_retention(&store, "away", T0 + 9_001, 10).unwrap();
+        let parked = parked_before(&store, "away", T0 + 9_001, 10).unwrap();
         assert_eq!(
             parked,
             [Op::ParkedDrop {
