@@ -267,16 +267,16 @@ pub fn unmatched_lines(
     };
     let items = store.outbox(which, limit)?;
     Ok(items
-        .iter()
+        .into_iter()
         .map(|item| {
-            let decoded =
-                smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm.clone()))
-                    .map(|pdu| pdu.body);
+            let (octets, queued) = (item.deliver_sm.len(), item.queued);
+            let decoded = smppgate_protocol::codec::decode(bytes::Bytes::from(item.deliver_sm))
+                .map(|pdu| pdu.body);
             let Ok(smppgate_protocol::pdu::Body::DeliverSm(deliver_sm)) = decoded else {
                 // Listed as such (as `receipts parked` lists one), not left out.
                 return json!({
-                    "undecodable": item.deliver_sm.len(),
-                    "queued_at_ms": item.queued,
+                    "undecodable": octets,
+                    "queued_at_ms": queued,
                 });
             };
             if mo {
@@ -290,13 +290,13 @@ pub fn unmatched_lines(
                     "source": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
                     "destination": String::from_utf8_lossy(&deliver_sm.destination_addr.addr),
                     "text": text,
-                    "received_at_ms": item.queued,
+                    "received_at_ms": queued,
                 })
             } else {
                 json!({
                     "carrier": String::from_utf8_lossy(&deliver_sm.source_addr.addr),
                     "receipt": String::from_utf8_lossy(&deliver_sm.short_message),
-                    "unmatched_at_ms": item.queued,
+                    "unmatched_at_ms": queued,
                 })
             }
         })
