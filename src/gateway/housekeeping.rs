@@ -3,11 +3,13 @@
 //! statistics (days that are over rolled up into day rows; hours and days past
 //! `stats_hour_retention` / `stats_retention` removed), the frequency-cap counters
 //! changed since the last save (every few minutes and at a clean stop; over ones pruned
-//! daily, see `policy/caps.rs`), and the early receipts an earlier run kept, once their
-//! TTL has passed. Reads run off the runtime threads; what changes goes through the
+//! daily, see `policy/caps.rs`), the early receipts an earlier run kept, once their
+//! TTL has passed, and the outbox items (queued or parked) no client took within the
+//! retention (docs/adr/0024). Reads run off the runtime threads; what changes goes through the
 //! writer's queue (awaited: backpressure, never a spawned task).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -32,6 +34,10 @@ pub(crate) struct HousekeepingParts {
     /// Whose frequency-cap counters are saved.
     pub(crate) policy: Arc<dyn Policy>,
     pub(crate) clock: Clock,
+    /// Whether this node drops the outbox items past the retention: always alone; in a
+    /// `[cluster]` the first of the live nodes (set by the membership stage), so that the
+    /// shared queues are swept and counted once.
+    pub(crate) sweeps: Arc<AtomicBool>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -161,7 +167,7 @@ fn queued_before(
     let mut ops = Vec::new();
     let mut after = 0;
     while ops.len() < max {
-        let page = store.outbox_after(account, after, OUTBOX_PAGE.min(max - ops.len()))?;
+        let page = store.outbox_peek(account, after, OUTBOX_PAGE.min(max - ops.len()))?;
         let Some(last) = page.last().map(|item| item.seq) else {
             break;
         };
@@ -211,10 +217,10 @@ fn parked_before(
 /// or `~hook:` and it for its webhook queue, as `smppgate_outbox_parked_total`) and logged. `Err` when the writer
 /// is gone.
 ///
-/// Not on a `[cluster]` node: there an account's outbox is a JetStream subject read through
-/// a consumer its outbox task keeps, which a read from the start here would replace.
+/// In a `[cluster]` the queues are shared: only the node that `sweeps` does it (the reads
+/// go aside of the consumers the outbox tasks keep, [`Store::outbox_peek`]).
 async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), ()> {
-    if parts.config.cluster.is_some() {
+    if !parts.sweeps.load(Ordering::Relaxed) {
         return Ok(());
     }
     // Each account's SMPP queue and, with a webhook, its webhook queue (whose items park
@@ -504,6 +510,65 @@ mod tests {
         assert_eq!(store.parked(Some("away"), 10).unwrap().len(), 1);
     }
 
+    /// In a cluster the outbox queues are shared: a node that does not sweep (not the
+    /// first live one) leaves the old items; the one that sweeps drops them, through the
+    /// writer, once.
+    #[tokio::test(start_paused = true)]
+    async fn only_the_sweeping_node_drops_outbox_items_past_the_retention() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let week = 7 * 24 * HOUR_MS;
+        let ops: Vec<Op> = (0..3)
+            .map(|n| {
+                Op::OutboxPush(crate::store::OutboxItem {
+                    seq: 0,
+                    account: "demo".to_owned(),
+                    deliver_sm: vec![n],
+                    queued: T0 - week - 60_000 + u64::from(n),
+                    attempts: 0,
+                })
+            })
+            .collect();
+        store.commit(&ops).unwrap();
+        let (writer, mut events) = mpsc::channel(16);
+        let sweeps = Arc::new(AtomicBool::new(false));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(HousekeepingParts {
+            config: Arc::new(Config::demo()),
+            store: Arc::clone(&store),
+            writer,
+            stats: Arc::new(Stats::default()),
+            policy: Arc::new(super::super::policy::PassThrough),
+            clock: Clock::starting_at(T0),
+            sweeps: Arc::clone(&sweeps),
+            cancel: cancel.clone(),
+        }));
+        let acks = |events: &mut mpsc::Receiver<Event>| {
+            let mut seqs = Vec::new();
+            while let Ok(event) = events.try_recv() {
+                if let Event::Ops(ops) = event {
+                    seqs.extend(ops.into_iter().filter_map(|op| match op {
+                        Op::OutboxAck { account, seq } if account == "demo" => Some(seq),
+                        _ => None,
+                    }));
+                }
+            }
+            seqs
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(acks(&mut events).is_empty(), "a node that does not sweep");
+        sweeps.store(true, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let queued: Vec<u64> = store
+            .outbox("demo", 10)
+            .unwrap()
+            .iter()
+            .map(|item| item.seq)
+            .collect();
+        assert_eq!(acks(&mut events), queued);
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
     fn pending(id: u64, accepted: u64, expires: u64) -> Op {
         Op::Insert(Arc::new(MessageRecord {
             id,
@@ -562,6 +627,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             policy: Arc::new(super::super::policy::PassThrough),
             clock: Clock::starting_at(T0),
+            sweeps: Arc::new(AtomicBool::new(true)),
             cancel: cancel.clone(),
         }));
         let sum = |rows: Vec<(StatsKey, Counters)>| rows.iter().map(|(_, c)| c.sent).sum::<u64>();
@@ -617,6 +683,7 @@ mod tests {
             stats: Arc::new(Stats::default()),
             policy: Arc::new(super::super::policy::PassThrough),
             clock: Clock::starting_at(T0),
+            sweeps: Arc::new(AtomicBool::new(true)),
             cancel: cancel.clone(),
         }));
         // Rounds run every minute (72 h / 4, at most a minute): after the first two,

@@ -19,6 +19,7 @@
 //!   before the response to its submit was recorded (possibly here) still matches.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +40,9 @@ pub(crate) struct MembershipParts {
     pub(crate) routes: Vec<Arc<str>>,
     /// What this node owes per account: a slot taken over adds its pending messages.
     pub(crate) backlog: Arc<Backlog>,
+    /// Set while this node is the first live one: its housekeeping sweeps the shared
+    /// outbox queues (the others leave them, so each item is dropped and counted once).
+    pub(crate) sweeps: Arc<AtomicBool>,
     /// Where the dead nodes' early receipts are read from, and whom they go to.
     pub(crate) store: Arc<dyn Store>,
     pub(crate) writer: mpsc::Sender<Event>,
@@ -73,6 +77,7 @@ pub(crate) async fn run(parts: MembershipParts) {
         missed,
         routes,
         backlog,
+        sweeps,
         store,
         writer,
         cancel,
@@ -94,6 +99,7 @@ pub(crate) async fn run(parts: MembershipParts) {
             if changed.is_err() {
                 tracing::warn!("node liveness not followed: this node holds every carrier's binds");
                 carriers.set_share(Share::WHOLE);
+                sweeps.store(true, Ordering::Relaxed);
                 return;
             }
         }
@@ -106,6 +112,7 @@ pub(crate) async fn run(parts: MembershipParts) {
     let mut recount_at = tokio::time::Instant::now() + RECOUNT;
     loop {
         let now = membership.borrow_and_update().clone();
+        sweeps.store(now.first(), Ordering::Relaxed);
         let (index, of) = now.place();
         carriers.set_share(Share { index, of });
         // Each carrier's contract among the nodes bound to it (a node whose binds to it

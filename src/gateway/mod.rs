@@ -131,6 +131,9 @@ pub struct Gateway {
     ops: Arc<operations::Operations>,
     /// Counted up when this node takes a dead node's slot over (its backlog is ours).
     backlog: Arc<Backlog>,
+    /// Whether housekeeping here sweeps the shared outbox queues (`[cluster]`: the first
+    /// live node, set by the membership stage).
+    sweeps: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -555,6 +558,9 @@ impl Gateway {
             }
         }
         let housekeeping_stop = cancel.child_token();
+        // Alone, this node sweeps; in a cluster only once the membership stage has seen
+        // it is the first live node.
+        let sweeps = Arc::new(std::sync::atomic::AtomicBool::new(config.cluster.is_none()));
         let housekeeping = tracker.spawn(housekeeping::run(housekeeping::HousekeepingParts {
             config: Arc::clone(&config),
             store: Arc::clone(&store),
@@ -562,6 +568,7 @@ impl Gateway {
             stats: Arc::clone(&stats),
             policy,
             clock,
+            sweeps: Arc::clone(&sweeps),
             cancel: housekeeping_stop.clone(),
         }));
         tracker.spawn(gauges::run(
@@ -595,6 +602,7 @@ impl Gateway {
             suppressions,
             ops,
             backlog,
+            sweeps,
         })
     }
 
@@ -663,6 +671,7 @@ impl Gateway {
                 missed: Arc::clone(&self.ops.missed),
                 routes,
                 backlog: Arc::clone(&self.backlog),
+                sweeps: Arc::clone(&self.sweeps),
                 store: Arc::clone(&self.ops.store),
                 writer: self.ops.writer.clone(),
                 // Stops with the dispatcher (what it does matters to no later stage).

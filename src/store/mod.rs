@@ -636,6 +636,21 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// As [`Store::outbox_after`], for a reader other than the queue's own outbox task
+    /// (housekeeping's retention, a listing): a store that keeps a read position per queue
+    /// (JetStream keeps a consumer for the outbox task) leaves that one as it is.
+    ///
+    /// # Errors
+    /// Read failure.
+    fn outbox_peek(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.outbox_after(account, after, limit)
+    }
+
     /// Up to `limit` parked items of `account` (all accounts: `None`), by account, then
     /// oldest first.
     ///

@@ -897,6 +897,16 @@ impl Backend {
         }
     }
 
+    /// The name and next seq of the reader kept for `account`'s outbox task (tests).
+    #[cfg(test)]
+    pub(super) fn kept_reader(&self, account: &str) -> Option<(String, u64)> {
+        self.outbox_readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(account)
+            .map(|reader| (reader.consumer.cached_info().name.clone(), reader.next))
+    }
+
     /// The highest stream sequence any consumer of the outbox stream was sent (tests: an
     /// outbox read moves no more than it asks for).
     #[cfg(test)]
@@ -1377,6 +1387,23 @@ impl Backend {
             self.drop_outbox_reader(reader);
         }
         Ok(items)
+    }
+
+    /// Up to `limit` of `account`'s outbox items after `after`, through a reader of its
+    /// own (made and deleted here): the kept reader the outbox task pages with stays.
+    pub(super) async fn outbox_peek(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let first = after.saturating_add(1);
+        if limit == 0 || first == u64::MAX {
+            return Ok(Vec::new());
+        }
+        let (reader, fetched) = self.fetch_with_new_reader(account, first, limit).await?;
+        self.drop_outbox_reader(reader);
+        Ok(fetched.items)
     }
 
     /// A new reader of `account`'s outbox from `first`, and its first fetch.

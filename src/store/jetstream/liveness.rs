@@ -102,6 +102,14 @@ impl Membership {
         (index, self.live.len().max(1))
     }
 
+    /// Whether this node is the first live one by name (and not fenced): it does the
+    /// sweeps of what all nodes share (the outbox items past the retention), so that each
+    /// is done, and counted, once. Alone before the first look, a node is first.
+    #[must_use]
+    pub fn first(&self) -> bool {
+        !self.fenced && self.live.first() == Some(&self.me)
+    }
+
     /// This node's place among the live nodes bound to `carrier` (sorted by name, from 0)
     /// and their count; `None` when this node has no bind up to it (its binds are still
     /// opening, or the carrier refuses them): it then sends nothing there, and the nodes
@@ -616,6 +624,28 @@ mod tests {
         };
         assert_eq!(membership.place(), (1, 3));
         assert_eq!(Membership::alone("gw-9").place(), (0, 1));
+        assert!(!membership.first());
+        let first = Membership {
+            me: "gw-1".into(),
+            ..membership.clone()
+        };
+        assert!(first.first());
+        assert!(
+            !Membership {
+                fenced: true,
+                ..first
+            }
+            .first()
+        );
+        // Not among the live ones (its own heartbeat not seen yet): not first.
+        assert!(
+            !Membership {
+                me: "gw-0".into(),
+                ..membership
+            }
+            .first()
+        );
+        assert!(Membership::alone("gw-9").first());
     }
 
     /// Two nodes on one server: each sees both; one stops heartbeating, the other counts

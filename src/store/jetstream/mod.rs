@@ -285,7 +285,19 @@ impl Store for JetStreamStore {
     }
 
     fn outbox(&self, account: &str, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        self.outbox_after(account, 0, limit)
+        self.outbox_peek(account, 0, limit)
+    }
+
+    fn outbox_peek(
+        &self,
+        account: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let account = account.to_owned();
+        self.run(READ_TIMEOUT, move |b| async move {
+            b.outbox_peek(&account, after, limit).await
+        })
     }
 
     fn outbox_after(

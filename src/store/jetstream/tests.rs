@@ -427,6 +427,44 @@ fn an_outbox_read_moves_no_more_than_its_limit_and_pages_on_from_where_it_stoppe
     assert_eq!(bodies(&store.outbox_after("a", 0, 2).unwrap()), [0, 1]);
 }
 
+/// A read aside (housekeeping's retention, a listing) leaves the reader the outbox task
+/// pages with where it was: before, a read from the start replaced it, and the task's next
+/// read made a new consumer.
+#[test]
+fn a_read_aside_leaves_the_outbox_tasks_reader_alone() {
+    let Some(server) = Server::start("js-outbox-peek") else {
+        return;
+    };
+    let store = server.open("gw-1");
+    let ops: Vec<Op> = (0..10).map(|body| push("a", body)).collect();
+    store.commit(&ops).unwrap();
+    let bodies = |items: &[OutboxItem]| items.iter().map(|i| i.deliver_sm[0]).collect::<Vec<_>>();
+    let kept = || {
+        store
+            .run(READ_TIMEOUT, |b| async move { Ok(b.kept_reader("a")) })
+            .unwrap()
+    };
+    let first = store.outbox_after("a", 0, 5).unwrap();
+    assert_eq!(bodies(&first), [0, 1, 2, 3, 4]);
+    let reader = kept().unwrap();
+    assert_eq!(reader.1, first[4].seq + 1);
+
+    assert_eq!(bodies(&store.outbox_peek("a", 0, 3).unwrap()), [0, 1, 2]);
+    let all = store.outbox("a", 20).unwrap();
+    assert_eq!(bodies(&all), (0..10).collect::<Vec<u8>>());
+    assert_eq!(
+        bodies(&store.outbox_peek("a", all[6].seq, 10).unwrap()),
+        [7, 8, 9]
+    );
+    assert_eq!(kept(), Some(reader.clone()));
+    // The task reads on through the same consumer.
+    assert_eq!(
+        bodies(&store.outbox_after("a", first[4].seq, 10).unwrap()),
+        [5, 6, 7, 8, 9]
+    );
+    assert_eq!(kept().unwrap().0, reader.0);
+}
+
 /// An acknowledged outbox item is deleted, not erased: the servers erase by rewriting the
 /// item's whole block file (with an fsync) per item, which with receipts cost a
 /// millisecond of server CPU per message and took JetStream to a few hundred a second
