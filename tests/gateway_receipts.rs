@@ -674,6 +674,108 @@ async fn the_carrier_is_asked_for_receipts_the_client_did_not_want() {
     }
 }
 
+/// A client that asks for receipts on failure only (registered_delivery 0x02, reference
+/// §5.2.17) gets a receipt for each message that failed and none for those delivered.
+/// With `request_receipts` (the default) the carrier is asked for every outcome, so every
+/// message ends delivered or failed in the store. Without it the carrier gets the
+/// client's 0x02 and reports failures only; the others stay `sent` until their validity
+/// ends, and then the client gets no EXPIRED receipt: no failure is known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_asking_for_failure_receipts_gets_only_those() {
+    for request_receipts in [true, false] {
+        let sim = Sim::start(SimConfig {
+            listen: "127.0.0.1:0".into(),
+            receipt_delay: Duration::from_millis(5),
+            faults: Faults {
+                receipt_states: vec![
+                    (MessageState::Delivered, 1),
+                    (MessageState::Undeliverable, 1),
+                ],
+                ..Faults::default()
+            },
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        let mut config = gateway_config(sim.local_addr(), IdStyle::Hex, 1);
+        config.carriers[0].request_receipts = request_receipts;
+        // Housekeeping looks every second.
+        config.store.validity = Duration::from_secs(4);
+        let gateway = Gateway::start(config).await.expect("gateway");
+        let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+        // 7 messages of 3 parts, 13 of one: 34 parts, each delivered or not at random.
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            let mut pdu = submit(n);
+            pdu.registered_delivery = RegisteredDelivery(0x02);
+            let response = within("submit", client.submit(pdu)).await.unwrap();
+            assert!(response.is_ok(), "{}", response.status());
+            let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+            ids.push((u64::from_str_radix(&id, 16).unwrap(), id));
+        }
+        let store = gateway.store();
+        within("every message final", async {
+            while !ids
+                .iter()
+                .all(|(id, _)| store.get(*id).unwrap().is_some_and(|r| r.state.is_final()))
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        let states: Vec<(State, &String)> = ids
+            .iter()
+            .map(|(id, text)| (store.get(*id).unwrap().unwrap().state, text))
+            .collect();
+        let failed: Vec<String> = states
+            .iter()
+            .filter(|(state, _)| *state == State::Failed)
+            .map(|(_, text)| (*text).clone())
+            .collect();
+        let others: Vec<State> = states
+            .iter()
+            .map(|(state, _)| *state)
+            .filter(|s| *s != State::Failed)
+            .collect();
+        let settled = if request_receipts {
+            State::Delivered
+        } else {
+            State::Expired
+        };
+        assert!(others.iter().all(|s| *s == settled), "{others:?}");
+        assert!(
+            !failed.is_empty() && !others.is_empty(),
+            "both outcomes: {failed:?} {others:?}"
+        );
+        let mut received = Vec::new();
+        for _ in 0..failed.len() {
+            let request = within("a failure receipt", inbound.recv())
+                .await
+                .expect("open");
+            let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+            assert_eq!(receipt.state(), Some(MessageState::Undeliverable));
+            received.push(receipt.id().unwrap().to_owned());
+        }
+        received.sort();
+        let mut expected = failed.clone();
+        expected.sort();
+        assert_eq!(received, expected);
+        nothing_more(
+            &mut inbound,
+            "a receipt for a message not known to have failed",
+        )
+        .await;
+        let sent = sim.counters().to_json()["receipts_sent"].as_u64().unwrap();
+        if request_receipts {
+            assert_eq!(sent, 34, "every outcome asked of the carrier");
+        } else {
+            assert!(sent < 34, "failures only: {sent}");
+        }
+        drop((client, gateway));
+        let _ = sim.shutdown(Duration::from_secs(1)).await;
+    }
+}
+
 /// A client that asks for receipts and binds no receiver: its receipts wait in the outbox
 /// for the store's retention, then are dropped, so such a client cannot fill the disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,7 +28,7 @@ use smppgate_protocol::text::{
     TextConfig,
 };
 use smppgate_protocol::tlv::{Tlv, TlvTag, Tlvs};
-use smppgate_protocol::types::{DataCoding, EsmClass};
+use smppgate_protocol::types::{DataCoding, EsmClass, SmscReceipt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -1053,8 +1053,16 @@ impl Writer {
         if record.state.is_final() {
             return;
         }
+        // A part that ended other than delivered: a failure is known.
+        let failed = record
+            .parts
+            .iter()
+            .any(|p| p.state.is_final() && p.state != State::Delivered);
+        // The parts still open: their state (a carrier took them, or not) and carrier.
+        let mut open = Vec::new();
         for part in &mut record.parts {
             if !part.state.is_final() {
+                open.push((part.state, part.carrier.clone()));
                 part.state = State::Expired;
                 part.updated = now;
             }
@@ -1065,13 +1073,42 @@ impl Writer {
             .get(&id)
             .and_then(|r| self.accounts.get(r.account.as_bytes()))
             .is_some_and(|a| a.config.expired_receipts);
+        let no_failure_known = self
+            .records
+            .get(&id)
+            .is_some_and(|r| !failed && self.no_failure_known(r, &open));
         if let Some(record) = self.records.get_mut(&id) {
             // Without EXPIRED receipts the message goes final silently.
-            if !(wants && expired_receipts) {
+            if !(wants && expired_receipts) || no_failure_known {
                 Arc::make_mut(record).wants_receipt = false;
             }
         }
         self.settle(id);
+    }
+
+    /// Whether an expiring message's client asked for receipts on failure only and each
+    /// part still open was taken by a carrier not asked for a success receipt
+    /// (`request_receipts = false` passed the client's request on): the carrier would
+    /// have reported a failure, so none is known, and an EXPIRED receipt would tell the
+    /// client of a failure that most likely did not happen.
+    fn no_failure_known(&self, record: &MessageRecord, open: &[(State, Option<String>)]) -> bool {
+        let failure_only = || {
+            request_of(record).is_some_and(|request| {
+                request.registered_delivery.smsc_receipt() == SmscReceipt::OnFailure
+            })
+        };
+        // A part that never left the gateway did fail.
+        !open.is_empty()
+            && open.iter().all(|(state, carrier)| {
+                *state == State::Sent
+                    && carrier.as_deref().is_some_and(|name| {
+                        self.config
+                            .carriers
+                            .iter()
+                            .any(|c| c.name == name && !c.request_receipts)
+                    })
+            })
+            && failure_only()
     }
 
     fn mo(&mut self, carrier: &Arc<str>, body: &Body) {
@@ -1377,6 +1414,14 @@ fn upstream_receipt(
     clock: &Clock,
 ) -> Option<OutboxItem> {
     let request = request_of(record)?;
+    // Receipts on failure only (10): none for a delivered message or part (the carrier
+    // was asked for every outcome: `RegisteredDelivery::with_receipt`).
+    if !request
+        .registered_delivery
+        .wants_receipt_for(state == State::Delivered)
+    {
+        return None;
+    }
     let id = format_id(record.id, id_style);
     let receipt_state = receipt_state(state);
     let mut builder = ReceiptBuilder::new(id.clone(), receipt_state);

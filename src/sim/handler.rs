@@ -16,7 +16,9 @@ use smppgate_protocol::session::{CloseReason, SessionStats};
 use smppgate_protocol::text::TextConfig;
 use smppgate_protocol::text::coding;
 use smppgate_protocol::tlv::{TlvTag, Tlvs};
-use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery, SmppTime};
+use smppgate_protocol::types::{
+    Address, DataCoding, EsmClass, RegisteredDelivery, SmppTime, SmscReceipt,
+};
 use tokio::time::Instant;
 
 use super::counters::{Counters, add, bump};
@@ -297,9 +299,9 @@ impl SimHandler {
         issued: &Issued,
         submitter: &Address,
         recipient: &Address,
+        state: MessageState,
     ) -> ReceiptJob {
         let now = clock::utc_now();
-        let state = faults::pick(&self.faults.receipt_states).unwrap_or(MessageState::Delivered);
         let (text_id, tlv_id) = self.receipt_ids(issued);
         let mut builder = ReceiptBuilder::new(text_id, state);
         builder.submit_date = Some(now);
@@ -366,10 +368,23 @@ impl SimHandler {
         text: impl FnOnce() -> String,
     ) -> (Result<MessageId, CommandStatus>, Vec<ReceiptJob>) {
         let before = self.faults.receipt_before_resp;
-        if registered_delivery.wants_receipt()
-            && !before
-            && !self.receipts.reserve(recipients.len())
-        {
+        // Each recipient's outcome; asked for receipts on failure only (reference §5.2.17),
+        // a delivered one gets none.
+        let failure_only = registered_delivery.smsc_receipt() == SmscReceipt::OnFailure;
+        let outcomes: Vec<(&Address, MessageState)> = if registered_delivery.wants_receipt() {
+            recipients
+                .iter()
+                .map(|recipient| {
+                    let state = faults::pick(&self.faults.receipt_states)
+                        .unwrap_or(MessageState::Delivered);
+                    (*recipient, state)
+                })
+                .filter(|(_, state)| !(failure_only && *state == MessageState::Delivered))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !outcomes.is_empty() && !before && !self.receipts.reserve(outcomes.len()) {
             bump(&self.counters.receipts_dropped);
             return (Err(CommandStatus::ESME_RMSGQFUL), Vec::new());
         }
@@ -377,21 +392,19 @@ impl SimHandler {
         let issued = Issued {
             id,
             written: self.id_string(id, self.id_format),
-            text: if registered_delivery.wants_receipt() {
-                text()
-            } else {
+            text: if outcomes.is_empty() {
                 String::new()
+            } else {
+                text()
             },
         };
         let mut now = Vec::new();
-        if registered_delivery.wants_receipt() {
-            for recipient in recipients {
-                let job = self.build_receipt(session, &issued, source, recipient);
-                if before {
-                    now.push(job);
-                } else if !self.receipts.push(job) {
-                    bump(&self.counters.receipts_dropped);
-                }
+        for (recipient, state) in outcomes {
+            let job = self.build_receipt(session, &issued, source, recipient, state);
+            if before {
+                now.push(job);
+            } else if !self.receipts.push(job) {
+                bump(&self.counters.receipts_dropped);
             }
         }
         (Ok(Bytes::from(issued.written)), now)

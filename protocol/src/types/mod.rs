@@ -11,5 +11,5 @@ pub mod time;
 pub use address::{Address, Npi, Ton};
 pub use data_coding::DataCoding;
 pub use esm_class::EsmClass;
-pub use registered_delivery::RegisteredDelivery;
+pub use registered_delivery::{RegisteredDelivery, SmscReceipt};
 pub use time::{AbsoluteTime, RelativeTime, SmppTime, TimeError, TimeValue, UtcOffsetSign};

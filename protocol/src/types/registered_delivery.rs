@@ -47,14 +47,22 @@ impl RegisteredDelivery {
     }
 
     /// The same request with an SMSC receipt on final success or failure (bits 1–0 set
-    /// to 01) where it asked for none (00, or the reserved 11). A request for receipts on
-    /// failure only is kept, and so are bits 7–2.
+    /// to 01), whatever it asked (none, failure only, the reserved 11): a gateway that
+    /// must learn every outcome asks for them all and passes on what its client asked
+    /// for. Bits 7–2 are kept.
     #[must_use]
     pub const fn with_receipt(self) -> Self {
-        if self.wants_receipt() {
-            self
-        } else {
-            Self(self.0 & !0x03 | Self::RECEIPT_ON_SUCCESS_OR_FAILURE)
+        Self(self.0 & !0x03 | Self::RECEIPT_ON_SUCCESS_OR_FAILURE)
+    }
+
+    /// Whether a receipt of final state `delivered` (or not) is one this request asks
+    /// for: any with 01, failures only with 10, none with 00 or 11.
+    #[must_use]
+    pub const fn wants_receipt_for(self, delivered: bool) -> bool {
+        match self.smsc_receipt() {
+            SmscReceipt::OnSuccessOrFailure => true,
+            SmscReceipt::OnFailure => !delivered,
+            SmscReceipt::None | SmscReceipt::Reserved => false,
         }
     }
 
@@ -76,14 +84,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_receipt_is_added_only_where_none_was_asked() {
-        // (asked, sent): the SME acknowledgements and the intermediate notification stay.
+    fn every_outcome_is_asked_for_whatever_was_asked() {
+        // (asked, sent): the SME acknowledgements and the intermediate notification stay;
+        // failure only becomes any outcome (the gateway must learn each one).
         for (asked, sent) in [
             (0x00, 0x01),
             (0x03, 0x01),
             (0x1C, 0x1D),
             (0x01, 0x01),
-            (0x12, 0x12),
+            (0x02, 0x01),
+            (0x12, 0x11),
         ] {
             assert_eq!(
                 RegisteredDelivery(asked).with_receipt(),
@@ -110,5 +120,21 @@ mod tests {
             RegisteredDelivery(0x02).smsc_receipt(),
             SmscReceipt::OnFailure
         );
+    }
+
+    #[test]
+    fn which_outcomes_a_request_wants() {
+        // (value, delivered wanted, failed wanted)
+        for (value, delivered, failed) in [
+            (0x00, false, false),
+            (0x01, true, true),
+            (0x02, false, true),
+            (0x03, false, false),
+            (0x1E, false, true),
+        ] {
+            let rd = RegisteredDelivery(value);
+            assert_eq!(rd.wants_receipt_for(true), delivered, "{value:#04x}");
+            assert_eq!(rd.wants_receipt_for(false), failed, "{value:#04x}");
+        }
     }
 }
