@@ -85,6 +85,59 @@ async fn transient_errors_are_retried_then_fail_over() {
     carriers.drain(Duration::from_secs(5)).await;
 }
 
+/// A message that fails over to a backup that is down ends on the primary as on a route
+/// of one (its attempts there were its last) instead of waiting for the backup: before, it
+/// stayed first in the route's retries, which are sent first-come only, and held every
+/// retry behind it (and, once the route held its cap, every new message) until the backup
+/// came back.
+#[tokio::test]
+async fn a_backup_that_is_down_holds_no_retry_back() {
+    let primary = sim(
+        None,
+        Faults {
+            error_rate: parse_error_rate("ESME_RSYSERR=50").unwrap(),
+            ..Faults::default()
+        },
+    )
+    .await;
+    // Refuses every bind: down once its first attempt is over.
+    let backup = sim(Some("other"), Faults::default()).await;
+    let (carriers, recorder) = start(&config(vec![
+        carrier("primary", &primary.local_addr().to_string(), 1_000, 1, 16),
+        carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 16),
+    ]))
+    .await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while carriers.stats()["carriers"][1]["bind_rejections"] != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the backup's bind refused");
+    submit_many(&carriers, 0, 100, Class::Notification);
+    recorder.wait_for(100, Duration::from_secs(10)).await;
+    let mut failed = 0;
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "primary", "{outcome:?}");
+        match outcome.result {
+            OutcomeResult::Accepted { .. } => {}
+            OutcomeResult::Failed {
+                status: CommandStatus::ESME_RSYSERR,
+                reason: FailReason::Exhausted,
+            } => {
+                failed += 1;
+                assert_eq!(outcome.attempts, 3, "{outcome:?}");
+                assert_eq!(outcome.failovers, 0, "{outcome:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Half the attempts fail: about one message in eight fails three times.
+    assert!(failed > 0 && failed < 50, "{failed}");
+    assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 0);
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
 #[tokio::test]
 async fn transient_errors_everywhere_end_exhausted() {
     let only = sim(None, erroring("ESME_RSYSERR")).await;

@@ -28,6 +28,13 @@
 //! once a second when its (lowered) rate allows; its first ESME_ROK ends the state. When
 //! every carrier left refuses, messages stay on the first as before: throttling slows a
 //! message down, it never fails it. The rate reaction is untouched.
+//!
+//! A failover goes only to a carrier that is up or binding (and not paused): with every
+//! later one down, a message's attempts on its carrier were its last, as on a route of
+//! one, and a throttled one stays where it is. A message failed over to carriers that
+//! have all gone down since goes back to the start of the route. So a retry never waits
+//! for a carrier that is down, holding the retries behind it (they are sent in order).
+//! Attempts count per carrier: a message that moves to another one starts there at 0.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -710,6 +717,10 @@ impl Route {
         now: Instant,
         wait: &mut Earliest,
     ) -> Option<Placement> {
+        // A job failed over to carriers that are all down (or paused) since goes back to
+        // the start of the route rather than wait for them: it must not hold the retries
+        // queued behind it (`send_retry` looks at the first only).
+        let min = if self.usable_from(min) { min } else { 0 };
         let mut past = Vec::new();
         for position in min..self.carriers.len() {
             let carrier = self.carrier(position);
@@ -764,6 +775,15 @@ impl Route {
                 None
             }
         }
+    }
+
+    /// Whether a carrier at `from` or after it is up or binding (and not paused by the
+    /// operator): one a job can fail over to.
+    fn usable_from(&self, from: usize) -> bool {
+        (from..self.carriers.len()).any(|position| {
+            let carrier = self.carrier(position);
+            !carrier.is_paused_by_operator() && (carrier.is_up() || carrier.is_starting())
+        })
     }
 
     /// Sends `job` where [`Route::place`] put it, counting a failover on each carrier it
@@ -851,8 +871,8 @@ impl Route {
         let deadline = entry.key().0;
         let job = entry.get_mut();
         if let Some((on, _)) = job.on_carrier {
-            // With no next carrier it keeps waiting on this one.
-            if on + 1 < self.carriers.len() && job.min_carrier <= on {
+            // With no next carrier (or none up) it keeps waiting on this one.
+            if self.usable_from(on + 1) && job.min_carrier <= on {
                 if deadline <= now {
                     self.fail_over_throttled(job, on);
                 } else {
@@ -940,6 +960,11 @@ impl Route {
         carrier.counters.submits.fetch_add(1, Ordering::Relaxed);
         job.attempts += 1;
         if job.on_carrier.is_none_or(|(on, _)| on != position) {
+            // Attempts count per carrier: those on the last one (it went down, or the job
+            // went back to the start of the route) are not held against this one.
+            if job.on_carrier.is_some() {
+                job.carrier_attempts = 0;
+            }
             job.on_carrier = Some((position, now));
         }
         // The gateway's message id follows the message into the carrier side's log.
@@ -1066,7 +1091,8 @@ impl Route {
                 Duration::ZERO
             };
             self.requeue(job, now + delay);
-        } else if position + 1 < self.carriers.len() {
+        } else if self.usable_from(position + 1) {
+            // (None up after it: the attempts here were its last, as on a route of one.)
             carrier.counters.failovers.fetch_add(1, Ordering::Relaxed);
             carrier.metrics.failovers.increment(1);
             job.min_carrier = position + 1;
