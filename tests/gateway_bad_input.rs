@@ -203,6 +203,73 @@ async fn a_failing_store_answers_rsyserr_acknowledges_nothing_and_recovers() {
     assert_eq!(gateway.stats().to_json()["accepted"], 2);
 }
 
+/// A client whose connection drops while its submit_sm is being committed got no
+/// answer, but its message is stored: it is sent all the same, without a restart (before,
+/// the connection's pending answer was dropped with the hand-off to the dispatcher, and
+/// the message waited on disk until the next start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_client_drops_during_its_commit_is_sent() {
+    use smppgate_protocol::codec::encode_to_bytes;
+    use smppgate_protocol::pdu::Bind;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let store = Arc::new(FlakyStore::default());
+    let gateway = Gateway::start_with_store(config(), Arc::clone(&store) as _)
+        .await
+        .expect("gateway");
+    let mut tcp = tokio::net::TcpStream::connect(gateway.local_addr())
+        .await
+        .unwrap();
+    let bind = Pdu::new(
+        1,
+        Body::BindTransmitter(Bind {
+            system_id: Bytes::from_static(b"demo"),
+            password: Bytes::from_static(b"demo"),
+            interface_version: 0x34,
+            ..Bind::default()
+        }),
+    );
+    tcp.write_all(&encode_to_bytes(&bind).unwrap())
+        .await
+        .unwrap();
+    let mut head = [0u8; 16];
+    within("bind_transmitter_resp", tcp.read_exact(&mut head))
+        .await
+        .unwrap();
+    assert_eq!(&head[8..12], &[0, 0, 0, 0], "bound");
+    let length = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
+    let mut rest = vec![0u8; length - 16];
+    tcp.read_exact(&mut rest).await.unwrap();
+    store.hold_inserts(true);
+    let submit = Pdu::new(2, Body::SubmitSm(message()));
+    tcp.write_all(&encode_to_bytes(&submit).unwrap())
+        .await
+        .unwrap();
+    within("its commit under way", async {
+        while store.inserts_waiting.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    drop(tcp);
+    // The server sees the connection end (and drops the answer it owed).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.hold_inserts(false);
+    within("the message sent", async {
+        loop {
+            let stored = store.inner.list(&ListFilter::default()).unwrap();
+            if stored
+                .iter()
+                .any(|record| record.state != smppgate::store::State::Accepted)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// The backlog is on disk: a route whose carrier takes one message a second keeps
 /// accepting past its in-memory lane (10 000 per class), up to the account's
 /// `[store] max_pending`, and only then answers ESME_RMSGQFUL — before acknowledging.

@@ -300,6 +300,59 @@ async fn an_idempotent_retry_sends_once_even_after_a_restart() {
     assert_eq!(seen(&carrier, "once only", 2).await, 2);
 }
 
+/// A client that goes while its submit is being committed (its own timeout, a dropped
+/// connection) does not leave its message stored and unsent, nor its key forgotten: the
+/// message reaches the carrier without a restart, and the retry with the same key gets
+/// the first answer and sends nothing again. (Before, the handler was dropped with the
+/// connection: the message waited on disk for a restart, and the retry sent it again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_gone_during_the_commit_leaves_its_message_sent_and_its_key_answered() {
+    use tokio::io::AsyncWriteExt;
+    let carrier = carrier().await;
+    let store = Arc::new(FlakyStore::default());
+    let gateway = Gateway::start_with_store(
+        config(&carrier, ":memory:"),
+        Arc::clone(&store) as Arc<dyn Store>,
+    )
+    .await
+    .expect("gateway");
+    let api = Api::of(&gateway);
+    let body = json!({"to": "8613800138030", "text": "client gone"}).to_string();
+    store.hold_inserts(true);
+    let mut gone = tokio::net::TcpStream::connect(gateway.http_addr().unwrap())
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\n\
+         idempotency-key: gone-1\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    gone.write_all(request.as_bytes()).await.unwrap();
+    within("its commit under way", async {
+        while store
+            .inserts_waiting
+            .load(std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    drop(gone);
+    // The server sees the connection end (and drops the request's handler).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.hold_inserts(false);
+    assert_eq!(seen(&carrier, "client gone", 1).await, 1);
+    let (status, headers, answer) = api.post(Some(KEY), Some("gone-1"), body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(answer["messages"][0]["status"], "accepted");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen(&carrier, "client gone", 1).await, 1, "sent once");
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// A request's messages and its idempotent answer are one commit: when the commit that
 /// would keep the answer fails, its messages are not kept either (503, nothing sent), so
 /// the client's retry with the same key, after a restart, sends each message once. (Were

@@ -88,12 +88,97 @@ pub(crate) struct Reserved {
     parts: Vec<SubmitSm>,
     account: Arc<Account>,
     part_of: Option<PartOf>,
+    place: Place,
 }
 
 impl Reserved {
     /// Its insert (the record is shared with the writer, not copied).
     fn insert(&self) -> Op {
         Op::Insert(Arc::clone(&self.record))
+    }
+}
+
+/// A message's place in its account's durable backlog, given back when dropped unless
+/// kept (the message was stored: the writer gives it back when the message has left).
+/// A caller cancelled between the reservation and the commit (a client gone) so leaks
+/// no place.
+struct Place {
+    backlog: Arc<Backlog>,
+    account: Arc<Account>,
+    kept: bool,
+}
+
+impl Place {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.backlog.release(&self.account.name);
+        }
+    }
+}
+
+/// Reserved messages whose commit may be under way. The caller's future (an SMPP
+/// connection's answer, an HTTP handler) is dropped when its client goes; dropped
+/// once the commit was handed over, this finishes in a task of its own what the caller
+/// would have: a stored message is handed to the dispatcher (never left unsent until a
+/// restart), one not stored gives its place back. Only then, one task per message a
+/// cancelled caller left half way: never for a queue that is full.
+struct Landing {
+    intake: Arc<Intake>,
+    reserved: Vec<Reserved>,
+    submitted: Option<crate::store::Submitted>,
+}
+
+impl Landing {
+    /// Commits `ops` (the reserved messages' inserts and what goes with them).
+    async fn commit(&mut self, ops: Vec<Op>) -> Result<(), crate::store::StoreError> {
+        let submitted = self
+            .submitted
+            .insert(self.intake.parts.group.submit(ops).await?);
+        let written = submitted.wait().await;
+        self.submitted = None;
+        written
+    }
+
+    /// The reserved messages, for the caller to finish (nothing left for the drop).
+    fn take(mut self) -> Vec<Reserved> {
+        std::mem::take(&mut self.reserved)
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        let (Some(mut submitted), false) = (self.submitted.take(), self.reserved.is_empty()) else {
+            return; // nothing handed over: the places go back with the reservations
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // the runtime is stopping: a restart reads what was stored
+        };
+        let intake = Arc::clone(&self.intake);
+        let reserved = std::mem::take(&mut self.reserved);
+        tracing::debug!(
+            messages = reserved.len(),
+            "caller gone during its commit: finished aside"
+        );
+        runtime.spawn(async move {
+            match submitted.wait().await {
+                Ok(()) => {
+                    for one in reserved {
+                        intake.committed(one).await;
+                    }
+                }
+                Err(error) => {
+                    for one in reserved {
+                        let _ = intake.not_committed(one, &error);
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -360,9 +445,19 @@ impl Intake {
     /// # Errors
     /// `ESME_RMSGQFUL` past the account's durable backlog limit; `ESME_RSYSERR` when the
     /// store failed: nothing was acknowledged. Counted.
-    pub(crate) async fn persist(&self, checked: Checked) -> Result<u64, Refusal> {
+    pub(crate) async fn persist(self: &Arc<Self>, checked: Checked) -> Result<u64, Refusal> {
         let reserved = self.reserve(checked).await?;
-        match self.parts.group.commit(vec![reserved.insert()]).await {
+        let ops = vec![reserved.insert()];
+        let mut landing = Landing {
+            intake: Arc::clone(self),
+            reserved: vec![reserved],
+            submitted: None,
+        };
+        let written = landing.commit(ops).await;
+        let Some(reserved) = landing.take().pop() else {
+            unreachable!("one reserved message");
+        };
+        match written {
             Ok(()) => Ok(self.committed(reserved).await),
             Err(error) => Err(self.not_committed(reserved, &error)),
         }
@@ -372,12 +467,14 @@ impl Intake {
     /// commit (all or none: the HTTP API's stored idempotent answer goes in the same
     /// commit as the messages it answers). `more` is given each message's id or refusal
     /// before the commit and returns its ops and what it made of them (the answer).
-    /// Returns each message's id or refusal, in order, and `more`'s value.
+    /// Returns each message's id or refusal, in order, `more`'s value, and whether the
+    /// commit held (`false`: nothing was stored; a refusal of one message, even
+    /// `ESME_RSYSERR` from the cluster's shared caps, leaves the others stored).
     pub(crate) async fn persist_with<T>(
-        &self,
+        self: &Arc<Self>,
         checked: Vec<Checked>,
         more: impl FnOnce(&[Result<u64, &Refusal>]) -> (Vec<Op>, T),
-    ) -> (Vec<Result<u64, Refusal>>, T) {
+    ) -> (Vec<Result<u64, Refusal>>, T, bool) {
         // One message (the common HTTP request) is awaited as it is, without join_all's set.
         let reserved: Vec<Result<Reserved, Refusal>> = if checked.len() == 1 {
             let mut reserved = Vec::with_capacity(1);
@@ -393,21 +490,39 @@ impl Intake {
             .map(|one| one.as_ref().map(|r| r.record.id))
             .collect();
         let (mut ops, made) = more(&ids);
+        let count = ids.len();
         ops.extend(reserved.iter().flatten().map(Reserved::insert));
+        let (refusals, reserved): (Vec<_>, Vec<_>) = reserved
+            .into_iter()
+            .enumerate()
+            .partition(|(_, one)| one.is_err());
+        let (indices, reserved): (Vec<usize>, Vec<Reserved>) = reserved
+            .into_iter()
+            .filter_map(|(index, one)| Some((index, one.ok()?)))
+            .unzip();
+        let mut landing = Landing {
+            intake: Arc::clone(self),
+            reserved,
+            submitted: None,
+        };
         let written = if ops.is_empty() {
             Ok(())
         } else {
-            self.parts.group.commit(ops).await
+            landing.commit(ops).await
         };
-        let mut results = Vec::with_capacity(reserved.len());
-        for one in reserved {
-            results.push(match (one, &written) {
-                (Err(refusal), _) => Err(refusal),
-                (Ok(reserved), Ok(())) => Ok(self.committed(reserved).await),
-                (Ok(reserved), Err(error)) => Err(self.not_committed(reserved, error)),
+        let mut results: Vec<Option<Result<u64, Refusal>>> =
+            std::iter::repeat_with(|| None).take(count).collect();
+        for (index, one) in refusals {
+            results[index] = one.err().map(Err);
+        }
+        for (index, reserved) in indices.into_iter().zip(landing.take()) {
+            results[index] = Some(match &written {
+                Ok(()) => Ok(self.committed(reserved).await),
+                Err(error) => Err(self.not_committed(reserved, error)),
             });
         }
-        (results, made)
+        let stored = written.is_ok();
+        (results.into_iter().flatten().collect(), made, stored)
     }
 
     /// Takes a checked message's places before it is written: its count in the cluster's
@@ -478,6 +593,11 @@ impl Intake {
             record: Arc::new(record),
             route,
             parts,
+            place: Place {
+                backlog: Arc::clone(&p.backlog),
+                account: Arc::clone(&account),
+                kept: false,
+            },
             account,
             part_of,
         })
@@ -487,7 +607,7 @@ impl Intake {
     /// refusal to answer (nothing was acknowledged).
     fn not_committed(&self, reserved: Reserved, error: &crate::store::StoreError) -> Refusal {
         let p = &self.parts;
-        p.backlog.release(&reserved.account.name);
+        // Its place goes back with it.
         store_error(&p.stats, "accept", error);
         self.refuse(&reserved.account, CommandStatus::ESME_RSYSERR.into())
     }
@@ -502,7 +622,10 @@ impl Intake {
             parts,
             account,
             part_of,
+            place,
         } = reserved;
+        // The message holds it now; the writer gives it back when the message has left.
+        place.keep();
         let id = record.id;
         let class = record.class;
         let not_before = record.not_before;

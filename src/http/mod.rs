@@ -537,46 +537,92 @@ async fn submit_inner(
     // Written in one commit, with the answer kept for the Idempotency-Key when there is
     // one: a crash leaves the messages and their answer both or neither (on the embedded
     // store, whose commits are atomic). The answer is built from the ids before the
-    // commit; used only if the commit holds.
-    let (indices, checked): (Vec<usize>, Vec<_>) = checked.into_iter().unzip();
-    let part_counts: Vec<usize> = checked
-        .iter()
-        .map(crate::gateway::intake::Checked::part_count)
-        .collect();
-    let style = account.config.id_style;
-    let (persisted, (answer, kept)) = intake
-        .persist_with(checked, |ids| {
-            let mut outcomes = outcomes;
-            for ((index, parts), id) in indices.iter().zip(&part_counts).zip(ids) {
-                outcomes[*index] = Some(accepted_or_not(*id, *parts, style));
-            }
-            let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-            let answer = Bytes::from(submit::answer(&prepared, &outcomes));
-            let stored = claim.as_ref().and_then(|claim| {
-                Idempotency::stored(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
-                    .inspect_err(|error| {
-                        tracing::error!(%error, "encoding an idempotent answer failed");
-                    })
-                    .ok()
-            });
-            let kept = stored.is_some();
-            (stored.into_iter().collect(), (answer, kept))
-        })
-        .await;
-    if persisted.iter().any(
-        |result| matches!(result, Err(refusal) if refusal.status == CommandStatus::ESME_RSYSERR),
-    ) {
-        return Err(ApiError::Unavailable(
-            "the store failed; retry later (with the same Idempotency-Key)".to_owned(),
-        ));
+    // commit; used only if the commit holds. In a task of its own, awaited: a client that
+    // goes (or the request timeout's 408) while the commit runs does not stop the answer
+    // being remembered, so its retry with the same key gets it and sends nothing again.
+    let landing = Landing {
+        intake: Arc::clone(intake),
+        idempotency: Arc::clone(&shared.idempotency),
+        account,
+        prepared,
+        outcomes,
+        checked,
+        claim,
+        now,
+        started,
+    };
+    tokio::spawn(landing.run()).await.unwrap_or_else(|_| {
+        Err(ApiError::Unavailable(
+            "the submit did not finish".to_owned(),
+        ))
+    })
+}
+
+/// What a submit leaves to be written and answered (see `submit_inner`).
+struct Landing {
+    intake: Arc<Intake>,
+    idempotency: Arc<Idempotency>,
+    account: Arc<crate::gateway::accounts::Account>,
+    prepared: submit::Prepared,
+    outcomes: Vec<Option<Outcome>>,
+    checked: Vec<(usize, crate::gateway::intake::Checked)>,
+    claim: Option<idempotency::Claim>,
+    now: u64,
+    started: std::time::Instant,
+}
+
+impl Landing {
+    async fn run(self) -> Result<Response, ApiError> {
+        let Self {
+            intake,
+            idempotency,
+            account,
+            prepared,
+            outcomes,
+            checked,
+            claim,
+            now,
+            started,
+        } = self;
+        let (indices, checked): (Vec<usize>, Vec<_>) = checked.into_iter().unzip();
+        let part_counts: Vec<usize> = checked
+            .iter()
+            .map(crate::gateway::intake::Checked::part_count)
+            .collect();
+        let style = account.config.id_style;
+        let (_, (answer, kept), stored) = intake
+            .persist_with(checked, |ids| {
+                let mut outcomes = outcomes;
+                for ((index, parts), id) in indices.iter().zip(&part_counts).zip(ids) {
+                    outcomes[*index] = Some(accepted_or_not(*id, *parts, style));
+                }
+                let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+                let answer = Bytes::from(submit::answer(&prepared, &outcomes));
+                let stored = claim.as_ref().and_then(|claim| {
+                    Idempotency::stored(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
+                        .inspect_err(|error| {
+                            tracing::error!(%error, "encoding an idempotent answer failed");
+                        })
+                        .ok()
+                });
+                let kept = stored.is_some();
+                (stored.into_iter().collect(), (answer, kept))
+            })
+            .await;
+        // Only a failed commit is "nothing accepted": a destination refused on its own
+        // (even ESME_RSYSERR from the cluster's shared caps) is in the answer, and the
+        // others were stored and are sent.
+        if !stored {
+            return Err(ApiError::Unavailable(
+                "the store failed; retry later (with the same Idempotency-Key)".to_owned(),
+            ));
+        }
+        if let (Some(claim), true) = (claim, kept) {
+            idempotency.remember(claim, StatusCode::ACCEPTED.as_u16(), &answer, now);
+        }
+        account.submit_latency.record(started.elapsed());
+        Ok(json_response(StatusCode::ACCEPTED, answer))
     }
-    if let (Some(claim), true) = (claim, kept) {
-        shared
-            .idempotency
-            .remember(claim, StatusCode::ACCEPTED.as_u16(), &answer, now);
-    }
-    account.submit_latency.record(started.elapsed());
-    Ok(json_response(StatusCode::ACCEPTED, answer))
 }
 
 /// A destination's entry in the answer: its id in the account's style, or why not.

@@ -98,6 +98,29 @@ pub struct GroupCommit {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Ops handed to the commit thread ([`GroupCommit::submit`]): their commit's outcome.
+pub struct Submitted(oneshot::Receiver<Result<(), Refused>>);
+
+impl std::fmt::Debug for Submitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitted").finish_non_exhaustive()
+    }
+}
+
+impl Submitted {
+    /// Resolves once the ops are durable. Cancel-safe: a wait dropped half way can be
+    /// taken up again.
+    ///
+    /// # Errors
+    /// As [`GroupCommit::commit`].
+    pub async fn wait(&mut self) -> Result<(), StoreError> {
+        (&mut self.0)
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|r| r.error)
+    }
+}
+
 impl GroupCommit {
     /// Starts the commit thread; at most `max_batch` ops go into one commit (a single
     /// larger request is committed alone, whole) and at most `max_batch` requests wait.
@@ -136,6 +159,17 @@ impl GroupCommit {
     /// The batch's commit failed (nothing of it is applied; the next batch tries again),
     /// or the commit thread has stopped.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.submit(ops).await?.wait().await
+    }
+
+    /// [`GroupCommit::commit`] in two steps: hands `ops` to the commit thread (waiting
+    /// only for room in its queue), and the commit's outcome to wait for. Once handed
+    /// over they are committed (or fail) whether or not anyone waits: a caller that may
+    /// be cancelled keeps the [`Submitted`] to learn the outcome all the same.
+    ///
+    /// # Errors
+    /// The commit thread has stopped.
+    pub async fn submit(&self, ops: Vec<Op>) -> Result<Submitted, StoreError> {
         let (reply, done) = oneshot::channel();
         self.sender
             .send(Request {
@@ -145,7 +179,7 @@ impl GroupCommit {
             })
             .await
             .map_err(|_| stopped())?;
-        done.await.map_err(|_| stopped())?.map_err(|r| r.error)
+        Ok(Submitted(done))
     }
 
     /// Like [`GroupCommit::commit`] on the bulk lane: for writes no client is waiting on

@@ -30,7 +30,7 @@ mod work_queue;
 
 pub use self::fjall::FjallStore;
 pub use cap_windows::{CapSignature, CapTimes, CapWindow};
-pub use group::{GroupCommit, GroupCommitStats};
+pub use group::{GroupCommit, GroupCommitStats, Submitted};
 pub use jetstream::{
     Bound, JetStreamStore, Lease, Membership, OutboxFollower, OutboxLeases, OutboxWatch,
     SharedCaps, SuppressionChange, SuppressionWatch, follow_liveness,

@@ -27,6 +27,11 @@ pub(crate) struct FlakyStore {
     pub(crate) failing_answers: AtomicBool,
     /// Outbox reads (`outbox`, `outbox_after`) per queue.
     pub(crate) outbox_reads: Mutex<std::collections::HashMap<String, usize>>,
+    /// While true, a commit carrying a new message waits (at most 30 s), and
+    /// `inserts_waiting` counts it (a slow disk under intake).
+    holding_inserts: Mutex<bool>,
+    inserts_released: Condvar,
+    pub(crate) inserts_waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl FlakyStore {
@@ -54,6 +59,13 @@ impl FlakyStore {
             .or_insert(0) += 1;
     }
 
+    /// Holds (true) or lets go (false) the commits of new messages.
+    #[allow(dead_code)] // not every test binary holds them
+    pub(crate) fn hold_inserts(&self, hold: bool) {
+        *self.holding_inserts.lock().unwrap() = hold;
+        self.inserts_released.notify_all();
+    }
+
     /// Holds (true) or lets go (false) the commits of outbox acknowledgements.
     pub(crate) fn hold_acks(&self, hold: bool) {
         *self.holding_acks.lock().unwrap() = hold;
@@ -70,6 +82,17 @@ impl Store for FlakyStore {
                     .any(|op| matches!(op, Op::OutboxPush(item) if item.account == "~idempotency")))
         {
             return Err(StoreError::new("No space left on device (injected)"));
+        }
+        if ops.iter().any(|op| matches!(op, Op::Insert(_))) {
+            let held = self.holding_inserts.lock().unwrap();
+            if *held {
+                self.inserts_waiting.fetch_add(1, Ordering::SeqCst);
+                let _ = self
+                    .inserts_released
+                    .wait_timeout_while(held, Duration::from_secs(30), |held| *held)
+                    .unwrap();
+                self.inserts_waiting.fetch_sub(1, Ordering::SeqCst);
+            }
         }
         if ops.iter().any(|op| matches!(op, Op::OutboxAck { .. })) {
             let held = self.holding_acks.lock().unwrap();
