@@ -921,10 +921,28 @@ impl Store for FjallStore {
                     if record.expires != 0 {
                         batch.remove(&open.expiry, keys::expiry(record.expires, id));
                     }
-                    for part in &record.parts {
-                        if let (Some(carrier), Some(carrier_id)) = (&part.carrier, &part.carrier_id)
-                        {
-                            batch.remove(&open.carrier, keys::carrier(carrier, carrier_id)?);
+                    // Its carrier-id index entries, under whichever reading the writer
+                    // used; only those that still point at it (a carrier that reuses ids
+                    // may have given this one to a newer message).
+                    for (index, part) in record.parts.iter().enumerate() {
+                        let (Some(carrier), Some(carrier_id)) = (&part.carrier, &part.carrier_id)
+                        else {
+                            continue;
+                        };
+                        for reading in keys::carrier_readings(carrier_id) {
+                            let key = keys::carrier(carrier, &reading)?;
+                            let points_here = open
+                                .carrier
+                                .get(&key)
+                                .map_err(|e| engine_error("read carrier index", &e))?
+                                .map(|value| keys::parse_carrier_value(&value))
+                                .transpose()?
+                                .is_some_and(|(owner, at)| {
+                                    owner == id && usize::from(at) == index
+                                });
+                            if points_here {
+                                batch.remove(&open.carrier, key);
+                            }
                         }
                     }
                     removed += 1;

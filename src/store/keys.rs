@@ -82,6 +82,23 @@ pub(super) fn parse_expiry(key: &[u8]) -> Result<(Millis, u64), StoreError> {
 }
 
 /// Reads a value written by [`carrier_value`].
+/// Every key a carrier id may be indexed under: the writer indexes the readings of its
+/// carrier's id style (`normalise_id`: decimal "12345" as "3039", hex in lower case
+/// without leading zeros, both readings of an ambiguous one under `auto`), which the
+/// store does not know, so removing a message's entries tries each style's.
+pub(super) fn carrier_readings(carrier_id: &str) -> Vec<String> {
+    use smppgate_protocol::receipt::{IdStyle, normalise_id};
+    let mut readings = vec![carrier_id.to_owned()];
+    for style in [IdStyle::Hex, IdStyle::Dec, IdStyle::Auto] {
+        for reading in normalise_id(carrier_id, style).iter() {
+            if !readings.iter().any(|known| known == reading.as_str()) {
+                readings.push(reading.as_str().to_owned());
+            }
+        }
+    }
+    readings
+}
+
 pub(super) fn parse_carrier_value(value: &[u8]) -> Result<(u64, u16), StoreError> {
     let bytes: [u8; 10] = value.try_into().map_err(|_| {
         StoreError::new(format!(

@@ -489,6 +489,46 @@ fn expire_removes_old_final_messages_and_their_index() {
     assert_eq!(store.max_id().unwrap(), 3010);
 }
 
+/// Retention removes a message's carrier-id index entries under the readings the writer
+/// indexed (a decimal id "12345" as "3039" and, read as hex too, "12345"; an upper-case
+/// hex id as lower case), not only under the id as the carrier wrote it: before, those
+/// entries stayed for ever, one per part. An entry a newer message took over (a carrier
+/// that reuses ids) stays.
+#[test]
+fn expire_removes_the_carrier_index_under_every_reading() {
+    let dir = TempDir::new("expire-readings");
+    let store = open(&dir);
+    let index = |carrier_id: &str, id: u64| Op::CarrierId {
+        carrier: "cmcc".to_owned(),
+        carrier_id: carrier_id.to_owned(),
+        id,
+        part: 0,
+    };
+    let mut ops = Vec::new();
+    for (id, raw) in [(1u64, "12345"), (2, "00FF")] {
+        ops.push(Op::Insert(std::sync::Arc::new(message(id, "a", 1_000))));
+        ops.push(Op::Part {
+            id,
+            part: 0,
+            record: sent_part("cmcc", raw),
+        });
+        ops.push(Op::State {
+            id,
+            state: State::Delivered,
+        });
+    }
+    // As the writer indexes them: "12345" on an `auto` link, "00FF" on a hex one.
+    ops.extend([index("3039", 1), index("12345", 1), index("ff", 2)]);
+    // A newer message the carrier gave "3039" again.
+    ops.push(Op::Insert(std::sync::Arc::new(message(3, "a", 50_000))));
+    store.commit(&ops).unwrap();
+    store.commit(&[index("3039", 3)]).unwrap();
+    assert_eq!(store.expire(10_000).unwrap(), 2);
+    assert_eq!(store.by_carrier_id("cmcc", "12345").unwrap(), None);
+    assert_eq!(store.by_carrier_id("cmcc", "ff").unwrap(), None);
+    assert_eq!(store.by_carrier_id("cmcc", "3039").unwrap(), Some((3, 0)));
+}
+
 /// The first byte of an `updates` value of the first layout.
 const UPDATE_V1_FOR_TESTS: u8 = 1;
 
