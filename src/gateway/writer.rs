@@ -410,6 +410,10 @@ pub(crate) struct Writer {
     /// `smppgate_receipts_matched_total` handles by (carrier, primary reading, stat).
     matched_counters: HashMap<(Arc<str>, bool, &'static str), metrics::Counter>,
     ops: Vec<Op>,
+    /// This batch's read of the store failed (after its tries): what it could not read
+    /// was not applied, so its parts stay out of the pool's reach and the carriers'
+    /// deliver_sm are answered for a retry.
+    read_failed: bool,
     answers: Vec<InboundRequest>,
     /// Parts whose outcome this batch records: they leave [`InPool`] once committed.
     settled_parts: Vec<PartKey>,
@@ -467,6 +471,7 @@ impl Writer {
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
             ops: Vec::new(),
+            read_failed: false,
             answers: Vec::new(),
             settled_parts: Vec::new(),
             finished: Vec::new(),
@@ -555,38 +560,55 @@ impl Writer {
         if ids.is_empty() && keys.is_empty() {
             return;
         }
-        let store = Arc::clone(&self.store);
-        let read = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            for key in keys {
-                if let Some(hit) = store.by_carrier_id(&key.0, &key.1)? {
-                    ids.push(hit.0);
-                    found.push((key, hit));
+        // A failed read is tried again (as the commit is): applied without its records, an
+        // accepted part's outcome would be lost while the part left the pool's set, and
+        // the dispatcher would send it again.
+        let mut delay = Duration::from_millis(50);
+        for tries in 1..=READ_TRIES {
+            let store = Arc::clone(&self.store);
+            let (mut ids, keys) = (ids.clone(), keys.clone());
+            let read = tokio::task::spawn_blocking(move || {
+                let mut found = Vec::new();
+                for key in keys {
+                    if let Some(hit) = store.by_carrier_id(&key.0, &key.1)? {
+                        ids.push(hit.0);
+                        found.push((key, hit));
+                    }
                 }
+                ids.sort_unstable();
+                ids.dedup();
+                // A record this task holds is read again only when its carrier id had left
+                // the in-memory index; the held one wins below (it is newer).
+                let records: Vec<MessageRecord> =
+                    store.get_many(&ids)?.into_iter().flatten().collect();
+                Ok::<_, crate::store::StoreError>((found, records))
+            })
+            .await;
+            match read {
+                Ok(Ok((found, records))) => {
+                    for ((carrier, id), hit) in found {
+                        self.looked_up.insert(&carrier, id, hit);
+                    }
+                    for record in records {
+                        // Never replaces a record this task already holds (it is newer).
+                        self.records
+                            .entry(record.id)
+                            .or_insert_with(|| Arc::new(record));
+                    }
+                    return;
+                }
+                Ok(Err(error)) => store_error(&self.stats, "writer read", &error),
+                Err(_) => {}
             }
-            ids.sort_unstable();
-            ids.dedup();
-            // A record this task holds is read again only when its carrier id had left the
-            // in-memory index; the held one wins below (it is newer).
-            let records: Vec<MessageRecord> = store.get_many(&ids)?.into_iter().flatten().collect();
-            Ok::<_, crate::store::StoreError>((found, records))
-        })
-        .await;
-        match read {
-            Ok(Ok((found, records))) => {
-                for ((carrier, id), hit) in found {
-                    self.looked_up.insert(&carrier, id, hit);
-                }
-                for record in records {
-                    // Never replaces a record this task already holds (it would be older).
-                    self.records
-                        .entry(record.id)
-                        .or_insert_with(|| Arc::new(record));
-                }
+            if tries < READ_TRIES {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
             }
-            Ok(Err(error)) => store_error(&self.stats, "writer read", &error),
-            Err(_) => {}
         }
+        tracing::error!(
+            "the writer could not read the store: this batch's outcomes are kept from the pool and its receipts answered ESME_RX_T_APPN"
+        );
+        self.read_failed = true;
     }
 
     /// What a receipt needs read: the record its carrier id names when that id is known
@@ -1331,6 +1353,15 @@ impl Writer {
                 }
             }
         };
+        // A batch whose read failed applied what it could: a part whose record it could
+        // not read keeps its place in the pool's set (not sent again in this run; after a
+        // restart it is pending), and the carriers send their deliver_sm again.
+        let committed = status;
+        let status = if std::mem::take(&mut self.read_failed) && status.is_ok() {
+            CommandStatus::ESME_RX_T_APPN
+        } else {
+            status
+        };
         if status.is_ok() {
             // Durable now: the parts leave the pool's set (a scan may take one that came
             // back unsent), the final messages their backlog places.
@@ -1345,10 +1376,14 @@ impl Writer {
             self.backlog.release(&account);
         }
         for (done, released) in self.assembled.drain(..) {
-            let _ = done.send(if status.is_ok() { released } else { Vec::new() });
+            let _ = done.send(if committed.is_ok() {
+                released
+            } else {
+                Vec::new()
+            });
         }
         for (done, result) in self.reviewed.drain(..) {
-            let result = if status.is_ok() {
+            let result = if committed.is_ok() {
                 result
             } else {
                 Err("the store failed: nothing was changed".to_owned())
@@ -1762,6 +1797,10 @@ impl Writer {
     }
 }
 
+/// Reads of a batch's records tried before the batch goes on without them (50 ms, then
+/// doubling: about 1.5 s in all).
+const READ_TRIES: u32 = 5;
+
 /// The writer task: runs until both queues' senders are gone, or until `finish` is
 /// cancelled and what is queued is applied.
 pub(crate) async fn run(mut parts: WriterParts) {
@@ -2039,6 +2078,50 @@ mod tests {
             .expect("the record, written with its outcome");
         assert_eq!(written.parts[0].carrier_id.as_deref(), Some("5f3a"));
         assert_eq!(written.parts[0].state, State::Sent);
+    }
+
+    /// A batch whose read of the store fails (after its tries) does not lose an accepted
+    /// part's outcome while letting the part leave the pool's set: the dispatcher would
+    /// send it again in this run. The part keeps its place; the outcome is lost with the
+    /// read, so the record stays `Accepted` and goes again after a restart (the store
+    /// failed: as a failed commit).
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_read_keeps_the_part_from_the_dispatcher() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let (mut parts, outcomes, events) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let record = one_part(7, &parts);
+        parts.store.commit(&[Op::Insert(Arc::new(record))]).unwrap();
+        let flaky = Arc::new(crate::store::tests::FlakyStore {
+            inner: Arc::clone(&parts.store),
+            failing: AtomicBool::new(false),
+            failing_reads: AtomicBool::new(true),
+            commits: AtomicUsize::new(0),
+        });
+        parts.store = Arc::clone(&flaky) as Arc<dyn Store>;
+        let in_pool = Arc::clone(&parts.in_pool);
+        let key: PartKey = (7, 0);
+        assert!(matches!(in_pool.insert(key), super::super::backlog::Taken::Now));
+        let outcome = |message_id: &'static [u8]| Outcome {
+            id: 7,
+            part: 0,
+            carrier: Arc::from("sim"),
+            result: OutcomeResult::Accepted {
+                message_id: Bytes::from_static(message_id),
+            },
+            attempts: 1,
+            failovers: 0,
+        };
+        outcomes.send(outcome(b"5f3a")).await.unwrap();
+        let writer = tokio::spawn(run(parts));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(
+            matches!(in_pool.insert(key), super::super::backlog::Taken::Already),
+            "the part keeps its place"
+        );
+        flaky.failing_reads.store(false, Ordering::Release);
+        drop((outcomes, events));
+        writer.await.unwrap();
+        assert_eq!(flaky.get(7).unwrap().unwrap().parts[0].state, State::Accepted);
     }
 
     /// A carrier's own stat code (MK:0001) is kept for the upstream receipt, with its last

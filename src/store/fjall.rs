@@ -937,9 +937,7 @@ impl Store for FjallStore {
                                 .map_err(|e| engine_error("read carrier index", &e))?
                                 .map(|value| keys::parse_carrier_value(&value))
                                 .transpose()?
-                                .is_some_and(|(owner, at)| {
-                                    owner == id && usize::from(at) == index
-                                });
+                                .is_some_and(|(owner, at)| owner == id && usize::from(at) == index);
                             if points_here {
                                 batch.remove(&open.carrier, key);
                             }

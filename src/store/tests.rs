@@ -746,11 +746,13 @@ fn corrupt_record_is_an_error_not_a_panic() {
     assert!(store.by_carrier_id("c", "x").is_err());
 }
 
-/// Fails every commit while `failing` is set; counts calls.
-pub(super) struct FlakyStore {
-    pub(super) inner: Arc<dyn Store>,
-    pub(super) failing: AtomicBool,
-    pub(super) commits: AtomicUsize,
+/// Fails every commit while `failing` is set, every read of a record while
+/// `failing_reads` is; counts commits.
+pub(crate) struct FlakyStore {
+    pub(crate) inner: Arc<dyn Store>,
+    pub(crate) failing: AtomicBool,
+    pub(crate) failing_reads: AtomicBool,
+    pub(crate) commits: AtomicUsize,
 }
 
 impl Store for FlakyStore {
@@ -762,6 +764,9 @@ impl Store for FlakyStore {
         self.inner.commit(ops)
     }
     fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        if self.failing_reads.load(Ordering::Acquire) {
+            return Err(StoreError::new("injected: I/O error"));
+        }
         self.inner.get(id)
     }
     fn by_carrier_id(&self, c: &str, i: &str) -> Result<Option<(u64, u16)>, StoreError> {
@@ -850,6 +855,7 @@ async fn group_commit_ten_thousand_concurrent_callers() {
 async fn group_commit_fails_the_whole_batch_then_recovers() {
     let dir = TempDir::new("flaky");
     let flaky = Arc::new(FlakyStore {
+        failing_reads: AtomicBool::new(false),
         inner: Arc::new(open(&dir)),
         failing: AtomicBool::new(true),
         commits: AtomicUsize::new(0),
