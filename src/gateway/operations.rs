@@ -158,7 +158,7 @@ impl Operations {
                     .iter()
                     .map(|queue| {
                         store
-                            .parked(Some(queue), usize::MAX)
+                            .parked(Some(queue), COUNT_LIMIT)
                             .map(|items| items.len())
                     })
                     .collect::<Result<Vec<_>, _>>()
