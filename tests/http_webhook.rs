@@ -381,6 +381,74 @@ async fn the_next_batch_is_posted_while_the_last_one_is_being_acknowledged() {
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// A batch is parked by its events' own age (kept in the store), not by how long this
+/// run has been failing: events an hour past `webhook_park_after` are parked after a few
+/// failed posts even on a gateway just started, and younger ones stay queued. (Counted
+/// from the first failure in memory, a dead endpoint parked one batch a
+/// `webhook_park_after`, and a gateway restarted daily never parked.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_past_the_park_age_are_parked_after_a_few_tries_even_after_a_restart() {
+    use smppgate::store::{Op, OutboxItem, Store};
+    use smppgate_protocol::pdu::{Body, DeliverSm, Pdu};
+    let (hook, url) = receiver(Receiver {
+        fail_first: AtomicUsize::new(usize::MAX),
+        ..Receiver::default()
+    })
+    .await;
+    let store: Arc<dyn Store> = Arc::new(smppgate::store::memory::MemoryStore::new());
+    let queue = smppgate::http::webhook::hook_queue("shop");
+    let now = smppgate::store::now_millis();
+    let mo = |text: &'static [u8], queued: u64| {
+        let deliver_sm = DeliverSm {
+            short_message: bytes::Bytes::from_static(text),
+            ..DeliverSm::default()
+        };
+        let pdu = Pdu::new(1, Body::DeliverSm(deliver_sm));
+        Op::OutboxPush(OutboxItem {
+            seq: 0,
+            account: queue.clone(),
+            deliver_sm: smppgate_protocol::codec::encode_to_bytes(&pdu)
+                .unwrap()
+                .to_vec(),
+            queued,
+            attempts: 0,
+        })
+    };
+    let hour = 3_600_000;
+    store.commit(&[mo(b"old", now - 2 * hour)]).unwrap();
+    let mut config = config(&[("shop", "key-shop", &url)]);
+    if let Some(http) = config.http.as_mut() {
+        http.webhook_park_after = Duration::from_secs(3600);
+    }
+    let gateway = Gateway::start_with_store(config, Arc::clone(&store))
+        .await
+        .expect("gateway");
+    let parked = within("the old batch parked", async {
+        loop {
+            let parked = store.parked(Some(&queue), 10).unwrap();
+            if !parked.is_empty() {
+                return parked;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].item.attempts >= 3, "{:?}", parked[0].item);
+    // A young event (a receipt of a message sent now) fails as often and stays queued.
+    let tried = hook.arrived.load(Ordering::SeqCst);
+    submit(&gateway, "key-shop", &["8613800138000"]).await;
+    within("the young batch tried a few times", async {
+        while hook.arrived.load(Ordering::SeqCst) < tried + 5 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(store.parked(Some(&queue), 10).unwrap().len(), 1);
+    assert_eq!(store.outbox(&queue, 10).unwrap().len(), 1);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// An item of a webhook queue that is not a readable deliver_sm (only a damaged store has
 /// one: the gateway writes them) is parked, as the SMPP outbox parks one, and listed; the
 /// events behind it are posted.

@@ -41,8 +41,8 @@ pub struct HttpConfig {
     /// The longest wait between two posts of a failing webhook batch.
     #[serde(with = "super::duration")]
     pub webhook_retry_max: Duration,
-    /// A batch failing this long is parked (`smppgate receipts parked --account
-    /// '~hook:NAME'`, replayable).
+    /// A failing batch whose oldest event was queued this long ago is parked (after 3
+    /// posts at least; `smppgate receipts parked --account '~hook:NAME'`, replayable).
     #[serde(with = "super::duration")]
     pub webhook_park_after: Duration,
 }

@@ -2100,7 +2100,10 @@ mod tests {
         parts.store = Arc::clone(&flaky) as Arc<dyn Store>;
         let in_pool = Arc::clone(&parts.in_pool);
         let key: PartKey = (7, 0);
-        assert!(matches!(in_pool.insert(key), super::super::backlog::Taken::Now));
+        assert!(matches!(
+            in_pool.insert(key),
+            super::super::backlog::Taken::Now
+        ));
         let outcome = |message_id: &'static [u8]| Outcome {
             id: 7,
             part: 0,
@@ -2121,7 +2124,10 @@ mod tests {
         flaky.failing_reads.store(false, Ordering::Release);
         drop((outcomes, events));
         writer.await.unwrap();
-        assert_eq!(flaky.get(7).unwrap().unwrap().parts[0].state, State::Accepted);
+        assert_eq!(
+            flaky.get(7).unwrap().unwrap().parts[0].state,
+            State::Accepted
+        );
     }
 
     /// A carrier's own stat code (MK:0001) is kept for the upstream receipt, with its last

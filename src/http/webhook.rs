@@ -233,7 +233,14 @@ struct Batch {
     /// The items' seqs, oldest first (what a 2xx acknowledges, or a park moves).
     seqs: Vec<u64>,
     body: Bytes,
+    /// When its oldest item was first queued (its park clock: kept in the store, so a
+    /// restart does not start it again).
+    queued: u64,
 }
+
+/// Failed posts of a batch before it may be parked, however old its events: events
+/// replayed after a long outage get a few tries, not one.
+const PARK_MIN_ATTEMPTS: u32 = 3;
 
 /// How posting a batch ended.
 enum Posted {
@@ -437,6 +444,7 @@ async fn read_ahead(
             let batch = Batch {
                 seqs,
                 body: Bytes::from(Value::Array(events).to_string()),
+                queued: oldest,
             };
             (batch, broken, last)
         });
@@ -493,8 +501,8 @@ struct Failures {
     parked: metrics::Counter,
 }
 
-/// Posts `batch` until a 2xx, retrying after a back-off, and parks it once it has been
-/// failing for `webhook_park_after`.
+/// Posts `batch` until a 2xx, retrying after a back-off, and parks it once its oldest
+/// event is `webhook_park_after` old and it failed [`PARK_MIN_ATTEMPTS`] times.
 async fn post(
     shared: &Shared,
     accounts: &Accounts,
@@ -541,10 +549,14 @@ async fn post(
         let now = shared.clock.wall_ms();
         failures.failed.increment(1);
         failures.attempts = failures.attempts.saturating_add(1);
-        let since = *failures.since.get_or_insert(now);
+        // The park clock is the events' own age (from the store), not this run's:
+        // counted from the first failure in memory, a dead endpoint parked one batch a
+        // `webhook_park_after` and a gateway restarted daily never parked, while the
+        // backlog grew to the store's retention (then dropped unlisted).
+        let since = (*failures.since.get_or_insert(now)).min(batch.queued);
         let park_after =
             u64::try_from(shared.http.webhook_park_after.as_millis()).unwrap_or(u64::MAX);
-        if now.saturating_sub(since) >= park_after {
+        if failures.attempts >= PARK_MIN_ATTEMPTS && now.saturating_sub(since) >= park_after {
             tracing::warn!(account = %name, items = batch.seqs.len(), status, "webhook: failing too long, batch parked");
             let park: Vec<Op> = batch
                 .seqs
