@@ -352,6 +352,43 @@ fn garbage_body_then_a_good_pdu() {
     );
 }
 
+/// A successful submit_sm_resp whose body does not decode still says the carrier took
+/// the message (reference §4.3: the status is what matters): read as an answer with the
+/// id before the first NUL (at most 64 octets), never as a lost answer that would send
+/// the message again. Other successful responses stay strict.
+#[test]
+fn a_successful_submit_resp_with_a_bad_body_keeps_its_id() {
+    // message_id "abc" without its NUL.
+    let pdu = decode(frame(&[P::H("00000013 80000004 00000000 00000007 616263")])).unwrap();
+    assert_eq!(pdu.command_status, CommandStatus::ESME_ROK);
+    let Body::SubmitSmResp(resp) = &pdu.body else {
+        panic!("{pdu:?}")
+    };
+    assert_eq!(&resp.message_id[..], b"abc");
+    // "ab", NUL, then a TLV cut short: the id, and no TLVs.
+    let pdu = decode(frame(&[P::H(
+        "00000016 80000004 00000000 00000008 616200 0204 00",
+    )]))
+    .unwrap();
+    let Body::SubmitSmResp(resp) = &pdu.body else {
+        panic!("{pdu:?}")
+    };
+    assert_eq!(&resp.message_id[..], b"ab");
+    assert!(resp.tlvs.is_empty());
+    // 70 octets, no NUL: the first 64.
+    let long = "61".repeat(70);
+    let pdu = decode(frame(&[P::H(&format!(
+        "00000056 80000103 00000000 00000009 {long}"
+    ))]))
+    .unwrap();
+    let Body::DataSmResp(resp) = &pdu.body else {
+        panic!("{pdu:?}")
+    };
+    assert_eq!(resp.message_id.len(), 64);
+    // A query_sm_resp that does not decode is still an error.
+    assert!(decode(frame(&[P::H("00000013 80000003 00000000 0000000A 616263")])).is_err());
+}
+
 #[test]
 fn trailing_data() {
     // enquire_link with 2 NULs after the header: tolerated.

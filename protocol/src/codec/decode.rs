@@ -78,6 +78,17 @@ pub fn decode(frame: Bytes) -> Result<Pdu, DecodeError> {
             Err(_) if command.is_response() && !header.command_status.is_ok() => {
                 Body::empty(command)
             }
+            // A successful submit or data response whose body does not decode (a message_id
+            // without its NUL or over 65 octets, broken TLVs): the peer took the message,
+            // and treating the answer as lost would send it again (a duplicate SMS). The
+            // id is what comes before the first NUL, at most 64 octets; the TLVs are
+            // dropped. A deliver_sm_resp's body is unused (empty).
+            Err(error) if command.is_response() => match command {
+                CommandId::SubmitSmResp => Body::SubmitSmResp(lenient_id(&frame[HEADER_LEN..])),
+                CommandId::DataSmResp => Body::DataSmResp(lenient_id(&frame[HEADER_LEN..])),
+                CommandId::DeliverSmResp => Body::empty(command),
+                _ => return Err(error),
+            },
             Err(error) => return Err(error),
         }
     };
@@ -86,6 +97,17 @@ pub fn decode(frame: Bytes) -> Result<Pdu, DecodeError> {
         command_status: header.command_status,
         body,
     })
+}
+
+/// The message_id of a response body that does not decode: up to the first NUL, at most
+/// 64 octets (C-octet string of 65).
+fn lenient_id(input: &[u8]) -> MessageIdResp {
+    let end = input
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(input.len())
+        .min(64);
+    MessageIdResp::new(Bytes::copy_from_slice(&input[..end]))
 }
 
 /// Names of an address triplet's fields.
