@@ -515,6 +515,52 @@ async fn a_refused_receipt_is_retried_and_a_slow_account_does_not_hold_up_anothe
     nothing_more(&mut demo_in, "acknowledged receipt sent again").await;
 }
 
+/// A carrier that sends a part's UNDELIV receipt again (carriers re-send unanswered or
+/// unsure ones) does not make the gateway send its client a second receipt, in the
+/// per-part mode too; a later DELIVRD for a failed part still counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_the_carrier_sends_twice_reaches_the_client_once() {
+    let (carrier, server) = quiet_carrier().await;
+    let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+    config.accounts[0].receipts = smppgate::config::ReceiptMode::PerPart;
+    let gateway = Gateway::start(config).await.unwrap();
+    let session = carrier_session(&carrier).await;
+    let (client, mut inbound) = upstream(&gateway, BindKind::Transceiver).await;
+    let response = within("submit", client.submit(submit(1))).await.unwrap();
+    let id = String::from_utf8(response.message_id().unwrap().to_vec()).unwrap();
+    let receipt = |stat: &str| DeliverSm {
+        source_addr: Address::international("8613800138000"),
+        destination_addr: Address::international("10690000"),
+        esm_class: EsmClass(0x04),
+        short_message: Bytes::from(format!(
+            "id:1 sub:001 dlvrd:000 submit date:2611231200 done date:2611231200 stat:{stat} err:001 text:"
+        )),
+        ..DeliverSm::default()
+    };
+    let store = gateway.store();
+    let numeric = u64::from_str_radix(&id, 16).unwrap();
+    within("the part sent", async {
+        while store.get(numeric).unwrap().unwrap().state != State::Sent {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    for _ in 0..2 {
+        assert!(session.deliver(receipt("UNDELIV")).await.unwrap().is_ok());
+    }
+    let request = within("the receipt", inbound.recv()).await.unwrap();
+    let forwarded = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+    assert_eq!(forwarded.id(), Some(id.as_str()));
+    assert_eq!(forwarded.state(), Some(MessageState::Undeliverable));
+    nothing_more(&mut inbound, "the same receipt again").await;
+    // Delivered after all: that is news.
+    assert!(session.deliver(receipt("DELIVRD")).await.unwrap().is_ok());
+    let request = within("the later receipt", inbound.recv()).await.unwrap();
+    let forwarded = DeliveryReceipt::from_body(&request.pdu.body).expect("receipt");
+    assert_eq!(forwarded.state(), Some(MessageState::Delivered));
+    drop((client, gateway, server));
+}
+
 #[test]
 fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -905,8 +905,12 @@ impl Writer {
         let Some(slot) = record.parts.get_mut(usize::from(part)) else {
             return;
         };
-        if slot.state.is_final() && slot.state != State::Failed {
-            return; // a duplicate receipt
+        // A duplicate receipt (carriers re-send them): nothing changes, and no second
+        // upstream receipt in the per-part modes. A failed part may still be told it
+        // was delivered (a submit that timed out, taken after all).
+        if slot.state.is_final() && (slot.state != State::Failed || receipt.state == State::Failed)
+        {
+            return;
         }
         slot.state = receipt.state;
         slot.error = Some(match receipt.stat {
