@@ -976,18 +976,19 @@ impl Writer {
                 .map(|p| p.state)
                 .max_by_key(|s| severity(*s))
                 .unwrap_or(State::Unknown);
-            let Some(account) = self.accounts.get(record.account.as_bytes()) else {
-                return;
-            };
-            let state = match account.config.receipts {
+            // An account a reload removed: its messages still end (their receipts have
+            // no one to go to); before, they stayed pending for good.
+            let account = self.accounts.get(record.account.as_bytes());
+            let mode = account
+                .as_ref()
+                .map_or(ReceiptMode::PerMessage, |a| a.config.receipts);
+            let state = match mode {
                 ReceiptMode::LastFinal => last.unwrap_or(worst),
                 _ => worst,
             };
-            if record.wants_receipt
-                && matches!(
-                    account.config.receipts,
-                    ReceiptMode::PerMessage | ReceiptMode::LastFinal
-                )
+            if let Some(account) = account
+                && record.wants_receipt
+                && matches!(mode, ReceiptMode::PerMessage | ReceiptMode::LastFinal)
             {
                 let err = record
                     .parts
@@ -2082,6 +2083,27 @@ mod tests {
             .expect("the record, written with its outcome");
         assert_eq!(written.parts[0].carrier_id.as_deref(), Some("5f3a"));
         assert_eq!(written.parts[0].state, State::Sent);
+    }
+
+    /// A message of an account a reload removed still ends (expired here), without a
+    /// receipt: before, its settling stopped at the missing account and it stayed
+    /// pending for good, handed to the writer again by every expiry scan.
+    #[tokio::test]
+    async fn a_message_of_a_removed_account_still_ends() {
+        let (parts, outcomes, events) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let store = Arc::clone(&parts.store);
+        let mut record = one_part(9, &parts);
+        record.account = "removed".into();
+        record.wants_receipt = true;
+        store.commit(&[Op::Insert(Arc::new(record))]).unwrap();
+        events.send(Event::Expire(9)).await.unwrap();
+        drop((outcomes, events));
+        tokio::time::timeout(Duration::from_secs(5), run(parts))
+            .await
+            .expect("the writer ends");
+        let record = store.get(9).unwrap().unwrap();
+        assert_eq!(record.state, State::Expired);
+        assert!(store.outbox("removed", 10).unwrap().is_empty());
     }
 
     /// A batch whose read of the store fails (after its tries) does not lose an accepted
