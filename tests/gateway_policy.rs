@@ -275,3 +275,61 @@ async fn append_adds_the_opt_out_text_and_the_parts_follow() {
     client.unbind().await;
     let _ = gateway.stop(Duration::from_secs(5)).await;
 }
+
+/// A message refused by a rule answered by receipt is stored not yet final (its parts
+/// ended, its receipt to come) and settled by the writer just after. A run that stopped
+/// in between left it so: the next start settles it at once (from its backlog read), not
+/// at the end of its validity three days later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_by_receipt_left_unsettled_by_a_crash_is_settled_at_the_next_start() {
+    use smppgate::store::{Op, State};
+    let carrier = carrier();
+    let server = SmscServer::bind("127.0.0.1:0", ServerConfig::default(), Arc::clone(&carrier))
+        .await
+        .expect("carrier");
+    let mut policy = PolicyConfig::named("cn");
+    policy.reject_with = smppgate::config::RejectWith::Receipt;
+    policy.require_signature = true;
+    let config = config_with(&server, policy);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
+    let clock = Clock::starting_at(EIGHT_CN);
+    let gateway = start(&config, &store, clock).await;
+    let (client, _inbound) = bind(&gateway).await;
+    // No signature: refused, answered ESME_ROK then by a REJECTD receipt.
+    let mut unsigned = message("otp", "code 1234");
+    unsigned.registered_delivery = smppgate_protocol::types::RegisteredDelivery(0);
+    let response = within("submit", client.submit(unsigned)).await.unwrap();
+    assert!(response.is_ok(), "{}", response.status());
+    let id = u64::from_str_radix(
+        std::str::from_utf8(response.message_id().unwrap()).unwrap(),
+        16,
+    )
+    .unwrap();
+    within("settled", async {
+        while store.get(id).unwrap().unwrap().state != State::Rejected {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    drop(client);
+    gateway.stop(Duration::from_secs(5)).await;
+    // As the crash left it: stored, its parts ended, the message not.
+    store
+        .commit(&[Op::State {
+            id,
+            state: State::Accepted,
+        }])
+        .unwrap();
+    assert_eq!(store.pending().unwrap().len(), 1);
+    let gateway = start(&config, &store, clock).await;
+    within("settled at the start", async {
+        while store.get(id).unwrap().unwrap().state != State::Rejected {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(store.pending().unwrap().is_empty());
+    gateway.stop(Duration::from_secs(5)).await;
+}

@@ -120,6 +120,10 @@ struct Page {
     candidates: Vec<Candidate>,
     /// Messages of this (route, class) whose validity is over: expired, not sent.
     expired: Vec<u64>,
+    /// Messages whose every part has ended but which are not final themselves: stored
+    /// final-to-be (refused by a rule answered by receipt) by a run that stopped before
+    /// the writer settled them. Settled now, not at the end of their validity.
+    unsettled: Vec<u64>,
     last: u64,
     read: usize,
     /// The earliest time a deferred message of the page is due, and the first such
@@ -367,6 +371,10 @@ impl Dispatcher {
         for id in page.expired {
             self.expire(id);
         }
+        for id in page.unsettled {
+            // A full queue leaves it to the next read, or to the validity's end.
+            let _ = self.parts.writer.try_send(Event::Settle(id));
+        }
         let mut refused_at = None;
         'candidates: for candidate in page.candidates {
             for (part, submit_sm) in candidate.parts {
@@ -424,6 +432,7 @@ impl Dispatcher {
             let mut page = Page {
                 candidates: Vec::new(),
                 expired: Vec::new(),
+                unsettled: Vec::new(),
                 last: cursor,
                 read: records.len(),
                 earliest_deferred: None,
@@ -441,6 +450,10 @@ impl Dispatcher {
                     continue;
                 };
                 if route_of(&router, &country, &record, &request).as_deref() != Some(&*route) {
+                    continue;
+                }
+                if record.parts.iter().all(|part| part.state.is_final()) {
+                    page.unsettled.push(record.id);
                     continue;
                 }
                 if super::schedule::is_over(record.expires, now) {
