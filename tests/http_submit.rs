@@ -205,10 +205,13 @@ async fn single_and_batch_submits_are_accepted_and_reach_the_carrier() {
     assert_eq!(shown["message_id"], id.as_str());
     assert_eq!(shown["account"], "demo");
     assert_eq!(shown["to"], "8613800138000");
-    assert_eq!(
-        api.get(OTHER_KEY, &format!("/v1/messages/{id}")).await.0,
-        404
-    );
+    let (status, other) = api.get(OTHER_KEY, &format!("/v1/messages/{id}")).await;
+    assert_eq!(status, 404);
+    // An id never stored gets the same answer: an account cannot tell which ids other
+    // accounts' messages have (ids rise: that would show their volumes).
+    let (status, never) = api.get(OTHER_KEY, "/v1/messages/7FFFFFFFFF").await;
+    assert_eq!(status, 404);
+    assert_eq!(other, never);
     assert_eq!(api.get(ADMIN, &format!("/v1/messages/{id}")).await.0, 200);
 
     // Listing: filtered by destination, paged by cursor.

@@ -20,6 +20,9 @@ pub(crate) const MAX_SCAN: usize = 10_000;
 /// Most records in one page.
 pub(crate) const MAX_LIMIT: usize = 1_000;
 
+/// What an account's key is told of an id it may not see, stored or not.
+const NOT_VISIBLE: &str = "no message with this id that this key may see";
+
 /// One message, as `messages show --json` prints it; several when the id reads two
 /// ways and each names a message the caller may see.
 ///
@@ -31,6 +34,7 @@ pub(crate) async fn show(
     caller: Caller,
     id: String,
 ) -> Result<Value, ApiError> {
+    let admin = matches!(caller, Caller::Admin);
     let found = tokio::task::spawn_blocking(move || {
         resolve(&*store, &styles, &id, None).map(|found| {
             let visible: Vec<Value> = found
@@ -47,12 +51,20 @@ pub(crate) async fn show(
     })
     .await
     .map_err(|_| ApiError::Unavailable("the store read was cancelled".to_owned()))?
-    .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    .map_err(|error| {
+        if error.downcast_ref::<crate::store::StoreError>().is_some() {
+            ApiError::Unavailable(format!("the store failed: {error:#}"))
+        } else if admin {
+            ApiError::NotFound(error.to_string())
+        } else {
+            // The same answer as for another account's message: ids rise, and telling
+            // "never stored" from "not yours" would show other accounts' volumes.
+            ApiError::NotFound(NOT_VISIBLE.to_owned())
+        }
+    })?;
     match <[Value; 1]>::try_from(found) {
         Ok([one]) => Ok(one),
-        Err(found) if found.is_empty() => Err(ApiError::NotFound(
-            "no message with this id that this key may see".to_owned(),
-        )),
+        Err(found) if found.is_empty() => Err(ApiError::NotFound(NOT_VISIBLE.to_owned())),
         Err(found) => Ok(Value::Array(found)),
     }
 }
