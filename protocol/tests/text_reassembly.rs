@@ -65,6 +65,32 @@ fn out_of_order_with_duplicate() {
     );
 }
 
+/// What is held of a message can be dropped by its key (parts replayed after a restart
+/// of a message already delivered): nothing else is touched, and a later part starts it
+/// afresh.
+#[test]
+fn discard_drops_one_message_by_its_key() {
+    let mut r = Reassembler::default();
+    push_udh(&mut r, &udh8(7, 3, 1, b"aa"), 0).unwrap();
+    push_udh(&mut r, &udh8(8, 2, 1, b"xx"), 0).unwrap();
+    let data = udh8(7, 3, 2, b"bb");
+    let seg = Segment::from_udh("8613800000000", "10690000", &data)
+        .unwrap()
+        .unwrap();
+    assert!(r.discard(seg.source, seg.destination, seg.concat));
+    assert!(!r.discard(seg.source, seg.destination, seg.concat));
+    assert_eq!((r.stats().open, r.stats().octets_held), (1, 2));
+    assert_eq!(
+        push_udh(&mut r, &udh8(7, 3, 2, b"bb"), 1),
+        Ok(PushOutcome::Stored {
+            received: 1,
+            total: 3
+        })
+    );
+    let m = complete(push_udh(&mut r, &udh8(8, 2, 2, b"yy"), 1).unwrap());
+    assert_eq!(m.concatenated(), b"xxyy");
+}
+
 #[test]
 fn other_elements_in_the_udh_and_16_bit_reference() {
     let mut r = Reassembler::default();

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::policy::Policy;
 use super::stats::{Stats, store_error};
-use super::writer::{EARLY_MAX, Event, own_early_account};
+use super::writer::{EARLY_MAX, Event, own_early_account, own_partial_account};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{CapWindow, ExpiryBound, HOUR_MS, Op, Store};
@@ -48,6 +48,8 @@ pub(crate) async fn run(parts: HousekeepingParts) {
     let retention = store_config.retention;
     let early_ttl = millis(parts.config.receipts.early_ttl);
     let early_account = own_early_account(&parts.config);
+    let partial_account = own_partial_account(&parts.config);
+    let partial_ttl = millis(parts.config.receipts.mo_reassembly_ttl).saturating_add(60_000);
     let stats_retention = (
         millis(store_config.stats_hour_retention),
         millis(store_config.stats_retention),
@@ -113,17 +115,26 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         }
         let store = Arc::clone(&parts.store);
         let early_account = early_account.clone();
+        let partial_account = partial_account.clone();
         let cleanup = tokio::task::spawn_blocking(move || {
             let removed = crate::store::expire_once(&*store, retention, now)?;
             stats_upkeep(&*store, stats_retention, now)?;
             // Early receipts kept in the store are done with after the TTL (matched, or
             // kept as unmatched by the writer).
-            let done = queued_before(
+            let mut done = queued_before(
                 &*store,
                 &early_account,
                 now.saturating_sub(early_ttl),
                 EARLY_MAX,
             )?;
+            // So are kept MO parts (and delivered marks) past the reassembly TTL and a
+            // minute: their message was delivered, whole or not, by then.
+            done.extend(queued_before(
+                &*store,
+                &partial_account,
+                now.saturating_sub(partial_ttl),
+                EARLY_MAX,
+            )?);
             Ok::<_, crate::store::StoreError>((removed, done))
         })
         .await;

@@ -350,14 +350,19 @@ impl Gateway {
                 Arc::clone(&suppressions),
             )),
         }));
-        // Early receipts an earlier run kept go first, before any new event.
+        // Early receipts and MO parts an earlier run kept go first, before any new event.
         let kept = {
             let store = Arc::clone(&store);
-            let account = writer::own_early_account(&config);
-            tokio::task::spawn_blocking(move || writer::kept_early(&*store, &account))
-                .await
-                .context("reading kept receipts")?
-                .context("reading kept receipts")?
+            let early = writer::own_early_account(&config);
+            let partial = writer::own_partial_account(&config);
+            tokio::task::spawn_blocking(move || {
+                let mut kept = writer::kept_early(&*store, &early)?;
+                kept.extend(writer::kept_partials(&*store, &partial)?);
+                Ok::<_, crate::store::StoreError>(kept)
+            })
+            .await
+            .context("reading kept receipts and MO parts")?
+            .context("reading kept receipts and MO parts")?
         };
         for event in kept {
             let _ = event_tx.send(event).await;

@@ -95,6 +95,16 @@ pub(crate) enum Event {
         receipt: PartReceipt,
         seq: u64,
     },
+    /// A multipart MO's part an earlier run kept for reassembly (`part`), or the mark that
+    /// its message was delivered (`part` `None`: what is held of it is dropped), read back
+    /// at start in the order they were kept ([`kept_partials`]).
+    KeptMo {
+        carrier: Arc<str>,
+        deliver_sm: Box<DeliverSm>,
+        /// When the part first arrived: its reassembly TTL runs from then.
+        queued: u64,
+        part: bool,
+    },
 }
 
 /// (source, destination, reference) of a multipart MO, as the reassembler keys it.
@@ -403,6 +413,8 @@ pub(crate) struct Writer {
     early: EarlyReceipts,
     /// The pseudo-account this node keeps its early receipts under ([`own_early_account`]).
     early_account: String,
+    /// The pseudo-account this node keeps its MO parts under ([`own_partial_account`]).
+    partial_account: String,
     /// Held receipts this batch's prefetch looked up again.
     rechecked: Vec<CarrierKey>,
     /// What the batch's prefetch read of each carrier deliver_sm, in order (parsed once).
@@ -467,6 +479,7 @@ impl Writer {
             looked_up: CarrierIds::default(),
             early: EarlyReceipts::default(),
             early_account: own_early_account(&parts.config),
+            partial_account: own_partial_account(&parts.config),
             rechecked: Vec::new(),
             parsed: std::collections::VecDeque::new(),
             matched_counters: HashMap::new(),
@@ -671,6 +684,18 @@ impl Writer {
                 receipt,
                 seq,
             } => self.replay(&account, &carrier, keys, receipt, seq),
+            Event::KeptMo {
+                carrier,
+                deliver_sm,
+                queued,
+                part,
+            } => {
+                if part {
+                    self.mo_part(&carrier, &deliver_sm, Some(queued));
+                } else {
+                    self.mo_delivered(&deliver_sm);
+                }
+            }
         }
     }
 
@@ -1143,6 +1168,15 @@ impl Writer {
             return;
         };
         bump(&self.stats.mo_received);
+        self.mo_part(carrier, deliver_sm, None);
+    }
+
+    /// An MO, or a part of one: forwarded whole, or held for reassembly and kept in the
+    /// store (committed before the carrier's deliver_sm is answered: a crash loses no
+    /// part that was answered). `replayed`: a part an earlier run kept, first received
+    /// then (not kept again).
+    fn mo_part(&mut self, carrier: &Arc<str>, deliver_sm: &DeliverSm, replayed: Option<u64>) {
+        let arrived = replayed.unwrap_or_else(|| self.clock.wall_ms());
         let source = String::from_utf8_lossy(&deliver_sm.source_addr.addr).into_owned();
         let destination = String::from_utf8_lossy(&deliver_sm.destination_addr.addr).into_owned();
         let data = deliver_sm.payload();
@@ -1163,12 +1197,19 @@ impl Writer {
             })
         };
         let payload = match segment {
-            Some(segment) => match self.reassembler.push(&segment, self.clock.wall_ms()) {
+            Some(segment) => match self.reassembler.push(&segment, arrived) {
                 Ok(PushOutcome::Complete(message)) => {
                     self.partial.remove(&partial_key(&message));
+                    self.kept_delivered(&message);
                     message.concatenated()
                 }
                 Ok(PushOutcome::Stored { .. }) => {
+                    if replayed.is_none()
+                        && let Some(item) =
+                            kept_part(&self.partial_account, carrier, deliver_sm, arrived)
+                    {
+                        self.ops.push(Op::OutboxPush(item));
+                    }
                     let key = (
                         source.clone(),
                         destination.clone(),
@@ -1199,12 +1240,44 @@ impl Writer {
         self.forward_mo(&partial, payload);
     }
 
+    /// The mark, kept after its parts, that a multipart MO was delivered: a restart that
+    /// reads its parts back drops them there.
+    fn kept_delivered(&mut self, message: &ReassembledMessage) {
+        let mark = DeliverSm {
+            source_addr: smppgate_protocol::types::Address::international(message.source.clone()),
+            destination_addr: smppgate_protocol::types::Address::international(
+                message.destination.clone(),
+            ),
+            tlvs: Tlvs::builder()
+                .push_raw(KEPT_DONE, &done_key(message.concat))
+                .build()
+                .unwrap_or_default(),
+            ..DeliverSm::default()
+        };
+        if let Some(item) = outbox_item(&self.partial_account, &mark, self.clock.wall_ms()) {
+            self.ops.push(Op::OutboxPush(item));
+        }
+    }
+
+    /// A kept mark read back at start: what is held of its message is dropped.
+    fn mo_delivered(&mut self, mark: &DeliverSm) {
+        let Some(concat) = mark.tlvs.get(KEPT_DONE).and_then(|key| done_concat(&key)) else {
+            return;
+        };
+        let source = String::from_utf8_lossy(&mark.source_addr.addr).into_owned();
+        let destination = String::from_utf8_lossy(&mark.destination_addr.addr).into_owned();
+        self.reassembler.discard(&source, &destination, concat);
+        self.partial
+            .remove(&(source, destination, concat.reference));
+    }
+
     /// Multipart MOs past the reassembly TTL go to their account with what arrived.
     fn expire_partial(&mut self, now: u64) {
         for message in self.reassembler.expire(now) {
             let Some(partial) = self.partial.remove(&partial_key(&message)) else {
                 continue;
             };
+            self.kept_delivered(&message);
             tracing::warn!(
                 carrier = %partial.carrier,
                 missing = ?message.missing,
@@ -1540,6 +1613,101 @@ pub(crate) fn early_account(node: Option<&str>) -> String {
 /// This gateway's own early account.
 pub(crate) fn own_early_account(config: &crate::config::Config) -> String {
     early_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
+}
+
+/// The pseudo-account whose outbox keeps the parts of multipart MO held for reassembly
+/// and, after a message's parts, the mark that it was delivered: a restart reads them
+/// back in order, so what was pending is reassembled and nothing delivered goes twice.
+/// Items leave it by age (housekeeping, past the reassembly TTL).
+pub(crate) const PARTIAL: &str = "~partial";
+
+/// The pseudo-account that keeps node `node`'s MO parts ([`PARTIAL`] alone).
+pub(crate) fn own_partial_account(config: &crate::config::Config) -> String {
+    match &config.cluster {
+        Some(cluster) => format!("{PARTIAL}.{}", cluster.node),
+        None => PARTIAL.to_owned(),
+    }
+}
+
+/// The vendor-range TLV in which a kept MO part carries the carrier it came from.
+const KEPT_CARRIER: smppgate_protocol::tlv::TlvTag = smppgate_protocol::tlv::TlvTag(0x1402);
+
+/// The vendor-range TLV of a delivered mark: the message's reference (2 octets), whether
+/// it is 16 bits wide (1) and the total (1).
+const KEPT_DONE: smppgate_protocol::tlv::TlvTag = smppgate_protocol::tlv::TlvTag(0x1403);
+
+fn done_key(concat: smppgate_protocol::text::Concat) -> [u8; 4] {
+    let [high, low] = concat.reference.to_be_bytes();
+    [high, low, u8::from(concat.wide_reference), concat.total]
+}
+
+fn done_concat(key: &[u8]) -> Option<smppgate_protocol::text::Concat> {
+    let [high, low, wide, total] = <[u8; 4]>::try_from(key).ok()?;
+    Some(smppgate_protocol::text::Concat {
+        reference: u16::from_be_bytes([high, low]),
+        wide_reference: wide != 0,
+        total,
+        seq: 1,
+    })
+}
+
+/// A multipart MO's part, kept as the carrier sent it with the carrier's name added.
+fn kept_part(
+    account: &str,
+    carrier: &str,
+    deliver_sm: &DeliverSm,
+    queued: u64,
+) -> Option<OutboxItem> {
+    let mut kept = deliver_sm.clone();
+    let mut tlvs = Tlvs::builder();
+    for (tag, value) in &deliver_sm.tlvs {
+        tlvs = tlvs.push_raw(tag, &value);
+    }
+    kept.tlvs = tlvs
+        .push_raw(KEPT_CARRIER, carrier.as_bytes())
+        .build()
+        .ok()?;
+    outbox_item(account, &kept, queued)
+}
+
+/// The MO parts and delivered marks an earlier run kept under `account`, in order, as
+/// the writer's events.
+///
+/// # Errors
+/// The store's read.
+pub(crate) fn kept_partials(
+    store: &dyn Store,
+    account: &str,
+) -> Result<Vec<Event>, crate::store::StoreError> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.outbox_peek(account, after, 4096)?;
+        let Some(last) = page.last().map(|item| item.seq) else {
+            return Ok(events);
+        };
+        after = last;
+        for item in page {
+            let Ok(pdu) = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)) else {
+                continue;
+            };
+            let Body::DeliverSm(deliver_sm) = pdu.body else {
+                continue;
+            };
+            let part = deliver_sm.tlvs.get(KEPT_DONE).is_none();
+            let carrier = deliver_sm
+                .tlvs
+                .get(KEPT_CARRIER)
+                .map(|name| Arc::from(String::from_utf8_lossy(&name).as_ref()))
+                .unwrap_or_else(|| Arc::from(""));
+            events.push(Event::KeptMo {
+                carrier,
+                deliver_sm: Box::new(deliver_sm),
+                queued: item.queued,
+                part,
+            });
+        }
+    }
 }
 
 /// The vendor-range TLV (SMPP 3.4 §5.3.2: 0x1400–0x3FFF) in which a kept early receipt
@@ -2361,10 +2529,12 @@ mod tests {
             ..DeliverSm::default()
         };
         writer.apply(Event::Inbound(Arc::from("sim"), deliver(part)));
-        assert!(writer.ops.is_empty(), "waits for its other part");
+        // It waits for its other part, kept in the store meanwhile.
+        assert_eq!(pushed_to(&writer.ops, PARTIAL), 1, "kept");
+        assert_eq!(writer.ops.len(), 1);
         tokio::time::advance(ttl - Duration::from_secs(1)).await;
         writer.tick();
-        assert!(writer.ops.is_empty(), "still inside the TTL");
+        assert_eq!(writer.ops.len(), 1, "still inside the TTL");
         tokio::time::advance(Duration::from_secs(2)).await;
         writer.tick();
         assert_eq!(
@@ -2372,5 +2542,6 @@ mod tests {
             1,
             "delivered incomplete"
         );
+        assert_eq!(pushed_to(&writer.ops, PARTIAL), 2, "and marked delivered");
     }
 }

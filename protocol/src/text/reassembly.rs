@@ -435,6 +435,25 @@ impl Reassembler {
         out
     }
 
+    /// Drops what is held of the message `source` → `destination` with `concat`'s
+    /// reference and total (a caller that knows it was delivered already, e.g. parts
+    /// replayed after a restart); whether anything was held.
+    pub fn discard(&mut self, source: &str, destination: &str, concat: Concat) -> bool {
+        let key = Key {
+            source: source.into(),
+            destination: destination.into(),
+            wide: concat.wide_reference,
+            reference: concat.reference,
+            total: concat.total,
+        };
+        let Some(pending) = self.open.remove(&key) else {
+            return false;
+        };
+        self.stats.octets_held -= pending.octets;
+        self.stats.open = self.open.len();
+        true
+    }
+
     /// When the oldest open message expires (for the caller's timer), if any.
     #[must_use]
     pub fn next_expiry_ms(&self) -> Option<u64> {
