@@ -6,8 +6,9 @@
 //! system_id starting with `~`, the names `~early` and `~unmatched` use too) before the
 //! client gets it, and read
 //! back at start, so a retry after a restart is still recognised. Memory is bounded:
-//! at most [`MAX_KEYS`] answers are held; past that the oldest is forgotten first (and
-//! counted), as one that is over 24 h old is.
+//! at most [`MAX_KEYS`] answers and [`MAX_BYTES`] of them are held (an answer to 1 000
+//! destinations is some 100 KiB); past that the oldest is forgotten first (and counted),
+//! as one that is over 24 h old is.
 //!
 //! A request's messages and its answer are written in one commit
 //! ([`Idempotency::stored`] goes with the messages' inserts through
@@ -30,6 +31,8 @@ pub(crate) const IDEMPOTENCY: &str = "~idempotency";
 pub(crate) const KEEP_MS: u64 = 24 * 3600 * 1000;
 /// Most answers held (in memory and in the store).
 pub(crate) const MAX_KEYS: usize = 100_000;
+/// Most octets of answers (and their keys) held in memory (1 MiB in the tests).
+pub(crate) const MAX_BYTES: usize = if cfg!(test) { 1 << 20 } else { 256 << 20 };
 /// Longest key accepted.
 pub(crate) const MAX_KEY_LEN: usize = 255;
 
@@ -64,17 +67,45 @@ struct Inner {
     entries: HashMap<Key, Entry>,
     /// Answered keys, oldest first (for expiry and the bound).
     order: VecDeque<(u64, Key)>,
+    /// What the answers held take ([`cost`]).
+    bytes: usize,
+}
+
+/// What an answer held under `key` takes, about.
+fn cost(key: &Key, answer: &[u8]) -> usize {
+    key.0.len() + key.1.len() + answer.len() + 96
 }
 
 impl Inner {
-    /// Forgets the oldest answers past [`MAX_KEYS`]; how many.
+    /// Holds an answer (replacing what the key held).
+    fn put_done(&mut self, key: Key, entry: Entry) {
+        if let Entry::Done { answer, .. } = &entry {
+            self.bytes += cost(&key, answer);
+        }
+        if let Some(Entry::Done { answer, .. }) = self.entries.insert(key.clone(), entry) {
+            self.bytes -= cost(&key, &answer);
+        }
+    }
+
+    /// Forgets the answer queued at `at` under `key`, unless answered again since (a
+    /// newer entry under the same key).
+    fn forget(&mut self, at: u64, key: &Key) {
+        if matches!(self.entries.get(key), Some(Entry::Done { at: stored, .. }) if *stored == at)
+            && let Some(Entry::Done { answer, .. }) = self.entries.remove(key)
+        {
+            self.bytes -= cost(key, &answer);
+        }
+    }
+
+    /// Forgets the oldest answers past [`MAX_KEYS`] or [`MAX_BYTES`]; how many.
     fn evict_past_bound(&mut self) -> u64 {
         let mut evicted = 0;
-        while self.order.len() > MAX_KEYS {
-            if let Some((_, key)) = self.order.pop_front() {
-                self.entries.remove(&key);
-                evicted += 1;
-            }
+        while self.order.len() > MAX_KEYS || self.bytes > MAX_BYTES {
+            let Some((at, key)) = self.order.pop_front() else {
+                break;
+            };
+            self.forget(at, &key);
+            evicted += 1;
         }
         evicted
     }
@@ -83,7 +114,7 @@ impl Inner {
     fn insert_stored(&mut self, stored: Stored) {
         let key: Key = (Arc::from(stored.account.as_str()), stored.key);
         self.order.push_back((stored.at, key.clone()));
-        self.entries.insert(
+        self.put_done(
             key,
             Entry::Done {
                 body_hash: stored.body_hash,
@@ -249,7 +280,7 @@ impl Idempotency {
         claim.done = true;
         let answer: Arc<[u8]> = Arc::from(answer);
         let mut inner = self.lock();
-        inner.entries.insert(
+        inner.put_done(
             claim.key.clone(),
             Entry::Done {
                 body_hash: claim.body_hash,
@@ -305,11 +336,7 @@ fn forget_expired(inner: &mut Inner, now: u64) {
             break;
         }
         if let Some((at, key)) = inner.order.pop_front() {
-            // Only if it was not answered again since (a newer entry under the same key).
-            if matches!(inner.entries.get(&key), Some(Entry::Done { at: stored, .. }) if *stored == at)
-            {
-                inner.entries.remove(&key);
-            }
+            inner.forget(at, &key);
         }
     }
 }
@@ -437,6 +464,33 @@ mod tests {
         assert!(matches!(
             first.begin(&shop, "k1", b"body", 14),
             Begin::InFlight
+        ));
+    }
+
+    /// Large answers (a batch of 1 000 destinations answers some 100 KiB) are bounded by
+    /// their size, not only by their count: the oldest go first, the newest are kept.
+    #[tokio::test]
+    async fn the_answers_held_are_bounded_by_their_size() {
+        let store = Arc::new(MemoryStore::new());
+        let idempotency = setup(&store);
+        let shop: Arc<str> = Arc::from("shop");
+        let answer = vec![b'x'; 64 << 10];
+        for n in 0..40u64 {
+            let Begin::New(claim) = idempotency.begin(&shop, &format!("k{n}"), b"b", n) else {
+                panic!("first use")
+            };
+            idempotency.remember(claim, 202, &answer, n);
+        }
+        let held = idempotency.len();
+        assert!((8..40).contains(&held), "{held}");
+        assert!(idempotency.lock().bytes <= MAX_BYTES);
+        assert!(matches!(
+            idempotency.begin(&shop, "k39", b"b", 50),
+            Begin::Replay { .. }
+        ));
+        assert!(matches!(
+            idempotency.begin(&shop, "k0", b"b", 50),
+            Begin::New(_)
         ));
     }
 
