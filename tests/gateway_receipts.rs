@@ -561,6 +561,41 @@ async fn a_receipt_the_carrier_sends_twice_reaches_the_client_once() {
     drop((client, gateway, server));
 }
 
+/// What a run of [`run_then_crash`] does with its gateway and carrier.
+type CrashRun<'a> = dyn Fn(Gateway, Arc<MoCarrier>) -> futures::future::BoxFuture<'static, ()> + 'a;
+
+/// Runs `f` against a gateway on the fjall store at `store` (MO reassembly TTL `ttl`) and
+/// a quiet carrier, in a runtime of its own that is then dropped: the process "dies",
+/// nothing flushed by hand.
+fn run_then_crash(store: &std::path::Path, ttl: Duration, f: &CrashRun<'_>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let (carrier, server) = quiet_carrier().await;
+        let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
+        config.store.path = store.to_path_buf();
+        config.receipts.mo_reassembly_ttl = ttl;
+        // The last run's commit thread lets go of the store lock just after its runtime
+        // is gone.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let gateway = loop {
+            match Gateway::start(config.clone()).await {
+                Ok(gateway) => break gateway,
+                Err(error) if std::time::Instant::now() < deadline => {
+                    assert!(format!("{error:#}").contains("in use"), "{error:#}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{error:#}"),
+            }
+        };
+        f(gateway, carrier).await;
+        drop(server);
+    });
+}
+
 #[test]
 fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -576,34 +611,7 @@ fn an_early_receipt_survives_a_crash_and_matches_after_the_restart() {
     };
     // Run 1: the receipt for carrier id "abc" arrives before any submit_sm_resp with it,
     // is answered, then the process "dies" (its runtime dropped, nothing flushed by hand).
-    let run = |f: &dyn Fn(Gateway, Arc<MoCarrier>) -> futures::future::BoxFuture<'static, ()>| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = store.clone();
-        runtime.block_on(async move {
-            let (carrier, server) = quiet_carrier().await;
-            let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
-            config.store.path = store;
-            // The last run's commit thread lets go of the store lock just after its
-            // runtime is gone.
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            let gateway = loop {
-                match Gateway::start(config.clone()).await {
-                    Ok(gateway) => break gateway,
-                    Err(error) if std::time::Instant::now() < deadline => {
-                        assert!(format!("{error:#}").contains("in use"), "{error:#}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(error) => panic!("{error:#}"),
-                }
-            };
-            f(gateway, carrier).await;
-            drop(server);
-        });
-    };
+    let run = |f: &CrashRun<'_>| run_then_crash(&store, Duration::from_secs(300), f);
     run(&|gateway, carrier| {
         let receipt = receipt.clone();
         Box::pin(async move {
@@ -683,35 +691,7 @@ fn a_multipart_mo_half_received_before_a_crash_is_completed_after_it() {
             ..DeliverSm::default()
         }
     };
-    let run =
-        |ttl: Duration,
-         f: &dyn Fn(Gateway, Arc<MoCarrier>) -> futures::future::BoxFuture<'static, ()>| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            let store = store.clone();
-            runtime.block_on(async move {
-                let (carrier, server) = quiet_carrier().await;
-                let mut config = gateway_config(server.local_addr(), IdStyle::Hex, 1);
-                config.store.path = store;
-                config.receipts.mo_reassembly_ttl = ttl;
-                let deadline = std::time::Instant::now() + Duration::from_secs(10);
-                let gateway = loop {
-                    match Gateway::start(config.clone()).await {
-                        Ok(gateway) => break gateway,
-                        Err(error) if std::time::Instant::now() < deadline => {
-                            assert!(format!("{error:#}").contains("in use"), "{error:#}");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                        Err(error) => panic!("{error:#}"),
-                    }
-                };
-                f(gateway, carrier).await;
-                drop(server);
-            });
-        };
+    let run = |ttl: Duration, f: &CrashRun<'_>| run_then_crash(&store, ttl, f);
     let payload = |request: &smppgate::conn::InboundRequest| {
         let Body::DeliverSm(mo) = &request.pdu.body else {
             panic!("not deliver_sm")

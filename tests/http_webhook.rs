@@ -70,6 +70,23 @@ async fn receive(
     StatusCode::from_u16(status).unwrap()
 }
 
+/// The parked items of `queue`, once there are some (bounded by `within`).
+async fn parked_in(
+    store: &dyn smppgate::store::Store,
+    queue: &str,
+) -> Vec<smppgate::store::ParkedItem> {
+    within("the park", async {
+        loop {
+            let parked = store.parked(Some(queue), 10).unwrap();
+            if !parked.is_empty() {
+                return parked;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
 async fn receiver(receiver: Receiver) -> (Arc<Receiver>, String) {
     let receiver = Arc::new(receiver);
     let app = axum::Router::new()
@@ -423,16 +440,7 @@ async fn events_past_the_park_age_are_parked_after_a_few_tries_even_after_a_rest
     let gateway = Gateway::start_with_store(config, Arc::clone(&store))
         .await
         .expect("gateway");
-    let parked = within("the old batch parked", async {
-        loop {
-            let parked = store.parked(Some(&queue), 10).unwrap();
-            if !parked.is_empty() {
-                return parked;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let parked = parked_in(&*store, &queue).await;
     assert_eq!(parked.len(), 1);
     assert!(parked[0].item.attempts >= 3, "{:?}", parked[0].item);
     // A young event (a receipt of a message sent now) fails as often and stays queued.
@@ -476,16 +484,7 @@ async fn an_unreadable_queued_item_is_parked_and_the_rest_are_posted() {
     let events = hook.wait_for(1).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["id"], ids[0].as_str(), "{events:?}");
-    let parked = within("the park", async {
-        loop {
-            let parked = store.parked(Some(&queue), 10).unwrap();
-            if !parked.is_empty() {
-                return parked;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let parked = parked_in(&*store, &queue).await;
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].item.deliver_sm, b"not a PDU");
     assert!(

@@ -7,8 +7,9 @@
 //! client gets it, and read
 //! back at start, so a retry after a restart is still recognised. Memory is bounded:
 //! at most [`MAX_KEYS`] answers and [`MAX_BYTES`] of them are held (an answer to 1 000
-//! destinations is some 100 KiB); past that the oldest is forgotten first (and counted),
-//! as one that is over 24 h old is.
+//! destinations is some 100 KiB); past that the oldest answer of the account holding the
+//! most is forgotten first (and counted), as one that is over 24 h old is, so one
+//! account's keyed traffic does not shorten another's 24 h.
 //!
 //! A request's messages and its answer are written in one commit
 //! ([`Idempotency::stored`] goes with the messages' inserts through
@@ -65,9 +66,18 @@ type Key = (Arc<str>, String);
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<Key, Entry>,
-    /// Answered keys, oldest first (for expiry and the bound).
+    /// Each account's answered keys, oldest first (for expiry and the bound).
+    accounts: HashMap<Arc<str>, Held>,
+    /// Answered keys queued, all accounts.
+    keys: usize,
+    /// What the answers held take ([`cost`]), all accounts.
+    bytes: usize,
+}
+
+/// One account's answered keys.
+#[derive(Debug, Default)]
+struct Held {
     order: VecDeque<(u64, Key)>,
-    /// What the answers held take ([`cost`]).
     bytes: usize,
 }
 
@@ -77,13 +87,26 @@ fn cost(key: &Key, answer: &[u8]) -> usize {
 }
 
 impl Inner {
-    /// Holds an answer (replacing what the key held).
-    fn put_done(&mut self, key: Key, entry: Entry) {
-        if let Entry::Done { answer, .. } = &entry {
-            self.bytes += cost(&key, answer);
-        }
+    /// Holds an answer given at `at` (replacing what the key held).
+    fn put_done(&mut self, key: Key, entry: Entry, at: u64) {
+        let added = match &entry {
+            Entry::Done { answer, .. } => cost(&key, answer),
+            Entry::InFlight { .. } => 0,
+        };
+        let held = self.accounts.entry(Arc::clone(&key.0)).or_default();
+        held.order.push_back((at, key.clone()));
+        held.bytes += added;
+        self.keys += 1;
+        self.bytes += added;
         if let Some(Entry::Done { answer, .. }) = self.entries.insert(key.clone(), entry) {
-            self.bytes -= cost(&key, &answer);
+            self.release(&key, cost(&key, &answer));
+        }
+    }
+
+    fn release(&mut self, key: &Key, cost: usize) {
+        self.bytes -= cost;
+        if let Some(held) = self.accounts.get_mut(&key.0) {
+            held.bytes -= cost;
         }
     }
 
@@ -93,18 +116,48 @@ impl Inner {
         if matches!(self.entries.get(key), Some(Entry::Done { at: stored, .. }) if *stored == at)
             && let Some(Entry::Done { answer, .. }) = self.entries.remove(key)
         {
-            self.bytes -= cost(key, &answer);
+            self.release(key, cost(key, &answer));
         }
     }
 
-    /// Forgets the oldest answers past [`MAX_KEYS`] or [`MAX_BYTES`]; how many.
+    /// Forgets `account`'s oldest answer; whether it had one.
+    fn forget_oldest(&mut self, account: &Arc<str>) -> bool {
+        let Some((at, key)) = self
+            .accounts
+            .get_mut(account)
+            .and_then(|held| held.order.pop_front())
+        else {
+            return false;
+        };
+        self.keys -= 1;
+        self.forget(at, &key);
+        true
+    }
+
+    /// Forgets answers past [`MAX_KEYS`] or [`MAX_BYTES`]; how many. Each comes from the
+    /// account holding the most (keys, or octets when those are over), oldest first: one
+    /// account's keyed traffic shortens its own 24 h, not every account's.
     fn evict_past_bound(&mut self) -> u64 {
         let mut evicted = 0;
-        while self.order.len() > MAX_KEYS || self.bytes > MAX_BYTES {
-            let Some((at, key)) = self.order.pop_front() else {
+        while self.keys > MAX_KEYS || self.bytes > MAX_BYTES {
+            let by_bytes = self.bytes > MAX_BYTES;
+            let Some(account) = self
+                .accounts
+                .iter()
+                .max_by_key(|(_, held)| {
+                    if by_bytes {
+                        held.bytes
+                    } else {
+                        held.order.len()
+                    }
+                })
+                .map(|(account, _)| Arc::clone(account))
+            else {
                 break;
             };
-            self.forget(at, &key);
+            if !self.forget_oldest(&account) {
+                break;
+            }
             evicted += 1;
         }
         evicted
@@ -113,7 +166,6 @@ impl Inner {
     /// An answer read back (at start, or another node's): known from now on.
     fn insert_stored(&mut self, stored: Stored) {
         let key: Key = (Arc::from(stored.account.as_str()), stored.key);
-        self.order.push_back((stored.at, key.clone()));
         self.put_done(
             key,
             Entry::Done {
@@ -122,6 +174,7 @@ impl Inner {
                 answer: Arc::from(stored.answer),
                 at: stored.at,
             },
+            stored.at,
         );
     }
 }
@@ -288,8 +341,8 @@ impl Idempotency {
                 answer,
                 at: now,
             },
+            now,
         );
-        inner.order.push_back((now, claim.key.clone()));
         let evicted = inner.evict_past_bound();
         if evicted > 0 {
             metrics::counter!("smppgate_http_idempotency_evicted_total").increment(evicted);
@@ -324,19 +377,21 @@ impl Idempotency {
     /// How many answers are held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.lock().order.len()
+        self.lock().keys
     }
 }
 
 /// Drops answers over 24 h old from memory (the store's copies go at the next start or
 /// by [`stale_in_store`]).
 fn forget_expired(inner: &mut Inner, now: u64) {
-    while let Some((at, _)) = inner.order.front() {
-        if now.saturating_sub(*at) < KEEP_MS {
-            break;
-        }
-        if let Some((at, key)) = inner.order.pop_front() {
-            inner.forget(at, &key);
+    let accounts: Vec<Arc<str>> = inner.accounts.keys().cloned().collect();
+    for account in accounts {
+        while inner.accounts.get(&account).is_some_and(|held| {
+            held.order
+                .front()
+                .is_some_and(|(at, _)| now.saturating_sub(*at) >= KEEP_MS)
+        }) {
+            inner.forget_oldest(&account);
         }
     }
 }
@@ -490,6 +545,41 @@ mod tests {
         ));
         assert!(matches!(
             idempotency.begin(&shop, "k0", b"b", 50),
+            Begin::New(_)
+        ));
+    }
+
+    /// One account's keyed traffic past the bound forgets its own oldest answers, not
+    /// another account's (which are older): each keeps its 24 h unless it is the one
+    /// holding the most.
+    #[tokio::test]
+    async fn one_accounts_answers_do_not_push_out_anothers() {
+        let store = Arc::new(MemoryStore::new());
+        let idempotency = setup(&store);
+        let (quiet, busy): (Arc<str>, Arc<str>) = (Arc::from("quiet"), Arc::from("busy"));
+        let remember = |account: &Arc<str>, key: &str, size: usize, at: u64| {
+            let Begin::New(claim) = idempotency.begin(account, key, b"b", at) else {
+                panic!("first use of {key}")
+            };
+            idempotency.remember(claim, 202, &vec![b'x'; size], at);
+        };
+        remember(&quiet, "q1", 1024, 0);
+        remember(&quiet, "q2", 1024, 1);
+        for n in 0..40u64 {
+            remember(&busy, &format!("b{n}"), 64 << 10, 2 + n);
+        }
+        assert!(idempotency.lock().bytes <= MAX_BYTES);
+        for key in ["q1", "q2"] {
+            assert!(
+                matches!(
+                    idempotency.begin(&quiet, key, b"b", 100),
+                    Begin::Replay { .. }
+                ),
+                "{key}"
+            );
+        }
+        assert!(matches!(
+            idempotency.begin(&busy, "b0", b"b", 100),
             Begin::New(_)
         ));
     }

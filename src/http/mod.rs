@@ -573,24 +573,15 @@ struct Landing {
 
 impl Landing {
     async fn run(self) -> Result<Response, ApiError> {
-        let Self {
-            intake,
-            idempotency,
-            account,
-            prepared,
-            outcomes,
-            checked,
-            claim,
-            now,
-            started,
-        } = self;
-        let (indices, checked): (Vec<usize>, Vec<_>) = checked.into_iter().unzip();
+        let (prepared, outcomes, claim, now) = (self.prepared, self.outcomes, self.claim, self.now);
+        let (indices, checked): (Vec<usize>, Vec<_>) = self.checked.into_iter().unzip();
         let part_counts: Vec<usize> = checked
             .iter()
             .map(crate::gateway::intake::Checked::part_count)
             .collect();
-        let style = account.config.id_style;
-        let (_, (answer, kept), stored) = intake
+        let style = self.account.config.id_style;
+        let (_, (answer, kept), stored) = self
+            .intake
             .persist_with(checked, |ids| {
                 let mut outcomes = outcomes;
                 for ((index, parts), id) in indices.iter().zip(&part_counts).zip(ids) {
@@ -618,9 +609,10 @@ impl Landing {
             ));
         }
         if let (Some(claim), true) = (claim, kept) {
-            idempotency.remember(claim, StatusCode::ACCEPTED.as_u16(), &answer, now);
+            self.idempotency
+                .remember(claim, StatusCode::ACCEPTED.as_u16(), &answer, now);
         }
-        account.submit_latency.record(started.elapsed());
+        self.account.submit_latency.record(self.started.elapsed());
         Ok(json_response(StatusCode::ACCEPTED, answer))
     }
 }

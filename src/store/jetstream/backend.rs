@@ -138,6 +138,13 @@ pub(super) struct Backend {
 
 /// An account's outbox reader: a pull consumer (no acks, in memory, one replica) on the
 /// account's subject, whose next fetch starts at stream sequence `next`.
+/// The first stream sequence an outbox read after `after` starts at; `None` when it
+/// reads nothing (no room asked for, or nothing can come after).
+fn first_after(after: u64, limit: usize) -> Option<u64> {
+    let first = after.saturating_add(1);
+    (limit > 0 && first < u64::MAX).then_some(first)
+}
+
 struct OutboxReader {
     consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
     next: u64,
@@ -1337,10 +1344,9 @@ impl Backend {
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let first = after.saturating_add(1);
-        if limit == 0 || first == u64::MAX {
+        let Some(first) = first_after(after, limit) else {
             return Ok(Vec::new());
-        }
+        };
         let kept = self
             .outbox_readers
             .lock()
@@ -1397,10 +1403,9 @@ impl Backend {
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let first = after.saturating_add(1);
-        if limit == 0 || first == u64::MAX {
+        let Some(first) = first_after(after, limit) else {
             return Ok(Vec::new());
-        }
+        };
         let (reader, fetched) = self.fetch_with_new_reader(account, first, limit).await?;
         self.drop_outbox_reader(reader);
         Ok(fetched.items)
