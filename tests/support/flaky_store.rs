@@ -73,6 +73,22 @@ impl FlakyStore {
     }
 }
 
+/// Waits (at most 30 s) while `holding` is set, counted in `waiting` meanwhile.
+fn wait_while_held(
+    holding: &Mutex<bool>,
+    released: &Condvar,
+    waiting: &std::sync::atomic::AtomicUsize,
+) {
+    let held = holding.lock().unwrap();
+    if *held {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        let _ = released
+            .wait_timeout_while(held, Duration::from_secs(30), |held| *held)
+            .unwrap();
+        waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Store for FlakyStore {
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst)
@@ -84,26 +100,14 @@ impl Store for FlakyStore {
             return Err(StoreError::new("No space left on device (injected)"));
         }
         if ops.iter().any(|op| matches!(op, Op::Insert(_))) {
-            let held = self.holding_inserts.lock().unwrap();
-            if *held {
-                self.inserts_waiting.fetch_add(1, Ordering::SeqCst);
-                let _ = self
-                    .inserts_released
-                    .wait_timeout_while(held, Duration::from_secs(30), |held| *held)
-                    .unwrap();
-                self.inserts_waiting.fetch_sub(1, Ordering::SeqCst);
-            }
+            wait_while_held(
+                &self.holding_inserts,
+                &self.inserts_released,
+                &self.inserts_waiting,
+            );
         }
         if ops.iter().any(|op| matches!(op, Op::OutboxAck { .. })) {
-            let held = self.holding_acks.lock().unwrap();
-            if *held {
-                self.acks_waiting.fetch_add(1, Ordering::SeqCst);
-                let _ = self
-                    .released
-                    .wait_timeout_while(held, Duration::from_secs(30), |held| *held)
-                    .unwrap();
-                self.acks_waiting.fetch_sub(1, Ordering::SeqCst);
-            }
+            wait_while_held(&self.holding_acks, &self.released, &self.acks_waiting);
         }
         self.inner.commit(ops)
     }
