@@ -32,6 +32,7 @@ fn node_config(dir: &Path, carrier: SocketAddr, cluster: &str) -> PathBuf {
 [[account]]
 system_id = "app"
 password = "pw"
+numbers = ["10690000"]
 
 [[carrier]]
 name = "mo"
@@ -130,6 +131,79 @@ async fn an_early_receipt_held_by_a_killed_node_matches_on_the_survivor() {
         "{}",
         node_two.stderr()
     );
+
+    client.unbind().await;
+    node_two.terminate();
+    let finished = tokio::task::block_in_place(|| node_two.finish(Duration::from_secs(20)));
+    assert!(finished.status.success(), "{}", finished.stderr);
+    drop((server_one, server_two));
+}
+
+/// The first half of a two-part MO comes in on gw-1's carrier bind (kept under gw-1's own
+/// account before it is answered), then gw-1 is killed; the second half comes in on
+/// gw-2's. Once gw-2 takes gw-1's slot over it adopts the kept half, and the account
+/// bound to gw-2 gets the whole message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_an_mo_held_by_a_killed_node_is_completed_on_the_survivor() {
+    use smppgate_protocol::pdu::Body;
+    let Some(cluster) = NatsCluster::start_single() else {
+        return;
+    };
+    let (carrier_one, server_one) = quiet_carrier().await;
+    let (carrier_two, server_two) = quiet_carrier().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let one = node_config(
+        dirs[0].path(),
+        server_one.local_addr(),
+        &cluster.gateway_section("gw-1", 1),
+    );
+    let two = node_config(
+        dirs[1].path(),
+        server_two.local_addr(),
+        &cluster.gateway_section("gw-2", 1),
+    );
+    let (node_one, _) = tokio::task::block_in_place(|| serve_node(&one));
+    let (node_two, addr_two) = tokio::task::block_in_place(|| serve_node(&two));
+    let part = |seq: u8, text: &[u8]| {
+        let mut user_data = vec![5, 0, 3, 0x5a, 2, seq];
+        user_data.extend_from_slice(text);
+        DeliverSm {
+            source_addr: Address::international("8613900001111"),
+            destination_addr: Address::international("10690000"),
+            esm_class: EsmClass(0x40),
+            short_message: Bytes::from(user_data),
+            ..DeliverSm::default()
+        }
+    };
+    let session_one = carrier_session(&carrier_one).await;
+    let answer = within(
+        "the first half answered",
+        session_one.deliver(part(1, b"first ")),
+    )
+    .await
+    .expect("answered");
+    assert!(answer.is_ok(), "{}", answer.status());
+    node_one.kill9();
+
+    let (client, mut inbound) =
+        support::submit::bind(&addr_two.to_string(), "app", "pw", BindKind::Transceiver).await;
+    let session_two = carrier_session(&carrier_two).await;
+    let answer = within(
+        "the second half answered",
+        session_two.deliver(part(2, b"second")),
+    )
+    .await
+    .expect("answered");
+    assert!(answer.is_ok(), "{}", answer.status());
+
+    let request = tokio::time::timeout(Duration::from_secs(30), inbound.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no MO 30 s after gw-1 died\ngw-2:\n{}", node_two.stderr()))
+        .expect("bound");
+    let Body::DeliverSm(mo) = &request.pdu.body else {
+        panic!("not a deliver_sm")
+    };
+    assert_eq!(&mo.payload()[..], b"first second");
 
     client.unbind().await;
     node_two.terminate();

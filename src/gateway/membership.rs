@@ -200,14 +200,21 @@ async fn count_slot(store: &Arc<dyn Store>, backlog: &Arc<Backlog>, slot: u64) {
 }
 
 /// Replays the early receipts node `dead` kept through this node's writer (each acked
-/// under the dead node's account, matched or held again under this node's own). A read
-/// that fails is logged: the receipts stay in the store (`smppgate receipt unmatched`
-/// shows what never matched).
+/// under the dead node's account, matched or held again under this node's own), then
+/// the parts of multipart MO it held for reassembly (moved under this node's own, so the
+/// rest of each message, coming in here, completes it). A read that fails is logged: the
+/// items stay in the store (`smppgate receipt unmatched` shows what never matched).
 async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Event>, dead: &str) {
     let account = writer::early_account(Some(dead));
+    let partial = writer::partial_account(Some(dead));
     let read = {
         let (store, account) = (Arc::clone(store), account.clone());
-        blocking(move || writer::kept_early(&*store, &account)).await
+        blocking(move || {
+            let mut events = writer::kept_early(&*store, &account)?;
+            events.extend(writer::kept_partials(&*store, &partial, true)?);
+            Ok(events)
+        })
+        .await
     };
     let events = match read {
         Ok(events) => events,
@@ -217,10 +224,15 @@ async fn adopt_early_receipts(store: &Arc<dyn Store>, writer: &mpsc::Sender<Even
         }
     };
     if !events.is_empty() {
+        let mo_parts = events
+            .iter()
+            .filter(|event| matches!(event, Event::KeptMo { .. }))
+            .count();
         tracing::warn!(
             dead,
-            receipts = events.len(),
-            "early receipts of a node taken over: matched here now"
+            receipts = events.len() - mo_parts,
+            mo_parts,
+            "early receipts of a node taken over (and its MO parts held for reassembly): matched here now"
         );
     }
     for event in events {

@@ -357,7 +357,7 @@ impl Gateway {
             let partial = writer::own_partial_account(&config);
             tokio::task::spawn_blocking(move || {
                 let mut kept = writer::kept_early(&*store, &early)?;
-                kept.extend(writer::kept_partials(&*store, &partial)?);
+                kept.extend(writer::kept_partials(&*store, &partial, false)?);
                 Ok::<_, crate::store::StoreError>(kept)
             })
             .await

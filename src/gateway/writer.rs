@@ -104,6 +104,9 @@ pub(crate) enum Event {
         /// When the part first arrived: its reassembly TTL runs from then.
         queued: u64,
         part: bool,
+        /// A dead node's (account, seq), when this node took its slot over: the item
+        /// leaves that account, and a part is kept again under this node's own.
+        adopted: Option<(Arc<str>, u64)>,
     },
 }
 
@@ -689,7 +692,20 @@ impl Writer {
                 deliver_sm,
                 queued,
                 part,
+                adopted,
             } => {
+                if let Some((account, seq)) = adopted {
+                    self.ops.push(Op::OutboxAck {
+                        account: account.to_string(),
+                        seq,
+                    });
+                    if part
+                        && let Some(item) =
+                            kept_part(&self.partial_account, &carrier, &deliver_sm, queued)
+                    {
+                        self.ops.push(Op::OutboxPush(item));
+                    }
+                }
                 if part {
                     self.mo_part(&carrier, &deliver_sm, Some(queued));
                 } else {
@@ -1621,12 +1637,18 @@ pub(crate) fn own_early_account(config: &crate::config::Config) -> String {
 /// Items leave it by age (housekeeping, past the reassembly TTL).
 pub(crate) const PARTIAL: &str = "~partial";
 
-/// The pseudo-account that keeps node `node`'s MO parts ([`PARTIAL`] alone).
-pub(crate) fn own_partial_account(config: &crate::config::Config) -> String {
-    match &config.cluster {
-        Some(cluster) => format!("{PARTIAL}.{}", cluster.node),
+/// The pseudo-account that keeps node `node`'s MO parts ([`PARTIAL`] on the embedded
+/// store): a node that takes a dead one over adopts them (`gateway::membership`).
+pub(crate) fn partial_account(node: Option<&str>) -> String {
+    match node {
+        Some(node) => format!("{PARTIAL}.{node}"),
         None => PARTIAL.to_owned(),
     }
+}
+
+/// This gateway's own MO parts' account.
+pub(crate) fn own_partial_account(config: &crate::config::Config) -> String {
+    partial_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
 }
 
 /// The vendor-range TLV in which a kept MO part carries the carrier it came from.
@@ -1671,14 +1693,16 @@ fn kept_part(
 }
 
 /// The MO parts and delivered marks an earlier run kept under `account`, in order, as
-/// the writer's events.
+/// the writer's events; `adopted`: `account` is a dead node's, whose items move here.
 ///
 /// # Errors
 /// The store's read.
 pub(crate) fn kept_partials(
     store: &dyn Store,
     account: &str,
+    adopted: bool,
 ) -> Result<Vec<Event>, crate::store::StoreError> {
+    let from: Arc<str> = Arc::from(account);
     let mut events = Vec::new();
     let mut after = 0;
     loop {
@@ -1705,6 +1729,7 @@ pub(crate) fn kept_partials(
                 deliver_sm: Box::new(deliver_sm),
                 queued: item.queued,
                 part,
+                adopted: adopted.then(|| (Arc::clone(&from), item.seq)),
             });
         }
     }
