@@ -18,13 +18,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
+use smppgate::smsc::SmscServer;
 use smppgate_protocol::pdu::{DeliverSm, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, EsmClass, RegisteredDelivery};
-use support::mo_carrier::{carrier_session, quiet_carrier};
+use support::mo_carrier::{MoCarrier, carrier_session, quiet_carrier};
 use support::nats::NatsCluster;
-use support::{serve_node, within, write_gateway_config};
+use support::{Proc, serve_node, within, write_gateway_config};
 
 fn node_config(dir: &Path, carrier: SocketAddr, cluster: &str) -> PathBuf {
     let rest = format!(
@@ -51,30 +52,45 @@ carriers = ["mo"]
     write_gateway_config(dir, &rest)
 }
 
+/// Two nodes, gw-1 and gw-2, each with a carrier of its own (under the same name).
+struct Nodes {
+    carriers: [(std::sync::Arc<MoCarrier>, SmscServer); 2],
+    nodes: [(Proc, SocketAddr); 2],
+    _dirs: [tempfile::TempDir; 2],
+}
+
+async fn two_nodes(cluster: &NatsCluster) -> Nodes {
+    let carriers = [quiet_carrier().await, quiet_carrier().await];
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let nodes = [0, 1].map(|i| {
+        let config = node_config(
+            dirs[i].path(),
+            carriers[i].1.local_addr(),
+            &cluster.gateway_section(&format!("gw-{}", i + 1), 1),
+        );
+        tokio::task::block_in_place(|| serve_node(&config))
+    });
+    Nodes {
+        carriers,
+        nodes,
+        _dirs: dirs,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_early_receipt_held_by_a_killed_node_matches_on_the_survivor() {
     let Some(cluster) = NatsCluster::start_single() else {
         return;
     };
-    let (carrier_one, server_one) = quiet_carrier().await;
-    let (carrier_two, server_two) = quiet_carrier().await;
+    let Nodes {
+        carriers: [(carrier_one, server_one), (carrier_two, server_two)],
+        nodes: [(node_one, _), (node_two, addr_two)],
+        _dirs,
+    } = two_nodes(&cluster).await;
     // gw-2's carrier answers the submit with the id of the receipt gw-1 got first.
     carrier_two
         .answer_abc
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let one = node_config(
-        dirs[0].path(),
-        server_one.local_addr(),
-        &cluster.gateway_section("gw-1", 1),
-    );
-    let two = node_config(
-        dirs[1].path(),
-        server_two.local_addr(),
-        &cluster.gateway_section("gw-2", 1),
-    );
-    let (node_one, _) = tokio::task::block_in_place(|| serve_node(&one));
-    let (node_two, addr_two) = tokio::task::block_in_place(|| serve_node(&two));
 
     // The receipt comes in on gw-1's carrier bind before any response carried "abc".
     let session = carrier_session(&carrier_one).await;
@@ -149,21 +165,11 @@ async fn half_an_mo_held_by_a_killed_node_is_completed_on_the_survivor() {
     let Some(cluster) = NatsCluster::start_single() else {
         return;
     };
-    let (carrier_one, server_one) = quiet_carrier().await;
-    let (carrier_two, server_two) = quiet_carrier().await;
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let one = node_config(
-        dirs[0].path(),
-        server_one.local_addr(),
-        &cluster.gateway_section("gw-1", 1),
-    );
-    let two = node_config(
-        dirs[1].path(),
-        server_two.local_addr(),
-        &cluster.gateway_section("gw-2", 1),
-    );
-    let (node_one, _) = tokio::task::block_in_place(|| serve_node(&one));
-    let (node_two, addr_two) = tokio::task::block_in_place(|| serve_node(&two));
+    let Nodes {
+        carriers: [(carrier_one, server_one), (carrier_two, server_two)],
+        nodes: [(node_one, _), (node_two, addr_two)],
+        _dirs,
+    } = two_nodes(&cluster).await;
     let part = |seq: u8, text: &[u8]| {
         let mut user_data = vec![5, 0, 3, 0x5a, 2, seq];
         user_data.extend_from_slice(text);
