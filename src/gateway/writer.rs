@@ -579,31 +579,43 @@ impl Writer {
         // A failed read is tried again (as the commit is): applied without its records, an
         // accepted part's outcome would be lost while the part left the pool's set, and
         // the dispatcher would send it again.
+        // The ids and keys go into each try and come back out of it (no copy per batch).
         let mut delay = Duration::from_millis(50);
+        let mut wanted = (ids, keys);
         for tries in 1..=READ_TRIES {
             let store = Arc::clone(&self.store);
-            let (mut ids, keys) = (ids.clone(), keys.clone());
+            let (mut ids, keys) = wanted;
             let read = tokio::task::spawn_blocking(move || {
-                let mut found = Vec::new();
-                for key in keys {
-                    if let Some(hit) = store.by_carrier_id(&key.0, &key.1)? {
-                        ids.push(hit.0);
-                        found.push((key, hit));
+                let read = (|| {
+                    // By index into `keys` (taken from it once the read holds).
+                    let mut found = Vec::new();
+                    for (index, key) in keys.iter().enumerate() {
+                        if let Some(hit) = store.by_carrier_id(&key.0, &key.1)? {
+                            ids.push(hit.0);
+                            found.push((index, hit));
+                        }
                     }
-                }
-                ids.sort_unstable();
-                ids.dedup();
-                // A record this task holds is read again only when its carrier id had left
-                // the in-memory index; the held one wins below (it is newer).
-                let records: Vec<MessageRecord> =
-                    store.get_many(&ids)?.into_iter().flatten().collect();
-                Ok::<_, crate::store::StoreError>((found, records))
+                    ids.sort_unstable();
+                    ids.dedup();
+                    // A record this task holds is read again only when its carrier id had
+                    // left the in-memory index; the held one wins below (it is newer).
+                    let records: Vec<MessageRecord> =
+                        store.get_many(&ids)?.into_iter().flatten().collect();
+                    Ok::<_, crate::store::StoreError>((found, records))
+                })();
+                (read, ids, keys)
             })
             .await;
+            let Ok((read, ids, keys)) = read else {
+                break; // the runtime is stopping
+            };
             match read {
-                Ok(Ok((found, records))) => {
-                    for ((carrier, id), hit) in found {
-                        self.looked_up.insert(&carrier, id, hit);
+                Ok((found, records)) => {
+                    let mut keys = keys;
+                    for (index, hit) in found {
+                        if let Some((carrier, id)) = keys.get_mut(index) {
+                            self.looked_up.insert(carrier, std::mem::take(id), hit);
+                        }
                     }
                     for record in records {
                         // Never replaces a record this task already holds (it is newer).
@@ -613,8 +625,10 @@ impl Writer {
                     }
                     return;
                 }
-                Ok(Err(error)) => store_error(&self.stats, "writer read", &error),
-                Err(_) => {}
+                Err(error) => {
+                    store_error(&self.stats, "writer read", &error);
+                    wanted = (ids, keys);
+                }
             }
             if tries < READ_TRIES {
                 tokio::time::sleep(delay).await;
@@ -1620,15 +1634,25 @@ pub(crate) const EARLY: &str = "~early";
 /// only what it held (not what live nodes hold, which both would then match), and a node
 /// that takes a dead one over replays the dead node's (`gateway::membership`).
 pub(crate) fn early_account(node: Option<&str>) -> String {
-    match node {
-        Some(node) => format!("{EARLY}.{node}"),
-        None => EARLY.to_owned(),
-    }
+    node_account(EARLY, node)
 }
 
 /// This gateway's own early account.
 pub(crate) fn own_early_account(config: &crate::config::Config) -> String {
-    early_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
+    early_account(own_node(config))
+}
+
+/// A pseudo-account of node `node` (`PREFIX.node`), or of the only node (`PREFIX`).
+fn node_account(prefix: &str, node: Option<&str>) -> String {
+    match node {
+        Some(node) => format!("{prefix}.{node}"),
+        None => prefix.to_owned(),
+    }
+}
+
+/// This node's name in a `[cluster]`.
+fn own_node(config: &crate::config::Config) -> Option<&str> {
+    config.cluster.as_ref().map(|cluster| cluster.node.as_str())
 }
 
 /// The pseudo-account whose outbox keeps the parts of multipart MO held for reassembly
@@ -1640,15 +1664,12 @@ pub(crate) const PARTIAL: &str = "~partial";
 /// The pseudo-account that keeps node `node`'s MO parts ([`PARTIAL`] on the embedded
 /// store): a node that takes a dead one over adopts them (`gateway::membership`).
 pub(crate) fn partial_account(node: Option<&str>) -> String {
-    match node {
-        Some(node) => format!("{PARTIAL}.{node}"),
-        None => PARTIAL.to_owned(),
-    }
+    node_account(PARTIAL, node)
 }
 
 /// This gateway's own MO parts' account.
 pub(crate) fn own_partial_account(config: &crate::config::Config) -> String {
-    partial_account(config.cluster.as_ref().map(|cluster| cluster.node.as_str()))
+    partial_account(own_node(config))
 }
 
 /// The vendor-range TLV in which a kept MO part carries the carrier it came from.
@@ -1712,10 +1733,14 @@ pub(crate) fn kept_partials(
         };
         after = last;
         for item in page {
-            let Ok(pdu) = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm)) else {
-                continue;
-            };
-            let Body::DeliverSm(deliver_sm) = pdu.body else {
+            let decoded = smppgate_protocol::codec::decode(Bytes::from(item.deliver_sm));
+            let Ok(Body::DeliverSm(deliver_sm)) = decoded.map(|pdu| pdu.body) else {
+                // Only a damaged store has one: left for housekeeping (past the TTL).
+                tracing::error!(
+                    account,
+                    seq = item.seq,
+                    "a kept MO part does not decode: not replayed"
+                );
                 continue;
             };
             let part = deliver_sm.tlvs.get(KEPT_DONE).is_none();
