@@ -637,8 +637,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
     /// As [`Store::outbox_after`], for a reader other than the queue's own outbox task
-    /// (housekeeping's retention, a listing): a store that keeps a read position per queue
-    /// (JetStream keeps a consumer for the outbox task) leaves that one as it is.
+    /// (housekeeping's retention, the kept MO parts at start): a store that keeps a read
+    /// position per queue (JetStream keeps a consumer for the outbox task) leaves that one
+    /// as it is. From the start (`after` 0) it is [`Store::outbox`], which starts past the
+    /// acknowledged items (fjall: a range from seq 1 walked every acknowledged item's
+    /// tombstone until compaction, once a minute per queue).
     ///
     /// # Errors
     /// Read failure.
@@ -648,7 +651,11 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.outbox_after(account, after, limit)
+        if after == 0 {
+            self.outbox(account, limit)
+        } else {
+            self.outbox_after(account, after, limit)
+        }
     }
 
     /// Up to `limit` parked items of `account` (all accounts: `None`), by account, then
