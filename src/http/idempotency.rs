@@ -87,18 +87,21 @@ fn cost(key: &Key, answer: &[u8]) -> usize {
 }
 
 impl Inner {
-    /// Holds an answer given at `at` (replacing what the key held).
-    fn put_done(&mut self, key: Key, entry: Entry, at: u64) {
-        let added = match &entry {
-            Entry::Done { answer, .. } => cost(&key, answer),
-            Entry::InFlight { .. } => 0,
-        };
+    /// Holds an answer (replacing what the key held: its claim, or an older answer).
+    fn put_done(&mut self, key: Key, body_hash: [u8; 32], status: u16, answer: Arc<[u8]>, at: u64) {
+        let added = cost(&key, &answer);
         let held = self.accounts.entry(Arc::clone(&key.0)).or_default();
         held.order.push_back((at, key.clone()));
         held.bytes += added;
         self.keys += 1;
         self.bytes += added;
-        if let Some(Entry::Done { answer, .. }) = self.entries.insert(key.clone(), entry) {
+        let done = Entry::Done {
+            body_hash,
+            status,
+            answer,
+            at,
+        };
+        if let Some(Entry::Done { answer, .. }) = self.entries.insert(key.clone(), done) {
             self.release(&key, cost(&key, &answer));
         }
     }
@@ -168,12 +171,9 @@ impl Inner {
         let key: Key = (Arc::from(stored.account.as_str()), stored.key);
         self.put_done(
             key,
-            Entry::Done {
-                body_hash: stored.body_hash,
-                status: stored.status,
-                answer: Arc::from(stored.answer),
-                at: stored.at,
-            },
+            stored.body_hash,
+            stored.status,
+            Arc::from(stored.answer),
             stored.at,
         );
     }
@@ -333,16 +333,7 @@ impl Idempotency {
         claim.done = true;
         let answer: Arc<[u8]> = Arc::from(answer);
         let mut inner = self.lock();
-        inner.put_done(
-            claim.key.clone(),
-            Entry::Done {
-                body_hash: claim.body_hash,
-                status,
-                answer,
-                at: now,
-            },
-            now,
-        );
+        inner.put_done(claim.key.clone(), claim.body_hash, status, answer, now);
         let evicted = inner.evict_past_bound();
         if evicted > 0 {
             metrics::counter!("smppgate_http_idempotency_evicted_total").increment(evicted);
