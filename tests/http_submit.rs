@@ -356,6 +356,53 @@ async fn a_client_gone_during_the_commit_leaves_its_message_sent_and_its_key_ans
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// A batch some of whose destinations find the account's durable backlog full
+/// (`[store] max_pending`) answers each in its place: the first ones accepted and sent,
+/// the rest refused ESME_RMSGQFUL, nothing of them stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_past_the_backlog_limit_answers_each_destination_in_its_place() {
+    let carrier = carrier().await;
+    let store = Arc::new(FlakyStore::default());
+    let mut config = config(&carrier, ":memory:");
+    config.store.max_pending = 2;
+    let gateway = Gateway::start_with_store(config, Arc::clone(&store) as Arc<dyn Store>)
+        .await
+        .expect("gateway");
+    let api = Api::of(&gateway);
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": ["8613800138041", "not a number", "8613800138042", "8613800138043"], "text": "past the limit"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let messages = body["messages"].as_array().expect("messages");
+    let codes: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|m| {
+            (
+                m["status"].as_str().unwrap_or_default(),
+                m["code"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("accepted", ""),
+            ("rejected", "ESME_RINVDSTADR"),
+            ("accepted", ""),
+            ("rejected", "ESME_RMSGQFUL"),
+        ],
+        "{body}"
+    );
+    assert_eq!(messages[3]["to"], "8613800138043", "{body}");
+    let (_, listed) = api.get(KEY, "/v1/messages").await;
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 2, "{listed}");
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// A request's messages and its idempotent answer are one commit: when the commit that
 /// would keep the answer fails, its messages are not kept either (503, nothing sent), so
 /// the client's retry with the same key, after a restart, sends each message once. (Were

@@ -492,17 +492,21 @@ impl Intake {
         let (mut ops, made) = more(&ids);
         let count = ids.len();
         ops.extend(reserved.iter().flatten().map(Reserved::insert));
-        let (refusals, reserved): (Vec<_>, Vec<_>) = reserved
-            .into_iter()
-            .enumerate()
-            .partition(|(_, one)| one.is_err());
-        let (indices, reserved): (Vec<usize>, Vec<Reserved>) = reserved
-            .into_iter()
-            .filter_map(|(index, one)| Some((index, one.ok()?)))
-            .unzip();
+        // Each message's place in the answer: its refusal, or the next of the reserved.
+        let mut order: Vec<Option<Refusal>> = Vec::with_capacity(count);
+        let mut kept = Vec::with_capacity(count);
+        for one in reserved {
+            match one {
+                Ok(one) => {
+                    kept.push(one);
+                    order.push(None);
+                }
+                Err(refusal) => order.push(Some(refusal)),
+            }
+        }
         let mut landing = Landing {
             intake: Arc::clone(self),
-            reserved,
+            reserved: kept,
             submitted: None,
         };
         let written = if ops.is_empty() {
@@ -510,19 +514,23 @@ impl Intake {
         } else {
             landing.commit(ops).await
         };
-        let mut results: Vec<Option<Result<u64, Refusal>>> =
-            std::iter::repeat_with(|| None).take(count).collect();
-        for (index, one) in refusals {
-            results[index] = one.err().map(Err);
-        }
-        for (index, reserved) in indices.into_iter().zip(landing.take()) {
-            results[index] = Some(match &written {
+        let mut landed = landing.take().into_iter();
+        let mut results = Vec::with_capacity(count);
+        for refused in order {
+            if let Some(refusal) = refused {
+                results.push(Err(refusal));
+                continue;
+            }
+            let Some(reserved) = landed.next() else {
+                continue; // one per reserved message: never
+            };
+            results.push(match &written {
                 Ok(()) => Ok(self.committed(reserved).await),
                 Err(error) => Err(self.not_committed(reserved, error)),
             });
         }
         let stored = written.is_ok();
-        (results.into_iter().flatten().collect(), made, stored)
+        (results, made, stored)
     }
 
     /// Takes a checked message's places before it is written: its count in the cluster's
