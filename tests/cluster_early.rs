@@ -23,7 +23,7 @@ use smppgate_protocol::pdu::{DeliverSm, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, EsmClass, RegisteredDelivery};
-use support::mo_carrier::{MoCarrier, carrier_session, quiet_carrier};
+use support::mo_carrier::{MoCarrier, carrier_session, mo_part, quiet_carrier};
 use support::nats::NatsCluster;
 use support::{Proc, serve_node, within, write_gateway_config};
 
@@ -170,17 +170,7 @@ async fn half_an_mo_held_by_a_killed_node_is_completed_on_the_survivor() {
         nodes: [(node_one, _), (node_two, addr_two)],
         _dirs,
     } = two_nodes(&cluster).await;
-    let part = |seq: u8, text: &[u8]| {
-        let mut user_data = vec![5, 0, 3, 0x5a, 2, seq];
-        user_data.extend_from_slice(text);
-        DeliverSm {
-            source_addr: Address::international("8613900001111"),
-            destination_addr: Address::international("10690000"),
-            esm_class: EsmClass(0x40),
-            short_message: Bytes::from(user_data),
-            ..DeliverSm::default()
-        }
-    };
+    let part = |seq: u8, text: &[u8]| mo_part(0x5a, 2, seq, text);
     let session_one = carrier_session(&carrier_one).await;
     let answer = within(
         "the first half answered",

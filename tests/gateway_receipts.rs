@@ -20,7 +20,7 @@ use smppgate_protocol::pdu::{Body, DeliverSm, SubmitSm};
 use smppgate_protocol::receipt::{DeliveryReceipt, MessageState};
 use smppgate_protocol::session::BindKind;
 use smppgate_protocol::types::{Address, DataCoding, EsmClass, RegisteredDelivery};
-use support::mo_carrier::{MoCarrier, carrier_session, quiet_carrier};
+use support::mo_carrier::{MoCarrier, carrier_session, mo_part, quiet_carrier};
 use support::within;
 
 fn gateway_config(carrier: std::net::SocketAddr, style: IdStyle, binds: usize) -> Config {
@@ -299,15 +299,9 @@ async fn a_three_part_ucs2_mo_reaches_its_account_as_one_message_and_opt_out_is_
     let chunks: Vec<&[u8]> = units.chunks(134).collect();
     assert_eq!(chunks.len(), 3);
     for (i, chunk) in chunks.iter().enumerate() {
-        let mut user_data = vec![5, 0, 3, 0x42, 3, u8::try_from(i + 1).unwrap()];
-        user_data.extend_from_slice(chunk);
         let mo = DeliverSm {
-            source_addr: Address::international("8613900001111"),
-            destination_addr: Address::international("10690000"),
-            esm_class: EsmClass(0x40),
             data_coding: DataCoding(8),
-            short_message: Bytes::from(user_data),
-            ..DeliverSm::default()
+            ..mo_part(0x42, 3, u8::try_from(i + 1).unwrap(), chunk)
         };
         assert!(session.deliver(mo).await.unwrap().is_ok());
     }
@@ -651,15 +645,7 @@ async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_
     let session = carrier_session(&carrier).await;
     // Parts 1 and 3 of 3; part 2 never comes.
     for (seq, text) in [(1u8, &b"first "[..]), (3, &b"third"[..])] {
-        let mut user_data = vec![5, 0, 3, 0x77, 3, seq];
-        user_data.extend_from_slice(text);
-        let mo = DeliverSm {
-            source_addr: Address::international("8613900001111"),
-            destination_addr: Address::international("10690000"),
-            esm_class: EsmClass(0x40),
-            short_message: Bytes::from(user_data),
-            ..DeliverSm::default()
-        };
+        let mo = mo_part(0x77, 3, seq, text);
         assert!(session.deliver(mo).await.unwrap().is_ok());
     }
     // Nothing until the TTL, then what arrived, in order.
@@ -680,17 +666,7 @@ async fn a_multipart_mo_missing_a_part_reaches_its_account_incomplete_after_the_
 fn a_multipart_mo_half_received_before_a_crash_is_completed_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let part = |reference: u8, seq: u8, text: &[u8]| {
-        let mut user_data = vec![5, 0, 3, reference, 2, seq];
-        user_data.extend_from_slice(text);
-        DeliverSm {
-            source_addr: Address::international("8613900001111"),
-            destination_addr: Address::international("10690000"),
-            esm_class: EsmClass(0x40),
-            short_message: Bytes::from(user_data),
-            ..DeliverSm::default()
-        }
-    };
+    let part = |reference: u8, seq: u8, text: &[u8]| mo_part(reference, 2, seq, text);
     let run = |ttl: Duration, f: &CrashRun<'_>| run_then_crash(&store, ttl, f);
     let payload = |request: &smppgate::conn::InboundRequest| {
         let Body::DeliverSm(mo) = &request.pdu.body else {

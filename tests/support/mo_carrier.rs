@@ -12,7 +12,8 @@ use smppgate::smsc::{
     SmscServer,
 };
 use smppgate_protocol::command_status::CommandStatus;
-use smppgate_protocol::pdu::{Pdu, SubmitSm};
+use smppgate_protocol::pdu::{DeliverSm, Pdu, SubmitSm};
+use smppgate_protocol::types::{Address, EsmClass};
 
 use super::within;
 
@@ -62,4 +63,19 @@ pub(crate) async fn carrier_session(carrier: &MoCarrier) -> SessionHandle {
         }
     })
     .await
+}
+
+/// Part `seq` of `total` of an MO from 8613900001111 to 10690000 (8-bit concatenation
+/// reference `reference`, UDH), carrying `data`.
+#[allow(dead_code)] // not every test binary sends multipart MO
+pub(crate) fn mo_part(reference: u8, total: u8, seq: u8, data: &[u8]) -> DeliverSm {
+    let mut user_data = vec![5, 0, 3, reference, total, seq];
+    user_data.extend_from_slice(data);
+    DeliverSm {
+        source_addr: Address::international("8613900001111"),
+        destination_addr: Address::international("10690000"),
+        esm_class: EsmClass(0x40),
+        short_message: Bytes::from(user_data),
+        ..DeliverSm::default()
+    }
 }
