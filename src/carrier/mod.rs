@@ -62,6 +62,12 @@ pub enum OutcomeResult {
     Accepted {
         /// The carrier's message id, as in its submit_sm_resp.
         message_id: Bytes,
+        /// Whether the submit_sm it accepted asked for a receipt or an intermediate
+        /// notification ([`RegisteredDelivery::asks_for_notification`]): only then can
+        /// a deliver_sm about it be expected, and its id is worth keeping for matching.
+        ///
+        /// [`RegisteredDelivery::asks_for_notification`]: smppgate_protocol::types::RegisteredDelivery::asks_for_notification
+        notified: bool,
     },
     /// Every attempt failed; `status` is the last status seen.
     Failed {

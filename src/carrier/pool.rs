@@ -1013,7 +1013,21 @@ impl Route {
                     Verdict::Done => {
                         carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
                         carrier.accepted(now);
-                        self.finish(job, position, OutcomeResult::Accepted { message_id });
+                        // As `send` asked of this carrier.
+                        let notified = carrier.config.request_receipts
+                            || job
+                                .submission
+                                .submit_sm
+                                .registered_delivery
+                                .asks_for_notification();
+                        self.finish(
+                            job,
+                            position,
+                            OutcomeResult::Accepted {
+                                message_id,
+                                notified,
+                            },
+                        );
                     }
                     Verdict::Throttled => {
                         // Not an attempt: the carrier pauses and the message goes again.

@@ -34,9 +34,52 @@ impl MessageIds {
 /// Formats our id for an account.
 #[must_use]
 pub fn format_id(id: u64, style: IdStyle) -> String {
-    match style {
-        IdStyle::Dec => id.to_string(),
-        IdStyle::Hex | IdStyle::Auto => format!("{id:x}"),
+    IdText::new(id, style).as_str().to_owned()
+}
+
+/// Our id as an account reads it, formatted on the stack (it goes into every
+/// submit_sm_resp: `format!` grew a heap string for it, twice on most ids).
+#[derive(Clone, Copy)]
+pub(crate) struct IdText {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl IdText {
+    /// `id` in `style`: decimal, or lower-case hexadecimal without `0x`.
+    pub(crate) fn new(id: u64, style: IdStyle) -> Self {
+        let radix = match style {
+            IdStyle::Dec => 10,
+            IdStyle::Hex | IdStyle::Auto => 16,
+        };
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = id;
+        loop {
+            start -= 1;
+            let digit = u8::try_from(rest % radix).unwrap_or(0);
+            digits[start] = if digit < 10 {
+                b'0' + digit
+            } else {
+                b'a' + digit - 10
+            };
+            rest /= radix;
+            if rest == 0 {
+                break;
+            }
+        }
+        Self { digits, start }
+    }
+
+    /// The digits.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+
+    /// The digits, as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII digits only.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
@@ -83,6 +126,16 @@ mod tests {
                 parse_id(text.as_bytes(), style),
                 Some(1_733_000_000_123_456)
             );
+        }
+    }
+
+    #[test]
+    fn ids_are_written_as_the_standard_formatting_writes_them() {
+        for id in [0, 9, 10, 15, 16, 255, 1_733_000_000_123_456, u64::MAX] {
+            assert_eq!(IdText::new(id, IdStyle::Dec).as_str(), id.to_string());
+            for style in [IdStyle::Hex, IdStyle::Auto] {
+                assert_eq!(IdText::new(id, style).as_str(), format!("{id:x}"));
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use smppgate_protocol::session::{CloseReason, SessionStats};
 use smppgate_protocol::types::SmppTime;
 
 use super::accounts::{Account, BindRefusal, Lockout, refusal};
-use super::ids::{format_id, parse_id};
+use super::ids::{IdText, parse_id};
 use super::intake::Intake;
 use super::stats::{Stats, store_error};
 use crate::config::WindowFullStatus;
@@ -137,7 +137,7 @@ impl Upstream {
         Reply::Later(Box::pin(async move {
             let _slot = slot;
             let answer = match intake.persist(checked).await {
-                Ok(id) => Ok(Bytes::from(format_id(id, style))),
+                Ok(id) => Ok(Bytes::copy_from_slice(IdText::new(id, style).as_bytes())),
                 Err(refusal) => Err(refusal.status),
             };
             latency.record(started.elapsed());

@@ -755,8 +755,13 @@ impl Writer {
         part.updated = now;
         let mut early = None;
         let mut keys = Vec::new();
+        let mut durable = false;
         match &outcome.result {
-            OutcomeResult::Accepted { message_id } => {
+            OutcomeResult::Accepted {
+                message_id,
+                notified,
+            } => {
+                durable = *notified;
                 bump(&stats.parts_sent);
                 let text = String::from_utf8_lossy(message_id);
                 let text = text.trim_end_matches('\0');
@@ -777,12 +782,18 @@ impl Writer {
             }
         }
         for key in keys {
-            self.ops.push(Op::CarrierId {
-                carrier: outcome.carrier.to_string(),
-                carrier_id: key.clone(),
-                id: outcome.id,
-                part: outcome.part,
-            });
+            // The store's index is for a receipt that comes after a restart or on another
+            // node's bind: written only when the carrier was asked for one (as Kannel
+            // and Jasmin keep a DLR mapping only when a DLR was asked for). A carrier that
+            // reports anyway is still matched from memory while this process runs.
+            if durable {
+                self.ops.push(Op::CarrierId {
+                    carrier: outcome.carrier.to_string(),
+                    carrier_id: key.clone(),
+                    id: outcome.id,
+                    part: outcome.part,
+                });
+            }
             if early.is_none() {
                 early = self.early.take(&outcome.carrier, &key);
             }
@@ -2285,6 +2296,7 @@ mod tests {
                 carrier: Arc::from("sim"),
                 result: OutcomeResult::Accepted {
                     message_id: Bytes::from_static(b"5f3a"),
+                    notified: true,
                 },
                 attempts: 1,
                 failovers: 0,
@@ -2301,6 +2313,51 @@ mod tests {
             .expect("the record, written with its outcome");
         assert_eq!(written.parts[0].carrier_id.as_deref(), Some("5f3a"));
         assert_eq!(written.parts[0].state, State::Sent);
+    }
+
+    /// A carrier's id goes into the store's index only for a part the carrier was asked
+    /// to report on: nobody waits for a receipt of the other, and its index entry was
+    /// half of what an accepted part wrote.
+    #[tokio::test]
+    async fn only_a_part_the_carrier_reports_on_is_indexed_in_the_store() {
+        let (parts, outcomes, events) = test_parts(Clock::starting_at(1_767_225_600_000));
+        let store = Arc::clone(&parts.store);
+        for (id, message_id, notified) in [(7, "5f3a", false), (8, "6b4c", true)] {
+            store
+                .commit(&[Op::Insert(Arc::new(one_part(id, &parts)))])
+                .unwrap();
+            outcomes
+                .send(Outcome {
+                    id,
+                    part: 0,
+                    carrier: Arc::from("sim"),
+                    result: OutcomeResult::Accepted {
+                        message_id: Bytes::from(message_id),
+                        notified,
+                    },
+                    attempts: 1,
+                    failovers: 0,
+                })
+                .await
+                .unwrap();
+        }
+        drop((outcomes, events));
+        tokio::time::timeout(Duration::from_secs(5), run(parts))
+            .await
+            .expect("the writer ends when its senders are gone");
+        let indexed = |message_id: &str| {
+            normalise_id(message_id, IdStyle::Auto)
+                .iter()
+                .find_map(|key| store.by_carrier_id("sim", key.as_str()).unwrap())
+        };
+        assert_eq!(indexed("5f3a"), None);
+        assert_eq!(indexed("6b4c"), Some((8, 0)));
+        // Both outcomes are kept on the records all the same.
+        for (id, message_id) in [(7, "5f3a"), (8, "6b4c")] {
+            let written = store.get(id).unwrap().expect("the record");
+            assert_eq!(written.parts[0].carrier_id.as_deref(), Some(message_id));
+            assert_eq!(written.parts[0].state, State::Sent);
+        }
     }
 
     /// A message of an account a reload removed still ends (expired here), without a
@@ -2354,6 +2411,7 @@ mod tests {
             carrier: Arc::from("sim"),
             result: OutcomeResult::Accepted {
                 message_id: Bytes::from_static(message_id),
+                notified: true,
             },
             attempts: 1,
             failovers: 0,
@@ -2458,6 +2516,7 @@ mod tests {
             carrier: Arc::clone(&sim),
             result: OutcomeResult::Accepted {
                 message_id: Bytes::from_static(b"12345"),
+                notified: true,
             },
             attempts: 1,
             failovers: 0,

@@ -46,6 +46,14 @@ impl RegisteredDelivery {
         matches!(self.0 & 0x03, 1 | 2)
     }
 
+    /// Whether anything is asked that comes back as a deliver_sm about this message: a
+    /// receipt (bits 1–0 01, 10, or the reserved 11 that SMPP 5.0 reads as "success
+    /// only"), an SME acknowledgement (bits 3–2) or an intermediate notification (bit 4).
+    #[must_use]
+    pub const fn asks_for_notification(self) -> bool {
+        self.0 & (0x0F | Self::INTERMEDIATE_NOTIFICATION) != 0
+    }
+
     /// The same request with an SMSC receipt on final success or failure (bits 1–0 set
     /// to 01), whatever it asked (none, failure only, the reserved 11): a gateway that
     /// must learn every outcome asks for them all and passes on what its client asked
@@ -135,6 +143,27 @@ mod tests {
             let rd = RegisteredDelivery(value);
             assert_eq!(rd.wants_receipt_for(true), delivered, "{value:#04x}");
             assert_eq!(rd.wants_receipt_for(false), failed, "{value:#04x}");
+        }
+    }
+
+    #[test]
+    fn what_asks_the_smsc_to_report_back() {
+        for (value, asks) in [
+            (0x00, false),
+            (0x04, true),
+            (0x08, true),
+            (0xE0, false), // bits 7–5 are reserved
+            (0x01, true),
+            (0x02, true),
+            (0x03, true),
+            (0x10, true),
+            (0x1C, true),
+        ] {
+            assert_eq!(
+                RegisteredDelivery(value).asks_for_notification(),
+                asks,
+                "{value:#04x}"
+            );
         }
     }
 }

@@ -271,7 +271,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
 
 fn part_json(outcome: &Outcome) -> Value {
     let (status, reason, message_id) = match &outcome.result {
-        OutcomeResult::Accepted { message_id } => (
+        OutcomeResult::Accepted { message_id, .. } => (
             CommandStatus::ESME_ROK,
             None,
             Some(String::from_utf8_lossy(message_id).into_owned()),
