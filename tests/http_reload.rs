@@ -520,20 +520,36 @@ async fn a_route_change_sends_the_next_message_by_the_other_carrier() {
     assert_eq!(sent_to("still b").await, "b");
 
     // A route to a carrier the same file adds: a valid file, but the carrier waits for a
-    // restart and so does the route; the running routes are unchanged.
+    // restart and so does the route; the running routes are unchanged. An account the
+    // file points at a new route over that carrier keeps its route too (before, it took
+    // the new name at once and every submit was refused until a restart).
     std::fs::write(
         &path,
         text.replace("carriers = [\"b\"]", "carriers = [\"c\"]")
+            .replace(
+                "system_id = \"shop\"\n",
+                "system_id = \"shop\"\nroute = \"via-c\"\n",
+            )
             + &format!(
-                "\n[[carrier]]\nname = \"c\"\naddress = \"{a}\"\nsystem_id = \"gw\"\npassword = \"x\"\ntps = 1000\n"
+                "\n[[carrier]]\nname = \"c\"\naddress = \"{a}\"\nsystem_id = \"gw\"\npassword = \"x\"\ntps = 1000\n\n[[route]]\nname = \"via-c\"\nprefixes = [\"999\"]\ncarriers = [\"c\"]\n"
             ),
     )
     .unwrap();
     let body = reload(&base).await;
     let restart = strings(&body["restart_needed"]);
-    for change in ["carrier[c] (added)", "route[all].carriers"] {
+    for change in [
+        "carrier[c] (added)",
+        "route[all].carriers",
+        "account[shop].route (route via-c is not in force until a restart)",
+    ] {
         assert!(restart.iter().any(|r| r == change), "{change}: {body}");
     }
+    assert!(
+        !strings(&body["applied"])
+            .iter()
+            .any(|a| a.contains("route")),
+        "{body}"
+    );
     assert!(shop.submit(submit_sm("b again")).await.unwrap().is_ok());
     assert_eq!(sent_to("b again").await, "b");
     gateway.stop(Duration::from_secs(4)).await;

@@ -25,6 +25,7 @@
 //! field path, never with its value (a password stays out of the answer and the log); the
 //! running gateway keeps the old value and keeps reporting it until a restart.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -340,7 +341,41 @@ impl Reloader {
         report: &mut ReloadReport,
     ) {
         let live = &self.live;
-        let changes = live.accounts.replace(&new.accounts);
+        // An account may name only a route in force: one the file adds over a carrier
+        // that is not running yet is not (`routes` kept the old set), and the account's
+        // submits would all be refused until a restart.
+        let in_force: HashSet<&str> = next.routes.iter().map(|r| r.name.as_str()).collect();
+        let mut held_back = Vec::new();
+        for wanted in &mut next.accounts {
+            let Some(route) = wanted.route.clone() else {
+                continue;
+            };
+            if in_force.contains(route.as_str()) {
+                continue;
+            }
+            match running
+                .accounts
+                .iter()
+                .find(|a| a.system_id == wanted.system_id)
+            {
+                Some(old) => {
+                    wanted.route.clone_from(&old.route);
+                    report.restart_needed.push(format!(
+                        "account[{}].route (route {route} is not in force until a restart)",
+                        wanted.system_id
+                    ));
+                }
+                None => {
+                    held_back.push(wanted.system_id.clone());
+                    report.restart_needed.push(format!(
+                        "account[{}] (added; its route {route} is not in force until a restart)",
+                        wanted.system_id
+                    ));
+                }
+            }
+        }
+        next.accounts.retain(|a| !held_back.contains(&a.system_id));
+        let changes = live.accounts.replace(&next.accounts);
         for added in &changes.added {
             live.backlog.add_account(&added.name);
             report
@@ -353,7 +388,8 @@ impl Reloader {
                 removed.name
             ));
         }
-        for (index, wanted) in new.accounts.iter().enumerate() {
+        for index in 0..next.accounts.len() {
+            let wanted = next.accounts[index].clone();
             let path = format!("account[{}]", wanted.system_id);
             let Some(old) = running
                 .accounts
@@ -363,7 +399,7 @@ impl Reloader {
                 continue;
             };
             let mut fields = Vec::new();
-            diff(&path, &to_json(old), &to_json(wanted), &mut fields);
+            diff(&path, &to_json(old), &to_json(&wanted), &mut fields);
             for field in fields {
                 if field == format!("{path}.numbers") {
                     // The MO routing table is built once, at start.
