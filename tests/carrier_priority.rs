@@ -111,3 +111,56 @@ async fn otp_overtakes_a_saturating_campaign() {
     assert!(added <= slot * 20, "added wait p99 {added:?}");
     carriers.drain(Duration::from_secs(5)).await;
 }
+
+/// A part whose validity ends while it waits in its lane (the carrier's TPS is the
+/// bottleneck) is not sent after it: it ends `FailReason::Expired`, and what was sent
+/// went before the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_past_its_validity_is_not_sent() {
+    use smppgate::carrier::{FailReason, OutcomeResult};
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let (carriers, recorder) = start(&config(vec![carrier(
+        "c",
+        &sim.local_addr().to_string(),
+        5,
+        1,
+        4,
+    )]))
+    .await;
+    let deadline = Instant::now() + Duration::from_millis(500);
+    for id in 0..30 {
+        let mut part = submission(id, 0, Class::Marketing);
+        part.deadline = Some(deadline);
+        carriers.submit(part).unwrap();
+    }
+    recorder.wait_for(30, Duration::from_secs(10)).await;
+    let all = recorder.all();
+    let accepted: Vec<_> = all
+        .iter()
+        .filter(|(_, o)| matches!(o.result, OutcomeResult::Accepted { .. }))
+        .collect();
+    let expired = all
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o.result,
+                OutcomeResult::Failed {
+                    reason: FailReason::Expired,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(accepted.len() + expired, 30, "{all:?}");
+    // The limiter lets a burst through at once; at 5 TPS the rest wait past 500 ms.
+    assert!(expired >= 15, "{all:?}");
+    for (at, outcome) in &accepted {
+        // Sent before the deadline (answered within a moment of it).
+        assert!(*at < deadline + Duration::from_millis(200), "{outcome:?}");
+    }
+}

@@ -205,6 +205,29 @@ async fn a_message_whose_validity_runs_out_before_it_can_go_is_expired_not_sent(
     assert_eq!(record.state, smppgate::store::State::Sent);
     let record = store.get(parse_id(&expired_id)).unwrap().expect("expired");
     assert_eq!(record.state, smppgate::store::State::Expired);
+
+    // Restarted past the sent one's validity: the restart's store scan leaves it to its
+    // receipt (before, the scan expired it and the DELIVRD that came later was dropped;
+    // a message a carrier took is expired locally only at `[store] validity`).
+    let gateway = start(
+        &config,
+        &store,
+        Arc::new(DeferPrefix {
+            prefix: b"held",
+            until: 0,
+        }),
+        T0 + 60_000,
+    )
+    .await;
+    let (client, _inbound) = bind(&gateway).await;
+    // Behind it in the same route and class: when this one is at the carrier, the scan
+    // has passed the sent one.
+    let (status, _) = submit(&client, message("after the restart", "", "")).await;
+    assert_eq!(status, CommandStatus::ESME_ROK);
+    carrier.wait_for(&[b"after the restart"]).await;
+    let _ = gateway.stop(Duration::from_secs(5)).await;
+    let record = store.get(parse_id(&kept_id)).unwrap().expect("kept");
+    assert_eq!(record.state, smppgate::store::State::Sent, "{record:?}");
 }
 
 /// The demo account hands out hex ids.

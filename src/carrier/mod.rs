@@ -53,6 +53,10 @@ pub struct Submission {
     pub route: Option<Arc<str>>,
     /// The PDU to send (segmented, encoded text, registered_delivery set).
     pub submit_sm: SubmitSm,
+    /// The end of its validity, in the pool's clock: past it the part is not sent (it
+    /// ends [`FailReason::Expired`]), however long it waited in a lane or between
+    /// retries. `None`: no end.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 /// How a submission ended.
@@ -87,6 +91,8 @@ pub enum FailReason {
     Exhausted,
     /// The gateway is stopping (the store still holds it; it is sent after restart).
     Shutdown,
+    /// Its validity ended before it could go (never sent).
+    Expired,
 }
 
 /// The end of a submission.

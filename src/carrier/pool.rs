@@ -942,6 +942,24 @@ impl Route {
     ) {
         let carrier = self.carrier(position);
         let slot = &carrier.binds[bind];
+        if job
+            .submission
+            .deadline
+            .is_some_and(|deadline| now >= deadline)
+        {
+            // Its validity ended while it waited (a carrier down, throttled, retries):
+            // the handset must not get it after its client was told it expired.
+            slot.release();
+            self.finish(
+                job,
+                position,
+                OutcomeResult::Failed {
+                    status: CommandStatus::ESME_ROK,
+                    reason: FailReason::Expired,
+                },
+            );
+            return;
+        }
         // The clone is a few reference counts (the fields are `Bytes`); the job keeps
         // its own for a retry.
         let mut submit_sm = job.submission.submit_sm.clone();

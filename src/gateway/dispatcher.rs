@@ -113,6 +113,7 @@ struct Dispatcher {
 struct Candidate {
     id: u64,
     parts: Vec<(u16, SubmitSm)>,
+    expires: u64,
 }
 
 /// One page of a scan.
@@ -302,6 +303,7 @@ impl Dispatcher {
                 message.class,
                 &message.route,
                 submit_sm,
+                message.expires,
             )
             .await
             {
@@ -378,7 +380,17 @@ impl Dispatcher {
         let mut refused_at = None;
         'candidates: for candidate in page.candidates {
             for (part, submit_sm) in candidate.parts {
-                match place(&self.parts, candidate.id, part, class, &key.1, submit_sm).await {
+                match place(
+                    &self.parts,
+                    candidate.id,
+                    part,
+                    class,
+                    &key.1,
+                    submit_sm,
+                    candidate.expires,
+                )
+                .await
+                {
                     Placed::Yes => {
                         self.parts
                             .stats
@@ -456,6 +468,16 @@ impl Dispatcher {
                     page.unsettled.push(record.id);
                     continue;
                 }
+                if !record
+                    .parts
+                    .iter()
+                    .any(|part| part.state == State::Accepted)
+                {
+                    // Every open part is with a carrier, its receipt to come: not this
+                    // scan's to expire (before, a restart's scan expired such a message
+                    // at its own validity, and the DELIVRD that came later was dropped).
+                    continue;
+                }
                 if super::schedule::is_over(record.expires, now) {
                     page.expired.push(record.id);
                     continue;
@@ -503,6 +525,7 @@ impl Dispatcher {
                     page.candidates.push(Candidate {
                         id: record.id,
                         parts,
+                        expires: record.expires,
                     });
                 }
             }
@@ -528,6 +551,7 @@ pub(super) async fn place(
     class: Class,
     route: &Arc<str>,
     submit_sm: SubmitSm,
+    expires: u64,
 ) -> Placed {
     let in_pool = &parts.in_pool;
     // In the set before the pool has it: its outcome may come at once.
@@ -542,6 +566,11 @@ pub(super) async fn place(
         class,
         route: Some(Arc::clone(route)),
         submit_sm,
+        // The pool's clock from the wall clock's: past it the part is not sent.
+        deadline: (expires != 0).then(|| {
+            let left = expires.saturating_sub(parts.clock.wall_ms());
+            tokio::time::Instant::now() + Duration::from_millis(left)
+        }),
     };
     match parts.pool.submit(submission) {
         Ok(()) => Placed::Yes,
@@ -569,7 +598,10 @@ pub(super) async fn place(
     }
 }
 
-/// The route a stored message takes now.
+/// The route a stored message takes now: the one its account named when it was accepted
+/// or, when a reload has since removed or renamed that route, the destination's (prefix
+/// table, then the default route), counted in `smppgate_route_gone_total`. Before, such
+/// a message matched no route: never sent, it expired at the end of its validity.
 pub(crate) fn route_of(
     router: &Router,
     country: &str,
@@ -578,7 +610,14 @@ pub(crate) fn route_of(
 ) -> Option<Arc<str>> {
     let destination = String::from_utf8_lossy(&request.destination_addr.addr);
     let e164 = crate::numbers::normalise(&destination, country).ok()?;
-    router.route(record.route.as_deref(), &e164)
+    let named = record.route.as_deref();
+    router.route(named, &e164).or_else(|| {
+        let gone = named?;
+        let route = router.route(None, &e164)?;
+        metrics::counter!("smppgate_route_gone_total", "route" => gone.to_owned()).increment(1);
+        tracing::debug!(id = record.id, gone, %route, "the message's route is gone: routed by its destination");
+        Some(route)
+    })
 }
 
 /// The upstream submit_sm a record was accepted with.
@@ -626,5 +665,58 @@ mod tests {
         // Id 1 (ids start at 1): read from the start.
         wakeups.defer(otp.clone(), 1, 1);
         assert_eq!(wakeups.due(1), [(otp, 0)]);
+    }
+
+    /// A stored message whose account named a route that a reload renamed since goes by
+    /// its destination: before, it matched no route, was never sent, and expired.
+    #[test]
+    fn a_message_whose_route_is_gone_goes_by_its_destination() {
+        let route = |name: &str, prefixes: &[&str], default: bool| crate::config::RouteConfig {
+            name: name.to_owned(),
+            prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            operators: Vec::new(),
+            default,
+            carriers: vec!["c".to_owned()],
+            queue: 10,
+        };
+        let router = Router::new(&[route("cn", &["86"], false), route("rest", &[], true)]);
+        let mut request = SubmitSm::default();
+        request.destination_addr.addr = Bytes::from_static(b"8613800138000");
+        let record = |named: Option<&str>| MessageRecord {
+            id: 1,
+            account: "a".to_owned(),
+            accepted: 0,
+            class: Class::Otp,
+            route: named.map(str::to_owned),
+            request: Vec::new(),
+            part_count: 1,
+            wants_receipt: false,
+            state: crate::store::State::Accepted,
+            parts: Vec::new(),
+            not_before: 0,
+            expires: 0,
+            route_taken: String::new(),
+            client_ref: None,
+            deferred_by: None,
+        };
+        let of = |named| route_of(&router, "CN", &record(named), &request);
+        assert_eq!(
+            of(Some("rest")).as_deref(),
+            Some("rest"),
+            "named and in force"
+        );
+        assert_eq!(of(None).as_deref(), Some("cn"), "by prefix");
+        router.replace(&[route("cn-main", &["86"], false), route("rest", &[], true)]);
+        assert_eq!(
+            of(Some("cn")).as_deref(),
+            Some("cn-main"),
+            "renamed: by prefix"
+        );
+        router.replace(&[route("rest", &[], true)]);
+        assert_eq!(
+            of(Some("cn")).as_deref(),
+            Some("rest"),
+            "removed: the default"
+        );
     }
 }

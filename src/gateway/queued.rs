@@ -201,7 +201,8 @@ enum Plan {
     /// Its route is another one now: queued there, then done here.
     Move(Arc<str>),
     /// Send these parts.
-    Send(Vec<(u16, SubmitSm)>),
+    /// Its parts to hand over, and the end of its validity.
+    Send(Vec<(u16, SubmitSm)>, u64),
 }
 
 /// Handles a batch of deliveries: one read of their records, then each is sent, handed
@@ -274,7 +275,7 @@ async fn handle(parts: &DispatcherParts, queue: &Arc<dyn WorkQueue>, batch: Vec<
                 answers.push((work.token, how));
             }
             Plan::Move(route) => moves.push((work.token, (route, work.class, work.id))),
-            Plan::Send(todo) => send(parts, work, todo).await,
+            Plan::Send(todo, expires) => send(parts, work, todo, expires).await,
         }
     }
     queue.settle(answers);
@@ -369,12 +370,12 @@ fn plan(parts: &DispatcherParts, work: &Work, record: Option<&MessageRecord>, no
         // Its parts are with the carrier here under no claim (not expected): back later.
         return Plan::Answer(Settle::Later(BACK_OFF));
     }
-    Plan::Send(todo)
+    Plan::Send(todo, record.expires)
 }
 
 /// Claims the delivery for `todo` and hands each part to the pool; the parts that find
 /// no room end the claim's count with the message handed back for them.
-async fn send(parts: &DispatcherParts, work: Work, todo: Vec<(u16, SubmitSm)>) {
+async fn send(parts: &DispatcherParts, work: Work, todo: Vec<(u16, SubmitSm)>, expires: u64) {
     let in_pool = &parts.in_pool;
     in_pool.claim(work.id, work.token, todo.len());
     let mut room = true;
@@ -383,7 +384,17 @@ async fn send(parts: &DispatcherParts, work: Work, todo: Vec<(u16, SubmitSm)>) {
             in_pool.not_placed(work.id, true);
             continue;
         }
-        match place(parts, work.id, part, work.class, &work.route, submit_sm).await {
+        match place(
+            parts,
+            work.id,
+            part,
+            work.class,
+            &work.route,
+            submit_sm,
+            expires,
+        )
+        .await
+        {
             Placed::Yes => {
                 // Accepted here by an earlier run (not another node's message).
                 if work.id < parts.first_id

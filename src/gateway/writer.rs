@@ -742,6 +742,16 @@ impl Writer {
             // after the restart), never failed.
             return;
         }
+        if let OutcomeResult::Failed {
+            reason: FailReason::Expired,
+            ..
+        } = outcome.result
+        {
+            // Never sent, its validity over: the message expires as housekeeping would
+            // expire it (its open parts, the EXPIRED receipt if its account wants them).
+            self.expire(outcome.id);
+            return;
+        }
         let stats = Arc::clone(&self.stats);
         let Some(record) = self.record(outcome.id) else {
             tracing::warn!(id = outcome.id, "outcome for a message not in the store");

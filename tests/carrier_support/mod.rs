@@ -166,6 +166,7 @@ pub fn submission(id: u64, part: u16, class: Class) -> Submission {
             short_message: Bytes::from_static(b"carrier test"),
             ..SubmitSm::default()
         },
+        deadline: None,
     }
 }
 

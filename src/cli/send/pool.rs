@@ -162,6 +162,7 @@ pub(super) async fn send(args: SendArgs, path: PathBuf) -> anyhow::Result<ExitCo
                 class,
                 route: None,
                 submit_sm: submit_sm.clone(),
+                deadline: None,
             };
             loop {
                 match carriers.submit(submission) {
