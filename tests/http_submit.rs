@@ -403,6 +403,47 @@ async fn a_batch_past_the_backlog_limit_answers_each_destination_in_its_place() 
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// A request refused whole for a full backlog is a 429 with Retry-After (before: a 202
+/// saying "rejected"), and its Idempotency-Key keeps nothing: asked again, it is tried
+/// again (before, the rejection was replayed for that key for good, and the message was
+/// never sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_refused_for_a_full_backlog_is_a_429_that_its_key_does_not_keep() {
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    // No carrier takes anything (nothing listens there): the first message fills the
+    // backlog of one.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    config.carriers[0].address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    config.store.max_pending = 1;
+    let gateway =
+        Gateway::start_with_store(config, Arc::new(FlakyStore::default()) as Arc<dyn Store>)
+            .await
+            .expect("gateway");
+    let api = Api::of(&gateway);
+    let (status, _, body) = api
+        .post(
+            Some(KEY),
+            None,
+            json!({"to": "8613800138045", "text": "fills it"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    for _ in 0..2 {
+        let (status, headers, body) = api
+            .post(
+                Some(KEY),
+                Some("full-backlog"),
+                json!({"to": "8613800138044", "text": "full"}).to_string(),
+            )
+            .await;
+        assert_eq!(status, 429, "{body}");
+        assert!(headers.contains_key("retry-after"), "{headers:?}");
+    }
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// A request's messages and its idempotent answer are one commit: when the commit that
 /// would keep the answer fails, its messages are not kept either (503, nothing sent), so
 /// the client's retry with the same key, after a restart, sends each message once. (Were

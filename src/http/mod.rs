@@ -580,7 +580,7 @@ impl Landing {
             .map(crate::gateway::intake::Checked::part_count)
             .collect();
         let style = self.account.config.id_style;
-        let (_, (answer, kept), stored) = self
+        let (_, (answer, kept, busy), stored) = self
             .intake
             .persist_with(checked, |ids| {
                 let mut outcomes = outcomes;
@@ -588,6 +588,16 @@ impl Landing {
                     outcomes[*index] = Some(accepted_or_not(*id, *parts, style));
                 }
                 let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+                // Nothing stored, each destination refused for a full backlog or a rate:
+                // 429, and nothing remembered for the key (its retry must be able to send).
+                let busy = outcomes.iter().all(|outcome| {
+                    matches!(outcome, Outcome::Rejected { status, .. }
+                        if *status == CommandStatus::ESME_RTHROTTLED
+                            || *status == CommandStatus::ESME_RMSGQFUL)
+                });
+                if busy {
+                    return (Vec::new(), (Bytes::new(), false, true));
+                }
                 let answer = Bytes::from(submit::answer(&prepared, &outcomes));
                 let stored = claim.as_ref().and_then(|claim| {
                     Idempotency::stored(claim, StatusCode::ACCEPTED.as_u16(), &answer, now)
@@ -597,9 +607,12 @@ impl Landing {
                         .ok()
                 });
                 let kept = stored.is_some();
-                (stored.into_iter().collect(), (answer, kept))
+                (stored.into_iter().collect(), (answer, kept, false))
             })
             .await;
+        if busy {
+            return Err(ApiError::TooManyRequests { retry_after: 1 });
+        }
         // Only a failed commit is "nothing accepted": a destination refused on its own
         // (even ESME_RSYSERR from the cluster's shared caps) is in the answer, and the
         // others were stored and are sent.
