@@ -335,3 +335,48 @@ async fn receipts_for_one_account_wake_only_that_accounts_outbox() {
     );
     gateway.stop(Duration::from_secs(5)).await;
 }
+
+/// A client that answers ESME_RTHROTTLED (more times than `outbox_max_attempts`) gets
+/// its receipts once it takes them again: the outbox pauses, and nothing is parked
+/// (before, each throttle counted as a refusal and the receipts were parked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_client_gets_its_receipts_later_none_parked() {
+    const MESSAGES: usize = 20;
+    let sim = fast_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(FjallStore::open(dir.path().join("store"), false).expect("store"));
+    let gateway = Gateway::start_with_store(config(sim.local_addr()), Arc::clone(&store))
+        .await
+        .expect("gateway");
+    let (client, mut inbound) = bind(&gateway, BindKind::Transceiver, false).await;
+    // Throttles the first 2 × MAX_ATTEMPTS deliver_sm per message (each receipt is
+    // throttled more than MAX_ATTEMPTS times), then takes everything.
+    let responder = tokio::spawn(async move {
+        let mut throttled = 0;
+        let mut delivered = HashSet::new();
+        while delivered.len() < MESSAGES {
+            let Some(request) = inbound.recv().await else {
+                break;
+            };
+            if throttled < 2 * MAX_ATTEMPTS as usize * MESSAGES {
+                throttled += 1;
+                request.respond(CommandStatus::ESME_RTHROTTLED, None).await;
+            } else {
+                delivered.insert(receipt_id(&request.pdu));
+                request.respond(CommandStatus::ESME_ROK, None).await;
+            }
+        }
+        delivered
+    });
+    let mut ids = HashSet::new();
+    for n in 0..MESSAGES {
+        ids.insert(submit_id(&client, format!("throttled {n}")).await);
+    }
+    let delivered = within("every receipt delivered", responder)
+        .await
+        .expect("responder");
+    assert_eq!(delivered, ids);
+    gateway.stop(Duration::from_secs(4)).await;
+    assert!(store.parked(Some("demo"), usize::MAX).unwrap().is_empty());
+}

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::DeliverSm;
 use tokio::sync::Notify;
 
@@ -109,7 +110,6 @@ pub(crate) async fn run(deps: OutboxDeps) {
         tracker.spawn(lease::run(lease::LeaseParts {
             leases,
             registry: Arc::clone(&shared.registry),
-            accounts: deps.accounts.clone(),
             hooks: deps.hooks,
             wakes: [Arc::clone(&deps.wake), deps.hook_wake],
             cancel: deps.cancel.clone(),
@@ -243,7 +243,8 @@ impl Account {
         let mut cancelled = false;
         loop {
             let now = self.shared.clock.now();
-            if !cancelled && self.may_send(now) {
+            let sending = !cancelled && self.may_send(now);
+            if sending {
                 self.queue.promote(now);
                 self.start_read(now);
                 self.send_ready();
@@ -254,10 +255,18 @@ impl Account {
             if cancelled && self.sends.is_empty() && self.commit.is_none() {
                 return;
             }
-            let deadline = if cancelled {
+            let deadline = if sending {
+                self.queue.next_deadline()
+            } else if cancelled {
                 None
             } else {
-                self.queue.next_deadline()
+                // Another node holds the lease (or ours lapsed): its retry times are not
+                // this loop's to wake for (they were past: it spun); the lease keeper
+                // wakes it when the lease comes back, and it looks again meanwhile.
+                self.shared
+                    .leases
+                    .as_ref()
+                    .map(|leases| now + leases.every())
             };
             tokio::select! {
                 Some((seq, connection, result)) = self.sends.next(), if !self.sends.is_empty() => {
@@ -376,6 +385,12 @@ impl Account {
         }
         let outcome = match result {
             Ok(response) if response.is_ok() => Outcome::Accepted,
+            Ok(response)
+                if response.status() == CommandStatus::ESME_RTHROTTLED
+                    || response.status() == CommandStatus::ESME_RMSGQFUL =>
+            {
+                Outcome::Throttled
+            }
             Ok(response) => Outcome::Refused(response.status()),
             Err(RequestError::Closed | RequestError::Refused(_)) => {
                 self.refusing.insert(connection);

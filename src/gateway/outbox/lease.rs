@@ -113,11 +113,14 @@ impl Leases {
         }
     }
 
-    /// One round over `accounts` (the SMPP queues: wanted while a receiver is bound
-    /// here) and the webhook queues of `hooks`' accounts with a `webhook_url` (always
-    /// wanted); answers whether a lease was taken (the tasks are then woken).
-    async fn round(&self, registry: &Registry, accounts: &[Arc<str>], hooks: &Accounts) -> bool {
-        let mut wanted: Vec<(Arc<str>, bool)> = accounts
+    /// One round over the SMPP queues of `accounts` (those in force, reloads included:
+    /// wanted while a receiver is bound here) and the webhook queues of its accounts
+    /// with a `webhook_url` (always wanted); answers whether a lease was taken or held
+    /// again after it lapsed (the tasks are then woken: before, an account added by a
+    /// reload never got one, and a lease renewed after a lapse woke nobody).
+    async fn round(&self, registry: &Registry, accounts: &Accounts) -> bool {
+        let live: Vec<Arc<str>> = accounts.iter().map(|a| Arc::clone(&a.name)).collect();
+        let mut wanted: Vec<(Arc<str>, bool)> = live
             .iter()
             .map(|account| {
                 let receiving = registry
@@ -127,19 +130,25 @@ impl Leases {
                 (Arc::clone(account), receiving)
             })
             .collect();
-        let hooked: Vec<Arc<str>> = hooks
+        let hooked: Vec<Arc<str>> = accounts
             .iter()
             .filter(|account| account.config.webhook_url.is_some())
             .map(|account| Arc::from(hook_queue(&account.name)))
             .collect();
-        // Webhook queues this node held and no longer serves (a reload removed the URL):
-        // given up below.
+        // Queues this node held and no longer serves (a reload removed the account or its
+        // URL): given up below.
         let dropped: Vec<Arc<str>> = self
             .held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .keys()
-            .filter(|key| crate::http::webhook::is_hook_queue(key) && !hooked.contains(key))
+            .filter(|key| {
+                if crate::http::webhook::is_hook_queue(key) {
+                    !hooked.contains(key)
+                } else {
+                    !live.contains(key)
+                }
+            })
             .cloned()
             .collect();
         wanted.extend(hooked.into_iter().map(|queue| (queue, true)));
@@ -150,9 +159,10 @@ impl Leases {
             let held = self.held(account);
             if receiving {
                 let started = Instant::now();
+                let lapsed = !self.holds(account, started).0;
                 match self.store.acquire(account, held.map(|h| h.revision)).await {
                     Ok(Lease::Held(revision)) => {
-                        taken |= held.is_none();
+                        taken |= lapsed;
                         self.set(
                             account,
                             Some(Held {
@@ -196,8 +206,6 @@ pub(crate) struct LeaseParts {
     pub(crate) leases: Arc<Leases>,
     /// The bound sessions: an account's SMPP lease is wanted while a receiver is here.
     pub(crate) registry: Arc<Registry>,
-    /// The SMPP outbox queues.
-    pub(crate) accounts: Vec<Arc<str>>,
     /// The accounts in force (reloads included): those with a `webhook_url` want their
     /// webhook queue's lease.
     pub(crate) hooks: Arc<Accounts>,
@@ -212,13 +220,12 @@ pub(crate) async fn run(parts: LeaseParts) {
     let LeaseParts {
         leases,
         registry,
-        accounts,
         hooks,
         wakes,
         cancel,
     } = parts;
     loop {
-        if leases.round(&registry, &accounts, &hooks).await {
+        if leases.round(&registry, &hooks).await {
             for wake in &wakes {
                 wake.every();
             }

@@ -69,6 +69,10 @@ pub(super) enum Outcome {
     Accepted,
     /// deliver_sm_resp with an error status.
     Refused(CommandStatus),
+    /// deliver_sm_resp ESME_RTHROTTLED or ESME_RMSGQFUL: the account asks us to slow
+    /// down. Not held against the item: it waits, and the whole account pauses, for the
+    /// retry wait (doubled while the throttling goes on, up to the longest).
+    Throttled,
     /// It never left (the connection was closing or closed): it goes again at once.
     Unsent,
     /// Sent, then the connection was lost before the response: the account may have it
@@ -127,6 +131,12 @@ pub(super) struct Queue {
     ready: BTreeMap<u64, Entry>,
     in_flight: HashMap<u64, Entry>,
     waiting: BTreeMap<(Instant, u64), Entry>,
+    /// Throttled responses in a row (the pause grows with them; a delivery resets it).
+    throttles: u32,
+    /// Nothing is sent before then (the account throttled us).
+    paused_until: Option<Instant>,
+    /// Whether `paused_until` was still ahead at the last [`Queue::promote`].
+    paused: bool,
 }
 
 impl Queue {
@@ -142,6 +152,9 @@ impl Queue {
             ready: BTreeMap::new(),
             in_flight: HashMap::new(),
             waiting: BTreeMap::new(),
+            throttles: 0,
+            paused_until: None,
+            paused: false,
         }
     }
 
@@ -222,8 +235,12 @@ impl Queue {
         self.read_again_at = Some(now + READ_RETRY);
     }
 
-    /// Moves retries whose time has come into `ready`.
+    /// Moves retries whose time has come into `ready`, and ends a pause that is over.
     pub(super) fn promote(&mut self, now: Instant) {
+        self.paused = self.paused_until.is_some_and(|until| until > now);
+        if !self.paused {
+            self.paused_until = None;
+        }
         while let Some(entry) = self.waiting.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -233,9 +250,10 @@ impl Queue {
         }
     }
 
-    /// Whether an item is ready to go (after [`Queue::promote`]).
+    /// Whether an item is ready to go (after [`Queue::promote`]): none while the account
+    /// has us paused.
     pub(super) fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
+        !self.paused && !self.ready.is_empty()
     }
 
     /// The oldest ready item, now in flight: its seq and the deliver_sm to send.
@@ -251,10 +269,10 @@ impl Queue {
     /// next read after a failed one.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         let retry = self.waiting.first_key_value().map(|((at, _), _)| *at);
-        match (retry, self.read_again_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [retry, self.read_again_at, self.paused_until]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The outcome of the item `seq` sent earlier.
@@ -269,10 +287,24 @@ impl Queue {
             return Done::Again;
         };
         match outcome {
-            Outcome::Accepted => Done::Delivered(Op::OutboxAck {
-                account: self.account.to_string(),
-                seq,
-            }),
+            Outcome::Accepted => {
+                self.throttles = 0;
+                Done::Delivered(Op::OutboxAck {
+                    account: self.account.to_string(),
+                    seq,
+                })
+            }
+            Outcome::Throttled => {
+                self.throttles = self.throttles.saturating_add(1);
+                let until = now + self.retry.delay(self.throttles);
+                self.paused_until = Some(self.paused_until.map_or(until, |t| t.max(until)));
+                self.waiting.insert((until, seq), entry);
+                Done::Again
+            }
+            Outcome::Refused(status) if is_permanent(status) => {
+                let refusals = entry.refusals.saturating_add(1);
+                self.park(seq, refusals, status, wall)
+            }
             Outcome::Refused(status) => {
                 entry.refusals = entry.refusals.saturating_add(1);
                 if entry.refusals >= self.retry.max_attempts {
@@ -308,6 +340,13 @@ impl Queue {
             attempts,
         }
     }
+}
+
+/// A deliver_sm_resp status that says the account will never take this item: it is
+/// parked at once (ESME_RX_P_APPN "permanent application error", ESME_RX_R_APPN "reject
+/// message"); the others are tried again up to `max_attempts`.
+fn is_permanent(status: CommandStatus) -> bool {
+    status == CommandStatus::ESME_RX_P_APPN || status == CommandStatus::ESME_RX_R_APPN
 }
 
 /// The deliver_sm of a stored item (encoded as a whole PDU).
@@ -419,6 +458,53 @@ mod tests {
         );
         assert_eq!(queue.next_deadline(), None);
         assert_eq!(queue.held(), 1, "3 is still in flight");
+    }
+
+    /// An account that answers ESME_RTHROTTLED is not sent anything for the retry wait
+    /// (doubling while it goes on), and however often it throttles, no item is parked
+    /// for it (before, each throttle counted as a refusal: a slow client got its
+    /// receipts parked after a few seconds while the window kept sending at full pace).
+    #[test]
+    fn a_throttling_account_pauses_the_queue_and_parks_nothing() {
+        let mut queue = filled(3);
+        let mut now = Instant::now();
+        queue.promote(now);
+        assert_eq!(queue.next().unwrap().0, 1);
+        assert_eq!(queue.next().unwrap().0, 2);
+        for round in 1..=6_u32 {
+            let done = queue.handle_outcome(1, Outcome::Throttled, now, 0);
+            assert_eq!(done, Done::Again, "round {round}: never parked");
+            let pause = policy().delay(round);
+            assert_eq!(queue.next_deadline(), Some(now + pause), "round {round}");
+            // Paused: item 3 (ready) does not go either.
+            queue.promote(now + pause - Duration::from_millis(1));
+            assert!(!queue.has_ready(), "round {round}: paused");
+            now += pause;
+            queue.promote(now);
+            assert!(queue.has_ready());
+            assert_eq!(queue.next().unwrap().0, 1, "round {round}: oldest first");
+        }
+        // A delivery ends the streak: the next throttle pauses for the first wait again.
+        assert_eq!(queue.handle_outcome(2, Outcome::Accepted, now, 0), ack(2));
+        assert_eq!(
+            queue.handle_outcome(1, Outcome::Throttled, now, 0),
+            Done::Again
+        );
+        assert_eq!(queue.next_deadline(), Some(now + policy().initial));
+    }
+
+    /// ESME_RX_P_APPN / ESME_RX_R_APPN say the account will never take the item: parked
+    /// at once, not tried `max_attempts` times.
+    #[test]
+    fn a_permanent_refusal_parks_at_once() {
+        let mut queue = filled(1);
+        let now = Instant::now();
+        assert_eq!(queue.next().unwrap().0, 1);
+        let done = queue.handle_outcome(1, Outcome::Refused(CommandStatus::ESME_RX_R_APPN), now, 7);
+        assert!(
+            matches!(done, Done::Parked { seq: 1, attempts: 1, status, .. } if status == CommandStatus::ESME_RX_R_APPN),
+            "{done:?}"
+        );
     }
 
     #[test]
