@@ -444,6 +444,81 @@ async fn a_request_refused_for_a_full_backlog_is_a_429_that_its_key_does_not_kee
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// A message refused for a full backlog has not used up its number's place in a
+/// frequency cap: once the backlog drains, the same number gets its message (before, the
+/// policy counted it first, and the client's retry was refused by the cap for the day).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_for_a_full_backlog_leaves_its_cap_place() {
+    let recorder = Arc::new(Recorder::default());
+    // The carrier's address, with nothing listening there until the backlog is full.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let mut config = config(
+        &Carrier {
+            recorder: Arc::clone(&recorder),
+            _server: SmscServer::bind(
+                "127.0.0.1:0",
+                ServerConfig::default(),
+                Arc::clone(&recorder),
+            )
+            .await
+            .unwrap(),
+            addr: address.to_string(),
+        },
+        ":memory:",
+    );
+    config.store.max_pending = 1;
+    config.policies.push(
+        toml::from_str(
+            "name = \"capped\"\ncaps = [{ classes = [\"otp\", \"notification\", \"marketing\"], max = 1, per = \"30days\" }]",
+        )
+        .unwrap(),
+    );
+    config.accounts[0].policy = Some("capped".into());
+    let gateway =
+        Gateway::start_with_store(config, Arc::new(FlakyStore::default()) as Arc<dyn Store>)
+            .await
+            .expect("gateway");
+    let api = Api::of(&gateway);
+    let post = |to: &'static str| {
+        let api = &api;
+        async move {
+            api.post(
+                Some(KEY),
+                None,
+                json!({"to": to, "text": "capped"}).to_string(),
+            )
+            .await
+        }
+    };
+    let (status, _, body) = post("8613800138046").await;
+    assert_eq!(status, 202, "{body}");
+    let (status, _, body) = post("8613800138047").await;
+    assert_eq!(status, 429, "backlog full: {body}");
+    // The carrier comes up; the first message goes and the backlog has room again.
+    let _carrier = SmscServer::bind(
+        &address.to_string(),
+        ServerConfig::default(),
+        Arc::clone(&recorder),
+    )
+    .await
+    .expect("the carrier's port is still free");
+    within("the backlog drains", async {
+        loop {
+            let (status, _, body) = post("8613800138047").await;
+            if status != 429 {
+                assert_eq!(status, 202, "{body}");
+                assert_eq!(body["messages"][0]["status"], "accepted", "{body}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// A request's messages and its idempotent answer are one commit: when the commit that
 /// would keep the answer fails, its messages are not kept either (503, nothing sent), so
 /// the client's retry with the same key, after a restart, sends each message once. (Were

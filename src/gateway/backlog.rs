@@ -113,6 +113,16 @@ impl Backlog {
         true
     }
 
+    /// Whether `account`'s backlog is at its limit now: intake refuses before the policy
+    /// counts the message in a frequency cap (a refused message must not use up a place
+    /// there). [`Backlog::reserve`] still decides; this is the early answer.
+    pub(crate) fn is_full(&self, account: &str) -> bool {
+        self.pending
+            .load()
+            .get(account)
+            .is_some_and(|counter| counter.load(Ordering::Acquire) >= self.max_pending)
+    }
+
     /// A message left the backlog (final, or never persisted).
     pub(crate) fn release(&self, account: &str) {
         if let Some(counter) = self.pending.load().get(account) {

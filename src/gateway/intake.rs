@@ -310,6 +310,11 @@ impl Intake {
         if !account.sender_allowed(&submit_sm.source_addr.addr) {
             return Err(CommandStatus::ESME_RINVSRCADR.into());
         }
+        if p.backlog.is_full(&account.name) {
+            // Before the policy: its frequency caps count what passes.
+            tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
+            return Err(CommandStatus::ESME_RMSGQFUL.into());
+        }
         let destination = String::from_utf8_lossy(&submit_sm.destination_addr.addr);
         // Not a number, or no route takes it.
         let e164 = crate::numbers::normalise(&destination, &p.default_country)
@@ -545,6 +550,18 @@ impl Intake {
             mut part_of,
             cap,
         } = checked;
+        // The backlog's place first: a message refused for a full backlog must not have
+        // taken a place in the shared caps (it would count against the client's retry).
+        if !p.backlog.reserve(&account.name) {
+            tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
+            return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));
+        }
+        // Given back if anything below refuses.
+        let place = Place {
+            backlog: Arc::clone(&p.backlog),
+            account: Arc::clone(&account),
+            kept: false,
+        };
         if let (Some(claim), Some(shared)) = (cap, &p.shared_caps) {
             // Counted on every node's count before it is stored: a refusal here is
             // answered like the policy's own (`reject_with`: a status, or a receipt).
@@ -593,19 +610,11 @@ impl Intake {
                 }
             }
         }
-        if !p.backlog.reserve(&account.name) {
-            tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
-            return Err(self.refuse(&account, CommandStatus::ESME_RMSGQFUL.into()));
-        }
         Ok(Reserved {
             record: Arc::new(record),
             route,
             parts,
-            place: Place {
-                backlog: Arc::clone(&p.backlog),
-                account: Arc::clone(&account),
-                kept: false,
-            },
+            place,
             account,
             part_of,
         })
