@@ -87,3 +87,86 @@ async fn sigterm_under_load_then_restart_sends_every_acknowledged_message_exactl
         seen.len()
     );
 }
+
+/// A carrier that binds and never answers a submit_sm.
+#[derive(Default)]
+struct Silent {
+    submits: std::sync::atomic::AtomicUsize,
+}
+
+impl smppgate::smsc::SmscHandler for Silent {
+    fn authenticate(
+        &self,
+        _request: &smppgate::smsc::BindRequest,
+    ) -> Result<bytes::Bytes, smppgate_protocol::command_status::CommandStatus> {
+        Ok(bytes::Bytes::from_static(b"silent"))
+    }
+
+    fn submit_sm(
+        &self,
+        _session: &smppgate::smsc::SessionInfo,
+        _pdu: &smppgate_protocol::pdu::Pdu,
+        _submit_sm: &smppgate_protocol::pdu::SubmitSm,
+    ) -> smppgate::smsc::Reply<smppgate::smsc::MessageId> {
+        self.submits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        smppgate::smsc::Reply::Later(Box::pin(std::future::pending()))
+    }
+}
+
+/// A second SIGTERM while the stop waits for a carrier's answers (up to `--grace`) ends
+/// the process at once, exit status 130; before, it was ignored and only SIGKILL ended
+/// the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_ends_a_stop_that_waits() {
+    let handler = Arc::new(Silent::default());
+    let carrier = smppgate::smsc::SmscServer::bind(
+        "127.0.0.1:0",
+        smppgate::smsc::ServerConfig::default(),
+        Arc::clone(&handler),
+    )
+    .await
+    .expect("carrier");
+    let dir = tempfile::tempdir().unwrap();
+    let rest = format!(
+        "\n[[account]]\nsystem_id = \"shop\"\npassword = \"secret\"\n{}",
+        support::one_carrier_route("silent", &carrier.local_addr().to_string(), "tps = 100")
+    );
+    let config = support::write_gateway_config(dir.path(), &rest);
+    let mut command = support::smppgate();
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .args(["--grace", "60s"]);
+    let mut gateway = support::Proc::spawn("smppgate serve", command);
+    let addr = gateway.listening();
+    let (client, _inbound) = smppgate::esme::EsmeClient::connect(
+        &addr.to_string(),
+        smppgate::esme::EsmeConfig::new("shop", "secret"),
+    )
+    .await
+    .expect("bind");
+    let response = client
+        .submit(smppgate_protocol::pdu::SubmitSm {
+            destination_addr: smppgate_protocol::types::Address::international("8613800138000"),
+            short_message: bytes::Bytes::from_static(b"in flight for ever"),
+            ..smppgate_protocol::pdu::SubmitSm::default()
+        })
+        .await
+        .expect("answered");
+    assert!(response.is_ok());
+    support::within("the carrier has it", async {
+        while handler.submits.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    gateway.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gateway.terminate();
+    let finished = tokio::task::spawn_blocking(move || gateway.finish(Duration::from_secs(10)))
+        .await
+        .expect("join");
+    assert_eq!(finished.status.code(), Some(130), "{}", finished.stderr);
+}

@@ -176,6 +176,10 @@ async fn serve(
         eprintln!("metrics: http://{addr}/metrics");
     }
     let terminate = terminate_signal().context("installing signal handlers")?;
+    // With the others, before the store is opened: a SIGHUP during the start (a
+    // blacklist reload, systemd's ExecReload) would otherwise kill the process. It waits
+    // in the stream until the gateway is up.
+    let hangup = hangup_signal().context("installing the SIGHUP handler")?;
     let store = crate::gateway::open_store(&config)?;
     // Test-only: a clock offset from a file (tests/serve_quiet_hours.rs).
     let clock = match crate::clock::TestClock::from_env().map_err(anyhow::Error::msg)? {
@@ -288,7 +292,7 @@ async fn serve(
             watch.run(wake, follower).await;
         });
     }
-    on_hangup(gateway.reload_handle()).context("installing the SIGHUP handler")?;
+    on_hangup(hangup, gateway.reload_handle());
     let addr = gateway.local_addr();
     println!("listening on {addr}");
     if let Some(http) = gateway.http_addr() {
@@ -332,6 +336,16 @@ async fn serve(
     }
     terminate.await;
     eprintln!("stopping: unbinding clients, draining carriers (up to {grace:?})");
+    // A second SIGTERM / SIGINT does not wait for the drain: everything acknowledged is
+    // in the store already (each answer waited for its commit), and what was in flight
+    // is sent again after the restart.
+    if let Ok(again) = terminate_signal() {
+        tokio::spawn(async move {
+            again.await;
+            eprintln!("smppgate: second signal: exiting now, without finishing the stop");
+            std::process::exit(SECOND_SIGNAL_EXIT);
+        });
+    }
     if own_store && api_url.is_some() {
         // Withdrawn while the store is still held: a gateway started on it after this
         // one lets go records its own.
@@ -348,11 +362,10 @@ async fn serve(
 /// force (account and carrier TPS, API keys, the admin token, the policies' blacklist
 /// files), the rest is logged as needing a restart; a file `check-config` refuses is
 /// refused whole (logged), nothing applied. Binds stay up; lookups never wait.
-fn on_hangup(reload: crate::gateway::ReloadHandle) -> std::io::Result<()> {
+fn on_hangup(hangup: Hangup, reload: crate::gateway::ReloadHandle) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangup = signal(SignalKind::hangup())?;
+        let mut hangup = hangup;
         // Ends with the runtime; one reload at a time (a burst of signals coalesces).
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
@@ -368,8 +381,29 @@ fn on_hangup(reload: crate::gateway::ReloadHandle) -> std::io::Result<()> {
         });
     }
     #[cfg(not(unix))]
-    drop(reload);
-    Ok(())
+    drop((hangup, reload));
+}
+
+/// The exit status after a second SIGTERM / SIGINT cut the stop short (128 + SIGINT,
+/// as a shell reports an interrupted command).
+const SECOND_SIGNAL_EXIT: i32 = 130;
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+/// The SIGHUP stream, installed now (the default action, ending the process, is gone
+/// from then on).
+fn hangup_signal() -> std::io::Result<Hangup> {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(())
+    }
 }
 
 /// Ends the process when another node took this node's slot over (it counted this node

@@ -62,6 +62,10 @@ pub(crate) struct DispatcherParts {
     pub(crate) stats: Arc<Stats>,
     pub(crate) clock: Clock,
     pub(crate) cancel: CancellationToken,
+    /// The end of the whole stop (after the writer committed the pool's last outcomes):
+    /// with `[cluster]`, the work queue's holds on the messages in the pool are renewed
+    /// until then, so the drain does not let another node take and send them again.
+    pub(crate) stopped: CancellationToken,
 }
 
 /// Ids taken from the store lately, oldest forgotten first.

@@ -38,6 +38,8 @@ pub(crate) struct HousekeepingParts {
     /// `[cluster]` the first of the live nodes (set by the membership stage), so that the
     /// shared queues are swept and counted once.
     pub(crate) sweeps: Arc<AtomicBool>,
+    /// The accounts in force (reloads included): whose queues retention sweeps.
+    pub(crate) accounts: Arc<super::accounts::Accounts>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -87,6 +89,9 @@ pub(crate) async fn run(parts: HousekeepingParts) {
         let now = parts.clock.wall_ms();
         if expire_pending(&parts, now, validity).await.is_err() {
             return; // the writer is gone: stopping
+        }
+        if parts.cancel.is_cancelled() {
+            continue; // stopping: the rest of the round waits for the next run
         }
         if now.saturating_sub(caps.saved_at) >= cap_save_every {
             caps.saved_at = now;
@@ -236,13 +241,19 @@ async fn expire_outboxes(parts: &HousekeepingParts, before: u64) -> Result<(), (
     }
     // Each account's SMPP queue and, with a webhook, its webhook queue (whose items park
     // after `webhook_park_after`, and whose parked items go here).
-    let queues = parts.config.accounts.iter().flat_map(|account| {
-        let hook = account
-            .webhook_url
-            .is_some()
-            .then(|| crate::http::webhook::hook_queue(&account.system_id));
-        std::iter::once(account.system_id.clone()).chain(hook)
-    });
+    // The accounts in force: one a reload added (or gave a webhook) is swept too.
+    let queues: Vec<String> = parts
+        .accounts
+        .iter()
+        .flat_map(|account| {
+            let account = &account.config;
+            let hook = account
+                .webhook_url
+                .is_some()
+                .then(|| crate::http::webhook::hook_queue(&account.system_id));
+            std::iter::once(account.system_id.clone()).chain(hook)
+        })
+        .collect();
     for queue in queues {
         let store = Arc::clone(&parts.store);
         let name = queue.clone();
@@ -389,6 +400,11 @@ async fn expire_pending(parts: &HousekeepingParts, now: u64, validity: u64) -> R
     let mut by_store = false;
     let mut cursor = 0;
     loop {
+        if parts.cancel.is_cancelled() {
+            // Stopping: a long backlog of expiries (after downtime) must not hold the
+            // stop past its grace; the next run's scan finds them again.
+            return Ok(());
+        }
         let store = Arc::clone(&parts.store);
         let page = tokio::task::spawn_blocking(move || {
             if by_store {
@@ -544,6 +560,9 @@ mod tests {
         let sweeps = Arc::new(AtomicBool::new(false));
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run(HousekeepingParts {
+            accounts: Arc::new(super::super::accounts::Accounts::new(
+                &Config::demo().accounts,
+            )),
             config: Arc::new(Config::demo()),
             store: Arc::clone(&store),
             writer,
@@ -631,7 +650,9 @@ mod tests {
         config.store.stats_retention = Duration::from_millis(7 * DAY);
         let (writer, _events) = mpsc::channel(16);
         let cancel = CancellationToken::new();
+        let accounts = Arc::new(super::super::accounts::Accounts::new(&config.accounts));
         let task = tokio::spawn(run(HousekeepingParts {
+            accounts,
             config: Arc::new(config),
             store: Arc::clone(&store) as Arc<dyn Store>,
             writer,
@@ -688,6 +709,9 @@ mod tests {
         let (writer, mut events) = mpsc::channel(16);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run(HousekeepingParts {
+            accounts: Arc::new(super::super::accounts::Accounts::new(
+                &Config::demo().accounts,
+            )),
             config: Arc::new(Config::demo()),
             store,
             writer,

@@ -401,6 +401,7 @@ impl Gateway {
             stats: Arc::clone(&stats),
             clock,
             cancel: dispatcher_stop.clone(),
+            stopped: cancel.clone(),
         };
         let dispatcher = match work_queue {
             // Intake's direct hand-off is closed: the store queues what intake stores.
@@ -574,6 +575,7 @@ impl Gateway {
             policy,
             clock,
             sweeps: Arc::clone(&sweeps),
+            accounts: Arc::clone(&accounts),
             cancel: housekeeping_stop.clone(),
         }));
         tracker.spawn(gauges::run(
@@ -764,13 +766,23 @@ impl Gateway {
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.webhooks.wait()).await;
         self.dispatcher_stop.cancel();
-        let _ = self.dispatcher.await;
+        if tokio::time::timeout(left().max(Duration::from_secs(1)), self.dispatcher)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the dispatcher did not finish in time");
+        }
         // What the pool holds is sent or comes back unsent (pending, sent after the
         // restart); every outcome reaches the writer's queue.
         self.carriers.drain(left()).await;
         drop(self.carriers);
         self.housekeeping_stop.cancel();
-        let _ = self.housekeeping.await;
+        if tokio::time::timeout(left().max(Duration::from_secs(1)), self.housekeeping)
+            .await
+            .is_err()
+        {
+            tracing::warn!("housekeeping did not finish in time");
+        }
         self.writer_finish.cancel();
         if tokio::time::timeout(left().max(Duration::from_secs(5)), self.writer)
             .await

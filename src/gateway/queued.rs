@@ -73,7 +73,7 @@ pub(crate) async fn run(
     tokio::spawn(extend_holds(
         Arc::clone(&parts.in_pool),
         Arc::clone(&queue),
-        parts.cancel.clone(),
+        parts.stopped.clone(),
     ));
     // A sweep at start: what an earlier run (or an older version) left pending.
     let mut sweep_wanted = true;

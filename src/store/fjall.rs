@@ -722,9 +722,16 @@ impl Store for FjallStore {
         {
             Some(scanned) if scanned[..] > floor[..] => {
                 let (expires, id) = keys::parse_expiry(&scanned)?;
-                match id.checked_add(1) {
-                    Some(id) => keys::expiry(expires, id),
-                    None => keys::expiry(expires.saturating_add(1), 0),
+                if expires > due.now {
+                    // Scanned up to a time still ahead: the wall clock stepped back. A
+                    // message accepted since, expiring before that time, would never be
+                    // read: scanned again from the floor (once; the cursor is set back).
+                    floor
+                } else {
+                    match id.checked_add(1) {
+                        Some(id) => keys::expiry(expires, id),
+                        None => keys::expiry(expires.saturating_add(1), 0),
+                    }
                 }
             }
             _ => floor,

@@ -1673,3 +1673,25 @@ fn the_expiry_scan_reads_only_messages_that_may_be_due() {
         (vec![], vec![2, 3, 4, 5, 6])
     );
 }
+
+/// After the wall clock stepped back (scanned up to a time still ahead), a message
+/// accepted since whose own expiry falls before that time is found: before, the scan
+/// went on from its cursor and it expired only at the store's validity (72 h late).
+#[test]
+fn the_expiry_scan_finds_what_expires_after_the_clock_stepped_back() {
+    let dir = TempDir::new("expiry-scan-step");
+    let (store, _) = expiry_scan_store(&dir);
+    // Scanned with the clock an hour ahead: 3 (own expiry T + 10 min) handed over.
+    assert_eq!(expiry_candidates(&store, 8, T + 60 * MINUTE).0, [3]);
+    // The clock is put back to T + 1 min; a message expiring at T + 5 min comes in.
+    let stepped = MessageRecord {
+        expires: T + 5 * MINUTE + 1,
+        ..message(8, "a", T + MINUTE)
+    };
+    store.commit(&[Op::Insert(Arc::new(stepped))]).unwrap();
+    assert_eq!(
+        expiry_candidates(&store, 8, T + 2 * MINUTE).0,
+        [] as [u64; 0]
+    );
+    assert_eq!(expiry_candidates(&store, 8, T + 6 * MINUTE).0, [8]);
+}
