@@ -85,9 +85,37 @@ use crate::shutdown::ShutdownSignal;
 use crate::smsc::{ServerConfig, SmscServer};
 use crate::store::{GroupCommit, Store};
 
-/// Most parts in the carrier pool whose outcome is not durable yet; the outcome queue
-/// is larger, so an outcome never finds it full.
+/// Most parts in the carrier pool whose outcome is not durable yet, at least; the outcome
+/// queue is larger, so an outcome never finds it full. See [`in_pool_cap`].
 const IN_POOL_CAP: usize = 65_536;
+
+/// The in-pool cap for `config`: at least what every route can hold at once (its lanes,
+/// `queue` per class, and the jobs it keeps in flight or waiting to retry, twice its
+/// carriers' windows), so that routes whose carriers are down, their lanes full, leave
+/// room for the others. With a fixed 65 536, three routes over one carrier that went
+/// down filled it and every other route, OTPs included, stopped until it came back.
+fn in_pool_cap(config: &Config) -> usize {
+    let routes: usize = config
+        .routes
+        .iter()
+        .map(|route| {
+            let windows: usize = route
+                .carriers
+                .iter()
+                .filter_map(|name| config.carriers.iter().find(|c| &c.name == name))
+                .map(|carrier| carrier.binds.saturating_mul(carrier.window))
+                .sum();
+            route
+                .queue
+                .max(1)
+                .saturating_mul(crate::config::Class::ALL.len())
+                .saturating_add(windows.saturating_mul(2))
+                .saturating_add(64)
+        })
+        .sum();
+    // Room for routes a reload adds, and for what the dispatcher places meanwhile.
+    routes.saturating_mul(2).max(IN_POOL_CAP)
+}
 
 /// With `[cluster]`: how long an account's outbox lease outlives its holder's last
 /// renewal (a dead node's accounts are delivered by another node after this).
@@ -319,8 +347,9 @@ impl Gateway {
                 .context("opening the route work queues")?
                 .context("opening the route work queues")?;
         }
-        let in_pool = Arc::new(InPool::with_queue(IN_POOL_CAP, work_queue.clone()));
-        let (outcome_tx, outcome_rx) = mpsc::channel(IN_POOL_CAP + 1024);
+        let in_pool_cap = in_pool_cap(&config);
+        let in_pool = Arc::new(InPool::with_queue(in_pool_cap, work_queue.clone()));
+        let (outcome_tx, outcome_rx) = mpsc::channel(in_pool_cap + 1024);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
         let missed = Arc::new(Missed::default());
@@ -875,4 +904,31 @@ fn server_config(config: &Config) -> ServerConfig {
         });
     }
     server
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    /// Three routes over one carrier, each with full lanes while the carrier is down,
+    /// still leave the cap room for a fourth route's messages.
+    #[test]
+    fn the_in_pool_cap_holds_every_routes_lanes() {
+        let mut config = Config::demo();
+        let template = config.routes[0].clone();
+        config.routes = (0..4)
+            .map(|i| crate::config::RouteConfig {
+                name: format!("r{i}"),
+                queue: 10_000,
+                ..template.clone()
+            })
+            .collect();
+        let lanes_of_three = 3 * 10_000 * crate::config::Class::ALL.len();
+        assert!(
+            in_pool_cap(&config) > lanes_of_three + 10_000,
+            "{}",
+            in_pool_cap(&config)
+        );
+        assert!(in_pool_cap(&Config::demo()) >= IN_POOL_CAP);
+    }
 }
