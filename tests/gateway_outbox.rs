@@ -380,3 +380,34 @@ async fn a_throttling_client_gets_its_receipts_later_none_parked() {
     gateway.stop(Duration::from_secs(4)).await;
     assert!(store.parked(Some("demo"), usize::MAX).unwrap().is_empty());
 }
+
+/// An acknowledgement whose commit fails (a store error) is committed again: the
+/// receipt the client took is not left queued, to be sent again after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_acknowledgement_commit_is_tried_again() {
+    let sim = fast_sim().await;
+    let store = Arc::new(FlakyStore::default());
+    store
+        .failing_acks
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let gateway = Gateway::start_with_store(
+        config(sim.local_addr()),
+        Arc::clone(&store) as Arc<dyn Store>,
+    )
+    .await
+    .expect("gateway");
+    let (client, mut inbound) = bind(&gateway, BindKind::Transceiver, true).await;
+    let id = submit_id(&client, "acked once".to_owned()).await;
+    let request = within("the receipt", inbound.recv()).await.expect("open");
+    assert_eq!(receipt_id(&request.pdu), id);
+    within("the acknowledgement stored", async {
+        while !store.inner.outbox("demo", 16).unwrap().is_empty()
+            || store.failing_acks.load(std::sync::atomic::Ordering::SeqCst) > 0
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    gateway.stop(Duration::from_secs(4)).await;
+    assert!(store.inner.outbox("demo", 16).unwrap().is_empty());
+}

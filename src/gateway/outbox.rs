@@ -447,9 +447,25 @@ impl Account {
         let ops = std::mem::take(&mut self.ops);
         let acks = std::mem::take(&mut self.acks);
         let group = Arc::clone(&self.shared.group);
-        self.commit = Some(Box::pin(
-            async move { (group.commit_bulk(ops).await, acks) },
-        ));
+        self.commit = Some(Box::pin(async move {
+            // A failed commit (a store error, maybe another caller's in the same group
+            // commit) is tried again with the ops it hands back, as the writer does:
+            // before, the acks were lost for the run (their items sent again after the
+            // next restart) and a lost park left its item neither retried nor parked.
+            let mut delay = std::time::Duration::from_millis(50);
+            let mut result = group.commit_bulk_or_back(ops).await;
+            for _ in 0..5 {
+                match result {
+                    Err((_, back)) if !back.is_empty() => {
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                        result = group.commit_bulk_or_back(back).await;
+                    }
+                    _ => break,
+                }
+            }
+            (result.map_err(|(error, _)| error), acks)
+        }));
     }
 
     fn committed(&self, result: Result<(), StoreError>, acks: u64) {

@@ -32,6 +32,8 @@ pub(crate) struct FlakyStore {
     holding_inserts: Mutex<bool>,
     inserts_released: Condvar,
     pub(crate) inserts_waiting: std::sync::atomic::AtomicUsize,
+    /// The next this many commits carrying an outbox acknowledgement fail.
+    pub(crate) failing_acks: std::sync::atomic::AtomicUsize,
 }
 
 impl FlakyStore {
@@ -107,6 +109,13 @@ impl Store for FlakyStore {
             );
         }
         if ops.iter().any(|op| matches!(op, Op::OutboxAck { .. })) {
+            if self
+                .failing_acks
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(StoreError::new("I/O error (injected, acknowledgements)"));
+            }
             wait_while_held(&self.holding_acks, &self.released, &self.acks_waiting);
         }
         self.inner.commit(ops)
