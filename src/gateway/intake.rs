@@ -672,9 +672,15 @@ impl Intake {
             return id;
         }
         if refused {
-            // Refused by receipt: nothing to send. Awaited, so the receipt is never lost
-            // to a full queue (the writer releases the backlog place when it settles).
-            let _ = p.writer.send(Event::Settle(id)).await;
+            // Refused by receipt: nothing to send; the writer settles it into its receipt
+            // (and gives the backlog place back). Not awaited (the caller may be gone, and
+            // a settle dropped with it waited for a restart): on a full queue the
+            // dispatcher's next read of the route finds it, every part ended, and hands
+            // it to the writer then.
+            if let Err(mpsc::error::TrySendError::Full(_)) = p.writer.try_send(Event::Settle(id))
+            {
+                p.missed.add(&route, class, id);
+            }
             return id;
         }
         let dispatch = Dispatch {
