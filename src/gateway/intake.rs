@@ -677,8 +677,7 @@ impl Intake {
             // a settle dropped with it waited for a restart): on a full queue the
             // dispatcher's next read of the route finds it, every part ended, and hands
             // it to the writer then.
-            if let Err(mpsc::error::TrySendError::Full(_)) = p.writer.try_send(Event::Settle(id))
-            {
+            if let Err(mpsc::error::TrySendError::Full(_)) = p.writer.try_send(Event::Settle(id)) {
                 p.missed.add(&route, class, id);
             }
             return id;

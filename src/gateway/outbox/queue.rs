@@ -111,6 +111,10 @@ struct Entry {
     deliver_sm: DeliverSm,
     /// Error statuses so far (starting from the stored attempts).
     refusals: u32,
+    /// Sends in a row with no usable answer (a timeout, a response that does not
+    /// decode): past `2 × max_attempts` the item is parked, so that one deliver_sm a
+    /// client cannot take (its parser chokes on it) is not sent to it for ever.
+    unanswered: u32,
 }
 
 /// One account's outbox.
@@ -213,6 +217,7 @@ impl Queue {
                     let entry = Entry {
                         deliver_sm,
                         refusals: item.attempts,
+                        unanswered: 0,
                     };
                     self.ready.insert(item.seq, entry);
                 }
@@ -306,6 +311,7 @@ impl Queue {
                 self.park(seq, refusals, status, wall)
             }
             Outcome::Refused(status) => {
+                entry.unanswered = 0;
                 entry.refusals = entry.refusals.saturating_add(1);
                 if entry.refusals >= self.retry.max_attempts {
                     return self.park(seq, entry.refusals, status, wall);
@@ -319,6 +325,10 @@ impl Queue {
                 Done::Again
             }
             Outcome::NoAnswer => {
+                entry.unanswered = entry.unanswered.saturating_add(1);
+                if entry.unanswered >= self.retry.max_attempts.saturating_mul(2) {
+                    return self.park(seq, entry.refusals, CommandStatus::ESME_RSYSERR, wall);
+                }
                 self.waiting.insert((now + self.retry.initial, seq), entry);
                 Done::Again
             }
@@ -505,6 +515,29 @@ mod tests {
             matches!(done, Done::Parked { seq: 1, attempts: 1, status, .. } if status == CommandStatus::ESME_RX_R_APPN),
             "{done:?}"
         );
+    }
+
+    /// An item the client never answers (its parser chokes on it) is sent again after
+    /// each timeout, then parked after 2 × max_attempts of them, instead of for ever.
+    #[test]
+    fn an_item_never_answered_is_parked_in_the_end() {
+        let mut queue = filled(1);
+        let mut now = Instant::now();
+        for round in 1..=6 {
+            queue.promote(now);
+            assert_eq!(queue.next().unwrap().0, 1, "round {round}");
+            let done = queue.handle_outcome(1, Outcome::NoAnswer, now, 9);
+            if round < 6 {
+                assert_eq!(done, Done::Again, "round {round}");
+            } else {
+                assert!(
+                    matches!(done, Done::Parked { seq: 1, status, .. } if status == CommandStatus::ESME_RSYSERR),
+                    "{done:?}"
+                );
+            }
+            now += policy().initial;
+        }
+        assert_eq!(queue.held(), 0);
     }
 
     #[test]
