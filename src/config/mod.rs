@@ -190,7 +190,10 @@ pub struct ReceiptsConfig {
     #[serde(with = "duration")]
     pub mo_reassembly_ttl: Duration,
     /// Error statuses an account may answer to one outbox item (receipt or MO) before the
-    /// item is parked (`smppgate receipts parked`, `smppgate receipts replay`).
+    /// item is parked (`smppgate receipts parked`, `smppgate receipts replay`). Throttling
+    /// (`ESME_RTHROTTLED`, `ESME_RMSGQFUL`) pauses the queue and does not count;
+    /// `ESME_RX_P_APPN` / `ESME_RX_R_APPN` park at once; twice this many sends without a
+    /// usable answer park too.
     pub outbox_max_attempts: u32,
     /// The wait before an outbox item an account refused goes again; it doubles with each
     /// refusal, up to `outbox_retry_max`.
