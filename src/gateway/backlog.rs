@@ -279,11 +279,6 @@ impl InPool {
         }
     }
 
-    /// Whether another part fits.
-    pub(crate) fn has_room(&self) -> bool {
-        self.free() > 0
-    }
-
     /// How many more parts fit.
     pub(crate) fn free(&self) -> usize {
         self.cap.saturating_sub(self.lock().parts.len())

@@ -40,6 +40,8 @@ const PAGE: usize = 256;
 const RECENT: usize = 65_536;
 /// Pages one (route, class) may read in a row before the others get their turn.
 const PAGES_PER_TURN: usize = 16;
+/// The most room a lane waits for before its backlog is read again.
+const PULL_AT: usize = 128;
 /// How often spilled routes are looked at when nothing else wakes the dispatcher.
 const RETRY: Duration = Duration::from_millis(200);
 
@@ -362,7 +364,13 @@ impl Dispatcher {
             return false;
         }
         let class = class_of(key.0);
-        if self.parts.pool.room(&key.1, class) == 0 || !self.parts.in_pool.has_room() {
+        // Read when the lane has room for a batch (a quarter of it, at most PULL_AT), as
+        // the cluster's pullers do: a lane drained one message at a time at the carrier's
+        // rate was refilled by a page read (256 records read, decoded and split) per
+        // message placed.
+        let (room, capacity) = self.parts.pool.lane_room(&key.1, class);
+        let batch = (capacity / 4).clamp(1, PULL_AT);
+        if room < batch || self.parts.in_pool.free() < batch {
             return false;
         }
         let Some(&cursor) = self.spilled.get(key) else {
