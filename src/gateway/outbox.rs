@@ -229,7 +229,13 @@ impl Account {
             return false;
         }
         if taken != self.lease_taken {
-            if !self.sends.is_empty() || self.read.is_some() {
+            // Afresh only once what this node did is stored: acks still to commit would
+            // otherwise be read back as queued and sent again.
+            if !self.sends.is_empty()
+                || self.read.is_some()
+                || self.commit.is_some()
+                || !self.ops.is_empty()
+            {
                 return false;
             }
             self.lease_taken = taken;
