@@ -6,21 +6,15 @@ mod carrier_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use carrier_support::{carrier, config, start, submission, submit_many};
+use carrier_support::{carrier, config, local_sim, start, submission, submit_many};
 use smppgate::carrier::Class;
-use smppgate::sim::{Sim, SimConfig};
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otp_overtakes_a_saturating_campaign() {
     let tps = 200;
     let slot = Duration::from_secs(1) / tps;
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".to_owned(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = local_sim().await;
     let (carriers, recorder) = start(&config(vec![carrier(
         "c",
         &sim.local_addr().to_string(),
@@ -118,12 +112,7 @@ async fn otp_overtakes_a_saturating_campaign() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_past_its_validity_is_not_sent() {
     use smppgate::carrier::{FailReason, OutcomeResult};
-    let sim = Sim::start(SimConfig {
-        listen: "127.0.0.1:0".to_owned(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = local_sim().await;
     let (carriers, recorder) = start(&config(vec![carrier(
         "c",
         &sim.local_addr().to_string(),

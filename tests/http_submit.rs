@@ -72,7 +72,22 @@ struct Api {
     client: reqwest::Client,
 }
 
+/// A loopback address nothing listens on (a carrier that is down; it may come up there).
+fn closed_address() -> std::net::SocketAddr {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    closed.local_addr().unwrap()
+}
+
 impl Api {
+    /// Posts one message to `to` and asserts it was answered 202.
+    async fn accepted(&self, to: &str, text: &str) -> Value {
+        let (status, _, body) = self
+            .post(Some(KEY), None, json!({"to": to, "text": text}).to_string())
+            .await;
+        assert_eq!(status, 202, "{body}");
+        body
+    }
+
     fn of(gateway: &Gateway) -> Self {
         Self {
             base: format!("http://{}", gateway.http_addr().expect("HTTP listener")),
@@ -413,23 +428,14 @@ async fn a_request_refused_for_a_full_backlog_is_a_429_that_its_key_does_not_kee
     let mut config = config(&carrier, ":memory:");
     // No carrier takes anything (nothing listens there): the first message fills the
     // backlog of one.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    config.carriers[0].address = closed.local_addr().unwrap().to_string();
-    drop(closed);
+    config.carriers[0].address = closed_address().to_string();
     config.store.max_pending = 1;
     let gateway =
         Gateway::start_with_store(config, Arc::new(FlakyStore::default()) as Arc<dyn Store>)
             .await
             .expect("gateway");
     let api = Api::of(&gateway);
-    let (status, _, body) = api
-        .post(
-            Some(KEY),
-            None,
-            json!({"to": "8613800138045", "text": "fills it"}).to_string(),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
+    api.accepted("8613800138045", "fills it").await;
     for _ in 0..2 {
         let (status, headers, body) = api
             .post(
@@ -451,9 +457,7 @@ async fn a_request_refused_for_a_full_backlog_is_a_429_that_its_key_does_not_kee
 async fn a_message_refused_for_a_full_backlog_leaves_its_cap_place() {
     let recorder = Arc::new(Recorder::default());
     // The carrier's address, with nothing listening there until the backlog is full.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = closed.local_addr().unwrap();
-    drop(closed);
+    let address = closed_address();
     let mut config = config(
         &Carrier {
             recorder: Arc::clone(&recorder),
@@ -701,15 +705,9 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
     for _ in 0..6 {
         idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
     }
-    let api = Api::of(&gateway);
-    let (status, _, body) = api
-        .post(
-            Some(KEY),
-            None,
-            json!({"to": "8613800138030", "text": "after the flood"}).to_string(),
-        )
+    Api::of(&gateway)
+        .accepted("8613800138030", "after the flood")
         .await;
-    assert_eq!(status, 202, "{body}");
     drop(idle);
     gateway.stop(Duration::from_secs(5)).await;
 }

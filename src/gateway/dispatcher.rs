@@ -695,21 +695,8 @@ mod tests {
         let mut request = SubmitSm::default();
         request.destination_addr.addr = Bytes::from_static(b"8613800138000");
         let record = |named: Option<&str>| MessageRecord {
-            id: 1,
-            account: "a".to_owned(),
-            accepted: 0,
-            class: Class::Otp,
             route: named.map(str::to_owned),
-            request: Vec::new(),
-            part_count: 1,
-            wants_receipt: false,
-            state: crate::store::State::Accepted,
-            parts: Vec::new(),
-            not_before: 0,
-            expires: 0,
-            route_taken: String::new(),
-            client_ref: None,
-            deferred_by: None,
+            ..crate::store::tests::message(1, "a", 0)
         };
         let of = |named| route_of(&router, "CN", &record(named), &request);
         assert_eq!(

@@ -2280,6 +2280,28 @@ mod tests {
         record
     }
 
+    /// Runs the writer until it ends by itself (its senders dropped), within 5 s.
+    async fn run_to_end(parts: WriterParts) {
+        tokio::time::timeout(Duration::from_secs(5), run(parts))
+            .await
+            .expect("the writer ends when its senders are gone");
+    }
+
+    /// Part 0 of `id` accepted by carrier "sim" at the first attempt.
+    fn accepted_by_sim(id: u64, message_id: &'static str, notified: bool) -> Outcome {
+        Outcome {
+            id,
+            part: 0,
+            carrier: Arc::from("sim"),
+            result: OutcomeResult::Accepted {
+                message_id: Bytes::from_static(message_id.as_bytes()),
+                notified,
+            },
+            attempts: 1,
+            failovers: 0,
+        }
+    }
+
     fn pushed_to(ops: &[Op], account: &str) -> usize {
         ops.iter()
             .filter(|op| matches!(op, Op::OutboxPush(item) if item.account == account))
@@ -2300,23 +2322,11 @@ mod tests {
             .await
             .unwrap();
         outcomes
-            .send(Outcome {
-                id: 7,
-                part: 0,
-                carrier: Arc::from("sim"),
-                result: OutcomeResult::Accepted {
-                    message_id: Bytes::from_static(b"5f3a"),
-                    notified: true,
-                },
-                attempts: 1,
-                failovers: 0,
-            })
+            .send(accepted_by_sim(7, "5f3a", true))
             .await
             .unwrap();
         drop((outcomes, events));
-        tokio::time::timeout(Duration::from_secs(5), run(parts))
-            .await
-            .expect("the writer ends when its senders are gone");
+        run_to_end(parts).await;
         let written = store
             .get(7)
             .unwrap()
@@ -2337,24 +2347,12 @@ mod tests {
                 .commit(&[Op::Insert(Arc::new(one_part(id, &parts)))])
                 .unwrap();
             outcomes
-                .send(Outcome {
-                    id,
-                    part: 0,
-                    carrier: Arc::from("sim"),
-                    result: OutcomeResult::Accepted {
-                        message_id: Bytes::from(message_id),
-                        notified,
-                    },
-                    attempts: 1,
-                    failovers: 0,
-                })
+                .send(accepted_by_sim(id, message_id, notified))
                 .await
                 .unwrap();
         }
         drop((outcomes, events));
-        tokio::time::timeout(Duration::from_secs(5), run(parts))
-            .await
-            .expect("the writer ends when its senders are gone");
+        run_to_end(parts).await;
         let indexed = |message_id: &str| {
             normalise_id(message_id, IdStyle::Auto)
                 .iter()

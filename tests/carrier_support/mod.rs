@@ -224,3 +224,14 @@ pub fn stamped(id: u64, part: u16, class: Class) -> Submission {
     s.submit_sm.short_message = Bytes::from(format!("{id}/{part}"));
     s
 }
+
+/// A simulated carrier on a free loopback port, with its defaults.
+#[allow(dead_code)] // not every test binary starts one
+pub async fn local_sim() -> smppgate::sim::Sim {
+    smppgate::sim::Sim::start(smppgate::sim::SimConfig {
+        listen: "127.0.0.1:0".to_owned(),
+        ..smppgate::sim::SimConfig::default()
+    })
+    .await
+    .expect("sim")
+}
