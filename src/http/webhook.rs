@@ -196,6 +196,9 @@ pub(crate) fn start(parts: WebhookParts) -> anyhow::Result<TaskTracker> {
                         continue;
                     }
                     reloads.borrow_and_update();
+                    // A task already running whose URL a reload removed waits for a wake:
+                    // with its URL back, what is queued goes now, not at the next event.
+                    wake.every();
                     for account in accounts.iter() {
                         if account.config.webhook_url.is_some() && !served.contains(&account.name) {
                             served.insert(Arc::clone(&account.name));
