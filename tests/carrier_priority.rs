@@ -153,3 +153,39 @@ async fn a_part_past_its_validity_is_not_sent() {
         assert!(*at < deadline + Duration::from_millis(200), "{outcome:?}");
     }
 }
+
+/// A route a reload replaced (its queue changed) ends its task once it has nothing left:
+/// the carrier wakes one route task again, not one more per reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_route_ends_its_task() {
+    let sim = local_sim().await;
+    let config = config(vec![carrier("c", &sim.local_addr().to_string(), 100, 1, 4)]);
+    let (carriers, recorder) = start(&config).await;
+    let tasks = |carriers: &smppgate::carrier::Carriers| {
+        carriers.stats()["carriers"][0]["route_tasks"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(tasks(&carriers), 1);
+    carriers.submit(submission(1, 0, Class::Otp)).unwrap();
+    recorder.wait_for(1, Duration::from_secs(5)).await;
+    for round in 0..3 {
+        let mut routes = config.routes.clone();
+        routes[0].queue += round + 1;
+        carriers.set_routes(&routes).expect("same carriers");
+    }
+    assert!(tasks(&carriers) > 1, "the replaced ones still run at first");
+    support_wait(|| tasks(&carriers) == 1).await;
+    // The route in force still sends.
+    carriers.submit(submission(2, 0, Class::Otp)).unwrap();
+    recorder.wait_for(2, Duration::from_secs(5)).await;
+    recorder.assert_all_accepted(2);
+}
+
+async fn support_wait(done: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < end, "not within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -492,6 +492,9 @@ impl Carrier {
             // the live nodes), and its place among the live nodes (docs/cluster.md).
             "binds_total": self.binds.len(),
             "binds_held": held,
+            // Route tasks its responses wake (those of its routes, and of routes a reload
+            // replaced until they have sent what they held).
+            "route_tasks": self.wakers.lock().unwrap_or_else(PoisonError::into_inner).len(),
             "share": share.map(|share| json!({"node": share.index + 1, "of": share.of})),
             // The contract now (a reload may have changed it), whole messages a second.
             "tps": self.contract.load(Ordering::Relaxed),
@@ -666,6 +669,10 @@ struct Route {
     held: AtomicUsize,
     hold_cap: usize,
     wake: Arc<Notify>,
+    /// A reload replaced this route by another of the same name: once it has sent what
+    /// it held, its task ends (before, every such reload left one running for good, woken
+    /// by each response of its carriers).
+    retired: AtomicBool,
     metrics: RouteMetrics,
     shared: Arc<Shared>,
 }
@@ -1275,11 +1282,30 @@ async fn dispatch(route: Arc<Route>) {
     let mut in_flight = InFlight::default();
     // Positions of the carriers whose windows the last responses freed.
     let mut freed = Vec::with_capacity(route.carriers.len());
+    // Retired and idle since then (see `Route::retired`).
+    let mut idle_since: Option<Instant> = None;
     loop {
         let closed = route.shared.closed.load(Ordering::Acquire);
         if closed && in_flight.is_empty() {
             break;
         }
+        if route.retired.load(Ordering::Acquire) && in_flight.is_empty() && route.is_idle() {
+            // Idle for a while, not only now: a submission that found this route just
+            // before the swap has had time to land in its lanes (and wake it).
+            let now = Instant::now();
+            match idle_since {
+                Some(since) if now.duration_since(since) >= RETIRE_AFTER => {
+                    route.unregister_wake();
+                    break;
+                }
+                Some(_) => {}
+                None => idle_since = Some(now),
+            }
+            let since = idle_since.unwrap_or(now);
+            route.wait(&mut in_flight, Some(since + RETIRE_AFTER)).await;
+            continue;
+        }
+        idle_since = None;
         // Every response already in: one pass, one wake of the other routes.
         let now = Instant::now();
         freed.clear();
@@ -1323,7 +1349,21 @@ async fn dispatch(route: Arc<Route>) {
     }
 }
 
+/// How long a retired route stays idle before its task ends.
+const RETIRE_AFTER: Duration = Duration::from_secs(1);
+
 impl Route {
+    /// Its carriers stop waking it (its task is ending).
+    fn unregister_wake(&self) {
+        for &i in &self.carriers {
+            self.shared.carriers[i]
+                .wakers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|waker| !Arc::ptr_eq(waker, &self.wake));
+        }
+    }
+
     /// Waits for a response, a wake-up (submission, bind up, freed slot) or `until`.
     async fn wait(&self, in_flight: &mut InFlight, until: Option<Instant>) {
         let sleep = async {
@@ -1723,11 +1763,14 @@ impl Carriers {
         let mut by_name = old.by_name.clone();
         let mut all = old.all.clone();
         let mut tasks = inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut replaced = Vec::new();
         for route in &listed {
-            if by_name
-                .insert(Arc::clone(&route.name), Arc::clone(route))
-                .is_none_or(|before| !Arc::ptr_eq(&before, route))
+            let before = by_name.insert(Arc::clone(&route.name), Arc::clone(route));
+            if before
+                .as_ref()
+                .is_none_or(|before| !Arc::ptr_eq(before, route))
             {
+                replaced.extend(before);
                 all.push(Arc::clone(route));
                 tasks.push(tokio::spawn(dispatch(Arc::clone(route))));
             }
@@ -1738,6 +1781,11 @@ impl Carriers {
             listed,
             all,
         }));
+        // After the swap: no new submission finds them.
+        for route in replaced {
+            route.retired.store(true, Ordering::Release);
+            route.wake.notify_one();
+        }
         inner.router.replace(routes);
         Ok(started)
     }
@@ -1951,6 +1999,7 @@ fn new_route(
         held: AtomicUsize::new(0),
         hold_cap: windows * 2 + 64,
         wake,
+        retired: AtomicBool::new(false),
         shared: Arc::clone(shared),
     }))
 }
