@@ -81,6 +81,23 @@ struct Held {
     bytes: usize,
 }
 
+impl Held {
+    /// Forgets this account's oldest answer from `entries`, unless answered again since
+    /// (a newer entry under the same key); the octets freed, `None` when it had none.
+    fn forget_oldest(&mut self, entries: &mut HashMap<Key, Entry>) -> Option<usize> {
+        let (at, key) = self.order.pop_front()?;
+        let freed = if matches!(entries.get(&key), Some(Entry::Done { at: stored, .. }) if *stored == at)
+            && let Some(Entry::Done { answer, .. }) = entries.remove(&key)
+        {
+            cost(&key, &answer)
+        } else {
+            0
+        };
+        self.bytes -= freed;
+        Some(freed)
+    }
+}
+
 /// What an answer held under `key` takes, about.
 fn cost(key: &Key, answer: &[u8]) -> usize {
     key.0.len() + key.1.len() + answer.len() + 96
@@ -113,27 +130,17 @@ impl Inner {
         }
     }
 
-    /// Forgets the answer queued at `at` under `key`, unless answered again since (a
-    /// newer entry under the same key).
-    fn forget(&mut self, at: u64, key: &Key) {
-        if matches!(self.entries.get(key), Some(Entry::Done { at: stored, .. }) if *stored == at)
-            && let Some(Entry::Done { answer, .. }) = self.entries.remove(key)
-        {
-            self.release(key, cost(key, &answer));
-        }
-    }
-
     /// Forgets `account`'s oldest answer; whether it had one.
     fn forget_oldest(&mut self, account: &Arc<str>) -> bool {
-        let Some((at, key)) = self
+        let Some(freed) = self
             .accounts
             .get_mut(account)
-            .and_then(|held| held.order.pop_front())
+            .and_then(|held| held.forget_oldest(&mut self.entries))
         else {
             return false;
         };
         self.keys -= 1;
-        self.forget(at, &key);
+        self.bytes -= freed;
         true
     }
 
@@ -374,15 +381,26 @@ impl Idempotency {
 
 /// Drops answers over 24 h old from memory (the store's copies go at the next start or
 /// by [`stale_in_store`]).
+/// Runs at every keyed request, under the lock: walks the accounts in place (no copy of
+/// their names).
 fn forget_expired(inner: &mut Inner, now: u64) {
-    let accounts: Vec<Arc<str>> = inner.accounts.keys().cloned().collect();
-    for account in accounts {
-        while inner.accounts.get(&account).is_some_and(|held| {
-            held.order
-                .front()
-                .is_some_and(|(at, _)| now.saturating_sub(*at) >= KEEP_MS)
-        }) {
-            inner.forget_oldest(&account);
+    let Inner {
+        entries,
+        accounts,
+        keys,
+        bytes,
+    } = inner;
+    for held in accounts.values_mut() {
+        while held
+            .order
+            .front()
+            .is_some_and(|(at, _)| now.saturating_sub(*at) >= KEEP_MS)
+        {
+            let Some(freed) = held.forget_oldest(entries) else {
+                break;
+            };
+            *keys -= 1;
+            *bytes -= freed;
         }
     }
 }
