@@ -527,11 +527,11 @@ async fn submit_inner(
             }
         }
     }
-    let throttled = |outcome: &Option<Outcome>| {
-        matches!(outcome, Some(Outcome::Rejected { status, .. })
-            if *status == CommandStatus::ESME_RTHROTTLED || *status == CommandStatus::ESME_RMSGQFUL)
-    };
-    if checked.is_empty() && outcomes.iter().all(throttled) {
+    if checked.is_empty()
+        && outcomes
+            .iter()
+            .all(|outcome| outcome.as_ref().is_some_and(busy))
+    {
         return Err(ApiError::TooManyRequests { retry_after: 1 });
     }
     // Written in one commit, with the answer kept for the Idempotency-Key when there is
@@ -580,7 +580,7 @@ impl Landing {
             .map(crate::gateway::intake::Checked::part_count)
             .collect();
         let style = self.account.config.id_style;
-        let (_, (answer, kept, busy), stored) = self
+        let (_, (answer, kept, all_busy), stored) = self
             .intake
             .persist_with(checked, |ids| {
                 let mut outcomes = outcomes;
@@ -590,12 +590,7 @@ impl Landing {
                 let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
                 // Nothing stored, each destination refused for a full backlog or a rate:
                 // 429, and nothing remembered for the key (its retry must be able to send).
-                let busy = outcomes.iter().all(|outcome| {
-                    matches!(outcome, Outcome::Rejected { status, .. }
-                        if *status == CommandStatus::ESME_RTHROTTLED
-                            || *status == CommandStatus::ESME_RMSGQFUL)
-                });
-                if busy {
+                if outcomes.iter().all(busy) {
                     return (Vec::new(), (Bytes::new(), false, true));
                 }
                 let answer = Bytes::from(submit::answer(&prepared, &outcomes));
@@ -610,7 +605,7 @@ impl Landing {
                 (stored.into_iter().collect(), (answer, kept, false))
             })
             .await;
-        if busy {
+        if all_busy {
             return Err(ApiError::TooManyRequests { retry_after: 1 });
         }
         // Only a failed commit is "nothing accepted": a destination refused on its own
@@ -628,6 +623,13 @@ impl Landing {
         self.account.submit_latency.record(self.started.elapsed());
         Ok(json_response(StatusCode::ACCEPTED, answer))
     }
+}
+
+/// Whether a destination was refused only for now (a rate, a full backlog): a request
+/// refused so for every destination is answered 429, and its key keeps nothing.
+fn busy(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Rejected { status, .. }
+        if *status == CommandStatus::ESME_RTHROTTLED || *status == CommandStatus::ESME_RMSGQFUL)
 }
 
 /// A destination's entry in the answer: its id in the account's style, or why not.
