@@ -36,6 +36,7 @@ use smppgate_protocol::pdu::SubmitSm;
 
 pub use crate::config::Class;
 use crate::conn::InboundRequest;
+pub(crate) use pool::hold_cap;
 pub use pool::{Carriers, LANE_CAPACITY, StartError};
 pub use route::Router;
 pub use share::Share;

@@ -1940,6 +1940,12 @@ impl Carriers {
     }
 }
 
+/// The most jobs a route keeps taken from its lanes (in flight, or waiting for a retry
+/// or a failover) over carriers whose binds' windows add up to `windows`.
+pub(crate) const fn hold_cap(windows: usize) -> usize {
+    windows.saturating_mul(2).saturating_add(64)
+}
+
 /// The positions in the pool of the carriers `route` names, in its order.
 fn carrier_indices(
     route: &crate::config::RouteConfig,
@@ -1997,7 +2003,7 @@ fn new_route(
         retry_seq: AtomicU64::new(0),
         lanes_turn: AtomicBool::new(false),
         held: AtomicUsize::new(0),
-        hold_cap: windows * 2 + 64,
+        hold_cap: hold_cap(windows),
         wake,
         retired: AtomicBool::new(false),
         shared: Arc::clone(shared),

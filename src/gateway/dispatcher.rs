@@ -40,7 +40,7 @@ const PAGE: usize = 256;
 const RECENT: usize = 65_536;
 /// Pages one (route, class) may read in a row before the others get their turn.
 const PAGES_PER_TURN: usize = 16;
-/// The most room a lane waits for before its backlog is read again.
+/// The most room a lane waits for before its backlog is read again (see [`batch_room`]).
 const PULL_AT: usize = 128;
 /// How often spilled routes are looked at when nothing else wakes the dispatcher.
 const RETRY: Duration = Duration::from_millis(200);
@@ -364,13 +364,7 @@ impl Dispatcher {
             return false;
         }
         let class = class_of(key.0);
-        // Read when the lane has room for a batch (a quarter of it, at most PULL_AT), as
-        // the cluster's pullers do: a lane drained one message at a time at the carrier's
-        // rate was refilled by a page read (256 records read, decoded and split) per
-        // message placed.
-        let (room, capacity) = self.parts.pool.lane_room(&key.1, class);
-        let batch = (capacity / 4).clamp(1, PULL_AT);
-        if room < batch || self.parts.in_pool.free() < batch {
+        if batch_room(&self.parts.pool, &self.parts.in_pool, &key.1, class) == 0 {
             return false;
         }
         let Some(&cursor) = self.spilled.get(key) else {
@@ -552,6 +546,21 @@ impl Dispatcher {
             }
             Err(_) => Err(()),
         }
+    }
+}
+
+/// The room of (route, class) for the backlog read from the store, or 0 until its lane
+/// (and the in-pool set) has room for a batch: a quarter of the lane, at most
+/// [`PULL_AT`]. A lane drained one message at a time at the carrier's rate was otherwise
+/// refilled by a read per message placed (a page of records read, decoded and split;
+/// measured on the cluster's pullers: twice the CPU per message).
+pub(super) fn batch_room(pool: &Carriers, in_pool: &InPool, route: &str, class: Class) -> usize {
+    let (room, capacity) = pool.lane_room(route, class);
+    let room = room.min(in_pool.free());
+    if room >= (capacity / 4).clamp(1, PULL_AT) {
+        room
+    } else {
+        0
     }
 }
 

@@ -109,8 +109,7 @@ fn in_pool_cap(config: &Config) -> usize {
                 .queue
                 .max(1)
                 .saturating_mul(crate::config::Class::ALL.len())
-                .saturating_add(windows.saturating_mul(2))
-                .saturating_add(64)
+                .saturating_add(crate::carrier::hold_cap(windows))
         })
         .sum();
     // Room for routes a reload adds, and for what the dispatcher places meanwhile.

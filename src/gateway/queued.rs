@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::backlog::InPool;
-use super::dispatcher::{DispatcherParts, Placed, place, request_of, route_of};
+use super::dispatcher::{DispatcherParts, Placed, batch_room, place, request_of, route_of};
 use super::intake::references_for;
 use super::stats::store_error;
 use super::writer::Event;
@@ -41,8 +41,6 @@ use crate::store::{
     Membership, MessageRecord, QueueItem, Room, Settle, State, Store, Work, WorkQueue, WorkToken,
 };
 
-/// The most room a lane waits for before it pulls again (see [`room`]).
-const PULL_AT: usize = 128;
 /// Deliveries between the pullers and the dispatcher.
 const WORK_QUEUE: usize = 1024;
 /// Deliveries handled together (one store read for all of them).
@@ -175,20 +173,14 @@ fn follow_new(
 }
 
 /// How many messages of (route, class) this node takes now: none while it cannot send
-/// on the route, and none until its lane has room for a batch (a quarter of the lane, at
-/// most [`PULL_AT`]): a lane drained one message at a time by the carrier's rate would
-/// otherwise be refilled by a pull per message (measured: twice the CPU per message, on
-/// the servers and here).
+/// on the route, and none until its lane has room for a batch ([`batch_room`]).
 fn room(pool: &Arc<Carriers>, in_pool: &Arc<InPool>, route: &Arc<str>, class: Class) -> Room {
     let (pool, in_pool, route) = (Arc::clone(pool), Arc::clone(in_pool), Arc::clone(route));
     Arc::new(move || {
         if !pool.can_send(&route) {
             return 0;
         }
-        let (room, capacity) = pool.lane_room(&route, class);
-        let room = room.min(in_pool.free());
-        let batch = (capacity / 4).clamp(1, PULL_AT);
-        if room >= batch { room } else { 0 }
+        batch_room(&pool, &in_pool, &route, class)
     })
 }
 
