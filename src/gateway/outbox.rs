@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::DeliverSm;
 use tokio::sync::Notify;
 
 use super::wakes::Wakes;
+use super::writer::COMMIT_TRIES;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -391,12 +391,7 @@ impl Account {
         }
         let outcome = match result {
             Ok(response) if response.is_ok() => Outcome::Accepted,
-            Ok(response)
-                if response.status() == CommandStatus::ESME_RTHROTTLED
-                    || response.status() == CommandStatus::ESME_RMSGQFUL =>
-            {
-                Outcome::Throttled
-            }
+            Ok(response) if response.is_throttled() => Outcome::Throttled,
             Ok(response) => Outcome::Refused(response.status()),
             Err(RequestError::Closed | RequestError::Refused(_)) => {
                 self.refusing.insert(connection);
@@ -458,19 +453,7 @@ impl Account {
             // commit) is tried again with the ops it hands back, as the writer does:
             // before, the acks were lost for the run (their items sent again after the
             // next restart) and a lost park left its item neither retried nor parked.
-            let mut delay = std::time::Duration::from_millis(50);
-            let mut result = group.commit_bulk_or_back(ops).await;
-            for _ in 0..5 {
-                match result {
-                    Err((_, back)) if !back.is_empty() => {
-                        tokio::time::sleep(delay).await;
-                        delay *= 2;
-                        result = group.commit_bulk_or_back(back).await;
-                    }
-                    _ => break,
-                }
-            }
-            (result.map_err(|(error, _)| error), acks)
+            (group.commit_bulk_retrying(ops, COMMIT_TRIES).await, acks)
         }));
     }
 

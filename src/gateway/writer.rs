@@ -1458,21 +1458,7 @@ impl Writer {
         } else {
             // A failed commit hands the ops back for the next try (no copy of every
             // batch kept for the rare failure).
-            let mut delay = Duration::from_millis(50);
-            let mut result = self.group.commit_bulk_or_back(ops).await;
-            for _ in 0..5 {
-                let Err((error, back)) = result else { break };
-                if back.is_empty() {
-                    // The ops went with a stopped commit thread: nothing to try again
-                    // (an empty commit would pass for this batch's).
-                    result = Err((error, back));
-                    break;
-                }
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                result = self.group.commit_bulk_or_back(back).await;
-            }
-            let result = result.map_err(|(error, _)| error);
+            let result = self.group.commit_bulk_retrying(ops, COMMIT_TRIES).await;
             match result {
                 Ok(()) => CommandStatus::ESME_ROK,
                 Err(error) => {
@@ -2044,6 +2030,10 @@ impl Writer {
 /// Reads of a batch's records tried before the batch goes on without them (50 ms, then
 /// doubling: about 1.5 s in all).
 const READ_TRIES: u32 = 5;
+
+/// Commits of a batch tried before it is given up (50 ms, then doubling: about 1.5 s);
+/// the outbox's acknowledgements are tried as many times.
+pub(crate) const COMMIT_TRIES: u32 = 6;
 
 /// The writer task: runs until both queues' senders are gone, or until `finish` is
 /// cancelled and what is queued is applied.

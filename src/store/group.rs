@@ -227,6 +227,30 @@ impl GroupCommit {
         }
     }
 
+    /// [`GroupCommit::commit_bulk_or_back`], tried again after a failure with the ops it
+    /// hands back, `tries` times in all (50 ms between, doubling): a store error, maybe
+    /// another caller's in the same group commit, does not lose a batch of outcomes or
+    /// acknowledgements at once. Ops that went with a stopped commit thread are not
+    /// tried again (an empty commit would pass for theirs).
+    ///
+    /// # Errors
+    /// The last try's.
+    pub async fn commit_bulk_retrying(&self, ops: Vec<Op>, tries: u32) -> Result<(), StoreError> {
+        let mut delay = Duration::from_millis(50);
+        let mut result = self.commit_bulk_or_back(ops).await;
+        for _ in 1..tries {
+            match result {
+                Err((_, back)) if !back.is_empty() => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    result = self.commit_bulk_or_back(back).await;
+                }
+                _ => break,
+            }
+        }
+        result.map_err(|(error, _)| error)
+    }
+
     /// Queues `ops` on the bulk lane without waiting for the commit (state updates that a
     /// crash may lose and that are then redone). Waits only while the queue is full. An
     /// `async fn`, not a blocking one: blocking there would stall a runtime thread and
