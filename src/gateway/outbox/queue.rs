@@ -137,10 +137,9 @@ pub(super) struct Queue {
     waiting: BTreeMap<(Instant, u64), Entry>,
     /// Throttled responses in a row (the pause grows with them; a delivery resets it).
     throttles: u32,
-    /// Nothing is sent before then (the account throttled us).
+    /// Nothing is sent before then (the account throttled us); cleared by
+    /// [`Queue::promote`] once it has passed.
     paused_until: Option<Instant>,
-    /// Whether `paused_until` was still ahead at the last [`Queue::promote`].
-    paused: bool,
 }
 
 impl Queue {
@@ -158,7 +157,6 @@ impl Queue {
             waiting: BTreeMap::new(),
             throttles: 0,
             paused_until: None,
-            paused: false,
         }
     }
 
@@ -242,8 +240,7 @@ impl Queue {
 
     /// Moves retries whose time has come into `ready`, and ends a pause that is over.
     pub(super) fn promote(&mut self, now: Instant) {
-        self.paused = self.paused_until.is_some_and(|until| until > now);
-        if !self.paused {
+        if self.paused_until.is_some_and(|until| until <= now) {
             self.paused_until = None;
         }
         while let Some(entry) = self.waiting.first_entry() {
@@ -258,7 +255,7 @@ impl Queue {
     /// Whether an item is ready to go (after [`Queue::promote`]): none while the account
     /// has us paused.
     pub(super) fn has_ready(&self) -> bool {
-        !self.paused && !self.ready.is_empty()
+        self.paused_until.is_none() && !self.ready.is_empty()
     }
 
     /// The oldest ready item, now in flight: its seq and the deliver_sm to send.
