@@ -192,8 +192,7 @@ enum Plan {
     Expire,
     /// Its route is another one now: queued there, then done here.
     Move(Arc<str>),
-    /// Send these parts.
-    /// Its parts to hand over, and the end of its validity.
+    /// Send these parts (the end of its validity goes with them).
     Send(Vec<(u16, SubmitSm)>, u64),
 }
 

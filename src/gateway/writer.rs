@@ -2371,9 +2371,7 @@ mod tests {
         store.commit(&[Op::Insert(Arc::new(record))]).unwrap();
         events.send(Event::Expire(9)).await.unwrap();
         drop((outcomes, events));
-        tokio::time::timeout(Duration::from_secs(5), run(parts))
-            .await
-            .expect("the writer ends");
+        run_to_end(parts).await;
         let record = store.get(9).unwrap().unwrap();
         assert_eq!(record.state, State::Expired);
         assert!(store.outbox("removed", 10).unwrap().is_empty());
@@ -2403,18 +2401,10 @@ mod tests {
             in_pool.insert(key),
             super::super::backlog::Taken::Now
         ));
-        let outcome = |message_id: &'static [u8]| Outcome {
-            id: 7,
-            part: 0,
-            carrier: Arc::from("sim"),
-            result: OutcomeResult::Accepted {
-                message_id: Bytes::from_static(message_id),
-                notified: true,
-            },
-            attempts: 1,
-            failovers: 0,
-        };
-        outcomes.send(outcome(b"5f3a")).await.unwrap();
+        outcomes
+            .send(accepted_by_sim(7, "5f3a", true))
+            .await
+            .unwrap();
         let writer = tokio::spawn(run(parts));
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert!(
