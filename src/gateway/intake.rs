@@ -311,8 +311,10 @@ impl Intake {
             return Err(CommandStatus::ESME_RINVSRCADR.into());
         }
         if p.backlog.is_full(&account.name) {
-            // Before the policy: its frequency caps count what passes.
-            tracing::warn!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
+            // Before the policy: its frequency caps count what passes. Not a warning per
+            // message (a client retrying through an outage would flood the log): counted
+            // in smppgate_upstream_rejected_total{status="ESME_RMSGQFUL"}.
+            tracing::debug!(account = %account.name, "durable backlog full: ESME_RMSGQFUL");
             return Err(CommandStatus::ESME_RMSGQFUL.into());
         }
         let destination = String::from_utf8_lossy(&submit_sm.destination_addr.addr);
