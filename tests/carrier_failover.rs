@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use carrier_support::{carrier, config, start, submit_many};
 use smppgate::carrier::{Class, FailReason, OutcomeResult};
-use smppgate::sim::faults::parse_error_rate;
+use smppgate::sim::faults::{DelayRange, parse_error_rate};
 use smppgate::sim::{Faults, Sim, SimConfig};
 use smppgate_protocol::command_status::CommandStatus;
 
@@ -135,6 +135,55 @@ async fn a_backup_that_is_down_holds_no_retry_back() {
     // Half the attempts fail: about one message in eight fails three times.
     assert!(failed > 0 && failed < 50, "{failed}");
     assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 0);
+    carriers.drain(Duration::from_secs(5)).await;
+}
+
+/// A message that went past a primary paused (or down) at the time, and whose last
+/// attempt on the backup failed after the primary came back, goes back to the primary
+/// instead of failing with a carrier of its route never tried. (Its retries before that
+/// already start from the primary; the last failure decided on the backup alone.)
+#[tokio::test]
+async fn attempts_used_up_on_the_backup_go_back_to_a_primary_up_again() {
+    let primary = sim(None, Faults::default()).await;
+    let backup = sim(
+        None,
+        Faults {
+            // Time to bring the primary back while the last attempts are out.
+            resp_delay: DelayRange::fixed(Duration::from_millis(300)),
+            ..erroring("ESME_RSYSERR")
+        },
+    )
+    .await;
+    let (carriers, recorder) = start(&config(vec![
+        carrier("primary", &primary.local_addr().to_string(), 1_000, 1, 32),
+        carrier("backup", &backup.local_addr().to_string(), 1_000, 1, 32),
+    ]))
+    .await;
+    assert_eq!(carriers.set_paused("primary", true), Some(false));
+    submit_many(&carriers, 0, 20, Class::Otp);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while backup.counters().submits.load(Ordering::Relaxed) < 60 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("each message's third attempt on the backup");
+    assert_eq!(
+        recorder.count(),
+        0,
+        "the third attempts are not answered yet"
+    );
+    assert_eq!(carriers.set_paused("primary", false), Some(true));
+    recorder.wait_for(20, Duration::from_secs(10)).await;
+    recorder.assert_all_accepted(20);
+    for (_, outcome) in recorder.all() {
+        assert_eq!(&*outcome.carrier, "primary", "{outcome:?}");
+        // Three on the backup, then the primary.
+        assert_eq!(outcome.attempts, 4, "{outcome:?}");
+    }
+    assert_eq!(backup.counters().submits.load(Ordering::Relaxed), 60);
+    assert_eq!(primary.counters().submits.load(Ordering::Relaxed), 20);
+    assert_eq!(carriers.stats()["carriers"][1]["failovers"], 20);
     carriers.drain(Duration::from_secs(5)).await;
 }
 

@@ -546,6 +546,27 @@ struct Job {
     /// The position of the carrier it was last sent to, and when it was first sent
     /// there (the start of its `failover_after` on that carrier).
     on_carrier: Option<(usize, Instant)>,
+    /// The positions it was sent to or turned back to, one bit each ([`Tried`]).
+    tried: Tried,
+}
+
+/// The carriers of its route a job has been sent to (or turned back to), by position:
+/// a job whose attempts ran out on a later carrier goes back to an earlier one it went
+/// past while that one was down, once. Positions past 63 count as tried.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tried(u64);
+
+impl Tried {
+    fn mark(&mut self, position: usize) {
+        if let Some(bit) = 1u64.checked_shl(u32::try_from(position).unwrap_or(u32::MAX)) {
+            self.0 |= bit;
+        }
+    }
+
+    fn has(self, position: usize) -> bool {
+        1u64.checked_shl(u32::try_from(position).unwrap_or(u32::MAX))
+            .is_none_or(|bit| self.0 & bit != 0)
+    }
 }
 
 /// Bind losses with a message in flight that are not held against it: a link that drops
@@ -787,10 +808,20 @@ impl Route {
     /// Whether a carrier at `from` or after it is up or binding (and not paused by the
     /// operator): one a job can fail over to.
     fn usable_from(&self, from: usize) -> bool {
-        (from..self.carriers.len()).any(|position| {
-            let carrier = self.carrier(position);
-            !carrier.is_paused_by_operator() && (carrier.is_up() || carrier.is_starting())
-        })
+        (from..self.carriers.len()).any(|position| self.usable(position))
+    }
+
+    /// Up or binding, and not paused by the operator.
+    fn usable(&self, position: usize) -> bool {
+        let carrier = self.carrier(position);
+        !carrier.is_paused_by_operator() && (carrier.is_up() || carrier.is_starting())
+    }
+
+    /// The first carrier before `position` that is usable now and that the job was never
+    /// sent or turned back to.
+    fn untried_before(&self, position: usize, tried: Tried) -> Option<usize> {
+        (0..position.min(self.carriers.len()))
+            .find(|&before| !tried.has(before) && self.usable(before))
     }
 
     /// Sends `job` where [`Route::place`] put it, counting a failover on each carrier it
@@ -811,6 +842,7 @@ impl Route {
             job.min_carrier = placed.position;
             job.carrier_attempts = 0;
         }
+        job.tried.mark(placed.position);
         self.send(job, placed.position, placed.bind, now, in_flight);
     }
 
@@ -1135,6 +1167,24 @@ impl Route {
             carrier.counters.failovers.fetch_add(1, Ordering::Relaxed);
             carrier.metrics.failovers.increment(1);
             job.min_carrier = position + 1;
+            job.carrier_attempts = 0;
+            self.requeue(job, now);
+        } else if let Some(back) = self.untried_before(position, job.tried) {
+            // None up after it, but one before it that was down (or paused) when the job
+            // went past it is up again: the job goes back there instead of failing with
+            // a carrier of its route never tried. Once per carrier (marked here), so a
+            // carrier that throttles it past every time cannot turn it round for ever.
+            carrier.counters.failovers.fetch_add(1, Ordering::Relaxed);
+            carrier.metrics.failovers.increment(1);
+            tracing::debug!(
+                id = job.submission.id,
+                part = job.submission.part,
+                from = %carrier.name,
+                to = %self.carrier(back).name,
+                "attempts used up: back to a carrier of the route it went past"
+            );
+            job.tried.mark(back);
+            job.min_carrier = back;
             job.carrier_attempts = 0;
             self.requeue(job, now);
         } else {
@@ -1664,6 +1714,7 @@ impl Carriers {
             last_status: CommandStatus::ESME_RSYSERR,
             losses: 0,
             on_carrier: None,
+            tried: Tried::default(),
         };
         if let Err(job) = lanes.push(class, job) {
             return Err(SubmitError::QueueFull {
