@@ -2,7 +2,8 @@
 //! active nodes"): the account's receivers are bound on `gw-1` and on `gw-2` at once;
 //! 1 000 submits through `gw-1`, a receipt for each from the simulator → every receipt
 //! reaches the account exactly once across the two binds (before the per-account lease,
-//! each node's outbox task sent every item: each receipt twice).
+//! each node's outbox task sent every item: each receipt twice). And an account a reload
+//! adds gets its receipts (its lease is taken like any other's).
 //!
 //! Without a nats-server 2.10+ (scripts/install-peers) the test says it skipped.
 
@@ -122,5 +123,62 @@ async fn receivers_on_two_nodes_get_each_receipt_once() {
         let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
         assert!(finished.status.success(), "{}", finished.stderr);
     }
+    let _ = sim.stop();
+}
+
+/// An account a reload adds gets its receipts on a cluster node: the lease keeper reads
+/// the accounts in force at each round, so the new account's receiver takes its lease.
+/// Before, the keeper kept the accounts of the start: the new account's receipts were
+/// queued and never sent until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_a_reload_adds_gets_its_receipts() {
+    let Some(cluster) = NatsCluster::start() else {
+        return;
+    };
+    let sim = Sim::start(&["--receipt-delay-ms", "10"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = node_config(dir.path(), &sim.addr.to_string(), &cluster, "gw-1");
+    let (node, addr) = serve_node(&config);
+    let addr = addr.to_string();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text + "\n[[account]]\nsystem_id = \"late\"\npassword = \"pw\"\nwindow = 16\n",
+    )
+    .unwrap();
+    node.signal("HUP");
+    // It binds once the reload is in force.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let (_rx, mut inbound) = loop {
+        let mut config = smppgate::esme::EsmeConfig::new("late", "pw");
+        config.bind = BindKind::Receiver;
+        if let Ok(Ok(bound)) =
+            tokio::time::timeout(Duration::from_secs(5), EsmeClient::connect(&addr, config)).await
+        {
+            break bound;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "account late not in force after the reload: {}",
+            node.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ids = support::submit::with_receipts(&addr, "late", "pw", 10, |n| {
+        Bytes::from(format!("late {n}"))
+    })
+    .await;
+    let mut missing: std::collections::HashSet<String> = ids.into_iter().collect();
+    while !missing.is_empty() {
+        let request = tokio::time::timeout(Duration::from_secs(20), inbound.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} receipts never came", missing.len()))
+            .expect("inbound open");
+        let receipt = DeliveryReceipt::from_body(&request.pdu.body).expect("a receipt");
+        missing.remove(receipt.id().expect("id"));
+    }
+    node.terminate();
+    let finished = tokio::task::block_in_place(|| node.finish(Duration::from_secs(20)));
+    assert!(finished.status.success(), "{}", finished.stderr);
     let _ = sim.stop();
 }
