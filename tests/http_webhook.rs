@@ -2,7 +2,8 @@
 //! HTTP-submitted messages reach the account's webhook, signed and verifiable; a receiver
 //! that fails for a while then recovers gets every event once, in order; a receiver that
 //! never answers holds back no other account; the next batch is posted while the last
-//! one's acknowledgement is still being written.
+//! one's acknowledgement is still being written; events queued while a reload removed
+//! the URL are posted as soon as a reload gives it back.
 
 mod support;
 
@@ -491,5 +492,53 @@ async fn an_unreadable_queued_item_is_parked_and_the_rest_are_posted() {
         store.outbox(&queue, 10).unwrap().is_empty(),
         "nothing left queued"
     );
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+/// A webhook whose URL a reload removes keeps its events queued; once a reload gives the
+/// URL back they are posted at once (the reload wakes the account's task), not at the
+/// account's next event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_kept_while_a_reload_removed_the_url_go_when_it_is_back() {
+    let (hook, url) = receiver(Receiver {
+        fail_first: AtomicUsize::new(usize::MAX),
+        ..Receiver::default()
+    })
+    .await;
+    let with_url = config(&[("shop", "key-shop", &url)]);
+    let mut without_url = with_url.clone();
+    without_url.accounts[0].webhook_url = None;
+    let gateway = Gateway::start(with_url.clone()).await.expect("gateway");
+    let source = Arc::new(Mutex::new(without_url));
+    let current = Arc::clone(&source);
+    gateway.set_config_source(Arc::new(move || Ok(current.lock().unwrap().clone())));
+    let ids = submit(&gateway, "key-shop", &["8613800138000"]).await;
+    within("a refused post", async {
+        while hook.arrived.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    gateway.reload().await.expect("reload without the URL");
+    // Its retries stop (the back-off is 50–200 ms here).
+    within("the posts stopping", async {
+        loop {
+            let before = hook.arrived.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            if hook.arrived.load(Ordering::SeqCst) == before {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(hook.delivered().is_empty());
+    hook.fail_first.store(0, Ordering::SeqCst);
+    *source.lock().unwrap() = with_url;
+    gateway.reload().await.expect("reload with the URL");
+    let events = tokio::time::timeout(Duration::from_secs(10), hook.wait_for(1))
+        .await
+        .expect("the queued receipt posted once the URL is back");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["id"].as_str(), Some(ids[0].as_str()));
     gateway.stop(Duration::from_secs(5)).await;
 }
