@@ -742,6 +742,44 @@ mod tests {
         task.await.unwrap();
     }
 
+    /// A stop does not wait for a long expiry backlog (after downtime): the scan checks
+    /// its cancellation between pages and leaves the rest for the next run.
+    #[tokio::test]
+    async fn a_cancelled_expiry_scan_stops_after_the_page_it_is_in() {
+        let store = Arc::new(MemoryStore::new());
+        let total = 3 * EXPIRY_PAGE as u64 + 10;
+        let ops: Vec<Op> = (1..=total).map(|id| pending(id, T0, T0 - 1)).collect();
+        store.commit(&ops).unwrap();
+        // Room for one event: the scan waits on each send, as on a busy writer.
+        let (writer, mut events) = mpsc::channel(1);
+        let cancel = CancellationToken::new();
+        let parts = HousekeepingParts {
+            accounts: Arc::new(super::super::accounts::Accounts::new(
+                &Config::demo().accounts,
+            )),
+            config: Arc::new(Config::demo()),
+            store,
+            writer,
+            stats: Arc::new(Stats::default()),
+            policy: Arc::new(super::super::policy::PassThrough),
+            clock: Clock::starting_at(T0),
+            sweeps: Arc::new(AtomicBool::new(true)),
+            cancel: cancel.clone(),
+        };
+        let validity = millis(Config::demo().store.validity);
+        let scan = tokio::spawn(async move { expire_pending(&parts, T0, validity).await });
+        let mut expired = 0;
+        while let Some(event) = events.recv().await {
+            if let Event::Expire(_) = event {
+                expired += 1;
+                // The stop comes while the first page is being sent.
+                cancel.cancel();
+            }
+        }
+        assert_eq!(scan.await.unwrap(), Ok(()));
+        assert_eq!(expired, EXPIRY_PAGE, "the first page only, of {total}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn each_pending_message_expires_at_its_own_time() {
         expires_each_at_its_own_time(Arc::new(MemoryStore::new())).await;
