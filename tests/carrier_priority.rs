@@ -182,6 +182,43 @@ async fn a_replaced_route_ends_its_task() {
     recorder.assert_all_accepted(2);
 }
 
+/// A route a reload removes ends its task once it has nothing left, and a submission
+/// that still names it (chosen before the reload) goes by its destination instead of
+/// failing for want of a route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_route_ends_its_task_and_its_name_goes_by_destination() {
+    let sim = local_sim().await;
+    let mut config = config(vec![carrier("c", &sim.local_addr().to_string(), 100, 1, 4)]);
+    let mut extra = config.routes[0].clone();
+    extra.name = "extra".to_owned();
+    extra.default = false;
+    extra.prefixes = vec!["86".to_owned()];
+    config.routes.push(extra);
+    let (carriers, recorder) = start(&config).await;
+    let tasks = |carriers: &smppgate::carrier::Carriers| {
+        carriers.stats()["carriers"][0]["route_tasks"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(tasks(&carriers), 2);
+    let named = |id, route: &str| {
+        let mut part = submission(id, 0, Class::Otp);
+        part.route = Some(route.into());
+        part
+    };
+    carriers.submit(named(1, "extra")).unwrap();
+    recorder.wait_for(1, Duration::from_secs(5)).await;
+    carriers
+        .set_routes(&config.routes[..1])
+        .expect("same carriers");
+    support_wait(|| tasks(&carriers) == 1).await;
+    carriers
+        .submit(named(2, "extra"))
+        .expect("sent by its destination");
+    recorder.wait_for(2, Duration::from_secs(5)).await;
+    recorder.assert_all_accepted(2);
+}
+
 async fn support_wait(done: impl Fn() -> bool) {
     let end = Instant::now() + Duration::from_secs(10);
     while !done() {

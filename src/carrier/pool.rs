@@ -1436,8 +1436,8 @@ impl Route {
 
 /// The routes in force and every route started.
 struct RouteSet {
-    /// By name. A route a reload removed stays here (no new message is routed to it,
-    /// what was already handed to it by name is still sent by its carriers).
+    /// By name, the routes in force (a route a reload removed is in `all` only, until
+    /// its task has sent what it held).
     by_name: std::collections::HashMap<Arc<str>, Arc<Route>>,
     /// The configuration's routes, in its order (for the stats).
     listed: Vec<Arc<Route>>,
@@ -1678,13 +1678,15 @@ impl Carriers {
         }
         let destination = std::str::from_utf8(&submission.submit_sm.destination_addr.addr);
         let routes = inner.routes.load();
-        let route = match (&submission.route, destination) {
-            (Some(name), _) => routes.by_name.get(name),
-            (None, Ok(destination)) => inner
-                .router
-                .route(None, destination)
-                .and_then(|name| routes.by_name.get(&name)),
-            (None, Err(_)) => None,
+        let by_destination = || {
+            let destination = destination.ok()?;
+            let name = inner.router.route(None, destination)?;
+            routes.by_name.get(&name)
+        };
+        // A route a reload removed since the caller chose it: the destination's.
+        let route = match &submission.route {
+            Some(name) => routes.by_name.get(name).or_else(by_destination),
+            None => by_destination(),
         };
         let Some(route) = route else {
             let what = submission.route.as_deref().map_or_else(
@@ -1775,9 +1777,9 @@ impl Carriers {
     /// Puts `routes` in force (a configuration reload): a route whose carriers and queue
     /// are unchanged keeps running as it is; a new or changed one starts (lanes and a
     /// dispatcher of its own) and takes the new messages of its name, while the route it
-    /// replaces sends what it holds already on its old carriers; a removed route takes no
-    /// new message by destination, and still sends what is handed to it by name. The
-    /// prefix table is swapped whole. Answers the names of the routes started.
+    /// replaces sends what it holds already on its old carriers; a removed route sends
+    /// what it holds and takes nothing new (a submission naming it goes by its
+    /// destination); both end their tasks once idle. The prefix table is swapped whole. Answers the names of the routes started.
     ///
     /// # Errors
     /// [`StartError::UnknownCarrier`]: a route names a carrier this pool does not run
@@ -1827,6 +1829,16 @@ impl Carriers {
             }
         }
         drop(tasks);
+        // A route the file no longer has: no new message finds it by name either (a
+        // submission naming it goes by its destination, see `submit`); it sends what it
+        // holds, then its task ends as a replaced route's does.
+        by_name.retain(|name, route| {
+            let kept = routes.iter().any(|config| *config.name == **name);
+            if !kept {
+                replaced.push(Arc::clone(route));
+            }
+            kept
+        });
         inner.routes.store(Arc::new(RouteSet {
             by_name,
             listed,
