@@ -161,12 +161,7 @@ async fn a_replaced_route_ends_its_task() {
     let sim = local_sim().await;
     let config = config(vec![carrier("c", &sim.local_addr().to_string(), 100, 1, 4)]);
     let (carriers, recorder) = start(&config).await;
-    let tasks = |carriers: &smppgate::carrier::Carriers| {
-        carriers.stats()["carriers"][0]["route_tasks"]
-            .as_u64()
-            .unwrap()
-    };
-    assert_eq!(tasks(&carriers), 1);
+    assert_eq!(route_tasks(&carriers), 1);
     carriers.submit(submission(1, 0, Class::Otp)).unwrap();
     recorder.wait_for(1, Duration::from_secs(5)).await;
     for round in 0..3 {
@@ -174,8 +169,11 @@ async fn a_replaced_route_ends_its_task() {
         routes[0].queue += round + 1;
         carriers.set_routes(&routes).expect("same carriers");
     }
-    assert!(tasks(&carriers) > 1, "the replaced ones still run at first");
-    support_wait(|| tasks(&carriers) == 1).await;
+    assert!(
+        route_tasks(&carriers) > 1,
+        "the replaced ones still run at first"
+    );
+    support_wait(|| route_tasks(&carriers) == 1).await;
     // The route in force still sends.
     carriers.submit(submission(2, 0, Class::Otp)).unwrap();
     recorder.wait_for(2, Duration::from_secs(5)).await;
@@ -195,12 +193,7 @@ async fn a_removed_route_ends_its_task_and_its_name_goes_by_destination() {
     extra.prefixes = vec!["86".to_owned()];
     config.routes.push(extra);
     let (carriers, recorder) = start(&config).await;
-    let tasks = |carriers: &smppgate::carrier::Carriers| {
-        carriers.stats()["carriers"][0]["route_tasks"]
-            .as_u64()
-            .unwrap()
-    };
-    assert_eq!(tasks(&carriers), 2);
+    assert_eq!(route_tasks(&carriers), 2);
     let named = |id, route: &str| {
         let mut part = submission(id, 0, Class::Otp);
         part.route = Some(route.into());
@@ -211,12 +204,19 @@ async fn a_removed_route_ends_its_task_and_its_name_goes_by_destination() {
     carriers
         .set_routes(&config.routes[..1])
         .expect("same carriers");
-    support_wait(|| tasks(&carriers) == 1).await;
+    support_wait(|| route_tasks(&carriers) == 1).await;
     carriers
         .submit(named(2, "extra"))
         .expect("sent by its destination");
     recorder.wait_for(2, Duration::from_secs(5)).await;
     recorder.assert_all_accepted(2);
+}
+
+/// The first carrier's route tasks running.
+fn route_tasks(carriers: &smppgate::carrier::Carriers) -> u64 {
+    carriers.stats()["carriers"][0]["route_tasks"]
+        .as_u64()
+        .unwrap()
 }
 
 async fn support_wait(done: impl Fn() -> bool) {

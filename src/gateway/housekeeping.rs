@@ -695,6 +695,27 @@ mod tests {
         task.await.unwrap();
     }
 
+    /// Housekeeping on the demo configuration, its clock at `T0`, sweeping.
+    fn demo_parts(
+        store: Arc<dyn Store>,
+        writer: mpsc::Sender<Event>,
+        cancel: CancellationToken,
+    ) -> HousekeepingParts {
+        HousekeepingParts {
+            accounts: Arc::new(super::super::accounts::Accounts::new(
+                &Config::demo().accounts,
+            )),
+            config: Arc::new(Config::demo()),
+            store,
+            writer,
+            stats: Arc::new(Stats::default()),
+            policy: Arc::new(super::super::policy::PassThrough),
+            clock: Clock::starting_at(T0),
+            sweeps: Arc::new(AtomicBool::new(true)),
+            cancel,
+        }
+    }
+
     /// Ids rise with acceptance, as intake gives them.
     async fn expires_each_at_its_own_time(store: Arc<dyn Store>) {
         let hour = crate::store::HOUR_MS;
@@ -713,19 +734,7 @@ mod tests {
             .unwrap();
         let (writer, mut events) = mpsc::channel(16);
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(HousekeepingParts {
-            accounts: Arc::new(super::super::accounts::Accounts::new(
-                &Config::demo().accounts,
-            )),
-            config: Arc::new(Config::demo()),
-            store,
-            writer,
-            stats: Arc::new(Stats::default()),
-            policy: Arc::new(super::super::policy::PassThrough),
-            clock: Clock::starting_at(T0),
-            sweeps: Arc::new(AtomicBool::new(true)),
-            cancel: cancel.clone(),
-        }));
+        let task = tokio::spawn(run(demo_parts(store, writer, cancel.clone())));
         // Rounds run every minute (72 h / 4, at most a minute): after the first two,
         // only those whose time has come.
         tokio::time::sleep(Duration::from_secs(61)).await;
@@ -753,19 +762,7 @@ mod tests {
         // Room for one event: the scan waits on each send, as on a busy writer.
         let (writer, mut events) = mpsc::channel(1);
         let cancel = CancellationToken::new();
-        let parts = HousekeepingParts {
-            accounts: Arc::new(super::super::accounts::Accounts::new(
-                &Config::demo().accounts,
-            )),
-            config: Arc::new(Config::demo()),
-            store,
-            writer,
-            stats: Arc::new(Stats::default()),
-            policy: Arc::new(super::super::policy::PassThrough),
-            clock: Clock::starting_at(T0),
-            sweeps: Arc::new(AtomicBool::new(true)),
-            cancel: cancel.clone(),
-        };
+        let parts = demo_parts(store, writer, cancel.clone());
         let validity = millis(Config::demo().store.validity);
         let scan = tokio::spawn(async move { expire_pending(&parts, T0, validity).await });
         let mut expired = 0;
