@@ -184,6 +184,13 @@ impl CommandStatus {
         self.0 == 0
     }
 
+    /// Whether the peer asks the sender to slow down (`ESME_RTHROTTLED`, or
+    /// `ESME_RMSGQFUL`: its queue is full): a refusal for now, not of the message.
+    #[must_use]
+    pub const fn is_throttle(self) -> bool {
+        self.0 == Self::ESME_RTHROTTLED.0 || self.0 == Self::ESME_RMSGQFUL.0
+    }
+
     /// Whether the value is in the SMSC vendor-specific range 0x400–0x4FF (reference §3).
     #[must_use]
     pub const fn is_vendor_specific(self) -> bool {
@@ -246,6 +253,20 @@ impl fmt::Display for CommandStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_throttled_and_queue_full_ask_to_slow_down() {
+        assert!(CommandStatus::ESME_RTHROTTLED.is_throttle());
+        assert!(CommandStatus::ESME_RMSGQFUL.is_throttle());
+        for other in [
+            CommandStatus::ESME_ROK,
+            CommandStatus::ESME_RSYSERR,
+            CommandStatus::ESME_RX_T_APPN,
+            CommandStatus(0x0000_0059),
+        ] {
+            assert!(!other.is_throttle(), "{other}");
+        }
+    }
 
     #[test]
     fn smppgate_vendor_statuses() {

@@ -50,6 +50,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
 use smppgate_protocol::command_status::CommandStatus;
 use smppgate_protocol::pdu::Body;
+use smppgate_protocol::types::RegisteredDelivery;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -288,6 +289,16 @@ impl Carrier {
 
     fn is_up(&self) -> bool {
         self.live.load(Ordering::Acquire) > 0
+    }
+
+    /// The registered_delivery this carrier is sent for a part that asked `asked`: a
+    /// receipt on every outcome with `request_receipts` (ADR 0023), else what was asked.
+    fn registered_delivery(&self, asked: RegisteredDelivery) -> RegisteredDelivery {
+        if self.config.request_receipts {
+            asked.with_receipt()
+        } else {
+            asked
+        }
     }
 
     /// Paused by the operator: sends nothing new (what is in flight is answered).
@@ -690,9 +701,9 @@ struct Route {
     held: AtomicUsize,
     hold_cap: usize,
     wake: Arc<Notify>,
-    /// A reload replaced this route by another of the same name: once it has sent what
-    /// it held, its task ends (before, every such reload left one running for good, woken
-    /// by each response of its carriers).
+    /// A reload replaced this route by another of the same name, or removed it: once it
+    /// has sent what it held, its task ends (before, every such reload left one running
+    /// for good, woken by each response of its carriers).
     retired: AtomicBool,
     metrics: RouteMetrics,
     shared: Arc<Shared>,
@@ -1002,9 +1013,7 @@ impl Route {
         // The clone is a few reference counts (the fields are `Bytes`); the job keeps
         // its own for a retry.
         let mut submit_sm = job.submission.submit_sm.clone();
-        if carrier.config.request_receipts {
-            submit_sm.registered_delivery = submit_sm.registered_delivery.with_receipt();
-        }
+        submit_sm.registered_delivery = carrier.registered_delivery(submit_sm.registered_delivery);
         let Some(response) = slot.try_request(Body::SubmitSm(submit_sm)) else {
             // The bind went down since the reservation (or its task is gone): try again
             // shortly, by which time it is marked down.
@@ -1071,12 +1080,9 @@ impl Route {
                         carrier.counters.accepted.fetch_add(1, Ordering::Relaxed);
                         carrier.accepted(now);
                         // As `send` asked of this carrier.
-                        let notified = carrier.config.request_receipts
-                            || job
-                                .submission
-                                .submit_sm
-                                .registered_delivery
-                                .asks_for_notification();
+                        let notified = carrier
+                            .registered_delivery(job.submission.submit_sm.registered_delivery)
+                            .asks_for_notification();
                         self.finish(
                             job,
                             position,
@@ -1779,7 +1785,8 @@ impl Carriers {
     /// dispatcher of its own) and takes the new messages of its name, while the route it
     /// replaces sends what it holds already on its old carriers; a removed route sends
     /// what it holds and takes nothing new (a submission naming it goes by its
-    /// destination); both end their tasks once idle. The prefix table is swapped whole. Answers the names of the routes started.
+    /// destination); both end their tasks once idle. The prefix table is swapped whole.
+    /// Answers the names of the routes started.
     ///
     /// # Errors
     /// [`StartError::UnknownCarrier`]: a route names a carrier this pool does not run

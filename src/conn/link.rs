@@ -150,10 +150,7 @@ impl Response {
     /// Whether the peer throttled the request (`ESME_RTHROTTLED` or `ESME_RMSGQFUL`).
     #[must_use]
     pub fn is_throttled(&self) -> bool {
-        matches!(
-            self.pdu.command_status,
-            CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL
-        )
+        self.pdu.command_status.is_throttle()
     }
 
     /// The request's sequence_number.

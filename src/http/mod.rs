@@ -34,7 +34,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use smppgate_protocol::command_status::CommandStatus;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -628,8 +627,7 @@ impl Landing {
 /// Whether a destination was refused only for now (a rate, a full backlog): a request
 /// refused so for every destination is answered 429, and its key keeps nothing.
 fn busy(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Rejected { status, .. }
-        if *status == CommandStatus::ESME_RTHROTTLED || *status == CommandStatus::ESME_RMSGQFUL)
+    matches!(outcome, Outcome::Rejected { status, .. } if status.is_throttle())
 }
 
 /// A destination's entry in the answer: its id in the account's style, or why not.
