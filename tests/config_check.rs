@@ -241,6 +241,13 @@ const CASES: &[(&str, &str, usize, &str, &str)] = &[
         "route `all` is already the default route (route[0].default, line 8); only one route can be default",
     ),
     (
+        "route-queue-too-big",
+        "[[route]]\nname = \"r\"\nprefixes = [\"86\"]\ncarriers = [\"c1\"]\nqueue = 4611686018427387904\n",
+        5,
+        "route[1].queue",
+        "4611686018427387904 is over 1000000: the route holds this many messages per class in memory",
+    ),
+    (
         "route-matches-nothing",
         "[[route]]\nname = \"r\"\ncarriers = [\"c1\"]\n",
         1,
@@ -275,6 +282,13 @@ const CASES: &[(&str, &str, usize, &str, &str)] = &[
         5,
         "carrier[1].binds",
         "0 is not allowed; write at least 1",
+    ),
+    (
+        "binds-too-many",
+        "[[carrier]]\nname = \"c2\"\naddress = \"sim\"\ntps = 1\nbinds = 100000\n",
+        5,
+        "carrier[1].binds",
+        "100000 is over 256: each bind is a connection and a login at the carrier",
     ),
     (
         "address-not-host-port",

@@ -15,6 +15,12 @@ use crate::numbers;
 /// Most outstanding requests per bind we accept.
 pub const MAX_WINDOW: usize = 1024;
 
+/// Most binds per carrier we accept.
+pub(super) const MAX_BINDS: usize = 256;
+
+/// Most messages per class a route holds in memory.
+pub(super) const MAX_ROUTE_QUEUE: usize = 1_000_000;
+
 /// What `data_coding_default` may say.
 pub const DATA_CODINGS: &[&str] = &["gsm7", "latin1", "ascii", "ia5"];
 
@@ -303,6 +309,14 @@ fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'
         );
     }
     at_least_one(findings, &format!("{path}.binds"), carrier.binds, "4");
+    at_most(
+        findings,
+        &format!("{path}.binds"),
+        carrier.binds,
+        MAX_BINDS,
+        "each bind is a connection and a login at the carrier, which allows a few",
+        "4",
+    );
     window(findings, &format!("{path}.window"), carrier.window);
     if carrier.tps == 0 {
         findings.add(
@@ -412,6 +426,14 @@ fn carrier_fields(path: &str, carrier: &CarrierConfig, findings: &mut Findings<'
 
 fn route_fields(path: &str, route: &RouteConfig, config: &Config, findings: &mut Findings<'_>) {
     at_least_one(findings, &format!("{path}.queue"), route.queue, "10000");
+    at_most(
+        findings,
+        &format!("{path}.queue"),
+        route.queue,
+        MAX_ROUTE_QUEUE,
+        "the route holds this many messages per class in memory (the rest of its backlog waits on disk, up to [store] max_pending)",
+        "10000",
+    );
     if route.carriers.is_empty() {
         findings.add(
             format!("{path}.carriers"),
@@ -832,6 +854,23 @@ fn at_least_one(findings: &mut Findings<'_>, path: &str, value: usize, example: 
         findings.add(
             path,
             format!("0 is not allowed; write at least 1, e.g. {example}"),
+        );
+    }
+}
+
+/// A count bounded above (what it costs past `max` is `why`).
+fn at_most(
+    findings: &mut Findings<'_>,
+    path: &str,
+    value: usize,
+    max: usize,
+    why: &str,
+    example: &str,
+) {
+    if value > max {
+        findings.add(
+            path,
+            format!("{value} is over {max}: {why}; write at most {max}, e.g. {example}"),
         );
     }
 }

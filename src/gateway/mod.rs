@@ -348,7 +348,7 @@ impl Gateway {
         }
         let in_pool_cap = in_pool_cap(&config);
         let in_pool = Arc::new(InPool::with_queue(in_pool_cap, work_queue.clone()));
-        let (outcome_tx, outcome_rx) = mpsc::channel(in_pool_cap + 1024);
+        let (outcome_tx, outcome_rx) = mpsc::channel(in_pool_cap.saturating_add(1024));
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let (dispatch_tx, dispatch_rx) = mpsc::channel(DISPATCH_QUEUE);
         let missed = Arc::new(Missed::default());
