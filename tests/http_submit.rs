@@ -1,7 +1,8 @@
 //! The HTTP submit API against a real gateway (in process, a recording carrier on
 //! 127.0.0.1) with a real HTTP client: single and batch submits reach the carrier, an
 //! idempotent retry sends nothing again (also after a restart), and every error answer
-//! has its status: 400 with the field, 401, 413, 429 with Retry-After, 503.
+//! has its status: 400 with the field, 401, 413, 429 with Retry-After, 503; HTTP/2 clients
+//! are served on the same port.
 
 mod support;
 
@@ -709,6 +710,82 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
         .accepted("8613800138030", "after the flood")
         .await;
     drop(idle);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
+/// HTTP/2 with prior knowledge (h2c: what a TLS-terminating proxy sends upstream, or a
+/// client that multiplexes) on the same port as HTTP/1.1: submits multiplexed on one
+/// connection are each accepted and reach the carrier; the server offers 128 streams a
+/// connection, no more; a client that sends part of the preface and stops is cut off
+/// like a slow header, and HTTP/1.1 clients go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_multiplex_submits_on_the_same_port_with_bounded_streams() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    if let Some(http) = config.http.as_mut() {
+        http.header_timeout = Duration::from_millis(300);
+    }
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let posts = (0..20).map(|i| {
+        client
+            .post(format!("http://{addr}/v1/messages"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(json!({"to": format!("86138001381{i:02}"), "text": "over h2"}).to_string())
+            .send()
+    });
+    for answer in within(
+        "20 submits on one connection",
+        futures::future::join_all(posts),
+    )
+    .await
+    {
+        let answer = answer.expect("answered");
+        assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+        assert_eq!(answer.status(), 202);
+        let body: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["messages"][0]["status"], "accepted", "{body}");
+    }
+    assert_eq!(seen(&carrier, "over h2", 20).await, 20);
+
+    // The stream bound, as the server's SETTINGS state it (they come before its first
+    // answer).
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (h2, connection) = h2::client::handshake(stream).await.expect("h2 handshake");
+    let driver = tokio::spawn(connection);
+    let mut h2 = within("ready", h2.ready()).await.expect("ready");
+    let request = http::Request::get(format!("http://{addr}/openapi.json"))
+        .body(())
+        .unwrap();
+    let (answer, _) = h2.send_request(request, true).expect("sent");
+    let answer = within("GET /openapi.json over h2", answer)
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(h2.current_max_send_streams(), 128);
+    drop(h2);
+    driver.abort();
+
+    // Half the preface, then nothing: closed after the header timeout.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    within("the half preface is cut off", slow.read_to_end(&mut rest))
+        .await
+        .expect("closed, not reset");
+    assert!(rest.is_empty(), "{rest:?}");
+    Api::of(&gateway)
+        .accepted("8613800138198", "over HTTP/1.1")
+        .await;
+    assert_eq!(seen(&carrier, "over HTTP/1.1", 1).await, 1);
     gateway.stop(Duration::from_secs(5)).await;
 }
 

@@ -1,5 +1,6 @@
-//! The accept loop of the HTTP API: bounded connections, a deadline for each request's
-//! headers, a limit on failed authentications per source address, and a graceful stop.
+//! The accept loop of the HTTP API: HTTP/1.1 and HTTP/2 (prior knowledge) on one port,
+//! bounded connections (and streams on each), a deadline for each request's headers, a
+//! limit on failed authentications per source address, and a graceful stop.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -76,10 +77,6 @@ pub(super) async fn serve<S>(
             },
         };
         let _ = stream.set_nodelay(true);
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
         let app = hyper_util::service::TowerToHyperService::new(services.app.clone());
         let submit = services.submit.clone();
         let (failures, address) = (Arc::clone(&failures), peer.ip());
@@ -95,16 +92,103 @@ pub(super) async fn serve<S>(
                 Ok::<_, std::convert::Infallible>(counted(response, &failures, address))
             }
         });
-        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        // Bounded by the permits: one task per open connection, at most `connections`.
+        let (watcher, header_timeout) = (graceful.watcher(), limits.header_timeout);
+        // Bounded by the permits: one task per open connection, at most `connections`
+        // (and, on HTTP/2, one per stream, at most `MAX_STREAMS` on each).
         tokio::spawn(async move {
-            let _ = connection.await;
+            match version(&stream, header_timeout).await {
+                None => {
+                    // Take the few bytes that were only peeked, so that the close is a FIN
+                    // (unread data would turn it into a reset).
+                    let _ = stream.try_read(&mut [0; PREFACE.len()]);
+                }
+                Some(Version::Http1) => {
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(header_timeout);
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = watcher.watch(builder.serve_connection(io, service)).await;
+                }
+                Some(Version::Http2) => {
+                    let builder = http2_builder();
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = watcher.watch(builder.serve_connection(io, service)).await;
+                }
+            }
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The protocol a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c): what a TLS-terminating proxy (Envoy, nginx's
+    /// `grpc_pass`, HAProxy `proto h2`) or a multiplexing client sends upstream.
+    Http2,
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4), the first bytes an HTTP/2 client sends.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Streams one HTTP/2 connection may have open at once (nginx's default is 128).
+const MAX_STREAMS: u32 = 128;
+
+/// What a client may send ahead of the handlers on an HTTP/2 connection: a stream's
+/// window and the whole connection's (a submit's body is a few KiB; a larger one flows
+/// as the handler reads it). With `http.max_connections` they bound what the HTTP/2
+/// connections hold in memory.
+const STREAM_WINDOW: u32 = 256 * 1024;
+const CONNECTION_WINDOW: u32 = 512 * 1024;
+
+/// Which protocol the client speaks, from its first bytes (peeked: they stay in the
+/// socket for hyper to read): HTTP/2 when they are the preface, HTTP/1.1 as soon as they
+/// are not. `None` when the connection closes first or the bytes do not come within
+/// `within` (a client that connects and sends nothing is cut off like a slow header).
+async fn version(stream: &tokio::net::TcpStream, within: Duration) -> Option<Version> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut first = [0; PREFACE.len()];
+    loop {
+        let n = tokio::time::timeout_at(deadline, stream.peek(&mut first))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        if !PREFACE.starts_with(&first[..n]) {
+            return Some(Version::Http1);
+        }
+        if n == PREFACE.len() {
+            return Some(Version::Http2);
+        }
+        // A part of the preface (or the "P" of a POST): a peek would return the same
+        // bytes at once, so wait a little for the rest instead of spinning on them.
+        tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(2)))
+            .await
+            .ok()?;
+    }
+}
+
+/// The HTTP/2 side's settings: bounded streams, windows and headers, the reset-flood
+/// guards (CVE-2023-44487) at h2's defaults, and a ping that closes a connection whose
+/// peer is gone.
+fn http2_builder() -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
+    let mut builder =
+        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_header_list_size(64 * 1024)
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
 }
 
 /// A `401` is counted against its source address; over the address's limit it becomes a
@@ -117,5 +201,56 @@ fn counted(response: Response, failures: &AuthFailures, address: IpAddr) -> Resp
     match failures.failed(address) {
         Verdict::Unauthorized => response,
         Verdict::Limited => super::errors::too_many_failures(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    /// A connection and the server's end of it.
+    async fn pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        (client, listener.accept().await.unwrap().0)
+    }
+
+    /// The first bytes decide, however they are split: a request that starts like the
+    /// preface ("P" of POST) is HTTP/1.1 once a byte differs; the whole preface is
+    /// HTTP/2; part of the preface and nothing more, or nothing at all, is no protocol
+    /// once the time is up.
+    #[tokio::test]
+    async fn the_first_bytes_tell_the_protocol() {
+        let within = Duration::from_secs(5);
+        let (mut client, server) = pair().await;
+        client.write_all(b"P").await.unwrap();
+        let told = tokio::spawn(async move { version(&server, within).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client
+            .write_all(b"OST /v1/messages HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        assert_eq!(told.await.unwrap(), Some(Version::Http1));
+
+        let (mut client, server) = pair().await;
+        client.write_all(&PREFACE[..10]).await.unwrap();
+        let told = tokio::spawn(async move { version(&server, within).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client.write_all(&PREFACE[10..]).await.unwrap();
+        assert_eq!(told.await.unwrap(), Some(Version::Http2));
+
+        let short = Duration::from_millis(100);
+        let (mut client, server) = pair().await;
+        client.write_all(&PREFACE[..10]).await.unwrap();
+        assert_eq!(version(&server, short).await, None);
+        let (_client, server) = pair().await;
+        assert_eq!(version(&server, short).await, None);
+        let (client, server) = pair().await;
+        drop(client);
+        assert_eq!(version(&server, within).await, None, "closed");
     }
 }

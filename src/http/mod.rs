@@ -7,9 +7,10 @@
 //! error answers), [`webhook`] (the signed webhook sink). The router is axum with
 //! tower-http layers: a body limit (`http.max_body`, 413), a timeout per request
 //! (`http.request_timeout`: a slow body is cut off, 408), tracing; the accept loop is
-//! ours (hyper): at most `http.max_connections` connections, headers within
-//! `http.header_timeout`, and `POST /v1/messages` sent past the router to the same
-//! handler behind the same layers.
+//! ours (hyper): HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on the same port, told
+//! apart by the client's first bytes; at most `http.max_connections` connections,
+//! headers within `http.header_timeout`, and `POST /v1/messages` sent past the router to
+//! the same handler behind the same layers.
 
 mod admin;
 mod admin_write;

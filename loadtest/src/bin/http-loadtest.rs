@@ -10,7 +10,8 @@
 //! system call). A connection the server closes (a `429` with `Connection: close`) is opened
 //! again. `--rate` paces the requests (open loop) instead of sending as fast as answers
 //! come; `--local-address` picks the source address (127.0.0.2 for a second client on
-//! loopback).
+//! loopback). `--http2` speaks HTTP/2 with prior knowledge instead (the `h2` crate, one
+//! task per connection), with `--streams` requests in flight on each connection.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -50,6 +51,12 @@ struct Args {
     /// The source address of the connections (e.g. 127.0.0.2).
     #[arg(long)]
     local_address: Option<IpAddr>,
+    /// HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.
+    #[arg(long)]
+    http2: bool,
+    /// With `--http2`: requests in flight on each connection (its concurrent streams).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=128))]
+    streams: u64,
 }
 
 /// What every connection task shares.
@@ -108,29 +115,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
         next: AtomicU64::new(0),
     });
     let tasks: Vec<_> = (0..args.connections)
-        .map(|_| tokio::spawn(connection(Arc::clone(&shared))))
+        .map(|_| {
+            let shared = Arc::clone(&shared);
+            if args.http2 {
+                tokio::spawn(http2::connection(shared, args.streams))
+            } else {
+                tokio::spawn(connection(shared))
+            }
+        })
         .collect();
-    let mut latency = Histogram::<u64>::new(3)?;
-    let (mut accepted, mut errors) = (0, 0);
-    let mut statuses = BTreeMap::<String, u64>::new();
+    let mut all = Counted::new();
     for task in tasks {
         if let Ok(counted) = task.await {
-            latency.add(&counted.latency)?;
-            accepted += counted.accepted;
-            errors += counted.errors;
-            for (status, n) in counted.statuses {
-                let name = if status == 0 {
-                    "failed".to_owned()
-                } else {
-                    status.to_string()
-                };
-                *statuses.entry(name).or_default() += n;
-            }
+            all.merge(counted);
         }
     }
+    let (latency, accepted, errors) = (&all.latency, all.accepted, all.errors);
+    let statuses: BTreeMap<String, u64> = all
+        .statuses
+        .iter()
+        .map(|(&status, &n)| {
+            let name = if status == 0 {
+                "failed".to_owned()
+            } else {
+                status.to_string()
+            };
+            (name, n)
+        })
+        .collect();
     let seconds = shared.started.elapsed().as_secs_f64();
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let report = serde_json::json!({
+        "protocol": if args.http2 { "HTTP/2" } else { "HTTP/1.1" },
+        "streams": if args.http2 { args.streams } else { 1 },
         "connections": args.connections,
         "batch": args.batch,
         "requests": args.requests,
@@ -156,60 +173,89 @@ struct Counted {
     statuses: BTreeMap<u16, u64>,
 }
 
-/// One connection: takes the next request number until all are sent; opens the
-/// connection again when the server closed it.
-async fn connection(shared: Arc<Shared>) -> Counted {
-    let mut counted = Counted {
-        latency: Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("3 digits")),
-        accepted: 0,
-        errors: 0,
-        statuses: BTreeMap::new(),
-    };
-    let mut open: Option<Exchange> = None;
-    let mut request = Vec::with_capacity(512);
-    loop {
-        let n = shared.next.fetch_add(1, Ordering::Relaxed);
-        if n >= shared.total {
-            return counted;
+impl Counted {
+    fn new() -> Self {
+        Self {
+            latency: Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("3 digits")),
+            accepted: 0,
+            errors: 0,
+            statuses: BTreeMap::new(),
         }
-        if shared.rate > 0.0 {
-            #[allow(clippy::cast_precision_loss)] // request numbers far below 2^52
-            let at = shared.started + Duration::from_secs_f64(n as f64 / shared.rate);
-            tokio::time::sleep_until(at.into()).await;
-        }
-        shared.request(&mut request, n);
-        let sent = Instant::now();
-        let status = match send(&shared, &mut open, &request).await {
-            Ok(Answer {
-                status,
-                body,
-                close,
-            }) => {
-                if close {
-                    open = None;
-                }
-                if status == 202 {
-                    let ok = bytes_count(&body, b"\"accepted\"");
-                    counted.accepted += ok;
-                    counted.errors += shared.batch.saturating_sub(ok);
-                } else {
-                    counted.errors += shared.batch;
-                }
+    }
+
+    /// Counts one request's answer (`None`: it failed without one), sent at `sent`.
+    fn answer(&mut self, shared: &Shared, sent: Instant, answer: Option<(u16, &[u8])>) {
+        let status = match answer {
+            Some((202, body)) => {
+                let ok = bytes_count(body, b"\"accepted\"");
+                self.accepted += ok;
+                self.errors += shared.batch.saturating_sub(ok);
+                202
+            }
+            Some((status, _)) => {
+                self.errors += shared.batch;
                 status
             }
-            Err(_) => {
-                open = None;
-                counted.errors += shared.batch;
+            None => {
+                self.errors += shared.batch;
                 0
             }
         };
         let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let _ = counted.latency.record(micros.max(1));
-        *counted.statuses.entry(status).or_default() += 1;
+        let _ = self.latency.record(micros.max(1));
+        *self.statuses.entry(status).or_default() += 1;
+    }
+
+    fn merge(&mut self, other: Self) {
+        let _ = self.latency.add(&other.latency);
+        self.accepted += other.accepted;
+        self.errors += other.errors;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
     }
 }
 
+/// One connection: takes the next request number until all are sent; opens the
+/// connection again when the server closed it.
+async fn connection(shared: Arc<Shared>) -> Counted {
+    let mut counted = Counted::new();
+    let mut open: Option<Exchange> = None;
+    let mut request = Vec::with_capacity(512);
+    while let Some(n) = shared.take().await {
+        shared.request(&mut request, n);
+        let sent = Instant::now();
+        match send(&shared, &mut open, &request).await {
+            Ok(answer) => {
+                if answer.close {
+                    open = None;
+                }
+                counted.answer(&shared, sent, Some((answer.status, &answer.body)));
+            }
+            Err(_) => {
+                open = None;
+                counted.answer(&shared, sent, None);
+            }
+        }
+    }
+    counted
+}
+
 impl Shared {
+    /// The next request's number, when it is due (`--rate`); `None` once all are taken.
+    async fn take(&self) -> Option<u64> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        if n >= self.total {
+            return None;
+        }
+        if self.rate > 0.0 {
+            #[allow(clippy::cast_precision_loss)] // request numbers far below 2^52
+            let at = self.started + Duration::from_secs_f64(n as f64 / self.rate);
+            tokio::time::sleep_until(at.into()).await;
+        }
+        Some(n)
+    }
+
     /// Request `n` as it goes on the wire, written into `out`.
     fn request(&self, out: &mut Vec<u8>, n: u64) {
         let body = body(n, self.batch);
@@ -342,6 +388,88 @@ async fn connect(shared: &Shared) -> anyhow::Result<tokio::net::TcpStream> {
     };
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// The HTTP/2 client: one connection, `streams` request loops on it, all in one task.
+mod http2 {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use super::{Counted, Shared, body, connect};
+
+    pub(super) async fn connection(shared: Arc<Shared>, streams: u64) -> Counted {
+        let mut counted = Counted::new();
+        let Ok(client) = open(&shared).await else {
+            // Every request this connection would have sent fails.
+            while shared.take().await.is_some() {
+                counted.answer(&shared, Instant::now(), None);
+            }
+            return counted;
+        };
+        let loops = (0..streams).map(|_| requests(&shared, client.clone()));
+        for each in futures::future::join_all(loops).await {
+            counted.merge(each);
+        }
+        counted
+    }
+
+    async fn open(shared: &Shared) -> anyhow::Result<h2::client::SendRequest<Bytes>> {
+        let stream = connect(shared).await?;
+        let (client, connection) = h2::client::handshake(stream).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// One stream at a time, one request on each, until all are taken.
+    async fn requests(shared: &Shared, mut client: h2::client::SendRequest<Bytes>) -> Counted {
+        let mut counted = Counted::new();
+        let uri = format!("http://{}/v1/messages", shared.host);
+        while let Some(n) = shared.take().await {
+            let sent = Instant::now();
+            match exchange(shared, &mut client, &uri, n).await {
+                Ok((status, body)) => counted.answer(shared, sent, Some((status, &body))),
+                Err(_) => counted.answer(shared, sent, None),
+            }
+        }
+        counted
+    }
+
+    async fn exchange(
+        shared: &Shared,
+        client: &mut h2::client::SendRequest<Bytes>,
+        uri: &str,
+        n: u64,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let body = Bytes::from(body(n, shared.batch));
+        let request = http::Request::post(uri)
+            .header("authorization", &shared.authorization)
+            .header("content-type", "application/json")
+            .header("content-length", body.len())
+            .body(())?;
+        let ready = client.clone().ready().await?;
+        *client = ready;
+        let (response, mut send) = client.send_request(request, false)?;
+        send.send_data(body, true)?;
+        let response = response.await?;
+        let status = response.status().as_u16();
+        let mut answer = response.into_body();
+        let mut read = Vec::new();
+        while let Some(chunk) = answer.data().await {
+            let chunk = chunk?;
+            anyhow::ensure!(
+                read.len() + chunk.len() <= super::MAX_BODY,
+                "an answer over {} bytes",
+                super::MAX_BODY
+            );
+            let _ = answer.flow_control().release_capacity(chunk.len());
+            read.extend_from_slice(&chunk);
+        }
+        Ok((status, read))
+    }
 }
 
 /// How often `needle` occurs in `haystack`.
