@@ -210,6 +210,12 @@ async fn a_removed_route_ends_its_task_and_its_name_goes_by_destination() {
         .expect("sent by its destination");
     recorder.wait_for(2, Duration::from_secs(5)).await;
     recorder.assert_all_accepted(2);
+    // Held until the next reload, which lets it go: reloads do not pile routes up.
+    assert_eq!(carriers.stats()["routes_retiring"], 1);
+    for _ in 0..3 {
+        carriers.set_routes(&config.routes[..1]).expect("same");
+    }
+    assert_eq!(carriers.stats()["routes_retiring"], 0);
 }
 
 /// The first carrier's route tasks running.

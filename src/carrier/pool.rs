@@ -705,6 +705,8 @@ struct Route {
     /// has sent what it held, its task ends (before, every such reload left one running
     /// for good, woken by each response of its carriers).
     retired: AtomicBool,
+    /// Its task ended (retired, then idle): the next reload lets the route go.
+    ended: AtomicBool,
     metrics: RouteMetrics,
     shared: Arc<Shared>,
 }
@@ -1352,6 +1354,7 @@ async fn dispatch(route: Arc<Route>) {
             match idle_since {
                 Some(since) if now.duration_since(since) >= RETIRE_AFTER => {
                     route.unregister_wake();
+                    route.ended.store(true, Ordering::Release);
                     break;
                 }
                 Some(_) => {}
@@ -1821,8 +1824,16 @@ impl Carriers {
             }
         }
         let mut by_name = old.by_name.clone();
-        let mut all = old.all.clone();
+        // Routes whose task ended (retired, then idle) go, and so do finished tasks'
+        // handles: a reload after reload does not pile them up.
+        let mut all: Vec<_> = old
+            .all
+            .iter()
+            .filter(|route| !route.ended.load(Ordering::Acquire))
+            .cloned()
+            .collect();
         let mut tasks = inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks.retain(|task| !task.is_finished());
         let mut replaced = Vec::new();
         for route in &listed {
             let before = by_name.insert(Arc::clone(&route.name), Arc::clone(route));
@@ -2003,9 +2014,13 @@ impl Carriers {
     /// Counters per carrier and bind, queues per route.
     #[must_use]
     pub fn stats(&self) -> Value {
+        let routes = self.inner.routes.load();
         json!({
             "carriers": self.inner.shared.carriers.iter().map(|c| c.stats()).collect::<Vec<_>>(),
-            "routes": self.inner.routes.load().listed.iter().map(|r| r.stats()).collect::<Vec<_>>(),
+            "routes": routes.listed.iter().map(|r| r.stats()).collect::<Vec<_>>(),
+            // Routes a reload replaced or removed that the pool still holds: until each
+            // has sent what it held, and the next reload after that.
+            "routes_retiring": routes.all.iter().filter(|r| r.retired.load(Ordering::Acquire)).count(),
         })
     }
 }
@@ -2076,6 +2091,7 @@ fn new_route(
         hold_cap: hold_cap(windows),
         wake,
         retired: AtomicBool::new(false),
+        ended: AtomicBool::new(false),
         shared: Arc::clone(shared),
     }))
 }
