@@ -505,9 +505,34 @@ async fn a_route_change_sends_the_next_message_by_the_other_carrier() {
     assert!(shop.submit(submit_sm("after")).await.unwrap().is_ok());
     assert_eq!(sent_to("after").await, "b");
 
+    // A route queue larger than the carrier pool's room sized at start (its lanes could
+    // fill the pool while a carrier is down, and stop every other route): valid, but it
+    // waits for a restart, and the route stays as it is.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("carriers = [\"b\"]", "carriers = [\"b\"]\nqueue = 1000000"),
+    )
+    .unwrap();
+    let body = reload(&base).await;
+    let restart = strings(&body["restart_needed"]);
+    assert!(
+        restart
+            .iter()
+            .any(|r| r.starts_with("route[all].queue (the routes' queues need ")),
+        "{body}"
+    );
+    assert!(
+        !strings(&body["applied"])
+            .iter()
+            .any(|a| a.contains("route")),
+        "{body}"
+    );
+    assert!(shop.submit(submit_sm("queue kept")).await.unwrap().is_ok());
+    assert_eq!(sent_to("queue kept").await, "b");
+
     // A route naming a carrier that does not exist: refused by the checks, nothing
     // applied.
-    let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
         text.replace("carriers = [\"b\"]", "carriers = [\"nowhere\"]"),

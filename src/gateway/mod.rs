@@ -95,7 +95,15 @@ const IN_POOL_CAP: usize = 65_536;
 /// room for the others. With a fixed 65 536, three routes over one carrier that went
 /// down filled it and every other route, OTPs included, stopped until it came back.
 fn in_pool_cap(config: &Config) -> usize {
-    let routes: usize = config
+    // Room for routes a reload adds, and for what the dispatcher places meanwhile.
+    in_pool_need(config).saturating_mul(2).max(IN_POOL_CAP)
+}
+
+/// What every route of `config` can hold in the pool at once (see [`in_pool_cap`]): a
+/// reload whose routes need more than the cap this process started with is named as
+/// needing a restart.
+pub(crate) fn in_pool_need(config: &Config) -> usize {
+    config
         .routes
         .iter()
         .map(|route| {
@@ -111,9 +119,7 @@ fn in_pool_cap(config: &Config) -> usize {
                 .saturating_mul(crate::config::Class::ALL.len())
                 .saturating_add(crate::carrier::hold_cap(windows))
         })
-        .sum();
-    // Room for routes a reload adds, and for what the dispatcher places meanwhile.
-    routes.saturating_mul(2).max(IN_POOL_CAP)
+        .fold(0, usize::saturating_add)
 }
 
 /// With `[cluster]`: how long an account's outbox lease outlives its holder's last
@@ -474,6 +480,7 @@ impl Gateway {
                     missed: Arc::clone(&missed),
                     engine: Arc::clone(&policy).engine(),
                     max_window: max_window(&config),
+                    in_pool_cap,
                 },
             ),
         });

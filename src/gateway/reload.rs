@@ -96,6 +96,8 @@ pub(crate) struct LiveParts {
     /// The largest account `window` at start: the listener's sessions owe no more
     /// responses than that.
     pub(crate) max_window: usize,
+    /// The in-pool cap at start (`in_pool_cap`): routes that need more wait for a restart.
+    pub(crate) in_pool_cap: usize,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -253,6 +255,23 @@ impl Reloader {
             &mut changed,
         );
         if changed.is_empty() {
+            return;
+        }
+        let need = super::in_pool_need(new);
+        if need > self.live.in_pool_cap {
+            // Their lanes and windows could fill the pool and stop every other route
+            // while a carrier is down: the cap is sized at start.
+            tracing::warn!(
+                need,
+                cap = self.live.in_pool_cap,
+                "routes not changed: their queues and windows need more room in the carrier pool than this process started with; restart to put them in force"
+            );
+            next.routes.clone_from(&running.routes);
+            report.restart_needed.extend(
+                changed
+                    .into_iter()
+                    .map(|path| format!("{path} (the routes' queues need {need} places in the carrier pool, started with {})", self.live.in_pool_cap)),
+            );
             return;
         }
         match self.live.carriers.set_routes(&new.routes) {
