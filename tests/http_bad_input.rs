@@ -2,7 +2,8 @@
 //! 127.0.0.1): 100 000 nested `[` is a 400, not a stack overflow; a body over
 //! `http.max_body` is a 413 (submit and admin import); 10 000 requests with wrong keys
 //! from one address are answered 401, then 429 once over the address's limit, while a
-//! good client on another address has all its submits served. How much the
+//! good client on another address has all its submits served; an HTTP/2 rapid-reset
+//! flood is sent away with GOAWAY. How much the
 //! wrong keys slow the good client is measured in `scripts/bench-http` (not here: no
 //! timing is asserted in a test).
 
@@ -275,4 +276,58 @@ async fn ten_thousand_wrong_keys_are_limited_while_a_good_client_is_served() {
     })
     .await;
     gateway.stop(Duration::from_secs(4)).await;
+}
+
+/// HTTP/2's rapid reset (CVE-2023-44487): a client that opens streams and cancels each
+/// at once is sent away (GOAWAY) before it has opened 10 000, and a client on HTTP/1.1
+/// is served meanwhile and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_rapid_reset_flood_is_sent_away_and_others_are_served() {
+    let (carrier, _recorder) = recording_carrier().await;
+    let gateway = Gateway::start(config(&carrier)).await.expect("gateway");
+    let addr = gateway.http_addr().expect("HTTP listener");
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.expect("handshake");
+    let driver = tokio::spawn(connection);
+    let flood = async move {
+        let mut client = client;
+        for n in 0..10_000_u32 {
+            client = match client.ready().await {
+                Ok(ready) => ready,
+                Err(_) => return n,
+            };
+            let request = http::Request::post(format!("http://{addr}/v1/messages"))
+                .header("authorization", format!("Bearer {KEY}"))
+                .header("content-type", "application/json")
+                .body(())
+                .unwrap();
+            match client.send_request(request, false) {
+                Ok((_, mut body)) => body.send_reset(h2::Reason::CANCEL),
+                Err(_) => return n,
+            }
+            if n % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        10_000
+    };
+    let opened = within("the flood ends", flood).await;
+    let ended = within("the connection ends", driver)
+        .await
+        .unwrap()
+        .expect_err("sent away");
+    assert!(ended.is_go_away(), "{ended:?}");
+    assert_eq!(ended.reason(), Some(h2::Reason::ENHANCE_YOUR_CALM));
+    assert!(opened < 10_000, "a flood of {opened} resets went on");
+    let client = reqwest::Client::new();
+    let (status, body) = post(
+        &client,
+        &format!("http://{addr}/v1/messages"),
+        KEY,
+        "application/json",
+        json!({"to": "8613800138111", "text": "after the flood"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    gateway.stop(Duration::from_secs(5)).await;
 }
