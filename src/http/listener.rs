@@ -149,6 +149,8 @@ const CONNECTION_WINDOW: u32 = 512 * 1024;
 /// socket for hyper to read): HTTP/2 when they are the preface, HTTP/1.1 as soon as they
 /// are not. `None` when the connection closes first or the bytes do not come within
 /// `within` (a client that connects and sends nothing is cut off like a slow header).
+/// hyper's header timeout starts again once HTTP/1.1 is told: a client that sends "P",
+/// waits, then the rest of its head slowly has at most twice `http.header_timeout`.
 async fn version(stream: &tokio::net::TcpStream, within: Duration) -> Option<Version> {
     let deadline = tokio::time::Instant::now() + within;
     let mut first = [0; PREFACE.len()];
