@@ -55,7 +55,7 @@ pub(super) async fn serve<S>(
 {
     use tower::ServiceExt as _;
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = tokio_util::task::TaskTracker::new();
     loop {
         let permit = tokio::select! {
             () = cancel.cancelled() => break,
@@ -80,22 +80,26 @@ pub(super) async fn serve<S>(
         let app = hyper_util::service::TowerToHyperService::new(services.app.clone());
         let submit = services.submit.clone();
         let (failures, address) = (Arc::clone(&failures), peer.ip());
+        // Ends this connection gracefully: the gateway stops, or its client is over the
+        // failed-authentication limit.
+        let closing = cancel.child_token();
+        let limited = closing.clone();
         let service = hyper::service::service_fn(move |request| {
             let answer = if is_submit(&request) {
                 futures::future::Either::Left(submit.clone().oneshot(request))
             } else {
                 futures::future::Either::Right(app.call(request))
             };
-            let failures = Arc::clone(&failures);
+            let (failures, limited) = (Arc::clone(&failures), limited.clone());
             async move {
                 let response = answer.await?;
-                Ok::<_, std::convert::Infallible>(counted(response, &failures, address))
+                Ok::<_, std::convert::Infallible>(counted(response, &failures, address, &limited))
             }
         });
-        let (watcher, header_timeout) = (graceful.watcher(), limits.header_timeout);
+        let header_timeout = limits.header_timeout;
         // Bounded by the permits: one task per open connection, at most `connections`
         // (and, on HTTP/2, one per stream, at most `MAX_STREAMS` on each).
-        tokio::spawn(async move {
+        connections.spawn(async move {
             match version(&stream, header_timeout).await {
                 None => {
                     // Take the few bytes that were only peeked, so that the close is a FIN
@@ -108,19 +112,38 @@ pub(super) async fn serve<S>(
                         .timer(hyper_util::rt::TokioTimer::new())
                         .header_read_timeout(header_timeout);
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = watcher.watch(builder.serve_connection(io, service)).await;
+                    drive(builder.serve_connection(io, service), closing).await;
                 }
                 Some(Version::Http2) => {
                     let builder = http2_builder();
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = watcher.watch(builder.serve_connection(io, service)).await;
+                    drive(builder.serve_connection(io, service), closing).await;
                 }
             }
             drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Every connection's `closing` is a child of `cancel`: each finishes the requests it
+    // is serving, then ends.
+    connections.close();
+    connections.wait().await;
+}
+
+/// Serves `connection` until it ends; once `closing` is cancelled, lets it finish what
+/// it is serving and ends it (HTTP/1.1: after the answer under way; HTTP/2: a GOAWAY, the
+/// open streams answered).
+async fn drive<C>(connection: C, closing: CancellationToken)
+where
+    C: hyper_util::server::graceful::GracefulConnection,
+{
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = closing.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
 }
 
 /// The protocol a connection speaks.
@@ -195,14 +218,24 @@ fn http2_builder() -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioE
 
 /// A `401` is counted against its source address; over the address's limit it becomes a
 /// `429` that closes the connection (the flooder pays a new connection for its next
-/// tries). Every other answer passes untouched.
-fn counted(response: Response, failures: &AuthFailures, address: IpAddr) -> Response {
+/// tries: on HTTP/1.1 the answer says `Connection: close`; on HTTP/2, where that header
+/// does not exist, `limited` ends the connection with a GOAWAY). Every other answer
+/// passes untouched.
+fn counted(
+    response: Response,
+    failures: &AuthFailures,
+    address: IpAddr,
+    limited: &CancellationToken,
+) -> Response {
     if response.status() != StatusCode::UNAUTHORIZED {
         return response;
     }
     match failures.failed(address) {
         Verdict::Unauthorized => response,
-        Verdict::Limited => super::errors::too_many_failures(),
+        Verdict::Limited => {
+            limited.cancel();
+            super::errors::too_many_failures()
+        }
     }
 }
 
