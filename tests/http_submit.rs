@@ -716,8 +716,9 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
 /// HTTP/2 with prior knowledge (h2c: what a TLS-terminating proxy sends upstream, or a
 /// client that multiplexes) on the same port as HTTP/1.1: submits multiplexed on one
 /// connection are each accepted and reach the carrier; the server offers 128 streams a
-/// connection, no more; a client that sends part of the preface and stops is cut off
-/// like a slow header, and HTTP/1.1 clients go on.
+/// connection, no more; an idle connection is closed after the header timeout; a client
+/// that sends part of the preface and stops is cut off like a slow header, and HTTP/1.1
+/// clients go on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_clients_multiplex_submits_on_the_same_port_with_bounded_streams() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -771,8 +772,16 @@ async fn http2_clients_multiplex_submits_on_the_same_port_with_bounded_streams()
         .expect("answered");
     assert_eq!(answer.status(), 200);
     assert_eq!(h2.current_max_send_streams(), 128);
-    drop(h2);
-    driver.abort();
+    // Then idle: closed by the server (a GOAWAY) after the header timeout, as an idle
+    // HTTP/1.1 connection is, so idle connections do not hold the connection bound.
+    within("the idle connection is closed", driver)
+        .await
+        .unwrap()
+        .expect("a graceful close");
+    assert!(
+        h2.ready().await.is_err(),
+        "no new stream on a closed connection"
+    );
 
     // Half the preface, then nothing: closed after the header timeout.
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();

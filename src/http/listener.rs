@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -84,7 +85,11 @@ pub(super) async fn serve<S>(
         // failed-authentication limit.
         let closing = cancel.child_token();
         let limited = closing.clone();
+        // Requests started on this connection (HTTP/2's idle check reads it).
+        let started = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&started);
         let service = hyper::service::service_fn(move |request| {
+            counter.fetch_add(1, Ordering::Relaxed);
             let answer = if is_submit(&request) {
                 futures::future::Either::Left(submit.clone().oneshot(request))
             } else {
@@ -112,12 +117,16 @@ pub(super) async fn serve<S>(
                         .timer(hyper_util::rt::TokioTimer::new())
                         .header_read_timeout(header_timeout);
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    drive(builder.serve_connection(io, service), closing).await;
+                    // hyper closes an idle one itself (its header timeout runs while it
+                    // waits for the next request).
+                    let idle = std::future::pending();
+                    drive(builder.serve_connection(io, service), closing, idle).await;
                 }
                 Some(Version::Http2) => {
                     let builder = http2_builder();
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    drive(builder.serve_connection(io, service), closing).await;
+                    let idle = idle(started, header_timeout);
+                    drive(builder.serve_connection(io, service), closing, idle).await;
                 }
             }
             drop(permit);
@@ -130,10 +139,10 @@ pub(super) async fn serve<S>(
     connections.wait().await;
 }
 
-/// Serves `connection` until it ends; once `closing` is cancelled, lets it finish what
-/// it is serving and ends it (HTTP/1.1: after the answer under way; HTTP/2: a GOAWAY, the
-/// open streams answered).
-async fn drive<C>(connection: C, closing: CancellationToken)
+/// Serves `connection` until it ends; once `closing` is cancelled or `idle` is over,
+/// lets it finish what it is serving and ends it (HTTP/1.1: after the answer under way;
+/// HTTP/2: a GOAWAY, the open streams answered).
+async fn drive<C>(connection: C, closing: CancellationToken, idle: impl Future<Output = ()>)
 where
     C: hyper_util::server::graceful::GracefulConnection,
 {
@@ -141,6 +150,7 @@ where
     tokio::select! {
         _ = connection.as_mut() => return,
         () = closing.cancelled() => {}
+        () = idle => {}
     }
     connection.as_mut().graceful_shutdown();
     let _ = connection.await;
@@ -214,6 +224,21 @@ fn http2_builder() -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioE
         .keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(20));
     builder
+}
+
+/// Ends once no request started in a whole `period` (checked every `period`): an idle
+/// HTTP/2 connection is closed as hyper closes an idle HTTP/1.1 one after its header
+/// timeout, so that idle connections do not hold `http.max_connections` for good.
+async fn idle(started: Arc<AtomicU64>, period: Duration) {
+    let mut seen = started.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(period).await;
+        let now = started.load(Ordering::Relaxed);
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
 }
 
 /// A `401` is counted against its source address; over the address's limit it becomes a
