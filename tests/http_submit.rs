@@ -713,6 +713,71 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// An account's HTTP requests in flight are bounded as its binds' are over SMPP
+/// (`window` × `max_binds`): past that a request is answered 429 `window_full` with
+/// Retry-After at once, and a place is free again when a request is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_requests_in_flight_are_bounded_by_its_window() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    config.accounts[0].window = 1;
+    config.accounts[0].max_binds = 2;
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().unwrap();
+    let api = Api::of(&gateway);
+    // Two requests whose bodies are still coming: the window (1 × 2) is full.
+    let body = json!({"to": "8613800138061", "text": "slow"}).to_string();
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /v1/messages HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body.as_bytes()[..5]).await.unwrap();
+        slow.push(stream);
+    }
+    let (status, headers, answer) = within("the third request", async {
+        loop {
+            let answer = api
+                .post(
+                    Some(KEY),
+                    None,
+                    json!({"to": "8613800138062", "text": "third"}).to_string(),
+                )
+                .await;
+            if answer.0 != 202 {
+                return answer;
+            }
+            // The slow ones had not reached the handler yet: try again.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(answer["error"], "window_full", "{answer}");
+    assert_eq!(headers["retry-after"], "1");
+    // One slow request finishes: answered, and its place is free again.
+    let mut first = slow.remove(0);
+    first.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut read = vec![0; 4096];
+    let n = within("the slow one is answered", first.read(&mut read))
+        .await
+        .unwrap();
+    assert!(
+        read[..n].starts_with(b"HTTP/1.1 202"),
+        "{}",
+        String::from_utf8_lossy(&read[..n])
+    );
+    api.accepted("8613800138063", "after").await;
+    drop(slow);
+    gateway.stop(Duration::from_secs(5)).await;
+}
+
 /// HTTP/2 with prior knowledge (h2c: what a TLS-terminating proxy sends upstream, or a
 /// client that multiplexes) on the same port as HTTP/1.1: submits multiplexed on one
 /// connection are each accepted and reach the carrier; the server offers 128 streams a

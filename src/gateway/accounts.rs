@@ -34,6 +34,9 @@ pub struct Account {
     pub binds: Arc<AtomicUsize>,
     /// Submits that passed the TPS check (for the TPS-in-use gauge; shared as `binds`).
     pub submits: Arc<std::sync::atomic::AtomicU64>,
+    /// HTTP submit requests being served (shared as `binds`): at most
+    /// [`Account::http_window`].
+    http_in_flight: Arc<AtomicUsize>,
     /// `smppgate_upstream_accepted_total{account}`, registered once: the submit path
     /// must not format a label per message.
     pub(crate) accepted_counter: metrics::Counter,
@@ -49,6 +52,16 @@ impl std::fmt::Debug for Account {
             .field("name", &self.name)
             .field("binds", &self.binds)
             .finish_non_exhaustive()
+    }
+}
+
+/// One HTTP request's place in its account's window ([`Account::http_slot`]).
+#[derive(Debug)]
+pub struct HttpSlot(Arc<AtomicUsize>);
+
+impl Drop for HttpSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -103,6 +116,7 @@ impl Account {
             limiter,
             binds: Arc::new(AtomicUsize::new(0)),
             submits: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            http_in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -115,10 +129,34 @@ impl Account {
         let mut next = Self::new(config);
         next.binds = Arc::clone(&old.binds);
         next.submits = Arc::clone(&old.submits);
+        next.http_in_flight = Arc::clone(&old.http_in_flight);
         if same_tps {
             next.limiter.store(old.limiter.load_full());
         }
         next
+    }
+
+    /// The most HTTP submit requests the account may have in flight: what its binds may
+    /// have outstanding over SMPP (`window` × `max_binds`).
+    #[must_use]
+    pub fn http_window(&self) -> usize {
+        self.config
+            .window
+            .max(1)
+            .saturating_mul(self.config.max_binds.max(1))
+    }
+
+    /// A place in the account's HTTP window for one request, held until it is dropped;
+    /// `None` when the window is full.
+    #[must_use]
+    pub fn http_slot(&self) -> Option<HttpSlot> {
+        let window = self.http_window();
+        self.http_in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < window).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HttpSlot(Arc::clone(&self.http_in_flight)))
     }
 
     /// Whether `password` is right. Argon2 verification is deliberately slow (tens of

@@ -66,6 +66,9 @@ pub(crate) enum ApiError {
     Unprocessable(String),
     /// 429: the account's TPS is used up; try again after this many seconds.
     TooManyRequests { retry_after: u64 },
+    /// 429: the account has this many requests in flight, its window (as a bind's
+    /// window full over SMPP); try again when one is answered.
+    WindowFull(usize),
     /// 503: the store failed; nothing was accepted.
     Unavailable(String),
 }
@@ -88,7 +91,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::WindowFull(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -103,6 +106,7 @@ impl ApiError {
             Self::TooLarge(_) => "body_too_large",
             Self::Unprocessable(_) => "idempotency_key_reused",
             Self::TooManyRequests { .. } => "throttled",
+            Self::WindowFull(_) => "window_full",
             Self::Unavailable(_) => "unavailable",
         }
     }
@@ -122,6 +126,9 @@ impl ApiError {
             Self::TooManyRequests { retry_after } => {
                 format!("the account's TPS is used up; retry after {retry_after} s")
             }
+            Self::WindowFull(window) => format!(
+                "the account has {window} requests in flight (its window × max_binds); retry when one is answered"
+            ),
         }
     }
 }
@@ -144,10 +151,15 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (status, axum::Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after } = &self {
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::WindowFull(_) => Some(1),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }

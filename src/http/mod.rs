@@ -431,7 +431,7 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         (status = 409, description = "The Idempotency-Key is being served now", body = openapi::ErrorBody),
         (status = 413, description = "The body is over http.max_body", body = openapi::ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for another body", body = openapi::ErrorBody),
-        (status = 429, description = "The account's TPS is used up (Retry-After)", body = openapi::ErrorBody),
+        (status = 429, description = "The account's TPS is used up, or it has `window` × `max_binds` requests in flight (Retry-After)", body = openapi::ErrorBody),
         (status = 503, description = "The store failed; nothing accepted", body = openapi::ErrorBody),
     )
 )]
@@ -451,6 +451,10 @@ async fn submit_inner(
         return Err(ApiError::Forbidden(
             "the admin token reads; messages are sent with an account's key".to_owned(),
         ));
+    };
+    // Held until the answer, through the commit (which goes on if the client goes).
+    let Some(slot) = account.http_slot() else {
+        return Err(ApiError::WindowFull(account.http_window()));
     };
     let started = std::time::Instant::now();
     let key_header = request.headers().get("idempotency-key").cloned();
@@ -550,6 +554,7 @@ async fn submit_inner(
         claim,
         now,
         started,
+        _slot: slot,
     };
     tokio::spawn(landing.run()).await.unwrap_or_else(|_| {
         Err(ApiError::Unavailable(
@@ -569,6 +574,8 @@ struct Landing {
     claim: Option<idempotency::Claim>,
     now: u64,
     started: std::time::Instant,
+    /// The request's place in its account's window, given back with the answer.
+    _slot: crate::gateway::accounts::HttpSlot,
 }
 
 impl Landing {
