@@ -210,6 +210,12 @@ async fn every_metric_the_dashboard_and_alerts_query_is_served_by_a_running_gate
         .await
         .expect("response");
     assert!(!refused.is_ok(), "an empty destination is refused");
+    // And the HTTP API answers once (its answers counter), at the address the demo
+    // records beside its store.
+    let api = std::fs::read_to_string(dir.path().join("data").join("API")).expect("API file");
+    let api = api.trim().trim_start_matches("http://").to_owned();
+    let answer = http_get(&api, "/openapi.json");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     for _ in 0..MESSAGES {
         tokio::time::timeout(Duration::from_secs(10), inbound.recv())
             .await

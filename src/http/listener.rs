@@ -241,17 +241,42 @@ async fn idle(started: Arc<AtomicU64>, period: Duration) {
     }
 }
 
+/// The `status` label of `smppgate_http_responses_total`: the codes the API answers, each
+/// a static string (no allocation per request); anything else is `other`.
+fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "200",
+        202 => "202",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    }
+}
+
 /// A `401` is counted against its source address; over the address's limit it becomes a
 /// `429` that closes the connection (the flooder pays a new connection for its next
 /// tries: on HTTP/1.1 the answer says `Connection: close`; on HTTP/2, where that header
 /// does not exist, `limited` ends the connection with a GOAWAY). Every other answer
-/// passes untouched.
+/// passes untouched. Each answer is counted in `smppgate_http_responses_total{status}`.
 fn counted(
     response: Response,
     failures: &AuthFailures,
     address: IpAddr,
     limited: &CancellationToken,
 ) -> Response {
+    metrics::counter!("smppgate_http_responses_total", "status" => status_label(response.status()))
+        .increment(1);
     if response.status() != StatusCode::UNAUTHORIZED {
         return response;
     }
