@@ -278,6 +278,32 @@ async fn ten_thousand_wrong_keys_are_limited_while_a_good_client_is_served() {
     gateway.stop(Duration::from_secs(4)).await;
 }
 
+/// An HTTP/2 (prior knowledge) connection to `addr`: its request handle and its driver
+/// task, which ends with the connection.
+async fn h2_connection(
+    addr: std::net::SocketAddr,
+) -> (
+    h2::client::SendRequest<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.expect("handshake");
+    (client, tokio::spawn(connection))
+}
+
+/// A good key's submit over HTTP/1.1 on a new connection is accepted.
+async fn a_good_client_is_served(addr: std::net::SocketAddr, to: &str) {
+    let (status, body) = post(
+        &reqwest::Client::new(),
+        &format!("http://{addr}/v1/messages"),
+        KEY,
+        "application/json",
+        json!({"to": to, "text": "a good client"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+}
+
 /// HTTP/2's rapid reset (CVE-2023-44487): a client that opens streams and cancels each
 /// at once is sent away (GOAWAY) before it has opened 10 000, and a client on HTTP/1.1
 /// is served meanwhile and after.
@@ -286,9 +312,7 @@ async fn an_http2_rapid_reset_flood_is_sent_away_and_others_are_served() {
     let (carrier, _recorder) = recording_carrier().await;
     let gateway = Gateway::start(config(&carrier)).await.expect("gateway");
     let addr = gateway.http_addr().expect("HTTP listener");
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(stream).await.expect("handshake");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = h2_connection(addr).await;
     let flood = async move {
         let mut client = client;
         for n in 0..10_000_u32 {
@@ -324,16 +348,7 @@ async fn an_http2_rapid_reset_flood_is_sent_away_and_others_are_served() {
         "{ended:?}"
     );
     assert!(opened < 10_000, "a flood of {opened} resets went on");
-    let client = reqwest::Client::new();
-    let (status, body) = post(
-        &client,
-        &format!("http://{addr}/v1/messages"),
-        KEY,
-        "application/json",
-        json!({"to": "8613800138111", "text": "after the flood"}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
+    a_good_client_is_served(addr, "8613800138111").await;
     gateway.stop(Duration::from_secs(5)).await;
 }
 
@@ -346,9 +361,7 @@ async fn wrong_keys_over_the_limit_end_their_http2_connection() {
     let (carrier, _recorder) = recording_carrier().await;
     let gateway = Gateway::start(config(&carrier)).await.expect("gateway");
     let addr = gateway.http_addr().expect("HTTP listener");
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(stream).await.expect("handshake");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = h2_connection(addr).await;
     let tries = async move {
         let mut client = client;
         let mut statuses = Vec::new();
@@ -383,14 +396,6 @@ async fn wrong_keys_over_the_limit_end_their_http2_connection() {
         .await
         .unwrap()
         .expect("a graceful GOAWAY");
-    let (status, body) = post(
-        &reqwest::Client::new(),
-        &format!("http://{addr}/v1/messages"),
-        KEY,
-        "application/json",
-        json!({"to": "8613800138112", "text": "a good key"}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
+    a_good_client_is_served(addr, "8613800138112").await;
     gateway.stop(Duration::from_secs(5)).await;
 }
