@@ -778,6 +778,32 @@ async fn an_accounts_requests_in_flight_are_bounded_by_its_window() {
     gateway.stop(Duration::from_secs(5)).await;
 }
 
+/// A client connected that has sent nothing yet (the listener waits up to the header
+/// timeout for its first bytes) does not hold the gateway's stop up: the stop ends it at
+/// once instead of waiting for its timeout or the HTTP grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_does_not_hold_the_stop_up() {
+    let carrier = carrier().await;
+    let mut config = config(&carrier, ":memory:");
+    if let Some(http) = config.http.as_mut() {
+        http.header_timeout = Duration::from_secs(120);
+    }
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let addr = gateway.http_addr().unwrap();
+    Api::of(&gateway).accepted("8613800138064", "before").await;
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The HTTP side's share of a 60 s grace is 20 s: a stop that waited for the silent
+    // client would take that long.
+    let started = std::time::Instant::now();
+    gateway.stop(Duration::from_secs(60)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the stop took {:?}",
+        started.elapsed()
+    );
+}
+
 /// HTTP/2 with prior knowledge (h2c: what a TLS-terminating proxy sends upstream, or a
 /// client that multiplexes) on the same port as HTTP/1.1: submits multiplexed on one
 /// connection are each accepted and reach the carrier; the server offers 128 streams a

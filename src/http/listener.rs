@@ -105,7 +105,12 @@ pub(super) async fn serve<S>(
         // Bounded by the permits: one task per open connection, at most `connections`
         // (and, on HTTP/2, one per stream, at most `MAX_STREAMS` on each).
         connections.spawn(async move {
-            match version(&stream, header_timeout).await {
+            // A client that has not said anything yet does not hold the stop up.
+            let version = tokio::select! {
+                version = version(&stream, header_timeout) => version,
+                () = closing.cancelled() => None,
+            };
+            match version {
                 None => {
                     // Take the few bytes that were only peeked, so that the close is a FIN
                     // (unread data would turn it into a reset).
