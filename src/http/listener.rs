@@ -105,17 +105,14 @@ pub(super) async fn serve<S>(
         // Bounded by the permits: one task per open connection, at most `connections`
         // (and, on HTTP/2, one per stream, at most `MAX_STREAMS` on each).
         connections.spawn(async move {
+            let mut stream = Prefixed::new(stream);
             // A client that has not said anything yet does not hold the stop up.
             let version = tokio::select! {
-                version = version(&stream, header_timeout) => version,
+                version = version(&mut stream, header_timeout) => version,
                 () = closing.cancelled() => None,
             };
             match version {
-                None => {
-                    // Take the few bytes that were only peeked, so that the close is a FIN
-                    // (unread data would turn it into a reset).
-                    let _ = stream.try_read(&mut [0; PREFACE.len()]);
-                }
+                None => {}
                 Some(Version::Http1) => {
                     let mut builder = hyper::server::conn::http1::Builder::new();
                     builder
@@ -183,34 +180,107 @@ const MAX_STREAMS: u32 = 128;
 const STREAM_WINDOW: u32 = 256 * 1024;
 const CONNECTION_WINDOW: u32 = 512 * 1024;
 
-/// Which protocol the client speaks, from its first bytes (peeked: they stay in the
-/// socket for hyper to read): HTTP/2 when they are the preface, HTTP/1.1 as soon as they
-/// are not. `None` when the connection closes first or the bytes do not come within
-/// `within` (a client that connects and sends nothing is cut off like a slow header).
-/// hyper's header timeout starts again once HTTP/1.1 is told: a client that sends "P",
-/// waits, then the rest of its head slowly has at most twice `http.header_timeout`.
-async fn version(stream: &tokio::net::TcpStream, within: Duration) -> Option<Version> {
+/// Which protocol the client speaks, from its first bytes (kept in `stream` for hyper to
+/// read again): HTTP/2 when they are the preface, HTTP/1.1 as soon as they are not.
+/// `None` when the connection closes first or the bytes do not come within `within` (a
+/// client that connects and sends nothing is cut off like a slow header). hyper's header
+/// timeout starts again once HTTP/1.1 is told: a client that sends "P", waits, then the
+/// rest of its head slowly has at most twice `http.header_timeout`.
+async fn version(stream: &mut Prefixed, within: Duration) -> Option<Version> {
+    use tokio::io::AsyncReadExt as _;
     let deadline = tokio::time::Instant::now() + within;
-    let mut first = [0; PREFACE.len()];
     loop {
-        let n = tokio::time::timeout_at(deadline, stream.peek(&mut first))
+        let Prefixed {
+            head, len, stream, ..
+        } = stream;
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut head[*len..]))
             .await
             .ok()?
             .ok()?;
         if n == 0 {
             return None;
         }
-        if !PREFACE.starts_with(&first[..n]) {
+        *len += n;
+        if !PREFACE.starts_with(&head[..*len]) {
             return Some(Version::Http1);
         }
-        if n == PREFACE.len() {
+        if *len == PREFACE.len() {
             return Some(Version::Http2);
         }
-        // A part of the preface (or the "P" of a POST): a peek would return the same
-        // bytes at once, so wait a little for the rest instead of spinning on them.
-        tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(2)))
-            .await
-            .ok()?;
+    }
+}
+
+/// A connection whose first bytes were read to tell its protocol: they are read again
+/// first, then the socket (a few octets, no copy of anything else).
+struct Prefixed {
+    head: [u8; PREFACE.len()],
+    len: usize,
+    /// How much of `head` was read again.
+    at: usize,
+    stream: tokio::net::TcpStream,
+}
+
+impl Prefixed {
+    fn new(stream: tokio::net::TcpStream) -> Self {
+        Self {
+            head: [0; PREFACE.len()],
+            len: 0,
+            at: 0,
+            stream,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.at < this.len {
+            let n = buf.remaining().min(this.len - this.at);
+            buf.put_slice(&this.head[this.at..this.at + n]);
+            this.at += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -301,46 +371,64 @@ mod tests {
     use super::*;
 
     /// A connection and the server's end of it.
-    async fn pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    async fn pair() -> (tokio::net::TcpStream, Prefixed) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
-        (client, listener.accept().await.unwrap().0)
+        (client, Prefixed::new(listener.accept().await.unwrap().0))
     }
 
-    /// The first bytes decide, however they are split: a request that starts like the
-    /// preface ("P" of POST) is HTTP/1.1 once a byte differs; the whole preface is
-    /// HTTP/2; part of the preface and nothing more, or nothing at all, is no protocol
-    /// once the time is up.
+    /// The first bytes decide, however they are split, and are read again whole: a
+    /// request that starts like the preface ("P" of POST) is HTTP/1.1 once a byte differs;
+    /// the whole preface is HTTP/2; part of the preface and nothing more, or nothing at
+    /// all, is no protocol once the time is up.
     #[tokio::test]
     async fn the_first_bytes_tell_the_protocol() {
+        use tokio::io::AsyncReadExt as _;
+
         let within = Duration::from_secs(5);
-        let (mut client, server) = pair().await;
+        let (mut client, mut server) = pair().await;
         client.write_all(b"P").await.unwrap();
-        let told = tokio::spawn(async move { version(&server, within).await });
+        let told = tokio::spawn(async move {
+            let told = version(&mut server, within).await;
+            let mut again = [0; 20];
+            server.read_exact(&mut again).await.unwrap();
+            (told, again)
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
         client
             .write_all(b"OST /v1/messages HTTP/1.1\r\n")
             .await
             .unwrap();
-        assert_eq!(told.await.unwrap(), Some(Version::Http1));
+        let (told, again) = told.await.unwrap();
+        assert_eq!(told, Some(Version::Http1));
+        assert_eq!(&again, b"POST /v1/messages HT", "read again from the start");
 
-        let (mut client, server) = pair().await;
+        let (mut client, mut server) = pair().await;
         client.write_all(&PREFACE[..10]).await.unwrap();
-        let told = tokio::spawn(async move { version(&server, within).await });
+        let told = tokio::spawn(async move {
+            let told = version(&mut server, within).await;
+            let mut again = [0; PREFACE.len() + 3];
+            server.read_exact(&mut again).await.unwrap();
+            (told, again)
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
         client.write_all(&PREFACE[10..]).await.unwrap();
-        assert_eq!(told.await.unwrap(), Some(Version::Http2));
+        client.write_all(b"abc").await.unwrap();
+        let (told, again) = told.await.unwrap();
+        assert_eq!(told, Some(Version::Http2));
+        assert_eq!(&again[..PREFACE.len()], PREFACE);
+        assert_eq!(&again[PREFACE.len()..], b"abc");
 
         let short = Duration::from_millis(100);
-        let (mut client, server) = pair().await;
+        let (mut client, mut server) = pair().await;
         client.write_all(&PREFACE[..10]).await.unwrap();
-        assert_eq!(version(&server, short).await, None);
-        let (_client, server) = pair().await;
-        assert_eq!(version(&server, short).await, None);
-        let (client, server) = pair().await;
+        assert_eq!(version(&mut server, short).await, None);
+        let (_client, mut server) = pair().await;
+        assert_eq!(version(&mut server, short).await, None);
+        let (client, mut server) = pair().await;
         drop(client);
-        assert_eq!(version(&server, within).await, None, "closed");
+        assert_eq!(version(&mut server, within).await, None, "closed");
     }
 }
