@@ -150,6 +150,8 @@ where
 {
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
+        // The connection first: it is what wakes the task, nearly every time.
+        biased;
         _ = connection.as_mut() => return,
         () = closing.cancelled() => {}
         () = idle => {}
