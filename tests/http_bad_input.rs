@@ -390,8 +390,15 @@ async fn wrong_keys_over_the_limit_end_their_http2_connection() {
         "{} tries on one connection",
         statuses.len()
     );
-    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
-    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == 401));
+    // 401s, then 429: the first 429 sends the GOAWAY; a request the client sent before it
+    // arrived (hyper's graceful GOAWAY still serves those) gets a 429 as well.
+    let first = statuses
+        .iter()
+        .position(|s| *s == 429)
+        .expect("a 429 at the limit");
+    assert!(statuses[..first].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[first..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(statuses.len() - first <= 10, "{statuses:?}");
     within("the connection ends", driver)
         .await
         .unwrap()

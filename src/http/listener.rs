@@ -121,14 +121,16 @@ pub(super) async fn serve<S>(
                     let io = hyper_util::rt::TokioIo::new(stream);
                     // hyper closes an idle one itself (its header timeout runs while it
                     // waits for the next request).
-                    let idle = std::future::pending();
-                    drive(builder.serve_connection(io, service), closing, idle).await;
+                    drive(builder.serve_connection(io, service), closing).await;
                 }
                 Some(Version::Http2) => {
                     let builder = http2_builder();
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let idle = idle(started, header_timeout);
-                    drive(builder.serve_connection(io, service), closing, idle).await;
+                    // A task of its own, so that its timer is not polled at each of the
+                    // connection's many wake-ups; it ends with the connection.
+                    let watch = tokio::spawn(idle(started, header_timeout, closing.clone()));
+                    drive(builder.serve_connection(io, service), closing).await;
+                    watch.abort();
                 }
             }
             drop(permit);
@@ -141,10 +143,10 @@ pub(super) async fn serve<S>(
     connections.wait().await;
 }
 
-/// Serves `connection` until it ends; once `closing` is cancelled or `idle` is over,
-/// lets it finish what it is serving and ends it (HTTP/1.1: after the answer under way;
-/// HTTP/2: a GOAWAY, the open streams answered).
-async fn drive<C>(connection: C, closing: CancellationToken, idle: impl Future<Output = ()>)
+/// Serves `connection` until it ends; once `closing` is cancelled, lets it finish what
+/// it is serving and ends it (HTTP/1.1: after the answer under way; HTTP/2: a GOAWAY, the
+/// open streams answered).
+async fn drive<C>(connection: C, closing: CancellationToken)
 where
     C: hyper_util::server::graceful::GracefulConnection,
 {
@@ -154,7 +156,6 @@ where
         biased;
         _ = connection.as_mut() => return,
         () = closing.cancelled() => {}
-        () = idle => {}
     }
     connection.as_mut().graceful_shutdown();
     let _ = connection.await;
@@ -303,15 +304,17 @@ fn http2_builder() -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioE
     builder
 }
 
-/// Ends once no request started in a whole `period` (checked every `period`): an idle
-/// HTTP/2 connection is closed as hyper closes an idle HTTP/1.1 one after its header
-/// timeout, so that idle connections do not hold `http.max_connections` for good.
-async fn idle(started: Arc<AtomicU64>, period: Duration) {
+/// Cancels `closing` once no request started in a whole `period` (checked every
+/// `period`): an idle HTTP/2 connection is closed as hyper closes an idle HTTP/1.1 one
+/// after its header timeout, so that idle connections do not hold `http.max_connections`
+/// for good.
+async fn idle(started: Arc<AtomicU64>, period: Duration, closing: CancellationToken) {
     let mut seen = started.load(Ordering::Relaxed);
     loop {
         tokio::time::sleep(period).await;
         let now = started.load(Ordering::Relaxed);
         if now == seen {
+            closing.cancel();
             return;
         }
         seen = now;
