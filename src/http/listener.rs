@@ -84,7 +84,8 @@ pub(super) async fn serve<S>(
         // Ends this connection gracefully: the gateway stops, or its client is over the
         // failed-authentication limit.
         let closing = cancel.child_token();
-        let limited = closing.clone();
+        // In an Arc: a token's clone takes its tree's lock, an Arc's is one atomic add.
+        let limited = Arc::new(closing.clone());
         // Requests started on this connection (HTTP/2's idle check reads it).
         let started = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&started);
@@ -95,7 +96,7 @@ pub(super) async fn serve<S>(
             } else {
                 futures::future::Either::Right(app.call(request))
             };
-            let (failures, limited) = (Arc::clone(&failures), limited.clone());
+            let (failures, limited) = (Arc::clone(&failures), Arc::clone(&limited));
             async move {
                 let response = answer.await?;
                 Ok::<_, std::convert::Infallible>(counted(response, &failures, address, &limited))
