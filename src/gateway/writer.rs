@@ -810,9 +810,13 @@ impl Writer {
             self.index
                 .insert(&outcome.carrier, key, (outcome.id, outcome.part));
         }
-        if let Some(receipt) = early {
-            bump(&self.stats.receipts_matched);
-            self.apply_receipt(outcome.id, outcome.part, receipt);
+        if let Some((receipt, alternate)) = early {
+            self.matched(
+                &outcome.carrier,
+                alternate,
+                (outcome.id, outcome.part),
+                receipt,
+            );
         } else {
             self.settle(outcome.id);
         }
@@ -888,23 +892,8 @@ impl Writer {
             return;
         };
         for (index, key) in keys.iter().enumerate() {
-            if let Some((id, part)) = self.lookup(carrier, key) {
-                bump(&self.stats.receipts_matched);
-                // Which reading matched: the id as the carrier's style reads it first, or
-                // another (the other base, or the text id when the TLV's did not match).
-                // And its final state (`stat`): the delivery rate per carrier.
-                let stat = receipt_state(part_receipt.state).stat();
-                self.matched_counters
-                    .entry((Arc::clone(carrier), index == 0, stat))
-                    .or_insert_with(|| {
-                        let reading = if index == 0 { "primary" } else { "alternate" };
-                        metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading, "stat" => stat)
-                    })
-                    .increment(1);
-                if index > 0 {
-                    bump(&self.stats.receipts_matched_alternate);
-                }
-                self.apply_receipt(id, part, part_receipt);
+            if let Some(found) = self.lookup(carrier, key) {
+                self.matched(carrier, index > 0, found, part_receipt);
                 return;
             }
         }
@@ -950,6 +939,33 @@ impl Writer {
         );
     }
 
+    /// A receipt matched to its part, counted and applied, wherever it was matched (on
+    /// arrival, held early and taken by the part's response, replayed, rechecked).
+    /// `alternate`: by another reading of its id than the carrier's style gives first (the
+    /// other base, or the text id when the TLV's did not match). Its final state (`stat`)
+    /// goes into the delivery rate per carrier.
+    fn matched(
+        &mut self,
+        carrier: &Arc<str>,
+        alternate: bool,
+        (id, part): (u64, u16),
+        receipt: PartReceipt,
+    ) {
+        bump(&self.stats.receipts_matched);
+        let stat = receipt_state(receipt.state).stat();
+        self.matched_counters
+            .entry((Arc::clone(carrier), !alternate, stat))
+            .or_insert_with(|| {
+                let reading = if alternate { "alternate" } else { "primary" };
+                metrics::counter!("smppgate_receipts_matched_total", "carrier" => carrier.to_string(), "reading" => reading, "stat" => stat)
+            })
+            .increment(1);
+        if alternate {
+            bump(&self.stats.receipts_matched_alternate);
+        }
+        self.apply_receipt(id, part, receipt);
+    }
+
     fn replay(
         &mut self,
         account: &str,
@@ -962,9 +978,12 @@ impl Writer {
             account: account.to_owned(),
             seq,
         });
-        if let Some((id, part)) = keys.iter().find_map(|key| self.lookup(carrier, key)) {
-            bump(&self.stats.receipts_matched);
-            self.apply_receipt(id, part, receipt);
+        let found = keys
+            .iter()
+            .enumerate()
+            .find_map(|(index, key)| Some((index > 0, self.lookup(carrier, key)?)));
+        if let Some((alternate, found)) = found {
+            self.matched(carrier, alternate, found, receipt);
         } else {
             self.hold_early(carrier, keys, receipt);
         }
@@ -1917,16 +1936,17 @@ impl EarlyReceipts {
         Some(held.receipt)
     }
 
-    /// The receipt held under `id`, as its primary key or one of its aliases.
-    fn take(&mut self, carrier: &Arc<str>, id: &str) -> Option<PartReceipt> {
+    /// The receipt held under `id`, as its primary key or (`true`) one of its aliases.
+    fn take(&mut self, carrier: &Arc<str>, id: &str) -> Option<(PartReceipt, bool)> {
         if self.held.is_empty() {
             return None;
         }
         let mut key = (Arc::clone(carrier), id.to_owned());
-        if !self.held.contains_key(&key) {
+        let alias = !self.held.contains_key(&key);
+        if alias {
             key.1 = self.aliases.get(&key)?.clone();
         }
-        self.remove(&key)
+        Some((self.remove(&key)?, alias))
     }
 
     /// The keys (aliases included) of up to `limit` held receipts due to be looked up in
@@ -1975,12 +1995,11 @@ impl Writer {
     /// (by another node) are applied.
     fn match_held(&mut self) {
         for (carrier, key) in std::mem::take(&mut self.rechecked) {
-            let Some((id, part)) = self.lookup(&carrier, &key) else {
+            let Some(found) = self.lookup(&carrier, &key) else {
                 continue;
             };
-            if let Some(receipt) = self.early.take(&carrier, &key) {
-                bump(&self.stats.receipts_matched);
-                self.apply_receipt(id, part, receipt);
+            if let Some((receipt, alternate)) = self.early.take(&carrier, &key) {
+                self.matched(&carrier, alternate, found, receipt);
             }
         }
     }
@@ -2489,7 +2508,8 @@ mod tests {
     /// every reading of its id, so the response, whose id only the text's reading
     /// matches, still finds it; once matched none of its readings holds anything. The
     /// same after a restart: the kept receipt carries its other readings, and a fresh
-    /// writer replaying it matches the response by one of them.
+    /// writer replaying it matches the response by one of them. Either way it is counted
+    /// as a receipt matched on arrival is.
     #[test]
     fn an_early_receipt_is_found_by_any_reading_of_its_id() {
         let (mut parts, _o, _e) = test_parts(Clock::starting_at(1_767_225_600_000));
@@ -2509,11 +2529,27 @@ mod tests {
             attempts: 1,
             failovers: 0,
         };
-        // `stats` is shared by both writers (one `parts`).
+        // `stats` is shared by both writers (one `parts`). Counted as every match is:
+        // by the text's reading (an alternate), in the delivery rate per carrier
+        // (`smppgate_receipts_matched_total{reading="alternate", stat="UNDELIV"}`).
         let matched = |writer: &mut Writer, so_far: u64| {
             assert_eq!(
                 writer.stats.receipts_matched.load(Ordering::Relaxed),
                 so_far
+            );
+            assert_eq!(
+                writer
+                    .stats
+                    .receipts_matched_alternate
+                    .load(Ordering::Relaxed),
+                so_far
+            );
+            assert!(
+                writer
+                    .matched_counters
+                    .contains_key(&(Arc::clone(&sim), false, "UNDELIV")),
+                "{:?}",
+                writer.matched_counters.keys().collect::<Vec<_>>()
             );
             let record = writer.record(7).expect("in the batch");
             assert_eq!(record.parts[0].state, State::Failed, "the receipt applied");
@@ -2584,7 +2620,12 @@ mod tests {
         early.hold(key.clone(), 20, Some(6), receipt, vec!["12345".into()]);
         assert_eq!(early.recheck.get(&key), Some(&6), "{early:?}");
         assert_eq!(early.held.len(), 1);
-        assert!(early.take(&carrier, "12345").is_some(), "by its alias");
+        assert!(
+            early
+                .take(&carrier, "12345")
+                .is_some_and(|(_, alias)| alias),
+            "by its alias"
+        );
         assert!(early.held.is_empty() && early.aliases.is_empty() && early.recheck.is_empty());
     }
 
