@@ -892,14 +892,15 @@ pub(super) fn not_zero_time(
 fn window(findings: &mut Findings<'_>, path: &str, value: usize) {
     if value == 0 {
         findings.add(path, "0 would never send a request; write the number of outstanding requests allowed per bind, e.g. 64");
-    } else if value > MAX_WINDOW {
-        findings.add(
+    } else {
+        at_most(
+            findings,
             path,
-            format!(
-                "{value} is over {MAX_WINDOW}: SMSCs rarely accept more than a few hundred \
-                 outstanding requests per bind, and every request in flight on a bind that \
-                 drops is sent again (duplicates); write at most {MAX_WINDOW}, e.g. 64"
-            ),
+            value,
+            MAX_WINDOW,
+            "SMSCs rarely accept more than a few hundred outstanding requests per bind, and \
+             every request in flight on a bind that drops is sent again (duplicates)",
+            "64",
         );
     }
 }
