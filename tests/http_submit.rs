@@ -68,6 +68,16 @@ fn config(carrier: &Carrier, store: &str) -> Config {
     config
 }
 
+/// `config` with this `http.header_timeout`; the HTTP settings, for more changes.
+fn with_header_timeout(config: &mut Config, timeout: Duration) -> &mut HttpConfig {
+    let http = config
+        .http
+        .as_mut()
+        .expect("the test configuration has [http]");
+    http.header_timeout = timeout;
+    http
+}
+
 struct Api {
     base: String,
     client: reqwest::Client,
@@ -670,10 +680,7 @@ async fn slow_and_header_flooding_clients_are_cut_off_and_others_go_on() {
 
     let carrier = carrier().await;
     let mut config = config(&carrier, ":memory:");
-    if let Some(http) = config.http.as_mut() {
-        http.header_timeout = Duration::from_millis(300);
-        http.max_connections = 4;
-    }
+    with_header_timeout(&mut config, Duration::from_millis(300)).max_connections = 4;
     let gateway = Gateway::start(config).await.expect("gateway");
     let addr = gateway.http_addr().unwrap();
     // Slow headers: half a request, then nothing. The connection is closed.
@@ -785,9 +792,7 @@ async fn an_accounts_requests_in_flight_are_bounded_by_its_window() {
 async fn a_silent_connection_does_not_hold_the_stop_up() {
     let carrier = carrier().await;
     let mut config = config(&carrier, ":memory:");
-    if let Some(http) = config.http.as_mut() {
-        http.header_timeout = Duration::from_secs(120);
-    }
+    with_header_timeout(&mut config, Duration::from_secs(120));
     let gateway = Gateway::start(config).await.expect("gateway");
     let addr = gateway.http_addr().unwrap();
     Api::of(&gateway).accepted("8613800138064", "before").await;
@@ -816,9 +821,7 @@ async fn http2_clients_multiplex_submits_on_the_same_port_with_bounded_streams()
 
     let carrier = carrier().await;
     let mut config = config(&carrier, ":memory:");
-    if let Some(http) = config.http.as_mut() {
-        http.header_timeout = Duration::from_millis(300);
-    }
+    with_header_timeout(&mut config, Duration::from_millis(300));
     let gateway = Gateway::start(config).await.expect("gateway");
     let addr = gateway.http_addr().unwrap();
     let client = reqwest::Client::builder()
