@@ -5,52 +5,52 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use smppgate_protocol::china::FrameDecoder;
 use smppgate_protocol::{cmpp, sgip, smgp};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, stream)) = data.split_first() else {
         return;
     };
-    let mut buf = BytesMut::from(stream);
+    let buf = BytesMut::from(stream);
     match pick % 4 {
-        0 | 1 => {
-            let version = if pick % 4 == 0 {
-                cmpp::Version::V2
-            } else {
-                cmpp::Version::V3
-            };
-            let mut frames = cmpp::FrameDecoder::new(version);
-            while let Ok(Some(decoded)) = frames.decode(&mut buf) {
-                let Ok(pdu) = decoded else { continue };
-                let mut out = BytesMut::new();
-                if cmpp::encode(&pdu, version, &mut out).is_ok() {
-                    let again =
-                        cmpp::decode(out.freeze(), version).expect("what we encode decodes");
-                    assert_eq!(again, pdu);
-                }
-            }
+        0 => {
+            let v2 = cmpp::Version::V2;
+            round_trips(buf, cmpp::FrameDecoder::new(v2), |p, out| {
+                cmpp::encode(p, v2, out).is_ok()
+            });
         }
-        2 => {
-            let mut frames = smgp::FrameDecoder::default();
-            while let Ok(Some(decoded)) = frames.decode(&mut buf) {
-                let Ok(pdu) = decoded else { continue };
-                let mut out = BytesMut::new();
-                if smgp::encode(&pdu, &mut out).is_ok() {
-                    let again = smgp::decode(out.freeze()).expect("what we encode decodes");
-                    assert_eq!(again, pdu);
-                }
-            }
+        1 => {
+            let v3 = cmpp::Version::V3;
+            round_trips(buf, cmpp::FrameDecoder::new(v3), |p, out| {
+                cmpp::encode(p, v3, out).is_ok()
+            });
         }
-        _ => {
-            let mut frames = sgip::FrameDecoder::default();
-            while let Ok(Some(decoded)) = frames.decode(&mut buf) {
-                let Ok(pdu) = decoded else { continue };
-                let mut out = BytesMut::new();
-                if sgip::encode(&pdu, &mut out).is_ok() {
-                    let again = sgip::decode(out.freeze()).expect("what we encode decodes");
-                    assert_eq!(again, pdu);
-                }
-            }
-        }
+        2 => round_trips(buf, smgp::FrameDecoder::default(), |p, out| {
+            smgp::encode(p, out).is_ok()
+        }),
+        _ => round_trips(buf, sgip::FrameDecoder::default(), |p, out| {
+            sgip::encode(p, out).is_ok()
+        }),
     }
 });
+
+/// Every packet `frames` takes off `buf` that `encode` writes again is read back by the
+/// same decoder as one frame, equal to it.
+fn round_trips<P: PartialEq + std::fmt::Debug, S>(
+    mut buf: BytesMut,
+    mut frames: FrameDecoder<P, S>,
+    encode: impl Fn(&P, &mut BytesMut) -> bool,
+) {
+    while let Ok(Some(decoded)) = frames.decode(&mut buf) {
+        let Ok(packet) = decoded else { continue };
+        let mut out = BytesMut::new();
+        if encode(&packet, &mut out) {
+            let Ok(Some(Ok(again))) = frames.decode(&mut out) else {
+                panic!("what we encode does not decode: {packet:?}");
+            };
+            assert_eq!(again, packet);
+            assert!(out.is_empty(), "one frame: {packet:?}");
+        }
+    }
+}
